@@ -1,0 +1,168 @@
+/**
+ * libc through bun:ffi: the only file that talks to the C library. Every call is
+ * synchronous; failures come back as ErrnoError with the symbolic name.
+ */
+import { dlopen, FFIType, ptr, read, type Pointer } from "bun:ffi";
+
+const { i32, u32, u64, ptr: P, cstring, i64 } = FFIType;
+
+const lib = dlopen("libc.so.6", {
+  __errno_location: { args: [], returns: P },
+  open: { args: [cstring, i32, u32], returns: i32 },
+  close: { args: [i32], returns: i32 },
+  setns: { args: [i32, i32], returns: i32 },
+  unshare: { args: [i32], returns: i32 },
+  socket: { args: [i32, i32, i32], returns: i32 },
+  bind: { args: [i32, P, u32], returns: i32 },
+  getsockname: { args: [i32, P, P], returns: i32 },
+  setsockopt: { args: [i32, i32, i32, P, u32], returns: i32 },
+  sendto: { args: [i32, P, u64, i32, P, u32], returns: i64 },
+  recvfrom: { args: [i32, P, u64, i32, P, P], returns: i64 },
+  flock: { args: [i32, i32], returns: i32 },
+  ioctl: { args: [i32, u64, u64], returns: i32 },
+  mount: { args: [cstring, cstring, cstring, u64, P], returns: i32 },
+  umount2: { args: [cstring, i32], returns: i32 },
+  gettid: { args: [], returns: i32 },
+});
+const c = lib.symbols;
+
+/** Errno values we name; the rest print as numbers. */
+const ERRNO_NAMES: Record<number, string> = {
+  1: "EPERM", 2: "ENOENT", 3: "ESRCH", 4: "EINTR", 5: "EIO", 9: "EBADF", 11: "EAGAIN", 12: "ENOMEM",
+  13: "EACCES", 16: "EBUSY", 17: "EEXIST", 19: "ENODEV", 22: "EINVAL", 24: "EMFILE", 28: "ENOSPC",
+  34: "ERANGE", 61: "ENODATA", 67: "ENOLINK", 75: "EOVERFLOW", 93: "EPROTONOSUPPORT", 95: "EOPNOTSUPP",
+  97: "EAFNOSUPPORT", 98: "EADDRINUSE", 99: "EADDRNOTAVAIL", 100: "ENETDOWN", 101: "ENETUNREACH",
+  105: "ENOBUFS", 110: "ETIMEDOUT", 113: "EHOSTUNREACH", 114: "EALREADY", 115: "EINPROGRESS",
+};
+
+/** Symbolic name of an errno ("EEXIST"), or "E<n>" for unnamed ones. */
+export function errnoName(errno: number): string {
+  return ERRNO_NAMES[errno] ?? `E${errno}`;
+}
+
+/** A failed system call, with its errno and symbolic code. */
+export class ErrnoError extends Error {
+  readonly errno: number;
+  readonly code: string;
+  readonly syscall: string;
+  constructor(syscall: string, errno: number, detail?: string) {
+    super(`${syscall}${detail ? ` ${detail}` : ""}: ${errnoName(errno)} (errno ${errno})`);
+    this.name = "ErrnoError";
+    this.errno = errno;
+    this.code = errnoName(errno);
+    this.syscall = syscall;
+  }
+}
+
+/** The calling thread's errno, read right after a failed call. */
+export function errno(): number {
+  return read.i32(c.__errno_location()!, 0);
+}
+
+function check(syscall: string, rc: number | bigint, detail?: string): number {
+  const n = Number(rc);
+  if (n < 0) throw new ErrnoError(syscall, errno(), detail);
+  return n;
+}
+
+function cstr(s: string): Buffer {
+  return Buffer.from(s + "\0");
+}
+
+export const O_RDONLY = 0;
+export const O_CLOEXEC = 0o2000000;
+export const O_CREAT = 0o100;
+export const O_RDWR = 2;
+export const LOCK_EX = 2;
+export const LOCK_UN = 8;
+export const LOCK_NB = 4;
+export const CLONE_NEWNET = 0x40000000;
+export const MS_BIND = 4096;
+export const MNT_DETACH = 2;
+
+/** open(2); throws ErrnoError. */
+export function open(path: string, flags: number, mode = 0o644): number {
+  return check("open", c.open(cstr(path), flags | O_CLOEXEC, mode), JSON.stringify(path));
+}
+
+/** close(2); errors ignored, as there is nothing a caller can do. */
+export function close(fd: number): void {
+  c.close(fd);
+}
+
+/** setns(2): moves the calling thread into the namespace `fd` refers to. */
+export function setns(fd: number, nstype: number): void {
+  check("setns", c.setns(fd, nstype));
+}
+
+/** unshare(2). */
+export function unshare(flags: number): void {
+  check("unshare", c.unshare(flags));
+}
+
+/** mount(2) for bind mounts (no data argument). */
+export function mount(source: string, target: string, fstype: string, flags: number): void {
+  check("mount", c.mount(cstr(source), cstr(target), cstr(fstype), flags, null), `${source} -> ${target}`);
+}
+
+/** umount2(2). */
+export function umount2(target: string, flags: number): void {
+  check("umount2", c.umount2(cstr(target), flags), target);
+}
+
+/** socket(2). */
+export function socket(domain: number, type: number, protocol: number): number {
+  return check("socket", c.socket(domain, type | O_CLOEXEC, protocol));
+}
+
+/** bind(2) with a raw sockaddr. */
+export function bind(fd: number, addr: Uint8Array): void {
+  check("bind", c.bind(fd, ptr(addr), addr.length));
+}
+
+/** getsockname(2) into a buffer of `size` bytes. */
+export function getsockname(fd: number, size: number): Uint8Array {
+  const buf = new Uint8Array(size);
+  const len = new Uint32Array([size]);
+  check("getsockname", c.getsockname(fd, ptr(buf), ptr(len)));
+  return buf.subarray(0, len[0]);
+}
+
+/** setsockopt(2) with an int value or raw bytes. */
+export function setsockopt(fd: number, level: number, name: number, value: number | Uint8Array): void {
+  const buf = typeof value === "number" ? new Uint8Array(new Int32Array([value]).buffer) : value;
+  check("setsockopt", c.setsockopt(fd, level, name, ptr(buf), buf.length));
+}
+
+/** sendto(2) with a raw destination sockaddr. */
+export function sendto(fd: number, data: Uint8Array, addr: Uint8Array): number {
+  return check("sendto", c.sendto(fd, ptr(data), data.length, 0, ptr(addr), addr.length));
+}
+
+/** recvfrom(2) into `buf`; returns the byte count (flags e.g. MSG_PEEK|MSG_TRUNC). */
+export function recv(fd: number, buf: Uint8Array, flags = 0): number {
+  return check("recvfrom", c.recvfrom(fd, ptr(buf), buf.length, flags, null, null));
+}
+
+/** flock(2). Returns false instead of throwing when LOCK_NB finds the lock taken. */
+export function flock(fd: number, op: number): boolean {
+  const rc = c.flock(fd, op);
+  if (rc < 0) {
+    const e = errno();
+    if (e === 11 && op & LOCK_NB) return false;
+    throw new ErrnoError("flock", e);
+  }
+  return true;
+}
+
+/** ioctl(2) with an integer argument. */
+export function ioctl(fd: number, request: number, arg = 0): number {
+  return check("ioctl", c.ioctl(fd, request, arg));
+}
+
+/** gettid(2): the thread setns acts on. */
+export function gettid(): number {
+  return c.gettid();
+}
+
+export type { Pointer };

@@ -1,0 +1,82 @@
+/**
+ * The one helper for tests that need root and network namespaces: it creates uniquely
+ * named namespaces with iproute2 (a witness independent of our code) and always removes
+ * them, also when the test fails or the process exits early.
+ */
+import { test } from "bun:test";
+import { spawnSync } from "node:child_process";
+
+export const isRoot = process.getuid?.() === 0;
+
+/** `test` when running as root, otherwise a skip that says why. */
+export const rootTest: typeof test = isRoot
+  ? test
+  : (((name: string, ...rest: unknown[]) => test.skip(`${name} (needs root: run as root to create namespaces)`, ...(rest as []))) as unknown as typeof test);
+
+let counter = 0;
+const live = new Set<string>();
+
+/** A short unique name (<= 15 bytes, so it also fits interface names). */
+export function uniqueName(prefix: string): string {
+  counter++;
+  const tag = `${(process.pid % 100000).toString(36)}${counter.toString(36)}${Math.floor(Math.random() * 1296).toString(36)}`;
+  return `${prefix.slice(0, 15 - tag.length - 1)}-${tag}`.slice(0, 15);
+}
+
+/** Runs a command; throws with its stderr when it fails. */
+export function sh(cmd: string[], opts: { input?: string; env?: Record<string, string>; allowFail?: boolean } = {}): string {
+  const r = spawnSync(cmd[0]!, cmd.slice(1), { input: opts.input, env: opts.env ?? process.env, encoding: "utf8" });
+  if (r.status !== 0 && !opts.allowFail) throw new Error(`${cmd.join(" ")} failed (${r.status}): ${r.stderr}${r.stdout}`);
+  return r.stdout;
+}
+
+/** A network namespace made by a test, at /var/run/netns/<name>. */
+export class TestNetns {
+  readonly name: string;
+  readonly path: string;
+  private constructor(name: string) {
+    this.name = name;
+    this.path = `/var/run/netns/${name}`;
+  }
+
+  /** Creates a namespace; it is removed by destroy(), or at process exit at the latest. */
+  static create(prefix = "cnits"): TestNetns {
+    const name = uniqueName(prefix);
+    sh(["ip", "netns", "add", name]);
+    live.add(name);
+    return new TestNetns(name);
+  }
+
+  /** Runs a command inside the namespace. */
+  exec(cmd: string[], opts: { input?: string; env?: Record<string, string>; allowFail?: boolean } = {}): string {
+    return sh(["ip", "netns", "exec", this.name, ...cmd], opts);
+  }
+
+  /** `ip -j <args>` inside the namespace, parsed. */
+  ipJson<T = any>(...args: string[]): T {
+    const out = this.exec(["ip", "-j", ...args]);
+    return (out.trim() ? JSON.parse(out) : []) as T;
+  }
+
+  /** Removes the namespace (idempotent). */
+  destroy(): void {
+    if (!live.has(this.name)) return;
+    sh(["ip", "netns", "del", this.name], { allowFail: true });
+    live.delete(this.name);
+  }
+}
+
+/** Creates `count` namespaces, runs fn, and removes them whatever happens. */
+export async function withNetns<T>(count: number, fn: (...ns: TestNetns[]) => Promise<T> | T, prefix = "cnits"): Promise<T> {
+  const made: TestNetns[] = [];
+  try {
+    for (let i = 0; i < count; i++) made.push(TestNetns.create(prefix));
+    return await fn(...made);
+  } finally {
+    for (const n of made) n.destroy();
+  }
+}
+
+process.on("exit", () => {
+  for (const name of live) spawnSync("ip", ["netns", "del", name]);
+});
