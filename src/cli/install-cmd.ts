@@ -1,0 +1,16 @@
+import { parseArgs } from "node:util";
+import { INSTALL_HELP, install } from "./install.ts";
+
+/** `cni-ts install [--bin-dir DIR] [--force]`. */
+export function installCmd(argv: string[]): number {
+  const { values } = parseArgs({
+    args: argv,
+    options: { "bin-dir": { type: "string", default: "/opt/cni/bin" }, force: { type: "boolean", default: false }, help: { type: "boolean", short: "h" } },
+  });
+  if (values.help) {
+    console.log(INSTALL_HELP);
+    return 0;
+  }
+  for (const line of install({ binDir: values["bin-dir"]!, force: values.force!, target: process.execPath })) console.log(line);
+  return 0;
+}

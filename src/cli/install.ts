@@ -1,0 +1,51 @@
+import { existsSync, lstatSync, mkdirSync, readlinkSync, renameSync, symlinkSync, unlinkSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { pluginTypes } from "../plugins/registry.ts";
+
+export const INSTALL_HELP = `usage: cni-ts install [--bin-dir DIR] [--force]
+
+Puts one link per plugin type into DIR (default /opt/cni/bin), each pointing at this
+binary, so DIR/bridge runs the bridge plugin. An existing file that is not a link to
+this binary (a Go reference plugin, say) is kept unless --force is given.`;
+
+export interface InstallOptions {
+  binDir: string;
+  force: boolean;
+  /** The binary the links point at. */
+  target: string;
+}
+
+/** Creates the plugin links; returns one line per plugin type saying what was done. */
+export function install(opts: InstallOptions): string[] {
+  mkdirSync(opts.binDir, { recursive: true });
+  const target = resolve(opts.target);
+  const lines: string[] = [];
+  for (const type of pluginTypes()) {
+    const link = join(opts.binDir, type);
+    if (existsSync(link) || isLink(link)) {
+      if (isLink(link) && resolve(opts.binDir, readlinkSync(link)) === target) {
+        lines.push(`${type}: already installed`);
+        continue;
+      }
+      if (!opts.force) {
+        lines.push(`${type}: kept existing ${link} (use --force to replace it)`);
+        continue;
+      }
+    }
+    // Link under a temporary name, then rename: a runtime never sees a missing plugin.
+    const tmp = `${link}.cni-ts-tmp`;
+    if (isLink(tmp) || existsSync(tmp)) unlinkSync(tmp);
+    symlinkSync(target, tmp);
+    renameSync(tmp, link);
+    lines.push(`${type}: ${link} -> ${target}`);
+  }
+  return lines;
+}
+
+function isLink(p: string): boolean {
+  try {
+    return lstatSync(p).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}

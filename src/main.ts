@@ -1,0 +1,27 @@
+/**
+ * The cni-ts multi-call binary. Started under a plugin's name (a link
+ * /opt/cni/bin/bridge -> cni-ts) it is that plugin; otherwise it is the CLI.
+ * Both paths load their code lazily so a plugin run stays small.
+ */
+import { basename } from "node:path";
+import { hasPlugin, loadPlugin } from "./plugins/registry.ts";
+
+/** The name the process was started as; in a compiled Bun binary argv[0] is "bun". */
+function invokedAs(): string {
+  return basename(process.argv0 || process.argv[0] || "cni-ts");
+}
+
+async function main(): Promise<void> {
+  let name = invokedAs();
+  // `cni-ts plugin TYPE` runs a plugin without a link, for development and tests.
+  if (!hasPlugin(name) && process.argv[2] === "plugin" && process.argv[3]) name = process.argv[3];
+  if (hasPlugin(name)) {
+    const [{ pluginMain }, plugin] = await Promise.all([import("./skel/plugin-main.ts"), loadPlugin(name)]);
+    await pluginMain(plugin.funcs, plugin.info);
+    return;
+  }
+  const { runCli } = await import("./cli/cli.ts");
+  process.exitCode = await runCli(process.argv.slice(2));
+}
+
+await main();

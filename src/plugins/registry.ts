@@ -1,0 +1,34 @@
+/**
+ * Plugin types built into the cni-ts binary. Each entry loads its module lazily so a
+ * plugin run only pays for the code of its own type.
+ */
+import type { PluginFuncs, PluginInfo } from "../skel/cmd-args.ts";
+
+/** What every plugin module exports as `plugin`. */
+export interface PluginModule {
+  info: PluginInfo;
+  funcs: PluginFuncs;
+}
+
+type Loader = () => Promise<{ plugin: PluginModule }>;
+
+const PLUGINS: Record<string, Loader> = {
+  loopback: () => import("./loopback/loopback.ts"),
+};
+
+/** Every plugin type this binary provides, sorted. */
+export function pluginTypes(): string[] {
+  return Object.keys(PLUGINS).sort();
+}
+
+/** True when `type` is one of ours. */
+export function hasPlugin(type: string): boolean {
+  return Object.hasOwn(PLUGINS, type);
+}
+
+/** Loads the module of a plugin type; throws when the type is not built in. */
+export async function loadPlugin(type: string): Promise<PluginModule> {
+  const load = PLUGINS[type];
+  if (!load) throw new Error(`Unknown plugin type "${type}"`);
+  return (await load()).plugin;
+}
