@@ -1,0 +1,26 @@
+import { describe, expect, test } from "bun:test";
+import { rootTest, withNetns } from "../../test/helpers/netns.ts";
+import { NetNS } from "./netns.ts";
+import { sysctlGet, sysctlPath, sysctlSet } from "./sysctl.ts";
+
+describe("sysctl", () => {
+  test("sysctlPath takes dots or slashes and refuses escapes", () => {
+    expect(sysctlPath("net.ipv4.ip_forward")).toBe("/proc/sys/net/ipv4/ip_forward");
+    expect(sysctlPath("net/ipv4/conf/eth0.100/forwarding")).toBe("/proc/sys/net/ipv4/conf/eth0.100/forwarding");
+    expect(() => sysctlPath("net/../../etc/passwd")).toThrow(RangeError);
+    expect(() => sysctlPath("net..x")).toThrow(RangeError);
+    expect(() => sysctlPath("")).toThrow(RangeError);
+  });
+
+  rootTest("reads and writes inside a namespace only", async () => {
+    await withNetns(1, (t) => {
+      using ns = NetNS.open(t.path);
+      const host = sysctlGet("net.ipv4.ip_forward");
+      const flipped = host === "1" ? "0" : "1";
+      expect(sysctlSet("net.ipv4.ip_forward", flipped, ns)).toBe(flipped);
+      expect(sysctlGet("net.ipv4.ip_forward", ns)).toBe(flipped);
+      expect(t.exec(["cat", "/proc/sys/net/ipv4/ip_forward"]).trim()).toBe(flipped);
+      expect(sysctlGet("net.ipv4.ip_forward")).toBe(host);
+    });
+  });
+});

@@ -1,0 +1,35 @@
+/**
+ * /proc/sys entries. The net.* ones belong to the network namespace of the thread that
+ * opens them, so the namespaced variants open them synchronously inside runIn.
+ */
+import { readFileSync, writeFileSync } from "node:fs";
+import type { NetNS } from "./netns.ts";
+
+/**
+ * The /proc/sys path of a sysctl given as "net.ipv4.ip_forward" or "net/ipv4/ip_forward".
+ * The slash form exists for interface names with dots ("net/ipv4/conf/eth0.100/forwarding").
+ */
+export function sysctlPath(name: string): string {
+  const parts = name.includes("/") ? name.split("/") : name.split(".");
+  if (parts.length === 0 || parts.some((p) => p === "" || p === "." || p === ".." || p.includes("\0"))) {
+    throw new RangeError(`Invalid sysctl name ${JSON.stringify(name)}: empty, "." or ".." component`);
+  }
+  return `/proc/sys/${parts.join("/")}`;
+}
+
+/** Reads a sysctl, trailing newline removed; inside `ns` when given. */
+export function sysctlGet(name: string, ns?: NetNS): string {
+  const path = sysctlPath(name);
+  const read = () => readFileSync(path, "utf8").replace(/\n$/, "");
+  return ns ? ns.runIn(read) : read();
+}
+
+/** Writes a sysctl and returns the value read back; inside `ns` when given. */
+export function sysctlSet(name: string, value: string | number, ns?: NetNS): string {
+  const path = sysctlPath(name);
+  const write = () => {
+    writeFileSync(path, String(value));
+    return readFileSync(path, "utf8").replace(/\n$/, "");
+  };
+  return ns ? ns.runIn(write) : write();
+}
