@@ -1,0 +1,170 @@
+/**
+ * struct rtattr (the same layout as struct nlattr): type-length-value attributes, each
+ * padded to 4 bytes, nested by putting encoded attributes in the value.
+ */
+import { NATIVE_LE, checkUint, concat, need, view } from "./_bytes.ts";
+import { NLA_F_NESTED, NLA_TYPE_MASK } from "./netlink-consts.ts";
+
+/** RTA_ALIGNTO. */
+export const RTA_ALIGNTO = 4;
+/** RTA_LENGTH(0): the attribute header. */
+export const RTA_HDRLEN = 4;
+
+/** RTA_ALIGN(len). */
+export function rtaAlign(len: number): number {
+  return (len + RTA_ALIGNTO - 1) & ~(RTA_ALIGNTO - 1);
+}
+
+/** An attribute to encode: raw bytes, or nested attributes. */
+export type RtAttr = { type: number; data: Uint8Array } | { type: number; children: RtAttr[] };
+
+/** A decoded attribute: `type` without the NLA_F_NESTED / NLA_F_NET_BYTEORDER bits. */
+export interface Attr {
+  type: number;
+  data: Uint8Array;
+}
+
+/** Encodes attributes back to back, each padded to RTA_ALIGN. */
+export function encodeAttrs(attrs: readonly RtAttr[]): Uint8Array {
+  return concat(attrs.map(encodeAttr));
+}
+
+/** Encodes one attribute; rta_len counts the header and the unpadded value. */
+export function encodeAttr(a: RtAttr): Uint8Array {
+  const data = "children" in a ? encodeAttrs(a.children) : a.data;
+  checkUint(a.type, 0xffff, "rta_type");
+  const len = RTA_HDRLEN + data.length;
+  checkUint(len, 0xffff, `rta_len of attribute ${a.type}`);
+  const out = new Uint8Array(rtaAlign(len));
+  const v = view(out);
+  v.setUint16(0, len, NATIVE_LE);
+  v.setUint16(2, a.type, NATIVE_LE);
+  out.set(data, RTA_HDRLEN);
+  return out;
+}
+
+/** Decodes one level of attributes; RangeError on a length that runs past the end. */
+export function decodeAttrs(buf: Uint8Array): Attr[] {
+  const out: Attr[] = [];
+  const v = view(buf);
+  let off = 0;
+  while (off + RTA_HDRLEN <= buf.length) {
+    const len = v.getUint16(off, NATIVE_LE);
+    const type = v.getUint16(off + 2, NATIVE_LE) & NLA_TYPE_MASK;
+    if (len < RTA_HDRLEN || off + len > buf.length) {
+      throw new RangeError(`Cannot decode attribute ${type} at offset ${off}: rta_len ${len} does not fit in ${buf.length - off} bytes`);
+    }
+    out.push({ type, data: buf.subarray(off + RTA_HDRLEN, off + len) });
+    off += rtaAlign(len);
+  }
+  if (off < buf.length) throw new RangeError(`Cannot decode attributes: ${buf.length - off} trailing bytes at offset ${off}`);
+  return out;
+}
+
+/** Attributes by type (the last one wins, as in the kernel's nla_parse). */
+export function attrMap(attrs: readonly Attr[]): Map<number, Uint8Array> {
+  const m = new Map<number, Uint8Array>();
+  for (const a of attrs) m.set(a.type, a.data);
+  return m;
+}
+
+// Encoding helpers, named for the C type of the value.
+
+/** A u8 attribute. */
+export function rtaU8(type: number, v: number): RtAttr {
+  checkUint(v, 0xff, `u8 attribute ${type}`);
+  return { type, data: Uint8Array.of(v) };
+}
+
+/** A u16 attribute in host order. */
+export function rtaU16(type: number, v: number): RtAttr {
+  checkUint(v, 0xffff, `u16 attribute ${type}`);
+  const data = new Uint8Array(2);
+  view(data).setUint16(0, v, NATIVE_LE);
+  return { type, data };
+}
+
+/** A __be16 attribute (UDP ports and the like are in network order). */
+export function rtaBe16(type: number, v: number): RtAttr {
+  checkUint(v, 0xffff, `be16 attribute ${type}`);
+  const data = new Uint8Array(2);
+  view(data).setUint16(0, v, false);
+  return { type, data };
+}
+
+/** A u32 attribute in host order. */
+export function rtaU32(type: number, v: number): RtAttr {
+  checkUint(v, 0xffffffff, `u32 attribute ${type}`);
+  const data = new Uint8Array(4);
+  view(data).setUint32(0, v, NATIVE_LE);
+  return { type, data };
+}
+
+/** An s32 attribute in host order (e.g. IFLA_NEW_NETNSID, -1 for "none"). */
+export function rtaS32(type: number, v: number): RtAttr {
+  if (!Number.isInteger(v) || v < -0x80000000 || v > 0x7fffffff) throw new RangeError(`Cannot encode s32 attribute ${type}: ${v}`);
+  const data = new Uint8Array(4);
+  view(data).setInt32(0, v, NATIVE_LE);
+  return { type, data };
+}
+
+/** A NUL-terminated string attribute (NLA_NUL_STRING / NLA_STRING as iproute2 sends them). */
+export function rtaString(type: number, s: string): RtAttr {
+  const bytes = new TextEncoder().encode(s);
+  const data = new Uint8Array(bytes.length + 1);
+  data.set(bytes);
+  return { type, data };
+}
+
+/** A raw bytes attribute (addresses, MACs). */
+export function rtaBytes(type: number, data: Uint8Array): RtAttr {
+  return { type, data };
+}
+
+/** A flag attribute: present means true, no value. */
+export function rtaFlag(type: number): RtAttr {
+  return { type, data: new Uint8Array(0) };
+}
+
+/** A nested attribute; `nestedFlag` sets NLA_F_NESTED, which some newer kernel policies insist on. */
+export function rtaNested(type: number, children: RtAttr[], nestedFlag = false): RtAttr {
+  return { type: nestedFlag ? type | NLA_F_NESTED : type, children };
+}
+
+// Decoding helpers: each checks the value is big enough.
+
+/** The u8 value of an attribute. */
+export function readU8(data: Uint8Array): number {
+  need(data, 0, 1, "u8 attribute");
+  return data[0]!;
+}
+
+/** The host-order u16 value of an attribute. */
+export function readU16(data: Uint8Array): number {
+  need(data, 0, 2, "u16 attribute");
+  return view(data).getUint16(0, NATIVE_LE);
+}
+
+/** The network-order u16 value of an attribute. */
+export function readBe16(data: Uint8Array): number {
+  need(data, 0, 2, "be16 attribute");
+  return view(data).getUint16(0, false);
+}
+
+/** The host-order u32 value of an attribute. */
+export function readU32(data: Uint8Array): number {
+  need(data, 0, 4, "u32 attribute");
+  return view(data).getUint32(0, NATIVE_LE);
+}
+
+/** The host-order s32 value of an attribute. */
+export function readS32(data: Uint8Array): number {
+  need(data, 0, 4, "s32 attribute");
+  return view(data).getInt32(0, NATIVE_LE);
+}
+
+/** The string value of an attribute, up to its first NUL. */
+export function readString(data: Uint8Array): string {
+  const nul = data.indexOf(0);
+  return new TextDecoder().decode(nul < 0 ? data : data.subarray(0, nul));
+}
