@@ -1,0 +1,97 @@
+/** RTM_NEWLINK payload -> Link. */
+import { formatIP } from "../spec/ip.ts";
+import { formatMAC } from "./mac.ts";
+import {
+  IFLA_ADDRESS, IFLA_BR_STP_STATE, IFLA_BR_VLAN_FILTERING, IFLA_IFALIAS, IFLA_IFNAME, IFLA_INFO_DATA, IFLA_INFO_KIND,
+  IFLA_INFO_SLAVE_KIND, IFLA_LINK, IFLA_LINKINFO, IFLA_LINK_NETNSID, IFLA_MACVLAN_MODE, IFLA_MASTER, IFLA_MTU,
+  IFLA_OPERSTATE, IFLA_PROMISCUITY, IFLA_TXQLEN, IFLA_VXLAN_AGEING, IFLA_VXLAN_GBP, IFLA_VXLAN_GROUP,
+  IFLA_VXLAN_GROUP6, IFLA_VXLAN_ID, IFLA_VXLAN_LEARNING, IFLA_VXLAN_LINK, IFLA_VXLAN_LOCAL, IFLA_VXLAN_LOCAL6,
+  IFLA_VXLAN_PORT, IFLA_VXLAN_TOS, IFLA_VXLAN_TTL, MACVLAN_MODE_BRIDGE, MACVLAN_MODE_PASSTHRU, MACVLAN_MODE_PRIVATE,
+  MACVLAN_MODE_SOURCE, MACVLAN_MODE_VEPA,
+} from "./nl/link-consts.ts";
+import { SIZEOF_IFINFOMSG, decodeIfInfomsg } from "./nl/ifinfomsg.ts";
+import { attrMap, decodeAttrs, readBe16, readS32, readString, readU32, readU8 } from "./nl/rtattr.ts";
+import type { Link, LinkAttrs, MacvlanMode, OperState } from "./link-types.ts";
+
+const OPERSTATES: OperState[] = ["unknown", "notpresent", "down", "lowerlayerdown", "testing", "dormant", "up"];
+
+/** Macvlan mode numbers by name. */
+export const MACVLAN_MODES: Record<MacvlanMode, number> = {
+  private: MACVLAN_MODE_PRIVATE,
+  vepa: MACVLAN_MODE_VEPA,
+  bridge: MACVLAN_MODE_BRIDGE,
+  passthru: MACVLAN_MODE_PASSTHRU,
+  source: MACVLAN_MODE_SOURCE,
+};
+
+/** Decodes the payload of an RTM_NEWLINK message. */
+export function decodeLink(payload: Uint8Array): Link {
+  const ifi = decodeIfInfomsg(payload);
+  const a = attrMap(decodeAttrs(payload.subarray(SIZEOF_IFINFOMSG)));
+  const u32 = (t: number) => (a.has(t) ? readU32(a.get(t)!) : undefined);
+  const base: LinkAttrs = {
+    index: ifi.index,
+    name: a.has(IFLA_IFNAME) ? readString(a.get(IFLA_IFNAME)!) : "",
+    flags: ifi.flags,
+    mtu: u32(IFLA_MTU) ?? 0,
+    mac: a.has(IFLA_ADDRESS) ? formatMAC(a.get(IFLA_ADDRESS)!) : "",
+    operstate: OPERSTATES[a.has(IFLA_OPERSTATE) ? readU8(a.get(IFLA_OPERSTATE)!) : 0] ?? "unknown",
+    txqlen: u32(IFLA_TXQLEN) ?? 0,
+    encapType: ifi.type,
+    promiscuity: u32(IFLA_PROMISCUITY) ?? 0,
+  };
+  const master = u32(IFLA_MASTER);
+  if (master) base.master = master;
+  if (a.has(IFLA_IFALIAS)) base.alias = readString(a.get(IFLA_IFALIAS)!);
+  const parent = u32(IFLA_LINK);
+  // IFLA_LINK equal to the link's own index means "no parent" (e.g. on tunnels).
+  if (parent && parent !== ifi.index) base.parentIndex = parent;
+  if (a.has(IFLA_LINK_NETNSID)) base.netnsid = readS32(a.get(IFLA_LINK_NETNSID)!);
+
+  const info = a.has(IFLA_LINKINFO) ? attrMap(decodeAttrs(a.get(IFLA_LINKINFO)!)) : new Map<number, Uint8Array>();
+  if (info.has(IFLA_INFO_SLAVE_KIND)) base.slaveKind = readString(info.get(IFLA_INFO_SLAVE_KIND)!);
+  const kind = info.has(IFLA_INFO_KIND) ? readString(info.get(IFLA_INFO_KIND)!) : "";
+  const data = info.has(IFLA_INFO_DATA) ? attrMap(decodeAttrs(info.get(IFLA_INFO_DATA)!)) : new Map<number, Uint8Array>();
+  switch (kind) {
+    case "":
+      return { ...base, kind: "device" };
+    case "dummy":
+    case "veth":
+      return { ...base, kind };
+    case "bridge": {
+      const link: Link = { ...base, kind: "bridge" };
+      if (data.has(IFLA_BR_VLAN_FILTERING)) link.vlanFiltering = readU8(data.get(IFLA_BR_VLAN_FILTERING)!) !== 0;
+      if (data.has(IFLA_BR_STP_STATE)) link.stp = readU32(data.get(IFLA_BR_STP_STATE)!) !== 0;
+      return link;
+    }
+    case "macvlan": {
+      const mode = data.has(IFLA_MACVLAN_MODE) ? readU32(data.get(IFLA_MACVLAN_MODE)!) : MACVLAN_MODE_VEPA;
+      const name = (Object.keys(MACVLAN_MODES) as MacvlanMode[]).find((k) => MACVLAN_MODES[k] === mode) ?? "vepa";
+      return { ...base, kind: "macvlan", mode: name };
+    }
+    case "vxlan":
+      return decodeVxlan(base, data);
+  }
+  return { ...base, kind: "generic", infoKind: kind };
+}
+
+function decodeVxlan(base: LinkAttrs, d: Map<number, Uint8Array>): Link {
+  const link: Link = {
+    ...base,
+    kind: "vxlan",
+    vni: d.has(IFLA_VXLAN_ID) ? readU32(d.get(IFLA_VXLAN_ID)!) : 0,
+    learning: d.has(IFLA_VXLAN_LEARNING) ? readU8(d.get(IFLA_VXLAN_LEARNING)!) !== 0 : false,
+    gbp: d.has(IFLA_VXLAN_GBP),
+  };
+  const vtep = d.has(IFLA_VXLAN_LINK) ? readU32(d.get(IFLA_VXLAN_LINK)!) : 0;
+  if (vtep) link.vtepIndex = vtep;
+  const local = d.get(IFLA_VXLAN_LOCAL) ?? d.get(IFLA_VXLAN_LOCAL6);
+  if (local && local.some((b) => b !== 0)) link.local = formatIP(local);
+  const group = d.get(IFLA_VXLAN_GROUP) ?? d.get(IFLA_VXLAN_GROUP6);
+  if (group && group.some((b) => b !== 0)) link.group = formatIP(group);
+  if (d.has(IFLA_VXLAN_PORT)) link.port = readBe16(d.get(IFLA_VXLAN_PORT)!);
+  if (d.has(IFLA_VXLAN_TTL)) link.ttl = readU8(d.get(IFLA_VXLAN_TTL)!);
+  if (d.has(IFLA_VXLAN_TOS)) link.tos = readU8(d.get(IFLA_VXLAN_TOS)!);
+  if (d.has(IFLA_VXLAN_AGEING)) link.ageing = readU32(d.get(IFLA_VXLAN_AGEING)!);
+  return link;
+}

@@ -1,0 +1,190 @@
+/**
+ * A NETLINK_ROUTE socket bound to one network namespace. The socket is created inside
+ * the target namespace (setns, socket(), setns back, all synchronous) and keeps acting
+ * there, so operations on it are safe around awaits, unlike a thread switched by setns.
+ * Requests are synchronous: the kernel answers rtnetlink at once, and a receive timeout
+ * bounds the wait when it does not.
+ */
+import { ErrnoError, close, recv, sendto, setsockopt, socket } from "../sys/libc.ts";
+import { NetNS } from "../sys/netns.ts";
+import { NetlinkError } from "./error.ts";
+import {
+  AF_NETLINK, NETLINK_CAP_ACK, NETLINK_EXT_ACK, NETLINK_ROUTE, NLMSG_DONE, NLMSG_ERROR, NLMSG_NOOP, NLMSG_OVERRUN,
+  NLM_F_ACK, NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_REQUEST, SOL_NETLINK,
+} from "./nl/netlink-consts.ts";
+import { type NlMsg, decodeNlmsgs, encodeNlmsg } from "./nl/nlmsghdr.ts";
+import { decodeDone, decodeNlmsgerr } from "./nl/nlmsgerr.ts";
+
+const SOCK_RAW = 3;
+const SOL_SOCKET = 1;
+const SO_RCVTIMEO = 20;
+const SO_SNDBUF = 7;
+const SO_RCVBUF = 8;
+const MSG_PEEK = 2;
+const MSG_TRUNC = 0x20;
+const EINTR = 4;
+const EAGAIN = 11;
+const ETIMEDOUT = 110;
+/** How often a dump the kernel flags NLM_F_DUMP_INTR (changed while we read it) is retried. */
+const DUMP_RETRIES = 5;
+
+/** Options of a handle. */
+export interface HandleOptions {
+  /** How long to wait for each reply from the kernel; 10 s by default. */
+  timeoutMs?: number;
+}
+
+/** One netlink socket in one network namespace; close() it when done. */
+export class NetlinkHandle {
+  #fd: number;
+  #seq: number;
+  #buf = new Uint8Array(64 * 1024);
+  readonly timeoutMs: number;
+
+  private constructor(fd: number, timeoutMs: number) {
+    this.#fd = fd;
+    this.timeoutMs = timeoutMs;
+    this.#seq = Math.floor(Math.random() * 0x7fffffff);
+  }
+
+  /** A handle acting in `ns`, or in the calling thread's current namespace without one. */
+  static at(ns?: NetNS, opts: HandleOptions = {}): NetlinkHandle {
+    const open = () => socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE);
+    const fd = ns ? ns.runIn(open) : open();
+    try {
+      configure(fd, opts.timeoutMs ?? 10_000);
+    } catch (e) {
+      close(fd);
+      throw e;
+    }
+    return new NetlinkHandle(fd, opts.timeoutMs ?? 10_000);
+  }
+
+  /** A handle acting in the namespace at `path`; the socket keeps the namespace alive, the path is not kept open. */
+  static atPath(path: string, opts: HandleOptions = {}): NetlinkHandle {
+    const ns = NetNS.open(path);
+    try {
+      return NetlinkHandle.at(ns, opts);
+    } finally {
+      ns.close();
+    }
+  }
+
+  /**
+   * Sends a request with NLM_F_ACK and returns the messages that came before the ack
+   * (the object of a GET, nothing for a change). A kernel error becomes NetlinkError
+   * "Cannot <what>: <code>: <extack>".
+   */
+  request(type: number, flags: number, body: Uint8Array, what: string): NlMsg[] {
+    const seq = this.#send(type, NLM_F_REQUEST | NLM_F_ACK | flags, body, what);
+    return this.#receive(seq, what).messages;
+  }
+
+  /** Sends a dump request and returns every message up to NLMSG_DONE, retrying a dump the kernel marks inconsistent. */
+  dump(type: number, body: Uint8Array, what: string): NlMsg[] {
+    for (let attempt = 0; ; attempt++) {
+      const seq = this.#send(type, NLM_F_REQUEST | NLM_F_DUMP, body, what);
+      const { messages, interrupted } = this.#receive(seq, what);
+      if (!interrupted) return messages;
+      if (attempt >= DUMP_RETRIES) throw new NetlinkError(what, EINTR, "dump interrupted by concurrent changes");
+    }
+  }
+
+  /** Closes the socket (idempotent). */
+  close(): void {
+    if (this.#fd >= 0) close(this.#fd);
+    this.#fd = -1;
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  #send(type: number, flags: number, body: Uint8Array, what: string): number {
+    if (this.#fd < 0) throw new Error(`Cannot ${what}: netlink handle is closed`);
+    this.#seq = (this.#seq + 1) >>> 0;
+    const msg = encodeNlmsg({ type, flags, seq: this.#seq, pid: 0 }, body);
+    try {
+      sendto(this.#fd, msg, KERNEL_ADDR);
+    } catch (e) {
+      throw wrap(what, e);
+    }
+    return this.#seq;
+  }
+
+  #receive(seq: number, what: string): { messages: NlMsg[]; interrupted: boolean } {
+    const messages: NlMsg[] = [];
+    let interrupted = false;
+    for (;;) {
+      for (const m of decodeNlmsgs(this.#recvOne(what))) {
+        // Replies to an earlier request that timed out may still arrive: not ours.
+        if (m.header.seq !== seq) continue;
+        switch (m.header.type) {
+          case NLMSG_NOOP:
+            continue;
+          case NLMSG_OVERRUN:
+            throw new NetlinkError(what, 105, "netlink receive buffer overrun");
+          case NLMSG_ERROR: {
+            const err = decodeNlmsgerr(m.payload, m.header.flags);
+            if (err.error === 0) return { messages, interrupted };
+            throw new NetlinkError(what, -err.error, err.extack.msg ?? "");
+          }
+          case NLMSG_DONE: {
+            const done = decodeDone(m.payload, m.header.flags);
+            if (done.error < 0) throw new NetlinkError(what, -done.error, done.extack.msg ?? "");
+            return { messages, interrupted };
+          }
+        }
+        if (m.header.flags & NLM_F_DUMP_INTR) interrupted = true;
+        messages.push(m);
+      }
+    }
+  }
+
+  /** Receives one datagram, growing the buffer when the kernel's is larger (MSG_PEEK|MSG_TRUNC tells its size). */
+  #recvOne(what: string): Uint8Array {
+    for (;;) {
+      try {
+        const size = recv(this.#fd, this.#buf, MSG_PEEK | MSG_TRUNC);
+        if (size > this.#buf.length) this.#buf = new Uint8Array(size);
+        const n = recv(this.#fd, this.#buf);
+        // A copy: messages outlive the next receive into the shared buffer.
+        return this.#buf.slice(0, n);
+      } catch (e) {
+        if (e instanceof ErrnoError && e.errno === EINTR) continue;
+        if (e instanceof ErrnoError && e.errno === EAGAIN) {
+          throw new NetlinkError(what, ETIMEDOUT, `no reply from the kernel within ${this.timeoutMs} ms`);
+        }
+        throw wrap(what, e);
+      }
+    }
+  }
+}
+
+/** sockaddr_nl of the kernel: nl_family AF_NETLINK, nl_pid 0, nl_groups 0. */
+const KERNEL_ADDR = (() => {
+  const a = new Uint8Array(12);
+  new DataView(a.buffer).setUint16(0, AF_NETLINK, true);
+  return a;
+})();
+
+function configure(fd: number, timeoutMs: number): void {
+  // Error texts from the kernel (extack) and acks without the echoed request.
+  for (const opt of [NETLINK_EXT_ACK, NETLINK_CAP_ACK]) {
+    try {
+      setsockopt(fd, SOL_NETLINK, opt, 1);
+    } catch {
+      // Kernels before 4.12 lack these; errors then come without text.
+    }
+  }
+  setsockopt(fd, SOL_SOCKET, SO_SNDBUF, 32 * 1024);
+  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, 1024 * 1024);
+  // struct timeval { long tv_sec; long tv_usec; } on a 64-bit host.
+  const tv = new BigInt64Array([BigInt(Math.floor(timeoutMs / 1000)), BigInt((timeoutMs % 1000) * 1000)]);
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, new Uint8Array(tv.buffer));
+}
+
+function wrap(what: string, e: unknown): Error {
+  if (e instanceof ErrnoError) return new NetlinkError(what, e.errno, "", { cause: e });
+  return e as Error;
+}

@@ -1,0 +1,6 @@
+/** The netlink layer: a per-namespace handle and operations on links, addresses, routes, neighbours and rules. */
+export { NetlinkHandle, type HandleOptions } from "./handle.ts";
+export * from "./error.ts";
+export * from "./mac.ts";
+export type * from "./link-types.ts";
+export * from "./link.ts";

@@ -1,0 +1,95 @@
+/** Links as the kernel reports them: common attributes plus a discriminated union on `kind`. */
+
+/** IFLA_OPERSTATE as iproute2 names it (RFC 2863). */
+export type OperState = "unknown" | "notpresent" | "down" | "lowerlayerdown" | "testing" | "dormant" | "up";
+
+/** What every link has (struct ifinfomsg and the IFLA_* attributes). */
+export interface LinkAttrs {
+  index: number;
+  name: string;
+  /** IFF_* bits of ifi_flags. */
+  flags: number;
+  mtu: number;
+  /** IFLA_ADDRESS, "" when the link has none. */
+  mac: string;
+  /** IFLA_MASTER: ifindex of the bridge (or bond, vrf) this link is a port of. */
+  master?: number;
+  operstate: OperState;
+  /** IFLA_IFALIAS. */
+  alias?: string;
+  txqlen: number;
+  /** ARPHRD_* (ifi_type). */
+  encapType: number;
+  /** IFLA_LINK: the parent (macvlan's lower device) or the peer (veth); in `netnsid` when that is set. */
+  parentIndex?: number;
+  /** IFLA_LINK_NETNSID: the namespace id of parentIndex, as seen from this namespace. */
+  netnsid?: number;
+  /** IFLA_PROMISCUITY: how many users asked for promiscuous mode. */
+  promiscuity: number;
+  /** IFLA_INFO_SLAVE_KIND: the kind of `master` ("bridge"). */
+  slaveKind?: string;
+}
+
+/** A link with no IFLA_INFO_KIND: a physical device or lo. */
+export interface Device extends LinkAttrs {
+  kind: "device";
+}
+
+/** A dummy link. */
+export interface Dummy extends LinkAttrs {
+  kind: "dummy";
+}
+
+/** One end of a veth pair; the peer is parentIndex (in netnsid when moved away). */
+export interface Veth extends LinkAttrs {
+  kind: "veth";
+}
+
+/** A Linux bridge. */
+export interface Bridge extends LinkAttrs {
+  kind: "bridge";
+  vlanFiltering?: boolean;
+  /** IFLA_BR_STP_STATE != 0. */
+  stp?: boolean;
+}
+
+/** Macvlan modes by their iproute2 names. */
+export type MacvlanMode = "private" | "vepa" | "bridge" | "passthru" | "source";
+
+/** A macvlan on the lower device parentIndex. */
+export interface Macvlan extends LinkAttrs {
+  kind: "macvlan";
+  mode: MacvlanMode;
+}
+
+/** A VXLAN device. */
+export interface Vxlan extends LinkAttrs {
+  kind: "vxlan";
+  vni: number;
+  /** IFLA_VXLAN_LINK: the device the tunnel sends on. */
+  vtepIndex?: number;
+  /** IFLA_VXLAN_LOCAL / LOCAL6. */
+  local?: string;
+  /** IFLA_VXLAN_GROUP / GROUP6: multicast group or unicast remote. */
+  group?: string;
+  /** IFLA_VXLAN_PORT: the UDP destination port. */
+  port?: number;
+  learning: boolean;
+  gbp: boolean;
+  ttl?: number;
+  tos?: number;
+  /** FDB ageing in seconds. */
+  ageing?: number;
+}
+
+/** Any other kind (vlan, ipvlan, tun, ...), with the kernel's kind string. */
+export interface GenericLink extends LinkAttrs {
+  kind: "generic";
+  infoKind: string;
+}
+
+/** A link as read from the kernel. */
+export type Link = Device | Dummy | Veth | Bridge | Macvlan | Vxlan | GenericLink;
+
+/** A link given by index, by name, or as an object read before. */
+export type LinkRef = number | string | { index: number };
