@@ -4,3 +4,4 @@ export * from "./error.ts";
 export * from "./mac.ts";
 export type * from "./link-types.ts";
 export * from "./link.ts";
+export * from "./addr.ts";
