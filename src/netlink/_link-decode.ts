@@ -44,8 +44,9 @@ export function decodeLink(payload: Uint8Array): Link {
   if (master) base.master = master;
   if (a.has(IFLA_IFALIAS)) base.alias = readString(a.get(IFLA_IFALIAS)!);
   const parent = u32(IFLA_LINK);
-  // IFLA_LINK equal to the link's own index means "no parent" (e.g. on tunnels).
-  if (parent && parent !== ifi.index) base.parentIndex = parent;
+  // The kernel leaves IFLA_LINK out when it would name the link itself; with
+  // IFLA_LINK_NETNSID it is an index in another namespace and may equal ours.
+  if (parent) base.parentIndex = parent;
   if (a.has(IFLA_LINK_NETNSID)) base.netnsid = readS32(a.get(IFLA_LINK_NETNSID)!);
 
   const info = a.has(IFLA_LINKINFO) ? attrMap(decodeAttrs(a.get(IFLA_LINKINFO)!)) : new Map<number, Uint8Array>();

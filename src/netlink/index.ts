@@ -5,3 +5,5 @@ export * from "./mac.ts";
 export type * from "./link-types.ts";
 export * from "./link.ts";
 export * from "./addr.ts";
+export * from "./link-add.ts";
+export * from "./link-set.ts";

@@ -1,0 +1,170 @@
+/** Creating and deleting links: veth, bridge, macvlan, vxlan, dummy. */
+import type { NetNS } from "../sys/netns.ts";
+import type { NetlinkHandle } from "./handle.ts";
+import type { LinkRef, MacvlanMode } from "./link-types.ts";
+import { MACVLAN_MODES } from "./_link-decode.ts";
+import { checkLinkName, linkBody, linkIndexOf, linkLabel } from "./link.ts";
+import { parseMAC } from "./mac.ts";
+import { parseAddr } from "./_ip.ts";
+import { concat } from "./nl/_bytes.ts";
+import { encodeIfInfomsg } from "./nl/ifinfomsg.ts";
+import {
+  IFF_UP, IFLA_ADDRESS, IFLA_BR_VLAN_FILTERING, IFLA_IFNAME, IFLA_INFO_DATA, IFLA_INFO_KIND, IFLA_LINK,
+  IFLA_LINKINFO, IFLA_MACVLAN_MODE, IFLA_MASTER, IFLA_MTU, IFLA_NET_NS_FD, IFLA_TXQLEN, IFLA_VXLAN_AGEING,
+  IFLA_VXLAN_GBP, IFLA_VXLAN_GROUP, IFLA_VXLAN_GROUP6, IFLA_VXLAN_ID, IFLA_VXLAN_L2MISS, IFLA_VXLAN_L3MISS,
+  IFLA_VXLAN_LEARNING, IFLA_VXLAN_LINK, IFLA_VXLAN_LOCAL, IFLA_VXLAN_LOCAL6, IFLA_VXLAN_PORT, IFLA_VXLAN_TOS,
+  IFLA_VXLAN_TTL, VETH_INFO_PEER,
+} from "./nl/link-consts.ts";
+import { NLM_F_CREATE, NLM_F_EXCL } from "./nl/netlink-consts.ts";
+import { RTM_DELLINK, RTM_NEWLINK } from "./nl/rtnetlink-consts.ts";
+import { type RtAttr, encodeAttrs, rtaBe16, rtaBytes, rtaFlag, rtaNested, rtaString, rtaU32, rtaU8 } from "./nl/rtattr.ts";
+
+/** What any new link may set (no alias: the kernel ignores IFLA_IFALIAS on creation; use linkSetAlias). */
+export interface LinkSpecBase {
+  name: string;
+  mtu?: number;
+  /** "02:42:ac:11:00:02"; the kernel picks a random one by default. */
+  mac?: string;
+  txqlen?: number;
+  /** Port of this bridge from the start. */
+  master?: LinkRef;
+  /** Created administratively up. */
+  up?: boolean;
+  /** Created directly in this namespace (IFLA_NET_NS_FD) instead of the handle's. */
+  ns?: NetNS;
+}
+
+/** The far end of a veth pair. */
+export interface VethPeerSpec {
+  name: string;
+  mtu?: number;
+  mac?: string;
+  txqlen?: number;
+  /** Created directly in this namespace; by default in the handle's, whatever `ns` the first end has. */
+  ns?: NetNS;
+}
+
+/** A veth pair. */
+export interface VethSpec extends LinkSpecBase {
+  kind: "veth";
+  peer: VethPeerSpec;
+}
+
+/** A Linux bridge. */
+export interface BridgeSpec extends LinkSpecBase {
+  kind: "bridge";
+  /** Sent only when given: kernels without CONFIG_BRIDGE_VLAN_FILTERING refuse the attribute even as false. */
+  vlanFiltering?: boolean;
+}
+
+/** A macvlan on a lower device of the handle's namespace. */
+export interface MacvlanSpec extends LinkSpecBase {
+  kind: "macvlan";
+  parent: LinkRef;
+  /** The kernel default is "vepa" (as with iproute2); the macvlan plugin passes its own default. */
+  mode?: MacvlanMode;
+}
+
+/** A VXLAN device. */
+export interface VxlanSpec extends LinkSpecBase {
+  kind: "vxlan";
+  vni: number;
+  /** The device the tunnel sends on (IFLA_VXLAN_LINK). */
+  vtepDev?: LinkRef;
+  /** Source address of the tunnel. */
+  local?: string;
+  /** Multicast group or unicast remote. */
+  group?: string;
+  /** UDP destination port; the kernel default is 8472 (Linux) rather than IANA's 4789. */
+  port?: number;
+  /** Learn remote MACs from traffic; the kernel default is on. */
+  learning?: boolean;
+  /** Group Based Policy extension. */
+  gbp?: boolean;
+  ttl?: number;
+  tos?: number;
+  /** FDB ageing in seconds. */
+  ageing?: number;
+  l2miss?: boolean;
+  l3miss?: boolean;
+}
+
+/** A dummy link (needs CONFIG_DUMMY in the kernel). */
+export interface DummySpec extends LinkSpecBase {
+  kind: "dummy";
+}
+
+/** A link to create. */
+export type LinkSpec = VethSpec | BridgeSpec | MacvlanSpec | VxlanSpec | DummySpec;
+
+/**
+ * Creates a link; NetlinkError EEXIST when the name is taken. Equivalent to:
+ * `ip link add NAME [mtu M] [address MAC] [netns NS] type KIND ...`, e.g.
+ * `ip link add veth0 type veth peer name eth0 netns NS`.
+ */
+export function linkAdd(h: NetlinkHandle, spec: LinkSpec): void {
+  const attrs = [...commonAttrs(h, spec), rtaNested(IFLA_LINKINFO, linkInfo(h, spec))];
+  if (spec.kind === "macvlan") attrs.push(rtaU32(IFLA_LINK, linkIndexOf(h, spec.parent)));
+  const ifi = spec.up ? { flags: IFF_UP, change: IFF_UP } : {};
+  h.request(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, linkBody(ifi, attrs), `add ${spec.kind} link ${JSON.stringify(spec.name)}`);
+}
+
+/** Deletes a link (a veth takes its peer with it); NetlinkError ENODEV when absent. Equivalent to: `ip link del NAME`. */
+export function linkDel(h: NetlinkHandle, link: LinkRef): void {
+  const index = linkIndexOf(h, link);
+  h.request(RTM_DELLINK, 0, linkBody({ index }), `delete ${linkLabel(link)}`);
+}
+
+function commonAttrs(h: NetlinkHandle, s: LinkSpecBase): RtAttr[] {
+  checkLinkName(s.name);
+  const attrs: RtAttr[] = [rtaString(IFLA_IFNAME, s.name)];
+  if (s.mtu !== undefined) attrs.push(rtaU32(IFLA_MTU, s.mtu));
+  if (s.mac !== undefined) attrs.push(rtaBytes(IFLA_ADDRESS, parseMAC(s.mac)));
+  if (s.txqlen !== undefined) attrs.push(rtaU32(IFLA_TXQLEN, s.txqlen));
+  if (s.master !== undefined) attrs.push(rtaU32(IFLA_MASTER, linkIndexOf(h, s.master)));
+  if (s.ns !== undefined) attrs.push(rtaU32(IFLA_NET_NS_FD, s.ns.fd));
+  return attrs;
+}
+
+function linkInfo(h: NetlinkHandle, spec: LinkSpec): RtAttr[] {
+  const kind = rtaString(IFLA_INFO_KIND, spec.kind);
+  const data = (attrs: RtAttr[]) => (attrs.length ? [kind, rtaNested(IFLA_INFO_DATA, attrs)] : [kind]);
+  switch (spec.kind) {
+    case "dummy":
+      return [kind];
+    case "veth": {
+      // VETH_INFO_PEER holds a whole ifinfomsg + attributes, as if a second RTM_NEWLINK.
+      const p = spec.peer;
+      const peerAttrs = commonAttrs(h, p);
+      return data([rtaBytes(VETH_INFO_PEER, concat([encodeIfInfomsg({}), encodeAttrs(peerAttrs)]))]);
+    }
+    case "bridge":
+      return data(spec.vlanFiltering === undefined ? [] : [rtaU8(IFLA_BR_VLAN_FILTERING, spec.vlanFiltering ? 1 : 0)]);
+    case "macvlan":
+      return data(spec.mode === undefined ? [] : [rtaU32(IFLA_MACVLAN_MODE, MACVLAN_MODES[spec.mode])]);
+    case "vxlan":
+      return data(vxlanData(h, spec));
+  }
+}
+
+function vxlanData(h: NetlinkHandle, s: VxlanSpec): RtAttr[] {
+  const attrs: RtAttr[] = [rtaU32(IFLA_VXLAN_ID, s.vni)];
+  if (s.vtepDev !== undefined) attrs.push(rtaU32(IFLA_VXLAN_LINK, linkIndexOf(h, s.vtepDev)));
+  if (s.local !== undefined) {
+    const ip = parseAddr(s.local, "vxlan local address");
+    attrs.push(rtaBytes(ip.length === 4 ? IFLA_VXLAN_LOCAL : IFLA_VXLAN_LOCAL6, ip));
+  }
+  if (s.group !== undefined) {
+    const ip = parseAddr(s.group, "vxlan group");
+    attrs.push(rtaBytes(ip.length === 4 ? IFLA_VXLAN_GROUP : IFLA_VXLAN_GROUP6, ip));
+  }
+  if (s.port !== undefined) attrs.push(rtaBe16(IFLA_VXLAN_PORT, s.port));
+  if (s.learning !== undefined) attrs.push(rtaU8(IFLA_VXLAN_LEARNING, s.learning ? 1 : 0));
+  if (s.ttl !== undefined) attrs.push(rtaU8(IFLA_VXLAN_TTL, s.ttl));
+  if (s.tos !== undefined) attrs.push(rtaU8(IFLA_VXLAN_TOS, s.tos));
+  if (s.ageing !== undefined) attrs.push(rtaU32(IFLA_VXLAN_AGEING, s.ageing));
+  if (s.l2miss !== undefined) attrs.push(rtaU8(IFLA_VXLAN_L2MISS, s.l2miss ? 1 : 0));
+  if (s.l3miss !== undefined) attrs.push(rtaU8(IFLA_VXLAN_L3MISS, s.l3miss ? 1 : 0));
+  if (s.gbp) attrs.push(rtaFlag(IFLA_VXLAN_GBP));
+  return attrs;
+}
