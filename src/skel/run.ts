@@ -1,4 +1,3 @@
-import { statSync } from "node:fs";
 import { CniError, ErrorCode, errorMessage } from "../spec/error.ts";
 import { convertResult, parseResult } from "../spec/result.ts";
 import type { Attachment, Command, NetConf } from "../spec/types.ts";
@@ -85,7 +84,7 @@ export async function runPlugin(funcs: PluginFuncs, info: PluginInfo, inv: Invoc
     if (cmd === "ADD" || cmd === "CHECK" || cmd === "DEL") {
       validateContainerID(args.containerID);
       validateInterfaceName(args.ifName);
-      if (args.netns && (cmd !== "DEL" || exists(args.netns))) checkNetnsPath(args.netns);
+      if (args.netns) await checkNetnsPath(args.netns, cmd === "DEL");
     }
     if (conf.prevResult !== undefined && conf.prevResult !== null) args.prevResult = parseResult(conf.prevResult, conf.cniVersion);
     switch (cmd) {
@@ -144,24 +143,18 @@ function validAttachments(conf: NetConf): Attachment[] {
   });
 }
 
-function exists(path: string): boolean {
-  try {
-    statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /**
  * A namespace path must be an nsfs file (a bind mount under /var/run/netns or a
  * /proc/<pid>/ns/net link) and not the plugin's own namespace: configuring our own
  * namespace as a pod's would break the node. The exact type (net, not mnt) is checked
  * again with NS_GET_NSTYPE when sys opens it.
  */
-export function checkNetnsPath(path: string): void {
+export async function checkNetnsPath(path: string, allowMissing = false): Promise<void> {
+  // node:fs is loaded here, not at the top: VERSION and the about text do not need it.
+  const { statSync } = await import("node:fs");
   let st, own;
   try {
+    if (allowMissing && !statSync(path, { throwIfNoEntry: false })) return;
     st = statSync(path);
     own = statSync("/proc/self/ns/net");
   } catch (e) {
