@@ -7,3 +7,4 @@ export * from "./link.ts";
 export * from "./addr.ts";
 export * from "./link-add.ts";
 export * from "./link-set.ts";
+export * from "./route.ts";
