@@ -6,7 +6,7 @@ import { dlopen, FFIType, ptr, read, type Pointer } from "bun:ffi";
 
 const { i32, u32, u64, ptr: P, cstring, i64 } = FFIType;
 
-const lib = dlopen("libc.so.6", {
+const SYMBOLS = {
   __errno_location: { args: [], returns: P },
   open: { args: [cstring, i32, u32], returns: i32 },
   close: { args: [i32], returns: i32 },
@@ -23,8 +23,16 @@ const lib = dlopen("libc.so.6", {
   mount: { args: [cstring, cstring, cstring, u64, P], returns: i32 },
   umount2: { args: [cstring, i32], returns: i32 },
   gettid: { args: [], returns: i32 },
-});
-const c = lib.symbols;
+} as const;
+
+/**
+ * Bound on first use, not at import: VERSION and the about text never make a system
+ * call, and dlopen plus the FFI stubs cost start-up time and about 4 MB of RSS.
+ */
+type Libc = ReturnType<typeof dlopen<typeof SYMBOLS>>["symbols"];
+let bound: Libc | undefined;
+const c = new Proxy({} as Libc, { get: (_, name) => (bound ??= dlopen("libc.so.6", SYMBOLS).symbols)[name as keyof Libc] });
+
 
 /** Errno values we name; the rest print as numbers. */
 const ERRNO_NAMES: Record<number, string> = {
