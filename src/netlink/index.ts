@@ -8,3 +8,4 @@ export * from "./addr.ts";
 export * from "./link-add.ts";
 export * from "./link-set.ts";
 export * from "./route.ts";
+export * from "./neigh.ts";
