@@ -16,6 +16,13 @@ async function main(): Promise<void> {
   // `cni-ts plugin TYPE` runs a plugin without a link, for development and tests.
   if (!hasPlugin(name) && process.argv[2] === "plugin" && process.argv[3]) name = process.argv[3];
   if (hasPlugin(name)) {
+    if (process.env.CNI_COMMAND === "VERSION") {
+      // Runtimes probe VERSION often; every built-in plugin speaks every version
+      // (registry.test.ts holds them to it), so the answer needs no plugin module.
+      const { versionInfo, ALL_VERSIONS } = await import("./spec/version.ts");
+      await Bun.write(Bun.stdout, JSON.stringify(versionInfo(ALL_VERSIONS)) + "\n");
+      process.exit(0);
+    }
     const [{ pluginMain }, plugin] = await Promise.all([import("./skel/plugin-main.ts"), loadPlugin(name)]);
     await pluginMain(plugin.funcs, plugin.info);
     return;

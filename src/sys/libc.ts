@@ -2,36 +2,45 @@
  * libc through bun:ffi: the only file that talks to the C library. Every call is
  * synchronous; failures come back as ErrnoError with the symbolic name.
  */
-import { dlopen, FFIType, ptr, read, type Pointer } from "bun:ffi";
+import type { Pointer } from "bun:ffi";
 
-const { i32, u32, u64, ptr: P, cstring, i64 } = FFIType;
+type Ffi = typeof import("bun:ffi");
+let ffiModule: Ffi | undefined;
+
+/**
+ * bun:ffi is loaded on first use, not imported: importing it maps about 8 MB of the
+ * runtime's FFI code, which VERSION and the about text never need.
+ */
+function ffi(): Ffi {
+  return (ffiModule ??= require("bun:ffi") as Ffi);
+}
 
 const SYMBOLS = {
-  __errno_location: { args: [], returns: P },
-  open: { args: [cstring, i32, u32], returns: i32 },
-  close: { args: [i32], returns: i32 },
-  setns: { args: [i32, i32], returns: i32 },
-  unshare: { args: [i32], returns: i32 },
-  socket: { args: [i32, i32, i32], returns: i32 },
-  bind: { args: [i32, P, u32], returns: i32 },
-  getsockname: { args: [i32, P, P], returns: i32 },
-  setsockopt: { args: [i32, i32, i32, P, u32], returns: i32 },
-  sendto: { args: [i32, P, u64, i32, P, u32], returns: i64 },
-  recvfrom: { args: [i32, P, u64, i32, P, P], returns: i64 },
-  flock: { args: [i32, i32], returns: i32 },
-  ioctl: { args: [i32, u64, u64], returns: i32 },
-  mount: { args: [cstring, cstring, cstring, u64, P], returns: i32 },
-  umount2: { args: [cstring, i32], returns: i32 },
-  gettid: { args: [], returns: i32 },
+  __errno_location: { args: [], returns: "ptr" },
+  open: { args: ["cstring", "i32", "u32"], returns: "i32" },
+  close: { args: ["i32"], returns: "i32" },
+  setns: { args: ["i32", "i32"], returns: "i32" },
+  unshare: { args: ["i32"], returns: "i32" },
+  socket: { args: ["i32", "i32", "i32"], returns: "i32" },
+  bind: { args: ["i32", "ptr", "u32"], returns: "i32" },
+  getsockname: { args: ["i32", "ptr", "ptr"], returns: "i32" },
+  setsockopt: { args: ["i32", "i32", "i32", "ptr", "u32"], returns: "i32" },
+  sendto: { args: ["i32", "ptr", "u64", "i32", "ptr", "u32"], returns: "i64" },
+  recvfrom: { args: ["i32", "ptr", "u64", "i32", "ptr", "ptr"], returns: "i64" },
+  flock: { args: ["i32", "i32"], returns: "i32" },
+  ioctl: { args: ["i32", "u64", "u64"], returns: "i32" },
+  mount: { args: ["cstring", "cstring", "cstring", "u64", "ptr"], returns: "i32" },
+  umount2: { args: ["cstring", "i32"], returns: "i32" },
+  gettid: { args: [], returns: "i32" },
 } as const;
 
 /**
  * Bound on first use, not at import: VERSION and the about text never make a system
- * call, and dlopen plus the FFI stubs cost start-up time and about 4 MB of RSS.
+ * call, and dlopen plus the FFI stubs cost start-up time.
  */
-type Libc = ReturnType<typeof dlopen<typeof SYMBOLS>>["symbols"];
+type Libc = ReturnType<typeof import("bun:ffi").dlopen<typeof SYMBOLS>>["symbols"];
 let bound: Libc | undefined;
-const c = new Proxy({} as Libc, { get: (_, name) => (bound ??= dlopen("libc.so.6", SYMBOLS).symbols)[name as keyof Libc] });
+const c = new Proxy({} as Libc, { get: (_, name) => (bound ??= ffi().dlopen("libc.so.6", SYMBOLS).symbols)[name as keyof Libc] });
 
 
 /** Errno values we name; the rest print as numbers. */
@@ -67,7 +76,7 @@ export class ErrnoError extends Error {
 
 /** The calling thread's errno, read right after a failed call. */
 export function errno(): number {
-  return read.i32(c.__errno_location()!, 0);
+  return ffi().read.i32(c.__errno_location()!, 0);
 }
 
 function check(syscall: string, rc: number | bigint, detail?: string): number {
@@ -128,31 +137,31 @@ export function socket(domain: number, type: number, protocol: number): number {
 
 /** bind(2) with a raw sockaddr. */
 export function bind(fd: number, addr: Uint8Array): void {
-  check("bind", c.bind(fd, ptr(addr), addr.length));
+  check("bind", c.bind(fd, ffi().ptr(addr), addr.length));
 }
 
 /** getsockname(2) into a buffer of `size` bytes. */
 export function getsockname(fd: number, size: number): Uint8Array {
   const buf = new Uint8Array(size);
   const len = new Uint32Array([size]);
-  check("getsockname", c.getsockname(fd, ptr(buf), ptr(len)));
+  check("getsockname", c.getsockname(fd, ffi().ptr(buf), ffi().ptr(len)));
   return buf.subarray(0, len[0]);
 }
 
 /** setsockopt(2) with an int value or raw bytes. */
 export function setsockopt(fd: number, level: number, name: number, value: number | Uint8Array): void {
   const buf = typeof value === "number" ? new Uint8Array(new Int32Array([value]).buffer) : value;
-  check("setsockopt", c.setsockopt(fd, level, name, ptr(buf), buf.length));
+  check("setsockopt", c.setsockopt(fd, level, name, ffi().ptr(buf), buf.length));
 }
 
 /** sendto(2) with a raw destination sockaddr. */
 export function sendto(fd: number, data: Uint8Array, addr: Uint8Array): number {
-  return check("sendto", c.sendto(fd, ptr(data), data.length, 0, ptr(addr), addr.length));
+  return check("sendto", c.sendto(fd, ffi().ptr(data), data.length, 0, ffi().ptr(addr), addr.length));
 }
 
 /** recvfrom(2) into `buf`; returns the byte count (flags e.g. MSG_PEEK|MSG_TRUNC). */
 export function recv(fd: number, buf: Uint8Array, flags = 0): number {
-  return check("recvfrom", c.recvfrom(fd, ptr(buf), buf.length, flags, null, null));
+  return check("recvfrom", c.recvfrom(fd, ffi().ptr(buf), buf.length, flags, null, null));
 }
 
 /** flock(2). Returns false instead of throwing when LOCK_NB finds the lock taken. */
