@@ -9,3 +9,4 @@ export * from "./link-add.ts";
 export * from "./link-set.ts";
 export * from "./route.ts";
 export * from "./neigh.ts";
+export * from "./rule.ts";
