@@ -1,0 +1,37 @@
+/**
+ * Runs our own plugin types inside the calling process when CNI_PATH resolves them to
+ * this very binary: a bridge ADD then calls host-local without a second process start.
+ * Anything else (a Go plugin, another version of ours) is started as a process.
+ */
+import { realpathSync } from "node:fs";
+import { basename } from "node:path";
+import { defaultExec, type ExecOptions, type InProcessRunner, type PluginExec } from "../runtime/exec.ts";
+import { runPlugin } from "../skel/run.ts";
+import { hasPlugin, loadPlugin } from "./registry.ts";
+
+let self: string | undefined;
+
+function realpathOrEmpty(p: string): string {
+  try {
+    return realpathSync(p);
+  } catch {
+    return "";
+  }
+}
+
+/** A runner for `pluginPath` when it is a link to this binary under one of our type names. */
+export function ownPluginRunner(pluginPath: string): InProcessRunner | undefined {
+  const type = basename(pluginPath);
+  if (!hasPlugin(type)) return undefined;
+  self ??= realpathOrEmpty(process.execPath);
+  if (self === "" || realpathOrEmpty(pluginPath) !== self) return undefined;
+  return async (inv) => {
+    const plugin = await loadPlugin(type);
+    return runPlugin(plugin.funcs, plugin.info, inv);
+  };
+}
+
+/** The PluginExec that plugins and the CLI use: in-process for our own binary, else a process. */
+export function ownExec(options: Omit<ExecOptions, "inProcess"> = {}): PluginExec {
+  return defaultExec({ ...options, inProcess: ownPluginRunner });
+}
