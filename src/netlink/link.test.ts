@@ -43,4 +43,14 @@ describe("links", () => {
       expect(() => linkSetUp(h, 999)).toThrow(/Cannot set link 999 up: ENODEV/);
     });
   });
+
+  rootTest("a dump larger than one datagram arrives whole", () =>
+    withNetns(1, (ns) => {
+      const names = Array.from({ length: 150 }, (_, i) => `b${i}`);
+      ns.exec(["ip", "-batch", "-"], { input: names.map((n) => `link add ${n} type bridge\n`).join("") });
+      using h = NetlinkHandle.atPath(ns.path);
+      const got = linkList(h).map((l) => l.name);
+      expect(got.length).toBe(151);
+      expect(new Set(got)).toEqual(new Set(["lo", ...names]));
+    }));
 });
