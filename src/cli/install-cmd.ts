@@ -11,6 +11,11 @@ export function installCmd(argv: string[]): number {
     console.log(INSTALL_HELP);
     return 0;
   }
+  // Links must point at the compiled binary; under `bun src/main.ts` execPath is bun itself.
+  if (!process.argv[1]?.startsWith("/$bunfs/")) {
+    console.error("cni-ts install: run it from the compiled binary (npm run build; dist/cni-ts install)");
+    return 1;
+  }
   for (const line of install({ binDir: values["bin-dir"]!, force: values.force!, target: process.execPath })) console.log(line);
   return 0;
 }
