@@ -11,7 +11,7 @@ export interface CmdArgs {
   /** CNI_PATH, split on ":". */
   path: string[];
   stdinData: Uint8Array;
-  /** The config on stdin, checked for type/name/version. */
+  /** The config on stdin: its name checked, its cniVersion one the plugin supports ("" read as 0.1.0). */
   conf: NetConf;
   /** conf.prevResult converted to the 1.x shape, when present. */
   prevResult?: Result;

@@ -1,35 +1,46 @@
 import { CniError, ErrorCode } from "./error.ts";
 
-/** CNI_ARGS pairs in order, as "K=V;K2=V2" is split by the reference. */
-export function parseCniArgs(s: string | undefined): [string, string][] {
-  if (!s) return [];
-  const out: [string, string][] = [];
-  for (const item of s.split(";")) {
-    if (item === "") continue;
-    const eq = item.indexOf("=");
-    if (eq < 0) throw new CniError(ErrorCode.InvalidEnvironmentVariables, `Invalid CNI_ARGS pair "${item}": expected K=V`);
-    out.push([item.slice(0, eq), item.slice(eq + 1)]);
-  }
-  return out;
+function argsError(msg: string): never {
+  throw new CniError(ErrorCode.InvalidEnvironmentVariables, msg);
 }
 
 /**
- * Picks the known keys out of CNI_ARGS; unknown keys are an error unless
- * IgnoreUnknown is true, as in the reference's LoadArgs.
+ * CNI_ARGS pairs in order, split as the reference's LoadArgs splits "K=V;K2=V2":
+ * every item between semicolons must hold exactly one "=", so an empty item (a
+ * trailing ";") or "K=V=W" is an error (code 4, the reference's text).
+ */
+export function parseCniArgs(s: string | undefined): [string, string][] {
+  if (!s) return [];
+  return s.split(";").map((pair): [string, string] => {
+    const kv = pair.split("=");
+    if (kv.length !== 2) argsError(`ARGS: invalid pair ${JSON.stringify(pair)}`);
+    return [kv[0]!, kv[1]!];
+  });
+}
+
+/** Reads a boolean as the reference's UnmarshallableBool: 1/true/0/false in any case. */
+function parseArgBool(pair: string, value: string): boolean {
+  const v = value.toLowerCase();
+  if (v === "1" || v === "true") return true;
+  if (v === "0" || v === "false") return false;
+  return argsError(`ARGS: error parsing value of pair ${JSON.stringify(pair)}: boolean unmarshal error: invalid input ${v}`);
+}
+
+/**
+ * Picks the known keys out of CNI_ARGS, as the reference's LoadArgs does: keys are
+ * matched exactly (they are Go field names: "IP", "K8S_POD_NAME"), a later pair wins,
+ * and unknown pairs are an error listing them unless IgnoreUnknown is 1 or true.
  */
 export function loadArgs<K extends string>(s: string | undefined, known: readonly K[]): Partial<Record<K, string>> {
-  const pairs = parseCniArgs(s);
-  const ignore = pairs.find(([k]) => k === "IgnoreUnknown");
-  const ignoreUnknown = ignore ? /^(1|t|true)$/i.test(ignore[1]) : false;
-  if (ignore && !/^(1|t|true|0|f|false)$/i.test(ignore[1])) {
-    throw new CniError(ErrorCode.InvalidEnvironmentVariables, `Invalid CNI_ARGS IgnoreUnknown value "${ignore[1]}"`);
-  }
   const out: Partial<Record<K, string>> = {};
-  for (const [k, v] of pairs) {
-    if (k === "IgnoreUnknown") continue;
-    if ((known as readonly string[]).includes(k)) out[k as K] = v;
-    else if (!ignoreUnknown) throw new CniError(ErrorCode.InvalidEnvironmentVariables, `Unknown CNI_ARGS key "${k}"`);
+  const unknown: string[] = [];
+  let ignoreUnknown = false;
+  for (const [k, v] of parseCniArgs(s)) {
+    if (k === "IgnoreUnknown") ignoreUnknown = parseArgBool(`${k}=${v}`, v);
+    else if ((known as readonly string[]).includes(k)) out[k as K] = v;
+    else unknown.push(`${k}=${v}`);
   }
+  if (unknown.length && !ignoreUnknown) argsError(`ARGS: unknown args [${unknown.map((p) => JSON.stringify(p)).join(" ")}]`);
   return out;
 }
 

@@ -46,12 +46,16 @@ const FIELDS: Record<string, readonly string[]> = {
   dns: ["servers", "searches", "options"],
 };
 
-/** Looks a key up in an object without regard to case (exact match first). */
+/**
+ * Looks a key up in an object without regard to case, as Go's encoding/json fills a
+ * struct field: every key that matches (exactly or folded) is assigned in document
+ * order, so the last one wins ({"hostPort":1,"HostPort":2} reads as 2).
+ */
 export function getFold(obj: Record<string, unknown>, key: string): unknown {
-  if (key in obj) return obj[key];
   const lower = key.toLowerCase();
-  for (const k of Object.keys(obj)) if (k.toLowerCase() === lower) return obj[k];
-  return undefined;
+  let found: unknown;
+  for (const k of Object.keys(obj)) if (k.toLowerCase() === lower) found = obj[k];
+  return found;
 }
 
 function canonicalObject(v: unknown, names: readonly string[]): unknown {
@@ -79,7 +83,10 @@ export function canonicalCapability(name: string, value: unknown): unknown {
 
 /**
  * The runtimeConfig a runtime passes to one plugin: only the capabilities the plugin
- * declares, with the values the runtime has (libcni's injectRuntimeConfig).
+ * declares, with the values the runtime has (libcni's injectRuntimeConfig). Unlike
+ * libcni, capability names are matched without regard to case and the fields of the
+ * structured ones are given their canonical spelling, so a runtime that marshals Go
+ * structs ("PortMappings", "HostPort") reaches every plugin, Go or ours.
  */
 export function runtimeConfigFor(
   capabilities: Record<string, boolean> | undefined,
@@ -88,10 +95,20 @@ export function runtimeConfigFor(
   const rc: Record<string, unknown> = {};
   for (const [cap, enabled] of Object.entries(capabilities ?? {})) {
     if (!enabled) continue;
+    const name = CAPABILITIES.find((c) => c.toLowerCase() === cap.toLowerCase()) ?? cap;
     const val = getFold(capabilityArgs, cap);
-    if (val !== undefined) rc[cap] = canonicalCapability(cap, val);
+    if (val !== undefined) rc[name] = canonicalCapability(name, val);
   }
   return rc;
+}
+
+/**
+ * Reads one capability from a config's runtimeConfig, as a Go plugin's struct would:
+ * the name and the fields of the structured capabilities without regard to case.
+ */
+export function runtimeCapability(runtimeConfig: Record<string, unknown> | undefined, name: string): unknown {
+  const v = runtimeConfig ? getFold(runtimeConfig, name) : undefined;
+  return v === undefined ? undefined : canonicalCapability(name, v);
 }
 
 /** Reads `runtimeConfig.portMappings` of a config, whatever the case of its keys. */

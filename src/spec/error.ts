@@ -1,4 +1,9 @@
-/** Error codes of the CNI spec (SPEC.md, "Error"); 100 and up belong to plugins. */
+/**
+ * Error codes of the CNI spec (SPEC.md, "Error"); 100 and up belong to plugins.
+ * SPEC.md's table has no 8: it is the reference library's ErrInvalidNetNS (pkg/types,
+ * since v1.2), which its skel returns when CNI_NETNS is the plugin's own namespace,
+ * and so does ours.
+ */
 export const ErrorCode = {
   IncompatibleCNIVersion: 1,
   UnsupportedField: 2,
@@ -7,6 +12,7 @@ export const ErrorCode = {
   IOFailure: 5,
   DecodingFailure: 6,
   InvalidNetworkConfig: 7,
+  InvalidNetNS: 8,
   TryAgainLater: 11,
   PluginNotAvailable: 50,
   LimitedConnectivity: 51,

@@ -94,11 +94,31 @@ export function parseCIDR(s: string): IPNet | null {
   if (slash < 0) return null;
   const raw = parseIP(s.slice(0, slash));
   const p = s.slice(slash + 1);
-  if (!raw || !/^\d{1,3}$/.test(p)) return null;
+  // Go's dtoi takes any run of digits, leading zeros included ("10.0.0.0/024").
+  if (!raw || !/^\d+$/.test(p)) return null;
   const ip = to4(raw) && !s.slice(0, slash).includes(":") ? to4(raw)! : raw;
   const prefix = Number(p);
   if (prefix > ip.length * 8) return null;
   return { ip, prefix };
+}
+
+/**
+ * An address with prefix as the reference prints it after parsing (Go's IPNet.String
+ * of types.ParseCIDR): host bits kept, canonical address text, and a v4-mapped IPv6
+ * address shown as IPv4 with the prefix reduced by 96 ("::ffff:10.1.2.3/120" ->
+ * "10.1.2.3/24"). Null when `s` is not a CIDR.
+ */
+export function normalizeCIDR(s: string): string | null {
+  const n = parseCIDR(s);
+  if (!n) return null;
+  if (n.ip.length === 16 && to4(n.ip)) return `${formatIP(n.ip)}/${Math.max(0, n.prefix - 96)}`;
+  return `${formatIP(n.ip)}/${n.prefix}`;
+}
+
+/** An address as the reference prints it (Go's net.IP String); null when `s` is not one. */
+export function normalizeIP(s: string): string | null {
+  const ip = parseIP(s);
+  return ip ? formatIP(ip) : null;
 }
 
 /** "addr/prefix" text of an IPNet. */

@@ -10,12 +10,17 @@ export const CURRENT_VERSION: SpecVersion = "1.1.0";
 /** Version of a config that does not name one (SPEC.md: absent means 0.1.0). */
 export const IMPLICIT_VERSION = "0.1.0";
 
-/** Parses "1", "1.0" or "1.0.0" into [major, minor, micro] as the reference does. */
+/**
+ * Parses "1", "1.0" or "1.0.0" into [major, minor, micro] as the reference's
+ * ParseVersion does: "" is 0.1.0, missing parts are 0, each part is a decimal integer
+ * (Go's Atoi: a sign is allowed). Code 7 when it is not a version.
+ */
 export function parseVersion(v: string): [number, number, number] {
+  if (v === "") return [0, 1, 0];
   const parts = v.split(".");
-  if (v === "" || parts.length > 3) throw new CniError(ErrorCode.InvalidNetworkConfig, `Invalid version "${v}"`);
+  if (parts.length > 3) throw new CniError(ErrorCode.InvalidNetworkConfig, `Invalid version "${v}": too many parts`);
   const nums = parts.map((p) => {
-    if (!/^\d+$/.test(p)) throw new CniError(ErrorCode.InvalidNetworkConfig, `Invalid version "${v}": "${p}" is not a number`);
+    if (!/^[+-]?\d{1,18}$/.test(p)) throw new CniError(ErrorCode.InvalidNetworkConfig, `Invalid version "${v}": "${p}" is not a number`);
     return Number(p);
   });
   while (nums.length < 3) nums.push(0);
@@ -35,7 +40,12 @@ export function greaterThanOrEqual(a: string, b: string): boolean {
   return compareVersions(a, b) >= 0;
 }
 
-/** True when the version is one of ALL_VERSIONS (after normalising "1.0" to "1.0.0"). */
+/** True when a > b. */
+export function greaterThan(a: string, b: string): boolean {
+  return compareVersions(a, b) > 0;
+}
+
+/** True when `v` is one of `supported` (ALL_VERSIONS by default) after normalising "1.0" to "1.0.0". */
 export function isSupported(v: string, supported: readonly string[] = ALL_VERSIONS): boolean {
   try {
     return supported.some((s) => compareVersions(s, v) === 0);
@@ -45,23 +55,21 @@ export function isSupported(v: string, supported: readonly string[] = ALL_VERSIO
 }
 
 /**
- * Picks the version a list runs at from its `cniVersions` array: the highest one that
- * is not above the newest we implement (libcni's rule). Falls back to `cniVersion`.
+ * The version a conf list runs at (SPEC "Version considerations", libcni's
+ * NetworkConfFromBytes): when `cniVersions` is given, the highest of it and
+ * `cniVersion` that is not above the newest version we implement; when none is, or
+ * there is no `cniVersions`, `cniVersion` as written ("" stays "" here: callers read
+ * it as 0.1.0). Code 7 when an entry is not a version.
  */
 export function negotiateListVersion(cniVersion: string | undefined, cniVersions: readonly string[] | undefined): string {
-  if (cniVersions && cniVersions.length > 0) {
-    let best: string | undefined;
-    for (const v of cniVersions) {
-      parseVersion(v);
-      if (compareVersions(v, CURRENT_VERSION) > 0) continue;
-      if (best === undefined || compareVersions(v, best) > 0) best = v;
-    }
-    if (best !== undefined) return best;
-    if (!cniVersion) {
-      throw new CniError(ErrorCode.IncompatibleCNIVersion, `No supported version in cniVersions ${JSON.stringify(cniVersions)}`);
-    }
-  }
-  return cniVersion || IMPLICIT_VERSION;
+  const declared = cniVersion ?? "";
+  if (cniVersions === undefined) return declared;
+  const candidates = cniVersions.filter((v) => !greaterThan(v, CURRENT_VERSION));
+  if (declared !== "" && !greaterThan(declared, CURRENT_VERSION)) candidates.push(declared);
+  // On a tie ("1.0" and "1.0.0") the later candidate wins, so cniVersion as written.
+  let best: string | undefined;
+  for (const v of candidates) if (best === undefined || !greaterThan(best, v)) best = v;
+  return best ?? declared;
 }
 
 /** The VERSION answer of a plugin. */
