@@ -5,11 +5,27 @@ function argsError(msg: string): never {
 }
 
 /**
- * CNI_ARGS pairs in order, split as the reference's LoadArgs splits "K=V;K2=V2":
- * every item between semicolons must hold exactly one "=", so an empty item (a
- * trailing ";") or "K=V=W" is an error (code 4, the reference's text).
+ * CNI_ARGS pairs in order, for passing them on (a runtime building CNI_ARGS, a plugin
+ * delegating): empty items are skipped and a value may hold "=" (split at the first).
+ * An item without "=" is code 4. loadArgs is the reference's stricter reading.
  */
 export function parseCniArgs(s: string | undefined): [string, string][] {
+  if (!s) return [];
+  const out: [string, string][] = [];
+  for (const item of s.split(";")) {
+    if (item === "") continue;
+    const eq = item.indexOf("=");
+    if (eq < 0) argsError(`ARGS: invalid pair ${JSON.stringify(item)}`);
+    out.push([item.slice(0, eq), item.slice(eq + 1)]);
+  }
+  return out;
+}
+
+/**
+ * CNI_ARGS split as the reference's LoadArgs splits it: every item between semicolons
+ * must hold exactly one "=", so an empty item (a trailing ";") or "K=V=W" is code 4.
+ */
+function strictPairs(s: string | undefined): [string, string][] {
   if (!s) return [];
   return s.split(";").map((pair): [string, string] => {
     const kv = pair.split("=");
@@ -35,7 +51,7 @@ export function loadArgs<K extends string>(s: string | undefined, known: readonl
   const out: Partial<Record<K, string>> = {};
   const unknown: string[] = [];
   let ignoreUnknown = false;
-  for (const [k, v] of parseCniArgs(s)) {
+  for (const [k, v] of strictPairs(s)) {
     if (k === "IgnoreUnknown") ignoreUnknown = parseArgBool(`${k}=${v}`, v);
     else if ((known as readonly string[]).includes(k)) out[k as K] = v;
     else unknown.push(`${k}=${v}`);
