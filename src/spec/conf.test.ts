@@ -44,7 +44,7 @@ describe("parseNetConf", () => {
     [{ type: "" }, 'missing "type"'],
     [{ type: 5 }, '"type" must be a string'],
     [{ type: "t", cniVersion: 1 }, '"cniVersion" must be a string'],
-    [{ type: "t", cniVersion: "one" }, "Invalid version"],
+    [{ type: "t", cniVersion: "one" }, 'failed to convert major version part "one"'],
     [{ type: "t", name: 1 }, '"name" must be a string'],
     [{ type: "t", capabilities: { portMappings: "yes" } }, '"capabilities" must be an object of booleans'],
     [{ type: "t", ipam: "host-local" }, '"ipam" must be an object'],

@@ -18,9 +18,12 @@ export const IMPLICIT_VERSION = "0.1.0";
 export function parseVersion(v: string): [number, number, number] {
   if (v === "") return [0, 1, 0];
   const parts = v.split(".");
-  if (parts.length > 3) throw new CniError(ErrorCode.InvalidNetworkConfig, `Invalid version "${v}": too many parts`);
-  const nums = parts.map((p) => {
-    if (!/^[+-]?\d{1,18}$/.test(p)) throw new CniError(ErrorCode.InvalidNetworkConfig, `Invalid version "${v}": "${p}" is not a number`);
+  // The reference's texts, so runtimes and users see the same errors from both.
+  if (parts.length > 3) throw new CniError(ErrorCode.InvalidNetworkConfig, `invalid version "${v}": too many parts`);
+  const nums = parts.map((p, i) => {
+    if (!/^[+-]?\d{1,18}$/.test(p)) {
+      throw new CniError(ErrorCode.InvalidNetworkConfig, `failed to convert ${["major", "minor", "micro"][i]} version part "${p}": not a number`);
+    }
     return Number(p);
   });
   while (nums.length < 3) nums.push(0);
