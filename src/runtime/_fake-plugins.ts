@@ -29,8 +29,10 @@ export interface FakeAnswer {
 const SCRIPT = (root: string) => `#!/bin/sh
 me=$(basename "$0")
 log='${root}/log'
+while ! mkdir "$log/lock" 2>/dev/null; do :; done
 n=$(( $(cat "$log/seq" 2>/dev/null || echo 0) + 1 ))
 echo "$n" > "$log/seq"
+rmdir "$log/lock"
 cat > "$log/$n.stdin"
 env > "$log/$n.env"
 echo "$me" > "$log/$n.type"
