@@ -25,16 +25,25 @@ try {
     const r = Bun.spawnSync([bin], { env: { CNI_COMMAND: "VERSION" }, stdin, stdout: "pipe", stderr: "pipe" });
     const ms = (Bun.nanoseconds() - t0) / 1e6;
     if (!r.success || !r.stdout.toString().includes("supportedVersions")) throw new Error(`${bin} VERSION failed: ${r.stderr}`);
-    return { ms, rss: r.resourceUsage?.maxRSS ?? 0 };
+    return ms;
+  };
+  // Peak RSS through GNU time: Bun's own resourceUsage reports the forked child
+  // before exec, which still has the size of this bench process.
+  const peakRss = (bin: string) => {
+    let max = 0;
+    for (let i = 0; i < 20; i++) {
+      const r = Bun.spawnSync(["/usr/bin/time", "-f", "%M", bin], { env: { CNI_COMMAND: "VERSION" }, stdin, stdout: "pipe", stderr: "pipe" });
+      max = Math.max(max, Number(r.stderr.toString().trim().split("\n").pop()) * 1024);
+    }
+    return max;
   };
   for (let i = 0; i < 10; i++) { sample(link); sample(theirs); }
   const a: number[] = [], b: number[] = [];
-  let rssA = 0, rssB = 0;
   for (let i = 0; i < runs; i++) {
-    const x = sample(link), y = sample(theirs);
-    a.push(x.ms); b.push(y.ms);
-    rssA = Math.max(rssA, x.rss); rssB = Math.max(rssB, y.rss);
+    a.push(sample(link));
+    b.push(sample(theirs));
   }
+  const rssA = peakRss(link), rssB = peakRss(theirs);
   const median = (v: number[]) => v.sort((p, q) => p - q)[Math.floor(v.length / 2)]!;
   const res = {
     runs,
