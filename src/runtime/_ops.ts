@@ -25,6 +25,7 @@ function checkRuntimeConf(chain: Chain, rt: RuntimeConf): void {
 
 export async function chainAdd(chain: Chain, rt: RuntimeConf, opts: AddOptions): Promise<Result> {
   checkRuntimeConf(chain, rt);
+  if (chain.plugins.length === 0) throw new CniError(ErrorCode.InvalidNetworkConfig, `Cannot ADD network "${chain.name}": it has no plugins`);
   const r = resolve(opts);
   let result: Result | undefined;
   try {

@@ -136,6 +136,9 @@ describe("execPlugin", () => {
     const base = { containerID: "c", netns: "", ifName: "eth7", path: ["/x"] };
     const e = await rejection(exec.execPlugin(ours, conf, pluginEnv({ ...base, command: "DEL" }, {})));
     expect([e.code, e.message, e.details]).toEqual([7, "bad config", "in-process"]);
+    const broken = defaultExec({ inProcess: () => () => Promise.reject(new Error("boom")) });
+    const b = await rejection(broken.execPlugin(ours, conf, pluginEnv({ ...base, command: "DEL" }, {})));
+    expect([b.code, b.message]).toEqual([999, `plugin "${ours}" failed in-process: boom`]);
   });
 });
 

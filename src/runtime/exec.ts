@@ -89,13 +89,23 @@ export function defaultExec(options: ExecOptions = {}): PluginExec {
 
 async function runPlugin(pluginPath: string, stdin: Uint8Array, env: Record<string, string>, o: ExecOptions): Promise<Uint8Array> {
   const runner = o.inProcess?.(pluginPath);
-  const outcome: RawOutcome = runner ? await runner({ env, stdin }) : await spawnWithRetry(pluginPath, stdin, env, o);
+  const outcome: RawOutcome = runner ? await runInProcess(runner, pluginPath, { env, stdin }) : await spawnWithRetry(pluginPath, stdin, env, o);
   const stdout = typeof outcome.stdout === "string" ? new TextEncoder().encode(outcome.stdout) : outcome.stdout;
   if (outcome.exitCode !== 0 || outcome.signal) {
     throw decodePluginFailure({ pluginPath, exitCode: outcome.exitCode, signal: outcome.signal, stdout, stderr: outcome.stderr });
   }
   if (outcome.stderr) (o.onStderr ?? ((t) => process.stderr.write(t)))(outcome.stderr, pluginPath);
   return stdout;
+}
+
+/** runPlugin never throws, but a hook may be anything: its throw is the plugin failing. */
+async function runInProcess(runner: InProcessRunner, pluginPath: string, inv: Invocation): Promise<RawOutcome> {
+  try {
+    return await runner(inv);
+  } catch (e) {
+    if (e instanceof CniError) throw e;
+    throw new PluginError(ErrorCode.Internal, `plugin "${pluginPath}" failed in-process: ${errorMessage(e)}`, { pluginPath, exitCode: null, stderr: "" }, { cause: e });
+  }
 }
 
 interface RawOutcome {

@@ -17,7 +17,8 @@ export interface PluginArgs {
 
 /**
  * The environment of one call: the inherited one with the six CNI_* variables set
- * last, so a CNI_* of our own environment (we may be a plugin delegating) never leaks.
+ * over it, so our own CNI_* values (we may be a plugin that delegates) never replace
+ * the call's.
  */
 export function pluginEnv(a: PluginArgs, base: Record<string, string | undefined> = process.env): Record<string, string> {
   const env: Record<string, string> = {};
