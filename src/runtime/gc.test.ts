@@ -5,8 +5,9 @@ import { FakePlugins } from "./_fake-plugins.ts";
 import { cacheFilePath, listCacheEntries } from "./cache.ts";
 import { confListFromBytes } from "./conf-dir.ts";
 import { defaultExec } from "./exec.ts";
-import { gcNetworkList, getStatusNetworkList } from "./gc.ts";
+import { gcNetworkList } from "./gc.ts";
 import { addNetworkList } from "./network-list.ts";
+import { getStatusNetworkList } from "./status.ts";
 import type { RuntimeOptions } from "./types.ts";
 
 const fake = FakePlugins.create("old", "new", "other");

@@ -1,4 +1,4 @@
-/** GC and STATUS of a network list (spec 1.1.0; libcni's GCNetworkList, GetStatusNetworkList). */
+/** GC of a network list (spec 1.1.0; libcni's GCNetworkList). */
 import { CniError, ErrorCode, errorMessage } from "../spec/error.ts";
 import type { Attachment } from "../spec/types.ts";
 import { greaterThanOrEqual } from "../spec/version.ts";
@@ -57,16 +57,4 @@ export async function gcNetworkList(list: NetworkConfigList, validAttachments: r
     }
   }
   if (errors.length > 0) throw new CniError(ErrorCode.Internal, `GC of network "${chain.name}" failed: ${errors.join("; ")}`);
-}
-
-/**
- * STATUS (1.1.0 lists; older ones have nothing to ask): every plugin in order, the
- * first failure returned as is so its code (50 "not available", 51 "limited
- * connectivity") reaches the caller.
- */
-export async function getStatusNetworkList(list: NetworkConfigList, opts: RuntimeOptions = {}): Promise<void> {
-  const chain = listChain(list);
-  if (!greaterThanOrEqual(chain.cniVersion, "1.1.0")) return;
-  const r = resolve(opts);
-  for (const conf of chain.plugins) await runWithoutAttachment(r, chain, { command: "STATUS", conf });
 }

@@ -21,5 +21,6 @@ export {
   addNetwork, addNetworkList, checkNetwork, checkNetworkList, delNetwork, delNetworkList, getCachedConfig, getCachedResult,
   getNetworkCachedResult, type AddOptions,
 } from "./network-list.ts";
-export { gcNetworkList, getStatusNetworkList } from "./gc.ts";
+export { gcNetworkList } from "./gc.ts";
+export { getStatusNetworkList } from "./status.ts";
 export { pluginVersionInfo, validateNetwork, validateNetworkList, type ValidateOptions } from "./validate.ts";
