@@ -1,7 +1,8 @@
 /** `cni-ts add|check|del NETWORK NETNS`, `cni-ts gc NETWORK`, `cni-ts status NETWORK` (cnitool's verbs). */
 import { parseArgs } from "node:util";
 import { loadConfList } from "../runtime/conf-dir.ts";
-import { gcNetworkList, getStatusNetworkList } from "../runtime/gc.ts";
+import { gcNetworkList } from "../runtime/gc.ts";
+import { getStatusNetworkList } from "../runtime/status.ts";
 import { addNetworkList, checkNetworkList, delNetworkList } from "../runtime/network-list.ts";
 import { CniError } from "../spec/error.ts";
 import { convertResult } from "../spec/result.ts";
