@@ -1,0 +1,120 @@
+import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { release, tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseIP } from "../spec/ip.ts";
+import { DiskStore } from "./store.ts";
+
+let dataDir = "";
+beforeEach(() => {
+  dataDir = mkdtempSync(join(tmpdir(), "cnits-store-"));
+});
+afterEach(() => rmSync(dataDir, { recursive: true, force: true }));
+
+const ip = (s: string) => parseIP(s)!;
+
+describe("DiskStore: the reference's files", () => {
+  test("a reservation is <dataDir>/<net>/<ip> holding id CRLF ifname, plus last_reserved_ip.<n> and lock", () => {
+    using store = DiskStore.open("net1", dataDir);
+    store.withLock(() => {
+      expect(store.reserve("  ctr-1 ", "eth0", ip("10.0.0.5"), "0")).toBe(true);
+      expect(store.reserve("ctr-2", "eth0", ip("2001:db8::5"), "1")).toBe(true);
+    });
+    const dir = join(dataDir, "net1");
+    expect(readdirSync(dir).sort()).toEqual(["10.0.0.5", "2001:db8::5", "last_reserved_ip.0", "last_reserved_ip.1", "lock"]);
+    expect(readFileSync(join(dir, "10.0.0.5"), "utf8")).toBe("ctr-1\r\neth0");
+    expect(statSync(join(dir, "10.0.0.5")).mode & 0o777).toBe(0o600);
+    expect(readFileSync(join(dir, "last_reserved_ip.0"), "utf8")).toBe("10.0.0.5");
+    expect(readFileSync(join(dir, "last_reserved_ip.1"), "utf8")).toBe("2001:db8::5");
+    expect(readFileSync(join(dir, "lock"), "utf8")).toBe("");
+  });
+
+  test("a taken address is refused; last_reserved_ip is read back", () => {
+    using store = DiskStore.open("net1", dataDir);
+    store.withLock(() => {
+      expect(store.lastReservedIP("0")).toBeUndefined();
+      expect(store.reserve("a", "eth0", ip("10.0.0.5"), "0")).toBe(true);
+      expect(store.reserve("b", "eth0", ip("10.0.0.5"), "0")).toBe(false);
+      expect(Array.from(store.lastReservedIP("0")!)).toEqual([10, 0, 0, 5]);
+    });
+    expect(readFileSync(join(dataDir, "net1", "10.0.0.5"), "utf8")).toBe("a\r\neth0");
+  });
+
+  test("release by (id, ifname); files of old versions naming only the id go when nothing else matches", () => {
+    using store = DiskStore.open("net1", dataDir);
+    const dir = join(dataDir, "net1");
+    writeFileSync(join(dir, "10.0.0.9"), "old-ctr\n");
+    store.withLock(() => {
+      store.reserve("a", "eth0", ip("10.0.0.5"), "0");
+      store.reserve("a", "eth1", ip("10.0.0.6"), "0");
+      expect(store.getByID("a", "eth0")).toEqual(["10.0.0.5"]);
+      expect(store.findByID("old-ctr", "eth0")).toBe(true);
+      expect(store.releaseByID("a", "eth0")).toEqual(["10.0.0.5"]);
+      expect(store.releaseByID("a", "eth0")).toEqual([]);
+      expect(store.releaseByID("old-ctr", "eth0")).toEqual(["10.0.0.9"]);
+    });
+    expect(readdirSync(dir).sort()).toEqual(["10.0.0.6", "last_reserved_ip.0", "lock"]);
+  });
+
+  test("reservations() lists every file with its attachment", () => {
+    using store = DiskStore.open("net1", dataDir);
+    writeFileSync(join(dataDir, "net1", "10.0.0.9"), "old-ctr");
+    const all = store.withLock(() => {
+      store.reserve("a", "eth0", ip("10.0.0.5"), "0");
+      return store.reservations();
+    });
+    expect(all).toEqual([
+      { ip: "10.0.0.5", containerID: "a", ifname: "eth0" },
+      { ip: "10.0.0.9", containerID: "old-ctr", ifname: "" },
+    ]);
+  });
+
+  test("refuses work without the lock and network names that are paths", () => {
+    using store = DiskStore.open("net1", dataDir);
+    expect(() => store.reserve("a", "eth0", ip("10.0.0.5"), "0")).toThrow(/lock not held/);
+    expect(() => DiskStore.open("../etc", dataDir)).toThrow(/invalid characters/);
+    expect(existsSync(join(dataDir, "..", "etc", "lock"))).toBe(false);
+  });
+});
+
+describe("DiskStore: the owner index sees changes made by others", () => {
+  for (const clock of ["fine", "coarse"]) {
+  test(`files created and removed behind its back between two locks (${clock} timestamps)`, () => {
+    const dir = join(dataDir, "net1");
+    // The probe's answer, as the index keeps it: "coarse" takes the wait-one-tick path.
+    mkdirSync(join(dataDir, ".cni-ts-index"));
+    writeFileSync(join(dataDir, ".cni-ts-index", "net1.clock"), `${release()} ${clock}\n`);
+    using store = DiskStore.open("net1", dataDir);
+    store.withLock(() => {
+      for (let i = 1; i <= 600; i++) store.reserve(`c${i}`, "eth0", ip(`10.0.${i >> 8}.${i & 255}`), "0");
+    });
+    // Another host-local (the Go one) reserves and releases without knowing of the index.
+    writeFileSync(join(dir, "10.0.9.9"), "go-ctr\r\neth0");
+    unlinkSync(join(dir, "10.0.0.7"));
+    store.withLock(() => {
+      expect(store.getByID("go-ctr", "eth0")).toEqual(["10.0.9.9"]);
+      expect(store.getByID("c7", "eth0")).toEqual([]);
+      expect(store.getByID("c8", "eth0")).toEqual(["10.0.0.8"]);
+    });
+    // And right after our own change, with no pause between.
+    store.withLock(() => store.reserve("ours", "eth0", ip("10.0.9.10"), "0"));
+    writeFileSync(join(dir, "10.0.9.11"), "go-ctr2\r\neth0");
+    store.withLock(() => expect(store.getByID("go-ctr2", "eth0")).toEqual(["10.0.9.11"]));
+    expect(existsSync(join(dataDir, ".cni-ts-index", "net1"))).toBe(true);
+  });
+  }
+
+  test("a stale entry never releases someone else's address", () => {
+    const dir = join(dataDir, "net1");
+    using store = DiskStore.open("net1", dataDir);
+    store.withLock(() => store.reserve("a", "eth0", ip("10.0.0.5"), "0"));
+    // Same name, new owner: the directory changes, so the index is rebuilt or verified.
+    unlinkSync(join(dir, "10.0.0.5"));
+    writeFileSync(join(dir, "10.0.0.5"), "b\r\neth0");
+    store.withLock(() => {
+      expect(store.releaseByID("a", "eth0")).toEqual([]);
+      expect(store.getByID("b", "eth0")).toEqual(["10.0.0.5"]);
+    });
+    expect(readFileSync(join(dir, "10.0.0.5"), "utf8")).toBe("b\r\neth0");
+  });
+});

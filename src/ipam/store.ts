@@ -1,0 +1,211 @@
+/**
+ * The host-local disk store, file for file the reference's (backend/disk): one
+ * directory per network under the data dir, one file per reserved address named by
+ * the address and holding "<containerID>\r\n<ifname>", `last_reserved_ip.<n>` for the
+ * round-robin position of range set n, and `lock`, flock'ed around every change. A Go
+ * host-local and this store can share a directory on a live node.
+ */
+import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
+import { join } from "node:path";
+import { formatIP, parseIP } from "../spec/ip.ts";
+import { validateNetworkName } from "../spec/validate.ts";
+import { FileLock } from "../sys/lock.ts";
+import { OwnerIndex, readOwner } from "./_owner-index.ts";
+
+/** Where host-local keeps its networks unless the config says otherwise. */
+export const DEFAULT_DATA_DIR = "/var/lib/cni/networks";
+
+const LAST_IP_PREFIX = "last_reserved_ip.";
+const LINE_BREAK = "\r\n";
+const INDEX_DIR = ".cni-ts-index";
+
+/** One reservation file. `ifname` is "" in files written before the reference recorded it. */
+export interface Reservation {
+  ip: string;
+  containerID: string;
+  ifname: string;
+}
+
+/** The owner text of a reservation, as the reference writes and compares it. */
+function ownerKey(id: string, ifname: string): string {
+  return id.trim() + LINE_BREAK + ifname;
+}
+
+/** The disk store of one network; every method except open/close needs the lock held. */
+export class DiskStore {
+  readonly dir: string;
+  readonly #lock: FileLock;
+  readonly #indexPath: string;
+  #index: OwnerIndex | undefined;
+
+  private constructor(dir: string, lock: FileLock, indexPath: string) {
+    this.dir = dir;
+    this.#lock = lock;
+    this.#indexPath = indexPath;
+  }
+
+  /** Opens (creating when needed) `<dataDir>/<network>` and its lock file. Throws node/Errno errors. */
+  static open(network: string, dataDir: string = DEFAULT_DATA_DIR): DiskStore {
+    // The name becomes a path: the same rule as the runtime's, so no "../x".
+    validateNetworkName(network);
+    const root = dataDir || DEFAULT_DATA_DIR;
+    const dir = join(root, network);
+    mkdirSync(dir, { recursive: true, mode: 0o755 });
+    return new DiskStore(dir, FileLock.open(join(dir, "lock")), join(root, INDEX_DIR, network));
+  }
+
+  /** Takes the network's lock (blocking; keep the work under it synchronous). */
+  lock(): void {
+    this.#lock.lock();
+    this.#index = undefined;
+  }
+
+  /** Saves the owner index and releases the lock. */
+  unlock(): void {
+    if (!this.#lock.locked) return;
+    try {
+      this.#index?.flush(this.dir, this.#indexPath);
+    } finally {
+      this.#index = undefined;
+      this.#lock.unlock();
+    }
+  }
+
+  /** Runs `fn` with the lock held; `fn` must not await. */
+  withLock<T>(fn: (store: this) => T): T {
+    this.lock();
+    try {
+      return fn(this);
+    } finally {
+      this.unlock();
+    }
+  }
+
+  /** Releases the lock and closes the lock file. */
+  close(): void {
+    this.unlock();
+    this.#lock.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  /**
+   * Claims `ip` for (id, ifname): false when the file exists already (someone holds it).
+   * Records the address as range set `rangeID`'s last reservation, as the reference does.
+   */
+  reserve(id: string, ifname: string, ip: Uint8Array, rangeID: string): boolean {
+    this.#requireLock();
+    const name = formatIP(ip);
+    const path = join(this.dir, name);
+    const owner = ownerKey(id, ifname);
+    let fd: number;
+    try {
+      fd = openSync(path, "wx", 0o600);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "EEXIST") return false;
+      throw e;
+    }
+    try {
+      writeSync(fd, owner);
+    } catch (e) {
+      closeSync(fd);
+      unlinkSync(path);
+      throw e;
+    }
+    closeSync(fd);
+    this.#owners().set(name, owner);
+    writeFileSync(join(this.dir, LAST_IP_PREFIX + rangeID), name, { mode: 0o600 });
+    return true;
+  }
+
+  /** The last address reserved in range set `rangeID`, if recorded and readable. */
+  lastReservedIP(rangeID: string): Uint8Array | undefined {
+    this.#requireLock();
+    try {
+      // No trimming: the reference parses the file's bytes as they are.
+      return parseIP(readFileSync(join(this.dir, LAST_IP_PREFIX + rangeID), "utf8")) ?? undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Addresses held by (id, ifname), or by id alone in files of old versions. */
+  getByID(id: string, ifname: string): string[] {
+    this.#requireLock();
+    const index = this.#owners();
+    const found = [...index.addressesOf(ownerKey(id, ifname)), ...index.addressesOf(id.trim())];
+    return found.filter((ip) => this.#verify(ip, [ownerKey(id, ifname), id.trim()]));
+  }
+
+  /** True when (id, ifname), or id alone in an old file, holds an address. */
+  findByID(id: string, ifname: string): boolean {
+    return this.getByID(id, ifname).length > 0;
+  }
+
+  /**
+   * Releases every address of (id, ifname); when there is none, those of files that
+   * name only the id (written by old versions), as the reference does. Returns them.
+   */
+  releaseByID(id: string, ifname: string): string[] {
+    this.#requireLock();
+    const released = this.#releaseOwner(ownerKey(id, ifname));
+    return released.length ? released : this.#releaseOwner(id.trim());
+  }
+
+  /** Releases one address whoever holds it (for GC); false when it was not reserved. */
+  release(ip: string): boolean {
+    this.#requireLock();
+    try {
+      unlinkSync(join(this.dir, ip));
+    } catch {
+      this.#owners().delete(ip);
+      return false;
+    }
+    this.#owners().delete(ip);
+    return true;
+  }
+
+  /** Every reservation, read from the files themselves (not the index). */
+  reservations(): Reservation[] {
+    this.#requireLock();
+    this.#index = OwnerIndex.scan(this.dir);
+    return [...this.#index.owners].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([ip, owner]) => {
+      const at = owner.indexOf(LINE_BREAK);
+      return at < 0 ? { ip, containerID: owner, ifname: "" } : { ip, containerID: owner.slice(0, at), ifname: owner.slice(at + 2) };
+    });
+  }
+
+  /** Addresses currently reserved, from the index. */
+  reservedAddresses(): string[] {
+    this.#requireLock();
+    return [...this.#owners().owners.keys()];
+  }
+
+  #owners(): OwnerIndex {
+    return (this.#index ??= OwnerIndex.load(this.dir, this.#indexPath));
+  }
+
+  /** Re-reads one file the index names, so a stale index can never release someone else's address. */
+  #verify(ip: string, owners: string[]): boolean {
+    const actual = readOwner(join(this.dir, ip));
+    if (actual === undefined) this.#owners().delete(ip);
+    else if (actual !== this.#owners().owners.get(ip)) this.#owners().set(ip, actual);
+    return actual !== undefined && owners.includes(actual);
+  }
+
+  #releaseOwner(owner: string): string[] {
+    const released: string[] = [];
+    for (const ip of this.#owners().addressesOf(owner)) {
+      if (!this.#verify(ip, [owner])) continue;
+      // Like the reference, a file that cannot be removed is skipped, not an error.
+      if (this.release(ip)) released.push(ip);
+    }
+    return released;
+  }
+
+  #requireLock(): void {
+    if (!this.#lock.locked) throw new Error(`Cannot use host-local store ${JSON.stringify(this.dir)}: lock not held`);
+  }
+}
