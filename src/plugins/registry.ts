@@ -13,7 +13,9 @@ export interface PluginModule {
 type Loader = () => Promise<{ plugin: PluginModule }>;
 
 const PLUGINS: Record<string, Loader> = {
+  "host-local": () => import("./host-local/host-local.ts"),
   loopback: () => import("./loopback/loopback.ts"),
+  static: () => import("./static/static.ts"),
 };
 
 /** Every plugin type this binary provides, sorted. */

@@ -1,0 +1,135 @@
+/**
+ * host-local's commands as functions, for the host-local plugin and for main plugins
+ * (bridge, ...) that run IPAM in-process: ADD, CHECK and DEL as the reference does
+ * them, plus GC and STATUS, which the reference lacks.
+ */
+import { accessSync, constants } from "node:fs";
+import { CniError, ErrorCode, errorMessage } from "../spec/error.ts";
+import { formatIP, parseIP } from "../spec/ip.ts";
+import type { Attachment, IPConfig, NetConf, Result } from "../spec/types.ts";
+import { CURRENT_VERSION } from "../spec/version.ts";
+import { allocateIP } from "./allocator.ts";
+import { type HostLocalConfig, loadHostLocalConfig } from "./host-local-config.ts";
+import { rangeSetContains, rangeSetSize, rangeSetToString } from "./range-set.ts";
+import { readResolvConf } from "./resolv-conf.ts";
+import { DiskStore } from "./store.ts";
+import type { IPAMRequest } from "./types.ts";
+
+/** Opens the network's store; a directory that cannot be made is code 999 with the system's reason. */
+function openStore(c: HostLocalConfig): DiskStore {
+  try {
+    return DiskStore.open(c.name, c.dataDir);
+  } catch (e) {
+    if (e instanceof CniError) throw e;
+    throw new CniError(ErrorCode.Internal, errorMessage(e), { cause: e });
+  }
+}
+
+/**
+ * Which requested address goes to which range set: the first one a set holds, as the
+ * reference takes them. Fails, before anything is reserved, when one is left over.
+ */
+function assignRequested(c: HostLocalConfig): (Uint8Array | undefined)[] {
+  const left = [...c.requestedIPs];
+  const out = c.ranges.map((set) => {
+    const i = left.findIndex((ip) => rangeSetContains(set, ip));
+    return i < 0 ? undefined : left.splice(i, 1)[0];
+  });
+  if (left.length) throw new CniError(ErrorCode.Internal, `failed to allocate all requested IPs: ${left.map(formatIP).join(" ")}`);
+  return out;
+}
+
+/**
+ * Reserves one address from every range set for the attachment and returns them with
+ * the config's routes and the resolvConf's DNS, in the 1.x shape (ips carry no
+ * interface index, as the reference's do not). All or nothing: what this call reserved
+ * is released when a later set fails.
+ */
+export function hostLocalAdd(req: IPAMRequest): Result {
+  const c = loadHostLocalConfig(req.conf, req.args);
+  const wanted = assignRequested(c);
+  const dns = c.resolvConf ? readResolvConf(c.resolvConf) : {};
+  using store = openStore(c);
+  const ips = store.withLock(() => {
+    const got: IPConfig[] = [];
+    try {
+      c.ranges.forEach((set, idx) => {
+        try {
+          got.push(allocateIP(store, set, idx, req.containerID, req.ifName, { requestedIP: wanted[idx] }));
+        } catch (e) {
+          if (e instanceof CniError) throw new CniError(e.code, `failed to allocate for range ${idx}: ${e.message}`, { cause: e });
+          throw e;
+        }
+      });
+    } catch (e) {
+      for (const ip of got) store.release(ip.address.slice(0, ip.address.indexOf("/")));
+      throw e;
+    }
+    return got;
+  });
+  const result: Result = { cniVersion: CURRENT_VERSION, ips };
+  if (c.routes.length) result.routes = c.routes;
+  result.dns = dns;
+  return result;
+}
+
+/** Releases the attachment's addresses; succeeds when it holds none. */
+export function hostLocalDel(req: IPAMRequest): void {
+  const c = loadHostLocalConfig(req.conf, req.args);
+  using store = openStore(c);
+  // One release per range set, as the reference does: the later ones also clear
+  // files of old versions that name only the container.
+  store.withLock(() => c.ranges.forEach(() => store.releaseByID(req.containerID, req.ifName)));
+}
+
+/** Fails unless the attachment holds at least one address of the network. */
+export function hostLocalCheck(req: IPAMRequest): void {
+  const c = loadHostLocalConfig(req.conf, req.args);
+  using store = openStore(c);
+  if (!store.withLock(() => store.findByID(req.containerID, req.ifName))) {
+    throw new CniError(ErrorCode.Internal, `host-local: Failed to find address added by container ${req.containerID}`);
+  }
+}
+
+/**
+ * Releases every reservation of the network whose attachment is not in `valid` (SPEC
+ * 1.1 GC). A file of an old version names only the container: it stays while any
+ * valid attachment has that container. Returns the released addresses.
+ */
+export function hostLocalGc(conf: NetConf, valid: Attachment[]): string[] {
+  const c = loadHostLocalConfig(conf, "");
+  const keep = new Set(valid.map((a) => `${a.containerID.trim()}\r\n${a.ifname}`));
+  const containers = new Set(valid.map((a) => a.containerID.trim()));
+  using store = openStore(c);
+  return store.withLock(() =>
+    store
+      .reservations()
+      .filter((r) => (r.ifname === "" ? !containers.has(r.containerID) : !keep.has(`${r.containerID}\r\n${r.ifname}`)))
+      .filter((r) => store.release(r.ip))
+      .map((r) => r.ip),
+  );
+}
+
+/**
+ * SPEC 1.1 STATUS for IPAM: ready when an ADD could succeed, that is the config is
+ * valid (code 7 otherwise), the store is writable and every range set has a free
+ * address (code 50, "plugin not available", otherwise).
+ */
+export function hostLocalStatus(conf: NetConf): void {
+  const c = loadHostLocalConfig(conf, "");
+  let store: DiskStore;
+  try {
+    store = DiskStore.open(c.name, c.dataDir);
+    accessSync(store.dir, constants.W_OK);
+  } catch (e) {
+    throw new CniError(ErrorCode.PluginNotAvailable, `host-local: data dir not writable: ${errorMessage(e)}`, { cause: e });
+  }
+  using _ = store;
+  const reserved = store.withLock(() => store.reservedAddresses().map((ip) => parseIP(ip)!));
+  c.ranges.forEach((set, idx) => {
+    const used = reserved.filter((ip) => rangeSetContains(set, ip)).length;
+    if (BigInt(used) >= rangeSetSize(set)) {
+      throw new CniError(ErrorCode.PluginNotAvailable, `failed to allocate for range ${idx}: no IP addresses available in range set: ${rangeSetToString(set)}`);
+    }
+  });
+}

@@ -1,0 +1,171 @@
+import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { rootTest, withNetns } from "../../../test/helpers/netns.ts";
+import { runPlugin } from "../../skel/run.ts";
+import { ALL_VERSIONS } from "../../spec/version.ts";
+import { plugin } from "./host-local.ts";
+
+let dataDir = "";
+beforeEach(() => {
+  dataDir = mkdtempSync(join(tmpdir(), "cnits-hl-"));
+});
+afterEach(() => rmSync(dataDir, { recursive: true, force: true }));
+
+function conf(version: string, ipam: object, extra: object = {}): object {
+  return { cniVersion: version, name: "hlnet", type: "bridge", ...extra, ipam: { type: "host-local", dataDir, ...ipam } };
+}
+
+async function run(command: string, c: object, o: { id?: string; ifname?: string; netns?: string; args?: string } = {}) {
+  const env = {
+    CNI_COMMAND: command,
+    CNI_CONTAINERID: o.id ?? "ctr-1",
+    CNI_NETNS: o.netns ?? "",
+    CNI_IFNAME: o.ifname ?? "eth0",
+    CNI_PATH: "/usr/lib/cni",
+    CNI_ARGS: o.args ?? "",
+  };
+  const out = await runPlugin(plugin.funcs, plugin.info, { env, stdin: new TextEncoder().encode(JSON.stringify(c)) });
+  return { code: out.exitCode, json: out.stdout.trim() ? JSON.parse(out.stdout) : undefined, stderr: out.stderr };
+}
+
+const netDir = () => join(dataDir, "hlnet");
+const files = () => (existsSync(netDir()) ? readdirSync(netDir()).sort() : []);
+
+/** The ADD result a version prints for one v4 address (and one v6 from 0.3.0 on). */
+function expected(version: string): object {
+  const routes = [{ dst: "0.0.0.0/0" }, { dst: "10.5.0.0/16", gw: "10.1.2.1" }];
+  if (version < "0.3.0") return { cniVersion: version, ip4: { ip: "10.1.2.2/24", gateway: "10.1.2.1", routes }, dns: {} };
+  const v = (n: string) => (version < "1.0.0" ? { version: n } : {});
+  return {
+    cniVersion: version,
+    ips: [
+      { ...v("4"), address: "10.1.2.2/24", gateway: "10.1.2.1" },
+      { ...v("6"), address: "2001:db8:1::2/64", gateway: "2001:db8:1::1" },
+    ],
+    routes,
+    dns: {},
+  };
+}
+
+describe("host-local through the skel, every spec version", () => {
+  for (const version of ALL_VERSIONS) {
+    rootTest(`ADD, CHECK, DEL at ${version}`, () =>
+      withNetns(1, async (ns) => {
+        const ranges = version < "0.3.0" ? [[{ subnet: "10.1.2.0/24" }]] : [[{ subnet: "10.1.2.0/24" }], [{ subnet: "2001:db8:1::/64" }]];
+        const c = conf(version, { ranges, routes: [{ dst: "0.0.0.0/0" }, { dst: "10.5.0.0/16", gw: "10.1.2.1" }] });
+        const add = await run("ADD", c, { netns: ns.path });
+        expect(add.json).toEqual(expected(version));
+        expect(add.code).toBe(0);
+        expect(readFileSync(join(netDir(), "10.1.2.2"), "utf8")).toBe("ctr-1\r\neth0");
+        if (version >= "0.4.0") {
+          expect((await run("CHECK", c, { netns: ns.path })).code).toBe(0);
+          const other = await run("CHECK", c, { netns: ns.path, id: "ctr-2" });
+          expect(other.json).toEqual({ cniVersion: version, code: 999, msg: "host-local: Failed to find address added by container ctr-2" });
+        }
+        expect((await run("DEL", c, { netns: ns.path })).code).toBe(0);
+        expect(files().filter((f) => !f.startsWith("last_") && f !== "lock")).toEqual([]);
+        // DEL again, and DEL without a namespace: nothing left, still success.
+        expect((await run("DEL", c)).code).toBe(0);
+      }));
+  }
+});
+
+describe("host-local behaviour", () => {
+  rootTest("a second ADD of one attachment is refused; another ifname gets its own address", () =>
+    withNetns(1, async (ns) => {
+      const c = conf("1.0.0", { subnet: "10.1.2.0/24" });
+      expect((await run("ADD", c, { netns: ns.path })).code).toBe(0);
+      const again = await run("ADD", c, { netns: ns.path });
+      expect(again.json).toEqual({ cniVersion: "1.0.0", code: 999, msg: "failed to allocate for range 0: 10.1.2.2 has been allocated to ctr-1, duplicate allocation is not allowed" });
+      expect((await run("ADD", c, { netns: ns.path, ifname: "net1" })).json.ips[0].address).toBe("10.1.2.3/24");
+    }));
+
+  rootTest("requested addresses: CNI_ARGS IP, args.cni.ips, runtimeConfig.ips; leftovers fail before anything is reserved", () =>
+    withNetns(1, async (ns) => {
+      const c = conf("1.0.0", { ranges: [[{ subnet: "10.1.2.0/24" }], [{ subnet: "2001:db8:1::/64" }]] }, { runtimeConfig: { ips: ["2001:db8:1::99/64"] } });
+      const add = await run("ADD", c, { netns: ns.path, args: "IgnoreUnknown=1;K8S_POD_NAME=p;IP=10.1.2.77" });
+      expect(add.json.ips.map((i: { address: string }) => i.address)).toEqual(["10.1.2.77/24", "2001:db8:1::99/64"]);
+      const left = await run("ADD", c, { netns: ns.path, id: "ctr-2", args: "IP=10.9.9.9" });
+      expect(left.json).toEqual({ cniVersion: "1.0.0", code: 999, msg: "failed to allocate all requested IPs: 10.9.9.9" });
+      // The v6 request of the same config would have been taken first: nothing of ctr-2 is on disk.
+      expect(files().filter((f) => readFileSync(join(netDir(), f), "utf8").startsWith("ctr-2"))).toEqual([]);
+    }));
+
+  rootTest("a failing second range set releases what the first one reserved", () =>
+    withNetns(1, async (ns) => {
+      const c = conf("1.0.0", { ranges: [[{ subnet: "10.1.2.0/24" }], [{ subnet: "10.7.0.0/30", rangeStart: "10.7.0.2", rangeEnd: "10.7.0.2" }]] });
+      expect((await run("ADD", c, { netns: ns.path, id: "a" })).code).toBe(0);
+      const full = await run("ADD", c, { netns: ns.path, id: "b" });
+      expect(full.json.msg).toBe("failed to allocate for range 1: no IP addresses available in range set: 10.7.0.2-10.7.0.2");
+      expect(files()).toEqual(["10.1.2.2", "10.7.0.2", "last_reserved_ip.0", "last_reserved_ip.1", "lock"]);
+    }));
+
+  rootTest("resolvConf becomes the result's dns", () =>
+    withNetns(1, async (ns) => {
+      const resolv = join(dataDir, "resolv.conf");
+      writeFileSync(resolv, "nameserver 10.0.0.53\nsearch a.example b.example\noptions ndots:2\ndomain a.example\n");
+      const add = await run("ADD", conf("0.4.0", { subnet: "10.1.2.0/24", resolvConf: resolv }), { netns: ns.path });
+      expect(add.json.dns).toEqual({ nameservers: ["10.0.0.53"], domain: "a.example", search: ["a.example", "b.example"], options: ["ndots:2"] });
+      const missing = await run("ADD", conf("0.4.0", { subnet: "10.1.2.0/24", resolvConf: join(dataDir, "nope") }), { netns: ns.path, id: "x" });
+      expect(missing.json.msg).toBe(`open ${join(dataDir, "nope")}: no such file or directory`);
+    }));
+
+  const bad: [string, object, number, string][] = [
+    ["overlapping range sets", { ranges: [[{ subnet: "10.1.0.0/16" }], [{ subnet: "10.1.2.0/24" }]] }, 7, "range set 0 overlaps with 1"],
+    ["a network too small", { subnet: "10.1.2.0/31" }, 7, "invalid range set 0: Network 10.1.2.0/31 too small to allocate from"],
+    ["no ranges", {}, 7, "no IP ranges specified"],
+  ];
+  for (const [name, ipam, code, msg] of bad) {
+    rootTest(`bad input changes nothing: ${name}`, () =>
+      withNetns(1, async (ns) => {
+        const add = await run("ADD", conf("1.0.0", ipam), { netns: ns.path });
+        expect(add.json).toEqual({ cniVersion: "1.0.0", code, msg });
+        expect(existsSync(netDir())).toBe(false);
+      }));
+  }
+
+  rootTest("bad CNI_ARGS change nothing either (code 4)", () =>
+    withNetns(1, async (ns) => {
+      const add = await run("ADD", conf("1.0.0", { subnet: "10.1.2.0/24" }), { netns: ns.path, args: "IP=10.1.2" });
+      expect([add.json.code, add.json.msg]).toEqual([4, 'ARGS: error parsing value of pair "IP=10.1.2": invalid IP address 10.1.2']);
+      expect(existsSync(netDir())).toBe(false);
+    }));
+});
+
+describe("host-local GC and STATUS (spec 1.1)", () => {
+  rootTest("GC releases every reservation not in cni.dev/valid-attachments", () =>
+    withNetns(1, async (ns) => {
+      const c = conf("1.1.0", { ranges: [[{ subnet: "10.1.2.0/24" }], [{ subnet: "2001:db8:1::/64" }]] });
+      for (const [id, ifname] of [["a", "eth0"], ["a", "net1"], ["b", "eth0"], ["c", "eth0"]]) {
+        expect((await run("ADD", c, { netns: ns.path, id, ifname })).code).toBe(0);
+      }
+      // Files of old versions name only the container: kept while the container has a valid attachment.
+      writeFileSync(join(netDir(), "10.1.2.200"), "b");
+      writeFileSync(join(netDir(), "10.1.2.201"), "z");
+      const gc = await run("GC", { ...c, "cni.dev/valid-attachments": [{ containerID: "a", ifname: "eth0" }, { containerID: "b", ifname: "eth0" }] });
+      expect(gc.code).toBe(0);
+      expect(files()).toEqual(["10.1.2.2", "10.1.2.200", "10.1.2.4", "2001:db8:1::2", "2001:db8:1::4", "last_reserved_ip.0", "last_reserved_ip.1", "lock"]);
+      expect((await run("GC", c)).code).toBe(0);
+      expect(files()).toEqual(["last_reserved_ip.0", "last_reserved_ip.1", "lock"]);
+    }));
+
+  rootTest("STATUS: ready, then code 50 when a range set is full or the store cannot be written; code 7 for a bad config", () =>
+    withNetns(1, async (ns) => {
+      const c = conf("1.1.0", { ranges: [[{ subnet: "10.1.2.0/30" }]] });
+      expect((await run("STATUS", c)).code).toBe(0);
+      expect((await run("ADD", c, { netns: ns.path })).code).toBe(0);
+      expect((await run("STATUS", c)).json).toEqual({ cniVersion: "1.1.0", code: 50, msg: "failed to allocate for range 0: no IP addresses available in range set: 10.1.2.1-10.1.2.2" });
+      writeFileSync(join(dataDir, "afile"), "");
+      const ro = await run("STATUS", { ...c, ipam: { type: "host-local", dataDir: join(dataDir, "afile"), subnet: "10.1.2.0/24" } });
+      expect(ro.json.code).toBe(50);
+      expect(ro.json.msg).toContain("host-local: data dir not writable");
+      expect((await run("STATUS", conf("1.1.0", {}))).json.code).toBe(7);
+    }));
+});
+
+test("the plugin is registered under its reference name", async () => {
+  const { loadPlugin } = await import("../registry.ts");
+  expect((await loadPlugin("host-local")).info.about).toContain("host-local");
+});
