@@ -1,0 +1,69 @@
+/**
+ * CHECK helpers shared by the interface plugins (the reference's
+ * ip.ValidateExpectedInterfaceIPs / ValidateExpectedRoute and the prevResult lookups):
+ * what a prevResult says must be what the container's namespace has.
+ */
+import { addrList } from "../../netlink/addr.ts";
+import type { NetlinkHandle } from "../../netlink/handle.ts";
+import type { Link } from "../../netlink/link-types.ts";
+import { linkFind } from "../../netlink/link.ts";
+import { routeList } from "../../netlink/route.ts";
+import type { CmdArgs } from "../../skel/cmd-args.ts";
+import { normalizeIP } from "../../spec/ip.ts";
+import type { IPConfig, Interface, Result, Route } from "../../spec/types.ts";
+import { failure } from "./errors.ts";
+import { familyOfText, networkOfCIDR, sameCIDR } from "./ip-util.ts";
+
+/** The prevResult CHECK needs; `prefix` starts the reference's message ("ptp: Required prevResult missing"). */
+export function requirePrevResult(args: CmdArgs, prefix = ""): Result {
+  if (!args.prevResult) throw failure(`${prefix}Required prevResult missing`);
+  return args.prevResult;
+}
+
+/** The prevResult's interface named CNI_IFNAME in CNI_NETNS; fails as the reference does when there is none. */
+export function containerIface(result: Result, args: CmdArgs): Interface {
+  const found = (result.interfaces ?? []).find((i) => i.name === args.ifName && i.sandbox === args.netns);
+  if (!found) throw failure(`Sandbox in prevResult  doesn't match configured netns: ${args.netns}`);
+  return found;
+}
+
+/** Looks the container's interface up and checks its MAC against the prevResult's; `kind` when given. */
+export function checkContainerLink(h: NetlinkHandle, intf: Interface, kind?: Link["kind"]): Link {
+  if (!intf.name) throw failure(`Container interface name missing in prevResult: ${intf.name}`);
+  const link = linkFind(h, intf.name);
+  if (!link) throw failure(`Container Interface name in prevResult: ${intf.name} not found`);
+  if (!intf.sandbox) throw failure(`Error: Container interface ${link.name} should not be in host namespace`);
+  if (kind && link.kind !== kind) throw failure(`Error: Container interface ${link.name} not of type ${kind === "veth" ? "veth/p2p" : kind}`);
+  if (intf.mac && intf.mac.toLowerCase() !== link.mac.toLowerCase()) {
+    throw failure(`Interface ${intf.name} Mac ${intf.mac} doesn't match container Mac: ${link.mac}`);
+  }
+  return link;
+}
+
+/** Every address of `ips` is on the link, and a route to its network exists. */
+export function checkInterfaceIPs(h: NetlinkHandle, ifName: string, ips: IPConfig[]): void {
+  const link = linkFind(h, ifName);
+  if (!link) throw failure(`Cannot find container link ${ifName}`);
+  const addrs = addrList(h, { link });
+  for (const ipc of ips) {
+    if (!addrs.some((a) => sameCIDR(a.cidr, ipc.address))) throw failure(`Failed to match addr ${ipc.address} on interface ${ifName}`);
+    const net = networkOfCIDR(ipc.address);
+    const routes = routeList(h, { family: familyOfText(ipc.address) });
+    if (!routes.some((r) => r.dst !== undefined && sameCIDR(r.dst, net))) {
+      throw failure(`Failed to find Gateway ${ipc.gateway ?? "<nil>"} for interface ${ifName}`);
+    }
+  }
+}
+
+/** Every route of the prevResult is in its table (main by default), with its gateway when it names one. */
+export function checkRoutes(h: NetlinkHandle, routes: Route[]): void {
+  for (const r of routes) {
+    const family = familyOfText(r.dst);
+    const dst = networkOfCIDR(r.dst);
+    const isDefault = dst === "0.0.0.0/0" || dst === "::/0";
+    const found = routeList(h, { family, table: r.table || undefined }).some(
+      (e) => (isDefault ? e.dst === undefined || sameCIDR(e.dst, dst) : e.dst !== undefined && sameCIDR(e.dst, dst)) && (!r.gw || e.gw === normalizeIP(r.gw)),
+    );
+    if (!found) throw failure(`Expected Route {Dst:${r.dst} GW:${r.gw ?? "<nil>"}} not found in routing table`);
+  }
+}

@@ -1,0 +1,30 @@
+/**
+ * Anonymous network namespaces: made with unshare(2) on the calling thread, which then
+ * switches straight back, so only the returned fd refers to the new namespace. It has
+ * no path and lives until the fd is closed; a physical device still in it then returns
+ * to the initial namespace and a virtual one is destroyed, so callers move devices out
+ * before closing. host-device renames devices in one, out of udev's sight.
+ */
+import { CLONE_NEWNET, setns, unshare } from "./libc.ts";
+import { NetNS } from "./netns.ts";
+
+/** A new, empty network namespace; close() it when done. */
+export function createTempNetNS(): NetNS {
+  const origin = NetNS.current();
+  try {
+    unshare(CLONE_NEWNET);
+    try {
+      return NetNS.current();
+    } finally {
+      try {
+        setns(origin.fd, CLONE_NEWNET);
+      } catch (e) {
+        // Carrying on would run the rest of the program against the wrong namespace.
+        process.stderr.write(`Cannot return to network namespace ${origin.path}: ${(e as Error).message}\n`);
+        process.exit(70);
+      }
+    }
+  } finally {
+    origin.close();
+  }
+}
