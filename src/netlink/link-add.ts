@@ -10,7 +10,7 @@ import { concat } from "./nl/_bytes.ts";
 import { encodeIfInfomsg } from "./nl/ifinfomsg.ts";
 import {
   IFF_UP, IFLA_ADDRESS, IFLA_BR_VLAN_FILTERING, IFLA_IFNAME, IFLA_INFO_DATA, IFLA_INFO_KIND, IFLA_LINK,
-  IFLA_LINKINFO, IFLA_MACVLAN_MODE, IFLA_MASTER, IFLA_MTU, IFLA_NET_NS_FD, IFLA_TXQLEN, IFLA_VXLAN_AGEING,
+  IFLA_LINKINFO, IFLA_MACVLAN_BC_QUEUE_LEN, IFLA_MACVLAN_MODE, IFLA_MASTER, IFLA_MTU, IFLA_NET_NS_FD, IFLA_TXQLEN, IFLA_VXLAN_AGEING,
   IFLA_VXLAN_GBP, IFLA_VXLAN_GROUP, IFLA_VXLAN_GROUP6, IFLA_VXLAN_ID, IFLA_VXLAN_L2MISS, IFLA_VXLAN_L3MISS,
   IFLA_VXLAN_LEARNING, IFLA_VXLAN_LINK, IFLA_VXLAN_LOCAL, IFLA_VXLAN_LOCAL6, IFLA_VXLAN_PORT, IFLA_VXLAN_TOS,
   IFLA_VXLAN_TTL, VETH_INFO_PEER,
@@ -63,6 +63,8 @@ export interface MacvlanSpec extends LinkSpecBase {
   parent: LinkRef;
   /** The kernel default is "vepa" (as with iproute2); the macvlan plugin passes its own default. */
   mode?: MacvlanMode;
+  /** IFLA_MACVLAN_BC_QUEUE_LEN; sent only when given (kernels before 5.11 do not know it). */
+  bcQueueLen?: number;
 }
 
 /** A VXLAN device. */
@@ -140,8 +142,11 @@ function linkInfo(h: NetlinkHandle, spec: LinkSpec): RtAttr[] {
     }
     case "bridge":
       return data(spec.vlanFiltering === undefined ? [] : [rtaU8(IFLA_BR_VLAN_FILTERING, spec.vlanFiltering ? 1 : 0)]);
-    case "macvlan":
-      return data(spec.mode === undefined ? [] : [rtaU32(IFLA_MACVLAN_MODE, MACVLAN_MODES[spec.mode])]);
+    case "macvlan": {
+      const attrs = spec.mode === undefined ? [] : [rtaU32(IFLA_MACVLAN_MODE, MACVLAN_MODES[spec.mode])];
+      if (spec.bcQueueLen !== undefined) attrs.push(rtaU32(IFLA_MACVLAN_BC_QUEUE_LEN, spec.bcQueueLen));
+      return data(attrs);
+    }
     case "vxlan":
       return data(vxlanData(h, spec));
   }

@@ -115,6 +115,8 @@ export const IFLA_BRPORT_ISOLATED = 33;
 // macvlan: IFLA_INFO_DATA members and modes.
 export const IFLA_MACVLAN_MODE = 1;
 export const IFLA_MACVLAN_FLAGS = 2;
+/** Length of the queue of broadcast/multicast frames waiting for delivery (kernel 5.11+). */
+export const IFLA_MACVLAN_BC_QUEUE_LEN = 7;
 export const MACVLAN_MODE_PRIVATE = 0x1;
 export const MACVLAN_MODE_VEPA = 0x2;
 export const MACVLAN_MODE_BRIDGE = 0x4;
