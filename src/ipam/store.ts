@@ -171,7 +171,7 @@ export class DiskStore {
   reservations(): Reservation[] {
     this.#requireLock();
     this.#index = OwnerIndex.scan(this.dir);
-    return [...this.#index.owners].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([ip, owner]) => {
+    return [...this.#index.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([ip, owner]) => {
       const at = owner.indexOf(LINE_BREAK);
       return at < 0 ? { ip, containerID: owner, ifname: "" } : { ip, containerID: owner.slice(0, at), ifname: owner.slice(at + 2) };
     });
@@ -180,7 +180,7 @@ export class DiskStore {
   /** Addresses currently reserved, from the index. */
   reservedAddresses(): string[] {
     this.#requireLock();
-    return [...this.#owners().owners.keys()];
+    return [...this.#owners().entries().keys()];
   }
 
   #owners(): OwnerIndex {
@@ -190,9 +190,9 @@ export class DiskStore {
   /** Re-reads one file the index names, so a stale index can never release someone else's address. */
   #verify(ip: string, owners: string[]): boolean {
     const actual = readOwner(join(this.dir, ip));
-    if (actual === undefined) this.#owners().delete(ip);
-    else if (actual !== this.#owners().owners.get(ip)) this.#owners().set(ip, actual);
-    return actual !== undefined && owners.includes(actual);
+    if (actual !== undefined && owners.includes(actual)) return true;
+    this.#owners().forget(ip);
+    return false;
   }
 
   #releaseOwner(owner: string): string[] {
