@@ -6,6 +6,11 @@ import type { CmdArgs } from "../../skel/cmd-args.ts";
 import { CniError, ErrorCode } from "../../spec/error.ts";
 import type { NetConf } from "../../spec/types.ts";
 
+/** Code 2 until src/netfilter provides the masquerade rule sets; loadNetConf calls it before anything is made. */
+export function assertIPMasqAvailable(): void {
+  throw new CniError(ErrorCode.UnsupportedField, `"ipMasq" is not supported yet`);
+}
+
 /** Refused until src/netfilter provides the masquerade rule sets. */
 export async function setupIPMasq(_conf: NetConf, _args: CmdArgs, _nets: string[]): Promise<void> {
   throw new CniError(ErrorCode.UnsupportedField, `"ipMasq" is not supported yet`);

@@ -24,7 +24,7 @@ import { ipamAdd, ipamCommand } from "../_shared/ipam-exec.ts";
 import { type ContainerNS, openContainerNS, openContainerNSIfAny } from "../_shared/netns-open.ts";
 import { Rollback } from "../_shared/rollback.ts";
 import { findHostVeth, hostRoutedIPs, hostVethAlias, setupVeth } from "./_veth.ts";
-import { setupIPMasq, teardownIPMasq } from "./_masq.ts";
+import { assertIPMasqAvailable, setupIPMasq, teardownIPMasq } from "./_masq.ts";
 
 /** The ptp config: the standard fields plus these. */
 export interface PtpConf extends NetConf {
@@ -50,7 +50,10 @@ export function loadNetConf(args: CmdArgs): PtpConf {
   // 68 is the IPv4 minimum; veth allows up to 65535.
   const mtu = intField(conf, "mtu", { min: 0, max: 65535 });
   if (mtu !== 0 && mtu < 68) throw invalidConfig(`Invalid "mtu": ${mtu} is below 68`);
-  return { ...conf, ipam, ipMasq: boolField(conf, "ipMasq"), mtu, ...(backend ? { ipMasqBackend: backend as "iptables" | "nftables" } : {}) };
+  const ipMasq = boolField(conf, "ipMasq");
+  // Refused up front until src/netfilter lands (see _masq.ts), so nothing is made first.
+  if (ipMasq) assertIPMasqAvailable();
+  return { ...conf, ipam, ipMasq, mtu, ...(backend ? { ipMasqBackend: backend as "iptables" | "nftables" } : {}) };
 }
 
 /** Every address needs a gateway of its own family: the container reaches everything through it. */
