@@ -97,6 +97,7 @@ export const LOCK_EX = 2;
 export const LOCK_UN = 8;
 export const LOCK_NB = 4;
 export const CLONE_NEWNET = 0x40000000;
+export const SOCK_NONBLOCK = 0o4000;
 export const MS_BIND = 4096;
 export const MNT_DETACH = 2;
 
@@ -162,6 +163,23 @@ export function sendto(fd: number, data: Uint8Array, addr: Uint8Array): number {
 /** recvfrom(2) into `buf`; returns the byte count (flags e.g. MSG_PEEK|MSG_TRUNC). */
 export function recv(fd: number, buf: Uint8Array, flags = 0): number {
   return check("recvfrom", c.recvfrom(fd, ffi().ptr(buf), buf.length, flags, null, null));
+}
+
+/**
+ * recvfrom(2) that also returns the sender's address (`addrSize` bytes of room, e.g. a
+ * sockaddr_ll to learn a frame's source MAC); undefined instead of throwing when a
+ * non-blocking socket has nothing queued (EAGAIN).
+ */
+export function recvFrom(fd: number, buf: Uint8Array, addrSize: number, flags = 0): { n: number; addr: Uint8Array } | undefined {
+  const addr = new Uint8Array(addrSize);
+  const len = new Uint32Array([addrSize]);
+  const rc = Number(c.recvfrom(fd, ffi().ptr(buf), buf.length, flags, ffi().ptr(addr), ffi().ptr(len)));
+  if (rc < 0) {
+    const e = errno();
+    if (e === 11) return undefined;
+    throw new ErrnoError("recvfrom", e);
+  }
+  return { n: rc, addr: addr.subarray(0, Math.min(len[0]!, addrSize)) };
 }
 
 /** flock(2). Returns false instead of throwing when LOCK_NB finds the lock taken. */
