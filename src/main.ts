@@ -13,8 +13,14 @@ function invokedAs(): string {
 
 async function main(): Promise<void> {
   let name = invokedAs();
+  let argsAt = 2;
   // `cni-ts plugin TYPE` runs a plugin without a link, for development and tests.
-  if (!hasPlugin(name) && process.argv[2] === "plugin" && process.argv[3]) name = process.argv[3];
+  if (!hasPlugin(name) && process.argv[2] === "plugin" && process.argv[3]) [name, argsAt] = [process.argv[3], 4];
+  // `dhcp daemon ...` is the dhcp plugin's daemon, as with the reference binary.
+  if (name === "dhcp" && process.argv[argsAt] === "daemon") {
+    const { runDaemon } = await import("./plugins/dhcp/daemon.ts");
+    process.exit(await runDaemon(process.argv.slice(argsAt + 1)));
+  }
   if (hasPlugin(name)) {
     if (process.env.CNI_COMMAND === "VERSION") {
       // Runtimes probe VERSION often; every built-in plugin speaks every version

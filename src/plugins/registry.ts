@@ -15,6 +15,7 @@ type Loader = () => Promise<{ plugin: PluginModule }>;
 const PLUGINS: Record<string, Loader> = {
   "host-device": () => import("./host-device/host-device.ts"),
   "host-local": () => import("./host-local/host-local.ts"),
+  dhcp: () => import("./dhcp/dhcp.ts"),
   loopback: () => import("./loopback/loopback.ts"),
   macvlan: () => import("./macvlan/macvlan.ts"),
   ptp: () => import("./ptp/ptp.ts"),
