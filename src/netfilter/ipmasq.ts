@@ -1,0 +1,71 @@
+/**
+ * IP masquerade for a container address, as the reference plugins' ip.SetupIPMasq
+ * does it, with the same chain names, rules and comments so rules made by the Go
+ * bridge or ptp are found and removed by ours and the other way round:
+ *
+ *   -A CNI-<hash> -d <subnet> -m comment --comment "name: \"N\" id: \"ID\"" -j ACCEPT
+ *   -A CNI-<hash> ! -d 224.0.0.0/4 -m comment --comment ... -j MASQUERADE
+ *   -A POSTROUTING -s <ip>/32 -m comment --comment ... -j CNI-<hash>
+ */
+import { familyOf, formatIP, networkOf, parseCIDR } from "../spec/ip.ts";
+import { type Family, type Rule, TableBatch } from "./iptables.ts";
+
+const MAX_CHAIN = 28;
+const MULTICAST = { 4: "224.0.0.0/4", 6: "ff00::/8" } as const;
+
+/** `prefix` + hex sha512(name + id), cut to 28 characters (the reference's FormatChainName). */
+export function chainNameFor(prefix: string, name: string, id: string): string {
+  const hash = new Bun.CryptoHasher("sha512").update(name + id).digest("hex");
+  return (prefix + hash).slice(0, MAX_CHAIN);
+}
+
+/** The masquerade chain of one attachment: "CNI-" + hash. */
+export function masqChainName(net: string, containerID: string): string {
+  return chainNameFor("CNI-", net, containerID);
+}
+
+/** The reference's rule comment: Go's %q of both values. */
+export function masqComment(net: string, containerID: string): string {
+  return `name: ${JSON.stringify(net)} id: ${JSON.stringify(containerID)}`;
+}
+
+function parse(ipn: string): { family: Family; host: string; subnet: string } {
+  const n = parseCIDR(ipn);
+  if (!n) throw new RangeError(`Invalid address ${JSON.stringify(ipn)}: expected address/prefix`);
+  const family = familyOf(n.ip);
+  const net = networkOf(n);
+  return { family, host: `${formatIP(n.ip)}/${family === 4 ? 32 : 128}`, subnet: `${formatIP(net.ip)}/${net.prefix}` };
+}
+
+function rules(ipn: string, chain: string, comment: string) {
+  const { family, host, subnet } = parse(ipn);
+  const c = ["-m", "comment", "--comment", comment];
+  const accept: Rule = { chain, tokens: ["-d", subnet, ...c, "-j", "ACCEPT"] };
+  const masq: Rule = { chain, tokens: ["!", "-d", MULTICAST[family], ...c, "-j", "MASQUERADE"] };
+  const jump: Rule = { chain: "POSTROUTING", tokens: ["-s", host, ...c, "-j", chain] };
+  return { family, accept, masq, jump };
+}
+
+/** Masquerades traffic from the addresses in `ipns` (each "ip/prefix") leaving their subnets; idempotent. */
+export function setupIPMasq(ipns: readonly string[], chain: string, comment: string): void {
+  for (const family of [4, 6] as const) {
+    const mine = ipns.map((i) => rules(i, chain, comment)).filter((r) => r.family === family);
+    if (mine.length === 0) continue;
+    const b = new TableBatch(family, "nat").ensureChain(chain);
+    for (const r of mine) b.appendUnique(r.accept).appendUnique(r.masq).appendUnique(r.jump);
+    b.commit();
+  }
+}
+
+/**
+ * Removes the masquerade rules of one attachment: every POSTROUTING jump to its chain
+ * (whatever address it names, so a DEL without the address still cleans up), then
+ * the chain. Missing rules and chains are not errors.
+ */
+export function teardownIPMasq(chain: string, families: readonly Family[] = [4, 6]): void {
+  for (const family of families) {
+    const b = new TableBatch(family, "nat");
+    if (!b.hasChain(chain) && b.rulesOf("POSTROUTING").every((l) => !l.endsWith(` -j ${chain}`))) continue;
+    b.deleteMatching("POSTROUTING", ` -j ${chain}`).deleteChain(chain).commit();
+  }
+}
