@@ -378,3 +378,39 @@ describe("ptp against the reference", () => {
       expect([links(node), links(pod!)]).toEqual([[], []]);
     }));
 });
+
+describe("ptp: ipMasq", () => {
+  // host-local goes round robin: the second ADD gets the next address, the rest is equal.
+  const natCNI = (node: TestNetns) =>
+    node.exec(["iptables-save", "-t", "nat"]).split("\n").filter((l) => l.includes("CNI-")).map((l) => l.replace(/-s 10\.77\.0\.\d+\/32/, "-s POD/32")).sort();
+
+  rootTest("the reference's masquerade rules after ADD, none after DEL, also with the namespace gone", () =>
+    withNode(1, (node, [pod], dataDir) => {
+      const c = conf("1.0.0", dataDir, { ipMasq: true });
+      // The reference's rules for the same network, container and address.
+      const ref = call(REF, node, { command: "ADD", netns: pod!.path, conf: c });
+      expect(ref.code).toBe(0);
+      const theirs = natCNI(node);
+      expect(theirs.length).toBe(4);
+      expect(call(REF, node, { command: "DEL", netns: pod!.path, conf: c }).code).toBe(0);
+      expect(natCNI(node)).toEqual([]);
+
+      const add = call(OURS, node, { command: "ADD", netns: pod!.path, conf: c });
+      expect(add.code).toBe(0);
+      expect(natCNI(node)).toEqual(theirs);
+      const check = call(OURS, node, { command: "CHECK", netns: pod!.path, conf: { ...c, prevResult: add.json } });
+      expect(check.code).toBe(0);
+      // DEL without the namespace and without a prevResult still removes the chain and its jump.
+      expect(call(OURS, node, { command: "DEL", netns: "", conf: c }).code).toBe(0);
+      expect(natCNI(node)).toEqual([]);
+      expect(allocated(dataDir)).toEqual([]);
+    }));
+
+  rootTest("ipMasqBackend nftables is refused before anything is made", () =>
+    withNode(1, (node, [pod], dataDir) => {
+      const r = call(OURS, node, { command: "ADD", netns: pod!.path, conf: conf("1.0.0", dataDir, { ipMasq: true, ipMasqBackend: "nftables" }) });
+      expect(JSON.parse(r.stdout).code).toBe(2);
+      expect(links(node)).toEqual([]);
+      expect(allocated(dataDir)).toEqual([]);
+    }));
+});

@@ -51,8 +51,8 @@ export function loadNetConf(args: CmdArgs): PtpConf {
   const mtu = intField(conf, "mtu", { min: 0, max: 65535 });
   if (mtu !== 0 && mtu < 68) throw invalidConfig(`Invalid "mtu": ${mtu} is below 68`);
   const ipMasq = boolField(conf, "ipMasq");
-  // Refused up front until src/netfilter lands (see _masq.ts), so nothing is made first.
-  if (ipMasq) assertIPMasqAvailable();
+  // Refused up front when the backend is missing here, so nothing is made first.
+  if (ipMasq) assertIPMasqAvailable(backend);
   return { ...conf, ipam, ipMasq, mtu, ...(backend ? { ipMasqBackend: backend as "iptables" | "nftables" } : {}) };
 }
 
@@ -213,7 +213,8 @@ async function cmdDel(args: CmdArgs): Promise<void> {
   } catch (e) {
     throw failure(`failed to delete "${args.ifName}"`, e);
   }
-  if (conf.ipMasq && nets.length) await teardownIPMasq(conf, args, nets);
+  // By chain name: the rules go even when no address could be found any more.
+  if (conf.ipMasq) await teardownIPMasq(conf, args, nets);
 }
 
 /** GC is IPAM's: its leases are what outlives a container. */
