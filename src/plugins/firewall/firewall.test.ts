@@ -1,0 +1,117 @@
+import { describe, expect } from "bun:test";
+import { existsSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { rootTest, withNetns, type TestNetns } from "../../../test/helpers/netns.ts";
+import { ours, reference, runIn, tempDir } from "../../../test/helpers/plugin-run.ts";
+
+const OURS = ours("firewall");
+const REF = reference("firewall");
+
+const prev = (ip: string, bridge = "cni0") => ({
+  cniVersion: "1.0.0",
+  interfaces: [{ name: bridge }, { name: "veth1" }, { name: "eth0", sandbox: "/x" }],
+  ips: [{ interface: 2, address: ip, gateway: "10.66.0.1" }],
+});
+
+function conf(stateDir: string, extra: Record<string, unknown> = {}, ip = "10.66.0.2/24") {
+  return { cniVersion: "1.0.0", name: "fwnet", type: "firewall", stateDir, ...extra, prevResult: prev(ip) };
+}
+
+/** The filter table's CNI lines, counters left out. */
+function cniRules(node: TestNetns, family: 4 | 6 = 4): string[] {
+  return node
+    .exec([family === 4 ? "iptables-save" : "ip6tables-save", "-t", "filter"])
+    .split("\n")
+    .filter((l) => /CNI-/.test(l))
+    .map((l) => l.replace(/\[\d+:\d+\]/, ""));
+}
+
+let podPath = "";
+
+/** A node namespace for the rules and a pod namespace for CNI_NETNS. */
+async function withNode(fn: (node: TestNetns, stateDir: string) => void | Promise<void>) {
+  const state = tempDir("cni-fw-");
+  try {
+    await withNetns(2, (node, pod) => {
+      podPath = pod!.path;
+      return fn(node, state.dir);
+    }, "fw");
+  } finally {
+    state.cleanup();
+  }
+}
+
+describe("firewall", () => {
+  rootTest("the reference's rules after ADD; CHECK passes; DEL removes the address rules", () =>
+    withNode((node, stateDir) => {
+      const c = conf(stateDir, { backend: "iptables" });
+      const ref = runIn(node, REF, { command: "ADD", netns: podPath, conf: c, containerID: "ctr-1" });
+      expect(ref.stderr).toBe("");
+      const theirs = cniRules(node);
+      expect(theirs.some((l) => l.includes("-s 10.66.0.2/32 -j ACCEPT"))).toBe(true);
+      expect(runIn(node, REF, { command: "DEL", netns: podPath, conf: c, containerID: "ctr-1" }).code).toBe(0);
+      const leftByRef = cniRules(node);
+
+      const add = runIn(node, OURS, { command: "ADD", netns: podPath, conf: c, containerID: "ctr-1" });
+      expect(add.stderr).toBe("");
+      expect(add.code).toBe(0);
+      expect(add.json.ips[0].address).toBe("10.66.0.2/24");
+      expect(cniRules(node)).toEqual(theirs);
+      expect(runIn(node, OURS, { command: "CHECK", netns: podPath, conf: c, containerID: "ctr-1" }).code).toBe(0);
+      // The reference's CHECK accepts what we made.
+      expect(runIn(node, REF, { command: "CHECK", netns: podPath, conf: c, containerID: "ctr-1" }).code).toBe(0);
+      expect(runIn(node, OURS, { command: "DEL", netns: podPath, conf: c, containerID: "ctr-1" }).code).toBe(0);
+      expect(cniRules(node)).toEqual(leftByRef);
+      expect(readdirSync(stateDir)).toEqual([]);
+      const check = runIn(node, OURS, { command: "CHECK", netns: podPath, conf: c, containerID: "ctr-1" });
+      expect(check.code).toBe(1);
+      expect(check.json.msg).toContain("not found");
+    }));
+
+  rootTest("DEL without prevResult uses the record; GC removes what is no longer valid", () =>
+    withNode((node, stateDir) => {
+      for (const [id, ip] of [["ctr-a", "10.66.0.2/24"], ["ctr-b", "10.66.0.3/24"], ["ctr-c", "fd66::4/64"]] as const) {
+        expect(runIn(node, OURS, { command: "ADD", netns: podPath, conf: conf(stateDir, {}, ip), containerID: id }).code).toBe(0);
+      }
+      expect(cniRules(node).filter((l) => l.includes("10.66.0.")).length).toBe(4);
+      expect(cniRules(node, 6).filter((l) => l.includes("fd66::4")).length).toBe(2);
+      const { prevResult: _, ...bare } = conf(stateDir);
+      expect(runIn(node, OURS, { command: "DEL", netns: podPath, conf: bare, containerID: "ctr-a" }).code).toBe(0);
+      expect(cniRules(node).filter((l) => l.includes("10.66.0.2/"))).toEqual([]);
+      const gc = { ...bare, cniVersion: "1.1.0", "cni.dev/valid-attachments": [{ containerID: "ctr-b", ifname: "eth0" }] };
+      expect(runIn(node, OURS, { command: "GC", netns: podPath, conf: gc }).code).toBe(0);
+      expect(cniRules(node).filter((l) => l.includes("10.66.0.3/")).length).toBe(2);
+      expect(cniRules(node, 6).filter((l) => l.includes("fd66::"))).toEqual([]);
+      expect(readdirSync(stateDir)).toEqual(["ctr-b-eth0.json"]);
+      expect(runIn(node, OURS, { command: "DEL", netns: podPath, conf: bare, containerID: "ctr-b" }).code).toBe(0);
+      expect(runIn(node, OURS, { command: "DEL", netns: podPath, conf: bare, containerID: "ctr-b" }).code).toBe(0);
+      expect(existsSync(join(stateDir, "ctr-b-eth0.json"))).toBe(false);
+    }));
+
+  rootTest("ingressPolicy isolated: stage chains in front of CNI-FORWARD, idempotent", () =>
+    withNode((node, stateDir) => {
+      const c = conf(stateDir, { ingressPolicy: "isolated" });
+      expect(runIn(node, OURS, { command: "ADD", netns: podPath, conf: c, containerID: "ctr-1" }).code).toBe(0);
+      const once = cniRules(node);
+      const forward = once.filter((l) => l.startsWith("-A FORWARD"));
+      expect(forward[0]).toContain("-j CNI-ISOLATION-STAGE-1");
+      expect(forward[1]).toContain("-j CNI-FORWARD");
+      expect(once).toContain('-A CNI-ISOLATION-STAGE-1 -i cni0 -o cni0 -m comment --comment "CNI firewall plugin rules (ingressPolicy: isolated)" -j DROP');
+      expect(once).toContain('-A CNI-ISOLATION-STAGE-2 -o cni0 -m comment --comment "CNI firewall plugin rules (ingressPolicy: same-bridge|isolated)" -j DROP');
+      expect(runIn(node, OURS, { command: "ADD", netns: podPath, conf: c, containerID: "ctr-1" }).code).toBe(0);
+      expect(cniRules(node)).toEqual(once);
+      expect(runIn(node, OURS, { command: "DEL", netns: podPath, conf: c, containerID: "ctr-1" }).code).toBe(0);
+    }));
+
+  rootTest("bad config is refused before anything changes", () =>
+    withNode((node, stateDir) => {
+      for (const [extra, code] of [[{ backend: "firewalld" }, 2], [{ backend: "pf" }, 7], [{ ingressPolicy: "closed" }, 7], [{ iptablesAdminChainName: "bad name" }, 7]] as const) {
+        const r = runIn(node, OURS, { command: "ADD", netns: podPath, conf: conf(stateDir, extra), containerID: "ctr-1" });
+        expect(r.json.code).toBe(code);
+      }
+      expect(cniRules(node)).toEqual([]);
+      expect(readdirSync(stateDir)).toEqual([]);
+      const { prevResult: _, ...bare } = conf(stateDir);
+      expect(runIn(node, OURS, { command: "ADD", netns: podPath, conf: bare, containerID: "ctr-1" }).json.msg).toBe("missing prevResult from earlier plugin");
+    }));
+});
