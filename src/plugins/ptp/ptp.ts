@@ -23,7 +23,7 @@ import { familyOfText, hostPrefix, ipOfCIDR, networkOfCIDR } from "../_shared/ip
 import { ipamAdd, ipamCommand } from "../_shared/ipam-exec.ts";
 import { type ContainerNS, openContainerNS, openContainerNSIfAny } from "../_shared/netns-open.ts";
 import { Rollback } from "../_shared/rollback.ts";
-import { findHostVeth, hostRoutedIPs, hostVethAlias, setupVeth } from "./_veth.ts";
+import { findHostVeth, hostRoutedIPs, hostVethAlias, setupVeth } from "../_shared/veth.ts";
 import { assertIPMasqAvailable, setupIPMasq, teardownIPMasq } from "./_masq.ts";
 
 /** The ptp config: the standard fields plus these. */
@@ -139,7 +139,7 @@ async function cmdAdd(args: CmdArgs): Promise<Result> {
     const ips = checkIPAMResult(ipamResult);
     enableForward(ips);
 
-    const pair = setupVeth(hostH, c.h, c.ns, { ifName: args.ifName, mtu: conf.mtu, alias: hostVethAlias(conf.name, args.containerID, args.ifName) });
+    const pair = setupVeth(hostH, c.h, c.ns, { ifName: args.ifName, mtu: conf.mtu, alias: hostVethAlias("ptp", conf.name, args.containerID, args.ifName) });
     undo.add(`veth "${pair.host.name}"`, () => linkDel(hostH, pair.host.index));
     const result: Result = {
       cniVersion: conf.cniVersion,
@@ -200,7 +200,7 @@ async function cmdDel(args: CmdArgs): Promise<void> {
   using c = openContainerNSIfAny(args.netns);
   // Found before IPAM DEL: if that fails, nothing is deleted and a retry finds it all again.
   const contLink = c ? linkFind(c.h, args.ifName) : undefined;
-  const hostVeth = findHostVeth(hostH, hostVethAlias(conf.name, args.containerID, args.ifName), args.prevResult);
+  const hostVeth = findHostVeth(hostH, hostVethAlias("ptp", conf.name, args.containerID, args.ifName), args.prevResult);
   let nets: string[] = [];
   if (c && contLink) nets = addrList(c.h, { link: contLink }).filter((a) => a.scope === 0).map((a) => a.cidr);
   if (nets.length === 0 && hostVeth) nets = hostRoutedIPs(hostH, hostVeth);

@@ -1,7 +1,7 @@
 /**
- * The veth pair of a ptp attachment: created from the node side with the container end
- * placed straight into the pod's namespace, and found again at DEL by the alias its
- * host end carries, also when the pod's namespace can no longer be opened.
+ * The veth pair of an attachment (ptp, bridge): created from the node side with the
+ * container end placed straight into the pod's namespace, and found again at DEL by the
+ * alias its host end carries, also when the pod's namespace can no longer be opened.
  */
 import { createHash, getRandomValues } from "node:crypto";
 import type { NetlinkHandle } from "../../netlink/handle.ts";
@@ -15,8 +15,8 @@ import { RT_SCOPE_HOST } from "../../netlink/nl/rtnetlink-consts.ts";
 import type { Result } from "../../spec/types.ts";
 import type { NetNS } from "../../sys/netns.ts";
 import { sysctlSet } from "../../sys/sysctl.ts";
-import { failure } from "../_shared/errors.ts";
-import { ipOfCIDR } from "../_shared/ip-util.ts";
+import { failure } from "./errors.ts";
+import { ipOfCIDR } from "./ip-util.ts";
 
 /** IFALIASZ - 1. */
 const MAX_ALIAS = 255;
@@ -28,10 +28,10 @@ export function randomVethName(): string {
 }
 
 /** The alias that ties a host end to its attachment; hashed when the ids are too long for an alias. */
-export function hostVethAlias(network: string, containerID: string, ifName: string): string {
-  const plain = `cni-ts/ptp ${network} ${containerID} ${ifName}`;
+export function hostVethAlias(type: string, network: string, containerID: string, ifName: string): string {
+  const plain = `cni-ts/${type} ${network} ${containerID} ${ifName}`;
   if (new TextEncoder().encode(plain).length <= MAX_ALIAS) return plain;
-  return `cni-ts/ptp ${createHash("sha256").update(`${network}\0${containerID}\0${ifName}`).digest("hex")}`;
+  return `cni-ts/${type} ${createHash("sha256").update(`${network}\0${containerID}\0${ifName}`).digest("hex")}`;
 }
 
 /** Both ends as created: the host end in the node's namespace, the container end in the pod's. */
@@ -44,7 +44,7 @@ export interface VethPair {
  * Creates the pair (retrying when a random host name is taken), sets the host end up
  * with accept_ra off (we own its routes, as the reference) and tags it with `alias`.
  */
-export function setupVeth(hostH: NetlinkHandle, contH: NetlinkHandle, contNs: NetNS, opts: { ifName: string; mtu: number; alias: string }): VethPair {
+export function setupVeth(hostH: NetlinkHandle, contH: NetlinkHandle, contNs: NetNS, opts: { ifName: string; mtu: number; alias: string; mac?: string }): VethPair {
   for (let attempt = 0; ; attempt++) {
     const name = randomVethName();
     try {
@@ -52,7 +52,7 @@ export function setupVeth(hostH: NetlinkHandle, contH: NetlinkHandle, contNs: Ne
         kind: "veth",
         name,
         ...(opts.mtu ? { mtu: opts.mtu } : {}),
-        peer: { name: opts.ifName, ns: contNs, ...(opts.mtu ? { mtu: opts.mtu } : {}) },
+        peer: { name: opts.ifName, ns: contNs, ...(opts.mtu ? { mtu: opts.mtu } : {}), ...(opts.mac ? { mac: opts.mac } : {}) },
       });
     } catch (e) {
       if (isExists(e) && attempt < 10 && linkFind(hostH, name)) continue;
