@@ -16,6 +16,7 @@ const PLUGINS: Record<string, Loader> = {
   firewall: () => import("./firewall/firewall.ts"),
   "host-device": () => import("./host-device/host-device.ts"),
   "host-local": () => import("./host-local/host-local.ts"),
+  bridge: () => import("./bridge/bridge.ts"),
   dhcp: () => import("./dhcp/dhcp.ts"),
   loopback: () => import("./loopback/loopback.ts"),
   macvlan: () => import("./macvlan/macvlan.ts"),

@@ -1,0 +1,69 @@
+/** The bridge device itself: created once, shared by every attachment, gateway addresses on it. */
+import { addrAdd, addrDel, addrList } from "../../netlink/addr.ts";
+import { isExists } from "../../netlink/error.ts";
+import type { NetlinkHandle } from "../../netlink/handle.ts";
+import type { Link } from "../../netlink/link-types.ts";
+import { linkAdd } from "../../netlink/link-add.ts";
+import { linkSetMac, linkSetPromisc } from "../../netlink/link-set.ts";
+import { linkFind, linkSetUp } from "../../netlink/link.ts";
+import { netContains, parseCIDR } from "../../spec/ip.ts";
+import { failure } from "../_shared/errors.ts";
+import { familyOfText } from "../_shared/ip-util.ts";
+
+/**
+ * Creates the bridge or reuses it (idempotent, and safe when many ADDs race to create
+ * it: EEXIST means another one won, and the bridge is read again), then sets it up.
+ */
+export function ensureBridge(h: NetlinkHandle, name: string, opts: { mtu: number; promisc: boolean }): Link {
+  let br = linkFind(h, name);
+  if (!br) {
+    try {
+      linkAdd(h, { kind: "bridge", name, ...(opts.mtu ? { mtu: opts.mtu } : {}) });
+    } catch (e) {
+      if (!isExists(e)) throw failure(`could not add "${name}"`, e);
+    }
+    br = linkFind(h, name);
+    if (!br) throw failure(`bridge "${name}" vanished while being set up`);
+  }
+  if (br.kind !== "bridge") throw failure(`"${name}" already exists but is not a bridge`);
+  try {
+    if (opts.promisc) linkSetPromisc(h, br, true);
+    linkSetUp(h, br);
+  } catch (e) {
+    throw failure(`failed to set up bridge "${name}"`, e);
+  }
+  return br;
+}
+
+/**
+ * Puts the gateway address `cidr` on the bridge, as the reference's ensureAddr: an
+ * equal address is fine; another IPv4 address, or an IPv6 one of an overlapping
+ * subnet, is an error unless forceAddress, which replaces it. The bridge's MAC is then
+ * pinned to itself, or it would follow the lowest port MAC as pods come and go.
+ */
+export function ensureGatewayAddr(h: NetlinkHandle, br: Link, cidr: string, forceAddress: boolean): void {
+  const family = familyOfText(cidr);
+  const want = parseCIDR(cidr)!;
+  for (const a of addrList(h, { link: br, family })) {
+    if (a.cidr === cidr) return;
+    const have = parseCIDR(a.cidr)!;
+    const overlaps = netContains(have, want.ip) || netContains(want, have.ip);
+    if (family === 6 && (!overlaps || a.scope !== 0)) continue;
+    if (!forceAddress) throw failure(`"${br.name}" already has an IP address different from ${cidr}`);
+    try {
+      addrDel(h, br, a.cidr);
+    } catch (e) {
+      throw failure(`could not remove IP address ${a.cidr} from "${br.name}"`, e);
+    }
+  }
+  try {
+    addrAdd(h, br, cidr);
+  } catch (e) {
+    if (!isExists(e)) throw failure(`could not add IP address to "${br.name}"`, e);
+  }
+  try {
+    if (br.mac) linkSetMac(h, br, br.mac);
+  } catch (e) {
+    throw failure(`could not set bridge's mac`, e);
+  }
+}

@@ -1,0 +1,97 @@
+/** The bridge plugin's config: every field of the reference, read and checked before anything is made. */
+import type { CmdArgs } from "../../skel/cmd-args.ts";
+import { loadArgs } from "../../spec/args.ts";
+import { getFold } from "../../spec/capabilities.ts";
+import { CniError, ErrorCode } from "../../spec/error.ts";
+import type { IPAMConfig, NetConf } from "../../spec/types.ts";
+import { checkLinkName } from "../../netlink/link.ts";
+import { parseMAC } from "../../netlink/mac.ts";
+import { boolField, checkDNS, intField, ipamOf, stringField } from "../_shared/conf-fields.ts";
+import { invalidConfig } from "../_shared/errors.ts";
+
+/** The bridge config: the standard fields plus these, defaults applied. */
+export interface BridgeConf extends NetConf {
+  bridge: string;
+  isGateway: boolean;
+  isDefaultGateway: boolean;
+  forceAddress: boolean;
+  ipMasq: boolean;
+  mtu: number;
+  hairpinMode: boolean;
+  promiscMode: boolean;
+  enabledad: boolean;
+  disableContainerInterface: boolean;
+  portIsolation: boolean;
+  /** The container end's MAC: runtimeConfig.mac, then args.cni.mac, then CNI_ARGS MAC. */
+  mac?: string;
+  /** Absent: the bridge is L2 only. */
+  ipam?: IPAMConfig;
+}
+
+const UNSUPPORTED = ["vlan", "vlanTrunk", "preserveDefaultVlan", "macspoofchk"] as const;
+
+function unsupported(field: string, why: string): never {
+  throw new CniError(ErrorCode.UnsupportedField, `"${field}" is not supported by cni-ts yet: ${why}`);
+}
+
+/** The MAC asked for, by the reference's precedence. */
+function requestedMac(args: CmdArgs): string | undefined {
+  const rc = args.conf.runtimeConfig;
+  const fromRc = rc ? getFold(rc, "mac") : undefined;
+  const cniArgs = (args.conf.args as { cni?: { mac?: unknown } } | undefined)?.cni?.mac;
+  // As the reference: MAC is the one known key; others need IgnoreUnknown=1 (the kubelet sends it).
+  const fromEnv = loadArgs(args.args, ["MAC"] as const).MAC;
+  const mac = fromRc ?? cniArgs ?? fromEnv;
+  if (mac === undefined || mac === "") return undefined;
+  if (typeof mac !== "string") throw invalidConfig(`Invalid MAC ${JSON.stringify(mac)}`);
+  try {
+    parseMAC(mac);
+  } catch {
+    throw invalidConfig(`Invalid MAC ${JSON.stringify(mac)}`);
+  }
+  return mac.toLowerCase();
+}
+
+/** Reads and checks the whole config; bad input is refused before anything is made. */
+export function loadNetConf(args: CmdArgs): BridgeConf {
+  const conf = args.conf;
+  const bridge = stringField(conf, "bridge") || "cni0";
+  try {
+    checkLinkName(bridge);
+  } catch {
+    throw invalidConfig(`Invalid "bridge": ${JSON.stringify(bridge)} is not an interface name`);
+  }
+  for (const f of UNSUPPORTED) {
+    const v = conf[f];
+    if (v === undefined || v === null || v === false || v === 0 || (Array.isArray(v) && v.length === 0)) continue;
+    unsupported(f, f === "macspoofchk" ? "it needs the nftables rule set" : "bridge VLAN filtering is not implemented");
+  }
+  const backend = stringField(conf, "ipMasqBackend");
+  if (backend === "nftables") throw new CniError(ErrorCode.UnsupportedField, `"ipMasqBackend": "nftables" is not supported yet; use "iptables"`);
+  if (backend !== "" && backend !== "iptables") throw invalidConfig(`Invalid "ipMasqBackend": ${JSON.stringify(backend)}, must be "iptables" or "nftables"`);
+  checkDNS(conf);
+  const mtu = intField(conf, "mtu", { min: 0, max: 65535 });
+  if (mtu !== 0 && mtu < 68) throw invalidConfig(`Invalid "mtu": ${mtu} is below 68`);
+  const isDefaultGateway = boolField(conf, "isDefaultGateway");
+  const ipam = ipamOf(conf);
+  const out: BridgeConf = {
+    ...conf,
+    bridge,
+    // A default gateway is a gateway, as in the reference.
+    isGateway: boolField(conf, "isGateway") || isDefaultGateway,
+    isDefaultGateway,
+    forceAddress: boolField(conf, "forceAddress"),
+    ipMasq: boolField(conf, "ipMasq"),
+    mtu,
+    hairpinMode: boolField(conf, "hairpinMode"),
+    promiscMode: boolField(conf, "promiscMode"),
+    enabledad: boolField(conf, "enabledad"),
+    disableContainerInterface: boolField(conf, "disableContainerInterface"),
+    portIsolation: boolField(conf, "portIsolation"),
+  };
+  if (ipam) out.ipam = ipam;
+  else delete out.ipam;
+  const mac = requestedMac(args);
+  if (mac) out.mac = mac;
+  return out;
+}

@@ -1,0 +1,201 @@
+/**
+ * bridge: a Linux bridge on the node and a veth pair per container, the host end a
+ * port of the bridge; addresses from IPAM, the gateway on the bridge when asked.
+ * Drop-in for the reference plugin of the same name (see README.md for the fields).
+ */
+import { NetlinkHandle } from "../../netlink/handle.ts";
+import type { Link } from "../../netlink/link-types.ts";
+import { linkDel } from "../../netlink/link-add.ts";
+import { linkSetBridgePort, linkSetMaster } from "../../netlink/link-set.ts";
+import { linkFind } from "../../netlink/link.ts";
+import { masqChainName, masqComment, setupIPMasq, teardownIPMasq } from "../../netfilter/ipmasq.ts";
+import type { CmdArgs, PluginInfo } from "../../skel/cmd-args.ts";
+import { formatIP, networkOf, parseCIDR } from "../../spec/ip.ts";
+import type { IPConfig, Result, Route } from "../../spec/types.ts";
+import type { NetNS } from "../../sys/netns.ts";
+import { sysctlGet, sysctlSet } from "../../sys/sysctl.ts";
+import { checkContainerLink, checkInterfaceIPs, checkRoutes, containerIface, requirePrevResult } from "../_shared/check-result.ts";
+import { dnsSet } from "../_shared/conf-fields.ts";
+import { configureIface } from "../_shared/configure-iface.ts";
+import { failure } from "../_shared/errors.ts";
+import { familyOfText } from "../_shared/ip-util.ts";
+import { ipamAdd, ipamCommand } from "../_shared/ipam-exec.ts";
+import { openContainerNS, openContainerNSIfAny } from "../_shared/netns-open.ts";
+import { Rollback } from "../_shared/rollback.ts";
+import { deleteQuietly, findHostVeth, hostVethAlias, setupVeth } from "../_shared/veth.ts";
+import { ensureBridge, ensureGatewayAddr } from "./_bridge-link.ts";
+import { type BridgeConf, loadNetConf } from "./_conf.ts";
+
+export { loadNetConf, type BridgeConf };
+
+/** The first address of the subnet: the reference's gateway when IPAM names none. */
+function calcGateway(cidr: string): string {
+  const net = networkOf(parseCIDR(cidr)!);
+  net.ip[net.ip.length - 1]! += 1;
+  return formatIP(net.ip);
+}
+
+/** IPAM's addresses for the container (interface 2), gateways filled in when the bridge is one. */
+function containerIPs(conf: BridgeConf, ipam: Result): IPConfig[] {
+  const ips = ipam.ips ?? [];
+  if (conf.ipam && ips.length === 0) throw failure("IPAM plugin returned missing IP config");
+  return ips.map((ipc) => ({ ...ipc, interface: 2, ...(conf.isGateway && !ipc.gateway ? { gateway: calcGateway(ipc.address) } : {}) }));
+}
+
+/** With isDefaultGateway, a default route via each family's gateway, unless IPAM gave one. */
+function defaultRoutes(conf: BridgeConf, ips: IPConfig[], routes: Route[]): Route[] {
+  if (!conf.isDefaultGateway) return routes;
+  const out = [...routes];
+  for (const ipc of ips) {
+    const dst = familyOfText(ipc.address) === 4 ? "0.0.0.0/0" : "::/0";
+    if (ipc.gateway && !out.some((r) => r.dst === dst)) out.push({ dst, gw: ipc.gateway });
+  }
+  return out;
+}
+
+/** The gateway of each address, with the subnet's prefix, on the bridge; forwarding on. */
+function setupGateway(h: NetlinkHandle, br: Link, conf: BridgeConf, ips: IPConfig[]): void {
+  for (const ipc of ips) {
+    if (!ipc.gateway) continue;
+    ensureGatewayAddr(h, br, `${ipc.gateway}/${parseCIDR(ipc.address)!.prefix}`, conf.forceAddress);
+    const knob = familyOfText(ipc.address) === 4 ? "net/ipv4/ip_forward" : "net/ipv6/conf/all/forwarding";
+    try {
+      if (sysctlGet(knob) !== "1") sysctlSet(knob, "1");
+    } catch (e) {
+      throw failure("failed to enable forwarding", e);
+    }
+  }
+}
+
+/** The container end's IPv6 DAD off unless enabledad, as the reference (a bridge reflects our own probes). */
+function dadOff(ns: NetNS, ifName: string): void {
+  for (const knob of ["enhanced_dad", "accept_dad"]) {
+    try {
+      sysctlSet(`net/ipv6/conf/${ifName}/${knob}`, "0", ns);
+    } catch {
+      // no IPv6, or no enhanced_dad in this kernel
+    }
+  }
+}
+
+/** Bridge, veth, IPAM, addresses, gateway, masquerade; every step undone when a later one fails. */
+async function cmdAdd(args: CmdArgs): Promise<Result> {
+  const conf = loadNetConf(args);
+  using c = openContainerNS(args.netns);
+  using hostH = NetlinkHandle.at();
+  if (linkFind(c.h, args.ifName)) throw failure(`container veth name "${args.ifName}" already exists in netns "${args.netns}"`);
+  const undo = new Rollback();
+  return await undo.guard(async () => {
+    const br = ensureBridge(hostH, conf.bridge, { mtu: conf.mtu, promisc: conf.promiscMode });
+    const pair = setupVeth(hostH, c.h, c.ns, {
+      ifName: args.ifName, mtu: conf.mtu, alias: hostVethAlias("bridge", conf.name, args.containerID, args.ifName), ...(conf.mac ? { mac: conf.mac } : {}),
+    });
+    undo.add(`veth "${pair.host.name}"`, () => deleteQuietly(hostH, pair.host.index));
+    try {
+      linkSetMaster(hostH, pair.host, br);
+      if (conf.hairpinMode || conf.portIsolation) linkSetBridgePort(hostH, pair.host, { ...(conf.hairpinMode ? { hairpin: true } : {}), ...(conf.portIsolation ? { isolated: true } : {}) });
+    } catch (e) {
+      throw failure(`failed to connect "${pair.host.name}" to bridge ${conf.bridge}`, e);
+    }
+    const result: Result = {
+      cniVersion: conf.cniVersion,
+      interfaces: [
+        { name: br.name, mac: br.mac ?? "" },
+        { name: pair.host.name, mac: pair.host.mac ?? "" },
+        { name: args.ifName, mac: pair.container.mac ?? "", sandbox: args.netns },
+      ],
+      dns: conf.dns && dnsSet(conf.dns) ? conf.dns : {},
+    };
+    if (!conf.ipam) return result;
+
+    const ipam = await ipamAdd(conf.ipam.type, args);
+    undo.add("IPAM ADD", () => ipamCommand("DEL", conf.ipam!.type, args));
+    result.ips = containerIPs(conf, ipam);
+    const routes = defaultRoutes(conf, result.ips, ipam.routes ?? []);
+    if (routes.length) result.routes = routes;
+    if (!dnsSet(conf.dns) && ipam.dns) result.dns = ipam.dns;
+
+    if (!conf.enabledad) dadOff(c.ns, args.ifName);
+    if (!conf.disableContainerInterface) await configureIface(c.h, c.ns, args.ifName, result);
+    if (conf.isGateway) setupGateway(hostH, br, conf, result.ips);
+    if (conf.ipMasq) {
+      const chain = masqChainName(conf.name, args.containerID);
+      undo.add("ipMasq rules", () => teardownIPMasq(chain));
+      try {
+        setupIPMasq(result.ips.map((i) => i.address), chain, masqComment(conf.name, args.containerID));
+      } catch (e) {
+        throw failure("failed to set up IP masquerade", e);
+      }
+    }
+    // The bridge's MAC may have changed when the port joined: report what it is now.
+    result.interfaces![0]!.mac = linkFind(hostH, br.index)?.mac ?? "";
+    return result;
+  });
+}
+
+/** IPAM's check, then the container end, its addresses and routes, and the host end's master. */
+async function cmdCheck(args: CmdArgs): Promise<void> {
+  const conf = loadNetConf(args);
+  using c = openContainerNS(args.netns);
+  if (conf.ipam) await ipamCommand("CHECK", conf.ipam.type, args);
+  const prev = requirePrevResult(args, "bridge: ");
+  const intf = containerIface(prev, args);
+  checkContainerLink(c.h, intf, "veth");
+  if (!conf.disableContainerInterface) {
+    checkInterfaceIPs(c.h, args.ifName, prev.ips ?? []);
+    checkRoutes(c.h, prev.routes ?? []);
+  }
+  using hostH = NetlinkHandle.at();
+  const br = linkFind(hostH, conf.bridge);
+  if (!br || br.kind !== "bridge") throw failure(`bridge "${conf.bridge}" not found`);
+  const hostIface = prev.interfaces?.find((i, n) => n !== 0 && !i.sandbox && i.name);
+  if (hostIface) {
+    const host = linkFind(hostH, hostIface.name);
+    if (!host || host.kind !== "veth") throw failure(`host veth "${hostIface.name}" not found`);
+    if (host.master !== br.index) throw failure(`host veth "${hostIface.name}" is not a port of "${conf.bridge}"`);
+  }
+}
+
+/**
+ * Releases the addresses, removes the pair and the masquerade rules. The host end is
+ * found by its alias when the pod's namespace is gone, so nothing stays behind.
+ */
+async function cmdDel(args: CmdArgs): Promise<void> {
+  const conf = loadNetConf(args);
+  using hostH = NetlinkHandle.at();
+  using c = openContainerNSIfAny(args.netns);
+  const contLink = c ? linkFind(c.h, args.ifName) : undefined;
+  const hostVeth = findHostVeth(hostH, hostVethAlias("bridge", conf.name, args.containerID, args.ifName), args.prevResult);
+  if (conf.ipam) await ipamCommand("DEL", conf.ipam.type, args);
+  try {
+    if (c && contLink) linkDel(c.h, contLink.index);
+    if (hostVeth && linkFind(hostH, hostVeth.index)) linkDel(hostH, hostVeth.index);
+  } catch (e) {
+    throw failure(`failed to delete "${args.ifName}"`, e);
+  }
+  if (conf.ipMasq) {
+    try {
+      teardownIPMasq(masqChainName(conf.name, args.containerID));
+    } catch (e) {
+      throw failure("failed to tear down IP masquerade", e);
+    }
+  }
+}
+
+/** GC is IPAM's: its reservations are what outlives a container. */
+async function cmdGc(args: CmdArgs): Promise<void> {
+  const conf = loadNetConf(args);
+  if (conf.ipam) await ipamCommand("GC", conf.ipam.type, args);
+}
+
+/** Ready when the IPAM plugin is. */
+async function cmdStatus(args: CmdArgs): Promise<void> {
+  const conf = loadNetConf(args);
+  if (conf.ipam) await ipamCommand("STATUS", conf.ipam.type, args);
+}
+
+/** What this plugin says about itself. */
+export const info: PluginInfo = { about: "bridge: a Linux bridge with a veth pair per container (cni-ts)" };
+
+/** The plugin module the registry loads. */
+export const plugin = { info, funcs: { add: cmdAdd, check: cmdCheck, del: cmdDel, gc: cmdGc, status: cmdStatus } };
