@@ -1,0 +1,58 @@
+/** Shared set-up of the network benchmarks: a node namespace, pods, a conf dir and plugin dirs, all removed at the end. */
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+export const DIST = resolve(import.meta.dir, "../dist/cni-ts");
+
+export function sh(cmd: string[], input?: string, env?: Record<string, string>): string {
+  const r = spawnSync(cmd[0]!, cmd.slice(1), { input, env: env ?? process.env, encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`${cmd.join(" ")}: ${r.stderr}${r.stdout}`);
+  return r.stdout;
+}
+
+/** A bench world: node + pods, our plugin links, a work dir; `close()` removes everything. */
+export class BenchNode {
+  readonly tag = `b${process.pid.toString(36)}`;
+  readonly node = `cnitsbench-${this.tag}`;
+  readonly pods: string[] = [];
+  readonly work = mkdtempSync(join(tmpdir(), "cni-ts-bench-"));
+  readonly ourBin = join(this.work, "bin");
+
+  constructor(pods: number) {
+    if (process.getuid?.() !== 0) throw new Error("benchmarks need root (they create network namespaces)");
+    sh(["ip", "netns", "add", this.node]);
+    sh(["ip", "-n", this.node, "link", "set", "lo", "up"]);
+    for (let i = 0; i < pods; i++) {
+      const p = `cnitsbench-${this.tag}-${i}`;
+      sh(["ip", "netns", "add", p]);
+      this.pods.push(p);
+    }
+    sh([DIST, "install", "--bin-dir", this.ourBin]);
+  }
+
+  /** Writes a conf dir holding one list; returns its path. */
+  confDir(name: string, list: object): string {
+    const dir = mkdtempSync(join(this.work, "net.d-"));
+    writeFileSync(join(dir, `10-${name}.conflist`), JSON.stringify(list));
+    return dir;
+  }
+
+  /** The environment of a `cni-ts add|del` run as the runtime. */
+  env(confDir: string, cniPath: string, containerID: string): Record<string, string> {
+    return { PATH: process.env.PATH!, NETCONFPATH: confDir, CNI_PATH: cniPath, CNI_CACHE_DIR: join(this.work, "cache"), CNI_CONTAINERID: containerID };
+  }
+
+  close(): void {
+    for (const p of this.pods) spawnSync("ip", ["netns", "del", p]);
+    spawnSync("ip", ["netns", "del", this.node]);
+    rmSync(this.work, { recursive: true, force: true });
+  }
+}
+
+/** Median of a list of numbers. */
+export function median(v: number[]): number {
+  const s = [...v].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
