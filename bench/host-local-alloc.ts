@@ -2,8 +2,8 @@
  * host-local allocation cost as the store fills: one in-process ADD (+ its DEL, not
  * timed) on a /16 holding 10,000 reservations against the same on an empty one.
  * Budget: ratio <= 2. Also, when run as root: one ADD+DEL as a process, ours against
- * the Go reference, on both stores; ours is `bun src/main.ts plugin host-local`, or a
- * compiled cni-ts given with --binary (e.g. dist/cni-ts after `bun run build`).
+ * the Go reference, on both stores; ours is the compiled dist/cni-ts (`bun run build`),
+ * or another binary given with --binary.
  *
  *   bun bench/host-local-alloc.ts [--runs N] [--reserved N] [--binary PATH] [--json]
  */
@@ -25,9 +25,7 @@ const { values } = parseArgs({
 const runs = Number(values.runs);
 const reservedCount = Number(values.reserved);
 const GO = "/usr/lib/cni/host-local";
-const BUN = resolve(import.meta.dir, "../node_modules/.bin/bun");
-const MAIN = resolve(import.meta.dir, "../src/main.ts");
-const OURS = values.binary ? [resolve(values.binary), "plugin", "host-local"] : [BUN, MAIN, "plugin", "host-local"];
+const OURS = [resolve(values.binary ?? resolve(import.meta.dir, "../dist/cni-ts")), "plugin", "host-local"];
 
 const median = (v: number[]) => [...v].sort((p, q) => p - q)[Math.floor(v.length / 2)]!;
 
@@ -114,7 +112,7 @@ try {
     console.log(`  ${reservedCount} reservations        ${res.fullMedianMs} ms   (first ADD, building the index: ${res.fullFirstMs} ms)`);
     console.log(`  ratio full/empty            ${res.ratio}   (budget <= 2)`);
     if (res.procGoFullMs !== undefined) {
-      console.log(`ADD+DEL as a process (ours: ${values.binary ?? "bun src/main.ts, not compiled"}), median`);
+      console.log(`ADD+DEL as a process (ours: ${OURS[0]}), median`);
       console.log(`  empty store   ours ${res.procOursEmptyMs} ms   Go ${res.procGoEmptyMs} ms   ratio ${res.procRatioEmpty}`);
       console.log(`  ${reservedCount} reserved  ours ${res.procOursFullMs} ms   Go ${res.procGoFullMs} ms   ratio ${res.procRatioFull}`);
     }
