@@ -78,6 +78,20 @@ export class TableBatch {
     return this;
   }
 
+  /** Appends the rule as it is (after resetChain, say). */
+  append(rule: Rule): this {
+    this.lines.push(ruleLine("-A", rule.chain, rule.tokens));
+    return this;
+  }
+
+  /** Empties the chain when it exists, creates it otherwise: a fresh start for rules about to be appended. */
+  resetChain(chain: string): this {
+    checkChainName(chain);
+    if (this.chains.has(chain) && !this.declared.has(chain)) this.lines.push(`-F ${chain}`);
+    else this.ensureChain(chain);
+    return this;
+  }
+
   /** Appends the rule unless present. */
   appendUnique(rule: Rule): this {
     if (!this.hasRule(rule)) this.lines.push(ruleLine("-A", rule.chain, rule.tokens));

@@ -20,6 +20,7 @@ const PLUGINS: Record<string, Loader> = {
   dhcp: () => import("./dhcp/dhcp.ts"),
   loopback: () => import("./loopback/loopback.ts"),
   macvlan: () => import("./macvlan/macvlan.ts"),
+  portmap: () => import("./portmap/portmap.ts"),
   ptp: () => import("./ptp/ptp.ts"),
   static: () => import("./static/static.ts"),
 };

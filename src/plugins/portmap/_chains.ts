@@ -1,0 +1,99 @@
+/**
+ * The port map rule sets of the reference portmap plugin (iptables backend), with its
+ * chain names and comments, tokens in the order iptables-save prints them:
+ *
+ *   PREROUTING/OUTPUT -m addrtype --dst-type LOCAL -> CNI-HOSTPORT-DNAT
+ *   CNI-HOSTPORT-DNAT -p P -m comment "dnat name: ... id: ..." -m multiport --dports .. -> CNI-DN-<hash>
+ *   CNI-DN-<hash>: hairpin and localhost marks (snat), then DNAT to the container
+ *   CNI-HOSTPORT-SETMARK: MARK --set-xmark 1<<bit; POSTROUTING -> CNI-HOSTPORT-MASQ: MASQUERADE marked
+ */
+import type { Rule } from "../../netfilter/iptables.ts";
+import { chainNameFor } from "../../netfilter/ipmasq.ts";
+import type { PortMapping } from "../../spec/capabilities.ts";
+
+export const TOP_DNAT = "CNI-HOSTPORT-DNAT";
+export const SETMARK = "CNI-HOSTPORT-SETMARK";
+export const MASQ = "CNI-HOSTPORT-MASQ";
+
+/** The per-container chain: "CNI-DN-" + hash of network name and container id. */
+export function dnatChainName(net: string, containerID: string): string {
+  return chainNameFor("CNI-DN-", net, containerID);
+}
+
+/** "0x2000/0x2000" for bit 13, as Go's %#x prints it. */
+export function markDef(bit: number): string {
+  const v = `0x${(1 << bit).toString(16)}`;
+  return `${v}/${v}`;
+}
+
+const comment = (c: string) => ["-m", "comment", "--comment", c];
+
+/** The jumps into CNI-HOSTPORT-DNAT for traffic to the node's own addresses. */
+export function topLevelJumps(): Rule[] {
+  return ["PREROUTING", "OUTPUT"].map((chain) => ({ chain, tokens: ["-m", "addrtype", "--dst-type", "LOCAL", "-j", TOP_DNAT] }));
+}
+
+/** The mark rule of CNI-HOSTPORT-SETMARK. */
+export function setMarkRule(bit: number): Rule {
+  return { chain: SETMARK, tokens: [...comment("CNI portfwd masquerade mark"), "-j", "MARK", "--set-xmark", markDef(bit)] };
+}
+
+/** CNI-HOSTPORT-MASQ's rule and the POSTROUTING jump to it (inserted first: ptp's and bridge's masquerade would take the packets before). */
+export function masqRules(bit: number): { rule: Rule; jump: Rule } {
+  return {
+    rule: { chain: MASQ, tokens: ["-m", "mark", "--mark", markDef(bit), "-j", "MASQUERADE"] },
+    jump: { chain: "POSTROUTING", tokens: [...comment("CNI portfwd requiring masquerade"), "-j", MASQ] },
+  };
+}
+
+export interface DnatInput {
+  net: string;
+  containerID: string;
+  /** The container's address with its prefix ("10.88.0.2/24"). */
+  containerAddr: string;
+  /** The subnet of containerAddr ("10.88.0.0/24"): the source of hairpin traffic. */
+  containerNet: string;
+  family: 4 | 6;
+  mappings: PortMapping[];
+  snat: boolean;
+  masqAll: boolean;
+  setMarkChain: string;
+  conditions: string[];
+}
+
+/** multiport takes at most 15 ports per rule. */
+function chunks<T>(v: T[], n: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < v.length; i += n) out.push(v.slice(i, i + n));
+  return out;
+}
+
+/** The per-container chain's entry rules (in CNI-HOSTPORT-DNAT) and rules. */
+export function dnatRules(d: DnatInput): { chain: string; entries: Rule[]; rules: Rule[] } {
+  const chain = dnatChainName(d.net, d.containerID);
+  // The comment is cut at 255 characters: iptables refuses longer ones.
+  const c = `dnat name: "${d.net}" id: "${d.containerID}"`.slice(0, 255);
+  const mine = d.mappings.filter((m) => !m.hostIP || m.hostIP.includes(":") === (d.family === 6));
+  const byProto = new Map<string, number[]>();
+  for (const m of mine) byProto.set(m.protocol, [...(byProto.get(m.protocol) ?? []), m.hostPort]);
+  const entries: Rule[] = [];
+  for (const proto of [...byProto.keys()].sort()) {
+    for (const ports of chunks(byProto.get(proto)!, 15)) {
+      entries.push({ chain: TOP_DNAT, tokens: ["-p", proto, ...comment(c), "-m", "multiport", "--dports", ports.join(","), ...d.conditions, "-j", chain] });
+    }
+  }
+  const rules: Rule[] = [];
+  const toHost = d.family === 4 ? "/32" : "/128";
+  const ip = d.containerAddr.split("/")[0]!;
+  for (const m of mine) {
+    const dst = m.hostIP && !/^(0\.0\.0\.0|::)$/.test(m.hostIP) ? ["-d", `${m.hostIP}${toHost}`] : [];
+    const port = ["-p", m.protocol, "-m", m.protocol, "--dport", String(m.hostPort)];
+    if (d.snat) {
+      rules.push({ chain, tokens: [...(d.masqAll ? [] : ["-s", d.containerNet]), ...dst, ...port, "-j", d.setMarkChain] });
+      if (d.family === 4) rules.push({ chain, tokens: ["-s", "127.0.0.1/32", ...dst, ...port, "-j", d.setMarkChain] });
+    }
+    const to = d.family === 4 ? `${ip}:${m.containerPort}` : `[${ip}]:${m.containerPort}`;
+    rules.push({ chain, tokens: [...dst, ...port, "-j", "DNAT", "--to-destination", to] });
+  }
+  return { chain, entries, rules };
+}
