@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The cni-ts demo: a node namespace with two pod namespaces, networked through the
 # cni-ts runtime and plugins the way a kubelet would (loopback on lo, then the
-# seed-style list on eth0), the results and the kernel state shown, pings between the
-# pods and to the gateway, then everything deleted. Needs root; touches only the
+# seed-style list bridge + host-local + portmap on eth0), the results and the kernel
+# state shown, pings between the pods and to the gateway, a host port forwarded to a
+# pod, then everything deleted. Needs root; touches only the
 # namespaces it creates (and removes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -77,12 +78,25 @@ done
 say "kernel state"
 for p in "${pods[@]}"; do echo "-- $p"; ip -n $p -br addr; ip -n $p route; done
 echo "-- node"; ip -n $node -br link; ip -n $node -br addr show dev cni0
+echo "-- node nat rules"; ip netns exec $node iptables-save -t nat | grep -E '^-A .*CNI' 
 
 ip1=$(ip -n ${pods[0]} -j addr show dev eth0 | grep -oE '"local":"10\.88\.[0-9.]+' | cut -d'"' -f4)
 ip2=$(ip -n ${pods[1]} -j addr show dev eth0 | grep -oE '"local":"10\.88\.[0-9.]+' | cut -d'"' -f4)
 say "ping pod1 ($ip1) -> pod2 ($ip2) and pod1 -> gateway (10.88.0.1)"
 ip netns exec ${pods[0]} ping -c 2 -W 2 "$ip2"
 ip netns exec ${pods[0]} ping -c 2 -W 2 10.88.0.1
+
+say "port map: node:8081 -> pod1:80 (a small server in pod1)"
+ip netns exec ${pods[0]} node_modules/.bin/bun -e 'Bun.listen({ hostname: "0.0.0.0", port: 80, socket: { open(s) { s.write("hello from pod1\n"); s.end(); }, data() {} } }); setTimeout(() => process.exit(0), 15000);' &
+server=$!
+for i in $(seq 1 20); do
+  reply=$(ip netns exec $node timeout 2 bash -c 'exec 3<>/dev/tcp/10.88.0.1/8081 && cat <&3' 2>/dev/null || true)
+  [ -n "$reply" ] && break; sleep 0.2
+done
+echo "  node -> 10.88.0.1:8081 answered: ${reply:-nothing}"
+reply=$(ip netns exec ${pods[1]} timeout 2 bash -c 'exec 3<>/dev/tcp/10.88.0.1/8081 && cat <&3' 2>/dev/null || true)
+echo "  pod2 -> 10.88.0.1:8081 (hairpin) answered: ${reply:-nothing}"
+kill $server 2>/dev/null; wait $server 2>/dev/null || true
 
 say "CHECK both pods"
 for p in "${pods[@]}"; do ip netns exec $node dist/cni-ts check demo /var/run/netns/$p && echo "  $p: ok"; done
