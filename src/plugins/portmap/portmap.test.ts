@@ -49,7 +49,7 @@ describe("portmap", () => {
       const add = call(OURS, "ADD");
       expect(add.stderr).toBe("");
       // Passed through as the reference prints it (Go always writes "dns": {}).
-      expect(add.json).toEqual({ ...c.prevResult, dns: {} });
+      expect(add.json).toEqual({ ...(c.prevResult as object), dns: {} });
       expect(cniRules(node)).toEqual(theirs);
       expect(call(OURS, "CHECK").code).toBe(0);
       // A second ADD replaces the chain: same rules, no duplicates.
