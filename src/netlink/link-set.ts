@@ -5,7 +5,7 @@ import type { LinkRef } from "./link-types.ts";
 import { checkLinkName, linkBody, linkIndexOf, linkLabel, setFlags } from "./link.ts";
 import { parseMAC } from "./mac.ts";
 import {
-  IFF_PROMISC, IFLA_ADDRESS, IFLA_BRPORT_ISOLATED, IFLA_BRPORT_LEARNING, IFLA_BRPORT_MODE, IFLA_BRPORT_UNICAST_FLOOD,
+  IFF_ALLMULTI, IFF_PROMISC, IFLA_ADDRESS, IFLA_TXQLEN, IFLA_BRPORT_ISOLATED, IFLA_BRPORT_LEARNING, IFLA_BRPORT_MODE, IFLA_BRPORT_UNICAST_FLOOD,
   IFLA_IFALIAS, IFLA_IFNAME, IFLA_MASTER, IFLA_MTU, IFLA_NET_NS_FD, IFLA_PROTINFO,
 } from "./nl/link-consts.ts";
 import { AF_BRIDGE, AF_UNSPEC } from "./nl/netlink-consts.ts";
@@ -56,6 +56,16 @@ export function linkSetNs(h: NetlinkHandle, link: LinkRef, ns: NetNS): void {
 /** Turns promiscuous mode on or off. Equivalent to: `ip link set dev LINK promisc on|off`. */
 export function linkSetPromisc(h: NetlinkHandle, link: LinkRef, on: boolean): void {
   setFlags(h, link, on ? IFF_PROMISC : 0, IFF_PROMISC, `promisc ${on ? "on" : "off"}`);
+}
+
+/** Turns all-multicast mode on or off. Equivalent to: `ip link set dev LINK allmulticast on|off`. */
+export function linkSetAllmulti(h: NetlinkHandle, link: LinkRef, on: boolean): void {
+  setFlags(h, link, on ? IFF_ALLMULTI : 0, IFF_ALLMULTI, `allmulticast ${on ? "on" : "off"}`);
+}
+
+/** Sets the transmit queue length. Equivalent to: `ip link set dev LINK txqueuelen N`. */
+export function linkSetTxQLen(h: NetlinkHandle, link: LinkRef, qlen: number): void {
+  set(h, link, [rtaU32(IFLA_TXQLEN, qlen)], `txqueuelen ${qlen}`);
 }
 
 /** Bridge port flags (IFLA_BRPORT_*); only the given ones change. */

@@ -23,6 +23,7 @@ const PLUGINS: Record<string, Loader> = {
   portmap: () => import("./portmap/portmap.ts"),
   ptp: () => import("./ptp/ptp.ts"),
   static: () => import("./static/static.ts"),
+  tuning: () => import("./tuning/tuning.ts"),
 };
 
 /** Every plugin type this binary provides, sorted. */

@@ -1,0 +1,101 @@
+import { describe, expect } from "bun:test";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { rootTest, withNetns, type TestNetns } from "../../../test/helpers/netns.ts";
+import { ours, reference, runIn, tempDir, type Call } from "../../../test/helpers/plugin-run.ts";
+
+const OURS = ours("tuning");
+const REF = reference("tuning");
+
+/** A pod with eth0 (the far end in the node), as a main plugin would leave it. */
+async function withPod(fn: (node: TestNetns, pod: TestNetns, dataDir: string) => void | Promise<void>) {
+  const data = tempDir("cni-tuning-");
+  try {
+    await withNetns(2, (node, pod) => {
+      node.exec(["ip", "link", "add", "tunhost", "type", "veth", "peer", "name", "eth0", "netns", pod!.name]);
+      pod!.exec(["ip", "link", "set", "eth0", "up"]);
+      return fn(node, pod!, data.dir);
+    }, "tun");
+  } finally {
+    data.cleanup();
+  }
+}
+
+const prev = (pod: TestNetns) => ({ cniVersion: "1.0.0", interfaces: [{ name: "eth0", mac: "00:00:00:00:00:00", sandbox: pod.path }], ips: [{ interface: 0, address: "10.9.0.2/24" }] });
+// Debian's reference (v1.1.1) predates txQLen: it is tested on ours alone below.
+const settings = { sysctl: { "net.ipv4.conf.IFNAME.arp_filter": "1", "net.ipv4.conf.all.log_martians": "1" }, mac: "c2:11:22:33:44:55", mtu: 1400, promisc: true, allmulti: true };
+
+function state(pod: TestNetns) {
+  const [l] = pod.ipJson("-d", "link", "show", "dev", "eth0");
+  return {
+    mac: l.address, mtu: l.mtu, txqlen: l.txqlen, promisc: l.promiscuity > 0, allmulti: l.flags.includes("ALLMULTI"),
+    arp_filter: pod.exec(["sysctl", "-n", "net.ipv4.conf.eth0.arp_filter"]).trim(),
+    log_martians: pod.exec(["sysctl", "-n", "net.ipv4.conf.all.log_martians"]).trim(),
+  };
+}
+
+describe("tuning", () => {
+  rootTest("the same settings as the reference; DEL restores them; backups are read across", () =>
+    withPod((node, pod, dataDir) => {
+      const c = { cniVersion: "1.0.0", name: "tun", type: "tuning", dataDir, ...settings, prevResult: prev(pod) };
+      const call = (argv: string[], command: Call["command"], cc: object = c) => runIn(node, argv, { command, netns: pod.path, containerID: "ctr1", conf: cc });
+      const before = state(pod);
+      expect(call(REF, "ADD").code).toBe(0);
+      const theirs = state(pod);
+      expect(theirs).toEqual({ mac: "c2:11:22:33:44:55", mtu: 1400, txqlen: before.txqlen, promisc: true, allmulti: true, arp_filter: "1", log_martians: "1" });
+      // Their backup, restored by our DEL (link settings; the reference does not back up sysctls).
+      expect(call(OURS, "DEL").code).toBe(0);
+      expect({ ...state(pod), arp_filter: before.arp_filter, log_martians: before.log_martians }).toEqual(before);
+      pod.exec(["sysctl", "-w", "net.ipv4.conf.eth0.arp_filter=" + before.arp_filter, "net.ipv4.conf.all.log_martians=" + before.log_martians]);
+
+      const add = call(OURS, "ADD");
+      expect(add.stderr).toBe("");
+      expect(add.json.interfaces[0].mac).toBe("c2:11:22:33:44:55");
+      expect(state(pod)).toEqual(theirs);
+      expect(call(OURS, "CHECK").code).toBe(0);
+      // The reference's CHECK accepts our state (without the IFNAME key: v1.1.1's CHECK does not substitute it).
+      const { "net.ipv4.conf.IFNAME.arp_filter": _, ...noIfname } = settings.sysctl;
+      expect(call(REF, "CHECK", { ...c, sysctl: noIfname }).stdout).toBe("");
+      const file = join(dataDir, "ctr1_eth0.json");
+      expect(JSON.parse(readFileSync(file, "utf8"))).toMatchObject({ mac: before.mac, mtu: before.mtu, promisc: false, allmulti: false });
+      // A retried ADD keeps the originals.
+      expect(call(OURS, "ADD").code).toBe(0);
+      pod.exec(["ip", "link", "set", "eth0", "mtu", "1300"]);
+      expect(call(OURS, "CHECK").code).toBe(1);
+      expect(call(OURS, "DEL").code).toBe(0);
+      expect(state(pod)).toEqual(before);
+      expect(existsSync(file)).toBe(false);
+      expect(call(OURS, "DEL").code).toBe(0);
+    }));
+
+  rootTest("txQLen set and restored", () =>
+    withPod((node, pod, dataDir) => {
+      const c = { cniVersion: "1.0.0", name: "tun", type: "tuning", dataDir, txQLen: 500, prevResult: prev(pod) };
+      const before = state(pod).txqlen;
+      expect(runIn(node, OURS, { command: "ADD", netns: pod.path, containerID: "q", conf: c }).code).toBe(0);
+      expect(state(pod).txqlen).toBe(500);
+      expect(runIn(node, OURS, { command: "CHECK", netns: pod.path, containerID: "q", conf: c }).code).toBe(0);
+      expect(runIn(node, OURS, { command: "DEL", netns: pod.path, containerID: "q", conf: c }).code).toBe(0);
+      expect(state(pod).txqlen).toBe(before);
+    }));
+
+  rootTest("sysctls outside net, traversal and bad values are refused before anything changes", () =>
+    withPod((node, pod, dataDir) => {
+      for (const extra of [{ sysctl: { "kernel.hostname": "x" } }, { sysctl: { "net.ipv4.conf.IFNAME.forwarding/../../../kernel": "1" } }, { sysctl: { "net..ipv4": "1" } }, { mac: "zz" }, { mtu: -1 }, { promisc: "yes" }]) {
+        const r = runIn(node, OURS, { command: "ADD", netns: pod.path, containerID: "ctr1", conf: { cniVersion: "1.0.0", name: "tun", type: "tuning", dataDir, ...extra, prevResult: prev(pod) } });
+        expect(r.json.code).toBe(7);
+      }
+      expect(existsSync(join(dataDir, "ctr1_eth0.json"))).toBe(false);
+    }));
+
+  rootTest("GC drops the backups of attachments that are gone; DEL without the namespace drops its backup", () =>
+    withPod((node, pod, dataDir) => {
+      const c = { cniVersion: "1.0.0", name: "tun", type: "tuning", dataDir, mtu: 1450, prevResult: prev(pod) };
+      for (const id of ["a", "b"]) expect(runIn(node, OURS, { command: "ADD", netns: pod.path, containerID: id, conf: c }).code).toBe(0);
+      const gc = { cniVersion: "1.1.0", name: "tun", type: "tuning", dataDir, "cni.dev/valid-attachments": [{ containerID: "a", ifname: "eth0" }] };
+      expect(runIn(node, OURS, { command: "GC", netns: pod.path, conf: gc }).code).toBe(0);
+      expect([existsSync(join(dataDir, "a_eth0.json")), existsSync(join(dataDir, "b_eth0.json"))]).toEqual([true, false]);
+      expect(runIn(node, OURS, { command: "DEL", netns: "/var/run/netns/gone", containerID: "a", conf: c }).code).toBe(0);
+      expect(existsSync(join(dataDir, "a_eth0.json"))).toBe(false);
+    }));
+});
