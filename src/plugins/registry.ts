@@ -22,6 +22,7 @@ const PLUGINS: Record<string, Loader> = {
   macvlan: () => import("./macvlan/macvlan.ts"),
   portmap: () => import("./portmap/portmap.ts"),
   ptp: () => import("./ptp/ptp.ts"),
+  sbr: () => import("./sbr/sbr.ts"),
   static: () => import("./static/static.ts"),
   tuning: () => import("./tuning/tuning.ts"),
 };
