@@ -1,4 +1,4 @@
-/** Creating and deleting links: veth, bridge, macvlan, vxlan, dummy. */
+/** Creating and deleting links: veth, bridge, macvlan, vxlan, dummy, ifb. */
 import type { NetNS } from "../sys/netns.ts";
 import type { NetlinkHandle } from "./handle.ts";
 import type { LinkRef, MacvlanMode } from "./link-types.ts";
@@ -97,7 +97,12 @@ export interface DummySpec extends LinkSpecBase {
 }
 
 /** A link to create. */
-export type LinkSpec = VethSpec | BridgeSpec | MacvlanSpec | VxlanSpec | DummySpec;
+/** An intermediate functional block device, the target of redirected traffic (tc mirred). */
+export interface IfbSpec extends LinkSpecBase {
+  kind: "ifb";
+}
+
+export type LinkSpec = VethSpec | BridgeSpec | MacvlanSpec | VxlanSpec | DummySpec | IfbSpec;
 
 /**
  * Creates a link; NetlinkError EEXIST when the name is taken. Equivalent to:
@@ -133,6 +138,7 @@ function linkInfo(h: NetlinkHandle, spec: LinkSpec): RtAttr[] {
   const data = (attrs: RtAttr[]) => (attrs.length ? [kind, rtaNested(IFLA_INFO_DATA, attrs)] : [kind]);
   switch (spec.kind) {
     case "dummy":
+    case "ifb":
       return [kind];
     case "veth": {
       // VETH_INFO_PEER holds a whole ifinfomsg + attributes, as if a second RTM_NEWLINK.
