@@ -13,6 +13,7 @@ export interface PluginModule {
 type Loader = () => Promise<{ plugin: PluginModule }>;
 
 const PLUGINS: Record<string, Loader> = {
+  bandwidth: () => import("./bandwidth/bandwidth.ts"),
   firewall: () => import("./firewall/firewall.ts"),
   "host-device": () => import("./host-device/host-device.ts"),
   "host-local": () => import("./host-local/host-local.ts"),
