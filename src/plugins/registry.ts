@@ -14,11 +14,11 @@ type Loader = () => Promise<{ plugin: PluginModule }>;
 
 const PLUGINS: Record<string, Loader> = {
   bandwidth: () => import("./bandwidth/bandwidth.ts"),
+  bridge: () => import("./bridge/bridge.ts"),
+  dhcp: () => import("./dhcp/dhcp.ts"),
   firewall: () => import("./firewall/firewall.ts"),
   "host-device": () => import("./host-device/host-device.ts"),
   "host-local": () => import("./host-local/host-local.ts"),
-  bridge: () => import("./bridge/bridge.ts"),
-  dhcp: () => import("./dhcp/dhcp.ts"),
   loopback: () => import("./loopback/loopback.ts"),
   macvlan: () => import("./macvlan/macvlan.ts"),
   portmap: () => import("./portmap/portmap.ts"),
