@@ -8,6 +8,7 @@ import { checkLinkName } from "../../netlink/link.ts";
 import { parseMAC } from "../../netlink/mac.ts";
 import { boolField, checkDNS, intField, ipamOf, stringField } from "../_shared/conf-fields.ts";
 import { invalidConfig } from "../_shared/errors.ts";
+import { type MasqBackend, masqBackendOf } from "../_shared/masq.ts";
 
 /** The bridge config: the standard fields plus these, defaults applied. */
 export interface BridgeConf extends NetConf {
@@ -16,6 +17,7 @@ export interface BridgeConf extends NetConf {
   isDefaultGateway: boolean;
   forceAddress: boolean;
   ipMasq: boolean;
+  ipMasqBackend?: MasqBackend;
   mtu: number;
   hairpinMode: boolean;
   promiscMode: boolean;
@@ -66,9 +68,7 @@ export function loadNetConf(args: CmdArgs): BridgeConf {
     if (v === undefined || v === null || v === false || v === 0 || (Array.isArray(v) && v.length === 0)) continue;
     unsupported(f, f === "macspoofchk" ? "it needs the nftables rule set" : "bridge VLAN filtering is not implemented");
   }
-  const backend = stringField(conf, "ipMasqBackend");
-  if (backend === "nftables") throw new CniError(ErrorCode.UnsupportedField, `"ipMasqBackend": "nftables" is not supported yet; use "iptables"`);
-  if (backend !== "" && backend !== "iptables") throw invalidConfig(`Invalid "ipMasqBackend": ${JSON.stringify(backend)}, must be "iptables" or "nftables"`);
+  const ipMasqBackend = masqBackendOf(conf);
   checkDNS(conf);
   const mtu = intField(conf, "mtu", { min: 0, max: 65535 });
   if (mtu !== 0 && mtu < 68) throw invalidConfig(`Invalid "mtu": ${mtu} is below 68`);
@@ -82,6 +82,7 @@ export function loadNetConf(args: CmdArgs): BridgeConf {
     isDefaultGateway,
     forceAddress: boolField(conf, "forceAddress"),
     ipMasq: boolField(conf, "ipMasq"),
+    ...(ipMasqBackend ? { ipMasqBackend } : {}),
     mtu,
     hairpinMode: boolField(conf, "hairpinMode"),
     promiscMode: boolField(conf, "promiscMode"),

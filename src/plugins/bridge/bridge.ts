@@ -8,10 +8,9 @@ import type { Link } from "../../netlink/link-types.ts";
 import { linkDel } from "../../netlink/link-add.ts";
 import { linkSetBridgePort, linkSetMaster } from "../../netlink/link-set.ts";
 import { linkFind } from "../../netlink/link.ts";
-import { masqChainName, masqComment, setupIPMasq, teardownIPMasq } from "../../netfilter/ipmasq.ts";
 import type { CmdArgs, PluginInfo } from "../../skel/cmd-args.ts";
 import { formatIP, networkOf, parseCIDR } from "../../spec/ip.ts";
-import type { IPConfig, Result, Route } from "../../spec/types.ts";
+import type { Attachment, IPConfig, Result, Route } from "../../spec/types.ts";
 import type { NetNS } from "../../sys/netns.ts";
 import { sysctlGet, sysctlSet } from "../../sys/sysctl.ts";
 import { checkContainerLink, checkInterfaceIPs, checkRoutes, containerIface, requirePrevResult } from "../_shared/check-result.ts";
@@ -21,6 +20,7 @@ import { failure } from "../_shared/errors.ts";
 import { familyOfText } from "../_shared/ip-util.ts";
 import { ipamAdd, ipamCommand } from "../_shared/ipam-exec.ts";
 import { openContainerNS, openContainerNSIfAny } from "../_shared/netns-open.ts";
+import { gcMasq, setupMasq, teardownMasq } from "../_shared/masq.ts";
 import { Rollback } from "../_shared/rollback.ts";
 import { deleteQuietly, findHostVeth, hostVethAlias, setupVeth } from "../_shared/veth.ts";
 import { ensureBridge, ensureGatewayAddr } from "./_bridge-link.ts";
@@ -119,13 +119,8 @@ async function cmdAdd(args: CmdArgs): Promise<Result> {
     if (!conf.disableContainerInterface) await configureIface(c.h, c.ns, args.ifName, result);
     if (conf.isGateway) setupGateway(hostH, br, conf, result.ips);
     if (conf.ipMasq) {
-      const chain = masqChainName(conf.name, args.containerID);
-      undo.add("ipMasq rules", () => teardownIPMasq(chain));
-      try {
-        setupIPMasq(result.ips.map((i) => i.address), chain, masqComment(conf.name, args.containerID));
-      } catch (e) {
-        throw failure("failed to set up IP masquerade", e);
-      }
+      undo.add("ipMasq rules", () => teardownMasq(conf, args));
+      setupMasq(conf, args, result.ips.map((i) => i.address), conf.ipMasqBackend);
     }
     // The bridge's MAC may have changed when the port joined: report what it is now.
     result.interfaces![0]!.mac = linkFind(hostH, br.index)?.mac ?? "";
@@ -173,19 +168,14 @@ async function cmdDel(args: CmdArgs): Promise<void> {
   } catch (e) {
     throw failure(`failed to delete "${args.ifName}"`, e);
   }
-  if (conf.ipMasq) {
-    try {
-      teardownIPMasq(masqChainName(conf.name, args.containerID));
-    } catch (e) {
-      throw failure("failed to tear down IP masquerade", e);
-    }
-  }
+  if (conf.ipMasq) teardownMasq(conf, args);
 }
 
-/** GC is IPAM's: its reservations are what outlives a container. */
-async function cmdGc(args: CmdArgs): Promise<void> {
+/** IPAM's reservations and the nftables masquerade rules of attachments that are gone. */
+async function cmdGc(args: CmdArgs, valid: Attachment[]): Promise<void> {
   const conf = loadNetConf(args);
   if (conf.ipam) await ipamCommand("GC", conf.ipam.type, args);
+  if (conf.ipMasq) gcMasq(conf, valid);
 }
 
 /** Ready when the IPAM plugin is. */

@@ -406,11 +406,18 @@ describe("ptp: ipMasq", () => {
       expect(allocated(dataDir)).toEqual([]);
     }));
 
-  rootTest("ipMasqBackend nftables is refused before anything is made", () =>
+  rootTest("ipMasqBackend nftables: the reference's table and rule, gone after DEL", () =>
     withNode(1, (node, [pod], dataDir) => {
-      const r = call(OURS, node, { command: "ADD", netns: pod!.path, conf: conf("1.0.0", dataDir, { ipMasq: true, ipMasqBackend: "nftables" }) });
-      expect(JSON.parse(r.stdout).code).toBe(2);
-      expect(links(node)).toEqual([]);
-      expect(allocated(dataDir)).toEqual([]);
+      const c = conf("1.0.0", dataDir, { ipMasq: true, ipMasqBackend: "nftables" });
+      const add = call(OURS, node, { command: "ADD", netns: pod!.path, conf: c });
+      expect(add.code).toBe(0);
+      const ip = add.json.ips[0].address.split("/")[0];
+      const table = node.exec(["nft", "list", "table", "inet", "cni_plugins_masquerade"]);
+      expect(table).toContain(`ip saddr ${ip} ip daddr != 10.77.0.0/24 masquerade comment`);
+      expect(table).toContain("goto masq_checks");
+      expect(natCNI(node)).toEqual([]);
+      expect(call(OURS, node, { command: "DEL", netns: pod!.path, conf: c }).code).toBe(0);
+      expect(node.exec(["nft", "list", "table", "inet", "cni_plugins_masquerade"])).not.toContain("masquerade comment");
     }));
+
 });

@@ -13,18 +13,18 @@ import { linkFind } from "../../netlink/link.ts";
 import { RT_SCOPE_HOST, RT_SCOPE_LINK, RT_SCOPE_UNIVERSE } from "../../netlink/nl/rtnetlink-consts.ts";
 import { routeAdd, routeDel } from "../../netlink/route.ts";
 import type { CmdArgs, PluginInfo } from "../../skel/cmd-args.ts";
-import type { IPAMConfig, IPConfig, NetConf, Result } from "../../spec/types.ts";
+import type { Attachment, IPAMConfig, IPConfig, NetConf, Result } from "../../spec/types.ts";
 import { sysctlGet, sysctlSet } from "../../sys/sysctl.ts";
 import { checkContainerLink, checkInterfaceIPs, checkRoutes, containerIface, requirePrevResult } from "../_shared/check-result.ts";
-import { boolField, checkDNS, dnsSet, intField, ipamOf, stringField } from "../_shared/conf-fields.ts";
+import { boolField, checkDNS, dnsSet, intField, ipamOf } from "../_shared/conf-fields.ts";
 import { configureIface } from "../_shared/configure-iface.ts";
 import { failure, invalidConfig } from "../_shared/errors.ts";
 import { familyOfText, hostPrefix, ipOfCIDR, networkOfCIDR } from "../_shared/ip-util.ts";
 import { ipamAdd, ipamCommand } from "../_shared/ipam-exec.ts";
 import { type ContainerNS, openContainerNS, openContainerNSIfAny } from "../_shared/netns-open.ts";
+import { gcMasq, masqBackendOf, setupMasq, teardownMasq } from "../_shared/masq.ts";
 import { Rollback } from "../_shared/rollback.ts";
-import { findHostVeth, hostRoutedIPs, hostVethAlias, setupVeth } from "../_shared/veth.ts";
-import { assertIPMasqAvailable, setupIPMasq, teardownIPMasq } from "./_masq.ts";
+import { findHostVeth, hostVethAlias, setupVeth } from "../_shared/veth.ts";
 
 /** The ptp config: the standard fields plus these. */
 export interface PtpConf extends NetConf {
@@ -43,17 +43,12 @@ export function loadNetConf(args: CmdArgs): PtpConf {
   const ipam = ipamOf(conf);
   if (!ipam) throw invalidConfig(`Invalid config: ptp needs "ipam" with a "type"`);
   checkDNS(conf);
-  const backend = stringField(conf, "ipMasqBackend");
-  if (backend !== "" && backend !== "iptables" && backend !== "nftables") {
-    throw invalidConfig(`Invalid "ipMasqBackend": ${JSON.stringify(backend)}, must be "iptables" or "nftables"`);
-  }
+  const backend = masqBackendOf(conf);
   // 68 is the IPv4 minimum; veth allows up to 65535.
   const mtu = intField(conf, "mtu", { min: 0, max: 65535 });
   if (mtu !== 0 && mtu < 68) throw invalidConfig(`Invalid "mtu": ${mtu} is below 68`);
   const ipMasq = boolField(conf, "ipMasq");
-  // Refused up front when the backend is missing here, so nothing is made first.
-  if (ipMasq) assertIPMasqAvailable(backend);
-  return { ...conf, ipam, ipMasq, mtu, ...(backend ? { ipMasqBackend: backend as "iptables" | "nftables" } : {}) };
+  return { ...conf, ipam, ipMasq, mtu, ...(backend ? { ipMasqBackend: backend } : {}) };
 }
 
 /** Every address needs a gateway of its own family: the container reaches everything through it. */
@@ -156,8 +151,8 @@ async function cmdAdd(args: CmdArgs): Promise<Result> {
 
     if (conf.ipMasq) {
       const nets = ips.map((i) => i.address);
-      await setupIPMasq(conf, args, nets);
-      undo.add("ipMasq rules", () => teardownIPMasq(conf, args, nets));
+      undo.add("ipMasq rules", () => teardownMasq(conf, args));
+      setupMasq(conf, args, nets, conf.ipMasqBackend);
     }
     return result;
   });
@@ -201,10 +196,6 @@ async function cmdDel(args: CmdArgs): Promise<void> {
   // Found before IPAM DEL: if that fails, nothing is deleted and a retry finds it all again.
   const contLink = c ? linkFind(c.h, args.ifName) : undefined;
   const hostVeth = findHostVeth(hostH, hostVethAlias("ptp", conf.name, args.containerID, args.ifName), args.prevResult);
-  let nets: string[] = [];
-  if (c && contLink) nets = addrList(c.h, { link: contLink }).filter((a) => a.scope === 0).map((a) => a.cidr);
-  if (nets.length === 0 && hostVeth) nets = hostRoutedIPs(hostH, hostVeth);
-  if (nets.length === 0) nets = (args.prevResult?.ips ?? []).map((i) => i.address);
 
   await ipamCommand("DEL", conf.ipam.type, args);
   try {
@@ -213,14 +204,15 @@ async function cmdDel(args: CmdArgs): Promise<void> {
   } catch (e) {
     throw failure(`failed to delete "${args.ifName}"`, e);
   }
-  // By chain name: the rules go even when no address could be found any more.
-  if (conf.ipMasq) await teardownIPMasq(conf, args, nets);
+  // By chain name and comment hash: the rules go even when no address can be found any more.
+  if (conf.ipMasq) teardownMasq(conf, args);
 }
 
-/** GC is IPAM's: its leases are what outlives a container. */
-async function cmdGc(args: CmdArgs): Promise<void> {
+/** IPAM's leases and the nftables masquerade rules of attachments that are gone. */
+async function cmdGc(args: CmdArgs, valid: Attachment[]): Promise<void> {
   const conf = loadNetConf(args);
   await ipamCommand("GC", conf.ipam.type, args);
+  if (conf.ipMasq) gcMasq(conf, valid);
 }
 
 /** Ready when the IPAM plugin is. */

@@ -1,0 +1,34 @@
+import { expect, test } from "bun:test";
+import { rootTest, withNetns, type TestNetns } from "../../test/helpers/netns.ts";
+import { NetNS } from "../sys/netns.ts";
+import { gcIPMasqNft, hashForInstance, nftMasqComment, setupIPMasqNft, teardownIPMasqNft } from "./ipmasq-nft.ts";
+
+function inNode<T>(node: TestNetns, fn: () => T): T {
+  using ns = NetNS.open(node.path);
+  return ns.runIn(fn);
+}
+const rules = (node: TestNetns) => node.exec(["nft", "list", "chain", "inet", "cni_plugins_masquerade", "masq_checks"], { allowFail: true }).split("\n").filter((l) => l.includes("masquerade comment"));
+
+test("comments start with the attachment's hash, as the reference's", () => {
+  expect(nftMasqComment("net1", "eth0", "ctr")).toBe(`${hashForInstance("net1", "eth0", "ctr")}, net: net1, if: eth0, id: ctr`);
+  expect(hashForInstance("net1", "eth0", "ctr")).toMatch(/^[0-9a-f]{16}-[0-9a-f]{16}$/);
+});
+
+rootTest("setup replaces an attachment's rules, teardown and GC remove exactly theirs", () =>
+  withNetns(1, (node) => {
+    inNode(node, () => {
+      setupIPMasqNft(["10.5.0.2/24", "fd05::2/64"], "n", "eth0", "a");
+      setupIPMasqNft(["10.5.0.3/24"], "n", "eth0", "b");
+      setupIPMasqNft(["10.5.0.4/24"], "n", "eth0", "c");
+      setupIPMasqNft(["10.5.0.2/24", "fd05::2/64"], "n", "eth0", "a");
+    });
+    expect(rules(node).length).toBe(4);
+    expect(rules(node).join("\n")).toContain("ip6 saddr fd05::2 ip6 daddr != fd05::/64 masquerade");
+    inNode(node, () => teardownIPMasqNft("n", "eth0", "a"));
+    expect(rules(node).length).toBe(2);
+    inNode(node, () => gcIPMasqNft("n", [{ containerID: "b", ifname: "eth0" }]));
+    expect(rules(node).map((l) => l.includes("10.5.0.3"))).toEqual([true]);
+    inNode(node, () => teardownIPMasqNft("n", "eth0", "b"));
+    inNode(node, () => teardownIPMasqNft("n", "eth0", "b"));
+    expect(rules(node)).toEqual([]);
+  }));

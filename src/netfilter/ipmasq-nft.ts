@@ -1,0 +1,79 @@
+/**
+ * IP masquerade with nftables, as the reference plugins' nftables backend
+ * (ipMasqBackend "nftables"): table inet cni_plugins_masquerade, a postrouting nat chain
+ * that skips multicast and goes to masq_checks, and there one rule per address with a
+ * comment that starts with a hash of network, interface and container, so DEL and GC
+ * remove exactly the rules of one attachment.
+ */
+import type { Attachment } from "../spec/types.ts";
+import { formatIP, networkOf, parseCIDR, to4 } from "../spec/ip.ts";
+import { nftApply, nftListRules, nftString } from "./nft.ts";
+
+const TABLE = "cni_plugins_masquerade";
+const CHAIN = "masq_checks";
+const T = `inet ${TABLE}`;
+/** knftables' CommentLengthMax. */
+const COMMENT_MAX = 128;
+
+const hash16 = (s: string) => new Bun.CryptoHasher("sha512").update(s).digest("hex").slice(0, 16);
+
+/** The network part of the comments. */
+export function hashForNetwork(network: string): string {
+  return hash16(network);
+}
+
+/** The attachment part: network hash, "-", hash of "ifname:containerID". */
+export function hashForInstance(network: string, ifname: string, containerID: string): string {
+  return `${hashForNetwork(network)}-${hash16(`${ifname}:${containerID}`)}`;
+}
+
+/** The reference's rule comment. */
+export function nftMasqComment(network: string, ifname: string, containerID: string): string {
+  const clean = (s: string) => s.replaceAll('"', "");
+  return `${hashForInstance(network, ifname, containerID)}, net: ${clean(network)}, if: ${clean(ifname)}, id: ${clean(containerID)}`.slice(0, COMMENT_MAX);
+}
+
+function staleDeletes(prefix: string): string[] {
+  return nftListRules("inet", TABLE, CHAIN)
+    .filter((r) => r.comment?.startsWith(prefix))
+    .map((r) => `delete rule ${T} ${CHAIN} handle ${r.handle}`);
+}
+
+/** Masquerades traffic from `ipns` ("ip/prefix") leaving their subnets, replacing this attachment's old rules. */
+export function setupIPMasqNft(ipns: readonly string[], network: string, ifname: string, containerID: string): void {
+  const comment = nftMasqComment(network, ifname, containerID);
+  const lines = [
+    `add table ${T} { comment "Masquerading for plugins from github.com/containernetworking/plugins" ; }`,
+    `add chain ${T} ${CHAIN} { comment "Masquerade traffic from certain IPs to any (non-multicast) IP outside their subnet" ; }`,
+    `add chain ${T} postrouting { type nat hook postrouting priority 100 ; }`,
+    `flush chain ${T} postrouting`,
+    `add rule ${T} postrouting ip daddr == 224.0.0.0/4 return`,
+    `add rule ${T} postrouting ip6 daddr == ff00::/8 return`,
+    `add rule ${T} postrouting goto ${CHAIN}`,
+    ...staleDeletes(hashForInstance(network, ifname, containerID)),
+  ];
+  for (const ipn of ipns) {
+    const n = parseCIDR(ipn);
+    if (!n) throw new RangeError(`Invalid address ${JSON.stringify(ipn)}`);
+    const fam = to4(n.ip) ? "ip" : "ip6";
+    const net = networkOf(n);
+    lines.push(`add rule ${T} ${CHAIN} ${fam} saddr == ${formatIP(n.ip)} ${fam} daddr != ${formatIP(net.ip)}/${net.prefix} masquerade comment ${nftString(comment)}`);
+  }
+  nftApply(lines);
+}
+
+/** Removes the rules of one attachment; nothing there (or no table) is fine. */
+export function teardownIPMasqNft(network: string, ifname: string, containerID: string): void {
+  const deletes = staleDeletes(hashForInstance(network, ifname, containerID));
+  if (deletes.length) nftApply(deletes);
+}
+
+/** Removes the rules of this network's attachments that are not in `valid`. */
+export function gcIPMasqNft(network: string, valid: readonly Attachment[]): void {
+  const keep = new Set(valid.map((a) => hashForInstance(network, a.ifname, a.containerID)));
+  const prefix = hashForNetwork(network);
+  const deletes = nftListRules("inet", TABLE, CHAIN)
+    .filter((r) => r.comment?.startsWith(prefix) && !keep.has(r.comment.split(",")[0]!))
+    .map((r) => `delete rule ${T} ${CHAIN} handle ${r.handle}`);
+  if (deletes.length) nftApply(deletes);
+}
