@@ -9,6 +9,7 @@ import { parseMAC } from "../../netlink/mac.ts";
 import { boolField, checkDNS, intField, ipamOf, stringField } from "../_shared/conf-fields.ts";
 import { invalidConfig } from "../_shared/errors.ts";
 import { type MasqBackend, masqBackendOf } from "../_shared/masq.ts";
+import { nftAvailable } from "../../netfilter/nft.ts";
 
 /** The bridge config: the standard fields plus these, defaults applied. */
 export interface BridgeConf extends NetConf {
@@ -24,13 +25,15 @@ export interface BridgeConf extends NetConf {
   enabledad: boolean;
   disableContainerInterface: boolean;
   portIsolation: boolean;
+  /** Drop frames from the container whose source MAC is not its own (nftables). */
+  macspoofchk: boolean;
   /** The container end's MAC: runtimeConfig.mac, then args.cni.mac, then CNI_ARGS MAC. */
   mac?: string;
   /** Absent: the bridge is L2 only. */
   ipam?: IPAMConfig;
 }
 
-const UNSUPPORTED = ["vlan", "vlanTrunk", "preserveDefaultVlan", "macspoofchk"] as const;
+const UNSUPPORTED = ["vlan", "vlanTrunk", "preserveDefaultVlan"] as const;
 
 function unsupported(field: string, why: string): never {
   throw new CniError(ErrorCode.UnsupportedField, `"${field}" is not supported by cni-ts yet: ${why}`);
@@ -66,10 +69,11 @@ export function loadNetConf(args: CmdArgs): BridgeConf {
   for (const f of UNSUPPORTED) {
     const v = conf[f];
     if (v === undefined || v === null || v === false || v === 0 || (Array.isArray(v) && v.length === 0)) continue;
-    unsupported(f, f === "macspoofchk" ? "it needs the nftables rule set" : "bridge VLAN filtering is not implemented");
+    unsupported(f, "bridge VLAN filtering is not implemented");
   }
   const ipMasqBackend = masqBackendOf(conf);
   checkDNS(conf);
+  if (boolField(conf, "macspoofchk") && !nftAvailable()) throw new CniError(ErrorCode.UnsupportedField, `"macspoofchk" needs the nft command on the node`);
   const mtu = intField(conf, "mtu", { min: 0, max: 65535 });
   if (mtu !== 0 && mtu < 68) throw invalidConfig(`Invalid "mtu": ${mtu} is below 68`);
   const isDefaultGateway = boolField(conf, "isDefaultGateway");
@@ -89,6 +93,7 @@ export function loadNetConf(args: CmdArgs): BridgeConf {
     enabledad: boolField(conf, "enabledad"),
     disableContainerInterface: boolField(conf, "disableContainerInterface"),
     portIsolation: boolField(conf, "portIsolation"),
+    macspoofchk: boolField(conf, "macspoofchk"),
   };
   if (ipam) out.ipam = ipam;
   else delete out.ipam;

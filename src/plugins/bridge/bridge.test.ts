@@ -88,9 +88,25 @@ describe("bridge: ADD/CHECK/DEL at every spec version", () => {
 });
 
 describe("bridge: failures leave nothing behind", () => {
+  rootTest("macspoofchk: frames from another MAC are dropped; the rules go with DEL", () =>
+    withNode(2, (node, [p1, p2], dataDir) => {
+      const c = conf("1.0.0", dataDir, { macspoofchk: true });
+      const r1 = call(OURS, node, { command: "ADD", netns: p1!.path, containerID: "c1", conf: c });
+      expect(r1.code).toBe(0);
+      expect(call(OURS, node, { command: "ADD", netns: p2!.path, containerID: "c2", conf: c }).code).toBe(0);
+      const rules = () => node.exec(["nft", "list", "table", "bridge", "nat"], { allowFail: true });
+      expect(rules()).toContain(`ether saddr ${r1.json.interfaces[2].mac} return comment "macspoofchk-c1-eth0"`);
+      expect(ping(p1!, "10.44.0.3")).toBe(true);
+      p1!.exec(["ip", "link", "set", "eth0", "address", "02:00:00:00:00:99"]);
+      p2!.exec(["ip", "neigh", "flush", "all"]);
+      expect(ping(p1!, "10.44.0.3")).toBe(false);
+      for (const [p, id] of [[p1!, "c1"], [p2!, "c2"]] as const) expect(call(OURS, node, { command: "DEL", netns: p.path, containerID: id, conf: c }).code).toBe(0);
+      expect(rules()).not.toContain("macspoofchk");
+    }));
+
   rootTest("bad config: refused, no bridge made", () =>
     withNode(1, (node, [pod], dataDir) => {
-      for (const [extra, code] of [[{ bridge: "x".repeat(20) }, 7], [{ mtu: 20 }, 7], [{ vlan: 100 }, 2], [{ macspoofchk: true }, 2], [{ ipMasqBackend: "pf" }, 7]] as const) {
+      for (const [extra, code] of [[{ bridge: "x".repeat(20) }, 7], [{ mtu: 20 }, 7], [{ vlan: 100 }, 2], [{ vlanTrunk: [{ id: 5 }] }, 2], [{ ipMasqBackend: "pf" }, 7]] as const) {
         const r = call(OURS, node, { command: "ADD", netns: pod!.path, conf: conf("1.0.0", dataDir, extra) });
         expect(r.json?.code).toBe(code);
       }

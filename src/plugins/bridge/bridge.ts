@@ -9,6 +9,7 @@ import { linkDel } from "../../netlink/link-add.ts";
 import { linkSetBridgePort, linkSetMaster } from "../../netlink/link-set.ts";
 import { linkFind } from "../../netlink/link.ts";
 import type { CmdArgs, PluginInfo } from "../../skel/cmd-args.ts";
+import { setupSpoofCheck, teardownSpoofCheck } from "../../netfilter/spoofcheck.ts";
 import { formatIP, networkOf, parseCIDR } from "../../spec/ip.ts";
 import type { Attachment, IPConfig, Result, Route } from "../../spec/types.ts";
 import type { NetNS } from "../../sys/netns.ts";
@@ -97,6 +98,15 @@ async function cmdAdd(args: CmdArgs): Promise<Result> {
     } catch (e) {
       throw failure(`failed to connect "${pair.host.name}" to bridge ${conf.bridge}`, e);
     }
+    if (conf.macspoofchk) {
+      const refID = `${args.containerID}-${args.ifName}`;
+      undo.add("spoof check", () => teardownSpoofCheck(refID));
+      try {
+        setupSpoofCheck(pair.host.name, pair.container.mac, refID);
+      } catch (e) {
+        throw failure("failed to setup spoof-check", e);
+      }
+    }
     const result: Result = {
       cniVersion: conf.cniVersion,
       interfaces: [
@@ -169,6 +179,13 @@ async function cmdDel(args: CmdArgs): Promise<void> {
     throw failure(`failed to delete "${args.ifName}"`, e);
   }
   if (conf.ipMasq) teardownMasq(conf, args);
+  if (conf.macspoofchk) {
+    try {
+      teardownSpoofCheck(`${args.containerID}-${args.ifName}`);
+    } catch (e) {
+      throw failure("failed to teardown spoof-check", e);
+    }
+  }
 }
 
 /** IPAM's reservations and the nftables masquerade rules of attachments that are gone. */
