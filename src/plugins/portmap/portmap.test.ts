@@ -87,14 +87,14 @@ describe("portmap", () => {
       expect(left.every((l) => l.includes('id: \\"keep\\"'))).toBe(true);
     }));
 
-  rootTest("a real forward: node and a second pod reach a server in the first pod through the host port", () => {
+  for (const backend of ["iptables", "nftables"]) rootTest(`a real forward (${backend}): node and a second pod reach a server in the first pod through the host port`, () => {
     const ipam = tempDir();
     return withNetns(3, async (node, p1, p2) => {
       node.exec(["ip", "link", "set", "lo", "up"]);
       const bridge = { cniVersion: "1.0.0", name: "pmnet", type: "bridge", bridge: "cnipm0", isGateway: true, hairpinMode: true, ipam: { type: "host-local", subnet: "10.89.0.0/24", dataDir: ipam.dir } };
       const added = [p1!, p2!].map((p, i) => runIn(node, ours("bridge"), { command: "ADD", netns: p.path, containerID: `c${i}`, path: bin.dir, conf: bridge }));
       expect(added.map((a) => a.code)).toEqual([0, 0]);
-      const pm = conf(added[0]!.json, [{ hostPort: 8080, containerPort: 80, protocol: "tcp" }]);
+      const pm = conf(added[0]!.json, [{ hostPort: 8080, containerPort: 80, protocol: "tcp" }], { backend });
       expect(runIn(node, OURS, { command: "ADD", netns: p1!.path, containerID: "c0", conf: pm }).code).toBe(0);
       const server = Bun.spawn(["ip", "netns", "exec", p1!.name, BUN, "-e",
         `Bun.listen({ hostname: "0.0.0.0", port: 80, socket: { open(s) { s.write("hello from pod1\\n"); s.end(); }, data() {} } }); setTimeout(() => process.exit(0), 20000);`]);
@@ -113,8 +113,17 @@ describe("portmap", () => {
         server.kill();
         await server.exited;
       }
+      expect(runIn(node, OURS, { command: "CHECK", netns: p1!.path, containerID: "c0", conf: pm }).code).toBe(0);
+      if (backend === "nftables") {
+        const t = node.exec(["nft", "list", "table", "ip", "cni_hostport"]);
+        expect(t).toContain('tcp dport 8080 dnat to 10.89.0.2:80 comment "c0"');
+        expect(t).toContain('ip saddr 10.89.0.2 ip daddr 10.89.0.2 masquerade comment "c0"');
+        expect(cniRules(node)).toEqual([]);
+      }
       expect(runIn(node, OURS, { command: "DEL", netns: p1!.path, containerID: "c0", conf: pm }).code).toBe(0);
       expect(node.exec(["timeout", "2", "bash", "-c", "exec 3<>/dev/tcp/10.89.0.1/8080 && cat <&3"], { allowFail: true })).toBe("");
+      expect(runIn(node, OURS, { command: "CHECK", netns: p1!.path, containerID: "c0", conf: pm }).code).toBe(1);
+      if (backend === "nftables") expect(node.exec(["nft", "list", "table", "ip", "cni_hostport"])).not.toContain('comment "c0"');
       for (const [i, p] of [p1!, p2!].entries()) runIn(node, ours("bridge"), { command: "DEL", netns: p.path, containerID: `c${i}`, path: bin.dir, conf: bridge });
     }).finally(() => ipam.cleanup());
   });

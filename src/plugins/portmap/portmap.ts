@@ -18,9 +18,12 @@ import { sysctlSet } from "../../sys/sysctl.ts";
 import { boolField, intField, stringField } from "../_shared/conf-fields.ts";
 import { failure, invalidConfig } from "../_shared/errors.ts";
 import { MASQ, SETMARK, TOP_DNAT, dnatChainName, dnatRules, masqRules, setMarkRule, topLevelJumps } from "./_chains.ts";
+import { containerRules, countRulesNft, forwardPortsNft, unforwardPortsNft } from "./_nft.ts";
+import { nftAvailable } from "../../netfilter/nft.ts";
 
 /** The portmap config: the standard fields plus these, defaults applied. */
 export interface PortMapConf extends NetConf {
+  backend: "iptables" | "nftables";
   snat: boolean;
   masqAll: boolean;
   markMasqBit: number;
@@ -53,9 +56,9 @@ function checkMappings(mappings: PortMapping[]): PortMapping[] {
 /** Reads and checks the whole config, mappings included, before anything is changed. */
 export function loadNetConf(args: CmdArgs): PortMapConf {
   const conf = args.conf;
-  const backend = stringField(conf, "backend");
-  if (backend === "nftables") throw new CniError(ErrorCode.UnsupportedField, `"backend": "nftables" is not supported by cni-ts yet; use "iptables"`);
-  if (backend !== "" && backend !== "iptables") throw invalidConfig(`Invalid "backend": ${JSON.stringify(backend)}`);
+  const backend = stringField(conf, "backend") || "iptables";
+  if (backend !== "iptables" && backend !== "nftables") throw invalidConfig(`Invalid "backend": ${JSON.stringify(backend)}, must be "iptables" or "nftables"`);
+  if (backend === "nftables" && !nftAvailable()) throw new CniError(ErrorCode.UnsupportedField, `"backend": "nftables" needs the nft command on the node`);
   const external = stringField(conf, "externalSetMarkChain");
   if (external) {
     try {
@@ -64,14 +67,18 @@ export function loadNetConf(args: CmdArgs): PortMapConf {
       throw invalidConfig(`Invalid "externalSetMarkChain": ${JSON.stringify(external)}`);
     }
   }
+  const conditionsV4 = conditions(conf, "conditionsV4");
+  const conditionsV6 = conditions(conf, "conditionsV6");
+  if (backend === "nftables" && [...conditionsV4, ...conditionsV6].some((c) => /[;#{}]/.test(c))) throw invalidConfig("Invalid conditions: ; # { } are not allowed");
   return {
     ...conf,
+    backend,
     snat: conf.snat === undefined || conf.snat === null ? true : boolField(conf, "snat"),
     masqAll: boolField(conf, "masqAll"),
     markMasqBit: intField(conf, "markMasqBit", { min: 0, max: 31, dflt: 13 }),
     ...(external ? { externalSetMarkChain: external } : {}),
-    conditionsV4: conditions(conf, "conditionsV4"),
-    conditionsV6: conditions(conf, "conditionsV6"),
+    conditionsV4,
+    conditionsV6,
     mappings: checkMappings(portMappingsOf(conf.runtimeConfig)),
   };
 }
@@ -104,6 +111,12 @@ function enableLocalnet(addr: string): void {
 }
 
 function forwardPorts(conf: PortMapConf, args: CmdArgs, family: Family, addr: string): void {
+  if (conf.backend === "nftables") {
+    return forwardPortsNft({
+      family, containerID: args.containerID, ip: addr.split("/")[0]!, mappings: conf.mappings, snat: conf.snat, masqAll: conf.masqAll,
+      conditions: family === 4 ? conf.conditionsV4 : conf.conditionsV6,
+    });
+  }
   const n = parseCIDR(addr)!;
   const net = networkOf(n);
   const b = new TableBatch(family, "nat");
@@ -138,10 +151,16 @@ async function cmdAdd(args: CmdArgs): Promise<Result> {
       forwardPorts(conf, args, family, addr);
     }
   } catch (e) {
-    unforwardPorts(dnatChainName(conf.name, args.containerID));
+    unforwardAll(conf, args.containerID);
     throw failure("failed to set up port mappings", e);
   }
   return args.prevResult;
+}
+
+/** Removes the container's port maps from both backends (the backend may have changed since ADD). */
+function unforwardAll(conf: PortMapConf, containerID: string): void {
+  unforwardPorts(dnatChainName(conf.name, containerID));
+  if (conf.backend === "nftables" || nftAvailable()) unforwardPortsNft(containerID);
 }
 
 /** Removes the container's chain and its entry rules, in both families. */
@@ -158,6 +177,13 @@ async function cmdCheck(args: CmdArgs): Promise<void> {
   if (!args.prevResult) throw failure("must be called as chained plugin");
   if (conf.mappings.length === 0) return;
   for (const [family, addr] of containerAddrs(args.prevResult, args.ifName)) {
+    if (conf.backend === "nftables") {
+      const want = containerRules({ family, containerID: args.containerID, ip: addr.split("/")[0]!, mappings: conf.mappings, snat: conf.snat, masqAll: conf.masqAll, conditions: [] });
+      for (const chain of ["hostports", "masquerading"] as const) {
+        if (countRulesNft(family, chain, args.containerID) !== want[chain].length) throw failure(`${chain}: expected ${want[chain].length} rules of ${args.containerID}`);
+      }
+      continue;
+    }
     const net = networkOf(parseCIDR(addr)!);
     const d = dnatRules({
       net: conf.name, containerID: args.containerID, containerAddr: addr, containerNet: `${formatIP(net.ip)}/${net.prefix}`, family,
@@ -174,13 +200,17 @@ async function cmdCheck(args: CmdArgs): Promise<void> {
 async function cmdDel(args: CmdArgs): Promise<void> {
   const conf = loadNetConf(args);
   try {
-    unforwardPorts(dnatChainName(conf.name, args.containerID));
+    unforwardAll(conf, args.containerID);
   } catch (e) {
     throw failure("failed to remove port mappings", e);
   }
 }
 
-/** Removes the chains of this network's containers that have no valid attachment left. */
+/**
+ * Removes the chains of this network's containers that have no valid attachment left.
+ * iptables only: the nftables rules carry the container id but not the network, so a
+ * container of another network could not be told from a stale one.
+ */
 async function cmdGc(args: CmdArgs, valid: Attachment[]): Promise<void> {
   const conf = loadNetConf(args);
   const keep = new Set(valid.map((v) => dnatChainName(conf.name, v.containerID)));
