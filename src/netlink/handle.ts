@@ -32,6 +32,8 @@ const DUMP_RETRIES = 5;
 export interface HandleOptions {
   /** How long to wait for each reply from the kernel; 10 s by default. */
   timeoutMs?: number;
+  /** The netlink family; NETLINK_ROUTE by default (NETLINK_NETFILTER for conntrack). */
+  protocol?: number;
 }
 
 /** One netlink socket in one network namespace; close() it when done. */
@@ -49,7 +51,7 @@ export class NetlinkHandle {
 
   /** A handle acting in `ns`, or in the calling thread's current namespace without one. */
   static at(ns?: NetNS, opts: HandleOptions = {}): NetlinkHandle {
-    const open = () => socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE);
+    const open = () => socket(AF_NETLINK, SOCK_RAW, opts.protocol ?? NETLINK_ROUTE);
     const fd = ns ? ns.runIn(open) : open();
     try {
       configure(fd, opts.timeoutMs ?? 10_000);

@@ -61,6 +61,18 @@ describe("portmap", () => {
       expect(call(OURS, "CHECK").code).toBe(1);
     }));
 
+  rootTest("UDP flows tracked before the mapping are flushed by ADD", () =>
+    withNetns(2, (node, pod) => {
+      node.exec(["ip", "link", "set", "lo", "up"]);
+      // Some nat rule first, so this namespace tracks connections at all.
+      expect(runIn(node, OURS, { command: "ADD", netns: pod!.path, containerID: "other", conf: conf(prevFor(pod!), [{ hostPort: 7000, containerPort: 70, protocol: "tcp" }]) }).code).toBe(0);
+      const tracked = () => node.exec(["cat", "/proc/net/nf_conntrack"]).split("\n").filter((l) => l.includes("udp") && l.includes("dport=8053 "));
+      node.exec(["bash", "-c", "echo hi > /dev/udp/127.0.0.1/8053"], { allowFail: true });
+      expect(tracked().length).toBeGreaterThan(0);
+      expect(runIn(node, OURS, { command: "ADD", netns: pod!.path, containerID: "ctr1", conf: conf(prevFor(pod!)) }).code).toBe(0);
+      expect(tracked()).toEqual([]);
+    }));
+
   rootTest("no mappings: prevResult passed through, no rules", () =>
     withNetns(2, (node, pod) => {
       const r = runIn(node, OURS, { command: "ADD", netns: pod!.path, conf: conf(prevFor(pod!), []) });

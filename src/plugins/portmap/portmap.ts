@@ -4,6 +4,7 @@
  * chains, rules and comments, so a DEL by either removes what the other made. Each
  * call is one iptables-restore batch per address family.
  */
+import { IPPROTO_UDP, conntrackDelete, conntrackHandle, conntrackList } from "../../netlink/conntrack.ts";
 import { NetlinkHandle } from "../../netlink/handle.ts";
 import { linkByIndex } from "../../netlink/link.ts";
 import { routeList } from "../../netlink/route.ts";
@@ -154,7 +155,33 @@ async function cmdAdd(args: CmdArgs): Promise<Result> {
     unforwardAll(conf, args.containerID);
     throw failure("failed to set up port mappings", e);
   }
+  flushStaleUdp(conf, [...addrs.keys()]);
   return args.prevResult;
+}
+
+/**
+ * Drops the tracked UDP flows to the mapped host ports: a flow tracked before the DNAT
+ * existed (a client sending before the pod started) would bypass it until it times
+ * out. Best effort, as in the reference: a failure leaves only that delay.
+ */
+function flushStaleUdp(conf: PortMapConf, families: Family[]): void {
+  const ports = new Set(conf.mappings.filter((m) => m.protocol === "udp").map((m) => m.hostPort));
+  if (ports.size === 0) return;
+  try {
+    using h = conntrackHandle();
+    for (const family of families) {
+      for (const t of conntrackList(h, family)) {
+        if (t.proto !== IPPROTO_UDP || !ports.has(t.dstPort)) continue;
+        try {
+          conntrackDelete(h, t);
+        } catch {
+          // gone already
+        }
+      }
+    }
+  } catch (e) {
+    console.error(`portmap: failed to delete stale UDP conntrack entries: ${(e as Error).message}`);
+  }
 }
 
 /** Removes the container's port maps from both backends (the backend may have changed since ADD). */
