@@ -13,7 +13,7 @@ import { setupSpoofCheck, teardownSpoofCheck } from "../../netfilter/spoofcheck.
 import { formatIP, networkOf, parseCIDR } from "../../spec/ip.ts";
 import type { Attachment, IPConfig, Result, Route } from "../../spec/types.ts";
 import type { NetNS } from "../../sys/netns.ts";
-import { sysctlGet, sysctlSet } from "../../sys/sysctl.ts";
+import { sysctlSet } from "../../sys/sysctl.ts";
 import { checkContainerLink, checkInterfaceIPs, checkRoutes, containerIface, requirePrevResult } from "../_shared/check-result.ts";
 import { dnsSet } from "../_shared/conf-fields.ts";
 import { configureIface } from "../_shared/configure-iface.ts";
@@ -22,6 +22,7 @@ import { familyOfText } from "../_shared/ip-util.ts";
 import { ipamAdd, ipamCommand } from "../_shared/ipam-exec.ts";
 import { openContainerNS, openContainerNSIfAny } from "../_shared/netns-open.ts";
 import { gcMasq, setupMasq, teardownMasq } from "../_shared/masq.ts";
+import { enableForward } from "../_shared/forward.ts";
 import { Rollback } from "../_shared/rollback.ts";
 import { deleteQuietly, findHostVeth, hostVethAlias, setupVeth } from "../_shared/veth.ts";
 import { ensureBridge, ensureGatewayAddr } from "./_bridge-link.ts";
@@ -56,16 +57,9 @@ function defaultRoutes(conf: BridgeConf, ips: IPConfig[], routes: Route[]): Rout
 
 /** The gateway of each address, with the subnet's prefix, on the bridge; forwarding on. */
 function setupGateway(h: NetlinkHandle, br: Link, conf: BridgeConf, ips: IPConfig[]): void {
-  for (const ipc of ips) {
-    if (!ipc.gateway) continue;
-    ensureGatewayAddr(h, br, `${ipc.gateway}/${parseCIDR(ipc.address)!.prefix}`, conf.forceAddress);
-    const knob = familyOfText(ipc.address) === 4 ? "net/ipv4/ip_forward" : "net/ipv6/conf/all/forwarding";
-    try {
-      if (sysctlGet(knob) !== "1") sysctlSet(knob, "1");
-    } catch (e) {
-      throw failure("failed to enable forwarding", e);
-    }
-  }
+  const gateways = ips.filter((ipc) => ipc.gateway);
+  for (const ipc of gateways) ensureGatewayAddr(h, br, `${ipc.gateway}/${parseCIDR(ipc.address)!.prefix}`, conf.forceAddress);
+  enableForward(gateways);
 }
 
 /** The container end's IPv6 DAD off unless enabledad, as the reference (a bridge reflects our own probes). */

@@ -14,7 +14,6 @@ import { RT_SCOPE_HOST, RT_SCOPE_LINK, RT_SCOPE_UNIVERSE } from "../../netlink/n
 import { routeAdd, routeDel } from "../../netlink/route.ts";
 import type { CmdArgs, PluginInfo } from "../../skel/cmd-args.ts";
 import type { Attachment, IPAMConfig, IPConfig, NetConf, Result } from "../../spec/types.ts";
-import { sysctlGet, sysctlSet } from "../../sys/sysctl.ts";
 import { checkContainerLink, checkInterfaceIPs, checkRoutes, containerIface, requirePrevResult } from "../_shared/check-result.ts";
 import { boolField, checkDNS, dnsSet, intField, ipamOf } from "../_shared/conf-fields.ts";
 import { configureIface } from "../_shared/configure-iface.ts";
@@ -23,6 +22,7 @@ import { familyOfText, hostPrefix, ipOfCIDR, networkOfCIDR } from "../_shared/ip
 import { ipamAdd, ipamCommand } from "../_shared/ipam-exec.ts";
 import { type ContainerNS, openContainerNS, openContainerNSIfAny } from "../_shared/netns-open.ts";
 import { gcMasq, masqBackendOf, setupMasq, teardownMasq } from "../_shared/masq.ts";
+import { enableForward } from "../_shared/forward.ts";
 import { Rollback } from "../_shared/rollback.ts";
 import { findHostVeth, hostVethAlias, setupVeth } from "../_shared/veth.ts";
 
@@ -60,19 +60,6 @@ function checkIPAMResult(result: Result): IPConfig[] {
     if (familyOfText(ipc.gateway) !== familyOfText(ipc.address)) throw failure(`IPAM result for ptp has gateway ${ipc.gateway} of another family than ${ipc.address}`);
   }
   return ips;
-}
-
-/** Turns on forwarding in the node's namespace for every family in use (never turned off again: others may rely on it). */
-function enableForward(ips: IPConfig[]): void {
-  const families = new Set(ips.map((i) => familyOfText(i.address)));
-  const knobs = { 4: "net/ipv4/ip_forward", 6: "net/ipv6/conf/all/forwarding" } as const;
-  for (const f of families) {
-    try {
-      if (sysctlGet(knobs[f]) !== "1") sysctlSet(knobs[f], "1");
-    } catch (e) {
-      throw failure("Could not enable IP forwarding", e);
-    }
-  }
 }
 
 /**
