@@ -10,6 +10,8 @@ import { netContains, parseCIDR } from "../../spec/ip.ts";
 import { failure } from "../_shared/errors.ts";
 import { familyOfText } from "../_shared/ip-util.ts";
 
+const ZERO_MAC = "00:00:00:00:00:00";
+
 /**
  * Creates the bridge or reuses it (idempotent, and safe when many ADDs race to create
  * it: EEXIST means another one won, and the bridge is read again), then sets it up.
@@ -61,8 +63,10 @@ export function ensureGatewayAddr(h: NetlinkHandle, br: Link, cidr: string, forc
   } catch (e) {
     if (!isExists(e)) throw failure(`could not add IP address to "${br.name}"`, e);
   }
+  // A bridge whose ports all left has the zero MAC (the reference then fails): take the one it has now its new port joined.
+  const mac = br.mac && br.mac !== ZERO_MAC ? br.mac : linkFind(h, br.index)?.mac;
   try {
-    if (br.mac) linkSetMac(h, br, br.mac);
+    if (mac && mac !== ZERO_MAC) linkSetMac(h, br, mac);
   } catch (e) {
     throw failure(`could not set bridge's mac`, e);
   }

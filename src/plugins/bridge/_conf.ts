@@ -33,7 +33,8 @@ export interface BridgeConf extends NetConf {
   ipam?: IPAMConfig;
 }
 
-const UNSUPPORTED = ["vlan", "vlanTrunk", "preserveDefaultVlan"] as const;
+// preserveDefaultVlan (default true) only means something with vlan or vlanTrunk, so it is accepted alone.
+const UNSUPPORTED = ["vlan", "vlanTrunk"] as const;
 
 function unsupported(field: string, why: string): never {
   throw new CniError(ErrorCode.UnsupportedField, `"${field}" is not supported by cni-ts yet: ${why}`);
@@ -71,6 +72,7 @@ export function loadNetConf(args: CmdArgs): BridgeConf {
     if (v === undefined || v === null || v === false || v === 0 || (Array.isArray(v) && v.length === 0)) continue;
     unsupported(f, "bridge VLAN filtering is not implemented");
   }
+  boolField(conf, "preserveDefaultVlan");
   const ipMasqBackend = masqBackendOf(conf);
   checkDNS(conf);
   if (boolField(conf, "macspoofchk") && !nftAvailable()) throw new CniError(ErrorCode.UnsupportedField, `"macspoofchk" needs the nft command on the node`);

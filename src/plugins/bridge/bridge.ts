@@ -7,7 +7,7 @@ import { NetlinkHandle } from "../../netlink/handle.ts";
 import type { Link } from "../../netlink/link-types.ts";
 import { linkDel } from "../../netlink/link-add.ts";
 import { linkSetBridgePort, linkSetMaster } from "../../netlink/link-set.ts";
-import { linkFind } from "../../netlink/link.ts";
+import { linkFind, linkSetUp } from "../../netlink/link.ts";
 import type { CmdArgs, PluginInfo } from "../../skel/cmd-args.ts";
 import { setupSpoofCheck, teardownSpoofCheck } from "../../netfilter/spoofcheck.ts";
 import { formatIP, networkOf, parseCIDR } from "../../spec/ip.ts";
@@ -73,6 +73,15 @@ function dadOff(ns: NetNS, ifName: string): void {
   }
 }
 
+/** Sets a link up, as a CNI failure when it cannot be. */
+function linkSetUpOrFail(h: NetlinkHandle, link: Link, name: string): void {
+  try {
+    linkSetUp(h, link);
+  } catch (e) {
+    throw failure(`failed to set "${name}" up`, e);
+  }
+}
+
 /** Bridge, veth, IPAM, addresses, gateway, masquerade; every step undone when a later one fails. */
 async function cmdAdd(args: CmdArgs): Promise<Result> {
   const conf = loadNetConf(args);
@@ -110,7 +119,11 @@ async function cmdAdd(args: CmdArgs): Promise<Result> {
       ],
       dns: conf.dns && dnsSet(conf.dns) ? conf.dns : {},
     };
-    if (!conf.ipam) return result;
+    if (!conf.ipam) {
+      // L2 only: the pod's end is up with no addresses, as in the reference.
+      if (!conf.disableContainerInterface) linkSetUpOrFail(c.h, pair.container, args.ifName);
+      return result;
+    }
 
     const ipam = await ipamAdd(conf.ipam.type, args);
     undo.add("IPAM ADD", () => ipamCommand("DEL", conf.ipam!.type, args));
