@@ -3,12 +3,13 @@
  * plugin call instead of one process per rule. `--noflush` keeps everything else in
  * the table; `-w` waits for the xtables lock that every iptables user takes.
  */
-import { chainRules, chainsOf, checkChainName, ruleLine } from "./rule-text.ts";
+import { chainRules, chainsOf, checkChainName, commentOf, ruleLine } from "./rule-text.ts";
 
 export type Family = 4 | 6;
 
 const SAVE = { 4: "iptables-save", 6: "ip6tables-save" } as const;
 const RESTORE = { 4: "iptables-restore", 6: "ip6tables-restore" } as const;
+const IPTABLES = { 4: "iptables", 6: "ip6tables" } as const;
 const WAIT_SECONDS = "10";
 
 /** A failed iptables command, with what it printed. */
@@ -19,8 +20,17 @@ export class IptablesError extends Error {
   }
 }
 
+/**
+ * True when the iptables tools of the family are installed. Looking on PATH costs no
+ * process; a kernel without the nat table still fails at the first save, with its message.
+ */
+export function iptablesAvailable(family: Family = 4): boolean {
+  return Bun.which(SAVE[family]) !== null && Bun.which(RESTORE[family]) !== null;
+}
+
 /** The current rules of one table. Equivalent to: `iptables-save -t TABLE`. */
 export function saveTable(family: Family, table: string): string {
+  checkChainName(table);
   const r = Bun.spawnSync([SAVE[family], "-t", table], { stdout: "pipe", stderr: "pipe" });
   if (!r.success) throw new IptablesError(`${SAVE[family]} -t ${table} failed: ${r.stderr.toString().trim()}`);
   return r.stdout.toString();
@@ -39,6 +49,21 @@ export interface Rule {
 }
 
 /**
+ * Asks iptables whether an equivalent rule exists, comparing as the kernel sees it
+ * rather than as text: for rules with free-form parts (a config's conditions) whose
+ * saved spelling we cannot predict. Equivalent to: `iptables -w -t TABLE -C CHAIN ...`.
+ */
+export function ruleExists(family: Family, table: string, rule: Rule): boolean {
+  checkChainName(table);
+  checkChainName(rule.chain);
+  const r = Bun.spawnSync([IPTABLES[family], "-w", WAIT_SECONDS, "-t", table, "-C", rule.chain, ...rule.tokens], { stdout: "pipe", stderr: "pipe" });
+  if (r.exitCode === 0) return true;
+  // 1: no such rule (or chain); anything else is a usage or lock problem.
+  if (r.exitCode === 1) return false;
+  throw new IptablesError(`${IPTABLES[family]} -C ${rule.chain} failed: ${r.stderr.toString().trim()}`);
+}
+
+/**
  * One batch for one table, built against its current state: chains created when
  * missing, rules appended or inserted only when absent, deleted only when present,
  * chains flushed and removed only when they exist. Running a batch twice is a no-op.
@@ -50,6 +75,14 @@ export class TableBatch {
   private readonly chains: Set<string>;
   private readonly lines: string[] = [];
   private readonly declared = new Set<string>();
+  /** Chains this batch empties: their saved rules no longer count. */
+  private readonly flushed = new Set<string>();
+  /** "-A" lines this batch adds, so a rule asked for twice is added once. */
+  private readonly pending = new Set<string>();
+  /** Saved rules this batch deletes, so a rule is deleted once. */
+  private readonly deleted = new Set<string>();
+  /** Saved chains this batch removes. */
+  private readonly removed = new Set<string>();
 
   constructor(family: Family, table: string, saved = saveTable(family, table)) {
     this.family = family;
@@ -63,63 +96,92 @@ export class TableBatch {
     return this.chains.has(chain);
   }
 
-  /** True when the table holds the rule (as iptables-save prints it). */
+  /** True when the table holds the rule (as iptables-save prints it), counting this batch's changes. */
   hasRule(rule: Rule): boolean {
-    return chainRules(this.saved, rule.chain).includes(ruleLine("-A", rule.chain, rule.tokens));
+    const line = ruleLine("-A", rule.chain, rule.tokens);
+    if (this.pending.has(line)) return true;
+    return !this.flushed.has(rule.chain) && chainRules(this.saved, rule.chain).includes(line);
   }
 
   /** Creates the chain unless it exists. */
   ensureChain(chain: string): this {
     checkChainName(chain);
-    if (!this.chains.has(chain)) {
-      this.chains.add(chain);
-      this.declared.add(chain);
-    }
+    if (this.chains.has(chain)) return this;
+    this.chains.add(chain);
+    // Declarations go first in the batch, before the -X that removes it: create it again in place.
+    if (this.removed.has(chain)) {
+      this.lines.push(`-N ${chain}`);
+      this.flushed.add(chain);
+    } else this.declared.add(chain);
     return this;
   }
 
   /** Appends the rule as it is (after resetChain, say). */
   append(rule: Rule): this {
-    this.lines.push(ruleLine("-A", rule.chain, rule.tokens));
+    const line = ruleLine("-A", rule.chain, rule.tokens);
+    this.lines.push(line);
+    this.pending.add(line);
     return this;
   }
 
   /** Empties the chain when it exists, creates it otherwise: a fresh start for rules about to be appended. */
   resetChain(chain: string): this {
     checkChainName(chain);
-    if (this.chains.has(chain) && !this.declared.has(chain)) this.lines.push(`-F ${chain}`);
+    if (this.chains.has(chain)) this.lines.push(`-F ${chain}`);
     else this.ensureChain(chain);
+    this.flushed.add(chain);
+    for (const l of this.pending) if (l.startsWith(`-A ${chain} `)) this.pending.delete(l);
     return this;
   }
 
   /** Appends the rule unless present. */
   appendUnique(rule: Rule): this {
-    if (!this.hasRule(rule)) this.lines.push(ruleLine("-A", rule.chain, rule.tokens));
-    return this;
+    return this.hasRule(rule) ? this : this.append(rule);
   }
 
   /** Inserts the rule first in its chain unless present. */
   insertUnique(rule: Rule): this {
-    if (!this.hasRule(rule)) this.lines.push(`-I ${rule.chain} 1 ${ruleLine("-A", rule.chain, rule.tokens).slice(`-A ${rule.chain} `.length)}`);
+    if (this.hasRule(rule)) return this;
+    this.lines.push(ruleLine("-I", rule.chain, rule.tokens));
+    this.pending.add(ruleLine("-A", rule.chain, rule.tokens));
     return this;
   }
 
   /** Deletes the rule when present. */
   deleteIfPresent(rule: Rule): this {
-    if (this.hasRule(rule)) this.lines.push(ruleLine("-D", rule.chain, rule.tokens));
-    return this;
+    const line = ruleLine("-A", rule.chain, rule.tokens);
+    return this.deleteWhere(rule.chain, (l) => l === line);
   }
 
-  /** Deletes every rule of `chain` whose saved text ends with `needle` (a jump to a chain being removed). */
+  /** Deletes every saved rule of `chain` whose text ends with `needle` (a jump to a chain being removed). */
   deleteMatching(chain: string, needle: string): this {
-    for (const line of chainRules(this.saved, chain)) if (line.endsWith(needle)) this.lines.push(`-D ${line.slice(3)}`);
+    return this.deleteWhere(chain, (line) => line.endsWith(needle));
+  }
+
+  /** Deletes every saved rule of `chain` that carries exactly this comment. */
+  deleteByComment(chain: string, comment: string): this {
+    return this.deleteWhere(chain, (line) => commentOf(line) === comment);
+  }
+
+  /** Deletes every saved rule of `chain` for which `pred` holds on its iptables-save line. */
+  deleteWhere(chain: string, pred: (line: string) => boolean): this {
+    if (this.flushed.has(chain)) return this;
+    for (const line of chainRules(this.saved, chain)) {
+      if (!pred(line) || this.deleted.has(line)) continue;
+      this.deleted.add(line);
+      this.lines.push(`-D ${line.slice(3)}`);
+    }
     return this;
   }
 
   /** Flushes and removes the chain when it exists (jumps to it must be deleted first). */
   deleteChain(chain: string): this {
     checkChainName(chain);
-    if (this.chains.has(chain) && !this.declared.has(chain)) this.lines.push(`-F ${chain}`, `-X ${chain}`);
+    if (this.chains.has(chain) && !this.declared.has(chain)) {
+      this.lines.push(`-F ${chain}`, `-X ${chain}`);
+      this.chains.delete(chain);
+      this.removed.add(chain);
+    }
     return this;
   }
 
@@ -133,10 +195,19 @@ export class TableBatch {
     return chainRules(this.saved, chain);
   }
 
+  /** True when the batch would change something. */
+  get dirty(): boolean {
+    return this.lines.length > 0 || this.declared.size > 0;
+  }
+
+  /** The iptables-restore input of this batch. */
+  text(): string {
+    const decl = [...this.declared].map((c) => `:${c} - [0:0]`);
+    return [`*${this.table}`, ...decl, ...this.lines, "COMMIT", ""].join("\n");
+  }
+
   /** Sends the batch; nothing is run when there is nothing to change. */
   commit(): void {
-    if (this.lines.length === 0 && this.declared.size === 0) return;
-    const decl = [...this.declared].map((c) => `:${c} - [0:0]`);
-    restore(this.family, [`*${this.table}`, ...decl, ...this.lines, "COMMIT", ""].join("\n"));
+    if (this.dirty) restore(this.family, this.text());
   }
 }

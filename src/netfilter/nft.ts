@@ -1,6 +1,6 @@
 /**
  * nftables through the `nft` command: a rule set applied as one transaction
- * (`nft -f -`, all or nothing), and chains read back as JSON to find rules by comment.
+ * (`nft -f -`, all or nothing), and tables read back as JSON to find rules by comment.
  */
 
 /** A failed nft command, with what it printed. */
@@ -11,19 +11,30 @@ export class NftError extends Error {
   }
 }
 
-/** A rule as listed: its handle and comment. */
+/** A rule as listed: its chain, handle and comment. */
 export interface NftRule {
+  chain: string;
   handle: number;
   comment?: string;
 }
 
-/** True when the `nft` command can be run here. */
+const NAME = /^[A-Za-z][A-Za-z0-9_\-]{0,62}$/;
+const FAMILIES = new Set(["ip", "ip6", "inet", "arp", "bridge", "netdev"]);
+
+/** Checks a table or chain name (what nft takes bare in a script). */
+export function checkNftName(name: string): string {
+  if (!NAME.test(name)) throw new RangeError(`Invalid nftables name ${JSON.stringify(name)}`);
+  return name;
+}
+
+function checkFamily(family: string): string {
+  if (!FAMILIES.has(family)) throw new RangeError(`Invalid nftables family ${JSON.stringify(family)}`);
+  return family;
+}
+
+/** True when the `nft` command is installed (looked up on PATH, no process started). */
 export function nftAvailable(): boolean {
-  try {
-    return Bun.spawnSync(["nft", "--version"], { stdout: "ignore", stderr: "ignore" }).success;
-  } catch {
-    return false;
-  }
+  return Bun.which("nft") !== null;
 }
 
 /** Applies `lines` as one transaction. Equivalent to: `nft -f -`. */
@@ -32,12 +43,34 @@ export function nftApply(lines: readonly string[]): void {
   if (!r.success) throw new NftError(`nft failed: ${r.stderr.toString().trim()}\n${lines.join("\n")}`);
 }
 
+type Listed = { nftables: { rule?: { chain: string; handle: number; comment?: string } }[] };
+
+function rulesOf(argv: string[]): NftRule[] {
+  if (!nftAvailable()) return [];
+  const r = Bun.spawnSync(["nft", "-j", ...argv], { stdout: "pipe", stderr: "pipe" });
+  // nft fails with ENOENT when the table or chain does not exist: nothing listed.
+  if (!r.success) {
+    const err = r.stderr.toString();
+    if (/No such file or directory|does not exist/i.test(err)) return [];
+    throw new NftError(`nft -j ${argv.join(" ")} failed: ${err.trim()}`);
+  }
+  const doc = JSON.parse(r.stdout.toString()) as Listed;
+  return doc.nftables.flatMap((o) => (o.rule ? [{ chain: o.rule.chain, handle: o.rule.handle, ...(o.rule.comment !== undefined ? { comment: o.rule.comment } : {}) }] : []));
+}
+
 /** The rules of a chain; [] when the table or chain does not exist. Equivalent to: `nft -j list chain FAMILY TABLE CHAIN`. */
 export function nftListRules(family: string, table: string, chain: string): NftRule[] {
-  const r = Bun.spawnSync(["nft", "-j", "list", "chain", family, table, chain], { stdout: "pipe", stderr: "pipe" });
-  if (!r.success) return [];
-  const doc = JSON.parse(r.stdout.toString()) as { nftables: { rule?: { handle: number; comment?: string } }[] };
-  return doc.nftables.flatMap((o) => (o.rule ? [{ handle: o.rule.handle, ...(o.rule.comment ? { comment: o.rule.comment } : {}) }] : []));
+  return rulesOf(["list", "chain", checkFamily(family), checkNftName(table), checkNftName(chain)]);
+}
+
+/** Every rule of a table in one read; [] when it does not exist. Equivalent to: `nft -j list table FAMILY TABLE`. */
+export function nftListTable(family: string, table: string): NftRule[] {
+  return rulesOf(["list", "table", checkFamily(family), checkNftName(table)]);
+}
+
+/** The script line that deletes a listed rule. */
+export function nftDeleteRule(family: string, table: string, rule: NftRule): string {
+  return `delete rule ${checkFamily(family)} ${checkNftName(table)} ${checkNftName(rule.chain)} handle ${rule.handle}`;
 }
 
 /** A string for an nft script: double quoted, without characters nft cannot take. */

@@ -1,17 +1,22 @@
 /**
  * Rules as iptables-save prints them. We build every rule as argument tokens in the
- * order iptables-save uses, and quote each token the way iptables-save does
- * (xtables_save_string), so a rule we want can be compared with the saved table as
- * text and sent to iptables-restore unchanged: no shell, no pasted user input.
+ * order iptables-save uses, and print each token the way iptables-save does, so a rule
+ * we want can be compared with the saved table as text and sent to iptables-restore
+ * unchanged: no shell, no pasted user input.
  */
 
+/** xtables_save_string's characters that need no quotes. */
 const NO_QUOTE = /^[_\-0-9A-Za-z]+$/;
+/** What iptables-restore's tokenizer (add_param_to_argv) takes as one bare word. */
+const BARE = /^[^\s"'\\]+$/;
 const CHAIN = /^[A-Za-z0-9_.\-]{1,28}$/;
+/** Options whose value iptables-save prints through xtables_save_string. */
+const SAVED_AS_STRING = new Set(["--comment"]);
 
-/** One token as iptables-save prints it: bare when safe, else in double quotes with \ " ' escaped. */
+/** A string as iptables-save prints it (xtables_save_string): bare when safe, else in double quotes with \ " ' escaped. */
 export function quoteToken(token: string): string {
-  if (NO_QUOTE.test(token)) return token;
   if (/[\n\r\0]/.test(token)) throw new RangeError(`Cannot put ${JSON.stringify(token)} in a rule: line breaks and NUL are not allowed`);
+  if (NO_QUOTE.test(token)) return token;
   return `"${token.replace(/["\\']/g, (c) => `\\${c}`)}"`;
 }
 
@@ -21,10 +26,18 @@ export function checkChainName(chain: string): string {
   return chain;
 }
 
-/** "-A CHAIN tok tok ..." with each token quoted; plain address/port tokens pass through. */
-export function ruleLine(op: "-A" | "-D", chain: string, tokens: readonly string[]): string {
+/** One argument of a rule line: strings as iptables-save quotes them, other values bare when the tokenizer allows. */
+function token(t: string, prev: string | undefined): string {
+  if (prev !== undefined && SAVED_AS_STRING.has(prev)) return quoteToken(t);
+  if (BARE.test(t)) return t;
+  return quoteToken(t);
+}
+
+/** "-A CHAIN tok tok ..." (or -D, -I CHAIN 1) with each token printed as iptables-save would. */
+export function ruleLine(op: "-A" | "-D" | "-I", chain: string, tokens: readonly string[]): string {
   checkChainName(chain);
-  return [op, chain, ...tokens.map((t) => (/^[!0-9A-Za-z_.:\/,=+\-]+$/.test(t) && !t.includes('"') ? t : quoteToken(t)))].join(" ");
+  const head = op === "-I" ? [op, chain, "1"] : [op, chain];
+  return [...head, ...tokens.map((t, i) => token(t, tokens[i - 1]))].join(" ");
 }
 
 /** The "-A ..." lines of one chain in an iptables-save dump of one table. */
@@ -38,4 +51,12 @@ export function chainsOf(saved: string): Set<string> {
   const out = new Set<string>();
   for (const l of saved.split("\n")) if (l.startsWith(":")) out.add(l.slice(1).split(" ")[0]!);
   return out;
+}
+
+/** The comment of a saved rule line (`-m comment --comment X`), unquoted; undefined without one. */
+export function commentOf(line: string): string | undefined {
+  const m = / --comment ("(?:[^"\\]|\\.)*"|\S+)/.exec(line);
+  if (!m) return undefined;
+  const v = m[1]!;
+  return v.startsWith('"') ? v.slice(1, -1).replace(/\\(.)/g, "$1") : v;
 }

@@ -10,19 +10,33 @@
 import type { Rule } from "../../netfilter/iptables.ts";
 import { chainNameFor } from "../../netfilter/ipmasq.ts";
 import type { PortMapping } from "../../spec/capabilities.ts";
+import { familyOf, formatIP, parseIP, to4 } from "../../spec/ip.ts";
 
 export const TOP_DNAT = "CNI-HOSTPORT-DNAT";
 export const SETMARK = "CNI-HOSTPORT-SETMARK";
 export const MASQ = "CNI-HOSTPORT-MASQ";
+/** The reference's top SNAT chain before v0.8; its per-container chains may still be around at DEL. */
+export const OLD_TOP_SNAT = "CNI-HOSTPORT-SNAT";
 
 /** The per-container chain: "CNI-DN-" + hash of network name and container id. */
 export function dnatChainName(net: string, containerID: string): string {
   return chainNameFor("CNI-DN-", net, containerID);
 }
 
+/** The per-container SNAT chain of old reference versions: "CNI-SN-" + the same hash. */
+export function oldSnatChainName(net: string, containerID: string): string {
+  return chainNameFor("CNI-SN-", net, containerID);
+}
+
+/** The comment of a container's entry rules, cut as the reference cuts it (iptables takes 255 bytes at most). */
+export function dnatComment(net: string, containerID: string): string {
+  const c = `dnat name: "${net}" id: "${containerID}"`;
+  return c.length <= 255 ? c : `${c.slice(0, 253)}...`;
+}
+
 /** "0x2000/0x2000" for bit 13, as Go's %#x prints it. */
 export function markDef(bit: number): string {
-  const v = `0x${(1 << bit).toString(16)}`;
+  const v = `0x${(2 ** bit).toString(16)}`;
   return `${v}/${v}`;
 }
 
@@ -68,14 +82,26 @@ function chunks<T>(v: T[], n: number): T[][] {
   return out;
 }
 
+/**
+ * The host address a mapping is bound to in this family: undefined when the mapping
+ * belongs to the other family (skipped), "" when it is unbound (any local address).
+ */
+export function hostIPIn(m: PortMapping, family: 4 | 6): string | undefined {
+  if (!m.hostIP) return "";
+  const ip = parseIP(m.hostIP)!;
+  if (familyOf(ip) !== family) return undefined;
+  // Go's IsUnspecified: 0.0.0.0 (also v4-mapped) or ::.
+  return (to4(ip) ?? ip).every((b) => b === 0) ? "" : formatIP(ip);
+}
+
 /** The per-container chain's entry rules (in CNI-HOSTPORT-DNAT) and rules. */
 export function dnatRules(d: DnatInput): { chain: string; entries: Rule[]; rules: Rule[] } {
   const chain = dnatChainName(d.net, d.containerID);
-  // The comment is cut at 255 characters: iptables refuses longer ones.
-  const c = `dnat name: "${d.net}" id: "${d.containerID}"`.slice(0, 255);
-  const mine = d.mappings.filter((m) => !m.hostIP || m.hostIP.includes(":") === (d.family === 6));
+  const c = dnatComment(d.net, d.containerID);
+  // The entry rules list every mapping's port, also those bound to an address of the
+  // other family (the reference groups before it filters); only the DNAT rules skip them.
   const byProto = new Map<string, number[]>();
-  for (const m of mine) byProto.set(m.protocol, [...(byProto.get(m.protocol) ?? []), m.hostPort]);
+  for (const m of d.mappings) byProto.set(m.protocol, [...(byProto.get(m.protocol) ?? []), m.hostPort]);
   const entries: Rule[] = [];
   for (const proto of [...byProto.keys()].sort()) {
     for (const ports of chunks(byProto.get(proto)!, 15)) {
@@ -83,17 +109,26 @@ export function dnatRules(d: DnatInput): { chain: string; entries: Rule[]; rules
     }
   }
   const rules: Rule[] = [];
-  const toHost = d.family === 4 ? "/32" : "/128";
+  const seen = new Set<string>();
+  // The reference adds each rule unless the chain has it already: a mapping listed twice gives one set.
+  const add = (tokens: string[]) => {
+    const key = tokens.join("\0");
+    if (!seen.has(key)) rules.push({ chain, tokens }), seen.add(key);
+  };
+  const host = d.family === 4 ? "/32" : "/128";
   const ip = d.containerAddr.split("/")[0]!;
-  for (const m of mine) {
-    const dst = m.hostIP && !/^(0\.0\.0\.0|::)$/.test(m.hostIP) ? ["-d", `${m.hostIP}${toHost}`] : [];
+  for (const m of d.mappings) {
+    const hostIP = hostIPIn(m, d.family);
+    if (hostIP === undefined) continue;
+    const dst = hostIP ? ["-d", `${hostIP}${host}`] : [];
     const port = ["-p", m.protocol, "-m", m.protocol, "--dport", String(m.hostPort)];
     if (d.snat) {
-      rules.push({ chain, tokens: [...(d.masqAll ? [] : ["-s", d.containerNet]), ...dst, ...port, "-j", d.setMarkChain] });
-      if (d.family === 4) rules.push({ chain, tokens: ["-s", "127.0.0.1/32", ...dst, ...port, "-j", d.setMarkChain] });
+      // masqAll marks every source (-s 0.0.0.0/0, which iptables-save leaves out), and so needs no localhost rule.
+      add([...(d.masqAll ? [] : ["-s", d.containerNet]), ...dst, ...port, "-j", d.setMarkChain]);
+      if (d.family === 4 && !d.masqAll) add(["-s", "127.0.0.1/32", ...dst, ...port, "-j", d.setMarkChain]);
     }
     const to = d.family === 4 ? `${ip}:${m.containerPort}` : `[${ip}]:${m.containerPort}`;
-    rules.push({ chain, tokens: [...dst, ...port, "-j", "DNAT", "--to-destination", to] });
+    add([...dst, ...port, "-j", "DNAT", "--to-destination", to]);
   }
   return { chain, entries, rules };
 }

@@ -4,10 +4,13 @@
  * daddr type local" -> hostports_all -> hostip_hostports, hostports) and masquerading;
  * each container's rules carry its id as comment, which is how DEL and GC find them.
  */
-import { nftApply, nftListRules, nftString } from "../../netfilter/nft.ts";
+import { nftApply, nftDeleteRule, nftListTable, nftString, type NftRule } from "../../netfilter/nft.ts";
 import type { PortMapping } from "../../spec/capabilities.ts";
+import { hostIPIn } from "./_chains.ts";
 
 const TABLE = "cni_hostport";
+/** Chains that hold rules of containers; hostip_hostports only in tables of older reference versions. */
+const RULE_CHAINS = new Set(["hostports", "hostip_hostports", "masquerading"]);
 
 export interface NftPortMapInput {
   family: 4 | 6;
@@ -17,46 +20,53 @@ export interface NftPortMapInput {
   mappings: PortMapping[];
   snat: boolean;
   masqAll: boolean;
+  /** nft match expressions put before "fib daddr type local" in prerouting and output. */
   conditions: string[];
 }
 
 const fam = (f: 4 | 6) => (f === 4 ? "ip" : "ip6");
 
+/** Conditions are the admin's nft expressions; they may not end the statement or open a block. */
 function conditionText(c: string[]): string {
-  for (const x of c) if (/[;\n\r#{}]/.test(x)) throw new RangeError(`Invalid nftables condition ${JSON.stringify(x)}`);
+  for (const x of c) if (/[;\n\r\0#{}]/.test(x)) throw new RangeError(`Invalid nftables condition ${JSON.stringify(x)}`);
   return c.length ? `${c.join(" ")} ` : "";
 }
 
-/** Deletes of every rule of the container in hostports and masquerading. */
-function deletesFor(family: 4 | 6, matches: (comment: string | undefined) => boolean): string[] {
-  const t = `${fam(family)} ${TABLE}`;
-  return ["hostports", "masquerading"].flatMap((chain) =>
-    nftListRules(fam(family), TABLE, chain).filter((r) => matches(r.comment)).map((r) => `delete rule ${t} ${chain} handle ${r.handle}`),
+/** The container rules of both families' tables, in one read per family. */
+function containerRulesNow(pred: (comment: string) => boolean): { family: 4 | 6; rule: NftRule }[] {
+  return ([4, 6] as const).flatMap((family) =>
+    nftListTable(fam(family), TABLE)
+      .filter((r) => RULE_CHAINS.has(r.chain) && r.comment !== undefined && pred(r.comment))
+      .map((rule) => ({ family, rule })),
   );
 }
 
-/** The rule texts of one container (what ADD adds and CHECK looks for), by chain. */
+/** The rule texts of one container (what ADD adds and CHECK counts), by chain. */
 export function containerRules(d: NftPortMapInput): { hostports: string[]; masquerading: string[] } {
   const x = fam(d.family);
   const to = d.family === 4 ? `${d.ip}` : `[${d.ip}]`;
-  const hostports = d.mappings
-    .filter((m) => !m.hostIP || m.hostIP.includes(":") === (d.family === 6))
-    .map((m) => `${m.hostIP && !/^(0\.0\.0\.0|::)$/.test(m.hostIP) ? `${x} daddr ${m.hostIP} ` : ""}${m.protocol} dport ${m.hostPort} dnat to ${to}:${m.containerPort}`);
+  const hostports: string[] = [];
+  for (const m of d.mappings) {
+    const hostIP = hostIPIn(m, d.family);
+    if (hostIP === undefined) continue;
+    hostports.push(`${hostIP ? `${x} daddr ${hostIP} ` : ""}${m.protocol} dport ${m.hostPort} dnat to ${to}:${m.containerPort}`);
+  }
   const masquerading: string[] = [];
   if (d.snat) {
+    // masqAll: every source, which also covers localhost (the reference since v1.9).
     masquerading.push(`${x} saddr ${d.masqAll ? (d.family === 4 ? "0.0.0.0/0" : "::/0") : d.ip} ${x} daddr ${d.ip} masquerade`);
     if (d.family === 4 && !d.masqAll) masquerading.push(`${x} saddr 127.0.0.1 ${x} daddr ${d.ip} masquerade`);
   }
   return { hostports, masquerading };
 }
 
-/** Installs (or replaces) the container's port maps in one transaction. */
-export function forwardPortsNft(d: NftPortMapInput): void {
+/** The script that installs (or replaces) the container's port maps in one family's table. */
+function forwardScript(d: NftPortMapInput, old: NftRule[]): string[] {
   const t = `${fam(d.family)} ${TABLE}`;
   const cond = conditionText(d.conditions);
   const c = nftString(d.containerID);
   const r = containerRules(d);
-  nftApply([
+  return [
     `add table ${t} { comment "CNI portmap plugin" ; }`,
     `add chain ${t} hostports`,
     `add chain ${t} hostip_hostports`,
@@ -72,29 +82,33 @@ export function forwardPortsNft(d: NftPortMapInput): void {
     `add rule ${t} output ${cond}fib daddr type local jump hostports_all`,
     ...(d.snat ? [`add chain ${t} masquerading { type nat hook postrouting priority 100 ; }`] : []),
     // A retried ADD replaces the container's rules instead of doubling them.
-    ...deletesFor(d.family, (cm) => cm === d.containerID),
+    ...old.map((rule) => nftDeleteRule(fam(d.family), TABLE, rule)),
     ...r.hostports.map((rule) => `add rule ${t} hostports ${rule} comment ${c}`),
     ...r.masquerading.map((rule) => `add rule ${t} masquerading ${rule} comment ${c}`),
-  ]);
+  ];
 }
 
-/** Removes the container's rules in both families; nothing there is fine. */
+/** Installs (or replaces) the container's port maps of every given family in one transaction. */
+export function forwardPortsNft(inputs: NftPortMapInput[]): void {
+  if (inputs.length === 0) return;
+  const id = inputs[0]!.containerID;
+  const old = containerRulesNow((cm) => cm === id);
+  nftApply(inputs.flatMap((d) => forwardScript(d, old.filter((o) => o.family === d.family).map((o) => o.rule))));
+}
+
+/** Removes the container's rules in both families in one transaction; nothing there is fine. */
 export function unforwardPortsNft(containerID: string): void {
-  for (const f of [4, 6] as const) {
-    const d = deletesFor(f, (cm) => cm === containerID);
-    if (d.length) nftApply(d);
-  }
+  const old = containerRulesNow((cm) => cm === containerID);
+  if (old.length) nftApply(old.map((o) => nftDeleteRule(fam(o.family), TABLE, o.rule)));
 }
 
 /** The number of the container's rules in a chain. */
 export function countRulesNft(family: 4 | 6, chain: string, containerID: string): number {
-  return nftListRules(fam(family), TABLE, chain).filter((r) => r.comment === containerID).length;
+  return nftListTable(fam(family), TABLE).filter((r) => r.chain === chain && r.comment === containerID).length;
 }
 
-/** Removes the rules of containers not in `keep`. */
+/** Removes the rules of containers not in `keep`, in one transaction. */
 export function gcNft(keep: Set<string>): void {
-  for (const f of [4, 6] as const) {
-    const d = deletesFor(f, (cm) => cm !== undefined && !keep.has(cm));
-    if (d.length) nftApply(d);
-  }
+  const stale = containerRulesNow((cm) => !keep.has(cm));
+  if (stale.length) nftApply(stale.map((o) => nftDeleteRule(fam(o.family), TABLE, o.rule)));
 }

@@ -1,0 +1,107 @@
+/**
+ * portmap's iptables backend: one iptables-restore batch per family for ADD, DEL and
+ * GC, built against one iptables-save of the nat table.
+ */
+import { type Family, TableBatch, iptablesAvailable, ruleExists } from "../../netfilter/iptables.ts";
+import { commentOf } from "../../netfilter/rule-text.ts";
+import { formatCIDR, networkOf, parseCIDR } from "../../spec/ip.ts";
+import type { PortMapConf } from "./_conf.ts";
+import { MASQ, OLD_TOP_SNAT, SETMARK, TOP_DNAT, dnatChainName, dnatRules, masqRules, oldSnatChainName, setMarkRule, topLevelJumps } from "./_chains.ts";
+
+/** The container's rule set in one family. */
+function rulesFor(conf: PortMapConf, containerID: string, family: Family, addr: string) {
+  return dnatRules({
+    net: conf.name, containerID, containerAddr: addr, containerNet: formatCIDR(networkOf(parseCIDR(addr)!)), family,
+    mappings: conf.mappings, snat: conf.snat, masqAll: conf.masqAll, setMarkChain: conf.externalSetMarkChain ?? SETMARK,
+    conditions: family === 4 ? conf.conditionsV4 : conf.conditionsV6,
+  });
+}
+
+/** Forwards the mapped ports of one family to `addr` ("ip/prefix"), replacing the container's chain as a whole. */
+export function forwardPorts(conf: PortMapConf, containerID: string, family: Family, addr: string): void {
+  const b = new TableBatch(family, "nat");
+  // The marking chains first: the container's chain jumps to them.
+  if (conf.snat && !conf.externalSetMarkChain) {
+    const masq = masqRules(conf.markMasqBit);
+    b.ensureChain(SETMARK).appendUnique(setMarkRule(conf.markMasqBit));
+    b.ensureChain(MASQ).appendUnique(masq.rule).insertUnique(masq.jump);
+  }
+  b.ensureChain(TOP_DNAT);
+  for (const j of topLevelJumps()) b.appendUnique(j);
+  const d = rulesFor(conf, containerID, family, addr);
+  // A fresh chain every ADD: whatever an earlier, interrupted ADD left is replaced.
+  b.deleteMatching(TOP_DNAT, ` -j ${d.chain}`).resetChain(d.chain);
+  for (const r of d.rules) b.append(r);
+  for (const e of d.entries) b.append(e);
+  b.commit();
+}
+
+/** Fails (with what is missing) unless the container's chain and entry rules are there. */
+export function checkPorts(conf: PortMapConf, containerID: string, family: Family, addr: string): string | undefined {
+  const d = rulesFor(conf, containerID, family, addr);
+  const b = new TableBatch(family, "nat");
+  if (!b.hasChain(d.chain)) return `chain ${d.chain} not found`;
+  for (const r of [...d.rules, ...d.entries]) {
+    // Conditions are free-form: when the text differs, ask iptables, which compares what it parsed.
+    if (!b.hasRule(r) && !ruleExists(family, "nat", r)) return `${r.chain} rule ${JSON.stringify(r.tokens.join(" "))} not found`;
+  }
+  return undefined;
+}
+
+/** Removes one container's chain and its entry rules from a batch (and an old reference's SNAT chain). */
+function dropContainer(b: TableBatch, net: string, containerID: string): void {
+  const dn = dnatChainName(net, containerID);
+  const sn = oldSnatChainName(net, containerID);
+  b.deleteMatching(TOP_DNAT, ` -j ${dn}`).deleteChain(dn);
+  b.deleteMatching(OLD_TOP_SNAT, ` -j ${sn}`).deleteChain(sn);
+}
+
+/**
+ * Removes the container's port maps in both families, by chain name. A family whose
+ * iptables is missing or broken is skipped, as in the reference: only when neither
+ * works is it an error (a DEL cannot know which families the ADD used).
+ */
+export function unforwardPorts(net: string, containerID: string): void {
+  const errors: unknown[] = [];
+  for (const family of [4, 6] as const) {
+    if (!iptablesAvailable(family)) {
+      errors.push(new Error(`ip${family === 6 ? "6" : ""}tables not installed`));
+      continue;
+    }
+    let b: TableBatch;
+    try {
+      b = new TableBatch(family, "nat");
+    } catch (e) {
+      errors.push(e);
+      continue;
+    }
+    dropContainer(b, net, containerID);
+    b.commit();
+  }
+  if (errors.length === 2) throw new Error(`neither iptables nor ip6tables is usable: ${errors.map((e) => (e as Error).message).join("; ")}`);
+}
+
+/** Removes the chains of this network's containers that are not in `keep` (container ids). */
+export function gcPorts(net: string, keep: Set<string>): void {
+  const prefix = `dnat name: "${net}" id: "`;
+  const kept = new Set([...keep].map((id) => dnatChainName(net, id)));
+  for (const family of [4, 6] as const) {
+    if (!iptablesAvailable(family)) continue;
+    const b = new TableBatch(family, "nat");
+    // The chain a container's entry rules jump to is named by network and id, so it
+    // tells stale from kept also when a long comment was cut short.
+    const stale = new Map<string, string | undefined>();
+    for (const line of b.rulesOf(TOP_DNAT)) {
+      const c = commentOf(line);
+      const target = line.split(" -j ").pop()!;
+      if (!c?.startsWith(prefix) || kept.has(target)) continue;
+      const id = c.endsWith('"') ? c.slice(prefix.length, -1) : undefined;
+      stale.set(target, id !== undefined && dnatChainName(net, id) === target ? id : undefined);
+    }
+    for (const [chain, id] of stale) {
+      if (id !== undefined) dropContainer(b, net, id);
+      else b.deleteMatching(TOP_DNAT, ` -j ${chain}`).deleteChain(chain);
+    }
+    b.commit();
+  }
+}
