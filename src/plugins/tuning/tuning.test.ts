@@ -1,27 +1,13 @@
 import { describe, expect } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { rootTest, withNetns, type TestNetns } from "../../../test/helpers/netns.ts";
-import { ours, reference, runIn, tempDir, type Call } from "../../../test/helpers/plugin-run.ts";
+import { rootTest, type TestNetns } from "../../../test/helpers/netns.ts";
+import { ours, reference, runIn, type Call } from "../../../test/helpers/plugin-run.ts";
+import { prev, withPod } from "./_test-pod.ts";
 
 const OURS = ours("tuning");
 const REF = reference("tuning");
 
-/** A pod with eth0 (the far end in the node), as a main plugin would leave it. */
-async function withPod(fn: (node: TestNetns, pod: TestNetns, dataDir: string) => void | Promise<void>) {
-  const data = tempDir("cni-tuning-");
-  try {
-    await withNetns(2, (node, pod) => {
-      node.exec(["ip", "link", "add", "tunhost", "type", "veth", "peer", "name", "eth0", "netns", pod!.name]);
-      pod!.exec(["ip", "link", "set", "eth0", "up"]);
-      return fn(node, pod!, data.dir);
-    }, "tun");
-  } finally {
-    data.cleanup();
-  }
-}
-
-const prev = (pod: TestNetns) => ({ cniVersion: "1.0.0", interfaces: [{ name: "eth0", mac: "00:00:00:00:00:00", sandbox: pod.path }], ips: [{ interface: 0, address: "10.9.0.2/24" }] });
 // Debian's reference (v1.1.1) predates txQLen: it is tested on ours alone below.
 const settings = { sysctl: { "net.ipv4.conf.IFNAME.arp_filter": "1", "net.ipv4.conf.all.log_martians": "1" }, mac: "c2:11:22:33:44:55", mtu: 1400, promisc: true, allmulti: true };
 

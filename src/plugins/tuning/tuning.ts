@@ -3,105 +3,19 @@
  * after a main plugin, as the reference tuning plugin does; DEL puts the link
  * settings (and, here, the sysctls) back from the backup file.
  */
-import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { NetlinkHandle } from "../../netlink/handle.ts";
 import { IFF_ALLMULTI, IFF_PROMISC } from "../../netlink/nl/link-consts.ts";
 import type { Link } from "../../netlink/link-types.ts";
 import { linkSetAllmulti, linkSetMac, linkSetMtu, linkSetPromisc, linkSetTxQLen } from "../../netlink/link-set.ts";
 import { linkFind } from "../../netlink/link.ts";
-import { parseMAC } from "../../netlink/mac.ts";
 import type { CmdArgs, PluginInfo } from "../../skel/cmd-args.ts";
-import { loadArgs } from "../../spec/args.ts";
-import { getFold } from "../../spec/capabilities.ts";
-import type { Attachment, NetConf, Result } from "../../spec/types.ts";
+import type { Attachment, Result } from "../../spec/types.ts";
 import { NetNS } from "../../sys/netns.ts";
 import { sysctlGet, sysctlSet } from "../../sys/sysctl.ts";
-import { failure, invalidConfig } from "../_shared/errors.ts";
-import { type Backup, DEFAULT_DATA_DIR, backupFile, dropBackup, listBackups, loadBackup, saveBackup } from "./_backup.ts";
-
-const ALLOWLIST = "/etc/cni/tuning/allowlist.conf";
-
-/** The tuning config: the standard fields plus these, args.cni and CNI_ARGS merged in. */
-export interface TuningConf extends NetConf {
-  dataDir: string;
-  sysctl: Record<string, string>;
-  mac?: string;
-  promisc: boolean;
-  mtu: number;
-  txQLen?: number;
-  allmulti?: boolean;
-}
-
-function optInt(v: unknown, field: string, min: number, max: number): number | undefined {
-  if (v === undefined || v === null) return undefined;
-  if (!Number.isInteger(v) || (v as number) < min || (v as number) > max) throw invalidConfig(`Invalid "${field}": ${JSON.stringify(v)}`);
-  return v as number;
-}
-
-function optBool(v: unknown, field: string): boolean | undefined {
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== "boolean") throw invalidConfig(`Invalid "${field}": ${JSON.stringify(v)} is not a boolean`);
-  return v;
-}
-
-/**
- * The sysctl's name under /proc/sys, "IFNAME" replaced by the interface: only keys of
- * the network subsystem, as the reference (it is the one per-namespace tree).
- */
-export function sysctlName(key: string, ifName: string): string {
-  const name = key.replaceAll(".", "/").replace("IFNAME", ifName);
-  const parts = name.split("/");
-  if (parts[0] !== "net" || parts.length < 2 || parts.some((p) => p === "" || p === "." || p === "..")) throw invalidConfig(`invalid net sysctl key: ${JSON.stringify(key)}`);
-  return name;
-}
-
-/** The allow-list file, when present: only sysctls matching one of its regexes may be set. */
-function checkAllowlist(keys: string[]): void {
-  if (!existsSync(ALLOWLIST)) return;
-  const patterns = readFileSync(ALLOWLIST, "utf8").split("\n").map((l) => l.trim()).filter(Boolean).map((p) => new RegExp(p));
-  for (const k of keys) {
-    if (!patterns.some((p) => p.test(k))) throw invalidConfig(`Sysctl ${k} is not allowed. Only the following sysctls are allowed: ${patterns.map((p) => p.source).join(" ")}`);
-  }
-}
-
-/** Reads and checks the whole config: later sources win, as in the reference (CNI_ARGS, runtimeConfig, args.cni). */
-export function loadNetConf(args: CmdArgs): TuningConf {
-  const conf = args.conf;
-  const sysctl: Record<string, string> = {};
-  const merge = (v: unknown, where: string) => {
-    if (v === undefined || v === null) return;
-    if (typeof v !== "object" || Array.isArray(v) || Object.values(v).some((x) => typeof x !== "string")) throw invalidConfig(`Invalid "${where}": must map names to strings`);
-    Object.assign(sysctl, v);
-  };
-  merge(conf.sysctl, "sysctl");
-  const a = ((conf.args as { cni?: Record<string, unknown> } | undefined)?.cni ?? {}) as Record<string, unknown>;
-  merge(a.sysctl, "args.cni.sysctl");
-  let mac = typeof conf.mac === "string" && conf.mac ? conf.mac : undefined;
-  const envMac = loadArgs(args.args, ["MAC"] as const).MAC;
-  if (envMac) mac = envMac;
-  const rcMac = conf.runtimeConfig ? getFold(conf.runtimeConfig, "mac") : undefined;
-  if (typeof rcMac === "string" && rcMac) mac = rcMac;
-  if (typeof a.mac === "string" && a.mac) mac = a.mac;
-  if (mac) {
-    try {
-      parseMAC(mac);
-    } catch {
-      throw invalidConfig(`Invalid "mac": ${JSON.stringify(mac)}`);
-    }
-  }
-  for (const k of Object.keys(sysctl)) sysctlName(k, args.ifName || "IFNAME");
-  checkAllowlist(Object.keys(sysctl));
-  const promisc = optBool(a.promisc, "args.cni.promisc") ?? optBool(conf.promisc, "promisc") ?? false;
-  const mtu = optInt(a.mtu, "args.cni.mtu", 68, 65535) ?? optInt(conf.mtu, "mtu", 0, 65535) ?? 0;
-  const txQLen = optInt(a.txQLen, "args.cni.txQLen", 0, 2 ** 31 - 1) ?? optInt(conf.txQLen, "txQLen", 0, 2 ** 31 - 1);
-  const allmulti = optBool(a.allmulti, "args.cni.allmulti") ?? optBool(conf.allmulti, "allmulti");
-  const dataDir = typeof conf.dataDir === "string" && conf.dataDir ? conf.dataDir : DEFAULT_DATA_DIR;
-  return {
-    ...conf, dataDir, sysctl, promisc, mtu,
-    ...(mac ? { mac: mac.toLowerCase() } : {}), ...(txQLen !== undefined ? { txQLen } : {}), ...(allmulti !== undefined ? { allmulti } : {}),
-  };
-}
+import { failure } from "../_shared/errors.ts";
+import { type Backup, backupFile, dropBackup, listBackups, loadBackup, saveBackup } from "./_backup.ts";
+import { type TuningConf, loadNetConf, sysctlName } from "./_conf.ts";
 
 function requirePrev(args: CmdArgs): Result {
   if (!args.prevResult) throw failure("Required prevResult missing");

@@ -1,0 +1,37 @@
+/** Test fixtures for tuning: a node and a pod with eth0 (veth to the node), a backup dir; all removed afterwards. */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { withNetns, type TestNetns } from "../../../test/helpers/netns.ts";
+import { tempDir } from "../../../test/helpers/plugin-run.ts";
+
+/** A pod with eth0 (the far end in the node), as a main plugin would leave it. */
+export async function withPod(fn: (node: TestNetns, pod: TestNetns, dataDir: string) => void | Promise<void>) {
+  const data = tempDir("cni-tuning-");
+  try {
+    await withNetns(2, (node, pod) => {
+      node.exec(["ip", "link", "add", "tunhost", "type", "veth", "peer", "name", "eth0", "netns", pod!.name]);
+      pod!.exec(["ip", "link", "set", "eth0", "up"]);
+      return fn(node, pod!, data.dir);
+    }, "tun");
+  } finally {
+    data.cleanup();
+  }
+}
+
+/** The prevResult a main plugin hands on. */
+export const prev = (pod: TestNetns) => ({ cniVersion: "1.0.0", interfaces: [{ name: "eth0", mac: "00:00:00:00:00:00", sandbox: pod.path }], ips: [{ interface: 0, address: "10.9.0.2/24" }] });
+
+/**
+ * A command prefix that runs the plugin in a private mount namespace whose /etc is an
+ * overlay with /etc/cni/tuning/allowlist.conf holding `lines`: the machine's /etc is
+ * never written. Call cleanup() afterwards.
+ */
+export function withAllowlist(lines: string[]): { wrap: string[]; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), "cni-tuning-etc-"));
+  mkdirSync(join(dir, "upper/cni/tuning"), { recursive: true });
+  mkdirSync(join(dir, "work"));
+  writeFileSync(join(dir, "upper/cni/tuning/allowlist.conf"), lines.join("\n") + "\n");
+  const mount = `mount -t overlay overlay -o lowerdir=/etc,upperdir=${dir}/upper,workdir=${dir}/work /etc && exec "$0" "$@"`;
+  return { wrap: ["unshare", "-m", "--propagation", "private", "sh", "-c", mount], cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
