@@ -4,6 +4,7 @@
  * we want can be compared with the saved table as text and sent to iptables-restore
  * unchanged: no shell, no pasted user input.
  */
+import { formatCIDR, networkOf, parseCIDR, to4 } from "../spec/ip.ts";
 
 /** xtables_save_string's characters that need no quotes. */
 const NO_QUOTE = /^[_\-0-9A-Za-z]+$/;
@@ -26,9 +27,20 @@ export function checkChainName(chain: string): string {
   return chain;
 }
 
-/** One argument of a rule line: strings as iptables-save quotes them, other values bare when the tokenizer allows. */
+/** Options whose value iptables-save prints as a masked network with its prefix. */
+const ADDRESS = new Set(["-s", "-d", "--source", "--destination"]);
+
+/** An address as iptables-save prints it: "10.0.0.1" -> "10.0.0.1/32", "10.1.2.3/24" -> "10.1.2.0/24"; anything else unchanged. */
+export function canonicalAddress(t: string): string {
+  const n = parseCIDR(t.includes("/") ? t : `${t}/${t.includes(":") ? 128 : 32}`);
+  if (!n || (t.includes(":") && to4(n.ip) && n.ip.length === 16)) return t;
+  return formatCIDR(networkOf(n));
+}
+
+/** One argument of a rule line: strings as iptables-save quotes them, addresses as it prints them, other values bare when the tokenizer allows. */
 function token(t: string, prev: string | undefined): string {
   if (prev !== undefined && SAVED_AS_STRING.has(prev)) return quoteToken(t);
+  if (prev !== undefined && ADDRESS.has(prev)) t = canonicalAddress(t);
   if (BARE.test(t)) return t;
   return quoteToken(t);
 }

@@ -1,0 +1,82 @@
+/**
+ * Differential tests against Debian's Go portmap (v1.1.1): the same config through
+ * theirs and ours leaves the same nat tables (IPv4 and IPv6), and a DEL by either
+ * removes what the other added. Every command runs inside a node namespace.
+ */
+import { describe, expect } from "bun:test";
+import { rootTest, withNetns, type TestNetns } from "../../../test/helpers/netns.ts";
+import { ours, reference, runIn, type Call } from "../../../test/helpers/plugin-run.ts";
+
+const OURS = ours("portmap");
+const REF = reference("portmap");
+
+/** Both nat tables, rules in order, chain counters left out. */
+function natTables(node: TestNetns): string[] {
+  return ["iptables-save", "ip6tables-save"].flatMap((save) => [
+    `# ${save}`,
+    ...node.exec([save, "-t", "nat"]).split("\n").filter((l) => /^(-A|:CNI)/.test(l)).map((l) => l.replace(/ \[\d+:\d+\]$/, "")),
+  ]);
+}
+
+/** Empties both nat tables of a node and removes the CNI chains, so the next plugin starts from scratch. */
+function resetNat(node: TestNetns): void {
+  for (const t of ["iptables", "ip6tables"]) {
+    node.exec([t, "-t", "nat", "-F"]);
+    for (const l of node.exec([`${t}-save`, "-t", "nat"]).split("\n")) if (l.startsWith(":CNI-")) node.exec([t, "-t", "nat", "-X", l.slice(1).split(" ")[0]!]);
+  }
+}
+
+const tcp = (hostPort: number, containerPort: number, extra: Record<string, unknown> = {}) => ({ hostPort, containerPort, protocol: "tcp", ...extra });
+
+const CASES: [string, unknown[], Record<string, unknown>][] = [
+  ["tcp and udp, hostIP in either family, 0.0.0.0", [tcp(8080, 80), tcp(9090, 90, { hostIP: "192.168.5.5" }), tcp(9091, 91, { hostIP: "2001:DB8::0001" }), { hostPort: 53, containerPort: 53, protocol: "udp", hostIP: "0.0.0.0" }], {}],
+  ["conditions", [tcp(8080, 80)], { conditionsV4: ["-s", "1.2.3.4", "!", "-i", "lo"], conditionsV6: ["-s", "2001:db8::5"] }],
+  ["externalSetMarkChain", [tcp(8080, 80)], { externalSetMarkChain: "KUBE-MARK-MASQ" }],
+  ["markMasqBit", [tcp(8080, 80)], { markMasqBit: 5 }],
+  ["snat off, a mapping listed twice", [tcp(8080, 80), tcp(8080, 80)], { snat: false }],
+  ["sctp and 17 tcp ports (multiport takes 15)", [{ hostPort: 8080, containerPort: 80, protocol: "sctp" }, ...Array.from({ length: 17 }, (_, i) => tcp(10000 + i, 80))], {}],
+];
+
+function setup(node: TestNetns, extra: Record<string, unknown>): void {
+  if (!extra.externalSetMarkChain) return;
+  for (const t of ["iptables", "ip6tables"]) node.exec([t, "-t", "nat", "-N", String(extra.externalSetMarkChain)]);
+}
+
+describe("portmap against the Go portmap", () => {
+  for (const [name, maps, extra] of CASES) {
+    rootTest(`${name}: same rules, CHECK passes, DEL leaves what theirs leaves`, () =>
+      withNetns(2, (node, pod) => {
+        setup(node, extra);
+        const prevResult = { cniVersion: "1.0.0", interfaces: [{ name: "eth0", sandbox: pod!.path }], ips: [{ interface: 0, address: "10.88.0.2/24" }, { interface: 0, address: "fd00:88::2/64" }] };
+        const conf = { cniVersion: "1.0.0", name: "pmnet", type: "portmap", runtimeConfig: { portMappings: maps }, ...extra, prevResult };
+        const call = (argv: string[], command: Call["command"]) => runIn(node, argv, { command, netns: pod!.path, containerID: "ctr1", conf });
+        expect(call(REF, "ADD").code).toBe(0);
+        const theirs = natTables(node);
+        expect(call(REF, "DEL").code).toBe(0);
+        const afterTheirDel = natTables(node);
+        resetNat(node);
+
+        const add = call(OURS, "ADD");
+        expect(add.stderr).toBe("");
+        expect(natTables(node)).toEqual(theirs);
+        expect(call(OURS, "CHECK").code).toBe(0);
+        expect(call(OURS, "DEL").code).toBe(0);
+        expect(natTables(node)).toEqual(afterTheirDel);
+        expect(call(OURS, "DEL").code).toBe(0);
+      }));
+  }
+
+  rootTest("a DEL by either removes what the other's ADD made", () =>
+    withNetns(2, (node, pod) => {
+      const prevResult = { cniVersion: "1.0.0", interfaces: [{ name: "eth0", sandbox: pod!.path }], ips: [{ interface: 0, address: "10.88.0.2/24" }, { interface: 0, address: "fd00:88::2/64" }] };
+      const conf = { cniVersion: "1.0.0", name: "pmnet", type: "portmap", runtimeConfig: { portMappings: [tcp(8080, 80), tcp(8443, 443)] }, prevResult };
+      const call = (argv: string[], command: Call["command"], id: string) => runIn(node, argv, { command, netns: pod!.path, containerID: id, conf });
+      const leftovers = () => natTables(node).filter((l) => l.includes("CNI-DN-") || l.includes("dnat name"));
+      expect(call(REF, "ADD", "go-made").code).toBe(0);
+      expect(call(OURS, "ADD", "ours-made").code).toBe(0);
+      expect(leftovers().length).toBeGreaterThan(0);
+      expect(call(OURS, "DEL", "go-made").code).toBe(0);
+      expect(call(REF, "DEL", "ours-made").code).toBe(0);
+      expect(leftovers()).toEqual([]);
+    }));
+});
