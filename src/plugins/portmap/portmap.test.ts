@@ -89,37 +89,110 @@ describe("portmap", () => {
       expect(cniRules(node)).toEqual([]);
     }));
 
-  rootTest("GC removes the chains of containers without a valid attachment", () =>
+  rootTest("GC removes the chains of this network's containers without a valid attachment, and only those", () =>
     withNetns(2, (node, pod) => {
-      for (const id of ["keep", "stale"]) expect(runIn(node, OURS, { command: "ADD", netns: pod!.path, containerID: id, conf: conf(prevFor(pod!)) }).code).toBe(0);
+      for (const id of ["keep", "stale", "stale2"]) expect(runIn(node, OURS, { command: "ADD", netns: pod!.path, containerID: id, conf: conf(prevFor(pod!)) }).code).toBe(0);
+      // Another network's container, made by the Go plugin: not this GC's to collect.
+      expect(runIn(node, REF, { command: "ADD", netns: pod!.path, containerID: "other", conf: { ...conf(prevFor(pod!)), name: "othernet" } }).code).toBe(0);
       const gc = { cniVersion: "1.1.0", name: "pmnet", type: "portmap", "cni.dev/valid-attachments": [{ containerID: "keep", ifname: "eth0" }] };
       expect(runIn(node, OURS, { command: "GC", conf: gc }).code).toBe(0);
       const left = cniRules(node).filter((l) => l.startsWith("-A CNI-HOSTPORT-DNAT"));
-      expect(left.length).toBe(2);
-      expect(left.every((l) => l.includes('id: \\"keep\\"'))).toBe(true);
+      expect(left.length).toBe(4);
+      expect(left.filter((l) => l.includes('id: \\"keep\\"')).length).toBe(2);
+      expect(left.filter((l) => l.includes('name: \\"othernet\\" id: \\"other\\"')).length).toBe(2);
+      expect(nat(node).filter((l) => l.startsWith(":CNI-DN-")).length).toBe(2);
+      expect(runIn(node, OURS, { command: "GC", conf: gc }).code).toBe(0);
+      expect(cniRules(node).filter((l) => l.startsWith("-A CNI-HOSTPORT-DNAT")).length).toBe(4);
     }));
 
-  for (const backend of ["iptables", "nftables"]) rootTest(`a real forward (${backend}): node and a second pod reach a server in the first pod through the host port`, () => {
+  rootTest("DEL removes everything of the container whatever runtimeConfig it carries: none, other, broken", () =>
+    withNetns(2, (node, pod) => {
+      for (const rc of [undefined, { portMappings: [] }, { portMappings: [{ hostPort: "x", protocol: "icmp" }] }, { portMappings: "nope" }]) {
+        expect(runIn(node, OURS, { command: "ADD", netns: pod!.path, containerID: "ctr1", conf: conf(prevFor(pod!)) }).code).toBe(0);
+        expect(cniRules(node).some((l) => l.includes("CNI-DN-"))).toBe(true);
+        const del = { cniVersion: "1.0.0", name: "pmnet", type: "portmap", ...(rc ? { runtimeConfig: rc } : {}) };
+        const r = runIn(node, OURS, { command: "DEL", containerID: "ctr1", conf: del });
+        expect(r.stdout).toBe("");
+        expect(cniRules(node).filter((l) => l.includes("CNI-DN-"))).toEqual([]);
+      }
+    }));
+
+  rootTest("options of the other backend and conflicting options are refused, as the reference does", () =>
+    withNetns(2, (node, pod) => {
+      const bad: Record<string, unknown>[] = [
+        { externalSetMarkChain: "KUBE-MARK-MASQ", markMasqBit: 14 },
+        { backend: "nftables", externalSetMarkChain: "KUBE-MARK-MASQ" },
+        { backend: "nftables", conditionsV4: ["-s", "1.2.3.4"] },
+        { backend: "iptables", conditionsV4: ["ip saddr 1.2.3.4"] },
+        { backend: "nftables", conditionsV4: ["ip saddr 1.2.3.4 ; flush ruleset"] },
+        { backend: "pf" },
+        { markMasqBit: 32 },
+        { externalSetMarkChain: "bad chain" },
+      ];
+      for (const extra of bad) {
+        const r = runIn(node, OURS, { command: "ADD", netns: pod!.path, conf: conf(prevFor(pod!), mappings, extra) });
+        expect([r.code, r.json?.code, JSON.stringify(extra)]).toEqual([1, 7, JSON.stringify(extra)]);
+      }
+      expect(cniRules(node)).toEqual([]);
+      expect(node.exec(["nft", "list", "tables"])).not.toContain("cni_hostport");
+    }));
+
+  rootTest("nftables: both families in one transaction, CHECK after ADD, conditions in the entry chains, DEL also of rules an older reference put in hostip_hostports", () =>
+    withNetns(2, (node, pod) => {
+      const prev = { cniVersion: "1.0.0", interfaces: [{ name: "eth0", sandbox: pod!.path }], ips: [{ interface: 0, address: "10.88.0.2/24" }, { interface: 0, address: "fd00:88::2/64" }] };
+      const maps = [{ hostPort: 8080, containerPort: 80, protocol: "tcp" }, { hostPort: 9091, containerPort: 91, protocol: "tcp", hostIP: "2001:DB8::1" }];
+      const c = conf(prev, maps, { backend: "nftables", conditionsV4: ["ip saddr != 192.0.2.0/24"] });
+      expect(runIn(node, OURS, { command: "ADD", netns: pod!.path, containerID: "ctr1", conf: c }).code).toBe(0);
+      const v4 = node.exec(["nft", "list", "table", "ip", "cni_hostport"]);
+      const v6 = node.exec(["nft", "list", "table", "ip6", "cni_hostport"]);
+      expect(v4).toContain("ip saddr != 192.0.2.0/24 fib daddr type local jump hostports_all");
+      expect(v4).toContain('ip saddr 127.0.0.1 ip daddr 10.88.0.2 masquerade comment "ctr1"');
+      expect(v4).not.toContain("9091");
+      expect(v6).toContain('ip6 daddr 2001:db8::1 tcp dport 9091 dnat to [fd00:88::2]:91 comment "ctr1"');
+      expect(v6).toContain("fib daddr type local jump hostports_all");
+      expect(runIn(node, OURS, { command: "CHECK", netns: pod!.path, containerID: "ctr1", conf: c }).code).toBe(0);
+      // A second ADD replaces, it does not double.
+      expect(runIn(node, OURS, { command: "ADD", netns: pod!.path, containerID: "ctr1", conf: c }).code).toBe(0);
+      expect(node.exec(["nft", "list", "table", "ip", "cni_hostport"])).toBe(v4);
+      // What a v1.5 reference made for a hostIP mapping.
+      node.exec(["nft", "add", "rule", "ip", "cni_hostport", "hostip_hostports", "ip", "daddr", "192.0.2.9", "tcp", "dport", "81", "dnat", "to", "10.88.0.2:81", "comment", '"ctr1"']);
+      expect(runIn(node, OURS, { command: "DEL", containerID: "ctr1", conf: { cniVersion: "1.0.0", name: "pmnet", type: "portmap" } }).code).toBe(0);
+      for (const f of ["ip", "ip6"]) expect(node.exec(["nft", "list", "table", f, "cni_hostport"])).not.toContain("ctr1");
+      expect(runIn(node, OURS, { command: "CHECK", netns: pod!.path, containerID: "ctr1", conf: c }).code).toBe(1);
+    }));
+
+  const FORWARDS: [string, "iptables" | "nftables", "ours" | "go"][] = [
+    ["iptables, our bridge", "iptables", "ours"],
+    ["iptables, the Go bridge", "iptables", "go"],
+    ["nftables, our bridge", "nftables", "ours"],
+  ];
+  for (const [label, backend, bridgeBy] of FORWARDS) rootTest(`a real forward (${label}): the node (also via 127.0.0.1) and a second pod reach a server in the first pod through the host port`, () => {
     const ipam = tempDir();
     return withNetns(3, async (node, p1, p2) => {
       node.exec(["ip", "link", "set", "lo", "up"]);
+      const bridgeArgv = bridgeBy === "ours" ? ours("bridge") : reference("bridge");
+      const bridgePath = bridgeBy === "ours" ? bin.dir : "/usr/lib/cni";
       const bridge = { cniVersion: "1.0.0", name: "pmnet", type: "bridge", bridge: "cnipm0", isGateway: true, hairpinMode: true, ipam: { type: "host-local", subnet: "10.89.0.0/24", dataDir: ipam.dir } };
-      const added = [p1!, p2!].map((p, i) => runIn(node, ours("bridge"), { command: "ADD", netns: p.path, containerID: `c${i}`, path: bin.dir, conf: bridge }));
+      const added = [p1!, p2!].map((p, i) => runIn(node, bridgeArgv, { command: "ADD", netns: p.path, containerID: `c${i}`, path: bridgePath, conf: bridge }));
       expect(added.map((a) => a.code)).toEqual([0, 0]);
       const pm = conf(added[0]!.json, [{ hostPort: 8080, containerPort: 80, protocol: "tcp" }], { backend });
       expect(runIn(node, OURS, { command: "ADD", netns: p1!.path, containerID: "c0", conf: pm }).code).toBe(0);
       const server = Bun.spawn(["ip", "netns", "exec", p1!.name, BUN, "-e",
         `Bun.listen({ hostname: "0.0.0.0", port: 80, socket: { open(s) { s.write("hello from pod1\\n"); s.end(); }, data() {} } }); setTimeout(() => process.exit(0), 20000);`]);
+      const get = (ns: TestNetns, host = "10.89.0.1", tries = 20) => {
+        for (let i = 0; i < tries; i++) {
+          const out = ns.exec(["timeout", "3", "bash", "-c", `exec 3<>/dev/tcp/${host}/8080 && cat <&3`], { allowFail: true });
+          if (out.includes("hello")) return out.trim();
+          Bun.sleepSync(200);
+        }
+        return "";
+      };
       try {
-        const get = (ns: TestNetns) => {
-          for (let i = 0; i < 20; i++) {
-            const out = ns.exec(["timeout", "3", "bash", "-c", "exec 3<>/dev/tcp/10.89.0.1/8080 && cat <&3"], { allowFail: true });
-            if (out.includes("hello")) return out.trim();
-            Bun.sleepSync(200);
-          }
-          return "";
-        };
         expect(get(node)).toBe("hello from pod1");
+        // 127.0.0.1 -> pod needs route_localnet on the bridge and the localhost masquerade.
+        expect(get(node, "127.0.0.1")).toBe("hello from pod1");
+        expect(node.exec(["sysctl", "-n", "net.ipv4.conf.cnipm0.route_localnet"]).trim()).toBe("1");
+        // Hairpin from the other pod on the same bridge.
         expect(get(p2!)).toBe("hello from pod1");
       } finally {
         server.kill();
@@ -133,10 +206,11 @@ describe("portmap", () => {
         expect(cniRules(node)).toEqual([]);
       }
       expect(runIn(node, OURS, { command: "DEL", netns: p1!.path, containerID: "c0", conf: pm }).code).toBe(0);
-      expect(node.exec(["timeout", "2", "bash", "-c", "exec 3<>/dev/tcp/10.89.0.1/8080 && cat <&3"], { allowFail: true })).toBe("");
+      expect(get(node, "10.89.0.1", 1)).toBe("");
       expect(runIn(node, OURS, { command: "CHECK", netns: p1!.path, containerID: "c0", conf: pm }).code).toBe(1);
+      expect(cniRules(node).filter((l) => l.includes("CNI-DN-"))).toEqual([]);
       if (backend === "nftables") expect(node.exec(["nft", "list", "table", "ip", "cni_hostport"])).not.toContain('comment "c0"');
-      for (const [i, p] of [p1!, p2!].entries()) runIn(node, ours("bridge"), { command: "DEL", netns: p.path, containerID: `c${i}`, path: bin.dir, conf: bridge });
+      for (const [i, p] of [p1!, p2!].entries()) runIn(node, bridgeArgv, { command: "DEL", netns: p.path, containerID: `c${i}`, path: bridgePath, conf: bridge });
     }).finally(() => ipam.cleanup());
   });
 });
