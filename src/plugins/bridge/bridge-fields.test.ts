@@ -121,6 +121,16 @@ describe("bridge fields", () => {
       expect(node.ipJson("link", "show").map((l: any) => l.ifname)).toEqual(["lo"]);
       expect(allocated(dataDir)).toEqual([]);
     }));
+
+  rootTest("a CNI_NETNS that is no network namespace is refused before anything is made", () =>
+    withNode(0, (node, _pods, dataDir) => {
+      for (const netns of ["/tmp", "/proc/self/ns/mnt", "/var/run/netns/no-such-ns"]) {
+        const r = callIn(node, bin.dir, { command: "ADD", netns, conf: bridgeConf("1.0.0", dataDir, { isGateway: true }) });
+        expect([netns, r.code]).toEqual([netns, 1]);
+      }
+      expect(node.ipJson("link", "show").map((l: any) => l.ifname)).toEqual(["lo"]);
+      expect(allocated(dataDir)).toEqual([]);
+    }));
 });
 
 const pod4 = (p: { ipJson: (...a: string[]) => any[] }) => p.ipJson("addr", "show", "dev", "eth0")[0].addr_info.filter((a: any) => a.family === "inet");
