@@ -32,9 +32,16 @@ export function loadNetConf(args: CmdArgs): SbrConf {
   return { ...conf, ...(typeof table === "number" ? { table } : {}), gateways, addSourceHints: boolField(conf, "addSourceHints") };
 }
 
-/** The addresses the prevResult gives this interface (none when there is no prevResult). */
+/**
+ * The addresses the prevResult gives this interface (none when there is no prevResult).
+ * As the reference, only an address whose index names another interface is left out:
+ * one without an index (a converted 0.1/0.2 result) or with an index past the list counts.
+ */
 export function ifaceIPs(prev: Result | undefined, ifName: string): IPConfig[] {
-  return (prev?.ips ?? []).filter((ipc) => ipc.interface !== undefined && prev?.interfaces?.[ipc.interface]?.name === ifName);
+  return (prev?.ips ?? []).filter((ipc) => {
+    const other = ipc.interface === undefined ? undefined : prev?.interfaces?.[ipc.interface];
+    return other === undefined || other.name === ifName;
+  });
 }
 
 /** The addresses of this interface in the prevResult; an ADD without any is an error, as the reference. */
