@@ -1,4 +1,11 @@
-/** Firewall rule sets applied as one batch per plugin call (iptables-save / iptables-restore). */
+/**
+ * Netfilter rule sets applied as one batch per plugin call: iptables through
+ * iptables-save / iptables-restore (with the xtables lock), nftables through `nft -f -`
+ * transactions. See README.md for the API and what each piece promises.
+ */
 export * from "./iptables.ts";
 export * from "./ipmasq.ts";
-export { quoteToken, checkChainName } from "./rule-text.ts";
+export * from "./ipmasq-nft.ts";
+export * from "./ipmasq-networks.ts";
+export { NftError, type NftRule, nftAvailable, nftApply, nftListRules, nftListTable, nftDeleteRule, nftString, checkNftName } from "./nft.ts";
+export { quoteToken, checkChainName, canonicalAddress, commentOf, ruleLine } from "./rule-text.ts";

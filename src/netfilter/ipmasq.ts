@@ -8,7 +8,8 @@
  *   -A POSTROUTING -s <ip>/32 -m comment --comment ... -j CNI-<hash>
  */
 import { familyOf, formatIP, networkOf, parseCIDR } from "../spec/ip.ts";
-import { type Family, type Rule, TableBatch } from "./iptables.ts";
+import { type Family, type Rule, TableBatch, iptablesAvailable } from "./iptables.ts";
+import { commentOf } from "./rule-text.ts";
 
 const MAX_CHAIN = 28;
 const MULTICAST = { 4: "224.0.0.0/4", 6: "ff00::/8" } as const;
@@ -64,8 +65,40 @@ export function setupIPMasq(ipns: readonly string[], chain: string, comment: str
  */
 export function teardownIPMasq(chain: string, families: readonly Family[] = [4, 6]): void {
   for (const family of families) {
+    // A DEL cannot know which families the ADD used: a family without its tools had none.
+    if (!iptablesAvailable(family)) continue;
     const b = new TableBatch(family, "nat");
     if (!b.hasChain(chain) && b.rulesOf("POSTROUTING").every((l) => !l.endsWith(` -j ${chain}`))) continue;
     b.deleteMatching("POSTROUTING", ` -j ${chain}`).deleteChain(chain).commit();
+  }
+}
+
+/**
+ * Removes the masquerade chains of this network's attachments whose container is not
+ * in `keep`. The reference cannot (it does no iptables GC); we can, because the
+ * POSTROUTING jumps carry the comment `name: "N" id: "ID"`, and a chain is removed only
+ * when its name is the hash of that network and id, so nothing of others is touched.
+ */
+export function gcIPMasq(net: string, keep: ReadonlySet<string>): void {
+  const prefix = `name: ${JSON.stringify(net)} id: `;
+  for (const family of [4, 6] as const) {
+    if (!iptablesAvailable(family)) continue;
+    const b = new TableBatch(family, "nat");
+    const stale = new Set<string>();
+    for (const line of b.rulesOf("POSTROUTING")) {
+      const c = commentOf(line);
+      if (!c?.startsWith(prefix)) continue;
+      let id: unknown;
+      try {
+        id = JSON.parse(c.slice(prefix.length));
+      } catch {
+        continue;
+      }
+      if (typeof id !== "string" || keep.has(id)) continue;
+      const chain = masqChainName(net, id);
+      if (line.endsWith(` -j ${chain}`)) stale.add(chain);
+    }
+    for (const chain of stale) b.deleteMatching("POSTROUTING", ` -j ${chain}`).deleteChain(chain);
+    b.commit();
   }
 }
