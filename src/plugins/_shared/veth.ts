@@ -41,12 +41,13 @@ export interface VethPair {
 }
 
 /**
- * Creates the pair (retrying when a random host name is taken), sets the host end up
+ * Creates the pair (retrying with a random host name when the name is taken), sets the host end up
  * with accept_ra off (we own its routes, as the reference) and tags it with `alias`.
  */
-export function setupVeth(hostH: NetlinkHandle, contH: NetlinkHandle, contNs: NetNS, opts: { ifName: string; mtu: number; alias: string; mac?: string }): VethPair {
+export function setupVeth(hostH: NetlinkHandle, contH: NetlinkHandle, contNs: NetNS, opts: { ifName: string; mtu: number; alias: string; mac?: string; name?: string }): VethPair {
   for (let attempt = 0; ; attempt++) {
-    const name = randomVethName();
+    // opts.name first (a name DEL can find again); a random one when it is taken.
+    const name = attempt === 0 && opts.name ? opts.name : randomVethName();
     try {
       linkAdd(hostH, {
         kind: "veth",

@@ -3,6 +3,7 @@
  * port of the bridge; addresses from IPAM, the gateway on the bridge when asked.
  * Drop-in for the reference plugin of the same name (see README.md for the fields).
  */
+import { isNotFound } from "../../netlink/error.ts";
 import { NetlinkHandle } from "../../netlink/handle.ts";
 import type { Link } from "../../netlink/link-types.ts";
 import { linkDel } from "../../netlink/link-add.ts";
@@ -24,9 +25,10 @@ import { openContainerNS, openContainerNSIfAny } from "../_shared/netns-open.ts"
 import { gcMasq, setupMasq, teardownMasq } from "../_shared/masq.ts";
 import { enableForward } from "../_shared/forward.ts";
 import { Rollback } from "../_shared/rollback.ts";
-import { deleteQuietly, findHostVeth, hostVethAlias, setupVeth } from "../_shared/veth.ts";
+import { deleteQuietly, hostVethAlias, setupVeth } from "../_shared/veth.ts";
 import { ensureBridge, ensureGatewayAddr } from "./_bridge-link.ts";
 import { type BridgeConf, loadNetConf } from "./_conf.ts";
+import { findHostVeths, hostVethName } from "./_host-veth.ts";
 
 export { loadNetConf, type BridgeConf };
 
@@ -82,6 +84,15 @@ function linkSetUpOrFail(h: NetlinkHandle, link: Link, name: string): void {
   }
 }
 
+/** Deletes a link; one already gone (deleting the pod's end takes its peer along) is fine. */
+function delUnlessGone(h: NetlinkHandle, index: number): void {
+  try {
+    linkDel(h, index);
+  } catch (e) {
+    if (!isNotFound(e)) throw e;
+  }
+}
+
 /** Bridge, veth, IPAM, addresses, gateway, masquerade; every step undone when a later one fails. */
 async function cmdAdd(args: CmdArgs): Promise<Result> {
   const conf = loadNetConf(args);
@@ -92,7 +103,8 @@ async function cmdAdd(args: CmdArgs): Promise<Result> {
   return await undo.guard(async () => {
     const br = ensureBridge(hostH, conf.bridge, { mtu: conf.mtu, promisc: conf.promiscMode });
     const pair = setupVeth(hostH, c.h, c.ns, {
-      ifName: args.ifName, mtu: conf.mtu, alias: hostVethAlias("bridge", conf.name, args.containerID, args.ifName), ...(conf.mac ? { mac: conf.mac } : {}),
+      ifName: args.ifName, mtu: conf.mtu, alias: hostVethAlias("bridge", conf.name, args.containerID, args.ifName),
+      name: hostVethName(conf.name, args.containerID, args.ifName), ...(conf.mac ? { mac: conf.mac } : {}),
     });
     undo.add(`veth "${pair.host.name}"`, () => deleteQuietly(hostH, pair.host.index));
     try {
@@ -170,18 +182,19 @@ async function cmdCheck(args: CmdArgs): Promise<void> {
 
 /**
  * Releases the addresses, removes the pair and the masquerade rules. The host end is
- * found by its alias when the pod's namespace is gone, so nothing stays behind.
+ * found by its alias or its name when the pod's namespace is gone, so nothing stays
+ * behind, also after an ADD that was killed half way.
  */
 async function cmdDel(args: CmdArgs): Promise<void> {
   const conf = loadNetConf(args);
   using hostH = NetlinkHandle.at();
   using c = openContainerNSIfAny(args.netns);
   const contLink = c ? linkFind(c.h, args.ifName) : undefined;
-  const hostVeth = findHostVeth(hostH, hostVethAlias("bridge", conf.name, args.containerID, args.ifName), args.prevResult);
+  const hostVeths = findHostVeths(hostH, hostVethName(conf.name, args.containerID, args.ifName), hostVethAlias("bridge", conf.name, args.containerID, args.ifName), args.prevResult);
   if (conf.ipam) await ipamCommand("DEL", conf.ipam.type, args);
   try {
     if (c && contLink) linkDel(c.h, contLink.index);
-    if (hostVeth && linkFind(hostH, hostVeth.index)) linkDel(hostH, hostVeth.index);
+    for (const v of hostVeths) delUnlessGone(hostH, v.index);
   } catch (e) {
     throw failure(`failed to delete "${args.ifName}"`, e);
   }
