@@ -4,7 +4,7 @@
  * Both paths load their code lazily so a plugin run stays small.
  */
 import { basename } from "node:path";
-import { hasPlugin, loadPlugin } from "./plugins/registry.ts";
+import { hasPlugin, loadPlugin, supportedVersionsOf } from "./plugins/registry.ts";
 
 /** The name the process was started as; in a compiled Bun binary argv[0] is "bun". */
 function invokedAs(): string {
@@ -23,10 +23,10 @@ async function main(): Promise<void> {
   }
   if (hasPlugin(name)) {
     if (process.env.CNI_COMMAND === "VERSION") {
-      // Runtimes probe VERSION often; every built-in plugin speaks every version
-      // (registry.test.ts holds them to it), so the answer needs no plugin module.
-      const { versionInfo, ALL_VERSIONS } = await import("./spec/version.ts");
-      await Bun.write(Bun.stdout, JSON.stringify(versionInfo(ALL_VERSIONS)) + "\n");
+      // Runtimes probe VERSION often; the registry knows each plugin's versions
+      // (registry.test.ts holds it to the modules), so the answer needs no plugin module.
+      const { versionInfo } = await import("./spec/version.ts");
+      await Bun.write(Bun.stdout, JSON.stringify(versionInfo(supportedVersionsOf(name))) + "\n");
       process.exit(0);
     }
     const [{ pluginMain }, plugin] = await Promise.all([import("./skel/plugin-main.ts"), loadPlugin(name)]);

@@ -3,6 +3,7 @@
  * plugin run only pays for the code of its own type.
  */
 import type { PluginFuncs, PluginInfo } from "../skel/cmd-args.ts";
+import { ALL_VERSIONS } from "../spec/version.ts";
 
 /** What every plugin module exports as `plugin`. */
 export interface PluginModule {
@@ -27,6 +28,20 @@ const PLUGINS: Record<string, Loader> = {
   static: () => import("./static/static.ts"),
   tuning: () => import("./tuning/tuning.ts"),
 };
+
+/**
+ * Versions of the plugins that do not speak all of them (the reference's choices), so
+ * VERSION is answered without loading the module; registry.test.ts keeps this in step
+ * with each module's info.
+ */
+const VERSIONS: Record<string, readonly string[]> = {
+  bandwidth: ["0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"],
+};
+
+/** The spec versions plugin `type` supports. */
+export function supportedVersionsOf(type: string): readonly string[] {
+  return VERSIONS[type] ?? ALL_VERSIONS;
+}
 
 /** Every plugin type this binary provides, sorted. */
 export function pluginTypes(): string[] {
