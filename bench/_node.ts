@@ -20,8 +20,13 @@ export class BenchNode {
   readonly work = mkdtempSync(join(tmpdir(), "cni-ts-bench-"));
   readonly ourBin = join(this.work, "bin");
 
+  private closed = false;
+
   constructor(pods: number) {
     if (process.getuid?.() !== 0) throw new Error("benchmarks need root (they create network namespaces)");
+    // Removed also when the bench is interrupted or killed by a timeout.
+    process.on("exit", () => this.close());
+    for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(sig, () => process.exit(130));
     sh(["ip", "netns", "add", this.node]);
     sh(["ip", "-n", this.node, "link", "set", "lo", "up"]);
     for (let i = 0; i < pods; i++) {
@@ -45,6 +50,8 @@ export class BenchNode {
   }
 
   close(): void {
+    if (this.closed) return;
+    this.closed = true;
     for (const p of this.pods) spawnSync("ip", ["netns", "del", p]);
     spawnSync("ip", ["netns", "del", this.node]);
     rmSync(this.work, { recursive: true, force: true });
