@@ -19,6 +19,11 @@ export interface Backup {
   sysctl?: Record<string, string>;
 }
 
+/** The config's dataDir, or the default: all DEL and GC need of the config. */
+export function backupDir(conf: Record<string, unknown>): string {
+  return typeof conf.dataDir === "string" && conf.dataDir ? conf.dataDir : DEFAULT_DATA_DIR;
+}
+
 /** The reference's file name. */
 export function backupFile(dataDir: string, containerID: string, ifName: string): string {
   return join(dataDir, `${containerID}_${ifName}.json`);

@@ -13,9 +13,15 @@ import type { CmdArgs, PluginInfo } from "../../skel/cmd-args.ts";
 import type { Attachment, Result } from "../../spec/types.ts";
 import { NetNS } from "../../sys/netns.ts";
 import { sysctlGet, sysctlSet } from "../../sys/sysctl.ts";
-import { failure } from "../_shared/errors.ts";
-import { type Backup, backupFile, dropBackup, listBackups, loadBackup, saveBackup } from "./_backup.ts";
+import { failure, invalidConfig } from "../_shared/errors.ts";
+import { type Backup, backupDir, backupFile, dropBackup, listBackups, loadBackup, saveBackup } from "./_backup.ts";
 import { type TuningConf, loadNetConf, sysctlName } from "./_conf.ts";
+import { duplicateSysctlKeys } from "./_dup-keys.ts";
+
+/** The reference refuses a sysctl named twice on ADD and CHECK (JSON.parse would keep the last silently). */
+function rejectDuplicateSysctls(args: CmdArgs): void {
+  if (duplicateSysctlKeys(new TextDecoder().decode(args.stdinData)).length) throw invalidConfig("duplicated sysctl keys are not allowed");
+}
 
 function requirePrev(args: CmdArgs): Result {
   if (!args.prevResult) throw failure("Required prevResult missing");
@@ -47,14 +53,19 @@ function snapshot(conf: TuningConf, link: Link, ns: NetNS, ifName: string): Back
 
 /** Applies the sysctls and link settings inside the pod; records the old values first. */
 async function cmdAdd(args: CmdArgs): Promise<Result> {
+  rejectDuplicateSysctls(args);
   const conf = loadNetConf(args);
   const prev = requirePrev(args);
   using ns = NetNS.open(args.netns);
   using h = NetlinkHandle.at(ns);
   const link = containerLink(h, args.ifName);
   const file = backupFile(conf.dataDir, args.containerID, args.ifName);
-  // A retried ADD must not overwrite the originals with values it set itself.
-  if (!loadBackup(file)) saveBackup(file, snapshot(conf, link, ns, args.ifName));
+  // A retried ADD must not overwrite the originals with values it set itself; what it
+  // changes beyond the first ADD (a config changed in between) is recorded now.
+  const old = loadBackup(file);
+  const now = snapshot(conf, link, ns, args.ifName);
+  const merged: Backup = old ? { ...now, ...old, ...(now.sysctl || old.sysctl ? { sysctl: { ...now.sysctl, ...old.sysctl } } : {}) } : now;
+  if (!old || JSON.stringify(merged) !== JSON.stringify(old)) saveBackup(file, merged);
   try {
     for (const [k, v] of Object.entries(conf.sysctl)) sysctlSet(sysctlName(k, args.ifName), v, ns);
     if (conf.mac) linkSetMac(h, link, conf.mac);
@@ -99,28 +110,34 @@ function restore(h: NetlinkHandle, ns: NetNS, ifName: string, file: string): voi
 
 /** Each configured value must be what the kernel has now. */
 async function cmdCheck(args: CmdArgs): Promise<void> {
+  rejectDuplicateSysctls(args);
   const conf = loadNetConf(args);
   requirePrev(args);
   using ns = NetNS.open(args.netns);
   using h = NetlinkHandle.at(ns);
   for (const [k, v] of Object.entries(conf.sysctl)) {
-    const cur = sysctlGet(sysctlName(k, args.ifName), ns);
-    if (cur !== v) throw failure(`Error: Tuning configured value of ${k} is ${v}, current value is ${cur}`);
+    const name = sysctlName(k, args.ifName);
+    const cur = sysctlGet(name, ns);
+    if (cur !== v) throw failure(`Error: Tuning configured value of /proc/sys/${name} is ${v}, current value is ${cur}`);
   }
   const link = linkFind(h, args.ifName);
   if (!link) throw failure(`Cannot find container link ${args.ifName}`);
   const bad = (what: string, want: unknown, have: unknown) => failure(`Error: Tuning configured ${what} of ${args.ifName} is ${want}, current value is ${have}`);
   if (conf.mac && conf.mac !== link.mac) throw bad("Ethernet", conf.mac, link.mac);
-  if (conf.promisc !== ((link.flags & IFF_PROMISC) !== 0)) throw bad("promisc", conf.promisc, (link.flags & IFF_PROMISC) !== 0);
+  const promisc = (link.flags & IFF_PROMISC) !== 0;
+  if (conf.promisc !== promisc) throw failure(`Error: Tuning link ${args.ifName} configured promisc is ${conf.promisc}, current value is ${promisc ? 1 : 0}`);
   if (conf.mtu && conf.mtu !== link.mtu) throw bad("MTU", conf.mtu, link.mtu);
   if (conf.allmulti !== undefined && conf.allmulti !== ((link.flags & IFF_ALLMULTI) !== 0)) throw bad("all-multicast mode", conf.allmulti, !conf.allmulti);
   if (conf.txQLen !== undefined && conf.txQLen !== link.txqlen) throw bad("Transmit Queue Length", conf.txQLen, link.txqlen);
 }
 
-/** Restores the originals when the pod is still there; the backup goes either way. */
+/**
+ * Restores the originals when the pod is still there; the backup goes either way. Only
+ * dataDir is read from the config: an allow-list or config changed since the ADD must
+ * not keep a DEL from succeeding (the reference checks them on ADD only).
+ */
 async function cmdDel(args: CmdArgs): Promise<void> {
-  const conf = loadNetConf(args);
-  const file = backupFile(conf.dataDir, args.containerID, args.ifName);
+  const file = backupFile(backupDir(args.conf), args.containerID, args.ifName);
   let ns: NetNS | undefined;
   try {
     ns = args.netns ? NetNS.open(args.netns) : undefined;
@@ -138,9 +155,9 @@ async function cmdDel(args: CmdArgs): Promise<void> {
 
 /** Drops the backups of attachments the runtime no longer has (their pods are gone). */
 async function cmdGc(args: CmdArgs, valid: Attachment[]): Promise<void> {
-  const conf = loadNetConf(args);
+  const dir = backupDir(args.conf);
   const keep = new Set(valid.map((v) => `${v.containerID}_${v.ifname}.json`));
-  for (const name of listBackups(conf.dataDir)) if (!keep.has(name)) dropBackup(join(conf.dataDir, name));
+  for (const name of listBackups(dir)) if (!keep.has(name)) dropBackup(join(dir, name));
 }
 
 /** What this plugin says about itself. */

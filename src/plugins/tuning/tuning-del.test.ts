@@ -1,0 +1,74 @@
+import { describe, expect } from "bun:test";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { rootTest } from "../../../test/helpers/netns.ts";
+import { ours, reference, runIn } from "../../../test/helpers/plugin-run.ts";
+import { prev, withAllowlist, withPod } from "./_test-pod.ts";
+
+const OURS = ours("tuning");
+const REF = reference("tuning");
+
+describe("tuning: DEL, CHECK messages, duplicates, retried ADD", () => {
+  rootTest("DEL restores even when the allow-list or the config changed since the ADD", () =>
+    withPod((node, pod, dataDir) => {
+      const sysctl = { "net.ipv4.conf.IFNAME.arp_filter": "1" };
+      const c = { cniVersion: "1.0.0", name: "tun", type: "tuning", dataDir, mtu: 1300, sysctl, prevResult: prev(pod) };
+      const allowAll = withAllowlist(["^net\\."]);
+      const allowNone = withAllowlist(["^nothing$"]);
+      try {
+        expect(runIn(node, OURS, { command: "ADD", netns: pod.path, containerID: "d", wrap: allowAll.wrap, conf: c }).code).toBe(0);
+        expect(pod.exec(["sysctl", "-n", "net.ipv4.conf.eth0.arp_filter"]).trim()).toBe("1");
+        // The list no longer allows the sysctl, and the config now has a bad MAC: DEL still restores.
+        const del = runIn(node, OURS, { command: "DEL", netns: pod.path, containerID: "d", wrap: allowNone.wrap, conf: { ...c, mac: "bad" } });
+        expect([del.code, del.stdout]).toEqual([0, ""]);
+        expect(pod.ipJson("link", "show", "dev", "eth0")[0].mtu).toBe(1500);
+        expect(pod.exec(["sysctl", "-n", "net.ipv4.conf.eth0.arp_filter"]).trim()).toBe("0");
+      } finally {
+        allowAll.cleanup();
+        allowNone.cleanup();
+      }
+    }));
+
+  // The reference refuses it since v1.2.0 (Debian's v1.1.1 keeps the last value): ours alone.
+  rootTest("a sysctl named twice is refused with the reference's message, before anything changes", () =>
+    withPod((node, pod, dataDir) => {
+      const raw = `{"cniVersion":"1.0.0","name":"tun","type":"tuning","dataDir":${JSON.stringify(dataDir)},"mtu":1300,` +
+        `"sysctl":{"net.ipv4.conf.IFNAME.arp_filter":"1","net.ipv4.conf.IFNAME.arp_filter":"0"},"prevResult":${JSON.stringify(prev(pod))}}`;
+      const msg = "duplicated sysctl keys are not allowed";
+      const mine = runIn(node, OURS, { command: "ADD", netns: pod.path, containerID: "dup", conf: raw });
+      expect([mine.code, mine.json.code, mine.json.msg]).toEqual([1, 7, msg]);
+      expect(runIn(node, OURS, { command: "CHECK", netns: pod.path, containerID: "dup", conf: raw }).json.msg).toBe(msg);
+      expect(pod.ipJson("link", "show", "dev", "eth0")[0].mtu).toBe(1500);
+    }));
+
+  rootTest("CHECK fails with the reference's messages for a changed sysctl and promisc mode", () =>
+    withPod((node, pod, dataDir) => {
+      const c = { cniVersion: "1.0.0", name: "tun", type: "tuning", dataDir, sysctl: { "net.ipv4.conf.eth0.arp_filter": "1" }, prevResult: prev(pod) };
+      expect(runIn(node, OURS, { command: "ADD", netns: pod.path, containerID: "ck", conf: c }).code).toBe(0);
+      const both = () => [REF, OURS].map((argv) => runIn(node, argv, { command: "CHECK", netns: pod.path, containerID: "ck", conf: c }).json?.msg);
+      expect(both()).toEqual([undefined, undefined]);
+      pod.exec(["ip", "link", "set", "eth0", "promisc", "on"]);
+      const [refPromisc, ourPromisc] = both();
+      expect(refPromisc).toBe("Error: Tuning link eth0 configured promisc is false, current value is 1");
+      expect(ourPromisc).toBe(refPromisc);
+      pod.exec(["sysctl", "-w", "net.ipv4.conf.eth0.arp_filter=0"]);
+      const [refSysctl, ourSysctl] = both();
+      expect(refSysctl).toBe("Error: Tuning configured value of /proc/sys/net/ipv4/conf/eth0/arp_filter is 1, current value is 0");
+      expect(ourSysctl).toBe(refSysctl);
+      expect(runIn(node, OURS, { command: "DEL", netns: pod.path, containerID: "ck", conf: c }).code).toBe(0);
+    }));
+
+  rootTest("a retried ADD with more settings records their originals too; DEL restores all", () =>
+    withPod((node, pod, dataDir) => {
+      const link = () => pod.ipJson("-d", "link", "show", "dev", "eth0")[0];
+      const before = { mtu: link().mtu, txqlen: link().txqlen };
+      const c = { cniVersion: "1.0.0", name: "tun", type: "tuning", dataDir, mtu: 1400, prevResult: prev(pod) };
+      const call = (command: "ADD" | "DEL", conf: object) => runIn(node, OURS, { command, netns: pod.path, containerID: "re", conf }).code;
+      expect(call("ADD", c)).toBe(0);
+      expect(call("ADD", { ...c, mtu: 1300, txQLen: 77 })).toBe(0);
+      expect(JSON.parse(readFileSync(join(dataDir, "re_eth0.json"), "utf8"))).toEqual({ mtu: before.mtu, txQLen: before.txqlen });
+      expect({ mtu: link().mtu, txqlen: link().txqlen }).toEqual({ mtu: 1300, txqlen: 77 });
+      expect(call("DEL", c)).toBe(0);
+      expect({ mtu: link().mtu, txqlen: link().txqlen }).toEqual(before);
+    }));
+});
