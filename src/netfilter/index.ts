@@ -7,5 +7,5 @@ export * from "./iptables.ts";
 export * from "./ipmasq.ts";
 export * from "./ipmasq-nft.ts";
 export * from "./ipmasq-networks.ts";
-export { NftError, type NftRule, nftAvailable, nftApply, nftListRules, nftListTable, nftDeleteRule, nftString, checkNftName } from "./nft.ts";
+export { NftError, type NftRule, nftAvailable, nftApply, nftListRules, nftListTable, nftTables, nftDeleteRule, nftString, checkNftName } from "./nft.ts";
 export { quoteToken, checkChainName, canonicalAddress, commentOf, ruleLine } from "./rule-text.ts";

@@ -58,6 +58,15 @@ function rulesOf(argv: string[]): NftRule[] {
   return doc.nftables.flatMap((o) => (o.rule ? [{ chain: o.rule.chain, handle: o.rule.handle, ...(o.rule.comment !== undefined ? { comment: o.rule.comment } : {}) }] : []));
 }
 
+/** The tables that exist, as "FAMILY NAME" ("ip cni_hostport"); none without nft. Equivalent to: `nft -j list tables`. */
+export function nftTables(): Set<string> {
+  if (!nftAvailable()) return new Set();
+  const r = Bun.spawnSync(["nft", "-j", "list", "tables"], { stdout: "pipe", stderr: "pipe" });
+  if (!r.success) throw new NftError(`nft -j list tables failed: ${r.stderr.toString().trim()}`);
+  const doc = JSON.parse(r.stdout.toString()) as { nftables: { table?: { family: string; name: string } }[] };
+  return new Set(doc.nftables.flatMap((o) => (o.table ? [`${o.table.family} ${o.table.name}`] : [])));
+}
+
 /** The rules of a chain; [] when the table or chain does not exist. Equivalent to: `nft -j list chain FAMILY TABLE CHAIN`. */
 export function nftListRules(family: string, table: string, chain: string): NftRule[] {
   return rulesOf(["list", "chain", checkFamily(family), checkNftName(table), checkNftName(chain)]);

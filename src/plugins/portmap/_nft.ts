@@ -4,7 +4,7 @@
  * daddr type local" -> hostports_all -> hostip_hostports, hostports) and masquerading;
  * each container's rules carry its id as comment, which is how DEL and GC find them.
  */
-import { nftApply, nftDeleteRule, nftListTable, nftString, type NftRule } from "../../netfilter/nft.ts";
+import { nftApply, nftDeleteRule, nftListTable, nftString, nftTables, type NftRule } from "../../netfilter/nft.ts";
 import type { PortMapping } from "../../spec/capabilities.ts";
 import { hostIPIn } from "./_chains.ts";
 
@@ -32,9 +32,10 @@ function conditionText(c: string[]): string {
   return c.length ? `${c.join(" ")} ` : "";
 }
 
-/** The container rules of both families' tables, in one read per family. */
+/** The container rules of both families' tables: one read of the table list, one of each table there. */
 function containerRulesNow(pred: (comment: string) => boolean): { family: 4 | 6; rule: NftRule }[] {
-  return ([4, 6] as const).flatMap((family) =>
+  const tables = nftTables();
+  return ([4, 6] as const).filter((f) => tables.has(`${fam(f)} ${TABLE}`)).flatMap((family) =>
     nftListTable(fam(family), TABLE)
       .filter((r) => RULE_CHAINS.has(r.chain) && r.comment !== undefined && pred(r.comment))
       .map((rule) => ({ family, rule })),
