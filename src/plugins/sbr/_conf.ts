@@ -46,7 +46,9 @@ export function ifaceIPs(prev: Result | undefined, ifName: string): IPConfig[] {
 
 /** The addresses of this interface in the prevResult; an ADD without any is an error, as the reference. */
 export function ipConfigs(prev: Result, ifName: string): IPConfig[] {
+  if (!prev.ips?.length) throw failure(`No IP addresses supplied on interface: ${ifName}`);
   const out = ifaceIPs(prev, ifName);
+  // The reference goes on with none and strips the interface's routes from main: refuse.
   if (out.length === 0) throw failure(`no IP addresses on interface: ${ifName}`);
   return out;
 }

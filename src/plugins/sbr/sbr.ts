@@ -9,16 +9,29 @@ import { NetlinkHandle } from "../../netlink/handle.ts";
 import { ruleList } from "../../netlink/rule.ts";
 import type { CmdArgs, PluginInfo } from "../../skel/cmd-args.ts";
 import type { Result } from "../../spec/types.ts";
+import { FileLock } from "../../sys/lock.ts";
 import { NetNS } from "../../sys/netns.ts";
 import { failure } from "../_shared/errors.ts";
 import { ifaceIPs, ipConfigs, loadNetConf } from "./_conf.ts";
 import { doRoutes, hostCIDR, rulesOnly, tidyRules } from "./_tables.ts";
+
+/**
+ * Takes the reference's lock: flock on the namespace file, so sbr runs on one pod (ours
+ * and the Go ones, e.g. two interfaces added at once) do not pick the same free table.
+ * Synchronous work only while it is held.
+ */
+function lockNetns(path: string): FileLock {
+  const lock = FileLock.open(path);
+  lock.lock();
+  return lock;
+}
 
 async function cmdAdd(args: CmdArgs): Promise<Result> {
   const conf = loadNetConf(args);
   if (!args.prevResult) throw failure("This plugin must be called as chained plugin");
   const ipcs = ipConfigs(args.prevResult, args.ifName);
   using ns = NetNS.open(args.netns);
+  using _lock = lockNetns(args.netns);
   using h = NetlinkHandle.at(ns);
   try {
     if (conf.table !== undefined) rulesOnly(h, ipcs, conf.table);
@@ -57,6 +70,7 @@ async function cmdDel(args: CmdArgs): Promise<void> {
     return;
   }
   try {
+    using _lock = lockNetns(args.netns);
     using h = NetlinkHandle.at(ns);
     tidyRules(h, args.ifName, conf.table, ifaceIPs(args.prevResult, args.ifName).map((i) => i.address));
   } finally {
