@@ -213,4 +213,41 @@ describe("portmap", () => {
       for (const [i, p] of [p1!, p2!].entries()) runIn(node, bridgeArgv, { command: "DEL", netns: p.path, containerID: `c${i}`, path: bridgePath, conf: bridge });
     }).finally(() => ipam.cleanup());
   });
+
+  for (const backend of ["iptables", "nftables"] as const) rootTest(`a real IPv6 forward (${backend}): the node and a second pod reach the first pod through [gateway]:hostPort`, () => {
+    const ipam = tempDir();
+    return withNetns(3, async (node, p1, p2) => {
+      node.exec(["ip", "link", "set", "lo", "up"]);
+      const bridge = {
+        cniVersion: "1.0.0", name: "pmnet6", type: "bridge", bridge: "cnipm6", isGateway: true, hairpinMode: true,
+        ipam: { type: "host-local", ranges: [[{ subnet: "10.90.0.0/24" }], [{ subnet: "fd00:90::/64" }]], dataDir: ipam.dir },
+      };
+      const added = [p1!, p2!].map((p, i) => runIn(node, ours("bridge"), { command: "ADD", netns: p.path, containerID: `c${i}`, path: bin.dir, conf: bridge }));
+      expect(added.map((a) => a.code)).toEqual([0, 0]);
+      const pm = conf(added[0]!.json, [{ hostPort: 8080, containerPort: 80, protocol: "tcp" }], { backend });
+      expect(runIn(node, OURS, { command: "ADD", netns: p1!.path, containerID: "c0", conf: pm }).code).toBe(0);
+      expect(runIn(node, OURS, { command: "CHECK", netns: p1!.path, containerID: "c0", conf: pm }).code).toBe(0);
+      const server = Bun.spawn(["ip", "netns", "exec", p1!.name, BUN, "-e",
+        `Bun.listen({ hostname: "::", port: 80, socket: { open(s) { s.write("hello over v6\\n"); s.end(); }, data() {} } }); setTimeout(() => process.exit(0), 20000);`]);
+      // Addresses stay tentative until duplicate address detection is done: retry for a while.
+      const get = (ns: TestNetns, tries = 30) => {
+        for (let i = 0; i < tries; i++) {
+          const out = ns.exec(["timeout", "3", "bash", "-c", "exec 3<>/dev/tcp/fd00:90::1/8080 && cat <&3"], { allowFail: true });
+          if (out.includes("hello")) return out.trim();
+          Bun.sleepSync(200);
+        }
+        return "";
+      };
+      try {
+        expect(get(node)).toBe("hello over v6");
+        expect(get(p2!)).toBe("hello over v6");
+      } finally {
+        server.kill();
+        await server.exited;
+      }
+      expect(runIn(node, OURS, { command: "DEL", netns: p1!.path, containerID: "c0", conf: pm }).code).toBe(0);
+      expect(get(node, 1)).toBe("");
+      for (const [i, p] of [p1!, p2!].entries()) runIn(node, ours("bridge"), { command: "DEL", netns: p.path, containerID: `c${i}`, path: bin.dir, conf: bridge });
+    }).finally(() => ipam.cleanup());
+  });
 });
