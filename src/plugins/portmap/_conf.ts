@@ -52,7 +52,7 @@ function backendOf(conf: NetConf, external: string, v4: string[], v6: string[]):
   const needs: [string, Backend | undefined][] = [["externalSetMarkChain", external ? "iptables" : undefined], ["conditionsV4", backendOfConditions(v4)], ["conditionsV6", backendOfConditions(v6)]];
   const wrong = needs.filter(([, b]) => b !== undefined && b !== backend).map(([f]) => f);
   if (wrong.length) throw invalidConfig(`Invalid config: ${backend} backend was requested but ${wrong.join(", ")} ${wrong.length > 1 ? "are" : "is"} for the other backend`);
-  if (backend === "nftables" && [...v4, ...v6].some((c) => /[;#{}]/.test(c))) throw invalidConfig("Invalid conditions: ; # { } are not allowed in nftables conditions");
+  if (backend === "nftables" && [...v4, ...v6].some((c) => /[;#{}\\]/.test(c))) throw invalidConfig("Invalid conditions: ; # { } \\ are not allowed in nftables conditions");
   return backend;
 }
 

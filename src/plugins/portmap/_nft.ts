@@ -28,7 +28,7 @@ const fam = (f: 4 | 6) => (f === 4 ? "ip" : "ip6");
 
 /** Conditions are the admin's nft expressions; they may not end the statement or open a block. */
 function conditionText(c: string[]): string {
-  for (const x of c) if (/[;\n\r\0#{}]/.test(x)) throw new RangeError(`Invalid nftables condition ${JSON.stringify(x)}`);
+  for (const x of c) if (/[;\n\r\0#{}\\]/.test(x)) throw new RangeError(`Invalid nftables condition ${JSON.stringify(x)}`);
   return c.length ? `${c.join(" ")} ` : "";
 }
 
