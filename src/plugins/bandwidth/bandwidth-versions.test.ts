@@ -1,0 +1,63 @@
+import { describe, expect } from "bun:test";
+import { rootTest, withNetns, type TestNetns } from "../../../test/helpers/netns.ts";
+import { ours, reference, runIn } from "../../../test/helpers/plugin-run.ts";
+import { ALL_VERSIONS } from "../../spec/version.ts";
+import { ifbName } from "./bandwidth.ts";
+
+const OURS = ours("bandwidth");
+const REF = reference("bandwidth");
+
+function setUp(node: TestNetns, pod: TestNetns): void {
+  node.exec(["ip", "link", "del", "bwhost"], { allowFail: true });
+  node.exec(["ip", "link", "add", "bwhost", "type", "veth", "peer", "name", "eth0", "netns", pod.name]);
+  node.exec(["ip", "link", "set", "bwhost", "up"]);
+  pod.exec(["ip", "link", "set", "eth0", "up"]);
+}
+
+/** The prevResult as a main plugin of spec version `v` prints it. */
+function prevAt(v: string, pod: TestNetns): Record<string, unknown> {
+  if (v < "0.3.0") return { cniVersion: v, ip4: { ip: "10.9.0.2/24", gateway: "10.9.0.1" }, dns: {} };
+  const ip = { ...(v < "1.0.0" ? { version: "4" } : {}), interface: 1, address: "10.9.0.2/24", gateway: "10.9.0.1" };
+  return { cniVersion: v, interfaces: [{ name: "bwhost", mac: "02:00:00:00:00:01" }, { name: "eth0", sandbox: pod.path }], ips: [ip], dns: {} };
+}
+
+/** A result with the ifb's random MAC blanked. */
+function stable(json: any): any {
+  if (!json?.interfaces) return json;
+  return { ...json, interfaces: json.interfaces.map((i: any) => (i.name.startsWith("bwp") ? { ...i, mac: i.mac ? "MAC" : i.mac } : i)) };
+}
+
+const qdiscs = (node: TestNetns, dev: string) =>
+  JSON.parse(node.exec(["tc", "-j", "qdisc", "show", "dev", dev], { allowFail: true }) || "[]").map((q: any) => ({ kind: q.kind, handle: q.handle, options: q.options }));
+
+describe("bandwidth at every spec version", () => {
+  // Debian's reference (v1.1.1) stops at 1.0.0: 1.1.0 is checked on ours alone.
+  for (const v of ALL_VERSIONS) {
+    rootTest(`${v}: the same outcome, result and qdiscs as the reference`, () =>
+      withNetns(2, (node, pod) => {
+        const p = pod!;
+        const ifb = ifbName("bwnet", "ctr-v");
+        const c = { cniVersion: v, name: "bwnet", type: "bandwidth", ingressRate: 8_000_000, ingressBurst: 80_000, egressRate: 4_000_000, egressBurst: 40_000, prevResult: prevAt(v, p) };
+        const outs: unknown[] = [];
+        for (const argv of v === "1.1.0" ? [OURS] : [REF, OURS]) {
+          setUp(node, p);
+          const add = runIn(node, argv, { command: "ADD", netns: p.path, containerID: "ctr-v", conf: c });
+          const outcome = add.code === 0 ? stable(add.json) : { code: add.json?.code };
+          // CHECK exists from 0.4.0 on: before that both refuse it.
+          const check = runIn(node, argv, { command: "CHECK", netns: p.path, containerID: "ctr-v", conf: c });
+          outs.push({ exit: add.code, outcome, host: qdiscs(node, "bwhost"), ifb: qdiscs(node, ifb), check: [check.code, check.json?.code] });
+          expect(runIn(node, argv, { command: "DEL", netns: p.path, containerID: "ctr-v", conf: c }).code).toBe(v < "0.3.0" ? 1 : 0);
+          expect(qdiscs(node, ifb)).toEqual([]);
+        }
+        if (outs.length === 2) expect(outs[1]).toEqual(outs[0]);
+        const mine = outs.at(-1) as any;
+        if (v < "0.3.0") expect(mine.outcome).toEqual({ code: 1 });
+        else {
+          expect(mine.outcome.cniVersion).toBe(v);
+          expect(mine.outcome.interfaces.map((i: { name: string }) => i.name)).toEqual(["bwhost", "eth0", ifb]);
+          expect(mine.host[0]).toMatchObject({ kind: "tbf", options: { rate: 1_000_000 } });
+          expect(mine.check[0]).toBe(v >= "0.4.0" ? 0 : 1);
+        }
+      }));
+  }
+});
