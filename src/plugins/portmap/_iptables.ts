@@ -57,28 +57,29 @@ function dropContainer(b: TableBatch, net: string, containerID: string): void {
 }
 
 /**
- * Removes the container's port maps in both families, by chain name. A family whose
- * iptables is missing or broken is skipped, as in the reference: only when neither
- * works is it an error (a DEL cannot know which families the ADD used).
+ * Removes the container's port maps in both families, by chain name. A family without
+ * iptables tools had no rules; one whose nat table cannot be read is skipped, as in
+ * the reference: only when every installed family fails so is it an error (a DEL cannot know
+ * which families the ADD used).
  */
 export function unforwardPorts(net: string, containerID: string): void {
+  const families = ([4, 6] as const).filter((f) => iptablesAvailable(f));
   const errors: unknown[] = [];
-  for (const family of [4, 6] as const) {
-    if (!iptablesAvailable(family)) {
-      errors.push(new Error(`ip${family === 6 ? "6" : ""}tables not installed`));
-      continue;
-    }
+  for (const family of families) {
     let b: TableBatch;
     try {
       b = new TableBatch(family, "nat");
     } catch (e) {
+      // The nat table cannot be read (no kernel support, say): nothing of ours there.
       errors.push(e);
       continue;
     }
     dropContainer(b, net, containerID);
     b.commit();
   }
-  if (errors.length === 2) throw new Error(`neither iptables nor ip6tables is usable: ${errors.map((e) => (e as Error).message).join("; ")}`);
+  if (families.length > 0 && errors.length === families.length) {
+    throw new Error(`iptables is not usable: ${errors.map((e) => (e as Error).message).join("; ")}`);
+  }
 }
 
 /** Removes the chains of this network's containers that are not in `keep` (container ids). */

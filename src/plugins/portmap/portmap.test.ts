@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect } from "bun:test";
+import { symlinkSync } from "node:fs";
 import { resolve } from "node:path";
 import { installedBinDir } from "../../../test/helpers/dist.ts";
 import { rootTest, withNetns, type TestNetns } from "../../../test/helpers/netns.ts";
@@ -160,6 +161,23 @@ describe("portmap", () => {
       for (const f of ["ip", "ip6"]) expect(node.exec(["nft", "list", "table", f, "cni_hostport"])).not.toContain("ctr1");
       expect(runIn(node, OURS, { command: "CHECK", netns: pod!.path, containerID: "ctr1", conf: c }).code).toBe(1);
     }));
+
+  rootTest("a node with nft but no iptables tools: nftables by default, CHECK and DEL work, iptables options refused", () => {
+    const onlyNft = tempDir("cni-only-nft-");
+    symlinkSync("/usr/sbin/nft", `${onlyNft.dir}/nft`);
+    const wrap = ["env", `PATH=${onlyNft.dir}:/usr/bin:/bin`];
+    return withNetns(2, (node, pod) => {
+      const c = conf(prevFor(pod!));
+      const call = (command: Call["command"], cc: unknown = c) => runIn(node, OURS, { command, netns: pod!.path, containerID: "ctr1", conf: cc, wrap });
+      expect(call("ADD").code).toBe(0);
+      expect(node.exec(["nft", "list", "table", "ip", "cni_hostport"])).toContain('tcp dport 8080 dnat to 10.88.0.2:80 comment "ctr1"');
+      expect(cniRules(node)).toEqual([]);
+      expect(call("CHECK").code).toBe(0);
+      expect(call("ADD", conf(prevFor(pod!), mappings, { externalSetMarkChain: "X" })).json.code).toBe(7);
+      expect(call("DEL").code).toBe(0);
+      expect(node.exec(["nft", "list", "table", "ip", "cni_hostport"])).not.toContain("ctr1");
+    }).finally(() => onlyNft.cleanup());
+  });
 
   const FORWARDS: [string, "iptables" | "nftables", "ours" | "go"][] = [
     ["iptables, our bridge", "iptables", "ours"],
