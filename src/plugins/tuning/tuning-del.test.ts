@@ -1,5 +1,5 @@
 import { describe, expect } from "bun:test";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { rootTest } from "../../../test/helpers/netns.ts";
 import { ours, reference, runIn } from "../../../test/helpers/plugin-run.ts";
@@ -70,5 +70,32 @@ describe("tuning: DEL, CHECK messages, duplicates, retried ADD", () => {
       expect({ mtu: link().mtu, txqlen: link().txqlen }).toEqual({ mtu: 1300, txqlen: 77 });
       expect(call("DEL", c)).toBe(0);
       expect({ mtu: link().mtu, txqlen: link().txqlen }).toEqual(before);
+    }));
+
+  rootTest("a failed ADD puts back what it had changed and leaves no backup (the reference leaves both)", () =>
+    withPod((node, pod, dataDir) => {
+      // The kernel refuses a multicast MAC, after the sysctl was written.
+      const c = { cniVersion: "1.0.0", name: "tun", type: "tuning", dataDir, sysctl: { "net.ipv4.conf.IFNAME.arp_filter": "1" }, mac: "01:00:5e:00:00:01", prevResult: prev(pod) };
+      const r = runIn(node, OURS, { command: "ADD", netns: pod.path, containerID: "f", conf: c });
+      expect([r.code, r.json.code]).toEqual([1, 999]);
+      expect(r.json.msg).toContain('failed to tune "eth0"');
+      expect(pod.exec(["sysctl", "-n", "net.ipv4.conf.eth0.arp_filter"]).trim()).toBe("0");
+      expect(existsSync(join(dataDir, "f_eth0.json"))).toBe(false);
+    }));
+
+  rootTest("an interface name with a dot: IFNAME stays one level (current reference; Debian's v1.1.1 splits it)", () =>
+    withPod((node, pod, dataDir) => {
+      pod.exec(["ip", "link", "set", "eth0", "name", "e.1"]);
+      const c = { cniVersion: "1.0.0", name: "tun", type: "tuning", dataDir, sysctl: { "net.ipv4.conf.IFNAME.arp_filter": "1" }, prevResult: prev(pod) };
+      const p = { ...c, prevResult: { ...c.prevResult, interfaces: [{ name: "e.1", sandbox: pod.path }] } };
+      const call = (argv: string[], command: "ADD" | "CHECK" | "DEL") => runIn(node, argv, { command, netns: pod.path, containerID: "dot", ifName: "e.1", conf: p });
+      expect(call(REF, "ADD").json.msg).toContain("/proc/sys/net/ipv4/conf/e/1/arp_filter");
+      expect(call(REF, "DEL").code).toBe(0);
+      const add = call(OURS, "ADD");
+      expect([add.code, add.stderr]).toEqual([0, ""]);
+      expect(pod.exec(["cat", "/proc/sys/net/ipv4/conf/e.1/arp_filter"]).trim()).toBe("1");
+      expect(call(OURS, "CHECK").code).toBe(0);
+      expect(call(OURS, "DEL").code).toBe(0);
+      expect(pod.exec(["cat", "/proc/sys/net/ipv4/conf/e.1/arp_filter"]).trim()).toBe("0");
     }));
 });
