@@ -7,6 +7,7 @@ import { linkAdd } from "../../netlink/link-add.ts";
 import { linkSetMac, linkSetPromisc } from "../../netlink/link-set.ts";
 import { linkFind, linkSetUp } from "../../netlink/link.ts";
 import { netContains, parseCIDR } from "../../spec/ip.ts";
+import { sysctlSet } from "../../sys/sysctl.ts";
 import { failure } from "../_shared/errors.ts";
 import { familyOfText } from "../_shared/ip-util.ts";
 
@@ -28,6 +29,12 @@ export function ensureBridge(h: NetlinkHandle, name: string, opts: { mtu: number
     if (!br) throw failure(`bridge "${name}" vanished while being set up`);
   }
   if (br.kind !== "bridge") throw failure(`"${name}" already exists but is not a bridge`);
+  try {
+    // We own the bridge's routes, as the reference (which also ignores a failure: no IPv6).
+    sysctlSet(`net/ipv6/conf/${name}/accept_ra`, "0");
+  } catch {
+    // no IPv6 in this kernel
+  }
   try {
     if (opts.promisc) linkSetPromisc(h, br, true);
     linkSetUp(h, br);

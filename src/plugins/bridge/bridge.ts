@@ -15,18 +15,19 @@ import { formatIP, networkOf, parseCIDR } from "../../spec/ip.ts";
 import type { Attachment, IPConfig, Result, Route } from "../../spec/types.ts";
 import type { NetNS } from "../../sys/netns.ts";
 import { sysctlSet } from "../../sys/sysctl.ts";
-import { checkContainerLink, checkInterfaceIPs, checkRoutes, containerIface, requirePrevResult } from "../_shared/check-result.ts";
+import { checkInterfaceIPs, checkRoutes, requirePrevResult } from "../_shared/check-result.ts";
 import { dnsSet } from "../_shared/conf-fields.ts";
 import { configureIface } from "../_shared/configure-iface.ts";
 import { failure } from "../_shared/errors.ts";
 import { familyOfText } from "../_shared/ip-util.ts";
 import { ipamAdd, ipamCommand } from "../_shared/ipam-exec.ts";
-import { openContainerNS, openContainerNSIfAny } from "../_shared/netns-open.ts";
+import { type ContainerNS, openContainerNS, openContainerNSIfAny } from "../_shared/netns-open.ts";
 import { gcMasq, setupMasq, teardownMasq } from "../_shared/masq.ts";
 import { enableForward } from "../_shared/forward.ts";
 import { Rollback } from "../_shared/rollback.ts";
-import { deleteQuietly, hostVethAlias, setupVeth } from "../_shared/veth.ts";
+import { deleteQuietly, hostVethAlias, setupVeth, type VethPair } from "../_shared/veth.ts";
 import { ensureBridge, ensureGatewayAddr } from "./_bridge-link.ts";
+import { checkBridge, checkContainerEnd, checkHostEnd } from "./_check.ts";
 import { type BridgeConf, loadNetConf } from "./_conf.ts";
 import { findHostVeths, hostVethName } from "./_host-veth.ts";
 
@@ -64,15 +65,39 @@ function setupGateway(h: NetlinkHandle, br: Link, conf: BridgeConf, ips: IPConfi
   enableForward(gateways);
 }
 
-/** The container end's IPv6 DAD off unless enabledad, as the reference (a bridge reflects our own probes). */
-function dadOff(ns: NetNS, ifName: string): void {
-  for (const knob of ["enhanced_dad", "accept_dad"]) {
+/**
+ * The pod end's sysctls, as the reference (failures ignored, as there: no IPv6 in the
+ * pod is fine): DAD off unless enabledad (our own probes come back over the bridge,
+ * e.g. with hairpin), and a gratuitous ARP when the link comes up.
+ */
+function podSysctls(ns: NetNS, ifName: string, enabledad: boolean): void {
+  const knobs: [string, string][] = enabledad
+    ? [[`net/ipv6/conf/${ifName}/enhanced_dad`, "1"], [`net/ipv6/conf/${ifName}/accept_dad`, "1"]]
+    : [[`net/ipv6/conf/${ifName}/accept_dad`, "0"]];
+  knobs.push([`net/ipv4/conf/${ifName}/arp_notify`, "1"]);
+  for (const [name, value] of knobs) {
     try {
-      sysctlSet(`net/ipv6/conf/${ifName}/${knob}`, "0", ns);
+      sysctlSet(name, value, ns);
     } catch {
-      // no IPv6, or no enhanced_dad in this kernel
+      // no IPv6 in this kernel or pod
     }
   }
+}
+
+/** The reference's waits for the host end to come up as a bridge port once the pod end is up. */
+const PORT_UP_WAITS_MS = [0, 50, 500, 1000, 1000];
+
+/** Waits until the host end is up (the pod end was just set up), failing as the reference when it never is. */
+async function waitPortUp(h: NetlinkHandle, index: number): Promise<void> {
+  let state = "unknown";
+  for (const ms of PORT_UP_WAITS_MS) {
+    if (ms) await Bun.sleep(ms);
+    const link = linkFind(h, index);
+    if (!link) throw failure(`host veth ${index} vanished`);
+    state = link.operstate;
+    if (state === "up") return;
+  }
+  throw failure(`bridge port in error state: ${state}`);
 }
 
 /** Sets a link up, as a CNI failure when it cannot be. */
@@ -93,6 +118,50 @@ function delUnlessGone(h: NetlinkHandle, index: number): void {
   }
 }
 
+/** The pair, its host end a port of the bridge with the port flags asked for, and the spoof check; each recorded for undo. */
+function setupPort(hostH: NetlinkHandle, c: ContainerNS, br: Link, conf: BridgeConf, args: CmdArgs, undo: Rollback): VethPair {
+  const pair = setupVeth(hostH, c.h, c.ns, {
+    ifName: args.ifName, mtu: conf.mtu, alias: hostVethAlias("bridge", conf.name, args.containerID, args.ifName),
+    name: hostVethName(conf.name, args.containerID, args.ifName), ...(conf.mac ? { mac: conf.mac } : {}),
+  });
+  undo.add(`veth "${pair.host.name}"`, () => deleteQuietly(hostH, pair.host.index));
+  try {
+    linkSetMaster(hostH, pair.host, br);
+    if (conf.hairpinMode || conf.portIsolation) linkSetBridgePort(hostH, pair.host, { ...(conf.hairpinMode ? { hairpin: true } : {}), ...(conf.portIsolation ? { isolated: true } : {}) });
+  } catch (e) {
+    throw failure(`failed to connect "${pair.host.name}" to bridge ${conf.bridge}`, e);
+  }
+  if (conf.macspoofchk) {
+    const refID = `${args.containerID}-${args.ifName}`;
+    undo.add("spoof check", () => teardownSpoofCheck(refID));
+    try {
+      setupSpoofCheck(pair.host.name, pair.container.mac, refID);
+    } catch (e) {
+      throw failure("failed to setup spoof-check", e);
+    }
+  }
+  return pair;
+}
+
+/** IPAM's addresses on the pod end, the gateway on the bridge, masquerade; each recorded for undo. */
+async function setupL3(hostH: NetlinkHandle, c: ContainerNS, br: Link, conf: BridgeConf, args: CmdArgs, result: Result, undo: Rollback): Promise<void> {
+  const ipamType = conf.ipam!.type;
+  const ipam = await ipamAdd(ipamType, args);
+  undo.add("IPAM ADD", () => ipamCommand("DEL", ipamType, args));
+  result.ips = containerIPs(conf, ipam);
+  const routes = defaultRoutes(conf, result.ips, ipam.routes ?? []);
+  if (routes.length) result.routes = routes;
+  if (!dnsSet(conf.dns) && ipam.dns) result.dns = ipam.dns;
+
+  podSysctls(c.ns, args.ifName, conf.enabledad);
+  if (!conf.disableContainerInterface) await configureIface(c.h, c.ns, args.ifName, result);
+  if (conf.isGateway) setupGateway(hostH, br, conf, result.ips);
+  if (conf.ipMasq) {
+    undo.add("ipMasq rules", () => teardownMasq(conf, args));
+    setupMasq(conf, args, result.ips.map((i) => i.address), conf.ipMasqBackend);
+  }
+}
+
 /** Bridge, veth, IPAM, addresses, gateway, masquerade; every step undone when a later one fails. */
 async function cmdAdd(args: CmdArgs): Promise<Result> {
   const conf = loadNetConf(args);
@@ -102,81 +171,44 @@ async function cmdAdd(args: CmdArgs): Promise<Result> {
   const undo = new Rollback();
   return await undo.guard(async () => {
     const br = ensureBridge(hostH, conf.bridge, { mtu: conf.mtu, promisc: conf.promiscMode });
-    const pair = setupVeth(hostH, c.h, c.ns, {
-      ifName: args.ifName, mtu: conf.mtu, alias: hostVethAlias("bridge", conf.name, args.containerID, args.ifName),
-      name: hostVethName(conf.name, args.containerID, args.ifName), ...(conf.mac ? { mac: conf.mac } : {}),
-    });
-    undo.add(`veth "${pair.host.name}"`, () => deleteQuietly(hostH, pair.host.index));
-    try {
-      linkSetMaster(hostH, pair.host, br);
-      if (conf.hairpinMode || conf.portIsolation) linkSetBridgePort(hostH, pair.host, { ...(conf.hairpinMode ? { hairpin: true } : {}), ...(conf.portIsolation ? { isolated: true } : {}) });
-    } catch (e) {
-      throw failure(`failed to connect "${pair.host.name}" to bridge ${conf.bridge}`, e);
-    }
-    if (conf.macspoofchk) {
-      const refID = `${args.containerID}-${args.ifName}`;
-      undo.add("spoof check", () => teardownSpoofCheck(refID));
-      try {
-        setupSpoofCheck(pair.host.name, pair.container.mac, refID);
-      } catch (e) {
-        throw failure("failed to setup spoof-check", e);
-      }
-    }
+    const pair = setupPort(hostH, c, br, conf, args, undo);
     const result: Result = {
       cniVersion: conf.cniVersion,
       interfaces: [
-        { name: br.name, mac: br.mac ?? "" },
-        { name: pair.host.name, mac: pair.host.mac ?? "" },
-        { name: args.ifName, mac: pair.container.mac ?? "", sandbox: args.netns },
+        { name: br.name, mac: br.mac },
+        { name: pair.host.name, mac: pair.host.mac },
+        { name: args.ifName, mac: pair.container.mac, sandbox: args.netns },
       ],
       dns: conf.dns && dnsSet(conf.dns) ? conf.dns : {},
     };
-    if (!conf.ipam) {
-      // L2 only: the pod's end is up with no addresses, as in the reference.
-      if (!conf.disableContainerInterface) linkSetUpOrFail(c.h, pair.container, args.ifName);
-      return result;
-    }
-
-    const ipam = await ipamAdd(conf.ipam.type, args);
-    undo.add("IPAM ADD", () => ipamCommand("DEL", conf.ipam!.type, args));
-    result.ips = containerIPs(conf, ipam);
-    const routes = defaultRoutes(conf, result.ips, ipam.routes ?? []);
-    if (routes.length) result.routes = routes;
-    if (!dnsSet(conf.dns) && ipam.dns) result.dns = ipam.dns;
-
-    if (!conf.enabledad) dadOff(c.ns, args.ifName);
-    if (!conf.disableContainerInterface) await configureIface(c.h, c.ns, args.ifName, result);
-    if (conf.isGateway) setupGateway(hostH, br, conf, result.ips);
-    if (conf.ipMasq) {
-      undo.add("ipMasq rules", () => teardownMasq(conf, args));
-      setupMasq(conf, args, result.ips.map((i) => i.address), conf.ipMasqBackend);
-    }
-    // The bridge's MAC may have changed when the port joined: report what it is now.
-    result.interfaces![0]!.mac = linkFind(hostH, br.index)?.mac ?? "";
+    if (conf.ipam) await setupL3(hostH, c, br, conf, args, result, undo);
+    // L2 only: the pod's end is up with no addresses, as in the reference.
+    else if (!conf.disableContainerInterface) linkSetUpOrFail(c.h, pair.container, args.ifName);
+    if (!conf.disableContainerInterface) await waitPortUp(hostH, pair.host.index);
+    // Both MACs may have changed since: the bridge's when the port joined or the gateway went on it.
+    result.interfaces![0]!.mac = linkFind(hostH, br.index)?.mac ?? br.mac;
+    result.interfaces![1]!.mac = linkFind(hostH, pair.host.index)?.mac ?? pair.host.mac;
     return result;
   });
 }
 
-/** IPAM's check, then the container end, its addresses and routes, and the host end's master. */
+/**
+ * IPAM's check, then as the reference: the bridge, the container end and its peer on
+ * the bridge, the addresses and routes in the pod. An L2-only bridge has no IPAM to
+ * ask (the reference then fails looking for a plugin named "").
+ */
 async function cmdCheck(args: CmdArgs): Promise<void> {
   const conf = loadNetConf(args);
   using c = openContainerNS(args.netns);
   if (conf.ipam) await ipamCommand("CHECK", conf.ipam.type, args);
-  const prev = requirePrevResult(args, "bridge: ");
-  const intf = containerIface(prev, args);
-  checkContainerLink(c.h, intf, "veth");
+  const prev = requirePrevResult(args);
+  using hostH = NetlinkHandle.at();
+  const br = checkBridge(hostH, prev, conf);
+  const cont = checkContainerEnd(c.h, prev, args);
+  checkHostEnd(hostH, prev, br, cont, args);
   if (!conf.disableContainerInterface) {
     checkInterfaceIPs(c.h, args.ifName, prev.ips ?? []);
     checkRoutes(c.h, prev.routes ?? []);
-  }
-  using hostH = NetlinkHandle.at();
-  const br = linkFind(hostH, conf.bridge);
-  if (!br || br.kind !== "bridge") throw failure(`bridge "${conf.bridge}" not found`);
-  const hostIface = prev.interfaces?.find((i, n) => n !== 0 && !i.sandbox && i.name);
-  if (hostIface) {
-    const host = linkFind(hostH, hostIface.name);
-    if (!host || host.kind !== "veth") throw failure(`host veth "${hostIface.name}" not found`);
-    if (host.master !== br.index) throw failure(`host veth "${hostIface.name}" is not a port of "${conf.bridge}"`);
   }
 }
 
