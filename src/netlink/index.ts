@@ -1,4 +1,4 @@
-/** The netlink layer: a per-namespace handle and operations on links, addresses, routes, neighbours and rules. */
+/** The netlink layer: a per-namespace handle and operations on links, addresses, routes, neighbours, rules, qdiscs and filters. */
 export { NetlinkHandle, type HandleOptions } from "./handle.ts";
 export * from "./error.ts";
 export * from "./mac.ts";
@@ -10,3 +10,5 @@ export * from "./link-set.ts";
 export * from "./route.ts";
 export * from "./neigh.ts";
 export * from "./rule.ts";
+export * from "./qdisc.ts";
+export * from "./filter.ts";

@@ -13,3 +13,7 @@ export * from "./ifaddrmsg.ts";
 export * from "./rtmsg.ts";
 export * from "./ndmsg.ts";
 export * from "./fib-rule-hdr.ts";
+export * from "./tcmsg.ts";
+export * from "./tc-tbf.ts";
+export * from "./tc-u32.ts";
+export * from "./tc-mirred.ts";
