@@ -2,7 +2,7 @@
 import { formatIP } from "../spec/ip.ts";
 import { formatMAC } from "./mac.ts";
 import {
-  IFLA_ADDRESS, IFLA_BR_STP_STATE, IFLA_BR_VLAN_FILTERING, IFLA_IFALIAS, IFLA_IFNAME, IFLA_INFO_DATA, IFLA_INFO_KIND,
+  IFLA_ADDRESS, IFLA_BR_STP_STATE, IFLA_BR_VLAN_FILTERING, IFLA_BR_VLAN_PROTOCOL, IFLA_IFALIAS, IFLA_IFNAME, IFLA_INFO_DATA, IFLA_INFO_KIND,
   IFLA_INFO_SLAVE_KIND, IFLA_LINK, IFLA_LINKINFO, IFLA_LINK_NETNSID, IFLA_MACVLAN_MODE, IFLA_MASTER, IFLA_MTU,
   IFLA_OPERSTATE, IFLA_PROMISCUITY, IFLA_TXQLEN, IFLA_VXLAN_AGEING, IFLA_VXLAN_GBP, IFLA_VXLAN_GROUP,
   IFLA_VXLAN_GROUP6, IFLA_VXLAN_ID, IFLA_VXLAN_LEARNING, IFLA_VXLAN_LINK, IFLA_VXLAN_LOCAL, IFLA_VXLAN_LOCAL6,
@@ -63,6 +63,7 @@ export function decodeLink(payload: Uint8Array): Link {
       const link: Link = { ...base, kind: "bridge" };
       if (data.has(IFLA_BR_VLAN_FILTERING)) link.vlanFiltering = readU8(data.get(IFLA_BR_VLAN_FILTERING)!) !== 0;
       if (data.has(IFLA_BR_STP_STATE)) link.stp = readU32(data.get(IFLA_BR_STP_STATE)!) !== 0;
+      if (data.has(IFLA_BR_VLAN_PROTOCOL)) link.vlanProtocol = readBe16(data.get(IFLA_BR_VLAN_PROTOCOL)!);
       return link;
     }
     case "macvlan": {

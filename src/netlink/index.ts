@@ -12,3 +12,4 @@ export * from "./neigh.ts";
 export * from "./rule.ts";
 export * from "./qdisc.ts";
 export * from "./filter.ts";
+export * from "./bridge-vlan.ts";

@@ -51,6 +51,8 @@ export interface Bridge extends LinkAttrs {
   vlanFiltering?: boolean;
   /** IFLA_BR_STP_STATE != 0. */
   stp?: boolean;
+  /** IFLA_BR_VLAN_PROTOCOL (0x8100 or 0x88a8): the kernel reports it only when it has bridge VLAN filtering. */
+  vlanProtocol?: number;
 }
 
 /** Macvlan modes by their iproute2 names. */

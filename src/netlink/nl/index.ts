@@ -17,3 +17,4 @@ export * from "./tcmsg.ts";
 export * from "./tc-tbf.ts";
 export * from "./tc-u32.ts";
 export * from "./tc-mirred.ts";
+export * from "./bridge-vlan-info.ts";
