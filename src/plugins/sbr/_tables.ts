@@ -77,7 +77,8 @@ export function doRoutes(h: NetlinkHandle, ifName: string, ipcs: IPConfig[], con
     try {
       routeDel(h, specOf(r, r.table));
     } catch (e) {
-      if (!isNotFound(e)) throw e;
+      // With addSourceHints the reference only warns: the source rules already work.
+      if (!isNotFound(e) && !conf.addSourceHints) throw e;
     }
   }
 }
