@@ -1,6 +1,6 @@
 /** The bridge device itself: created once, shared by every attachment, gateway addresses on it. */
 import { addrAdd, addrDel, addrList } from "../../netlink/addr.ts";
-import { isExists } from "../../netlink/error.ts";
+import { isExists, isNetlinkError } from "../../netlink/error.ts";
 import type { NetlinkHandle } from "../../netlink/handle.ts";
 import type { Link } from "../../netlink/link-types.ts";
 import { linkAdd } from "../../netlink/link-add.ts";
@@ -8,7 +8,9 @@ import { linkSetMac, linkSetPromisc } from "../../netlink/link-set.ts";
 import { linkFind, linkSetUp } from "../../netlink/link.ts";
 import { netContains, parseCIDR } from "../../spec/ip.ts";
 import { sysctlSet } from "../../sys/sysctl.ts";
+import { errorMessage } from "../../spec/error.ts";
 import { failure } from "../_shared/errors.ts";
+import { noVlanFiltering, requireVlanFiltering, type VlanConf } from "./_vlan.ts";
 import { familyOfText } from "../_shared/ip-util.ts";
 
 const ZERO_MAC = "00:00:00:00:00:00";
@@ -16,19 +18,23 @@ const ZERO_MAC = "00:00:00:00:00:00";
 /**
  * Creates the bridge or reuses it (idempotent, and safe when many ADDs race to create
  * it: EEXIST means another one won, and the bridge is read again), then sets it up.
+ * VLANs make a new bridge VLAN-filtering (an existing one is taken as it is, as the
+ * reference does); a kernel that cannot filter is refused before anything is made.
  */
-export function ensureBridge(h: NetlinkHandle, name: string, opts: { mtu: number; promisc: boolean }): Link {
+export function ensureBridge(h: NetlinkHandle, name: string, opts: { mtu: number; promisc: boolean; vlan: VlanConf }): Link {
   let br = linkFind(h, name);
   if (!br) {
     try {
-      linkAdd(h, { kind: "bridge", name, ...(opts.mtu ? { mtu: opts.mtu } : {}) });
+      linkAdd(h, { kind: "bridge", name, ...(opts.mtu ? { mtu: opts.mtu } : {}), ...(opts.vlan.filtering ? { vlanFiltering: true } : {}) });
     } catch (e) {
+      if (opts.vlan.filtering && isNetlinkError(e, "EOPNOTSUPP")) throw noVlanFiltering(opts.vlan, `could not add "${name}" with VLAN filtering: ${errorMessage(e)}`);
       if (!isExists(e)) throw failure(`could not add "${name}"`, e);
     }
     br = linkFind(h, name);
     if (!br) throw failure(`bridge "${name}" vanished while being set up`);
   }
   if (br.kind !== "bridge") throw failure(`"${name}" already exists but is not a bridge`);
+  requireVlanFiltering(br, opts.vlan);
   try {
     // We own the bridge's routes, as the reference (which also ignores a failure: no IPv6).
     sysctlSet(`net/ipv6/conf/${name}/accept_ra`, "0");

@@ -10,6 +10,7 @@ import { boolField, checkDNS, intField, ipamOf, stringField } from "../_shared/c
 import { invalidConfig } from "../_shared/errors.ts";
 import { type MasqBackend, masqBackendOf } from "../_shared/masq.ts";
 import { nftAvailable } from "../../netfilter/nft.ts";
+import { loadVlanConf, type VlanConf } from "./_vlan.ts";
 
 /** The bridge config: the standard fields plus these, defaults applied. */
 export interface BridgeConf extends NetConf {
@@ -31,13 +32,8 @@ export interface BridgeConf extends NetConf {
   mac?: string;
   /** Absent: the bridge is L2 only. */
   ipam?: IPAMConfig;
-}
-
-// preserveDefaultVlan (default true) only means something with vlan or vlanTrunk, so it is accepted alone.
-const UNSUPPORTED = ["vlan", "vlanTrunk"] as const;
-
-function unsupported(field: string, why: string): never {
-  throw new CniError(ErrorCode.UnsupportedField, `"${field}" is not supported by cni-ts yet: ${why}`);
+  /** vlan, vlanTrunk and preserveDefaultVlan, checked. */
+  vlanConf: VlanConf;
 }
 
 /** The MAC asked for, by the reference's precedence. */
@@ -67,24 +63,20 @@ export function loadNetConf(args: CmdArgs): BridgeConf {
   } catch {
     throw invalidConfig(`Invalid "bridge": ${JSON.stringify(bridge)} is not an interface name`);
   }
-  for (const f of UNSUPPORTED) {
-    const v = conf[f];
-    if (v === undefined || v === null || v === false || v === 0 || (Array.isArray(v) && v.length === 0)) continue;
-    unsupported(f, "bridge VLAN filtering is not implemented");
-  }
-  boolField(conf, "preserveDefaultVlan");
   const ipMasqBackend = masqBackendOf(conf);
   checkDNS(conf);
   if (boolField(conf, "macspoofchk") && !nftAvailable()) throw new CniError(ErrorCode.UnsupportedField, `"macspoofchk" needs the nft command on the node`);
   const mtu = intField(conf, "mtu", { min: 0, max: 65535 });
   if (mtu !== 0 && mtu < 68) throw invalidConfig(`Invalid "mtu": ${mtu} is below 68`);
   const isDefaultGateway = boolField(conf, "isDefaultGateway");
+  // A default gateway is a gateway, as in the reference.
+  const isGateway = boolField(conf, "isGateway") || isDefaultGateway;
+  const vlanConf = loadVlanConf(conf, bridge, isGateway);
   const ipam = ipamOf(conf);
   const out: BridgeConf = {
     ...conf,
     bridge,
-    // A default gateway is a gateway, as in the reference.
-    isGateway: boolField(conf, "isGateway") || isDefaultGateway,
+    isGateway,
     isDefaultGateway,
     forceAddress: boolField(conf, "forceAddress"),
     ipMasq: boolField(conf, "ipMasq"),
@@ -96,6 +88,7 @@ export function loadNetConf(args: CmdArgs): BridgeConf {
     disableContainerInterface: boolField(conf, "disableContainerInterface"),
     portIsolation: boolField(conf, "portIsolation"),
     macspoofchk: boolField(conf, "macspoofchk"),
+    vlanConf,
   };
   if (ipam) out.ipam = ipam;
   else delete out.ipam;

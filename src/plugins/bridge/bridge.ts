@@ -28,6 +28,7 @@ import { Rollback } from "../_shared/rollback.ts";
 import { deleteQuietly, hostVethAlias, setupVeth, type VethPair } from "../_shared/veth.ts";
 import { ensureBridge, ensureGatewayAddr } from "./_bridge-link.ts";
 import { checkBridge, checkContainerEnd, checkHostEnd } from "./_check.ts";
+import { ensureVlanGateway, setupPortVlans } from "./_vlan.ts";
 import { type BridgeConf, loadNetConf } from "./_conf.ts";
 import { findHostVeths, hostVethName } from "./_host-veth.ts";
 
@@ -59,9 +60,20 @@ function defaultRoutes(conf: BridgeConf, ips: IPConfig[], routes: Route[]): Rout
 }
 
 /** The gateway of each address, with the subnet's prefix, on the bridge; forwarding on. */
-function setupGateway(h: NetlinkHandle, br: Link, conf: BridgeConf, ips: IPConfig[]): void {
-  const gateways = ips.filter((ipc) => ipc.gateway);
-  for (const ipc of gateways) ensureGatewayAddr(h, br, `${ipc.gateway}/${parseCIDR(ipc.address)!.prefix}`, conf.forceAddress);
+function setupGateway(h: NetlinkHandle, br: Link, conf: BridgeConf, result: Result): void {
+  const gateways = (result.ips ?? []).filter((ipc) => ipc.gateway);
+  if (gateways.length === 0) return;
+  let on = br;
+  if (conf.vlanConf.vlan) {
+    // On a VLAN the gateway is an interface of its own, reported after the pod's, as the reference.
+    try {
+      on = ensureVlanGateway(h, br, conf.vlanConf, conf.mtu);
+    } catch (e) {
+      throw failure("failed to create vlan interface", e);
+    }
+    result.interfaces!.push({ name: on.name, mac: on.mac });
+  }
+  for (const ipc of gateways) ensureGatewayAddr(h, on, `${ipc.gateway}/${parseCIDR(ipc.address)!.prefix}`, conf.forceAddress);
   enableForward(gateways);
 }
 
@@ -131,6 +143,7 @@ function setupPort(hostH: NetlinkHandle, c: ContainerNS, br: Link, conf: BridgeC
   } catch (e) {
     throw failure(`failed to connect "${pair.host.name}" to bridge ${conf.bridge}`, e);
   }
+  setupPortVlans(hostH, pair.host, conf.vlanConf);
   if (conf.macspoofchk) {
     const refID = `${args.containerID}-${args.ifName}`;
     undo.add("spoof check", () => teardownSpoofCheck(refID));
@@ -155,7 +168,7 @@ async function setupL3(hostH: NetlinkHandle, c: ContainerNS, br: Link, conf: Bri
 
   podSysctls(c.ns, args.ifName, conf.enabledad);
   if (!conf.disableContainerInterface) await configureIface(c.h, c.ns, args.ifName, result);
-  if (conf.isGateway) setupGateway(hostH, br, conf, result.ips);
+  if (conf.isGateway) setupGateway(hostH, br, conf, result);
   if (conf.ipMasq) {
     undo.add("ipMasq rules", () => teardownMasq(conf, args));
     setupMasq(conf, args, result.ips.map((i) => i.address), conf.ipMasqBackend);
@@ -170,7 +183,7 @@ async function cmdAdd(args: CmdArgs): Promise<Result> {
   if (linkFind(c.h, args.ifName)) throw failure(`container veth name "${args.ifName}" already exists in netns "${args.netns}"`);
   const undo = new Rollback();
   return await undo.guard(async () => {
-    const br = ensureBridge(hostH, conf.bridge, { mtu: conf.mtu, promisc: conf.promiscMode });
+    const br = ensureBridge(hostH, conf.bridge, { mtu: conf.mtu, promisc: conf.promiscMode, vlan: conf.vlanConf });
     const pair = setupPort(hostH, c, br, conf, args, undo);
     const result: Result = {
       cniVersion: conf.cniVersion,
