@@ -5,7 +5,7 @@
  * round-robin position of range set n, and `lock`, flock'ed around every change. A Go
  * host-local and this store can share a directory on a live node.
  */
-import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
+import { linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { formatIP, parseIP } from "../spec/ip.ts";
 import { validateNetworkName } from "../spec/validate.ts";
@@ -100,21 +100,19 @@ export class DiskStore {
     const name = formatIP(ip);
     const path = join(this.dir, name);
     const owner = ownerKey(id, ifname);
-    let fd: number;
+    // Written under a temporary name, then linked to the address: the link fails when
+    // the address is taken, and a process killed half way never leaves a reservation
+    // file without its owner (which no DEL could release).
+    const tmp = join(this.dir, `.reserving-${process.pid}`);
+    writeFileSync(tmp, owner, { mode: 0o600 });
     try {
-      fd = openSync(path, "wx", 0o600);
+      linkSync(tmp, path);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === "EEXIST") return false;
       throw e;
+    } finally {
+      unlinkSync(tmp);
     }
-    try {
-      writeSync(fd, owner);
-    } catch (e) {
-      closeSync(fd);
-      unlinkSync(path);
-      throw e;
-    }
-    closeSync(fd);
     this.#owners().set(name, owner);
     writeFileSync(join(this.dir, LAST_IP_PREFIX + rangeID), name, { mode: 0o600 });
     return true;
