@@ -10,7 +10,7 @@
 import { createHash } from "node:crypto";
 import type { NetlinkHandle } from "../../netlink/handle.ts";
 import type { Link } from "../../netlink/link-types.ts";
-import { linkList } from "../../netlink/link.ts";
+import { linkFind, linkList } from "../../netlink/link.ts";
 import type { Result } from "../../spec/types.ts";
 import { findHostVeth } from "../_shared/veth.ts";
 
@@ -18,6 +18,25 @@ import { findHostVeth } from "../_shared/veth.ts";
 export function hostVethName(network: string, containerID: string, ifName: string): string {
   const digest = createHash("sha256").update(`cni-ts/bridge\0${network}\0${containerID}\0${ifName}`).digest("hex");
   return `veth${digest.slice(0, 8)}`;
+}
+
+/** True when `l` (in the node) and `podEnd` (in the pod) are the two ends of one pair. */
+function peers(l: Link, podEnd: Link | undefined): boolean {
+  return podEnd !== undefined && l.index === podEnd.parentIndex && l.parentIndex === podEnd.index;
+}
+
+/**
+ * The host ends of the attachment that deleting `podEnd` (when the pod still has it)
+ * does not take along. Usually the pod end's peer carries our name: ADD names a host
+ * end otherwise only when the name is taken, so no other end can be ours and one
+ * lookup tells (listing every link costs milliseconds per hundred pods).
+ */
+export function strayHostVeths(h: NetlinkHandle, name: string, alias: string, prev: Result | undefined, podEnd: Link | undefined): Link[] {
+  if (podEnd) {
+    const named = linkFind(h, name);
+    if (named && peers(named, podEnd)) return [];
+  }
+  return findHostVeths(h, name, alias, prev).filter((l) => !peers(l, podEnd));
 }
 
 /**

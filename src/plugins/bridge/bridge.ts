@@ -30,7 +30,7 @@ import { ensureBridge, ensureGatewayAddr } from "./_bridge-link.ts";
 import { checkBridge, checkContainerEnd, checkHostEnd } from "./_check.ts";
 import { ensureVlanGateway, setupPortVlans } from "./_vlan.ts";
 import { type BridgeConf, loadNetConf } from "./_conf.ts";
-import { findHostVeths, hostVethName } from "./_host-veth.ts";
+import { hostVethName, strayHostVeths } from "./_host-veth.ts";
 
 export { loadNetConf, type BridgeConf };
 
@@ -235,11 +235,13 @@ async function cmdDel(args: CmdArgs): Promise<void> {
   using hostH = NetlinkHandle.at();
   using c = openContainerNSIfAny(args.netns);
   const contLink = c ? linkFind(c.h, args.ifName) : undefined;
-  const hostVeths = findHostVeths(hostH, hostVethName(conf.name, args.containerID, args.ifName), hostVethAlias("bridge", conf.name, args.containerID, args.ifName), args.prevResult);
+  const alias = hostVethAlias("bridge", conf.name, args.containerID, args.ifName);
+  const strays = strayHostVeths(hostH, hostVethName(conf.name, args.containerID, args.ifName), alias, args.prevResult, contLink);
   if (conf.ipam) await ipamCommand("DEL", conf.ipam.type, args);
   try {
+    // The pod end's peer goes with it (asking for it again would wait for the kernel to finish that deletion).
     if (c && contLink) linkDel(c.h, contLink.index);
-    for (const v of hostVeths) delUnlessGone(hostH, v.index);
+    for (const v of strays) delUnlessGone(hostH, v.index);
   } catch (e) {
     throw failure(`failed to delete "${args.ifName}"`, e);
   }
