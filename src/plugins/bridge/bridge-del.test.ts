@@ -1,0 +1,59 @@
+import { describe, expect } from "bun:test";
+import type { TestNetns } from "../../../test/helpers/netns.ts";
+import { rootTest } from "../../../test/helpers/netns.ts";
+import { allocated, bridgeConf, callIn, REF, useBinDir, veths, withNode } from "./_test-node.ts";
+
+const bin = useBinDir();
+const GO = "/usr/lib/cni";
+const iptNat = (node: TestNetns) => node.exec(["iptables-save", "-t", "nat"]).split("\n").filter((l) => l.includes("CNI-"));
+// The per-attachment rules (the table and its chains stay, as with the reference).
+const nftMasq = (node: TestNetns) => node.exec(["nft", "list", "ruleset"], { allowFail: true }).split("\n").filter((l) => l.includes("saddr"));
+
+/** The pod's addresses replaced by others, as an operator or another plugin might. */
+function renumber(pod: TestNetns): void {
+  pod.exec(["ip", "addr", "flush", "dev", "eth0"]);
+  pod.exec(["ip", "addr", "add", "10.44.0.200/24", "dev", "eth0"]);
+}
+
+describe("bridge DEL leaves nothing", () => {
+  for (const backend of ["iptables", "nftables"]) {
+    rootTest(`addresses changed since ADD (${backend}): masquerade rules, pair and reservation go`, () =>
+      withNode(1, (node, [pod], dataDir) => {
+        const c = bridgeConf("1.0.0", dataDir, { isGateway: true, ipMasq: true, ipMasqBackend: backend });
+        const add = callIn(node, bin.dir, { command: "ADD", netns: pod!.path, conf: c });
+        expect(add.code).toBe(0);
+        expect(backend === "iptables" ? iptNat(node).length : nftMasq(node).length).toBeGreaterThan(0);
+        renumber(pod!);
+        // Without prevResult too: a runtime that lost its cache still cleans up.
+        expect(callIn(node, bin.dir, { command: "DEL", netns: pod!.path, conf: c }).code).toBe(0);
+        expect([veths(node), veths(pod!), allocated(dataDir), iptNat(node), nftMasq(node)]).toEqual([[], [], [], [], []]);
+      }));
+  }
+
+  rootTest("nftables backend, namespace gone: DEL removes the rules by the attachment", () =>
+    withNode(1, (node, [pod], dataDir) => {
+      const c = bridgeConf("1.0.0", dataDir, { isGateway: true, ipMasq: true, ipMasqBackend: "nftables" });
+      expect(callIn(node, bin.dir, { command: "ADD", netns: pod!.path, conf: c }).code).toBe(0);
+      const path = pod!.path;
+      pod!.destroy();
+      expect(callIn(node, bin.dir, { command: "DEL", netns: path, conf: c }).code).toBe(0);
+      expect([veths(node), allocated(dataDir), nftMasq(node)]).toEqual([[], [], []]);
+    }));
+
+  rootTest("the Go bridge's attachment with its addresses changed: our DEL removes its rules; the Go DEL fails on its own chain", () =>
+    withNode(2, (node, [p1, p2], dataDir) => {
+      const c = bridgeConf("1.0.0", dataDir, { isGateway: true, ipMasq: true });
+      for (const [p, id] of [[p1!, "go1"], [p2!, "go2"]] as const) {
+        expect(callIn(node, GO, { command: "ADD", netns: p.path, containerID: id, conf: c }, REF).code).toBe(0);
+        renumber(p);
+      }
+      // The reference deletes the jump rule of the address it finds now, so its chain stays referenced and cannot go.
+      const goDel = callIn(node, GO, { command: "DEL", netns: p2!.path, containerID: "go2", conf: c }, REF);
+      expect([goDel.code, goDel.json.msg]).toEqual([1, expect.stringContaining("CHAIN_DEL failed (Device or resource busy)")]);
+      expect(callIn(node, bin.dir, { command: "DEL", netns: p1!.path, containerID: "go1", conf: c }).code).toBe(0);
+      expect(iptNat(node).filter((l) => l.includes('"name: \\"brnet\\" id: \\"go1\\""')).length).toBe(0);
+      // Ours also cleans what the Go DEL could not.
+      expect(callIn(node, bin.dir, { command: "DEL", netns: p2!.path, containerID: "go2", conf: c }).code).toBe(0);
+      expect([veths(node), allocated(dataDir), iptNat(node)]).toEqual([[], [], []]);
+    }));
+});
