@@ -31,6 +31,7 @@ import { checkBridge, checkContainerEnd, checkHostEnd } from "./_check.ts";
 import { ensureVlanGateway, setupPortVlans } from "./_vlan.ts";
 import { type BridgeConf, loadNetConf } from "./_conf.ts";
 import { hostVethName, strayHostVeths } from "./_host-veth.ts";
+import { checkIpam } from "./_ipam-preflight.ts";
 
 export { loadNetConf, type BridgeConf };
 
@@ -181,6 +182,7 @@ async function cmdAdd(args: CmdArgs): Promise<Result> {
   using c = openContainerNS(args.netns);
   using hostH = NetlinkHandle.at();
   if (linkFind(c.h, args.ifName)) throw failure(`container veth name "${args.ifName}" already exists in netns "${args.netns}"`);
+  if (conf.ipam) checkIpam(conf.ipam, args);
   const undo = new Rollback();
   return await undo.guard(async () => {
     const br = ensureBridge(hostH, conf.bridge, { mtu: conf.mtu, promisc: conf.promiscMode, vlan: conf.vlanConf });
