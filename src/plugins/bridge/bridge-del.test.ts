@@ -1,4 +1,5 @@
 import { describe, expect } from "bun:test";
+import { join } from "node:path";
 import type { TestNetns } from "../../../test/helpers/netns.ts";
 import { rootTest } from "../../../test/helpers/netns.ts";
 import { allocated, bridgeConf, callIn, REF, useBinDir, veths, withNode } from "./_test-node.ts";
@@ -15,7 +16,27 @@ function renumber(pod: TestNetns): void {
   pod.exec(["ip", "addr", "add", "10.44.0.200/24", "dev", "eth0"]);
 }
 
+/** Runs `command` for every pod at once, each its own process of the compiled plugin; the exit codes. */
+async function all(command: string, node: TestNetns, pods: TestNetns[], conf: object): Promise<number[]> {
+  const procs = pods.map((p, i) =>
+    Bun.spawn(["ip", "netns", "exec", node.name, join(bin.dir, "bridge")], {
+      env: { PATH: process.env.PATH!, CNI_COMMAND: command, CNI_CONTAINERID: `m${i}`, CNI_NETNS: p.path, CNI_IFNAME: "eth0", CNI_PATH: bin.dir },
+      stdin: new TextEncoder().encode(JSON.stringify(conf)), stdout: "ignore", stderr: "ignore",
+    }));
+  return Promise.all(procs.map((p) => p.exited));
+}
+
 describe("bridge DEL leaves nothing", () => {
+  rootTest("20 concurrent ADDs with ipMasq on a new bridge, then 20 concurrent DELs: one chain each, nothing left", () =>
+    withNode(20, async (node, pods, dataDir) => {
+      const c = bridgeConf("1.0.0", dataDir, { isGateway: true, ipMasq: true });
+      expect(await all("ADD", node, pods, c)).toEqual(pods.map(() => 0));
+      expect(iptNat(node).filter((l) => l.startsWith(":CNI-")).length).toBe(20);
+      expect(allocated(dataDir).length).toBe(20);
+      expect(await all("DEL", node, pods, c)).toEqual(pods.map(() => 0));
+      expect([veths(node), allocated(dataDir), iptNat(node)]).toEqual([[], [], []]);
+    }));
+
   for (const backend of ["iptables", "nftables"]) {
     rootTest(`addresses changed since ADD (${backend}): masquerade rules, pair and reservation go`, () =>
       withNode(1, (node, [pod], dataDir) => {
