@@ -78,3 +78,23 @@ describe("bridge DEL leaves nothing", () => {
       expect([veths(node), allocated(dataDir), iptNat(node)]).toEqual([[], [], []]);
     }));
 });
+
+describe("bridge: an ADD that fails at its last step undoes the others", () => {
+  rootTest("ipMasq cannot be set up (nftables table held by a chain of another type): no pair, no reservation, no rule", () =>
+    withNode(2, (node, [p1, p2], dataDir) => {
+      const c = bridgeConf("1.0.0", dataDir, { isGateway: true, ipMasq: true, ipMasqBackend: "nftables" });
+      // A first pod goes in; then the table's postrouting chain is taken by a filter chain, so the next masquerade fails.
+      expect(callIn(node, bin.dir, { command: "ADD", netns: p1!.path, containerID: "ok1", conf: c }).code).toBe(0);
+      node.exec(["nft", "delete", "chain", "inet", "cni_plugins_masquerade", "postrouting"]);
+      node.exec(["nft", "add", "chain", "inet", "cni_plugins_masquerade", "postrouting", "{ type filter hook postrouting priority 0 ; }"]);
+      const r = callIn(node, bin.dir, { command: "ADD", netns: p2!.path, containerID: "bad2", conf: c });
+      expect([r.code, r.json.code]).toEqual([1, 999]);
+      expect(r.json.msg).toStartWith("failed to set up IP masquerade");
+      expect(veths(p2!)).toEqual([]);
+      expect(veths(node).length).toBe(1);
+      expect(allocated(dataDir)).toEqual(["10.44.0.2"]);
+      expect(nftMasq(node).length).toBe(1);
+      expect(callIn(node, bin.dir, { command: "DEL", netns: p1!.path, containerID: "ok1", conf: c }).code).toBe(0);
+      expect([veths(node), allocated(dataDir), nftMasq(node)]).toEqual([[], [], []]);
+    }));
+});
