@@ -135,11 +135,13 @@ export function setupPortVlans(h: NetlinkHandle, port: Link, v: VlanConf): void 
  * port of the VLAN; made once and shared by every pod of the VLAN, like the bridge
  * (concurrent ADDs may race to make it: EEXIST means another won).
  */
-export function ensureVlanGateway(h: NetlinkHandle, br: Link, v: VlanConf, mtu: number): Link {
+export function ensureVlanGateway(h: NetlinkHandle, br: Link, v: VlanConf): Link {
   const name = vlanGatewayName(br.name, v.vlan);
   const found = linkFind(h, name);
   if (found) return found;
   const port = randomVethName();
+  // The bridge's MTU, as the reference.
+  const mtu = br.mtu;
   try {
     linkAdd(h, { kind: "veth", name: port, ...(mtu ? { mtu } : {}), peer: { name, ...(mtu ? { mtu } : {}) } });
   } catch (e) {

@@ -60,7 +60,7 @@ function defaultRoutes(conf: BridgeConf, ips: IPConfig[], routes: Route[]): Rout
   return out;
 }
 
-/** The gateway of each address, with the subnet's prefix, on the bridge; forwarding on. */
+/** The gateway of each address, with the subnet's prefix, on the bridge (or its VLAN's gateway interface); forwarding on. */
 function setupGateway(h: NetlinkHandle, br: Link, conf: BridgeConf, result: Result): void {
   const gateways = (result.ips ?? []).filter((ipc) => ipc.gateway);
   if (gateways.length === 0) return;
@@ -68,7 +68,7 @@ function setupGateway(h: NetlinkHandle, br: Link, conf: BridgeConf, result: Resu
   if (conf.vlanConf.vlan) {
     // On a VLAN the gateway is an interface of its own, reported after the pod's, as the reference.
     try {
-      on = ensureVlanGateway(h, br, conf.vlanConf, conf.mtu);
+      on = ensureVlanGateway(h, br, conf.vlanConf);
     } catch (e) {
       throw failure("failed to create vlan interface", e);
     }
