@@ -6,6 +6,7 @@ import type { Link } from "../../netlink/link-types.ts";
 import { linkAdd } from "../../netlink/link-add.ts";
 import { linkSetMac, linkSetPromisc } from "../../netlink/link-set.ts";
 import { linkFind, linkSetUp } from "../../netlink/link.ts";
+import { IFF_PROMISC, IFF_UP } from "../../netlink/nl/link-consts.ts";
 import { netContains, parseCIDR } from "../../spec/ip.ts";
 import { sysctlSet } from "../../sys/sysctl.ts";
 import { errorMessage } from "../../spec/error.ts";
@@ -42,8 +43,9 @@ export function ensureBridge(h: NetlinkHandle, name: string, opts: { mtu: number
     // no IPv6 in this kernel
   }
   try {
-    if (opts.promisc) linkSetPromisc(h, br, true);
-    linkSetUp(h, br);
+    // Each request costs a round trip on every ADD: only the changes.
+    if (opts.promisc && !(br.flags & IFF_PROMISC)) linkSetPromisc(h, br, true);
+    if (!(br.flags & IFF_UP)) linkSetUp(h, br);
   } catch (e) {
     throw failure(`failed to set up bridge "${name}"`, e);
   }
