@@ -79,6 +79,25 @@ describe("bridge DEL leaves nothing", () => {
     }));
 });
 
+describe("bridge GC", () => {
+  for (const backend of ["iptables", "nftables"]) {
+    rootTest(`releases reservations and removes ${backend} masquerade rules of attachments not listed, keeps the listed ones`, () =>
+      withNode(2, (node, [p1, p2], dataDir) => {
+        const c = bridgeConf("1.1.0", dataDir, { isGateway: true, ipMasq: true, ipMasqBackend: backend });
+        for (const [i, p] of [p1!, p2!].entries()) expect(callIn(node, bin.dir, { command: "ADD", netns: p.path, containerID: `c${i}`, conf: c }).code).toBe(0);
+        const rules = () => (backend === "iptables" ? iptNat(node).filter((l) => l.startsWith("-A POSTROUTING")) : nftMasq(node));
+        expect(rules().length).toBe(2);
+        const gc = callIn(node, bin.dir, { command: "GC", conf: { ...c, "cni.dev/valid-attachments": [{ containerID: "c0", ifname: "eth0" }] } });
+        expect([gc.code, gc.stdout]).toEqual([0, ""]);
+        expect(allocated(dataDir)).toEqual(["10.44.0.2"]);
+        expect(rules().length).toBe(1);
+        expect(rules()[0]).toContain("10.44.0.2");
+        for (const [i, p] of [p1!, p2!].entries()) expect(callIn(node, bin.dir, { command: "DEL", netns: p.path, containerID: `c${i}`, conf: c }).code).toBe(0);
+        expect([veths(node), allocated(dataDir), iptNat(node), nftMasq(node)]).toEqual([[], [], [], []]);
+      }));
+  }
+});
+
 describe("bridge: an ADD that fails at its last step undoes the others", () => {
   rootTest("ipMasq cannot be set up (nftables table held by a chain of another type): no pair, no reservation, no rule", () =>
     withNode(2, (node, [p1, p2], dataDir) => {

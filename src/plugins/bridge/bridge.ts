@@ -22,7 +22,6 @@ import { failure } from "../_shared/errors.ts";
 import { familyOfText } from "../_shared/ip-util.ts";
 import { ipamAdd, ipamCommand } from "../_shared/ipam-exec.ts";
 import { type ContainerNS, openContainerNS, openContainerNSIfAny } from "../_shared/netns-open.ts";
-import { gcMasq, setupMasq, teardownMasq } from "../_shared/masq.ts";
 import { enableForward } from "../_shared/forward.ts";
 import { Rollback } from "../_shared/rollback.ts";
 import { deleteQuietly, hostVethAlias, setupVeth, type VethPair } from "../_shared/veth.ts";
@@ -32,6 +31,7 @@ import { ensureVlanGateway, setupPortVlans } from "./_vlan.ts";
 import { type BridgeConf, loadNetConf } from "./_conf.ts";
 import { hostVethName, strayHostVeths } from "./_host-veth.ts";
 import { checkIpam } from "./_ipam-preflight.ts";
+import { gcBridgeMasq, setupBridgeMasq, teardownBridgeMasq } from "./_masq.ts";
 
 export { loadNetConf, type BridgeConf };
 
@@ -171,8 +171,8 @@ async function setupL3(hostH: NetlinkHandle, c: ContainerNS, br: Link, conf: Bri
   if (!conf.disableContainerInterface) await configureIface(c.h, c.ns, args.ifName, result);
   if (conf.isGateway) setupGateway(hostH, br, conf, result);
   if (conf.ipMasq) {
-    undo.add("ipMasq rules", () => teardownMasq(conf, args));
-    setupMasq(conf, args, result.ips.map((i) => i.address), conf.ipMasqBackend);
+    undo.add("ipMasq rules", () => teardownBridgeMasq(conf, args));
+    setupBridgeMasq(conf, args, result.ips.map((i) => i.address));
   }
 }
 
@@ -247,7 +247,7 @@ async function cmdDel(args: CmdArgs): Promise<void> {
   } catch (e) {
     throw failure(`failed to delete "${args.ifName}"`, e);
   }
-  if (conf.ipMasq) teardownMasq(conf, args);
+  if (conf.ipMasq) teardownBridgeMasq(conf, args);
   if (conf.macspoofchk) {
     try {
       teardownSpoofCheck(`${args.containerID}-${args.ifName}`);
@@ -257,11 +257,11 @@ async function cmdDel(args: CmdArgs): Promise<void> {
   }
 }
 
-/** IPAM's reservations and the nftables masquerade rules of attachments that are gone. */
+/** IPAM's reservations and the masquerade rules (both backends) of attachments that are gone. */
 async function cmdGc(args: CmdArgs, valid: Attachment[]): Promise<void> {
   const conf = loadNetConf(args);
   if (conf.ipam) await ipamCommand("GC", conf.ipam.type, args);
-  if (conf.ipMasq) gcMasq(conf, valid);
+  if (conf.ipMasq) gcBridgeMasq(conf, valid);
 }
 
 /** Ready when the IPAM plugin is. */
