@@ -1,4 +1,5 @@
 import { describe, expect } from "bun:test";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { rootTest } from "../../../test/helpers/netns.ts";
 import { allocated, bridgeConf, callIn, REF, useBinDir, veths, withNode } from "./_test-node.ts";
@@ -39,5 +40,27 @@ describe("bridge: bad IPAM input changes nothing", () => {
       expect(callIn(node, bin.dir, { command: "ADD", netns: pod!.path, conf: c }, compiled()).code).toBe(0);
       expect(callIn(node, bin.dir, { command: "DEL", netns: pod!.path, conf: c }, compiled()).code).toBe(0);
       expect([veths(node), allocated(dataDir)]).toEqual([[], []]);
+    }));
+});
+
+describe("bridge defaults", () => {
+  rootTest("no bridge field: cni0, no gateway address, no forwarding change, same result as the Go bridge", () =>
+    withNode(1, (node, [pod], dataDir) => {
+      const c = { cniVersion: "1.0.0", name: "brnet", type: "bridge", ipam: { type: "host-local", dataDir, subnet: "10.44.0.0/24" } };
+      const shape = (r: unknown) => JSON.parse(JSON.stringify(r).replace(/veth[0-9a-f]{8}/g, "VETH").replace(/"mac":"[0-9a-f:]+"/g, '"mac":"M"'));
+      const go = callIn(node, GO, { command: "ADD", netns: pod!.path, conf: c }, REF);
+      expect(go.code).toBe(0);
+      expect(callIn(node, GO, { command: "DEL", netns: pod!.path, conf: c }, REF).code).toBe(0);
+      node.exec(["ip", "link", "del", "cni0"]);
+      // host-local goes round robin: start over so both get the same address.
+      rmSync(join(dataDir, "brnet"), { recursive: true, force: true });
+      const r = callIn(node, bin.dir, { command: "ADD", netns: pod!.path, conf: c });
+      expect(r.code).toBe(0);
+      expect(shape(r.json)).toEqual(shape(go.json));
+      expect(r.json.interfaces[0].name).toBe("cni0");
+      expect(r.json.ips).toEqual([{ interface: 2, address: "10.44.0.2/24" }]);
+      expect(node.ipJson("-4", "addr", "show", "dev", "cni0")).toEqual([]);
+      expect(node.exec(["sysctl", "-n", "net.ipv4.ip_forward"]).trim()).toBe("0");
+      expect(callIn(node, bin.dir, { command: "DEL", netns: pod!.path, conf: c }).code).toBe(0);
     }));
 });
