@@ -58,7 +58,8 @@ describe("bridge defaults", () => {
       expect(r.code).toBe(0);
       expect(shape(r.json)).toEqual(shape(go.json));
       expect(r.json.interfaces[0].name).toBe("cni0");
-      expect(r.json.ips).toEqual([{ interface: 2, address: "10.44.0.2/24" }]);
+      // host-local names .1 the gateway; without isGateway it is not put on the bridge.
+      expect(r.json.ips).toEqual([{ interface: 2, address: "10.44.0.2/24", gateway: "10.44.0.1" }]);
       expect(node.ipJson("-4", "addr", "show", "dev", "cni0")).toEqual([]);
       expect(node.exec(["sysctl", "-n", "net.ipv4.ip_forward"]).trim()).toBe("0");
       expect(callIn(node, bin.dir, { command: "DEL", netns: pod!.path, conf: c }).code).toBe(0);
