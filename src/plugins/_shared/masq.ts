@@ -1,11 +1,8 @@
 /**
- * ipMasq of the bridge and ptp plugins on either backend, as the reference's
- * SetupIPMasqForNetworks / TeardownIPMasqForNetworks / GCIPMasqForNetwork: iptables by
- * default (the reference's choice while iptables is there), nftables when asked; DEL and
- * GC clean up both, since the backend may have changed since the ADD.
+ * ipMasq of ptp through the netfilter layer's facade (the reference's
+ * SetupIPMasqForNetworks and friends): CNI errors around it, and the ipMasqBackend field.
  */
-import { gcIPMasqNft, setupIPMasqNft, teardownIPMasqNft } from "../../netfilter/ipmasq-nft.ts";
-import { masqChainName, masqComment, setupIPMasq, teardownIPMasq } from "../../netfilter/ipmasq.ts";
+import { gcIPMasqForNetwork, type MasqOwner, setupIPMasqForNetworks, teardownIPMasqForNetworks } from "../../netfilter/ipmasq-networks.ts";
 import { nftAvailable } from "../../netfilter/nft.ts";
 import type { CmdArgs } from "../../skel/cmd-args.ts";
 import { CniError, ErrorCode } from "../../spec/error.ts";
@@ -24,11 +21,12 @@ export function masqBackendOf(conf: NetConf): MasqBackend | undefined {
   return b;
 }
 
-/** Masquerades traffic from `nets` ("ip/prefix") leaving their subnets. */
-export function setupMasq(conf: NetConf, args: CmdArgs, nets: string[], backend: MasqBackend = "iptables"): void {
+const owner = (conf: NetConf, args: CmdArgs): MasqOwner => ({ network: conf.name, ifname: args.ifName, containerID: args.containerID });
+
+/** Masquerades traffic from `nets` ("ip/prefix") leaving their subnets; the facade picks the reference's default backend. */
+export function setupMasq(conf: NetConf, args: CmdArgs, nets: string[], backend?: MasqBackend): void {
   try {
-    if (backend === "nftables") setupIPMasqNft(nets, conf.name, args.ifName, args.containerID);
-    else setupIPMasq(nets, masqChainName(conf.name, args.containerID), masqComment(conf.name, args.containerID));
+    setupIPMasqForNetworks(nets, owner(conf, args), backend);
   } catch (e) {
     throw failure("failed to set up IP masquerade", e);
   }
@@ -37,18 +35,16 @@ export function setupMasq(conf: NetConf, args: CmdArgs, nets: string[], backend:
 /** Removes the attachment's masquerade rules from both backends; nothing there is fine. */
 export function teardownMasq(conf: NetConf, args: CmdArgs): void {
   try {
-    teardownIPMasq(masqChainName(conf.name, args.containerID));
-    if (nftAvailable()) teardownIPMasqNft(conf.name, args.ifName, args.containerID);
+    teardownIPMasqForNetworks(owner(conf, args));
   } catch (e) {
     throw failure("failed to tear down IP masquerade", e);
   }
 }
 
-/** Removes the nftables masquerade rules of attachments not in `valid` (iptables rules carry no interface name to tell). */
+/** Removes the masquerade rules of this network's attachments that are not in `valid`, on both backends. */
 export function gcMasq(conf: NetConf, valid: Attachment[]): void {
-  if (!nftAvailable()) return;
   try {
-    gcIPMasqNft(conf.name, valid);
+    gcIPMasqForNetwork(conf.name, valid);
   } catch (e) {
     throw failure("failed to collect IP masquerade rules", e);
   }
