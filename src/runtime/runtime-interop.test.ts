@@ -10,6 +10,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { isRoot, rootTest, sh, withNetns, type TestNetns } from "../../test/helpers/netns.ts";
+import { libcniClient as buildLibcniClient } from "../../test/helpers/libcni-client.ts";
 import { cacheFilePath } from "./cache.ts";
 import { loadConfList } from "./conf-dir.ts";
 import { defaultExec } from "./exec.ts";
@@ -26,12 +27,10 @@ const interopTest: typeof rootTest = haveRef
 let libcniClient = "";
 beforeAll(() => {
   if (!isRoot || !haveRef) return;
-  // Builds once (cached by the script); tests that need it fail clearly if it cannot.
-  try {
-    libcniClient = sh(["bash", "/work/shared/tools/libcni-client/build", join(tmpdir(), "cnits-libcni-client")]).trim().split("\n").pop()!;
-  } catch (e) {
-    console.error(`libcni-client could not be built: ${(e as Error).message}`);
-  }
+  // Builds once per machine; tests that need it fail clearly if it cannot.
+  const client = buildLibcniClient();
+  if (client.path) libcniClient = client.path;
+  else console.error(`libcni-client could not be built: ${client.why}`);
 }, 600_000);
 
 /** A node namespace, two pods, and temp dirs for configs, cache and host-local, all removed afterwards. */
