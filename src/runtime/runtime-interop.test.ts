@@ -9,7 +9,7 @@ import { beforeAll, describe, expect } from "bun:test";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { isRoot, rootTest, sh, withNetns, type TestNetns } from "../../test/helpers/netns.ts";
+import { isRoot, rootTest, withNetns, type TestNetns } from "../../test/helpers/netns.ts";
 import { libcniClient as buildLibcniClient } from "../../test/helpers/libcni-client.ts";
 import { cacheFilePath } from "./cache.ts";
 import { loadConfList } from "./conf-dir.ts";
