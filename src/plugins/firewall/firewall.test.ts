@@ -103,6 +103,33 @@ describe("firewall", () => {
       expect(runIn(node, OURS, { command: "DEL", netns: podPath, conf: c, containerID: "ctr-1" }).code).toBe(0);
     }));
 
+  rootTest("ingressPolicy same-bridge: the Go plugin's exact rules, never twice whichever plugin ran first", async () => {
+    const c = (stateDir: string) => conf(stateDir, { ingressPolicy: "same-bridge" });
+    let theirs: string[] = [];
+    await withNode((node, stateDir) => {
+      expect(runIn(node, REF, { command: "ADD", netns: podPath, conf: c(stateDir), containerID: "ctr-1" }).code).toBe(0);
+      theirs = cniRules(node);
+      // Then ours for a second container on the same bridge: nothing shared is added again.
+      expect(runIn(node, OURS, { command: "ADD", netns: podPath, conf: conf(stateDir, { ingressPolicy: "same-bridge" }, "10.66.0.3/24"), containerID: "ctr-2" }).code).toBe(0);
+      const both = cniRules(node);
+      expect(both.filter((l) => l.includes("-j CNI-ISOLATION-STAGE-1")).length).toBe(1);
+      expect(both.filter((l) => l.includes("-j RETURN")).length).toBe(2);
+      expect(both.filter((l) => l.includes("-j DROP")).length).toBe(1);
+    });
+    await withNode((node, stateDir) => {
+      expect(runIn(node, OURS, { command: "ADD", netns: podPath, conf: c(stateDir), containerID: "ctr-1" }).code).toBe(0);
+      expect(cniRules(node)).toEqual(theirs);
+      // The Go plugin after ours finds every rule it would add.
+      expect(runIn(node, REF, { command: "ADD", netns: podPath, conf: c(stateDir), containerID: "ctr-1" }).code).toBe(0);
+      expect(cniRules(node)).toEqual(theirs);
+      // An isolated network on the same node shares the jump and the RETURNs.
+      expect(runIn(node, OURS, { command: "ADD", netns: podPath, conf: conf(stateDir, { ingressPolicy: "isolated" }), containerID: "ctr-3" }).code).toBe(0);
+      const mixed = cniRules(node);
+      expect(mixed.filter((l) => l.includes("-j CNI-ISOLATION-STAGE-1")).length).toBe(1);
+      expect(mixed.filter((l) => l.includes("-j RETURN")).length).toBe(2);
+    });
+  });
+
   rootTest("bad config is refused before anything changes", () =>
     withNode((node, stateDir) => {
       for (const [extra, code] of [[{ backend: "firewalld" }, 2], [{ backend: "pf" }, 7], [{ ingressPolicy: "closed" }, 7], [{ iptablesAdminChainName: "bad name" }, 7]] as const) {

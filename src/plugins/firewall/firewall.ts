@@ -14,7 +14,7 @@ import { familyOf, formatIP, parseCIDR } from "../../spec/ip.ts";
 import type { Attachment, NetConf, Result } from "../../spec/types.ts";
 import { stringField } from "../_shared/conf-fields.ts";
 import { failure, invalidConfig } from "../_shared/errors.ts";
-import { FORWARD_CHAIN, STAGE1, STAGE2, addressRules, adminJump, forwardJump, isolationRules } from "./_rules.ts";
+import { FORWARD_CHAIN, STAGE1, STAGE2, type RuleVariants, addressRules, adminJump, forwardJump, isolationRules } from "./_rules.ts";
 import { DEFAULT_STATE_DIR, dropState, listStates, loadState, saveState } from "./_state.ts";
 
 type IngressPolicy = "open" | "same-bridge" | "isolated";
@@ -70,6 +70,11 @@ function bridgeOf(conf: FirewallConf, prev: Result): string {
   return name;
 }
 
+/** True when the rule, or the other reference version's form of it, is in the table. */
+function present(b: TableBatch, v: RuleVariants): boolean {
+  return [v.rule, ...v.alternatives].some((r) => b.hasRule(r));
+}
+
 /** Opens FORWARD for the container's addresses and applies the ingress policy; prevResult passes through. */
 async function cmdAdd(args: CmdArgs): Promise<Result> {
   const conf = loadNetConf(args);
@@ -87,10 +92,11 @@ async function cmdAdd(args: CmdArgs): Promise<Result> {
       for (const h of mine) for (const r of addressRules(h)) b.appendUnique(r);
       if (bridge) {
         const iso = isolationRules(bridge, conf.ingressPolicy === "isolated");
-        b.ensureChain(STAGE1).ensureChain(STAGE2).insertUnique(iso.jump);
+        b.ensureChain(STAGE1).ensureChain(STAGE2);
+        if (!present(b, iso.jump)) b.insertUnique(iso.jump.rule);
         for (const r of iso.stage1) b.insertUnique(r);
-        b.insertUnique(iso.stage2);
-        for (const r of iso.returns) b.appendUnique(r);
+        if (!present(b, iso.stage2)) b.insertUnique(iso.stage2.rule);
+        for (const r of iso.returns) if (!present(b, r)) b.appendUnique(r.rule);
       }
       b.commit();
     }
