@@ -1,0 +1,196 @@
+/**
+ * The plugin process's side of the daemon protocol: one HTTP/1.1 request over the
+ * daemon's unix socket, written and read by hand on Bun.connect so the per-exec path
+ * loads nothing else. Any failure to reach the daemon is an "unreachable" answer the
+ * caller acts on (a plugin runs in-process; the Multus shim fails clearly); it never
+ * throws and never hangs past its timeouts.
+ */
+import { lstatSync } from "node:fs";
+import { type CniAnswer, type CniRequest, decodeAnswer, encodeRequest, PATHS } from "./protocol.ts";
+
+/** Timeouts of one call. */
+export interface CallOptions {
+  /**
+   * From connecting to the daemon's status line: a live daemon sends it as soon as it has
+   * the request, before doing the work. Default 1000 ms.
+   */
+  ackTimeoutMs?: number;
+  /** From the status line to the whole answer; default 0 = as long as the daemon lives. */
+  answerTimeoutMs?: number;
+}
+
+/** The outcome of a call: the daemon's answer, or why there is none. */
+export type DaemonCall =
+  | { kind: "answer"; answer: CniAnswer }
+  | {
+      kind: "unreachable";
+      reason: string;
+      /** True when the daemon had acknowledged the request (it may have done part of it). */
+      accepted: boolean;
+    };
+
+/** One HTTP response as read off the socket. */
+export interface HttpAnswer {
+  status: number;
+  body: string;
+}
+
+/** Thrown by request() when no full answer came; `accepted` as in DaemonCall. */
+export class DaemonUnreachable extends Error {
+  readonly accepted: boolean;
+  constructor(msg: string, accepted: boolean) {
+    super(msg);
+    this.name = "DaemonUnreachable";
+    this.accepted = accepted;
+  }
+}
+
+const DEFAULT_ACK_MS = 1000;
+const HEAD_END = "\r\n\r\n";
+
+/** Hands one plugin invocation to the daemon at `socketPath`. */
+export async function callDaemon(socketPath: string, req: CniRequest, opts: CallOptions = {}): Promise<DaemonCall> {
+  try {
+    const res = await request(socketPath, "POST", PATHS.cni, encodeRequest(req), opts);
+    const answer = decodeAnswer(res.body);
+    // Anything but an answer: refused before running (4xx), or broken off after the 200.
+    if (!answer) return { kind: "unreachable", reason: `daemon answered ${res.status} without a result: ${res.body.trim().slice(0, 200)}`, accepted: res.status === 200 };
+    return { kind: "answer", answer };
+  } catch (e) {
+    const accepted = e instanceof DaemonUnreachable && e.accepted;
+    return { kind: "unreachable", reason: e instanceof Error ? e.message : String(e), accepted };
+  }
+}
+
+/** GET /healthz or /readyz: true when the daemon answers 200 in time. */
+export async function probeDaemon(socketPath: string, path: string = PATHS.healthz, timeoutMs = DEFAULT_ACK_MS): Promise<boolean> {
+  try {
+    return (await request(socketPath, "GET", path, "", { ackTimeoutMs: timeoutMs, answerTimeoutMs: timeoutMs })).status === 200;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * One HTTP/1.1 request over a unix socket (Connection: close); throws DaemonUnreachable
+ * when the socket is absent, refuses, stays silent past the timeouts or closes early.
+ */
+export function request(socketPath: string, method: string, path: string, body: string, opts: CallOptions = {}): Promise<HttpAnswer> {
+  // No socket file: no daemon, and no connect attempt to pay for.
+  try {
+    if (!lstatSync(socketPath).isSocket()) return Promise.reject(new DaemonUnreachable(`${socketPath} is not a socket`, false));
+  } catch {
+    return Promise.reject(new DaemonUnreachable(`no daemon socket at ${socketPath}`, false));
+  }
+  const payload = Buffer.from(body);
+  const head = `${method} ${path} HTTP/1.1\r\nHost: cni-ts\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${payload.length}\r\n\r\n`;
+  const message = Buffer.concat([Buffer.from(head), payload]);
+
+  return new Promise<HttpAnswer>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let accepted = false;
+    let done = false;
+    let sock: { end(): void; write(b: Uint8Array): number; terminate?(): void } | undefined;
+    let written = 0;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+
+    const finish = (err: Error | undefined, res?: HttpAnswer) => {
+      if (done) return;
+      done = true;
+      if (timer) clearTimeout(timer);
+      try {
+        sock?.terminate ? sock.terminate() : sock?.end();
+      } catch {
+        // already closed
+      }
+      if (err) reject(err);
+      else resolve(res!);
+    };
+    const arm = (ms: number, what: string) => {
+      if (timer) clearTimeout(timer);
+      timer = ms > 0 ? setTimeout(() => finish(new DaemonUnreachable(`daemon at ${socketPath} ${what}`, accepted)), ms) : undefined;
+    };
+    const check = (closed: boolean) => {
+      const all = Buffer.concat(chunks);
+      const headEnd = all.indexOf(HEAD_END);
+      if (headEnd < 0) return;
+      if (!accepted) {
+        accepted = true;
+        arm(opts.answerTimeoutMs ?? 0, `did not finish its answer within ${opts.answerTimeoutMs} ms`);
+      }
+      try {
+        const parsed = parseResponse(all, headEnd, closed);
+        if (parsed) finish(undefined, parsed);
+      } catch (e) {
+        finish(e as Error);
+      }
+    };
+    const flush = () => {
+      while (sock && written < message.length) {
+        const n = sock.write(message.subarray(written));
+        if (n <= 0) return;
+        written += n;
+      }
+    };
+
+    arm(opts.ackTimeoutMs ?? DEFAULT_ACK_MS, `did not answer within ${opts.ackTimeoutMs ?? DEFAULT_ACK_MS} ms`);
+    Bun.connect({
+      unix: socketPath,
+      socket: {
+        open(s) {
+          sock = s;
+          flush();
+        },
+        drain() {
+          flush();
+        },
+        data(_s, d) {
+          chunks.push(Buffer.from(d));
+          check(false);
+        },
+        close() {
+          check(true);
+          finish(new DaemonUnreachable(`daemon at ${socketPath} closed the connection before answering`, accepted));
+        },
+        error(_s, e) {
+          finish(new DaemonUnreachable(`daemon at ${socketPath}: ${e.message}`, accepted));
+        },
+        connectError(_s, e) {
+          finish(new DaemonUnreachable(`cannot connect to daemon at ${socketPath}: ${e.message}`, false));
+        },
+      },
+    }).catch((e: Error) => finish(new DaemonUnreachable(`cannot connect to daemon at ${socketPath}: ${e.message}`, false)));
+  });
+}
+
+/** The response in `all` once it is complete (Content-Length, chunked or closed), else undefined. */
+function parseResponse(all: Buffer, headEnd: number, closed: boolean): HttpAnswer | undefined {
+  const head = all.subarray(0, headEnd).toString("latin1").split("\r\n");
+  const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(head[0] ?? "")?.[1] ?? NaN);
+  if (!Number.isInteger(status)) throw new DaemonUnreachable(`daemon sent no HTTP status line`, true);
+  const headers = new Map<string, string>();
+  for (const line of head.slice(1)) {
+    const i = line.indexOf(":");
+    if (i > 0) headers.set(line.slice(0, i).trim().toLowerCase(), line.slice(i + 1).trim());
+  }
+  const rest = all.subarray(headEnd + HEAD_END.length);
+  if ((headers.get("transfer-encoding") ?? "").toLowerCase().includes("chunked")) {
+    const out: Buffer[] = [];
+    let at = 0;
+    for (;;) {
+      const eol = rest.indexOf("\r\n", at);
+      if (eol < 0) return undefined;
+      const size = parseInt(rest.subarray(at, eol).toString("latin1"), 16);
+      if (!Number.isInteger(size)) throw new DaemonUnreachable(`daemon sent a bad chunk`, true);
+      if (size === 0) return { status, body: Buffer.concat(out).toString("utf8") };
+      if (rest.length < eol + 2 + size + 2) return undefined;
+      out.push(rest.subarray(eol + 2, eol + 2 + size));
+      at = eol + 2 + size + 2;
+    }
+  }
+  const length = headers.get("content-length");
+  if (length === undefined) return closed ? { status, body: rest.toString("utf8") } : undefined;
+  const n = Number(length);
+  if (rest.length < n) return undefined;
+  return { status, body: rest.subarray(0, n).toString("utf8") };
+}

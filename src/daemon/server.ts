@@ -1,0 +1,139 @@
+/**
+ * The daemon side of the protocol: a Bun.serve on a root-only unix socket that the node
+ * daemons (`cni-ts daemon`, `cni-ts multus-daemon`) mount their handlers on. It owns the
+ * socket file: made 0600 in a 0700 directory, a stale one from a dead daemon replaced,
+ * a live one never taken over.
+ */
+import { chmodSync, lstatSync, mkdirSync, statSync, unlinkSync } from "node:fs";
+import { dirname } from "node:path";
+import { probeDaemon } from "./client.ts";
+import { type CniAnswer, type CniRequest, decodeRequest, encodeAnswer, PATHS } from "./protocol.ts";
+
+/** What a daemon provides; the server does the HTTP, the socket and the errors. */
+export interface DaemonHandlers {
+  /** Runs one plugin invocation; what it resolves to is printed by the plugin process. */
+  cni(req: CniRequest): Promise<CniAnswer>;
+  /** GET /readyz answers 200 when this says so (default: always). */
+  ready?(): boolean | Promise<boolean>;
+  /** Other routes of this daemon; undefined falls through to 404. */
+  route?(req: Request): Response | undefined | Promise<Response | undefined>;
+}
+
+/** A running daemon server. */
+export interface DaemonServer {
+  readonly socketPath: string;
+  /** Stops accepting, ends open connections and removes the socket file. */
+  stop(): Promise<void>;
+}
+
+/** Starts serving `handlers` on `socketPath`; throws when another daemon is live there. */
+export async function serveDaemon(socketPath: string, handlers: DaemonHandlers): Promise<DaemonServer> {
+  await prepareSocketPath(socketPath);
+  const oldMask = process.umask(0o177);
+  let server: ReturnType<typeof Bun.serve>;
+  try {
+    server = Bun.serve({
+      unix: socketPath,
+      // A bridge ADD under load may stay silent for longer than Bun's default 10 s.
+      idleTimeout: 0,
+      fetch: (req) => handle(req, handlers),
+      error: (e) => new Response(JSON.stringify({ error: e.message }), { status: 500, headers: { "content-type": "application/json" } }),
+    });
+  } finally {
+    process.umask(oldMask);
+  }
+  chmodSync(socketPath, 0o600);
+  const ino = lstatSync(socketPath).ino;
+  return {
+    socketPath,
+    async stop() {
+      await server.stop(true);
+      try {
+        // Only our own socket: a successor may already have bound the path.
+        if (lstatSync(socketPath).ino === ino) unlinkSync(socketPath);
+      } catch {
+        // already gone
+      }
+    },
+  };
+}
+
+/** The directory 0700 and ours; a stale socket removed; a live daemon refused. */
+async function prepareSocketPath(socketPath: string): Promise<void> {
+  const dir = dirname(socketPath);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const st = statSync(dir);
+  const uid = process.getuid?.() ?? 0;
+  if (st.uid !== uid || (st.mode & 0o077) !== 0) {
+    throw new Error(`Cannot serve on "${socketPath}": directory "${dir}" must be owned by uid ${uid} with mode 0700 (it has uid ${st.uid}, mode 0${(st.mode & 0o777).toString(8)})`);
+  }
+  let existing;
+  try {
+    existing = lstatSync(socketPath);
+  } catch {
+    return;
+  }
+  if (!existing.isSocket()) throw new Error(`Cannot serve on "${socketPath}": a file that is not a socket is there`);
+  if (await probeDaemon(socketPath, PATHS.healthz, 500)) throw new Error(`Cannot serve on "${socketPath}": another daemon answers there`);
+  unlinkSync(socketPath);
+}
+
+const JSON_HEADERS = { "content-type": "application/json" };
+
+async function handle(req: Request, h: DaemonHandlers): Promise<Response> {
+  const path = new URL(req.url).pathname;
+  if (path === PATHS.cni && req.method === "POST") return cni(await req.text(), h);
+  if (path === PATHS.healthz && req.method === "GET") return new Response("ok\n");
+  if (path === PATHS.readyz && req.method === "GET") {
+    const ready = h.ready ? await h.ready() : true;
+    return new Response(ready ? "ok\n" : "not ready\n", { status: ready ? 200 : 503 });
+  }
+  const other = await h.route?.(req);
+  return other ?? new Response(JSON.stringify({ error: `no route ${req.method} ${path}` }), { status: 404, headers: JSON_HEADERS });
+}
+
+/**
+ * POST /cni. The status line and a blank (JSON allows leading white space) go out at
+ * once, before the work: the client then knows the daemon is alive and has the request,
+ * and waits for the answer instead of falling back to running the plugin itself.
+ */
+function cni(body: string, h: DaemonHandlers): Response {
+  let req: CniRequest;
+  try {
+    req = decodeRequest(body);
+  } catch (e) {
+    return new Response(JSON.stringify({ error: (e as Error).message }), { status: 400, headers: JSON_HEADERS });
+  }
+  const command = req.env.CNI_COMMAND ?? "";
+  const stream = new ReadableStream<string>({
+    async start(ctl) {
+      ctl.enqueue(" ");
+      let answer: CniAnswer;
+      try {
+        answer = await h.cni(req);
+      } catch (e) {
+        answer = internalError(e, req.config);
+      }
+      ctl.enqueue(encodeAnswer(answer, command));
+      ctl.close();
+    },
+  });
+  return new Response(stream, { status: 200, headers: JSON_HEADERS });
+}
+
+/** A handler that throws answers as a plugin that failed unexpectedly would: code 999. */
+function internalError(e: unknown, config: Uint8Array): CniAnswer {
+  let cniVersion = "";
+  try {
+    const v = JSON.parse(new TextDecoder().decode(config))?.cniVersion;
+    if (typeof v === "string") cniVersion = v;
+  } catch {
+    // no version to report
+  }
+  const msg = e instanceof Error ? e.message : String(e);
+  return {
+    exitCode: 1,
+    stdout: JSON.stringify({ cniVersion, code: 999, msg }, null, 4),
+    stderr: `daemon: unexpected error: ${e instanceof Error ? (e.stack ?? msg) : msg}\n`,
+  };
+}
