@@ -18,6 +18,7 @@ const PLUGINS: Record<string, Loader> = {
   bridge: () => import("./bridge/bridge.ts"),
   dhcp: () => import("./dhcp/dhcp.ts"),
   firewall: () => import("./firewall/firewall.ts"),
+  flannel: () => import("./flannel/flannel.ts"),
   "host-device": () => import("./host-device/host-device.ts"),
   "host-local": () => import("./host-local/host-local.ts"),
   loopback: () => import("./loopback/loopback.ts"),
