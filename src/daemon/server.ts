@@ -34,8 +34,6 @@ export async function serveDaemon(socketPath: string, handlers: DaemonHandlers):
   try {
     server = Bun.serve({
       unix: socketPath,
-      // A bridge ADD under load may stay silent for longer than Bun's default 10 s.
-      idleTimeout: 0,
       fetch: (req) => handle(req, handlers),
       error: (e) => new Response(JSON.stringify({ error: e.message }), { status: 500, headers: { "content-type": "application/json" } }),
     });
@@ -78,6 +76,7 @@ async function prepareSocketPath(socketPath: string): Promise<void> {
   unlinkSync(socketPath);
 }
 
+const HEARTBEAT_MS = 4000;
 const JSON_HEADERS = { "content-type": "application/json" };
 
 async function handle(req: Request, h: DaemonHandlers): Promise<Response> {
@@ -96,6 +95,7 @@ async function handle(req: Request, h: DaemonHandlers): Promise<Response> {
  * POST /cni. The status line and a blank (JSON allows leading white space) go out at
  * once, before the work: the client then knows the daemon is alive and has the request,
  * and waits for the answer instead of falling back to running the plugin itself.
+ * Further blanks keep a long command's connection alive.
  */
 function cni(body: string, h: DaemonHandlers): Response {
   let req: CniRequest;
@@ -108,11 +108,15 @@ function cni(body: string, h: DaemonHandlers): Response {
   const stream = new ReadableStream<string>({
     async start(ctl) {
       ctl.enqueue(" ");
+      // More blanks while the work runs: Bun.serve cuts a connection silent for 10 s.
+      const beat = setInterval(() => ctl.enqueue(" "), HEARTBEAT_MS);
       let answer: CniAnswer;
       try {
         answer = await h.cni(req);
       } catch (e) {
         answer = internalError(e, req.config);
+      } finally {
+        clearInterval(beat);
       }
       ctl.enqueue(encodeAnswer(answer, command));
       ctl.close();
