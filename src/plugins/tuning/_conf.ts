@@ -44,9 +44,15 @@ function optBool(v: unknown, field: string): boolean | undefined {
  */
 export function sysctlName(key: string, ifName: string): string {
   const name = key.replaceAll(".", "/").replace("IFNAME", ifName);
-  const parts = name.split("/");
-  if (parts[0] !== "net" || parts.length < 2 || parts.some((p) => p === "" || p === "." || p === "..")) throw invalidConfig(`invalid net sysctl key: ${JSON.stringify(key)}`);
+  if (!isNetSysctl(name)) throw invalidConfig(`invalid net sysctl key: ${JSON.stringify(key)}`);
   return name;
+}
+
+/** True for a name under /proc/sys/net with no empty, "." or ".." level (slash form, or dots when it has no slash). */
+export function isNetSysctl(name: string): boolean {
+  if (typeof name !== "string") return false;
+  const parts = name.includes("/") ? name.split("/") : name.split(".");
+  return parts[0] === "net" && parts.length >= 2 && !parts.some((p) => p === "" || p === "." || p === ".." || p.includes("\0"));
 }
 
 /** The allow-list's regexes (blank lines and "#" comments skipped), or undefined when there is no file. */

@@ -1,5 +1,5 @@
 import { describe, expect } from "bun:test";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { rootTest } from "../../../test/helpers/netns.ts";
 import { ours, reference, runIn } from "../../../test/helpers/plugin-run.ts";
@@ -39,6 +39,25 @@ describe("tuning: DEL, CHECK messages, duplicates, retried ADD", () => {
       expect([mine.code, mine.json.code, mine.json.msg]).toEqual([1, 7, msg]);
       expect(runIn(node, OURS, { command: "CHECK", netns: pod.path, containerID: "dup", conf: raw }).json.msg).toBe(msg);
       expect(pod.ipJson("link", "show", "dev", "eth0")[0].mtu).toBe(1500);
+    }));
+
+  rootTest("DEL applies nothing of a backup that names a sysctl outside net.*: logged, dropped, DEL succeeds", () =>
+    withPod((node, pod, dataDir) => {
+      // Its own UTS namespace, so even a wrong DEL cannot touch the machine's domainname;
+      // the domainname it ends with goes to stderr after the plugin's own output.
+      const wrap = ["unshare", "-u", "sh", "-c", '"$0" "$@"; rc=$?; echo "domainname=$(cat /proc/sys/kernel/domainname)" >&2; exit $rc'];
+      const c = { cniVersion: "1.0.0", name: "tun", type: "tuning", dataDir, prevResult: prev(pod) };
+      for (const name of ["kernel/domainname", "kernel.domainname", "net/../kernel/domainname"]) {
+        const file = join(dataDir, "pw_eth0.json");
+        writeFileSync(file, JSON.stringify({ mtu: 1280, sysctl: { "net/ipv4/conf/eth0/arp_filter": "1", [name]: "cni-ts-pwned" } }));
+        const del = runIn(node, OURS, { command: "DEL", netns: pod.path, containerID: "pw", wrap, conf: c });
+        expect([del.code, del.stdout]).toEqual([0, ""]);
+        expect(del.stderr).toContain(`tuning: ignoring corrupt backup ${JSON.stringify(file)}`);
+        expect(del.stderr).not.toContain("domainname=cni-ts-pwned");
+        expect(pod.exec(["sysctl", "-n", "net.ipv4.conf.eth0.arp_filter"]).trim()).toBe("0");
+        expect(pod.ipJson("link", "show", "dev", "eth0")[0].mtu).toBe(1500);
+        expect(existsSync(file)).toBe(false);
+      }
     }));
 
   rootTest("CHECK fails with the reference's messages for a changed sysctl and promisc mode", () =>

@@ -15,7 +15,7 @@ import { NetNS } from "../../sys/netns.ts";
 import { sysctlGet, sysctlSet } from "../../sys/sysctl.ts";
 import { failure, invalidConfig } from "../_shared/errors.ts";
 import { type Backup, backupDir, backupFile, dropBackup, listBackups, loadBackup, saveBackup } from "./_backup.ts";
-import { type TuningConf, loadNetConf, sysctlName } from "./_conf.ts";
+import { type TuningConf, isNetSysctl, loadNetConf, sysctlName } from "./_conf.ts";
 import { duplicateSysctlKeys } from "./_dup-keys.ts";
 
 /** The reference refuses a sysctl named twice on ADD and CHECK (JSON.parse would keep the last silently). */
@@ -87,6 +87,13 @@ async function cmdAdd(args: CmdArgs): Promise<Result> {
 function restore(h: NetlinkHandle, ns: NetNS, ifName: string, file: string): void {
   const b = loadBackup(file);
   if (!b) return;
+  // The backup is a file anyone with write access to dataDir could edit: what it names
+  // passes the same net.* check as the config's sysctls, or nothing of it is applied.
+  const bad = Object.keys(b.sysctl ?? {}).filter((name) => !isNetSysctl(name));
+  if (bad.length) {
+    console.error(`tuning: ignoring corrupt backup ${JSON.stringify(file)}: not net.* sysctls: ${bad.map((n) => JSON.stringify(n)).join(", ")}`);
+    return dropBackup(file);
+  }
   const link = linkFind(h, ifName);
   if (link) {
     const errors: string[] = [];
