@@ -49,6 +49,8 @@ describe("loadHostLocalConfig", () => {
     ["bad route", conf({ subnet: "10.0.0.0/24", routes: [{ dst: "10.0.0.0" }] }), "invalid CIDR address: 10.0.0.0"],
     ["bad CNI_ARGS IP", conf({ subnet: "10.0.0.0/24" }), 'ARGS: error parsing value of pair "IP=1.2.3": invalid IP address 1.2.3', "IP=1.2.3"],
     ["unknown CNI_ARGS", conf({ subnet: "10.0.0.0/24" }), 'ARGS: unknown args ["FOO=1"]', "FOO=1"],
+    ["relative dataDir", conf({ subnet: "10.0.0.0/24", dataDir: "var/lib/cni" }), 'invalid dataDir "var/lib/cni": must be an absolute path'],
+    ["dot dataDir", conf({ subnet: "10.0.0.0/24", dataDir: "./x" }), 'invalid dataDir "./x": must be an absolute path'],
   ];
   for (const [name, c, msg, args] of errors) {
     test(`refuses ${name}`, () => {
@@ -66,5 +68,6 @@ describe("loadHostLocalConfig", () => {
     };
     expect(code(() => loadHostLocalConfig(conf({}), ""))).toBe(7);
     expect(code(() => loadHostLocalConfig(conf({ subnet: "10.0.0.0/24" }), "IP=x"))).toBe(4);
+    expect(code(() => loadHostLocalConfig(conf({ subnet: "10.0.0.0/24", dataDir: "rel" }), ""))).toBe(7);
   });
 });

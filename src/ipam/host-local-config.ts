@@ -4,6 +4,7 @@
  * `ipRanges` capability. Checked as a whole, with the reference's texts, before
  * anything touches the disk.
  */
+import { isAbsolute } from "node:path";
 import { loadArgs } from "../spec/args.ts";
 import { CniError, ErrorCode } from "../spec/error.ts";
 import { parseCIDR, parseIP } from "../spec/ip.ts";
@@ -13,7 +14,8 @@ import { type Obj, arrayField, decodeRoutes, field, invalid, objectField, string
 import { canonicalIP } from "./_ip-math.ts";
 import type { RangeInput } from "./range.ts";
 import { parseRangeIP, parseSubnet } from "./range.ts";
-import { canonicalizeRangeSet, rangeSetFamily, rangeSetsOverlap, type RangeSet } from "./range-set.ts";
+import { firstOverlappingSets } from "./_overlap.ts";
+import { canonicalizeRangeSet, rangeSetFamily, type RangeSet } from "./range-set.ts";
 import { DEFAULT_DATA_DIR } from "./store.ts";
 
 /** A checked host-local config. */
@@ -105,15 +107,15 @@ export function loadHostLocalConfig(conf: NetConf, envArgs: string): HostLocalCo
   if ((v4 > 1 || ranges.length - v4 > 1) && !greaterThanOrEqual(conf.cniVersion || "0.1.0", "0.3.0")) {
     invalid(`CNI version ${conf.cniVersion} does not support more than 1 address per family`);
   }
-  for (let i = 0; i < ranges.length - 1; i++) {
-    for (let j = i + 1; j < ranges.length; j++) {
-      if (rangeSetsOverlap(ranges[i]!, ranges[j]!)) invalid(`range set ${i} overlaps with ${j}`);
-    }
-  }
+  const pair = firstOverlappingSets(ranges);
+  if (pair) invalid(`range set ${pair[0]} overlaps with ${pair[1]}`);
+  const dataDir = stringField(ipam, "dataDir", "ipam") || DEFAULT_DATA_DIR;
+  // A relative one would be resolved against whatever directory the runtime started the plugin in.
+  if (!isAbsolute(dataDir)) invalid(`invalid dataDir ${JSON.stringify(dataDir)}: must be an absolute path`);
   return {
     name: conf.name,
     cniVersion: conf.cniVersion,
-    dataDir: stringField(ipam, "dataDir", "ipam") || DEFAULT_DATA_DIR,
+    dataDir,
     resolvConf: stringField(ipam, "resolvConf", "ipam"),
     routes: decodeRoutes(ipam, "ipam"),
     ranges,

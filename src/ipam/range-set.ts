@@ -4,6 +4,7 @@
  */
 import { CniError, ErrorCode } from "../spec/error.ts";
 import { canonicalIP, ipToBigInt } from "./_ip-math.ts";
+import { firstOverlappingRanges } from "./_overlap.ts";
 import { canonicalizeRange, rangeContains, rangesOverlap, rangeToString, type Range, type RangeInput } from "./range.ts";
 
 export type RangeSet = Range[];
@@ -17,11 +18,8 @@ export function canonicalizeRangeSet(inputs: RangeInput[]): RangeSet {
   if (inputs.length === 0) invalid("empty range set");
   const set = inputs.map((r) => canonicalizeRange(r));
   for (const r of set) if (r.rangeStart.length !== set[0]!.rangeStart.length) invalid("mixed address families");
-  for (let i = 0; i < set.length - 1; i++) {
-    for (let j = i + 1; j < set.length; j++) {
-      if (rangesOverlap(set[i]!, set[j]!)) invalid(`subnets ${rangeToString(set[i]!)} and ${rangeToString(set[j]!)} overlap`);
-    }
-  }
+  const pair = firstOverlappingRanges(set);
+  if (pair) invalid(`subnets ${rangeToString(set[pair[0]]!)} and ${rangeToString(set[pair[1]]!)} overlap`);
   return set;
 }
 

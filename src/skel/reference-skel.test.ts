@@ -102,7 +102,17 @@ const cases: [string, Env, string][] = [
   ["ADD failing with a CNI error", full("ADD"), conf({ fail: "cni" })],
   ["DEL failing with a plain error", full("DEL"), conf({ fail: "plain" })],
   ["an unknown command", full("FOO"), conf()],
+  // Go's decoder stops at 10,000 levels (the config object counts as one).
+  ["ADD nested 10,000 deep", full("ADD"), nested(9999, "[", "]")],
+  ["ADD nested 10,001 deep", full("ADD"), nested(10000, "[", "]")],
+  ["ADD nested 10,001 deep in objects", full("ADD"), nested(10000, '{"a":', "}")],
+  ["ADD with 20,000 brackets in a string", full("ADD"), conf({ s: "[".repeat(20000) })],
 ];
+
+/** A config whose field x holds `depth` levels of open/close. */
+function nested(depth: number, open: string, close: string): string {
+  return conf({ x: "@" }).replace('"@"', open.repeat(depth) + (open === "[" ? "" : "1") + close.repeat(depth));
+}
 
 describe("our skel against the reference skel", () => {
   for (const [name, env, stdin] of cases) {
@@ -114,6 +124,14 @@ describe("our skel against the reference skel", () => {
       if (ours.exitCode === 0) expect(ours.stderr).toBe(ref.stderr);
     });
   }
+
+  (skip ? test.skip : test)(skip ? `too deep (${skip})` : "JSON nested too deep: the reference's exact message", async () => {
+    for (const [open, close] of [["[", "]"], ['{"a":', "}"]]) {
+      const { ref, ours } = await both(full("ADD"), nested(10000, open!, close!));
+      expect(JSON.parse(ours.stdout).msg).toBe(JSON.parse(ref.stdout).msg);
+      expect(JSON.parse(ours.stdout).msg).toBe(`error unmarshall network config: invalid character '${open![0]}' exceeded max depth`);
+    }
+  });
 
   (skip ? test.skip : test)(skip ? `VERSION (${skip})` : "VERSION lists the same versions", async () => {
     const { ref, ours } = await both({ CNI_COMMAND: "VERSION" }, "");

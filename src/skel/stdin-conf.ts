@@ -4,6 +4,7 @@
  * (ConfigDecoder) and the version gates of CHECK, GC and STATUS.
  */
 import { CniError, ErrorCode, errorMessage } from "../spec/error.ts";
+import { parseJSON } from "../spec/json.ts";
 import type { NetConf } from "../spec/types.ts";
 import { validateNetworkName } from "../spec/validate.ts";
 import { IMPLICIT_VERSION, greaterThanOrEqual } from "../spec/version.ts";
@@ -19,7 +20,7 @@ function unmarshalError(reason: string): CniError {
 export function decodeConfig(stdin: Uint8Array): Record<string, unknown> {
   let raw: unknown;
   try {
-    raw = JSON.parse(new TextDecoder().decode(stdin));
+    raw = parseJSON(new TextDecoder().decode(stdin));
   } catch (e) {
     throw unmarshalError(errorMessage(e));
   }

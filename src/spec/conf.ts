@@ -1,4 +1,5 @@
 import { CniError, ErrorCode } from "./error.ts";
+import { parseJSON } from "./json.ts";
 import type { NetConf, NetConfList } from "./types.ts";
 import { IMPLICIT_VERSION, negotiateListVersion, parseVersion } from "./version.ts";
 
@@ -10,7 +11,7 @@ function invalid(msg: string): never {
 export function decodeJSON(input: string | Uint8Array, what = "config"): unknown {
   const text = typeof input === "string" ? input : new TextDecoder().decode(input);
   try {
-    return JSON.parse(text);
+    return parseJSON(text);
   } catch (e) {
     throw new CniError(ErrorCode.DecodingFailure, `Cannot decode ${what}: ${(e as Error).message}`);
   }

@@ -24,3 +24,36 @@ export function marshalIndent(value: unknown): string {
   // "\\\\" is matched as a unit so an escaped backslash before "b" is left alone.
   return JSON.stringify(value, null, 4).replace(/\\\\|\\[bf]|[<>&\u2028\u2029]/g, (m) => GO_ESCAPES[m] ?? m);
 }
+
+/** Go's encoding/json refuses values nested deeper than this (scanner's maxNestingDepth). */
+export const MAX_NESTING_DEPTH = 10000;
+
+/**
+ * Go's error text for JSON nested deeper than MAX_NESTING_DEPTH ("invalid character
+ * '[' exceeded max depth", naming the bracket that went one level too deep), or
+ * undefined. Strings are skipped, so brackets inside them do not count.
+ */
+export function nestingError(text: string): string | undefined {
+  // Going deeper than the limit takes more opening brackets than a short text has.
+  if (text.length <= MAX_NESTING_DEPTH) return undefined;
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: the next character is escaped
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > MAX_NESTING_DEPTH) return `invalid character '${text[i]}' exceeded max depth`;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return undefined;
+}
+
+/** JSON.parse with Go's nesting limit; throws a SyntaxError with Go's text when it is exceeded. */
+export function parseJSON(text: string): unknown {
+  const deep = nestingError(text);
+  if (deep) throw new SyntaxError(deep);
+  return JSON.parse(text);
+}
