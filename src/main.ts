@@ -29,11 +29,16 @@ async function main(): Promise<void> {
       await Bun.write(Bun.stdout, JSON.stringify(versionInfo(supportedVersionsOf(name))) + "\n");
       process.exit(0);
     }
-    const [{ pluginMain }, plugin] = await Promise.all([import("./skel/plugin-main.ts"), loadPlugin(name)]);
+    const [{ pluginMain }, plugin, { wireOwnPlugins }] = await Promise.all([
+      import("./skel/plugin-main.ts"), loadPlugin(name), import("./cli/own-plugins.ts"),
+    ]);
+    // Our own IPAM and delegates run in this process when CNI_PATH resolves them to this binary.
+    wireOwnPlugins();
     await pluginMain(plugin.funcs, plugin.info);
     return;
   }
-  const { runCli } = await import("./cli/cli.ts");
+  const [{ runCli }, { wireOwnPlugins }] = await Promise.all([import("./cli/cli.ts"), import("./cli/own-plugins.ts")]);
+  wireOwnPlugins();
   process.exitCode = await runCli(process.argv.slice(2));
 }
 

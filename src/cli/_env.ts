@@ -1,6 +1,6 @@
 /** The cnitool environment the CLI reads: where configs, plugins and the cache are. */
 import { resolve } from "node:path";
-import { ownExec } from "../plugins/in-process.ts";
+import { ownExec } from "./own-plugins.ts";
 import { parseCniArgs } from "../spec/args.ts";
 import { CniError, ErrorCode } from "../spec/error.ts";
 import type { RuntimeConf, RuntimeOptions } from "../runtime/types.ts";

@@ -9,15 +9,26 @@ import type { Command, Result } from "../spec/types.ts";
 import { defaultExec, type PluginExec } from "./exec.ts";
 import { execWithResult, pluginEnv } from "./invoke.ts";
 
-/** How a delegate is found and run; default: processes only. */
+/** How a delegate is found and run; default: the exec the entry point set, else processes only. */
 export interface DelegateOptions {
   exec?: PluginExec;
   /** The config the delegate gets; default: the caller's own stdin. */
   stdin?: Uint8Array;
 }
 
+let entryExec: PluginExec | undefined;
+
+/**
+ * Sets the exec every delegation uses when the caller names none. The entry point
+ * (src/main.ts, a daemon) sets one that runs our own plugin types in-process; the
+ * layers below never reach up to a plugin registry for it.
+ */
+export function setDelegateExec(exec: PluginExec | undefined): void {
+  entryExec = exec;
+}
+
 function call(command: Command, type: string, args: CmdArgs, opts: DelegateOptions) {
-  const exec = opts.exec ?? defaultExec();
+  const exec = opts.exec ?? entryExec ?? defaultExec();
   const pluginPath = exec.findInPath(type, args.path);
   const env = pluginEnv({
     command,
@@ -40,4 +51,13 @@ export async function delegateAdd(type: string, args: CmdArgs, opts: DelegateOpt
 export async function delegateCommand(command: Exclude<Command, "ADD" | "VERSION">, type: string, args: CmdArgs, opts: DelegateOptions = {}): Promise<void> {
   const c = call(command, type, args, opts);
   await c.exec.execPlugin(c.pluginPath, c.stdin, c.env);
+}
+
+/**
+ * Throws what ADD of plugin `type` would throw before anything is made: the plugin is
+ * not on CNI_PATH, or (when it runs in-process and can tell) its config is bad.
+ */
+export async function delegateValidate(type: string, args: CmdArgs, opts: DelegateOptions = {}): Promise<void> {
+  const c = call("ADD", type, args, opts);
+  await c.exec.validate?.(c.pluginPath, c.stdin, c.env);
 }

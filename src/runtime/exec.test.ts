@@ -1,7 +1,8 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { closeSync, mkdirSync, openSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import { runPlugin } from "../skel/run.ts";
+import type { PluginFuncs } from "../skel/cmd-args.ts";
+import { runPlugin, validatePlugin } from "../skel/run.ts";
 import { CniError } from "../spec/error.ts";
 import { FakePlugins } from "./_fake-plugins.ts";
 import { decodeVersionInfo, defaultExec, findInPath } from "./exec.ts";
@@ -120,23 +121,29 @@ describe("execPlugin", () => {
     }
   });
 
-  test("runs a plugin in-process when the hook claims its path", async () => {
+  test("runs and validates a plugin in-process when the hook claims its path", async () => {
+    const funcs: PluginFuncs = {
+      add: (a) => ({ cniVersion: a.conf.cniVersion, interfaces: [{ name: a.ifName }] }),
+      del: () => { throw new CniError(7, "bad config", { details: "in-process" }); },
+      validate: (a) => { if (a.conf.bad) throw new CniError(7, "bad field"); },
+    };
+    const info = { about: "test", supportedVersions: ["0.4.0", "1.0.0"] };
     const ours = join(fake.root, "cni-ts-plugin");
     writeFileSync(ours, "not executable");
     const exec = defaultExec({
-      inProcess: (p) => (p === ours
-        ? (inv) => runPlugin({
-            add: (a) => ({ cniVersion: a.conf.cniVersion, interfaces: [{ name: a.ifName }] }),
-            del: () => { throw new CniError(7, "bad config", { details: "in-process" }); },
-          }, { about: "test", supportedVersions: ["0.4.0", "1.0.0"] }, inv)
-        : undefined),
+      inProcess: (p) => (p === ours ? { run: (inv) => runPlugin(funcs, info, inv), validate: (inv) => validatePlugin(funcs, info, inv) } : undefined),
     });
     expect(await getVersionInfo(exec, ours)).toEqual({ cniVersion: "1.1.0", supportedVersions: ["0.4.0", "1.0.0"] });
     const conf = enc('{"cniVersion":"1.0.0","name":"n","type":"x"}');
     const base = { containerID: "c", netns: "", ifName: "eth7", path: ["/x"] };
     const e = await rejection(exec.execPlugin(ours, conf, pluginEnv({ ...base, command: "DEL" }, {})));
     expect([e.code, e.message, e.details]).toEqual([7, "bad config", "in-process"]);
-    const broken = defaultExec({ inProcess: () => () => Promise.reject(new Error("boom")) });
+    const add = pluginEnv({ ...base, netns: "/proc/self/ns/net", command: "ADD" }, { CNI_NETNS_OVERRIDE: "1" });
+    const e2 = await rejection(exec.validate!(ours, enc('{"cniVersion":"1.0.0","name":"n","type":"x","bad":true}'), add));
+    expect([e2.code, e2.message]).toEqual([7, "bad field"]);
+    await exec.validate!(ours, conf, add);
+    await defaultExec().validate!(ours, conf, add);
+    const broken = defaultExec({ inProcess: () => ({ run: () => Promise.reject(new Error("boom")), validate: () => Promise.resolve() }) });
     const b = await rejection(broken.execPlugin(ours, conf, pluginEnv({ ...base, command: "DEL" }, {})));
     expect([b.code, b.message]).toEqual([999, `plugin "${ours}" failed in-process: boom`]);
   });

@@ -19,10 +19,21 @@ export interface PluginExec {
   findInPath(type: string, paths: readonly string[]): string;
   /** Decodes a VERSION answer. */
   decode(stdout: Uint8Array): VersionInfo;
+  /**
+   * Throws what the plugin's ADD would throw for this stdin and environment, changing
+   * nothing, when the plugin can tell without running (one of ours, in-process);
+   * otherwise passes: a process plugin checks its own config when it runs.
+   */
+  validate?(pluginPath: string, stdin: Uint8Array, env: Record<string, string>): Promise<void>;
 }
 
-/** Runs one plugin in this process; returned by an InProcessHook for paths it owns. */
-export type InProcessRunner = (inv: Invocation) => Promise<Outcome>;
+/** One of our plugins run in this process; the ExecOptions.inProcess hook returns it for paths it owns. */
+export interface InProcessRunner {
+  /** Runs one invocation with every rule of the protocol, as the process would. */
+  run(inv: Invocation): Promise<Outcome>;
+  /** Throws what ADD would throw for this invocation, changing nothing. */
+  validate(inv: Invocation): Promise<void>;
+}
 
 /** Options of defaultExec. */
 export interface ExecOptions {
@@ -84,12 +95,16 @@ export function defaultExec(options: ExecOptions = {}): PluginExec {
     execPlugin: (pluginPath, stdin, env) => runPlugin(pluginPath, stdin, env, options),
     findInPath,
     decode: decodeVersionInfo,
+    validate: async (pluginPath, stdin, env) => {
+      const runner = options.inProcess?.(pluginPath);
+      if (runner) await inProcess(pluginPath, () => runner.validate({ env, stdin }));
+    },
   };
 }
 
 async function runPlugin(pluginPath: string, stdin: Uint8Array, env: Record<string, string>, o: ExecOptions): Promise<Uint8Array> {
   const runner = o.inProcess?.(pluginPath);
-  const outcome: RawOutcome = runner ? await runInProcess(runner, pluginPath, { env, stdin }) : await spawnWithRetry(pluginPath, stdin, env, o);
+  const outcome: RawOutcome = runner ? await inProcess(pluginPath, () => runner.run({ env, stdin })) : await spawnWithRetry(pluginPath, stdin, env, o);
   const stdout = typeof outcome.stdout === "string" ? new TextEncoder().encode(outcome.stdout) : outcome.stdout;
   if (outcome.exitCode !== 0 || outcome.signal) {
     throw decodePluginFailure({ pluginPath, exitCode: outcome.exitCode, signal: outcome.signal, stdout, stderr: outcome.stderr });
@@ -98,10 +113,10 @@ async function runPlugin(pluginPath: string, stdin: Uint8Array, env: Record<stri
   return stdout;
 }
 
-/** runPlugin never throws, but a hook may be anything: its throw is the plugin failing. */
-async function runInProcess(runner: InProcessRunner, pluginPath: string, inv: Invocation): Promise<RawOutcome> {
+/** runPlugin never throws, but a hook may be anything: its throw other than a CniError is the plugin failing. */
+async function inProcess<T>(pluginPath: string, fn: () => Promise<T>): Promise<T> {
   try {
-    return await runner(inv);
+    return await fn();
   } catch (e) {
     if (e instanceof CniError) throw e;
     throw new PluginError(ErrorCode.Internal, `plugin "${pluginPath}" failed in-process: ${errorMessage(e)}`, { pluginPath, exitCode: null, stderr: "" }, { cause: e });

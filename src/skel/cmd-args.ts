@@ -24,6 +24,12 @@ export interface PluginFuncs {
   del(args: CmdArgs): Promise<void> | void;
   gc?(args: CmdArgs, validAttachments: Attachment[]): Promise<void> | void;
   status?(args: CmdArgs): Promise<void> | void;
+  /**
+   * Throws the error ADD would throw for this config, changing nothing. A plugin that
+   * delegates (to IPAM) asks its delegate this before it makes anything, so a bad
+   * delegate config leaves nothing behind.
+   */
+  validate?(args: CmdArgs): Promise<void> | void;
 }
 
 /** What a plugin says about itself. */

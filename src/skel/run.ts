@@ -15,7 +15,6 @@ import { type CniEnv, readEnv } from "./env.ts";
 import { checkNetnsPath } from "./netns-check.ts";
 import { configVersion, decodeConfig, requireCommandVersion, requireSupported, typedConf } from "./stdin-conf.ts";
 
-
 /** Input of one plugin invocation: the environment and stdin, as a process gets them. */
 export interface Invocation {
   env: Record<string, string | undefined>;
@@ -74,10 +73,34 @@ async function dispatch(
     }
     throw e;
   }
-  const command = env.command;
   // The reference ignores stdin for VERSION and answers with the newest version it implements.
-  if (command === "VERSION") return JSON.stringify(versionInfo(supported)) + "\n";
+  if (env.command === "VERSION") return JSON.stringify(versionInfo(supported)) + "\n";
 
+  const { args, version } = cmdArgsOf(env, supported, inv, state);
+  switch (args.command) {
+    case "ADD": {
+      const result = await funcs.add(args);
+      if (typeof result !== "object" || result === null) throw new Error("ADD handler returned no result");
+      return marshalIndent(convertResult(result, version));
+    }
+    case "CHECK":
+      await funcs.check?.(args);
+      return "";
+    case "DEL":
+      await funcs.del(args);
+      return "";
+    case "GC":
+      await funcs.gc?.(args, validAttachments(args.conf));
+      return "";
+    default:
+      await funcs.status?.(args);
+      return "";
+  }
+}
+
+/** The handler's arguments of a command other than VERSION, every check of the protocol passed. */
+function cmdArgsOf(env: CniEnv, supported: readonly string[], inv: Invocation, state: { version: string }): { args: CmdArgs; version: string } {
+  const command = env.command;
   const obj = decodeConfig(inv.stdin);
   if (!["ADD", "CHECK", "DEL", "GC", "STATUS"].includes(command)) {
     throw new CniError(ErrorCode.InvalidEnvironmentVariables, `unknown CNI_COMMAND: ${command}`);
@@ -107,26 +130,19 @@ async function dispatch(
     conf,
   };
   if (conf.prevResult !== undefined && conf.prevResult !== null) args.prevResult = parseResult(conf.prevResult, version);
+  return { args, version };
+}
 
-  switch (command) {
-    case "ADD": {
-      const result = await funcs.add(args);
-      if (typeof result !== "object" || result === null) throw new Error("ADD handler returned no result");
-      return marshalIndent(convertResult(result, version));
-    }
-    case "CHECK":
-      await funcs.check?.(args);
-      return "";
-    case "DEL":
-      await funcs.del(args);
-      return "";
-    case "GC":
-      await funcs.gc?.(args, validAttachments(conf));
-      return "";
-    default:
-      await funcs.status?.(args);
-      return "";
-  }
+/**
+ * Runs a plugin's `validate` on an invocation (an ADD's environment and config) after
+ * the protocol's own checks: throws the CniError the ADD would fail with, changes
+ * nothing. A plugin without `validate` passes.
+ */
+export async function validatePlugin(funcs: PluginFuncs, info: PluginInfo, inv: Invocation): Promise<void> {
+  const supported = info.supportedVersions ?? ALL_VERSIONS;
+  const env = readEnv(inv.env);
+  const { args } = cmdArgsOf(env, supported, inv, { version: CURRENT_VERSION });
+  await funcs.validate?.(args);
 }
 
 /** `cni.dev/valid-attachments` of a GC config (SPEC 1.1 "GC"). */

@@ -2,6 +2,7 @@
  * The compiled binary for tests that run cni-ts as a process (as a runtime or the
  * kubelet would). `npm test` builds it first; a bare `bun test` builds it here once.
  */
+import { afterAll, beforeAll } from "bun:test";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -28,4 +29,18 @@ export function installedBinDir(): { dir: string; cleanup: () => void } {
     throw new Error(`install failed: ${r.stderr}`);
   }
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** A CNI_PATH dir of links to the built binary, made before and removed after the file's tests. */
+export function useBinDir(): { readonly dir: string } {
+  let bin: { dir: string; cleanup: () => void } | undefined;
+  beforeAll(() => {
+    bin = installedBinDir();
+  });
+  afterAll(() => bin?.cleanup());
+  return {
+    get dir() {
+      return bin!.dir;
+    },
+  };
 }

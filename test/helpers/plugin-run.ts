@@ -119,3 +119,17 @@ export function fakeIPAM(result: unknown): { dir: string; cleanup: () => void; c
   chmodSync(join(bin.dir, "fake-ipam"), 0o755);
   return { dir: bin.dir, cleanup: bin.cleanup, commands: () => readFileSync(log, "utf8").trim().split("\n") };
 }
+
+/**
+ * IPAM sections IPAM ADD refuses with code 7, over a host-local section `base`: a plugin
+ * that delegates to IPAM must refuse them before it makes anything (its IPAM runs
+ * in-process from the compiled binary, so the config is read up front).
+ */
+export function badIpamCases(base: Record<string, unknown>): { name: string; ipam: Record<string, unknown>; msg: string }[] {
+  return [
+    { name: "no such IPAM plugin", ipam: { type: "no-such-ipam" }, msg: 'failed to find plugin "no-such-ipam" in path' },
+    { name: "host-local with a bad subnet", ipam: { ...base, subnet: "10.44.0.0/33" }, msg: "" },
+    { name: "host-local without ranges", ipam: { ...base, subnet: undefined }, msg: "no IP ranges specified" },
+    { name: "static with an address that is no CIDR", ipam: { type: "static", addresses: [{ address: "10.44.0.5" }] }, msg: "CIDR notation" },
+  ];
+}

@@ -1,19 +1,27 @@
 /**
  * IPAM delegation for plugins (the reference's pkg/ipam Exec*): the IPAM plugin runs
- * with our CNI_* environment and our own stdin; our own IPAM types run in-process when
- * CNI_PATH resolves them to this binary.
+ * with our CNI_* environment and our own stdin, through the exec the entry point set
+ * (our own IPAM types in-process when CNI_PATH resolves them to this binary).
  */
-import { delegateAdd, delegateCommand } from "../../runtime/delegate.ts";
+import { delegateAdd, delegateCommand, delegateValidate } from "../../runtime/delegate.ts";
 import type { CmdArgs } from "../../skel/cmd-args.ts";
 import type { Result } from "../../spec/types.ts";
-import { ownExec } from "../in-process.ts";
 
 /** Runs ADD of the IPAM plugin `type`; its result in the 1.x shape. */
 export function ipamAdd(type: string, args: CmdArgs): Promise<Result> {
-  return delegateAdd(type, args, { exec: ownExec() });
+  return delegateAdd(type, args);
 }
 
 /** Runs DEL, CHECK, GC or STATUS of the IPAM plugin `type`, with the command given (not CNI_COMMAND). */
 export function ipamCommand(command: "DEL" | "CHECK" | "GC" | "STATUS", type: string, args: CmdArgs): Promise<void> {
-  return delegateCommand(command, type, args, { exec: ownExec() });
+  return delegateCommand(command, type, args);
+}
+
+/**
+ * Throws what IPAM ADD would (plugin not on CNI_PATH; a bad config of one of ours run
+ * in-process), before the plugin makes anything: "bad input changes nothing" for the
+ * IPAM section too. The reference makes its links first and leaves them behind.
+ */
+export function ipamValidate(type: string, args: CmdArgs): Promise<void> {
+  return delegateValidate(type, args);
 }

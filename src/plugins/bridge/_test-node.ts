@@ -1,23 +1,12 @@
 /** Test kit for the bridge tests: a node namespace with pods beside it, our host-local as a process, calls and witnesses. */
-import { afterAll, beforeAll } from "bun:test";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
-import { installedBinDir } from "../../../test/helpers/dist.ts";
+export { useBinDir } from "../../../test/helpers/dist.ts";
 import { withNetns, type TestNetns } from "../../../test/helpers/netns.ts";
 import { ours, reference, runIn, tempDir, type Call, type Outcome } from "../../../test/helpers/plugin-run.ts";
 
 export const OURS = ours("bridge");
 export const REF = reference("bridge");
-
-/** A CNI_PATH dir of links to the built binary, made before and removed after the file's tests. */
-export function useBinDir(): { readonly dir: string } {
-  let bin: { dir: string; cleanup: () => void } | undefined;
-  beforeAll(() => {
-    bin = installedBinDir();
-  });
-  afterAll(() => bin?.cleanup());
-  return { get dir() { return bin!.dir; } };
-}
 
 /** A bridge config on "cnibr0" with host-local in `dataDir`; `extra` over the top level, `ipam` over the IPAM section (null: none). */
 export function bridgeConf(version: string, dataDir: string, extra: Record<string, unknown> = {}, ipam: Record<string, unknown> | null = {}) {

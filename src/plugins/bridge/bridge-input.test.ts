@@ -2,6 +2,7 @@ import { describe, expect } from "bun:test";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { rootTest } from "../../../test/helpers/netns.ts";
+import { badIpamCases } from "../../../test/helpers/plugin-run.ts";
 import { allocated, bridgeConf, callIn, REF, useBinDir, veths, withNode } from "./_test-node.ts";
 
 const bin = useBinDir();
@@ -10,20 +11,14 @@ const GO = "/usr/lib/cni";
 describe("bridge: bad IPAM input changes nothing", () => {
   // The compiled binary, so host-local and static run in-process and their configs are read up front.
   const compiled = () => [join(bin.dir, "bridge")];
-  const cases: [string, Record<string, unknown> | null, Record<string, unknown>, number, string][] = [
-    ["no such IPAM plugin", null, { type: "no-such-ipam" }, 7, 'failed to find plugin "no-such-ipam" in path'],
-    ["host-local with a bad subnet", {}, { subnet: "10.44.0.0/33" }, 7, ""],
-    ["host-local without ranges", {}, { subnet: undefined }, 7, "no IP ranges specified"],
-    ["static with an address that is no CIDR", null, { type: "static", addresses: [{ address: "10.44.0.5" }] }, 7, "CIDR notation"],
-  ];
-  for (const [name, hostLocal, ipam, code, msg] of cases) {
-    rootTest(`${name}: code ${code}, no bridge, no pair, no reservation (the Go bridge leaves its new bridge)`, () =>
+  for (const bad of badIpamCases({ subnet: "10.44.0.0/24" })) {
+    rootTest(`${bad.name}: code 7, no bridge, no pair, no reservation (the Go bridge leaves its new bridge)`, () =>
       withNode(1, (node, [pod], dataDir) => {
         const base = bridgeConf("1.0.0", dataDir, { isGateway: true });
-        const c = { ...base, ipam: hostLocal ? { ...base.ipam, ...ipam } : { ...ipam } };
+        const c = { ...base, ipam: bad.ipam.type ? { ...bad.ipam } : { ...base.ipam, ...bad.ipam } };
         const r = callIn(node, bin.dir, { command: "ADD", netns: pod!.path, conf: c }, compiled());
-        expect([r.code, r.json.code]).toEqual([1, code]);
-        expect(r.json.msg).toContain(msg);
+        expect([r.code, r.json.code]).toEqual([1, 7]);
+        expect(r.json.msg).toContain(bad.msg);
         expect(node.ipJson("link", "show").map((l: any) => l.ifname)).toEqual(["lo"]);
         expect([veths(pod!), allocated(dataDir)]).toEqual([[], []]);
         // The reference fails too, after making the bridge.

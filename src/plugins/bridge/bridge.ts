@@ -20,7 +20,7 @@ import { dnsSet } from "../_shared/conf-fields.ts";
 import { configureIface } from "../_shared/configure-iface.ts";
 import { failure } from "../_shared/errors.ts";
 import { familyOfText } from "../_shared/ip-util.ts";
-import { ipamAdd, ipamCommand } from "../_shared/ipam-exec.ts";
+import { ipamAdd, ipamCommand, ipamValidate } from "../_shared/ipam-exec.ts";
 import { type ContainerNS, openContainerNS, openContainerNSIfAny } from "../_shared/netns-open.ts";
 import { enableForward } from "../_shared/forward.ts";
 import { Rollback } from "../_shared/rollback.ts";
@@ -30,7 +30,6 @@ import { checkBridge, checkContainerEnd, checkHostEnd } from "./_check.ts";
 import { ensureVlanGateway, setupPortVlans } from "./_vlan.ts";
 import { type BridgeConf, loadNetConf } from "./_conf.ts";
 import { hostVethName, strayHostVeths } from "./_host-veth.ts";
-import { checkIpam } from "./_ipam-preflight.ts";
 import { gcBridgeMasq, setupBridgeMasq, teardownBridgeMasq } from "./_masq.ts";
 
 export { loadNetConf, type BridgeConf };
@@ -182,7 +181,7 @@ async function cmdAdd(args: CmdArgs): Promise<Result> {
   using c = openContainerNS(args.netns);
   using hostH = NetlinkHandle.at();
   if (linkFind(c.h, args.ifName)) throw failure(`container veth name "${args.ifName}" already exists in netns "${args.netns}"`);
-  if (conf.ipam) checkIpam(conf.ipam, args);
+  if (conf.ipam) await ipamValidate(conf.ipam.type, args);
   const undo = new Rollback();
   return await undo.guard(async () => {
     const br = ensureBridge(hostH, conf.bridge, { mtu: conf.mtu, promisc: conf.promiscMode, vlan: conf.vlanConf });

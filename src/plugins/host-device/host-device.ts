@@ -17,7 +17,7 @@ import { checkContainerLink, checkInterfaceIPs, checkRoutes, containerIface, req
 import { checkDNS, ipamOf, stringField } from "../_shared/conf-fields.ts";
 import { configureIface } from "../_shared/configure-iface.ts";
 import { failure, invalidConfig } from "../_shared/errors.ts";
-import { ipamAdd, ipamCommand } from "../_shared/ipam-exec.ts";
+import { ipamAdd, ipamCommand, ipamValidate } from "../_shared/ipam-exec.ts";
 import { openContainerNS, openContainerNSIfAny } from "../_shared/netns-open.ts";
 import { Rollback } from "../_shared/rollback.ts";
 import { AUX_NAME, type DeviceRef, findHostDevice, hasDpdkDriver, PCI_ADDRESS, SYS_BUS_AUXILIARY, SYS_BUS_PCI } from "./_find.ts";
@@ -91,6 +91,7 @@ async function cmdAdd(args: CmdArgs): Promise<Result> {
   const iface: Interface = { name: args.ifName, sandbox: args.netns };
   const dev = conf.dpdkMode ? undefined : findHostDevice(hostH, conf);
   if (dev && linkFind(c.h, args.ifName)) throw failure(`interface "${args.ifName}" already exists in netns "${args.netns}"`);
+  if (conf.ipam) await ipamValidate(conf.ipam.type, args);
   using tmp = openTempNS();
   const undo = new Rollback();
   return await undo.guard(async () => {

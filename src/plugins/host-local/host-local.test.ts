@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { afterEach, beforeEach, describe, expect } from "bun:test";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -163,9 +163,4 @@ describe("host-local GC and STATUS (spec 1.1)", () => {
       expect(ro.json.msg).toContain("host-local: data dir not writable");
       expect((await run("STATUS", conf("1.1.0", {}))).json.code).toBe(7);
     }));
-});
-
-test("the plugin is registered under its reference name", async () => {
-  const { loadPlugin } = await import("../registry.ts");
-  expect((await loadPlugin("host-local")).info.about).toContain("host-local");
 });

@@ -6,6 +6,7 @@
 import type { CmdArgs, PluginInfo } from "../../skel/cmd-args.ts";
 import type { Attachment, Result } from "../../spec/types.ts";
 import { hostLocalAdd, hostLocalCheck, hostLocalDel, hostLocalGc, hostLocalStatus } from "../../ipam/host-local.ts";
+import { loadHostLocalConfig } from "../../ipam/host-local-config.ts";
 
 /** Reserves one address per range set and returns them with routes and DNS. */
 function cmdAdd(args: CmdArgs): Result {
@@ -32,8 +33,13 @@ function cmdStatus(args: CmdArgs): void {
   hostLocalStatus(args.conf);
 }
 
+/** Throws what ADD would for a bad config, reserving nothing. */
+function validate(args: CmdArgs): void {
+  loadHostLocalConfig(args.conf, args.args);
+}
+
 /** What this plugin says about itself. */
 export const info: PluginInfo = { about: "host-local: allocates addresses from ranges, recorded on the node's disk" };
 
 /** The plugin module the registry loads. */
-export const plugin = { info, funcs: { add: cmdAdd, check: cmdCheck, del: cmdDel, gc: cmdGc, status: cmdStatus } };
+export const plugin = { info, funcs: { add: cmdAdd, check: cmdCheck, del: cmdDel, gc: cmdGc, status: cmdStatus, validate } };

@@ -19,7 +19,7 @@ import { checkContainerLink, checkInterfaceIPs, checkRoutes, containerIface, req
 import { boolField, checkDNS, intField, ipamOf, stringField } from "../_shared/conf-fields.ts";
 import { configureIface } from "../_shared/configure-iface.ts";
 import { failure, invalidConfig } from "../_shared/errors.ts";
-import { ipamAdd, ipamCommand } from "../_shared/ipam-exec.ts";
+import { ipamAdd, ipamCommand, ipamValidate } from "../_shared/ipam-exec.ts";
 import { type ContainerNS, openContainerNS, openContainerNSIfAny } from "../_shared/netns-open.ts";
 import { Rollback } from "../_shared/rollback.ts";
 import { validateInterfaceName } from "../../spec/validate.ts";
@@ -152,6 +152,7 @@ async function cmdAdd(args: CmdArgs): Promise<Result> {
   const masterH = conf.linkInContainer ? c.h : hostH;
   const master = resolveMaster(conf, masterH);
   if (linkFind(c.h, args.ifName)) throw failure(`interface "${args.ifName}" already exists in netns "${args.netns}"`);
+  if (conf.ipam) await ipamValidate(conf.ipam.type, args);
   const undo = new Rollback();
   return await undo.guard(async () => {
     const link = createMacvlan(conf, masterH, master, c, args.ifName, undo);

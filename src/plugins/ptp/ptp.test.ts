@@ -3,7 +3,8 @@ import { chmodSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { spawn } from "node:child_process";
 import { rootTest, withNetns, type TestNetns } from "../../../test/helpers/netns.ts";
-import { addrState, fakeIPAM, linkState, ours, reference, routeState, runIn, tempDir, type Call } from "../../../test/helpers/plugin-run.ts";
+import { useBinDir } from "../../../test/helpers/dist.ts";
+import { addrState, badIpamCases, fakeIPAM, linkState, ours, reference, routeState, runIn, tempDir, type Call } from "../../../test/helpers/plugin-run.ts";
 import { ALL_VERSIONS } from "../../spec/version.ts";
 
 const OURS = ours("ptp");
@@ -420,4 +421,18 @@ describe("ptp: ipMasq", () => {
       expect(node.exec(["nft", "list", "table", "inet", "cni_plugins_masquerade"])).not.toContain("masquerade comment");
     }));
 
+});
+
+describe("ptp: a bad IPAM section changes nothing", () => {
+  const bin = useBinDir();
+  for (const bad of badIpamCases({ type: "host-local", subnet: "10.77.0.0/24" })) {
+    rootTest(`${bad.name}: code 7, no pair, no reservation`, () =>
+      withNode(1, (node, [pod], dataDir) => {
+        const c = { ...conf("1.0.0", dataDir), ipam: { ...bad.ipam, ...(bad.ipam.type === "host-local" ? { dataDir } : {}) } };
+        const r = call([join(bin.dir, "ptp")], node, { command: "ADD", netns: pod!.path, path: bin.dir, conf: c });
+        expect([r.code, r.json.code]).toEqual([1, 7]);
+        expect(r.json.msg).toContain(bad.msg);
+        expect([links(node), links(pod!), allocated(dataDir)]).toEqual([[], [], []]);
+      }));
+  }
 });

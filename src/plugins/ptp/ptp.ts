@@ -19,7 +19,7 @@ import { boolField, checkDNS, dnsSet, intField, ipamOf } from "../_shared/conf-f
 import { configureIface } from "../_shared/configure-iface.ts";
 import { failure, invalidConfig } from "../_shared/errors.ts";
 import { familyOfText, hostPrefix, ipOfCIDR, networkOfCIDR } from "../_shared/ip-util.ts";
-import { ipamAdd, ipamCommand } from "../_shared/ipam-exec.ts";
+import { ipamAdd, ipamCommand, ipamValidate } from "../_shared/ipam-exec.ts";
 import { type ContainerNS, openContainerNS, openContainerNSIfAny } from "../_shared/netns-open.ts";
 import { gcMasq, masqBackendOf, setupMasq, teardownMasq } from "../_shared/masq.ts";
 import { enableForward } from "../_shared/forward.ts";
@@ -114,6 +114,7 @@ async function cmdAdd(args: CmdArgs): Promise<Result> {
   using c = openContainerNS(args.netns);
   using hostH = NetlinkHandle.at();
   if (linkFind(c.h, args.ifName)) throw failure(`container veth name "${args.ifName}" already exists in netns "${args.netns}"`);
+  await ipamValidate(conf.ipam.type, args);
   const undo = new Rollback();
   return await undo.guard(async () => {
     const ipamResult = await ipamAdd(conf.ipam.type, args);

@@ -28,8 +28,13 @@ function cmdStatus(args: CmdArgs): void {
   loadStaticConfig(args.conf, "");
 }
 
+/** Throws what ADD would for a bad config. */
+function validate(args: CmdArgs): void {
+  loadStaticConfig(args.conf, args.args);
+}
+
 /** What this plugin says about itself. */
 export const info: PluginInfo = { about: "static: returns the addresses, routes and DNS its config names" };
 
 /** The plugin module the registry loads. */
-export const plugin = { info, funcs: { add: cmdAdd, check: cmdCheck, del: cmdDel, gc: cmdGc, status: cmdStatus } };
+export const plugin = { info, funcs: { add: cmdAdd, check: cmdCheck, del: cmdDel, gc: cmdGc, status: cmdStatus, validate } };

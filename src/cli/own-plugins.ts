@@ -1,13 +1,15 @@
 /**
  * Runs our own plugin types inside the calling process when CNI_PATH resolves them to
  * this very binary: a bridge ADD then calls host-local without a second process start.
- * Anything else (a Go plugin, another version of ours) is started as a process.
+ * Anything else (a Go plugin, another version of ours) is started as a process. Wired
+ * at the entry point (main.ts, the CLI), so no layer below imports the plugin registry.
  */
 import { realpathSync } from "node:fs";
 import { basename } from "node:path";
+import { setDelegateExec } from "../runtime/delegate.ts";
 import { defaultExec, type ExecOptions, type InProcessRunner, type PluginExec } from "../runtime/exec.ts";
-import { runPlugin } from "../skel/run.ts";
-import { hasPlugin, loadPlugin } from "./registry.ts";
+import { runPlugin, validatePlugin } from "../skel/run.ts";
+import { hasPlugin, loadPlugin } from "../plugins/registry.ts";
 
 let self: string | undefined;
 
@@ -25,13 +27,24 @@ export function ownPluginRunner(pluginPath: string): InProcessRunner | undefined
   if (!hasPlugin(type)) return undefined;
   self ??= realpathOrEmpty(process.execPath);
   if (self === "" || realpathOrEmpty(pluginPath) !== self) return undefined;
-  return async (inv) => {
-    const plugin = await loadPlugin(type);
-    return runPlugin(plugin.funcs, plugin.info, inv);
+  return {
+    run: async (inv) => {
+      const plugin = await loadPlugin(type);
+      return runPlugin(plugin.funcs, plugin.info, inv);
+    },
+    validate: async (inv) => {
+      const plugin = await loadPlugin(type);
+      await validatePlugin(plugin.funcs, plugin.info, inv);
+    },
   };
 }
 
-/** The PluginExec that plugins and the CLI use: in-process for our own binary, else a process. */
+/** The PluginExec that the CLI and delegating plugins use: in-process for our own binary, else a process. */
 export function ownExec(options: Omit<ExecOptions, "inProcess"> = {}): PluginExec {
   return defaultExec({ ...options, inProcess: ownPluginRunner });
+}
+
+/** Makes every delegation (IPAM, chained delegates) run our own plugin types in-process. */
+export function wireOwnPlugins(): void {
+  setDelegateExec(ownExec());
 }
