@@ -11,7 +11,6 @@ import type { CmdArgs, PluginInfo } from "../../skel/cmd-args.ts";
 import { errorMessage } from "../../spec/error.ts";
 import type { Result } from "../../spec/types.ts";
 import { failure } from "../_shared/errors.ts";
-import { ownExec } from "../in-process.ts";
 import { buildDelegate, goMapJSON } from "./_delegate.ts";
 import { type SubnetEnv, parseSubnetEnv } from "./subnet-env.ts";
 
@@ -100,7 +99,7 @@ async function cmdAdd(args: CmdArgs): Promise<Result> {
     throw failure(`failed to save delegate config in ${JSON.stringify(conf.dataDir)}`, e);
   }
   try {
-    return await delegateAdd(delegate.type as string, args, { exec: ownExec(), stdin: new TextEncoder().encode(bytes) });
+    return await delegateAdd(delegate.type as string, args, { stdin: new TextEncoder().encode(bytes) });
   } catch (e) {
     throw failure("failed to delegate add", e);
   }
@@ -131,7 +130,7 @@ async function cmdDel(args: CmdArgs): Promise<void> {
     return;
   }
   if (typeof type !== "string" || type === "") throw failure(`saved delegate config ${JSON.stringify(file)} has no type`);
-  await delegateCommand("DEL", type, args, { exec: ownExec(), stdin: bytes });
+  await delegateCommand("DEL", type, args, { stdin: bytes });
   rmSync(file, { force: true });
 }
 
