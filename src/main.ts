@@ -42,7 +42,7 @@ async function main(): Promise<void> {
   process.exitCode = await runCli(process.argv.slice(2));
 }
 
-// No top-level await: it would rule out `bun build --bytecode`, which skips parsing at start-up.
+// No top-level await: the entry stays a plain module whatever the build format.
 main().catch((e) => {
   Bun.write(Bun.stderr, `cni-ts: ${e instanceof Error ? e.message : String(e)}\n`).then(() => process.exit(1));
 });
