@@ -3,7 +3,7 @@ import { rootTest, withNetns, type TestNetns } from "../../test/helpers/netns.ts
 import { NetlinkHandle } from "./handle.ts";
 import { isExists, isNotFound } from "./error.ts";
 import { linkByName } from "./link.ts";
-import { routeAdd, routeDel, routeList, routeReplace } from "./route.ts";
+import { routeAdd, routeAddEcmp, routeDel, routeList, routeReplace } from "./route.ts";
 import { RTNH_F_ONLINK, RTPROT_BOOT, RT_SCOPE_LINK, RT_SCOPE_UNIVERSE } from "./nl/rtnetlink-consts.ts";
 
 /** A namespace with an up veth "r0" carrying 10.7.0.1/24 and fd07::1/64. */
@@ -18,6 +18,27 @@ function setup(ns: TestNetns): void {
 const witness = (ns: TestNetns, ...args: string[]) => ns.ipJson("route", "show", ...args) as any[];
 
 describe("routes", () => {
+  rootTest("routeAddEcmp: a default route beside one of another device (IPv4: two routes; IPv6: two next hops); EEXIST only for the same one", () =>
+    withNetns(1, (ns) => {
+      setup(ns);
+      ns.exec(["ip", "link", "add", "s0", "type", "veth", "peer", "name", "s1"]);
+      ns.exec(["ip", "addr", "add", "10.6.0.1/24", "dev", "s0"]);
+      ns.exec(["ip", "addr", "add", "fd06::1/64", "dev", "s0", "nodad"]);
+      ns.exec(["ip", "link", "set", "s1", "up"]);
+      ns.exec(["ip", "link", "set", "s0", "up"]);
+      using h = NetlinkHandle.atPath(ns.path);
+      for (const [gw, dev] of [["10.7.0.254", "r0"], ["10.6.0.254", "s0"], ["fd07::fe", "r0"], ["fd06::fe", "s0"]] as const) {
+        const dst = gw.includes(":") ? "::/0" : "0.0.0.0/0";
+        routeAddEcmp(h, { dst, gw, link: dev });
+        expect(() => routeAdd(h, { dst, gw: gw, link: dev })).toThrow(/EEXIST/);
+      }
+      expect(witness(ns, "default").map((r) => [r.gateway, r.dev]).sort()).toEqual([["10.6.0.254", "s0"], ["10.7.0.254", "r0"]]);
+      const [v6] = ns.ipJson("-6", "route", "show", "default") as any[];
+      expect(v6.nexthops.map((n: any) => [n.gateway, n.dev]).sort()).toEqual([["fd06::fe", "s0"], ["fd07::fe", "r0"]]);
+      expect(() => routeAddEcmp(h, { dst: "0.0.0.0/0", gw: "10.6.0.254", link: "s0" })).toThrow(/EEXIST/);
+      expect(() => routeAddEcmp(h, { dst: "::/0", gw: "fd06::fe", link: "s0" })).toThrow(/EEXIST/);
+    }));
+
   rootTest("add, list, replace and delete v4 routes, checked with ip -j route", () =>
     withNetns(1, (ns) => {
       setup(ns);

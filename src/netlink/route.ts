@@ -71,6 +71,16 @@ export function routeAdd(h: NetlinkHandle, route: RouteSpec): void {
   h.request(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, encodeRoute(h, route, false), `add route ${label(route)}`);
 }
 
+/**
+ * Adds a route; one of the same destination and metric already there (another device
+ * or gateway) stays, and this becomes a second route (IPv4) or another next hop of it
+ * (IPv6). EEXIST only for an identical route. NLM_F_CREATE without NLM_F_EXCL, as
+ * vishvananda/netlink's RouteAddEcmp, which the reference's ipam.ConfigureIface uses.
+ */
+export function routeAddEcmp(h: NetlinkHandle, route: RouteSpec): void {
+  h.request(RTM_NEWROUTE, NLM_F_CREATE, encodeRoute(h, route, false), `add route ${label(route)}`);
+}
+
 /** Adds a route or replaces the one with the same key. Equivalent to: `ip route replace DST ...`. */
 export function routeReplace(h: NetlinkHandle, route: RouteSpec): void {
   h.request(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE, encodeRoute(h, route, false), `replace route ${label(route)}`);

@@ -55,14 +55,19 @@ export function checkInterfaceIPs(h: NetlinkHandle, ifName: string, ips: IPConfi
   }
 }
 
-/** Every route of the prevResult is in its table (main by default), with its gateway when it names one. */
+/**
+ * Every route of the prevResult is in its table (main by default), with its gateway when
+ * it names one; a default route by destination alone, as the reference's
+ * ValidateExpectedRoute (with a default route per network it may be one route with a
+ * next hop per gateway, which lists no gateway of its own).
+ */
 export function checkRoutes(h: NetlinkHandle, routes: Route[]): void {
   for (const r of routes) {
     const family = familyOfText(r.dst);
     const dst = networkOfCIDR(r.dst);
     const isDefault = dst === "0.0.0.0/0" || dst === "::/0";
     const found = routeList(h, { family, table: r.table || undefined }).some(
-      (e) => (isDefault ? e.dst === undefined || sameCIDR(e.dst, dst) : e.dst !== undefined && sameCIDR(e.dst, dst)) && (!r.gw || e.gw === normalizeIP(r.gw)),
+      (e) => isDefault ? e.dst === undefined || sameCIDR(e.dst, dst) : e.dst !== undefined && sameCIDR(e.dst, dst) && (!r.gw || e.gw === normalizeIP(r.gw)),
     );
     if (!found) throw failure(`Expected Route {Dst:${r.dst} GW:${r.gw ?? "<nil>"}} not found in routing table`);
   }

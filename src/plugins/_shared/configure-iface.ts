@@ -8,7 +8,7 @@
 import { addrAdd, waitForDad } from "../../netlink/addr.ts";
 import type { NetlinkHandle } from "../../netlink/handle.ts";
 import { linkByName, linkSetUp } from "../../netlink/link.ts";
-import { routeAdd, type RouteSpec } from "../../netlink/route.ts";
+import { routeAddEcmp, type RouteSpec } from "../../netlink/route.ts";
 import type { Result } from "../../spec/types.ts";
 import type { NetNS } from "../../sys/netns.ts";
 import { sysctlGet, sysctlSet } from "../../sys/sysctl.ts";
@@ -102,7 +102,9 @@ export async function configureIface(h: NetlinkHandle, ns: NetNS, ifName: string
     if (r.mtu) spec.mtu = r.mtu;
     if (r.advmss) spec.advmss = r.advmss;
     try {
-      routeAdd(h, spec);
+      // Another attachment of the pod may have this route already (a default route per
+      // network): the reference adds it beside that one rather than failing.
+      routeAddEcmp(h, spec);
     } catch (e) {
       throw failure(`failed to add route '${r.dst} via ${via ?? "<nil>"} dev ${ifName}'`, e);
     }
