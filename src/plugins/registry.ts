@@ -23,6 +23,7 @@ const PLUGINS: Record<string, Loader> = {
   "host-local": () => import("./host-local/host-local.ts"),
   loopback: () => import("./loopback/loopback.ts"),
   macvlan: () => import("./macvlan/macvlan.ts"),
+  multus: () => import("./multus/multus.ts"),
   portmap: () => import("./portmap/portmap.ts"),
   ptp: () => import("./ptp/ptp.ts"),
   sbr: () => import("./sbr/sbr.ts"),

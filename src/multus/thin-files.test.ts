@@ -1,0 +1,134 @@
+/**
+ * Multus without Kubernetes, through `cni-ts add|del` in a node namespace: `delegates`
+ * only, and the file source of NADs (a directory of manifests with a Pod whose
+ * annotations pick them). Bridge, macvlan and ptp delegates with host-local and static.
+ */
+import { afterAll, beforeAll, expect } from "bun:test";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { rootTest, withNetns } from "../../test/helpers/netns.ts";
+import { cniTs, dirWith, macvlanMaster, makeWork, podLinks, reservations, sub, type Work } from "./_test-kit.ts";
+
+let work: Work;
+beforeAll(() => {
+  work = makeWork("cni-ts-multus-files-");
+});
+afterAll(() => work.cleanup());
+
+const CID = "multus-files-ctr-1";
+
+function bridgeConf(dataDir: string) {
+  return { cniVersion: "1.0.0", name: "br-net", type: "bridge", bridge: "mbr0", isGateway: true, ipam: { type: "host-local", subnet: "10.88.1.0/24", dataDir } };
+}
+
+rootTest("delegates only: eth0 from the master, net1 and net2 in order, the master's result; DEL removes all", () =>
+  withNetns(2, (node, pod) => {
+    const dataDir = sub(work, "ipam");
+    const cniDir = sub(work, "cnidir");
+    macvlanMaster(node);
+    const confDir = dirWith(work.dir, `netd-${CID}-a`, {
+      "00-multus.conf": {
+        cniVersion: "1.0.0", name: "multus-net", type: "multus", cniDir, binDir: work.bin,
+        delegates: [
+          bridgeConf(dataDir),
+          { cniVersion: "1.0.0", name: "mv-net", type: "macvlan", master: "m0", mode: "bridge", ipam: { type: "static", addresses: [{ address: "10.88.2.5/24" }] } },
+          { cniVersion: "1.0.0", name: "ptp-net", plugins: [{ type: "ptp", ipam: { type: "host-local", subnet: "10.88.3.0/24", dataDir } }] },
+        ],
+      },
+    });
+    const env = { NETCONFPATH: confDir, CNI_PATH: work.bin, CNI_CACHE_DIR: join(work.dir, "cache"), CNI_CONTAINERID: CID };
+    const add = cniTs(node, "add", "multus-net", pod!.path, env);
+    expect(add.stderr).toBe("");
+    expect(add.code).toBe(0);
+    expect(add.json.ips.map((i: { address: string }) => i.address)).toEqual(["10.88.1.2/24"]);
+    expect(add.json.interfaces.find((i: { sandbox?: string }) => i.sandbox).name).toBe("eth0");
+    expect(podLinks(pod!)).toEqual({ eth0: ["10.88.1.2/24"], net1: ["10.88.2.5/24"], net2: ["10.88.3.2/24"] });
+    // The record Multus reads on DEL, in its own shape, and the delegates' result cache in cniDir.
+    const record = JSON.parse(readFileSync(join(cniDir, CID), "utf8"));
+    expect(record.map((d: { Name: string }) => d.Name)).toEqual(["br-net", "mv-net", "ptp-net"]);
+    expect(JSON.parse(Buffer.from(record[2].Bytes, "base64").toString()).plugins[0].type).toBe("ptp");
+    expect(existsSync(join(cniDir, "results", `br-net-${CID}-eth0`))).toBe(true);
+
+    const del = cniTs(node, "del", "multus-net", pod!.path, env);
+    expect(del.stderr).toBe("");
+    expect(del.code).toBe(0);
+    expect(podLinks(pod!)).toEqual({});
+    expect(reservations(dataDir)).toEqual([]);
+    expect(existsSync(join(cniDir, CID))).toBe(false);
+  }));
+
+rootTest("a failing delegate rolls back those before it (no reservation left); the error names the network", () =>
+  withNetns(2, (node, pod) => {
+    const dataDir = sub(work, "ipam");
+    const cniDir = sub(work, "cnidir");
+    const confDir = dirWith(work.dir, `netd-${CID}-b`, {
+      "00-multus.conf": {
+        cniVersion: "1.0.0", name: "multus-net", type: "multus", cniDir, binDir: work.bin,
+        delegates: [
+          bridgeConf(dataDir),
+          { cniVersion: "1.0.0", name: "ptp-net", type: "ptp", ipam: { type: "host-local", subnet: "10.88.3.0/24", dataDir } },
+          { cniVersion: "1.0.0", name: "mv-net", type: "macvlan", master: "no-such-dev", ipam: { type: "static", addresses: [{ address: "10.88.2.5/24" }] } },
+        ],
+      },
+    });
+    const env = { NETCONFPATH: confDir, CNI_PATH: work.bin, CNI_CACHE_DIR: join(work.dir, "cache"), CNI_CONTAINERID: CID };
+    const add = cniTs(node, "add", "multus-net", pod!.path, env);
+    expect(add.code).toBe(1);
+    expect(add.json.msg).toContain(`[//:mv-net]: error adding container to network "mv-net": plugin type="macvlan" name="mv-net" failed (add): failed to lookup master "no-such-dev"`);
+    expect(podLinks(pod!)).toEqual({});
+    expect(reservations(dataDir)).toEqual([]);
+    expect(node.exec(["ip", "-o", "link", "show", "type", "veth"])).toBe("");
+  }));
+
+rootTest("file NAD source: a Pod manifest's annotations pick NADs (named interface, net<index>); DEL works with the record missing or corrupt and with nothing cached", () =>
+  withNetns(2, (node, pod) => {
+    const dataDir = sub(work, "ipam");
+    const cniDir = sub(work, "cnidir");
+    macvlanMaster(node);
+    const nadDir = dirWith(work.dir, `nads-${CID}`, {
+      "nads.yaml": [
+        nadYAML("mv-net", { cniVersion: "1.0.0", type: "macvlan", master: "m0", ipam: { type: "static" } }),
+        nadYAML("ptp-net", { cniVersion: "0.4.0", plugins: [{ type: "ptp", ipam: { type: "host-local", subnet: "10.88.3.0/24", dataDir } }] }),
+      ].join("---\n"),
+      "pod.json": {
+        apiVersion: "v1", kind: "Pod",
+        metadata: { name: "web", namespace: "default", uid: "uid-1", annotations: { "k8s.v1.cni.cncf.io/networks": '[{"name":"mv-net","ips":["10.88.2.9/24"],"mac":"0a:58:0a:58:02:09"},{"name":"ptp-net","interface":"ptp0"}]' } },
+      },
+    });
+    const confDir = dirWith(work.dir, `netd-${CID}-c`, {
+      "00-multus.conf": { cniVersion: "1.0.0", name: "multus-net", type: "multus", cniDir, binDir: work.bin, nadDir, delegates: [bridgeConf(dataDir)] },
+    });
+    const env = {
+      NETCONFPATH: confDir, CNI_PATH: work.bin, CNI_CACHE_DIR: join(work.dir, "cache"), CNI_CONTAINERID: CID,
+      CNI_ARGS: "IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=web;K8S_POD_UID=uid-1",
+    };
+    for (const breakRecord of [undefined, "missing", "corrupt", "all"] as const) {
+      const add = cniTs(node, "add", "multus-net", pod!.path, env);
+      expect(add.stderr).toBe("");
+      expect(add.code).toBe(0);
+      const links = podLinks(pod!);
+      expect(Object.keys(links).sort()).toEqual(["eth0", "net1", "ptp0"]);
+      expect(links.eth0![0]).toStartWith("10.88.1.");
+      expect(links.net1).toEqual(["10.88.2.9/24"]);
+      expect(links.ptp0![0]).toStartWith("10.88.3.");
+      expect(pod!.ipJson("link", "show", "net1")[0].address).toBe("0a:58:0a:58:02:09");
+      const status = JSON.parse(readFileSync(join(nadDir, "status", "default_web.json"), "utf8"));
+      expect(status.map((s: { name: string; interface: string; default?: boolean }) => [s.name, s.interface, !!s.default])).toEqual([
+        ["br-net", "eth0", true], ["default/mv-net", "net1", false], ["default/ptp-net", "ptp0", false],
+      ]);
+      expect(status[1]).toMatchObject({ ips: ["10.88.2.9"], mac: "0a:58:0a:58:02:09", dns: {} });
+      if (breakRecord === "missing") rmSync(join(cniDir, CID));
+      if (breakRecord === "corrupt") writeFileSync(join(cniDir, CID), "{not json");
+      // Nothing cached at all: rebuilt from the config and the pod's annotations.
+      if (breakRecord === "all") rmSync(join(cniDir, CID)), rmSync(join(cniDir, "results"), { recursive: true });
+      const del = cniTs(node, "del", "multus-net", pod!.path, env);
+      expect(del.stdout + del.stderr).toBe("");
+      expect(del.code).toBe(0);
+      expect(podLinks(pod!)).toEqual({});
+      expect(reservations(dataDir)).toEqual([]);
+    }
+  }));
+
+function nadYAML(name: string, config: object): string {
+  return `apiVersion: k8s.cni.cncf.io/v1\nkind: NetworkAttachmentDefinition\nmetadata:\n  name: ${name}\nspec:\n  config: '${JSON.stringify(config)}'\n`;
+}
