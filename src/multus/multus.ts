@@ -235,6 +235,7 @@ export async function cmdAdd(args: CmdArgs, o: EngineOptions): Promise<Result> {
     throw cmdErr(undefined, `error loading netconf: ${errorMessage(e)}`, e);
   }
   const log = (o.logger ?? new Logger()).configure(n);
+  if (n.auxiliaryCNIChainName) throw cmdErr(undefined, `auxiliaryCNIChainName "${n.auxiliaryCNIChainName}" is not supported by this Multus`);
   const source = sourceOf(n, o);
   const k8s = k8sArgsOf(args);
   if (n.readinessindicatorfile && !(await waitForFile(n.readinessindicatorfile, o.readinessTimeoutMs ?? 45_000))) {
