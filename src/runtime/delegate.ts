@@ -27,6 +27,11 @@ export function setDelegateExec(exec: PluginExec | undefined): void {
   entryExec = exec;
 }
 
+/** The exec the entry point set (ours in-process), else one that starts processes. */
+export function delegateExec(): PluginExec {
+  return entryExec ?? defaultExec();
+}
+
 function call(command: Command, type: string, args: CmdArgs, opts: DelegateOptions) {
   const exec = opts.exec ?? entryExec ?? defaultExec();
   const pluginPath = exec.findInPath(type, args.path);

@@ -5,12 +5,12 @@
  * fetch-based client only when the config has a kubeconfig (or runs in a cluster).
  */
 import type { CmdArgs, PluginFuncs, PluginInfo } from "../../skel/cmd-args.ts";
-import { cmdAdd, cmdCheck, cmdDel, cmdStatus, type EngineOptions } from "../../multus/multus.ts";
-import { sourceFor } from "../../multus/sources.ts";
-import { ownExec } from "../in-process.ts";
+import { cmdAdd, cmdCheck, cmdDel, cmdStatus, type EngineOptions } from "./engine.ts";
+import { sourceFor } from "./sources.ts";
+import { delegateExec } from "../../runtime/delegate.ts";
 
 function engine(): EngineOptions {
-  return { exec: ownExec(), source: sourceFor };
+  return { exec: delegateExec(), source: sourceFor };
 }
 
 const funcs: PluginFuncs = {

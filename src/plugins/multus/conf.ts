@@ -3,8 +3,8 @@
  * `delegates` loaded as delegate networks (the first is the master), or
  * `clusterNetwork`/`defaultNetworks` left to be resolved per request.
  */
-import { decodeJSON } from "../spec/conf.ts";
-import { errorMessage } from "../spec/error.ts";
+import { decodeJSON } from "../../spec/conf.ts";
+import { errorMessage } from "../../spec/error.ts";
 import { loadDelegate } from "./delegate.ts";
 import { multusError } from "./errors.ts";
 import type { Delegate, MultusConf } from "./types.ts";

@@ -8,8 +8,8 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node
 import { tmpdir } from "node:os";
 import { isIP } from "node:net";
 import { join } from "node:path";
-import { ensureBuilt, installedBinDir } from "../../test/helpers/dist.ts";
-import type { TestNetns } from "../../test/helpers/netns.ts";
+import { ensureBuilt, installedBinDir } from "../../../test/helpers/dist.ts";
+import type { TestNetns } from "../../../test/helpers/netns.ts";
 
 /** A scratch area for one test file. */
 export interface Work {

@@ -3,7 +3,7 @@
  * NetworkAttachmentDefinition client), so users' configs, annotations and caches read
  * the same here.
  */
-import type { NetConf, NetConfList } from "../spec/types.ts";
+import type { NetConf, NetConfList } from "../../spec/types.ts";
 
 /** A port mapping as Multus and the portmap capability spell it. */
 export interface PortMapEntry {

@@ -3,10 +3,10 @@
  * selection element's requests, and the RuntimeConf each delegate runs with (interface
  * name, CNI_ARGS with IgnoreUnknown and the K8S_POD_* keys, capability args).
  */
-import { parseNetConf, parseNetConfList } from "../spec/conf.ts";
-import { errorMessage } from "../spec/error.ts";
-import type { NetConf, NetConfList } from "../spec/types.ts";
-import type { RuntimeConf } from "../runtime/types.ts";
+import { parseNetConf, parseNetConfList } from "../../spec/conf.ts";
+import { errorMessage } from "../../spec/error.ts";
+import type { NetConf, NetConfList } from "../../spec/types.ts";
+import type { RuntimeConf } from "../../runtime/types.ts";
 import { multusError, type K8sArgsLike } from "./errors.ts";
 import type { Delegate, NetworkSelectionElement, RuntimeConfig } from "./types.ts";
 

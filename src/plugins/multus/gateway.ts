@@ -6,7 +6,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { isIP } from "node:net";
 import { join } from "node:path";
-import { NetlinkHandle, NetlinkError, linkByName, routeAdd, routeDel, routeList } from "../netlink/index.ts";
+import { NetlinkHandle, NetlinkError, linkByName, routeAdd, routeDel, routeList } from "../../netlink/index.ts";
 import { multusError } from "./errors.ts";
 
 /** Deletes every default route (of both families) through `ifName` in the pod's namespace. */

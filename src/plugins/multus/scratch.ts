@@ -5,8 +5,8 @@
  */
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { validateContainerID } from "../spec/validate.ts";
-import { errorMessage } from "../spec/error.ts";
+import { validateContainerID } from "../../spec/validate.ts";
+import { errorMessage } from "../../spec/error.ts";
 import { loadDelegate } from "./delegate.ts";
 import { multusError } from "./errors.ts";
 import type { Delegate } from "./types.ts";

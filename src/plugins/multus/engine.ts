@@ -6,18 +6,18 @@
  * events go through the MultusSource.
  */
 import { existsSync } from "node:fs";
-import { confFromBytes, confListFromBytes } from "../runtime/conf-dir.ts";
-import { listCacheEntries } from "../runtime/cache.ts";
-import type { PluginExec } from "../runtime/exec.ts";
-import { addNetwork, addNetworkList, checkNetwork, checkNetworkList, delNetwork, delNetworkList } from "../runtime/network-list.ts";
-import { getStatusNetworkList } from "../runtime/status.ts";
-import type { RuntimeConf, RuntimeOptions } from "../runtime/types.ts";
-import type { CmdArgs } from "../skel/cmd-args.ts";
-import { loadArgs } from "../spec/args.ts";
-import { errorMessage } from "../spec/error.ts";
-import type { Result } from "../spec/types.ts";
-import { greaterThanOrEqual } from "../spec/version.ts";
-import { NetlinkHandle, linkFind } from "../netlink/index.ts";
+import { confFromBytes, confListFromBytes } from "../../runtime/conf-dir.ts";
+import { listCacheEntries } from "../../runtime/cache.ts";
+import type { PluginExec } from "../../runtime/exec.ts";
+import { addNetwork, addNetworkList, checkNetwork, checkNetworkList, delNetwork, delNetworkList } from "../../runtime/network-list.ts";
+import { getStatusNetworkList } from "../../runtime/status.ts";
+import type { RuntimeConf, RuntimeOptions } from "../../runtime/types.ts";
+import type { CmdArgs } from "../../skel/cmd-args.ts";
+import { loadArgs } from "../../spec/args.ts";
+import { errorMessage } from "../../spec/error.ts";
+import type { Result } from "../../spec/types.ts";
+import { greaterThanOrEqual } from "../../spec/version.ts";
+import { NetlinkHandle, linkFind } from "../../netlink/index.ts";
 import { checkIPRequest } from "./annotations.ts";
 import { isLegacyDelegates, loadNetConf } from "./conf.ts";
 import { delegateNetName, delegateRuntimeConf, ifnamesOf } from "./delegate.ts";

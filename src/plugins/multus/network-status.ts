@@ -4,8 +4,8 @@
  * one entry per pod interface of a delegate's result, each entry printed with four-space
  * indentation and joined into a JSON list.
  */
-import { marshalIndent } from "../spec/json.ts";
-import type { Result } from "../spec/types.ts";
+import { marshalIndent } from "../../spec/json.ts";
+import type { Result } from "../../spec/types.ts";
 import type { NetworkStatus, StatusDNS } from "./types.ts";
 
 function isDefaultRoute(dst: string): boolean {

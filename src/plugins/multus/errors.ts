@@ -1,5 +1,5 @@
 /** Multus's errors: Go errors that the skel reports as code 999, with Multus's texts. */
-import { CniError, ErrorCode, errorMessage } from "../spec/error.ts";
+import { CniError, ErrorCode, errorMessage } from "../../spec/error.ts";
 
 /** An error with Multus's text; a plugin prints it as code 999, as the Go skel does for a plain error. */
 export function multusError(msg: string, cause?: unknown): CniError {

@@ -6,8 +6,8 @@
  */
 import { readFileSync, statSync } from "node:fs";
 import { extname } from "node:path";
-import { confFiles, loadConfListFile } from "../runtime/conf-dir.ts";
-import { errorMessage } from "../spec/error.ts";
+import { confFiles, loadConfListFile } from "../../runtime/conf-dir.ts";
+import { errorMessage } from "../../spec/error.ts";
 import { isIP } from "node:net";
 import { parseLegacyNetworksAnnotation, parsePodNetworkAnnotation } from "./annotations.ts";
 import { loadDelegate } from "./delegate.ts";

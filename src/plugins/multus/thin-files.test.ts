@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, expect } from "bun:test";
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { rootTest, withNetns } from "../../test/helpers/netns.ts";
+import { rootTest, withNetns } from "../../../test/helpers/netns.ts";
 import { cniTs, dirWith, macvlanMaster, makeWork, podLinks, reservations, sub, type Work } from "./_test-kit.ts";
 
 let work: Work;
