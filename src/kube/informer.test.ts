@@ -1,0 +1,138 @@
+import { afterEach, expect, test } from "bun:test";
+import { startKubeApiServer, type KubeApiServer } from "../../test/kube-apiserver/server.ts";
+import { LightKubeClient, loadKubeconfig, PODS, type InformerEvent, type Node, type Pod } from "./index.ts";
+
+const node = (name: string) => ({ apiVersion: "v1", kind: "Node", metadata: { name }, spec: { podCIDR: "10.244.0.0/24" } });
+const pod = (name: string, nodeName: string) => ({ apiVersion: "v1", kind: "Pod", metadata: { name, namespace: "default" }, spec: { nodeName, containers: [{ name: "c", image: "busybox" }] } });
+
+let srv: KubeApiServer | undefined;
+const stops: (() => void)[] = [];
+afterEach(async () => {
+  for (const s of stops.splice(0)) s();
+  await srv?.stop();
+  srv = undefined;
+});
+
+async function until(cond: () => boolean, ms = 3000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error("condition not met in time");
+    await Bun.sleep(10);
+  }
+}
+
+const summary = (evs: InformerEvent<{ metadata: { name?: string } }>[]) => evs.map((e) => `${e.type} ${e.object.metadata.name}`);
+
+test("list then watch; the cache follows; a dropped watch resumes from the last version without a new list", async () => {
+  srv = await startKubeApiServer({ seed: [node("n1"), node("n2")] });
+  const kc = new LightKubeClient(loadKubeconfig(srv.kubeconfig));
+  const inf = kc.watchNodes({ backoff: { initialMs: 20 } });
+  stops.push(() => inf.stop());
+  const seen: InformerEvent<Node>[] = [];
+  inf.on((e) => seen.push(e));
+  await inf.synced;
+  expect(inf.list().map((n) => n.metadata.name).sort()).toEqual(["n1", "n2"]);
+  srv.seed(node("n3"));
+  await until(() => inf.get("n3") !== undefined);
+  srv.dropWatches();
+  srv.seed({ ...node("n1"), metadata: { name: "n1", labels: { x: "y" } } });
+  await until(() => inf.get("n1")?.metadata.labels?.x === "y");
+  expect(summary(seen)).toEqual(["ADDED n1", "ADDED n2", "ADDED n3", "MODIFIED n1"]);
+  expect(inf.stats.lists).toBe(1);
+  expect(inf.stats.watches).toBeGreaterThanOrEqual(2);
+  const watches = srv.requests.filter((r) => r.path === "/api/v1/nodes" && r.query.includes("watch=1"));
+  expect(watches[1]!.query).toContain(`resourceVersion=${Number(srv.resourceVersion) - 1}`);
+});
+
+test("410 Gone: re-list and report what changed while away (ADDED, MODIFIED, DELETED)", async () => {
+  srv = await startKubeApiServer({ seed: [pod("a", "n1"), pod("b", "n1"), pod("c", "n2")] });
+  const kc = new LightKubeClient(loadKubeconfig(srv.kubeconfig));
+  const errors: Error[] = [];
+  const inf = kc.watchPods({ nodeName: "n1", backoff: { initialMs: 20 }, onError: (e) => errors.push(e) });
+  stops.push(() => inf.stop());
+  const seen: InformerEvent<Pod>[] = [];
+  await inf.synced;
+  inf.on((e) => seen.push(e));
+  expect(inf.list().map((p) => p.metadata.name).sort()).toEqual(["a", "b"]);
+  // While the watch is down: b goes, a changes, d comes; the history is compacted.
+  srv.fault = { mode: "fail", code: 503, match: (r) => r.verb === "watch" };
+  srv.dropWatches();
+  await until(() => errors.length >= 1);
+  await kc.delete(PODS, { namespace: "default", name: "b" });
+  srv.seed({ ...pod("a", "n1"), metadata: { name: "a", namespace: "default", labels: { v: "2" } } }, pod("d", "n1"), pod("e", "n2"));
+  srv.compact();
+  srv.fault = null;
+  await until(() => inf.stats.lists === 2 && inf.get("d", "default") !== undefined);
+  expect(summary(seen).sort()).toEqual(["ADDED d", "DELETED b", "MODIFIED a"]);
+  expect(errors.some((e) => (e as any).code === 410)).toBe(true);
+  expect(errors.find((e) => (e as any).code === 410)!.message).toContain(": 410 Expired: too old resource version");
+  expect(inf.list().map((p) => p.metadata.name).sort()).toEqual(["a", "d"]);
+});
+
+test("bookmarks move the resourceVersion on", async () => {
+  srv = await startKubeApiServer({ seed: [node("n1")], bookmarkIntervalMs: 50 });
+  const kc = new LightKubeClient(loadKubeconfig(srv.kubeconfig));
+  const inf = kc.watchNodes({ backoff: { initialMs: 20 } });
+  stops.push(() => inf.stop());
+  await inf.synced;
+  await until(() => inf.stats.bookmarks >= 2);
+  // Writes to other resources move the global version; the bookmark carries it.
+  srv.seed(pod("x", "n1"));
+  const rv = srv.resourceVersion;
+  await until(() => inf.resourceVersion === rv);
+  expect(inf.stats.lists).toBe(1);
+});
+
+test("a silent watch is dropped after the idle timeout and resumed; a stalled connect times out", async () => {
+  srv = await startKubeApiServer({ seed: [node("n1")] });
+  const kc = new LightKubeClient(loadKubeconfig(srv.kubeconfig));
+  const errors: Error[] = [];
+  const inf = kc.watchNodes({ backoff: { initialMs: 20 }, idleTimeoutMs: 200, requestTimeoutMs: 300, onError: (e) => errors.push(e) });
+  stops.push(() => inf.stop());
+  await inf.synced;
+  await until(() => errors.length >= 2);
+  expect(errors[0]!.message).toBe(`Cannot watch nodes on ${srv.url}: no event for 200 ms`);
+  srv.fault = { mode: "stall", match: (r) => r.verb === "watch", times: 1 };
+  await until(() => errors.some((e) => e.message.endsWith("timed out after 300 ms")));
+  srv.seed(node("n2"));
+  await until(() => inf.get("n2") !== undefined);
+  expect(inf.stats.lists).toBe(1);
+});
+
+test("reconnect backoff doubles while the server keeps failing, and resets once it answers", async () => {
+  srv = await startKubeApiServer({ seed: [node("n1")] });
+  const kc = new LightKubeClient(loadKubeconfig(srv.kubeconfig));
+  const at: number[] = [];
+  const inf = kc.watchNodes({ backoff: { initialMs: 40, maxMs: 1000 }, onError: () => at.push(performance.now()) });
+  stops.push(() => inf.stop());
+  await inf.synced;
+  srv.fault = { mode: "fail", code: 500, match: (r) => r.verb === "watch" };
+  srv.dropWatches();
+  await until(() => at.length >= 5, 5000);
+  srv.fault = null;
+  const gaps = at.slice(1).map((t, i) => t - at[i]!);
+  // 40, 80, 160, 320 ms with +-25% jitter.
+  expect(gaps[0]!).toBeGreaterThan(25);
+  expect(gaps[3]!).toBeGreaterThan(gaps[0]! * 4);
+  srv.seed(node("n2"));
+  await until(() => inf.get("n2") !== undefined, 3000);
+});
+
+test("async iteration: events in order, ends on stop()", async () => {
+  srv = await startKubeApiServer({ seed: [node("n1")] });
+  const kc = new LightKubeClient(loadKubeconfig(srv.kubeconfig));
+  const inf = kc.watchNodes();
+  const got: string[] = [];
+  const done = (async () => {
+    for await (const e of inf) {
+      got.push(`${e.type} ${e.object.metadata.name}`);
+      if (got.length === 3) inf.stop();
+    }
+  })();
+  await inf.synced;
+  srv.seed(node("n2"));
+  srv.seed({ ...node("n2"), metadata: { name: "n2", labels: { a: "b" } } });
+  await done;
+  expect(got).toEqual(["ADDED n1", "ADDED n2", "MODIFIED n2"]);
+});
+
