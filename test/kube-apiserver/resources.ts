@@ -24,6 +24,8 @@ export interface ResourceDef {
   categories?: string[];
   /** Subresources served (status). */
   status?: boolean;
+  /** Create-only review resource (selfsubjectreviews): answered, never stored. */
+  review?: boolean;
   /** Served from a CRD: no strategic merge patch, generation kept. */
   custom?: boolean;
   fields: string[];
@@ -152,6 +154,10 @@ export function builtinResources(): ResourceDef[] {
         [e.source?.component, e.source?.host].filter(Boolean).join(", "), e.message ?? "",
         age(e.firstTimestamp ?? e.metadata.creationTimestamp, now), e.count ?? 1, e.metadata.name,
       ],
+    },
+    {
+      group: "authentication.k8s.io", version: "v1", plural: "selfsubjectreviews", singular: "selfsubjectreview", kind: "SelfSubjectReview", listKind: "SelfSubjectReviewList",
+      namespaced: false, review: true, fields: [], columns: [], cells: () => [],
     },
     {
       group: "apiextensions.k8s.io", version: "v1", plural: "customresourcedefinitions", singular: "customresourcedefinition", kind: "CustomResourceDefinition",

@@ -471,6 +471,13 @@ export class KubeApiServer {
     if (this.opts.authorize && !this.opts.authorize(user, attrs)) throw new HttpError(forbidden(user, attrs, def));
 
     if (!def.namespaced && namespace) throw new HttpError(status(404, "NotFound", "the server could not find the requested resource"));
+    if (def.review) {
+      if (verb !== "create") throw new HttpError(status(405, "MethodNotAllowed", "the server does not allow this method on the requested resource"));
+      // kubectl's typed client sends reviews as protobuf; a review's body carries nothing we need.
+      return sendJson(res, 201, { kind: def.kind, apiVersion: `${def.group}/${def.version}`, metadata: { creationTimestamp: null }, status: { userInfo: { username: user.name, groups: user.groups } } });
+    }
+    if (body && /protobuf|cbor/.test(String(req.headers["content-type"] ?? "")))
+      throw new HttpError(status(415, "UnsupportedMediaType", "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml"));
     const wantTable = /as=Table/.test(String(req.headers.accept ?? ""));
     switch (verb) {
       case "get": {
@@ -510,7 +517,8 @@ export class KubeApiServer {
     const resources: any[] = [];
     for (const d of this.defs.values()) {
       if (d.group !== group || d.version !== version) continue;
-      const r: any = { name: d.plural, singularName: d.singular, namespaced: d.namespaced, kind: d.kind, verbs: ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"] };
+      const verbs = d.review ? ["create"] : ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"];
+      const r: any = { name: d.plural, singularName: d.singular, namespaced: d.namespaced, kind: d.kind, verbs };
       if (d.shortNames?.length) r.shortNames = d.shortNames;
       if (d.categories?.length) r.categories = d.categories;
       resources.push(r);
