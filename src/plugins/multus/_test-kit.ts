@@ -4,12 +4,13 @@
  * inside the node, as a runtime or kubelet would run them.
  */
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { isIP } from "node:net";
 import { join } from "node:path";
 import { ensureBuilt, installedBinDir } from "../../../test/helpers/dist.ts";
 import type { TestNetns } from "../../../test/helpers/netns.ts";
+import { NetNS } from "../../sys/netns.ts";
 
 /** A scratch area for one test file. */
 export interface Work {
@@ -56,12 +57,16 @@ export function cniTs(node: TestNetns, cmd: "add" | "del" | "check", network: st
   return { code: r.status, stdout: r.stdout, stderr: r.stderr, json: safeJSON(r.stdout) };
 }
 
-/** Runs the reference libcni client in the node, as a kubelet's runtime would. */
-export function libcni(node: TestNetns, client: string, cmd: "add" | "del" | "check", network: string, netns: string, containerID: string, env: Record<string, string>) {
-  const r = spawnSync("ip", ["netns", "exec", node.name, client, cmd, network, netns, containerID], {
-    env: { PATH: process.env.PATH!, ...env }, encoding: "utf8", timeout: 60_000,
+/**
+ * Runs the reference libcni client in the node, as a kubelet's runtime would; async, so
+ * a test API server in this process keeps answering meanwhile.
+ */
+export async function libcni(node: TestNetns, client: string, cmd: "add" | "del" | "check", network: string, netns: string, containerID: string, env: Record<string, string>) {
+  const p = Bun.spawn(["ip", "netns", "exec", node.name, client, cmd, network, netns, containerID], {
+    env: { PATH: process.env.PATH!, ...env }, stdout: "pipe", stderr: "pipe", timeout: 60_000,
   });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr, json: safeJSON(r.stdout) };
+  const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+  return { code, stdout, stderr, json: safeJSON(stdout) };
 }
 
 function safeJSON(s: string): any {
@@ -100,4 +105,110 @@ export function reservations(dataDir: string): string[] {
     }
   }
   return out;
+}
+
+/** A socket end with a write queue (Bun sockets may take part of a write; the rest waits for drain). */
+interface End {
+  sock?: import("bun").Socket<any>;
+  queue: Uint8Array[];
+  peer?: End;
+  closed: boolean;
+}
+
+function send(end: End, chunk: Uint8Array): void {
+  if (!end.sock) return void end.queue.push(chunk);
+  if (end.queue.length) return void end.queue.push(chunk);
+  const n = end.sock.write(chunk);
+  if (n < chunk.length) end.queue.push(chunk.subarray(Math.max(0, n)));
+}
+
+function flush(end: End): void {
+  while (end.sock && end.queue.length) {
+    const c = end.queue[0]!;
+    const n = end.sock.write(c);
+    if (n < c.length) {
+      end.queue[0] = c.subarray(Math.max(0, n));
+      return;
+    }
+    end.queue.shift();
+  }
+  if (end.closed && end.sock && !end.queue.length) end.sock.end();
+}
+
+function closeEnd(end: End | undefined): void {
+  if (!end || end.closed) return;
+  end.closed = true;
+  if (end.sock && !end.queue.length) end.sock.end();
+}
+
+/**
+ * A TCP forwarder listening on 127.0.0.1 inside a namespace to a port on the test's own
+ * loopback: plugins run in a node namespace reach the test API server through it.
+ */
+export function forwardInto(netnsPath: string, targetPort: number): { port: number; stop(): void } {
+  const ns = NetNS.open(netnsPath);
+  try {
+    const listener = ns.runIn(() =>
+      Bun.listen<End>({
+        hostname: "127.0.0.1",
+        port: 0,
+        socket: {
+          open(client) {
+            const down: End = { sock: client, queue: [], closed: false };
+            const up: End = { queue: [], closed: false, peer: down };
+            down.peer = up;
+            client.data = down;
+            Bun.connect<End>({
+              hostname: "127.0.0.1",
+              port: targetPort,
+              socket: {
+                open(s) {
+                  s.data = up;
+                  up.sock = s;
+                  flush(up);
+                },
+                data(s, chunk) {
+                  send(s.data.peer!, chunk);
+                },
+                drain(s) {
+                  flush(s.data);
+                },
+                close(s) {
+                  closeEnd(s.data.peer);
+                },
+                error(s) {
+                  closeEnd(s.data?.peer);
+                },
+              },
+            }).catch(() => closeEnd(down));
+          },
+          data(client, chunk) {
+            send(client.data.peer!, chunk);
+          },
+          drain(client) {
+            flush(client.data);
+          },
+          close(client) {
+            closeEnd(client.data.peer);
+          },
+          error(client) {
+            closeEnd(client.data.peer);
+          },
+        },
+      }),
+    );
+    return { port: listener.port, stop: () => listener.stop(true) };
+  } finally {
+    ns.close();
+  }
+}
+
+/** A kubeconfig for `server` whose URL points at a forwarder inside the node namespace. */
+export function kubeconfigInside(node: TestNetns, api: { kubeconfig: string; port: number }, dir: string): { path: string; stop(): void } {
+  node.exec(["ip", "link", "set", "lo", "up"]);
+  const fwd = forwardInto(node.path, api.port);
+  const text = readFileSync(api.kubeconfig, "utf8").replace(/https:\/\/127\.0\.0\.1:\d+/g, `https://127.0.0.1:${fwd.port}`);
+  const path = join(dir, `kubeconfig-${node.name}`);
+  writeFileSync(path, text, { mode: 0o600 });
+  return { path, stop: fwd.stop };
 }

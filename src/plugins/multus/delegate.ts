@@ -114,7 +114,8 @@ export function ifnameOf(d: Delegate, argIfName: string, idx: number, legacyInde
 /** The interface names of a delegate list, in order. */
 export function ifnamesOf(delegates: Delegate[], argIfName: string, legacy: boolean): string[] {
   let extra = 0;
-  return delegates.map((d, i) => ifnameOf(d, argIfName, i, legacy && !d.masterPlugin && !d.ifnameRequest ? extra++ : undefined));
+  // v1 counted every non-master delegate, named or not (the name was the plugin's own if0name).
+  return delegates.map((d, i) => ifnameOf(d, argIfName, i, legacy && !d.masterPlugin ? extra++ : undefined));
 }
 
 const DEVINFO_CNI_DIR = "/var/run/k8s.cni.cncf.io/devinfo/cni";

@@ -1,0 +1,198 @@
+/**
+ * The thin `multus` plugin against the in-repo API server (TLS, a kubeconfig with a
+ * token and the CA), run per exec by the reference libcni client in a node namespace as
+ * a kubelet's runtime runs it: NADs from the API, network-status through pods/status,
+ * events, rollback, namespace isolation, DEL with the API server gone, the v1 forms.
+ */
+import { afterAll, beforeAll, expect } from "bun:test";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { startKubeApiServer, type KubeApiServer } from "../../../test/kube-apiserver/server.ts";
+import { libcniClient } from "../../../test/helpers/libcni-client.ts";
+import { rootTest, type TestNetns, withNetns } from "../../../test/helpers/netns.ts";
+import { dirWith, kubeconfigInside, libcni, macvlanMaster, makeWork, podLinks, reservations, sub, type Work } from "./_test-kit.ts";
+
+let work: Work;
+let api: KubeApiServer;
+let client: string;
+const stops: (() => void)[] = [];
+beforeAll(async () => {
+  work = makeWork("cni-ts-multus-kube-");
+  const c = libcniClient();
+  if (!c.path) throw new Error(`cannot build the libcni client: ${c.why}`);
+  client = c.path;
+  api = await startKubeApiServer();
+  api.seed({ apiVersion: "v1", kind: "Namespace", metadata: { name: "team-a" } }, { apiVersion: "v1", kind: "Namespace", metadata: { name: "team-b" } }, LEGACY_CRD);
+});
+afterAll(async () => {
+  for (const s of stops) s();
+  await api?.stop();
+  work?.cleanup();
+});
+
+const LEGACY_CRD = {
+  apiVersion: "apiextensions.k8s.io/v1", kind: "CustomResourceDefinition", metadata: { name: "networks.kubernetes.com" },
+  spec: { group: "kubernetes.com", scope: "Namespaced", names: { plural: "networks", singular: "network", kind: "Network", shortNames: ["net"] }, versions: [{ name: "v1", served: true, storage: true }] },
+};
+
+function nad(namespace: string, name: string, config: object | string) {
+  return { apiVersion: "k8s.cni.cncf.io/v1", kind: "NetworkAttachmentDefinition", metadata: { name, namespace }, spec: { config: typeof config === "string" ? config : JSON.stringify(config) } };
+}
+
+function pod(namespace: string, name: string, annotations: Record<string, string>) {
+  const [p] = api.seed({ apiVersion: "v1", kind: "Pod", metadata: { name, namespace, annotations }, spec: { nodeName: "node-1", containers: [{ name: "c", image: "busybox" }] } });
+  return p;
+}
+
+interface Setup {
+  confDir: string;
+  dataDir: string;
+  cniDir: string;
+  env(p: { metadata: { namespace: string; name: string; uid: string } }): Record<string, string>;
+}
+
+function setup(tag: string, node: TestNetns, extra: Record<string, unknown> = {}): Setup {
+  const kc = kubeconfigInside(node, api, work.dir);
+  stops.push(kc.stop);
+  const dataDir = sub(work, "ipam");
+  const cniDir = sub(work, "cnidir");
+  const confDir = dirWith(work.dir, `netd-${tag}`, {
+    "00-multus.conf": {
+      cniVersion: "1.0.0", name: "multus-cni-network", type: "multus", kubeconfig: kc.path, cniDir, binDir: work.bin,
+      delegates: [{ cniVersion: "1.0.0", name: "cbr0", type: "bridge", bridge: `mb${tag}`.slice(0, 15), isGateway: true, ipam: { type: "host-local", subnet: "10.89.0.0/24", dataDir } }],
+      ...extra,
+    },
+  });
+  return {
+    confDir, dataDir, cniDir,
+    env: (p) => ({
+      NETCONFPATH: confDir, CNI_PATH: work.bin, CNI_CACHE_DIR: join(work.dir, "cache"),
+      CNI_ARGS: `IgnoreUnknown=1;K8S_POD_NAMESPACE=${p.metadata.namespace};K8S_POD_NAME=${p.metadata.name};K8S_POD_INFRA_CONTAINER_ID=sandbox-${p.metadata.name};K8S_POD_UID=${p.metadata.uid}`,
+    }),
+  };
+}
+
+function events(namespace: string, podName: string): { reason: string; type: string; message: string }[] {
+  const all = [...(api as any).store.values()].flatMap((b: Map<string, any>) => [...b.values()]);
+  return all.filter((o: any) => o.kind === "Event" && o.involvedObject?.name === podName && o.involvedObject?.namespace === namespace)
+    .map((e: any) => ({ reason: e.reason, type: e.type, message: e.message }));
+}
+
+rootTest("libcni per exec: eth0 from the master, NADs as net1 and a named interface; network-status via pods/status; AddedInterface events; DEL", () =>
+  withNetns(2, async (node, podNs) => {
+    macvlanMaster(node);
+    const s = setup("k1", node);
+    api.seed(
+      nad("team-a", "mv-net", { cniVersion: "1.0.0", type: "macvlan", master: "m0", ipam: { type: "static" } }),
+      nad("team-a", "ptp-net", { cniVersion: "0.4.0", name: "ptp-net", plugins: [{ type: "ptp", ipam: { type: "host-local", subnet: "10.89.3.0/24", dataDir: s.dataDir } }] }),
+    );
+    const p = pod("team-a", "web", { "k8s.v1.cni.cncf.io/networks": '[{"name":"mv-net","ips":["10.89.2.7/24"],"mac":"0a:58:0a:59:02:07"},{"name":"ptp-net","interface":"data0"}]' });
+    const add = await libcni(node, client, "add", "multus-cni-network", podNs!.path, "ctr-web", s.env(p));
+    expect(add.stderr).toBe("");
+    expect(add.code).toBe(0);
+    expect(add.json.ips[0].address).toBe("10.89.0.2/24");
+    expect(podLinks(podNs!)).toEqual({ eth0: ["10.89.0.2/24"], net1: ["10.89.2.7/24"], data0: ["10.89.3.2/24"] });
+
+    const stored = api.object("pods", "web", "team-a");
+    const status = JSON.parse(stored.metadata.annotations["k8s.v1.cni.cncf.io/network-status"]);
+    const mac = (ifname: string) => podNs!.ipJson("link", "show", ifname)[0].address;
+    expect(status).toEqual([
+      { name: "cbr0", interface: "eth0", ips: ["10.89.0.2"], mac: mac("eth0"), default: true, dns: {} },
+      { name: "team-a/mv-net", interface: "net1", ips: ["10.89.2.7"], mac: "0a:58:0a:59:02:07", dns: {} },
+      { name: "team-a/ptp-net", interface: "data0", ips: ["10.89.3.2"], mac: mac("data0"), dns: {} },
+    ]);
+    expect(events("team-a", "web")).toEqual([
+      { reason: "AddedInterface", type: "Normal", message: "Add eth0 [10.89.0.2/24] from cbr0" },
+      { reason: "AddedInterface", type: "Normal", message: "Add net1 [10.89.2.7/24] from team-a/mv-net" },
+      { reason: "AddedInterface", type: "Normal", message: "Add data0 [10.89.3.2/24] from team-a/ptp-net" },
+    ]);
+    // The status went through the status subresource.
+    expect(api.requests.some((r) => r.method === "PATCH" && r.path === "/api/v1/namespaces/team-a/pods/web/status")).toBe(true);
+
+    const del = await libcni(node, client, "del", "multus-cni-network", podNs!.path, "ctr-web", s.env(p));
+    expect(del.stderr).toBe("");
+    expect(del.code).toBe(0);
+    expect(podLinks(podNs!)).toEqual({});
+    expect(reservations(s.dataDir)).toEqual([]);
+  }));
+
+rootTest("a failing second NAD rolls the first back (no reservation left); a missing NAD and a malformed annotation are refused with NoNetworkFound", () =>
+  withNetns(2, async (node, podNs) => {
+    const s = setup("k2", node);
+    api.seed(
+      nad("team-a", "ptp-ok", { cniVersion: "1.0.0", name: "ptp-ok", type: "ptp", ipam: { type: "host-local", subnet: "10.89.4.0/24", dataDir: s.dataDir } }),
+      nad("team-a", "mv-broken", { cniVersion: "1.0.0", type: "macvlan", master: "no-such-dev", ipam: { type: "static", addresses: [{ address: "10.89.5.5/24" }] } }),
+    );
+    const p = pod("team-a", "db", { "k8s.v1.cni.cncf.io/networks": "ptp-ok,mv-broken" });
+    const add = await libcni(node, client, "add", "multus-cni-network", podNs!.path, "ctr-db", s.env(p));
+    expect(add.code).not.toBe(0);
+    expect(add.stderr).toContain(`[team-a/db/${p.metadata.uid}:mv-broken]: error adding container to network "mv-broken": `);
+    expect(podLinks(podNs!)).toEqual({});
+    expect(reservations(s.dataDir)).toEqual([]);
+
+    const missing = pod("team-a", "lost", { "k8s.v1.cni.cncf.io/networks": "nope" });
+    const r1 = await libcni(node, client, "add", "multus-cni-network", podNs!.path, "ctr-lost", s.env(missing));
+    expect(r1.stderr).toContain("cannot find a network-attachment-definition (nope) in namespace (team-a)");
+    expect(events("team-a", "lost").map((e) => [e.type, e.reason])).toEqual([["Warning", "NoNetworkFound"]]);
+
+    const bad = pod("team-a", "bad", { "k8s.v1.cni.cncf.io/networks": "Not/A/Name" });
+    const r2 = await libcni(node, client, "add", "multus-cni-network", podNs!.path, "ctr-bad", s.env(bad));
+    expect(r2.stderr).toContain("parsePodNetworkAnnotation: parsePodNetworkObjectName: Invalid network object (failed at '/')");
+    expect(events("team-a", "bad")[0]).toMatchObject({ type: "Warning", reason: "NoNetworkFound" });
+    expect(podLinks(podNs!)).toEqual({});
+    expect(reservations(s.dataDir)).toEqual([]);
+  }));
+
+rootTest("namespaceIsolation: a reference to another namespace is refused, globalNamespaces allowed", () =>
+  withNetns(2, async (node, podNs) => {
+    const s = setup("k3", node, { namespaceIsolation: true, globalNamespaces: "default,shared" });
+    api.seed(nad("team-b", "ptp-b", { cniVersion: "1.0.0", name: "ptp-b", type: "ptp", ipam: { type: "host-local", subnet: "10.89.6.0/24", dataDir: s.dataDir } }));
+    api.seed(nad("default", "ptp-d", { cniVersion: "1.0.0", name: "ptp-d", type: "ptp", ipam: { type: "host-local", subnet: "10.89.7.0/24", dataDir: s.dataDir } }));
+    const p = pod("team-a", "iso", { "k8s.v1.cni.cncf.io/networks": "team-b/ptp-b" });
+    const r = await libcni(node, client, "add", "multus-cni-network", podNs!.path, "ctr-iso", s.env(p));
+    expect(r.stderr).toContain("namespace isolation enabled, annotation violates permission, pod is in namespace team-a but refers to target namespace team-b");
+    expect(podLinks(podNs!)).toEqual({});
+    const ok = pod("team-a", "iso2", { "k8s.v1.cni.cncf.io/networks": "default/ptp-d@ext0" });
+    const r2 = await libcni(node, client, "add", "multus-cni-network", podNs!.path, "ctr-iso2", s.env(ok));
+    expect(r2.code).toBe(0);
+    expect(Object.keys(podLinks(podNs!)).sort()).toEqual(["eth0", "ext0"]);
+    expect((await libcni(node, client, "del", "multus-cni-network", podNs!.path, "ctr-iso2", s.env(ok))).code).toBe(0);
+  }));
+
+rootTest("the v1 forms: a `networks` annotation of `Network` objects (plugin + args, if0name); the first is the master; NADs of the same name also work", () =>
+  withNetns(2, async (node, podNs) => {
+    macvlanMaster(node);
+    const s = setup("k4", node);
+    api.seed(
+      { apiVersion: "kubernetes.com/v1", kind: "Network", metadata: { name: "bridge-network", namespace: "default" }, plugin: "bridge", args: JSON.stringify([{ name: "oldbr", bridge: "oldbr0", isGateway: true, ipam: { type: "host-local", subnet: "10.89.8.0/24", dataDir: s.dataDir } }]) },
+      { apiVersion: "kubernetes.com/v1", kind: "Network", metadata: { name: "mv-network", namespace: "default" }, plugin: "macvlan", args: `[ { "master": "m0", "if0name": "net0-m0", "ipam": { "type": "static", "addresses": [ { "address": "10.89.9.5/24" } ] } }, { "master": "m0", "ipam": { "type": "static", "addresses": [ { "address": "10.89.9.6/24" } ] } } ]` },
+      nad("default", "ptp-network", { cniVersion: "0.3.1", name: "ptp-network", type: "ptp", ipam: { type: "host-local", subnet: "10.89.10.0/24", dataDir: s.dataDir } }),
+    );
+    const p = pod("default", "xftony-test", { networks: '[ { "name": "bridge-network"}, { "name": "mv-network"}, { "name": "ptp-network" } ]' });
+    const add = await libcni(node, client, "add", "multus-cni-network", podNs!.path, "ctr-v1", s.env(p));
+    expect(add.stderr).toBe("");
+    expect(add.code).toBe(0);
+    expect(podLinks(podNs!)).toEqual({ eth0: ["10.89.8.2/24"], "net0-m0": ["10.89.9.5/24"], net1: ["10.89.9.6/24"], net2: ["10.89.10.2/24"] });
+    expect(add.json.ips[0].address).toBe("10.89.8.2/24");
+    const del = await libcni(node, client, "del", "multus-cni-network", podNs!.path, "ctr-v1", s.env(p));
+    expect(del.code).toBe(0);
+    expect(podLinks(podNs!)).toEqual({});
+    expect(reservations(s.dataDir)).toEqual([]);
+  }));
+
+rootTest("DEL works with the API server gone (last test: it stops the server)", () =>
+  withNetns(2, async (node, podNs) => {
+    const s = setup("k5", node);
+    api.seed(nad("team-a", "ptp-z", { cniVersion: "1.0.0", name: "ptp-z", type: "ptp", ipam: { type: "host-local", subnet: "10.89.11.0/24", dataDir: s.dataDir } }));
+    const p = pod("team-a", "gone", { "k8s.v1.cni.cncf.io/networks": "ptp-z" });
+    expect((await libcni(node, client, "add", "multus-cni-network", podNs!.path, "ctr-gone", s.env(p))).code).toBe(0);
+    expect(Object.keys(podLinks(podNs!)).sort()).toEqual(["eth0", "net1"]);
+    await api.stop();
+    const t0 = Date.now();
+    const del = await libcni(node, client, "del", "multus-cni-network", podNs!.path, "ctr-gone", s.env(p));
+    expect(del.code).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(15_000);
+    expect(podLinks(podNs!)).toEqual({});
+    expect(reservations(s.dataDir)).toEqual([]);
+    writeFileSync(join(work.dir, "done"), "");
+  }));
