@@ -18,6 +18,7 @@ Commands (cnitool-compatible where cnitool has them):
   validate NETWORK       check that every plugin of NETWORK exists and supports its version
   install [--bin-dir D]  link every plugin type into D (default /opt/cni/bin)
   plugin TYPE            run as plugin TYPE (reads CNI_* and stdin)
+  flanneld [FLAGS]       flannel's node daemon (etcd or Kubernetes subnet manager)
   version                print versions
 
 Environment: NETCONFPATH (default /etc/cni/net.d), CNI_PATH (default /opt/cni/bin),
@@ -50,6 +51,8 @@ export async function runCli(argv: string[]): Promise<number> {
         return (await import("./network-cmd.ts")).networkCmd(cmd, rest);
       case "ls":
         return (await import("./ls-cmd.ts")).lsCmd(rest);
+      case "flanneld":
+        return (await import("../flannel/flanneld.ts")).runFlanneld(rest);
       case "validate":
         return (await import("./validate-cmd.ts")).validateCmd(rest);
       default:

@@ -1,0 +1,79 @@
+/**
+ * flanneld on the multi-node lab over host-gw, and its rules: etcd unreachable at
+ * start is retried with a clear log line; pods on two nodes talk over plain routes via
+ * the other node's address; flannel's FLANNEL-POSTRTG and FLANNEL-FWD rules in flannel's
+ * order and comments, put back when removed; with EnableNFTables, flannel's tables.
+ */
+import { afterAll, expect } from "bun:test";
+import { pings, waitFor, withLab } from "../../test/helpers/lab.ts";
+import { rootTest } from "../../test/helpers/netns.ts";
+import { PREFIX, addPod, cleanupBin, routes, startFlanneld, subnetEnv } from "./_test-cluster.ts";
+
+afterAll(cleanupBin);
+
+rootTest("host-gw: etcd down at start is waited for; pods talk over routes via the node; masquerade and forward rules as flannel's, put back when removed", () =>
+  withLab({ nodes: 2, etcd: true }, async (lab) => {
+    const [a, b] = lab.nodes as [typeof lab.nodes[0], typeof lab.nodes[0]];
+    lab.etcd!.put(`${PREFIX}/config`, JSON.stringify({ Network: "10.61.0.0/16", Backend: { Type: "host-gw" } }));
+    await lab.etcd!.stop();
+    const fa = await startFlanneld(lab, a, ["--iptables-resync=1"], false);
+    await waitFor("a's log to say etcd is unreachable", () => fa.log().includes("Couldn't fetch network config: cannot reach etcd at http://10.250.0.2:2379"));
+    await lab.etcd!.start();
+    await waitFor("a to become ready once etcd is back", () => fa.log().includes("flannel is ready"), 15_000);
+    await startFlanneld(lab, b);
+    expect(subnetEnv(lab, a)!.FLANNEL_MTU).toBe("1500");
+
+    const pa = addPod(lab, a, "pod-a");
+    const pb = addPod(lab, b, "pod-b");
+    await waitFor("pod a to reach pod b", () => pings(pa.pod, pb.ip));
+    const snA = subnetEnv(lab, a)!.FLANNEL_SUBNET!.replace(".1/24", ".0/24");
+    const snB = subnetEnv(lab, b)!.FLANNEL_SUBNET!.replace(".1/24", ".0/24");
+    expect(routes(a)).toContain(`${snB} via ${b.ip} dev eth0`);
+
+    const chain = (table: string, name: string) => a.ns.exec(["iptables-save", "-t", table]).split("\n").filter((l) => l.startsWith(`-A ${name} `));
+    const postrtg = [
+      `-A FLANNEL-POSTRTG -m mark --mark 0x4000/0x4000 -m comment --comment "flanneld masq" -j RETURN`,
+      `-A FLANNEL-POSTRTG -s ${snA} -d 10.61.0.0/16 -m comment --comment "flanneld masq" -j RETURN`,
+      `-A FLANNEL-POSTRTG -s 10.61.0.0/16 -d ${snA} -m comment --comment "flanneld masq" -j RETURN`,
+      `-A FLANNEL-POSTRTG ! -s 10.61.0.0/16 -d ${snA} -m comment --comment "flanneld masq" -j RETURN`,
+      `-A FLANNEL-POSTRTG -s 10.61.0.0/16 ! -d 224.0.0.0/4 -m comment --comment "flanneld masq" -j MASQUERADE --random-fully`,
+      `-A FLANNEL-POSTRTG ! -s 10.61.0.0/16 -d 10.61.0.0/16 -m comment --comment "flanneld masq" -j MASQUERADE --random-fully`,
+    ];
+    expect(chain("nat", "FLANNEL-POSTRTG")).toEqual(postrtg);
+    expect(chain("nat", "POSTROUTING")).toContain(`-A POSTROUTING -m comment --comment "flanneld masq" -j FLANNEL-POSTRTG`);
+    expect(chain("filter", "FLANNEL-FWD")).toEqual([
+      `-A FLANNEL-FWD -s 10.61.0.0/16 -m comment --comment "flanneld forward" -j ACCEPT`,
+      `-A FLANNEL-FWD -d 10.61.0.0/16 -m comment --comment "flanneld forward" -j ACCEPT`,
+    ]);
+    expect(chain("filter", "FORWARD")).toEqual([`-A FORWARD -m comment --comment "flanneld forward" -j FLANNEL-FWD`]);
+    // The pod's own plugin does not masquerade too (ipMasq = !FLANNEL_IPMASQ).
+    expect(chain("nat", "POSTROUTING").filter((l) => l.includes("CNI-"))).toEqual([]);
+
+    // Someone removes a rule and the jump: flanneld puts them back (--iptables-resync=1).
+    a.ns.exec(["iptables", "-t", "nat", "-D", "FLANNEL-POSTRTG", "-s", "10.61.0.0/16", "!", "-d", "224.0.0.0/4", "-m", "comment", "--comment", "flanneld masq", "-j", "MASQUERADE", "--random-fully"]);
+    a.ns.exec(["iptables", "-D", "FORWARD", "-m", "comment", "--comment", "flanneld forward", "-j", "FLANNEL-FWD"]);
+    await waitFor("the rules to come back", () => JSON.stringify(chain("nat", "FLANNEL-POSTRTG")) === JSON.stringify(postrtg) && chain("filter", "FORWARD").length === 1, 5000);
+    // Someone removes the route to b: the periodic check puts it back.
+    a.ns.exec(["ip", "route", "del", snB]);
+    await waitFor("the route to b to come back", () => routes(a).includes(`${snB} via ${b.ip} dev eth0`), 15_000);
+  }), 120_000);
+
+rootTest("nftables (EnableNFTables): flannel's tables instead of iptables chains", () =>
+  withLab({ nodes: 1, etcd: true }, async (lab) => {
+    const [a] = lab.nodes as [typeof lab.nodes[0]];
+    lab.etcd!.put(`${PREFIX}/config`, JSON.stringify({ Network: "10.62.0.0/16", EnableNFTables: true, Backend: { Type: "host-gw" } }));
+    await startFlanneld(lab, a);
+    const sn = subnetEnv(lab, a)!.FLANNEL_SUBNET!.replace(".1/24", ".0/24");
+    const t = a.ns.exec(["nft", "list", "table", "ip", "flannel-ipv4"]);
+    for (const rule of [
+      "meta mark 0x00004000 return",
+      `ip saddr ${sn} ip daddr 10.62.0.0/16 return`,
+      `ip saddr 10.62.0.0/16 ip daddr ${sn} return`,
+      `ip saddr != ${sn} ip daddr 10.62.0.0/16 return`,
+      "ip saddr 10.62.0.0/16 ip daddr != 224.0.0.0/4 masquerade fully-random",
+      "ip saddr != 10.62.0.0/16 ip daddr 10.62.0.0/16 masquerade fully-random",
+      "ip saddr 10.62.0.0/16 accept",
+      "ip daddr 10.62.0.0/16 accept",
+    ]) expect(t).toContain(rule);
+    expect(a.ns.exec(["iptables-save", "-t", "nat"])).not.toContain("FLANNEL-POSTRTG");
+  }), 60_000);
