@@ -71,6 +71,12 @@ describe("kubeconfig variants", () => {
       const c = new LightKubeClient(cfg);
       expect(c.namespace).toBe("kube-system");
       expect((await c.getPod("default", "p1")).spec?.nodeName).toBe("node-1");
+      // The kubelet rotates the projected token: the next request uses the new one.
+      srv.users[0]!.token = "admin-token-rotated-2";
+      writeFileSync(join(dir, "token"), "admin-token-rotated-2");
+      await c.getPod("default", "p1");
+      expect(srv.requests.at(-1)!.status).toBe(200);
+      srv.users[0]!.token = "admin-token-0123456789";
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { columns, hasKubectl, Kubectl } from "./kubectl.ts";
+import { LightKubeClient, loadKubeconfig } from "../../src/kube/index.ts";
 import { NAD_CRD } from "./resources.ts";
 import { startKubeApiServer, type KubeApiServer } from "./server.ts";
 
@@ -201,6 +202,20 @@ describe.if(hasKubectl)("kubectl against the test server", () => {
     } finally {
       await ev.stop();
     }
+  });
+
+  t("get events: an event as our client records it, as kubectl prints it", async () => {
+    const kc = new LightKubeClient(loadKubeconfig(srv.kubeconfig));
+    await kc.createEvent("default", {
+      involvedObject: { kind: "Pod", namespace: "default", name: "web", apiVersion: "v1" },
+      reason: "AddedInterface",
+      message: "Add net1 [192.168.1.5/24] from default/macvlan-conf",
+      source: { component: "multus" },
+    });
+    const g = await k.run(["get", "events"]);
+    const [head, row] = g.stdout.trim().split("\n");
+    expect(columns(head!)).toEqual(["LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"]);
+    expect(columns(row!)).toEqual([expect.stringMatching(/^\d+s$/), "Normal", "AddedInterface", "pod/web", "Add net1 [192.168.1.5/24] from default/macvlan-conf"]);
   });
 
   t("errors: NotFound, Unauthorized, Forbidden", async () => {
