@@ -19,6 +19,7 @@ Commands (cnitool-compatible where cnitool has them):
   install [--bin-dir D]  link every plugin type into D (default /opt/cni/bin)
   plugin TYPE            run as plugin TYPE (reads CNI_* and stdin)
   flanneld [FLAGS]       flannel's node daemon (etcd or Kubernetes subnet manager)
+  daemon [--socket S]    serve plugin commands to plugin processes (the warm path)
   version                print versions
 
 Environment: NETCONFPATH (default /etc/cni/net.d), CNI_PATH (default /opt/cni/bin),
@@ -55,6 +56,8 @@ export async function runCli(argv: string[]): Promise<number> {
         return (await import("../flannel/flanneld.ts")).runFlanneld(rest);
       case "validate":
         return (await import("./validate-cmd.ts")).validateCmd(rest);
+      case "daemon":
+        return (await import("../daemon/cni-daemon.ts")).daemonCmd(rest);
       default:
         console.error(`cni-ts: unknown command "${cmd}"\n\n${HELP}`);
         return 2;

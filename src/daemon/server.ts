@@ -80,8 +80,9 @@ const HEARTBEAT_MS = 4000;
 const JSON_HEADERS = { "content-type": "application/json" };
 
 async function handle(req: Request, h: DaemonHandlers): Promise<Response> {
-  const path = new URL(req.url).pathname;
-  if (path === PATHS.cni && req.method === "POST") return cni(await req.text(), h);
+  const url = new URL(req.url);
+  const path = url.pathname;
+  if (path === PATHS.cni && req.method === "POST") return cni(await req.text(), url.searchParams.get("plugin") ?? undefined, h);
   if (path === PATHS.healthz && req.method === "GET") return new Response("ok\n");
   if (path === PATHS.readyz && req.method === "GET") {
     const ready = h.ready ? await h.ready() : true;
@@ -97,10 +98,11 @@ async function handle(req: Request, h: DaemonHandlers): Promise<Response> {
  * and waits for the answer instead of falling back to running the plugin itself.
  * Further blanks keep a long command's connection alive.
  */
-function cni(body: string, h: DaemonHandlers): Response {
+function cni(body: string, plugin: string | undefined, h: DaemonHandlers): Response {
   let req: CniRequest;
   try {
     req = decodeRequest(body);
+    if (plugin !== undefined) req.plugin = plugin;
   } catch (e) {
     return new Response(JSON.stringify({ error: (e as Error).message }), { status: 400, headers: JSON_HEADERS });
   }

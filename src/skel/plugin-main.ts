@@ -9,10 +9,11 @@ import { runPlugin } from "./run.ts";
  * used instead of process.stdin/process.stderr, whose Node stream objects cost ~9 ms
  * each to create. Stdin is not read when no command or VERSION is asked for, so
  * running a plugin by hand in a terminal prints its about text instead of waiting.
+ * `stdinRead` is stdin already read by the caller (a daemon hand-over that fell through).
  */
-export async function pluginMain(funcs: PluginFuncs, info: PluginInfo): Promise<never> {
+export async function pluginMain(funcs: PluginFuncs, info: PluginInfo, stdinRead?: Uint8Array): Promise<never> {
   const command = process.env.CNI_COMMAND ?? "";
-  const stdin = command === "" || command === "VERSION" ? new Uint8Array() : new Uint8Array(await Bun.stdin.arrayBuffer());
+  const stdin = stdinRead ?? (command === "" || command === "VERSION" ? new Uint8Array() : new Uint8Array(await Bun.stdin.arrayBuffer()));
   const out = await runPlugin(funcs, info, { env: process.env, stdin });
   if (out.stderr) await Bun.write(Bun.stderr, out.stderr);
   if (out.stdout) await Bun.write(Bun.stdout, out.stdout);

@@ -1,0 +1,35 @@
+/**
+ * The warm path of a plugin process: when `cni-ts daemon` listens on its socket, the
+ * process hands its command (CNI_* and stdin) over and prints the daemon's answer;
+ * otherwise the caller runs the plugin in-process as without a daemon. Loaded by
+ * main.ts before any plugin code, and loads only the protocol client.
+ */
+import { callDaemon } from "./client.ts";
+import { cniEnvOf } from "./protocol.ts";
+
+/** Where `cni-ts daemon` listens unless CNI_TS_DAEMON_SOCKET says otherwise. */
+export const DEFAULT_SOCKET = "/run/cni-ts/daemon.sock";
+
+/** How long a plugin process waits for the daemon to take its request; CNI_TS_DAEMON_TIMEOUT_MS. */
+const DEFAULT_ACK_MS = 1000;
+
+/**
+ * Hands the command of plugin `type` to the daemon. Exits the process with the daemon's
+ * answer printed when there is one; otherwise returns the stdin it read, for the
+ * in-process run (a missing, stale, stopped or dying daemon never fails a pod).
+ */
+export async function handOver(type: string, env: Record<string, string | undefined> = process.env): Promise<Uint8Array> {
+  const stdin = new Uint8Array(await Bun.stdin.arrayBuffer());
+  const socketPath = env.CNI_TS_DAEMON_SOCKET || DEFAULT_SOCKET;
+  const ackTimeoutMs = Number(env.CNI_TS_DAEMON_TIMEOUT_MS) > 0 ? Number(env.CNI_TS_DAEMON_TIMEOUT_MS) : DEFAULT_ACK_MS;
+  const r = await callDaemon(socketPath, { plugin: type, env: cniEnvOf(env), config: stdin }, { ackTimeoutMs });
+  if (r.kind === "unreachable") {
+    // Silence for the usual case (no daemon on this node); a daemon that is there but
+    // failed is worth a line in the runtime's log.
+    if (!r.reason.startsWith("no daemon socket")) await Bun.write(Bun.stderr, `${type}: cni-ts daemon unreachable, running in-process: ${r.reason}\n`);
+    return stdin;
+  }
+  if (r.answer.stderr) await Bun.write(Bun.stderr, r.answer.stderr);
+  if (r.answer.stdout) await Bun.write(Bun.stdout, r.answer.stdout);
+  process.exit(r.answer.exitCode);
+}
