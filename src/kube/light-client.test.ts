@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startKubeApiServer, type KubeApiServer } from "../../test/kube-apiserver/server.ts";
-import { inClusterConfig, isConflict, KubeError, LightKubeClient, loadKubeconfig, NODES, PODS, type Pod } from "./index.ts";
+import { inClusterConfig, isConflict, isGone, KubeError, LightKubeClient, loadKubeconfig, NODES, PODS, type Pod } from "./index.ts";
 
 const node = (name: string, extra: object = {}) => ({
   apiVersion: "v1",
@@ -191,6 +191,14 @@ describe("failures", () => {
     const e = await c.get(NODES, { name: "x" }).catch((x) => x);
     expect(e.code).toBe(0);
     expect(e.message).toStartWith('Cannot get node "x" on https://127.0.0.1:1: ');
+  });
+  test("a watch from a compacted version: the server's 410 ERROR event becomes a KubeError", async () => {
+    srv.compact();
+    const e = await (async () => {
+      for await (const _ of kc.watch(NODES, undefined, { resourceVersion: "101" })) throw new Error("no event expected");
+    })().catch((x) => x);
+    expect(isGone(e)).toBe(true);
+    expect(e.message).toBe(`Cannot watch nodes on ${srv.url}: 410 Expired: too old resource version: 101 (${Number(srv.resourceVersion) + 1})`);
   });
   test("generic verbs: create, update with a stale resourceVersion, delete", async () => {
     const created = await kc.create(PODS, pod("p3", "node-1"));

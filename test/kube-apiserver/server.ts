@@ -610,9 +610,13 @@ export class KubeApiServer {
     const match = this.selectors(def, q);
     const rvParam = q.get("resourceVersion") ?? "";
     const from = Number(rvParam || 0);
-    if (rvParam && rvParam !== "0" && from < this.oldestRv) throw new HttpError(status(410, "Expired", `too old resource version: ${from} (${this.oldestRv + 1})`));
     res.writeHead(200, { "Content-Type": "application/json", "Transfer-Encoding": "chunked", "Cache-Control": "no-cache, private" });
     res.flushHeaders?.();
+    // Too old: as the apiserver's watch cache, 200 and one ERROR event with a 410 Status.
+    if (rvParam && rvParam !== "0" && from < this.oldestRv) {
+      res.end(`${JSON.stringify({ type: "ERROR", object: status(410, "Expired", `too old resource version: ${from} (${this.oldestRv + 1})`) })}\n`);
+      return Promise.resolve();
+    }
     let first = true;
     const line = (type: string, o: any) => {
       const obj = wantTable && type !== "BOOKMARK" && type !== "ERROR" ? this.table(def, [o], q, o.metadata.resourceVersion, first) : o;
