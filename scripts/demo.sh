@@ -109,3 +109,6 @@ for p in "${pods[@]}"; do
 done
 echo "  reservations left: $(ls "$work/ipam/demo" 2>/dev/null | grep -c '^10\.' || true)"
 say "done: namespaces and files are removed on exit"
+
+say "second act: a two-node flannel cluster (scripts/demo-flannel.sh)"
+bash scripts/demo-flannel.sh
