@@ -81,6 +81,33 @@ describe("kubeconfig variants", () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+  test("KUBECONFIG with several files: merged, the first file wins", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "cni-ts-kc-"));
+    try {
+      const other = join(dir, "other");
+      writeFileSync(other, "apiVersion: v1\nkind: Config\ncurrent-context: other\nclusters:\n- name: test\n  cluster: {server: 'https://192.0.2.1:6443'}\ncontexts:\n- name: other\n  context: {cluster: test, user: admin, namespace: kube-system}\n");
+      const cfg = loadKubeconfig(`${srv.kubeconfig}:${other}:${join(dir, "missing")}`);
+      expect([cfg.server, cfg.namespace]).toEqual([srv.url, "default"]);
+      const ctx = loadKubeconfig(`${srv.kubeconfig}:${other}`, { context: "other" });
+      expect([ctx.server, ctx.namespace, ctx.token]).toEqual([srv.url, "kube-system", "admin-token-0123456789"]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+  test("in-cluster over IPv6: KUBERNETES_SERVICE_HOST=::1", async () => {
+    const v6 = await startKubeApiServer({ host: "::1" });
+    const dir = mkdtempSync(join(tmpdir(), "cni-ts-sa-"));
+    try {
+      writeFileSync(join(dir, "token"), v6.token);
+      writeFileSync(join(dir, "ca.crt"), v6.ca.cert);
+      const cfg = inClusterConfig({ dir, env: { KUBERNETES_SERVICE_HOST: "::1", KUBERNETES_SERVICE_PORT: String(v6.port) } });
+      expect([cfg.server, cfg.namespace]).toEqual([`https://[::1]:${v6.port}`, "default"]);
+      expect((await new LightKubeClient(cfg).listNodes()).kind).toBe("NodeList");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      await v6.stop();
+    }
+  });
   test("a context that names a missing cluster is refused with the file and names", () => {
     const dir = mkdtempSync(join(tmpdir(), "cni-ts-kc-"));
     try {
@@ -167,6 +194,17 @@ describe("failures", () => {
     expect(e.message).toBe(`Cannot get node "node-1" on ${srv.url}: 500 InternalError: Internal error occurred: injected fault`);
     expect((await kc.getNode("node-1")).metadata.name).toBe("node-1");
   });
+  test("429 with Retry-After: retried after the wait, as client-go; without the header: an error", async () => {
+    srv.fault = { mode: "fail", code: 429, retryAfterSeconds: 0, times: 2 };
+    expect((await kc.getNode("node-1")).metadata.name).toBe("node-1");
+    expect(srv.requests.slice(-3).map((r) => r.status)).toEqual([429, 429, 200]);
+    srv.fault = { mode: "fail", code: 500, times: 1 };
+    expect((await kc.getNode("node-1").catch((x) => x)).code).toBe(500);
+    srv.fault = { mode: "fail", code: 429, retryAfterSeconds: 5, times: 1 };
+    const e = await kc.getNode("node-1", { timeoutMs: 1000 }).catch((x) => x);
+    expect(e.code).toBe(429);
+    expect(e.message).toBe(`Cannot get node "node-1" on ${srv.url}: 429 TooManyRequests: Too many requests, please try again later.`);
+  });
   test("a refused token: 401 Unauthorized, and the token is in no message or log line", async () => {
     const cfg = { ...loadKubeconfig(srv.kubeconfig), token: "wrong-secret-token-xyz" };
     const lines: string[] = [];
@@ -185,6 +223,13 @@ describe("failures", () => {
     expect(e.status.message).toBe('nodes "node-1" is forbidden: User "viewer" cannot patch resource "nodes" in API group "" at the cluster scope');
     const s = await viewer.patchNodeStatus("node-1", {}).catch((x) => x);
     expect(s.status.message).toBe('nodes "node-1" is forbidden: User "viewer" cannot patch resource "nodes/status" in API group "" at the cluster scope');
+  });
+  test("TLS: a server certificate from another CA is refused, naming the server; insecure-skip-tls-verify accepts it", async () => {
+    const { ca: _ca, ...rest } = loadKubeconfig(srv.kubeconfig);
+    const e = await new LightKubeClient(rest).getNode("node-1").catch((x) => x);
+    expect(e.code).toBe(0);
+    expect(e.message).toStartWith(`Cannot get node "node-1" on ${srv.url}: `);
+    expect((await new LightKubeClient({ ...rest, insecureSkipTLSVerify: true }).getNode("node-1")).metadata.name).toBe("node-1");
   });
   test("nothing listening: a network error naming the server", async () => {
     const c = new LightKubeClient({ ...loadKubeconfig(srv.kubeconfig), server: "https://127.0.0.1:1" }, { timeoutMs: 2000 });

@@ -177,7 +177,7 @@ export class LightKubeClient implements KubeClient {
     const what = describe(r, at);
     const query = { ...listQuery(opts), watch: 1, allowWatchBookmarks: opts.allowWatchBookmarks ? "true" : undefined, timeoutSeconds: opts.timeoutSeconds };
     const idle = new AbortController();
-    const res = await this.send("GET", resourcePath(r, at), { ...opts, verb: "watch", what, query, signal: opts.signal ? AbortSignal.any([opts.signal, idle.signal]) : idle.signal });
+    const { res } = await this.send("GET", resourcePath(r, at), { ...opts, verb: "watch", what, query, signal: opts.signal ? AbortSignal.any([opts.signal, idle.signal]) : idle.signal });
     if (!res.body) throw this.failure("watch", what, 0, "Network", "response has no body");
     const reader = res.body.getReader();
     const decoder = new TextDecoder();
@@ -233,8 +233,7 @@ export class LightKubeClient implements KubeClient {
   // ---- transport ----------------------------------------------------------------------
 
   private async call<T>(method: string, path: string, c: Call): Promise<T> {
-    const res = await this.send(method, path, c);
-    const text = await res.text();
+    const { res, text } = await this.send(method, path, c);
     try {
       return (text ? JSON.parse(text) : {}) as T;
     } catch (e) {
@@ -242,65 +241,79 @@ export class LightKubeClient implements KubeClient {
     }
   }
 
-  /** Sends one request (retrying once on 401 when the token file changed); returns a 2xx response or throws. */
-  private async send(method: string, path: string, c: Call, retried = false): Promise<Response> {
+  /**
+   * Sends one request and returns a 2xx response (with its body read, except for a
+   * watch) or throws. Retried: once after a 401 when the token comes from a file (it
+   * may have rotated), and, as client-go, up to 3 times when the server asks to come
+   * back (429, or 5xx with Retry-After) within the request's timeout.
+   */
+  private async send(method: string, path: string, c: Call): Promise<{ res: Response; text: string }> {
     const timeoutMs = c.timeoutMs ?? this.timeoutMs;
+    const deadline = performance.now() + timeoutMs;
     const qs = new URLSearchParams();
     for (const [k, v] of Object.entries(c.query ?? {})) if (v !== undefined && v !== "") qs.set(k, String(v));
-    const url = `${this.server}${path}${qs.size ? `?${qs}` : ""}`;
-    const headers: Record<string, string> = { Accept: "application/json", "User-Agent": this.userAgent };
-    const token = this.token(retried);
-    if (token) headers.Authorization = `Bearer ${token}`;
-    if (c.body !== undefined) headers["Content-Type"] = c.contentType ?? "application/json";
-    const ctl = new AbortController();
-    const timer = setTimeout(() => ctl.abort(), timeoutMs);
-    const signal = c.signal ? AbortSignal.any([c.signal, ctl.signal]) : ctl.signal;
-    const t0 = performance.now();
-    let res: Response;
-    try {
-      res = await fetch(url, {
-        method,
-        headers,
-        body: c.body === undefined ? undefined : JSON.stringify(c.body),
-        signal,
-        tls: {
-          ca: this.cfg.ca,
-          cert: this.cfg.cert,
-          key: this.cfg.key,
-          rejectUnauthorized: !this.cfg.insecureSkipTLSVerify,
-          serverName: this.cfg.tlsServerName,
-        },
-      } as RequestInit);
-    } catch (e) {
-      clearTimeout(timer);
-      if (ctl.signal.aborted) throw this.failure(c.verb, c.what, 0, "Timeout", `timed out after ${timeoutMs} ms`, e);
-      if (c.signal?.aborted) throw this.failure(c.verb, c.what, 0, "Aborted", "aborted", e);
-      throw this.failure(c.verb, c.what, 0, "Network", (e as Error).message, e);
-    }
-    // A watch keeps its body open: the timeout covers only the wait for its headers.
-    if (c.verb === "watch") clearTimeout(timer);
-    this.log?.(`${method} ${path}${qs.size ? `?${qs}` : ""} ${res.status} ${(performance.now() - t0).toFixed(1)}ms`);
-    if (res.ok) {
-      if (c.verb !== "watch") {
-        // Keep the timeout over the body too; the caller reads it right away.
-        const text = await res.text().catch((e) => {
-          throw this.failure(c.verb, c.what, res.status, ctl.signal.aborted ? "Timeout" : "Network", ctl.signal.aborted ? `timed out after ${timeoutMs} ms` : (e as Error).message, e);
-        });
+    const target = `${path}${qs.size ? `?${qs}` : ""}`;
+    let tokenReread = false;
+    for (let attempt = 0; ; attempt++) {
+      const headers: Record<string, string> = { Accept: "application/json", "User-Agent": this.userAgent };
+      const token = this.token(tokenReread);
+      if (token) headers.Authorization = `Bearer ${token}`;
+      if (c.body !== undefined) headers["Content-Type"] = c.contentType ?? "application/json";
+      const ctl = new AbortController();
+      const timer = setTimeout(() => ctl.abort(), Math.max(1, deadline - performance.now()));
+      const signal = c.signal ? AbortSignal.any([c.signal, ctl.signal]) : ctl.signal;
+      const fail = (e: unknown, code = 0) => {
         clearTimeout(timer);
-        return new Response(text, { status: res.status, headers: res.headers });
+        if (ctl.signal.aborted) return this.failure(c.verb, c.what, 0, "Timeout", `timed out after ${timeoutMs} ms`, e);
+        if (c.signal?.aborted) return this.failure(c.verb, c.what, 0, "Aborted", "aborted", e);
+        return this.failure(c.verb, c.what, code, "Network", (e as Error).message, e);
+      };
+      const t0 = performance.now();
+      let res: Response;
+      try {
+        res = await fetch(`${this.server}${target}`, {
+          method,
+          headers,
+          body: c.body === undefined ? undefined : JSON.stringify(c.body),
+          signal,
+          tls: { ca: this.cfg.ca, cert: this.cfg.cert, key: this.cfg.key, rejectUnauthorized: !this.cfg.insecureSkipTLSVerify, serverName: this.cfg.tlsServerName },
+        } as RequestInit);
+      } catch (e) {
+        throw fail(e);
       }
-      return res;
+      this.log?.(`${method} ${target} ${res.status} ${(performance.now() - t0).toFixed(1)}ms`);
+      if (res.ok && c.verb === "watch") {
+        // A watch keeps its body open: the timeout covered only the wait for its headers.
+        clearTimeout(timer);
+        return { res, text: "" };
+      }
+      let text: string;
+      try {
+        text = await res.text();
+      } catch (e) {
+        throw fail(e, res.status);
+      }
+      clearTimeout(timer);
+      if (res.ok) return { res, text };
+      let st: Status | undefined;
+      try {
+        const o = JSON.parse(text);
+        if (o?.kind === "Status") st = o as Status;
+      } catch {}
+      if (res.status === 401 && !tokenReread && this.cfg.tokenFile) {
+        tokenReread = true;
+        continue;
+      }
+      const after = Number(res.headers.get("Retry-After"));
+      const asked = res.status === 429 || (res.status >= 500 && res.headers.has("Retry-After"));
+      if (asked && attempt < 3 && Number.isFinite(after) && performance.now() + after * 1000 < deadline) {
+        this.log?.(`${method} ${target}: server asked to retry after ${after}s (${res.status})`);
+        await Bun.sleep(after * 1000);
+        continue;
+      }
+      const reason = st?.reason || res.statusText || "Unknown";
+      throw this.failure(c.verb, c.what, res.status, reason, st?.message ?? (text.slice(0, 200) || res.statusText), undefined, st);
     }
-    const text = await res.text().catch(() => "");
-    clearTimeout(timer);
-    let st: Status | undefined;
-    try {
-      const o = JSON.parse(text);
-      if (o?.kind === "Status") st = o as Status;
-    } catch {}
-    if (res.status === 401 && !retried && this.cfg.tokenFile) return this.send(method, path, c, true);
-    const reason = st?.reason || res.statusText || "Unknown";
-    throw this.failure(c.verb, c.what, res.status, reason, st?.message ?? (text.slice(0, 200) || res.statusText), undefined, st);
   }
 
   /** The bearer token: static, or read from tokenFile again whenever the file changed. */

@@ -49,6 +49,8 @@ export interface Fault {
   code?: number;
   /** Only requests this returns true for; default: all resource requests. */
   match?: (req: { method: string; path: string; verb: string; resource: string }) => boolean;
+  /** Send a Retry-After header with a failure (the apiserver does with 429). */
+  retryAfterSeconds?: number;
   /** Apply to this many requests, then clear. Default: until cleared. */
   times?: number;
 }
@@ -464,7 +466,9 @@ export class KubeApiServer {
         return new Promise<void>((resolve) => res.on("close", () => (this.stalled.delete(res), resolve())));
       }
       const code = f.code ?? 500;
-      throw new HttpError(code === 503 ? status(503, "ServiceUnavailable", "the server is currently unable to handle the request") : status(code, code === 429 ? "TooManyRequests" : "InternalError", "Internal error occurred: injected fault"));
+      if (f.retryAfterSeconds !== undefined) res.setHeader("Retry-After", String(f.retryAfterSeconds));
+      if (code === 429) throw new HttpError(status(429, "TooManyRequests", "Too many requests, please try again later.", { retryAfterSeconds: f.retryAfterSeconds ?? 1 }));
+      throw new HttpError(code === 503 ? status(503, "ServiceUnavailable", "the server is currently unable to handle the request") : status(code, "InternalError", "Internal error occurred: injected fault"));
     }
 
     const attrs: RequestAttributes = { verb, group, resource: def.plural, subresource: sub, namespace, name };
