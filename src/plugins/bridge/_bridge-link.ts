@@ -11,7 +11,7 @@ import { netContains, parseCIDR } from "../../spec/ip.ts";
 import { sysctlSet } from "../../sys/sysctl.ts";
 import { errorMessage } from "../../spec/error.ts";
 import { failure } from "../_shared/errors.ts";
-import { noVlanFiltering, requireVlanFiltering, type VlanConf } from "./_vlan.ts";
+import { noVlanFiltering, requireVlanFiltering, type VlanConf, vlansNeeded } from "./_vlan.ts";
 import { familyOfText } from "../_shared/ip-util.ts";
 
 const ZERO_MAC = "00:00:00:00:00:00";
@@ -25,8 +25,15 @@ const ZERO_MAC = "00:00:00:00:00:00";
 export function ensureBridge(h: NetlinkHandle, name: string, opts: { mtu: number; promisc: boolean; vlan: VlanConf }): Link {
   let br = linkFind(h, name);
   if (!br) {
+    const add = (filtering: boolean) => linkAdd(h, { kind: "bridge", name, ...(opts.mtu ? { mtu: opts.mtu } : {}), ...(filtering ? { vlanFiltering: true } : {}) });
     try {
-      linkAdd(h, { kind: "bridge", name, ...(opts.mtu ? { mtu: opts.mtu } : {}), ...(opts.vlan.filtering ? { vlanFiltering: true } : {}) });
+      try {
+        add(opts.vlan.filtering);
+      } catch (e) {
+        // An empty trunk asked for filtering but needs none: without it, a plain bridge.
+        if (!opts.vlan.filtering || vlansNeeded(opts.vlan) || !isNetlinkError(e, "EOPNOTSUPP")) throw e;
+        add(false);
+      }
     } catch (e) {
       if (opts.vlan.filtering && isNetlinkError(e, "EOPNOTSUPP")) throw noVlanFiltering(opts.vlan, `could not add "${name}" with VLAN filtering: ${errorMessage(e)}`);
       if (!isExists(e)) throw failure(`could not add "${name}"`, e);

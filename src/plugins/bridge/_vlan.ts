@@ -94,7 +94,15 @@ export function vlanGatewayName(bridge: string, vlan: number): string {
  * Such kernels do not report a bridge's VLAN protocol.
  */
 export function requireVlanFiltering(br: Link, v: VlanConf): void {
-  if (v.filtering && br.kind === "bridge" && br.vlanProtocol === undefined) throw noVlanFiltering(v, "bridge VLAN filtering is not in this kernel");
+  if (vlansNeeded(v) && br.kind === "bridge" && br.vlanProtocol === undefined) throw noVlanFiltering(v, "bridge VLAN filtering is not in this kernel");
+}
+
+/**
+ * True when a port gets a VLAN. An empty `vlanTrunk` asks for a filtering bridge (as
+ * the reference does) but needs nothing of it, so a kernel that cannot filter is fine.
+ */
+export function vlansNeeded(v: VlanConf): boolean {
+  return v.vlan !== 0 || v.vlans.length > 0;
 }
 
 /** The code 2 error for VLANs asked of a kernel that cannot do them. */

@@ -82,6 +82,18 @@ describe("bridge VLANs on a kernel without VLAN filtering", () => {
       }
     }));
 
+  maybe("an empty vlanTrunk needs no VLAN filtering: accepted, on a new bridge and on an existing one, as the reference", () =>
+    withNode(1, (node, [pod], dataDir) => {
+      for (const id of ["t1", "t2"]) {
+        const c = bridgeConf("1.0.0", dataDir, { vlanTrunk: [] });
+        const r = callIn(node, bin.dir, { command: "ADD", netns: pod!.path, conf: c, containerID: id, ifName: `eth-${id}` });
+        expect([r.code, r.stdout.includes('"cnibr0"')]).toEqual([0, true]);
+        expect(callIn(node, bin.dir, { command: "DEL", netns: pod!.path, conf: c, containerID: id, ifName: `eth-${id}` }).code).toBe(0);
+      }
+      expect(veths(pod!)).toEqual([]);
+      expect(allocated(dataDir)).toEqual([]);
+    }));
+
   maybe("an existing bridge: refused with code 2, nothing made (the Go bridge fails after making the pair and leaves it)", () =>
     withNode(1, (node, [pod], dataDir) => {
       node.exec(["ip", "link", "add", "cnibr0", "type", "bridge"]);
