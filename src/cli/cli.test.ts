@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ensureBuilt, installedBinDir } from "../../test/helpers/dist.ts";
@@ -122,5 +122,27 @@ describe("cni-ts CLI", () => {
       expect(existsSync(cacheFile)).toBe(false);
       const check = cli(["check", "lo", pod.path], env);
       expect(check.code).toBe(1);
+    }));
+
+  rootTest("a container id too long for the cache file name is refused (code 4) before any plugin runs", () =>
+    withNetns(1, (pod) => {
+      const dir = confDir({ "99-lo.conf": { cniVersion: "1.1.0", name: "lo", type: "loopback" } });
+      const cache = join(work, "cache-long-id");
+      // "lo-<id>-lo": 249 bytes of id make the 255 a file name may have.
+      for (const [len, ok] of [[300, false], [250, false], [249, true]] as const) {
+        const env = { NETCONFPATH: dir, CNI_PATH: plugins.dir, CNI_CACHE_DIR: cache, CNI_IFNAME: "lo", CNI_CONTAINERID: "c".repeat(len) };
+        const add = cli(["add", "lo", pod.path], env);
+        expect(add.stderr).not.toContain("ENAMETOOLONG");
+        if (ok) {
+          expect(add.code).toBe(0);
+          expect(cli(["del", "lo", pod.path], env).code).toBe(0);
+          continue;
+        }
+        expect([add.code, JSON.parse(add.stdout).code]).toEqual([1, 4]);
+        expect(JSON.parse(add.stdout).msg).toBe(`containerID too long: the cache file name "<network>-<containerID>-<ifName>" would be ${len + 6} bytes, more than 255`);
+        expect(pod.ipJson("link", "show", "lo")[0].flags).not.toContain("UP");
+        expect(cli(["del", "lo", pod.path], env).code).toBe(1);
+      }
+      expect(existsSync(join(cache, "results")) ? readdirSync(join(cache, "results")) : []).toEqual([]);
     }));
 });

@@ -3,9 +3,8 @@
  * allocation does not read every reservation file (the reference reads them all on each
  * ADD, DEL and CHECK: about 40 ms with 10,000 of them).
  *
- * The cache lives outside the network directory (`<dataDir>/.cni-ts-index/<net>`, a
- * name no network can have), so the directory stays exactly what the Go plugin writes
- * and reads. It is only used under the network's lock, and is trusted only when the
+ * The cache lives outside the data dir (beside it: see indexDirOf in store.ts), so
+ * the directories there stay exactly what the Go plugin writes and reads. It is only used under the network's lock, and is trusted only when the
  * directory's mtime and ctime are what they were when it was written: every reservation
  * or release, ours or the Go plugin's, creates or removes a file in the directory.
  *
@@ -22,10 +21,11 @@
  * its timestamp before the lock is released; for a large directory we wait for that
  * (cheaper than the next full read), for a small one we just read it again next time.
  */
-import { appendFileSync, closeSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { readdirSync, statSync, unlinkSync } from "node:fs";
 import { release } from "node:os";
 import { join } from "node:path";
 import { parseIP } from "../spec/ip.ts";
+import { appendStateFile, createStateFile, readStateFile, removeStateFile, writeStateFile } from "../sys/state-file.ts";
 
 const MAGIC = "cni-ts host-local index 2";
 /** Longest coarse clock tick we allow for (HZ=100). */
@@ -56,12 +56,13 @@ function stampOf(dir: string): DirStamp {
 }
 
 function readStamp(path: string): Stamp | undefined {
-  let text: string;
+  let text: string | undefined;
   try {
-    text = readFileSync(path, "latin1");
+    text = readStateFile(path, "latin1");
   } catch {
     return undefined;
   }
+  if (text === undefined) return undefined;
   const f = text.trim().split(" ");
   if (f.length !== 13 || f.slice(0, 4).join(" ") !== MAGIC) return undefined;
   try {
@@ -73,13 +74,13 @@ function readStamp(path: string): Stamp | undefined {
 
 function writeStamp(path: string, s: Stamp): void {
   const line = [MAGIC, s.ino, s.mtimeNs, s.ctimeNs, s.size, s.records, s.live, s.kernel, s.fine ? "fine" : "coarse", "end"].join(" ");
-  writeFileSync(path, line + "\n", { mode: 0o600 });
+  writeStateFile(path, line + "\n");
 }
 
 /** The content of a reservation file as the reference compares it (Go's strings.TrimSpace). */
 export function readOwner(path: string): string | undefined {
   try {
-    return readFileSync(path, "utf8").trim();
+    return readStateFile(path)?.trim();
   } catch {
     return undefined;
   }
@@ -125,8 +126,8 @@ export class OwnerIndex {
       const now = stampOf(dir);
       if (now.ino === stamp.ino && now.mtimeNs === stamp.mtimeNs && now.ctimeNs === stamp.ctimeNs) {
         try {
-          const text = readFileSync(cachePath, "latin1");
-          if (text.length === stamp.size) return new OwnerIndex(text, stamp.records, stamp.live, false, stamp);
+          const text = readStateFile(cachePath, "latin1");
+          if (text !== undefined && text.length === stamp.size) return new OwnerIndex(text, stamp.records, stamp.live, false, stamp);
         } catch {
           // fall through to a scan
         }
@@ -205,11 +206,11 @@ export class OwnerIndex {
    * Writes the cache when it changed; call while still holding the lock, after the
    * last change to the directory. Failures only cost a full read next time.
    */
-  flush(dir: string, cachePath: string): void {
+  flush(dir: string, cachePath: string, makeDir: () => void): void {
     if (!this.#rewrite && this.#pending.length === 0) return;
     const stampPath = `${cachePath}.stamp`;
     try {
-      mkdirSync(join(cachePath, ".."), { recursive: true, mode: 0o755 });
+      makeDir();
       const kernel = release();
       const fine = this.#stamp?.kernel === kernel ? this.#stamp.fine : probeFineGrained(dir);
       if (!fine) {
@@ -227,13 +228,12 @@ export class OwnerIndex {
         // Compaction: one line per current entry.
         const lines = [...this.entries()].map(([ip, o]) => `${ip}\t${escapeOwner(o)}\n`);
         const text = lines.join("");
-        writeFileSync(`${cachePath}.tmp`, text, { mode: 0o600 });
-        renameSync(`${cachePath}.tmp`, cachePath);
+        writeStateFile(cachePath, text);
         size = text.length;
         records = this.#live = lines.length;
       } else {
         const more = this.#pending.join("");
-        appendFileSync(cachePath, more, { mode: 0o600 });
+        appendStateFile(cachePath, more);
         size = this.#text.length + more.length;
       }
       writeStamp(stampPath, { ...stampOf(dir), size, records, live: this.#live, kernel, fine });
@@ -242,7 +242,7 @@ export class OwnerIndex {
     } catch {
       // The cache is an optimization: without it the next call reads every file.
       try {
-        unlinkSync(stampPath);
+        removeStateFile(stampPath);
       } catch {
         // nothing to undo
       }
@@ -270,8 +270,13 @@ function probeFineGrained(dir: string): boolean {
   // them without any step, a fine one steps every time.
   for (let i = 0; i < 5; i++) {
     const before = stampOf(dir).ctimeNs;
-    const probe = join(dir, PROBE);
-    closeSync(openSync(probe, "w", 0o600));
+    // A fresh name each time, created exclusively: nothing planted there is written.
+    const probe = join(dir, `${PROBE}-${process.pid}-${i}`);
+    try {
+      createStateFile(probe, "");
+    } catch {
+      return false;
+    }
     unlinkSync(probe);
     if (stampOf(dir).ctimeNs <= before) return false;
   }

@@ -3,13 +3,16 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { release, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseIP } from "../spec/ip.ts";
-import { DiskStore } from "./store.ts";
+import { DiskStore, indexDirOf } from "./store.ts";
 
 let dataDir = "";
 beforeEach(() => {
   dataDir = mkdtempSync(join(tmpdir(), "cnits-store-"));
 });
-afterEach(() => rmSync(dataDir, { recursive: true, force: true }));
+afterEach(() => {
+  rmSync(dataDir, { recursive: true, force: true });
+  rmSync(indexDirOf(dataDir), { recursive: true, force: true });
+});
 
 const ip = (s: string) => parseIP(s)!;
 
@@ -82,8 +85,9 @@ describe("DiskStore: the owner index sees changes made by others", () => {
   test(`files created and removed behind its back between two locks (${clock} timestamps)`, () => {
     const dir = join(dataDir, "net1");
     // The probe's answer, as the index keeps it: "coarse" takes the wait-one-tick path.
-    mkdirSync(join(dataDir, ".cni-ts-index"));
-    writeFileSync(join(dataDir, ".cni-ts-index", "net1.clock"), `${release()} ${clock}\n`);
+    // The probe's answer as the stamp keeps it: "coarse" takes the wait-one-tick path.
+    mkdirSync(indexDirOf(dataDir), { recursive: true });
+    writeFileSync(join(indexDirOf(dataDir), "net1.stamp"), `cni-ts host-local index 2 0 0 0 -1 0 0 ${release()} ${clock} end\n`);
     using store = DiskStore.open("net1", dataDir);
     store.withLock(() => {
       for (let i = 1; i <= 600; i++) store.reserve(`c${i}`, "eth0", ip(`10.0.${i >> 8}.${i & 255}`), "0");
@@ -100,7 +104,7 @@ describe("DiskStore: the owner index sees changes made by others", () => {
     store.withLock(() => store.reserve("ours", "eth0", ip("10.0.9.10"), "0"));
     writeFileSync(join(dir, "10.0.9.11"), "go-ctr2\r\neth0");
     store.withLock(() => expect(store.getByID("go-ctr2", "eth0")).toEqual(["10.0.9.11"]));
-    expect(existsSync(join(dataDir, ".cni-ts-index", "net1"))).toBe(true);
+    expect(existsSync(join(indexDirOf(dataDir), "net1"))).toBe(true);
   });
   }
 

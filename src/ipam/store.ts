@@ -5,11 +5,12 @@
  * round-robin position of range set n, and `lock`, flock'ed around every change. A Go
  * host-local and this store can share a directory on a live node.
  */
-import { linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { linkSync, lstatSync, rmdirSync, unlinkSync } from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
 import { formatIP, parseIP } from "../spec/ip.ts";
 import { validateNetworkName } from "../spec/validate.ts";
 import { FileLock } from "../sys/lock.ts";
+import { ensureStateDir, readStateFile, removeStateFile, writeStateFile, writeTempFile } from "../sys/state-file.ts";
 import { OwnerIndex, readOwner } from "./_owner-index.ts";
 
 /** Where host-local keeps its networks unless the config says otherwise. */
@@ -17,7 +18,24 @@ export const DEFAULT_DATA_DIR = "/var/lib/cni/networks";
 
 const LAST_IP_PREFIX = "last_reserved_ip.";
 const LINE_BREAK = "\r\n";
-const INDEX_DIR = ".cni-ts-index";
+/** Where versions before 0.1 kept the owner index: inside the data dir, where tools listing it saw it. */
+const OLD_INDEX_DIR = ".cni-ts-index";
+
+/**
+ * The directory of the owner indexes of one data dir: beside it, never in it, so the
+ * data dir holds only what the reference writes (`/var/lib/cni/networks` ->
+ * `/var/lib/cni/cni-ts/host-local/networks-<hash of the path>`).
+ */
+export function indexDirOf(dataDir: string): string {
+  const { parent, subdirs } = indexLocation(dataDir);
+  return join(parent, ...subdirs);
+}
+
+function indexLocation(dataDir: string): { parent: string; subdirs: string[] } {
+  const abs = resolve(dataDir || DEFAULT_DATA_DIR);
+  const hash = Bun.hash(abs).toString(16).padStart(16, "0");
+  return { parent: dirname(abs), subdirs: ["cni-ts", "host-local", `${basename(abs) || "root"}-${hash}`] };
+}
 
 /** One reservation file. `ifname` is "" in files written before the reference recorded it. */
 export interface Reservation {
@@ -35,13 +53,17 @@ function ownerKey(id: string, ifname: string): string {
 export class DiskStore {
   readonly dir: string;
   readonly #lock: FileLock;
+  readonly #indexAt: { parent: string; subdirs: string[] };
   readonly #indexPath: string;
+  readonly #oldIndex: string;
   #index: OwnerIndex | undefined;
 
-  private constructor(dir: string, lock: FileLock, indexPath: string) {
+  private constructor(dir: string, lock: FileLock, indexAt: { parent: string; subdirs: string[] }, oldIndex: string) {
     this.dir = dir;
     this.#lock = lock;
-    this.#indexPath = indexPath;
+    this.#indexAt = indexAt;
+    this.#indexPath = join(indexAt.parent, ...indexAt.subdirs, basename(dir));
+    this.#oldIndex = oldIndex;
   }
 
   /** Opens (creating when needed) `<dataDir>/<network>` and its lock file. Throws node/Errno errors. */
@@ -49,22 +71,41 @@ export class DiskStore {
     // The name becomes a path: the same rule as the runtime's, so no "../x".
     validateNetworkName(network);
     const root = dataDir || DEFAULT_DATA_DIR;
-    const dir = join(root, network);
-    mkdirSync(dir, { recursive: true, mode: 0o755 });
-    return new DiskStore(dir, FileLock.open(join(dir, "lock")), join(root, INDEX_DIR, network));
+    // The network's directory is ours to create: never through a planted symlink.
+    const dir = ensureStateDir(root, network);
+    return new DiskStore(dir, FileLock.open(join(dir, "lock"), { noFollow: true }), indexLocation(root), join(root, OLD_INDEX_DIR));
   }
 
   /** Takes the network's lock (blocking; keep the work under it synchronous). */
   lock(): void {
     this.#lock.lock();
     this.#index = undefined;
+    this.#dropOldIndex();
+  }
+
+  /** Removes this network's index from where old versions kept it (one lstat when there is none). */
+  #dropOldIndex(): void {
+    if (!dirExists(this.#oldIndex)) return;
+    const name = basename(this.dir);
+    for (const f of [name, `${name}.stamp`, `${name}.tmp`, `${name}.clock`]) {
+      try {
+        removeStateFile(join(this.#oldIndex, f));
+      } catch {
+        // not ours to insist on
+      }
+    }
+    try {
+      rmdirSync(this.#oldIndex);
+    } catch {
+      // other networks' indexes are still there, or it is not a directory
+    }
   }
 
   /** Saves the owner index and releases the lock. */
   unlock(): void {
     if (!this.#lock.locked) return;
     try {
-      this.#index?.flush(this.dir, this.#indexPath);
+      this.#index?.flush(this.dir, this.#indexPath, () => ensureStateDir(this.#indexAt.parent, ...this.#indexAt.subdirs));
     } finally {
       this.#index = undefined;
       this.#lock.unlock();
@@ -103,8 +144,7 @@ export class DiskStore {
     // Written under a temporary name, then linked to the address: the link fails when
     // the address is taken, and a process killed half way never leaves a reservation
     // file without its owner (which no DEL could release).
-    const tmp = join(this.dir, `.reserving-${process.pid}`);
-    writeFileSync(tmp, owner, { mode: 0o600 });
+    const tmp = writeTempFile(this.dir, owner);
     try {
       linkSync(tmp, path);
     } catch (e) {
@@ -114,7 +154,7 @@ export class DiskStore {
       unlinkSync(tmp);
     }
     this.#owners().set(name, owner);
-    writeFileSync(join(this.dir, LAST_IP_PREFIX + rangeID), name, { mode: 0o600 });
+    writeStateFile(join(this.dir, LAST_IP_PREFIX + rangeID), name);
     return true;
   }
 
@@ -123,7 +163,8 @@ export class DiskStore {
     this.#requireLock();
     try {
       // No trimming: the reference parses the file's bytes as they are.
-      return parseIP(readFileSync(join(this.dir, LAST_IP_PREFIX + rangeID), "utf8")) ?? undefined;
+      const text = readStateFile(join(this.dir, LAST_IP_PREFIX + rangeID));
+      return text === undefined ? undefined : (parseIP(text) ?? undefined);
     } catch {
       return undefined;
     }
@@ -205,5 +246,13 @@ export class DiskStore {
 
   #requireLock(): void {
     if (!this.#lock.locked) throw new Error(`Cannot use host-local store ${JSON.stringify(this.dir)}: lock not held`);
+  }
+}
+
+function dirExists(path: string): boolean {
+  try {
+    return lstatSync(path).isDirectory();
+  } catch {
+    return false;
   }
 }

@@ -2,10 +2,9 @@
 import { CniError, ErrorCode, errorMessage } from "../spec/error.ts";
 import { convertResult, parseResult } from "../spec/result.ts";
 import type { Result } from "../spec/types.ts";
-import { validateContainerID, validateInterfaceName, validateNetworkName } from "../spec/validate.ts";
 import { greaterThanOrEqual } from "../spec/version.ts";
 import { cacheDirOf, type Chain, pluginFailed, resolve, runOne } from "./_chain.ts";
-import { deleteCacheEntry, readCachedResult, writeCacheEntry } from "./cache.ts";
+import { cacheFileName, deleteCacheEntry, readCachedResult, writeCacheEntry } from "./cache.ts";
 import type { RuntimeConf, RuntimeOptions } from "./types.ts";
 
 /** Options of an ADD. */
@@ -17,10 +16,9 @@ export interface AddOptions extends RuntimeOptions {
   delOnFailure?: boolean;
 }
 
+/** The attachment's names, checked before any plugin runs: they also name its cache file. */
 function checkRuntimeConf(chain: Chain, rt: RuntimeConf): void {
-  validateNetworkName(chain.name);
-  validateContainerID(rt.containerID);
-  validateInterfaceName(rt.ifName);
+  cacheFileName({ network: chain.name, containerID: rt.containerID, ifName: rt.ifName });
 }
 
 export async function chainAdd(chain: Chain, rt: RuntimeConf, opts: AddOptions): Promise<Result> {

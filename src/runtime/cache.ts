@@ -4,12 +4,13 @@
  * `<cacheDir>/results/<network>-<containerID>-<ifName>`, a JSON object of kind
  * "cniCacheV1" whose `config` is the list's bytes in base64 (Go's []byte encoding).
  */
-import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { CniError, ErrorCode, errorMessage } from "../spec/error.ts";
 import { convertResult, parseResult } from "../spec/result.ts";
 import type { Result } from "../spec/types.ts";
 import { validateContainerID, validateInterfaceName, validateNetworkName } from "../spec/validate.ts";
+import { ensureStateDir, readStateFile, removeStateFile, writeStateFile } from "../sys/state-file.ts";
 
 /** libcni's cache kind tag. */
 export const CACHE_KIND_V1 = "cniCacheV1";
@@ -45,12 +46,28 @@ interface CacheFile {
   result?: unknown;
 }
 
-/** Path of the entry of one attachment; every part is validated since it names a file. */
-export function cacheFilePath(cacheDir: string, key: CacheKey): string {
+/** The longest file name Linux file systems take (NAME_MAX). */
+const NAME_MAX = 255;
+
+/**
+ * The entry's file name; every part is validated since it names a file, and the whole
+ * must fit NAME_MAX (code 4: in practice the container id is what is too long).
+ */
+export function cacheFileName(key: CacheKey): string {
   validateNetworkName(key.network);
   validateContainerID(key.containerID);
   validateInterfaceName(key.ifName);
-  return join(cacheDir, "results", `${key.network}-${key.containerID}-${key.ifName}`);
+  const name = `${key.network}-${key.containerID}-${key.ifName}`;
+  const bytes = Buffer.byteLength(name);
+  if (bytes > NAME_MAX) {
+    throw new CniError(ErrorCode.InvalidEnvironmentVariables, `containerID too long: the cache file name "<network>-<containerID>-<ifName>" would be ${bytes} bytes, more than ${NAME_MAX}`, { details: key.containerID });
+  }
+  return name;
+}
+
+/** Path of the entry of one attachment (see cacheFileName). */
+export function cacheFilePath(cacheDir: string, key: CacheKey): string {
+  return join(cacheDir, "results", cacheFileName(key));
 }
 
 /** Writes an entry (atomically: a reader never sees half a file). */
@@ -68,13 +85,10 @@ export function writeCacheEntry(cacheDir: string, entry: CacheEntry): void {
   if (entry.cniArgs?.length) body.cniArgs = entry.cniArgs;
   if (entry.capabilityArgs && Object.keys(entry.capabilityArgs).length) body.capabilityArgs = entry.capabilityArgs;
   if (entry.result !== undefined) body.result = entry.result;
-  mkdirSync(join(cacheDir, "results"), { recursive: true, mode: 0o700 });
-  const tmp = `${file}.tmp-${process.pid}`;
   try {
-    writeFileSync(tmp, JSON.stringify(body), { mode: 0o600 });
-    renameSync(tmp, file);
+    ensureStateDir(cacheDir, "results");
+    writeStateFile(file, JSON.stringify(body));
   } catch (e) {
-    rmSync(tmp, { force: true });
     throw new CniError(ErrorCode.IOFailure, `Cannot write cache file "${file}": ${errorMessage(e)}`);
   }
 }
@@ -114,7 +128,7 @@ export function readCachedResult(cacheDir: string, key: CacheKey & { toVersion: 
 
 /** Removes the entry of one attachment; nothing to remove is fine. */
 export function deleteCacheEntry(cacheDir: string, key: CacheKey): void {
-  rmSync(cacheFilePath(cacheDir, key), { force: true });
+  removeStateFile(cacheFilePath(cacheDir, key));
 }
 
 /**
@@ -143,7 +157,8 @@ export function listCacheEntries(cacheDir: string, containerID?: string): CacheE
 
 function readIfExists(file: string): string | undefined {
   try {
-    return readFileSync(file, "utf8");
+    // A symlink planted in the cache reads as no entry: its target is never used.
+    return readStateFile(file);
   } catch {
     // libcni ignores read errors here too: a missing entry is the normal case.
     return undefined;

@@ -4,7 +4,7 @@
  * description, so our process and a Go plugin holding the same path exclude each
  * other, and the kernel drops the lock when the holder dies.
  */
-import { LOCK_EX, LOCK_NB, LOCK_UN, O_CREAT, O_RDONLY, close, flock, open } from "./libc.ts";
+import { LOCK_EX, LOCK_NB, LOCK_UN, O_CREAT, O_NOFOLLOW, O_NONBLOCK, O_RDONLY, close, flock, open } from "./libc.ts";
 
 /** A lock file held open; lock() blocks until it is ours. Close it when done. */
 export class FileLock {
@@ -17,10 +17,15 @@ export class FileLock {
     this.path = path;
   }
 
-  /** Opens `path`, creating it empty when missing; the lock is not taken yet. Throws ErrnoError. */
-  static open(path: string): FileLock {
+  /**
+   * Opens `path`, creating it empty when missing; the lock is not taken yet. Throws
+   * ErrnoError. With `noFollow` (lock files in state directories) a symlink there is
+   * refused (ELOOP) rather than followed, and a FIFO does not block the open.
+   */
+  static open(path: string, opts: { noFollow?: boolean } = {}): FileLock {
     // Read-only is enough for flock and works on a lock file made by another user.
-    return new FileLock(open(path, O_RDONLY | O_CREAT, 0o600), path);
+    const flags = O_RDONLY | O_CREAT | (opts.noFollow ? O_NOFOLLOW | O_NONBLOCK : 0);
+    return new FileLock(open(path, flags, 0o600), path);
   }
 
   /** True while this handle holds the lock. */

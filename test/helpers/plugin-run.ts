@@ -7,6 +7,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { spawnSync } from "node:child_process";
+import { indexDirOf } from "../../src/ipam/store.ts";
 import type { TestNetns } from "./netns.ts";
 
 const ROOT = resolve(import.meta.dir, "../..");
@@ -73,7 +74,8 @@ export function runIn(node: TestNetns, argv: string[], call: Call): Outcome {
 /** A temp dir for host-local's dataDir; remove it with cleanup(). */
 export function tempDir(prefix = "cni-ipam-"): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), prefix));
-  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  // host-local keeps its owner index beside the data dir: that goes too.
+  return { dir, cleanup: () => [dir, indexDirOf(dir)].forEach((d) => rmSync(d, { recursive: true, force: true })) };
 }
 
 /** Link fields that differ between two runs by nature (indexes, random names and MACs, counters). */

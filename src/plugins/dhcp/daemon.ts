@@ -6,10 +6,11 @@
  * SIGTERM and SIGINT close the socket and remove it and the pidfile; leases are not
  * released at exit (the reference does not either).
  */
-import { unlinkSync, writeFileSync } from "node:fs";
+import { unlinkSync } from "node:fs";
 import { isAbsolute } from "node:path";
 import { packetLink } from "../../ipam/dhcp/packet-link.ts";
 import { serveRpc } from "../../ipam/dhcp/rpc-server.ts";
+import { writeStateFile } from "../../sys/state-file.ts";
 import { parseDaemonFlags } from "./daemon-flags.ts";
 import { DhcpService } from "./service.ts";
 
@@ -32,7 +33,8 @@ export async function runDaemon(argv: readonly string[]): Promise<number> {
   try {
     if (flags.pidfile) {
       if (!isAbsolute(flags.pidfile)) throw new Error(`Error writing pidfile ${JSON.stringify(flags.pidfile)}: path not absolute`);
-      writeFileSync(flags.pidfile, String(process.pid), { mode: 0o644 });
+      // Replaced, never written through: a symlink at the pidfile's name is not followed.
+      writeStateFile(flags.pidfile, String(process.pid), { mode: 0o644 });
     }
     const service = new DhcpService({
       hostPrefix: flags.hostprefix,

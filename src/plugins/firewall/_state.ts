@@ -3,8 +3,9 @@
  * name addresses, not containers, so without this a DEL that has no prevResult and a
  * GC could not know which rules belong to whom.
  */
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { readdirSync } from "node:fs";
 import { join } from "node:path";
+import { ensureStateDir, readStateFile, removeStateFile, writeStateFile } from "../../sys/state-file.ts";
 import type { Attachment } from "../../spec/types.ts";
 
 export const DEFAULT_STATE_DIR = "/var/lib/cni/firewall";
@@ -22,24 +23,18 @@ function fileOf(dir: string, a: Attachment): string {
 
 /** Records the attachment's addresses (atomically: a crash leaves the old record or the new). */
 export function saveState(dir: string, s: FirewallState): void {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const tmp = `${fileOf(dir, s)}.tmp`;
-  writeFileSync(tmp, JSON.stringify(s), { mode: 0o600 });
-  renameSync(tmp, fileOf(dir, s));
+  ensureStateDir(dir);
+  writeStateFile(fileOf(dir, s), JSON.stringify(s));
 }
 
 /** The attachment's record, or undefined. */
 export function loadState(dir: string, a: Attachment): FirewallState | undefined {
-  try {
-    return JSON.parse(readFileSync(fileOf(dir, a), "utf8")) as FirewallState;
-  } catch {
-    return undefined;
-  }
+  return parseState(readStateFile(fileOf(dir, a)));
 }
 
 /** Removes the attachment's record (gone already is fine). */
 export function dropState(dir: string, a: Attachment): void {
-  rmSync(fileOf(dir, a), { force: true });
+  removeStateFile(fileOf(dir, a));
 }
 
 /** Every record of `network` in the directory. */
@@ -52,12 +47,19 @@ export function listStates(dir: string, network: string): FirewallState[] {
   }
   const out: FirewallState[] = [];
   for (const n of names) {
-    try {
-      const s = JSON.parse(readFileSync(join(dir, n), "utf8")) as FirewallState;
-      if (s.network === network && Array.isArray(s.hosts)) out.push(s);
-    } catch {
-      // a torn or foreign file: not ours to judge
-    }
+    const s = parseState(readStateFile(join(dir, n)));
+    if (s && s.network === network) out.push(s);
   }
   return out;
+}
+
+/** A record as written by saveState; undefined for a missing, torn, foreign or planted file. */
+function parseState(text: string | undefined): FirewallState | undefined {
+  if (text === undefined) return undefined;
+  try {
+    const s = JSON.parse(text) as FirewallState;
+    return typeof s === "object" && s !== null && Array.isArray(s.hosts) && s.hosts.every((h) => typeof h === "string") ? s : undefined;
+  } catch {
+    return undefined;
+  }
 }

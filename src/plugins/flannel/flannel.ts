@@ -4,12 +4,13 @@
  * config to <dataDir>/<containerID> and delegates to it; DEL delegates the saved
  * config, so a pod is removed as it was added even after subnet.env changed.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { delegateAdd, delegateCommand } from "../../runtime/delegate.ts";
 import type { CmdArgs, PluginInfo } from "../../skel/cmd-args.ts";
 import { errorMessage } from "../../spec/error.ts";
 import type { Result } from "../../spec/types.ts";
+import { ensureStateDir, readStateFile, removeStateFile, writeStateFile } from "../../sys/state-file.ts";
 import { failure } from "../_shared/errors.ts";
 import { buildDelegate, goMapJSON } from "./_delegate.ts";
 import { type SubnetEnv, parseSubnetEnv } from "./subnet-env.ts";
@@ -74,17 +75,8 @@ function loadSubnetEnv(file: string): SubnetEnv {
 
 /** Writes the delegate's config for DEL: fsynced, renamed into place, 0600 in a 0700 dir. */
 function saveScratchNetConf(dataDir: string, containerID: string, data: string): void {
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const target = join(dataDir, containerID);
-  const tmp = `${target}.tmp-${process.pid}`;
-  const fd = openSync(tmp, "w", 0o600);
-  try {
-    writeSync(fd, data);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, target);
+  ensureStateDir(dataDir);
+  writeStateFile(join(dataDir, containerID), data, { durable: true });
 }
 
 /** Builds the delegate from subnet.env, saves it, runs its ADD and returns its result. */
@@ -116,9 +108,11 @@ async function cmdDel(args: CmdArgs): Promise<void> {
   const file = join(conf.dataDir, args.containerID);
   let bytes: Uint8Array;
   try {
-    bytes = readFileSync(file);
+    // A symlink planted there reads as nothing saved: its target is never used.
+    const text = readStateFile(file);
+    if (text === undefined) return removeStateFile(file);
+    bytes = new TextEncoder().encode(text);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return;
     throw failure(`failed to read saved delegate config ${JSON.stringify(file)}`, e);
   }
   let type: unknown;
@@ -131,7 +125,7 @@ async function cmdDel(args: CmdArgs): Promise<void> {
   }
   if (typeof type !== "string" || type === "") throw failure(`saved delegate config ${JSON.stringify(file)} has no type`);
   await delegateCommand("DEL", type, args, { stdin: bytes });
-  rmSync(file, { force: true });
+  removeStateFile(file);
 }
 
 export const plugin = {

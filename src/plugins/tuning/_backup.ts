@@ -4,8 +4,9 @@
  * so either plugin restores the other's changes. We also record the sysctls' old
  * values under "sysctl", a field the reference ignores.
  */
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { readdirSync } from "node:fs";
 import { join } from "node:path";
+import { ensureStateDir, readStateFile, removeStateFile, writeStateFile } from "../../sys/state-file.ts";
 
 export const DEFAULT_DATA_DIR = "/run/cni/tuning";
 
@@ -29,17 +30,18 @@ export function backupFile(dataDir: string, containerID: string, ifName: string)
   return join(dataDir, `${containerID}_${ifName}.json`);
 }
 
-/** Writes the backup atomically (a crash leaves no half file). */
+/** Writes the backup atomically (a crash leaves no half file) and durably: DEL depends on it. */
 export function saveBackup(file: string, b: Backup): void {
-  mkdirSync(join(file, ".."), { recursive: true, mode: 0o700 });
-  writeFileSync(`${file}.tmp`, JSON.stringify(b, null, " "), { mode: 0o600 });
-  renameSync(`${file}.tmp`, file);
+  ensureStateDir(join(file, ".."));
+  writeStateFile(file, JSON.stringify(b, null, " "), { durable: true });
 }
 
-/** The backup, or undefined when there is none (or it is unreadable: nothing to restore). */
+/** The backup, or undefined when there is none (or it is unreadable or a symlink: nothing to restore). */
 export function loadBackup(file: string): Backup | undefined {
   try {
-    return JSON.parse(readFileSync(file, "utf8")) as Backup;
+    const text = readStateFile(file);
+    const b = text === undefined ? undefined : JSON.parse(text);
+    return typeof b === "object" && b !== null ? (b as Backup) : undefined;
   } catch {
     return undefined;
   }
@@ -47,7 +49,7 @@ export function loadBackup(file: string): Backup | undefined {
 
 /** Removes the backup (gone already is fine). */
 export function dropBackup(file: string): void {
-  rmSync(file, { force: true });
+  removeStateFile(file);
 }
 
 /** The file names of every backup in the directory. */

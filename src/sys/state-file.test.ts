@@ -1,0 +1,93 @@
+import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { spawnSync } from "node:child_process";
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { appendStateFile, createStateFile, ensureStateDir, readStateFile, removeStateFile, writeStateFile, writeTempFile } from "./state-file.ts";
+
+let dir: string;
+let victim: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), "cni-state-"));
+  victim = join(dir, "victim");
+  writeFileSync(victim, "precious\n");
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+const untouched = () => expect(readFileSync(victim, "utf8")).toBe("precious\n");
+
+describe("state files never follow a planted symlink", () => {
+  test("writeStateFile replaces a link at its name, 0600, and leaves no temp file", () => {
+    const path = join(dir, "state");
+    symlinkSync(victim, path);
+    writeStateFile(path, "new");
+    untouched();
+    expect(lstatSync(path).isFile()).toBe(true);
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    expect(readFileSync(path, "utf8")).toBe("new");
+    expect(readdirSync(dir).sort()).toEqual(["state", "victim"]);
+  });
+
+  test("a dangling link is not created through either", () => {
+    const path = join(dir, "state");
+    symlinkSync(join(dir, "made-by-link"), path);
+    writeStateFile(path, "x");
+    expect(existsSync(join(dir, "made-by-link"))).toBe(false);
+  });
+
+  test("createStateFile fails with EEXIST on a link, a file or a FIFO, and writes nothing", () => {
+    symlinkSync(victim, join(dir, "l"));
+    spawnSync("mkfifo", [join(dir, "fifo")]);
+    for (const name of ["l", "victim", "fifo"]) expect(() => createStateFile(join(dir, name), "x")).toThrow(/EEXIST/);
+    untouched();
+  });
+
+  test("appendStateFile refuses a link and a FIFO without blocking", () => {
+    symlinkSync(victim, join(dir, "l"));
+    spawnSync("mkfifo", [join(dir, "fifo")]);
+    expect(() => appendStateFile(join(dir, "l"), "x")).toThrow();
+    expect(() => appendStateFile(join(dir, "fifo"), "x")).toThrow();
+    mkdirSync(join(dir, "d"));
+    expect(() => appendStateFile(join(dir, "d"), "x")).toThrow();
+    untouched();
+    appendStateFile(join(dir, "log"), "a");
+    appendStateFile(join(dir, "log"), "b");
+    expect(readFileSync(join(dir, "log"), "utf8")).toBe("ab");
+  });
+
+  test("readStateFile reads a link, a FIFO and a directory as absent (no blocking), a file as its text", () => {
+    symlinkSync(victim, join(dir, "l"));
+    spawnSync("mkfifo", [join(dir, "fifo")]);
+    mkdirSync(join(dir, "d"));
+    for (const name of ["l", "fifo", "d", "missing"]) expect(readStateFile(join(dir, name))).toBeUndefined();
+    expect(readStateFile(victim)).toBe("precious\n");
+  });
+
+  test("writeTempFile skips a name that is taken", () => {
+    const names = new Set<string>();
+    for (let i = 0; i < 20; i++) names.add(writeTempFile(dir, "t"));
+    expect(names.size).toBe(20);
+    for (const n of names) expect(lstatSync(n).isFile()).toBe(true);
+  });
+
+  test("ensureStateDir makes 0700 subdirs and refuses a symlinked or non-directory one", () => {
+    const made = ensureStateDir(join(dir, "root"), "a", "b");
+    expect(statSync(made).mode & 0o777).toBe(0o700);
+    mkdirSync(join(dir, "elsewhere"));
+    symlinkSync(join(dir, "elsewhere"), join(dir, "root", "link"));
+    expect(() => ensureStateDir(join(dir, "root"), "link")).toThrow(/a symlink where a directory should be/);
+    writeFileSync(join(dir, "root", "file"), "");
+    expect(() => ensureStateDir(join(dir, "root"), "file")).toThrow(/not a directory/);
+    // The configured root itself may be a link an administrator made.
+    symlinkSync(join(dir, "elsewhere"), join(dir, "admin-link"));
+    expect(ensureStateDir(join(dir, "admin-link"), "x")).toBe(join(dir, "admin-link", "x"));
+  });
+
+  test("removeStateFile removes a link, never its target", () => {
+    symlinkSync(victim, join(dir, "l"));
+    removeStateFile(join(dir, "l"));
+    removeStateFile(join(dir, "l"));
+    untouched();
+    expect(existsSync(join(dir, "l"))).toBe(false);
+  });
+});

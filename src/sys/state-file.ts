@@ -1,0 +1,174 @@
+/**
+ * The one way state files are made and read in cni-ts (host-local's store and its
+ * owner index, the result cache, tuning's backups, firewall's records, pid files).
+ *
+ * Whoever can write into a state directory must not be able to redirect our writes
+ * with a symlink (or stall us with a FIFO): a new file is always created exclusively
+ * (O_CREAT|O_EXCL|O_NOFOLLOW, 0600) under a fresh random name and then renamed into
+ * place, which replaces a symlink at the final name instead of writing through it;
+ * appends and reads open with O_NOFOLLOW|O_NONBLOCK and accept only regular files;
+ * directories we make below a configured root are 0700 and must not be symlinks.
+ */
+import { closeSync, constants, fstatSync, fsyncSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import { join } from "node:path";
+
+const { O_WRONLY, O_RDONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_APPEND, O_CLOEXEC } = constants as Record<string, number>;
+
+/** A state path that is a symlink or not the kind of file expected. */
+export class StateFileError extends Error {
+  readonly code = "ESTATEFILE";
+  readonly path: string;
+  constructor(path: string, why: string) {
+    super(`Cannot use state path ${JSON.stringify(path)}: ${why}`);
+    this.name = "StateFileError";
+    this.path = path;
+  }
+}
+
+/** Options of a write. */
+export interface WriteOptions {
+  /** File mode (0600 unless said). */
+  mode?: number;
+  /** fsync the file before it is renamed into place (for state that must survive a crash). */
+  durable?: boolean;
+}
+
+function errnoCode(e: unknown): string | undefined {
+  return (e as { code?: string }).code;
+}
+
+/**
+ * Makes `root` (as configured: its own path may go through symlinks an administrator
+ * set up) and then each of `subdirs` below it, 0700 when created; a subdir that is a
+ * symlink or not a directory is refused. Returns the full path.
+ */
+export function ensureStateDir(root: string, ...subdirs: string[]): string {
+  mkdirSync(root, { recursive: true, mode: 0o700 });
+  let dir = root;
+  for (const sub of subdirs) {
+    dir = join(dir, sub);
+    try {
+      mkdirSync(dir, { mode: 0o700 });
+    } catch (e) {
+      if (errnoCode(e) !== "EEXIST") throw e;
+    }
+    const st = lstatSync(dir);
+    if (st.isSymbolicLink()) throw new StateFileError(dir, "a symlink where a directory should be");
+    if (!st.isDirectory()) throw new StateFileError(dir, "not a directory");
+  }
+  return dir;
+}
+
+function randomSuffix(): string {
+  return `${process.pid.toString(36)}-${Math.floor(Math.random() * 0x7fffffff).toString(36)}`;
+}
+
+function writeAll(fd: number, data: string | Uint8Array): void {
+  const buf = typeof data === "string" ? Buffer.from(data) : data;
+  let off = 0;
+  while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
+}
+
+/**
+ * Creates `path` exclusively and writes `data`: fails with EEXIST when anything (a
+ * file, a symlink, a FIFO) is there already, and never follows a symlink.
+ */
+export function createStateFile(path: string, data: string | Uint8Array, opts: WriteOptions = {}): void {
+  const fd = openSync(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, opts.mode ?? 0o600);
+  try {
+    writeAll(fd, data);
+    if (opts.durable) fsyncSync(fd);
+  } catch (e) {
+    closeSync(fd);
+    unlinkSync(path);
+    throw e;
+  }
+  closeSync(fd);
+}
+
+/**
+ * Writes `data` to a new file with a random name in `dir` (`.tmp-...`, short, so any
+ * final name that fits NAME_MAX works) and returns its path. A name taken already,
+ * by a planted link or anything else, is skipped for another.
+ */
+export function writeTempFile(dir: string, data: string | Uint8Array, opts: WriteOptions = {}): string {
+  for (let attempt = 0; ; attempt++) {
+    const tmp = join(dir, `.tmp-${randomSuffix()}`);
+    try {
+      createStateFile(tmp, data, opts);
+      return tmp;
+    } catch (e) {
+      if (errnoCode(e) !== "EEXIST" || attempt >= 8) throw e;
+    }
+  }
+}
+
+/**
+ * Replaces `path` atomically with a file holding `data`: a reader sees the old file or
+ * the new, a symlink at `path` is replaced (its target is never written), and nothing
+ * is left behind on failure.
+ */
+export function writeStateFile(path: string, data: string | Uint8Array, opts: WriteOptions = {}): void {
+  const tmp = writeTempFile(join(path, ".."), data, opts);
+  try {
+    renameSync(tmp, path);
+  } catch (e) {
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // already gone
+    }
+    throw e;
+  }
+}
+
+/** Appends to a regular file (created 0600 when missing); a symlink or anything else is refused. */
+export function appendStateFile(path: string, data: string | Uint8Array): void {
+  const fd = openSync(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0o600);
+  try {
+    if (!fstatSync(fd).isFile()) throw new StateFileError(path, "not a regular file");
+    writeAll(fd, data);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Opens a state file for reading without following a symlink or blocking on a FIFO;
+ * undefined when it is missing or not a regular file (a planted link reads as absent).
+ */
+function openForRead(path: string): number | undefined {
+  let fd: number;
+  try {
+    fd = openSync(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  } catch (e) {
+    const code = errnoCode(e);
+    if (code === "ENOENT" || code === "ELOOP" || code === "ENOTDIR") return undefined;
+    throw e;
+  }
+  if (!fstatSync(fd).isFile()) {
+    closeSync(fd);
+    return undefined;
+  }
+  return fd;
+}
+
+/** A state file's text; undefined when it is missing, a symlink or not a regular file. */
+export function readStateFile(path: string, encoding: BufferEncoding = "utf8"): string | undefined {
+  const fd = openForRead(path);
+  if (fd === undefined) return undefined;
+  try {
+    return readFileSync(fd, encoding);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Removes a state file (a symlink there is removed, never its target); missing is fine. */
+export function removeStateFile(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch (e) {
+    if (errnoCode(e) !== "ENOENT") throw e;
+  }
+}
