@@ -63,7 +63,7 @@ describe("overlap checks", () => {
     time(() => expect(() => loadHostLocalConfig(conf({ ranges: [manyRanges(100_000, true)] }), "")).toThrow("invalid range set 0: subnets 10.0.0.1-10.0.0.1 and 10.0.0.1-10.0.0.1 overlap"));
     time(() => expect(() => loadHostLocalConfig(conf({ ranges: manyRanges(100_000, true).map((r) => [r]) }), "")).toThrow("range set 0 overlaps with 100000"));
     console.log(`100,000 ranges: one set ${times[0]!.toFixed(0)} ms, 100,000 sets ${times[1]!.toFixed(0)} ms; with an overlap: ${times[2]!.toFixed(0)} ms, ${times[3]!.toFixed(0)} ms`);
-    // Generous for a loaded 2-core machine; the pairwise check took minutes.
-    for (const t of times) expect(t).toBeLessThan(10_000);
-  }, 60_000);
+    // Generous for a loaded shared machine (about 1 s each when idle); pairwise takes hours.
+    for (const t of times) expect(t).toBeLessThan(30_000);
+  }, 240_000);
 });
