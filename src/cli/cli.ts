@@ -20,6 +20,8 @@ Commands (cnitool-compatible where cnitool has them):
   plugin TYPE            run as plugin TYPE (reads CNI_* and stdin)
   flanneld [FLAGS]       flannel's node daemon (etcd or Kubernetes subnet manager)
   daemon [--socket S]    serve plugin commands to plugin processes (the warm path)
+  multus-daemon          Multus's thick server for the multus-shim plugin
+  multus-config          write (and keep up to date) 00-multus.conf for the thin multus plugin
   version                print versions
 
 Environment: NETCONFPATH (default /etc/cni/net.d), CNI_PATH (default /opt/cni/bin),
@@ -54,6 +56,10 @@ export async function runCli(argv: string[]): Promise<number> {
         return (await import("./ls-cmd.ts")).lsCmd(rest);
       case "flanneld":
         return (await import("../flannel/flanneld.ts")).runFlanneld(rest);
+      case "multus-daemon":
+        return (await import("./multus-daemon-cmd.ts")).multusDaemonCmd(rest);
+      case "multus-config":
+        return (await import("./multus-config-cmd.ts")).multusConfigCmd(rest);
       case "validate":
         return (await import("./validate-cmd.ts")).validateCmd(rest);
       case "daemon":

@@ -24,6 +24,7 @@ const PLUGINS: Record<string, Loader> = {
   loopback: () => import("./loopback/loopback.ts"),
   macvlan: () => import("./macvlan/macvlan.ts"),
   multus: () => import("./multus/multus.ts"),
+  "multus-shim": () => import("./multus-shim/multus-shim.ts"),
   portmap: () => import("./portmap/portmap.ts"),
   ptp: () => import("./ptp/ptp.ts"),
   sbr: () => import("./sbr/sbr.ts"),

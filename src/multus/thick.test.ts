@@ -1,0 +1,139 @@
+/**
+ * Thick mode: `cni-ts multus-daemon` in a node namespace (informer caches over the
+ * in-repo API server, auto-generated 00-multus.conf), the `multus-shim` run per exec by
+ * the reference libcni client; the same pod through the thin plugin gives the same
+ * interfaces, addresses and network-status. The shim fails at once when the daemon is down.
+ */
+import { afterAll, beforeAll, expect } from "bun:test";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { startKubeApiServer, type KubeApiServer } from "../../test/kube-apiserver/server.ts";
+import { ensureBuilt } from "../../test/helpers/dist.ts";
+import { libcniClient } from "../../test/helpers/libcni-client.ts";
+import { rootTest, withNetns, type TestNetns } from "../../test/helpers/netns.ts";
+import { dirWith, kubeconfigInside, libcni, macvlanMaster, makeWork, podLinks, reservations, sub, type Work } from "../plugins/multus/_test-kit.ts";
+
+let work: Work;
+let api: KubeApiServer;
+let client: string;
+beforeAll(async () => {
+  work = makeWork("cni-ts-multus-thick-");
+  const c = libcniClient();
+  if (!c.path) throw new Error(`cannot build the libcni client: ${c.why}`);
+  client = c.path;
+  api = await startKubeApiServer();
+  api.seed({ apiVersion: "v1", kind: "Namespace", metadata: { name: "apps" } });
+});
+afterAll(async () => {
+  await api?.stop();
+  work?.cleanup();
+});
+
+function nad(name: string, config: object) {
+  return { apiVersion: "k8s.cni.cncf.io/v1", kind: "NetworkAttachmentDefinition", metadata: { name, namespace: "apps" }, spec: { config: JSON.stringify(config) } };
+}
+
+async function until(what: string, fn: () => boolean, ms = 15_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!fn()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await Bun.sleep(50);
+  }
+}
+
+function startDaemon(node: TestNetns, config: object, dir: string) {
+  const path = join(dir, "daemon-config.json");
+  writeFileSync(path, JSON.stringify(config));
+  const p = Bun.spawn(["ip", "netns", "exec", node.name, ensureBuilt(), "multus-daemon", "--config", path], { stdout: "pipe", stderr: "pipe" });
+  const stderr = new Response(p.stderr).text();
+  return { p, stderr, kill: () => p.kill("SIGTERM") };
+}
+
+rootTest("thick: daemon + shim per exec give what the thin plugin gives; auto config follows the master; the shim fails at once without the daemon", () =>
+  withNetns(3, async (node, podThick, podThin) => {
+    macvlanMaster(node);
+    const kc = kubeconfigInside(node, api, work.dir);
+    const dataThick = sub(work, "ipam-thick");
+    const dataThin = sub(work, "ipam-thin");
+    const run = sub(work, "run");
+    const confDir = sub(work, "netd");
+    const ready = join(work.dir, "default-network-ready");
+    writeFileSync(ready, "");
+    const master = (dataDir: string, extra: object = {}) => ({
+      cniVersion: "1.0.0", name: "cbr0",
+      plugins: [{ type: "bridge", bridge: "tbr0", isGateway: true, ipam: { type: "host-local", subnet: "10.90.0.0/24", dataDir } }, { type: "portmap", capabilities: { portMappings: true }, ...extra }],
+    });
+    writeFileSync(join(confDir, "10-cbr0.conflist"), JSON.stringify(master(dataThick)));
+    const cniDir = sub(work, "cnidir");
+    const d = startDaemon(node, {
+      cniVersion: "1.0.0", logLevel: "verbose", logToStderr: true, socketDir: run, daemonSocketDir: run, kubeconfig: kc.path, nodeName: "node-1",
+      multusConfigFile: "auto", cniConfigDir: confDir, multusAutoconfigDir: confDir, readinessindicatorfile: ready, cniDir, binDir: work.bin,
+    }, sub(work, "daemon"));
+    try {
+      await until("00-multus.conf and the socket", () => existsSync(join(confDir, "00-multus.conf")) && existsSync(join(run, "multus.sock")));
+      const generated = JSON.parse(readFileSync(join(confDir, "00-multus.conf"), "utf8"));
+      expect(generated).toMatchObject({ cniVersion: "1.0.0", name: "multus-cni-network", type: "multus-shim", clusterNetwork: join(confDir, "10-cbr0.conflist"), capabilities: { portMappings: true }, daemonSocketDir: run });
+
+      api.seed(
+        nad("ptp-net", { cniVersion: "1.0.0", name: "ptp-net", type: "ptp", ipam: { type: "host-local", subnet: "10.90.1.0/24", dataDir: dataThick } }),
+        nad("mv-net", { cniVersion: "1.0.0", type: "macvlan", master: "m0", ipam: { type: "static" } }),
+      );
+      const [pod] = api.seed({
+        apiVersion: "v1", kind: "Pod",
+        metadata: { name: "app", namespace: "apps", annotations: { "k8s.v1.cni.cncf.io/networks": '[{"name":"ptp-net","interface":"data0"},{"name":"mv-net","ips":["10.90.2.5/24"]}]' } },
+        spec: { nodeName: "node-1", containers: [{ name: "c", image: "busybox" }] },
+      });
+      const env = (netconf: string) => ({
+        NETCONFPATH: netconf, CNI_PATH: work.bin, CNI_CACHE_DIR: join(work.dir, "cache"),
+        CNI_ARGS: `IgnoreUnknown=1;K8S_POD_NAMESPACE=apps;K8S_POD_NAME=app;K8S_POD_INFRA_CONTAINER_ID=sb;K8S_POD_UID=${pod.metadata.uid}`,
+      });
+      const statusOf = () => JSON.parse(api.object("pods", "app", "apps").metadata.annotations["k8s.v1.cni.cncf.io/network-status"]);
+      const shape = (s: any[]) => s.map(({ mac: _m, ...rest }) => rest);
+
+      const thick = await libcni(node, client, "add", "multus-cni-network", podThick!.path, "ctr-thick", env(confDir));
+      expect(thick.stderr).toBe("");
+      expect(thick.code).toBe(0);
+      const thickLinks = podLinks(podThick!);
+      const thickStatus = statusOf();
+      expect(thickLinks).toEqual({ eth0: ["10.90.0.2/24"], data0: ["10.90.1.2/24"], net2: ["10.90.2.5/24"] });
+
+      // The same pod through the thin plugin (same networks, own address store).
+      const thinConf = dirWith(work.dir, "netd-thin", {
+        "00-multus.conf": { cniVersion: "1.0.0", name: "multus-cni-network", type: "multus", kubeconfig: kc.path, cniDir: sub(work, "cnidir-thin"), binDir: work.bin, delegates: [master(dataThin)] },
+      });
+      api.seed(nad("ptp-net", { cniVersion: "1.0.0", name: "ptp-net", type: "ptp", ipam: { type: "host-local", subnet: "10.90.1.0/24", dataDir: dataThin } }));
+      const thin = await libcni(node, client, "add", "multus-cni-network", podThin!.path, "ctr-thin", env(thinConf));
+      expect(thin.code).toBe(0);
+      expect(podLinks(podThin!)).toEqual(thickLinks);
+      expect(shape(statusOf())).toEqual(shape(thickStatus));
+      expect({ ...thin.json, interfaces: undefined }).toEqual({ ...thick.json, interfaces: undefined });
+      expect((await libcni(node, client, "del", "multus-cni-network", podThin!.path, "ctr-thin", env(thinConf))).code).toBe(0);
+      api.seed(nad("ptp-net", { cniVersion: "1.0.0", name: "ptp-net", type: "ptp", ipam: { type: "host-local", subnet: "10.90.1.0/24", dataDir: dataThick } }));
+
+      // The master changes: the daemon rewrites 00-multus.conf.
+      writeFileSync(join(confDir, "10-cbr0.conflist"), JSON.stringify(master(dataThick, { capabilities: { portMappings: true, bandwidth: true } })));
+      await until("the rewritten config", () => JSON.parse(readFileSync(join(confDir, "00-multus.conf"), "utf8")).capabilities?.bandwidth === true, 5000);
+
+      const del = await libcni(node, client, "del", "multus-cni-network", podThick!.path, "ctr-thick", env(confDir));
+      expect(del.code).toBe(0);
+      expect(podLinks(podThick!)).toEqual({});
+      expect(reservations(dataThick)).toEqual([]);
+
+      // The default network goes away: the daemon removes its config and exits (2).
+      rmSync(ready);
+      expect(await d.p.exited).toBe(2);
+      expect(existsSync(join(confDir, "00-multus.conf"))).toBe(false);
+
+      // Without the daemon the shim fails at once, saying why.
+      writeFileSync(join(confDir, "00-multus.conf"), JSON.stringify(generated));
+      const t0 = Date.now();
+      const down = await libcni(node, client, "add", "multus-cni-network", podThick!.path, "ctr-down", env(confDir));
+      expect(down.code).not.toBe(0);
+      expect(down.stderr).toContain(`CmdAdd (shim): the multus daemon does not answer on "${join(run, "multus.sock")}"`);
+      expect(Date.now() - t0).toBeLessThan(3000);
+    } finally {
+      d.kill();
+      await d.p.exited;
+      kc.stop();
+    }
+  }), 60_000);

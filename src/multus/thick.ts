@@ -1,0 +1,122 @@
+/**
+ * The Multus thick daemon's core (Multus's pkg/server): it keeps the pods of its node
+ * and every NetworkAttachmentDefinition in informer caches, so an ADD needs no API round
+ * trip, and runs each shim request through the same engine as the thin plugin. The
+ * socket and HTTP are the daemon protocol's (src/daemon), wired in the CLI.
+ */
+import { inClusterConfig, loadKubeConfig } from "../kube/config.ts";
+import type { Informer } from "../kube/informer.ts";
+import type { KubeClient } from "../kube/kube-client.ts";
+import { LightKubeClient } from "../kube/light-client.ts";
+import { NADS } from "../kube/resource.ts";
+import type { NetworkAttachmentDefinition, Pod } from "../kube/types.ts";
+import { delegateExec } from "../runtime/delegate.ts";
+import type { PluginExec } from "../runtime/exec.ts";
+import { runPlugin } from "../skel/run.ts";
+import { kubeSource } from "../plugins/multus/kube-source.ts";
+import { Logger } from "../plugins/multus/log.ts";
+import { multusFuncs } from "../plugins/multus/multus.ts";
+import type { ResourceClient } from "../plugins/multus/resolve.ts";
+import type { MultusSource } from "../plugins/multus/source.ts";
+import { type DaemonConfig, overrideConfig } from "./daemon-config.ts";
+
+/** What a CNI request is (the daemon protocol's request). */
+export interface ShimRequest {
+  env: Record<string, string>;
+  config: Uint8Array;
+}
+
+/** What the shim prints and exits with. */
+export interface ShimAnswer {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** The running daemon core. */
+export interface MultusDaemon {
+  /** Runs one shim request. */
+  handle(req: ShimRequest): Promise<ShimAnswer>;
+  /** True once the caches are filled (or gave up waiting) and until shutdown begins. */
+  ready(): boolean;
+  /** Resolves when the caches are filled, or after the wait limit. */
+  synced: Promise<void>;
+  /** Stops answering ready (graceful shutdown). */
+  drain(): void;
+  stop(): void;
+  client?: KubeClient;
+}
+
+const info = { about: "multus-daemon: Multus's thick server (cni-ts)" };
+
+/** Starts the informers and returns the request handler. */
+export function startMultusDaemon(cfg: DaemonConfig, opts: { exec?: PluginExec; resourceClient?: ResourceClient; ignoreReadinessIndicator?: boolean; syncTimeoutMs?: number } = {}): MultusDaemon {
+  const logger = new Logger().configure({ logLevel: cfg.logLevel, logToStderr: cfg.logToStderr, logFile: cfg.logFile });
+  let client: KubeClient | undefined;
+  let pods: Informer<Pod> | undefined;
+  let nads: Informer<NetworkAttachmentDefinition> | undefined;
+  let source: MultusSource | undefined;
+  const kcfg = cfg.kubeconfig ? loadKubeConfig({ kubeconfig: cfg.kubeconfig })
+    : process.env.KUBERNETES_SERVICE_HOST && process.env.KUBERNETES_SERVICE_PORT ? inClusterConfig() : undefined;
+  if (kcfg) {
+    client = new LightKubeClient(kcfg, { userAgent: "multus-daemon" });
+    const onError = (e: Error) => logger.error(`informer: ${e.message}`);
+    pods = client.watchPods(cfg.nodeName ? { nodeName: cfg.nodeName, onError } : { onError });
+    nads = client.informer<NetworkAttachmentDefinition>(NADS, { onError });
+    const p = pods, n = nads;
+    source = kubeSource(client, { pod: (ns, name) => p.get(name, ns), nad: (ns, name) => n.get(name, ns) });
+  }
+  const limit = opts.syncTimeoutMs ?? 20_000;
+  const synced = Promise.race([Promise.all([pods?.synced, nads?.synced]).then(() => undefined), Bun.sleep(limit)]);
+  let isSynced = !kcfg;
+  let draining = false;
+  void synced.then(() => (isSynced = true));
+  const exec = opts.exec ?? delegateExec();
+  const funcs = multusFuncs(() => ({ exec, source: () => source, cached: !!source, resourceClient: opts.resourceClient, logger }));
+  const ignoreRI = opts.ignoreReadinessIndicator ?? false;
+
+  return {
+    client,
+    synced,
+    ready: () => isSynced && !draining,
+    drain: () => void (draining = true),
+    stop() {
+      pods?.stop();
+      nads?.stop();
+    },
+    async handle(req) {
+      const cmd = req.env.CNI_COMMAND ?? "";
+      const missing = checkRequest(req.env, cmd);
+      if (missing) return { exitCode: 1, stdout: errorJSON(missing), stderr: "" };
+      let stdin: Uint8Array;
+      try {
+        stdin = overrideConfig(req.config, cfg.contents, ignoreRI);
+      } catch (e) {
+        return { exitCode: 1, stdout: errorJSON(`failed to unmarshall CNI config: ${(e as Error).message}`), stderr: "" };
+      }
+      const env: Record<string, string> = { ...req.env, CNI_IFNAME: req.env.CNI_IFNAME ?? "eth0" };
+      const out = await runPlugin(funcs, info, { env, stdin });
+      return { exitCode: out.exitCode, stdout: out.stdout, stderr: out.stderr };
+    },
+  };
+}
+
+/** extractCniData / kubernetesRuntimeArgs: what a request must carry. */
+function checkRequest(env: Record<string, string>, cmd: string): string | undefined {
+  if (!cmd) return "could not extract the CNI command args: unexpected or missing CNI_COMMAND";
+  if (cmd === "STATUS" || cmd === "GC" || cmd === "VERSION") return undefined;
+  if (env.CNI_CONTAINERID === undefined) return "could not extract the CNI command args: missing CNI_CONTAINERID";
+  if (env.CNI_NETNS === undefined) return "could not extract the CNI command args: missing CNI_NETNS";
+  if (env.CNI_ARGS === undefined) return "could not extract the CNI command args: missing CNI_ARGS";
+  const args = new Map(env.CNI_ARGS.split(";").map((kv) => kv.split("=") as [string, string]));
+  if (!args.has("K8S_POD_NAMESPACE")) return "could not extract the kubernetes runtime args: missing K8S_POD_NAMESPACE";
+  if (!args.has("K8S_POD_NAME")) return "could not extract the kubernetes runtime args: missing K8S_POD_NAME";
+  if (!args.get("K8S_POD_NAMESPACE") || !args.get("K8S_POD_NAME")) {
+    return `required CNI variable missing. pod name: ${args.get("K8S_POD_NAME") ?? ""}; pod namespace: ${args.get("K8S_POD_NAMESPACE") ?? ""}`;
+  }
+  return undefined;
+}
+
+function errorJSON(msg: string): string {
+  return JSON.stringify({ cniVersion: "1.0.0", code: 999, msg }, null, 4);
+}
