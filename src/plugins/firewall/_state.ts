@@ -3,8 +3,8 @@
  * name addresses, not containers, so without this a DEL that has no prevResult and a
  * GC could not know which rules belong to whom.
  */
-import { readdirSync } from "node:fs";
-import { join } from "node:path";
+import { readdirSync, rmdirSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { ensureStateDir, readStateFile, removeStateFile, writeStateFile } from "../../sys/state-file.ts";
 import type { Attachment } from "../../spec/types.ts";
 
@@ -23,8 +23,16 @@ function fileOf(dir: string, a: Attachment): string {
 
 /** Records the attachment's addresses (atomically: a crash leaves the old record or the new). */
 export function saveState(dir: string, s: FirewallState): void {
-  ensureStateDir(dir);
-  writeStateFile(fileOf(dir, s), JSON.stringify(s));
+  // A DEL of the last attachment may remove the default dir between ensure and write: make it again.
+  for (let attempt = 0; ; attempt++) {
+    ensureStateDir(dir);
+    try {
+      writeStateFile(fileOf(dir, s), JSON.stringify(s));
+      return;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "ENOENT" || attempt >= 3) throw e;
+    }
+  }
 }
 
 /** The attachment's record, or undefined. */
@@ -32,9 +40,23 @@ export function loadState(dir: string, a: Attachment): FirewallState | undefined
   return parseState(readStateFile(fileOf(dir, a)));
 }
 
-/** Removes the attachment's record (gone already is fine). */
+/**
+ * Removes the attachment's record (gone already is fine). The default dir is ours: it
+ * goes once it is empty, and /var/lib/cni above it when that is empty too, so no
+ * attachment leaves an empty directory behind; a configured stateDir is the operator's
+ * and stays.
+ */
 export function dropState(dir: string, a: Attachment): void {
   removeStateFile(fileOf(dir, a));
+  if (dir !== DEFAULT_STATE_DIR) return;
+  for (const d of [dir, dirname(dir)]) {
+    try {
+      rmdirSync(d);
+    } catch {
+      // not empty (another attachment's record, another plugin's state) or gone already
+      return;
+    }
+  }
 }
 
 /** Every record of `network` in the directory. */

@@ -1,5 +1,5 @@
 import { describe, expect } from "bun:test";
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { rootTest, withNetns, type TestNetns } from "../../../test/helpers/netns.ts";
 import { ours, reference, runIn, tempDir } from "../../../test/helpers/plugin-run.ts";
@@ -140,5 +140,36 @@ describe("firewall", () => {
       expect(readdirSync(stateDir)).toEqual([]);
       const { prevResult: _, ...bare } = conf(stateDir);
       expect(runIn(node, OURS, { command: "ADD", netns: podPath, conf: bare, containerID: "ctr-1" }).json.msg).toBe("missing prevResult from earlier plugin");
+    }));
+
+  rootTest("the default state dir (/var/lib/cni/firewall) goes with the last record, /var/lib/cni too when empty; a configured one stays", () =>
+    withNode((node, stateDir) => {
+      // /var/lib is a temp dir in a private mount namespace: the machine's is never touched.
+      const varLib = tempDir("cni-fw-varlib-");
+      try {
+        const wrap = ["unshare", "-m", "--propagation", "private", "sh", "-c", `mount --bind ${varLib.dir} /var/lib && exec "$0" "$@"`];
+        const { stateDir: _, ...defaults } = conf(stateDir);
+        const call = (command: "ADD" | "DEL", id: string, ip: string) =>
+          runIn(node, OURS, { command, netns: podPath, conf: { ...defaults, prevResult: prev(ip) }, containerID: id, wrap }).code;
+        expect(call("ADD", "ctr-1", "10.66.0.2/24")).toBe(0);
+        expect(call("ADD", "ctr-2", "10.66.0.3/24")).toBe(0);
+        expect(readdirSync(join(varLib.dir, "cni/firewall")).sort()).toEqual(["ctr-1-eth0.json", "ctr-2-eth0.json"]);
+        expect(call("DEL", "ctr-1", "10.66.0.2/24")).toBe(0);
+        expect(readdirSync(join(varLib.dir, "cni/firewall"))).toEqual(["ctr-2-eth0.json"]);
+        expect(call("DEL", "ctr-2", "10.66.0.3/24")).toBe(0);
+        expect(readdirSync(varLib.dir)).toEqual([]);
+        // Another plugin's state under /var/lib/cni keeps it.
+        expect(call("ADD", "ctr-1", "10.66.0.2/24")).toBe(0);
+        mkdirSync(join(varLib.dir, "cni/networks"));
+        expect(call("DEL", "ctr-1", "10.66.0.2/24")).toBe(0);
+        expect(readdirSync(join(varLib.dir, "cni"))).toEqual(["networks"]);
+        expect(cniRules(node).filter((l) => l.includes("10.66.0."))).toEqual([]);
+        // A configured dir is the operator's.
+        expect(runIn(node, OURS, { command: "ADD", netns: podPath, conf: conf(stateDir), containerID: "ctr-1" }).code).toBe(0);
+        expect(runIn(node, OURS, { command: "DEL", netns: podPath, conf: conf(stateDir), containerID: "ctr-1" }).code).toBe(0);
+        expect(existsSync(stateDir)).toBe(true);
+      } finally {
+        varLib.cleanup();
+      }
     }));
 });
