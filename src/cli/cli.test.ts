@@ -59,6 +59,17 @@ describe("cni-ts CLI", () => {
     expect(cli(["install", "--bin-dir", dir]).stdout).toContain("loopback: already installed");
   });
 
+  test("install --daemon links to the shim beside the binary; a plain install links back, no --force needed", () => {
+    const dir = join(work, "bin-install-daemon");
+    const shim = join(bin, "..", "cni-ts-shim");
+    expect(cli(["install", "--daemon", "--bin-dir", dir]).code).toBe(0);
+    for (const t of pluginTypes()) expect(readlinkSync(join(dir, t))).toBe(shim);
+    expect(cli(["install", "--bin-dir", dir]).code).toBe(0);
+    for (const t of pluginTypes()) expect(readlinkSync(join(dir, t))).toBe(bin);
+    expect(cli(["install", "--daemon", "--bin-dir", dir]).code).toBe(0);
+    expect(readlinkSync(join(dir, "bridge"))).toBe(shim);
+  });
+
   test("ls --json picks the first usable file and says why the others are skipped", () => {
     const dir = confDir({
       "00-broken.conf": "{ not json",

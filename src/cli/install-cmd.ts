@@ -1,11 +1,13 @@
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
-import { INSTALL_HELP, install } from "./install.ts";
+import { INSTALL_HELP, SHIM_NAME, install } from "./install.ts";
 
 /** `cni-ts install [--bin-dir DIR] [--force]`. */
 export function installCmd(argv: string[]): number {
   const { values } = parseArgs({
     args: argv,
-    options: { "bin-dir": { type: "string", default: "/opt/cni/bin" }, force: { type: "boolean", default: false }, help: { type: "boolean", short: "h" } },
+    options: { "bin-dir": { type: "string", default: "/opt/cni/bin" }, force: { type: "boolean", default: false }, daemon: { type: "boolean", default: false }, help: { type: "boolean", short: "h" } },
   });
   if (values.help) {
     console.log(INSTALL_HELP);
@@ -16,6 +18,12 @@ export function installCmd(argv: string[]): number {
     console.error("cni-ts install: run it from the compiled binary (npm run build; dist/cni-ts install)");
     return 1;
   }
-  for (const line of install({ binDir: values["bin-dir"]!, force: values.force!, target: process.execPath })) console.log(line);
+  const shim = join(dirname(process.execPath), SHIM_NAME);
+  if (values.daemon && !existsSync(shim)) {
+    console.error(`cni-ts install --daemon: no ${SHIM_NAME} beside ${process.execPath} (npm run build makes it)`);
+    return 1;
+  }
+  const [target, other] = values.daemon ? [shim, process.execPath] : [process.execPath, shim];
+  for (const line of install({ binDir: values["bin-dir"]!, force: values.force!, target, alsoOurs: other })) console.log(line);
   return 0;
 }

@@ -2,17 +2,26 @@ import { existsSync, lstatSync, mkdirSync, readlinkSync, renameSync, symlinkSync
 import { join, resolve } from "node:path";
 import { pluginTypes } from "../plugins/registry.ts";
 
-export const INSTALL_HELP = `usage: cni-ts install [--bin-dir DIR] [--force]
+export const INSTALL_HELP = `usage: cni-ts install [--bin-dir DIR] [--force] [--daemon]
 
 Puts one link per plugin type into DIR (default /opt/cni/bin), each pointing at this
 binary, so DIR/bridge runs the bridge plugin. An existing file that is not a link to
-this binary (a Go reference plugin, say) is kept unless --force is given.`;
+this binary (a Go reference plugin, say) is kept unless --force is given.
+
+--daemon  link to cni-ts-shim beside this binary instead: a small C program that hands
+          each command to \`cni-ts daemon\` (run it on the node) and runs this binary
+          when the daemon is not there. Without --daemon the links go back to the binary.`;
+
+/** The native forwarder that ships beside the binary (src/shim/cni-ts-shim.c). */
+export const SHIM_NAME = "cni-ts-shim";
 
 export interface InstallOptions {
   binDir: string;
   force: boolean;
   /** The binary the links point at. */
   target: string;
+  /** Links of ours to this other target (the binary or its shim) are replaced without --force. */
+  alsoOurs?: string;
 }
 
 /** Creates the plugin links; returns one line per plugin type saying what was done. */
@@ -27,7 +36,8 @@ export function install(opts: InstallOptions): string[] {
         lines.push(`${type}: already installed`);
         continue;
       }
-      if (!opts.force) {
+      const ours = opts.alsoOurs !== undefined && isLink(link) && resolve(opts.binDir, readlinkSync(link)) === resolve(opts.alsoOurs);
+      if (!opts.force && !ours) {
         lines.push(`${type}: kept existing ${link} (use --force to replace it)`);
         continue;
       }

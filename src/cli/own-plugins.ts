@@ -5,7 +5,7 @@
  * at the entry point (main.ts, the CLI), so no layer below imports the plugin registry.
  */
 import { realpathSync } from "node:fs";
-import { basename } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { setDelegateExec } from "../runtime/delegate.ts";
 import { defaultExec, type ExecOptions, type InProcessRunner, type PluginExec } from "../runtime/exec.ts";
 import { runPlugin, validatePlugin } from "../skel/run.ts";
@@ -26,7 +26,9 @@ export function ownPluginRunner(pluginPath: string): InProcessRunner | undefined
   const type = basename(pluginPath);
   if (!hasPlugin(type)) return undefined;
   self ??= realpathOrEmpty(process.execPath);
-  if (self === "" || realpathOrEmpty(pluginPath) !== self) return undefined;
+  // A link to this binary, or to the shim beside it (`cni-ts install --daemon`).
+  const real = realpathOrEmpty(pluginPath);
+  if (self === "" || (real !== self && real !== join(dirname(self), "cni-ts-shim"))) return undefined;
   return {
     run: async (inv) => {
       const plugin = await loadPlugin(type);
