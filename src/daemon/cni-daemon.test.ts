@@ -83,7 +83,9 @@ function conf(dataDir: string, extra: Record<string, unknown> = {}) {
 /** Runs plugin `type` (the compiled binary's link) in `node`, handing over to `socket` when given. */
 function plugin(node: TestNetns, type: string, c: Call, socket?: string, extraEnv: string[] = []): Outcome {
   // Without a daemon: a socket path where nothing is (a node that does not run it).
-  const env = [`CNI_TS_DAEMON_SOCKET=${socket ?? join(tmp, "none", "daemon.sock")}`, ...extraEnv];
+  // A loaded machine may starve a live daemon past the default 1 s: only the test of a
+  // silent daemon relies on the timeout, and sets its own.
+  const env = [`CNI_TS_DAEMON_SOCKET=${socket ?? join(tmp, "none", "daemon.sock")}`, "CNI_TS_DAEMON_TIMEOUT_MS=30000", ...extraEnv];
   return runIn(node, [join(bin.dir, type)], { path: bin.dir, ...c, wrap: ["env", ...env] });
 }
 
