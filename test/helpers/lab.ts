@@ -8,6 +8,7 @@
  *     const [a, b] = lab.nodes;              // LabNode: ns (TestNetns), ip "10.250.0.11", iface "eth0"
  *     lab.etcd!.endpoint;                    // "http://10.250.0.2:2379", reachable from every node
  *     lab.etcd!.put(key, value); lab.etcd!.get(prefix); lab.etcd!.del(key);   // through curl in etcd's namespace
+ *     lab.etcd!.putMany([[key, value], ...]);                                 // transactions of 100 puts
  *     lab.etcd!.stop(); await lab.etcd!.start();                              // same data dir
  *     const c = lab.addNode();               // joins later
  *     const p = lab.spawn(a, [cmd...]);      // a process inside node a (ip netns exec); killed by destroy()
@@ -133,6 +134,14 @@ export class LabEtcd {
   /** Writes a key (no lease). */
   put(key: string, value: string): void {
     this.call("/v3/kv/put", { key: b64(key), value: b64(value) });
+  }
+
+  /** Writes many keys, 100 to a transaction (etcd's default limit is 128 operations). */
+  putMany(entries: [string, string][]): void {
+    for (let i = 0; i < entries.length; i += 100) {
+      const success = entries.slice(i, i + 100).map(([k, v]) => ({ request_put: { key: b64(k), value: b64(v) } }));
+      this.call("/v3/kv/txn", { success });
+    }
   }
 
   /** Keys under a prefix with their values. */
