@@ -66,15 +66,17 @@ export interface KubeClient {
   watchPods(opts?: InformerOptions & { namespace?: string; nodeName?: string }): Informer<Pod>;
   patchPod(namespace: string, name: string, patch: unknown, opts?: PatchOptions): Promise<Pod>;
   /**
-   * Merges annotations (null removes one) through pods/<name>/status, with the read
-   * resourceVersion as precondition, re-reading and retrying on 409 Conflict.
-   * `annotations` may be a function of the current pod.
+   * Merges annotations (null removes one) into a pod through pods/<name>/status, with
+   * the read resourceVersion as precondition, re-reading and retrying on 409 Conflict
+   * (5 tries). `annotations` may be a function of the current pod. By default an update
+   * (PUT), as Multus does: its ClusterRole grants pods/status get and update, not patch;
+   * `via: "patch"` sends a JSON merge patch instead.
    */
   patchPodStatusAnnotations(
     namespace: string,
     name: string,
     annotations: Record<string, string | null> | ((pod: Pod) => Record<string, string | null>),
-    opts?: RequestOptions & { retries?: number },
+    opts?: RequestOptions & { retries?: number; via?: "update" | "patch" },
   ): Promise<Pod>;
 
   getNAD(namespace: string, name: string, opts?: RequestOptions): Promise<NetworkAttachmentDefinition>;

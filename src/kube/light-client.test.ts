@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { FLANNEL_RULES, MULTUS_RULES, rbac } from "../../test/kube-apiserver/rbac.ts";
 import { startKubeApiServer, type KubeApiServer } from "../../test/kube-apiserver/server.ts";
 import { inClusterConfig, isConflict, isGone, KubeError, LightKubeClient, loadKubeconfig, NODES, PODS, type Pod } from "./index.ts";
 
@@ -24,8 +25,14 @@ beforeAll(async () => {
     users: [
       { name: "admin", groups: ["system:masters"], token: "admin-token-0123456789", cert: true },
       { name: "viewer", token: "viewer-token-0123456789" },
+      { name: "system:serviceaccount:kube-system:multus", token: "multus-token-0123456789" },
+      { name: "system:serviceaccount:kube-system:flannel", token: "flannel-token-0123456789" },
     ],
-    authorize: (u, a) => u.name === "admin" || ["get", "list", "watch"].includes(a.verb),
+    authorize: rbac({
+      viewer: [{ apiGroups: ["*"], resources: ["*"], verbs: ["get", "list", "watch"] }],
+      "system:serviceaccount:kube-system:multus": MULTUS_RULES,
+      "system:serviceaccount:kube-system:flannel": FLANNEL_RULES,
+    }),
     seed: [node("node-1"), node("node-2"), pod("p1", "node-1"), pod("p2", "node-2"), nad],
   });
   kc = new LightKubeClient(loadKubeconfig(srv.kubeconfig), { log: (l) => logs.push(l), timeoutMs: 3000 });
@@ -149,7 +156,7 @@ describe("typed access", () => {
     expect(p.metadata.annotations!["k8s.v1.cni.cncf.io/network-status"]).toBe('[{"name":"net","try":2}]');
     expect(p.metadata.labels).toEqual({ touched: "yes" });
     const statusPatches = srv.requests.filter((r) => r.path === "/api/v1/namespaces/default/pods/p1/status");
-    expect(statusPatches.map((r) => r.status)).toEqual([409, 200]);
+    expect(statusPatches.map((r) => `${r.method} ${r.status}`)).toEqual(["PUT 409", "PUT 200"]);
     // null removes an annotation
     const q = await kc.patchPodStatusAnnotations("default", "p1", { "k8s.v1.cni.cncf.io/network-status": null });
     expect(q.metadata.annotations ?? {}).toEqual({});
@@ -159,7 +166,12 @@ describe("typed access", () => {
       .patchPodStatusAnnotations("default", "p2", (cur) => (srv.seed({ ...cur, metadata: { ...cur.metadata, labels: { n: String(Math.random()) } } }), { a: "b" }), { retries: 2 })
       .catch((x) => x);
     expect(isConflict(e)).toBe(true);
-    expect(e.message).toContain(`Cannot patch pod "default/p2" (status) on ${srv.url}: 409 Conflict: Operation cannot be fulfilled on pods "p2"`);
+    expect(e.message).toContain(`Cannot update pod "default/p2" (status) on ${srv.url}: 409 Conflict: Operation cannot be fulfilled on pods "p2"`);
+  });
+  test("patchPodStatusAnnotations via a merge patch, when asked", async () => {
+    const p = await kc.patchPodStatusAnnotations("default", "p2", { x: "1" }, { via: "patch" });
+    expect(p.metadata.annotations?.x).toBe("1");
+    expect(srv.requests.at(-1)).toMatchObject({ method: "PATCH", path: "/api/v1/namespaces/default/pods/p2/status", contentType: "application/merge-patch+json" });
   });
   test("createEvent fills in what client-go's recorder does", async () => {
     const ev = await kc.createEvent("default", {
@@ -171,6 +183,35 @@ describe("typed access", () => {
     expect(ev.metadata.name).toMatch(/^p1\.[0-9a-f]+$/);
     expect(ev).toMatchObject({ type: "Normal", count: 1, reason: "AddedInterface" });
     expect(srv.object("events", ev.metadata.name!, "default").message).toBe("Add net1 [10.1.1.2/24] from default/macvlan-conf");
+  });
+});
+
+describe("with the reference deployments' RBAC", () => {
+  const as = (sa: string) => new LightKubeClient({ ...loadKubeconfig(srv.kubeconfig), token: `${sa}-token-0123456789` });
+  test("Multus's ClusterRole: what our client does for Multus is allowed", async () => {
+    const m = as("multus");
+    const p = await m.getPod("default", "p1");
+    expect((await m.listPods(undefined, { fieldSelector: "spec.nodeName=node-1" })).items.length).toBeGreaterThan(0);
+    await m.patchPodStatusAnnotations("default", "p1", { "k8s.v1.cni.cncf.io/network-status": "[]" });
+    await m.getNAD("default", "macvlan-conf");
+    await m.listNADs(undefined);
+    await m.createEvent("default", { involvedObject: { kind: "Pod", name: "p1", namespace: "default", uid: p.metadata.uid }, reason: "AddedInterface", message: "x" });
+    const inf = m.watchPods({ nodeName: "node-1" });
+    await inf.synced;
+    inf.stop();
+    // ...and a patch of pods/status is not (hence the update).
+    const e = await m.patchPodStatusAnnotations("default", "p1", { a: "b" }, { via: "patch" }).catch((x) => x);
+    expect(e.status.message).toBe('pods "p1" is forbidden: User "system:serviceaccount:kube-system:multus" cannot patch resource "pods/status" in API group "" in the namespace "default"');
+  });
+  test("flannel's ClusterRole: node reads, watches and status patches are allowed; a patch of the node itself is not", async () => {
+    const f = as("flannel");
+    await f.getNode("node-2");
+    await f.patchNodeStatus("node-2", { metadata: { annotations: { "flannel.alpha.coreos.com/backend-type": "vxlan" } } });
+    await f.setNodeConditions("node-2", [{ type: "NetworkUnavailable", status: "False", reason: "FlannelIsUp" }]);
+    const inf = f.watchNodes();
+    await inf.synced;
+    inf.stop();
+    expect((await f.patchNode("node-2", { metadata: { labels: { a: "b" } } }).catch((x) => x)).code).toBe(403);
   });
 });
 

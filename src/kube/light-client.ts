@@ -93,19 +93,29 @@ export class LightKubeClient implements KubeClient {
     namespace: string,
     name: string,
     annotations: Record<string, string | null> | ((pod: Pod) => Record<string, string | null>),
-    opts: RequestOptions & { retries?: number } = {},
+    opts: RequestOptions & { retries?: number; via?: "update" | "patch" } = {},
   ): Promise<Pod> {
     // client-go's retry.DefaultRetry: 5 tries, 10 ms apart with jitter.
     const tries = opts.retries ?? 5;
     for (let i = 1; ; i++) {
       const pod = await this.getPod(namespace, name, opts);
       const want = typeof annotations === "function" ? annotations(pod) : annotations;
-      const patch = { metadata: { resourceVersion: pod.metadata.resourceVersion, annotations: want } };
       try {
-        return await this.patch<Pod>(PODS, { namespace, name }, patch, { ...opts, type: "merge", subresource: "status" });
+        if (opts.via === "patch") {
+          const patch = { metadata: { resourceVersion: pod.metadata.resourceVersion, annotations: want } };
+          return await this.patch<Pod>(PODS, { namespace, name }, patch, { ...opts, type: "merge", subresource: "status" });
+        }
+        // Multus's ClusterRole grants pods/status get and update, not patch: PUT back what
+        // was read (its resourceVersion is the precondition) with the annotations merged.
+        const merged: Record<string, string> = { ...pod.metadata.annotations };
+        for (const [k, v] of Object.entries(want)) {
+          if (v === null) delete merged[k];
+          else merged[k] = v;
+        }
+        return await this.update<Pod>(PODS, { ...pod, metadata: { ...pod.metadata, annotations: merged } }, { ...opts, subresource: "status" });
       } catch (e) {
         if (!(e instanceof KubeError) || e.code !== 409 || i >= tries) throw e;
-        this.log?.(`conflict patching pod "${namespace}/${name}" status, retry ${i}`);
+        this.log?.(`conflict writing pod "${namespace}/${name}" status, retry ${i}`);
         await Bun.sleep(10 + Math.random() * 1);
       }
     }
