@@ -106,8 +106,8 @@ rootTest("libcni per exec: eth0 from the master, NADs as net1 and a named interf
       { reason: "AddedInterface", type: "Normal", message: "Add net1 [10.89.2.7/24] from team-a/mv-net" },
       { reason: "AddedInterface", type: "Normal", message: "Add data0 [10.89.3.2/24] from team-a/ptp-net" },
     ]);
-    // The status went through the status subresource.
-    expect(api.requests.some((r) => r.method === "PATCH" && r.path === "/api/v1/namespaces/team-a/pods/web/status")).toBe(true);
+    // The status went through the status subresource, by update (Multus's ClusterRole grants pods/status get and update, not patch).
+    expect(api.requests.some((r) => r.method === "PUT" && r.path === "/api/v1/namespaces/team-a/pods/web/status")).toBe(true);
 
     const del = await libcni(node, client, "del", "multus-cni-network", podNs!.path, "ctr-web", s.env(p));
     expect(del.stderr).toBe("");
