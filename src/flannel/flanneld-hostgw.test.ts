@@ -77,3 +77,27 @@ rootTest("nftables (EnableNFTables): flannel's tables instead of iptables chains
     ]) expect(t).toContain(rule);
     expect(a.ns.exec(["iptables-save", "-t", "nat"])).not.toContain("FLANNEL-POSTRTG");
   }), 60_000);
+
+rootTest("etcd outage while running: routes stay, renewals fail and are logged, the lease is renewed when etcd returns and never lapses", () =>
+  withLab({ nodes: 2, etcd: true }, async (lab) => {
+    const [a, b] = lab.nodes as [typeof lab.nodes[0], typeof lab.nodes[0]];
+    lab.etcd!.put(`${PREFIX}/config`, JSON.stringify({ Network: "10.65.0.0/16", Backend: { Type: "host-gw" } }));
+    // An 8 s TTL (a test knob; flannel's is 24 h): renewed every 4 s, retried every 2 s.
+    const env = { ...process.env, CNI_TS_FLANNELD_LEASE_TTL: "8" } as Record<string, string>;
+    const fa = await startFlanneld(lab, a, [], true, env);
+    await startFlanneld(lab, b, [], true, env);
+    const pa = addPod(lab, a, "opod-a");
+    const pb = addPod(lab, b, "opod-b");
+    await waitFor("pod a to reach pod b", () => pings(pa.pod, pb.ip));
+    const keyA = `${PREFIX}/subnets/${subnetEnv(lab, a)!.FLANNEL_SUBNET!.replace(".1/24", ".0-24")}`;
+    await lab.etcd!.stop();
+    await waitFor("a renewal to fail", () => fa.log().includes("Error renewing lease"), 10_000);
+    expect(pings(pa.pod, pb.ip)).toBe(true);
+    await lab.etcd!.start();
+    const renewedBefore = fa.log().split("Lease renewed").length;
+    await waitFor("a renewal to succeed", () => fa.log().split("Lease renewed").length > renewedBefore, 10_000);
+    // Longer than the TTL after the outage: the lease is still there, the pods still talk.
+    await Bun.sleep(9000);
+    expect(Object.keys(lab.etcd!.get(keyA))).toEqual([keyA]);
+    expect(pings(pa.pod, pb.ip)).toBe(true);
+  }), 90_000);

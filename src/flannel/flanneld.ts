@@ -70,6 +70,8 @@ async function newSubnetManager(f: FlanneldFlags): Promise<SubnetManager> {
     endpoints: f.etcdEndpoints, prefix: f.etcdPrefix, username: f.etcdUsername || undefined, password: f.etcdPassword || undefined,
     certFile: f.etcdCertfile || undefined, keyFile: f.etcdKeyfile || undefined, caFile: f.etcdCafile || undefined,
     prevSubnet: readPrevious(f.subnetFile, "FLANNEL_SUBNET", 4), prevIPv6Subnet: readPrevious(f.subnetFile, "FLANNEL_IPV6_SUBNET", 6), log,
+    // Tests only: flannel's 24 h is too long to see a renewal.
+    ttlSeconds: process.env.CNI_TS_FLANNELD_LEASE_TTL ? Number(process.env.CNI_TS_FLANNELD_LEASE_TTL) : undefined,
   });
 }
 
@@ -212,7 +214,10 @@ export async function runFlanneld(argv: string[]): Promise<number> {
     }, 1000));
 
     const renewing = (async () => {
-      const margin = f.subnetLeaseRenewMargin * 60_000;
+      // flannel's margin; at most half the TTL, and a failed renewal retried after a minute or a quarter of it.
+      const ttl = lease.expiration !== undefined && lease.expiration < Number.MAX_SAFE_INTEGER ? lease.expiration - Date.now() : 86_400_000;
+      const margin = Math.min(f.subnetLeaseRenewMargin * 60_000, ttl / 2);
+      const retry = Math.min(60_000, ttl / 4);
       while (!stop.signal.aborted) {
         const at = lease.expiration === undefined || lease.expiration >= Number.MAX_SAFE_INTEGER ? 3_600_000 : lease.expiration - margin - Date.now();
         await sleep(Math.max(0, Math.min(at, 2 ** 31 - 1)), stop.signal);
@@ -222,8 +227,8 @@ export async function runFlanneld(argv: string[]): Promise<number> {
           await sm.renewLease(cfg, lease);
           log(`Lease renewed, new expiration: ${new Date(lease.expiration!).toISOString()}`);
         } catch (e) {
-          log(`Error renewing lease (trying again in 1 min): ${(e as Error).message}`);
-          await sleep(60_000, stop.signal);
+          log(`Error renewing lease (trying again in ${Math.round(retry / 1000)} s): ${(e as Error).message}`);
+          await sleep(retry, stop.signal);
         }
       }
     })();
