@@ -1,10 +1,13 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test, setDefaultTimeout } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FLANNEL_RULES, MULTUS_RULES, rbac } from "../../test/kube-apiserver/rbac.ts";
 import { startKubeApiServer, type KubeApiServer } from "../../test/kube-apiserver/server.ts";
 import { inClusterConfig, isConflict, isGone, KubeError, LightKubeClient, loadKubeconfig, NODES, PODS, type Pod } from "./index.ts";
+
+// Servers start with openssl and kubectl runs are processes: generous on a loaded machine.
+setDefaultTimeout(30_000);
 
 const node = (name: string, extra: object = {}) => ({
   apiVersion: "v1",

@@ -4,7 +4,7 @@
  * kubectl's own formats (table headers from the apiserver's printers, "<kind>/<name>
  * created|configured|unchanged|patched|annotated", the Status messages).
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test, setDefaultTimeout } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,6 +12,9 @@ import { columns, hasKubectl, Kubectl } from "./kubectl.ts";
 import { LightKubeClient, loadKubeconfig } from "../../src/kube/index.ts";
 import { NAD_CRD } from "./resources.ts";
 import { startKubeApiServer, type KubeApiServer } from "./server.ts";
+
+// Servers start with openssl and kubectl runs are processes: generous on a loaded machine.
+setDefaultTimeout(30_000);
 
 const t = hasKubectl ? test : test.skip;
 
