@@ -16,7 +16,8 @@
  *   namespace, and every state file a plugin or podman writes under /var/lib/cni or /run
  *   (host-local reservations, libcni's result cache, the firewall plugin's records, the
  *   containers' namespace files, runc's state) lands in the temp dir, where a test reads
- *   it. The host's own tables, /var/lib/cni and /etc/cni/net.d are never touched.
+ *   it. The host's own tables, /var/lib/cni and /etc/cni/net.d are never touched (the
+ *   latter is hidden behind an empty dir there too).
  * - An "ext" namespace beside the node (198.18.0.2/24, fd00:198::2/64 on a veth whose
  *   node end has .1 / ::1) stands for another host: it has no route to the container
  *   subnets, so a container reaches it only masqueraded.
@@ -202,7 +203,11 @@ export class PodmanEnv {
   private async startHolder(): Promise<void> {
     // runc keeps its state in /run/runc; the sandbox's /run is a temp dir, so make it there.
     mkdirSync(join(this.runDir, "runc"), { recursive: true });
-    const script = `mount --bind ${join(this.dir, "varlib")} /var/lib && mount --bind ${this.runDir} /run && exec sleep 86400`;
+    // The machine's /etc/cni/net.d (Debian's podman puts 87-podman-bridge.conflist there)
+    // is hidden too, so nothing can read it even if a setting were ignored.
+    mkdirSync(join(this.dir, "etc-net.d"));
+    const script = `mount --bind ${join(this.dir, "varlib")} /var/lib && mount --bind ${this.runDir} /run && `
+      + `{ [ ! -d /etc/cni/net.d ] || mount --bind ${join(this.dir, "etc-net.d")} /etc/cni/net.d; } && exec sleep 86400`;
     const p = spawn("nsenter", [`--net=${this.node.path}`, "unshare", "--mount", "--propagation", "private", "sh", "-c", script], {
       env: { PATH }, stdio: ["ignore", "ignore", "pipe"], detached: true,
     });

@@ -52,6 +52,9 @@ if (reason) {
   });
 } else {
   describe("podman 4.3 (CNI backend) on our plugins, as on the Go plugins", () => {
+    test("podman's configuration is the sandbox's: only its default network at first", () =>
+      feature("setup: ", (o) => expect(o.checks["setup: networks podman knows"]).toEqual(["podman"])), TIMEOUT);
+
     test("default network: container to container, to the gateway, to the node, masquerade out", () =>
       feature("default: ", (o) =>
         expect(checksOf(o, "default: ")).toEqual({

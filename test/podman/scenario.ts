@@ -173,6 +173,7 @@ export async function runScenario(env: PodmanEnv): Promise<Outcome> {
   const rulesOf = (name: string) => iptables().filter((l) => l.includes(`<${name}>`)).length;
 
   const before = env.snapshot();
+  checks["setup: networks podman knows"] = (await podman(["network", "ls", "--format", "{{.Name}}"])).stdout.trim().split("\n");
   stage("setup");
 
   await podman(["network", "create", "--subnet", "10.89.7.0/24", "netx"]);
