@@ -1,6 +1,6 @@
 import { afterEach, expect, test, setDefaultTimeout } from "bun:test";
 import { startKubeApiServer, type KubeApiServer } from "../../test/kube-apiserver/server.ts";
-import { LightKubeClient, loadKubeconfig, PODS, type InformerEvent, type Node, type Pod } from "./index.ts";
+import { LightKubeClient, loadKubeconfig, NODES, PODS, type InformerEvent, type Node, type Pod } from "./index.ts";
 
 // Servers start with openssl and kubectl runs are processes: generous on a loaded machine.
 setDefaultTimeout(30_000);
@@ -40,11 +40,14 @@ test("list then watch; the cache follows; a dropped watch resumes from the last 
   srv.dropWatches();
   srv.seed({ ...node("n1"), metadata: { name: "n1", labels: { x: "y" } } });
   await until(() => inf.get("n1")?.metadata.labels?.x === "y");
-  expect(summary(seen)).toEqual(["ADDED n1", "ADDED n2", "ADDED n3", "MODIFIED n1"]);
+  const resumeAt = Number(srv.resourceVersion) - 1;
+  await kc.delete(NODES, { name: "n2" });
+  await until(() => inf.get("n2") === undefined);
+  expect(summary(seen)).toEqual(["ADDED n1", "ADDED n2", "ADDED n3", "MODIFIED n1", "DELETED n2"]);
   expect(inf.stats.lists).toBe(1);
   expect(inf.stats.watches).toBeGreaterThanOrEqual(2);
   const watches = srv.requests.filter((r) => r.path === "/api/v1/nodes" && r.query.includes("watch=1"));
-  expect(watches[1]!.query).toContain(`resourceVersion=${Number(srv.resourceVersion) - 1}`);
+  expect(watches[1]!.query).toContain(`resourceVersion=${resumeAt}`);
 });
 
 test("410 Gone: re-list and report what changed while away (ADDED, MODIFIED, DELETED)", async () => {
@@ -119,6 +122,18 @@ test("reconnect backoff doubles while the server keeps failing, and resets once 
   expect(gaps.slice(0, 4).map((g, i) => g >= 40 * 2 ** i * 0.75 - 2)).toEqual([true, true, true, true]);
   srv.seed(node("n2"));
   await until(() => inf.get("n2") !== undefined, 3000);
+});
+
+test("the server ends each watch at timeoutSeconds: resumed at once, no error, no new list", async () => {
+  srv = await startKubeApiServer({ seed: [node("n1")] });
+  const kc = new LightKubeClient(loadKubeconfig(srv.kubeconfig));
+  const inf = kc.watchNodes({ timeoutSeconds: 1, backoff: { initialMs: 5000 } });
+  stops.push(() => inf.stop());
+  await inf.synced;
+  await until(() => inf.stats.watches >= 3, 6000);
+  srv.seed(node("n2"));
+  await until(() => inf.get("n2") !== undefined);
+  expect([inf.stats.lists, inf.stats.errors]).toEqual([1, 0]);
 });
 
 test("async iteration: events in order, ends on stop()", async () => {

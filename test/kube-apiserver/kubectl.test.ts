@@ -207,10 +207,11 @@ describe.if(hasKubectl)("kubectl against the test server", () => {
     }
   });
 
-  t("get events: an event as our client records it, as kubectl prints it", async () => {
+  t("get events and describe pod: an event as our client records it (as Multus), as kubectl prints it", async () => {
     const kc = new LightKubeClient(loadKubeconfig(srv.kubeconfig));
+    const pod = await kc.getPod("default", "web");
     await kc.createEvent("default", {
-      involvedObject: { kind: "Pod", namespace: "default", name: "web", apiVersion: "v1" },
+      involvedObject: { kind: "Pod", namespace: "default", name: "web", uid: pod.metadata.uid, apiVersion: "v1", resourceVersion: pod.metadata.resourceVersion },
       reason: "AddedInterface",
       message: "Add net1 [192.168.1.5/24] from default/macvlan-conf",
       source: { component: "multus" },
@@ -219,6 +220,25 @@ describe.if(hasKubectl)("kubectl against the test server", () => {
     const [head, row] = g.stdout.trim().split("\n");
     expect(columns(head!)).toEqual(["LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"]);
     expect(columns(row!)).toEqual([expect.stringMatching(/^\d+s$/), "Normal", "AddedInterface", "pod/web", "Add net1 [192.168.1.5/24] from default/macvlan-conf"]);
+    const d = await k.run(["describe", "pod", "web"]);
+    expect(d.stderr).toBe("");
+    const lines = d.stdout.trimEnd().split("\n");
+    expect(lines[0]).toMatch(/^Name:\s+web$/);
+    expect(lines).toContainEqual(expect.stringMatching(/^Node:\s+node-1\/$/));
+    const ev = lines.indexOf("Events:");
+    expect(columns(lines[ev + 1]!)).toEqual(["Type", "Reason", "Age", "From", "Message"]);
+    expect(columns(lines[ev + 3]!)).toEqual(["Normal", "AddedInterface", expect.stringMatching(/^\d+s$/), "multus", "Add net1 [192.168.1.5/24] from default/macvlan-conf"]);
+  });
+
+  t("label and field selectors as kubectl sends them", async () => {
+    const names = async (...args: string[]) => (await k.run(["get", "pods", "-o", "name", ...args])).stdout.trim();
+    expect(await names("-l", "app=web")).toBe("pod/web");
+    expect(await names("-l", "app in (x,web),tier")).toBe("pod/web");
+    expect(await names("-l", "app notin (web)")).toBe("");
+    expect(await names("--field-selector", "spec.nodeName=node-1")).toBe("pod/web");
+    expect(await names("--field-selector", "spec.nodeName!=node-1")).toBe("");
+    const bad = await k.run(["get", "pods", "--field-selector", "spec.bogus=x"]);
+    expect(bad.stderr).toBe('Error from server (BadRequest): Unable to find "/v1, Resource=pods" that match label selector "", field selector "spec.bogus=x": field label not supported: spec.bogus\n');
   });
 
   t("errors: NotFound, Unauthorized, Forbidden", async () => {

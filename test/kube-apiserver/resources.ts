@@ -156,6 +156,12 @@ export function builtinResources(): ResourceDef[] {
       ],
     },
     {
+      group: "coordination.k8s.io", version: "v1", plural: "leases", singular: "lease", kind: "Lease", listKind: "LeaseList", namespaced: true,
+      fields: META_FIELDS,
+      columns: [NAME, col("Holder", "The holder of the lease."), AGE],
+      cells: (o, now) => [o.metadata.name, o.spec?.holderIdentity ?? "", age(o.metadata.creationTimestamp, now)],
+    },
+    {
       group: "authentication.k8s.io", version: "v1", plural: "selfsubjectreviews", singular: "selfsubjectreview", kind: "SelfSubjectReview", listKind: "SelfSubjectReviewList",
       namespaced: false, review: true, fields: [], columns: [], cells: () => [],
     },
