@@ -30,6 +30,12 @@ const LAYERS: readonly (readonly string[])[] = [
   ["main.ts"],
 ];
 
+/** Folders a layer must not reach into although they are below it: it goes through the public files above them. */
+const PRIVATE: readonly { from: string; into: string }[] = [
+  // Plugins use the netlink operations and the fields and helpers they expose, not the codec's constants.
+  { from: "plugins/", into: "netlink/nl/" },
+];
+
 /** Top folders (or files) of src/ that are not code of a layer. */
 const NOT_LAYERS = new Set(["README.md"]);
 
@@ -101,6 +107,16 @@ test("no plugin imports another plugin (only its own folder and _shared; the reg
     }
   }
   expect(across).toEqual([]);
+});
+
+test("no layer reaches into another's private folder (PRIVATE)", () => {
+  const inside: string[] = [];
+  for (const [from, targets] of graph) {
+    for (const to of targets) {
+      if (PRIVATE.some((p) => rel(from).startsWith(p.from) && rel(to).startsWith(p.into))) inside.push(`${rel(from)} -> ${rel(to)}`);
+    }
+  }
+  expect(inside).toEqual([]);
 });
 
 /** The import circles of the graph (strongly connected parts with more than one file, or a file importing itself). */

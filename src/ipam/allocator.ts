@@ -10,7 +10,6 @@ import type { IPConfig } from "../spec/types.ts";
 import { canonicalIP, ipEqual, nextIP } from "./_ip-math.ts";
 import type { Range } from "./range.ts";
 import { rangeFor, rangeSetContains, rangeSetToString, type RangeSet } from "./range-set.ts";
-import type { DiskStore } from "./store.ts";
 
 function fail(msg: string): never {
   throw new CniError(ErrorCode.Internal, msg);
@@ -64,22 +63,42 @@ export class RangeIter {
   }
 }
 
-/** Options of allocateIP. */
-export interface AllocateOptions {
+/**
+ * What the allocator needs of a store (the reference's backend.Store), always called
+ * with the store locked: the disk store, or a fake in tests.
+ */
+export interface Store {
+  /** Records `ip` as (id, ifname)'s and as the last reserved of range set `rangeID`; false when it is taken. */
+  reserve(id: string, ifname: string, ip: Uint8Array, rangeID: string): boolean;
+  /** The address last reserved in range set `rangeID`, if any. */
+  lastReservedIP(rangeID: string): Uint8Array | undefined;
+  /** The addresses (text) that (id, ifname) holds. */
+  getByID(id: string, ifname: string): string[];
+  /** Releases every address of (id, ifname); returns them. */
+  releaseByID(id: string, ifname: string): string[];
+}
+
+/** One allocation: which range set, for which attachment, and the address asked for if any. */
+export interface Allocation {
+  set: RangeSet;
+  /** The set's number in the config (names its last_reserved_ip file). */
+  rangeIndex: number;
+  id: string;
+  ifname: string;
   /** An address the caller asked for (CNI_ARGS IP, args.cni.ips, runtimeConfig.ips). */
   requestedIP?: Uint8Array;
 }
 
 /**
- * Reserves one address of `set` (range set number `rangeIndex`) for (id, ifname) in a
- * locked store. Refuses a second address of the same set for the same attachment, a
- * requested address that is the gateway or taken, and a full set, with the reference's
- * texts (code 999).
+ * Reserves one address of the allocation's range set for its attachment in a locked
+ * store. Refuses a second address of the same set for the same attachment, a requested
+ * address that is the gateway or taken, and a full set, with the reference's texts (code 999).
  */
-export function allocateIP(store: DiskStore, set: RangeSet, rangeIndex: number, id: string, ifname: string, options: AllocateOptions = {}): IPConfig {
-  const rangeID = String(rangeIndex);
-  if (options.requestedIP) {
-    const ip = canonicalIP(options.requestedIP);
+export function allocateIP(store: Store, a: Allocation): IPConfig {
+  const { set, id, ifname } = a;
+  const rangeID = String(a.rangeIndex);
+  if (a.requestedIP) {
+    const ip = canonicalIP(a.requestedIP);
     const r = rangeFor(set, ip) ?? fail(`${formatIP(ip)} not in range set ${rangeSetToString(set)}`);
     if (ipEqual(ip, r.gateway)) fail(`requested ip ${formatIP(ip)} is subnet's gateway`);
     if (!store.reserve(id, ifname, ip, rangeID)) {
@@ -99,7 +118,3 @@ export function allocateIP(store: DiskStore, set: RangeSet, rangeIndex: number, 
   return fail(`no IP addresses available in range set: ${rangeSetToString(set)}`);
 }
 
-/** Releases every address of (id, ifname) in a locked store. */
-export function releaseIPs(store: DiskStore, id: string, ifname: string): string[] {
-  return store.releaseByID(id, ifname);
-}

@@ -55,7 +55,7 @@ export function hostLocalAdd(req: IPAMRequest): Result {
     try {
       c.ranges.forEach((set, idx) => {
         try {
-          got.push(allocateIP(store, set, idx, req.containerID, req.ifName, { requestedIP: wanted[idx] }));
+          got.push(allocateIP(store, { set, rangeIndex: idx, id: req.containerID, ifname: req.ifName, requestedIP: wanted[idx] }));
         } catch (e) {
           if (e instanceof CniError) throw new CniError(e.code, `failed to allocate for range ${idx}: ${e.message}`, { cause: e });
           throw e;

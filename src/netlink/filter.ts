@@ -75,3 +75,8 @@ export function filterListIngress(h: NetlinkHandle, link: LinkRef): Filter[] {
     .filter((m) => m.header.type === RTM_NEWTFILTER)
     .map((m) => decodeFilter(m.payload));
 }
+
+/** True when the filter redirects packets out of link `ifindex` (`action mirred egress redirect dev ...`). */
+export function redirectsTo(f: Filter, ifindex: number): boolean {
+  return f.mirred.some((m) => m.eaction === TCA_EGRESS_REDIR && m.ifindex === ifindex);
+}

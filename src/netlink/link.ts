@@ -3,7 +3,7 @@ import type { NetlinkHandle } from "./handle.ts";
 import { decodeLink } from "./_link-decode.ts";
 import type { Link, LinkRef } from "./link-types.ts";
 import { NetlinkError } from "./error.ts";
-import { IFF_UP, IFLA_EXT_MASK, IFLA_IFNAME, IFNAMSIZ } from "./nl/link-consts.ts";
+import { IFF_ALLMULTI, IFF_PROMISC, IFF_UP, IFLA_EXT_MASK, IFLA_IFNAME, IFNAMSIZ } from "./nl/link-consts.ts";
 import { AF_UNSPEC } from "./nl/netlink-consts.ts";
 import { RTEXT_FILTER_SKIP_STATS, RTEXT_FILTER_VF, RTM_GETLINK, RTM_NEWLINK, RTM_SETLINK } from "./nl/rtnetlink-consts.ts";
 import { encodeIfInfomsg, type IfInfomsg } from "./nl/ifinfomsg.ts";
@@ -94,4 +94,14 @@ function getOne(h: NetlinkHandle, body: Uint8Array, what: string): Link {
   const reply = h.request(RTM_GETLINK, 0, body, what).find((m) => m.header.type === RTM_NEWLINK);
   if (!reply) throw new NetlinkError(what, 19, "no RTM_NEWLINK in the reply");
   return decodeLink(reply.payload);
+}
+
+/** True when the link is in promiscuous mode (IFF_PROMISC, `ip link set promisc on`). */
+export function isPromisc(link: Link): boolean {
+  return (link.flags & IFF_PROMISC) !== 0;
+}
+
+/** True when the link receives all multicast (IFF_ALLMULTI, `ip link set allmulticast on`). */
+export function isAllmulti(link: Link): boolean {
+  return (link.flags & IFF_ALLMULTI) !== 0;
 }

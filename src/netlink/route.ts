@@ -14,6 +14,9 @@ import {
 import { SIZEOF_RTMSG, decodeRtMsg, encodeRtMsg } from "./nl/rtmsg.ts";
 import { type RtAttr, attrMap, decodeAttrs, encodeAttrs, readU32, rtaBytes, rtaNested, rtaU32 } from "./nl/rtattr.ts";
 
+// The route scopes and table plugins name (kernel names, as iproute2's "scope link", "table main").
+export { RT_SCOPE_HOST, RT_SCOPE_LINK, RT_SCOPE_UNIVERSE, RT_TABLE_MAIN } from "./nl/rtnetlink-consts.ts";
+
 /** A route as the kernel reports it. */
 export interface RouteEntry {
   family: 4 | 6;

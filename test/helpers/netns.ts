@@ -4,7 +4,8 @@
  * them, also when the test fails or the process exits early.
  */
 import { test } from "bun:test";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
+import { waitFor } from "./wait.ts";
 
 export const isRoot = process.getuid?.() === 0;
 
@@ -75,6 +76,19 @@ export async function withNetns<T>(count: number, fn: (...ns: TestNetns[]) => Pr
   } finally {
     for (const n of made) n.destroy();
   }
+}
+
+/**
+ * Keeps a namespace alive with a process in it, so that removing its path does not
+ * destroy it (a pod whose path the runtime already unmounted). Resolves once the
+ * process is inside; kill it when done.
+ */
+export async function holdOpen(ns: TestNetns): Promise<{ kill(): void }> {
+  // `ip netns exec` execs the command in place: the pid is the one inside the namespace.
+  const p = spawn("ip", ["netns", "exec", ns.name, "sleep", "120"], { stdio: "ignore" });
+  const pid = String(p.pid);
+  await waitFor(() => sh(["ip", "netns", "pids", ns.name], { allowFail: true }).split("\n").includes(pid), `a process in ${ns.name}`);
+  return { kill: () => p.kill("SIGKILL") };
 }
 
 process.on("exit", () => {

@@ -5,7 +5,9 @@
  */
 import { delegateAdd, delegateCommand, delegateValidate } from "../../runtime/delegate.ts";
 import type { CmdArgs } from "../../skel/cmd-args.ts";
-import type { Result } from "../../spec/types.ts";
+import type { IPConfig, Result } from "../../spec/types.ts";
+import { failure } from "./errors.ts";
+import type { Rollback } from "./rollback.ts";
 
 /** Runs ADD of the IPAM plugin `type`; its result in the 1.x shape. */
 export function ipamAdd(type: string, args: CmdArgs): Promise<Result> {
@@ -24,4 +26,16 @@ export function ipamCommand(command: "DEL" | "CHECK" | "GC" | "STATUS", type: st
  */
 export function ipamValidate(type: string, args: CmdArgs): Promise<void> {
   return delegateValidate(type, args);
+}
+
+/**
+ * The IPAM step of an interface plugin's ADD: runs IPAM ADD, records its DEL on `undo`,
+ * fails when IPAM gave no address, and puts every address on interface `iface` (the
+ * index of the pod's interface in the plugin's result).
+ */
+export async function ipamAddFor(type: string, args: CmdArgs, undo: Rollback, iface: number): Promise<Result & { ips: IPConfig[] }> {
+  const result = await ipamAdd(type, args);
+  undo.add("IPAM ADD", () => ipamCommand("DEL", type, args));
+  if (!result.ips?.length) throw failure("IPAM plugin returned missing IP config");
+  return { ...result, ips: result.ips.map((ipc) => ({ ...ipc, interface: iface })) };
 }

@@ -1,6 +1,8 @@
 /**
- * ipMasq of ptp through the netfilter layer's facade (the reference's
- * SetupIPMasqForNetworks and friends): CNI errors around it, and the ipMasqBackend field.
+ * ipMasq of the bridge and ptp through the netfilter layer's facade (the reference's
+ * SetupIPMasqForNetworks and friends): iptables unless only nftables is installed or
+ * `ipMasqBackend` says otherwise; DEL and GC clean both backends, since the backend may
+ * have changed since the ADD. Errors become CNI errors with the reference's wording.
  */
 import { gcIPMasqForNetwork, type MasqOwner, setupIPMasqForNetworks, teardownIPMasqForNetworks } from "../../netfilter/ipmasq-networks.ts";
 import { nftAvailable } from "../../netfilter/nft.ts";
@@ -23,16 +25,16 @@ export function masqBackendOf(conf: NetConf): MasqBackend | undefined {
 
 const owner = (conf: NetConf, args: CmdArgs): MasqOwner => ({ network: conf.name, ifname: args.ifName, containerID: args.containerID });
 
-/** Masquerades traffic from `nets` ("ip/prefix") leaving their subnets; the facade picks the reference's default backend. */
-export function setupMasq(conf: NetConf, args: CmdArgs, nets: string[], backend?: MasqBackend): void {
+/** Masquerades traffic from `nets` ("ip/prefix") leaving their subnets, on conf.ipMasqBackend or the reference's default. */
+export function setupMasq(conf: NetConf & { ipMasqBackend?: MasqBackend }, args: CmdArgs, nets: string[]): void {
   try {
-    setupIPMasqForNetworks(nets, owner(conf, args), backend);
+    setupIPMasqForNetworks(nets, owner(conf, args), conf.ipMasqBackend);
   } catch (e) {
     throw failure("failed to set up IP masquerade", e);
   }
 }
 
-/** Removes the attachment's masquerade rules from both backends; nothing there is fine. */
+/** Removes the attachment's masquerade rules from both backends, whatever addresses the pod has now; none there is fine. */
 export function teardownMasq(conf: NetConf, args: CmdArgs): void {
   try {
     teardownIPMasqForNetworks(owner(conf, args));

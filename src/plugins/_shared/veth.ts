@@ -1,17 +1,22 @@
 /**
  * The veth pair of an attachment (ptp, bridge): created from the node side with the
- * container end placed straight into the pod's namespace, and found again at DEL by the
- * alias its host end carries, also when the pod's namespace can no longer be opened.
+ * container end placed straight into the pod's namespace, and found again at DEL without
+ * the pod's namespace. The reference names host ends at random and finds them only
+ * through the pod's end, so a pair whose namespace path is gone (while something still
+ * holds the namespace) stays behind. We name the host end after the attachment and tag
+ * it with an alias; either finds it, whatever point an ADD was killed at (the kernel
+ * takes no alias in the message that creates a link, so a pair can exist untagged for a
+ * moment: its name still tells).
  */
 import { createHash, getRandomValues } from "node:crypto";
 import type { NetlinkHandle } from "../../netlink/handle.ts";
-import { isExists } from "../../netlink/error.ts";
+import { isExists, isNotFound } from "../../netlink/error.ts";
 import type { Link } from "../../netlink/link-types.ts";
 import { linkAdd, linkDel } from "../../netlink/link-add.ts";
 import { linkSetAlias } from "../../netlink/link-set.ts";
 import { linkByName, linkFind, linkList, linkSetUp } from "../../netlink/link.ts";
 import { routeList } from "../../netlink/route.ts";
-import { RT_SCOPE_HOST } from "../../netlink/nl/rtnetlink-consts.ts";
+import { RT_SCOPE_HOST } from "../../netlink/route.ts";
 import type { Result } from "../../spec/types.ts";
 import type { NetNS } from "../../sys/netns.ts";
 import { sysctlSet } from "../../sys/sysctl.ts";
@@ -27,11 +32,25 @@ export function randomVethName(): string {
   return `veth${Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("")}`;
 }
 
+/** Whose host end it is: the plugin type, the network and the attachment's ids. */
+export interface VethOwner {
+  type: string;
+  network: string;
+  containerID: string;
+  ifName: string;
+}
+
 /** The alias that ties a host end to its attachment; hashed when the ids are too long for an alias. */
-export function hostVethAlias(type: string, network: string, containerID: string, ifName: string): string {
-  const plain = `cni-ts/${type} ${network} ${containerID} ${ifName}`;
+export function hostVethAlias(o: VethOwner): string {
+  const plain = `cni-ts/${o.type} ${o.network} ${o.containerID} ${o.ifName}`;
   if (new TextEncoder().encode(plain).length <= MAX_ALIAS) return plain;
-  return `cni-ts/${type} ${createHash("sha256").update(`${network}\0${containerID}\0${ifName}`).digest("hex")}`;
+  return `cni-ts/${o.type} ${createHash("sha256").update(`${o.network}\0${o.containerID}\0${o.ifName}`).digest("hex")}`;
+}
+
+/** "veth" and 8 hex digits of a hash of the attachment: the same shape as the reference's random names. */
+export function hostVethName(o: VethOwner): string {
+  const digest = createHash("sha256").update(`cni-ts/${o.type}\0${o.network}\0${o.containerID}\0${o.ifName}`).digest("hex");
+  return `veth${digest.slice(0, 8)}`;
 }
 
 /** Both ends as created: the host end in the node's namespace, the container end in the pod's. */
@@ -44,30 +63,32 @@ export interface VethPair {
  * Creates the pair (retrying with a random host name when the name is taken), sets the host end up
  * with accept_ra off (we own its routes, as the reference) and tags it with `alias`.
  */
-export function setupVeth(hostH: NetlinkHandle, contH: NetlinkHandle, contNs: NetNS, opts: { ifName: string; mtu: number; alias: string; mac?: string; name?: string }): VethPair {
+export function setupVeth(hostH: NetlinkHandle, contH: NetlinkHandle, contNs: NetNS, opts: { owner: VethOwner; mtu: number; mac?: string }): VethPair {
+  const ifName = opts.owner.ifName;
+  const alias = hostVethAlias(opts.owner);
   for (let attempt = 0; ; attempt++) {
-    // opts.name first (a name DEL can find again); a random one when it is taken.
-    const name = attempt === 0 && opts.name ? opts.name : randomVethName();
+    // The attachment's name first (DEL can find it again); a random one when it is taken.
+    const name = attempt === 0 ? hostVethName(opts.owner) : randomVethName();
     try {
       linkAdd(hostH, {
         kind: "veth",
         name,
         ...(opts.mtu ? { mtu: opts.mtu } : {}),
-        peer: { name: opts.ifName, ns: contNs, ...(opts.mtu ? { mtu: opts.mtu } : {}), ...(opts.mac ? { mac: opts.mac } : {}) },
+        peer: { name: ifName, ns: contNs, ...(opts.mtu ? { mtu: opts.mtu } : {}), ...(opts.mac ? { mac: opts.mac } : {}) },
       });
     } catch (e) {
       if (isExists(e) && attempt < 10 && linkFind(hostH, name)) continue;
-      throw failure(`failed to make veth pair for "${opts.ifName}"`, e);
+      throw failure(`failed to make veth pair for "${ifName}"`, e);
     }
     try {
-      linkSetAlias(hostH, name, opts.alias);
+      linkSetAlias(hostH, name, alias);
       linkSetUp(hostH, name);
       try {
         sysctlSet(`net/ipv6/conf/${name}/accept_ra`, "0");
       } catch {
         // No IPv6 in this kernel: nothing to turn off.
       }
-      return { host: linkByName(hostH, name), container: linkByName(contH, opts.ifName) };
+      return { host: linkByName(hostH, name), container: linkByName(contH, ifName) };
     } catch (e) {
       deleteQuietly(hostH, name);
       throw failure(`failed to set up host veth "${name}"`, e);
@@ -84,6 +105,15 @@ export function deleteQuietly(h: NetlinkHandle, name: string | number): void {
   }
 }
 
+/** Deletes a link; one already gone (deleting the pod's end takes its peer along) is fine, other failures throw. */
+export function deleteUnlessGone(h: NetlinkHandle, index: number): void {
+  try {
+    linkDel(h, index);
+  } catch (e) {
+    if (!isNotFound(e)) throw e;
+  }
+}
+
 /** Container addresses (/32, /128) routed to the host end: what ADD put there, read back at DEL. */
 export function hostRoutedIPs(hostH: NetlinkHandle, veth: Link): string[] {
   return routeList(hostH, { link: veth })
@@ -91,14 +121,44 @@ export function hostRoutedIPs(hostH: NetlinkHandle, veth: Link): string[] {
     .map((r) => r.dst!);
 }
 
+/** True when `l` (in the node) and `podEnd` (in the pod) are the two ends of one pair. */
+function peers(l: Link, podEnd: Link | undefined): boolean {
+  return podEnd !== undefined && l.index === podEnd.parentIndex && l.parentIndex === podEnd.index;
+}
+
 /**
- * The host end of this attachment: the veth with our alias or, for pairs the reference
- * plugin made, the prevResult's host interface when it is a veth routing one of the
- * prevResult's addresses (so a recycled name is never taken for ours).
+ * The host ends of the attachment that deleting `podEnd` (when the pod still has it)
+ * does not take along. Usually the pod end's peer carries our name: ADD names a host
+ * end otherwise only when the name is taken, so no other end can be ours and one
+ * lookup tells (listing every link costs milliseconds per hundred pods).
  */
-export function findHostVeth(hostH: NetlinkHandle, alias: string, prev: Result | undefined): Link | undefined {
-  const tagged = linkList(hostH).find((l) => l.kind === "veth" && l.alias === alias);
-  if (tagged) return tagged;
+export function strayHostVeths(h: NetlinkHandle, owner: VethOwner, prev: Result | undefined, podEnd: Link | undefined): Link[] {
+  if (podEnd) {
+    const named = linkFind(h, hostVethName(owner));
+    if (named && peers(named, podEnd)) return [];
+  }
+  return findHostVeths(h, owner, prev).filter((l) => !peers(l, podEnd));
+}
+
+/**
+ * Every host end of the attachment: veths tagged with its alias, the veth named by
+ * hostVethName when it carries no alias yet (an ADD killed between creating and
+ * tagging it), and for a pair the Go plugin made, the prevResult's host interface.
+ */
+export function findHostVeths(h: NetlinkHandle, owner: VethOwner, prev: Result | undefined): Link[] {
+  const name = hostVethName(owner);
+  const alias = hostVethAlias(owner);
+  const ours = linkList(h).filter((l) => l.kind === "veth" && (l.alias === alias || (l.name === name && !l.alias)));
+  if (ours.length) return ours;
+  const theirs = referenceHostVeth(h, prev);
+  return theirs ? [theirs] : [];
+}
+
+/**
+ * For pairs the reference plugin made: the prevResult's host interface when it is a
+ * veth routing one of the prevResult's addresses (so a recycled name is never taken for ours).
+ */
+function referenceHostVeth(hostH: NetlinkHandle, prev: Result | undefined): Link | undefined {
   const hostIface = prev?.interfaces?.find((i) => !i.sandbox && i.name);
   if (!hostIface) return undefined;
   const link = linkFind(hostH, hostIface.name);

@@ -6,12 +6,11 @@
  * through netlink (tc messages), no `tc` command.
  */
 import { isNotFound } from "../../netlink/error.ts";
-import { filterAddMirredRedirect, filterListIngress } from "../../netlink/filter.ts";
+import { filterAddMirredRedirect, filterListIngress, redirectsTo } from "../../netlink/filter.ts";
 import { NetlinkHandle } from "../../netlink/handle.ts";
 import { linkAdd, linkDel } from "../../netlink/link-add.ts";
 import type { Link } from "../../netlink/link-types.ts";
 import { linkFind } from "../../netlink/link.ts";
-import { TCA_EGRESS_REDIR } from "../../netlink/nl/tc-mirred.ts";
 import { qdiscAddIngress, qdiscAddTbf, qdiscDel, qdiscList } from "../../netlink/qdisc.ts";
 import type { CmdArgs, PluginInfo } from "../../skel/cmd-args.ts";
 import { getFold } from "../../spec/capabilities.ts";
@@ -184,7 +183,7 @@ async function cmdCheck(args: CmdArgs): Promise<void> {
     const ifb = linkFind(h, name);
     if (!ifb) throw failure(`get ifb device: ${name} not found`);
     checkTbf(h, ifb, bw!.egressRate, bw!.egressBurst);
-    const redirected = filterListIngress(h, host).some((f) => f.mirred.some((m) => m.eaction === TCA_EGRESS_REDIR && m.ifindex === ifb.index));
+    const redirected = filterListIngress(h, host).some((f) => redirectsTo(f, ifb.index));
     if (!redirected) throw failure(`no redirect from ${host.name} to ${name}`);
   }
 }

@@ -5,8 +5,7 @@ import type { NetlinkHandle } from "../../netlink/handle.ts";
 import type { Link } from "../../netlink/link-types.ts";
 import { linkAdd } from "../../netlink/link-add.ts";
 import { linkSetMac, linkSetPromisc } from "../../netlink/link-set.ts";
-import { linkFind, linkSetUp } from "../../netlink/link.ts";
-import { IFF_PROMISC, IFF_UP } from "../../netlink/nl/link-consts.ts";
+import { isPromisc, isUp, linkFind, linkSetUp } from "../../netlink/link.ts";
 import { netContains, parseCIDR } from "../../spec/ip.ts";
 import { sysctlSet } from "../../sys/sysctl.ts";
 import { errorMessage } from "../../spec/error.ts";
@@ -51,8 +50,8 @@ export function ensureBridge(h: NetlinkHandle, name: string, opts: { mtu: number
   }
   try {
     // Each request costs a round trip on every ADD: only the changes.
-    if (opts.promisc && !(br.flags & IFF_PROMISC)) linkSetPromisc(h, br, true);
-    if (!(br.flags & IFF_UP)) linkSetUp(h, br);
+    if (opts.promisc && !isPromisc(br)) linkSetPromisc(h, br, true);
+    if (!isUp(br)) linkSetUp(h, br);
   } catch (e) {
     throw failure(`failed to set up bridge "${name}"`, e);
   }

@@ -5,8 +5,7 @@
  */
 import type { NetlinkHandle } from "../../netlink/handle.ts";
 import type { Link } from "../../netlink/link-types.ts";
-import { linkFind } from "../../netlink/link.ts";
-import { IFF_PROMISC } from "../../netlink/nl/link-consts.ts";
+import { isPromisc, linkFind } from "../../netlink/link.ts";
 import type { CmdArgs } from "../../skel/cmd-args.ts";
 import type { Interface, Result } from "../../spec/types.ts";
 import { failure } from "../_shared/errors.ts";
@@ -34,7 +33,7 @@ export function checkBridge(h: NetlinkHandle, prev: Result, conf: BridgeConf): L
   const br = hostLink(h, intf);
   if (br.kind !== "bridge") throw failure(`Interface ${br.name} does not have link type of bridge`);
   if (conf.isGateway && intf!.mac && !sameMac(intf!.mac, br.mac)) throw failure(`Bridge interface ${br.name} Mac doesn't match: ${intf!.mac}`);
-  const promisc = (br.flags & IFF_PROMISC) !== 0;
+  const promisc = isPromisc(br);
   if (promisc !== conf.promiscMode) {
     throw failure(`Bridge interface ${br.name} configured Promisc Mode ${conf.promiscMode} doesn't match current state: ${promisc} `);
   }

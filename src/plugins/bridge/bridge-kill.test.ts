@@ -1,18 +1,13 @@
 import { describe, expect } from "bun:test";
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn } from "node:child_process";
 import { join } from "node:path";
-import { rootTest, TestNetns } from "../../../test/helpers/netns.ts";
-import { hostVethName } from "./_host-veth.ts";
+import { holdOpen, rootTest, TestNetns } from "../../../test/helpers/netns.ts";
+import { hostVethName } from "../_shared/veth.ts";
 import { allocated, bridgeConf, callIn, useBinDir, veths, withNode } from "./_test-node.ts";
 
 const bin = useBinDir();
 const nat = (node: TestNetns) => node.exec(["iptables-save", "-t", "nat"]).split("\n").filter((l) => l.includes("CNI-"));
 const ports = (node: TestNetns) => node.ipJson("link", "show", "master", "cnibr0").length;
-
-/** Keeps a namespace alive with a process in it, so that removing its path does not destroy it (as a pod whose path the runtime already unmounted). */
-function holdOpen(ns: TestNetns): ChildProcess {
-  return spawn("ip", ["netns", "exec", ns.name, "sleep", "120"], { stdio: "ignore" });
-}
 
 /** Removes the namespace's path; the namespace lives on while `holder` runs. */
 function unmountPath(ns: TestNetns): void {
@@ -36,15 +31,15 @@ function addKilledAfter(node: TestNetns, pod: TestNetns, conf: object, ms: numbe
 
 describe("bridge: DEL after an ADD that was killed", () => {
   rootTest("killed between creating the pair and tagging it, pod path gone: DEL finds the host end by its name", () =>
-    withNode(1, (node, [pod], dataDir) => {
+    withNode(1, async (node, [pod], dataDir) => {
       const c = bridgeConf("1.0.0", dataDir, { isGateway: true });
-      const name = hostVethName("brnet", "killed", "eth0");
+      const name = hostVethName({ type: "bridge", network: "brnet", containerID: "killed", ifName: "eth0" });
       node.exec(["ip", "link", "add", "cnibr0", "type", "bridge"]);
       // What an ADD leaves when killed right after the create message: the pair, untagged, not yet a port.
       node.exec(["ip", "link", "add", name, "type", "veth", "peer", "name", "eth0", "netns", pod!.name]);
       // Someone else's untagged veth must survive.
       node.exec(["ip", "link", "add", "vethdeadbeef", "type", "veth", "peer", "name", "other0"]);
-      const holder = holdOpen(pod!);
+      const holder = await holdOpen(pod!);
       try {
         const path = pod!.path;
         unmountPath(pod!);
@@ -52,19 +47,19 @@ describe("bridge: DEL after an ADD that was killed", () => {
         expect([r.code, r.stderr]).toEqual([0, ""]);
         expect(veths(node).sort()).toEqual(["vethdeadbeef"]);
       } finally {
-        holder.kill("SIGKILL");
+        holder.kill();
       }
     }));
 
   rootTest("a second attachment's host end is named apart and left alone by the first one's DEL", () =>
-    withNode(2, (node, [p1, p2], dataDir) => {
+    withNode(2, async (node, [p1, p2], dataDir) => {
       const c = bridgeConf("1.0.0", dataDir, { isGateway: true });
       const r1 = callIn(node, bin.dir, { command: "ADD", netns: p1!.path, containerID: "c1", conf: c });
       const r2 = callIn(node, bin.dir, { command: "ADD", netns: p2!.path, containerID: "c2", conf: c });
       expect([r1.code, r2.code]).toEqual([0, 0]);
-      expect(r1.json.interfaces[1].name).toBe(hostVethName("brnet", "c1", "eth0"));
-      expect(r2.json.interfaces[1].name).toBe(hostVethName("brnet", "c2", "eth0"));
-      const holder = holdOpen(p1!);
+      expect(r1.json.interfaces[1].name).toBe(hostVethName({ type: "bridge", network: "brnet", containerID: "c1", ifName: "eth0" }));
+      expect(r2.json.interfaces[1].name).toBe(hostVethName({ type: "bridge", network: "brnet", containerID: "c2", ifName: "eth0" }));
+      const holder = await holdOpen(p1!);
       try {
         const path = p1!.path;
         unmountPath(p1!);
@@ -72,15 +67,15 @@ describe("bridge: DEL after an ADD that was killed", () => {
         expect(veths(node)).toEqual([r2.json.interfaces[1].name]);
         expect(allocated(dataDir)).toEqual(["10.44.0.3"]);
       } finally {
-        holder.kill("SIGKILL");
+        holder.kill();
       }
       expect(callIn(node, bin.dir, { command: "DEL", netns: p2!.path, containerID: "c2", conf: c }).code).toBe(0);
     }));
 
   rootTest("a stale host end with the attachment's name: ADD takes a random name, DEL removes both", () =>
-    withNode(1, (node, [pod], dataDir) => {
+    withNode(1, async (node, [pod], dataDir) => {
       const c = bridgeConf("1.0.0", dataDir, { isGateway: true });
-      const name = hostVethName("brnet", "killed", "eth0");
+      const name = hostVethName({ type: "bridge", network: "brnet", containerID: "killed", ifName: "eth0" });
       node.exec(["ip", "link", "add", name, "type", "veth", "peer", "name", "stale0"]);
       const r = callIn(node, bin.dir, { command: "ADD", netns: pod!.path, containerID: "killed", conf: c });
       expect(r.code).toBe(0);
@@ -109,7 +104,7 @@ describe("bridge: DEL after an ADD that was killed", () => {
       const outcomes: string[] = [];
       for (let i = 0; i < steps; i++) {
         const pod = TestNetns.create("brk");
-        let holder: ChildProcess | undefined;
+        let holder: { kill(): void } | undefined;
         try {
           const ms = Math.round((full * i) / steps);
           const r = await addKilledAfter(node, pod, c, ms);
@@ -118,14 +113,14 @@ describe("bridge: DEL after an ADD that was killed", () => {
           outcomes.push(r.signal ? `killed ${left.map(Number).join("")}` : `exit ${r.code}`);
           const path = pod.path;
           if (i % 2 === 1) {
-            holder = holdOpen(pod);
+            holder = await holdOpen(pod);
             unmountPath(pod);
           }
           const del = callIn(node, bin.dir, { command: "DEL", netns: path, containerID: "killed", conf: c });
           expect([ms, del.code, del.stderr]).toEqual([ms, 0, ""]);
           expect([ms, veths(node), ports(node), allocated(dataDir), nat(node)]).toEqual([ms, [], 0, [], []]);
         } finally {
-          holder?.kill("SIGKILL");
+          holder?.kill();
           pod.destroy();
         }
       }

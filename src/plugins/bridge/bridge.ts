@@ -3,7 +3,6 @@
  * port of the bridge; addresses from IPAM, the gateway on the bridge when asked.
  * Drop-in for the reference plugin of the same name (see README.md for the fields).
  */
-import { isNotFound } from "../../netlink/error.ts";
 import { NetlinkHandle } from "../../netlink/handle.ts";
 import type { Link } from "../../netlink/link-types.ts";
 import { linkDel } from "../../netlink/link-add.ts";
@@ -20,17 +19,16 @@ import { dnsSet } from "../_shared/conf-fields.ts";
 import { configureIface } from "../_shared/configure-iface.ts";
 import { failure } from "../_shared/errors.ts";
 import { familyOfText } from "../_shared/ip-util.ts";
-import { ipamAdd, ipamCommand, ipamValidate } from "../_shared/ipam-exec.ts";
+import { ipamAddFor, ipamCommand, ipamValidate } from "../_shared/ipam-exec.ts";
 import { type ContainerNS, openContainerNS, openContainerNSIfAny } from "../_shared/netns-open.ts";
 import { enableForward } from "../_shared/forward.ts";
+import { gcMasq, setupMasq, teardownMasq } from "../_shared/masq.ts";
 import { Rollback } from "../_shared/rollback.ts";
-import { deleteQuietly, hostVethAlias, setupVeth, type VethPair } from "../_shared/veth.ts";
+import { deleteQuietly, deleteUnlessGone, setupVeth, strayHostVeths, type VethOwner, type VethPair } from "../_shared/veth.ts";
 import { ensureBridge, ensureGatewayAddr } from "./_bridge-link.ts";
 import { checkBridge, checkContainerEnd, checkHostEnd } from "./_check.ts";
 import { ensureVlanGateway, setupPortVlans } from "./_vlan.ts";
 import { type BridgeConf, loadNetConf } from "./_conf.ts";
-import { hostVethName, strayHostVeths } from "./_host-veth.ts";
-import { gcBridgeMasq, setupBridgeMasq, teardownBridgeMasq } from "./_masq.ts";
 
 export { loadNetConf, type BridgeConf };
 
@@ -41,11 +39,10 @@ function calcGateway(cidr: string): string {
   return formatIP(net.ip);
 }
 
-/** IPAM's addresses for the container (interface 2), gateways filled in when the bridge is one. */
-function containerIPs(conf: BridgeConf, ipam: Result): IPConfig[] {
-  const ips = ipam.ips ?? [];
-  if (conf.ipam && ips.length === 0) throw failure("IPAM plugin returned missing IP config");
-  return ips.map((ipc) => ({ ...ipc, interface: 2, ...(conf.isGateway && !ipc.gateway ? { gateway: calcGateway(ipc.address) } : {}) }));
+/** IPAM's addresses, gateways filled in when the bridge is one. */
+function withGateways(conf: BridgeConf, ips: IPConfig[]): IPConfig[] {
+  if (!conf.isGateway) return ips;
+  return ips.map((ipc) => (ipc.gateway ? ipc : { ...ipc, gateway: calcGateway(ipc.address) }));
 }
 
 /** With isDefaultGateway, a default route via each family's gateway, unless IPAM gave one. */
@@ -121,21 +118,24 @@ function linkSetUpOrFail(h: NetlinkHandle, link: Link, name: string): void {
   }
 }
 
-/** Deletes a link; one already gone (deleting the pod's end takes its peer along) is fine. */
-function delUnlessGone(h: NetlinkHandle, index: number): void {
-  try {
-    linkDel(h, index);
-  } catch (e) {
-    if (!isNotFound(e)) throw e;
-  }
+/** The attachment a host end belongs to, which names and tags it. */
+function vethOwner(conf: BridgeConf, args: CmdArgs): VethOwner {
+  return { type: "bridge", network: conf.name, containerID: args.containerID, ifName: args.ifName };
+}
+
+/** What every step of one ADD works on: the config, the call, both namespaces and the undo record. */
+interface Attach {
+  conf: BridgeConf;
+  args: CmdArgs;
+  hostH: NetlinkHandle;
+  c: ContainerNS;
+  undo: Rollback;
 }
 
 /** The pair, its host end a port of the bridge with the port flags asked for, and the spoof check; each recorded for undo. */
-function setupPort(hostH: NetlinkHandle, c: ContainerNS, br: Link, conf: BridgeConf, args: CmdArgs, undo: Rollback): VethPair {
-  const pair = setupVeth(hostH, c.h, c.ns, {
-    ifName: args.ifName, mtu: conf.mtu, alias: hostVethAlias("bridge", conf.name, args.containerID, args.ifName),
-    name: hostVethName(conf.name, args.containerID, args.ifName), ...(conf.mac ? { mac: conf.mac } : {}),
-  });
+function setupPort(a: Attach, br: Link): VethPair {
+  const { conf, args, hostH, c, undo } = a;
+  const pair = setupVeth(hostH, c.h, c.ns, { owner: vethOwner(conf, args), mtu: conf.mtu, ...(conf.mac ? { mac: conf.mac } : {}) });
   undo.add(`veth "${pair.host.name}"`, () => deleteQuietly(hostH, pair.host.index));
   try {
     linkSetMaster(hostH, pair.host, br);
@@ -157,11 +157,10 @@ function setupPort(hostH: NetlinkHandle, c: ContainerNS, br: Link, conf: BridgeC
 }
 
 /** IPAM's addresses on the pod end, the gateway on the bridge, masquerade; each recorded for undo. */
-async function setupL3(hostH: NetlinkHandle, c: ContainerNS, br: Link, conf: BridgeConf, args: CmdArgs, result: Result, undo: Rollback): Promise<void> {
-  const ipamType = conf.ipam!.type;
-  const ipam = await ipamAdd(ipamType, args);
-  undo.add("IPAM ADD", () => ipamCommand("DEL", ipamType, args));
-  result.ips = containerIPs(conf, ipam);
+async function setupL3(a: Attach, br: Link, result: Result): Promise<void> {
+  const { conf, args, hostH, c, undo } = a;
+  const ipam = await ipamAddFor(conf.ipam!.type, args, undo, 2);
+  result.ips = withGateways(conf, ipam.ips);
   const routes = defaultRoutes(conf, result.ips, ipam.routes ?? []);
   if (routes.length) result.routes = routes;
   if (!dnsSet(conf.dns) && ipam.dns) result.dns = ipam.dns;
@@ -170,8 +169,8 @@ async function setupL3(hostH: NetlinkHandle, c: ContainerNS, br: Link, conf: Bri
   if (!conf.disableContainerInterface) await configureIface(c.h, c.ns, args.ifName, result);
   if (conf.isGateway) setupGateway(hostH, br, conf, result);
   if (conf.ipMasq) {
-    undo.add("ipMasq rules", () => teardownBridgeMasq(conf, args));
-    setupBridgeMasq(conf, args, result.ips.map((i) => i.address));
+    undo.add("ipMasq rules", () => teardownMasq(conf, args));
+    setupMasq(conf, args, result.ips.map((i) => i.address));
   }
 }
 
@@ -185,7 +184,8 @@ async function cmdAdd(args: CmdArgs): Promise<Result> {
   const undo = new Rollback();
   return await undo.guard(async () => {
     const br = ensureBridge(hostH, conf.bridge, { mtu: conf.mtu, promisc: conf.promiscMode, vlan: conf.vlanConf });
-    const pair = setupPort(hostH, c, br, conf, args, undo);
+    const a: Attach = { conf, args, hostH, c, undo };
+    const pair = setupPort(a, br);
     const result: Result = {
       cniVersion: conf.cniVersion,
       interfaces: [
@@ -195,7 +195,7 @@ async function cmdAdd(args: CmdArgs): Promise<Result> {
       ],
       dns: conf.dns && dnsSet(conf.dns) ? conf.dns : {},
     };
-    if (conf.ipam) await setupL3(hostH, c, br, conf, args, result, undo);
+    if (conf.ipam) await setupL3(a, br, result);
     // L2 only: the pod's end is up with no addresses, as in the reference.
     else if (!conf.disableContainerInterface) linkSetUpOrFail(c.h, pair.container, args.ifName);
     if (!conf.disableContainerInterface) await waitPortUp(hostH, pair.host.index);
@@ -236,17 +236,16 @@ async function cmdDel(args: CmdArgs): Promise<void> {
   using hostH = NetlinkHandle.at();
   using c = openContainerNSIfAny(args.netns);
   const contLink = c ? linkFind(c.h, args.ifName) : undefined;
-  const alias = hostVethAlias("bridge", conf.name, args.containerID, args.ifName);
-  const strays = strayHostVeths(hostH, hostVethName(conf.name, args.containerID, args.ifName), alias, args.prevResult, contLink);
+  const strays = strayHostVeths(hostH, vethOwner(conf, args), args.prevResult, contLink);
   if (conf.ipam) await ipamCommand("DEL", conf.ipam.type, args);
   try {
     // The pod end's peer goes with it (asking for it again would wait for the kernel to finish that deletion).
     if (c && contLink) linkDel(c.h, contLink.index);
-    for (const v of strays) delUnlessGone(hostH, v.index);
+    for (const v of strays) deleteUnlessGone(hostH, v.index);
   } catch (e) {
     throw failure(`failed to delete "${args.ifName}"`, e);
   }
-  if (conf.ipMasq) teardownBridgeMasq(conf, args);
+  if (conf.ipMasq) teardownMasq(conf, args);
   if (conf.macspoofchk) {
     try {
       teardownSpoofCheck(`${args.containerID}-${args.ifName}`);
@@ -260,7 +259,7 @@ async function cmdDel(args: CmdArgs): Promise<void> {
 async function cmdGc(args: CmdArgs, valid: Attachment[]): Promise<void> {
   const conf = loadNetConf(args);
   if (conf.ipam) await ipamCommand("GC", conf.ipam.type, args);
-  if (conf.ipMasq) gcBridgeMasq(conf, valid);
+  if (conf.ipMasq) gcMasq(conf, valid);
 }
 
 /** Ready when the IPAM plugin is. */

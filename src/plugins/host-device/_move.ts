@@ -34,12 +34,21 @@ export function openTempNS(): TempNS {
   return { ns, h, close, [Symbol.dispose]: close };
 }
 
+/** The namespaces a device moves between: the node's, the pod's and a temporary one for renames. */
+export interface MoveSpaces {
+  hostH: NetlinkHandle;
+  hostNs: NetNS;
+  pod: ContainerNS;
+  tmp: TempNS;
+}
+
 /**
- * Moves `dev` from the node (hostH, hostNs) into the pod as `ifName` with the alias set
- * to its node name, and sets it up. Undo steps go to `undo`; `tmp` must stay open until
- * the caller's rollback is no longer needed.
+ * Moves `dev` from the node into the pod as `ifName` with the alias set to its node
+ * name, and sets it up. Undo steps go to `undo`; `at.tmp` must stay open until the
+ * caller's rollback is no longer needed.
  */
-export function moveLinkIn(hostH: NetlinkHandle, hostNs: NetNS, dev: Link, c: ContainerNS, ifName: string, tmp: TempNS, undo: Rollback): Link {
+export function moveLinkIn(at: MoveSpaces, dev: Link, ifName: string, undo: Rollback): Link {
+  const { hostH, hostNs, pod: c, tmp } = at;
   const name = dev.name;
   // Moving between namespaces sets a link down: bring it back up if it was.
   if (isUp(dev)) undo.add(`up state of "${name}"`, () => linkFind(hostH, name) && linkSetUp(hostH, name));
@@ -63,7 +72,8 @@ export function moveLinkIn(hostH: NetlinkHandle, hostNs: NetNS, dev: Link, c: Co
  * the alias and leaving it down (its state before ADD is not known). All or nothing:
  * on failure the device is back in the pod as it was.
  */
-export async function moveLinkOut(hostNs: NetNS, c: ContainerNS, dev: Link, tmp: TempNS): Promise<void> {
+export async function moveLinkOut(at: Omit<MoveSpaces, "hostH">, dev: Link): Promise<void> {
+  const { hostNs, pod: c, tmp } = at;
   const ifName = dev.name;
   const name = dev.alias;
   if (!name) throw failure(`failed to find original ifname for "${ifName}" (alias is not set)`);

@@ -17,7 +17,7 @@ import { checkContainerLink, checkInterfaceIPs, checkRoutes, containerIface, req
 import { checkDNS, ipamOf, stringField } from "../_shared/conf-fields.ts";
 import { configureIface } from "../_shared/configure-iface.ts";
 import { failure, invalidConfig } from "../_shared/errors.ts";
-import { ipamAdd, ipamCommand, ipamValidate } from "../_shared/ipam-exec.ts";
+import { ipamAddFor, ipamCommand, ipamValidate } from "../_shared/ipam-exec.ts";
 import { openContainerNS, openContainerNSIfAny } from "../_shared/netns-open.ts";
 import { Rollback } from "../_shared/rollback.ts";
 import { AUX_NAME, type DeviceRef, findHostDevice, hasDpdkDriver, PCI_ADDRESS, SYS_BUS_AUXILIARY, SYS_BUS_PCI } from "./_find.ts";
@@ -96,16 +96,13 @@ async function cmdAdd(args: CmdArgs): Promise<Result> {
   const undo = new Rollback();
   return await undo.guard(async () => {
     if (dev) {
-      const moved = moveLinkIn(hostH, hostNs, dev, c, args.ifName, tmp, undo);
+      const moved = moveLinkIn({ hostH, hostNs, pod: c, tmp }, dev, args.ifName, undo);
       if (moved.mac) iface.mac = moved.mac;
     }
     const result: Result = { cniVersion: conf.cniVersion, interfaces: [iface] };
     if (!conf.ipam) return result;
-    const type = conf.ipam.type;
-    const ipamResult = await ipamAdd(type, args);
-    undo.add("IPAM ADD", () => ipamCommand("DEL", type, args));
-    if (!ipamResult.ips?.length) throw failure("IPAM plugin returned missing IP config");
-    result.ips = ipamResult.ips.map((ipc) => ({ ...ipc, interface: 0 }));
+    const ipamResult = await ipamAddFor(conf.ipam.type, args, undo, 0);
+    result.ips = ipamResult.ips;
     if (ipamResult.routes) result.routes = ipamResult.routes;
     if (dev) await configureIface(c.h, c.ns, args.ifName, result);
     if (conf.dns) result.dns = conf.dns;
@@ -141,7 +138,7 @@ async function cmdDel(args: CmdArgs): Promise<void> {
   if (!dev) return;
   using hostNs = NetNS.current();
   using tmp = openTempNS();
-  await moveLinkOut(hostNs, c, dev, tmp);
+  await moveLinkOut({ hostNs, pod: c, tmp }, dev);
 }
 
 /** IPAM's leases are what outlives a container. */

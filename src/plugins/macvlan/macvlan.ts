@@ -19,7 +19,7 @@ import { checkContainerLink, checkInterfaceIPs, checkRoutes, containerIface, req
 import { boolField, checkDNS, intField, ipamOf, stringField } from "../_shared/conf-fields.ts";
 import { configureIface } from "../_shared/configure-iface.ts";
 import { failure, invalidConfig } from "../_shared/errors.ts";
-import { ipamAdd, ipamCommand, ipamValidate } from "../_shared/ipam-exec.ts";
+import { ipamAddFor, ipamCommand, ipamValidate } from "../_shared/ipam-exec.ts";
 import { type ContainerNS, openContainerNS, openContainerNSIfAny } from "../_shared/netns-open.ts";
 import { Rollback } from "../_shared/rollback.ts";
 import { validateInterfaceName } from "../../spec/validate.ts";
@@ -117,14 +117,16 @@ function tempName(): string {
   return `mv${Array.from(getRandomValues(new Uint8Array(4)), (x) => x.toString(16).padStart(2, "0")).join("")}`;
 }
 
-/** Creates the macvlan straight into the pod's namespace and names it CNI_IFNAME there. */
-function createMacvlan(conf: MacvlanConf, masterH: NetlinkHandle, master: Link, c: ContainerNS, ifName: string, undo: Rollback): Link {
+/** Creates the macvlan on `master` (a link of the namespace of `masterH`) straight into the pod's namespace, named CNI_IFNAME there. */
+function createMacvlan(a: { conf: MacvlanConf; c: ContainerNS; ifName: string; undo: Rollback }, master: { h: NetlinkHandle; link: Link }): Link {
+  const { conf, c, ifName, undo } = a;
+  const masterH = master.h;
   const tmp = tempName();
   try {
     linkAdd(masterH, {
       kind: "macvlan",
       name: tmp,
-      parent: master.index,
+      parent: master.link.index,
       mode: conf.mode,
       ...(conf.mtu ? { mtu: conf.mtu } : {}),
       ...(conf.mac ? { mac: conf.mac } : {}),
@@ -155,14 +157,11 @@ async function cmdAdd(args: CmdArgs): Promise<Result> {
   if (conf.ipam) await ipamValidate(conf.ipam.type, args);
   const undo = new Rollback();
   return await undo.guard(async () => {
-    const link = createMacvlan(conf, masterH, master, c, args.ifName, undo);
+    const link = createMacvlan({ conf, c, ifName: args.ifName, undo }, { h: masterH, link: master });
     const result: Result = { cniVersion: conf.cniVersion, interfaces: [{ name: args.ifName, mac: link.mac, sandbox: args.netns }] };
     if (conf.ipam) {
-      const type = conf.ipam.type;
-      const ipamResult = await ipamAdd(type, args);
-      undo.add("IPAM ADD", () => ipamCommand("DEL", type, args));
-      if (!ipamResult.ips?.length) throw failure("IPAM plugin returned missing IP config");
-      result.ips = ipamResult.ips.map((ipc) => ({ ...ipc, interface: 0 }));
+      const ipamResult = await ipamAddFor(conf.ipam.type, args, undo, 0);
+      result.ips = ipamResult.ips;
       if (ipamResult.routes) result.routes = ipamResult.routes;
       // Announce the new MAC at once (gratuitous ARP / unsolicited NA), as the reference.
       for (const k of [`net/ipv4/conf/${args.ifName}/arp_notify`, `net/ipv6/conf/${args.ifName}/ndisc_notify`]) {

@@ -5,6 +5,7 @@
 import { type Family, TableBatch, iptablesAvailable, ruleExists } from "../../netfilter/iptables.ts";
 import { commentOf } from "../../netfilter/rule-text.ts";
 import { formatCIDR, networkOf, parseCIDR } from "../../spec/ip.ts";
+import type { PortMapBackend } from "./_backend.ts";
 import type { PortMapConf } from "./_conf.ts";
 import { MASQ, OLD_TOP_SNAT, SETMARK, TOP_DNAT, dnatChainName, dnatRules, masqRules, oldSnatChainName, setMarkRule, topLevelJumps } from "./_chains.ts";
 
@@ -18,7 +19,7 @@ function rulesFor(conf: PortMapConf, containerID: string, family: Family, addr: 
 }
 
 /** Forwards the mapped ports of one family to `addr` ("ip/prefix"), replacing the container's chain as a whole. */
-export function forwardPorts(conf: PortMapConf, containerID: string, family: Family, addr: string): void {
+function forwardPorts(conf: PortMapConf, containerID: string, family: Family, addr: string): void {
   const b = new TableBatch(family, "nat");
   // The marking chains first: the container's chain jumps to them.
   if (conf.snat && !conf.externalSetMarkChain) {
@@ -37,7 +38,7 @@ export function forwardPorts(conf: PortMapConf, containerID: string, family: Fam
 }
 
 /** Fails (with what is missing) unless the container's chain and entry rules are there. */
-export function checkPorts(conf: PortMapConf, containerID: string, family: Family, addr: string): string | undefined {
+function checkPorts(conf: PortMapConf, containerID: string, family: Family, addr: string): string | undefined {
   const d = rulesFor(conf, containerID, family, addr);
   const b = new TableBatch(family, "nat");
   if (!b.hasChain(d.chain)) return `chain ${d.chain} not found`;
@@ -62,7 +63,7 @@ function dropContainer(b: TableBatch, net: string, containerID: string): void {
  * the reference: only when every installed family fails so is it an error (a DEL cannot know
  * which families the ADD used).
  */
-export function unforwardPorts(net: string, containerID: string): void {
+function unforwardPorts(net: string, containerID: string): void {
   const families = ([4, 6] as const).filter((f) => iptablesAvailable(f));
   const errors: unknown[] = [];
   for (const family of families) {
@@ -83,7 +84,7 @@ export function unforwardPorts(net: string, containerID: string): void {
 }
 
 /** Removes the chains of this network's containers that are not in `keep` (container ids). */
-export function gcPorts(net: string, keep: Set<string>): void {
+function gcPorts(net: string, keep: Set<string>): void {
   const prefix = `dnat name: "${net}" id: "`;
   const kept = new Set([...keep].map((id) => dnatChainName(net, id)));
   for (const family of [4, 6] as const) {
@@ -106,3 +107,19 @@ export function gcPorts(net: string, keep: Set<string>): void {
     b.commit();
   }
 }
+
+/** The iptables backend: a chain per container (named by network and id) in the nat table. */
+export const iptablesBackend: PortMapBackend = {
+  forward(conf, containerID, addrs) {
+    for (const [family, addr] of addrs) forwardPorts(conf, containerID, family, addr);
+  },
+  check(conf, containerID, addrs) {
+    for (const [family, addr] of addrs) {
+      const missing = checkPorts(conf, containerID, family, addr);
+      if (missing) return `could not check ipv${family} dnat: ${missing}`;
+    }
+    return undefined;
+  },
+  unforward: unforwardPorts,
+  gc: gcPorts,
+};

@@ -2,17 +2,19 @@
  * portmap's nftables backend, as the reference's (`backend: "nftables"`): tables
  * `ip cni_hostport` / `ip6 cni_hostport` with chains prerouting and output (nat, "fib
  * daddr type local" -> hostports_all -> hostip_hostports, hostports) and masquerading;
- * each container's rules carry its id as comment, which is how DEL and GC find them.
+ * each container's rules carry its id as comment, which is how DEL finds them.
  */
 import { nftApply, nftDeleteRule, nftListTable, nftString, nftTables, type NftRule } from "../../netfilter/nft.ts";
 import type { PortMapping } from "../../spec/capabilities.ts";
+import type { PortMapBackend } from "./_backend.ts";
 import { hostIPIn } from "./_chains.ts";
+import type { PortMapConf } from "./_conf.ts";
 
 const TABLE = "cni_hostport";
 /** Chains that hold rules of containers; hostip_hostports only in tables of older reference versions. */
 const RULE_CHAINS = new Set(["hostports", "hostip_hostports", "masquerading"]);
 
-export interface NftPortMapInput {
+interface NftPortMapInput {
   family: 4 | 6;
   containerID: string;
   /** The container's address, without prefix. */
@@ -43,7 +45,7 @@ function containerRulesNow(pred: (comment: string) => boolean): { family: 4 | 6;
 }
 
 /** The rule texts of one container (what ADD adds and CHECK counts), by chain. */
-export function containerRules(d: NftPortMapInput): { hostports: string[]; masquerading: string[] } {
+function containerRules(d: NftPortMapInput): { hostports: string[]; masquerading: string[] } {
   const x = fam(d.family);
   const to = d.family === 4 ? `${d.ip}` : `[${d.ip}]`;
   const hostports: string[] = [];
@@ -90,7 +92,7 @@ function forwardScript(d: NftPortMapInput, old: NftRule[]): string[] {
 }
 
 /** Installs (or replaces) the container's port maps of every given family in one transaction. */
-export function forwardPortsNft(inputs: NftPortMapInput[]): void {
+function forwardPortsNft(inputs: NftPortMapInput[]): void {
   if (inputs.length === 0) return;
   const id = inputs[0]!.containerID;
   const old = containerRulesNow((cm) => cm === id);
@@ -98,18 +100,40 @@ export function forwardPortsNft(inputs: NftPortMapInput[]): void {
 }
 
 /** Removes the container's rules in both families in one transaction; nothing there is fine. */
-export function unforwardPortsNft(containerID: string): void {
+function unforwardPortsNft(containerID: string): void {
   const old = containerRulesNow((cm) => cm === containerID);
   if (old.length) nftApply(old.map((o) => nftDeleteRule(fam(o.family), TABLE, o.rule)));
 }
 
 /** The number of the container's rules in a chain. */
-export function countRulesNft(family: 4 | 6, chain: string, containerID: string): number {
+function countRulesNft(family: 4 | 6, chain: string, containerID: string): number {
   return nftListTable(fam(family), TABLE).filter((r) => r.chain === chain && r.comment === containerID).length;
 }
 
-/** Removes the rules of containers not in `keep`, in one transaction. */
-export function gcNft(keep: Set<string>): void {
-  const stale = containerRulesNow((cm) => !keep.has(cm));
-  if (stale.length) nftApply(stale.map((o) => nftDeleteRule(fam(o.family), TABLE, o.rule)));
+function nftInput(conf: PortMapConf, containerID: string, family: 4 | 6, addr: string): NftPortMapInput {
+  return {
+    family, containerID, ip: addr.split("/")[0]!, mappings: conf.mappings, snat: conf.snat, masqAll: conf.masqAll,
+    conditions: family === 4 ? conf.conditionsV4 : conf.conditionsV6,
+  };
 }
+
+/** The nftables backend: the reference's cni_hostport tables, the container's rules found by their comment. */
+export const nftBackend: PortMapBackend = {
+  forward(conf, containerID, addrs) {
+    forwardPortsNft([...addrs].map(([family, addr]) => nftInput(conf, containerID, family, addr)));
+  },
+  check(conf, containerID, addrs) {
+    // As the reference: enough rules of the container in each chain (their text is nft's to print).
+    for (const [family, addr] of addrs) {
+      const want = containerRules(nftInput(conf, containerID, family, addr));
+      for (const chain of ["hostports", "masquerading"] as const) {
+        if (countRulesNft(family, chain, containerID) < want[chain].length) return `missing hostport rules in ${JSON.stringify(chain)} chain`;
+      }
+    }
+    return undefined;
+  },
+  unforward: (_net, containerID) => unforwardPortsNft(containerID),
+  // Nothing: the rules' comment (the reference's) names the container but not the
+  // network, so a container of another network cannot be told from a stale one.
+  gc: () => {},
+};

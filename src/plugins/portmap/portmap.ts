@@ -16,12 +16,15 @@ import type { Attachment, Result } from "../../spec/types.ts";
 import { sysctlSet } from "../../sys/sysctl.ts";
 import { failure } from "../_shared/errors.ts";
 import { type PortMapConf, loadNetConf } from "./_conf.ts";
-import { checkPorts, forwardPorts, gcPorts, unforwardPorts } from "./_iptables.ts";
-import { type NftPortMapInput, containerRules, countRulesNft, forwardPortsNft, unforwardPortsNft } from "./_nft.ts";
+import type { ContainerAddrs, PortMapBackend } from "./_backend.ts";
+import { iptablesBackend } from "./_iptables.ts";
+import { nftBackend } from "./_nft.ts";
+
+const BACKENDS: Record<PortMapConf["backend"], PortMapBackend> = { iptables: iptablesBackend, nftables: nftBackend };
 
 /** The container's first v4 and v6 address, skipping addresses of other interfaces (the reference's rule). */
-function containerAddrs(prev: Result, ifName: string): Map<Family, string> {
-  const out = new Map<Family, string>();
+function containerAddrs(prev: Result, ifName: string): ContainerAddrs {
+  const out: ContainerAddrs = new Map();
   for (const ipc of prev.ips ?? []) {
     const intf = ipc.interface !== undefined ? prev.interfaces?.[ipc.interface] : undefined;
     if (intf && (intf.name !== ifName || !intf.sandbox)) continue;
@@ -31,13 +34,6 @@ function containerAddrs(prev: Result, ifName: string): Map<Family, string> {
     if (!out.has(family)) out.set(family, ipc.address);
   }
   return out;
-}
-
-function nftInput(conf: PortMapConf, containerID: string, family: Family, addr: string): NftPortMapInput {
-  return {
-    family, containerID, ip: addr.split("/")[0]!, mappings: conf.mappings, snat: conf.snat, masqAll: conf.masqAll,
-    conditions: family === 4 ? conf.conditionsV4 : conf.conditionsV6,
-  };
 }
 
 /**
@@ -82,10 +78,14 @@ function flushStaleUdp(conf: PortMapConf, families: Family[]): void {
   }
 }
 
-/** Removes the container's port maps from both backends (the backend may have changed since ADD). */
+/** The backends a DEL or GC cleans: both that are installed, since the backend may have changed since ADD. */
+function installedBackends(): PortMapBackend[] {
+  return nftAvailable() ? [iptablesBackend, nftBackend] : [iptablesBackend];
+}
+
+/** Removes the container's port maps from every installed backend. */
 function unforwardAll(net: string, containerID: string): void {
-  unforwardPorts(net, containerID);
-  if (nftAvailable()) unforwardPortsNft(containerID);
+  for (const b of installedBackends()) b.unforward(net, containerID);
 }
 
 /** Forwards the mapped ports to the container; passes prevResult on. No mappings: nothing changes. */
@@ -95,8 +95,7 @@ async function cmdAdd(args: CmdArgs): Promise<Result> {
   if (conf.mappings.length === 0) return args.prevResult;
   const addrs = containerAddrs(args.prevResult, args.ifName);
   try {
-    if (conf.backend === "nftables") forwardPortsNft([...addrs].map(([family, addr]) => nftInput(conf, args.containerID, family, addr)));
-    else for (const [family, addr] of addrs) forwardPorts(conf, args.containerID, family, addr);
+    BACKENDS[conf.backend].forward(conf, args.containerID, addrs);
     const v4 = addrs.get(4);
     if (v4 && conf.snat) enableLocalnet(v4);
   } catch (e) {
@@ -116,18 +115,8 @@ async function cmdCheck(args: CmdArgs): Promise<void> {
   const conf = loadNetConf(args);
   if (!args.prevResult) throw failure("Required prevResult missing");
   if (conf.mappings.length === 0) return;
-  for (const [family, addr] of containerAddrs(args.prevResult, args.ifName)) {
-    if (conf.backend === "iptables") {
-      const missing = checkPorts(conf, args.containerID, family, addr);
-      if (missing) throw failure(`could not check ipv${family} dnat: ${missing}`);
-      continue;
-    }
-    // As the reference: enough rules of the container in each chain (their text is nft's to print).
-    const want = containerRules(nftInput(conf, args.containerID, family, addr));
-    for (const chain of ["hostports", "masquerading"] as const) {
-      if (countRulesNft(family, chain, args.containerID) < want[chain].length) throw failure(`missing hostport rules in ${JSON.stringify(chain)} chain`);
-    }
-  }
+  const missing = BACKENDS[conf.backend].check(conf, args.containerID, containerAddrs(args.prevResult, args.ifName));
+  if (missing) throw failure(missing);
 }
 
 /**
@@ -145,13 +134,13 @@ async function cmdDel(args: CmdArgs): Promise<void> {
 }
 
 /**
- * Removes the chains of this network's containers that have no valid attachment left.
- * iptables only: the nftables rules carry the container id but not the network, so a
- * container of another network could not be told from a stale one.
+ * Removes the port maps of this network's containers that have no valid attachment
+ * left, on every installed backend (nftables keeps its rules: see nftBackend.gc).
  */
 async function cmdGc(args: CmdArgs, valid: Attachment[]): Promise<void> {
   try {
-    gcPorts(args.conf.name, new Set(valid.map((v) => v.containerID)));
+    const keep = new Set(valid.map((v) => v.containerID));
+    for (const b of installedBackends()) b.gc(args.conf.name, keep);
   } catch (e) {
     throw failure("failed to collect port mappings", e);
   }

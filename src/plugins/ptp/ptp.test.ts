@@ -1,11 +1,11 @@
 import { describe, expect } from "bun:test";
 import { chmodSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { spawn } from "node:child_process";
-import { rootTest, withNetns, type TestNetns } from "../../../test/helpers/netns.ts";
+import { holdOpen, rootTest, withNetns, type TestNetns } from "../../../test/helpers/netns.ts";
 import { useBinDir } from "../../../test/helpers/dist.ts";
 import { addrState, badIpamCases, fakeIPAM, linkState, ours, reference, routeState, runIn, tempDir, type Call } from "../../../test/helpers/plugin-run.ts";
 import { ALL_VERSIONS } from "../../spec/version.ts";
+import { hostVethName } from "../_shared/veth.ts";
 
 const OURS = ours("ptp");
 const REF = reference("ptp");
@@ -238,9 +238,8 @@ describe("ptp: DEL", () => {
       const c = conf("1.0.0", dataDir);
       const add = call(OURS, node, { command: "ADD", netns: pod!.path, conf: c });
       expect(add.code).toBe(0);
-      const holder = spawn("ip", ["netns", "exec", pod!.name, "sleep", "60"], { stdio: "ignore" });
+      const holder = await holdOpen(pod!);
       try {
-        await Bun.sleep(200);
         const path = pod!.path;
         pod!.destroy();
         expect(links(node)).toEqual([add.json.interfaces[0].name]);
@@ -252,14 +251,33 @@ describe("ptp: DEL", () => {
       }
     }));
 
+  rootTest("an ADD killed between creating the pair and tagging it, pod path gone: DEL finds the host end by its name", () =>
+    withNode(1, async (node, [pod], dataDir) => {
+      const c = conf("1.0.0", dataDir);
+      const name = hostVethName({ type: "ptp", network: "ptpnet", containerID: "killed", ifName: "eth0" });
+      // What an ADD leaves when killed right after the create message: the pair, untagged.
+      node.exec(["ip", "link", "add", name, "type", "veth", "peer", "name", "eth0", "netns", pod!.name]);
+      // Someone else's untagged veth must survive.
+      node.exec(["ip", "link", "add", "vethdeadbeef", "type", "veth", "peer", "name", "other0"]);
+      const holder = await holdOpen(pod!);
+      try {
+        const path = pod!.path;
+        pod!.destroy();
+        const del = call(OURS, node, { command: "DEL", netns: path, containerID: "killed", conf: c });
+        expect([del.code, del.stderr]).toEqual([0, ""]);
+        expect(links(node).sort()).toEqual(["other0", "vethdeadbeef"]);
+      } finally {
+        holder.kill();
+      }
+    }));
+
   rootTest("DEL of a pair made by the reference plugin, with the namespace path gone, uses the prevResult", () =>
     withNode(1, async (node, [pod], dataDir) => {
       const c = conf("1.0.0", dataDir);
       const add = call(REF, node, { command: "ADD", netns: pod!.path, conf: c });
       expect(add.code).toBe(0);
-      const holder = spawn("ip", ["netns", "exec", pod!.name, "sleep", "60"], { stdio: "ignore" });
+      const holder = await holdOpen(pod!);
       try {
-        await Bun.sleep(200);
         const path = pod!.path;
         pod!.destroy();
         const del = call(OURS, node, { command: "DEL", netns: path, conf: { ...c, prevResult: add.json } });

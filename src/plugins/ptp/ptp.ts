@@ -10,7 +10,7 @@ import { NetlinkHandle } from "../../netlink/handle.ts";
 import type { Link } from "../../netlink/link-types.ts";
 import { linkDel } from "../../netlink/link-add.ts";
 import { linkFind } from "../../netlink/link.ts";
-import { RT_SCOPE_HOST, RT_SCOPE_LINK, RT_SCOPE_UNIVERSE } from "../../netlink/nl/rtnetlink-consts.ts";
+import { RT_SCOPE_HOST, RT_SCOPE_LINK, RT_SCOPE_UNIVERSE } from "../../netlink/route.ts";
 import { routeAdd, routeDel } from "../../netlink/route.ts";
 import type { CmdArgs, PluginInfo } from "../../skel/cmd-args.ts";
 import type { Attachment, IPAMConfig, IPConfig, NetConf, Result } from "../../spec/types.ts";
@@ -19,12 +19,12 @@ import { boolField, checkDNS, dnsSet, intField, ipamOf } from "../_shared/conf-f
 import { configureIface } from "../_shared/configure-iface.ts";
 import { failure, invalidConfig } from "../_shared/errors.ts";
 import { familyOfText, hostPrefix, ipOfCIDR, networkOfCIDR } from "../_shared/ip-util.ts";
-import { ipamAdd, ipamCommand, ipamValidate } from "../_shared/ipam-exec.ts";
+import { ipamAddFor, ipamCommand, ipamValidate } from "../_shared/ipam-exec.ts";
 import { type ContainerNS, openContainerNS, openContainerNSIfAny } from "../_shared/netns-open.ts";
 import { gcMasq, masqBackendOf, setupMasq, teardownMasq } from "../_shared/masq.ts";
 import { enableForward } from "../_shared/forward.ts";
 import { Rollback } from "../_shared/rollback.ts";
-import { findHostVeth, hostVethAlias, setupVeth } from "../_shared/veth.ts";
+import { deleteUnlessGone, setupVeth, strayHostVeths, type VethOwner } from "../_shared/veth.ts";
 
 /** The ptp config: the standard fields plus these. */
 export interface PtpConf extends NetConf {
@@ -52,9 +52,7 @@ export function loadNetConf(args: CmdArgs): PtpConf {
 }
 
 /** Every address needs a gateway of its own family: the container reaches everything through it. */
-function checkIPAMResult(result: Result): IPConfig[] {
-  const ips = result.ips ?? [];
-  if (ips.length === 0) throw failure("IPAM plugin returned missing IP config");
+function checkGateways(ips: IPConfig[]): IPConfig[] {
   for (const ipc of ips) {
     if (!ipc.gateway) throw failure(`IPAM result for ptp has no gateway for ${ipc.address}`);
     if (familyOfText(ipc.gateway) !== familyOfText(ipc.address)) throw failure(`IPAM result for ptp has gateway ${ipc.gateway} of another family than ${ipc.address}`);
@@ -108,6 +106,11 @@ function setupHostVeth(hostH: NetlinkHandle, veth: Link, ips: IPConfig[]): void 
   }
 }
 
+/** The attachment a host end belongs to, which names and tags it. */
+function vethOwner(conf: PtpConf, args: CmdArgs): VethOwner {
+  return { type: "ptp", network: conf.name, containerID: args.containerID, ifName: args.ifName };
+}
+
 /** Creates the pair, applies the IPAM result on both sides, masquerades when asked; undoes it all when a step fails. */
 async function cmdAdd(args: CmdArgs): Promise<Result> {
   const conf = loadNetConf(args);
@@ -117,12 +120,11 @@ async function cmdAdd(args: CmdArgs): Promise<Result> {
   await ipamValidate(conf.ipam.type, args);
   const undo = new Rollback();
   return await undo.guard(async () => {
-    const ipamResult = await ipamAdd(conf.ipam.type, args);
-    undo.add("IPAM ADD", () => ipamCommand("DEL", conf.ipam.type, args));
-    const ips = checkIPAMResult(ipamResult);
+    const ipamResult = await ipamAddFor(conf.ipam.type, args, undo, 1);
+    const ips = checkGateways(ipamResult.ips);
     enableForward(ips);
 
-    const pair = setupVeth(hostH, c.h, c.ns, { ifName: args.ifName, mtu: conf.mtu, alias: hostVethAlias("ptp", conf.name, args.containerID, args.ifName) });
+    const pair = setupVeth(hostH, c.h, c.ns, { owner: vethOwner(conf, args), mtu: conf.mtu });
     undo.add(`veth "${pair.host.name}"`, () => linkDel(hostH, pair.host.index));
     const result: Result = {
       cniVersion: conf.cniVersion,
@@ -130,7 +132,7 @@ async function cmdAdd(args: CmdArgs): Promise<Result> {
         { name: pair.host.name, mac: pair.host.mac },
         { name: args.ifName, mac: pair.container.mac, sandbox: args.netns },
       ],
-      ips: ips.map((ipc) => ({ ...ipc, interface: 1 })),
+      ips,
       ...(ipamResult.routes ? { routes: ipamResult.routes } : {}),
       dns: dnsSet(conf.dns) ? conf.dns : ipamResult.dns,
     };
@@ -140,7 +142,7 @@ async function cmdAdd(args: CmdArgs): Promise<Result> {
     if (conf.ipMasq) {
       const nets = ips.map((i) => i.address);
       undo.add("ipMasq rules", () => teardownMasq(conf, args));
-      setupMasq(conf, args, nets, conf.ipMasqBackend);
+      setupMasq(conf, args, nets);
     }
     return result;
   });
@@ -174,8 +176,9 @@ async function cmdCheck(args: CmdArgs): Promise<void> {
 
 /**
  * Releases the addresses and removes the pair and the masquerade rules. The pair is
- * found from the pod's side when its namespace is there, else by the host end's alias,
- * so nothing is left behind when the namespace is gone but the pair lives on.
+ * found from the pod's side when its namespace is there, else by the host end's name or
+ * alias, so nothing is left behind when the namespace is gone but the pair lives on,
+ * also after an ADD that was killed half way.
  */
 async function cmdDel(args: CmdArgs): Promise<void> {
   const conf = loadNetConf(args);
@@ -183,12 +186,13 @@ async function cmdDel(args: CmdArgs): Promise<void> {
   using c = openContainerNSIfAny(args.netns);
   // Found before IPAM DEL: if that fails, nothing is deleted and a retry finds it all again.
   const contLink = c ? linkFind(c.h, args.ifName) : undefined;
-  const hostVeth = findHostVeth(hostH, hostVethAlias("ptp", conf.name, args.containerID, args.ifName), args.prevResult);
+  const strays = strayHostVeths(hostH, vethOwner(conf, args), args.prevResult, contLink);
 
   await ipamCommand("DEL", conf.ipam.type, args);
   try {
+    // The pod end's peer goes with it.
     if (c && contLink) linkDel(c.h, contLink.index);
-    if (hostVeth && linkFind(hostH, hostVeth.index)) linkDel(hostH, hostVeth.index);
+    for (const v of strays) deleteUnlessGone(hostH, v.index);
   } catch (e) {
     throw failure(`failed to delete "${args.ifName}"`, e);
   }

@@ -6,7 +6,7 @@ import { addrList } from "../../netlink/addr.ts";
 import { isExists, isNotFound } from "../../netlink/error.ts";
 import type { NetlinkHandle } from "../../netlink/handle.ts";
 import { linkFind } from "../../netlink/link.ts";
-import { RT_SCOPE_LINK, RT_TABLE_MAIN } from "../../netlink/nl/rtnetlink-consts.ts";
+import { RT_SCOPE_LINK, RT_TABLE_MAIN } from "../../netlink/route.ts";
 import { type RouteEntry, routeAdd, routeDel, routeList, routeReplace, type RouteSpec } from "../../netlink/route.ts";
 import { ruleAdd, ruleDel, ruleList } from "../../netlink/rule.ts";
 import { formatIP, netContains, networkOf, parseCIDR, parseIP, to4 } from "../../spec/ip.ts";

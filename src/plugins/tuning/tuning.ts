@@ -5,10 +5,9 @@
  */
 import { join } from "node:path";
 import { NetlinkHandle } from "../../netlink/handle.ts";
-import { IFF_ALLMULTI, IFF_PROMISC } from "../../netlink/nl/link-consts.ts";
 import type { Link } from "../../netlink/link-types.ts";
 import { linkSetAllmulti, linkSetMac, linkSetMtu, linkSetPromisc, linkSetTxQLen } from "../../netlink/link-set.ts";
-import { linkFind } from "../../netlink/link.ts";
+import { isAllmulti, isPromisc, linkFind } from "../../netlink/link.ts";
 import type { CmdArgs, PluginInfo } from "../../skel/cmd-args.ts";
 import type { Attachment, Result } from "../../spec/types.ts";
 import { NetNS } from "../../sys/netns.ts";
@@ -38,9 +37,9 @@ function containerLink(h: NetlinkHandle, ifName: string): Link {
 function snapshot(conf: TuningConf, link: Link, ns: NetNS, ifName: string): Backup {
   const b: Backup = {};
   if (conf.mac) b.mac = link.mac;
-  if (conf.promisc) b.promisc = (link.flags & IFF_PROMISC) !== 0;
+  if (conf.promisc) b.promisc = isPromisc(link);
   if (conf.mtu) b.mtu = link.mtu;
-  if (conf.allmulti !== undefined) b.allmulti = (link.flags & IFF_ALLMULTI) !== 0;
+  if (conf.allmulti !== undefined) b.allmulti = isAllmulti(link);
   if (conf.txQLen !== undefined) b.txQLen = link.txqlen;
   const sysctl: Record<string, string> = {};
   for (const k of Object.keys(conf.sysctl)) {
@@ -131,10 +130,10 @@ async function cmdCheck(args: CmdArgs): Promise<void> {
   if (!link) throw failure(`Cannot find container link ${args.ifName}`);
   const bad = (what: string, want: unknown, have: unknown) => failure(`Error: Tuning configured ${what} of ${args.ifName} is ${want}, current value is ${have}`);
   if (conf.mac && conf.mac !== link.mac) throw bad("Ethernet", conf.mac, link.mac);
-  const promisc = (link.flags & IFF_PROMISC) !== 0;
+  const promisc = isPromisc(link);
   if (conf.promisc !== promisc) throw failure(`Error: Tuning link ${args.ifName} configured promisc is ${conf.promisc}, current value is ${promisc ? 1 : 0}`);
   if (conf.mtu && conf.mtu !== link.mtu) throw bad("MTU", conf.mtu, link.mtu);
-  if (conf.allmulti !== undefined && conf.allmulti !== ((link.flags & IFF_ALLMULTI) !== 0)) throw bad("all-multicast mode", conf.allmulti, !conf.allmulti);
+  if (conf.allmulti !== undefined && conf.allmulti !== (isAllmulti(link))) throw bad("all-multicast mode", conf.allmulti, !conf.allmulti);
   if (conf.txQLen !== undefined && conf.txQLen !== link.txqlen) throw bad("Transmit Queue Length", conf.txQLen, link.txqlen);
 }
 
