@@ -8,7 +8,7 @@
 import { describe, expect } from "bun:test";
 import { rootTest, type TestNetns } from "../../../test/helpers/netns.ts";
 import { ours, reference, routeState, runIn } from "../../../test/helpers/plugin-run.ts";
-import { useBinDir, withNode } from "../bridge/_test-node.ts";
+import { useBinDir, withNode } from "../../../test/helpers/bridge-kit.ts";
 
 const bin = useBinDir();
 const GO = "/usr/lib/cni";

@@ -3,7 +3,7 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import type { TestNetns } from "../../../test/helpers/netns.ts";
 import { rootTest } from "../../../test/helpers/netns.ts";
-import { allocated, bridgeConf, callIn, REF, sysctl, useBinDir, veths, withNode } from "./_test-node.ts";
+import { allocated, bridgeConf, callIn, REF, sysctl, useBinDir, veths, withNode } from "../../../test/helpers/bridge-kit.ts";
 
 const bin = useBinDir();
 const GO = "/usr/lib/cni";

@@ -2,7 +2,7 @@ import { describe, expect } from "bun:test";
 import { join } from "node:path";
 import type { TestNetns } from "../../../test/helpers/netns.ts";
 import { rootTest } from "../../../test/helpers/netns.ts";
-import { allocated, bridgeConf, callIn, REF, useBinDir, veths, withNode } from "./_test-node.ts";
+import { allocated, bridgeConf, callIn, REF, useBinDir, veths, withNode } from "../../../test/helpers/bridge-kit.ts";
 
 const bin = useBinDir();
 const GO = "/usr/lib/cni";

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import type { TestNetns } from "../../../test/helpers/netns.ts";
 import { rootTest } from "../../../test/helpers/netns.ts";
 import { addrState, linkState, routeState } from "../../../test/helpers/plugin-run.ts";
-import { allocated, bridgeConf, callIn, ping, REF, sysctl, useBinDir, veths, withNode } from "./_test-node.ts";
+import { allocated, bridgeConf, callIn, ping, REF, sysctl, useBinDir, veths, withNode } from "../../../test/helpers/bridge-kit.ts";
 
 const bin = useBinDir();
 const GO = "/usr/lib/cni";
@@ -70,12 +70,12 @@ describe("bridge against the Go reference, more configs", () => {
 
 describe("bridge: traffic, GC and STATUS", () => {
   rootTest("dual stack: pod to pod and pod to gateway over both families", () =>
-    withNode(2, (node, [p1, p2], dataDir) => {
+    withNode(2, async (node, [p1, p2], dataDir) => {
       const c = bridgeConf("1.0.0", dataDir, { isGateway: true }, DUAL);
       for (const [i, p] of [p1!, p2!].entries()) expect(callIn(node, bin.dir, { command: "ADD", netns: p.path, containerID: `c${i}`, conf: c }).code).toBe(0);
       // As with the Go plugin, the bridge's IPv6 gateway is tentative (DAD) for about a second after the first ADD.
       for (let i = 0; i < 50 && node.exec(["ip", "-6", "addr", "show", "dev", "cnibr0", "tentative"]).trim(); i++) Bun.sleepSync(100);
-      for (const ip of ["10.44.0.3", "10.44.0.1", "fd00:44::3", "fd00:44::1"]) expect([ip, ping(p1!, ip)]).toEqual([ip, true]);
+      for (const ip of ["10.44.0.3", "10.44.0.1", "fd00:44::3", "fd00:44::1"]) expect([ip, await ping(p1!, ip)]).toEqual([ip, true]);
       for (const [i, p] of [p1!, p2!].entries()) expect(callIn(node, bin.dir, { command: "DEL", netns: p.path, containerID: `c${i}`, conf: c }).code).toBe(0);
     }));
 

@@ -1,19 +1,19 @@
 import { describe, expect } from "bun:test";
 import { rootTest } from "../../../test/helpers/netns.ts";
-import { allocated, bridgeConf, callIn, ping, portFlags, sysctl, useBinDir, veths, withNode } from "./_test-node.ts";
+import { allocated, bridgeConf, callIn, ping, pingOnce, portFlags, sysctl, useBinDir, veths, withNode } from "../../../test/helpers/bridge-kit.ts";
 
 const bin = useBinDir();
 
 describe("bridge fields", () => {
   rootTest("isDefaultGateway: gateway on the bridge, default route in the pod; CHECK fails when the port leaves the bridge", () =>
-    withNode(1, (node, [pod], dataDir) => {
+    withNode(1, async (node, [pod], dataDir) => {
       const c = bridgeConf("1.0.0", dataDir, { isDefaultGateway: true });
       const r = callIn(node, bin.dir, { command: "ADD", netns: pod!.path, conf: c });
       expect(r.code).toBe(0);
       expect(r.json.routes).toEqual([{ dst: "0.0.0.0/0", gw: "10.44.0.1" }]);
       expect(pod!.ipJson("route", "show", "default")[0].gateway).toBe("10.44.0.1");
       expect(sysctl(node, "net.ipv4.ip_forward")).toBe("1");
-      expect(ping(pod!, "10.44.0.1")).toBe(true);
+      expect(await ping(pod!, "10.44.0.1")).toBe(true);
       const check = () => callIn(node, bin.dir, { command: "CHECK", netns: pod!.path, conf: { ...c, prevResult: r.json } });
       expect(check().code).toBe(0);
       node.exec(["ip", "link", "set", r.json.interfaces[1].name, "nomaster"]);
@@ -39,7 +39,7 @@ describe("bridge fields", () => {
     }));
 
   rootTest("promiscMode, hairpinMode, portIsolation: isolated pods reach the gateway but not each other", () =>
-    withNode(2, (node, [p1, p2], dataDir) => {
+    withNode(2, async (node, [p1, p2], dataDir) => {
       const c = bridgeConf("1.0.0", dataDir, { isGateway: true, promiscMode: true, hairpinMode: true, portIsolation: true, mtu: 1400 });
       const rs = [p1!, p2!].map((p, i) => callIn(node, bin.dir, { command: "ADD", netns: p.path, containerID: `c${i}`, conf: c }));
       expect(rs.map((r) => r.code)).toEqual([0, 0]);
@@ -47,8 +47,8 @@ describe("bridge fields", () => {
       const port = portFlags(node, rs[0]!.json.interfaces[1].name)!;
       expect([port.hairpin, port.isolated]).toEqual([true, true]);
       expect(p1!.ipJson("link", "show", "eth0")[0].mtu).toBe(1400);
-      expect(ping(p1!, "10.44.0.1")).toBe(true);
-      expect(ping(p1!, "10.44.0.3")).toBe(false);
+      expect(await ping(p1!, "10.44.0.1")).toBe(true);
+      expect(pingOnce(p1!, "10.44.0.3")).toBe(false);
       for (const [i, p] of [p1!, p2!].entries()) expect(callIn(node, bin.dir, { command: "DEL", netns: p.path, containerID: `c${i}`, conf: c }).code).toBe(0);
     }));
 
@@ -95,7 +95,7 @@ describe("bridge fields", () => {
     }));
 
   rootTest("no ipam: L2 only, no addresses, pods talk over the bridge", () =>
-    withNode(2, (node, [p1, p2], dataDir) => {
+    withNode(2, async (node, [p1, p2], dataDir) => {
       const c = bridgeConf("1.0.0", dataDir, {}, null);
       const rs = [p1!, p2!].map((p, i) => callIn(node, bin.dir, { command: "ADD", netns: p.path, containerID: `c${i}`, conf: c }));
       expect(rs.map((r) => r.code)).toEqual([0, 0]);
@@ -104,7 +104,7 @@ describe("bridge fields", () => {
       expect(pod4(p1!)).toEqual([]);
       p1!.exec(["ip", "addr", "add", "192.168.7.1/24", "dev", "eth0"]);
       p2!.exec(["ip", "addr", "add", "192.168.7.2/24", "dev", "eth0"]);
-      expect(ping(p1!, "192.168.7.2")).toBe(true);
+      expect(await ping(p1!, "192.168.7.2")).toBe(true);
       for (const [i, p] of [p1!, p2!].entries()) expect(callIn(node, bin.dir, { command: "DEL", netns: p.path, containerID: `c${i}`, conf: c }).code).toBe(0);
       expect(veths(node)).toEqual([]);
     }));

@@ -3,7 +3,7 @@ import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { holdOpen, rootTest, TestNetns } from "../../../test/helpers/netns.ts";
 import { hostVethName } from "../_shared/veth.ts";
-import { allocated, bridgeConf, callIn, useBinDir, veths, withNode } from "./_test-node.ts";
+import { allocated, bridgeConf, callIn, useBinDir, veths, withNode } from "../../../test/helpers/bridge-kit.ts";
 
 const bin = useBinDir();
 const nat = (node: TestNetns) => node.exec(["iptables-save", "-t", "nat"]).split("\n").filter((l) => l.includes("CNI-"));

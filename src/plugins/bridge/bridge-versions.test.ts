@@ -2,7 +2,7 @@ import { describe, expect } from "bun:test";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { rootTest } from "../../../test/helpers/netns.ts";
-import { bridgeConf, callIn, REF, useBinDir, withNode } from "./_test-node.ts";
+import { bridgeConf, callIn, REF, useBinDir, withNode } from "../../../test/helpers/bridge-kit.ts";
 
 const bin = useBinDir();
 const GO = "/usr/lib/cni";

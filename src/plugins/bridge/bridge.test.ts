@@ -1,20 +1,14 @@
-import { afterAll, beforeAll, describe, expect } from "bun:test";
-import { readdirSync, rmSync } from "node:fs";
+import { describe, expect } from "bun:test";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { spawn } from "node:child_process";
-import { installedBinDir } from "../../../test/helpers/dist.ts";
-import { rootTest, withNetns, type TestNetns } from "../../../test/helpers/netns.ts";
-import { addrState, linkState, ours, reference, routeState, runIn, tempDir, type Call } from "../../../test/helpers/plugin-run.ts";
+import { allocated, OURS, ping, pingOnce, REF, useBinDir, veths, withNode } from "../../../test/helpers/bridge-kit.ts";
+import { rootTest, type TestNetns } from "../../../test/helpers/netns.ts";
+import { addrState, linkState, routeState, runIn, type Call } from "../../../test/helpers/plugin-run.ts";
 import { ALL_VERSIONS } from "../../spec/version.ts";
 
-const OURS = ours("bridge");
-const REF = reference("bridge");
 // Our host-local for every version (Debian's stops at 1.0.0), as a process.
-let bin: { dir: string; cleanup: () => void };
-beforeAll(() => {
-  bin = installedBinDir();
-});
-afterAll(() => bin.cleanup());
+const bin = useBinDir();
 
 function conf(version: string, dataDir: string, extra: Record<string, unknown> = {}, ipam: Record<string, unknown> = {}) {
   return {
@@ -23,34 +17,13 @@ function conf(version: string, dataDir: string, extra: Record<string, unknown> =
   };
 }
 
-async function withNode(pods: number, fn: (node: TestNetns, pods: TestNetns[], dataDir: string) => Promise<void> | void) {
-  const ipam = tempDir();
-  try {
-    await withNetns(pods + 1, async (node, ...rest) => {
-      node.exec(["ip", "link", "set", "lo", "up"]);
-      await fn(node, rest, ipam.dir);
-    }, "br");
-  } finally {
-    ipam.cleanup();
-  }
-}
-
 const call = (argv: string[], node: TestNetns, c: Call) => runIn(node, argv, { path: bin.dir, ...c });
-const allocated = (dataDir: string) => {
-  try {
-    return readdirSync(join(dataDir, "brnet")).filter((f) => /^\d+\.\d+\.\d+\.\d+$/.test(f));
-  } catch {
-    return [];
-  }
-};
-const veths = (ns: TestNetns) => ns.ipJson("link", "show").map((l: any) => l.ifname).filter((n: string) => n.startsWith("veth") || n === "eth0");
 const nat = (node: TestNetns) => node.exec(["iptables-save", "-t", "nat"]).split("\n").filter((l) => l.includes("CNI-"));
-const ping = (from: TestNetns, ip: string) => from.exec(["ping", "-c", "1", "-W", "2", ip], { allowFail: true }).includes("1 received");
 
 describe("bridge: ADD/CHECK/DEL at every spec version", () => {
   for (const v of ALL_VERSIONS) {
     rootTest(v, () =>
-      withNode(2, (node, [p1, p2], dataDir) => {
+      withNode(2, async (node, [p1, p2], dataDir) => {
         const c = conf(v, dataDir, { ipMasq: true, hairpinMode: true });
         const r1 = call(OURS, node, { command: "ADD", netns: p1!.path, containerID: "c1", conf: c });
         expect(r1.stderr).toBe("");
@@ -67,8 +40,8 @@ describe("bridge: ADD/CHECK/DEL at every spec version", () => {
         expect(addrState(node, "cnibr0")).toEqual([{ family: "inet", local: "10.44.0.1", prefixlen: 24, scope: "global", broadcast: "10.44.0.255" }]);
         expect(node.exec(["sysctl", "-n", "net.ipv4.ip_forward"]).trim()).toBe("1");
         expect(nat(node).length).toBe(8);
-        expect(ping(p1!, "10.44.0.3")).toBe(true);
-        expect(ping(p1!, "10.44.0.1")).toBe(true);
+        expect(await ping(p1!, "10.44.0.3")).toBe(true);
+        expect(await ping(p1!, "10.44.0.1")).toBe(true);
         if (v >= "0.4.0") {
           expect(call(OURS, node, { command: "CHECK", netns: p1!.path, containerID: "c1", conf: { ...c, prevResult: r1.json } }).code).toBe(0);
           // Damage: the address goes, CHECK must fail.
@@ -89,17 +62,17 @@ describe("bridge: ADD/CHECK/DEL at every spec version", () => {
 
 describe("bridge: failures leave nothing behind", () => {
   rootTest("macspoofchk: frames from another MAC are dropped; the rules go with DEL", () =>
-    withNode(2, (node, [p1, p2], dataDir) => {
+    withNode(2, async (node, [p1, p2], dataDir) => {
       const c = conf("1.0.0", dataDir, { macspoofchk: true });
       const r1 = call(OURS, node, { command: "ADD", netns: p1!.path, containerID: "c1", conf: c });
       expect(r1.code).toBe(0);
       expect(call(OURS, node, { command: "ADD", netns: p2!.path, containerID: "c2", conf: c }).code).toBe(0);
       const rules = () => node.exec(["nft", "list", "table", "bridge", "nat"], { allowFail: true });
       expect(rules()).toContain(`ether saddr ${r1.json.interfaces[2].mac} return comment "macspoofchk-c1-eth0"`);
-      expect(ping(p1!, "10.44.0.3")).toBe(true);
+      expect(await ping(p1!, "10.44.0.3")).toBe(true);
       p1!.exec(["ip", "link", "set", "eth0", "address", "02:00:00:00:00:99"]);
       p2!.exec(["ip", "neigh", "flush", "all"]);
-      expect(ping(p1!, "10.44.0.3")).toBe(false);
+      expect(pingOnce(p1!, "10.44.0.3")).toBe(false);
       for (const [p, id] of [[p1!, "c1"], [p2!, "c2"]] as const) expect(call(OURS, node, { command: "DEL", netns: p.path, containerID: id, conf: c }).code).toBe(0);
       expect(rules()).not.toContain("macspoofchk");
     }));

@@ -1,7 +1,7 @@
 import { describe, expect } from "bun:test";
-import { readdirSync } from "node:fs";
 import { join } from "node:path";
-import { rootTest, withNetns, type TestNetns } from "../../../test/helpers/netns.ts";
+import { rootTest, type TestNetns } from "../../../test/helpers/netns.ts";
+import { allocated as held, linkDetail as detail, links, ping, withNode as withNodeOf } from "../../../test/helpers/node.ts";
 import { useBinDir } from "../../../test/helpers/dist.ts";
 import { addrState, badIpamCases, fakeIPAM, linkState, ours, reference, routeState, runIn, tempDir, type Call } from "../../../test/helpers/plugin-run.ts";
 import { ALL_VERSIONS } from "../../spec/version.ts";
@@ -19,53 +19,26 @@ function conf(version: string, dataDir: string, extra: Record<string, unknown> =
  * the other end (hd1, 10.79.0.1/24) stays on the node, so the pod can ping the node
  * through the moved device. (No dummy driver on every kernel.)
  */
-async function withNode(pods: number, fn: (node: TestNetns, pods: TestNetns[], dataDir: string) => Promise<void> | void) {
-  const ipam = tempDir();
-  try {
-    await withNetns(pods + 1, async (node, ...rest) => {
-      node.exec(["ip", "link", "set", "lo", "up"]);
+function withNode(pods: number, fn: (node: TestNetns, pods: TestNetns[], dataDir: string) => Promise<void> | void) {
+  return withNodeOf(pods, fn, {
+    prefix: "hdv",
+    setup: (node) => {
       node.exec(["ip", "link", "add", "hd0", "address", "02:00:00:00:79:01", "type", "veth", "peer", "name", "hd1"]);
       node.exec(["ip", "link", "set", "hd0", "up"]);
       node.exec(["ip", "link", "set", "hd1", "up"]);
       node.exec(["ip", "addr", "add", "10.79.0.1/24", "dev", "hd1"]);
-      await fn(node, rest, ipam.dir);
-    }, "hdv");
-  } finally {
-    ipam.cleanup();
-  }
+    },
+  });
 }
 
 const call = (argv: string[], node: TestNetns, c: Call) => runIn(node, argv, c);
-
-function allocated(dataDir: string, net = "hdnet"): string[] {
-  try {
-    return readdirSync(join(dataDir, net)).filter((f) => /^\d+\.\d+\.\d+\.\d+$/.test(f));
-  } catch {
-    return [];
-  }
-}
-
-function links(ns: TestNetns): string[] {
-  return ns.ipJson("link", "show").map((l: any) => l.ifname).filter((n: string) => n !== "lo").sort();
-}
-
-function detail(ns: TestNetns, dev: string): any {
-  return ns.ipJson("-d", "link", "show", "dev", dev)[0];
-}
+const allocated = (dataDir: string, net = "hdnet") => held(dataDir, net);
 
 /** The plugin in a private mount namespace with a fake /sys/bus/pci/devices: PCI device PCI, bound to `driver`, whose net/ holds hd0. */
 function fakePci(driver = "e1000e"): string[] {
   const dir = `/sys/bus/pci/devices/${PCI}`;
   const drv = `mkdir -p /sys/bus/pci/devices/.drivers/${driver} && ln -s /sys/bus/pci/devices/.drivers/${driver} ${dir}/driver && `;
   return ["unshare", "-m", "--propagation", "private", "sh", "-c", `mount -t tmpfs none /sys/bus/pci/devices && mkdir -p ${dir}/net/hd0 && ${drv}exec "$@"`, "sh"];
-}
-
-async function ping(from: TestNetns, ip: string): Promise<boolean> {
-  for (let i = 0; i < 10; i++) {
-    if (from.exec(["ping", "-c", "1", "-W", "1", ip], { allowFail: true }).includes("1 received")) return true;
-    await Bun.sleep(300);
-  }
-  return false;
 }
 
 describe("host-device: ADD/CHECK/DEL at every spec version", () => {

@@ -1,7 +1,7 @@
 import { describe, expect } from "bun:test";
-import { readdirSync } from "node:fs";
 import { join } from "node:path";
-import { rootTest, withNetns, type TestNetns } from "../../../test/helpers/netns.ts";
+import { rootTest, type TestNetns } from "../../../test/helpers/netns.ts";
+import { allocated as held, linkDetail as detail, links, ping, withNode as withNodeOf } from "../../../test/helpers/node.ts";
 import { useBinDir } from "../../../test/helpers/dist.ts";
 import { addrState, badIpamCases, fakeIPAM, linkState, ours, reference, routeState, runIn, tempDir, type Call } from "../../../test/helpers/plugin-run.ts";
 import { ALL_VERSIONS } from "../../spec/version.ts";
@@ -24,47 +24,20 @@ function conf(version: string, dataDir: string, extra: Record<string, unknown> =
  * A node with a bridge "br0" (up, default route through it) as the master, and pods
  * beside it. macvlans on one bridge master talk to each other in bridge mode.
  */
-async function withNode(pods: number, fn: (node: TestNetns, pods: TestNetns[], dataDir: string) => Promise<void> | void) {
-  const ipam = tempDir();
-  try {
-    await withNetns(pods + 1, async (node, ...rest) => {
-      node.exec(["ip", "link", "set", "lo", "up"]);
+function withNode(pods: number, fn: (node: TestNetns, pods: TestNetns[], dataDir: string) => Promise<void> | void) {
+  return withNodeOf(pods, fn, {
+    prefix: "mvl",
+    setup: (node) => {
       node.exec(["ip", "link", "add", "br0", "type", "bridge"]);
       node.exec(["ip", "link", "set", "br0", "up"]);
       node.exec(["ip", "addr", "add", "192.168.78.1/24", "dev", "br0"]);
       node.exec(["ip", "route", "add", "default", "via", "192.168.78.254", "dev", "br0"]);
-      await fn(node, rest, ipam.dir);
-    }, "mvl");
-  } finally {
-    ipam.cleanup();
-  }
+    },
+  });
 }
 
 const call = (argv: string[], node: TestNetns, c: Call) => runIn(node, argv, c);
-
-function allocated(dataDir: string, net = "mvnet"): string[] {
-  try {
-    return readdirSync(join(dataDir, net)).filter((f) => /^\d+\.\d+\.\d+\.\d+$/.test(f));
-  } catch {
-    return [];
-  }
-}
-
-function links(ns: TestNetns): string[] {
-  return ns.ipJson("link", "show").map((l: any) => l.ifname).filter((n: string) => n !== "lo");
-}
-
-function detail(ns: TestNetns, dev: string): any {
-  return ns.ipJson("-d", "link", "show", "dev", dev)[0];
-}
-
-async function ping(from: TestNetns, ip: string): Promise<boolean> {
-  for (let i = 0; i < 10; i++) {
-    if (from.exec(["ping", "-c", "1", "-W", "1", ip], { allowFail: true }).includes("1 received")) return true;
-    await Bun.sleep(300);
-  }
-  return false;
-}
+const allocated = (dataDir: string, net = "mvnet") => held(dataDir, net);
 
 describe("macvlan: ADD/CHECK/DEL at every spec version", () => {
   for (const v of ALL_VERSIONS) {

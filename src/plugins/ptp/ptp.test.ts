@@ -1,7 +1,8 @@
 import { describe, expect } from "bun:test";
-import { chmodSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { holdOpen, rootTest, withNetns, type TestNetns } from "../../../test/helpers/netns.ts";
+import { holdOpen, rootTest, type TestNetns } from "../../../test/helpers/netns.ts";
+import { allocated as held, links, ping, withNode as withNodeOf } from "../../../test/helpers/node.ts";
 import { useBinDir } from "../../../test/helpers/dist.ts";
 import { addrState, badIpamCases, fakeIPAM, linkState, ours, reference, routeState, runIn, tempDir, type Call } from "../../../test/helpers/plugin-run.ts";
 import { ALL_VERSIONS } from "../../spec/version.ts";
@@ -21,43 +22,9 @@ function conf(version: string, dataDir: string, extra: Record<string, unknown> =
 }
 
 /** A node namespace with lo up and `pods` pod namespaces beside it, plus an IPAM data dir; all removed afterwards. */
-async function withNode(pods: number, fn: (node: TestNetns, pods: TestNetns[], dataDir: string) => Promise<void> | void) {
-  const ipam = tempDir();
-  try {
-    await withNetns(pods + 1, async (node, ...rest) => {
-      node.exec(["ip", "link", "set", "lo", "up"]);
-      await fn(node, rest, ipam.dir);
-    }, "ptp");
-  } finally {
-    ipam.cleanup();
-  }
-}
-
-function call(argv: string[], node: TestNetns, c: Call) {
-  return runIn(node, argv, c);
-}
-
-/** Addresses host-local holds in a data dir. */
-function allocated(dataDir: string, net = "ptpnet"): string[] {
-  try {
-    return readdirSync(join(dataDir, net)).filter((f) => /^[0-9a-f.:]+$/.test(f) && f.includes("."));
-  } catch {
-    return [];
-  }
-}
-
-function links(ns: TestNetns): string[] {
-  return ns.ipJson("link", "show").map((l: any) => l.ifname).filter((n: string) => n !== "lo");
-}
-
-/** One echo answered, trying for a few seconds (an IPv6 address on the far side may still be in DAD). */
-async function ping(from: TestNetns, ip: string): Promise<boolean> {
-  for (let i = 0; i < 10; i++) {
-    if (from.exec(["ping", "-c", "1", "-W", "1", ip], { allowFail: true }).includes("1 received")) return true;
-    await Bun.sleep(300);
-  }
-  return false;
-}
+const withNode = (pods: number, fn: (node: TestNetns, pods: TestNetns[], dataDir: string) => Promise<void> | void) => withNodeOf(pods, fn, { prefix: "ptp" });
+const call = (argv: string[], node: TestNetns, c: Call) => runIn(node, argv, c);
+const allocated = (dataDir: string, net = "ptpnet") => held(dataDir, net);
 
 const FIXED_RESULT = { cniVersion: "1.1.0", ips: [{ address: "10.77.0.2/24", gateway: "10.77.0.1" }], routes: [{ dst: "0.0.0.0/0" }], dns: {} };
 

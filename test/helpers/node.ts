@@ -1,0 +1,67 @@
+/**
+ * The kit every plugin test uses: a "node" namespace with pod namespaces beside it and a
+ * temp IPAM dir, all removed afterwards; what host-local holds; the links of a
+ * namespace; ping with one retry policy.
+ */
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
+import { withNetns, type TestNetns } from "./netns.ts";
+import { tempDir } from "./plugin-run.ts";
+
+/** A node namespace (lo up, then `setup`) with `pods` namespaces beside it and a temp IPAM dir, all removed afterwards. */
+export async function withNode(
+  pods: number,
+  fn: (node: TestNetns, pods: TestNetns[], dataDir: string) => Promise<void> | void,
+  opts: { prefix?: string; setup?: (node: TestNetns) => void } = {},
+): Promise<void> {
+  const ipam = tempDir();
+  try {
+    await withNetns(pods + 1, async (node, ...rest) => {
+      node.exec(["ip", "link", "set", "lo", "up"]);
+      opts.setup?.(node);
+      await fn(node, rest, ipam.dir);
+    }, opts.prefix ?? "node");
+  } finally {
+    ipam.cleanup();
+  }
+}
+
+/** The addresses host-local holds for network `net` in `dataDir`, sorted (its lock and last_reserved_ip files left out). */
+export function allocated(dataDir: string, net: string): string[] {
+  try {
+    return readdirSync(join(dataDir, net)).filter((f) => /^[0-9a-f.:]+$/.test(f) && /[.:]/.test(f)).sort();
+  } catch {
+    return [];
+  }
+}
+
+/** Names of the links of a namespace but lo, sorted. */
+export function links(ns: TestNetns): string[] {
+  return ns.ipJson("link", "show").map((l: any) => l.ifname as string).filter((n: string) => n !== "lo").sort();
+}
+
+/** `ip -j -d link show dev DEV`: the link's details. */
+export function linkDetail(ns: TestNetns, dev: string): any {
+  return ns.ipJson("-d", "link", "show", "dev", dev)[0];
+}
+
+/**
+ * True once `ip` answers an echo from `from`: tries for about 5 s, since a fresh address
+ * (an IPv6 one still in DAD, a bridge port still learning) may not answer at once.
+ */
+export async function ping(from: TestNetns, ip: string): Promise<boolean> {
+  const deadline = Date.now() + 5_000;
+  do {
+    if (from.exec(["ping", "-c", "1", "-W", "1", ip], { allowFail: true }).includes("1 received")) return true;
+    await Bun.sleep(100);
+  } while (Date.now() < deadline);
+  return false;
+}
+
+/** `sysctl -n NAME` in a namespace. */
+export const sysctl = (ns: TestNetns, name: string): string => ns.exec(["sysctl", "-n", name]).trim();
+
+/** True when one echo to `ip` is answered within 1 s: for pings that must fail (isolation), where retrying only waits. */
+export function pingOnce(from: TestNetns, ip: string): boolean {
+  return from.exec(["ping", "-c", "1", "-W", "1", ip], { allowFail: true }).includes("1 received");
+}
