@@ -26,6 +26,7 @@
  *   podmanSkipReason(): string | undefined        why podman cannot run here (probes once)
  *   await PodmanEnv.create({ pluginDir, label? })  a sandbox whose podman uses pluginDir
  *   env.podman(args, { allowFail? })               podman ARGS in the sandbox (async, parallel-safe): { code, stdout, stderr }
+ *   env.podmanCommand(args, wrap?)                 { argv, env } of that call, `wrap` (["/usr/bin/time", "-f", "%e %U %S"]) before podman
  *   env.inNode(cmd, { allowFail? })                a command in the node (its netns and mount ns), sync, stdout
  *   env.inNodeAsync(cmd) / env.inExtAsync(cmd)     the same, async, for checks run in parallel
  *   env.ext                                        the ext namespace (TestNetns)
@@ -235,6 +236,11 @@ export class PodmanEnv {
 
   private nsenter(cmd: string[]): string[] {
     return ["nsenter", "-t", String(this.holder), "-m", "-n", "--", ...cmd];
+  }
+
+  /** The command line and environment of `podman ARGS` in the sandbox, for a bench that wraps it (GNU time, perf). */
+  podmanCommand(args: string[], wrap: string[] = []): { argv: string[]; env: Record<string, string> } {
+    return { argv: this.nsenter([...wrap, "podman", ...args]), env: { ...this.env } };
   }
 
   /** `podman ARGS` in the sandbox. Throws on a non-zero exit unless allowFail. */
