@@ -112,3 +112,6 @@ say "done: namespaces and files are removed on exit"
 
 say "second act: a two-node flannel cluster (scripts/demo-flannel.sh)"
 bash scripts/demo-flannel.sh
+
+say "third act: Multus, a pod with two extra interfaces (scripts/demo-multus.sh)"
+bash scripts/demo-multus.sh
