@@ -109,9 +109,17 @@ function cni(body: string, plugin: string | undefined, h: DaemonHandlers): Respo
   const command = req.env.CNI_COMMAND ?? "";
   const stream = new ReadableStream<string>({
     async start(ctl) {
-      ctl.enqueue(" ");
+      // A client that went away closes the stream: writing to it then must not throw.
+      const send = (s: string) => {
+        try {
+          ctl.enqueue(s);
+        } catch {
+          // the client is gone; the work still finishes
+        }
+      };
+      send(" ");
       // More blanks while the work runs: Bun.serve cuts a connection silent for 10 s.
-      const beat = setInterval(() => ctl.enqueue(" "), HEARTBEAT_MS);
+      const beat = setInterval(() => send(" "), HEARTBEAT_MS);
       let answer: CniAnswer;
       try {
         answer = await h.cni(req);
@@ -120,8 +128,12 @@ function cni(body: string, plugin: string | undefined, h: DaemonHandlers): Respo
       } finally {
         clearInterval(beat);
       }
-      ctl.enqueue(encodeAnswer(answer, command));
-      ctl.close();
+      send(encodeAnswer(answer, command));
+      try {
+        ctl.close();
+      } catch {
+        // already closed by the client going away
+      }
     },
   });
   return new Response(stream, { status: 200, headers: JSON_HEADERS });

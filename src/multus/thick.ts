@@ -50,7 +50,7 @@ export interface MultusDaemon {
 const info = { about: "multus-daemon: Multus's thick server (cni-ts)" };
 
 /** Starts the informers and returns the request handler. */
-export function startMultusDaemon(cfg: DaemonConfig, opts: { exec?: PluginExec; resourceClient?: ResourceClient; ignoreReadinessIndicator?: boolean; syncTimeoutMs?: number } = {}): MultusDaemon {
+export function startMultusDaemon(cfg: DaemonConfig, opts: { exec?: PluginExec; resourceClient?: ResourceClient; ignoreReadinessIndicator?: boolean; syncTimeoutMs?: number; maxConcurrent?: number } = {}): MultusDaemon {
   const logger = new Logger().configure({ logLevel: cfg.logLevel, logToStderr: cfg.logToStderr, logFile: cfg.logFile });
   let client: KubeClient | undefined;
   let pods: Informer<Pod> | undefined;
@@ -59,7 +59,7 @@ export function startMultusDaemon(cfg: DaemonConfig, opts: { exec?: PluginExec; 
   const kcfg = cfg.kubeconfig ? loadKubeConfig({ kubeconfig: cfg.kubeconfig })
     : process.env.KUBERNETES_SERVICE_HOST && process.env.KUBERNETES_SERVICE_PORT ? inClusterConfig() : undefined;
   if (kcfg) {
-    client = new LightKubeClient(kcfg, { userAgent: "multus-daemon" });
+    client = new LightKubeClient(kcfg, { userAgent: "multus-daemon", timeoutMs: 60_000 });
     const onError = (e: Error) => logger.error(`informer: ${e.message}`);
     pods = client.watchPods(cfg.nodeName ? { nodeName: cfg.nodeName, onError } : { onError });
     nads = client.informer<NetworkAttachmentDefinition>(NADS, { onError });
@@ -74,6 +74,19 @@ export function startMultusDaemon(cfg: DaemonConfig, opts: { exec?: PluginExec; 
   const exec = opts.exec ?? delegateExec();
   const funcs = multusFuncs(() => ({ exec, source: () => source, cached: !!source, resourceClient: opts.resourceClient, logger }));
   const ignoreRI = opts.ignoreReadinessIndicator ?? false;
+  // Requests beyond this many wait their turn: a node starting a hundred pods at once
+  // gains nothing from running them all together on a few cores, and memory stays flat.
+  const slots = new Semaphore(opts.maxConcurrent ?? 8);
+  // Each pod leaves buffers behind (netlink sockets' receive buffers, request bodies):
+  // collecting once a burst is over keeps the resident size near the idle one.
+  let gcTimer: ReturnType<typeof setTimeout> | undefined;
+  const collectSoon = () => {
+    if (gcTimer) return;
+    gcTimer = setTimeout(() => {
+      gcTimer = undefined;
+      Bun.gc(true);
+    }, 200);
+  };
 
   return {
     client,
@@ -95,8 +108,14 @@ export function startMultusDaemon(cfg: DaemonConfig, opts: { exec?: PluginExec; 
         return { exitCode: 1, stdout: errorJSON(`failed to unmarshall CNI config: ${(e as Error).message}`), stderr: "" };
       }
       const env: Record<string, string> = { ...req.env, CNI_IFNAME: req.env.CNI_IFNAME ?? "eth0" };
-      const out = await runPlugin(funcs, info, { env, stdin });
-      return { exitCode: out.exitCode, stdout: out.stdout, stderr: out.stderr };
+      await slots.acquire();
+      try {
+        const out = await runPlugin(funcs, info, { env, stdin });
+        return { exitCode: out.exitCode, stdout: out.stdout, stderr: out.stderr };
+      } finally {
+        slots.release();
+        collectSoon();
+      }
     },
   };
 }
@@ -119,4 +138,25 @@ function checkRequest(env: Record<string, string>, cmd: string): string | undefi
 
 function errorJSON(msg: string): string {
   return JSON.stringify({ cniVersion: "1.0.0", code: 999, msg }, null, 4);
+}
+
+/** A counting semaphore. */
+class Semaphore {
+  #free: number;
+  #waiting: (() => void)[] = [];
+  constructor(n: number) {
+    this.#free = n;
+  }
+  async acquire(): Promise<void> {
+    if (this.#free > 0) {
+      this.#free--;
+      return;
+    }
+    await new Promise<void>((res) => this.#waiting.push(res));
+  }
+  release(): void {
+    const next = this.#waiting.shift();
+    if (next) next();
+    else this.#free++;
+  }
 }

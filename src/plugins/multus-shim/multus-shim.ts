@@ -2,8 +2,9 @@
  * The `multus-shim` plugin (thick mode): hands the command, its CNI_* environment and
  * its config to `cni-ts multus-daemon` over the daemon's unix socket (Multus's POST /cni
  * shape, src/daemon/README.md) and prints what the daemon answers. When the daemon is
- * not there, or does not acknowledge the request within a second, it fails at once with
- * a CNI error that says so: it never hangs and has no in-process fallback.
+ * not there it fails at once with a CNI error that says so, and when it accepted the
+ * connection but does not acknowledge the request within 30 s (wedged), after those:
+ * it never hangs and has no in-process fallback.
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
@@ -13,7 +14,9 @@ import { parseResult } from "../../spec/result.ts";
 import type { Result } from "../../spec/types.ts";
 
 const DEFAULT_SOCKET_DIR = "/run/multus/";
-const ACK_TIMEOUT_MS = 1000;
+// A daemon that is gone is refused at once (no socket, or nobody listening); one that accepted
+// the connection but is busy (a node starting many pods) gets this long to acknowledge.
+const ACK_TIMEOUT_MS = 30_000;
 
 /** The shim's own config fields (Multus's ShimNetConf); everything else goes to the daemon. */
 function shimConfig(stdin: Uint8Array): { socketPath: string; cniVersion: string } {

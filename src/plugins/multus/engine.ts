@@ -260,6 +260,8 @@ export async function cmdAdd(args: CmdArgs, o: EngineOptions): Promise<Result> {
 
   const opts = runtimeOptions(n, args, o.exec);
   const statuses: NetworkStatus[] = [];
+  // Events are best effort: sent as the delegates finish, awaited together at the end.
+  const events: Promise<void>[] = [];
   let result: Result | undefined;
   for (let idx = 0; idx < delegates.length; idx++) {
     const d = delegates[idx]!;
@@ -282,7 +284,7 @@ export async function cmdAdd(args: CmdArgs, o: EngineOptions): Promise<Result> {
     log.verbose(`Add: ${k8s.K8S_POD_NAMESPACE}:${k8s.K8S_POD_NAME}:${pod?.uid ?? "unknownUID"}:${d.name}(${netName}):${ifName} ${JSON.stringify(r)}`);
     const ips = (r.ips ?? []).map((ip) => ip.address);
     if (pod && source && (r.interfaces || r.ips)) {
-      await source.event(pod, "Normal", "AddedInterface", d.name ? `Add ${ifName} [${ips.join(" ")}] from ${d.name}` : `Add ${ifName} [${ips.join(" ")}]`);
+      events.push(source.event(pod, "Normal", "AddedInterface", d.name ? `Add ${ifName} [${ips.join(" ")}] from ${d.name}` : `Add ${ifName} [${ips.join(" ")}]`));
     }
     if (d.masterPlugin || !result) result = r;
     if (r.interfaces || r.ips) await applyDefaultRoute(args, k8s, n, d, ifName, netName);
@@ -290,13 +292,14 @@ export async function cmdAdd(args: CmdArgs, o: EngineOptions): Promise<Result> {
   }
   if (pod && source && !n.systemNamespaces.includes(pod.namespace)) {
     try {
-      await source.setNetworkStatus(pod, formatNetworkStatus(statuses));
+      await Promise.all([source.setNetworkStatus(pod, formatNetworkStatus(statuses)), ...events]);
     } catch (e) {
       const msg = errorMessage(e);
       if (msg.includes(`pod "`) && msg.includes(`" not found`)) log.verbose(`warning: tolerated failure writing network status (pod not found): ${msg}`);
       else throw cmdErr(k8s, `error setting the networks status: SetNetworkStatus: failed to update the pod ${pod.name} in out of cluster comm: ${msg}`, e);
     }
   }
+  await Promise.all(events);
   return result!;
 }
 

@@ -19,7 +19,7 @@ export function sourceFor(n: MultusConf): MultusSource | undefined {
     } catch (e) {
       throw new Error(`GetK8sClient: failed to get context for the kubeconfig ${n.kubeconfig}: ${(e as Error).message}`);
     }
-    return kubeSource(new LightKubeClient(cfg, { userAgent: "multus", timeoutMs: 10_000 }));
+    return kubeSource(new LightKubeClient(cfg, { userAgent: "multus", timeoutMs: 60_000 }));
   }
   if (process.env.KUBERNETES_SERVICE_HOST && process.env.KUBERNETES_SERVICE_PORT) {
     let cfg;
@@ -28,7 +28,7 @@ export function sourceFor(n: MultusConf): MultusSource | undefined {
     } catch (e) {
       throw new Error(`GetK8sClient: failed to get context for in-cluster kube config: ${(e as Error).message}`);
     }
-    return kubeSource(new LightKubeClient(cfg, { userAgent: "multus" }));
+    return kubeSource(new LightKubeClient(cfg, { userAgent: "multus", timeoutMs: 60_000 }));
   }
   if (n.nadDir) return fileSource(n.nadDir);
   return undefined;

@@ -101,10 +101,10 @@ rootTest("libcni per exec: eth0 from the master, NADs as net1 and a named interf
       { name: "team-a/mv-net", interface: "net1", ips: ["10.89.2.7"], mac: "0a:58:0a:59:02:07", dns: {} },
       { name: "team-a/ptp-net", interface: "data0", ips: ["10.89.3.2"], mac: mac("data0"), dns: {} },
     ]);
-    expect(events("team-a", "web")).toEqual([
+    expect(events("team-a", "web").sort((a, b) => a.message.localeCompare(b.message))).toEqual([
+      { reason: "AddedInterface", type: "Normal", message: "Add data0 [10.89.3.2/24] from team-a/ptp-net" },
       { reason: "AddedInterface", type: "Normal", message: "Add eth0 [10.89.0.2/24] from cbr0" },
       { reason: "AddedInterface", type: "Normal", message: "Add net1 [10.89.2.7/24] from team-a/mv-net" },
-      { reason: "AddedInterface", type: "Normal", message: "Add data0 [10.89.3.2/24] from team-a/ptp-net" },
     ]);
     // The status went through the status subresource, by update (Multus's ClusterRole grants pods/status get and update, not patch).
     expect(api.requests.some((r) => r.method === "PUT" && r.path === "/api/v1/namespaces/team-a/pods/web/status")).toBe(true);
