@@ -241,6 +241,20 @@ describe.if(hasKubectl)("kubectl against the test server", () => {
     expect(bad.stderr).toBe('Error from server (BadRequest): Unable to find "/v1, Resource=pods" that match label selector "", field selector "spec.bogus=x": field label not supported: spec.bogus\n');
   });
 
+  t("unknown fields: refused under kubectl's strict validation, pruned from a custom resource with --validate=false; schema types checked", async () => {
+    const f = file("bad-nad.yaml", NAD_YAML.replace("name: macvlan-conf", "name: extra").replace("spec:\n", "spec:\n  foo: 1\n"));
+    const strict = await k.run(["create", "-f", f]);
+    expect(strict.stderr).toBe(`Error from server (BadRequest): error when creating "${f}": NetworkAttachmentDefinition in version "v1" cannot be handled as a NetworkAttachmentDefinition: strict decoding error: unknown field "spec.foo"\n`);
+    expect((await k.run(["create", "--validate=false", "-f", f])).stdout).toBe("networkattachmentdefinition.k8s.cni.cncf.io/extra created\n");
+    expect(srv.object("network-attachment-definitions", "extra", "default", "k8s.cni.cncf.io").spec).toEqual({ config: expect.any(String) });
+    const typed = file("typed-nad.yaml", NAD_YAML.replace("name: macvlan-conf", "name: typed").replace(/config: .*/, "config: 42"));
+    expect((await k.run(["create", "-f", typed])).stderr).toBe(
+      `The NetworkAttachmentDefinition "typed" is invalid: spec.config: Invalid value: "integer": spec.config in body must be of type string: "integer"\n`,
+    );
+    const pod = file("bad-pod.yaml", POD_YAML("busybox").replace("name: web\n  labels", "name: other\n  labels").replace("spec:\n", "specc: {}\nspec:\n"));
+    expect((await k.run(["create", "-f", pod])).stderr).toBe(`Error from server (BadRequest): error when creating "${pod}": Pod in version "v1" cannot be handled as a Pod: strict decoding error: unknown field "specc"\n`);
+  });
+
   t("errors: NotFound, Unauthorized, Forbidden", async () => {
     const nf = await k.run(["get", "pod", "nope"]);
     expect(nf.code).toBe(1);

@@ -28,6 +28,8 @@ export interface ResourceDef {
   review?: boolean;
   /** Served from a CRD: no strategic merge patch, generation kept. */
   custom?: boolean;
+  /** The CRD version's openAPIV3Schema (custom resources are pruned to it). */
+  schema?: any;
   fields: string[];
   columns: ColumnDefinition[];
   cells: (o: any, now: number) => unknown[];
@@ -192,6 +194,7 @@ export function crdResource(crd: any, version: any): ResourceDef {
     categories: crd.spec.names.categories,
     status: !!version.subresources?.status,
     custom: true,
+    schema: version.schema?.openAPIV3Schema,
     fields: META_FIELDS,
     columns,
     cells: (o, now) => [

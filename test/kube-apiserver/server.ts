@@ -14,6 +14,7 @@ import type { AddressInfo, Socket } from "node:net";
 import { makeCa, makeCert, type CertPair } from "./certs.ts";
 import { jsonPatch, mergePatch, PatchError, strategicMergePatch } from "./patch.ts";
 import { builtinResources, crdResource, NAD_CRD, type ResourceDef } from "./resources.ts";
+import { builtinUnknown, pruneCustom } from "./schema.ts";
 import { parseFieldSelector, parseLabelSelector, SelectorError } from "./selector.ts";
 
 export const SERVER_VERSION = { major: "1", minor: "32", gitVersion: "v1.32.0", gitCommit: "cni-ts-test", gitTreeState: "clean", buildDate: "2024-12-11T00:00:00Z", goVersion: "go1.23.3", compiler: "gc", platform: "linux/amd64" };
@@ -97,6 +98,12 @@ interface HistoryEntry {
   def: ResourceDef;
   type: "ADDED" | "MODIFIED" | "DELETED";
   obj: any;
+}
+
+/** fieldValidation of one request, and the warnings it produced. */
+interface FieldCheck {
+  mode: string;
+  warnings: string[];
 }
 
 class HttpError extends Error {
@@ -483,6 +490,11 @@ export class KubeApiServer {
     if (body && /protobuf|cbor/.test(String(req.headers["content-type"] ?? "")))
       throw new HttpError(status(415, "UnsupportedMediaType", "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml"));
     const wantTable = /as=Table/.test(String(req.headers.accept ?? ""));
+    const fv: FieldCheck = { mode: q.get("fieldValidation") ?? "Warn", warnings: [] };
+    const send = (code: number, o: unknown) => {
+      if (fv.warnings.length) res.setHeader("Warning", fv.warnings.map((w) => `299 - ${JSON.stringify(w)}`).join(", "));
+      sendJson(res, code, o);
+    };
     switch (verb) {
       case "get": {
         const o = this.mustGet(def, namespace, name);
@@ -493,11 +505,11 @@ export class KubeApiServer {
       case "watch":
         return this.watch(req, res, def, namespace, q, wantTable);
       case "create":
-        return sendJson(res, 201, this.create(def, namespace, parseBody(body), q.get("dryRun") === "All"));
+        return send(201, this.create(def, namespace, parseBody(body), q.get("dryRun") === "All", fv));
       case "update":
-        return sendJson(res, 200, this.update(def, namespace, name, sub, parseBody(body), q.get("dryRun") === "All"));
+        return send(200, this.update(def, namespace, name, sub, parseBody(body), q.get("dryRun") === "All", fv));
       case "patch":
-        return sendJson(res, 200, this.patch(def, namespace, name, sub, String(req.headers["content-type"] ?? ""), body, q.get("dryRun") === "All"));
+        return send(200, this.patch(def, namespace, name, sub, String(req.headers["content-type"] ?? ""), body, q.get("dryRun") === "All", fv));
       case "delete": {
         const o = this.mustGet(def, namespace, name);
         const gone = this.write(def, this.key(def, namespace, name), o, "DELETED");
@@ -656,7 +668,7 @@ export class KubeApiServer {
     });
   }
 
-  private create(def: ResourceDef, namespace: string, o: any, dryRun: boolean): any {
+  private create(def: ResourceDef, namespace: string, o: any, dryRun: boolean, fv: FieldCheck): any {
     this.checkKind(def, o);
     o.metadata ??= {};
     if (!o.metadata.name && o.metadata.generateName) o.metadata.name = `${o.metadata.generateName}${randomBytes(4).toString("hex").slice(0, 5)}`;
@@ -666,6 +678,7 @@ export class KubeApiServer {
       if (!this.bucket(this.defs.get("/v1/namespaces")!).has(o.metadata.namespace)) throw new HttpError(notFound(this.defs.get("/v1/namespaces")!, o.metadata.namespace));
     }
     this.validate(def, o);
+    this.checkFields(def, o, fv);
     if (this.bucket(def).has(this.key(def, o.metadata.namespace, o.metadata.name))) throw new HttpError(alreadyExists(def, o.metadata.name));
     delete o.metadata.resourceVersion;
     if (def.kind === "CustomResourceDefinition") this.validateCrd(o);
@@ -673,14 +686,14 @@ export class KubeApiServer {
     return this.insert(def, o);
   }
 
-  private update(def: ResourceDef, namespace: string, name: string, sub: string, o: any, dryRun: boolean): any {
+  private update(def: ResourceDef, namespace: string, name: string, sub: string, o: any, dryRun: boolean, fv: FieldCheck): any {
     this.checkKind(def, o);
     const old = this.mustGet(def, namespace, name);
     if (o.metadata?.name !== name) throw new HttpError(status(400, "BadRequest", `the name of the object (${o.metadata?.name}) does not match the name on the URL (${name})`));
-    return this.replace(def, old, o, sub, dryRun);
+    return this.replace(def, old, o, sub, dryRun, fv);
   }
 
-  private patch(def: ResourceDef, namespace: string, name: string, sub: string, contentType: string, body: string, dryRun: boolean): any {
+  private patch(def: ResourceDef, namespace: string, name: string, sub: string, contentType: string, body: string, dryRun: boolean, fv: FieldCheck): any {
     const old = this.mustGet(def, namespace, name);
     const type = contentType.split(";")[0]!.trim();
     let patch: any;
@@ -704,11 +717,11 @@ export class KubeApiServer {
     }
     // A patch without a resourceVersion applies to the current version; with one, it is a precondition.
     if (next?.metadata && next.metadata.resourceVersion === undefined) next.metadata.resourceVersion = old.metadata.resourceVersion;
-    return this.replace(def, old, next, sub, dryRun);
+    return this.replace(def, old, next, sub, dryRun, fv);
   }
 
   /** Update rules: resourceVersion precondition, immutable fields, status vs main resource. */
-  private replace(def: ResourceDef, old: any, o: any, sub: string, dryRun: boolean): any {
+  private replace(def: ResourceDef, old: any, o: any, sub: string, dryRun: boolean, fv: FieldCheck): any {
     o.metadata ??= {};
     const rv = o.metadata.resourceVersion;
     if (rv !== undefined && rv !== "" && rv !== old.metadata.resourceVersion) throw new HttpError(conflict(def, old.metadata.name));
@@ -734,6 +747,7 @@ export class KubeApiServer {
       o.metadata.generation = (old.metadata.generation ?? 1) + (specChanged && sub !== "status" ? 1 : 0);
     }
     this.validate(def, o);
+    this.checkFields(def, o, fv);
     if (def.kind === "CustomResourceDefinition") {
       this.validateCrd(o);
       this.defaults(def, o);
@@ -761,6 +775,16 @@ export class KubeApiServer {
     for (const [k, v] of Object.entries(o.metadata.annotations ?? {}))
       if (typeof v !== "string") throw new HttpError(invalid(def, name, `metadata.annotations`, `Invalid value: "${k}": annotation values must be strings`));
     if (def.kind === "Pod" && !(o.spec?.containers?.length > 0)) throw new HttpError(invalid(def, name, "spec.containers", "Required value"));
+  }
+
+  /** Unknown fields (custom resources: pruned) and schema types, per fieldValidation. */
+  private checkFields(def: ResourceDef, o: any, fv: FieldCheck): void {
+    const r = def.custom ? pruneCustom(o, def.schema) : builtinUnknown(o, def.kind);
+    if (r.invalid.length) throw new HttpError(invalid(def, o.metadata?.name ?? "", r.invalid[0]!.field, r.invalid[0]!.detail));
+    if (!r.unknown.length || fv.mode === "Ignore") return;
+    if (fv.mode === "Strict")
+      throw new HttpError(status(400, "BadRequest", `${def.kind} in version "${def.version}" cannot be handled as a ${def.kind}: strict decoding error: ${r.unknown.map((u) => `unknown field "${u}"`).join(", ")}`));
+    fv.warnings.push(...r.unknown.map((u) => `unknown field "${u}"`));
   }
 
   private validateCrd(o: any): void {
