@@ -72,6 +72,8 @@ export interface StartOptions {
   /** Directory for the PKI and kubeconfigs; default a temp dir removed by stop(). */
   dir?: string;
   host?: string;
+  /** Port to listen on; default 0 (a free one). */
+  port?: number;
   /** Log each request (method, path, user, status) here; never a token. */
   log?: (line: string) => void;
 }
@@ -174,7 +176,7 @@ export class KubeApiServer {
     );
     await new Promise<void>((res, rej) => {
       this.tlsServer!.once("error", rej);
-      this.tlsServer!.listen(0, host, () => res());
+      this.tlsServer!.listen(this.opts.port ?? 0, host, () => res());
     });
     this.port = (this.tlsServer.address() as AddressInfo).port;
     this.url = `https://${host.includes(":") ? `[${host}]` : host}:${this.port}`;
