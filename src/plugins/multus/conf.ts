@@ -88,9 +88,13 @@ export function loadNetConf(bytes: Uint8Array | string): MultusConf {
   if (globals !== "") n.nonIsolatedNamespaces = globals.split(",").map((s) => s.trim());
 
   if (n.clusterNetwork === "") {
+    // v1 delegates carried no version (plugins read 0.1.0 and answered without interfaces):
+    // they speak the multus config's.
+    const legacy = isLegacyDelegates(n);
     n.delegates = n.rawDelegates.map((d, i): Delegate => {
       try {
-        return loadDelegate(new TextEncoder().encode(JSON.stringify(d)));
+        const conf = legacy && d.cniVersion === undefined && n.cniVersion ? { ...d, cniVersion: n.cniVersion } : d;
+        return loadDelegate(new TextEncoder().encode(JSON.stringify(conf)));
       } catch (e) {
         return fail(`failed to load delegate ${i} config: ${errorMessage(e)}`);
       }
