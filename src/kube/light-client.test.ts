@@ -296,6 +296,9 @@ describe("failures", () => {
     expect(stale.code).toBe(409);
     expect(fresh.metadata.labels).toEqual({ a: "1" });
     await kc.delete(PODS, { namespace: "default", name: "p3" });
+    // An unknown field: stored without complaint (fieldValidation Warn), the server's warning logged.
+    await kc.create(PODS, { ...pod("p4", "node-1"), bogus: 1 } as any);
+    expect(logs.at(-1)).toBe(`Warning from ${srv.url} on create pod "default/p4": 299 - "unknown field \\"bogus\\""`);
     expect(srv.object("pods", "p3", "default")).toBeUndefined();
   });
 });

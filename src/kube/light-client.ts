@@ -292,6 +292,9 @@ export class LightKubeClient implements KubeClient {
         throw fail(e);
       }
       this.log?.(`${method} ${target} ${res.status} ${(performance.now() - t0).toFixed(1)}ms`);
+      // The server's warnings (deprecated APIs, unknown fields), as client-go prints them.
+      const warning = res.headers.get("warning");
+      if (warning) this.log?.(`Warning from ${this.server} on ${c.verb} ${c.what}: ${warning}`);
       if (res.ok && c.verb === "watch") {
         // A watch keeps its body open: the timeout covered only the wait for its headers.
         clearTimeout(timer);
