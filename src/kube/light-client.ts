@@ -161,13 +161,13 @@ export class LightKubeClient implements KubeClient {
   }
 
   create<T extends KubeObject>(r: Resource, obj: T, opts: RequestOptions = {}): Promise<T> {
-    const at = { namespace: r.namespaced ? obj.metadata.namespace : undefined };
+    const at = { namespace: r.namespaced ? (obj.metadata.namespace ?? this.namespace) : undefined };
     const body = { apiVersion: apiVersionOf(r), kind: r.kind, ...obj };
     return this.call<T>("POST", resourcePath(r, at), { ...opts, verb: "create", what: describe(r, { ...at, name: obj.metadata.name ?? "" }), body });
   }
 
   update<T extends KubeObject>(r: Resource, obj: T, opts: RequestOptions & { subresource?: string } = {}): Promise<T> {
-    const at = { namespace: r.namespaced ? obj.metadata.namespace : undefined, name: obj.metadata.name ?? "", subresource: opts.subresource };
+    const at = { namespace: r.namespaced ? (obj.metadata.namespace ?? this.namespace) : undefined, name: obj.metadata.name ?? "", subresource: opts.subresource };
     const body = { apiVersion: apiVersionOf(r), kind: r.kind, ...obj };
     return this.call<T>("PUT", resourcePath(r, at), { ...opts, verb: "update", what: describe(r, at), body });
   }
