@@ -2,7 +2,7 @@
 import { resolve } from "node:path";
 import { ownExec } from "./own-plugins.ts";
 import { parseCniArgs } from "../spec/args.ts";
-import { CniError, ErrorCode } from "../spec/error.ts";
+import { CniError, ErrorCode, errorMessage } from "../spec/error.ts";
 import type { RuntimeConf, RuntimeOptions } from "../runtime/types.ts";
 import { DEFAULT_CACHE_DIR, DEFAULT_CNI_PATH } from "../runtime/types.ts";
 
@@ -38,7 +38,7 @@ export function runtimeConf(netnsArg: string, env = process.env): RuntimeConf {
     try {
       capabilityArgs = JSON.parse(env.CAP_ARGS);
     } catch (e) {
-      throw new CniError(ErrorCode.DecodingFailure, `Cannot parse CAP_ARGS: ${(e as Error).message}`);
+      throw new CniError(ErrorCode.DecodingFailure, `Cannot parse CAP_ARGS: ${errorMessage(e)}`);
     }
     if (typeof capabilityArgs !== "object" || capabilityArgs === null || Array.isArray(capabilityArgs)) {
       throw new CniError(ErrorCode.DecodingFailure, "Cannot parse CAP_ARGS: not a JSON object");

@@ -1,5 +1,6 @@
 /** The `cni-ts` command: a cnitool-compatible runtime CLI, plugin installer and inspector. */
 import { CURRENT_VERSION, ALL_VERSIONS } from "../spec/version.ts";
+import { errorMessage } from "../spec/error.ts";
 
 export const VERSION = "0.1.0";
 
@@ -69,7 +70,7 @@ export async function runCli(argv: string[]): Promise<number> {
         return 2;
     }
   } catch (e) {
-    console.error(`cni-ts ${cmd}: ${e instanceof Error ? e.message : String(e)}`);
+    console.error(`cni-ts ${cmd}: ${errorMessage(e)}`);
     return 1;
   }
 }

@@ -4,7 +4,7 @@ import { loadConfList } from "../runtime/conf-dir.ts";
 import { gcNetworkList } from "../runtime/gc.ts";
 import { getStatusNetworkList } from "../runtime/status.ts";
 import { addNetworkList, checkNetworkList, delNetworkList } from "../runtime/network-list.ts";
-import { CniError } from "../spec/error.ts";
+import { CniError, errorMessage } from "../spec/error.ts";
 import { convertResult } from "../spec/result.ts";
 import type { Attachment } from "../spec/types.ts";
 import { confDir, runtimeConf, runtimeOptions } from "./_env.ts";
@@ -60,7 +60,7 @@ export async function networkCmd(cmd: "add" | "check" | "del" | "gc" | "status",
     if (e instanceof CniError) {
       console.error(`cni-ts ${cmd}: ${e.message}${e.details ? `: ${e.details}` : ""}`);
       console.log(JSON.stringify(e));
-    } else console.error(`cni-ts ${cmd}: ${e instanceof Error ? e.message : String(e)}`);
+    } else console.error(`cni-ts ${cmd}: ${errorMessage(e)}`);
     return 1;
   }
 }

@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { loadHostLocalConfig } from "./host-local-config.ts";
 import { firstOverlappingRanges, firstOverlappingSets } from "./_overlap.ts";
 import { canonicalizeRange, rangesOverlap, type Range } from "./range.ts";
-import { parseCIDR, parseIP } from "../spec/ip.ts";
+import { cidrOf, ipOf } from "../spec/ip.ts";
 import type { NetConf } from "../spec/types.ts";
 
 /** The reference's loops, as the oracle for small inputs. */
@@ -18,7 +18,7 @@ function v4(n: number): string {
 /** A range of 10.0.0.0/8 from offset `a` to `b`, or of fd00::/64 when `six`. */
 function range(a: number, b: number, six = false): Range {
   const [subnet, start, end] = six ? ["fd00::/64", `fd00::${(a + 1).toString(16)}`, `fd00::${(b + 1).toString(16)}`] : ["10.0.0.0/8", v4(0x0a000001 + a), v4(0x0a000001 + b)];
-  return canonicalizeRange({ subnet: parseCIDR(subnet)!, rangeStart: parseIP(start)!, rangeEnd: parseIP(end)! });
+  return canonicalizeRange({ subnet: cidrOf(subnet), rangeStart: ipOf(start), rangeEnd: ipOf(end) });
 }
 
 /** 100,000 one-address ranges of 10.0.0.0/8 as config text, optionally with a last range overlapping the first. */

@@ -4,7 +4,7 @@
  * reference's: the first i, in config order, that overlaps some later j, and the first
  * such j.
  */
-import { ipToBigInt } from "./_ip-math.ts";
+import { ipToBigInt } from "../spec/ip.ts";
 import type { Range } from "./range.ts";
 
 /** A range as numbers; v6 is lifted above every v4 address so that the two never meet. */

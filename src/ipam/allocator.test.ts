@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { formatIP, parseIP } from "../spec/ip.ts";
+import { formatIP, ipOf } from "../spec/ip.ts";
 import { allocateIP, RangeIter, type Store } from "./allocator.ts";
 import { parseRangeIP, parseSubnet } from "./range.ts";
 import { canonicalizeRangeSet, type RangeSet } from "./range-set.ts";
@@ -32,7 +32,7 @@ function set(...ranges: [string, string?, string?, string?][]): RangeSet {
 }
 
 function walk(s: RangeSet, last?: string): string[] {
-  const it = new RangeIter(s, last ? parseIP(last)! : undefined);
+  const it = new RangeIter(s, last ? ipOf(last) : undefined);
   const out: string[] = [];
   for (let c = it.next(); c; c = it.next()) out.push(formatIP(c.ip));
   return out;
@@ -100,13 +100,13 @@ describe("allocateIP", () => {
 
   test("requested addresses: taken as asked, but never the gateway nor a held one", () => {
     const s = set(["10.0.0.0/24"]);
-    expect(allocateIP(store, { set: s, rangeIndex: 0, id: "a", ifname: "eth0", requestedIP: parseIP("10.0.0.77")! }).address).toBe("10.0.0.77/24");
+    expect(allocateIP(store, { set: s, rangeIndex: 0, id: "a", ifname: "eth0", requestedIP: ipOf("10.0.0.77") }).address).toBe("10.0.0.77/24");
     expect(readFileSync(join(dir(), "last_reserved_ip.0"), "utf8")).toBe("10.0.0.77");
-    expect(() => allocateIP(store, { set: s, rangeIndex: 0, id: "b", ifname: "eth0", requestedIP: parseIP("10.0.0.1")! })).toThrow("requested ip 10.0.0.1 is subnet's gateway");
-    expect(() => allocateIP(store, { set: s, rangeIndex: 0, id: "b", ifname: "eth0", requestedIP: parseIP("10.0.0.77")! })).toThrow(
+    expect(() => allocateIP(store, { set: s, rangeIndex: 0, id: "b", ifname: "eth0", requestedIP: ipOf("10.0.0.1") })).toThrow("requested ip 10.0.0.1 is subnet's gateway");
+    expect(() => allocateIP(store, { set: s, rangeIndex: 0, id: "b", ifname: "eth0", requestedIP: ipOf("10.0.0.77") })).toThrow(
       "requested IP address 10.0.0.77 is not available in range set 10.0.0.1-10.0.0.254",
     );
-    expect(() => allocateIP(store, { set: s, rangeIndex: 0, id: "b", ifname: "eth0", requestedIP: parseIP("10.9.0.1")! })).toThrow("10.9.0.1 not in range set 10.0.0.1-10.0.0.254");
+    expect(() => allocateIP(store, { set: s, rangeIndex: 0, id: "b", ifname: "eth0", requestedIP: ipOf("10.9.0.1") })).toThrow("10.9.0.1 not in range set 10.0.0.1-10.0.0.254");
   });
 
   test("a full /24 of others' files: the allocation walks past them", () => {

@@ -5,9 +5,8 @@
  * IPAllocator, so both hand out the same sequence from a shared directory.
  */
 import { CniError, ErrorCode } from "../spec/error.ts";
-import { formatIP, parseIP } from "../spec/ip.ts";
+import { canonicalIP, formatIP, ipEqual, nextIP, parseIP } from "../spec/ip.ts";
 import type { IPConfig } from "../spec/types.ts";
-import { canonicalIP, ipEqual, nextIP } from "./_ip-math.ts";
 import type { Range } from "./range.ts";
 import { rangeFor, rangeSetContains, rangeSetToString, type RangeSet } from "./range-set.ts";
 

@@ -7,11 +7,10 @@
 import { isAbsolute } from "node:path";
 import { loadArgs } from "../spec/args.ts";
 import { CniError, ErrorCode } from "../spec/error.ts";
-import { parseCIDR, parseIP } from "../spec/ip.ts";
+import { canonicalIP, parseCIDR, parseIP } from "../spec/ip.ts";
 import type { NetConf, Route } from "../spec/types.ts";
 import { greaterThanOrEqual } from "../spec/version.ts";
 import { type Obj, arrayField, decodeRoutes, field, invalid, objectField, stringField, stringList } from "./_decode.ts";
-import { canonicalIP } from "./_ip-math.ts";
 import type { RangeInput } from "./range.ts";
 import { parseRangeIP, parseSubnet } from "./range.ts";
 import { firstOverlappingSets } from "./_overlap.ts";

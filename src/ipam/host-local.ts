@@ -5,7 +5,7 @@
  */
 import { accessSync, constants } from "node:fs";
 import { CniError, ErrorCode, errorMessage } from "../spec/error.ts";
-import { formatIP, parseIP } from "../spec/ip.ts";
+import { formatIP, ipOf } from "../spec/ip.ts";
 import type { Attachment, IPConfig, NetConf, Result } from "../spec/types.ts";
 import { CURRENT_VERSION } from "../spec/version.ts";
 import { allocateIP } from "./allocator.ts";
@@ -125,7 +125,7 @@ export function hostLocalStatus(conf: NetConf): void {
     throw new CniError(ErrorCode.PluginNotAvailable, `host-local: data dir not writable: ${errorMessage(e)}`, { cause: e });
   }
   using _ = store;
-  const reserved = store.withLock(() => store.reservedAddresses().map((ip) => parseIP(ip)!));
+  const reserved = store.withLock(() => store.reservedAddresses().map((ip) => ipOf(ip)));
   c.ranges.forEach((set, idx) => {
     const used = reserved.filter((ip) => rangeSetContains(set, ip)).length;
     if (BigInt(used) >= rangeSetSize(set)) {

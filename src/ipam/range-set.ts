@@ -3,7 +3,7 @@
  * (host-local's `ranges` is a list of range sets, one address from each).
  */
 import { CniError, ErrorCode } from "../spec/error.ts";
-import { canonicalIP, ipToBigInt } from "./_ip-math.ts";
+import { canonicalIP, ipToBigInt } from "../spec/ip.ts";
 import { firstOverlappingRanges } from "./_overlap.ts";
 import { canonicalizeRange, rangeContains, rangesOverlap, rangeToString, type Range, type RangeInput } from "./range.ts";
 

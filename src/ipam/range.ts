@@ -5,8 +5,7 @@
  * address are outside the default range, and so never handed out.
  */
 import { CniError, ErrorCode } from "../spec/error.ts";
-import { formatIP, netContains, networkOf, parseCIDR, parseIP, type IPNet } from "../spec/ip.ts";
-import { canonicalIP, ipEqual, lastOfPrefix, nextIP } from "./_ip-math.ts";
+import { canonicalIP, formatIP, ipEqual, type IPNet, lastOfPrefix, netContains, networkOf, nextIP, parseCIDR, parseIP } from "../spec/ip.ts";
 
 /** A range as written in a config, addresses parsed but nothing checked (Go's Range before Canonicalize). */
 export interface RangeInput {

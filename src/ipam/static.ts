@@ -6,7 +6,7 @@
  */
 import { loadArgs } from "../spec/args.ts";
 import { CniError, ErrorCode } from "../spec/error.ts";
-import { normalizeCIDR, normalizeIP, netContains, parseCIDR, parseIP } from "../spec/ip.ts";
+import { cidrOf, netContains, normalizeCIDR, normalizeIP, parseIP } from "../spec/ip.ts";
 import type { DNS, IPConfig, NetConf, Result, Route } from "../spec/types.ts";
 import { CURRENT_VERSION, greaterThanOrEqual } from "../spec/version.ts";
 import { type Obj, arrayField, decodeRoutes, invalid, objectField, stringField, stringList } from "./_decode.ts";
@@ -59,7 +59,7 @@ function applyEnvArgs(addresses: StaticAddress[], envArgs: string): void {
   if (env.GATEWAY) {
     for (const item of env.GATEWAY.split(",")) {
       const gw = parseIP(item.trim()) ?? invalid(`invalid gateway address: ${item}`);
-      for (const a of addresses) if (netContains(parseCIDR(a.address)!, gw)) a.gateway = normalizeIP(item.trim())!;
+      for (const a of addresses) if (netContains(cidrOf(a.address), gw)) a.gateway = normalizeIP(item.trim())!;
     }
   }
 }

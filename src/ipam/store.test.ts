@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { release, tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseIP } from "../spec/ip.ts";
+import { ipOf } from "../spec/ip.ts";
 import { DiskStore, indexDirOf } from "./store.ts";
 
 let dataDir = "";
@@ -14,7 +14,7 @@ afterEach(() => {
   rmSync(indexDirOf(dataDir), { recursive: true, force: true });
 });
 
-const ip = (s: string) => parseIP(s)!;
+const ip = (s: string) => ipOf(s);
 
 describe("DiskStore: the reference's files", () => {
   test("a reservation is <dataDir>/<net>/<ip> holding id CRLF ifname, plus last_reserved_ip.<n> and lock", () => {

@@ -2,13 +2,13 @@
 import type { NetlinkHandle } from "./handle.ts";
 import { type LinkRef } from "./link-types.ts";
 import { linkIndexOf, linkLabel } from "./link.ts";
-import { type IPPrefix, afOf, formatAddr, parseAddr, parsePrefix } from "./_ip.ts";
+import { formatIP, type IPPrefix, parseAddr, parsePrefix } from "../spec/ip.ts";
 import { concat, view, NATIVE_LE } from "./nl/_bytes.ts";
 import {
   IFA_ADDRESS, IFA_BROADCAST, IFA_CACHEINFO, IFA_F_DADFAILED, IFA_F_TENTATIVE, IFA_FLAGS, IFA_LABEL, IFA_LOCAL,
   IFA_RT_PRIORITY,
 } from "./nl/addr-consts.ts";
-import { AF_INET, AF_UNSPEC, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE } from "./nl/netlink-consts.ts";
+import { AF_INET, AF_UNSPEC, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE, afOf } from "./nl/netlink-consts.ts";
 import { RTM_DELADDR, RTM_GETADDR, RTM_NEWADDR, RT_SCOPE_HOST, RT_SCOPE_UNIVERSE } from "./nl/rtnetlink-consts.ts";
 import { SIZEOF_IFADDRMSG, decodeIfAddrmsg, encodeIfAddrmsg } from "./nl/ifaddrmsg.ts";
 import { type RtAttr, attrMap, decodeAttrs, encodeAttrs, readString, readU32, rtaBytes, rtaString, rtaU32 } from "./nl/rtattr.ts";
@@ -72,7 +72,7 @@ export function addrDel(h: NetlinkHandle, link: LinkRef, cidr: string, opts: Pic
   const p = parsePrefix(cidr);
   const attrs: RtAttr[] = [rtaBytes(IFA_LOCAL, p.bytes)];
   if (opts.peer) attrs.push(rtaBytes(IFA_ADDRESS, parsePrefix(opts.peer, "peer").bytes));
-  const body = concat([encodeIfAddrmsg({ family: p.family, prefixlen: p.prefix, index }), encodeAttrs(attrs)]);
+  const body = concat([encodeIfAddrmsg({ family: afOf(p.family), prefixlen: p.prefix, index }), encodeAttrs(attrs)]);
   h.request(RTM_DELADDR, 0, body, `delete address ${JSON.stringify(cidr)} from ${linkLabel(link)}`);
 }
 
@@ -114,7 +114,7 @@ export function decodeAddr(payload: Uint8Array): Addr {
   const ifa = decodeIfAddrmsg(payload);
   const a = attrMap(decodeAttrs(payload.subarray(SIZEOF_IFADDRMSG)));
   const local = a.get(IFA_LOCAL) ?? a.get(IFA_ADDRESS);
-  const ip = local ? formatAddr(local) : "";
+  const ip = local ? formatIP(local) : "";
   const out: Addr = {
     index: ifa.index,
     family: ifa.family === AF_INET ? 4 : 6,
@@ -125,8 +125,8 @@ export function decodeAddr(payload: Uint8Array): Addr {
     scope: ifa.scope,
   };
   const address = a.get(IFA_ADDRESS);
-  if (a.has(IFA_LOCAL) && address && formatAddr(address) !== ip) out.peer = formatAddr(address);
-  if (a.has(IFA_BROADCAST)) out.broadcast = formatAddr(a.get(IFA_BROADCAST)!);
+  if (a.has(IFA_LOCAL) && address && formatIP(address) !== ip) out.peer = formatIP(address);
+  if (a.has(IFA_BROADCAST)) out.broadcast = formatIP(a.get(IFA_BROADCAST)!);
   if (a.has(IFA_LABEL)) out.label = readString(a.get(IFA_LABEL)!);
   const ci = a.get(IFA_CACHEINFO);
   if (ci && ci.length >= 8) {
@@ -153,13 +153,13 @@ function change(h: NetlinkHandle, link: LinkRef, cidr: string, opts: AddrOptions
     attrs.push(rtaBytes(IFA_CACHEINFO, ci));
   }
   if (opts.metric !== undefined) attrs.push(rtaU32(IFA_RT_PRIORITY, opts.metric));
-  const scope = opts.scope ?? (p.family === AF_INET && p.bytes[0] === 127 ? RT_SCOPE_HOST : RT_SCOPE_UNIVERSE);
-  const msg = encodeIfAddrmsg({ family: p.family, prefixlen: p.prefix, flags: ifaFlags & 0xff, scope, index });
+  const scope = opts.scope ?? (p.family === 4 && p.bytes[0] === 127 ? RT_SCOPE_HOST : RT_SCOPE_UNIVERSE);
+  const msg = encodeIfAddrmsg({ family: afOf(p.family), prefixlen: p.prefix, flags: ifaFlags & 0xff, scope, index });
   h.request(RTM_NEWADDR, flags, concat([msg, encodeAttrs(attrs)]), `${verb} address ${JSON.stringify(cidr)} on ${linkLabel(link)}`);
 }
 
 function broadcastOf(p: IPPrefix, opts: AddrOptions): Uint8Array | undefined {
-  if (p.family !== AF_INET || opts.broadcast === null) return undefined;
+  if (p.family !== 4 || opts.broadcast === null) return undefined;
   if (opts.broadcast !== undefined) return parseAddr(opts.broadcast, "broadcast");
   if (p.prefix >= 31) return undefined;
   const b = p.bytes.slice();

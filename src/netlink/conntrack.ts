@@ -6,7 +6,7 @@
 import { NetlinkHandle } from "./handle.ts";
 import type { NetNS } from "../sys/netns.ts";
 import { attrMap, decodeAttrs, encodeAttrs, readU8, rtaBytes, rtaNested, type RtAttr } from "./nl/rtattr.ts";
-import { formatAddr, parseAddr } from "./_ip.ts";
+import { formatIP, parseAddr } from "../spec/ip.ts";
 
 export const NETLINK_NETFILTER = 12;
 const NFNL_SUBSYS_CTNETLINK = 1;
@@ -63,7 +63,7 @@ function decodeTuple(family: 4 | 6, data: Uint8Array): ConntrackTuple | undefine
   const num = p.get(CTA_PROTO_NUM);
   if (!src || !dst || !num) return undefined;
   const port = (b?: Uint8Array) => (b && b.length >= 2 ? (b[0]! << 8) | b[1]! : 0);
-  return { family, proto: readU8(num), src: formatAddr(src), dst: formatAddr(dst), srcPort: port(p.get(CTA_PROTO_SRC_PORT)), dstPort: port(p.get(CTA_PROTO_DST_PORT)) };
+  return { family, proto: readU8(num), src: formatIP(src), dst: formatIP(dst), srcPort: port(p.get(CTA_PROTO_SRC_PORT)), dstPort: port(p.get(CTA_PROTO_DST_PORT)) };
 }
 
 /** The tracked flows of one family, by their original tuple. Equivalent to: `conntrack -L -f ipv4|ipv6`. */

@@ -5,7 +5,7 @@ import type { LinkRef, MacvlanMode } from "./link-types.ts";
 import { MACVLAN_MODES } from "./_link-decode.ts";
 import { checkLinkName, linkBody, linkIndexOf, linkLabel } from "./link.ts";
 import { parseMAC } from "./mac.ts";
-import { parseAddr } from "./_ip.ts";
+import { parseAddr } from "../spec/ip.ts";
 import { concat } from "./nl/_bytes.ts";
 import { encodeIfInfomsg } from "./nl/ifinfomsg.ts";
 import {

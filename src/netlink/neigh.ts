@@ -7,7 +7,7 @@ import type { NetlinkHandle } from "./handle.ts";
 import type { LinkRef } from "./link-types.ts";
 import { linkIndexOf, linkLabel } from "./link.ts";
 import { formatMAC, parseMAC } from "./mac.ts";
-import { formatAddr, parseAddr } from "./_ip.ts";
+import { formatIP, parseAddr } from "../spec/ip.ts";
 import { concat } from "./nl/_bytes.ts";
 import { AF_BRIDGE, AF_INET, AF_INET6, AF_UNSPEC, NLM_F_APPEND, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE } from "./nl/netlink-consts.ts";
 import { NDA_DST, NDA_LLADDR, NDA_MASTER, NDA_PORT, NDA_VLAN, NDA_VNI, NUD_PERMANENT } from "./nl/neigh-consts.ts";
@@ -126,7 +126,7 @@ export function decodeNeigh(payload: Uint8Array): Neigh {
     flags: nd.flags,
     type: nd.type,
   };
-  if (a.has(NDA_DST)) n.ip = formatAddr(a.get(NDA_DST)!);
+  if (a.has(NDA_DST)) n.ip = formatIP(a.get(NDA_DST)!);
   if (a.has(NDA_LLADDR)) n.mac = formatMAC(a.get(NDA_LLADDR)!);
   if (a.has(NDA_VLAN)) n.vlan = readU16(a.get(NDA_VLAN)!);
   if (a.has(NDA_VNI)) n.vni = readU32(a.get(NDA_VNI)!);

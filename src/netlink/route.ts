@@ -2,9 +2,9 @@
 import type { NetlinkHandle } from "./handle.ts";
 import type { LinkRef } from "./link-types.ts";
 import { linkIndexOf } from "./link.ts";
-import { type IPPrefix, afOf, formatAddr, parseAddr, parsePrefix } from "./_ip.ts";
+import { formatIP, type IPPrefix, parseAddr, parsePrefix } from "../spec/ip.ts";
 import { concat } from "./nl/_bytes.ts";
-import { AF_INET, AF_INET6, AF_UNSPEC, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE } from "./nl/netlink-consts.ts";
+import { AF_INET, AF_INET6, AF_UNSPEC, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE, afOf } from "./nl/netlink-consts.ts";
 import {
   RTAX_ADVMSS, RTAX_MTU, RTA_DST, RTA_GATEWAY, RTA_METRICS, RTA_MULTIPATH, RTA_OIF, RTA_PREFSRC, RTA_PRIORITY, RTA_TABLE,
   RTM_DELROUTE, RTM_F_CLONED, RTM_GETROUTE, RTM_NEWROUTE, RTNH_F_ONLINK, RTN_ANYCAST, RTN_BROADCAST, RTN_LOCAL,
@@ -123,9 +123,9 @@ export function decodeRoute(payload: Uint8Array): RouteEntry | undefined {
     type: rt.type,
     flags: rt.flags,
   };
-  if (a.has(RTA_DST)) r.dst = `${formatAddr(a.get(RTA_DST)!)}/${rt.dstLen}`;
-  if (a.has(RTA_GATEWAY)) r.gw = formatAddr(a.get(RTA_GATEWAY)!);
-  if (a.has(RTA_PREFSRC)) r.src = formatAddr(a.get(RTA_PREFSRC)!);
+  if (a.has(RTA_DST)) r.dst = `${formatIP(a.get(RTA_DST)!)}/${rt.dstLen}`;
+  if (a.has(RTA_GATEWAY)) r.gw = formatIP(a.get(RTA_GATEWAY)!);
+  if (a.has(RTA_PREFSRC)) r.src = formatIP(a.get(RTA_PREFSRC)!);
   if (a.has(RTA_OIF)) r.linkIndex = readU32(a.get(RTA_OIF)!);
   if (a.has(RTA_PRIORITY)) r.priority = readU32(a.get(RTA_PRIORITY)!);
   if (a.has(RTA_MULTIPATH)) r.multipath = true;
@@ -141,7 +141,7 @@ function encodeRoute(h: NetlinkHandle, s: RouteSpec, del: boolean): Uint8Array {
   const gw = s.gw === undefined ? undefined : parseAddr(s.gw, "gateway");
   const src = s.src === undefined ? undefined : parseAddr(s.src, "source address");
   const dst: IPPrefix | undefined = s.dst === undefined ? undefined : parsePrefix(s.dst, "destination");
-  const family = dst?.family ?? (gw ? (gw.length === 4 ? AF_INET : AF_INET6) : s.family ? afOf(s.family) : undefined);
+  const family = dst ? afOf(dst.family) : gw ? (gw.length === 4 ? AF_INET : AF_INET6) : s.family ? afOf(s.family) : undefined;
   if (family === undefined) throw new RangeError(`Invalid route ${label(s)}: give dst, gw or family`);
   for (const [what, ip] of [["gateway", gw], ["source address", src]] as const) {
     if (ip && (ip.length === 4 ? AF_INET : AF_INET6) !== family) throw new RangeError(`Invalid route ${label(s)}: ${what} of another family`);

@@ -1,8 +1,8 @@
 /** Policy routing rules: add, delete, list. Every function acts in the namespace of its handle. */
 import type { NetlinkHandle } from "./handle.ts";
-import { afOf, formatAddr, parsePrefix } from "./_ip.ts";
+import { formatIP, parsePrefix } from "../spec/ip.ts";
 import { concat } from "./nl/_bytes.ts";
-import { AF_INET, AF_INET6, AF_UNSPEC, NLM_F_CREATE, NLM_F_EXCL } from "./nl/netlink-consts.ts";
+import { AF_INET, AF_INET6, AF_UNSPEC, NLM_F_CREATE, NLM_F_EXCL, afOf } from "./nl/netlink-consts.ts";
 import {
   FIB_RULE_INVERT, FRA_DST, FRA_FWMARK, FRA_FWMASK, FRA_IIFNAME, FRA_OIFNAME, FRA_PRIORITY, FRA_SRC, FRA_TABLE,
   FR_ACT_TO_TBL,
@@ -79,8 +79,8 @@ export function decodeRule(payload: Uint8Array): Rule | undefined {
     invert: (hdr.flags & FIB_RULE_INVERT) !== 0,
   };
   if (a.has(FRA_PRIORITY)) r.priority = readU32(a.get(FRA_PRIORITY)!);
-  if (a.has(FRA_SRC)) r.src = `${formatAddr(a.get(FRA_SRC)!)}/${hdr.srcLen}`;
-  if (a.has(FRA_DST)) r.dst = `${formatAddr(a.get(FRA_DST)!)}/${hdr.dstLen}`;
+  if (a.has(FRA_SRC)) r.src = `${formatIP(a.get(FRA_SRC)!)}/${hdr.srcLen}`;
+  if (a.has(FRA_DST)) r.dst = `${formatIP(a.get(FRA_DST)!)}/${hdr.dstLen}`;
   if (a.has(FRA_IIFNAME)) r.iifname = readString(a.get(FRA_IIFNAME)!);
   if (a.has(FRA_OIFNAME)) r.oifname = readString(a.get(FRA_OIFNAME)!);
   if (a.has(FRA_FWMARK)) r.fwmark = readU32(a.get(FRA_FWMARK)!);
@@ -91,8 +91,9 @@ export function decodeRule(payload: Uint8Array): Rule | undefined {
 function encodeRule(s: RuleSpec, del: boolean): Uint8Array {
   const src = s.src === undefined ? undefined : parsePrefix(s.src, "rule source");
   const dst = s.dst === undefined ? undefined : parsePrefix(s.dst, "rule destination");
-  const family = src?.family ?? dst?.family ?? afOf(s.family ?? 4);
-  if ((src && src.family !== family) || (dst && dst.family !== family)) throw new RangeError(`Invalid rule ${label(s)}: mixed address families`);
+  const fam = src?.family ?? dst?.family ?? s.family ?? 4;
+  const family = afOf(fam);
+  if ((src && src.family !== fam) || (dst && dst.family !== fam)) throw new RangeError(`Invalid rule ${label(s)}: mixed address families`);
   const table = s.table ?? (del ? RT_TABLE_UNSPEC : RT_TABLE_MAIN);
   const attrs: RtAttr[] = [];
   if (table !== RT_TABLE_UNSPEC) attrs.push(rtaU32(FRA_TABLE, table));

@@ -1,5 +1,5 @@
 /** One plugin call on top of a PluginExec: the CNI_* environment, results, VERSION probes. */
-import { CniError, ErrorCode } from "../spec/error.ts";
+import { CniError, ErrorCode, errorMessage } from "../spec/error.ts";
 import { parseResult } from "../spec/result.ts";
 import type { Command, Result } from "../spec/types.ts";
 import { CURRENT_VERSION, type VersionInfo } from "../spec/version.ts";
@@ -42,7 +42,7 @@ export async function execWithResult(exec: PluginExec, call: { pluginPath: strin
   try {
     raw = JSON.parse(new TextDecoder().decode(out));
   } catch (e) {
-    throw new CniError(ErrorCode.DecodingFailure, `Cannot decode the result of plugin "${call.pluginPath}": ${(e as Error).message}`);
+    throw new CniError(ErrorCode.DecodingFailure, `Cannot decode the result of plugin "${call.pluginPath}": ${errorMessage(e)}`);
   }
   return parseResult(raw ?? {}, call.confVersion);
 }

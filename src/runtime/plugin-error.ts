@@ -1,4 +1,4 @@
-import { CniError, ErrorCode } from "../spec/error.ts";
+import { CniError, ErrorCode, errorMessage } from "../spec/error.ts";
 
 /** What a failed plugin run left behind, for the error message. */
 export interface PluginFailure {
@@ -52,7 +52,7 @@ export function decodePluginFailure(f: PluginFailure): PluginError {
   try {
     obj = JSON.parse(stdout);
   } catch (e) {
-    const msg = `netplugin failed but error parsing its diagnostic message ${JSON.stringify(stdout)}: ${(e as Error).message}`;
+    const msg = `netplugin failed but error parsing its diagnostic message ${JSON.stringify(stdout)}: ${errorMessage(e)}`;
     return new PluginError(ErrorCode.Internal, msg, where);
   }
   if (typeof obj !== "object" || obj === null || typeof (obj as { code?: unknown }).code !== "number") {

@@ -10,7 +10,7 @@
  * that is what the goldens in testdata/ confirm for every version up to 1.0.0.
  */
 import { CniError, ErrorCode } from "./error.ts";
-import { parseCIDR, to4 } from "./ip.ts";
+import { cidrOf, to4 } from "./ip.ts";
 import { compact } from "./_result-decode.ts";
 import type { DNS, IPConfig020, IPConfig040, Interface, Result, Result020, Result040, Route } from "./types.ts";
 
@@ -46,7 +46,7 @@ function nonEmpty<T>(a: T[] | undefined): T[] | undefined {
 }
 
 function isV4(cidr: string): boolean {
-  return to4(parseCIDR(cidr)!.ip) !== null;
+  return to4(cidrOf(cidr).ip) !== null;
 }
 
 function copy020(c: IPConfig020 | undefined): IPConfig020 | undefined {

@@ -1,4 +1,4 @@
-import { CniError, ErrorCode } from "./error.ts";
+import { CniError, ErrorCode, errorMessage } from "./error.ts";
 import { parseJSON } from "./json.ts";
 import type { NetConf, NetConfList } from "./types.ts";
 import { IMPLICIT_VERSION, negotiateListVersion, parseVersion } from "./version.ts";
@@ -13,7 +13,7 @@ export function decodeJSON(input: string | Uint8Array, what = "config"): unknown
   try {
     return parseJSON(text);
   } catch (e) {
-    throw new CniError(ErrorCode.DecodingFailure, `Cannot decode ${what}: ${(e as Error).message}`);
+    throw new CniError(ErrorCode.DecodingFailure, `Cannot decode ${what}: ${errorMessage(e)}`);
   }
 }
 

@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { normalizeCIDR, normalizeIP, parseCIDR } from "./ip.ts";
+import { cidrOf, normalizeCIDR, normalizeIP } from "./ip.ts";
 
 test.each([
   ["10.1.2.3/24", "10.1.2.3/24"],
@@ -20,5 +20,5 @@ test("normalizeIP", () => {
   expect(normalizeIP("::FFFF:10.1.2.1")).toBe("10.1.2.1");
   expect(normalizeIP("2001:0db8::0001")).toBe("2001:db8::1");
   expect(normalizeIP("10.1.2.300")).toBeNull();
-  expect(parseCIDR("10.0.0.0/8")!.prefix).toBe(8);
+  expect(cidrOf("10.0.0.0/8").prefix).toBe(8);
 });

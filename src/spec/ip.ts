@@ -1,9 +1,10 @@
-/** IP address and prefix parsing, byte-based so v4, v6 and v4-mapped v6 behave as Go's net package. */
-
-export interface IP {
-  /** 4 bytes for IPv4 (including v4-mapped v6 written as v4), 16 for IPv6. */
-  bytes: Uint8Array;
-}
+/**
+ * The one IP helper module: address and prefix parsing and formatting, byte-based so
+ * v4, v6 and v4-mapped v6 behave as Go's net package; address arithmetic as the
+ * reference's pkg/ip; and the text helpers the plugins share. `parseIP`/`parseCIDR`
+ * answer null for text that is not an address (for validation); `ipOf`/`cidrOf` throw
+ * a RangeError (for text already validated, or where bad text is a bug).
+ */
 
 export interface IPNet {
   ip: Uint8Array;
@@ -153,4 +154,105 @@ export function netContains(net: IPNet, ip: Uint8Array): boolean {
 export function compareIP(a: Uint8Array, b: Uint8Array): number {
   for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
   return a.length - b.length;
+}
+
+/** Parses an address that must be one; RangeError naming `what` otherwise. */
+export function ipOf(s: string, what = "address"): Uint8Array {
+  const ip = parseIP(s);
+  if (!ip) throw new RangeError(`Invalid ${what} ${JSON.stringify(s)}: not an IP address`);
+  return ip;
+}
+
+/** Parses "addr/prefix" that must be one; RangeError naming `what` otherwise. */
+export function cidrOf(s: string, what = "address"): IPNet {
+  const n = parseCIDR(s);
+  if (!n) throw new RangeError(`Invalid ${what} ${JSON.stringify(s)}: not an IP prefix`);
+  return n;
+}
+
+/** An address with its family and prefix length, as netlink messages carry it. */
+export interface IPPrefix {
+  /** 4 bytes for IPv4 text, 16 for IPv6 text. */
+  bytes: Uint8Array;
+  family: 4 | 6;
+  prefix: number;
+}
+
+/** Parses "10.0.0.2/24" or a bare address (full-length prefix); RangeError on bad text. */
+export function parsePrefix(s: string, what = "address"): IPPrefix {
+  if (s.includes("/")) {
+    const n = cidrOf(s, what);
+    return { bytes: n.ip, family: n.ip.length === 4 ? 4 : 6, prefix: n.prefix };
+  }
+  const ip = parseAddr(s, what);
+  return { bytes: ip, family: ip.length === 4 ? 4 : 6, prefix: ip.length * 8 };
+}
+
+/** Parses an address into 4 bytes for IPv4 text or 16 for IPv6 text; RangeError on bad text. */
+export function parseAddr(s: string, what = "address"): Uint8Array {
+  const ip = ipOf(s, what);
+  return !s.includes(":") ? to4(ip)! : ip;
+}
+
+/** The standard form the reference compares in: 4 bytes for IPv4 and v4-mapped IPv6, else 16 (canonicalizeIP). */
+export function canonicalIP(ip: Uint8Array): Uint8Array {
+  return to4(ip) ?? ip;
+}
+
+/** True when both are the same address in standard form. */
+export function ipEqual(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
+  if (!a || !b || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** The next address, wrapping at the end of the family (Go's ip.NextIP). */
+export function nextIP(ip: Uint8Array): Uint8Array {
+  const out = ip.slice();
+  for (let i = out.length - 1; i >= 0; i--) {
+    out[i] = (out[i]! + 1) & 0xff;
+    if (out[i] !== 0) break;
+  }
+  return out;
+}
+
+/** The last address of a prefix (all host bits set). */
+export function lastOfPrefix(network: Uint8Array, prefix: number): Uint8Array {
+  const out = network.slice();
+  for (let bit = prefix; bit < out.length * 8; bit++) out[bit >> 3]! |= 0x80 >> (bit & 7);
+  return out;
+}
+
+/** The address as an unsigned integer, for counting addresses. */
+export function ipToBigInt(ip: Uint8Array): bigint {
+  let n = 0n;
+  for (const b of ip) n = (n << 8n) | BigInt(b);
+  return n;
+}
+
+/** Family of "10.1.2.3/24", "10.1.2.3" or "fd00::1/64"; RangeError when it is none. */
+export function familyOfText(s: string): 4 | 6 {
+  return familyOf(s.includes("/") ? cidrOf(s).ip : ipOf(s));
+}
+
+/** The address part of "10.1.2.3/24", canonical. */
+export function ipOfCIDR(cidr: string): string {
+  return formatIP(cidrOf(cidr).ip);
+}
+
+/** The network of "10.1.2.3/24" ("10.1.2.0/24"), canonical. */
+export function networkOfCIDR(cidr: string): string {
+  return formatCIDR(networkOf(cidrOf(cidr)));
+}
+
+/** A single-address prefix ("10.1.2.3/32", "fd00::1/128"). */
+export function hostPrefix(ip: string): string {
+  return `${ip}/${familyOfText(ip) === 4 ? 32 : 128}`;
+}
+
+/** True when both texts name the same prefix with the same host bits. */
+export function sameCIDR(a: string, b: string): boolean {
+  const x = parseCIDR(a);
+  const y = parseCIDR(b);
+  return !!x && !!y && x.prefix === y.prefix && formatIP(x.ip) === formatIP(y.ip);
 }

@@ -5,6 +5,7 @@
  */
 import { statSync } from "node:fs";
 import { CLONE_NEWNET, ErrnoError, O_RDONLY, close, gettid, ioctl, open, setns } from "./libc.ts";
+import { errorMessage } from "../spec/error.ts";
 
 /** NS_GET_NSTYPE = _IO(0xb7, 0x3) from <linux/nsfs.h>: the CLONE_NEW* type of an nsfs fd. */
 export const NS_GET_NSTYPE = 0xb703;
@@ -42,7 +43,7 @@ export class NetNS {
       fd = open(path, O_RDONLY);
     } catch (e) {
       const code = e instanceof ErrnoError ? e.code : "EIO";
-      throw new NetNSError(path, code, code === "ENOENT" ? "no such file" : (e as Error).message, { cause: e });
+      throw new NetNSError(path, code, code === "ENOENT" ? "no such file" : errorMessage(e), { cause: e });
     }
     let type: number;
     try {
@@ -97,7 +98,7 @@ export class NetNS {
           setns(origin.fd, CLONE_NEWNET);
         } catch (e) {
           // Carrying on would run the rest of the program against the wrong namespace.
-          process.stderr.write(`Cannot return to network namespace ${origin.path}: ${(e as Error).message}\n`);
+          process.stderr.write(`Cannot return to network namespace ${origin.path}: ${errorMessage(e)}\n`);
           process.exit(70);
         }
       }

@@ -7,6 +7,7 @@
  */
 import { CLONE_NEWNET, setns, unshare } from "./libc.ts";
 import { NetNS } from "./netns.ts";
+import { errorMessage } from "../spec/error.ts";
 
 /** A new, empty network namespace; close() it when done. */
 export function createTempNetNS(): NetNS {
@@ -20,7 +21,7 @@ export function createTempNetNS(): NetNS {
         setns(origin.fd, CLONE_NEWNET);
       } catch (e) {
         // Carrying on would run the rest of the program against the wrong namespace.
-        process.stderr.write(`Cannot return to network namespace ${origin.path}: ${(e as Error).message}\n`);
+        process.stderr.write(`Cannot return to network namespace ${origin.path}: ${errorMessage(e)}\n`);
         process.exit(70);
       }
     }

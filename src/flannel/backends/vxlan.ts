@@ -16,10 +16,11 @@ import type { Vxlan } from "../../netlink/link-types.ts";
 import { fdbDel, fdbReplace, neighDel, neighReplace } from "../../netlink/neigh.ts";
 import { NTF_SELF, NUD_PERMANENT } from "../../netlink/nl/neigh-consts.ts";
 import { routeDel, routeReplace } from "../../netlink/route.ts";
-import { netContains, parseCIDR, parseIP } from "../../spec/ip.ts";
+import { cidrOf, netContains, parseIP } from "../../spec/ip.ts";
 import type { Lease, LeaseEvent } from "../lease.ts";
 import { type Net, bigToIP, formatNet } from "../net-config.ts";
 import type { Backend, BackendContext } from "./backend.ts";
+import { errorMessage } from "../../spec/error.ts";
 
 const ENCAP_OVERHEAD = 50;
 
@@ -105,7 +106,7 @@ export function vxlanBackend(ctx: BackendContext): Backend {
   /** True when `ip` is on one of the external interface's networks (no router in between). */
   function direct(ip: string): boolean {
     const b = parseIP(ip);
-    return !!b && ctx.ext.prefixes.some((p) => netContains(parseCIDR(p)!, b));
+    return !!b && ctx.ext.prefixes.some((p) => netContains(cidrOf(p), b));
   }
 
   function add(l: Lease, f: Family): void {
@@ -182,7 +183,7 @@ export function vxlanBackend(ctx: BackendContext): Backend {
           if (e.type === "added") add(e.lease, f);
           else remove(e.lease, f, e.old ?? e.lease);
         } catch (err) {
-          ctx.log(`${e.type === "added" ? "adding" : "removing"} subnet ${e.lease.subnet ? formatNet(e.lease.subnet) : ""} on ${f.name} failed: ${(err as Error).message}`);
+          ctx.log(`${e.type === "added" ? "adding" : "removing"} subnet ${e.lease.subnet ? formatNet(e.lease.subnet) : ""} on ${f.name} failed: ${errorMessage(err)}`);
         }
       }
     },
@@ -196,7 +197,7 @@ export function vxlanBackend(ctx: BackendContext): Backend {
           for (const l of remote) if (l.attrs.BackendType === "vxlan") add(l, f);
           ctx.log(`VXLAN device ${f.name} recreated successfully`);
         } catch (e) {
-          ctx.log(`failed to recreate vxlan device ${f.name}: ${(e as Error).message}`);
+          ctx.log(`failed to recreate vxlan device ${f.name}: ${errorMessage(e)}`);
         }
       }
       void own;

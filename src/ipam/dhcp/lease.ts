@@ -12,6 +12,7 @@ import { leasePhase, leaseTimes, type LeaseTimes } from "./lease-times.ts";
 import { ZERO_IP, getOption, type DhcpMessage } from "./message.ts";
 import { DHCPACK, DHCPNAK, DHCPOFFER, OPT_MESSAGE, OPT_SERVER_ID } from "./options.ts";
 import type { Destination, LeaseLink } from "./transport.ts";
+import { errorMessage } from "../../spec/error.ts";
 
 /** Timing of exchanges; defaults are the reference daemon's flags. */
 export interface LeaseTiming {
@@ -115,7 +116,7 @@ export class DhcpLease {
         t.close();
       }
     } catch (e) {
-      this.#log(`${this.id.clientID}: failed to send DHCPRELEASE: ${(e as Error).message}`);
+      this.#log(`${this.id.clientID}: failed to send DHCPRELEASE: ${errorMessage(e)}`);
     }
   }
 
@@ -139,7 +140,7 @@ export class DhcpLease {
         try {
           this.#link.setDown();
         } catch (e) {
-          this.#log(`${this.id.clientID}: failed to bring interface DOWN: ${(e as Error).message}`);
+          this.#log(`${this.id.clientID}: failed to bring interface DOWN: ${errorMessage(e)}`);
         }
         break;
       }
@@ -150,7 +151,7 @@ export class DhcpLease {
         this.#log(`${this.id.clientID}: lease ${rebinding ? "rebound" : "renewed"}, expiration is ${new Date(this.times.expireAt).toISOString()}`);
       } catch (e) {
         if (stopped.aborted) break;
-        this.#log(`${this.id.clientID}: ${(e as Error).message}`);
+        this.#log(`${this.id.clientID}: ${errorMessage(e)}`);
         // A NAK ends the lease at once (RFC 2131 4.4.5): start over as at ADD.
         if (e instanceof NakError) {
           try {

@@ -3,7 +3,7 @@
  * addresses as raw bytes and masks on the wire, CIDR text here. Go's *int fields
  * (Table, Scope) arrive flattened, a zero simply absent.
  */
-import { formatIP, parseCIDR, parseIP } from "../../spec/ip.ts";
+import { formatIP, ipOf, parseCIDR } from "../../spec/ip.ts";
 import type { IPConfig, Result, Route } from "../../spec/types.ts";
 import { maskPrefix } from "./options.ts";
 
@@ -69,10 +69,10 @@ function ipNetOf(cidr: string): Obj {
 export function resultToGob(r: Pick<Result, "ips" | "routes">): Obj {
   return {
     CNIVersion: "1.0.0",
-    IPs: (r.ips ?? []).map((c) => ({ Address: ipNetOf(c.address), Gateway: c.gateway ? parseIP(c.gateway)! : undefined })),
+    IPs: (r.ips ?? []).map((c) => ({ Address: ipNetOf(c.address), Gateway: c.gateway ? ipOf(c.gateway) : undefined })),
     Routes: (r.routes ?? []).map((x) => ({
       Dst: ipNetOf(x.dst),
-      GW: x.gw ? parseIP(x.gw)! : undefined,
+      GW: x.gw ? ipOf(x.gw) : undefined,
       MTU: x.mtu,
       AdvMSS: x.advmss,
       Priority: x.priority,

@@ -10,6 +10,7 @@ import { GobDecoder } from "./gob/decoder.ts";
 import { GobEncoder } from "./gob/encoder.ts";
 import type { GobStruct, GobValue } from "./gob/types.ts";
 import { EMPTY, RESPONSE } from "./rpc-schema.ts";
+import { errorMessage } from "../../spec/error.ts";
 
 /** A method's answer: the reply value and its gob type. */
 export interface RpcReply {
@@ -113,7 +114,7 @@ async function answer(conn: ConnState, method: string, seq: number, args: GobVal
     try {
       reply = await fn(args);
     } catch (e) {
-      error = e instanceof Error ? e.message : String(e);
+      error = errorMessage(e);
       // net/rpc sends an empty struct as the body of a failed call.
       reply = { type: EMPTY, value: {} };
     }

@@ -54,3 +54,8 @@ export const NLMSGERR_ATTR_MISS_NEST = 6;
 export const NLA_F_NESTED = 0x8000;
 export const NLA_F_NET_BYTEORDER = 0x4000;
 export const NLA_TYPE_MASK = -49153;
+
+/** AF_INET or AF_INET6 for address family 4 or 6. */
+export function afOf(family: 4 | 6): typeof AF_INET | typeof AF_INET6 {
+  return family === 4 ? AF_INET : AF_INET6;
+}

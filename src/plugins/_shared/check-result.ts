@@ -9,10 +9,9 @@ import type { Link } from "../../netlink/link-types.ts";
 import { linkFind } from "../../netlink/link.ts";
 import { routeList } from "../../netlink/route.ts";
 import type { CmdArgs } from "../../skel/cmd-args.ts";
-import { normalizeIP } from "../../spec/ip.ts";
+import { familyOfText, networkOfCIDR, normalizeIP, sameCIDR } from "../../spec/ip.ts";
 import type { IPConfig, Interface, Result, Route } from "../../spec/types.ts";
 import { failure } from "./errors.ts";
-import { familyOfText, networkOfCIDR, sameCIDR } from "./ip-util.ts";
 
 /** The prevResult CHECK needs; `prefix` starts the reference's message ("ptp: Required prevResult missing"). */
 export function requirePrevResult(args: CmdArgs, prefix = ""): Result {

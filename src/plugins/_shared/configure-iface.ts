@@ -13,7 +13,7 @@ import type { Result } from "../../spec/types.ts";
 import type { NetNS } from "../../sys/netns.ts";
 import { sysctlGet, sysctlSet } from "../../sys/sysctl.ts";
 import { failure } from "./errors.ts";
-import { familyOfText, networkOfCIDR } from "./ip-util.ts";
+import { familyOfText, networkOfCIDR } from "../../spec/ip.ts";
 
 /** The reference's settle timeout for IPv6 DAD. */
 const DAD_TIMEOUT_MS = 5_000;

@@ -2,7 +2,7 @@
 import type { IPConfig } from "../../spec/types.ts";
 import { sysctlGet, sysctlSet } from "../../sys/sysctl.ts";
 import { failure } from "./errors.ts";
-import { familyOfText } from "./ip-util.ts";
+import { familyOfText } from "../../spec/ip.ts";
 
 /** Turns on forwarding for every family in use (never turned off again: others may rely on it). */
 export function enableForward(ips: IPConfig[]): void {

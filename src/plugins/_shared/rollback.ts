@@ -19,7 +19,7 @@ export class Rollback {
       try {
         await s.fn();
       } catch (e) {
-        process.stderr.write(`Cannot undo ${s.what}: ${e instanceof Error ? e.message : String(e)}\n`);
+        process.stderr.write(`Cannot undo ${s.what}: ${errorMessage(e)}\n`);
       }
     }
   }
@@ -34,3 +34,5 @@ export class Rollback {
     }
   }
 }
+
+import { errorMessage } from "../../spec/error.ts";

@@ -21,7 +21,7 @@ import type { Result } from "../../spec/types.ts";
 import type { NetNS } from "../../sys/netns.ts";
 import { sysctlSet } from "../../sys/sysctl.ts";
 import { failure } from "./errors.ts";
-import { ipOfCIDR } from "./ip-util.ts";
+import { ipOfCIDR } from "../../spec/ip.ts";
 
 /** IFALIASZ - 1. */
 const MAX_ALIAS = 255;

@@ -6,12 +6,11 @@ import type { Link } from "../../netlink/link-types.ts";
 import { linkAdd } from "../../netlink/link-add.ts";
 import { linkSetMac, linkSetPromisc } from "../../netlink/link-set.ts";
 import { isPromisc, isUp, linkFind, linkSetUp } from "../../netlink/link.ts";
-import { netContains, parseCIDR } from "../../spec/ip.ts";
+import { cidrOf, familyOfText, netContains } from "../../spec/ip.ts";
 import { sysctlSet } from "../../sys/sysctl.ts";
 import { errorMessage } from "../../spec/error.ts";
 import { failure } from "../_shared/errors.ts";
 import { noVlanFiltering, requireVlanFiltering, type VlanConf, vlansNeeded } from "./_vlan.ts";
-import { familyOfText } from "../_shared/ip-util.ts";
 
 const ZERO_MAC = "00:00:00:00:00:00";
 
@@ -66,10 +65,10 @@ export function ensureBridge(h: NetlinkHandle, name: string, opts: { mtu: number
  */
 export function ensureGatewayAddr(h: NetlinkHandle, br: Link, cidr: string, forceAddress: boolean): void {
   const family = familyOfText(cidr);
-  const want = parseCIDR(cidr)!;
+  const want = cidrOf(cidr);
   for (const a of addrList(h, { link: br, family })) {
     if (a.cidr === cidr) return;
-    const have = parseCIDR(a.cidr)!;
+    const have = cidrOf(a.cidr);
     const overlaps = netContains(have, want.ip) || netContains(want, have.ip);
     if (family === 6 && (!overlaps || a.scope !== 0)) continue;
     if (!forceAddress) throw failure(`"${br.name}" already has an IP address different from ${cidr}`);

@@ -10,7 +10,7 @@ import { linkSetBridgePort, linkSetMaster } from "../../netlink/link-set.ts";
 import { linkFind, linkSetUp } from "../../netlink/link.ts";
 import type { CmdArgs, PluginInfo } from "../../skel/cmd-args.ts";
 import { setupSpoofCheck, teardownSpoofCheck } from "../../netfilter/spoofcheck.ts";
-import { formatIP, networkOf, parseCIDR } from "../../spec/ip.ts";
+import { cidrOf, familyOfText, formatIP, networkOf } from "../../spec/ip.ts";
 import type { Attachment, IPConfig, Result, Route } from "../../spec/types.ts";
 import type { NetNS } from "../../sys/netns.ts";
 import { sysctlSet } from "../../sys/sysctl.ts";
@@ -18,7 +18,6 @@ import { checkInterfaceIPs, checkRoutes, requirePrevResult } from "../_shared/ch
 import { dnsSet } from "../_shared/conf-fields.ts";
 import { configureIface } from "../_shared/configure-iface.ts";
 import { failure } from "../_shared/errors.ts";
-import { familyOfText } from "../_shared/ip-util.ts";
 import { ipamAddFor, ipamCommand, ipamValidate } from "../_shared/ipam-exec.ts";
 import { type ContainerNS, openContainerNS, openContainerNSIfAny } from "../_shared/netns-open.ts";
 import { enableForward } from "../_shared/forward.ts";
@@ -34,7 +33,7 @@ export { loadNetConf, type BridgeConf };
 
 /** The first address of the subnet: the reference's gateway when IPAM names none. */
 function calcGateway(cidr: string): string {
-  const net = networkOf(parseCIDR(cidr)!);
+  const net = networkOf(cidrOf(cidr));
   net.ip[net.ip.length - 1]! += 1;
   return formatIP(net.ip);
 }
@@ -70,7 +69,7 @@ function setupGateway(h: NetlinkHandle, br: Link, conf: BridgeConf, result: Resu
     }
     result.interfaces!.push({ name: on.name, mac: on.mac });
   }
-  for (const ipc of gateways) ensureGatewayAddr(h, on, `${ipc.gateway}/${parseCIDR(ipc.address)!.prefix}`, conf.forceAddress);
+  for (const ipc of gateways) ensureGatewayAddr(h, on, `${ipc.gateway}/${cidrOf(ipc.address).prefix}`, conf.forceAddress);
   enableForward(gateways);
 }
 

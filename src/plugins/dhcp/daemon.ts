@@ -13,6 +13,7 @@ import { serveRpc } from "../../ipam/dhcp/rpc-server.ts";
 import { writeStateFile } from "../../sys/state-file.ts";
 import { parseDaemonFlags } from "./daemon-flags.ts";
 import { DhcpService } from "./service.ts";
+import { errorMessage } from "../../spec/error.ts";
 
 /** Go's log format: "2006/01/02 15:04:05 message". */
 function log(msg: string): void {
@@ -27,7 +28,7 @@ export async function runDaemon(argv: readonly string[]): Promise<number> {
   try {
     flags = parseDaemonFlags(argv);
   } catch (e) {
-    process.stderr.write(`${(e as Error).message}\n`);
+    process.stderr.write(`${errorMessage(e)}\n`);
     return 2;
   }
   try {
@@ -45,7 +46,7 @@ export async function runDaemon(argv: readonly string[]): Promise<number> {
     });
     const socketPath = flags.hostprefix + flags.socketpath;
     const server = await serveRpc(socketPath, service.methods()).catch((e) => {
-      throw new Error(`Error getting listener: ${(e as Error).message}`);
+      throw new Error(`Error getting listener: ${errorMessage(e)}`);
     });
     const { promise, resolve } = Promise.withResolvers<number>();
     const stop = () => {
@@ -63,7 +64,7 @@ export async function runDaemon(argv: readonly string[]): Promise<number> {
     process.once("SIGINT", stop);
     return await promise;
   } catch (e) {
-    log((e as Error).message);
+    log(errorMessage(e));
     return 1;
   }
 }

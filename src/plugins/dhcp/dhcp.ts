@@ -9,7 +9,7 @@ import { rpcCall, RpcServerError } from "../../ipam/dhcp/rpc-client.ts";
 import { resultFromGob } from "../../ipam/dhcp/rpc-result.ts";
 import { CMD_ARGS } from "../../ipam/dhcp/rpc-schema.ts";
 import type { CmdArgs, PluginInfo } from "../../skel/cmd-args.ts";
-import { CniError, ErrorCode } from "../../spec/error.ts";
+import { CniError, ErrorCode, errorMessage } from "../../spec/error.ts";
 import type { Attachment, NetConf, Result } from "../../spec/types.ts";
 
 /** The reference daemon's socket. */
@@ -55,7 +55,7 @@ async function call(args: CmdArgs, method: string, stdin: Uint8Array = args.stdi
     return await rpcCall(socketPath, method, { type: CMD_ARGS, args: rpcArgs });
   } catch (e) {
     if (e instanceof RpcServerError) throw new CniError(ErrorCode.Internal, `error calling ${method}: ${e.message}`, { cause: e });
-    throw new CniError(ErrorCode.Internal, `error dialing DHCP daemon: ${(e as Error).message}`, { cause: e });
+    throw new CniError(ErrorCode.Internal, `error dialing DHCP daemon: ${errorMessage(e)}`, { cause: e });
   }
 }
 
@@ -95,7 +95,7 @@ async function cmdStatus(args: CmdArgs): Promise<void> {
     const s = await Bun.connect({ unix: socketPath, socket: { data() {} } });
     s.end();
   } catch (e) {
-    throw new CniError(ErrorCode.PluginNotAvailable, `DHCP daemon not reachable at ${JSON.stringify(socketPath)}: ${(e as Error).message}`);
+    throw new CniError(ErrorCode.PluginNotAvailable, `DHCP daemon not reachable at ${JSON.stringify(socketPath)}: ${errorMessage(e)}`);
   }
 }
 

@@ -14,6 +14,7 @@ import { resultToGob } from "../../ipam/dhcp/rpc-result.ts";
 import { EMPTY, RESULT, type RpcCmdArgs } from "../../ipam/dhcp/rpc-schema.ts";
 import type { RpcMethods, RpcReply } from "../../ipam/dhcp/rpc-server.ts";
 import type { LeaseLink } from "../../ipam/dhcp/transport.ts";
+import { errorMessage } from "../../spec/error.ts";
 
 /** How the daemon was started. */
 export interface ServiceOptions {
@@ -46,7 +47,7 @@ function parseConf(stdin: Uint8Array): DhcpNetConf {
     if (typeof c !== "object" || c === null) throw new Error("not an object");
     return c as DhcpNetConf;
   } catch (e) {
-    throw new Error(`error parsing netconf: ${(e as Error).message}`);
+    throw new Error(`error parsing netconf: ${errorMessage(e)}`);
   }
 }
 

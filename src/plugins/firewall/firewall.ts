@@ -9,8 +9,8 @@
 import { TableBatch, type Family } from "../../netfilter/iptables.ts";
 import { checkChainName } from "../../netfilter/rule-text.ts";
 import type { CmdArgs, PluginInfo } from "../../skel/cmd-args.ts";
-import { CniError, ErrorCode } from "../../spec/error.ts";
-import { familyOf, formatIP, parseCIDR } from "../../spec/ip.ts";
+import { CniError, ErrorCode, errorMessage } from "../../spec/error.ts";
+import { cidrOf, familyOf, formatIP } from "../../spec/ip.ts";
 import type { Attachment, NetConf, Result } from "../../spec/types.ts";
 import { stringField } from "../_shared/conf-fields.ts";
 import { failure, invalidConfig } from "../_shared/errors.ts";
@@ -49,7 +49,7 @@ export function loadNetConf(args: CmdArgs): FirewallConf {
 /** "ip/32" or "ip/128" of each address of the result, by family. */
 function hostsOf(result: Result | undefined): string[] {
   return (result?.ips ?? []).map((ipc) => {
-    const n = parseCIDR(ipc.address)!;
+    const n = cidrOf(ipc.address);
     return `${formatIP(n.ip)}/${familyOf(n.ip) === 4 ? 32 : 128}`;
   });
 }
@@ -163,7 +163,7 @@ async function cmdStatus(args: CmdArgs): Promise<void> {
   try {
     new TableBatch(4, "filter");
   } catch (e) {
-    throw new CniError(ErrorCode.PluginNotAvailable, `iptables is not usable: ${(e as Error).message}`);
+    throw new CniError(ErrorCode.PluginNotAvailable, `iptables is not usable: ${errorMessage(e)}`);
   }
 }
 

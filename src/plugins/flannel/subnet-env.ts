@@ -4,7 +4,7 @@
  * Lines are KEY=VALUE; networks may be comma-separated lists; subnets carry the
  * node's first address ("10.244.1.1/24") and are read as their network.
  */
-import { formatCIDR, networkOf, parseCIDR } from "../../spec/ip.ts";
+import { cidrOf, formatCIDR, networkOf, parseCIDR } from "../../spec/ip.ts";
 
 /** What subnet.env says; a family is absent when flanneld does not serve it. */
 export interface SubnetEnv {
@@ -97,7 +97,7 @@ export interface SubnetEnvContent {
 }
 
 function firstAddress(cidr: string): string {
-  const n = networkOf(parseCIDR(cidr)!);
+  const n = networkOf(cidrOf(cidr));
   const ip = n.ip.slice();
   for (let i = ip.length - 1; i >= 0; i--) {
     ip[i] = (ip[i]! + 1) & 0xff;

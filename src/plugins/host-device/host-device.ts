@@ -22,6 +22,7 @@ import { openContainerNS, openContainerNSIfAny } from "../_shared/netns-open.ts"
 import { Rollback } from "../_shared/rollback.ts";
 import { AUX_NAME, type DeviceRef, findHostDevice, hasDpdkDriver, PCI_ADDRESS, SYS_BUS_AUXILIARY, SYS_BUS_PCI } from "./_find.ts";
 import { moveLinkIn, moveLinkOut, openTempNS } from "./_move.ts";
+import { errorMessage } from "../../spec/error.ts";
 
 /** The host-device config: the standard fields plus where the device is. */
 export interface HostDeviceConf extends NetConf, DeviceRef {
@@ -64,14 +65,14 @@ export function loadNetConf(args: CmdArgs): HostDeviceConf {
     try {
       validateInterfaceName(ref.device);
     } catch (e) {
-      throw invalidConfig(`Invalid "device" ${JSON.stringify(ref.device)}: ${(e as Error).message}`);
+      throw invalidConfig(`Invalid "device" ${JSON.stringify(ref.device)}: ${errorMessage(e)}`);
     }
   }
   if (ref.hwaddr) {
     try {
       parseMAC(ref.hwaddr);
     } catch (e) {
-      throw invalidConfig(`failed to parse MAC address ${JSON.stringify(ref.hwaddr)}: ${(e as Error).message}`);
+      throw invalidConfig(`failed to parse MAC address ${JSON.stringify(ref.hwaddr)}: ${errorMessage(e)}`);
     }
   }
   if (ref.kernelpath && (!isAbsolute(ref.kernelpath) || !normalize(ref.kernelpath).startsWith("/sys/devices/") || ref.kernelpath.split("/").includes(".."))) {

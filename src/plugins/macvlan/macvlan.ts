@@ -12,7 +12,7 @@ import { NetlinkHandle } from "../../netlink/handle.ts";
 import { routeList } from "../../netlink/route.ts";
 import type { CmdArgs, PluginInfo } from "../../skel/cmd-args.ts";
 import { loadArgs } from "../../spec/args.ts";
-import { CniError, ErrorCode } from "../../spec/error.ts";
+import { CniError, ErrorCode, errorMessage } from "../../spec/error.ts";
 import type { IPAMConfig, NetConf, Result } from "../../spec/types.ts";
 import { sysctlSet } from "../../sys/sysctl.ts";
 import { checkContainerLink, checkInterfaceIPs, checkRoutes, containerIface, requirePrevResult } from "../_shared/check-result.ts";
@@ -51,7 +51,7 @@ function checkMac(mac: string): string {
   try {
     b = parseMAC(mac);
   } catch (e) {
-    throw invalidConfig(`invalid args ${mac} for MAC addr: ${(e as Error).message}`);
+    throw invalidConfig(`invalid args ${mac} for MAC addr: ${errorMessage(e)}`);
   }
   if (b.length !== 6 || b[0]! & 1 || b.every((x) => x === 0)) throw invalidConfig(`invalid args ${mac} for MAC addr: not a unicast Ethernet address`);
   return mac.toLowerCase();
@@ -66,7 +66,7 @@ export function loadNetConf(args: CmdArgs): MacvlanConf {
     try {
       validateInterfaceName(master);
     } catch (e) {
-      throw invalidConfig(`Invalid "master" ${JSON.stringify(master)}: ${(e as Error).message}`);
+      throw invalidConfig(`Invalid "master" ${JSON.stringify(master)}: ${errorMessage(e)}`);
     }
   }
   const mode = stringField(conf, "mode") || "bridge";

@@ -10,7 +10,7 @@
 import type { Rule } from "../../netfilter/iptables.ts";
 import { chainNameFor } from "../../netfilter/ipmasq.ts";
 import type { PortMapping } from "../../spec/capabilities.ts";
-import { familyOf, formatIP, parseIP, to4 } from "../../spec/ip.ts";
+import { familyOf, formatIP, ipOf, to4 } from "../../spec/ip.ts";
 
 export const TOP_DNAT = "CNI-HOSTPORT-DNAT";
 export const SETMARK = "CNI-HOSTPORT-SETMARK";
@@ -88,7 +88,7 @@ function chunks<T>(v: T[], n: number): T[][] {
  */
 export function hostIPIn(m: PortMapping, family: 4 | 6): string | undefined {
   if (!m.hostIP) return "";
-  const ip = parseIP(m.hostIP)!;
+  const ip = ipOf(m.hostIP);
   if (familyOf(ip) !== family) return undefined;
   // Go's IsUnspecified: 0.0.0.0 (also v4-mapped) or ::.
   return (to4(ip) ?? ip).every((b) => b === 0) ? "" : formatIP(ip);

@@ -4,15 +4,16 @@
  */
 import { type Family, TableBatch, iptablesAvailable, ruleExists } from "../../netfilter/iptables.ts";
 import { commentOf } from "../../netfilter/rule-text.ts";
-import { formatCIDR, networkOf, parseCIDR } from "../../spec/ip.ts";
+import { cidrOf, formatCIDR, networkOf } from "../../spec/ip.ts";
 import type { PortMapBackend } from "./_backend.ts";
 import type { PortMapConf } from "./_conf.ts";
 import { MASQ, OLD_TOP_SNAT, SETMARK, TOP_DNAT, dnatChainName, dnatRules, masqRules, oldSnatChainName, setMarkRule, topLevelJumps } from "./_chains.ts";
+import { errorMessage } from "../../spec/error.ts";
 
 /** The container's rule set in one family. */
 function rulesFor(conf: PortMapConf, containerID: string, family: Family, addr: string) {
   return dnatRules({
-    net: conf.name, containerID, containerAddr: addr, containerNet: formatCIDR(networkOf(parseCIDR(addr)!)), family,
+    net: conf.name, containerID, containerAddr: addr, containerNet: formatCIDR(networkOf(cidrOf(addr))), family,
     mappings: conf.mappings, snat: conf.snat, masqAll: conf.masqAll, setMarkChain: conf.externalSetMarkChain ?? SETMARK,
     conditions: family === 4 ? conf.conditionsV4 : conf.conditionsV6,
   });
@@ -79,7 +80,7 @@ function unforwardPorts(net: string, containerID: string): void {
     b.commit();
   }
   if (families.length > 0 && errors.length === families.length) {
-    throw new Error(`iptables is not usable: ${errors.map((e) => (e as Error).message).join("; ")}`);
+    throw new Error(`iptables is not usable: ${errors.map((e) => errorMessage(e)).join("; ")}`);
   }
 }
 

@@ -10,8 +10,8 @@ import { routeList } from "../../netlink/route.ts";
 import { type Family, saveTable } from "../../netfilter/iptables.ts";
 import { nftAvailable } from "../../netfilter/nft.ts";
 import type { CmdArgs, PluginInfo } from "../../skel/cmd-args.ts";
-import { CniError, ErrorCode } from "../../spec/error.ts";
-import { familyOf, netContains, parseCIDR } from "../../spec/ip.ts";
+import { CniError, ErrorCode, errorMessage } from "../../spec/error.ts";
+import { cidrOf, familyOf, netContains, parseCIDR } from "../../spec/ip.ts";
 import type { Attachment, Result } from "../../spec/types.ts";
 import { sysctlSet } from "../../sys/sysctl.ts";
 import { failure } from "../_shared/errors.ts";
@@ -42,7 +42,7 @@ function containerAddrs(prev: Result, ifName: string): ContainerAddrs {
  */
 function enableLocalnet(addr: string): void {
   using h = NetlinkHandle.at();
-  const ip = parseCIDR(addr)!.ip;
+  const ip = cidrOf(addr).ip;
   let best: { prefix: number; index: number } | undefined;
   for (const r of routeList(h, { family: 4 })) {
     if (!r.dst || r.linkIndex === undefined) continue;
@@ -74,7 +74,7 @@ function flushStaleUdp(conf: PortMapConf, families: Family[]): void {
       }
     }
   } catch (e) {
-    console.error(`portmap: failed to delete stale UDP conntrack entries: ${(e as Error).message}`);
+    console.error(`portmap: failed to delete stale UDP conntrack entries: ${errorMessage(e)}`);
   }
 }
 
@@ -153,7 +153,7 @@ async function cmdStatus(args: CmdArgs): Promise<void> {
   try {
     saveTable(4, "nat");
   } catch (e) {
-    throw new CniError(ErrorCode.PluginNotAvailable, `iptables is not usable: ${(e as Error).message}`);
+    throw new CniError(ErrorCode.PluginNotAvailable, `iptables is not usable: ${errorMessage(e)}`);
   }
 }
 

@@ -18,7 +18,7 @@ import { checkContainerLink, checkInterfaceIPs, checkRoutes, containerIface, req
 import { boolField, checkDNS, dnsSet, intField, ipamOf } from "../_shared/conf-fields.ts";
 import { configureIface } from "../_shared/configure-iface.ts";
 import { failure, invalidConfig } from "../_shared/errors.ts";
-import { familyOfText, hostPrefix, ipOfCIDR, networkOfCIDR } from "../_shared/ip-util.ts";
+import { familyOfText, hostPrefix, ipOfCIDR, networkOfCIDR } from "../../spec/ip.ts";
 import { ipamAddFor, ipamCommand, ipamValidate } from "../_shared/ipam-exec.ts";
 import { type ContainerNS, openContainerNS, openContainerNSIfAny } from "../_shared/netns-open.ts";
 import { gcMasq, masqBackendOf, setupMasq, teardownMasq } from "../_shared/masq.ts";

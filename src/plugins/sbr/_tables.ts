@@ -9,7 +9,7 @@ import { linkFind } from "../../netlink/link.ts";
 import { RT_SCOPE_LINK, RT_TABLE_MAIN } from "../../netlink/route.ts";
 import { type RouteEntry, routeAdd, routeDel, routeList, routeReplace, type RouteSpec } from "../../netlink/route.ts";
 import { ruleAdd, ruleDel, ruleList } from "../../netlink/rule.ts";
-import { formatIP, netContains, networkOf, parseCIDR, parseIP, to4 } from "../../spec/ip.ts";
+import { cidrOf, formatIP, ipOf, netContains, networkOf, to4 } from "../../spec/ip.ts";
 import type { IPConfig } from "../../spec/types.ts";
 import { failure } from "../_shared/errors.ts";
 import type { SbrConf } from "./_conf.ts";
@@ -38,7 +38,7 @@ function specOf(r: RouteEntry, table: number): RouteSpec {
 
 /** "10.9.0.2/24" -> "10.9.0.2/32": the source of a rule. */
 export function hostCIDR(address: string): string {
-  const n = parseCIDR(address)!;
+  const n = cidrOf(address);
   return `${formatIP(n.ip)}/${n.ip.length * 8}`;
 }
 
@@ -50,13 +50,13 @@ export function doRoutes(h: NetlinkHandle, ifName: string, ipcs: IPConfig[], con
   const routes = routeList(h, { link });
   let table = nextTable(FIRST_TABLE, taken);
   for (const ipc of ipcs) {
-    const n = parseCIDR(ipc.address)!;
+    const n = cidrOf(ipc.address);
     const family = to4(n.ip) ? 4 : 6;
     ruleAdd(h, { family, src: hostCIDR(ipc.address), table });
     const gw = conf.gateways[family] ?? ipc.gateway;
     if (gw) routeAdd(h, { family, dst: family === 4 ? "0.0.0.0/0" : "::/0", gw, link, table });
     for (const r of routes) {
-      const viaThis = (r.src && netContains(n, parseIP(r.src)!)) || (r.gw && netContains(n, parseIP(r.gw)!)) || (!r.src && !r.gw);
+      const viaThis = (r.src && netContains(n, ipOf(r.src))) || (r.gw && netContains(n, ipOf(r.gw))) || (!r.src && !r.gw);
       if (viaThis && r.family === family) routeReplace(h, specOf(r, table));
     }
     taken.add(table);
@@ -64,7 +64,7 @@ export function doRoutes(h: NetlinkHandle, ifName: string, ipcs: IPConfig[], con
   }
   if (conf.addSourceHints) {
     for (const ipc of ipcs) {
-      const net = networkOf(parseCIDR(ipc.address)!);
+      const net = networkOf(cidrOf(ipc.address));
       try {
         routeReplace(h, { dst: `${formatIP(net.ip)}/${net.prefix}`, src: ipc.address.split("/")[0]!, link, table: RT_TABLE_MAIN, scope: RT_SCOPE_LINK });
       } catch {

@@ -16,6 +16,7 @@ import { failure, invalidConfig } from "../_shared/errors.ts";
 import { type Backup, backupDir, backupFile, dropBackup, listBackups, loadBackup, saveBackup } from "./_backup.ts";
 import { type TuningConf, isNetSysctl, loadNetConf, sysctlName } from "./_conf.ts";
 import { duplicateSysctlKeys } from "./_dup-keys.ts";
+import { errorMessage } from "../../spec/error.ts";
 
 /** The reference refuses a sysctl named twice on ADD and CHECK (JSON.parse would keep the last silently). */
 function rejectDuplicateSysctls(args: CmdArgs): void {
@@ -100,7 +101,7 @@ function restore(h: NetlinkHandle, ns: NetNS, ifName: string, file: string): voi
       try {
         fn();
       } catch (e) {
-        errors.push(`failed to restore ${what}: ${(e as Error).message}`);
+        errors.push(`failed to restore ${what}: ${errorMessage(e)}`);
       }
     };
     if (b.mtu) step("MTU", () => linkSetMtu(h, link, b.mtu!));
