@@ -76,6 +76,7 @@ export function loadNetConf(bytes: Uint8Array | string): MultusConf {
     multusNamespace: str(o, "multusNamespace", DEFAULT_MULTUS_NAMESPACE),
     retryDeleteOnError: bool(o, "retryDeleteOnError", false),
     nadDir: str(o, "nadDir", ""),
+    podResourcesSocket: str(o, "podResourcesSocket", ""),
     raw: o,
   };
   if (o.logOptions && typeof o.logOptions === "object") n.logOptions = o.logOptions as MultusConf["logOptions"];

@@ -26,6 +26,7 @@ import { addDefaultGWCache, deleteDefaultGW, deleteDefaultGWCache, setDefaultGW 
 import { Logger } from "./log.ts";
 import { createNetworkStatuses, formatNetworkStatus } from "./network-status.ts";
 import { defaultNetworks, legacyConfDelegates, podDelegates, type ResolveContext, type ResourceClient } from "./resolve.ts";
+import { podResourcesClient } from "./pod-resources.ts";
 import { readDelegates, removeDelegates, saveDelegates } from "./scratch.ts";
 import { type MultusSource, NotFoundError } from "./source.ts";
 import type { Delegate, MultusConf, NetworkStatus, PodInfo } from "./types.ts";
@@ -246,7 +247,7 @@ export async function cmdAdd(args: CmdArgs, o: EngineOptions): Promise<Result> {
     log.verbose(`CmdAdd: Warning: pod [${k8s.K8S_POD_NAMESPACE}/${k8s.K8S_POD_NAME}] not found, exiting with empty CNI result`);
     return emptyResult(args, n.cniVersion);
   }
-  const ctx: ResolveContext = { source, resourceClient: o.resourceClient };
+  const ctx: ResolveContext = { source, resourceClient: o.resourceClient ?? podResourcesClient(n.podResourcesSocket || undefined) };
   const { delegates, legacy } = await resolveDelegates(n, ctx, pod, k8s);
   if (delegates.length === 0) throw cmdErr(k8s, "error loading k8s delegates k8s args: TryLoadPodDelegates: must have either Kubernetes config or delegates");
   const ifNames = ifnamesOf(delegates, args.ifName, legacy);

@@ -71,6 +71,8 @@ export interface MultusConf {
   retryDeleteOnError: boolean;
   /** Where NetworkAttachmentDefinitions are read from files (ours: nodes without Kubernetes). */
   nadDir: string;
+  /** Ours: the kubelet's PodResources socket (default /var/lib/kubelet/pod-resources/kubelet.sock). */
+  podResourcesSocket: string;
   /** The config as received, for the daemon's overrides and the conflist form. */
   raw: Record<string, unknown>;
 }

@@ -1,0 +1,107 @@
+/**
+ * deviceID from the kubelet's PodResources API: a stand-in kubelet (gRPC List over a
+ * unix socket) allocates devices to a pod; a NAD naming their resource passes the next
+ * device to its delegate as Multus does (deviceID and pciBusID in the config, deviceID
+ * in runtimeConfig); without the socket the field is absent.
+ */
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { chmodSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import http2 from "node:http2";
+import { join } from "node:path";
+import { rootTest, withNetns } from "../../../test/helpers/netns.ts";
+import { ensureBuilt } from "../../../test/helpers/dist.ts";
+import { decodePodResources } from "./pod-resources.ts";
+import { dirWith, makeWork, sub, type Work } from "./_test-kit.ts";
+
+let work: Work;
+beforeAll(() => {
+  work = makeWork("cni-ts-multus-podres-");
+});
+afterAll(() => work.cleanup());
+
+/** Protobuf encoding of the few messages the stand-in kubelet answers with. */
+const str = (f: number, s: string) => msg(f, Buffer.from(s));
+function msg(f: number, body: Buffer): Buffer {
+  const len: number[] = [];
+  let n = body.length;
+  do {
+    len.push((n & 0x7f) | (n > 0x7f ? 0x80 : 0));
+    n >>>= 7;
+  } while (n > 0);
+  return Buffer.concat([Buffer.from([(f << 3) | 2, ...len]), body]);
+}
+function listResponse(pods: { name: string; namespace: string; devices: [string, string[]][] }[]): Buffer {
+  return Buffer.concat(pods.map((p) => msg(1, Buffer.concat([
+    str(1, p.name), str(2, p.namespace),
+    msg(3, Buffer.concat([str(1, "c"), ...p.devices.map(([r, ids]) => msg(2, Buffer.concat([str(1, r), ...ids.map((id) => str(2, id))])))])),
+  ]))));
+}
+
+const PODS = [
+  { name: "other", namespace: "default", devices: [["intel.com/sriov", ["0000:03:00.7"]]] as [string, string[]][] },
+  { name: "dpdk", namespace: "default", devices: [["intel.com/sriov", ["0000:03:00.2", "0000:03:00.1"]]] as [string, string[]][] },
+];
+
+test("a List answer decodes to the pod's device IDs per resource, sorted", () => {
+  const m = decodePodResources(listResponse(PODS), { namespace: "default", name: "dpdk" });
+  expect([...m.entries()]).toEqual([["intel.com/sriov", { index: 0, deviceIDs: ["0000:03:00.1", "0000:03:00.2"] }]]);
+});
+
+function standInKubelet(socket: string): http2.Http2Server {
+  const server = http2.createServer();
+  server.on("stream", (stream: http2.ServerHttp2Stream, headers) => {
+    stream.on("data", () => {});
+    stream.on("end", () => {
+      stream.respond({ ":status": 200, "content-type": "application/grpc" }, { waitForTrailers: true });
+      stream.on("wantTrailers", () => stream.sendTrailers(headers[":path"] === "/v1.PodResourcesLister/List" ? { "grpc-status": "0" } : { "grpc-status": "12" }));
+      const body = listResponse(PODS);
+      const frame = Buffer.alloc(5);
+      frame.writeUInt32BE(body.length, 1);
+      stream.end(Buffer.concat([frame, body]));
+    });
+  });
+  server.listen(socket);
+  return server;
+}
+
+rootTest("a NAD with k8s.v1.cni.cncf.io/resourceName gets the pod's next device; no socket, no deviceID", () =>
+  withNetns(2, async (node, pod) => {
+    const socket = join(sub(work, "kubelet"), "kubelet.sock");
+    const server = standInKubelet(socket);
+    const log = join(work.dir, "devcheck.log");
+    // A delegate that records the config it got and answers an empty result.
+    writeFileSync(join(work.bin, "devcheck"), `#!/bin/sh\ncat >> ${log}\necho >> ${log}\necho '{"cniVersion":"1.0.0"}'\n`);
+    chmodSync(join(work.bin, "devcheck"), 0o755);
+    const nad = (name: string) => `apiVersion: k8s.cni.cncf.io/v1\nkind: NetworkAttachmentDefinition\nmetadata:\n  name: ${name}\n  annotations:\n    k8s.v1.cni.cncf.io/resourceName: intel.com/sriov\nspec:\n  config: '{"cniVersion":"1.0.0","type":"devcheck","capabilities":{"deviceID":true}}'\n`;
+    const nadDir = dirWith(work.dir, "nads", {
+      "nads.yaml": [nad("vf-a"), nad("vf-b")].join("---\n"),
+      "pod.yaml": "apiVersion: v1\nkind: Pod\nmetadata:\n  name: dpdk\n  namespace: default\n  annotations:\n    k8s.v1.cni.cncf.io/networks: vf-a,vf-b\n",
+    });
+    const conf = (podResourcesSocket: string) => ({
+      cniVersion: "1.0.0", name: "multus-net", type: "multus", cniDir: sub(work, "cnidir"), binDir: work.bin, nadDir, podResourcesSocket,
+      delegates: [{ cniVersion: "1.0.0", name: "master", type: "devcheck" }],
+    });
+    const run = async (podResourcesSocket: string) => {
+      rmSync(log, { force: true });
+      const confDir = dirWith(sub(work, "netd"), "d", { "00-multus.conf": conf(podResourcesSocket) });
+      const p = Bun.spawn(["ip", "netns", "exec", node.name, ensureBuilt(), "add", "multus-net", pod!.path], {
+        env: { PATH: process.env.PATH!, NETCONFPATH: confDir, CNI_PATH: work.bin, CNI_CACHE_DIR: join(work.dir, "cache"), CNI_CONTAINERID: `c-${Math.random().toString(36).slice(2)}`, CNI_ARGS: "IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=dpdk" },
+        stdout: "ignore", stderr: "pipe",
+      });
+      const [err, code] = await Promise.all([ new Response(p.stderr).text(), p.exited]);
+      expect(err).toBe("");
+      expect(code).toBe(0);
+      return readFileSync(log, "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    };
+    try {
+      const [master, a, b] = await run(socket);
+      expect(master.deviceID).toBeUndefined();
+      expect(a).toMatchObject({ deviceID: "0000:03:00.1", pciBusID: "0000:03:00.1", runtimeConfig: { deviceID: "0000:03:00.1" } });
+      expect(b).toMatchObject({ deviceID: "0000:03:00.2", pciBusID: "0000:03:00.2", runtimeConfig: { deviceID: "0000:03:00.2" } });
+      const [, c] = await run(join(work.dir, "no-such.sock"));
+      expect(c.deviceID).toBeUndefined();
+      expect(c.runtimeConfig).toBeUndefined();
+    } finally {
+      server.close();
+    }
+  }));
