@@ -125,6 +125,16 @@ describe.if(hasKubectl)("kubectl against the test server", () => {
     const cfg = await k.run(["get", "net-attach-def", "macvlan-conf", "-o", "jsonpath={.spec.config}"]);
     expect(JSON.parse(cfg.stdout).type).toBe("macvlan");
     expect(srv.object("network-attachment-definitions", "macvlan-conf", "default", "k8s.cni.cncf.io").metadata.generation).toBe(1);
+    // apply of a custom resource: created, unchanged, configured (kubectl sends a JSON merge patch).
+    const ap = file("nad2.yaml", NAD_YAML.replace("name: macvlan-conf", "name: bridge-conf"));
+    expect((await k.run(["apply", "-f", ap])).stdout).toBe("networkattachmentdefinition.k8s.cni.cncf.io/bridge-conf created\n");
+    expect((await k.run(["apply", "-f", ap])).stdout).toBe("networkattachmentdefinition.k8s.cni.cncf.io/bridge-conf unchanged\n");
+    expect((await k.run(["apply", "-f", file("nad2.yaml", NAD_YAML.replace("name: macvlan-conf", "name: bridge-conf").replace('"macvlan"', '"bridge"'))])).stdout).toBe(
+      "networkattachmentdefinition.k8s.cni.cncf.io/bridge-conf configured\n",
+    );
+    const stored = srv.object("network-attachment-definitions", "bridge-conf", "default", "k8s.cni.cncf.io");
+    expect([JSON.parse(stored.spec.config).type, stored.metadata.generation]).toEqual(["bridge", 2]);
+    expect(srv.requests.filter((r) => r.method === "PATCH" && r.path.endsWith("/bridge-conf")).map((r) => r.contentType)).toEqual(["application/merge-patch+json"]);
   });
 
   t("get nodes, -o wide; apply -f of a node", async () => {
@@ -138,12 +148,17 @@ describe.if(hasKubectl)("kubectl against the test server", () => {
     expect(columns(wl[1]!).slice(4)).toEqual(["v1.32.0", "192.168.1.10", "<none>", "Debian GNU/Linux 12 (bookworm)", "6.1.0-26-amd64", "containerd://1.7.24"]);
     const a = await k.run(["apply", "-f", file("node.yaml", NODE_YAML)]);
     expect(a.stdout).toBe("node/node-2 created\n");
+    const c = await k.run(["create", "-f", file("node3.yaml", NODE_YAML.replace("node-2", "node-3"))]);
+    expect(c.stdout).toBe("node/node-3 created\n");
+    expect((await k.run(["delete", "node", "node-3"])).stdout).toBe('node "node-3" deleted\n');
     const n2 = (await k.run(["get", "node", "node-2"])).stdout.trim().split("\n")[1]!;
     expect(columns(n2).slice(0, 3)).toEqual(["node-2", "Unknown", "<none>"]);
   });
 
   t("apply -f of a pod: created, unchanged, configured", async () => {
     const p = file("pod.yaml", POD_YAML("busybox:1.36"));
+    expect((await k.run(["create", "-f", file("pod0.yaml", POD_YAML("busybox").replace("name: web", "name: web0"))])).stdout).toBe("pod/web0 created\n");
+    expect((await k.run(["delete", "pod", "web0"])).stdout).toBe('pod "web0" deleted\n');
     expect((await k.run(["apply", "-f", p])).stdout).toBe("pod/web created\n");
     expect((await k.run(["apply", "-f", p])).stdout).toBe("pod/web unchanged\n");
     expect((await k.run(["apply", "-f", file("pod.yaml", POD_YAML("busybox:1.37"))])).stdout).toBe("pod/web configured\n");
