@@ -35,6 +35,7 @@ export async function multusDaemonCmd(argv: string[]): Promise<number> {
   const server = await serveDaemon(join(cfg.socketDir, SOCKET_NAME), {
     cni: (req) => daemon.handle(req),
     ready: () => daemon.ready(),
+    route: (req) => (new URL(req.url).pathname === "/delegate" && req.method === "POST" ? daemon.delegate(req) : undefined),
   });
   console.error(`multus-daemon: serving on ${server.socketPath}`);
   await new Promise<void>((resolve) => {

@@ -49,7 +49,7 @@ function startDaemon(node: TestNetns, config: object, dir: string) {
   return { p, stderr, kill: () => p.kill("SIGTERM") };
 }
 
-rootTest("thick: daemon + shim per exec give what the thin plugin gives; auto config follows the master; the shim fails at once without the daemon", () =>
+rootTest("thick: daemon + shim per exec give what the thin plugin gives; auto config follows the master; the shim fails at once without the daemon; hotplug through /delegate", () =>
   withNetns(3, async (node, podThick, podThin) => {
     macvlanMaster(node);
     const kc = kubeconfigInside(node, api, work.dir);
@@ -109,6 +109,19 @@ rootTest("thick: daemon + shim per exec give what the thin plugin gives; auto co
       expect({ ...thin.json, interfaces: undefined }).toEqual({ ...thick.json, interfaces: undefined });
       expect((await libcni(node, client, "del", "multus-cni-network", podThin!.path, "ctr-thin", env(thinConf))).code).toBe(0);
       api.seed(nad("ptp-net", { cniVersion: "1.0.0", name: "ptp-net", type: "ptp", ipam: { type: "host-local", subnet: "10.90.1.0/24", dataDir: dataThick } }));
+
+      // Hotplug through /delegate (Multus's API): one more interface on the running pod, then gone.
+      const hot = async (command: string) => {
+        const env = { CNI_COMMAND: command, CNI_CONTAINERID: "ctr-thick", CNI_NETNS: podThick!.path, CNI_IFNAME: "hot1", CNI_PATH: work.bin, CNI_ARGS: `K8S_POD_NAMESPACE=apps;K8S_POD_NAME=app;K8S_POD_UID=${pod.metadata.uid}` };
+        const config = Buffer.from(JSON.stringify({ cniVersion: "1.0.0", name: "hot-net", type: "macvlan", master: "m0", ipam: { type: "static" } })).toString("base64");
+        return fetch("http://multus/delegate", { unix: join(run, "multus.sock"), method: "POST", body: JSON.stringify({ env, config, interfaceAttributes: { ips: ["10.90.9.9/24"] } }) });
+      };
+      const hotAdd = await hot("ADD");
+      expect(hotAdd.status).toBe(200);
+      expect(((await hotAdd.json()) as any).Result.ips[0].address).toBe("10.90.9.9/24");
+      expect(podLinks(podThick!).hot1).toEqual(["10.90.9.9/24"]);
+      expect((await hot("DEL")).status).toBe(200);
+      expect(podLinks(podThick!).hot1).toBeUndefined();
 
       // The master changes: the daemon rewrites 00-multus.conf.
       writeFileSync(join(confDir, "10-cbr0.conflist"), JSON.stringify(master(dataThick, { capabilities: { portMappings: true, bandwidth: true } })));

@@ -16,6 +16,11 @@ import { runPlugin } from "../skel/run.ts";
 import { kubeSource } from "../plugins/multus/kube-source.ts";
 import { Logger } from "../plugins/multus/log.ts";
 import { multusFuncs } from "../plugins/multus/multus.ts";
+import { cmdDelegate, type EngineOptions, type InterfaceAttributes } from "../plugins/multus/engine.ts";
+import { loadNetConf } from "../plugins/multus/conf.ts";
+import type { CmdArgs } from "../skel/cmd-args.ts";
+import { CniError, ErrorCode } from "../spec/error.ts";
+import { convertResult } from "../spec/result.ts";
 import type { ResourceClient } from "../plugins/multus/resolve.ts";
 import type { MultusSource } from "../plugins/multus/source.ts";
 import { type DaemonConfig, overrideConfig } from "./daemon-config.ts";
@@ -37,6 +42,8 @@ export interface ShimAnswer {
 export interface MultusDaemon {
   /** Runs one shim request. */
   handle(req: ShimRequest): Promise<ShimAnswer>;
+  /** POST /delegate (Multus's hotplug API): one delegate added to or removed from a pod; Multus's answer shape. */
+  delegate(req: Request): Promise<Response>;
   /** True once the caches are filled (or gave up waiting) and until shutdown begins. */
   ready(): boolean;
   /** Resolves when the caches are filled, or after the wait limit. */
@@ -72,7 +79,8 @@ export function startMultusDaemon(cfg: DaemonConfig, opts: { exec?: PluginExec; 
   let draining = false;
   void synced.then(() => (isSynced = true));
   const exec = opts.exec ?? delegateExec();
-  const funcs = multusFuncs(() => ({ exec, source: () => source, cached: !!source, resourceClient: opts.resourceClient, logger }));
+  const engine = (): EngineOptions => ({ exec, source: () => source, cached: !!source, resourceClient: opts.resourceClient, logger });
+  const funcs = multusFuncs(engine);
   const ignoreRI = opts.ignoreReadinessIndicator ?? false;
   // Requests beyond this many wait their turn: a node starting a hundred pods at once
   // gains nothing from running them all together on a few cores, and memory stays flat.
@@ -96,6 +104,35 @@ export function startMultusDaemon(cfg: DaemonConfig, opts: { exec?: PluginExec; 
     stop() {
       pods?.stop();
       nads?.stop();
+    },
+    async delegate(http) {
+      let body: { env?: Record<string, string>; config?: string; interfaceAttributes?: InterfaceAttributes };
+      try {
+        body = (await http.json()) as typeof body;
+      } catch (e) {
+        return new Response(`${(e as Error).message}\n`, { status: 400 });
+      }
+      const env = body.env ?? {};
+      const missing = checkRequest(env, env.CNI_COMMAND ?? "");
+      if (missing) return new Response(`${missing}\n`, { status: 400 });
+      const stdin = new Uint8Array(Buffer.from(body.config ?? "", "base64"));
+      const args: CmdArgs = {
+        command: env.CNI_COMMAND as CmdArgs["command"], containerID: env.CNI_CONTAINERID ?? "", netns: env.CNI_NETNS ?? "", ifName: env.CNI_IFNAME || "eth0",
+        args: env.CNI_ARGS ?? "", path: (env.CNI_PATH ?? "").split(":").filter(Boolean), stdinData: stdin, conf: { cniVersion: "", name: "", type: "" },
+      };
+      await slots.acquire();
+      try {
+        const multusConf = loadNetConf(overrideConfig(new TextEncoder().encode(JSON.stringify({ delegates: [{ type: "none" }] })), cfg.contents, true));
+        const r = await cmdDelegate(args, engine(), multusConf, body.interfaceAttributes);
+        const json = r ? JSON.stringify({ Result: convertResult(r, "1.1.0") }) : "";
+        return new Response(json, { status: 200, headers: { "content-type": "application/json" } });
+      } catch (e) {
+        const err = e instanceof CniError ? e : new CniError(ErrorCode.Internal, (e as Error).message);
+        if (!err.cniVersion) err.cniVersion = "1.1.0";
+        return new Response(JSON.stringify(err), { status: 400, headers: { "content-type": "application/json" } });
+      } finally {
+        slots.release();
+      }
     },
     async handle(req) {
       const cmd = req.env.CNI_COMMAND ?? "";

@@ -20,7 +20,7 @@ import { greaterThanOrEqual } from "../../spec/version.ts";
 import { NetlinkHandle, linkFind } from "../../netlink/index.ts";
 import { checkIPRequest } from "./annotations.ts";
 import { isLegacyDelegates, loadNetConf } from "./conf.ts";
-import { delegateNetName, delegateRuntimeConf, ifnamesOf } from "./delegate.ts";
+import { delegateNetName, delegateRuntimeConf, ifnamesOf, loadDelegate } from "./delegate.ts";
 import { cmdErr, cmdPluginErr, type K8sArgsLike, multusError } from "./errors.ts";
 import { addDefaultGWCache, deleteDefaultGW, deleteDefaultGWCache, setDefaultGW } from "./gateway.ts";
 import { Logger } from "./log.ts";
@@ -456,4 +456,54 @@ export async function cmdStatus(args: CmdArgs, o: EngineOptions): Promise<void> 
   const list = master.confList ? confListFromBytes(master.bytes) : confListFromBytes(new TextEncoder().encode(JSON.stringify({ name: master.conf!.name, cniVersion: master.conf!.cniVersion, plugins: [JSON.parse(new TextDecoder().decode(master.bytes))] })));
   if (!greaterThanOrEqual(list.conf.cniVersion, "1.1.0")) return;
   await getStatusNetworkList(list, runtimeOptions(n, args, o.exec));
+}
+
+/** The interface attributes of a /delegate request (Multus's DelegateInterfaceAttributes). */
+export interface InterfaceAttributes {
+  ips?: string[];
+  mac?: string;
+  "cni-args"?: Record<string, unknown> | null;
+}
+
+/**
+ * One delegate added to or removed from a running pod (Multus's /delegate, for hotplug):
+ * the config on stdin is the delegate itself, CNI_IFNAME its interface; the pod must exist.
+ */
+export async function cmdDelegate(args: CmdArgs, o: EngineOptions, multusConf: MultusConf, attrs?: InterfaceAttributes): Promise<Result | undefined> {
+  const k8s = k8sArgsOf(args);
+  if (!k8s.K8S_POD_NAMESPACE || !k8s.K8S_POD_NAME) {
+    throw multusError(`required CNI variable missing. pod name: ${k8s.K8S_POD_NAME}; pod namespace: ${k8s.K8S_POD_NAMESPACE}`);
+  }
+  const opts = runtimeOptions(multusConf, args, o.exec);
+  const sel = attrs ? { name: "", namespace: "", ips: attrs.ips, mac: attrs.mac, "cni-args": attrs["cni-args"] ?? undefined } : undefined;
+  const d = loadDelegate(args.stdinData, sel);
+  const rt = delegateRuntimeConf({ containerID: args.containerID, netns: args.netns, args: parseArgs(args) }, k8s, args.ifName, undefined, d);
+  if (args.command === "ADD") {
+    const source = sourceOf(multusConf, o, k8s);
+    const pod = await getPod(source, k8s, false, o);
+    try {
+      validateIfName(args.netns, args.ifName);
+      addDelegateArgs(d, rt);
+      const r = (await runDelegate("ADD", d, rt, opts))!;
+      if (pod && source && (r.interfaces || r.ips)) {
+        await source.event(pod, "Normal", "AddedInterface", `Add ${args.ifName} [${(r.ips ?? []).map((ip) => ip.address).join(" ")}]${d.name ? ` from ${d.name}` : ""}`);
+      }
+      return r;
+    } catch (e) {
+      throw multusError(`error configuring pod [${k8s.K8S_POD_NAMESPACE}/${k8s.K8S_POD_NAME}] networking: ${errorMessage(e)}`, e);
+    }
+  }
+  if (args.command === "DEL") {
+    try {
+      await runDelegate("DEL", d, rt, opts);
+    } catch (e) {
+      throw multusError(`DelegateDel: error invoking DelegateDel - "${delegateLabel(d)}": ${errorMessage(e)}`, e);
+    }
+    return undefined;
+  }
+  if (args.command === "CHECK") {
+    await runDelegate("CHECK", d, rt, opts);
+    return undefined;
+  }
+  throw multusError(`unknown cmd type: ${args.command}`);
 }
