@@ -132,3 +132,52 @@ rootTest("file NAD source: a Pod manifest's annotations pick NADs (named interfa
 function nadYAML(name: string, config: object): string {
   return `apiVersion: k8s.cni.cncf.io/v1\nkind: NetworkAttachmentDefinition\nmetadata:\n  name: ${name}\nspec:\n  config: '${JSON.stringify(config)}'\n`;
 }
+
+rootTest("per-attachment requests: default-route moves the pod's default route, portMappings reach the NAD's portmap, cni-args land in args.cni; CHECK; a clashing interface name is refused before anything runs", () =>
+  withNetns(2, (node, pod) => {
+    const dataDir = sub(work, "ipam");
+    const cniDir = sub(work, "cnidir");
+    const nadDir = dirWith(work.dir, `nads-${CID}-rt`, {
+      "nads.yaml": [
+        nadYAML("ptp-net", { cniVersion: "1.0.0", plugins: [
+          { type: "ptp", ipam: { type: "host-local", subnet: "10.88.3.0/24", dataDir } },
+          { type: "portmap", capabilities: { portMappings: true } },
+        ] }),
+      ].join("---\n"),
+      "pods.yaml": [
+        `apiVersion: v1\nkind: Pod\nmetadata:\n  name: gw\n  namespace: default\n  annotations:\n    k8s.v1.cni.cncf.io/networks: '[{"name":"ptp-net","default-route":["10.88.3.1"],"portMappings":[{"hostPort":18080,"containerPort":80,"protocol":"tcp"}],"cni-args":{"team":"blue"}}]'\n`,
+        `apiVersion: v1\nkind: Pod\nmetadata:\n  name: clash\n  namespace: default\n  annotations:\n    k8s.v1.cni.cncf.io/networks: ptp-net@eth0\n`,
+      ].join("---\n"),
+    });
+    const confDir = dirWith(work.dir, `netd-${CID}-rt`, {
+      "00-multus.conf": { cniVersion: "1.0.0", name: "multus-net", type: "multus", cniDir, binDir: work.bin, nadDir, delegates: [{ ...bridgeConf(dataDir), isDefaultGateway: true }] },
+    });
+    const env = (name: string) => ({
+      NETCONFPATH: confDir, CNI_PATH: work.bin, CNI_CACHE_DIR: join(work.dir, "cache"), CNI_CONTAINERID: `${CID}-${name}`,
+      CNI_ARGS: `IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=${name}`,
+    });
+    const clash = cniTs(node, "add", "multus-net", pod!.path, env("clash"));
+    expect(clash.code).toBe(1);
+    expect(clash.json.msg).toContain('two networks ask for interface "eth0"');
+    expect(podLinks(pod!)).toEqual({});
+    expect(reservations(dataDir)).toEqual([]);
+
+    const add = cniTs(node, "add", "multus-net", pod!.path, env("gw"));
+    expect(add.stderr).toBe("");
+    expect(add.code).toBe(0);
+    const defaults = pod!.ipJson("-4", "route", "show", "default");
+    expect(defaults.map((r: { gateway: string; dev: string }) => `${r.gateway} ${r.dev}`)).toEqual(["10.88.3.1 net1"]);
+    // The cached results say the same, so CHECK agrees with the kernel.
+    const cached = JSON.parse(readFileSync(join(cniDir, "results", `br-net-${CID}-gw-eth0`), "utf8"));
+    expect((cached.result.routes ?? []).some((r: { dst: string }) => r.dst === "0.0.0.0/0")).toBe(false);
+    expect(node.exec(["iptables-save", "-t", "nat"])).toContain("--dport 18080");
+    const record = JSON.parse(readFileSync(join(cniDir, `${CID}-gw`), "utf8"));
+    expect(JSON.parse(Buffer.from(record[1].Bytes, "base64").toString()).plugins[0].args).toEqual({ cni: { team: "blue" } });
+    expect(record[1]["default-route"]).toEqual(["10.88.3.1"]);
+    const check = cniTs(node, "check", "multus-net", pod!.path, env("gw"));
+    expect(check.stderr).toBe("");
+    expect(check.code).toBe(0);
+    expect(cniTs(node, "del", "multus-net", pod!.path, env("gw")).code).toBe(0);
+    expect(node.exec(["iptables-save", "-t", "nat"])).not.toContain("--dport 18080");
+    expect(reservations(dataDir)).toEqual([]);
+  }));
