@@ -176,6 +176,18 @@ describe("typed access", () => {
     expect(p.metadata.annotations?.x).toBe("1");
     expect(srv.requests.at(-1)).toMatchObject({ method: "PATCH", path: "/api/v1/namespaces/default/pods/p2/status", contentType: "application/merge-patch+json" });
   });
+  test("update rules: the main resource keeps status, status keeps spec; pod spec and node podCIDR immutable", async () => {
+    const p = await kc.getPod("default", "p2");
+    const main = await kc.update(PODS, { ...p, spec: { ...p.spec, containers: [{ ...p.spec!.containers![0]!, image: "busybox:2" }] }, status: { phase: "Running" } });
+    expect([main.spec?.containers?.[0]?.image, main.status?.phase]).toEqual(["busybox:2", "Pending"]);
+    const st = await kc.update(PODS, { ...main, spec: { ...main.spec, containers: [{ ...main.spec!.containers![0]!, image: "busybox:3" }] }, status: { phase: "Running", podIP: "10.244.1.9" } }, { subresource: "status" });
+    expect([st.spec?.containers?.[0]?.image, st.status?.phase, st.status?.podIP]).toEqual(["busybox:2", "Running", "10.244.1.9"]);
+    const bad = await kc.patchPod("default", "p2", { spec: { nodeName: "node-1" } }).catch((x) => x);
+    expect(bad.code).toBe(422);
+    expect(bad.status.message).toStartWith('Pod "p2" is invalid: spec: Forbidden: pod updates may not change fields other than `spec.containers[*].image`');
+    const cidr = await kc.patchNode("node-2", { spec: { podCIDR: "10.244.9.0/24", podCIDRs: ["10.244.9.0/24"] } }).catch((x) => x);
+    expect(cidr.status.message).toBe('Node "node-2" is invalid: spec.podCIDRs: Forbidden: node updates may not change podCIDR except from "" to valid');
+  });
   test("createEvent fills in what client-go's recorder does", async () => {
     const ev = await kc.createEvent("default", {
       involvedObject: { kind: "Pod", namespace: "default", name: "p1", apiVersion: "v1" },

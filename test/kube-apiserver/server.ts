@@ -748,8 +748,11 @@ export class KubeApiServer {
       const specChanged = JSON.stringify(stripMeta(o)) !== JSON.stringify(stripMeta(old));
       o.metadata.generation = (old.metadata.generation ?? 1) + (specChanged && sub !== "status" ? 1 : 0);
     }
+    // Defaults are applied to every write, as the apiserver decodes: what a client left out comes back.
+    if (def.kind !== "CustomResourceDefinition") this.defaults(def, o);
     this.validate(def, o);
     this.checkFields(def, o, fv);
+    this.checkImmutable(def, old, o);
     if (def.kind === "CustomResourceDefinition") {
       this.validateCrd(o);
       this.defaults(def, o);
@@ -787,6 +790,28 @@ export class KubeApiServer {
     if (fv.mode === "Strict")
       throw new HttpError(status(400, "BadRequest", `${def.kind} in version "${def.version}" cannot be handled as a ${def.kind}: strict decoding error: ${r.unknown.map((u) => `unknown field "${u}"`).join(", ")}`));
     fv.warnings.push(...r.unknown.map((u) => `unknown field "${u}"`));
+  }
+
+  /** The update rules of pods (spec mostly immutable) and nodes (podCIDR set once). */
+  private checkImmutable(def: ResourceDef, old: any, o: any): void {
+    if (def.kind === "Pod") {
+      const mutable = (spec: any) => {
+        const c = clone(spec ?? {});
+        for (const k of ["containers", "initContainers"]) for (const x of c[k] ?? []) delete x.image;
+        delete c.activeDeadlineSeconds;
+        delete c.tolerations;
+        return JSON.stringify(c);
+      };
+      if (mutable(o.spec) !== mutable(old.spec))
+        throw new HttpError(
+          invalid(def, old.metadata.name, "spec", "Forbidden: pod updates may not change fields other than `spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)"),
+        );
+    }
+    if (def.kind === "Node") {
+      const was = old.spec?.podCIDRs ?? (old.spec?.podCIDR ? [old.spec.podCIDR] : []);
+      const now = o.spec?.podCIDRs ?? (o.spec?.podCIDR ? [o.spec.podCIDR] : []);
+      if (was.length && JSON.stringify(was) !== JSON.stringify(now)) throw new HttpError(invalid(def, old.metadata.name, "spec.podCIDRs", "Forbidden: node updates may not change podCIDR except from \"\" to valid"));
+    }
   }
 
   private validateCrd(o: any): void {
