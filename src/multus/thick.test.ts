@@ -8,6 +8,7 @@ import { afterAll, beforeAll, expect } from "bun:test";
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { startKubeApiServer, type KubeApiServer } from "../../test/kube-apiserver/server.ts";
+import { MULTUS_RULES, rbac } from "../../test/kube-apiserver/rbac.ts";
 import { ensureBuilt } from "../../test/helpers/dist.ts";
 import { libcniClient } from "../../test/helpers/libcni-client.ts";
 import { rootTest, withNetns, type TestNetns } from "../../test/helpers/netns.ts";
@@ -16,12 +17,18 @@ import { dirWith, kubeconfigInside, libcni, macvlanMaster, makeWork, podLinks, r
 let work: Work;
 let api: KubeApiServer;
 let client: string;
+let multusKubeconfig: string;
+const MULTUS_USER = "system:serviceaccount:kube-system:multus";
 beforeAll(async () => {
   work = makeWork("cni-ts-multus-thick-");
   const c = libcniClient();
   if (!c.path) throw new Error(`cannot build the libcni client: ${c.why}`);
   client = c.path;
-  api = await startKubeApiServer();
+  api = await startKubeApiServer({
+    users: [{ name: "admin", groups: ["system:masters"], token: "admin-token" }, { name: MULTUS_USER, token: "multus-token" }],
+    authorize: rbac({ [MULTUS_USER]: MULTUS_RULES }),
+  });
+  multusKubeconfig = api.writeKubeconfig({ user: MULTUS_USER });
   api.seed({ apiVersion: "v1", kind: "Namespace", metadata: { name: "apps" } });
 });
 afterAll(async () => {
@@ -52,7 +59,7 @@ function startDaemon(node: TestNetns, config: object, dir: string) {
 rootTest("thick: daemon + shim per exec give what the thin plugin gives; auto config follows the master; the shim fails at once without the daemon; hotplug through /delegate", () =>
   withNetns(3, async (node, podThick, podThin) => {
     macvlanMaster(node);
-    const kc = kubeconfigInside(node, api, work.dir);
+    const kc = kubeconfigInside(node, { kubeconfig: multusKubeconfig, port: api.port }, work.dir);
     const dataThick = sub(work, "ipam-thick");
     const dataThin = sub(work, "ipam-thin");
     const run = sub(work, "run");
@@ -127,6 +134,7 @@ rootTest("thick: daemon + shim per exec give what the thin plugin gives; auto co
       writeFileSync(join(confDir, "10-cbr0.conflist"), JSON.stringify(master(dataThick, { capabilities: { portMappings: true, bandwidth: true } })));
       await until("the rewritten config", () => JSON.parse(readFileSync(join(confDir, "00-multus.conf"), "utf8")).capabilities?.bandwidth === true, 5000);
 
+      expect(api.requests.filter((r) => r.status === 403)).toEqual([]);
       const del = await libcni(node, client, "del", "multus-cni-network", podThick!.path, "ctr-thick", env(confDir));
       expect(del.code).toBe(0);
       expect(podLinks(podThick!)).toEqual({});

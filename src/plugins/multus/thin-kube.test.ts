@@ -2,12 +2,14 @@
  * The thin `multus` plugin against the in-repo API server (TLS, a kubeconfig with a
  * token and the CA), run per exec by the reference libcni client in a node namespace as
  * a kubelet's runtime runs it: NADs from the API, network-status through pods/status,
- * events, rollback, namespace isolation, DEL with the API server gone, the v1 forms.
+ * events, rollback, namespace isolation, DEL with the API server gone, the v1 forms;
+ * every request made with Multus's own ClusterRole.
  */
 import { afterAll, beforeAll, expect } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { startKubeApiServer, type KubeApiServer } from "../../../test/kube-apiserver/server.ts";
+import { MULTUS_RULES, rbac } from "../../../test/kube-apiserver/rbac.ts";
 import { libcniClient } from "../../../test/helpers/libcni-client.ts";
 import { rootTest, type TestNetns, withNetns } from "../../../test/helpers/netns.ts";
 import { dirWith, kubeconfigInside, libcni, macvlanMaster, makeWork, podLinks, reservations, sub, type Work } from "./_test-kit.ts";
@@ -15,13 +17,21 @@ import { dirWith, kubeconfigInside, libcni, macvlanMaster, makeWork, podLinks, r
 let work: Work;
 let api: KubeApiServer;
 let client: string;
+let multusKubeconfig: string;
+const MULTUS_USER = "system:serviceaccount:kube-system:multus";
 const stops: (() => void)[] = [];
 beforeAll(async () => {
   work = makeWork("cni-ts-multus-kube-");
   const c = libcniClient();
   if (!c.path) throw new Error(`cannot build the libcni client: ${c.why}`);
   client = c.path;
-  api = await startKubeApiServer();
+  // Multus runs with exactly its ClusterRole (plus get on the v1 networks, which the
+  // Multus v1 deployments granted): a request beyond it would be a 403.
+  api = await startKubeApiServer({
+    users: [{ name: "admin", groups: ["system:masters"], token: "admin-token" }, { name: MULTUS_USER, token: "multus-token" }],
+    authorize: rbac({ [MULTUS_USER]: [...MULTUS_RULES, { apiGroups: ["kubernetes.com"], resources: ["networks"], verbs: ["get"] }] }),
+  });
+  multusKubeconfig = api.writeKubeconfig({ user: MULTUS_USER });
   api.seed({ apiVersion: "v1", kind: "Namespace", metadata: { name: "team-a" } }, { apiVersion: "v1", kind: "Namespace", metadata: { name: "team-b" } }, LEGACY_CRD);
 });
 afterAll(async () => {
@@ -52,7 +62,7 @@ interface Setup {
 }
 
 function setup(tag: string, node: TestNetns, extra: Record<string, unknown> = {}): Setup {
-  const kc = kubeconfigInside(node, api, work.dir);
+  const kc = kubeconfigInside(node, { kubeconfig: multusKubeconfig, port: api.port }, work.dir);
   stops.push(kc.stop);
   const dataDir = sub(work, "ipam");
   const cniDir = sub(work, "cnidir");
@@ -109,6 +119,7 @@ rootTest("libcni per exec: eth0 from the master, NADs as net1 and a named interf
     // The status went through the status subresource, by update (Multus's ClusterRole grants pods/status get and update, not patch).
     expect(api.requests.some((r) => r.method === "PUT" && r.path === "/api/v1/namespaces/team-a/pods/web/status")).toBe(true);
 
+    expect(api.requests.filter((r) => r.status === 403)).toEqual([]);
     const del = await libcni(node, client, "del", "multus-cni-network", podNs!.path, "ctr-web", s.env(p));
     expect(del.stderr).toBe("");
     expect(del.code).toBe(0);
