@@ -20,10 +20,12 @@ export function nodeDir(lab: Lab, node: LabNode): string {
 
 /** Starts flanneld in `node`; resolves once subnet.env is written. */
 let starts = 0;
+/** The VM (test/vm) runs about 20 times slower than the host. */
+const SLOW = process.env.CNI_TS_IN_VM === "1" ? 10 : 1;
 export async function startFlanneld(lab: Lab, node: LabNode, extra: string[] = [], waitReady = true, env?: Record<string, string>): Promise<LabProcess> {
   const d = nodeDir(lab, node);
   const p = lab.spawn(node, [ensureBuilt(), "flanneld", `--etcd-endpoints=${lab.etcd!.endpoint}`, "--iface=eth0", `--subnet-file=${join(d, "subnet.env")}`, "--ip-masq", ...extra], { logName: `flanneld-${node.name}-${++starts}`, env });
-  if (waitReady) await waitFor(`flanneld on ${node.name} to be ready`, () => p.log().includes("flannel is ready"), 15_000).catch((e) => { throw new Error(`${e.message}\n${p.log()}`); });
+  if (waitReady) await waitFor(`flanneld on ${node.name} to be ready`, () => p.log().includes("flannel is ready"), 15_000 * SLOW).catch((e) => { throw new Error(`${e.message}\n${p.log()}`); });
   return p;
 }
 

@@ -9,7 +9,8 @@ import { parseAddr } from "../spec/ip.ts";
 import { concat } from "./nl/_bytes.ts";
 import { encodeIfInfomsg } from "./nl/ifinfomsg.ts";
 import {
-  IFF_UP, IFLA_ADDRESS, IFLA_BR_VLAN_FILTERING, IFLA_IFNAME, IFLA_INFO_DATA, IFLA_INFO_KIND, IFLA_LINK,
+  IFF_UP, IFLA_ADDRESS, IFLA_BR_VLAN_FILTERING, IFLA_IFNAME, IFLA_INFO_DATA, IFLA_INFO_KIND, IFLA_IPTUN_LINK, IFLA_IPTUN_LOCAL,
+  IFLA_IPTUN_REMOTE, IFLA_IPTUN_TTL, IFLA_LINK,
   IFLA_LINKINFO, IFLA_MACVLAN_BC_QUEUE_LEN, IFLA_MACVLAN_MODE, IFLA_MASTER, IFLA_MTU, IFLA_NET_NS_FD, IFLA_TXQLEN, IFLA_VXLAN_AGEING,
   IFLA_VXLAN_GBP, IFLA_VXLAN_GROUP, IFLA_VXLAN_GROUP6, IFLA_VXLAN_ID, IFLA_VXLAN_L2MISS, IFLA_VXLAN_L3MISS,
   IFLA_VXLAN_LEARNING, IFLA_VXLAN_LINK, IFLA_VXLAN_LOCAL, IFLA_VXLAN_LOCAL6, IFLA_VXLAN_PORT, IFLA_VXLAN_TOS,
@@ -91,6 +92,17 @@ export interface VxlanSpec extends LinkSpecBase {
   l3miss?: boolean;
 }
 
+/** An IPv4-in-IPv4 tunnel (needs the ipip module). */
+export interface IpipSpec extends LinkSpecBase {
+  kind: "ipip";
+  /** Source address; the remote stays any (0.0.0.0) when not given, so routes choose it. */
+  local?: string;
+  remote?: string;
+  /** The device the tunnel is bound to. */
+  link?: LinkRef;
+  ttl?: number;
+}
+
 /** A dummy link (needs CONFIG_DUMMY in the kernel). */
 export interface DummySpec extends LinkSpecBase {
   kind: "dummy";
@@ -102,7 +114,7 @@ export interface IfbSpec extends LinkSpecBase {
   kind: "ifb";
 }
 
-export type LinkSpec = VethSpec | BridgeSpec | MacvlanSpec | VxlanSpec | DummySpec | IfbSpec;
+export type LinkSpec = VethSpec | BridgeSpec | MacvlanSpec | VxlanSpec | IpipSpec | DummySpec | IfbSpec;
 
 /**
  * Creates a link; NetlinkError EEXIST when the name is taken. Equivalent to:
@@ -155,6 +167,14 @@ function linkInfo(h: NetlinkHandle, spec: LinkSpec): RtAttr[] {
     }
     case "vxlan":
       return data(vxlanData(h, spec));
+    case "ipip": {
+      const attrs: RtAttr[] = [];
+      if (spec.link !== undefined) attrs.push(rtaU32(IFLA_IPTUN_LINK, linkIndexOf(h, spec.link)));
+      if (spec.local !== undefined) attrs.push(rtaBytes(IFLA_IPTUN_LOCAL, parseAddr(spec.local, "ipip local address")));
+      if (spec.remote !== undefined) attrs.push(rtaBytes(IFLA_IPTUN_REMOTE, parseAddr(spec.remote, "ipip remote address")));
+      if (spec.ttl !== undefined) attrs.push(rtaU8(IFLA_IPTUN_TTL, spec.ttl));
+      return data(attrs);
+    }
   }
 }
 

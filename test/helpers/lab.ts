@@ -112,7 +112,8 @@ export class LabEtcd {
       "--listen-peer-urls", "http://127.0.0.1:2380", "--initial-advertise-peer-urls", "http://127.0.0.1:2380",
       "--initial-cluster", "lab=http://127.0.0.1:2380",
     ], this.logFile);
-    for (let i = 0; i < 100; i++) {
+    const tries = process.env.CNI_TS_IN_VM === "1" ? 1000 : 100;
+    for (let i = 0; i < tries; i++) {
       const r = this.ns.exec(["curl", "-s", "-m", "1", `${this.endpoint}/health`], { allowFail: true });
       if (r.includes('"health":"true"')) return;
       await Bun.sleep(100);

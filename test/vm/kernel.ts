@@ -8,7 +8,7 @@
 import { test } from "bun:test";
 import { spawnSync } from "node:child_process";
 
-export type KernelFeature = "dummy" | "vlan" | "ipvlan" | "vrf" | "tap" | "bridge-vlan-filtering";
+export type KernelFeature = "dummy" | "vlan" | "ipvlan" | "vrf" | "tap" | "bridge-vlan-filtering" | "ipip";
 
 /** One `ip` command per feature, run in a throwaway network namespace after making a veth pair. */
 const PROBES: Record<KernelFeature, string> = {
@@ -18,6 +18,7 @@ const PROBES: Record<KernelFeature, string> = {
   vrf: "ip link add probe0 type vrf table 10",
   tap: "ip tuntap add mode tap name probe0",
   "bridge-vlan-filtering": "ip link add probe0 type bridge vlan_filtering 1",
+  ipip: "ip link add probe0 type ipip local 10.0.0.1",
 };
 
 const known = new Map<KernelFeature, boolean>();

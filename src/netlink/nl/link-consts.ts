@@ -145,6 +145,13 @@ export const IFLA_VXLAN_UDP_CSUM = 18;
 export const IFLA_VXLAN_UDP_ZERO_CSUM6_TX = 19;
 export const IFLA_VXLAN_UDP_ZERO_CSUM6_RX = 20;
 export const IFLA_VXLAN_GBP = 23;
+
+/** IFLA_IPTUN_* (linux/if_tunnel.h): the data of ipip and sit links. */
+export const IFLA_IPTUN_LINK = 1;
+export const IFLA_IPTUN_LOCAL = 2;
+export const IFLA_IPTUN_REMOTE = 3;
+export const IFLA_IPTUN_TTL = 4;
+export const IFLA_IPTUN_PMTUDISC = 10;
 export const IFLA_VXLAN_COLLECT_METADATA = 25;
 export const IFLA_VXLAN_DF = 29;
 
