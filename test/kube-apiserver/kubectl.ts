@@ -28,10 +28,11 @@ export class Kubectl {
     return { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: this.home, KUBECONFIG: this.kubeconfig };
   }
 
-  /** Runs kubectl to its end (timeout 20 s). */
-  async run(args: string[], opts: { stdin?: string; kubeconfig?: string } = {}): Promise<KubectlResult> {
-    const argv = this.argv(args);
+  /** Runs kubectl to its end (timeout 20 s); `netns`: inside that named namespace (ip netns exec). */
+  async run(args: string[], opts: { stdin?: string; kubeconfig?: string; netns?: string } = {}): Promise<KubectlResult> {
+    let argv = this.argv(args);
     if (opts.kubeconfig) argv[2] = opts.kubeconfig;
+    if (opts.netns) argv = ["ip", "netns", "exec", opts.netns, ...argv];
     const p = Bun.spawn(argv, { env: this.env, stdin: opts.stdin === undefined ? "ignore" : new TextEncoder().encode(opts.stdin), stdout: "pipe", stderr: "pipe", timeout: 20_000 });
     const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
     return { code, stdout, stderr };

@@ -11,6 +11,7 @@ import tls from "node:tls";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { AddressInfo, Socket } from "node:net";
+import { withNetNSPath } from "../../src/sys/netns.ts";
 import { makeCa, makeCert, type CertPair } from "./certs.ts";
 import { jsonPatch, mergePatch, PatchError, strategicMergePatch } from "./patch.ts";
 import { builtinResources, crdResource, NAD_CRD, type ResourceDef } from "./resources.ts";
@@ -72,6 +73,8 @@ export interface StartOptions {
   /** Directory for the PKI and kubeconfigs; default a temp dir removed by stop(). */
   dir?: string;
   host?: string;
+  /** Listen inside this network namespace (a path: /var/run/netns/<name>), on `host` there. */
+  netns?: string;
   /** Port to listen on; default 0 (a free one). */
   port?: number;
   /** Log each request (method, path, user, status) here; never a token. */
@@ -176,7 +179,11 @@ export class KubeApiServer {
     );
     await new Promise<void>((res, rej) => {
       this.tlsServer!.once("error", rej);
-      this.tlsServer!.listen(this.opts.port ?? 0, host, () => res());
+      const listen = () => this.tlsServer!.listen(this.opts.port ?? 0, host, () => res());
+      // In a namespace: the listening socket is made while switched there (synchronously),
+      // and keeps living in it; the rest of the server runs here.
+      if (this.opts.netns) withNetNSPath(this.opts.netns, () => listen());
+      else listen();
     });
     this.port = (this.tlsServer.address() as AddressInfo).port;
     this.url = `https://${host.includes(":") ? `[${host}]` : host}:${this.port}`;
