@@ -79,7 +79,7 @@ export function startMultusDaemon(cfg: DaemonConfig, opts: { exec?: PluginExec; 
   let draining = false;
   void synced.then(() => (isSynced = true));
   const exec = opts.exec ?? delegateExec();
-  const engine = (): EngineOptions => ({ exec, source: () => source, cached: !!source, resourceClient: opts.resourceClient, logger });
+  const engine = (): EngineOptions => ({ exec, source: () => source, cached: !!source, resourceClient: opts.resourceClient, logger, awaitEvents: false });
   const funcs = multusFuncs(engine);
   const ignoreRI = opts.ignoreReadinessIndicator ?? false;
   // Requests beyond this many wait their turn: a node starting a hundred pods at once

@@ -41,6 +41,8 @@ export interface EngineOptions {
   /** True when the source is an informer cache that may lag the API server (the daemon). */
   cached?: boolean;
   logger?: Logger;
+  /** False in a daemon: events go out in the background (a plugin process must wait for them before it exits). */
+  awaitEvents?: boolean;
   /** The readiness indicator wait on ADD; Multus polls 45 s. */
   readinessTimeoutMs?: number;
 }
@@ -293,14 +295,14 @@ export async function cmdAdd(args: CmdArgs, o: EngineOptions): Promise<Result> {
   }
   if (pod && source && !n.systemNamespaces.includes(pod.namespace)) {
     try {
-      await Promise.all([source.setNetworkStatus(pod, formatNetworkStatus(statuses)), ...events]);
+      await Promise.all([source.setNetworkStatus(pod, formatNetworkStatus(statuses)), ...(o.awaitEvents === false ? [] : events)]);
     } catch (e) {
       const msg = errorMessage(e);
       if (msg.includes(`pod "`) && msg.includes(`" not found`)) log.verbose(`warning: tolerated failure writing network status (pod not found): ${msg}`);
       else throw cmdErr(k8s, `error setting the networks status: SetNetworkStatus: failed to update the pod ${pod.name} in out of cluster comm: ${msg}`, e);
     }
   }
-  await Promise.all(events);
+  if (o.awaitEvents !== false) await Promise.all(events);
   return result!;
 }
 
