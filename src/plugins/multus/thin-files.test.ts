@@ -181,3 +181,38 @@ rootTest("per-attachment requests: default-route moves the pod's default route, 
     expect(node.exec(["iptables-save", "-t", "nat"])).not.toContain("--dport 18080");
     expect(reservations(dataDir)).toEqual([]);
   }));
+
+rootTest("clusterNetwork as a NAD name (in multusNamespace), a config name in confDir, a directory and a file; defaultNetworks; none of those for pods in systemNamespaces", () =>
+  withNetns(2, (node, pod) => {
+    const dataDir = sub(work, "ipam");
+    const cniDir = sub(work, "cnidir");
+    const bridge = (name: string) => ({ cniVersion: "1.0.0", name, type: "bridge", bridge: "cbr9", isGateway: true, ipam: { type: "host-local", subnet: "10.88.9.0/24", dataDir } });
+    const confDir = dirWith(work.dir, `multus-confdir-${CID}`, {
+      "10-cbr0.conf": bridge("cbr0"),
+      "20-ptp.conf": { cniVersion: "1.0.0", name: "ptp-default", type: "ptp", ipam: { type: "host-local", subnet: "10.88.8.0/24", dataDir } },
+    });
+    const listDir = dirWith(work.dir, `cluster-dir-${CID}`, { "10-cbr0.conflist": { cniVersion: "1.0.0", name: "cbr0", plugins: [bridge("cbr0")] } });
+    const nadDir = dirWith(work.dir, `nads-${CID}-cluster`, {
+      "nads.yaml": `apiVersion: k8s.cni.cncf.io/v1\nkind: NetworkAttachmentDefinition\nmetadata:\n  name: cluster-net\n  namespace: kube-system\nspec:\n  config: '${JSON.stringify({ ...bridge("cbr0"), name: undefined })}'\n`,
+      "pods.yaml": "apiVersion: v1\nkind: Pod\nmetadata:\n  name: app\n  namespace: default\n---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: sys\n  namespace: kube-system\n",
+    });
+    for (const clusterNetwork of ["cluster-net", "cbr0", listDir, join(listDir, "10-cbr0.conflist")]) {
+      const netd = dirWith(sub(work, "netd"), "d", {
+        "00-multus.conf": { cniVersion: "1.0.0", name: "multus-net", type: "multus", cniDir, confDir, binDir: work.bin, nadDir, clusterNetwork, defaultNetworks: ["ptp-default"] },
+      });
+      for (const [ns, name, want] of [["default", "app", ["eth0", "net1"]], ["kube-system", "sys", ["eth0"]]] as const) {
+        const env = { NETCONFPATH: netd, CNI_PATH: work.bin, CNI_CACHE_DIR: join(work.dir, "cache"), CNI_CONTAINERID: `${CID}-${name}`, CNI_ARGS: `IgnoreUnknown=1;K8S_POD_NAMESPACE=${ns};K8S_POD_NAME=${name}` };
+        const add = cniTs(node, "add", "multus-net", pod!.path, env);
+        expect(`${clusterNetwork}: ${add.stderr}`).toBe(`${clusterNetwork}: `);
+        expect(Object.keys(podLinks(pod!)).sort()).toEqual([...want]);
+        expect(podLinks(pod!).eth0![0]).toStartWith("10.88.9.");
+        expect(cniTs(node, "del", "multus-net", pod!.path, env).code).toBe(0);
+        expect(podLinks(pod!)).toEqual({});
+      }
+      // network-status was written for the pod outside the system namespaces only.
+      expect(existsSync(join(nadDir, "status", "default_app.json"))).toBe(true);
+      expect(existsSync(join(nadDir, "status", "kube-system_sys.json"))).toBe(false);
+      expect(JSON.parse(readFileSync(join(nadDir, "status", "default_app.json"), "utf8"))[0].name).toBe(clusterNetwork === "cluster-net" ? "kube-system/cluster-net" : "cbr0");
+    }
+    expect(reservations(dataDir)).toEqual([]);
+  }));
