@@ -4,7 +4,7 @@
  * annotations pick them). Bridge, macvlan and ptp delegates with host-local and static.
  */
 import { afterAll, beforeAll, expect } from "bun:test";
-import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { rootTest, withNetns } from "../../../test/helpers/netns.ts";
 import { cniTs, dirWith, macvlanMaster, makeWork, podLinks, reservations, sub, type Work } from "./_test-kit.ts";
@@ -213,6 +213,35 @@ rootTest("clusterNetwork as a NAD name (in multusNamespace), a config name in co
       expect(existsSync(join(nadDir, "status", "default_app.json"))).toBe(true);
       expect(existsSync(join(nadDir, "status", "kube-system_sys.json"))).toBe(false);
       expect(JSON.parse(readFileSync(join(nadDir, "status", "default_app.json"), "utf8"))[0].name).toBe(clusterNetwork === "cluster-net" ? "kube-system/cluster-net" : "cbr0");
+    }
+    expect(reservations(dataDir)).toEqual([]);
+  }));
+
+rootTest("DEL collects every delegate's error; retryDeleteOnError keeps the record for the retry, which then finishes", () =>
+  withNetns(2, (node, pod) => {
+    const dataDir = sub(work, "ipam");
+    const cniDir = sub(work, "cnidir");
+    const flag = join(work.dir, "failer-ok");
+    // A delegate whose DEL fails until the flag file exists.
+    writeFileSync(join(work.bin, "failer"), `#!/bin/sh\ncat >/dev/null\nif [ "$CNI_COMMAND" = DEL ] && [ ! -e ${flag} ]; then echo '{"cniVersion":"1.0.0","code":11,"msg":"busy, try again"}'; exit 1; fi\n[ "$CNI_COMMAND" = ADD ] && echo '{"cniVersion":"1.0.0"}'\nexit 0\n`);
+    chmodSync(join(work.bin, "failer"), 0o755);
+    for (const retry of [true, false]) {
+      rmSync(flag, { force: true });
+      const confDir = dirWith(sub(work, "netd"), "d", {
+        "00-multus.conf": { cniVersion: "1.0.0", name: "multus-net", type: "multus", cniDir, binDir: work.bin, retryDeleteOnError: retry, delegates: [bridgeConf(dataDir), { cniVersion: "1.0.0", name: "fail-net", type: "failer" }] },
+      });
+      const env = { NETCONFPATH: confDir, CNI_PATH: work.bin, CNI_CACHE_DIR: join(work.dir, "cache"), CNI_CONTAINERID: `${CID}-retry` };
+      expect(cniTs(node, "add", "multus-net", pod!.path, env).code).toBe(0);
+      const del = cniTs(node, "del", "multus-net", pod!.path, env);
+      expect(del.code).toBe(1);
+      expect(del.json.msg).toContain('errors: DelegateDel: error invoking DelegateDel - "failer": ');
+      expect(del.json.msg).toContain("busy, try again");
+      // The bridge was deleted all the same.
+      expect(podLinks(pod!)).toEqual({});
+      expect(existsSync(join(cniDir, `${CID}-retry`))).toBe(retry);
+      writeFileSync(flag, "");
+      expect(cniTs(node, "del", "multus-net", pod!.path, env).code).toBe(0);
+      expect(existsSync(join(cniDir, `${CID}-retry`))).toBe(false);
     }
     expect(reservations(dataDir)).toEqual([]);
   }));
