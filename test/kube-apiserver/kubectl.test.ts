@@ -90,8 +90,11 @@ describe.if(hasKubectl)("kubectl against the test server", () => {
     const v = await k.run(["version", "-o", "json"]);
     expect(v.code).toBe(0);
     expect(JSON.parse(v.stdout).serverVersion.gitVersion).toBe("v1.32.0");
+    const before = srv.requests.length;
     const r = await k.run(["api-resources"]);
     expect(r.code).toBe(0);
+    // Aggregated discovery (apidiscovery.k8s.io/v2), as kubectl 1.32 asks a 1.32 server: /api and /apis, no group version lists.
+    expect([...new Set(srv.requests.slice(before).map((x) => x.path))].sort()).toEqual(["/api", "/apis", "/version"]);
     const lines = r.stdout.trim().split("\n").map(columns);
     expect(lines[0]).toEqual(["NAME", "SHORTNAMES", "APIVERSION", "NAMESPACED", "KIND"]);
     expect(lines).toContainEqual(["nodes", "no", "v1", "false", "Node"]);

@@ -436,6 +436,16 @@ export class KubeApiServer {
     const method = req.method ?? "GET";
     if (p === "/version") return sendJson(res, 200, SERVER_VERSION);
     if (p === "/healthz" || p === "/livez" || p === "/readyz") return sendText(res, 200, "ok");
+    // kubectl 1.26+ asks for aggregated discovery first; a 1.32 apiserver serves it (v2).
+    const wantsAggregated = String(req.headers.accept ?? "")
+      .split(",")
+      .map((m) => new Set(m.split(";").map((x) => x.trim())))
+      .some((m) => m.has("g=apidiscovery.k8s.io") && m.has("v=v2") && m.has("as=APIGroupDiscoveryList"));
+    if ((p === "/api" || p === "/apis") && wantsAggregated) {
+      const body = JSON.stringify(this.aggregatedDiscovery(p === "/api"));
+      res.writeHead(200, { "Content-Type": "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList", "Content-Length": Buffer.byteLength(body) });
+      return void res.end(body);
+    }
     if (p === "/api") return sendJson(res, 200, { kind: "APIVersions", versions: ["v1"], serverAddressByClientCIDRs: [{ clientCIDR: "0.0.0.0/0", serverAddress: `127.0.0.1:${this.port}` }] });
     if (p === "/apis") return sendJson(res, 200, { kind: "APIGroupList", apiVersion: "v1", groups: this.groups() });
     if (p === "/api/v1") return sendJson(res, 200, this.resourceList("", "v1"));
@@ -538,12 +548,40 @@ export class KubeApiServer {
     });
   }
 
+  /** apidiscovery.k8s.io/v2 APIGroupDiscoveryList: the core group (/api) or all the others (/apis). */
+  private aggregatedDiscovery(core: boolean): any {
+    const groups = new Map<string, Map<string, any[]>>();
+    for (const d of this.defs.values()) {
+      if ((d.group === "") !== core) continue;
+      const versions = groups.get(d.group) ?? groups.set(d.group, new Map()).get(d.group)!;
+      const list = versions.get(d.version) ?? versions.set(d.version, []).get(d.version)!;
+      const kind = { group: d.group, version: d.version, kind: d.kind };
+      const r: any = { resource: d.plural, responseKind: kind, scope: d.namespaced ? "Namespaced" : "Cluster", singularResource: d.singular, verbs: this.verbs(d) };
+      if (d.shortNames?.length) r.shortNames = d.shortNames;
+      if (d.categories?.length) r.categories = d.categories;
+      if (d.status) r.subresources = [{ subresource: "status", responseKind: kind, verbs: ["get", "patch", "update"] }];
+      list.push(r);
+    }
+    return {
+      kind: "APIGroupDiscoveryList",
+      apiVersion: "apidiscovery.k8s.io/v2",
+      metadata: {},
+      items: [...groups].map(([name, versions]) => ({
+        metadata: { name, creationTimestamp: null },
+        versions: [...versions].map(([version, resources]) => ({ version, resources, freshness: "Current" })),
+      })),
+    };
+  }
+
+  private verbs(d: ResourceDef): string[] {
+    return d.review ? ["create"] : ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"];
+  }
+
   private resourceList(group: string, version: string): { kind: string; apiVersion: string; groupVersion: string; resources: any[] } {
     const resources: any[] = [];
     for (const d of this.defs.values()) {
       if (d.group !== group || d.version !== version) continue;
-      const verbs = d.review ? ["create"] : ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"];
-      const r: any = { name: d.plural, singularName: d.singular, namespaced: d.namespaced, kind: d.kind, verbs };
+      const r: any = { name: d.plural, singularName: d.singular, namespaced: d.namespaced, kind: d.kind, verbs: this.verbs(d) };
       if (d.shortNames?.length) r.shortNames = d.shortNames;
       if (d.categories?.length) r.categories = d.categories;
       resources.push(r);
