@@ -6,6 +6,7 @@ import { NetNS } from "../sys/netns.ts";
 import { rootTest, sh, withNetns, type TestNetns } from "../../test/helpers/netns.ts";
 import { masqChainName, masqComment, setupIPMasq, teardownIPMasq } from "./ipmasq.ts";
 import { quoteToken } from "./rule-text.ts";
+import { GO_PLUGINS } from "../../test/helpers/plugin-run.ts";
 
 function natRules(node: TestNetns, family: 4 | 6 = 4): string[] {
   return node.exec([family === 4 ? "iptables-save" : "ip6tables-save", "-t", "nat"]).split("\n").filter((l) => l.startsWith("-A ") || (l.startsWith(":CNI-")));
@@ -60,8 +61,8 @@ describe("ipMasq", () => {
           cniVersion: "1.0.0", name: "masqnet", type: "bridge", bridge: "cnimasq0", isGateway: true, ipMasq: true,
           ipam: { type: "host-local", subnet: "10.98.0.0/24", dataDir: data },
         });
-        const env = { PATH: process.env.PATH!, CNI_COMMAND: "ADD", CNI_CONTAINERID: "go-ctr", CNI_NETNS: pod.path, CNI_IFNAME: "eth0", CNI_PATH: "/usr/lib/cni" };
-        const res = JSON.parse(sh(["ip", "netns", "exec", node.name, "/usr/lib/cni/bridge"], { input: conf, env }));
+        const env = { PATH: process.env.PATH!, CNI_COMMAND: "ADD", CNI_CONTAINERID: "go-ctr", CNI_NETNS: pod.path, CNI_IFNAME: "eth0", CNI_PATH: GO_PLUGINS };
+        const res = JSON.parse(sh(["ip", "netns", "exec", node.name, `${GO_PLUGINS}/bridge`], { input: conf, env }));
         const address = res.ips[0].address as string;
         const theirs = natRules(node).filter((l) => l.includes("CNI-"));
         const chain = masqChainName("masqnet", "go-ctr");
@@ -69,7 +70,7 @@ describe("ipMasq", () => {
         expect(natRules(node).filter((l) => l.includes("CNI-"))).toEqual([]);
         inNode(node, () => setupIPMasq([address], chain, masqComment("masqnet", "go-ctr")));
         expect(natRules(node).filter((l) => l.includes("CNI-")).sort()).toEqual([...theirs].sort());
-        sh(["ip", "netns", "exec", node.name, "/usr/lib/cni/bridge"], { input: conf, env: { ...env, CNI_COMMAND: "DEL" } });
+        sh(["ip", "netns", "exec", node.name, `${GO_PLUGINS}/bridge`], { input: conf, env: { ...env, CNI_COMMAND: "DEL" } });
         expect(natRules(node).filter((l) => l.includes("CNI-"))).toEqual([]);
       } finally {
         rmSync(data, { recursive: true, force: true });

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import type { PluginFuncs } from "../skel/cmd-args.ts";
 import { runPlugin, validatePlugin } from "../skel/run.ts";
 import { CniError } from "../spec/error.ts";
+import { waitFor } from "../../test/helpers/wait.ts";
 import { FakePlugins } from "./_fake-plugins.ts";
 import { decodeVersionInfo, defaultExec, findInPath } from "./exec.ts";
 import { getVersionInfo, pluginEnv } from "./invoke.ts";
@@ -96,8 +97,8 @@ describe("execPlugin", () => {
     const e = await rejection(defaultExec({ timeoutMs: 300 }).execPlugin(join(fake.binDir, "noop"), enc("{}"), pluginEnv({ command: "CHECK", path: [] })));
     expect(e.message).toBe(`plugin "${join(fake.binDir, "noop")}" timed out after 300 ms and was killed`);
     expect(performance.now() - t0).toBeLessThan(3000);
-    await Bun.sleep(100);
-    expect(Bun.spawnSync(["pgrep", "-f", "sleep 31.77"]).stdout.toString()).toBe("");
+    // The group gets SIGKILL at once; the kernel reaps it a moment later.
+    await waitFor(() => Bun.spawnSync(["pgrep", "-f", "sleep 31.77"]).stdout.toString() === "", "the killed plugin's children to be gone", { timeoutMs: 3000 });
   });
 
   test("tries again while the binary is still open for writing (ETXTBSY)", async () => {

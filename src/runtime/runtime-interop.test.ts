@@ -17,8 +17,9 @@ import { defaultExec } from "./exec.ts";
 import { gcNetworkList } from "./gc.ts";
 import { addNetworkList, checkNetworkList, delNetworkList, getCachedResult } from "./network-list.ts";
 import type { NetworkConfigList, RuntimeConf, RuntimeOptions } from "./types.ts";
+import { GO_PLUGINS } from "../../test/helpers/plugin-run.ts";
 
-const REF = "/usr/lib/cni";
+const REF = GO_PLUGINS;
 const haveRef = ["bridge", "host-local", "portmap", "loopback"].every((p) => existsSync(join(REF, p)));
 const interopTest: typeof rootTest = haveRef
   ? rootTest

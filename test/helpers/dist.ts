@@ -1,21 +1,39 @@
 /**
- * The compiled binary for tests that run cni-ts as a process (as a runtime or the
- * kubelet would). `npm test` builds it first; a bare `bun test` builds it here once.
+ * The compiled binary, which every test that runs cni-ts as a process uses (as a runtime
+ * or the kubelet would, and without Bun compiling the sources at every plugin start).
+ * `npm test` builds it first; a bare `bun test` builds it here, once, when it is missing
+ * or older than a source file, so a test never runs a stale binary.
  */
 import { afterAll, beforeAll } from "bun:test";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { spawnSync } from "node:child_process";
 
-export const DIST = resolve(import.meta.dir, "../../dist/cni-ts");
+const ROOT = resolve(import.meta.dir, "../..");
+export const DIST = resolve(ROOT, "dist/cni-ts");
 
-/** Path of dist/cni-ts, building it when it is missing. */
+/** The newest modification time of the files under `dir` (ms). */
+function newestIn(dir: string): number {
+  let newest = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    newest = Math.max(newest, e.isDirectory() ? newestIn(p) : statSync(p).mtimeMs);
+  }
+  return newest;
+}
+
+let checked = false;
+
+/** Path of dist/cni-ts, built when it is missing or older than src/ (checked once per test process). */
 export function ensureBuilt(): string {
-  if (!existsSync(DIST)) {
-    const r = spawnSync(process.execPath, ["run", "build"], { cwd: resolve(import.meta.dir, "../.."), encoding: "utf8" });
+  if (checked) return DIST;
+  const stale = !existsSync(DIST) || statSync(DIST).mtimeMs < Math.max(newestIn(join(ROOT, "src")), statSync(join(ROOT, "package.json")).mtimeMs);
+  if (stale) {
+    const r = spawnSync(process.execPath, ["run", "build"], { cwd: ROOT, encoding: "utf8" });
     if (r.status !== 0) throw new Error(`build failed: ${r.stderr}`);
   }
+  checked = true;
   return DIST;
 }
 

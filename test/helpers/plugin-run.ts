@@ -1,26 +1,27 @@
 /**
  * Running a plugin as a process inside a test's node namespace (`ip netns exec NODE`),
- * ours from source or a Go reference binary, with CNI_* env and JSON stdin; and
+ * ours (the compiled binary) or a Go reference binary, with CNI_* env and JSON stdin; and
  * comparable snapshots of kernel state (`ip -j`) for differential tests.
  */
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { spawnSync } from "node:child_process";
 import { indexDirOf } from "../../src/ipam/store.ts";
+import { ensureBuilt } from "./dist.ts";
 import type { TestNetns } from "./netns.ts";
 
-const ROOT = resolve(import.meta.dir, "../..");
-const BUN = resolve(ROOT, "node_modules/.bin/bun");
-
-/** Our plugin `type`, run from source so the test always sees the current tree. */
+/** Our plugin `type`: the compiled binary, as users run it (rebuilt when the sources are newer). */
 export function ours(type: string): string[] {
-  return [BUN, resolve(ROOT, "src/main.ts"), "plugin", type];
+  return [ensureBuilt(), "plugin", type];
 }
 
-/** The Go reference plugin `type` from Debian. */
+/** Where the Go reference plugins are: Debian's containernetworking-plugins, or CNI_REFERENCE_DIR. */
+export const GO_PLUGINS = process.env.CNI_REFERENCE_DIR || "/usr/lib/cni";
+
+/** The Go reference plugin `type`. */
 export function reference(type: string): string[] {
-  return [`/usr/lib/cni/${type}`];
+  return [`${GO_PLUGINS}/${type}`];
 }
 
 /** One call: the command, the CNI_* values (defaults for a test) and the config. */
@@ -52,7 +53,7 @@ export function runIn(node: TestNetns, argv: string[], call: Call): Outcome {
     CNI_CONTAINERID: call.containerID ?? "ctr-test-1",
     CNI_NETNS: call.netns ?? "",
     CNI_IFNAME: call.ifName ?? "eth0",
-    CNI_PATH: call.path ?? "/usr/lib/cni",
+    CNI_PATH: call.path ?? GO_PLUGINS,
   };
   if (call.args !== undefined) env.CNI_ARGS = call.args;
   const r = spawnSync("ip", ["netns", "exec", node.name, ...(call.wrap ?? []), ...argv], {

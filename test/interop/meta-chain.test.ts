@@ -12,6 +12,7 @@ import { ifbName } from "../../src/plugins/bandwidth/bandwidth.ts";
 import { ensureBuilt } from "../helpers/dist.ts";
 import { libcniClient } from "../helpers/libcni-client.ts";
 import { rootTest, withNetns } from "../helpers/netns.ts";
+import { GO_PLUGINS } from "../helpers/plugin-run.ts";
 
 let work: string;
 beforeAll(() => {
@@ -20,7 +21,7 @@ beforeAll(() => {
   for (const [dir, goTypes] of [["bin", ["ptp", "host-local"]], ["bin-go-sbr", ["ptp", "host-local", "sbr"]]] as const) {
     spawnSync("mkdir", [join(work, dir)]);
     for (const t of ["ptp", "host-local", "tuning", "sbr", "bandwidth"]) {
-      symlinkSync((goTypes as readonly string[]).includes(t) ? `/usr/lib/cni/${t}` : ensureBuilt(), join(work, dir, t));
+      symlinkSync((goTypes as readonly string[]).includes(t) ? `${GO_PLUGINS}/${t}` : ensureBuilt(), join(work, dir, t));
     }
   }
 });

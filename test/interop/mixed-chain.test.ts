@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { ensureBuilt } from "../helpers/dist.ts";
 import { rootTest, withNetns, type TestNetns } from "../helpers/netns.ts";
+import { GO_PLUGINS } from "../helpers/plugin-run.ts";
 
 let work: string;
 let dist: string;
@@ -24,7 +25,7 @@ const BUN = resolve(import.meta.dir, "../../node_modules/.bin/bun");
 function binDir(name: string, whose: Record<string, "ours" | "go">): string {
   const dir = join(work, name);
   mkdirSync(dir);
-  for (const [type, w] of Object.entries(whose)) symlinkSync(w === "ours" ? dist : `/usr/lib/cni/${type}`, join(dir, type));
+  for (const [type, w] of Object.entries(whose)) symlinkSync(w === "ours" ? dist : `${GO_PLUGINS}/${type}`, join(dir, type));
   return dir;
 }
 

@@ -7,11 +7,11 @@
  */
 import { describe, expect } from "bun:test";
 import { rootTest, type TestNetns } from "../../../test/helpers/netns.ts";
-import { ours, reference, routeState, runIn } from "../../../test/helpers/plugin-run.ts";
+import { GO_PLUGINS, ours, reference, routeState, runIn } from "../../../test/helpers/plugin-run.ts";
 import { useBinDir, withNode } from "../../../test/helpers/bridge-kit.ts";
 
 const bin = useBinDir();
-const GO = "/usr/lib/cni";
+const GO = GO_PLUGINS;
 
 interface Net {
   ifName: string;

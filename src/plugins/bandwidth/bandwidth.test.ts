@@ -1,6 +1,7 @@
 import { describe, expect } from "bun:test";
 import { rootTest, withNetns, type TestNetns } from "../../../test/helpers/netns.ts";
 import { ours, reference, runIn, type Call } from "../../../test/helpers/plugin-run.ts";
+import { waitFor } from "../../../test/helpers/wait.ts";
 import { ifbName } from "./bandwidth.ts";
 
 const OURS = ours("bandwidth");
@@ -39,7 +40,7 @@ async function transfer(from: TestNetns, to: TestNetns, addr: string, bytes: num
   const server = Bun.spawn(["ip", "netns", "exec", to.name, BUN, "-e",
     `let n = 0; Bun.listen({ hostname: "${addr}", port: 9000, socket: { data(s, d) { n += d.length; if (n >= ${bytes}) { s.end(); process.exit(0); } } } }); setTimeout(() => process.exit(1), 20000);`]);
   try {
-    await Bun.sleep(500);
+    await waitFor(() => to.exec(["ss", "-Hltn", "sport = :9000"]).trim() !== "", "the listener on port 9000");
     const t0 = Date.now();
     const client = Bun.spawnSync(["ip", "netns", "exec", from.name, "bash", "-c", `head -c ${bytes} /dev/zero > /dev/tcp/${addr}/9000`], { timeout: 20000 });
     expect(client.exitCode).toBe(0);

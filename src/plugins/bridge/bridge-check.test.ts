@@ -4,9 +4,10 @@ import { join } from "node:path";
 import type { TestNetns } from "../../../test/helpers/netns.ts";
 import { rootTest } from "../../../test/helpers/netns.ts";
 import { allocated, bridgeConf, callIn, REF, sysctl, useBinDir, veths, withNode } from "../../../test/helpers/bridge-kit.ts";
+import { GO_PLUGINS } from "../../../test/helpers/plugin-run.ts";
 
 const bin = useBinDir();
-const GO = "/usr/lib/cni";
+const GO = GO_PLUGINS;
 const V6 = { subnet: undefined, ranges: [[{ subnet: "fd00:44::/64" }]] };
 
 /** The sysctls the reference sets on the bridge and the pod end (and those it leaves alone). */

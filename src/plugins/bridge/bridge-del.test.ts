@@ -3,9 +3,10 @@ import { join } from "node:path";
 import type { TestNetns } from "../../../test/helpers/netns.ts";
 import { rootTest } from "../../../test/helpers/netns.ts";
 import { allocated, bridgeConf, callIn, REF, useBinDir, veths, withNode } from "../../../test/helpers/bridge-kit.ts";
+import { GO_PLUGINS } from "../../../test/helpers/plugin-run.ts";
 
 const bin = useBinDir();
-const GO = "/usr/lib/cni";
+const GO = GO_PLUGINS;
 const iptNat = (node: TestNetns) => node.exec(["iptables-save", "-t", "nat"]).split("\n").filter((l) => l.includes("CNI-"));
 // The per-attachment rules (the table and its chains stay, as with the reference).
 const nftMasq = (node: TestNetns) => node.exec(["nft", "list", "ruleset"], { allowFail: true }).split("\n").filter((l) => l.includes("saddr"));

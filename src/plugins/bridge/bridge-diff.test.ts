@@ -3,11 +3,11 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import type { TestNetns } from "../../../test/helpers/netns.ts";
 import { rootTest } from "../../../test/helpers/netns.ts";
-import { addrState, linkState, routeState } from "../../../test/helpers/plugin-run.ts";
+import { addrState, GO_PLUGINS, linkState, routeState } from "../../../test/helpers/plugin-run.ts";
 import { allocated, bridgeConf, callIn, ping, REF, sysctl, useBinDir, veths, withNode } from "../../../test/helpers/bridge-kit.ts";
 
 const bin = useBinDir();
-const GO = "/usr/lib/cni";
+const GO = GO_PLUGINS;
 const DUAL = { subnet: undefined, ranges: [[{ subnet: "10.44.0.0/24" }], [{ subnet: "fd00:44::/64" }]] };
 
 // Bridge ids carry the random MAC; timers tick.

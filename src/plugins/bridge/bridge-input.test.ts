@@ -2,11 +2,11 @@ import { describe, expect } from "bun:test";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { rootTest } from "../../../test/helpers/netns.ts";
-import { badIpamCases } from "../../../test/helpers/plugin-run.ts";
+import { badIpamCases, GO_PLUGINS } from "../../../test/helpers/plugin-run.ts";
 import { allocated, bridgeConf, callIn, REF, useBinDir, veths, withNode } from "../../../test/helpers/bridge-kit.ts";
 
 const bin = useBinDir();
-const GO = "/usr/lib/cni";
+const GO = GO_PLUGINS;
 
 describe("bridge: bad IPAM input changes nothing", () => {
   // The compiled binary, so host-local and static run in-process and their configs are read up front.

@@ -5,9 +5,10 @@ import { join } from "node:path";
 import { ensureBuilt } from "../../../test/helpers/dist.ts";
 import { rootTest } from "../../../test/helpers/netns.ts";
 import { allocated, bridgeConf, callIn, ping, REF, useBinDir, veths, withNode } from "../../../test/helpers/bridge-kit.ts";
+import { GO_PLUGINS } from "../../../test/helpers/plugin-run.ts";
 
 const ours = useBinDir();
-const GO = "/usr/lib/cni";
+const GO = GO_PLUGINS;
 // A plugin dir with the Go bridge and our host-local.
 let goBridgeOurIpam: string;
 beforeAll(async () => {

@@ -3,9 +3,10 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { rootTest } from "../../../test/helpers/netns.ts";
 import { bridgeConf, callIn, REF, useBinDir, withNode } from "../../../test/helpers/bridge-kit.ts";
+import { GO_PLUGINS } from "../../../test/helpers/plugin-run.ts";
 
 const bin = useBinDir();
-const GO = "/usr/lib/cni";
+const GO = GO_PLUGINS;
 const DUAL = { subnet: undefined, ranges: [[{ subnet: "10.44.0.0/24" }], [{ subnet: "fd00:44::/64" }]], routes: [{ dst: "10.99.0.0/16" }] };
 // Names and MACs are random (ours: a hash of the attachment); the rest must match.
 const shape = (r: unknown) => JSON.parse(JSON.stringify(r).replace(/veth[0-9a-f]{8}/g, "VETH").replace(/"mac":"[0-9a-f:]+"/g, '"mac":"M"'));

@@ -4,9 +4,10 @@ import { isRoot, rootTest } from "../../../test/helpers/netns.ts";
 import { CniError } from "../../spec/error.ts";
 import { loadVlanConf } from "./_vlan.ts";
 import { allocated, bridgeConf, callIn, ping, pingOnce, REF, useBinDir, veths, withNode } from "../../../test/helpers/bridge-kit.ts";
+import { GO_PLUGINS } from "../../../test/helpers/plugin-run.ts";
 
 const bin = useBinDir();
-const GO = "/usr/lib/cni";
+const GO = GO_PLUGINS;
 
 /** True when this kernel can make a VLAN-filtering bridge (CONFIG_BRIDGE_VLAN_FILTERING). */
 function kernelFiltersVlans(): boolean {

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { spawn } from "node:child_process";
 import { allocated, OURS, ping, pingOnce, REF, useBinDir, veths, withNode } from "../../../test/helpers/bridge-kit.ts";
 import { rootTest, type TestNetns } from "../../../test/helpers/netns.ts";
-import { addrState, linkState, routeState, runIn, type Call } from "../../../test/helpers/plugin-run.ts";
+import { addrState, type Call, GO_PLUGINS, linkState, routeState, runIn } from "../../../test/helpers/plugin-run.ts";
 import { ALL_VERSIONS } from "../../spec/version.ts";
 
 // Our host-local for every version (Debian's stops at 1.0.0), as a process.
@@ -152,19 +152,19 @@ describe("bridge against the reference", () => {
           fwd: node.exec(["sysctl", "-n", "net.ipv4.ip_forward"]).trim(),
         });
         const shape = (r: any) => JSON.parse(JSON.stringify(r).replace(/veth[0-9a-f]{8}/g, "VETH").replace(/"mac":"[0-9a-f:]+"/g, '"mac":"M"'));
-        const theirs = call(REF, node, { command: "ADD", netns: pod!.path, conf: c, path: "/usr/lib/cni" });
+        const theirs = call(REF, node, { command: "ADD", netns: pod!.path, conf: c, path: GO_PLUGINS });
         expect(theirs.code).toBe(0);
         const refSnap = snap(theirs.json.interfaces[1].name);
-        expect(call(REF, node, { command: "DEL", netns: pod!.path, conf: c, path: "/usr/lib/cni" }).code).toBe(0);
+        expect(call(REF, node, { command: "DEL", netns: pod!.path, conf: c, path: GO_PLUGINS }).code).toBe(0);
         node.exec(["ip", "link", "del", "cnibr0"]);
         // host-local goes round robin: start over so both get the same address.
         rmSync(join(dataDir, "brnet"), { recursive: true, force: true });
-        const mine = call(OURS, node, { command: "ADD", netns: pod!.path, conf: c, path: "/usr/lib/cni" });
+        const mine = call(OURS, node, { command: "ADD", netns: pod!.path, conf: c, path: GO_PLUGINS });
         expect(mine.code).toBe(0);
         expect(shape(mine.json)).toEqual(shape(theirs.json));
         expect(snap(mine.json.interfaces[1].name)).toEqual(refSnap);
         // Each cleans up after the other.
-        expect(call(REF, node, { command: "DEL", netns: pod!.path, conf: { ...c, prevResult: mine.json }, path: "/usr/lib/cni" }).code).toBe(0);
+        expect(call(REF, node, { command: "DEL", netns: pod!.path, conf: { ...c, prevResult: mine.json }, path: GO_PLUGINS }).code).toBe(0);
         expect(veths(pod!)).toEqual([]);
         expect(allocated(dataDir)).toEqual([]);
       }));

@@ -4,6 +4,7 @@ import { rootTest } from "../../../test/helpers/netns.ts";
 import { runPlugin } from "../../skel/run.ts";
 import { DhcpLab, dnsmasqClientID } from "./_dhcp-lab.ts";
 import { plugin } from "./dhcp.ts";
+import { GO_PLUGINS } from "../../../test/helpers/plugin-run.ts";
 
 let lab: DhcpLab | undefined;
 afterEach(async () => {
@@ -17,15 +18,15 @@ function conf(l: DhcpLab, extra: object = {}) {
 
 /** Our plugin as a runtime drives it: env and stdin in, stdout and exit status out. */
 async function ours(l: DhcpLab, command: string, containerID: string, c: object, ifName = "eth0") {
-  const env = { CNI_COMMAND: command, CNI_CONTAINERID: containerID, CNI_NETNS: l.pod.path, CNI_IFNAME: ifName, CNI_PATH: "/usr/lib/cni" };
+  const env = { CNI_COMMAND: command, CNI_CONTAINERID: containerID, CNI_NETNS: l.pod.path, CNI_IFNAME: ifName, CNI_PATH: GO_PLUGINS };
   const out = await runPlugin(plugin.funcs, plugin.info, { env, stdin: new TextEncoder().encode(JSON.stringify(c)) });
   return { code: out.exitCode, json: out.stdout.trim() ? JSON.parse(out.stdout) : undefined };
 }
 
 /** The Go reference plugin with the same inputs. */
 function reference(l: DhcpLab, command: string, containerID: string, c: object, ifName = "eth0") {
-  const env = { CNI_COMMAND: command, CNI_CONTAINERID: containerID, CNI_NETNS: l.pod.path, CNI_IFNAME: ifName, CNI_PATH: "/usr/lib/cni" };
-  const p = Bun.spawnSync(["ip", "netns", "exec", l.node.name, "/usr/lib/cni/dhcp"], { env, stdin: new TextEncoder().encode(JSON.stringify(c)) });
+  const env = { CNI_COMMAND: command, CNI_CONTAINERID: containerID, CNI_NETNS: l.pod.path, CNI_IFNAME: ifName, CNI_PATH: GO_PLUGINS };
+  const p = Bun.spawnSync(["ip", "netns", "exec", l.node.name, `${GO_PLUGINS}/dhcp`], { env, stdin: new TextEncoder().encode(JSON.stringify(c)) });
   const text = p.stdout.toString().trim();
   return { code: p.exitCode, json: text ? JSON.parse(text) : undefined };
 }
@@ -71,7 +72,7 @@ describe("dhcp plugin and daemon against dnsmasq", () => {
     lab.startDnsmasq(["--dhcp-option=121,10.77.0.0/16,10.9.0.254"]);
     await lab.startDaemon();
     const c = { ...conf(lab, { provide: [{ option: "host-name", fromArg: "K8S_POD_NAME" }], request: [{ option: "121" }] }), cniVersion: "0.3.1" };
-    const env = { CNI_COMMAND: "ADD", CNI_CONTAINERID: "c2", CNI_NETNS: lab.pod.path, CNI_IFNAME: "eth0", CNI_PATH: "/usr/lib/cni", CNI_ARGS: "IgnoreUnknown=1;K8S_POD_NAME=web-0" };
+    const env = { CNI_COMMAND: "ADD", CNI_CONTAINERID: "c2", CNI_NETNS: lab.pod.path, CNI_IFNAME: "eth0", CNI_PATH: GO_PLUGINS, CNI_ARGS: "IgnoreUnknown=1;K8S_POD_NAME=web-0" };
     const out = await runPlugin(plugin.funcs, plugin.info, { env, stdin: new TextEncoder().encode(JSON.stringify(c)) });
     const r = JSON.parse(out.stdout);
     expect(r.cniVersion).toBe("0.3.1");
@@ -108,11 +109,11 @@ describe("dhcp plugin and daemon against dnsmasq", () => {
     }
     expect(lab.leases().length).toBe(3);
     const gc = { ...conf(lab), cniVersion: "1.1.0", "cni.dev/valid-attachments": [{ containerID: "keep", ifname: "eth0" }, { containerID: "gone", ifname: "eth1" }] };
-    const env = { CNI_COMMAND: "GC", CNI_PATH: "/usr/lib/cni" };
+    const env = { CNI_COMMAND: "GC", CNI_PATH: GO_PLUGINS };
     expect((await runPlugin(plugin.funcs, plugin.info, { env, stdin: new TextEncoder().encode(JSON.stringify(gc)) })).exitCode).toBe(0);
     for (let i = 0; i < 40 && lab.leases().length > 2; i++) await Bun.sleep(50);
     expect(lab.leases().map((x) => x.clientID).sort()).toEqual([dnsmasqClientID("gone/dhnet/eth1"), dnsmasqClientID("keep/dhnet/eth0")].sort());
-    const status = await runPlugin(plugin.funcs, plugin.info, { env: { CNI_COMMAND: "STATUS", CNI_PATH: "/usr/lib/cni" }, stdin: new TextEncoder().encode(JSON.stringify(gc)) });
+    const status = await runPlugin(plugin.funcs, plugin.info, { env: { CNI_COMMAND: "STATUS", CNI_PATH: GO_PLUGINS }, stdin: new TextEncoder().encode(JSON.stringify(gc)) });
     expect(status.exitCode).toBe(0);
   });
 

@@ -6,16 +6,15 @@
 import { afterEach, beforeEach, describe, expect } from "bun:test";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { rootTest, withNetns } from "../../../test/helpers/netns.ts";
+import { GO_PLUGINS, ours as oursProcess } from "../../../test/helpers/plugin-run.ts";
 import { runPlugin } from "../../skel/run.ts";
 import { ALL_VERSIONS } from "../../spec/version.ts";
 import { FileLock } from "../../sys/lock.ts";
 import { plugin } from "./host-local.ts";
 
-const REFERENCE = "/usr/lib/cni/host-local";
-const BUN = resolve(import.meta.dir, "../../../node_modules/.bin/bun");
-const MAIN = resolve(import.meta.dir, "../../main.ts");
+const REFERENCE = `${GO_PLUGINS}/host-local`;
 // Debian's reference knows versions up to 1.0.0.
 const REF_VERSIONS = ALL_VERSIONS.filter((v) => v <= "1.0.0");
 
@@ -33,7 +32,7 @@ interface Call {
 }
 
 function env(command: string, o: Call): Record<string, string> {
-  return { CNI_COMMAND: command, CNI_CONTAINERID: o.id ?? "ctr-1", CNI_NETNS: o.netns, CNI_IFNAME: o.ifname ?? "eth0", CNI_PATH: "/usr/lib/cni", CNI_ARGS: o.args ?? "" };
+  return { CNI_COMMAND: command, CNI_CONTAINERID: o.id ?? "ctr-1", CNI_NETNS: o.netns, CNI_IFNAME: o.ifname ?? "eth0", CNI_PATH: GO_PLUGINS, CNI_ARGS: o.args ?? "" };
 }
 
 function parse(stdout: string): any {
@@ -162,7 +161,7 @@ describe("host-local: one data dir shared with the reference", () => {
       // 60 addresses for 50 attachments, so the walk has to step over taken ones.
       const c = JSON.stringify(conf("1.0.0", { ranges: [[{ subnet: "10.1.0.0/24", rangeStart: "10.1.0.10", rangeEnd: "10.1.0.69" }]] }));
       const procs = Array.from({ length: 50 }, (_, i) => {
-        const cmd = i % 2 ? [REFERENCE] : [BUN, MAIN, "plugin", "host-local"];
+        const cmd = i % 2 ? [REFERENCE] : oursProcess("host-local");
         return Bun.spawn(cmd, { env: { ...env("ADD", { netns: ns.path, id: `p${i}` }), PATH: process.env.PATH ?? "" }, stdin: new TextEncoder().encode(c), stdout: "pipe", stderr: "pipe" });
       });
       const results = await Promise.all(

@@ -6,6 +6,7 @@ import { rootTest, withNetns } from "../../../test/helpers/netns.ts";
 import { runPlugin } from "../../skel/run.ts";
 import { ALL_VERSIONS } from "../../spec/version.ts";
 import { plugin } from "./host-local.ts";
+import { GO_PLUGINS } from "../../../test/helpers/plugin-run.ts";
 
 let dataDir = "";
 beforeEach(() => {
@@ -23,7 +24,7 @@ async function run(command: string, c: object, o: { id?: string; ifname?: string
     CNI_CONTAINERID: o.id ?? "ctr-1",
     CNI_NETNS: o.netns ?? "",
     CNI_IFNAME: o.ifname ?? "eth0",
-    CNI_PATH: "/usr/lib/cni",
+    CNI_PATH: GO_PLUGINS,
     CNI_ARGS: o.args ?? "",
   };
   const out = await runPlugin(plugin.funcs, plugin.info, { env, stdin: new TextEncoder().encode(JSON.stringify(c)) });

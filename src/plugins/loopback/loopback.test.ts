@@ -5,11 +5,12 @@ import { runPlugin } from "../../skel/run.ts";
 import { convertResult, parseResult } from "../../spec/result.ts";
 import { ALL_VERSIONS } from "../../spec/version.ts";
 import { plugin } from "./loopback.ts";
+import { GO_PLUGINS } from "../../../test/helpers/plugin-run.ts";
 
-const REFERENCE = "/usr/lib/cni/loopback";
+const REFERENCE = `${GO_PLUGINS}/loopback`;
 
 function env(command: string, netns: string): Record<string, string> {
-  return { CNI_COMMAND: command, CNI_CONTAINERID: "lo-test-1", CNI_NETNS: netns, CNI_IFNAME: "lo", CNI_PATH: "/usr/lib/cni" };
+  return { CNI_COMMAND: command, CNI_CONTAINERID: "lo-test-1", CNI_NETNS: netns, CNI_IFNAME: "lo", CNI_PATH: GO_PLUGINS };
 }
 
 function conf(version: string, extra: object = {}): object {

@@ -6,11 +6,13 @@
  */
 import { afterAll, beforeAll, expect } from "bun:test";
 import { spawnSync } from "node:child_process";
-import { chmodSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { ensureBuilt } from "../../../test/helpers/dist.ts";
 import { libcniClient } from "../../../test/helpers/libcni-client.ts";
 import { rootTest, withNetns } from "../../../test/helpers/netns.ts";
+import { GO_PLUGINS } from "../../../test/helpers/plugin-run.ts";
 
 const ROOT = resolve(import.meta.dir, "../../..");
 const BUN = resolve(ROOT, "node_modules/.bin/bun");
@@ -19,10 +21,9 @@ beforeAll(() => {
   work = mkdtempSync(join(tmpdir(), "cni-ts-pm-libcni-"));
   const bin = join(work, "bin");
   spawnSync("mkdir", [bin]);
-  for (const t of ["bridge", "host-local"]) symlinkSync(`/usr/lib/cni/${t}`, join(bin, t));
-  // Our portmap from source, so the test sees the tree as it is.
-  writeFileSync(join(bin, "portmap"), `#!/bin/sh\nexec ${BUN} ${join(ROOT, "src/main.ts")} plugin portmap "$@"\n`);
-  chmodSync(join(bin, "portmap"), 0o755);
+  for (const t of ["bridge", "host-local"]) symlinkSync(`${GO_PLUGINS}/${t}`, join(bin, t));
+  // Our portmap: the compiled binary under the plugin's name.
+  symlinkSync(ensureBuilt(), join(bin, "portmap"));
 });
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 

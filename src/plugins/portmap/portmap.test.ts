@@ -3,7 +3,7 @@ import { symlinkSync } from "node:fs";
 import { resolve } from "node:path";
 import { installedBinDir } from "../../../test/helpers/dist.ts";
 import { rootTest, withNetns, type TestNetns } from "../../../test/helpers/netns.ts";
-import { ours, reference, runIn, tempDir, type Call } from "../../../test/helpers/plugin-run.ts";
+import { type Call, GO_PLUGINS, ours, reference, runIn, tempDir } from "../../../test/helpers/plugin-run.ts";
 
 const OURS = ours("portmap");
 const REF = reference("portmap");
@@ -189,7 +189,7 @@ describe("portmap", () => {
     return withNetns(3, async (node, p1, p2) => {
       node.exec(["ip", "link", "set", "lo", "up"]);
       const bridgeArgv = bridgeBy === "ours" ? ours("bridge") : reference("bridge");
-      const bridgePath = bridgeBy === "ours" ? bin.dir : "/usr/lib/cni";
+      const bridgePath = bridgeBy === "ours" ? bin.dir : GO_PLUGINS;
       const bridge = { cniVersion: "1.0.0", name: "pmnet", type: "bridge", bridge: "cnipm0", isGateway: true, hairpinMode: true, ipam: { type: "host-local", subnet: "10.89.0.0/24", dataDir: ipam.dir } };
       const added = [p1!, p2!].map((p, i) => runIn(node, bridgeArgv, { command: "ADD", netns: p.path, containerID: `c${i}`, path: bridgePath, conf: bridge }));
       expect(added.map((a) => a.code)).toEqual([0, 0]);

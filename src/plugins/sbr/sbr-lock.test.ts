@@ -1,6 +1,6 @@
 import { expect } from "bun:test";
 import { rootTest, withNetns } from "../../../test/helpers/netns.ts";
-import { ours, reference } from "../../../test/helpers/plugin-run.ts";
+import { GO_PLUGINS, ours, reference } from "../../../test/helpers/plugin-run.ts";
 
 const OURS = ours("sbr");
 const REF = reference("sbr");
@@ -21,7 +21,7 @@ rootTest("six interfaces of one pod added at once, by our sbr and the Go one mix
         cniVersion: "1.0.0", name: "s", type: "sbr",
         prevResult: { cniVersion: "1.0.0", interfaces: [{ name: `e${i}`, sandbox: pod!.path }], ips: [{ interface: 0, address: `10.9.${i}.2/24`, gateway: `10.9.${i}.1` }] },
       };
-      const env = { PATH: process.env.PATH!, CNI_COMMAND: "ADD", CNI_CONTAINERID: `c${i}`, CNI_NETNS: pod!.path, CNI_IFNAME: `e${i}`, CNI_PATH: "/usr/lib/cni" };
+      const env = { PATH: process.env.PATH!, CNI_COMMAND: "ADD", CNI_CONTAINERID: `c${i}`, CNI_NETNS: pod!.path, CNI_IFNAME: `e${i}`, CNI_PATH: GO_PLUGINS };
       const argv = i % 2 ? OURS : REF;
       const p = Bun.spawn(["ip", "netns", "exec", node.name, ...argv], { env, stdin: new TextEncoder().encode(JSON.stringify(conf)), stdout: "pipe", stderr: "ignore" });
       runs.push(p.exited.then(async (code) => ({ code, out: await new Response(p.stdout).text() })));

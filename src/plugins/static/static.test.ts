@@ -3,13 +3,14 @@ import { rootTest, withNetns } from "../../../test/helpers/netns.ts";
 import { runPlugin } from "../../skel/run.ts";
 import { ALL_VERSIONS } from "../../spec/version.ts";
 import { plugin } from "./static.ts";
+import { GO_PLUGINS } from "../../../test/helpers/plugin-run.ts";
 
 function conf(version: string, ipam: object, extra: object = {}): object {
   return { cniVersion: version, name: "stnet", type: "bridge", ...extra, ipam: { type: "static", ...ipam } };
 }
 
 async function run(command: string, c: object, netns: string, args = "") {
-  const env = { CNI_COMMAND: command, CNI_CONTAINERID: "ctr-1", CNI_NETNS: netns, CNI_IFNAME: "eth0", CNI_PATH: "/usr/lib/cni", CNI_ARGS: args };
+  const env = { CNI_COMMAND: command, CNI_CONTAINERID: "ctr-1", CNI_NETNS: netns, CNI_IFNAME: "eth0", CNI_PATH: GO_PLUGINS, CNI_ARGS: args };
   const out = await runPlugin(plugin.funcs, plugin.info, { env, stdin: new TextEncoder().encode(JSON.stringify(c)) });
   return { code: out.exitCode, json: out.stdout.trim() ? JSON.parse(out.stdout) : undefined };
 }
