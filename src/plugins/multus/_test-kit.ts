@@ -69,6 +69,13 @@ export async function libcni(node: TestNetns, client: string, cmd: "add" | "del"
   return { code, stdout, stderr, json: safeJSON(stdout) };
 }
 
+/** `cni-ts CMD NETWORK NETNS` in the node, async (the test can act while it runs). */
+export async function cniTsAsync(node: TestNetns, cmd: "add" | "del" | "check", network: string, netns: string, env: Record<string, string>) {
+  const p = Bun.spawn(["ip", "netns", "exec", node.name, ensureBuilt(), cmd, network, netns], { env: { PATH: process.env.PATH!, ...env }, stdout: "pipe", stderr: "pipe", timeout: 60_000 });
+  const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+  return { code, stdout, stderr, json: safeJSON(stdout) };
+}
+
 function safeJSON(s: string): any {
   try {
     return s.trim() ? JSON.parse(s) : undefined;

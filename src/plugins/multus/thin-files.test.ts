@@ -7,7 +7,7 @@ import { afterAll, beforeAll, expect } from "bun:test";
 import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { rootTest, withNetns } from "../../../test/helpers/netns.ts";
-import { cniTs, dirWith, macvlanMaster, makeWork, podLinks, reservations, sub, type Work } from "./_test-kit.ts";
+import { cniTs, cniTsAsync, dirWith, macvlanMaster, makeWork, podLinks, reservations, sub, type Work } from "./_test-kit.ts";
 
 let work: Work;
 beforeAll(() => {
@@ -244,4 +244,28 @@ rootTest("DEL collects every delegate's error; retryDeleteOnError keeps the reco
       expect(existsSync(join(cniDir, `${CID}-retry`))).toBe(false);
     }
     expect(reservations(dataDir)).toEqual([]);
+  }));
+
+rootTest("readinessindicatorfile: ADD waits for the default network's file; DEL goes on without it", () =>
+  withNetns(2, async (node, pod) => {
+    const dataDir = sub(work, "ipam");
+    const ready = join(work.dir, `ready-${process.pid}`);
+    rmSync(ready, { force: true });
+    const confDir = dirWith(sub(work, "netd"), "d", {
+      "00-multus.conf": { cniVersion: "1.0.0", name: "multus-net", type: "multus", cniDir: sub(work, "cnidir"), binDir: work.bin, readinessindicatorfile: ready, delegates: [bridgeConf(dataDir)] },
+    });
+    const env = { NETCONFPATH: confDir, CNI_PATH: work.bin, CNI_CACHE_DIR: join(work.dir, "cache"), CNI_CONTAINERID: `${CID}-ready` };
+    const t0 = Date.now();
+    const adding = cniTsAsync(node, "add", "multus-net", pod!.path, env);
+    await Bun.sleep(1200);
+    expect(podLinks(pod!)).toEqual({});
+    writeFileSync(ready, "");
+    const add = await adding;
+    expect(add.stderr).toBe("");
+    expect(add.code).toBe(0);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(1200);
+    rmSync(ready);
+    const del = await cniTsAsync(node, "del", "multus-net", pod!.path, env);
+    expect(del.code).toBe(0);
+    expect(podLinks(pod!)).toEqual({});
   }));
