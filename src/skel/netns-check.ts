@@ -36,7 +36,12 @@ function namespaceType(path: string, ino: number): string | undefined {
     // fall through to the mount table
   }
   try {
-    for (const line of readFileSync("/proc/self/mountinfo", "utf8").split("\n")) {
+    // A node with many pods has a mount per pod namespace: find the inode with one native
+    // search and parse only the lines that name it, not every line of the table.
+    const table = readFileSync("/proc/self/mountinfo", "utf8");
+    const needle = `:[${ino}] `;
+    for (let at = table.indexOf(needle); at >= 0; at = table.indexOf(needle, at + 1)) {
+      const line = table.slice(table.lastIndexOf("\n", at) + 1, (table.indexOf("\n", at) + 1 || table.length + 1) - 1);
       const [pre, post] = line.split(" - ");
       if (!post?.startsWith("nsfs ")) continue;
       const m = NS_REF.exec(pre!.split(" ")[3] ?? "");
