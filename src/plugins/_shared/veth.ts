@@ -8,7 +8,6 @@
  * takes no alias in the message that creates a link, so a pair can exist untagged for a
  * moment: its name still tells).
  */
-import { createHash, getRandomValues } from "node:crypto";
 import type { NetlinkHandle } from "../../netlink/handle.ts";
 import { isExists, isNotFound } from "../../netlink/error.ts";
 import type { Link } from "../../netlink/link-types.ts";
@@ -28,7 +27,7 @@ const MAX_ALIAS = 255;
 
 /** "veth" and 8 random hex digits, as the reference names host ends (NetworkManager ignores veth*). */
 export function randomVethName(): string {
-  const b = getRandomValues(new Uint8Array(4));
+  const b = crypto.getRandomValues(new Uint8Array(4));
   return `veth${Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("")}`;
 }
 
@@ -44,12 +43,12 @@ export interface VethOwner {
 export function hostVethAlias(o: VethOwner): string {
   const plain = `cni-ts/${o.type} ${o.network} ${o.containerID} ${o.ifName}`;
   if (new TextEncoder().encode(plain).length <= MAX_ALIAS) return plain;
-  return `cni-ts/${o.type} ${createHash("sha256").update(`${o.network}\0${o.containerID}\0${o.ifName}`).digest("hex")}`;
+  return `cni-ts/${o.type} ${new Bun.CryptoHasher("sha256").update(`${o.network}\0${o.containerID}\0${o.ifName}`).digest("hex")}`;
 }
 
 /** "veth" and 8 hex digits of a hash of the attachment: the same shape as the reference's random names. */
 export function hostVethName(o: VethOwner): string {
-  const digest = createHash("sha256").update(`cni-ts/${o.type}\0${o.network}\0${o.containerID}\0${o.ifName}`).digest("hex");
+  const digest = new Bun.CryptoHasher("sha256").update(`cni-ts/${o.type}\0${o.network}\0${o.containerID}\0${o.ifName}`).digest("hex");
   return `veth${digest.slice(0, 8)}`;
 }
 

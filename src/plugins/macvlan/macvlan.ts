@@ -23,7 +23,6 @@ import { ipamAddFor, ipamCommand, ipamValidate } from "../_shared/ipam-exec.ts";
 import { type ContainerNS, openContainerNS, openContainerNSIfAny } from "../_shared/netns-open.ts";
 import { Rollback } from "../_shared/rollback.ts";
 import { validateInterfaceName } from "../../spec/validate.ts";
-import { getRandomValues } from "node:crypto";
 
 /** The macvlan config: the standard fields plus these. */
 export interface MacvlanConf extends NetConf {
@@ -114,7 +113,7 @@ function resolveMaster(conf: MacvlanConf, masterH: NetlinkHandle): Link {
 
 /** A temporary name: creating under the final name could collide with a link in the master's namespace. */
 function tempName(): string {
-  return `mv${Array.from(getRandomValues(new Uint8Array(4)), (x) => x.toString(16).padStart(2, "0")).join("")}`;
+  return `mv${Array.from(crypto.getRandomValues(new Uint8Array(4)), (x) => x.toString(16).padStart(2, "0")).join("")}`;
 }
 
 /** Creates the macvlan on `master` (a link of the namespace of `masterH`) straight into the pod's namespace, named CNI_IFNAME there. */
