@@ -10,8 +10,13 @@ import { cniEnvOf } from "./protocol.ts";
 /** Where `cni-ts daemon` listens unless CNI_TS_DAEMON_SOCKET says otherwise. */
 export const DEFAULT_SOCKET = "/run/cni-ts/daemon.sock";
 
-/** How long a plugin process waits for the daemon to take its request; CNI_TS_DAEMON_TIMEOUT_MS. */
-const DEFAULT_ACK_MS = 1000;
+/**
+ * How long a plugin process waits for the daemon to take its request
+ * (CNI_TS_DAEMON_TIMEOUT_MS). A live daemon takes it within milliseconds; on a node
+ * starting many pods at once its event loop can be starved for over a second, and a
+ * client that gives up then runs the command itself, so this is generous.
+ */
+const DEFAULT_ACK_MS = 5000;
 
 /**
  * Hands the command of plugin `type` to the daemon. Exits the process with the daemon's

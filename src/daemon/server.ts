@@ -82,7 +82,7 @@ const JSON_HEADERS = { "content-type": "application/json" };
 async function handle(req: Request, h: DaemonHandlers): Promise<Response> {
   const url = new URL(req.url);
   const path = url.pathname;
-  if (path === PATHS.cni && req.method === "POST") return cni(await req.text(), url.searchParams.get("plugin") ?? undefined, h);
+  if (path === PATHS.cni && req.method === "POST") return cni(await req.text(), url.searchParams.get("plugin") ?? undefined, h, req.signal);
   if (path === PATHS.healthz && req.method === "GET") return new Response("ok\n");
   if (path === PATHS.readyz && req.method === "GET") {
     const ready = h.ready ? await h.ready() : true;
@@ -98,7 +98,7 @@ async function handle(req: Request, h: DaemonHandlers): Promise<Response> {
  * and waits for the answer instead of falling back to running the plugin itself.
  * Further blanks keep a long command's connection alive.
  */
-function cni(body: string, plugin: string | undefined, h: DaemonHandlers): Response {
+function cni(body: string, plugin: string | undefined, h: DaemonHandlers, gone: AbortSignal): Response {
   let req: CniRequest;
   try {
     req = decodeRequest(body);
@@ -109,6 +109,12 @@ function cni(body: string, plugin: string | undefined, h: DaemonHandlers): Respo
   const command = req.env.CNI_COMMAND ?? "";
   const stream = new ReadableStream<string>({
     async start(ctl) {
+      // A client that gave up waiting (a daemon starved or stopped past its timeout) runs
+      // the command itself: doing it here too would do it twice.
+      if (gone.aborted) {
+        ctl.close();
+        return;
+      }
       // A client that went away closes the stream: writing to it then must not throw.
       const send = (s: string) => {
         try {
