@@ -1,0 +1,435 @@
+/**
+ * `npm run bench`: every case against the Go reference plugins in one run, as a container
+ * runtime uses them (one process per plugin per command), interleaved sample by sample so
+ * the machine's noise hits every side alike. Sides: "cni-ts" (links to the binary, no
+ * daemon), "cni-ts + daemon" (links to cni-ts-shim, `cni-ts daemon` running), "Go"
+ * (/usr/lib/cni), and for start-up cases Bun's floor (a compiled hello world).
+ *
+ * Writes bench/results/<time>.json and latest.json, one SVG chart per case and the
+ * table of BENCHMARKS.md (between its bench:table markers). Needs root (namespaces).
+ *
+ *   bun bench/run.ts [--quick] [--only id,id] [--runs N] [--fill N]
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { cpus, totalmem } from "node:os";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { libcniClient } from "../test/helpers/libcni-client.ts";
+import { BenchNode, DIST, sh } from "./_node.ts";
+import { barChart, lineChart } from "./_svg.ts";
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: "boolean", default: false },
+    only: { type: "string" },
+    runs: { type: "string" },
+    fill: { type: "string" },
+  },
+});
+const QUICK = values.quick!;
+const RUNS = Number(values.runs ?? (QUICK ? 8 : 30));
+const FILL = Number(values.fill ?? (QUICK ? 100 : 1000));
+const only = values.only ? new Set(values.only.split(",")) : undefined;
+const want = (id: string) => !only || only.has(id);
+const RESULTS = resolve(import.meta.dir, "results");
+const GO = "/usr/lib/cni";
+
+// ---------------------------------------------------------------- statistics
+
+export interface Stats {
+  n: number;
+  median: number;
+  p10: number;
+  p90: number;
+}
+
+function stats(v: number[]): Stats {
+  const s = [...v].sort((a, b) => a - b);
+  const q = (x: number) => s[Math.min(s.length - 1, Math.floor(s.length * x))]!;
+  const r = (x: number) => +x.toFixed(2);
+  return { n: s.length, median: r(q(0.5)), p10: r(q(0.1)), p90: r(q(0.9)) };
+}
+
+/** One case's outcome: the samples' statistics per side, its ratio and target. */
+export interface CaseResult {
+  id: string;
+  title: string;
+  unit: string;
+  sides: Record<string, Stats>;
+  /** Named ratios (e.g. "cni-ts / Go") of medians. */
+  ratios: Record<string, number>;
+  target?: { ratio: string; max: number; met: boolean };
+  notes: string[];
+  /** For cases over a scale (pods, reservations): x -> side -> median. */
+  series?: { x: string; values: Record<string, number> }[];
+}
+
+const results: CaseResult[] = [];
+const ratio = (a: number, b: number) => +(a / b).toFixed(2);
+
+/** Runs each side's sample function `runs` times, interleaved, after `warm` untimed rounds. */
+function interleave(sides: Record<string, () => number>, runs: number, warm = 2): Record<string, number[]> {
+  const out: Record<string, number[]> = {};
+  for (const k of Object.keys(sides)) out[k] = [];
+  for (let i = 0; i < warm; i++) for (const f of Object.values(sides)) f();
+  for (let i = 0; i < runs; i++) for (const [k, f] of Object.entries(sides)) out[k]!.push(f());
+  return out;
+}
+
+function record(c: Omit<CaseResult, "sides" | "ratios"> & { samples: Record<string, number[]>; ratios: [string, string, string][] }): CaseResult {
+  const sides: Record<string, Stats> = {};
+  for (const [k, v] of Object.entries(c.samples)) sides[k] = stats(v);
+  const ratios: Record<string, number> = {};
+  for (const [name, a, b] of c.ratios) ratios[name] = ratio(sides[a]!.median, sides[b]!.median);
+  const { samples: _, ...rest } = c;
+  const r: CaseResult = { ...rest, sides, ratios };
+  if (r.target) r.target.met = ratios[r.target.ratio]! <= r.target.max;
+  results.push(r);
+  print(r);
+  return r;
+}
+
+function print(r: CaseResult) {
+  console.log(`\n${r.title}`);
+  for (const [k, s] of Object.entries(r.sides)) console.log(`  ${k.padEnd(16)} median ${s.median} ${r.unit}  (p10 ${s.p10}, p90 ${s.p90}, n=${s.n})`);
+  for (const [k, v] of Object.entries(r.ratios)) console.log(`  ${k.padEnd(34)} ${v}x`);
+  if (r.target) console.log(`  target: ${r.target.ratio} <= ${r.target.max}: ${r.target.met ? "met" : "NOT met"}`);
+  for (const n of r.notes) console.log(`  note: ${n}`);
+}
+
+// ---------------------------------------------------------------- the world
+
+const client = libcniClient();
+if (!client.path) throw new Error(`no Go libcni runtime: ${client.why}`);
+const w = new BenchNode(1);
+const shimBin = join(w.work, "shim-bin");
+sh([DIST, "install", "--daemon", "--bin-dir", shimBin]);
+const socket = join(w.work, "daemon", "daemon.sock");
+const noSocket = join(w.work, "no-daemon", "daemon.sock");
+const daemonLog = join(w.work, "daemon.log");
+mkdirSync(join(w.work, "daemon"), { mode: 0o700 });
+const daemon = Bun.spawn(["ip", "netns", "exec", w.node, DIST, "daemon", "--socket", socket], { stderr: Bun.file(daemonLog), stdout: "ignore" });
+process.on("exit", () => daemon.kill("SIGKILL"));
+for (let i = 0; i < 500 && !existsSync(socket); i++) Bun.sleepSync(20);
+if (!existsSync(socket)) throw new Error(`cni-ts daemon did not start: ${readFileSync(daemonLog, "utf8")}`);
+
+// Bun's floor: a compiled hello world, built as our binary is.
+const floorSrc = join(w.work, "hello.ts");
+writeFileSync(floorSrc, `console.log("hello");\n`);
+const floor = join(w.work, "hello");
+sh([resolve(import.meta.dir, "../node_modules/.bin/bun"), "build", "--compile", "--bytecode", "--minify", "--format=esm", floorSrc, "--outfile", floor]);
+
+let podCount = 0;
+const extraPods: string[] = [];
+process.on("exit", () => {
+  for (const p of extraPods) spawnSync("ip", ["netns", "del", p]);
+});
+/** A new pod namespace, removed at exit. */
+function newPod(): string {
+  const name = `${w.node}-p${++podCount}`;
+  sh(["ip", "netns", "add", name]);
+  extraPods.push(name);
+  return `/var/run/netns/${name}`;
+}
+
+/** Wall ms of one process; throws with its output when it fails. */
+function timed(argv: string[], env: Record<string, string>, stdin?: string): number {
+  const t0 = Bun.nanoseconds();
+  const r = Bun.spawnSync(argv, { env, stdin: stdin === undefined ? undefined : new TextEncoder().encode(stdin), stdout: "pipe", stderr: "pipe" });
+  const ms = (Bun.nanoseconds() - t0) / 1e6;
+  if (!r.success) throw new Error(`${argv.join(" ")} failed: ${r.stdout}${r.stderr}`);
+  return ms;
+}
+
+const SIDES = {
+  "cni-ts": { path: w.ourBin, env: { CNI_TS_DAEMON_SOCKET: noSocket } },
+  "cni-ts + daemon": { path: shimBin, env: { CNI_TS_DAEMON_SOCKET: socket } },
+  Go: { path: GO, env: {} },
+} as const;
+type SideName = keyof typeof SIDES;
+
+/** One libcni-client command in the node namespace for `side`; wall ms. */
+function libcni(side: SideName, verb: "add" | "del", confDir: string, netns: string, id: string, caps?: object): number {
+  const env: Record<string, string> = { ...w.env(confDir, SIDES[side].path, id), CNI_IFNAME: "eth0", ...SIDES[side].env };
+  if (caps) env.CAP_ARGS = JSON.stringify(caps);
+  return timed(["ip", "netns", "exec", w.node, client.path!, verb, "benchnet", netns, id], env);
+}
+
+let nets = 0;
+/** A list with its own bridge and /16 (no two cases or sides share one). */
+const bridgeList = (dataDir: string, opts: { ipMasq: boolean; portmap?: boolean }) => ({
+  cniVersion: "1.0.0",
+  name: "benchnet",
+  plugins: [
+    { type: "bridge", bridge: `cnib${++nets}`, isGateway: true, ipMasq: opts.ipMasq, ipam: { type: "host-local", subnet: `10.${100 + nets}.0.0/16`, dataDir } },
+    ...(opts.portmap ? [{ type: "portmap", capabilities: { portMappings: true } }] : []),
+  ],
+});
+
+/** A conf dir per side (each side its own host-local store). */
+function confDirs(tag: string, opts: { ipMasq: boolean; portmap?: boolean }): Record<SideName, string> {
+  const out = {} as Record<SideName, string>;
+  for (const s of Object.keys(SIDES) as SideName[]) out[s] = w.confDir("benchnet", bridgeList(join(w.work, `ipam-${tag}-${s.replace(/\W+/g, "")}`), opts));
+  return out;
+}
+
+// ---------------------------------------------------------------- cases
+
+if (want("version")) {
+  const link = join(w.ourBin, "loopback");
+  const env = { CNI_COMMAND: "VERSION", CNI_TS_DAEMON_SOCKET: noSocket };
+  const samples = interleave({ "cni-ts": () => timed([link], env), Go: () => timed([join(GO, "loopback")], env), "Bun floor": () => timed([floor], {}) }, RUNS * 2);
+  record({
+    id: "version", title: "VERSION of loopback (a runtime's probe)", unit: "ms", samples, notes: [],
+    ratios: [["cni-ts / Go", "cni-ts", "Go"], ["cni-ts / Bun floor", "cni-ts", "Bun floor"]],
+    target: { ratio: "cni-ts / Go", max: 2, met: false },
+  });
+}
+
+const pod0 = `/var/run/netns/${w.pods[0]}`;
+if (want("noop-add") || want("rss")) {
+  // tuning with nothing to tune, on a pod that has an eth0: the plugin's whole fixed cost.
+  sh(["ip", "-n", w.pods[0]!, "link", "add", "eth0", "type", "veth", "peer", "name", "eth0p"]);
+}
+const tuningConf = JSON.stringify({ cniVersion: "1.0.0", name: "noop", type: "tuning", dataDir: join(w.work, "tuning"), prevResult: { cniVersion: "1.0.0", interfaces: [], ips: [] } });
+const tuningEnv = (side: SideName) => ({ CNI_COMMAND: "ADD", CNI_CONTAINERID: "noop", CNI_NETNS: pod0, CNI_IFNAME: "eth0", CNI_PATH: SIDES[side].path, ...SIDES[side].env });
+
+if (want("noop-add")) {
+  const run = (side: SideName) => () => timed([join(SIDES[side].path, "tuning")], tuningEnv(side), tuningConf);
+  const samples = interleave({ "cni-ts": run("cni-ts"), "cni-ts + daemon": run("cni-ts + daemon"), Go: run("Go"), "Bun floor": () => timed([floor], {}) }, RUNS * 2);
+  record({
+    id: "noop-add", title: "No-op plugin ADD (tuning with nothing to tune), one process", unit: "ms", samples, notes: [],
+    ratios: [["cni-ts / Bun floor", "cni-ts", "Bun floor"], ["cni-ts / Go", "cni-ts", "Go"], ["cni-ts + daemon / Go", "cni-ts + daemon", "Go"]],
+    target: { ratio: "cni-ts / Bun floor", max: 1.3, met: false },
+  });
+}
+
+if (want("rss")) {
+  const peak = (argv: string[], env: Record<string, string>, stdin: string) => {
+    let max = 0;
+    for (let i = 0; i < 5; i++) {
+      const r = Bun.spawnSync(["/usr/bin/time", "-f", "%M", ...argv], { env, stdin: new TextEncoder().encode(stdin), stdout: "pipe", stderr: "pipe" });
+      max = Math.max(max, Number(r.stderr.toString().trim().split("\n").pop()) / 1024);
+    }
+    return +max.toFixed(1);
+  };
+  const samples = { "cni-ts": [peak([join(w.ourBin, "tuning")], tuningEnv("cni-ts"), tuningConf)], Go: [peak([join(GO, "tuning")], tuningEnv("Go"), tuningConf)] };
+  record({
+    id: "rss", title: "Peak RSS of a plugin ADD process (no-op tuning), MB", unit: "MB", samples, notes: ["max of 5 runs, GNU time"],
+    ratios: [["cni-ts / Go", "cni-ts", "Go"]],
+  });
+  const last = results.at(-1)!;
+  last.target = { ratio: "cni-ts MB", max: 32, met: last.sides["cni-ts"]!.median <= 32 };
+  last.ratios["cni-ts MB"] = last.sides["cni-ts"]!.median;
+}
+
+/** ADD+DEL of one pod through the Go libcni, per side, interleaved. */
+function libcniCase(id: string, title: string, opts: { ipMasq: boolean; portmap?: boolean }, max: number) {
+  const dirs = confDirs(id, opts);
+  const pod = newPod();
+  const caps = opts.portmap ? { portMappings: [{ hostPort: 18080, containerPort: 80, protocol: "tcp" }] } : undefined;
+  let i = 0;
+  const run = (side: SideName) => () => {
+    const cid = `${id}-${++i}`;
+    return libcni(side, "add", dirs[side], pod, cid, caps) + libcni(side, "del", dirs[side], pod, cid, caps);
+  };
+  const samples = interleave({ "cni-ts": run("cni-ts"), "cni-ts + daemon": run("cni-ts + daemon"), Go: run("Go") }, RUNS);
+  record({
+    id, title, unit: "ms", samples, notes: ["each ADD and DEL is one libcni-client run in the node namespace (`ip netns exec`), which is in every side's time"],
+    ratios: [["cni-ts / Go", "cni-ts", "Go"], ["cni-ts + daemon / Go", "cni-ts + daemon", "Go"]],
+    target: { ratio: "cni-ts / Go", max, met: false },
+  });
+}
+
+if (want("bridge")) libcniCase("bridge", "bridge + host-local ADD+DEL through the Go libcni", { ipMasq: false }, 0.8);
+if (want("bridge-masq")) libcniCase("bridge-masq", "bridge + host-local, ipMasq, ADD+DEL through the Go libcni", { ipMasq: true }, 0.8);
+if (want("bridge-portmap")) libcniCase("bridge-portmap", "bridge + host-local + portmap (ipMasq), ADD+DEL through the Go libcni", { ipMasq: true, portmap: true }, 0.5);
+
+/** Starts `n` libcni-client runs at once; resolves to wall ms and their outputs. */
+async function burst(side: SideName, verb: "add" | "del", confDir: string, pods: string[], tag: string) {
+  const t0 = Bun.nanoseconds();
+  const procs = pods.map((p, i) => {
+    const env: Record<string, string> = { ...w.env(confDir, SIDES[side].path, `${tag}-${i}`), CNI_IFNAME: "eth0", ...SIDES[side].env };
+    return Bun.spawn(["ip", "netns", "exec", w.node, client.path!, verb, "benchnet", p, `${tag}-${i}`], { env, stdout: "pipe", stderr: "pipe" });
+  });
+  const outs = await Promise.all(procs.map(async (p) => ({ code: await p.exited, out: await new Response(p.stdout).text(), err: await new Response(p.stderr).text() })));
+  return { ms: (Bun.nanoseconds() - t0) / 1e6, outs };
+}
+
+if (want("concurrent")) {
+  const n = QUICK ? 20 : 100;
+  const pods = Array.from({ length: n }, () => newPod());
+  const samples: Record<string, number[]> = { "cni-ts": [], "cni-ts + daemon": [], Go: [] };
+  const notes: string[] = [];
+  const rounds = QUICK ? 1 : 2;
+  for (let round = 0; round < rounds; round++) {
+    for (const side of Object.keys(SIDES) as SideName[]) {
+      const dir = w.confDir("benchnet", bridgeList(join(w.work, `ipam-conc-${round}-${side.replace(/\W+/g, "")}`), { ipMasq: true }));
+      const add = await burst(side, "add", dir, pods, `conc${round}`);
+      const failed = add.outs.filter((o) => o.code !== 0);
+      const addrs = add.outs.filter((o) => o.code === 0).map((o) => JSON.parse(o.out).ips[0].address);
+      const del = await burst(side, "del", dir, pods, `conc${round}`);
+      const delFailed = del.outs.filter((o) => o.code !== 0);
+      samples[side]!.push(add.ms + del.ms);
+      if (failed.length || delFailed.length || new Set(addrs).size !== addrs.length) {
+        notes.push(`${side} round ${round}: ${failed.length} ADD and ${delFailed.length} DEL failures, ${addrs.length - new Set(addrs).size} duplicate addresses: ${(failed[0] ?? delFailed[0])?.err.slice(0, 300) ?? ""}`);
+      }
+    }
+  }
+  if (!notes.length) notes.push(`no error, no duplicate address on any side (${n} pods, ${rounds} round(s))`);
+  const r = record({
+    id: "concurrent", title: `${n} pods ADDed at once on one bridge (ipMasq), then DELeted at once: total wall time`, unit: "ms", samples, notes,
+    ratios: [["cni-ts / Go", "cni-ts", "Go"], ["cni-ts + daemon / Go", "cni-ts + daemon", "Go"]],
+    target: { ratio: "cni-ts / Go", max: 0.7, met: false },
+  });
+  if (notes[0]!.includes("failures")) r.target!.met = false;
+}
+
+if (want("node-fill")) {
+  // ADD+DEL of one more pod with `level` pods already on the bridge, portmap and ipMasq
+  // (one masquerade chain and one port-map chain per pod).
+  const levels = [0, Math.min(100, FILL), FILL].filter((v, i, a) => a.indexOf(v) === i);
+  const series: CaseResult["series"] = [];
+  const samples: Record<string, number[]> = {};
+  const sidesHere: SideName[] = ["cni-ts", "Go"];
+  const dirs = confDirs("fill", { ipMasq: true, portmap: true });
+  const filled: Record<string, number> = { "cni-ts": 0, Go: 0 };
+  const probe = newPod();
+  for (const level of levels) {
+    for (const side of sidesHere) {
+      // Fill in bursts of 8 pods, each with its own port.
+      while (filled[side]! < level) {
+        const batch = Array.from({ length: Math.min(8, level - filled[side]!) }, () => newPod());
+        await Promise.all(batch.map(async (p, k) => {
+          const idx = filled[side]! + k;
+          const env: Record<string, string> = {
+            ...w.env(dirs[side], SIDES[side].path, `fill-${idx}`), CNI_IFNAME: "eth0", ...SIDES[side].env,
+            CAP_ARGS: JSON.stringify({ portMappings: [{ hostPort: 20000 + idx, containerPort: 80, protocol: "tcp" }] }),
+          };
+          const proc = Bun.spawn(["ip", "netns", "exec", w.node, client.path!, "add", "benchnet", p, `fill-${idx}`], { env, stdout: "ignore", stderr: "pipe" });
+          if ((await proc.exited) !== 0) throw new Error(`fill ADD failed (${side}): ${await new Response(proc.stderr).text()}`);
+        }));
+        filled[side]! += batch.length;
+      }
+    }
+    const caps = { portMappings: [{ hostPort: 18081, containerPort: 80, protocol: "tcp" }] };
+    let i = 0;
+    const run = (side: SideName) => () => {
+      const cid = `probe-${level}-${++i}`;
+      return libcni(side, "add", dirs[side], probe, cid, caps) + libcni(side, "del", dirs[side], probe, cid, caps);
+    };
+    const s = interleave({ "cni-ts": run("cni-ts"), Go: run("Go") }, Math.max(6, Math.floor(RUNS / 2)), 1);
+    const point: Record<string, number> = {};
+    for (const side of sidesHere) {
+      samples[`${side} @${level}`] = s[side]!;
+      point[side] = stats(s[side]!).median;
+    }
+    series.push({ x: String(level), values: point });
+  }
+  const top = levels.at(-1)!;
+  record({
+    id: "node-fill", title: `ADD+DEL of a pod (bridge, ipMasq, portmap) with 0 to ${top} pods already on the node`, unit: "ms", samples, series, notes: [],
+    ratios: [[`cni-ts @${top} / @0`, `cni-ts @${top}`, "cni-ts @0"], [`Go @${top} / @0`, `Go @${top}`, "Go @0"], [`cni-ts / Go @${top}`, `cni-ts @${top}`, `Go @${top}`]],
+    target: { ratio: `cni-ts @${top} / @0`, max: 1.2, met: false },
+  });
+}
+
+if (want("host-local")) {
+  const levels = QUICK ? [0, 10000] : [0, 10000, 60000];
+  const series: CaseResult["series"] = [];
+  const samples: Record<string, number[]> = {};
+  const pod = newPod();
+  for (const n of levels) {
+    const dataDir = join(w.work, `hl-${n}`);
+    const dir = join(dataDir, "bench");
+    mkdirSync(dir, { recursive: true });
+    // Spread over the /16 as the Go plugin writes them (owner, CRLF, interface).
+    for (let i = 0; i < n; i++) {
+      const k = 2 + Math.floor((i * 65000) / Math.max(n, 1));
+      writeFileSync(join(dir, `10.20.${k >> 8}.${k & 255}`), `existing-${i}\r\neth0`, { mode: 0o600 });
+    }
+    const conf = JSON.stringify({ cniVersion: "1.0.0", name: "bench", type: "bridge", ipam: { type: "host-local", dataDir, ranges: [[{ subnet: "10.20.0.0/16" }]] } });
+    let i = 0;
+    const run = (side: "cni-ts" | "Go") => () => {
+      const env = { CNI_CONTAINERID: `hl-${++i}`, CNI_NETNS: pod, CNI_IFNAME: "eth0", CNI_PATH: SIDES[side].path, ...SIDES[side].env };
+      const bin = join(SIDES[side].path, "host-local");
+      return timed([bin], { ...env, CNI_COMMAND: "ADD" }, conf) + timed([bin], { ...env, CNI_COMMAND: "DEL" }, conf);
+    };
+    const s = interleave({ "cni-ts": run("cni-ts"), Go: run("Go") }, Math.max(6, Math.floor(RUNS / 2)), 1);
+    samples[`cni-ts @${n}`] = s["cni-ts"]!;
+    samples[`Go @${n}`] = s.Go!;
+    series.push({ x: String(n), values: { "cni-ts": stats(s["cni-ts"]!).median, Go: stats(s.Go!).median } });
+  }
+  const top = levels.at(-1)!;
+  record({
+    id: "host-local", title: `host-local ADD+DEL as a process with 0 to ${top} reservations in a /16`, unit: "ms", samples, series, notes: [],
+    ratios: [[`cni-ts @${top} / @0`, `cni-ts @${top}`, "cni-ts @0"], [`Go @${top} / @0`, `Go @${top}`, "Go @0"], [`cni-ts / Go @${top}`, `cni-ts @${top}`, `Go @${top}`]],
+    target: { ratio: `cni-ts @${top} / @0`, max: 2, met: false },
+  });
+}
+
+if (want("podman")) {
+  // The podman helper's set-up (test/podman/) when it is there; otherwise said so.
+  const helper = resolve(import.meta.dir, "../test/podman/_setup.ts");
+  if (!existsSync(helper)) {
+    results.push({ id: "podman", title: "podman run --rm on the default network", unit: "ms", sides: {}, ratios: {}, notes: ["not measured: test/podman's set-up helper is not in this tree yet"] });
+    console.log("\npodman: not measured (test/podman's set-up helper is not in this tree yet)");
+  } else {
+    const { podmanBench } = await import(helper);
+    const r = await podmanBench({ ours: w.ourBin, oursDaemon: { dir: shimBin, env: SIDES["cni-ts + daemon"].env }, go: GO, runs: QUICK ? 4 : 12 });
+    record({
+      id: "podman", title: "podman run --rm of a trivial container on the default network (bridge, portmap, firewall, tuning)", unit: "ms", samples: r.samples, notes: r.notes ?? [],
+      ratios: [["cni-ts / Go", "cni-ts", "Go"], ["cni-ts + daemon / Go", "cni-ts + daemon", "Go"]],
+      target: { ratio: "cni-ts / Go", max: 1.1, met: false },
+    });
+  }
+}
+
+// ---------------------------------------------------------------- output
+
+daemon.kill("SIGTERM");
+const machine = {
+  cpus: `${cpus().length} x ${cpus()[0]?.model ?? "?"}`,
+  memGB: +(totalmem() / 2 ** 30).toFixed(1),
+  kernel: sh(["uname", "-r"]).trim(),
+  bun: Bun.version,
+  load: readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" "),
+};
+const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+mkdirSync(RESULTS, { recursive: true });
+const doc = { date: new Date().toISOString(), quick: QUICK, runs: RUNS, machine, results };
+writeFileSync(join(RESULTS, `${stamp}.json`), JSON.stringify(doc, null, 2) + "\n");
+writeFileSync(join(RESULTS, "latest.json"), JSON.stringify(doc, null, 2) + "\n");
+for (const r of results) {
+  if (r.series) writeFileSync(join(RESULTS, `${r.id}.svg`), lineChart(r.title, r.unit, r.series));
+  else if (Object.keys(r.sides).length) writeFileSync(join(RESULTS, `${r.id}.svg`), barChart(r.title, r.unit, r.sides));
+}
+updateBenchmarksMd(doc);
+console.log(`\nwrote bench/results/${stamp}.json, latest.json, the charts and BENCHMARKS.md's table`);
+w.close();
+process.exit(0);
+
+/** Rewrites the table of BENCHMARKS.md between its markers. */
+function updateBenchmarksMd(d: typeof doc) {
+  const file = resolve(import.meta.dir, "../BENCHMARKS.md");
+  if (!existsSync(file)) return;
+  const rows = ["| case | cni-ts | cni-ts + daemon | Go | ratios (medians) | target |", "|---|---|---|---|---|---|"];
+  const cell = (s?: Stats, unit = "ms") => (s ? `${s.median} ${unit} (${s.p10}–${s.p90})` : "–");
+  for (const r of d.results) {
+    const scaled = !!r.series;
+    const sides = scaled ? {} : r.sides;
+    const target = r.target ? `${r.target.ratio} ≤ ${r.target.max}: **${r.target.met ? "met" : "not met"}**` : "–";
+    const ratios = Object.entries(r.ratios).map(([k, v]) => `${k} ${v}${k.endsWith("MB") ? "" : "x"}`).join("<br>") || r.notes.join("; ");
+    const label = scaled ? `${r.title}: ${r.series!.map((p) => `@${p.x} ${Object.entries(p.values).map(([k, v]) => `${k} ${v}`).join(", ")}`).join("; ")}` : r.title;
+    rows.push(`| ${label} | ${cell(sides["cni-ts"], r.unit)} | ${cell(sides["cni-ts + daemon"], r.unit)} | ${cell(sides.Go, r.unit)} | ${ratios} | ${target} |`);
+  }
+  const head = `Run of ${d.date} (${d.quick ? "quick" : "full"}, ${d.runs} runs per side), ${d.machine.cpus}, ${d.machine.memGB} GB, kernel ${d.machine.kernel}, Bun ${d.machine.bun}, load average at the end ${d.machine.load}. Cells: median (p10–p90).`;
+  const md = readFileSync(file, "utf8");
+  const begin = "<!-- bench:table -->";
+  const end = "<!-- /bench:table -->";
+  const i = md.indexOf(begin);
+  const j = md.indexOf(end);
+  if (i < 0 || j < 0) return;
+  writeFileSync(file, `${md.slice(0, i + begin.length)}\n${head}\n\n${rows.join("\n")}\n${md.slice(j)}`);
+}
