@@ -11,6 +11,7 @@ import { listCacheEntries } from "../../runtime/cache.ts";
 import type { PluginExec } from "../../runtime/exec.ts";
 import { addNetwork, addNetworkList, checkNetwork, checkNetworkList, delNetwork, delNetworkList } from "../../runtime/network-list.ts";
 import { getStatusNetworkList } from "../../runtime/status.ts";
+import { gcNetworkList } from "../../runtime/gc.ts";
 import type { RuntimeConf, RuntimeOptions } from "../../runtime/types.ts";
 import type { CmdArgs } from "../../skel/cmd-args.ts";
 import { loadArgs } from "../../spec/args.ts";
@@ -508,4 +509,37 @@ export async function cmdDelegate(args: CmdArgs, o: EngineOptions, multusConf: M
     return undefined;
   }
   throw multusError(`unknown cmd type: ${args.command}`);
+}
+
+/**
+ * GC (1.1.0): the cluster network's GC, with every attachment the delegates' result
+ * cache in cniDir still holds as valid (Multus's CmdGC; the runtime's own list of valid
+ * attachments names Multus's attachments, not its delegates', so it is not used).
+ */
+export async function cmdGC(args: CmdArgs, o: EngineOptions): Promise<void> {
+  let n: MultusConf;
+  try {
+    n = loadNetConf(args.stdinData);
+  } catch (e) {
+    throw cmdErr(undefined, `error loading netconf: ${errorMessage(e)}`, e);
+  }
+  if (n.readinessindicatorfile && !(await waitForFile(n.readinessindicatorfile, o.readinessTimeoutMs ?? 45_000))) {
+    throw cmdErr(undefined, `have you checked that your default network is ready? still waiting for readinessindicatorfile @ ${n.readinessindicatorfile}. pollimmediate error: timed out waiting for the condition`);
+  }
+  let master = n.delegates[0];
+  if (n.clusterNetwork) {
+    try {
+      master = (await defaultNetworks({ source: sourceOf(n, o) }, undefined, n))[0];
+    } catch (e) {
+      throw cmdErr(undefined, `failed to get clusterNetwork: ${errorMessage(e)}`, e);
+    }
+  }
+  if (!master) return;
+  const list = master.confList ? confListFromBytes(master.bytes) : confListFromBytes(new TextEncoder().encode(JSON.stringify({ name: master.conf!.name, cniVersion: master.conf!.cniVersion, plugins: [JSON.parse(new TextDecoder().decode(master.bytes))] })));
+  const valid = listCacheEntries(n.cniDir).map((e) => ({ containerID: e.containerID, ifname: e.ifName }));
+  try {
+    await gcNetworkList(list, valid, runtimeOptions(n, args, o.exec));
+  } catch (e) {
+    throw multusError(`error in GC command: ${errorMessage(e)}`, e);
+  }
 }

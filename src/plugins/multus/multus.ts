@@ -7,7 +7,7 @@
  */
 import type { CmdArgs, PluginFuncs, PluginInfo } from "../../skel/cmd-args.ts";
 import { delegateExec } from "../../runtime/delegate.ts";
-import { cmdAdd, cmdCheck, cmdDel, cmdStatus, type EngineOptions } from "./engine.ts";
+import { cmdAdd, cmdCheck, cmdDel, cmdGC, cmdStatus, type EngineOptions } from "./engine.ts";
 import { sourceFor } from "./sources.ts";
 
 /** The plugin's functions over an engine (the thin plugin's, or the daemon's). */
@@ -17,6 +17,7 @@ export function multusFuncs(engine: () => EngineOptions): PluginFuncs {
     del: (args: CmdArgs) => cmdDel(args, engine()),
     check: (args: CmdArgs) => cmdCheck(args, engine()),
     status: (args: CmdArgs) => cmdStatus(args, engine()),
+    gc: (args: CmdArgs) => cmdGC(args, engine()),
   };
 }
 

@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, expect } from "bun:test";
 import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { ensureBuilt } from "../../../test/helpers/dist.ts";
 import { rootTest, withNetns } from "../../../test/helpers/netns.ts";
 import { cniTs, cniTsAsync, dirWith, macvlanMaster, makeWork, podLinks, reservations, sub, type Work } from "./_test-kit.ts";
 
@@ -268,4 +269,25 @@ rootTest("readinessindicatorfile: ADD waits for the default network's file; DEL 
     const del = await cniTsAsync(node, "del", "multus-net", pod!.path, env);
     expect(del.code).toBe(0);
     expect(podLinks(pod!)).toEqual({});
+  }));
+
+rootTest("GC (1.1.0): the cluster network's IPAM keeps what Multus's delegates hold and frees the rest", () =>
+  withNetns(3, (node, pod, other) => {
+    const dataDir = sub(work, "ipam");
+    const cniDir = sub(work, "cnidir");
+    const master = { ...bridgeConf(dataDir), cniVersion: "1.1.0" };
+    const confDir = dirWith(sub(work, "netd"), "d", {
+      "00-multus.conflist": { cniVersion: "1.1.0", name: "multus-net", plugins: [{ type: "multus", cniDir, binDir: work.bin, delegates: [master] }] },
+      "10-br.conflist": { cniVersion: "1.1.0", name: "br-net", plugins: [master] },
+    });
+    const env = (cid: string) => ({ NETCONFPATH: confDir, CNI_PATH: work.bin, CNI_CACHE_DIR: join(work.dir, "cache"), CNI_CONTAINERID: cid });
+    expect(cniTs(node, "add", "multus-net", pod!.path, env(`${CID}-gc-1`)).code).toBe(0);
+    // An address of the same range taken outside Multus: not one of its delegates' attachments.
+    expect(cniTs(node, "add", "br-net", other!.path, env(`${CID}-gc-2`)).code).toBe(0);
+    expect(reservations(dataDir).length).toBe(2);
+    const p = Bun.spawnSync(["ip", "netns", "exec", node.name, ensureBuilt(), "gc", "multus-net", "--valid", `${CID}-gc-1/eth0`], { env: { PATH: process.env.PATH!, ...env("x") } });
+    expect(p.stderr.toString()).toBe("");
+    expect(p.exitCode).toBe(0);
+    expect(reservations(dataDir)).toEqual([`br-net/${podLinks(pod!).eth0![0]!.split("/")[0]}`]);
+    expect(cniTs(node, "del", "multus-net", pod!.path, env(`${CID}-gc-1`)).code).toBe(0);
   }));
