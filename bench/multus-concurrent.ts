@@ -36,7 +36,7 @@ try {
   const confDir = join(w.work, "net.d");
   mkdirSync(confDir);
   writeFileSync(join(confDir, "00-multus.conf"), JSON.stringify({ cniVersion: "1.0.0", name: "multus-cni-network", type: "multus-shim", daemonSocketDir: run }));
-  daemon = await startDaemon(w.node, w.work, { cniVersion: "1.0.0", socketDir: run, kubeconfig, nodeName: "bench-node", multusConfigFile: join(confDir, "00-multus.conf"), cniDir: join(w.work, "multus"), binDir: w.ourBin, delegates: [master] });
+  daemon = await startDaemon(w.node, w.work, { cniVersion: "1.0.0", socketDir: run, kubeconfig, nodeName: "bench-node", multusConfigFile: join(confDir, "00-multus.conf"), cniConfigDir: confDir, cniDir: join(w.work, "multus"), binDir: w.ourBin, delegates: [master] });
   let peak = rssMB(daemon.pid);
   const idle = peak;
   const sampler = setInterval(() => {

@@ -43,7 +43,7 @@ try {
     thin: confDir("multus", { cniVersion: "1.0.0", name: "multus-cni-network", type: "multus", kubeconfig, cniDir, binDir: w.ourBin, delegates: [master] }),
     thick: confDir("multus", { cniVersion: "1.0.0", name: "multus-cni-network", type: "multus-shim", daemonSocketDir: run }),
   };
-  daemon = await startDaemon(w.node, w.work, { cniVersion: "1.0.0", socketDir: run, kubeconfig, nodeName: "bench-node", multusConfigFile: join(dirs.thick, "10-multus.conf"), cniDir, binDir: w.ourBin, delegates: [master] });
+  daemon = await startDaemon(w.node, w.work, { cniVersion: "1.0.0", socketDir: run, kubeconfig, nodeName: "bench-node", multusConfigFile: join(dirs.thick, "10-multus.conf"), cniConfigDir: dirs.thick, cniDir, binDir: w.ourBin, delegates: [master] });
   const netns = `/var/run/netns/${w.pods[0]}`;
   const env = (d: string, ifname = "eth0") => ({ NETCONFPATH: d, CNI_PATH: w.ourBin, CNI_CACHE_DIR: join(w.work, "cache"), CNI_ARGS: cniArgs, CNI_IFNAME: ifname });
   const addDel = async (net: string, d: string, cid: string, ifname?: string) => {

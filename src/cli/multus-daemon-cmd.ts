@@ -4,8 +4,8 @@
  * protocol, keeps its node's pods and the NADs in informer caches, and with
  * `"multusConfigFile": "auto"` writes 00-multus.conf for the first config of the conf dir.
  */
-import { mkdirSync } from "node:fs";
-import { join } from "node:path";
+import { copyFileSync, mkdirSync } from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { serveDaemon } from "../daemon/server.ts";
 import { DEFAULT_DAEMON_CONFIG, loadDaemonConfig, SOCKET_NAME } from "../multus/daemon-config.ts";
@@ -30,6 +30,7 @@ export async function multusDaemonCmd(argv: string[]): Promise<number> {
   }
   const cfg = loadDaemonConfig(values.config ?? DEFAULT_DAEMON_CONFIG);
   const auto = cfg.multusConfigFile === "auto" ? await startAutoConfig({ mode: "thick", daemon: cfg }) : undefined;
+  if (!auto) copyUserProvidedConfig(cfg.multusConfigFile, cfg.cniConfigDir);
   const daemon = startMultusDaemon(cfg, { ignoreReadinessIndicator: !!auto });
   mkdirSync(cfg.socketDir, { recursive: true, mode: 0o700 });
   const server = await serveDaemon(join(cfg.socketDir, SOCKET_NAME), {
@@ -50,4 +51,15 @@ export async function multusDaemonCmd(argv: string[]): Promise<number> {
   auto?.stop();
   // Open watch connections would keep the process up; a daemon that stops, stops.
   process.exit(auto?.exitCode() ?? 0);
+}
+
+/** Multus copies a given multus config into the CNI conf dir (unless it is there already). */
+function copyUserProvidedConfig(file: string, confDir: string): void {
+  const src = resolve(file);
+  if (dirname(src) === resolve(confDir)) return;
+  try {
+    copyFileSync(src, join(confDir, basename(src)));
+  } catch (e) {
+    console.error(`multus-daemon: failed to copy the user provided configuration ${file}: ${(e as Error).message}`);
+  }
 }
