@@ -15,10 +15,13 @@ import { withNetNSPath } from "../../src/sys/netns.ts";
 import { makeCa, makeCert, type CertPair } from "./certs.ts";
 import { jsonPatch, mergePatch, PatchError, strategicMergePatch } from "./patch.ts";
 import { builtinResources, crdResource, NAD_CRD, type ResourceDef } from "./resources.ts";
+import { aggregatedDiscovery, apiGroups, openapiGroupVersion, openapiRoot, resourceList, SERVER_VERSION } from "./discovery.ts";
+import { alreadyExists, conflict, forbidden, HttpError, invalid, notFound, status } from "./status.ts";
 import { builtinUnknown, pruneCustom } from "./schema.ts";
+
+export { SERVER_VERSION };
 import { parseFieldSelector, parseLabelSelector, SelectorError } from "./selector.ts";
 
-export const SERVER_VERSION = { major: "1", minor: "32", gitVersion: "v1.32.0", gitCommit: "cni-ts-test", gitTreeState: "clean", buildDate: "2024-12-11T00:00:00Z", goVersion: "go1.23.3", compiler: "gc", platform: "linux/amd64" };
 
 /** Who a request is from, after authentication. */
 export interface UserInfo {
@@ -109,12 +112,6 @@ interface HistoryEntry {
 interface FieldCheck {
   mode: string;
   warnings: string[];
-}
-
-class HttpError extends Error {
-  constructor(readonly status: any) {
-    super(status.message);
-  }
 }
 
 const clone = <T>(o: T): T => structuredClone(o);
@@ -442,23 +439,23 @@ export class KubeApiServer {
       .map((m) => new Set(m.split(";").map((x) => x.trim())))
       .some((m) => m.has("g=apidiscovery.k8s.io") && m.has("v=v2") && m.has("as=APIGroupDiscoveryList"));
     if ((p === "/api" || p === "/apis") && wantsAggregated) {
-      const body = JSON.stringify(this.aggregatedDiscovery(p === "/api"));
+      const body = JSON.stringify(aggregatedDiscovery([...this.defs.values()], p === "/api"));
       res.writeHead(200, { "Content-Type": "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList", "Content-Length": Buffer.byteLength(body) });
       return void res.end(body);
     }
     if (p === "/api") return sendJson(res, 200, { kind: "APIVersions", versions: ["v1"], serverAddressByClientCIDRs: [{ clientCIDR: "0.0.0.0/0", serverAddress: `127.0.0.1:${this.port}` }] });
-    if (p === "/apis") return sendJson(res, 200, { kind: "APIGroupList", apiVersion: "v1", groups: this.groups() });
-    if (p === "/api/v1") return sendJson(res, 200, this.resourceList("", "v1"));
-    if (p === "/openapi/v3") return sendJson(res, 200, this.openapiRoot());
-    if (p.startsWith("/openapi/v3/")) return sendJson(res, 200, this.openapiGroupVersion(p.slice("/openapi/v3/".length)));
+    if (p === "/apis") return sendJson(res, 200, { kind: "APIGroupList", apiVersion: "v1", groups: apiGroups([...this.defs.values()]) });
+    if (p === "/api/v1") return sendJson(res, 200, resourceList([...this.defs.values()], "", "v1"));
+    if (p === "/openapi/v3") return sendJson(res, 200, openapiRoot([...this.defs.values()], this.rv));
+    if (p.startsWith("/openapi/v3/")) return sendJson(res, 200, openapiGroupVersion([...this.defs.values()], p.slice("/openapi/v3/".length)));
     const seg = p.split("/").slice(1);
     if (seg[0] === "apis" && seg.length === 2) {
-      const g = this.groups().find((x) => x.name === seg[1]);
+      const g = apiGroups([...this.defs.values()]).find((x) => x.name === seg[1]);
       if (!g) throw new HttpError(status(404, "NotFound", "the server could not find the requested resource"));
       return sendJson(res, 200, { kind: "APIGroup", apiVersion: "v1", ...g });
     }
     if (seg[0] === "apis" && seg.length === 3) {
-      const l = this.resourceList(seg[1]!, seg[2]!);
+      const l = resourceList([...this.defs.values()], seg[1]!, seg[2]!);
       if (!l.resources.length) throw new HttpError(status(404, "NotFound", "the server could not find the requested resource"));
       return sendJson(res, 200, l);
     }
@@ -537,88 +534,6 @@ export class KubeApiServer {
       default:
         throw new HttpError(status(405, "MethodNotAllowed", "the server does not allow this method on the requested resource"));
     }
-  }
-
-  private groups(): any[] {
-    const byGroup = new Map<string, Set<string>>();
-    for (const d of this.defs.values()) if (d.group) (byGroup.get(d.group) ?? byGroup.set(d.group, new Set()).get(d.group)!).add(d.version);
-    return [...byGroup].map(([name, vs]) => {
-      const versions = [...vs].map((v) => ({ groupVersion: `${name}/${v}`, version: v }));
-      return { name, versions, preferredVersion: versions[0] };
-    });
-  }
-
-  /** apidiscovery.k8s.io/v2 APIGroupDiscoveryList: the core group (/api) or all the others (/apis). */
-  private aggregatedDiscovery(core: boolean): any {
-    const groups = new Map<string, Map<string, any[]>>();
-    for (const d of this.defs.values()) {
-      if ((d.group === "") !== core) continue;
-      const versions = groups.get(d.group) ?? groups.set(d.group, new Map()).get(d.group)!;
-      const list = versions.get(d.version) ?? versions.set(d.version, []).get(d.version)!;
-      const kind = { group: d.group, version: d.version, kind: d.kind };
-      const r: any = { resource: d.plural, responseKind: kind, scope: d.namespaced ? "Namespaced" : "Cluster", singularResource: d.singular, verbs: this.verbs(d) };
-      if (d.shortNames?.length) r.shortNames = d.shortNames;
-      if (d.categories?.length) r.categories = d.categories;
-      if (d.status) r.subresources = [{ subresource: "status", responseKind: kind, verbs: ["get", "patch", "update"] }];
-      list.push(r);
-    }
-    return {
-      kind: "APIGroupDiscoveryList",
-      apiVersion: "apidiscovery.k8s.io/v2",
-      metadata: {},
-      items: [...groups].map(([name, versions]) => ({
-        metadata: { name, creationTimestamp: null },
-        versions: [...versions].map(([version, resources]) => ({ version, resources, freshness: "Current" })),
-      })),
-    };
-  }
-
-  private verbs(d: ResourceDef): string[] {
-    return d.review ? ["create"] : ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"];
-  }
-
-  private resourceList(group: string, version: string): { kind: string; apiVersion: string; groupVersion: string; resources: any[] } {
-    const resources: any[] = [];
-    for (const d of this.defs.values()) {
-      if (d.group !== group || d.version !== version) continue;
-      const r: any = { name: d.plural, singularName: d.singular, namespaced: d.namespaced, kind: d.kind, verbs: this.verbs(d) };
-      if (d.shortNames?.length) r.shortNames = d.shortNames;
-      if (d.categories?.length) r.categories = d.categories;
-      resources.push(r);
-      if (d.status) resources.push({ name: `${d.plural}/status`, singularName: "", namespaced: d.namespaced, kind: d.kind, verbs: ["get", "patch", "update"] });
-    }
-    return { kind: "APIResourceList", apiVersion: "v1", groupVersion: group ? `${group}/${version}` : version, resources };
-  }
-
-  /** /openapi/v3: one document per group version, as the apiserver lists them. */
-  private openapiRoot(): any {
-    const gvs = new Set<string>(["api/v1"]);
-    for (const d of this.defs.values()) if (d.group) gvs.add(`apis/${d.group}/${d.version}`);
-    return { paths: Object.fromEntries([...gvs].map((gv) => [gv, { serverRelativeURL: `/openapi/v3/${gv}?hash=${this.rv}` }])) };
-  }
-
-  /**
-   * The OpenAPI v3 document of a group version: paths with their operations and the
-   * query parameters kubectl looks for (fieldValidation on PATCH: kubectl then validates
-   * on the server instead of downloading schemas). Schemas are left open.
-   */
-  private openapiGroupVersion(gv: string): any {
-    const m = gv.match(/^api\/v1$|^apis\/([^/]+)\/([^/]+)$/);
-    const [group, version] = gv === "api/v1" ? ["", "v1"] : [m?.[1] ?? "", m?.[2] ?? ""];
-    const defs = [...this.defs.values()].filter((d) => d.group === group && d.version === version);
-    if (!m || !defs.length) throw new HttpError(status(404, "NotFound", "the server could not find the requested resource"));
-    const paths: Record<string, any> = {};
-    const params = ["dryRun", "fieldManager", "fieldValidation", "pretty"].map((name) => ({ name, in: "query", schema: { type: "string", uniqueItems: true } }));
-    for (const d of defs) {
-      const gvk = { "x-kubernetes-group-version-kind": { group, version, kind: d.kind } };
-      const op = (action: string) => ({ ...gvk, "x-kubernetes-action": action, parameters: params, responses: { "200": { description: "OK" } } });
-      const base = group ? `/apis/${group}/${version}` : "/api/v1";
-      const coll = `${base}${d.namespaced ? "/namespaces/{namespace}" : ""}/${d.plural}`;
-      paths[coll] = { get: op("list"), post: op("post") };
-      paths[`${coll}/{name}`] = { get: op("get"), put: op("put"), patch: op("patch"), delete: op("delete") };
-      if (d.status) paths[`${coll}/{name}/status`] = { get: op("get"), put: op("put"), patch: op("patch") };
-    }
-    return { openapi: "3.0.0", info: { title: "Kubernetes", version: SERVER_VERSION.gitVersion }, paths, components: { schemas: {} } };
   }
 
   private mustGet(def: ResourceDef, namespace: string, name: string): any {
@@ -871,48 +786,6 @@ export class KubeApiServer {
 /** Starts a test API server on 127.0.0.1 with a free port; stop() it when done. */
 export async function startKubeApiServer(opts: StartOptions = {}): Promise<KubeApiServer> {
   return new KubeApiServer(opts).listen();
-}
-
-// ---- Status objects, as the apiserver words them --------------------------------------
-
-function status(code: number, reason: string, message: string, details?: any): any {
-  const st: any = { kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", message, reason, code };
-  if (details) st.details = details;
-  return st;
-}
-
-const qualified = (def: ResourceDef) => (def.group ? `${def.plural}.${def.group}` : def.plural);
-
-function notFound(def: ResourceDef, name: string): any {
-  return status(404, "NotFound", `${qualified(def)} "${name}" not found`, { name, ...(def.group ? { group: def.group } : {}), kind: def.plural });
-}
-function alreadyExists(def: ResourceDef, name: string): any {
-  return status(409, "AlreadyExists", `${qualified(def)} "${name}" already exists`, { name, ...(def.group ? { group: def.group } : {}), kind: def.plural });
-}
-function conflict(def: ResourceDef, name: string): any {
-  return status(409, "Conflict", `Operation cannot be fulfilled on ${qualified(def)} "${name}": the object has been modified; please apply your changes to the latest version and try again`, {
-    name,
-    ...(def.group ? { group: def.group } : {}),
-    kind: def.plural,
-  });
-}
-function invalid(def: ResourceDef, name: string, field: string, detail: string): any {
-  return status(422, "Invalid", `${def.kind}${def.group ? `.${def.group}` : ""} "${name}" is invalid: ${field}: ${detail}`, {
-    name,
-    ...(def.group ? { group: def.group } : {}),
-    kind: def.kind,
-    causes: [{ reason: detail.split(":")[0]!.replace(/ /g, "") === "Requiredvalue" ? "FieldValueRequired" : "FieldValueInvalid", message: detail, field }],
-  });
-}
-function forbidden(user: UserInfo, a: RequestAttributes, def: ResourceDef): any {
-  const res = a.subresource ? `${a.resource}/${a.subresource}` : a.resource;
-  const scope = a.namespace ? `in the namespace "${a.namespace}"` : "at the cluster scope";
-  const what = a.name ? `${qualified(def)} "${a.name}"` : qualified(def);
-  return status(403, "Forbidden", `${what} is forbidden: User "${user.name}" cannot ${a.verb} resource "${res}" in API group "${a.group}" ${scope}`, {
-    ...(a.name ? { name: a.name } : {}),
-    ...(a.group ? { group: a.group } : {}),
-    kind: a.resource,
-  });
 }
 
 function stripMeta(o: any): any {
