@@ -246,7 +246,9 @@ export async function cmdAdd(args: CmdArgs, o: EngineOptions): Promise<Result> {
     throw cmdErr(k8s, `have you checked that your default network is ready? still waiting for readinessindicatorfile @ ${n.readinessindicatorfile}. pollimmediate error: timed out waiting for the condition`);
   }
   const pod = await getPod(source, k8s, false, o);
-  if (source?.kind === "kubernetes" && !pod) {
+  // A pod the API server does not know (deleted meanwhile) gets Multus's empty result;
+  // without pod keys in CNI_ARGS (a runtime that is not a kubelet) the delegates still run.
+  if (source?.kind === "kubernetes" && !pod && k8s.K8S_POD_NAME && k8s.K8S_POD_NAMESPACE) {
     log.verbose(`CmdAdd: Warning: pod [${k8s.K8S_POD_NAMESPACE}/${k8s.K8S_POD_NAME}] not found, exiting with empty CNI result`);
     return emptyResult(args, n.cniVersion);
   }
