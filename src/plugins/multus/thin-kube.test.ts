@@ -191,6 +191,21 @@ rootTest("the v1 forms: a `networks` annotation of `Network` objects (plugin + a
     expect(reservations(s.dataDir)).toEqual([]);
   }));
 
+rootTest("a pod the API server does not know gets Multus's empty result; a call without pod keys still runs the delegates", () =>
+  withNetns(2, async (node, podNs) => {
+    const s = setup("k6", node);
+    const ghost = await libcni(node, client, "add", "multus-cni-network", podNs!.path, "ctr-ghost", s.env({ metadata: { namespace: "team-a", name: "ghost", uid: "" } }));
+    expect(ghost.code).toBe(0);
+    expect(ghost.json.ips).toEqual([{ address: "0.0.0.0/0", gateway: "0.0.0.0" }]);
+    expect(podLinks(podNs!)).toEqual({});
+    const env = { ...s.env({ metadata: { namespace: "", name: "", uid: "" } }), CNI_ARGS: "" };
+    const plain = await libcni(node, client, "add", "multus-cni-network", podNs!.path, "ctr-plain", env);
+    expect(plain.stderr).toBe("");
+    expect(Object.keys(podLinks(podNs!))).toEqual(["eth0"]);
+    expect((await libcni(node, client, "del", "multus-cni-network", podNs!.path, "ctr-plain", env)).code).toBe(0);
+    expect(reservations(s.dataDir)).toEqual([]);
+  }));
+
 rootTest("DEL works with the API server gone (last test: it stops the server)", () =>
   withNetns(2, async (node, podNs) => {
     const s = setup("k5", node);
