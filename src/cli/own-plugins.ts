@@ -22,7 +22,7 @@ function realpathOrEmpty(p: string): string {
 }
 
 /** A runner for `pluginPath` when it is a link to this binary under one of our type names. */
-export function ownPluginRunner(pluginPath: string): InProcessRunner | undefined {
+function ownPluginRunner(pluginPath: string): InProcessRunner | undefined {
   const type = basename(pluginPath);
   if (!hasPlugin(type)) return undefined;
   self ??= realpathOrEmpty(process.execPath);

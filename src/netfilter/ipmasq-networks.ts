@@ -21,7 +21,7 @@ export interface MasqOwner {
 }
 
 /** iptables, unless only nftables is installed (the reference's default). */
-export function defaultMasqBackend(): MasqBackend {
+function defaultMasqBackend(): MasqBackend {
   return !iptablesAvailable() && nftAvailable() ? "nftables" : "iptables";
 }
 

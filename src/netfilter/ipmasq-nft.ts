@@ -18,7 +18,7 @@ const COMMENT_MAX = 128;
 const hash16 = (s: string) => new Bun.CryptoHasher("sha512").update(s).digest("hex").slice(0, 16);
 
 /** The network part of the comments. */
-export function hashForNetwork(network: string): string {
+function hashForNetwork(network: string): string {
   return hash16(network);
 }
 

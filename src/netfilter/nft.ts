@@ -22,7 +22,7 @@ const NAME = /^[A-Za-z][A-Za-z0-9_\-]{0,62}$/;
 const FAMILIES = new Set(["ip", "ip6", "inet", "arp", "bridge", "netdev"]);
 
 /** Checks a table or chain name (what nft takes bare in a script). */
-export function checkNftName(name: string): string {
+function checkNftName(name: string): string {
   if (!NAME.test(name)) throw new RangeError(`Invalid nftables name ${JSON.stringify(name)}`);
   return name;
 }

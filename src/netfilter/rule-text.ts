@@ -31,7 +31,7 @@ export function checkChainName(chain: string): string {
 const ADDRESS = new Set(["-s", "-d", "--source", "--destination"]);
 
 /** An address as iptables-save prints it: "10.0.0.1" -> "10.0.0.1/32", "10.1.2.3/24" -> "10.1.2.0/24"; anything else unchanged. */
-export function canonicalAddress(t: string): string {
+function canonicalAddress(t: string): string {
   const n = parseCIDR(t.includes("/") ? t : `${t}/${t.includes(":") ? 128 : 32}`);
   if (!n || (t.includes(":") && to4(n.ip) && n.ip.length === 16)) return t;
   return formatCIDR(networkOf(n));

@@ -110,7 +110,7 @@ export async function waitForDad(h: NetlinkHandle, link: LinkRef, opts: { timeou
 }
 
 /** Decodes the payload of an RTM_NEWADDR message. */
-export function decodeAddr(payload: Uint8Array): Addr {
+function decodeAddr(payload: Uint8Array): Addr {
   const ifa = decodeIfAddrmsg(payload);
   const a = attrMap(decodeAttrs(payload.subarray(SIZEOF_IFADDRMSG)));
   const local = a.get(IFA_LOCAL) ?? a.get(IFA_ADDRESS);

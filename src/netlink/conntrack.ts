@@ -25,9 +25,7 @@ const CTA_PROTO_DST_PORT = 3;
 const AF_INET = 2;
 const AF_INET6 = 10;
 
-export const IPPROTO_TCP = 6;
 export const IPPROTO_UDP = 17;
-export const IPPROTO_SCTP = 132;
 
 /** The original direction of a tracked flow. */
 export interface ConntrackTuple {

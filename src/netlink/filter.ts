@@ -48,7 +48,7 @@ export function filterAddMirredRedirect(h: NetlinkHandle, link: LinkRef, to: Lin
 }
 
 /** Decodes one RTM_NEWTFILTER message body (the u32 options it knows; other kinds by name only). */
-export function decodeFilter(payload: Uint8Array): Filter {
+function decodeFilter(payload: Uint8Array): Filter {
   const t = decodeTcMsg(payload);
   const a = attrMap(decodeAttrs(payload.subarray(SIZEOF_TCMSG)));
   const kind = a.has(TCA_KIND) ? readString(a.get(TCA_KIND)!) : "";

@@ -116,7 +116,7 @@ export function fdbList(h: NetlinkHandle, opts: { link?: LinkRef } = {}): Neigh[
 }
 
 /** Decodes the payload of an RTM_NEWNEIGH message. */
-export function decodeNeigh(payload: Uint8Array): Neigh {
+function decodeNeigh(payload: Uint8Array): Neigh {
   const nd = decodeNdMsg(payload);
   const a = attrMap(decodeAttrs(payload.subarray(SIZEOF_NDMSG)));
   const n: Neigh = {

@@ -22,7 +22,7 @@ export interface Qdisc {
 export const INGRESS_HANDLE = makeHandle(0xffff, 0);
 
 /** A qdisc message body: tcmsg and attributes. */
-export function qdiscBody(ifindex: number, handle: number, parent: number, attrs: RtAttr[]): Uint8Array {
+function qdiscBody(ifindex: number, handle: number, parent: number, attrs: RtAttr[]): Uint8Array {
   return concat([encodeTcMsg({ ifindex, handle, parent }), encodeAttrs(attrs)]);
 }
 
@@ -53,7 +53,7 @@ export function qdiscDel(h: NetlinkHandle, link: LinkRef, which: "root" | "ingre
 }
 
 /** Decodes one RTM_NEWQDISC message body. */
-export function decodeQdisc(payload: Uint8Array): Qdisc {
+function decodeQdisc(payload: Uint8Array): Qdisc {
   const t = decodeTcMsg(payload);
   const a = attrMap(decodeAttrs(payload.subarray(SIZEOF_TCMSG)));
   const kind = a.has(TCA_KIND) ? readString(a.get(TCA_KIND)!) : "";

@@ -11,11 +11,8 @@ import { RTM_DELRULE, RTM_GETRULE, RTM_NEWRULE, RT_TABLE_MAIN, RT_TABLE_UNSPEC }
 import { SIZEOF_FIB_RULE_HDR, decodeFibRuleHdr, encodeFibRuleHdr } from "./nl/fib-rule-hdr.ts";
 import { type RtAttr, attrMap, decodeAttrs, encodeAttrs, readString, readU32, rtaBytes, rtaString, rtaU32 } from "./nl/rtattr.ts";
 
-/** A rule as the kernel reports it. */
-export interface Rule {
-  family: 4 | 6;
-  priority?: number;
-  table: number;
+/** What a rule matches besides its priority. */
+interface RuleSelectors {
   /** "10.0.0.0/24" */
   src?: string;
   dst?: string;
@@ -23,24 +20,25 @@ export interface Rule {
   oifname?: string;
   fwmark?: number;
   fwmask?: number;
+}
+
+/** A rule as the kernel reports it. */
+export interface Rule extends RuleSelectors {
+  family: 4 | 6;
+  priority?: number;
+  table: number;
   /** FR_ACT_* */
   action: number;
   invert: boolean;
 }
 
 /** A rule to add or delete; on delete, unset fields match anything. */
-export interface RuleSpec {
+export interface RuleSpec extends RuleSelectors {
   /** Needed only when neither src nor dst tells it; default 4. */
   family?: 4 | 6;
   priority?: number;
   /** Default main on add. */
   table?: number;
-  src?: string;
-  dst?: string;
-  iifname?: string;
-  oifname?: string;
-  fwmark?: number;
-  fwmask?: number;
   /** FR_ACT_*; default FR_ACT_TO_TBL on add. */
   action?: number;
   /** `not`: match what the selectors do not. */
@@ -68,7 +66,7 @@ export function ruleList(h: NetlinkHandle, opts: { family?: 4 | 6 } = {}): Rule[
 }
 
 /** Decodes the payload of an RTM_NEWRULE message; undefined for families other than v4/v6. */
-export function decodeRule(payload: Uint8Array): Rule | undefined {
+function decodeRule(payload: Uint8Array): Rule | undefined {
   const hdr = decodeFibRuleHdr(payload);
   if (hdr.family !== AF_INET && hdr.family !== AF_INET6) return undefined;
   const a = attrMap(decodeAttrs(payload.subarray(SIZEOF_FIB_RULE_HDR)));

@@ -21,14 +21,6 @@ beforeEach(() => {
 
 const list = (o: Record<string, unknown>) => confListFromBytes(new TextEncoder().encode(JSON.stringify({ name: "net", cniVersion: "1.0.0", ...o })));
 
-async function rejection(p: Promise<unknown>): Promise<any> {
-  try {
-    await p;
-  } catch (e) {
-    return e;
-  }
-  throw new Error("expected a rejection");
-}
 
 describe("validateNetworkList", () => {
   test("resolves to the enabled capabilities when every plugin is there and speaks the version", async () => {
@@ -41,11 +33,10 @@ describe("validateNetworkList", () => {
     // Built by hand: the parser already refuses non-boolean capabilities.
     const l = list({ plugins: [{ type: "missing" }, { type: "legacy" }, { type: "bridge" }] });
     l.conf.plugins[2]!.capabilities = { ips: "yes" } as unknown as Record<string, boolean>;
-    const e = await rejection(validateNetworkList(l, opts));
-    expect(e.code).toBe(7);
-    expect(e.message).toBe(
-      `failed to find plugin "missing" in path [${fake.binDir}]; plugin legacy does not support config version "1.0.0"; plugin bridge: capability "ips" must be true or false, not "yes"`,
-    );
+    await expect(validateNetworkList(l, opts)).rejects.toMatchObject({
+      code: 7,
+      message: `failed to find plugin "missing" in path [${fake.binDir}]; plugin legacy does not support config version "1.0.0"; plugin bridge: capability "ips" must be true or false, not "yes"`,
+    });
   });
 
   test("takes a plugin without VERSION for a 0.1.0 plugin", async () => {

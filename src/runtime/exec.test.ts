@@ -16,14 +16,6 @@ const quiet = defaultExec({ onStderr: () => {} });
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);
 
-async function rejection(p: Promise<unknown>): Promise<PluginError> {
-  try {
-    await p;
-  } catch (e) {
-    return e as PluginError;
-  }
-  throw new Error("expected a rejection");
-}
 
 describe("findInPath", () => {
   test("finds the first regular file of that name along the path", () => {
@@ -66,22 +58,19 @@ describe("execPlugin", () => {
 
   test("decodes the plugin's error object and keeps its stderr", async () => {
     fake.answer("fail", "ADD", { stdout: '{"cniVersion":"1.0.0","code":11,"msg":"try again","details":"busy"}', stderr: "log line\n", exit: 1 });
-    const e = await rejection(quiet.execPlugin(join(fake.binDir, "fail"), enc("{}"), pluginEnv({ command: "ADD", path: [] })));
-    expect(e).toBeInstanceOf(PluginError);
-    expect(e).toBeInstanceOf(CniError);
-    expect([e.code, e.message, e.details, e.cniVersion, e.stderr, e.exitCode]).toEqual([11, "try again", "busy", "1.0.0", "log line\n", 1]);
+    const failing = quiet.execPlugin(join(fake.binDir, "fail"), enc("{}"), pluginEnv({ command: "ADD", path: [] }));
+    await expect(failing).rejects.toBeInstanceOf(PluginError);
+    await expect(failing).rejects.toBeInstanceOf(CniError);
+    await expect(failing).rejects.toMatchObject({ code: 11, message: "try again", details: "busy", cniVersion: "1.0.0", stderr: "log line\n", exitCode: 1 });
   });
 
   test("reports stderr, or the exit status, when the plugin printed no error object", async () => {
     fake.answer("fail", "DEL", { stderr: "panic: oops", exit: 2 });
-    let e = await rejection(quiet.execPlugin(join(fake.binDir, "fail"), enc("{}"), pluginEnv({ command: "DEL", path: [] })));
-    expect(e.message).toBe('netplugin failed: "panic: oops"');
+    await expect(quiet.execPlugin(join(fake.binDir, "fail"), enc("{}"), pluginEnv({ command: "DEL", path: [] }))).rejects.toMatchObject({ message: 'netplugin failed: "panic: oops"' });
     fake.answer("fail", "DEL", { exit: 3 });
-    e = await rejection(quiet.execPlugin(join(fake.binDir, "fail"), enc("{}"), pluginEnv({ command: "DEL", path: [] })));
-    expect(e.message).toBe("netplugin failed with no error message: exit status 3");
+    await expect(quiet.execPlugin(join(fake.binDir, "fail"), enc("{}"), pluginEnv({ command: "DEL", path: [] }))).rejects.toMatchObject({ message: "netplugin failed with no error message: exit status 3" });
     fake.answer("fail", "DEL", { stdout: "not json", exit: 1 });
-    e = await rejection(quiet.execPlugin(join(fake.binDir, "fail"), enc("{}"), pluginEnv({ command: "DEL", path: [] })));
-    expect(e.message).toStartWith('netplugin failed but error parsing its diagnostic message "not json"');
+    await expect(quiet.execPlugin(join(fake.binDir, "fail"), enc("{}"), pluginEnv({ command: "DEL", path: [] }))).rejects.toThrow('netplugin failed but error parsing its diagnostic message "not json"');
   });
 
   test("hands a successful plugin's stderr to onStderr", async () => {
@@ -94,8 +83,7 @@ describe("execPlugin", () => {
   test("kills a plugin that runs past the timeout, with its children, and says so", async () => {
     fake.answer("noop", "CHECK", { sleepSeconds: 31.77 });
     const t0 = performance.now();
-    const e = await rejection(defaultExec({ timeoutMs: 300 }).execPlugin(join(fake.binDir, "noop"), enc("{}"), pluginEnv({ command: "CHECK", path: [] })));
-    expect(e.message).toBe(`plugin "${join(fake.binDir, "noop")}" timed out after 300 ms and was killed`);
+    await expect(defaultExec({ timeoutMs: 300 }).execPlugin(join(fake.binDir, "noop"), enc("{}"), pluginEnv({ command: "CHECK", path: [] }))).rejects.toMatchObject({ message: `plugin "${join(fake.binDir, "noop")}" timed out after 300 ms and was killed` });
     expect(performance.now() - t0).toBeLessThan(3000);
     // The group gets SIGKILL at once; the kernel reaps it a moment later.
     await waitFor(() => Bun.spawnSync(["pgrep", "-f", "sleep 31.77"]).stdout.toString() === "", "the killed plugin's children to be gone", { timeoutMs: 3000 });
@@ -114,9 +102,7 @@ describe("execPlugin", () => {
     const path = join(fake.root, "bin", "never");
     const fd = openSync(path, "w", 0o755);
     try {
-      const e = await rejection(defaultExec({ retries: 2, retryDelayMs: 10 }).execPlugin(path, enc("{}"), pluginEnv({ command: "ADD", path: [] })));
-      expect(e.code).toBe(5);
-      expect(e.message).toContain("ETXTBSY");
+      await expect(defaultExec({ retries: 2, retryDelayMs: 10 }).execPlugin(path, enc("{}"), pluginEnv({ command: "ADD", path: [] }))).rejects.toMatchObject({ code: 5, message: expect.stringContaining("ETXTBSY") });
     } finally {
       closeSync(fd);
     }
@@ -137,16 +123,13 @@ describe("execPlugin", () => {
     expect(await getVersionInfo(exec, ours)).toEqual({ cniVersion: "1.1.0", supportedVersions: ["0.4.0", "1.0.0"] });
     const conf = enc('{"cniVersion":"1.0.0","name":"n","type":"x"}');
     const base = { containerID: "c", netns: "", ifName: "eth7", path: ["/x"] };
-    const e = await rejection(exec.execPlugin(ours, conf, pluginEnv({ ...base, command: "DEL" }, {})));
-    expect([e.code, e.message, e.details]).toEqual([7, "bad config", "in-process"]);
+    await expect(exec.execPlugin(ours, conf, pluginEnv({ ...base, command: "DEL" }, {}))).rejects.toMatchObject({ code: 7, message: "bad config", details: "in-process" });
     const add = pluginEnv({ ...base, netns: "/proc/self/ns/net", command: "ADD" }, { CNI_NETNS_OVERRIDE: "1" });
-    const e2 = await rejection(exec.validate!(ours, enc('{"cniVersion":"1.0.0","name":"n","type":"x","bad":true}'), add));
-    expect([e2.code, e2.message]).toEqual([7, "bad field"]);
+    await expect(exec.validate!(ours, enc('{"cniVersion":"1.0.0","name":"n","type":"x","bad":true}'), add)).rejects.toMatchObject({ code: 7, message: "bad field" });
     await exec.validate!(ours, conf, add);
     await defaultExec().validate!(ours, conf, add);
     const broken = defaultExec({ inProcess: () => ({ run: () => Promise.reject(new Error("boom")), validate: () => Promise.resolve() }) });
-    const b = await rejection(broken.execPlugin(ours, conf, pluginEnv({ ...base, command: "DEL" }, {})));
-    expect([b.code, b.message]).toEqual([999, `plugin "${ours}" failed in-process: boom`]);
+    await expect(broken.execPlugin(ours, conf, pluginEnv({ ...base, command: "DEL" }, {}))).rejects.toMatchObject({ code: 999, message: `plugin "${ours}" failed in-process: boom` });
   });
 });
 

@@ -24,14 +24,6 @@ beforeEach(() => {
 const list = (o: Record<string, unknown>) => confListFromBytes(new TextEncoder().encode(JSON.stringify({ name: "net", cniVersion: "1.1.0", ...o })));
 const attach = (containerID: string, ifName = "eth0", netns = `/var/run/netns/${containerID}`) => ({ containerID, ifName, netns, args: [["K", containerID]] as [string, string][] });
 
-async function rejection(p: Promise<unknown>): Promise<any> {
-  try {
-    await p;
-  } catch (e) {
-    return e;
-  }
-  throw new Error("expected a rejection");
-}
 
 describe("gcNetworkList", () => {
   test("DELs stale attachments with their cached config and arguments, then GCs every plugin with the valid ones", async () => {
@@ -79,8 +71,7 @@ describe("gcNetworkList", () => {
     fake.answer("old", "DEL", { stdout: '{"code":11,"msg":"del failed"}', exit: 1 });
     fake.answer("old", "GC", { stdout: '{"code":999,"msg":"gc failed"}', exit: 1 });
     fake.clearCalls();
-    const e = await rejection(gcNetworkList(l, [], opts));
-    expect(e.message).toBe('GC of network "net" failed: failed to delete stale attachment s1 eth0: plugin type="old" failed (delete): del failed; plugin type="old" failed (gc): gc failed');
+    await expect(gcNetworkList(l, [], opts)).rejects.toMatchObject({ message: 'GC of network "net" failed: failed to delete stale attachment s1 eth0: plugin type="old" failed (delete): del failed; plugin type="old" failed (gc): gc failed' });
     expect(fake.calls().map((c) => `${c.type}:${c.command}`)).toEqual(["other:DEL", "old:DEL", "old:GC", "other:GC"]);
   });
 });
@@ -92,8 +83,7 @@ describe("getStatusNetworkList", () => {
     expect(fake.calls().map((c) => `${c.type}:${c.command}:${c.conf.name}`)).toEqual(["old:STATUS:net", "new:STATUS:net", "other:STATUS:net"]);
     fake.answer("new", "STATUS", { stdout: '{"cniVersion":"1.1.0","code":50,"msg":"no IPs left"}', exit: 1 });
     fake.clearCalls();
-    const e = await rejection(getStatusNetworkList(l, opts));
-    expect([e.code, e.message]).toEqual([50, "no IPs left"]);
+    await expect(getStatusNetworkList(l, opts)).rejects.toMatchObject({ code: 50, message: "no IPs left" });
     expect(fake.calls().length).toBe(2);
   });
 

@@ -30,14 +30,6 @@ const rt: RuntimeConf = { containerID: "ctr1", netns: "/var/run/netns/pod", ifNa
 const key = { network: "net", containerID: "ctr1", ifName: "eth0" };
 const readCache = () => JSON.parse(readFileSync(cacheFilePath(cacheDir, key), "utf8"));
 
-async function rejection(p: Promise<unknown>): Promise<any> {
-  try {
-    await p;
-  } catch (e) {
-    return e;
-  }
-  throw new Error("expected a rejection");
-}
 
 describe("addNetworkList", () => {
   test("runs the plugins in order with the list's name and version, the previous result, and their capabilities", async () => {
@@ -74,29 +66,26 @@ describe("addNetworkList", () => {
 
   test("a failing plugin stops the chain; its code comes through and nothing is cached", async () => {
     fake.answer("second", "ADD", { stdout: '{"cniVersion":"1.0.0","code":11,"msg":"busy"}', exit: 1 });
-    const e = await rejection(addNetworkList(threePlugins(), rt, opts));
-    expect([e.code, e.message]).toEqual([11, 'plugin type="second" failed (add): busy']);
+    await expect(addNetworkList(threePlugins(), rt, opts)).rejects.toMatchObject({ code: 11, message: 'plugin type="second" failed (add): busy' });
     expect(fake.calls().map((c) => `${c.type}:${c.command}`)).toEqual(["first:ADD", "second:ADD"]);
     expect(existsSync(cacheFilePath(cacheDir, key))).toBe(false);
   });
 
   test("with delOnFailure, a failed ADD is undone by a DEL of the whole list", async () => {
     fake.answer("second", "ADD", { stdout: '{"code":7,"msg":"bad"}', exit: 1 });
-    const e = await rejection(addNetworkList(threePlugins(), rt, { ...opts, delOnFailure: true }));
-    expect(e.code).toBe(7);
+    await expect(addNetworkList(threePlugins(), rt, { ...opts, delOnFailure: true })).rejects.toMatchObject({ code: 7 });
     expect(fake.calls().map((c) => `${c.type}:${c.command}`)).toEqual(["first:ADD", "second:ADD", "third:DEL", "second:DEL", "first:DEL"]);
   });
 
   test("rejects bad names before running anything", async () => {
-    expect((await rejection(addNetworkList(threePlugins(), { ...rt, containerID: "../x" }, opts))).code).toBe(4);
-    expect((await rejection(addNetworkList(threePlugins(), { ...rt, ifName: "a-name-that-is-too-long" }, opts))).code).toBe(4);
-    expect((await rejection(addNetworkList(list({ name: "bad/name", plugins: [{ type: "first" }] }), rt, opts))).code).toBe(7);
+    await expect(addNetworkList(threePlugins(), { ...rt, containerID: "../x" }, opts)).rejects.toMatchObject({ code: 4 });
+    await expect(addNetworkList(threePlugins(), { ...rt, ifName: "a-name-that-is-too-long" }, opts)).rejects.toMatchObject({ code: 4 });
+    await expect(addNetworkList(list({ name: "bad/name", plugins: [{ type: "first" }] }), rt, opts)).rejects.toMatchObject({ code: 7 });
     expect(fake.calls()).toEqual([]);
   });
 
   test("rejects a plugin type that is a path (code 7)", async () => {
-    const e = await rejection(addNetworkList(list({ plugins: [{ type: "../bin/first" }] }), rt, opts));
-    expect(e.code).toBe(7);
+    await expect(addNetworkList(list({ plugins: [{ type: "../bin/first" }] }), rt, opts)).rejects.toMatchObject({ code: 7 });
     expect(fake.calls()).toEqual([]);
   });
 });
@@ -132,7 +121,7 @@ describe("delNetworkList", () => {
   test("a failing plugin keeps the cache entry for the next try", async () => {
     await addNetworkList(threePlugins(), rt, opts);
     fake.answer("second", "DEL", { stdout: '{"code":11,"msg":"later"}', exit: 1 });
-    expect((await rejection(delNetworkList(threePlugins(), rt, opts))).message).toBe('plugin type="second" failed (delete): later');
+    await expect(delNetworkList(threePlugins(), rt, opts)).rejects.toMatchObject({ message: 'plugin type="second" failed (delete): later' });
     expect(existsSync(cacheFilePath(cacheDir, key))).toBe(true);
   });
 });
@@ -148,15 +137,14 @@ describe("checkNetworkList", () => {
   test("reports a plugin's failure", async () => {
     await addNetworkList(threePlugins(), rt, opts);
     fake.answer("third", "CHECK", { stdout: '{"code":999,"msg":"link gone"}', exit: 1 });
-    expect((await rejection(checkNetworkList(threePlugins(), rt, opts))).message).toBe('plugin type="third" failed (check): link gone');
+    await expect(checkNetworkList(threePlugins(), rt, opts)).rejects.toMatchObject({ message: 'plugin type="third" failed (check): link gone' });
   });
 
   test("is not available below 0.4.0, does nothing with disableCheck, and needs a cached result", async () => {
-    expect((await rejection(checkNetworkList(threePlugins("0.3.1"), rt, opts))).code).toBe(1);
+    await expect(checkNetworkList(threePlugins("0.3.1"), rt, opts)).rejects.toMatchObject({ code: 1 });
     await checkNetworkList(threePlugins("1.0.0", { disableCheck: true }), rt, opts);
     expect(fake.calls()).toEqual([]);
-    const e = await rejection(checkNetworkList(threePlugins(), rt, opts));
-    expect([e.code, e.message]).toEqual([3, 'Cannot CHECK network "net": no cached result for container "ctr1" interface "eth0"']);
+    await expect(checkNetworkList(threePlugins(), rt, opts)).rejects.toMatchObject({ code: 3, message: 'Cannot CHECK network "net": no cached result for container "ctr1" interface "eth0"' });
   });
 });
 

@@ -104,14 +104,6 @@ function ipamFiles(rig: Rig): string[] {
   return existsSync(dir) ? readdirSync(dir).filter((f) => f.startsWith("10.")) : [];
 }
 
-async function rejection(p: Promise<unknown>): Promise<any> {
-  try {
-    await p;
-  } catch (e) {
-    return e;
-  }
-  throw new Error("expected a rejection");
-}
 
 /** Runs the libcni-based runtime inside the node namespace. */
 function libcni(rig: Rig, cmd: "add" | "check" | "del", pod: TestNetns, containerID: string): string {
@@ -151,7 +143,7 @@ describe("runtime with the reference plugins", () => {
       await checkNetworkList(list, podRt(pod2, "ctr-b"), rig.opts);
       // CHECK sees through the cache: bridge fails when the pod's address is gone.
       pod2.exec(["ip", "addr", "flush", "dev", "eth0"]);
-      expect((await rejection(checkNetworkList(list, podRt(pod2, "ctr-b"), rig.opts))).message).toStartWith('plugin type="bridge" failed (check):');
+      await expect(checkNetworkList(list, podRt(pod2, "ctr-b"), rig.opts)).rejects.toThrow('plugin type="bridge" failed (check):');
 
       await delNetworkList(list, podRt(pod1, "ctr-a", true), rig.opts);
       expect(podAddrs(pod1)).toEqual([]);
@@ -160,7 +152,7 @@ describe("runtime with the reference plugins", () => {
       expect(natRules(rig.node)).not.toContain("--dport 18080");
       expect(ipamFiles(rig)).toEqual([r2.ips![0]!.address.split("/")[0]!]);
       // CHECK after DEL fails: nothing cached any more.
-      expect((await rejection(checkNetworkList(list, podRt(pod1, "ctr-a"), rig.opts))).code).toBe(3);
+      await expect(checkNetworkList(list, podRt(pod1, "ctr-a"), rig.opts)).rejects.toMatchObject({ code: 3 });
       // A second DEL succeeds: nothing left to delete.
       await delNetworkList(list, podRt(pod1, "ctr-a"), rig.opts);
 
@@ -181,7 +173,7 @@ describe("runtime with the reference plugins", () => {
       const cached = JSON.parse(readFileSync(cacheFilePath(rig.cacheDir, { network: "rtnet", containerID: "ctr-old", ifName: "eth0" }), "utf8"));
       expect(cached.result.cniVersion).toBe("0.3.1");
       expect(cached.result.ips[0].version).toBe("4");
-      expect((await rejection(checkNetworkList(list, podRt(pod1, "ctr-old"), rig.opts))).code).toBe(1);
+      await expect(checkNetworkList(list, podRt(pod1, "ctr-old"), rig.opts)).rejects.toMatchObject({ code: 1 });
       await delNetworkList(list, podRt(pod1, "ctr-old", true), rig.opts);
       expect(podAddrs(pod1)).toEqual([]);
       expect(natRules(rig.node)).not.toContain("--dport 18080");

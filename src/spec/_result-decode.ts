@@ -101,7 +101,7 @@ export function decodeRoute(v: unknown, v11: boolean): Route {
 }
 
 /** An interface of a 0.3.x+ result; the spec 1.1 fields only when `v11`. */
-export function decodeInterface(v: unknown, v11: boolean): Interface {
+function decodeInterface(v: unknown, v11: boolean): Interface {
   const i = object("interface", v);
   const out: Interface = { name: str("interface name", i.name), mac: str("interface mac", i.mac) || undefined };
   if (v11) out.mtu = int("interface mtu", i.mtu) || undefined;

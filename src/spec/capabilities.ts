@@ -12,24 +12,11 @@ export interface PortMapping {
   hostIP?: string;
 }
 
-export interface IPRange {
-  subnet: string;
-  rangeStart?: string;
-  rangeEnd?: string;
-  gateway?: string;
-}
-
 export interface Bandwidth {
   ingressRate?: number;
   ingressBurst?: number;
   egressRate?: number;
   egressBurst?: number;
-}
-
-export interface DNSCapability {
-  servers?: string[];
-  searches?: string[];
-  options?: string[];
 }
 
 /** Every well-known capability name. */

@@ -150,12 +150,6 @@ export function netContains(net: IPNet, ip: Uint8Array): boolean {
   return true;
 }
 
-/** Byte-wise comparison of two addresses of one family. */
-export function compareIP(a: Uint8Array, b: Uint8Array): number {
-  for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
-  return a.length - b.length;
-}
-
 /** Parses an address that must be one; RangeError naming `what` otherwise. */
 export function ipOf(s: string, what = "address"): Uint8Array {
   const ip = parseIP(s);

@@ -26,7 +26,7 @@ export function marshalIndent(value: unknown): string {
 }
 
 /** Go's encoding/json refuses values nested deeper than this (scanner's maxNestingDepth). */
-export const MAX_NESTING_DEPTH = 10000;
+const MAX_NESTING_DEPTH = 10000;
 
 /**
  * Go's error text for JSON nested deeper than MAX_NESTING_DEPTH ("invalid character

@@ -23,14 +23,12 @@ const SYMBOLS = {
   unshare: { args: ["i32"], returns: "i32" },
   socket: { args: ["i32", "i32", "i32"], returns: "i32" },
   bind: { args: ["i32", "ptr", "u32"], returns: "i32" },
-  getsockname: { args: ["i32", "ptr", "ptr"], returns: "i32" },
   setsockopt: { args: ["i32", "i32", "i32", "ptr", "u32"], returns: "i32" },
   sendto: { args: ["i32", "ptr", "u64", "i32", "ptr", "u32"], returns: "i64" },
   recvfrom: { args: ["i32", "ptr", "u64", "i32", "ptr", "ptr"], returns: "i64" },
   flock: { args: ["i32", "i32"], returns: "i32" },
   ioctl: { args: ["i32", "u64", "u64"], returns: "i32" },
   mount: { args: ["cstring", "cstring", "cstring", "u64", "ptr"], returns: "i32" },
-  umount2: { args: ["cstring", "i32"], returns: "i32" },
   gettid: { args: [], returns: "i32" },
 } as const;
 
@@ -41,7 +39,6 @@ const SYMBOLS = {
 type Libc = ReturnType<typeof import("bun:ffi").dlopen<typeof SYMBOLS>>["symbols"];
 let bound: Libc | undefined;
 const c = new Proxy({} as Libc, { get: (_, name) => (bound ??= ffi().dlopen("libc.so.6", SYMBOLS).symbols)[name as keyof Libc] });
-
 
 /** Errno values we name; the rest print as numbers. */
 const ERRNO_NAMES: Record<number, string> = {
@@ -92,7 +89,6 @@ function cstr(s: string): Buffer {
 export const O_RDONLY = 0;
 export const O_CLOEXEC = 0o2000000;
 export const O_CREAT = 0o100;
-export const O_RDWR = 2;
 export const O_NOFOLLOW = 0o400000;
 export const O_NONBLOCK = 0o4000;
 export const LOCK_EX = 2;
@@ -100,8 +96,6 @@ export const LOCK_UN = 8;
 export const LOCK_NB = 4;
 export const CLONE_NEWNET = 0x40000000;
 export const SOCK_NONBLOCK = 0o4000;
-export const MS_BIND = 4096;
-export const MNT_DETACH = 2;
 
 /** open(2); throws ErrnoError. */
 export function open(path: string, flags: number, mode = 0o644): number {
@@ -128,11 +122,6 @@ export function mount(source: string, target: string, fstype: string, flags: num
   check("mount", c.mount(cstr(source), cstr(target), cstr(fstype), flags, null), `${source} -> ${target}`);
 }
 
-/** umount2(2). */
-export function umount2(target: string, flags: number): void {
-  check("umount2", c.umount2(cstr(target), flags), target);
-}
-
 /** socket(2). */
 export function socket(domain: number, type: number, protocol: number): number {
   return check("socket", c.socket(domain, type | O_CLOEXEC, protocol));
@@ -141,14 +130,6 @@ export function socket(domain: number, type: number, protocol: number): number {
 /** bind(2) with a raw sockaddr. */
 export function bind(fd: number, addr: Uint8Array): void {
   check("bind", c.bind(fd, ffi().ptr(addr), addr.length));
-}
-
-/** getsockname(2) into a buffer of `size` bytes. */
-export function getsockname(fd: number, size: number): Uint8Array {
-  const buf = new Uint8Array(size);
-  const len = new Uint32Array([size]);
-  check("getsockname", c.getsockname(fd, ffi().ptr(buf), ffi().ptr(len)));
-  return buf.subarray(0, len[0]);
 }
 
 /** setsockopt(2) with an int value or raw bytes. */

@@ -8,7 +8,7 @@ import { CLONE_NEWNET, ErrnoError, O_RDONLY, close, gettid, ioctl, open, setns }
 import { errorMessage } from "../spec/error.ts";
 
 /** NS_GET_NSTYPE = _IO(0xb7, 0x3) from <linux/nsfs.h>: the CLONE_NEW* type of an nsfs fd. */
-export const NS_GET_NSTYPE = 0xb703;
+const NS_GET_NSTYPE = 0xb703;
 
 /** Why a namespace could not be used: "ENOENT" when the path is gone, "ENOTNETNS" when it is another kind of file. */
 export class NetNSError extends Error {
@@ -94,13 +94,7 @@ export class NetNS {
       try {
         result = fn(this);
       } finally {
-        try {
-          setns(origin.fd, CLONE_NEWNET);
-        } catch (e) {
-          // Carrying on would run the rest of the program against the wrong namespace.
-          process.stderr.write(`Cannot return to network namespace ${origin.path}: ${errorMessage(e)}\n`);
-          process.exit(70);
-        }
+        returnTo(origin);
       }
       if (isThenable(result)) {
         throw new TypeError(`Cannot run an async function in network namespace ${JSON.stringify(this.path)}: runIn takes synchronous work only`);
@@ -151,4 +145,15 @@ export function isSameNetns(a: string, b: string): boolean {
 
 function isThenable(v: unknown): boolean {
   return typeof v === "object" && v !== null && typeof (v as { then?: unknown }).then === "function";
+}
+
+/** Switches the thread back to `origin`; when it cannot, the process ends (status 70). */
+export function returnTo(origin: NetNS): void {
+  try {
+    setns(origin.fd, CLONE_NEWNET);
+  } catch (e) {
+    // Carrying on would run the rest of the program against the wrong namespace.
+    process.stderr.write(`Cannot return to network namespace ${origin.path}: ${errorMessage(e)}\n`);
+    process.exit(70);
+  }
 }

@@ -5,9 +5,8 @@
  * to the initial namespace and a virtual one is destroyed, so callers move devices out
  * before closing. host-device renames devices in one, out of udev's sight.
  */
-import { CLONE_NEWNET, setns, unshare } from "./libc.ts";
-import { NetNS } from "./netns.ts";
-import { errorMessage } from "../spec/error.ts";
+import { CLONE_NEWNET, unshare } from "./libc.ts";
+import { NetNS, returnTo } from "./netns.ts";
 
 /** A new, empty network namespace; close() it when done. */
 export function createTempNetNS(): NetNS {
@@ -17,13 +16,7 @@ export function createTempNetNS(): NetNS {
     try {
       return NetNS.current();
     } finally {
-      try {
-        setns(origin.fd, CLONE_NEWNET);
-      } catch (e) {
-        // Carrying on would run the rest of the program against the wrong namespace.
-        process.stderr.write(`Cannot return to network namespace ${origin.path}: ${errorMessage(e)}\n`);
-        process.exit(70);
-      }
+      returnTo(origin);
     }
   } finally {
     origin.close();

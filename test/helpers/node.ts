@@ -65,3 +65,25 @@ export const sysctl = (ns: TestNetns, name: string): string => ns.exec(["sysctl"
 export function pingOnce(from: TestNetns, ip: string): boolean {
   return from.exec(["ping", "-c", "1", "-W", "1", ip], { allowFail: true }).includes("1 received");
 }
+
+/** One end of podVeth: its addresses ("10.9.0.2/24", added nodad) and default gateways. */
+export interface VethEnd {
+  addrs?: string[];
+  gateways?: string[];
+}
+
+/**
+ * A veth pair made by hand, as a main plugin would have made it for a chained plugin
+ * under test: `host` in the node, `ifName` (default eth0) in the pod, both up, with the
+ * addresses and default routes asked for. A pod link of that name is replaced.
+ */
+export function podVeth(node: TestNetns, pod: TestNetns, host: string, ends: { ifName?: string; node?: VethEnd; pod?: VethEnd } = {}): void {
+  const ifName = ends.ifName ?? "eth0";
+  pod.exec(["ip", "link", "del", ifName], { allowFail: true });
+  node.exec(["ip", "link", "add", host, "type", "veth", "peer", "name", ifName, "netns", pod.name]);
+  for (const [ns, dev, end] of [[node, host, ends.node], [pod, ifName, ends.pod]] as const) {
+    ns.exec(["ip", "link", "set", dev, "up"]);
+    for (const a of end?.addrs ?? []) ns.exec(["ip", "addr", "add", a, "dev", dev, ...(a.includes(":") ? ["nodad"] : [])]);
+    for (const gw of end?.gateways ?? []) ns.exec(["ip", ...(gw.includes(":") ? ["-6"] : []), "route", "add", "default", "via", gw, "dev", dev]);
+  }
+}

@@ -25,7 +25,7 @@ export function clientIDFor(containerID: string, netName: string, ifName: string
 }
 
 /** Option 61 with type 0 (not a hardware address), as the reference sends it. */
-export function clientIDOption(clientID: string): Uint8Array {
+function clientIDOption(clientID: string): Uint8Array {
   const b = new TextEncoder().encode(clientID);
   const out = new Uint8Array(1 + b.length);
   out.set(b, 1);

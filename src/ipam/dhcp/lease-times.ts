@@ -7,7 +7,7 @@ import { getOption, type DhcpMessage } from "./message.ts";
 import { OPT_LEASE_TIME, OPT_REBINDING_TIME, OPT_RENEWAL_TIME, optionUint32 } from "./options.ts";
 
 /** The reference's lease time when the ACK carries none. */
-export const DEFAULT_LEASE_SECONDS = 3600;
+const DEFAULT_LEASE_SECONDS = 3600;
 
 /** The deadlines of a lease. */
 export interface LeaseTimes {

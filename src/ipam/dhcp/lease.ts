@@ -24,7 +24,7 @@ export interface LeaseTiming {
   resendTimeoutMs: number;
 }
 
-export const DEFAULT_TIMING: LeaseTiming = { timeoutMs: 10_000, resendMaxMs: 62_000, resendTimeoutMs: 208_000 };
+const DEFAULT_TIMING: LeaseTiming = { timeoutMs: 10_000, resendMaxMs: 62_000, resendTimeoutMs: 208_000 };
 
 const FAST_RETRIES = 4;
 const FAST_DELAY_MS = 2_000;

@@ -5,17 +5,17 @@
  */
 
 /** op: a client's request or a server's reply. */
-export const BOOTREQUEST = 1;
+const BOOTREQUEST = 1;
 export const BOOTREPLY = 2;
 
 /** htype / hlen of Ethernet. */
-export const HTYPE_ETHERNET = 1;
+const HTYPE_ETHERNET = 1;
 
 /** flags: ask the server to broadcast its reply (RFC 2131 4.1). */
 export const FLAG_BROADCAST = 0x8000;
 
 /** The cookie that marks DHCP options after the BOOTP header (RFC 2131 3). */
-export const MAGIC_COOKIE = [99, 130, 83, 99] as const;
+const MAGIC_COOKIE = [99, 130, 83, 99] as const;
 
 const HEADER_LEN = 236;
 /** BOOTP's minimum message: old relays drop anything shorter (RFC 1542 2.1). */

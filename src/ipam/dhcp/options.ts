@@ -7,9 +7,7 @@ import { formatIP } from "../../spec/ip.ts";
 
 export const OPT_SUBNET_MASK = 1;
 export const OPT_ROUTER = 3;
-export const OPT_DNS = 6;
-export const OPT_HOST_NAME = 12;
-export const OPT_DOMAIN_NAME = 15;
+const OPT_HOST_NAME = 12;
 export const OPT_STATIC_ROUTES = 33;
 export const OPT_REQUESTED_IP = 50;
 export const OPT_LEASE_TIME = 51;
@@ -19,16 +17,15 @@ export const OPT_PARAM_REQUEST_LIST = 55;
 export const OPT_MESSAGE = 56;
 export const OPT_RENEWAL_TIME = 58;
 export const OPT_REBINDING_TIME = 59;
-export const OPT_VENDOR_CLASS = 60;
+const OPT_VENDOR_CLASS = 60;
 export const OPT_CLIENT_ID = 61;
-export const OPT_USER_CLASS = 77;
+const OPT_USER_CLASS = 77;
 export const OPT_CLASSLESS_ROUTES = 121;
 
 /** DHCP message types (option 53). */
 export const DHCPDISCOVER = 1;
 export const DHCPOFFER = 2;
 export const DHCPREQUEST = 3;
-export const DHCPDECLINE = 4;
 export const DHCPACK = 5;
 export const DHCPNAK = 6;
 export const DHCPRELEASE = 7;

@@ -3,7 +3,6 @@ import { NATIVE_LE, checkUint, need, view } from "./_bytes.ts";
 
 // IFLA_AF_SPEC members for family AF_BRIDGE.
 export const IFLA_BRIDGE_FLAGS = 0;
-export const IFLA_BRIDGE_MODE = 1;
 export const IFLA_BRIDGE_VLAN_INFO = 2;
 
 // IFLA_BRIDGE_FLAGS values: whom a request is for.
@@ -11,15 +10,11 @@ export const BRIDGE_FLAGS_MASTER = 1;
 export const BRIDGE_FLAGS_SELF = 2;
 
 // bridge_vlan_info.flags.
-export const BRIDGE_VLAN_INFO_MASTER = 0x1;
 export const BRIDGE_VLAN_INFO_PVID = 0x2;
 export const BRIDGE_VLAN_INFO_UNTAGGED = 0x4;
-export const BRIDGE_VLAN_INFO_RANGE_BEGIN = 0x8;
-export const BRIDGE_VLAN_INFO_RANGE_END = 0x10;
-export const BRIDGE_VLAN_INFO_BRENTRY = 0x20;
 
 /** sizeof(struct bridge_vlan_info). */
-export const SIZEOF_BRIDGE_VLAN_INFO = 4;
+const SIZEOF_BRIDGE_VLAN_INFO = 4;
 
 /** struct bridge_vlan_info: BRIDGE_VLAN_INFO_* flags and a VLAN id (1..4094). */
 export interface BridgeVlanInfo {

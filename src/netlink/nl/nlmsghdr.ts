@@ -2,7 +2,7 @@
 import { NATIVE_LE, checkUint, need, view } from "./_bytes.ts";
 
 /** NLMSG_ALIGNTO: messages start on 4-byte boundaries. */
-export const NLMSG_ALIGNTO = 4;
+const NLMSG_ALIGNTO = 4;
 /** sizeof(struct nlmsghdr). */
 export const NLMSG_HDRLEN = 16;
 

@@ -6,12 +6,12 @@ import { NATIVE_LE, checkUint, concat, need, view } from "./_bytes.ts";
 import { NLA_F_NESTED, NLA_TYPE_MASK } from "./netlink-consts.ts";
 
 /** RTA_ALIGNTO. */
-export const RTA_ALIGNTO = 4;
+const RTA_ALIGNTO = 4;
 /** RTA_LENGTH(0): the attribute header. */
-export const RTA_HDRLEN = 4;
+const RTA_HDRLEN = 4;
 
 /** RTA_ALIGN(len). */
-export function rtaAlign(len: number): number {
+function rtaAlign(len: number): number {
   return (len + RTA_ALIGNTO - 1) & ~(RTA_ALIGNTO - 1);
 }
 

@@ -17,8 +17,6 @@ export const RTM_GETNEIGH = 30;
 export const RTM_NEWRULE = 32;
 export const RTM_DELRULE = 33;
 export const RTM_GETRULE = 34;
-export const RTM_NEWNSID = 88;
-export const RTM_GETNSID = 90;
 
 // rtm_type.
 export const RTN_UNSPEC = 0;
@@ -27,74 +25,40 @@ export const RTN_LOCAL = 2;
 export const RTN_BROADCAST = 3;
 export const RTN_ANYCAST = 4;
 export const RTN_MULTICAST = 5;
-export const RTN_BLACKHOLE = 6;
-export const RTN_UNREACHABLE = 7;
-export const RTN_PROHIBIT = 8;
-export const RTN_THROW = 9;
 export const RTN_NAT = 10;
 
 // rtm_protocol.
 export const RTPROT_UNSPEC = 0;
-export const RTPROT_REDIRECT = 1;
-export const RTPROT_KERNEL = 2;
 export const RTPROT_BOOT = 3;
-export const RTPROT_STATIC = 4;
 
 // rtm_scope.
 export const RT_SCOPE_UNIVERSE = 0;
-export const RT_SCOPE_SITE = 200;
 export const RT_SCOPE_LINK = 253;
 export const RT_SCOPE_HOST = 254;
 export const RT_SCOPE_NOWHERE = 255;
 
 // rtm_table.
 export const RT_TABLE_UNSPEC = 0;
-export const RT_TABLE_COMPAT = 252;
 export const RT_TABLE_DEFAULT = 253;
 export const RT_TABLE_MAIN = 254;
 export const RT_TABLE_LOCAL = 255;
 
 // Route attributes.
 export const RTA_DST = 1;
-export const RTA_SRC = 2;
-export const RTA_IIF = 3;
 export const RTA_OIF = 4;
 export const RTA_GATEWAY = 5;
 export const RTA_PRIORITY = 6;
 export const RTA_PREFSRC = 7;
 export const RTA_METRICS = 8;
 export const RTA_MULTIPATH = 9;
-export const RTA_FLOW = 11;
-export const RTA_CACHEINFO = 12;
 export const RTA_TABLE = 15;
-export const RTA_MARK = 16;
-export const RTA_VIA = 18;
-export const RTA_PREF = 20;
-export const RTA_ENCAP_TYPE = 21;
-export const RTA_ENCAP = 22;
-export const RTA_EXPIRES = 23;
-export const RTA_PAD = 24;
-export const RTA_UID = 25;
-export const RTA_NH_ID = 30;
 
 // RTA_METRICS members.
-export const RTAX_LOCK = 1;
 export const RTAX_MTU = 2;
-export const RTAX_WINDOW = 3;
-export const RTAX_RTT = 4;
 export const RTAX_ADVMSS = 8;
-export const RTAX_HOPLIMIT = 10;
-export const RTAX_INITCWND = 11;
-export const RTAX_INITRWND = 14;
-export const RTAX_QUICKACK = 15;
 
 // rtnh_flags / rtm_flags.
-export const RTNH_F_DEAD = 0x1;
-export const RTNH_F_PERVASIVE = 0x2;
 export const RTNH_F_ONLINK = 0x4;
-export const RTNH_F_OFFLOAD = 0x8;
-export const RTNH_F_LINKDOWN = 0x10;
-export const RTM_F_NOTIFY = 0x100;
 export const RTM_F_CLONED = 0x200;
 
 // IFLA_EXT_MASK values.
@@ -102,5 +66,3 @@ export const RTEXT_FILTER_VF = 0x1;
 export const RTEXT_FILTER_BRVLAN = 0x2;
 export const RTEXT_FILTER_SKIP_STATS = 0x8;
 
-// Multicast groups.
-export const RTMGRP_LINK = 0x1;

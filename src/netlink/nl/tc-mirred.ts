@@ -8,24 +8,15 @@ import { NATIVE_LE, checkUint, need, view } from "./_bytes.ts";
 export const TCA_ACT_KIND = 1;
 export const TCA_ACT_OPTIONS = 2;
 
-/** enum TCA_MIRRED_*. */
-export const TCA_MIRRED_TM = 1;
 export const TCA_MIRRED_PARMS = 2;
 
-/** Verdicts (TC_ACT_*): what happens to the packet after the action. */
-export const TC_ACT_OK = 0;
-export const TC_ACT_SHOT = 2;
 export const TC_ACT_STOLEN = 4;
-export const TC_ACT_PIPE = 3;
 
 /** tc_mirred.eaction. */
 export const TCA_EGRESS_REDIR = 1;
-export const TCA_EGRESS_MIRROR = 2;
-export const TCA_INGRESS_REDIR = 3;
-export const TCA_INGRESS_MIRROR = 4;
 
 /** sizeof(struct tc_mirred): tc_gen (index, capab, action, refcnt, bindcnt) + eaction + ifindex. */
-export const SIZEOF_TC_MIRRED = 28;
+const SIZEOF_TC_MIRRED = 28;
 
 /** struct tc_mirred, the fields that are configured. */
 export interface TcMirred {

@@ -6,16 +6,12 @@ import { NATIVE_LE, checkUint, need, view } from "./_bytes.ts";
 import { type RtAttr, attrMap, decodeAttrs, rtaBytes } from "./rtattr.ts";
 
 /** enum TCA_TBF_*. */
-export const TCA_TBF_PARMS = 1;
-export const TCA_TBF_RTAB = 2;
-export const TCA_TBF_PTAB = 3;
+const TCA_TBF_PARMS = 1;
 export const TCA_TBF_RATE64 = 4;
-export const TCA_TBF_PRATE64 = 5;
-export const TCA_TBF_BURST = 6;
-export const TCA_TBF_PBURST = 7;
+const TCA_TBF_PRATE64 = 5;
 
 /** sizeof(struct tc_tbf_qopt): two 12-byte tc_ratespec, then limit, buffer, mtu. */
-export const SIZEOF_TC_TBF_QOPT = 36;
+const SIZEOF_TC_TBF_QOPT = 36;
 
 /** What TBF is configured with: rates in bytes/s, limit in bytes, buffer and mtu in scheduler ticks / bytes. */
 export interface TbfParams {

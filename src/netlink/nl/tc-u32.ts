@@ -6,19 +6,15 @@ import { NATIVE_LE, checkUint, need, view } from "./_bytes.ts";
 
 /** enum TCA_U32_*. */
 export const TCA_U32_CLASSID = 1;
-export const TCA_U32_HASH = 2;
-export const TCA_U32_LINK = 3;
-export const TCA_U32_DIVISOR = 4;
 export const TCA_U32_SEL = 5;
-export const TCA_U32_POLICE = 6;
 export const TCA_U32_ACT = 7;
 
 /** tc_u32_sel.flags: stop at this match (it is a leaf). */
 export const TC_U32_TERMINAL = 1;
 
 /** sizeof(struct tc_u32_sel) without keys; each struct tc_u32_key is 16 more. */
-export const SIZEOF_TC_U32_SEL = 16;
-export const SIZEOF_TC_U32_KEY = 16;
+const SIZEOF_TC_U32_SEL = 16;
+const SIZEOF_TC_U32_KEY = 16;
 
 /** One struct tc_u32_key: (packet word at off) & mask == val; mask and val in network order. */
 export interface U32Key {

@@ -8,14 +8,11 @@ export const RTM_NEWQDISC = 36;
 export const RTM_DELQDISC = 37;
 export const RTM_GETQDISC = 38;
 export const RTM_NEWTFILTER = 44;
-export const RTM_DELTFILTER = 45;
 export const RTM_GETTFILTER = 46;
 
 /** enum TCA_*: attributes of a qdisc or filter message. */
 export const TCA_KIND = 1;
 export const TCA_OPTIONS = 2;
-export const TCA_STATS = 3;
-export const TCA_CHAIN = 11;
 
 /** TC_H_ROOT: the parent of a root qdisc. */
 export const TC_H_ROOT = 0xffffffff;

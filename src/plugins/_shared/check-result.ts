@@ -13,12 +13,6 @@ import { familyOfText, networkOfCIDR, normalizeIP, sameCIDR } from "../../spec/i
 import type { IPConfig, Interface, Result, Route } from "../../spec/types.ts";
 import { failure } from "./errors.ts";
 
-/** The prevResult CHECK needs; `prefix` starts the reference's message ("ptp: Required prevResult missing"). */
-export function requirePrevResult(args: CmdArgs, prefix = ""): Result {
-  if (!args.prevResult) throw failure(`${prefix}Required prevResult missing`);
-  return args.prevResult;
-}
-
 /** The prevResult's interface named CNI_IFNAME in CNI_NETNS; fails as the reference does when there is none. */
 export function containerIface(result: Result, args: CmdArgs): Interface {
   const found = (result.interfaces ?? []).find((i) => i.name === args.ifName && i.sandbox === args.netns);
@@ -70,4 +64,10 @@ export function checkRoutes(h: NetlinkHandle, routes: Route[]): void {
     );
     if (!found) throw failure(`Expected Route {Dst:${r.dst} GW:${r.gw ?? "<nil>"}} not found in routing table`);
   }
+}
+
+/** CHECK of the pod's side of layer 3: the prevResult's addresses on `ifName` and its routes. */
+export function checkPodL3(h: NetlinkHandle, ifName: string, prev: Result): void {
+  checkInterfaceIPs(h, ifName, prev.ips ?? []);
+  checkRoutes(h, prev.routes ?? []);
 }

@@ -5,12 +5,12 @@
  */
 import { delegateAdd, delegateCommand, delegateValidate } from "../../runtime/delegate.ts";
 import type { CmdArgs } from "../../skel/cmd-args.ts";
-import type { IPConfig, Result } from "../../spec/types.ts";
+import type { IPAMConfig, IPConfig, Result } from "../../spec/types.ts";
 import { failure } from "./errors.ts";
 import type { Rollback } from "./rollback.ts";
 
 /** Runs ADD of the IPAM plugin `type`; its result in the 1.x shape. */
-export function ipamAdd(type: string, args: CmdArgs): Promise<Result> {
+function ipamAdd(type: string, args: CmdArgs): Promise<Result> {
   return delegateAdd(type, args);
 }
 
@@ -38,4 +38,16 @@ export async function ipamAddFor(type: string, args: CmdArgs, undo: Rollback, if
   undo.add("IPAM ADD", () => ipamCommand("DEL", type, args));
   if (!result.ips?.length) throw failure("IPAM plugin returned missing IP config");
   return { ...result, ips: result.ips.map((ipc) => ({ ...ipc, interface: iface })) };
+}
+
+/** Runs IPAM's DEL, CHECK, GC or STATUS when the config has an IPAM section (an L2-only attachment has none). */
+export async function ipamIfAny(command: "DEL" | "CHECK" | "GC" | "STATUS", conf: { ipam?: IPAMConfig }, args: CmdArgs): Promise<void> {
+  if (conf.ipam) await ipamCommand(command, conf.ipam.type, args);
+}
+
+/** The start of an interface plugin's CHECK, as the reference: IPAM's CHECK (when there is IPAM), then the prevResult, which must be there. */
+export async function checkIpamThenPrev(conf: { ipam?: IPAMConfig }, args: CmdArgs, prefix = ""): Promise<Result> {
+  await ipamIfAny("CHECK", conf, args);
+  if (!args.prevResult) throw failure(`${prefix}Required prevResult missing`);
+  return args.prevResult;
 }

@@ -20,6 +20,7 @@ import type { Result } from "../../spec/types.ts";
 import type { NetNS } from "../../sys/netns.ts";
 import { sysctlSet } from "../../sys/sysctl.ts";
 import { failure } from "./errors.ts";
+import type { ContainerNS } from "./netns-open.ts";
 import { ipOfCIDR } from "../../spec/ip.ts";
 
 /** IFALIASZ - 1. */
@@ -40,7 +41,7 @@ export interface VethOwner {
 }
 
 /** The alias that ties a host end to its attachment; hashed when the ids are too long for an alias. */
-export function hostVethAlias(o: VethOwner): string {
+function hostVethAlias(o: VethOwner): string {
   const plain = `cni-ts/${o.type} ${o.network} ${o.containerID} ${o.ifName}`;
   if (new TextEncoder().encode(plain).length <= MAX_ALIAS) return plain;
   return `cni-ts/${o.type} ${new Bun.CryptoHasher("sha256").update(`${o.network}\0${o.containerID}\0${o.ifName}`).digest("hex")}`;
@@ -114,7 +115,7 @@ export function deleteUnlessGone(h: NetlinkHandle, index: number): void {
 }
 
 /** Container addresses (/32, /128) routed to the host end: what ADD put there, read back at DEL. */
-export function hostRoutedIPs(hostH: NetlinkHandle, veth: Link): string[] {
+function hostRoutedIPs(hostH: NetlinkHandle, veth: Link): string[] {
   return routeList(hostH, { link: veth })
     .filter((r) => r.scope === RT_SCOPE_HOST && r.dst !== undefined && /\/(32|128)$/.test(r.dst))
     .map((r) => r.dst!);
@@ -144,7 +145,7 @@ export function strayHostVeths(h: NetlinkHandle, owner: VethOwner, prev: Result 
  * hostVethName when it carries no alias yet (an ADD killed between creating and
  * tagging it), and for a pair the Go plugin made, the prevResult's host interface.
  */
-export function findHostVeths(h: NetlinkHandle, owner: VethOwner, prev: Result | undefined): Link[] {
+function findHostVeths(h: NetlinkHandle, owner: VethOwner, prev: Result | undefined): Link[] {
   const name = hostVethName(owner);
   const alias = hostVethAlias(owner);
   const ours = linkList(h).filter((l) => l.kind === "veth" && (l.alias === alias || (l.name === name && !l.alias)));
@@ -164,4 +165,27 @@ function referenceHostVeth(hostH: NetlinkHandle, prev: Result | undefined): Link
   if (!link || link.kind !== "veth") return undefined;
   const routed = new Set(hostRoutedIPs(hostH, link).map(ipOfCIDR));
   return (prev?.ips ?? []).some((ipc) => routed.has(ipOfCIDR(ipc.address))) ? link : undefined;
+}
+
+/** An attachment's pair as DEL finds it: the pod end (while the pod's namespace is there) and the host ends deleting it leaves. */
+export interface FoundPair {
+  podEnd?: Link;
+  strays: Link[];
+}
+
+/** Finds the attachment's pair for DEL, from the pod's side when `pod` is open, else by the host end's name or alias. */
+export function findPair(hostH: NetlinkHandle, pod: ContainerNS | undefined, owner: VethOwner, prev: Result | undefined): FoundPair {
+  const podEnd = pod ? linkFind(pod.h, owner.ifName) : undefined;
+  return { podEnd, strays: strayHostVeths(hostH, owner, prev, podEnd) };
+}
+
+/** Deletes what findPair found; a link already gone is fine. */
+export function deletePair(hostH: NetlinkHandle, pod: ContainerNS | undefined, found: FoundPair, ifName: string): void {
+  try {
+    // The pod end's peer goes with it (asking for it again would wait for the kernel to finish that deletion).
+    if (pod && found.podEnd) linkDel(pod.h, found.podEnd.index);
+    for (const v of found.strays) deleteUnlessGone(hostH, v.index);
+  } catch (e) {
+    throw failure(`failed to delete "${ifName}"`, e);
+  }
 }

@@ -1,4 +1,5 @@
 import { describe, expect } from "bun:test";
+import { podVeth } from "../../../test/helpers/node.ts";
 import { rootTest, withNetns, type TestNetns } from "../../../test/helpers/netns.ts";
 import { ours, reference, runIn, type Call } from "../../../test/helpers/plugin-run.ts";
 import { waitFor } from "../../../test/helpers/wait.ts";
@@ -9,9 +10,7 @@ const REF = reference("bandwidth");
 const BUN = `${import.meta.dir}/../../../node_modules/.bin/bun`;
 
 function setUp(node: TestNetns, pod: TestNetns): void {
-  node.exec(["ip", "link", "add", "bwhost", "type", "veth", "peer", "name", "eth0", "netns", pod.name]);
-  node.exec(["ip", "link", "set", "bwhost", "up"]);
-  pod.exec(["ip", "link", "set", "eth0", "up"]);
+  podVeth(node, pod, "bwhost");
 }
 
 const prev = (pod: TestNetns) => ({

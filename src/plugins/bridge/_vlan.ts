@@ -84,7 +84,7 @@ export function loadVlanConf(conf: Record<string, unknown>, bridge: string, isGa
 }
 
 /** The interface that carries a VLAN's gateway address, as the reference names it. */
-export function vlanGatewayName(bridge: string, vlan: number): string {
+function vlanGatewayName(bridge: string, vlan: number): string {
   return `${bridge}.${vlan}`;
 }
 

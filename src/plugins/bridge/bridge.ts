@@ -5,7 +5,6 @@
  */
 import { NetlinkHandle } from "../../netlink/handle.ts";
 import type { Link } from "../../netlink/link-types.ts";
-import { linkDel } from "../../netlink/link-add.ts";
 import { linkSetBridgePort, linkSetMaster } from "../../netlink/link-set.ts";
 import { linkFind, linkSetUp } from "../../netlink/link.ts";
 import type { CmdArgs, PluginInfo } from "../../skel/cmd-args.ts";
@@ -14,16 +13,16 @@ import { cidrOf, familyOfText, formatIP, networkOf } from "../../spec/ip.ts";
 import type { Attachment, IPConfig, Result, Route } from "../../spec/types.ts";
 import type { NetNS } from "../../sys/netns.ts";
 import { sysctlSet } from "../../sys/sysctl.ts";
-import { checkInterfaceIPs, checkRoutes, requirePrevResult } from "../_shared/check-result.ts";
+import { checkPodL3 } from "../_shared/check-result.ts";
 import { dnsSet } from "../_shared/conf-fields.ts";
 import { configureIface } from "../_shared/configure-iface.ts";
 import { failure } from "../_shared/errors.ts";
-import { ipamAddFor, ipamCommand, ipamValidate } from "../_shared/ipam-exec.ts";
+import { checkIpamThenPrev, ipamAddFor, ipamIfAny, ipamValidate } from "../_shared/ipam-exec.ts";
 import { type ContainerNS, openContainerNS, openContainerNSIfAny } from "../_shared/netns-open.ts";
 import { enableForward } from "../_shared/forward.ts";
 import { gcMasq, setupMasq, teardownMasq } from "../_shared/masq.ts";
 import { Rollback } from "../_shared/rollback.ts";
-import { deleteQuietly, deleteUnlessGone, setupVeth, strayHostVeths, type VethOwner, type VethPair } from "../_shared/veth.ts";
+import { deletePair, deleteQuietly, findPair, setupVeth, type VethOwner, type VethPair } from "../_shared/veth.ts";
 import { ensureBridge, ensureGatewayAddr } from "./_bridge-link.ts";
 import { checkBridge, checkContainerEnd, checkHostEnd } from "./_check.ts";
 import { ensureVlanGateway, setupPortVlans } from "./_vlan.ts";
@@ -213,15 +212,13 @@ async function cmdAdd(args: CmdArgs): Promise<Result> {
 async function cmdCheck(args: CmdArgs): Promise<void> {
   const conf = loadNetConf(args);
   using c = openContainerNS(args.netns);
-  if (conf.ipam) await ipamCommand("CHECK", conf.ipam.type, args);
-  const prev = requirePrevResult(args);
+  const prev = await checkIpamThenPrev(conf, args);
   using hostH = NetlinkHandle.at();
   const br = checkBridge(hostH, prev, conf);
   const cont = checkContainerEnd(c.h, prev, args);
   checkHostEnd(hostH, prev, br, cont, args);
   if (!conf.disableContainerInterface) {
-    checkInterfaceIPs(c.h, args.ifName, prev.ips ?? []);
-    checkRoutes(c.h, prev.routes ?? []);
+    checkPodL3(c.h, args.ifName, prev);
   }
 }
 
@@ -234,16 +231,9 @@ async function cmdDel(args: CmdArgs): Promise<void> {
   const conf = loadNetConf(args);
   using hostH = NetlinkHandle.at();
   using c = openContainerNSIfAny(args.netns);
-  const contLink = c ? linkFind(c.h, args.ifName) : undefined;
-  const strays = strayHostVeths(hostH, vethOwner(conf, args), args.prevResult, contLink);
-  if (conf.ipam) await ipamCommand("DEL", conf.ipam.type, args);
-  try {
-    // The pod end's peer goes with it (asking for it again would wait for the kernel to finish that deletion).
-    if (c && contLink) linkDel(c.h, contLink.index);
-    for (const v of strays) deleteUnlessGone(hostH, v.index);
-  } catch (e) {
-    throw failure(`failed to delete "${args.ifName}"`, e);
-  }
+  const pair = findPair(hostH, c, vethOwner(conf, args), args.prevResult);
+  await ipamIfAny("DEL", conf, args);
+  deletePair(hostH, c, pair, args.ifName);
   if (conf.ipMasq) teardownMasq(conf, args);
   if (conf.macspoofchk) {
     try {
@@ -257,14 +247,14 @@ async function cmdDel(args: CmdArgs): Promise<void> {
 /** IPAM's reservations and the masquerade rules (both backends) of attachments that are gone. */
 async function cmdGc(args: CmdArgs, valid: Attachment[]): Promise<void> {
   const conf = loadNetConf(args);
-  if (conf.ipam) await ipamCommand("GC", conf.ipam.type, args);
+  await ipamIfAny("GC", conf, args);
   if (conf.ipMasq) gcMasq(conf, valid);
 }
 
 /** Ready when the IPAM plugin is. */
 async function cmdStatus(args: CmdArgs): Promise<void> {
   const conf = loadNetConf(args);
-  if (conf.ipam) await ipamCommand("STATUS", conf.ipam.type, args);
+  await ipamIfAny("STATUS", conf, args);
 }
 
 /** What this plugin says about itself. */

@@ -13,11 +13,11 @@ import type { CmdArgs, PluginInfo } from "../../skel/cmd-args.ts";
 import type { IPAMConfig, Interface, NetConf, Result } from "../../spec/types.ts";
 import { validateInterfaceName } from "../../spec/validate.ts";
 import { NetNS } from "../../sys/netns.ts";
-import { checkContainerLink, checkInterfaceIPs, checkRoutes, containerIface, requirePrevResult } from "../_shared/check-result.ts";
+import { checkContainerLink, checkPodL3, containerIface } from "../_shared/check-result.ts";
 import { checkDNS, ipamOf, stringField } from "../_shared/conf-fields.ts";
 import { configureIface } from "../_shared/configure-iface.ts";
 import { failure, invalidConfig } from "../_shared/errors.ts";
-import { ipamAddFor, ipamCommand, ipamValidate } from "../_shared/ipam-exec.ts";
+import { checkIpamThenPrev, ipamAddFor, ipamIfAny, ipamValidate } from "../_shared/ipam-exec.ts";
 import { openContainerNS, openContainerNSIfAny } from "../_shared/netns-open.ts";
 import { Rollback } from "../_shared/rollback.ts";
 import { AUX_NAME, type DeviceRef, findHostDevice, hasDpdkDriver, PCI_ADDRESS, SYS_BUS_AUXILIARY, SYS_BUS_PCI } from "./_find.ts";
@@ -115,13 +115,11 @@ async function cmdAdd(args: CmdArgs): Promise<Result> {
 async function cmdCheck(args: CmdArgs): Promise<void> {
   const conf = loadNetConf(args);
   using c = openContainerNS(args.netns);
-  if (conf.ipam) await ipamCommand("CHECK", conf.ipam.type, args);
-  const prev = requirePrevResult(args);
+  const prev = await checkIpamThenPrev(conf, args);
   if (conf.dpdkMode) return;
   const intf = containerIface(prev, args);
   checkContainerLink(c.h, intf);
-  checkInterfaceIPs(c.h, args.ifName, prev.ips ?? []);
-  checkRoutes(c.h, prev.routes ?? []);
+  checkPodL3(c.h, args.ifName, prev);
 }
 
 /**
@@ -131,7 +129,7 @@ async function cmdCheck(args: CmdArgs): Promise<void> {
  */
 async function cmdDel(args: CmdArgs): Promise<void> {
   const conf = loadNetConf(args);
-  if (conf.ipam) await ipamCommand("DEL", conf.ipam.type, args);
+  await ipamIfAny("DEL", conf, args);
   if (conf.dpdkMode) return;
   using c = openContainerNSIfAny(args.netns);
   if (!c) return;
@@ -145,13 +143,13 @@ async function cmdDel(args: CmdArgs): Promise<void> {
 /** IPAM's leases are what outlives a container. */
 async function cmdGc(args: CmdArgs): Promise<void> {
   const conf = loadNetConf(args);
-  if (conf.ipam) await ipamCommand("GC", conf.ipam.type, args);
+  await ipamIfAny("GC", conf, args);
 }
 
 /** Ready when IPAM is. */
 async function cmdStatus(args: CmdArgs): Promise<void> {
   const conf = loadNetConf(args);
-  if (conf.ipam) await ipamCommand("STATUS", conf.ipam.type, args);
+  await ipamIfAny("STATUS", conf, args);
 }
 
 /** What this plugin says about itself. */

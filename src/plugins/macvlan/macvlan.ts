@@ -15,11 +15,11 @@ import { loadArgs } from "../../spec/args.ts";
 import { CniError, ErrorCode, errorMessage } from "../../spec/error.ts";
 import type { IPAMConfig, NetConf, Result } from "../../spec/types.ts";
 import { sysctlSet } from "../../sys/sysctl.ts";
-import { checkContainerLink, checkInterfaceIPs, checkRoutes, containerIface, requirePrevResult } from "../_shared/check-result.ts";
+import { checkContainerLink, checkPodL3, containerIface } from "../_shared/check-result.ts";
 import { boolField, checkDNS, intField, ipamOf, stringField } from "../_shared/conf-fields.ts";
 import { configureIface } from "../_shared/configure-iface.ts";
 import { failure, invalidConfig } from "../_shared/errors.ts";
-import { ipamAddFor, ipamCommand, ipamValidate } from "../_shared/ipam-exec.ts";
+import { checkIpamThenPrev, ipamAddFor, ipamIfAny, ipamValidate } from "../_shared/ipam-exec.ts";
 import { type ContainerNS, openContainerNS, openContainerNSIfAny } from "../_shared/netns-open.ts";
 import { Rollback } from "../_shared/rollback.ts";
 import { validateInterfaceName } from "../../spec/validate.ts";
@@ -187,21 +187,19 @@ async function cmdAdd(args: CmdArgs): Promise<Result> {
 async function cmdCheck(args: CmdArgs): Promise<void> {
   const conf = loadNetConf(args);
   using c = openContainerNS(args.netns);
-  if (conf.ipam) await ipamCommand("CHECK", conf.ipam.type, args);
-  const prev = requirePrevResult(args);
+  const prev = await checkIpamThenPrev(conf, args);
   const intf = containerIface(prev, args);
   using hostH = NetlinkHandle.at();
   resolveMaster(conf, conf.linkInContainer ? c.h : hostH);
   const link = checkContainerLink(c.h, intf, "macvlan");
   if (link.kind === "macvlan" && link.mode !== conf.mode) throw failure(`container macvlan mode ${link.mode} does not match expected value: ${conf.mode}`);
-  checkInterfaceIPs(c.h, args.ifName, prev.ips ?? []);
-  checkRoutes(c.h, prev.routes ?? []);
+  checkPodL3(c.h, args.ifName, prev);
 }
 
 /** Releases the addresses and deletes the device; succeeds when the namespace or the device is gone. */
 async function cmdDel(args: CmdArgs): Promise<void> {
   const conf = loadNetConf(args);
-  if (conf.ipam) await ipamCommand("DEL", conf.ipam.type, args);
+  await ipamIfAny("DEL", conf, args);
   // The device lives in the pod's namespace: when that is gone, so is the device.
   using c = openContainerNSIfAny(args.netns);
   if (!c) return;
@@ -217,13 +215,13 @@ async function cmdDel(args: CmdArgs): Promise<void> {
 /** IPAM's leases are what outlives a container. */
 async function cmdGc(args: CmdArgs): Promise<void> {
   const conf = loadNetConf(args);
-  if (conf.ipam) await ipamCommand("GC", conf.ipam.type, args);
+  await ipamIfAny("GC", conf, args);
 }
 
 /** Ready when IPAM is and a master named in the node's namespace exists (code 50 otherwise). */
 async function cmdStatus(args: CmdArgs): Promise<void> {
   const conf = loadNetConf(args);
-  if (conf.ipam) await ipamCommand("STATUS", conf.ipam.type, args);
+  await ipamIfAny("STATUS", conf, args);
   if (conf.master && !conf.linkInContainer) {
     using h = NetlinkHandle.at();
     if (!linkFind(h, conf.master)) throw new CniError(ErrorCode.PluginNotAvailable, `master "${conf.master}" not found`);

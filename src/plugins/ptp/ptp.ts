@@ -14,17 +14,17 @@ import { RT_SCOPE_HOST, RT_SCOPE_LINK, RT_SCOPE_UNIVERSE } from "../../netlink/r
 import { routeAdd, routeDel } from "../../netlink/route.ts";
 import type { CmdArgs, PluginInfo } from "../../skel/cmd-args.ts";
 import type { Attachment, IPAMConfig, IPConfig, NetConf, Result } from "../../spec/types.ts";
-import { checkContainerLink, checkInterfaceIPs, checkRoutes, containerIface, requirePrevResult } from "../_shared/check-result.ts";
+import { checkContainerLink, checkPodL3, containerIface } from "../_shared/check-result.ts";
 import { boolField, checkDNS, dnsSet, intField, ipamOf } from "../_shared/conf-fields.ts";
 import { configureIface } from "../_shared/configure-iface.ts";
 import { failure, invalidConfig } from "../_shared/errors.ts";
 import { familyOfText, hostPrefix, ipOfCIDR, networkOfCIDR } from "../../spec/ip.ts";
-import { ipamAddFor, ipamCommand, ipamValidate } from "../_shared/ipam-exec.ts";
+import { checkIpamThenPrev, ipamAddFor, ipamCommand, ipamValidate } from "../_shared/ipam-exec.ts";
 import { type ContainerNS, openContainerNS, openContainerNSIfAny } from "../_shared/netns-open.ts";
 import { gcMasq, masqBackendOf, setupMasq, teardownMasq } from "../_shared/masq.ts";
 import { enableForward } from "../_shared/forward.ts";
 import { Rollback } from "../_shared/rollback.ts";
-import { deleteUnlessGone, setupVeth, strayHostVeths, type VethOwner } from "../_shared/veth.ts";
+import { deletePair, findPair, setupVeth, type VethOwner } from "../_shared/veth.ts";
 
 /** The ptp config: the standard fields plus these. */
 export interface PtpConf extends NetConf {
@@ -164,12 +164,10 @@ function checkHostVeth(hostH: NetlinkHandle, prev: Result): void {
 async function cmdCheck(args: CmdArgs): Promise<void> {
   const conf = loadNetConf(args);
   using c = openContainerNS(args.netns);
-  await ipamCommand("CHECK", conf.ipam.type, args);
-  const prev = requirePrevResult(args, "ptp: ");
+  const prev = await checkIpamThenPrev(conf, args, "ptp: ");
   const intf = containerIface(prev, args);
   checkContainerLink(c.h, intf, "veth");
-  checkInterfaceIPs(c.h, args.ifName, prev.ips ?? []);
-  checkRoutes(c.h, prev.routes ?? []);
+  checkPodL3(c.h, args.ifName, prev);
   using hostH = NetlinkHandle.at();
   checkHostVeth(hostH, prev);
 }
@@ -185,17 +183,9 @@ async function cmdDel(args: CmdArgs): Promise<void> {
   using hostH = NetlinkHandle.at();
   using c = openContainerNSIfAny(args.netns);
   // Found before IPAM DEL: if that fails, nothing is deleted and a retry finds it all again.
-  const contLink = c ? linkFind(c.h, args.ifName) : undefined;
-  const strays = strayHostVeths(hostH, vethOwner(conf, args), args.prevResult, contLink);
-
+  const pair = findPair(hostH, c, vethOwner(conf, args), args.prevResult);
   await ipamCommand("DEL", conf.ipam.type, args);
-  try {
-    // The pod end's peer goes with it.
-    if (c && contLink) linkDel(c.h, contLink.index);
-    for (const v of strays) deleteUnlessGone(hostH, v.index);
-  } catch (e) {
-    throw failure(`failed to delete "${args.ifName}"`, e);
-  }
+  deletePair(hostH, c, pair, args.ifName);
   // By chain name and comment hash: the rules go even when no address can be found any more.
   if (conf.ipMasq) teardownMasq(conf, args);
 }

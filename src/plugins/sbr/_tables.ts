@@ -15,13 +15,13 @@ import { failure } from "../_shared/errors.ts";
 import type { SbrConf } from "./_conf.ts";
 
 /** The reference's first candidate table id. */
-export const FIRST_TABLE = 100;
+const FIRST_TABLE = 100;
 
 /** RT_TABLE_DEFAULT, RT_TABLE_MAIN, RT_TABLE_LOCAL: never emptied. */
 const RESERVED = new Set([253, RT_TABLE_MAIN, 255]);
 
 /** The first table id from `from` that no rule and no route uses. */
-export function nextTable(from: number, taken: Set<number>): number {
+function nextTable(from: number, taken: Set<number>): number {
   let t = from;
   while (taken.has(t)) t++;
   return t;

@@ -1,4 +1,5 @@
 import { describe, expect } from "bun:test";
+import { podVeth } from "../../../test/helpers/node.ts";
 import { rootTest, withNetns, type TestNetns } from "../../../test/helpers/netns.ts";
 import { ours, reference, runIn } from "../../../test/helpers/plugin-run.ts";
 
@@ -7,16 +8,10 @@ const REF = reference("sbr");
 
 /** eth0 with an IPv4 and an IPv6 address and default routes for both; the node end has the gateways. */
 function setUp(node: TestNetns, pod: TestNetns): void {
-  pod.exec(["ip", "link", "del", "eth0"], { allowFail: true });
-  node.exec(["ip", "link", "add", "sbrhost", "type", "veth", "peer", "name", "eth0", "netns", pod.name]);
-  node.exec(["ip", "link", "set", "sbrhost", "up"]);
-  node.exec(["ip", "addr", "add", "10.9.0.1/24", "dev", "sbrhost"]);
-  node.exec(["ip", "addr", "add", "fd00:9::1/64", "dev", "sbrhost", "nodad"]);
-  pod.exec(["ip", "link", "set", "eth0", "up"]);
-  pod.exec(["ip", "addr", "add", "10.9.0.2/24", "dev", "eth0"]);
-  pod.exec(["ip", "addr", "add", "fd00:9::2/64", "dev", "eth0", "nodad"]);
-  pod.exec(["ip", "route", "add", "default", "via", "10.9.0.1", "dev", "eth0"]);
-  pod.exec(["ip", "-6", "route", "add", "default", "via", "fd00:9::1", "dev", "eth0"]);
+  podVeth(node, pod, "sbrhost", {
+    node: { addrs: ["10.9.0.1/24", "fd00:9::1/64"] },
+    pod: { addrs: ["10.9.0.2/24", "fd00:9::2/64"], gateways: ["10.9.0.1", "fd00:9::1"] },
+  });
 }
 
 const prev = (pod: TestNetns) => ({

@@ -1,4 +1,5 @@
 import { describe, expect } from "bun:test";
+import { podVeth } from "../../../test/helpers/node.ts";
 import { rootTest, withNetns, type TestNetns } from "../../../test/helpers/netns.ts";
 import { ours, reference, routeState, runIn } from "../../../test/helpers/plugin-run.ts";
 import { ALL_VERSIONS } from "../../spec/version.ts";
@@ -7,11 +8,7 @@ const OURS = ours("sbr");
 const REF = reference("sbr");
 
 function setUp(node: TestNetns, pod: TestNetns): void {
-  pod.exec(["ip", "link", "del", "eth0"], { allowFail: true });
-  node.exec(["ip", "link", "add", "sbrhost", "type", "veth", "peer", "name", "eth0", "netns", pod.name]);
-  pod.exec(["ip", "link", "set", "eth0", "up"]);
-  pod.exec(["ip", "addr", "add", "10.9.0.2/24", "dev", "eth0"]);
-  pod.exec(["ip", "route", "add", "default", "via", "10.9.0.1", "dev", "eth0"]);
+  podVeth(node, pod, "sbrhost", { pod: { addrs: ["10.9.0.2/24"], gateways: ["10.9.0.1"] } });
 }
 
 /** The prevResult as a main plugin of spec version `v` prints it. */

@@ -1,4 +1,5 @@
 import { describe, expect } from "bun:test";
+import { podVeth } from "../../../test/helpers/node.ts";
 import { rootTest, withNetns, type TestNetns } from "../../../test/helpers/netns.ts";
 import { ours, reference, routeState, runIn, type Call } from "../../../test/helpers/plugin-run.ts";
 
@@ -7,10 +8,7 @@ const REF = reference("sbr");
 
 /** A pod whose eth0 has 10.9.0.2/24 and a default route via 10.9.0.1, as a main plugin leaves it. */
 function setUp(node: TestNetns, pod: TestNetns): void {
-  node.exec(["ip", "link", "add", "sbrhost", "type", "veth", "peer", "name", "eth0", "netns", pod.name]);
-  pod.exec(["ip", "link", "set", "eth0", "up"]);
-  pod.exec(["ip", "addr", "add", "10.9.0.2/24", "dev", "eth0"]);
-  pod.exec(["ip", "route", "add", "default", "via", "10.9.0.1", "dev", "eth0"]);
+  podVeth(node, pod, "sbrhost", { pod: { addrs: ["10.9.0.2/24"], gateways: ["10.9.0.1"] } });
 }
 
 const prev = (pod: TestNetns) => ({

@@ -12,7 +12,7 @@ import { invalidConfig } from "../_shared/errors.ts";
 import { DEFAULT_DATA_DIR } from "./_backup.ts";
 
 /** The reference's allow-list: when the file exists, only sysctls matching one of its lines (regexes) may be set. */
-export const ALLOWLIST = "/etc/cni/tuning/allowlist.conf";
+const ALLOWLIST = "/etc/cni/tuning/allowlist.conf";
 
 /** The tuning config: the standard fields plus these, args.cni and CNI_ARGS merged in. */
 export interface TuningConf extends NetConf {
