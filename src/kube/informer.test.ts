@@ -136,6 +136,23 @@ test("the server ends each watch at timeoutSeconds: resumed at once, no error, n
   expect([inf.stats.lists, inf.stats.errors]).toEqual([1, 0]);
 });
 
+test("finalizers: delete marks the object (MODIFIED with deletionTimestamp), removing the last finalizer deletes it", async () => {
+  srv = await startKubeApiServer({ seed: [{ ...pod("f", "n1"), metadata: { name: "f", namespace: "default", finalizers: ["example.com/hold"] } }] });
+  const kc = new LightKubeClient(loadKubeconfig(srv.kubeconfig));
+  const inf = kc.watchPods({ namespace: "default" });
+  stops.push(() => inf.stop());
+  const seen: InformerEvent<Pod>[] = [];
+  await inf.synced;
+  inf.on((e) => seen.push(e));
+  await kc.delete(PODS, { namespace: "default", name: "f" });
+  await until(() => seen.length === 1);
+  expect(seen[0]!.type).toBe("MODIFIED");
+  expect(inf.get("f", "default")!.metadata.deletionTimestamp).toBeString();
+  await kc.patchPod("default", "f", [{ op: "remove", path: "/metadata/finalizers" }], { type: "json" });
+  await until(() => inf.get("f", "default") === undefined);
+  expect(summary(seen)).toEqual(["MODIFIED f", "DELETED f"]);
+});
+
 test("async iteration: events in order, ends on stop()", async () => {
   srv = await startKubeApiServer({ seed: [node("n1")] });
   const kc = new LightKubeClient(loadKubeconfig(srv.kubeconfig));

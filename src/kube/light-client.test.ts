@@ -23,6 +23,7 @@ const nad = { apiVersion: "k8s.cni.cncf.io/v1", kind: "NetworkAttachmentDefiniti
 let srv: KubeApiServer;
 let kc: LightKubeClient;
 const logs: string[] = [];
+const serverLog: string[] = [];
 beforeAll(async () => {
   srv = await startKubeApiServer({
     users: [
@@ -37,6 +38,7 @@ beforeAll(async () => {
       "system:serviceaccount:kube-system:flannel": FLANNEL_RULES,
     }),
     seed: [node("node-1"), node("node-2"), pod("p1", "node-1"), pod("p2", "node-2"), nad],
+    log: (l) => serverLog.push(l),
   });
   kc = new LightKubeClient(loadKubeconfig(srv.kubeconfig), { log: (l) => logs.push(l), timeoutMs: 3000 });
 });
@@ -269,7 +271,8 @@ describe("failures", () => {
     expect(e.message).toBe(`Cannot get node "node-1" on ${srv.url}: 401 Unauthorized: Unauthorized`);
     expect(lines.length).toBeGreaterThan(0);
     for (const l of [...lines, e.message, String(e.stack)]) expect(l).not.toContain("wrong-secret-token-xyz");
-    for (const l of logs) expect(l).not.toContain("admin-token-0123456789");
+    for (const l of [...logs, ...serverLog]) expect(l).not.toContain("admin-token-0123456789");
+    expect(serverLog.length).toBeGreaterThan(10);
   });
   test("403 Forbidden as the apiserver words it", async () => {
     const viewer = new LightKubeClient(loadKubeconfig(srv.writeKubeconfig({ user: "viewer" })));

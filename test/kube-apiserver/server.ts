@@ -528,8 +528,15 @@ export class KubeApiServer {
         return send(200, this.patch(def, namespace, name, sub, String(req.headers["content-type"] ?? ""), body, q.get("dryRun") === "All", fv));
       case "delete": {
         const o = this.mustGet(def, namespace, name);
-        const gone = this.write(def, this.key(def, namespace, name), o, "DELETED");
-        return sendJson(res, 200, gone);
+        const key = this.key(def, namespace, name);
+        // With finalizers the object stays, marked for deletion, until they are removed.
+        if (o.metadata.finalizers?.length) {
+          if (o.metadata.deletionTimestamp) return sendJson(res, 200, o);
+          o.metadata.deletionTimestamp = now();
+          o.metadata.deletionGracePeriodSeconds = 0;
+          return sendJson(res, 200, this.write(def, key, o, "MODIFIED"));
+        }
+        return sendJson(res, 200, this.write(def, key, o, "DELETED"));
       }
       default:
         throw new HttpError(status(405, "MethodNotAllowed", "the server does not allow this method on the requested resource"));
@@ -719,7 +726,14 @@ export class KubeApiServer {
     }
     if (JSON.stringify({ ...o, metadata: { ...o.metadata, resourceVersion: "" } }) === JSON.stringify({ ...old, metadata: { ...old.metadata, resourceVersion: "" } })) return old;
     if (dryRun) return o;
-    return this.write(def, this.key(def, old.metadata.namespace, old.metadata.name), o, "MODIFIED");
+    const key = this.key(def, old.metadata.namespace, old.metadata.name);
+    if (old.metadata.deletionTimestamp) {
+      // Marked for deletion: it stays so; removing the last finalizer completes the deletion.
+      o.metadata.deletionTimestamp = old.metadata.deletionTimestamp;
+      o.metadata.deletionGracePeriodSeconds = old.metadata.deletionGracePeriodSeconds;
+      if (!o.metadata.finalizers?.length) return this.write(def, key, o, "DELETED");
+    }
+    return this.write(def, key, o, "MODIFIED");
   }
 
   private checkKind(def: ResourceDef, o: any): void {
