@@ -25,7 +25,13 @@ const SLOW = process.env.CNI_TS_IN_VM === "1" ? 10 : 1;
 export async function startFlanneld(lab: Lab, node: LabNode, extra: string[] = [], waitReady = true, env?: Record<string, string>): Promise<LabProcess> {
   const d = nodeDir(lab, node);
   const p = lab.spawn(node, [ensureBuilt(), "flanneld", `--etcd-endpoints=${lab.etcd!.endpoint}`, "--iface=eth0", `--subnet-file=${join(d, "subnet.env")}`, "--ip-masq", ...extra], { logName: `flanneld-${node.name}-${++starts}`, env });
-  if (waitReady) await waitFor(`flanneld on ${node.name} to be ready`, () => p.log().includes("flannel is ready"), 15_000 * SLOW).catch((e) => { throw new Error(`${e.message}\n${p.log()}`); });
+  let gone = false;
+  void p.exited.then(() => (gone = true));
+  if (waitReady) {
+    const ready = () => p.log().includes("flannel is ready");
+    await waitFor(`flanneld on ${node.name} to be ready`, () => gone || ready(), 15_000 * SLOW).catch((e) => { throw new Error(`${e.message}\n${p.log()}`); });
+    if (!ready()) throw new Error(`flanneld on ${node.name} exited before it was ready:\n${p.log()}`);
+  }
   return p;
 }
 

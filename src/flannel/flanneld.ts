@@ -14,6 +14,7 @@ import type { Backend, BackendContext } from "./backends/backend.ts";
 import { allocBackend } from "./backends/alloc.ts";
 import { hostGwBackend } from "./backends/host-gw.ts";
 import { ipipBackend } from "./backends/ipip.ts";
+import { wireguardBackend } from "./backends/wireguard.ts";
 import { vxlanBackend } from "./backends/vxlan.ts";
 import { EtcdSubnetManager, sleep } from "./etcd-manager.ts";
 import { findExtIface } from "./ext-iface.ts";
@@ -51,15 +52,14 @@ export function writeSubnetFile(file: string, text: string): void {
   renameSync(tmp, file);
 }
 
-const BACKENDS: Record<string, (ctx: BackendContext) => Backend> = { vxlan: vxlanBackend, "host-gw": hostGwBackend, ipip: ipipBackend, alloc: allocBackend };
+const BACKENDS: Record<string, (ctx: BackendContext) => Backend> = { vxlan: vxlanBackend, "host-gw": hostGwBackend, ipip: ipipBackend, wireguard: wireguardBackend, alloc: allocBackend };
 
 /** A backend by type, or a clear refusal. */
 function newBackend(type: string, ctx: BackendContext): Backend {
   const make = BACKENDS[type];
   if (make) return make(ctx);
   if (type === "udp" || type === "ipsec") throw new Error(`backend type "${type}" is not supported by cni-ts flanneld (flannel itself has deprecated it): use vxlan, host-gw or wireguard`);
-  if (type === "wireguard") throw new Error(`backend type "wireguard" is not implemented in cni-ts flanneld yet: use vxlan, host-gw or ipip`);
-  throw new Error(`unknown backend type "${type}" (supported: vxlan, host-gw, ipip, alloc)`);
+  throw new Error(`unknown backend type "${type}" (supported: vxlan, host-gw, ipip, wireguard, alloc)`);
 }
 
 async function newSubnetManager(f: FlanneldFlags): Promise<SubnetManager> {

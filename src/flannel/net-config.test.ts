@@ -67,3 +67,17 @@ test("flags: flannel's names and defaults, FLANNELD_* from the environment, repe
   expect(() => parseFlags(["--nope"], {})).toThrow("flag provided but not defined: -nope");
   expect(() => parseFlags(["--subnet-lease-renew-margin=0"], {})).toThrow("out of acceptable range");
 });
+
+test("wireguard key: RFC 7748's X25519 vector, written once and read back the same", async () => {
+  const { loadOrCreateKey } = await import("./backends/wireguard.ts");
+  const { mkdtempSync, rmSync, writeFileSync } = await import("node:fs");
+  const dir = mkdtempSync("/tmp/cni-ts-wgkey-");
+  try {
+    writeFileSync(`${dir}/alice`, Buffer.from("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a", "hex").toString("base64"));
+    expect(Buffer.from(loadOrCreateKey(`${dir}/alice`).publicKey).toString("hex")).toBe("8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a");
+    const made = loadOrCreateKey(`${dir}/sub/new`);
+    expect(loadOrCreateKey(`${dir}/sub/new`)).toEqual(made);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -103,6 +103,11 @@ export interface IpipSpec extends LinkSpecBase {
   ttl?: number;
 }
 
+/** A WireGuard device (needs the wireguard module); keys and peers are set through wireguard.ts. */
+export interface WireguardSpec extends LinkSpecBase {
+  kind: "wireguard";
+}
+
 /** A dummy link (needs CONFIG_DUMMY in the kernel). */
 export interface DummySpec extends LinkSpecBase {
   kind: "dummy";
@@ -114,7 +119,7 @@ export interface IfbSpec extends LinkSpecBase {
   kind: "ifb";
 }
 
-export type LinkSpec = VethSpec | BridgeSpec | MacvlanSpec | VxlanSpec | IpipSpec | DummySpec | IfbSpec;
+export type LinkSpec = VethSpec | BridgeSpec | MacvlanSpec | VxlanSpec | IpipSpec | WireguardSpec | DummySpec | IfbSpec;
 
 /**
  * Creates a link; NetlinkError EEXIST when the name is taken. Equivalent to:
@@ -151,6 +156,7 @@ function linkInfo(h: NetlinkHandle, spec: LinkSpec): RtAttr[] {
   switch (spec.kind) {
     case "dummy":
     case "ifb":
+    case "wireguard":
       return [kind];
     case "veth": {
       // VETH_INFO_PEER holds a whole ifinfomsg + attributes, as if a second RTM_NEWLINK.

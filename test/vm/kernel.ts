@@ -8,7 +8,7 @@
 import { test } from "bun:test";
 import { spawnSync } from "node:child_process";
 
-export type KernelFeature = "dummy" | "vlan" | "ipvlan" | "vrf" | "tap" | "bridge-vlan-filtering" | "ipip";
+export type KernelFeature = "dummy" | "vlan" | "ipvlan" | "vrf" | "tap" | "bridge-vlan-filtering" | "ipip" | "wireguard";
 
 /** One `ip` command per feature, run in a throwaway network namespace after making a veth pair. */
 const PROBES: Record<KernelFeature, string> = {
@@ -19,6 +19,7 @@ const PROBES: Record<KernelFeature, string> = {
   tap: "ip tuntap add mode tap name probe0",
   "bridge-vlan-filtering": "ip link add probe0 type bridge vlan_filtering 1",
   ipip: "ip link add probe0 type ipip local 10.0.0.1",
+  wireguard: "ip link add probe0 type wireguard",
 };
 
 const known = new Map<KernelFeature, boolean>();

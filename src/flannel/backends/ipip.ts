@@ -5,7 +5,7 @@
  * onlink route to its subnet via its public IP over the tunnel, or with DirectRouting a
  * plain route over the external interface when the remote is on the same L2 network.
  * IPv4 only, as flannel's. Needs the kernel's ipip module (this project's test host has
- * none: tested in the VM, flanneld-ipip.vm.test.ts).
+ * none: tested in the VM, flanneld-tunnels.vm.test.ts).
  */
 import { NetlinkError } from "../../netlink/error.ts";
 import { addrAdd, addrDel, addrList } from "../../netlink/addr.ts";
