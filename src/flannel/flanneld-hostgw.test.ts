@@ -101,3 +101,18 @@ rootTest("etcd outage while running: routes stay, renewals fail and are logged, 
     expect(Object.keys(lab.etcd!.get(keyA))).toEqual([keyA]);
     expect(pings(pa.pod, pb.ip)).toBe(true);
   }), 90_000);
+
+rootTest("vxlan with DirectRouting: nodes on one network get plain routes via each other; /healthz and /readyz", () =>
+  withLab({ nodes: 2, etcd: true }, async (lab) => {
+    const [a, b] = lab.nodes as [typeof lab.nodes[0], typeof lab.nodes[0]];
+    lab.etcd!.put(`${PREFIX}/config`, JSON.stringify({ Network: "10.68.0.0/16", Backend: { Type: "vxlan", DirectRouting: true } }));
+    await startFlanneld(lab, a, ["--healthz-ip=127.0.0.1", "--healthz-port=10256"]);
+    await startFlanneld(lab, b);
+    const snB = subnetEnv(lab, b)!.FLANNEL_SUBNET!.replace(".1/24", ".0/24");
+    await waitFor("the direct route to b", () => routes(a).includes(`${snB} via ${b.ip} dev eth0`));
+    const pa = addPod(lab, a, "dr-a");
+    const pb = addPod(lab, b, "dr-b");
+    await waitFor("pod a to reach pod b", () => pings(pa.pod, pb.ip));
+    const get = (path: string) => a.ns.exec(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", `http://127.0.0.1:10256${path}`], { allowFail: true });
+    expect([get("/healthz"), get("/readyz"), get("/nope")]).toEqual(["200", "200", "404"]);
+  }), 60_000);
