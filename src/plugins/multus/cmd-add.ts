@@ -1,0 +1,116 @@
+/** ADD (Multus's CmdAdd): every delegate of the pod, recorded first, undone in reverse when one fails. */
+import type { CmdArgs } from "../../skel/cmd-args.ts";
+import { errorMessage } from "../../spec/error.ts";
+import type { Result } from "../../spec/types.ts";
+import { loadNetConf } from "./conf.ts";
+import { delegateNetName, delegateRuntimeConf, ifnamesOf } from "./delegate.ts";
+import { cmdErr, cmdPluginErr, type K8sArgsLike } from "./errors.ts";
+import { addDefaultGWCache, deleteDefaultGW, deleteDefaultGWCache, setDefaultGW } from "./gateway.ts";
+import { Logger } from "./log.ts";
+import { createNetworkStatuses, formatNetworkStatus } from "./network-status.ts";
+import type { ResolveContext } from "./resolve.ts";
+import { podResourcesClient } from "./pod-resources.ts";
+import { saveDelegates } from "./scratch.ts";
+import type { Delegate, MultusConf, NetworkStatus } from "./types.ts";
+import { addDelegateArgs, delPlugins, delegateLabel, emptyResult, getPod, k8sArgsOf, parseArgs, resolveDelegates, runDelegate, runtimeOptions, sourceOf, validateIfName, waitForFile, type EngineOptions } from "./_engine-kit.ts";
+
+/** ADD: the master's result; every delegate's interface, or none of them. */
+export async function cmdAdd(args: CmdArgs, o: EngineOptions): Promise<Result> {
+  let n: MultusConf;
+  try {
+    n = loadNetConf(args.stdinData);
+  } catch (e) {
+    throw cmdErr(undefined, `error loading netconf: ${errorMessage(e)}`, e);
+  }
+  const log = (o.logger ?? new Logger()).configure(n);
+  if (n.auxiliaryCNIChainName) throw cmdErr(undefined, `auxiliaryCNIChainName "${n.auxiliaryCNIChainName}" is not supported by this Multus`);
+  const source = sourceOf(n, o);
+  const k8s = k8sArgsOf(args);
+  if (n.readinessindicatorfile && !(await waitForFile(n.readinessindicatorfile, o.readinessTimeoutMs ?? 45_000))) {
+    throw cmdErr(k8s, `have you checked that your default network is ready? still waiting for readinessindicatorfile @ ${n.readinessindicatorfile}. pollimmediate error: timed out waiting for the condition`);
+  }
+  const pod = await getPod(source, k8s, false, o);
+  // A pod the API server does not know (deleted meanwhile) gets Multus's empty result;
+  // without pod keys in CNI_ARGS (a runtime that is not a kubelet) the delegates still run.
+  if (source?.kind === "kubernetes" && !pod && k8s.K8S_POD_NAME && k8s.K8S_POD_NAMESPACE) {
+    log.verbose(`CmdAdd: Warning: pod [${k8s.K8S_POD_NAMESPACE}/${k8s.K8S_POD_NAME}] not found, exiting with empty CNI result`);
+    return emptyResult(args, n.cniVersion);
+  }
+  const ctx: ResolveContext = { source, resourceClient: o.resourceClient ?? podResourcesClient(n.podResourcesSocket || undefined) };
+  const { delegates, legacy } = await resolveDelegates(n, ctx, pod, k8s);
+  if (delegates.length === 0) throw cmdErr(k8s, "error loading k8s delegates k8s args: TryLoadPodDelegates: must have either Kubernetes config or delegates");
+  const ifNames = ifnamesOf(delegates, args.ifName, legacy);
+  const dup = ifNames.find((name, i) => ifNames.indexOf(name) !== i);
+  if (dup) throw cmdErr(k8s, `error loading k8s delegates k8s args: two networks ask for interface "${dup}"`);
+  try {
+    saveDelegates(n.cniDir, args.containerID, delegates, ifNames);
+  } catch (e) {
+    throw cmdErr(k8s, `error saving the delegates: ${errorMessage(e)}`, e);
+  }
+
+  const opts = runtimeOptions(n, args, o.exec);
+  const statuses: NetworkStatus[] = [];
+  // Events are best effort: sent as the delegates finish, awaited together at the end.
+  const events: Promise<void>[] = [];
+  let result: Result | undefined;
+  for (let idx = 0; idx < delegates.length; idx++) {
+    const d = delegates[idx]!;
+    const ifName = ifNames[idx]!;
+    const netName = delegateNetName(d);
+    const rt = delegateRuntimeConf({ containerID: args.containerID, netns: args.netns, args: parseArgs(args) }, k8s, ifName, n.runtimeConfig, d);
+    let r: Result;
+    try {
+      validateIfName(args.netns, ifName);
+      addDelegateArgs(d, rt);
+      r = (await runDelegate("ADD", d, rt, opts))!;
+    } catch (e) {
+      // Tear down what was added, this one included; DEL is idempotent.
+      await delPlugins(args, k8s, n, delegates, ifNames, idx, opts);
+      const why = e instanceof Error && e.message.startsWith("validateIfName")
+        ? `DelegateAdd: cannot set "${d.conf?.type ?? delegateLabel(d)}" interface name to "${ifName}": ${e.message}`
+        : errorMessage(e);
+      throw cmdPluginErr(k8s, netName, `error adding container to network "${netName}": ${why}`, e);
+    }
+    log.verbose(`Add: ${k8s.K8S_POD_NAMESPACE}:${k8s.K8S_POD_NAME}:${pod?.uid ?? "unknownUID"}:${d.name}(${netName}):${ifName} ${JSON.stringify(r)}`);
+    const ips = (r.ips ?? []).map((ip) => ip.address);
+    if (pod && source && (r.interfaces || r.ips)) {
+      events.push(source.event(pod, "Normal", "AddedInterface", d.name ? `Add ${ifName} [${ips.join(" ")}] from ${d.name}` : `Add ${ifName} [${ips.join(" ")}]`));
+    }
+    if (d.masterPlugin || !result) result = r;
+    if (r.interfaces || r.ips) await applyDefaultRoute(args, k8s, n, d, ifName, netName);
+    if (pod && source && !n.systemNamespaces.includes(pod.namespace)) statuses.push(...createNetworkStatuses(r, d.name, d.masterPlugin));
+  }
+  if (pod && source && !n.systemNamespaces.includes(pod.namespace)) {
+    try {
+      await Promise.all([source.setNetworkStatus(pod, formatNetworkStatus(statuses)), ...(o.awaitEvents === false ? [] : events)]);
+    } catch (e) {
+      const msg = errorMessage(e);
+      if (msg.includes(`pod "`) && msg.includes(`" not found`)) log.verbose(`warning: tolerated failure writing network status (pod not found): ${msg}`);
+      else throw cmdErr(k8s, `error setting the networks status: SetNetworkStatus: failed to update the pod ${pod.name} in out of cluster comm: ${msg}`, e);
+    }
+  }
+  if (o.awaitEvents !== false) await Promise.all(events);
+  return result!;
+}
+
+async function applyDefaultRoute(args: CmdArgs, k8s: K8sArgsLike, n: MultusConf, d: Delegate, ifName: string, netName: string): Promise<void> {
+  const wants = (d.gatewayRequest ?? []).length > 0;
+  const delV4 = d.isFilterV4Gateway || (!d.isFilterV4Gateway && wants);
+  const delV6 = d.isFilterV6Gateway || (!d.isFilterV6Gateway && wants);
+  try {
+    if (delV4 || delV6) {
+      deleteDefaultGW(args.netns, ifName, { v4: delV4, v6: delV6 });
+      deleteDefaultGWCache(n.cniDir, netName, args.containerID, ifName, delV4, delV6);
+    }
+  } catch (e) {
+    throw cmdErr(k8s, `error deleting default gateway: ${errorMessage(e)}`, e);
+  }
+  if (wants && (!d.isFilterV4Gateway || !d.isFilterV6Gateway)) {
+    try {
+      setDefaultGW(args.netns, ifName, d.gatewayRequest!);
+      addDefaultGWCache(n.cniDir, netName, args.containerID, ifName, d.gatewayRequest!);
+    } catch (e) {
+      throw cmdErr(k8s, `error setting default gateway: ${errorMessage(e)}`, e);
+    }
+  }
+}
