@@ -4,7 +4,7 @@ import { bridgeVlanAdd, bridgeVlanBody, bridgeVlanDel, bridgeVlanList, decodeVla
 import { NetlinkHandle } from "./handle.ts";
 import { linkByName } from "./link.ts";
 import { decodeBridgeVlanInfo, encodeBridgeVlanInfo } from "./nl/bridge-vlan-info.ts";
-import { hex, unhex } from "./nl/_test-hex.ts";
+import { hex, unhex } from "../../test/helpers/hex.ts";
 
 // What iproute2 sends (strace of `bridge vlan add dev v0 vid 100 pvid untagged master`, v0 = ifindex 4):
 // ifinfomsg { AF_BRIDGE, index 4 }, IFLA_AF_SPEC { IFLA_BRIDGE_FLAGS = MASTER, IFLA_BRIDGE_VLAN_INFO { PVID|UNTAGGED, 100 } }.

@@ -5,7 +5,7 @@ import { filterAddMirredRedirect, filterListIngress, mirredRedirectBody } from "
 import { NetlinkHandle } from "./handle.ts";
 import { linkAdd } from "./link-add.ts";
 import { linkByName } from "./link.ts";
-import { hex } from "./nl/_test-hex.ts";
+import { hex } from "../../test/helpers/hex.ts";
 import { TCA_EGRESS_REDIR, TC_ACT_STOLEN } from "./nl/tc-mirred.ts";
 import { qdiscAddIngress } from "./qdisc.ts";
 

@@ -3,7 +3,7 @@ import { rootTest, withNetns } from "../../test/helpers/netns.ts";
 import { NetNS } from "../sys/netns.ts";
 import { NetlinkHandle } from "./handle.ts";
 import { linkAdd } from "./link-add.ts";
-import { hex } from "./nl/_test-hex.ts";
+import { hex } from "../../test/helpers/hex.ts";
 import { ingressQdiscBody, qdiscAddIngress, qdiscAddTbf, qdiscDel, qdiscList, tbfQdiscBody } from "./qdisc.ts";
 
 describe("qdisc messages, byte for byte what the reference bandwidth plugin sends (strace)", () => {

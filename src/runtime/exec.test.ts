@@ -5,7 +5,7 @@ import type { PluginFuncs } from "../skel/cmd-args.ts";
 import { runPlugin, validatePlugin } from "../skel/run.ts";
 import { CniError } from "../spec/error.ts";
 import { waitFor } from "../../test/helpers/wait.ts";
-import { FakePlugins } from "./_fake-plugins.ts";
+import { FakePlugins } from "../../test/helpers/fake-plugins.ts";
 import { decodeVersionInfo, defaultExec, findInPath } from "./exec.ts";
 import { getVersionInfo, pluginEnv } from "./invoke.ts";
 import { PluginError } from "./plugin-error.ts";

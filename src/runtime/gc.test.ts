@@ -1,7 +1,7 @@
 import { afterAll, beforeEach, describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { FakePlugins } from "./_fake-plugins.ts";
+import { FakePlugins } from "../../test/helpers/fake-plugins.ts";
 import { cacheFilePath, listCacheEntries } from "./cache.ts";
 import { confListFromBytes } from "./conf-dir.ts";
 import { defaultExec } from "./exec.ts";

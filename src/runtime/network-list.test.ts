@@ -1,7 +1,7 @@
 import { afterAll, beforeEach, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { FakePlugins } from "./_fake-plugins.ts";
+import { FakePlugins } from "../../test/helpers/fake-plugins.ts";
 import { cacheFilePath } from "./cache.ts";
 import { confFromBytes, confListFromBytes } from "./conf-dir.ts";
 import { defaultExec } from "./exec.ts";

@@ -6,7 +6,7 @@
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { withNetns, type TestNetns } from "./netns.ts";
-import { tempDir } from "./plugin-run.ts";
+import { runIn, tempDir, type Call, type Outcome } from "./plugin-run.ts";
 
 /** A node namespace (lo up, then `setup`) with `pods` namespaces beside it and a temp IPAM dir, all removed afterwards. */
 export async function withNode(
@@ -86,4 +86,16 @@ export function podVeth(node: TestNetns, pod: TestNetns, host: string, ends: { i
     for (const a of end?.addrs ?? []) ns.exec(["ip", "addr", "add", a, "dev", dev, ...(a.includes(":") ? ["nodad"] : [])]);
     for (const gw of end?.gateways ?? []) ns.exec(["ip", ...(gw.includes(":") ? ["-6"] : []), "route", "add", "default", "via", gw, "dev", dev]);
   }
+}
+
+/**
+ * ADD into `pod`, then the pod's namespace removed, then DEL with its old path: what a
+ * runtime does after a pod died. Returns the DEL's outcome (the spec wants success).
+ */
+export function delAfterPodGone(node: TestNetns, pod: TestNetns, argv: string[], c: Omit<Call, "command" | "netns">): Outcome {
+  const add = runIn(node, argv, { ...c, command: "ADD", netns: pod.path });
+  if (add.code !== 0) throw new Error(`ADD failed: ${add.stdout}${add.stderr}`);
+  const path = pod.path;
+  pod.destroy();
+  return runIn(node, argv, { ...c, command: "DEL", netns: path });
 }

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { unhex } from "../../netlink/nl/_test-hex.ts";
+import { unhex } from "../../../test/helpers/hex.ts";
 import { newMessage, setOption } from "./message.ts";
 import { leaseResult } from "./lease-result.ts";
 

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { messageType } from "./client-messages.ts";
 import { DhcpLease } from "./lease.ts";
-import { FakeClock, FakeLink, SERVER_MAC, settle } from "./_fake-server.ts";
+import { FakeClock, FakeLink, SERVER_MAC, settle } from "../../../test/helpers/fake-dhcp-server.ts";
 
 const ID = { mac: new Uint8Array(6), clientID: "c1/net/eth0", options: new Map<number, Uint8Array>([[55, new Uint8Array([3, 1])]]), broadcast: false };
 

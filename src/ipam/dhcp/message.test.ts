@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { hex, unhex } from "../../netlink/nl/_test-hex.ts";
+import { hex, unhex } from "../../../test/helpers/hex.ts";
 import { BOOTREPLY, FLAG_BROADCAST, decodeMessage, encodeMessage, getOption, newMessage, setOption } from "./message.ts";
 
 const MAC = unhex("02 00 00 00 00 01");

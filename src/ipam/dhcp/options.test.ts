@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { hex, unhex } from "../../netlink/nl/_test-hex.ts";
+import { hex, unhex } from "../../../test/helpers/hex.ts";
 import { classlessRoutes, maskPrefix, optionIPs, optionUint32, parseOptionName, prepareOptions, staticRoutes } from "./options.ts";
 
 describe("prepareOptions", () => {

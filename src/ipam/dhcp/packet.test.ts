@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { hex, unhex } from "../../netlink/nl/_test-hex.ts";
+import { hex, unhex } from "../../../test/helpers/hex.ts";
 import { decodeUdpIp, encodeUdpIp } from "./packet.ts";
 
 describe("IPv4/UDP framing", () => {

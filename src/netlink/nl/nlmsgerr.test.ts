@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { NLM_F_ACK, NLM_F_ACK_TLVS, NLM_F_CAPPED, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST } from "./netlink-consts.ts";
 import { RTM_NEWLINK } from "./rtnetlink-consts.ts";
 import { decodeDone, decodeExtAck, decodeNlmsgerr, encodeExtAck, encodeNlmsgerr } from "./nlmsgerr.ts";
-import { hex, unhex } from "./_test-hex.ts";
+import { hex, unhex } from "../../../test/helpers/hex.ts";
 
 const request = { len: 40, type: RTM_NEWLINK, flags: NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, seq: 3, pid: 0 };
 

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST, NLMSG_DONE } from "./netlink-consts.ts";
 import { RTM_GETLINK } from "./rtnetlink-consts.ts";
-import { hex } from "./_test-hex.ts";
+import { hex } from "../../../test/helpers/hex.ts";
 import { NLMSG_HDRLEN, decodeNlmsghdr, decodeNlmsgs, encodeNlmsg, nlmsgAlign, writeNlmsghdr } from "./nlmsghdr.ts";
 
 

@@ -5,7 +5,7 @@ import {
   attrMap, decodeAttrs, encodeAttrs, readBe16, readS32, readString, readU16, readU32, readU8,
   rtaBe16, rtaBytes, rtaFlag, rtaNested, rtaS32, rtaString, rtaU16, rtaU32, rtaU8,
 } from "./rtattr.ts";
-import { hex, unhex } from "./_test-hex.ts";
+import { hex, unhex } from "../../../test/helpers/hex.ts";
 
 describe("rtattr", () => {
   test("encodes scalars and strings with kernel padding", () => {

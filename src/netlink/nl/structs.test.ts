@@ -10,7 +10,7 @@ import { IFA_F_PERMANENT } from "./addr-consts.ts";
 import { RTN_UNICAST, RTPROT_BOOT, RT_SCOPE_LINK, RT_TABLE_MAIN, RTNH_F_ONLINK } from "./rtnetlink-consts.ts";
 import { NTF_SELF, NUD_PERMANENT } from "./neigh-consts.ts";
 import { FR_ACT_TO_TBL } from "./rule-consts.ts";
-import { hex, unhex } from "./_test-hex.ts";
+import { hex, unhex } from "../../../test/helpers/hex.ts";
 
 // Each case: the struct, and its bytes as the kernel lays them out on a little-endian host.
 describe("fixed headers", () => {

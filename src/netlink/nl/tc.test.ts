@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { hex, unhex } from "./_test-hex.ts";
+import { hex, unhex } from "../../../test/helpers/hex.ts";
 import { TCA_OPTIONS, decodeTcMsg, encodeTcMsg, ETH_P_ALL, filterInfo, makeHandle, TC_H_ROOT } from "./tcmsg.ts";
 import { decodeTbfOptions, decodeTbfQopt, encodeTbfQopt, tbfOptions } from "./tc-tbf.ts";
 import { TC_U32_TERMINAL, TCA_U32_ACT, TCA_U32_CLASSID, TCA_U32_SEL, U32_MATCH_ALL, decodeU32Sel, encodeU32Sel } from "./tc-u32.ts";

@@ -2,7 +2,7 @@ import { afterEach, describe, expect } from "bun:test";
 import { existsSync } from "node:fs";
 import { rootTest } from "../../../test/helpers/netns.ts";
 import { runPlugin } from "../../skel/run.ts";
-import { DhcpLab, dnsmasqClientID } from "./_dhcp-lab.ts";
+import { DhcpLab, dnsmasqClientID } from "../../../test/helpers/dhcp-lab.ts";
 import { plugin } from "./dhcp.ts";
 import { GO_PLUGINS } from "../../../test/helpers/plugin-run.ts";
 

@@ -1,7 +1,7 @@
 import { describe, expect } from "bun:test";
 import { join } from "node:path";
 import { rootTest, type TestNetns } from "../../../test/helpers/netns.ts";
-import { allocated as held, linkDetail as detail, links, ping, withNode as withNodeOf } from "../../../test/helpers/node.ts";
+import { allocated as held, delAfterPodGone, linkDetail as detail, links, ping, withNode as withNodeOf } from "../../../test/helpers/node.ts";
 import { useBinDir } from "../../../test/helpers/dist.ts";
 import { addrState, badIpamCases, fakeIPAM, linkState, ours, reference, routeState, runIn, tempDir, type Call } from "../../../test/helpers/plugin-run.ts";
 import { ALL_VERSIONS } from "../../spec/version.ts";
@@ -179,11 +179,7 @@ describe("host-device: failures undo everything", () => {
 
   rootTest("DEL when the namespace is gone succeeds and releases the address", () =>
     withNode(1, async (node, [pod], dataDir) => {
-      const c = conf("1.0.0", dataDir);
-      expect(call(OURS, node, { command: "ADD", netns: pod!.path, conf: c }).code).toBe(0);
-      const path = pod!.path;
-      pod!.destroy();
-      expect(call(OURS, node, { command: "DEL", netns: path, conf: c }).code).toBe(0);
+      expect(delAfterPodGone(node, pod!, OURS, { conf: conf("1.0.0", dataDir) }).code).toBe(0);
       expect(allocated(dataDir)).toEqual([]);
     }));
 });

@@ -2,7 +2,7 @@ import { describe, expect } from "bun:test";
 import { chmodSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { holdOpen, rootTest, type TestNetns } from "../../../test/helpers/netns.ts";
-import { allocated as held, links, ping, withNode as withNodeOf } from "../../../test/helpers/node.ts";
+import { allocated as held, delAfterPodGone, links, ping, withNode as withNodeOf } from "../../../test/helpers/node.ts";
 import { useBinDir } from "../../../test/helpers/dist.ts";
 import { addrState, badIpamCases, fakeIPAM, linkState, ours, reference, routeState, runIn, tempDir, type Call } from "../../../test/helpers/plugin-run.ts";
 import { ALL_VERSIONS } from "../../spec/version.ts";
@@ -191,10 +191,7 @@ describe("ptp: DEL", () => {
   rootTest("the namespace is gone: DEL succeeds and releases the address", () =>
     withNode(1, async (node, [pod], dataDir) => {
       const c = conf("1.0.0", dataDir);
-      expect(call(OURS, node, { command: "ADD", netns: pod!.path, conf: c }).code).toBe(0);
-      const path = pod!.path;
-      pod!.destroy();
-      const del = call(OURS, node, { command: "DEL", netns: path, conf: c });
+      const del = delAfterPodGone(node, pod!, OURS, { conf: c });
       expect([del.code, del.stdout]).toEqual([0, ""]);
       expect([links(node), routeState(node), allocated(dataDir)]).toEqual([[], [], []]);
       expect(call(OURS, node, { command: "DEL", netns: "", conf: c }).code).toBe(0);

@@ -6,7 +6,7 @@ import { ours, reference, runIn, tempDir } from "../../../test/helpers/plugin-ru
 import type { CmdArgs } from "../../skel/cmd-args.ts";
 import type { NetConf } from "../../spec/types.ts";
 import { checkAllowlist, loadNetConf, readAllowlist, sysctlName } from "./_conf.ts";
-import { prev, withAllowlist, withPod } from "./_test-pod.ts";
+import { prev, withAllowlist, withPod } from "../../../test/helpers/tuning-kit.ts";
 
 const OURS = ours("tuning");
 const REF = reference("tuning");

@@ -2,7 +2,7 @@ import { describe, expect } from "bun:test";
 import { rootTest, type TestNetns } from "../../../test/helpers/netns.ts";
 import { ours, reference, runIn } from "../../../test/helpers/plugin-run.ts";
 import { ALL_VERSIONS } from "../../spec/version.ts";
-import { withPod } from "./_test-pod.ts";
+import { withPod } from "../../../test/helpers/tuning-kit.ts";
 
 const OURS = ours("tuning");
 const REF = reference("tuning");

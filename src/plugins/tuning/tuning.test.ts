@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { rootTest, type TestNetns } from "../../../test/helpers/netns.ts";
 import { ours, reference, runIn, type Call } from "../../../test/helpers/plugin-run.ts";
-import { prev, withPod } from "./_test-pod.ts";
+import { prev, withPod } from "../../../test/helpers/tuning-kit.ts";
 
 const OURS = ours("tuning");
 const REF = reference("tuning");

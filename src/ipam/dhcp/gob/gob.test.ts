@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { hex, unhex } from "../../../netlink/nl/_test-hex.ts";
+import { hex, unhex } from "../../../../test/helpers/hex.ts";
 import { CMD_ARGS, EMPTY, REQUEST, RESPONSE } from "../rpc-schema.ts";
 import { putInt, putUint } from "./_varint.ts";
 import { GobDecoder } from "./decoder.ts";

@@ -7,11 +7,10 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { TestNetns, sh } from "../../../test/helpers/netns.ts";
-import { GO_PLUGINS } from "../../../test/helpers/plugin-run.ts";
+import { ensureBuilt } from "./dist.ts";
+import { TestNetns, sh } from "./netns.ts";
+import { GO_PLUGINS } from "./plugin-run.ts";
 
-const MAIN = join(import.meta.dir, "../../main.ts");
-const BUN = process.execPath;
 
 /** One dnsmasq lease: expiry (epoch seconds), MAC, address, client id as "00:63:31:...". */
 export interface DnsmasqLease {
@@ -74,7 +73,7 @@ export class DhcpLab {
   /** Starts a daemon in the node namespace: ours (`cni-ts plugin dhcp daemon`) or the Go reference; waits for its socket. */
   async startDaemon(kind: "ours" | "go" = "ours", extra: string[] = []): Promise<{ pidfile: string; proc: ReturnType<typeof Bun.spawn> }> {
     const pidfile = join(this.dir, `daemon-${kind}.pid`);
-    const cmd = kind === "ours" ? [BUN, MAIN, "plugin", "dhcp", "daemon"] : [`${GO_PLUGINS}/dhcp`, "daemon"];
+    const cmd = kind === "ours" ? [ensureBuilt(), "plugin", "dhcp", "daemon"] : [`${GO_PLUGINS}/dhcp`, "daemon"];
     const proc = Bun.spawn(["ip", "netns", "exec", this.node.name, ...cmd, "-socketpath", this.socketPath, "-pidfile", pidfile, ...extra], {
       stdout: "ignore",
       stderr: Bun.file(join(this.dir, `daemon-${kind}.log`)),

@@ -2,8 +2,8 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { withNetns, type TestNetns } from "../../../test/helpers/netns.ts";
-import { tempDir } from "../../../test/helpers/plugin-run.ts";
+import { withNetns, type TestNetns } from "./netns.ts";
+import { tempDir } from "./plugin-run.ts";
 
 /** A pod with eth0 (the far end in the node), as a main plugin would leave it. */
 export async function withPod(fn: (node: TestNetns, pod: TestNetns, dataDir: string) => void | Promise<void>) {

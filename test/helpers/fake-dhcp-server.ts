@@ -2,11 +2,11 @@
  * A scripted DHCP server and a fake clock for lease tests: the link hands out
  * transports that answer from the script, and time only moves when the test says.
  */
-import type { Clock } from "./clock.ts";
-import { messageType } from "./client-messages.ts";
-import { BOOTREPLY, newMessage, setOption, type DhcpMessage } from "./message.ts";
-import { DHCPACK, DHCPNAK, DHCPOFFER, OPT_LEASE_TIME, OPT_MESSAGE_TYPE, OPT_ROUTER, OPT_SERVER_ID, OPT_SUBNET_MASK } from "./options.ts";
-import type { Destination, DhcpTransport, LeaseLink, Received } from "./transport.ts";
+import type { Clock } from "../../src/ipam/dhcp/clock.ts";
+import { messageType } from "../../src/ipam/dhcp/client-messages.ts";
+import { BOOTREPLY, newMessage, setOption, type DhcpMessage } from "../../src/ipam/dhcp/message.ts";
+import { DHCPACK, DHCPNAK, DHCPOFFER, OPT_LEASE_TIME, OPT_MESSAGE_TYPE, OPT_ROUTER, OPT_SERVER_ID, OPT_SUBNET_MASK } from "../../src/ipam/dhcp/options.ts";
+import type { Destination, DhcpTransport, LeaseLink, Received } from "../../src/ipam/dhcp/transport.ts";
 
 /** A clock whose sleeps resolve only when advance() passes their deadline. */
 export class FakeClock implements Clock {
