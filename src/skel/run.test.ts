@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CniError, ErrorCode } from "../spec/error.ts";
 import type { Attachment, Result } from "../spec/types.ts";
-import { ALL_VERSIONS, CURRENT_VERSION } from "../spec/version.ts";
+import { ALL_VERSIONS, compareVersions, CURRENT_VERSION } from "../spec/version.ts";
 import { isRoot, rootTest, TestNetns } from "../../test/helpers/netns.ts";
 import type { CmdArgs, PluginFuncs, PluginInfo } from "./cmd-args.ts";
 import { runPlugin } from "./run.ts";
@@ -166,8 +166,8 @@ describe("versions", () => {
   });
 
   for (const v of ALL_VERSIONS) {
-    const checkOK = v >= "0.4.0";
-    const gcOK = v >= "1.1.0";
+    const checkOK = compareVersions(v, "0.4.0") >= 0;
+    const gcOK = compareVersions(v, "1.1.0") >= 0;
     test(`at ${v}: CHECK ${checkOK ? "runs" : "is refused"}, GC and STATUS ${gcOK ? "run" : "are refused"}`, async () => {
       const conf = { cniVersion: v, name: "n" };
       if (isRoot) {
@@ -205,8 +205,8 @@ describe("results and errors", () => {
       expect(out.stdout.endsWith("}")).toBe(true);
       if (v === "1.1.0") expect(out.json.interfaces[0].mtu).toBe(1450);
       if (v === "1.0.0") expect(out.json.interfaces[0].mtu).toBeUndefined();
-      if (v < "0.3.0") expect(out.json.ip4).toEqual({ ip: "10.1.2.3/24", gateway: "10.1.2.1", routes: [{ dst: "0.0.0.0/0" }] });
-      else if (v < "1.0.0") expect(out.json.ips[0].version).toBe("4");
+      if (compareVersions(v, "0.3.0") < 0) expect(out.json.ip4).toEqual({ ip: "10.1.2.3/24", gateway: "10.1.2.1", routes: [{ dst: "0.0.0.0/0" }] });
+      else if (compareVersions(v, "1.0.0") < 0) expect(out.json.ips[0].version).toBe("4");
     });
   }
 

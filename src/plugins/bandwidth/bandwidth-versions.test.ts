@@ -2,7 +2,7 @@ import { describe, expect } from "bun:test";
 import { podVeth } from "../../../test/helpers/node.ts";
 import { rootTest, withNetns, type TestNetns } from "../../../test/helpers/netns.ts";
 import { ours, reference, runIn } from "../../../test/helpers/plugin-run.ts";
-import { ALL_VERSIONS } from "../../spec/version.ts";
+import { ALL_VERSIONS, compareVersions } from "../../spec/version.ts";
 import { ifbName } from "./bandwidth.ts";
 
 const OURS = ours("bandwidth");
@@ -15,8 +15,8 @@ function setUp(node: TestNetns, pod: TestNetns): void {
 
 /** The prevResult as a main plugin of spec version `v` prints it. */
 function prevAt(v: string, pod: TestNetns): Record<string, unknown> {
-  if (v < "0.3.0") return { cniVersion: v, ip4: { ip: "10.9.0.2/24", gateway: "10.9.0.1" }, dns: {} };
-  const ip = { ...(v < "1.0.0" ? { version: "4" } : {}), interface: 1, address: "10.9.0.2/24", gateway: "10.9.0.1" };
+  if (compareVersions(v, "0.3.0") < 0) return { cniVersion: v, ip4: { ip: "10.9.0.2/24", gateway: "10.9.0.1" }, dns: {} };
+  const ip = { ...(compareVersions(v, "1.0.0") < 0 ? { version: "4" } : {}), interface: 1, address: "10.9.0.2/24", gateway: "10.9.0.1" };
   return { cniVersion: v, interfaces: [{ name: "bwhost", mac: "02:00:00:00:00:01" }, { name: "eth0", sandbox: pod.path }], ips: [ip], dns: {} };
 }
 
@@ -45,17 +45,17 @@ describe("bandwidth at every spec version", () => {
           // CHECK exists from 0.4.0 on: before that both refuse it.
           const check = runIn(node, argv, { command: "CHECK", netns: p.path, containerID: "ctr-v", conf: c });
           outs.push({ exit: add.code, outcome, host: qdiscs(node, "bwhost"), ifb: qdiscs(node, ifb), check: [check.code, check.json?.code] });
-          expect(runIn(node, argv, { command: "DEL", netns: p.path, containerID: "ctr-v", conf: c }).code).toBe(v < "0.3.0" ? 1 : 0);
+          expect(runIn(node, argv, { command: "DEL", netns: p.path, containerID: "ctr-v", conf: c }).code).toBe(compareVersions(v, "0.3.0") < 0 ? 1 : 0);
           expect(qdiscs(node, ifb)).toEqual([]);
         }
         if (outs.length === 2) expect(outs[1]).toEqual(outs[0]);
         const mine = outs.at(-1) as any;
-        if (v < "0.3.0") expect(mine.outcome).toEqual({ code: 1 });
+        if (compareVersions(v, "0.3.0") < 0) expect(mine.outcome).toEqual({ code: 1 });
         else {
           expect(mine.outcome.cniVersion).toBe(v);
           expect(mine.outcome.interfaces.map((i: { name: string }) => i.name)).toEqual(["bwhost", "eth0", ifb]);
           expect(mine.host[0]).toMatchObject({ kind: "tbf", options: { rate: 1_000_000 } });
-          expect(mine.check[0]).toBe(v >= "0.4.0" ? 0 : 1);
+          expect(mine.check[0]).toBe(compareVersions(v, "0.4.0") >= 0 ? 0 : 1);
         }
       }));
   }

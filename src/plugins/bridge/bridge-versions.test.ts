@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { rootTest } from "../../../test/helpers/netns.ts";
 import { bridgeConf, callIn, REF, useBinDir, withNode } from "../../../test/helpers/bridge-kit.ts";
 import { GO_PLUGINS } from "../../../test/helpers/plugin-run.ts";
+import { compareVersions } from "../../spec/version.ts";
 
 const bin = useBinDir();
 const GO = GO_PLUGINS;
@@ -24,7 +25,7 @@ describe("bridge results against the Go bridge at every version it speaks", () =
         const mine = callIn(node, bin.dir, { command: "ADD", netns: pod!.path, conf: c });
         expect([mine.code, mine.stderr]).toEqual([0, ""]);
         expect(shape(mine.json)).toEqual(shape(go.json));
-        if (v < "0.3.0") expect(Object.keys(mine.json).sort()).toEqual(["cniVersion", "dns", "ip4", "ip6"]);
+        if (compareVersions(v, "0.3.0") < 0) expect(Object.keys(mine.json).sort()).toEqual(["cniVersion", "dns", "ip4", "ip6"]);
         expect(callIn(node, bin.dir, { command: "DEL", netns: pod!.path, conf: c }).code).toBe(0);
       }));
   }

@@ -5,7 +5,7 @@ import { spawn } from "node:child_process";
 import { allocated, OURS, ping, pingOnce, REF, useBinDir, veths, withNode } from "../../../test/helpers/bridge-kit.ts";
 import { rootTest, type TestNetns } from "../../../test/helpers/netns.ts";
 import { addrState, type Call, GO_PLUGINS, linkState, routeState, runIn } from "../../../test/helpers/plugin-run.ts";
-import { ALL_VERSIONS } from "../../spec/version.ts";
+import { ALL_VERSIONS, compareVersions } from "../../spec/version.ts";
 
 // Our host-local for every version (Debian's stops at 1.0.0), as a process.
 const bin = useBinDir();
@@ -30,19 +30,19 @@ describe("bridge: ADD/CHECK/DEL at every spec version", () => {
         expect(r1.code).toBe(0);
         const r2 = call(OURS, node, { command: "ADD", netns: p2!.path, containerID: "c2", conf: c });
         expect(r2.code).toBe(0);
-        if (v < "0.3.0") {
+        if (compareVersions(v, "0.3.0") < 0) {
           expect(r1.json).toEqual({ cniVersion: v, ip4: { ip: "10.44.0.2/24", gateway: "10.44.0.1", routes: [{ dst: "0.0.0.0/0" }] }, dns: {} });
         } else {
           expect(r1.json.interfaces.map((i: any) => i.name)).toEqual(["cnibr0", expect.stringMatching(/^veth[0-9a-f]{8}$/), "eth0"]);
           expect(r1.json.interfaces[2].sandbox).toBe(p1!.path);
-          expect(r1.json.ips).toEqual([{ ...(v < "1.0.0" ? { version: "4" } : {}), interface: 2, address: "10.44.0.2/24", gateway: "10.44.0.1" }]);
+          expect(r1.json.ips).toEqual([{ ...(compareVersions(v, "1.0.0") < 0 ? { version: "4" } : {}), interface: 2, address: "10.44.0.2/24", gateway: "10.44.0.1" }]);
         }
         expect(addrState(node, "cnibr0")).toEqual([{ family: "inet", local: "10.44.0.1", prefixlen: 24, scope: "global", broadcast: "10.44.0.255" }]);
         expect(node.exec(["sysctl", "-n", "net.ipv4.ip_forward"]).trim()).toBe("1");
         expect(nat(node).length).toBe(8);
         expect(await ping(p1!, "10.44.0.3")).toBe(true);
         expect(await ping(p1!, "10.44.0.1")).toBe(true);
-        if (v >= "0.4.0") {
+        if (compareVersions(v, "0.4.0") >= 0) {
           expect(call(OURS, node, { command: "CHECK", netns: p1!.path, containerID: "c1", conf: { ...c, prevResult: r1.json } }).code).toBe(0);
           // Damage: the address goes, CHECK must fail.
           p1!.exec(["ip", "addr", "flush", "dev", "eth0"]);

@@ -4,7 +4,7 @@ import { rootTest, type TestNetns } from "../../../test/helpers/netns.ts";
 import { allocated as held, delAfterPodGone, linkDetail as detail, links, ping, withNode as withNodeOf } from "../../../test/helpers/node.ts";
 import { useBinDir } from "../../../test/helpers/dist.ts";
 import { addrState, badIpamCases, fakeIPAM, linkState, ours, reference, routeState, runIn, tempDir, type Call } from "../../../test/helpers/plugin-run.ts";
-import { ALL_VERSIONS } from "../../spec/version.ts";
+import { ALL_VERSIONS, compareVersions } from "../../spec/version.ts";
 
 const OURS = ours("host-device");
 const REF = reference("host-device");
@@ -51,12 +51,12 @@ describe("host-device: ADD/CHECK/DEL at every spec version", () => {
           const path = fake?.dir;
           const add = call(OURS, node, { command: "ADD", netns: pod!.path, path, conf: c });
           expect([add.code, add.stderr]).toEqual([0, ""]);
-          if (v < "0.3.0") expect(add.json).toEqual({ cniVersion: v, ip4: { ip: "10.79.0.2/24", gateway: "10.79.0.1" }, dns: {} });
+          if (compareVersions(v, "0.3.0") < 0) expect(add.json).toEqual({ cniVersion: v, ip4: { ip: "10.79.0.2/24", gateway: "10.79.0.1" }, dns: {} });
           else {
             expect(add.json).toEqual({
               cniVersion: v,
               interfaces: [{ name: "eth0", mac: "02:00:00:00:79:01", sandbox: pod!.path }],
-              ips: [{ ...(v < "1.0.0" ? { version: "4" } : {}), interface: 0, address: "10.79.0.2/24", gateway: "10.79.0.1" }],
+              ips: [{ ...(compareVersions(v, "1.0.0") < 0 ? { version: "4" } : {}), interface: 0, address: "10.79.0.2/24", gateway: "10.79.0.1" }],
               dns: {},
             });
           }
@@ -65,7 +65,7 @@ describe("host-device: ADD/CHECK/DEL at every spec version", () => {
           expect([d.ifalias, d.address, d.flags.includes("UP")]).toEqual(["hd0", "02:00:00:00:79:01", true]);
           expect(addrState(pod!, "eth0")).toEqual([{ family: "inet", local: "10.79.0.2", prefixlen: 24, scope: "global", broadcast: "10.79.0.255" }]);
           expect(await ping(pod!, "10.79.0.1")).toBe(true);
-          if (v >= "0.4.0") expect(call(OURS, node, { command: "CHECK", netns: pod!.path, path, conf: { ...c, prevResult: add.json } }).code).toBe(0);
+          if (compareVersions(v, "0.4.0") >= 0) expect(call(OURS, node, { command: "CHECK", netns: pod!.path, path, conf: { ...c, prevResult: add.json } }).code).toBe(0);
           expect(call(OURS, node, { command: "DEL", netns: pod!.path, path, conf: c }).code).toBe(0);
           expect(links(pod!)).toEqual([]);
           const back = detail(node, "hd0");
@@ -205,7 +205,7 @@ describe("host-device against the reference", () => {
           expect([ls(mine!).ifalias, ls(theirs!).ifalias]).toEqual(["hd0", "hd2"]);
           expect(addrState(mine!, "eth0")).toEqual(addrState(theirs!, "eth0"));
           expect(routeState(mine!)).toEqual(routeState(theirs!));
-          if (v >= "0.4.0") {
+          if (compareVersions(v, "0.4.0") >= 0) {
             expect(call(REF, node, { command: "CHECK", netns: mine!.path, containerID: "c1", conf: { ...cm, prevResult: a.json } }).code).toBe(0);
             expect(call(OURS, node, { command: "CHECK", netns: theirs!.path, containerID: "c2", conf: { ...ct, prevResult: b.json } }).code).toBe(0);
           }

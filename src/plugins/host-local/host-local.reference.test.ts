@@ -10,13 +10,13 @@ import { join } from "node:path";
 import { rootTest, withNetns } from "../../../test/helpers/netns.ts";
 import { GO_PLUGINS, ours as oursProcess } from "../../../test/helpers/plugin-run.ts";
 import { runPlugin } from "../../skel/run.ts";
-import { ALL_VERSIONS } from "../../spec/version.ts";
+import { ALL_VERSIONS, compareVersions } from "../../spec/version.ts";
 import { FileLock } from "../../sys/lock.ts";
 import { plugin } from "./host-local.ts";
 
 const REFERENCE = `${GO_PLUGINS}/host-local`;
 // Debian's reference knows versions up to 1.0.0.
-const REF_VERSIONS = ALL_VERSIONS.filter((v) => v <= "1.0.0");
+const REF_VERSIONS = ALL_VERSIONS.filter((v) => compareVersions(v, "1.0.0") <= 0);
 
 let dataDir = "";
 beforeEach(() => {
@@ -60,7 +60,7 @@ describe("host-local: same results as the reference", () => {
   for (const version of REF_VERSIONS) {
     rootTest(`same ADD result, files and DEL at ${version}`, () =>
       withNetns(1, async (ns) => {
-        const ranges = version < "0.3.0" ? [[{ subnet: "10.1.2.0/24" }]] : [[{ subnet: "10.1.2.0/24", rangeStart: "10.1.2.10" }], [{ subnet: "2001:db8:1::/64" }]];
+        const ranges = compareVersions(version, "0.3.0") < 0 ? [[{ subnet: "10.1.2.0/24" }]] : [[{ subnet: "10.1.2.0/24", rangeStart: "10.1.2.10" }], [{ subnet: "2001:db8:1::/64" }]];
         const ipam = { ranges, routes: [{ dst: "0.0.0.0/0" }, { dst: "10.9.0.0/16", gw: "10.1.2.1" }] };
         const refDir = join(dataDir, "ref");
         const a = await ours("ADD", conf(version, ipam), { netns: ns.path });

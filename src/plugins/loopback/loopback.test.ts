@@ -3,7 +3,7 @@ import { existsSync } from "node:fs";
 import { rootTest, withNetns, type TestNetns } from "../../../test/helpers/netns.ts";
 import { runPlugin } from "../../skel/run.ts";
 import { convertResult, parseResult } from "../../spec/result.ts";
-import { ALL_VERSIONS } from "../../spec/version.ts";
+import { ALL_VERSIONS, compareVersions } from "../../spec/version.ts";
 import { plugin } from "./loopback.ts";
 import { GO_PLUGINS } from "../../../test/helpers/plugin-run.ts";
 
@@ -40,8 +40,8 @@ function loState(ns: TestNetns): unknown {
 }
 
 function expected(version: string, netns: string): object {
-  if (version < "0.3.0") return { cniVersion: version, ip4: { ip: "127.0.0.1/8" }, ip6: { ip: "::1/128" }, dns: {} };
-  const v = version < "1.0.0";
+  if (compareVersions(version, "0.3.0") < 0) return { cniVersion: version, ip4: { ip: "127.0.0.1/8" }, ip6: { ip: "::1/128" }, dns: {} };
+  const v = compareVersions(version, "1.0.0") < 0;
   return {
     cniVersion: version,
     interfaces: [{ name: "lo", mac: "00:00:00:00:00:00", sandbox: netns }],
@@ -64,7 +64,7 @@ describe("loopback plugin", () => {
         expect(loFlags(ns)).toContain("UP");
 
         const check = await ours("CHECK", ns.path, conf(version));
-        if (version >= "0.4.0") {
+        if (compareVersions(version, "0.4.0") >= 0) {
           expect(check.code).toBe(0);
           ns.exec(["ip", "link", "set", "lo", "down"]);
           const down = await ours("CHECK", ns.path, conf(version));
@@ -123,7 +123,7 @@ describe("loopback plugin", () => {
 });
 
 // The reference from Debian is containernetworking-plugins 1.1.1: it knows versions up to 1.0.0.
-const REF_VERSIONS = ALL_VERSIONS.filter((v) => v <= "1.0.0");
+const REF_VERSIONS = ALL_VERSIONS.filter((v) => compareVersions(v, "1.0.0") <= 0);
 
 describe("loopback plugin against the reference", () => {
   for (const version of REF_VERSIONS) {
@@ -139,16 +139,16 @@ describe("loopback plugin against the reference", () => {
         // label (libcni skips conversion when the versions are equal): no "version" in
         // ips at 0.3.x/0.4.0, no ip4/ip6 at 0.1.0/0.2.0. We print the shape the spec
         // gives for each version, with the same content.
-        const refResult = version < "1.0.0" ? convertResult(parseResult({ ...b.json, cniVersion: "1.0.0" }), version) : b.json;
+        const refResult = compareVersions(version, "1.0.0") < 0 ? convertResult(parseResult({ ...b.json, cniVersion: "1.0.0" }), version) : b.json;
         expect(a.json).toEqual(refResult);
         expect(loState(mine)).toEqual(loState(ref));
 
-        if (version >= "0.4.0") {
+        if (compareVersions(version, "0.4.0") >= 0) {
           expect([(await ours("CHECK", mine.path, conf(version))).code, reference("CHECK", ref.path, conf(version)).code]).toEqual([0, 0]);
         }
         expect([(await ours("DEL", mine.path, conf(version))).code, reference("DEL", ref.path, conf(version)).code]).toEqual([0, 0]);
         expect(loState(mine)).toEqual(loState(ref));
-        if (version >= "0.4.0") {
+        if (compareVersions(version, "0.4.0") >= 0) {
           const x = await ours("CHECK", mine.path, conf(version));
           const y = reference("CHECK", ref.path, conf(version));
           expect([x.code, x.json.code, x.json.msg]).toEqual([y.code, y.json.code, y.json.msg]);

@@ -4,7 +4,7 @@ import { rootTest, type TestNetns } from "../../../test/helpers/netns.ts";
 import { allocated as held, delAfterPodGone, linkDetail as detail, links, ping, withNode as withNodeOf } from "../../../test/helpers/node.ts";
 import { useBinDir } from "../../../test/helpers/dist.ts";
 import { addrState, badIpamCases, fakeIPAM, linkState, ours, reference, routeState, runIn, tempDir, type Call } from "../../../test/helpers/plugin-run.ts";
-import { ALL_VERSIONS } from "../../spec/version.ts";
+import { ALL_VERSIONS, compareVersions } from "../../spec/version.ts";
 
 const OURS = ours("macvlan");
 const REF = reference("macvlan");
@@ -51,13 +51,13 @@ describe("macvlan: ADD/CHECK/DEL at every spec version", () => {
           const add = call(OURS, node, { command: "ADD", netns: pod!.path, path, conf: c });
           expect([add.code, add.stderr]).toEqual([0, ""]);
           const mac = detail(pod!, "eth0").address;
-          if (v < "0.3.0") {
+          if (compareVersions(v, "0.3.0") < 0) {
             expect(add.json).toEqual({ cniVersion: v, ip4: { ip: "10.78.0.2/24", gateway: "10.78.0.1", routes: [{ dst: "0.0.0.0/0" }] }, dns: {} });
           } else {
             expect(add.json).toEqual({
               cniVersion: v,
               interfaces: [{ name: "eth0", mac, sandbox: pod!.path }],
-              ips: [{ ...(v < "1.0.0" ? { version: "4" } : {}), interface: 0, address: "10.78.0.2/24", gateway: "10.78.0.1" }],
+              ips: [{ ...(compareVersions(v, "1.0.0") < 0 ? { version: "4" } : {}), interface: 0, address: "10.78.0.2/24", gateway: "10.78.0.1" }],
               routes: [{ dst: "0.0.0.0/0" }],
               dns: {},
             });
@@ -67,7 +67,7 @@ describe("macvlan: ADD/CHECK/DEL at every spec version", () => {
           expect(d.flags).toContain("UP");
           expect(addrState(pod!, "eth0")).toEqual([{ family: "inet", local: "10.78.0.2", prefixlen: 24, scope: "global", broadcast: "10.78.0.255" }]);
           expect(pod!.exec(["sysctl", "-n", "net.ipv4.conf.eth0.arp_notify"]).trim()).toBe("1");
-          if (v >= "0.4.0") {
+          if (compareVersions(v, "0.4.0") >= 0) {
             const check = call(OURS, node, { command: "CHECK", netns: pod!.path, path, conf: { ...c, prevResult: add.json } });
             expect([check.code, check.stdout]).toEqual([0, ""]);
           }
@@ -253,7 +253,7 @@ describe("macvlan against the reference", () => {
             expect(addrState(mine!, "eth0")).toEqual(addrState(theirs!, "eth0"));
             expect(routeState(mine!)).toEqual(routeState(theirs!));
             for (const k of ["net.ipv4.conf.eth0.arp_notify"]) expect(mine!.exec(["sysctl", "-n", k])).toBe(theirs!.exec(["sysctl", "-n", k]));
-            if (v >= "0.4.0") {
+            if (compareVersions(v, "0.4.0") >= 0) {
               const ca = call(REF, node, { command: "CHECK", netns: mine!.path, containerID: "c1", conf: { ...cm, prevResult: a.json } });
               const cb = call(OURS, node, { command: "CHECK", netns: theirs!.path, containerID: "c2", conf: { ...ct, prevResult: b.json } });
               expect([ca.code, cb.code, ca.stdout, cb.stdout]).toEqual([0, 0, "", ""]);

@@ -5,7 +5,7 @@ import { holdOpen, rootTest, type TestNetns } from "../../../test/helpers/netns.
 import { allocated as held, delAfterPodGone, links, ping, withNode as withNodeOf } from "../../../test/helpers/node.ts";
 import { useBinDir } from "../../../test/helpers/dist.ts";
 import { addrState, badIpamCases, fakeIPAM, linkState, ours, reference, routeState, runIn, tempDir, type Call } from "../../../test/helpers/plugin-run.ts";
-import { ALL_VERSIONS } from "../../spec/version.ts";
+import { ALL_VERSIONS, compareVersions } from "../../spec/version.ts";
 import { hostVethName } from "../_shared/veth.ts";
 
 const OURS = ours("ptp");
@@ -43,7 +43,7 @@ describe("ptp: ADD/CHECK/DEL at every spec version", () => {
           const r = add.json;
           expect(r.cniVersion).toBe(v);
           let hostName: string;
-          if (v < "0.3.0") {
+          if (compareVersions(v, "0.3.0") < 0) {
             expect(r).toEqual({ cniVersion: v, ip4: { ip: "10.77.0.2/24", gateway: "10.77.0.1", routes: [{ dst: "0.0.0.0/0" }] }, dns: {} });
             hostName = links(node)[0]!;
           } else {
@@ -53,7 +53,7 @@ describe("ptp: ADD/CHECK/DEL at every spec version", () => {
               { name: hostName, mac: expect.stringMatching(/^[0-9a-f:]{17}$/) },
               { name: "eth0", mac: expect.stringMatching(/^[0-9a-f:]{17}$/), sandbox: pod!.path },
             ]);
-            expect(r.ips).toEqual([{ ...(v < "1.0.0" ? { version: "4" } : {}), interface: 1, address: "10.77.0.2/24", gateway: "10.77.0.1" }]);
+            expect(r.ips).toEqual([{ ...(compareVersions(v, "1.0.0") < 0 ? { version: "4" } : {}), interface: 1, address: "10.77.0.2/24", gateway: "10.77.0.1" }]);
             expect(r.routes).toEqual([{ dst: "0.0.0.0/0" }]);
             expect(r.dns).toEqual({});
           }
@@ -73,7 +73,7 @@ describe("ptp: ADD/CHECK/DEL at every spec version", () => {
           expect(await ping(pod!, "10.77.0.1")).toBe(true);
           expect(await ping(node, "10.77.0.2")).toBe(true);
 
-          if (v >= "0.4.0") {
+          if (compareVersions(v, "0.4.0") >= 0) {
             const check = call(OURS, node, { command: "CHECK", netns: pod!.path, path, conf: { ...c, prevResult: r } });
             expect([check.code, check.stdout]).toEqual([0, ""]);
           }
@@ -85,7 +85,7 @@ describe("ptp: ADD/CHECK/DEL at every spec version", () => {
           expect(allocated(dataDir)).toEqual([]);
           // DEL again: nothing left to delete is success.
           expect(call(OURS, node, { command: "DEL", netns: pod!.path, path, conf: c }).code).toBe(0);
-          if (fake) expect(fake.commands()).toEqual(v >= "0.4.0" ? ["ADD", "CHECK", "DEL", "DEL"] : ["ADD", "DEL", "DEL"]);
+          if (fake) expect(fake.commands()).toEqual(compareVersions(v, "0.4.0") >= 0 ? ["ADD", "CHECK", "DEL", "DEL"] : ["ADD", "DEL", "DEL"]);
         } finally {
           fake?.cleanup();
         }
@@ -334,7 +334,7 @@ describe("ptp against the reference", () => {
             for (const k of ["net.ipv4.ip_forward", "net.ipv6.conf.all.forwarding", `net.ipv6.conf.HOST.accept_ra`]) {
               expect(n1.exec(["sysctl", "-n", k.replace("HOST", ha)])).toBe(n2!.exec(["sysctl", "-n", k.replace("HOST", hb)]));
             }
-            if (v >= "0.4.0") {
+            if (compareVersions(v, "0.4.0") >= 0) {
               // Each checks the other's attachment: the kernel state is what both expect.
               const ca = call(REF, n1, { command: "CHECK", netns: mine!.path, conf: { ...cm, prevResult: a.json } });
               const cb = call(OURS, n2!, { command: "CHECK", netns: theirs!.path, conf: { ...ct, prevResult: b.json } });

@@ -2,7 +2,7 @@ import { describe, expect } from "bun:test";
 import { podVeth } from "../../../test/helpers/node.ts";
 import { rootTest, withNetns, type TestNetns } from "../../../test/helpers/netns.ts";
 import { ours, reference, routeState, runIn } from "../../../test/helpers/plugin-run.ts";
-import { ALL_VERSIONS } from "../../spec/version.ts";
+import { ALL_VERSIONS, compareVersions } from "../../spec/version.ts";
 
 const OURS = ours("sbr");
 const REF = reference("sbr");
@@ -13,8 +13,8 @@ function setUp(node: TestNetns, pod: TestNetns): void {
 
 /** The prevResult as a main plugin of spec version `v` prints it. */
 function prevAt(v: string, pod: TestNetns): Record<string, unknown> {
-  if (v < "0.3.0") return { cniVersion: v, ip4: { ip: "10.9.0.2/24", gateway: "10.9.0.1" }, dns: {} };
-  const ip = { ...(v < "1.0.0" ? { version: "4" } : {}), interface: 1, address: "10.9.0.2/24", gateway: "10.9.0.1" };
+  if (compareVersions(v, "0.3.0") < 0) return { cniVersion: v, ip4: { ip: "10.9.0.2/24", gateway: "10.9.0.1" }, dns: {} };
+  const ip = { ...(compareVersions(v, "1.0.0") < 0 ? { version: "4" } : {}), interface: 1, address: "10.9.0.2/24", gateway: "10.9.0.1" };
   return { cniVersion: v, interfaces: [{ name: "sbrhost" }, { name: "eth0", sandbox: pod.path }], ips: [ip], dns: {} };
 }
 
@@ -40,7 +40,7 @@ describe("sbr at every spec version", () => {
         }
         if (outs.length === 2) expect(outs[1]).toEqual(outs[0]);
         const mine = outs.at(-1)!;
-        if (v >= "0.3.0") {
+        if (compareVersions(v, "0.3.0") >= 0) {
           expect(mine.code).toBe(0);
           expect(mine.json.cniVersion).toBe(v);
           expect((mine.state as any).rules).toEqual([{ priority: 32765, src: "10.9.0.2", table: "100" }]);

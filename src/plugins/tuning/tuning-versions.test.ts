@@ -1,7 +1,7 @@
 import { describe, expect } from "bun:test";
 import { rootTest, type TestNetns } from "../../../test/helpers/netns.ts";
 import { ours, reference, runIn } from "../../../test/helpers/plugin-run.ts";
-import { ALL_VERSIONS } from "../../spec/version.ts";
+import { ALL_VERSIONS, compareVersions } from "../../spec/version.ts";
 import { withPod } from "../../../test/helpers/tuning-kit.ts";
 
 const OURS = ours("tuning");
@@ -9,8 +9,8 @@ const REF = reference("tuning");
 
 /** The prevResult as a main plugin of spec version `v` prints it. */
 function prevAt(v: string, pod: TestNetns): Record<string, unknown> {
-  if (v < "0.3.0") return { cniVersion: v, ip4: { ip: "10.9.0.2/24", gateway: "10.9.0.1" }, dns: {} };
-  const ip = { ...(v < "1.0.0" ? { version: "4" } : {}), interface: 1, address: "10.9.0.2/24", gateway: "10.9.0.1" };
+  if (compareVersions(v, "0.3.0") < 0) return { cniVersion: v, ip4: { ip: "10.9.0.2/24", gateway: "10.9.0.1" }, dns: {} };
+  const ip = { ...(compareVersions(v, "1.0.0") < 0 ? { version: "4" } : {}), interface: 1, address: "10.9.0.2/24", gateway: "10.9.0.1" };
   return { cniVersion: v, interfaces: [{ name: "tunhost", mac: "02:00:00:00:00:01" }, { name: "eth0", mac: "02:00:00:00:00:02", sandbox: pod.path }], ips: [ip], dns: {} };
 }
 
@@ -33,7 +33,7 @@ describe("tuning at every spec version", () => {
           expect([add.code, add.stderr]).toEqual([0, ""]);
           expect(linkOf(pod)).toEqual({ mac: "c2:00:00:00:00:0c", mtu: 1280, promisc: true });
           outs.push(add.json);
-          if (v >= "0.4.0") {
+          if (compareVersions(v, "0.4.0") >= 0) {
             const check = runIn(node, argv, { command: "CHECK", netns: pod.path, containerID: "v", conf: { ...c, prevResult: add.json } });
             expect([check.code, check.stdout]).toEqual([0, ""]);
           }
@@ -43,7 +43,7 @@ describe("tuning at every spec version", () => {
         if (outs.length === 2) expect(outs[1]).toEqual(outs[0]);
         const r = outs.at(-1) as any;
         expect(r.cniVersion).toBe(v);
-        if (v >= "0.3.0") expect(r.interfaces[1].mac).toBe("c2:00:00:00:00:0c");
+        if (compareVersions(v, "0.3.0") >= 0) expect(r.interfaces[1].mac).toBe("c2:00:00:00:00:0c");
       }));
   }
 });
