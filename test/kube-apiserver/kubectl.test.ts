@@ -273,6 +273,24 @@ describe.if(hasKubectl)("kubectl against the test server", () => {
     expect((await k.run(["create", "-f", pod])).stderr).toBe(`Error from server (BadRequest): error when creating "${pod}": Pod in version "v1" cannot be handled as a Pod: strict decoding error: unknown field "specc"\n`);
   });
 
+  t("wait: client-go's reflector (list, then watch by metadata.name with bookmarks) sees a condition and a deletion", async () => {
+    const p = file("waiter.yaml", POD_YAML("busybox:1.36").replace("name: web\n  labels", "name: waiter\n  labels"));
+    expect((await k.run(["apply", "-f", p])).stdout).toBe("pod/waiter created\n");
+    // Act once kubectl's watch is open, so the change reaches it as a watch event.
+    const watching = async (n: number) => {
+      while (srv.requests.filter((r) => r.query.includes("fieldSelector=metadata.name%3Dwaiter") && r.query.includes("watch=true")).length < n) await Bun.sleep(20);
+    };
+    const ready = k.run(["wait", "--for=condition=Ready", "pod/waiter", "--timeout=20s"]);
+    await watching(1);
+    await k.run(["patch", "pod", "waiter", "--subresource=status", "--type=merge", "-p", '{"status":{"conditions":[{"type":"Ready","status":"True"}]}}']);
+    expect(await ready).toMatchObject({ code: 0, stdout: "pod/waiter condition met\n" });
+    const gone = k.run(["wait", "--for=delete", "pod/waiter", "--timeout=20s"]);
+    await watching(2);
+    await k.run(["delete", "pod", "waiter"]);
+    expect(await gone).toMatchObject({ code: 0, stdout: "pod/waiter condition met\n" });
+    expect(srv.requests.some((r) => r.query.includes("fieldSelector=metadata.name%3Dwaiter") && r.query.includes("allowWatchBookmarks=true"))).toBe(true);
+  });
+
   t("errors: NotFound, Unauthorized, Forbidden", async () => {
     const nf = await k.run(["get", "pod", "nope"]);
     expect(nf.code).toBe(1);
