@@ -1,4 +1,5 @@
 import { describe, expect } from "bun:test";
+import { podVeth } from "../../../test/helpers/node.ts";
 import { rootTest, withNetns, type TestNetns } from "../../../test/helpers/netns.ts";
 import { ours, reference, routeState, runIn, type Call } from "../../../test/helpers/plugin-run.ts";
 
@@ -7,10 +8,8 @@ const REF = reference("sbr");
 
 /** `ifName` in the pod (veth to the node) with `cidr` and, for eth0, a default route via the .1 of its subnet. */
 function setUp(node: TestNetns, pod: TestNetns, ifName: string, cidr: string, hostName: string): void {
-  node.exec(["ip", "link", "add", hostName, "type", "veth", "peer", "name", ifName, "netns", pod.name]);
-  pod.exec(["ip", "link", "set", ifName, "up"]);
-  pod.exec(["ip", "addr", "add", cidr, "dev", ifName]);
-  if (ifName === "eth0") pod.exec(["ip", "route", "add", "default", "via", cidr.replace(/\.\d+\/\d+$/, ".1"), "dev", ifName]);
+  const gateways = ifName === "eth0" ? [cidr.replace(/\.\d+\/\d+$/, ".1")] : [];
+  podVeth(node, pod, hostName, { ifName, pod: { addrs: [cidr], gateways } });
 }
 
 const prev = (pod: TestNetns, ifName: string, cidr: string) => ({
