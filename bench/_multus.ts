@@ -3,7 +3,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { startKubeApiServer, type KubeApiServer } from "../test/kube-apiserver/server.ts";
 import { libcniClient } from "../test/helpers/libcni-client.ts";
-import { forwardInto } from "../src/plugins/multus/_test-kit.ts";
+import { forwardInto } from "../test/helpers/multus-kit.ts";
 import { DIST } from "./_node.ts";
 
 export async function benchApi(nodeName: string, work: string): Promise<{ api: KubeApiServer; kubeconfig: string; stop(): Promise<void> }> {

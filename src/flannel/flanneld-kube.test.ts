@@ -10,7 +10,7 @@ import { ensureBuilt } from "../../test/helpers/dist.ts";
 import { type LabNode, pings, waitFor, withLab } from "../../test/helpers/lab.ts";
 import { rootTest } from "../../test/helpers/netns.ts";
 import { startKubeApiServer } from "../../test/kube-apiserver/server.ts";
-import { kubeconfigInside } from "../plugins/multus/_test-kit.ts";
+import { kubeconfigInside } from "../../test/helpers/multus-kit.ts";
 import { addPod, cleanupBin, nodeDir, subnetEnv } from "./_test-cluster.ts";
 
 afterAll(cleanupBin);

@@ -12,7 +12,7 @@ import { MULTUS_RULES, rbac } from "../../test/kube-apiserver/rbac.ts";
 import { ensureBuilt } from "../../test/helpers/dist.ts";
 import { libcniClient } from "../../test/helpers/libcni-client.ts";
 import { rootTest, withNetns, type TestNetns } from "../../test/helpers/netns.ts";
-import { dirWith, kubeconfigInside, libcni, macvlanMaster, makeWork, podLinks, reservations, sub, type Work } from "../plugins/multus/_test-kit.ts";
+import { dirWith, kubeconfigInside, libcni, macvlanMaster, makeWork, podLinks, reservations, sub, type Work } from "../../test/helpers/multus-kit.ts";
 
 let work: Work;
 let api: KubeApiServer;

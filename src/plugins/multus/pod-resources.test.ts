@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { rootTest, withNetns } from "../../../test/helpers/netns.ts";
 import { ensureBuilt } from "../../../test/helpers/dist.ts";
 import { decodePodResources } from "./pod-resources.ts";
-import { dirWith, makeWork, sub, type Work } from "./_test-kit.ts";
+import { dirWith, makeWork, sub, type Work } from "../../../test/helpers/multus-kit.ts";
 
 let work: Work;
 beforeAll(() => {

@@ -14,7 +14,7 @@ import { libcniClient } from "../../../test/helpers/libcni-client.ts";
 import { type Lab, type LabNode, pings, waitFor, withLab } from "../../../test/helpers/lab.ts";
 import { rootTest } from "../../../test/helpers/netns.ts";
 import { PREFIX, startFlanneld } from "../../flannel/_test-cluster.ts";
-import { kubeconfigInside, libcni, makeWork, podLinks, type Work } from "./_test-kit.ts";
+import { kubeconfigInside, libcni, makeWork, podLinks, type Work } from "../../../test/helpers/multus-kit.ts";
 
 let work: Work;
 let api: KubeApiServer;

@@ -8,7 +8,7 @@ import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from "node
 import { join } from "node:path";
 import { ensureBuilt } from "../../../test/helpers/dist.ts";
 import { rootTest, withNetns } from "../../../test/helpers/netns.ts";
-import { cniTs, cniTsAsync, dirWith, macvlanMaster, makeWork, podLinks, reservations, sub, type Work } from "./_test-kit.ts";
+import { cniTs, cniTsAsync, dirWith, macvlanMaster, makeWork, podLinks, reservations, sub, type Work } from "../../../test/helpers/multus-kit.ts";
 
 let work: Work;
 beforeAll(() => {

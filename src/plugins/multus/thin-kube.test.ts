@@ -12,7 +12,7 @@ import { startKubeApiServer, type KubeApiServer } from "../../../test/kube-apise
 import { MULTUS_RULES, rbac } from "../../../test/kube-apiserver/rbac.ts";
 import { libcniClient } from "../../../test/helpers/libcni-client.ts";
 import { rootTest, type TestNetns, withNetns } from "../../../test/helpers/netns.ts";
-import { dirWith, kubeconfigInside, libcni, macvlanMaster, makeWork, podLinks, reservations, sub, type Work } from "./_test-kit.ts";
+import { dirWith, kubeconfigInside, libcni, macvlanMaster, makeWork, podLinks, reservations, sub, type Work } from "../../../test/helpers/multus-kit.ts";
 
 let work: Work;
 let api: KubeApiServer;

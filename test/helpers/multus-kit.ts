@@ -8,9 +8,9 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSyn
 import { tmpdir } from "node:os";
 import { isIP } from "node:net";
 import { join } from "node:path";
-import { ensureBuilt, installedBinDir } from "../../../test/helpers/dist.ts";
-import type { TestNetns } from "../../../test/helpers/netns.ts";
-import { NetNS } from "../../sys/netns.ts";
+import { ensureBuilt, installedBinDir } from "./dist.ts";
+import type { TestNetns } from "./netns.ts";
+import { NetNS } from "../../src/sys/netns.ts";
 
 /** A scratch area for one test file. */
 export interface Work {
