@@ -32,6 +32,21 @@ describe("DiskStore: the reference's files", () => {
     expect(readFileSync(join(dir, "lock"), "utf8")).toBe("");
   });
 
+  test("the data dir holds only the reference's layout: the owner index lives beside it; an old one inside is removed", () => {
+    // Where versions before kept it, with a file of another network that is not ours to remove.
+    mkdirSync(join(dataDir, ".cni-ts-index"));
+    for (const f of ["net1", "net1.stamp", "net1.tmp"]) writeFileSync(join(dataDir, ".cni-ts-index", f), "old");
+    using store = DiskStore.open("net1", dataDir);
+    for (let i = 1; i <= 3; i++) store.withLock(() => store.reserve(`c${i}`, "eth0", ip(`10.0.0.${i}`), "0"));
+    store.withLock(() => expect(store.getByID("c2", "eth0")).toEqual(["10.0.0.2"]));
+    expect(readdirSync(dataDir)).toEqual(["net1"]);
+    expect(readdirSync(join(dataDir, "net1")).sort()).toEqual(["10.0.0.1", "10.0.0.2", "10.0.0.3", "last_reserved_ip.0", "lock"]);
+    expect(indexDirOf(dataDir).startsWith(join(dataDir, "..", "cni-ts", "host-local") + "/")).toBe(true);
+    // The index itself is written only where timestamps are fine-grained; the stamp always.
+    expect(readdirSync(indexDirOf(dataDir)).filter((n) => n !== "net1").sort()).toEqual(["net1.stamp"]);
+    expect(statSync(indexDirOf(dataDir)).mode & 0o777).toBe(0o700);
+  });
+
   test("a taken address is refused; last_reserved_ip is read back", () => {
     using store = DiskStore.open("net1", dataDir);
     store.withLock(() => {
