@@ -40,11 +40,17 @@ export class TestNetns {
     this.path = `/var/run/netns/${name}`;
   }
 
-  /** Creates a namespace; it is removed by destroy(), or at process exit at the latest. */
+  /**
+   * Creates a namespace; it is removed by destroy(), or at process exit at the latest.
+   * Forwarding starts off, as the kernel's default, whatever the machine has: a new
+   * namespace copies the host's IPv4 settings (net.core.devconf_inherit_init_net = 0),
+   * and container hosts forward. A test that needs it on turns it on in its namespace.
+   */
   static create(prefix = "cnits"): TestNetns {
     const name = uniqueName(prefix);
     sh(["ip", "netns", "add", name]);
     live.add(name);
+    sh(["ip", "netns", "exec", name, "sysctl", "-qw", "net.ipv4.ip_forward=0", "net.ipv6.conf.all.forwarding=0"], { allowFail: true });
     return new TestNetns(name);
   }
 
