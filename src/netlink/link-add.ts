@@ -3,6 +3,7 @@ import type { NetNS } from "../sys/netns.ts";
 import type { NetlinkHandle } from "./handle.ts";
 import type { LinkRef, MacvlanMode } from "./link-types.ts";
 import { MACVLAN_MODES } from "./_link-decode.ts";
+import { isNotFound } from "./error.ts";
 import { checkLinkName, linkBody, linkIndexOf, linkLabel } from "./link.ts";
 import { parseMAC } from "./mac.ts";
 import { parseAddr } from "../spec/ip.ts";
@@ -137,6 +138,21 @@ export function linkAdd(h: NetlinkHandle, spec: LinkSpec): void {
 export function linkDel(h: NetlinkHandle, link: LinkRef): void {
   const index = linkIndexOf(h, link);
   h.request(RTM_DELLINK, 0, linkBody({ index }), `delete ${linkLabel(link)}`);
+}
+
+/**
+ * Deletes a link that may be gone already: one that vanished since it was looked up
+ * (another DEL of the same attachment, or its peer's deletion took it) is what a DEL
+ * wants, not an error. Returns false when it was not there.
+ */
+export function linkDelIfExists(h: NetlinkHandle, link: LinkRef): boolean {
+  try {
+    linkDel(h, link);
+    return true;
+  } catch (e) {
+    if (isNotFound(e)) return false;
+    throw e;
+  }
 }
 
 function commonAttrs(h: NetlinkHandle, s: LinkSpecBase): RtAttr[] {

@@ -9,9 +9,9 @@
  * moment: its name still tells).
  */
 import type { NetlinkHandle } from "../../netlink/handle.ts";
-import { isExists, isNotFound } from "../../netlink/error.ts";
+import { isExists } from "../../netlink/error.ts";
 import type { Link } from "../../netlink/link-types.ts";
-import { linkAdd, linkDel } from "../../netlink/link-add.ts";
+import { linkAdd, linkDel, linkDelIfExists } from "../../netlink/link-add.ts";
 import { linkSetAlias } from "../../netlink/link-set.ts";
 import { linkByName, linkFind, linkList, linkSetUp } from "../../netlink/link.ts";
 import { routeList } from "../../netlink/route.ts";
@@ -107,11 +107,7 @@ export function deleteQuietly(h: NetlinkHandle, name: string | number): void {
 
 /** Deletes a link; one already gone (deleting the pod's end takes its peer along) is fine, other failures throw. */
 export function deleteUnlessGone(h: NetlinkHandle, index: number): void {
-  try {
-    linkDel(h, index);
-  } catch (e) {
-    if (!isNotFound(e)) throw e;
-  }
+  linkDelIfExists(h, index);
 }
 
 /** Container addresses (/32, /128) routed to the host end: what ADD put there, read back at DEL. */
@@ -183,7 +179,7 @@ export function findPair(hostH: NetlinkHandle, pod: ContainerNS | undefined, own
 export function deletePair(hostH: NetlinkHandle, pod: ContainerNS | undefined, found: FoundPair, ifName: string): void {
   try {
     // The pod end's peer goes with it (asking for it again would wait for the kernel to finish that deletion).
-    if (pod && found.podEnd) linkDel(pod.h, found.podEnd.index);
+    if (pod && found.podEnd) linkDelIfExists(pod.h, found.podEnd.index);
     for (const v of found.strays) deleteUnlessGone(hostH, v.index);
   } catch (e) {
     throw failure(`failed to delete "${ifName}"`, e);

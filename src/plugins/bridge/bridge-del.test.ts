@@ -38,6 +38,24 @@ describe("bridge DEL leaves nothing", () => {
       expect([veths(node), allocated(dataDir), iptNat(node)]).toEqual([[], [], []]);
     }));
 
+  rootTest("DELs of one attachment racing each other all succeed (a link gone between lookup and delete is gone)", () =>
+    withNode(1, async (node, [pod], dataDir) => {
+      const c = bridgeConf("1.0.0", dataDir, { isGateway: true });
+      const del = () =>
+        Bun.spawn(["ip", "netns", "exec", node.name, join(bin.dir, "bridge")], {
+          env: { PATH: process.env.PATH!, CNI_COMMAND: "DEL", CNI_CONTAINERID: "race", CNI_NETNS: pod!.path, CNI_IFNAME: "eth0", CNI_PATH: bin.dir },
+          stdin: new TextEncoder().encode(JSON.stringify(c)), stdout: "pipe", stderr: "ignore",
+        });
+      const failures: string[] = [];
+      for (let round = 0; round < 8; round++) {
+        expect(callIn(node, bin.dir, { command: "ADD", netns: pod!.path, conf: c, containerID: "race" }).code).toBe(0);
+        const procs = [1, 2, 3, 4, 5].map(del);
+        for (const p of procs) if ((await p.exited) !== 0) failures.push(await new Response(p.stdout).text());
+      }
+      expect(failures).toEqual([]);
+      expect([veths(node), veths(pod!), allocated(dataDir)]).toEqual([[], [], []]);
+    }));
+
   for (const backend of ["iptables", "nftables"]) {
     rootTest(`addresses changed since ADD (${backend}): masquerade rules, pair and reservation go`, () =>
       withNode(1, (node, [pod], dataDir) => {

@@ -3,7 +3,7 @@
  * linkInContainer, of the pod), moved into the pod as CNI_IFNAME. Addresses from IPAM
  * when the config has one, else L2 only. Drop-in for the reference plugin of the same name.
  */
-import { linkAdd, linkDel } from "../../netlink/link-add.ts";
+import { linkAdd, linkDel, linkDelIfExists } from "../../netlink/link-add.ts";
 import type { Link, MacvlanMode } from "../../netlink/link-types.ts";
 import { linkSetName } from "../../netlink/link-set.ts";
 import { linkByIndex, linkByName, linkFind, linkSetUp } from "../../netlink/link.ts";
@@ -206,7 +206,7 @@ async function cmdDel(args: CmdArgs): Promise<void> {
   const link = linkFind(c.h, args.ifName);
   if (!link) return;
   try {
-    linkDel(c.h, link.index);
+    linkDelIfExists(c.h, link.index);
   } catch (e) {
     throw failure(`failed to delete "${args.ifName}"`, e);
   }
