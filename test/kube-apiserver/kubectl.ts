@@ -5,7 +5,7 @@
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 
 export const hasKubectl = Bun.which("kubectl") !== null;
 
@@ -15,10 +15,22 @@ export interface KubectlResult {
   stderr: string;
 }
 
-/** A kubectl bound to one kubeconfig; close() removes its cache dir. */
+/**
+ * A kubectl bound to one kubeconfig. Its HOME and cache dir live beside the kubeconfig
+ * (the test server's temp dir, which stop() removes), so nothing is left behind even
+ * when a test forgets close(); close() removes them at once.
+ */
 export class Kubectl {
-  readonly home = mkdtempSync(join(tmpdir(), "cni-ts-kubectl-"));
-  constructor(readonly kubeconfig: string) {}
+  readonly home: string;
+  constructor(readonly kubeconfig: string) {
+    let home: string;
+    try {
+      home = mkdtempSync(join(dirname(kubeconfig), "kubectl-home-"));
+    } catch {
+      home = mkdtempSync(join(tmpdir(), "cni-ts-kubectl-"));
+    }
+    this.home = home;
+  }
 
   private argv(args: string[]): string[] {
     return ["kubectl", "--kubeconfig", this.kubeconfig, "--cache-dir", join(this.home, "cache"), ...args];
