@@ -15,8 +15,17 @@ const scrub = (x: unknown) => JSON.parse(JSON.stringify(x, (k, val) => (/(_id|_t
 const shape = (r: unknown) => JSON.parse(JSON.stringify(r).replace(/veth[0-9a-f]{8}/g, "VETH").replace(/"mac":"[0-9a-f:]+"/g, '"mac":"M"'));
 const nat = (node: TestNetns) => node.exec(["iptables-save", "-t", "nat"]).split("\n").filter((l) => l.includes("CNI-")).sort();
 
+/** Waits (up to 5 s) until no IPv6 address of the link is tentative. */
+function settleDad(ns: TestNetns, dev: string): void {
+  for (let i = 0; i < 50 && ns.exec(["ip", "-6", "addr", "show", "dev", dev, "tentative"]).trim(); i++) Bun.sleepSync(100);
+}
+
 /** Everything the plugin touches in the node and the pod, comparable between two runs. */
 function snapshot(node: TestNetns, pod: TestNetns, hostName: string) {
+  // The kernel adds the subnet-router anycast route when an IPv6 address leaves DAD: on a
+  // loaded machine that may be after the ADD returned, so wait for DAD on both sides.
+  settleDad(node, "cnibr0");
+  settleDad(pod, "eth0");
   const ports = node.ipJson("link", "show", "master", "cnibr0").length;
   return scrub({
     bridge: linkState(node, "cnibr0", "BR"), bridgeAddrs: addrState(node, "cnibr0"), ports,

@@ -111,7 +111,8 @@ describe("dhcp plugin and daemon against dnsmasq", () => {
     const gc = { ...conf(lab), cniVersion: "1.1.0", "cni.dev/valid-attachments": [{ containerID: "keep", ifname: "eth0" }, { containerID: "gone", ifname: "eth1" }] };
     const env = { CNI_COMMAND: "GC", CNI_PATH: GO_PLUGINS };
     expect((await runPlugin(plugin.funcs, plugin.info, { env, stdin: new TextEncoder().encode(JSON.stringify(gc)) })).exitCode).toBe(0);
-    for (let i = 0; i < 40 && lab.leases().length > 2; i++) await Bun.sleep(50);
+    // dnsmasq rewrites its lease file in place: a read can catch it empty, so wait for the two.
+    for (let i = 0; i < 100 && lab.leases().length !== 2; i++) await Bun.sleep(50);
     expect(lab.leases().map((x) => x.clientID).sort()).toEqual([dnsmasqClientID("gone/dhnet/eth1"), dnsmasqClientID("keep/dhnet/eth0")].sort());
     const status = await runPlugin(plugin.funcs, plugin.info, { env: { CNI_COMMAND: "STATUS", CNI_PATH: GO_PLUGINS }, stdin: new TextEncoder().encode(JSON.stringify(gc)) });
     expect(status.exitCode).toBe(0);
