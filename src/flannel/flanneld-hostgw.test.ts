@@ -116,3 +116,20 @@ rootTest("vxlan with DirectRouting: nodes on one network get plain routes via ea
     const get = (path: string) => a.ns.exec(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", `http://127.0.0.1:10256${path}`], { allowFail: true });
     expect([get("/healthz"), get("/readyz"), get("/nope")]).toEqual(["200", "200", "404"]);
   }), 60_000);
+
+rootTest("etcd with authentication: --etcd-username/--etcd-password (a token from /v3/auth/authenticate)", () =>
+  withLab({ nodes: 1, etcd: true }, async (lab) => {
+    const [a] = lab.nodes as [typeof lab.nodes[0]];
+    lab.etcd!.put(`${PREFIX}/config`, JSON.stringify({ Network: "10.69.0.0/16", Backend: { Type: "host-gw" } }));
+    const call = (path: string, body: unknown) => lab.etcd!.ns.exec(["curl", "-s", "-X", "POST", `${lab.etcd!.endpoint}${path}`, "-d", JSON.stringify(body)]);
+    call("/v3/auth/role/add", { name: "root" });
+    call("/v3/auth/user/add", { name: "root", password: "s3cret" });
+    call("/v3/auth/user/grant", { user: "root", role: "root" });
+    expect(call("/v3/auth/enable", {})).not.toContain("error");
+    const bad = await startFlanneld(lab, a, ["--etcd-username=root", "--etcd-password=wrong"], false);
+    await waitFor("the refusal to be logged", () => bad.log().includes("etcd authentication as \"root\" failed"), 10_000);
+    await bad.stop();
+    const good = await startFlanneld(lab, a, ["--etcd-username=root", "--etcd-password=s3cret"]);
+    expect(subnetEnv(lab, a)!.FLANNEL_SUBNET).toMatch(/^10\.69\./);
+    expect(bad.log() + good.log()).not.toMatch(/wrong|s3cret/);
+  }), 60_000);
