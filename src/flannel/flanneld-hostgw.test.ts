@@ -7,6 +7,7 @@
 import { afterAll, expect } from "bun:test";
 import { pings, waitFor, withLab } from "../../test/helpers/lab.ts";
 import { rootTest } from "../../test/helpers/netns.ts";
+import { ensureBuilt } from "../../test/helpers/dist.ts";
 import { PREFIX, addPod, cleanupBin, routes, startFlanneld, subnetEnv } from "./_test-cluster.ts";
 
 afterAll(cleanupBin);
@@ -132,4 +133,19 @@ rootTest("etcd with authentication: --etcd-username/--etcd-password (a token fro
     const good = await startFlanneld(lab, a, ["--etcd-username=root", "--etcd-password=s3cret"]);
     expect(subnetEnv(lab, a)!.FLANNEL_SUBNET).toMatch(/^10\.69\./);
     expect(bad.log() + good.log()).not.toMatch(/wrong|s3cret/);
+  }), 60_000);
+
+rootTest("udp and ipsec are refused naming the backend; --iface-regex picks the interface", () =>
+  withLab({ nodes: 1, etcd: true }, async (lab) => {
+    const [a] = lab.nodes as [typeof lab.nodes[0]];
+    for (const type of ["udp", "ipsec"]) {
+      lab.etcd!.put(`${PREFIX}/config`, JSON.stringify({ Network: "10.69.0.0/16", Backend: { Type: type } }));
+      const p = await startFlanneld(lab, a, [], false);
+      expect(await p.exited).toBe(1);
+      expect(p.log()).toContain(`backend type "${type}" is not supported by cni-ts flanneld`);
+    }
+    lab.etcd!.put(`${PREFIX}/config`, JSON.stringify({ Network: "10.69.0.0/16", Backend: { Type: "alloc" } }));
+    const p = lab.spawn(a, [ensureBuilt(), "flanneld", `--etcd-endpoints=${lab.etcd!.endpoint}`, "--iface-regex=^eth[0-9]$", `--subnet-file=${lab.dir}/regex.env`], { logName: "regex" });
+    await waitFor("flanneld ready", () => p.log().includes("flannel is ready"), 15_000);
+    expect(p.log()).toContain(`Using interface with name eth0 and address ${a.ip}`);
   }), 60_000);
