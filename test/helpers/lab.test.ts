@@ -21,4 +21,4 @@ rootTest("lab: nodes reach each other and etcd over the underlay; etcd keeps dat
   });
   expect(existsSync(dir)).toBe(false);
   for (const n of names) expect(existsSync(`/var/run/netns/${n}`)).toBe(false);
-});
+}, 60_000);
