@@ -4,6 +4,8 @@
  * them, plus GC and STATUS, which the reference lacks.
  */
 import { accessSync, constants } from "node:fs";
+import { isAbsolute } from "node:path";
+import { getFold } from "../spec/capabilities.ts";
 import { CniError, ErrorCode, errorMessage } from "../spec/error.ts";
 import { formatIP, ipOf } from "../spec/ip.ts";
 import type { Attachment, IPConfig, NetConf, Result } from "../spec/types.ts";
@@ -12,11 +14,11 @@ import { allocateIP } from "./allocator.ts";
 import { type HostLocalConfig, loadHostLocalConfig } from "./host-local-config.ts";
 import { rangeSetContains, rangeSetSize, rangeSetToString } from "./range-set.ts";
 import { readResolvConf } from "./resolv-conf.ts";
-import { DiskStore } from "./store.ts";
+import { DEFAULT_DATA_DIR, DiskStore } from "./store.ts";
 import type { IPAMRequest } from "./types.ts";
 
 /** Opens the network's store; a directory that cannot be made is code 999 with the system's reason. */
-function openStore(c: HostLocalConfig): DiskStore {
+function openStore(c: Pick<HostLocalConfig, "name" | "dataDir">): DiskStore {
   try {
     return DiskStore.open(c.name, c.dataDir);
   } catch (e) {
@@ -75,11 +77,28 @@ export function hostLocalAdd(req: IPAMRequest): Result {
 
 /** Releases the attachment's addresses; succeeds when it holds none. */
 export function hostLocalDel(req: IPAMRequest): void {
-  const c = loadHostLocalConfig(req.conf, req.args);
+  let c: { name: string; dataDir: string; ranges: unknown[] };
+  try {
+    c = loadHostLocalConfig(req.conf, req.args);
+  } catch {
+    // DEL is best effort: a config ADD would refuse (bad ranges, CNI_ARGS) still
+    // releases what the attachment holds; only where the reservations are matters.
+    const dataDir = delDataDir(req.conf);
+    if (dataDir === undefined) return;
+    c = { name: req.conf.name, dataDir, ranges: [0, 1] };
+  }
   using store = openStore(c);
   // One release per range set, as the reference does: the later ones also clear
   // files of old versions that name only the container.
   store.withLock(() => c.ranges.forEach(() => store.releaseByID(req.containerID, req.ifName)));
+}
+
+/** ipam.dataDir as DEL can use it; undefined when it is not an absolute path (no ADD got that far). */
+function delDataDir(conf: NetConf): string | undefined {
+  const ipam = conf.ipam as Record<string, unknown> | undefined;
+  const d = typeof ipam === "object" && ipam !== null ? getFold(ipam, "dataDir") : undefined;
+  if (d === undefined || d === null || d === "") return DEFAULT_DATA_DIR;
+  return typeof d === "string" && isAbsolute(d) ? d : undefined;
 }
 
 /** Fails unless the attachment holds at least one address of the network. */

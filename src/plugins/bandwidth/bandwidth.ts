@@ -190,9 +190,9 @@ async function cmdCheck(args: CmdArgs): Promise<void> {
 
 /** Removes the ifb; the host veth's qdiscs go with the veth, which the main plugin deletes. */
 async function cmdDel(args: CmdArgs): Promise<void> {
-  const conf = loadNetConf(args);
+  // The ifb is named by network and container: no rate in the config matters to DEL.
   using h = NetlinkHandle.at();
-  removeIfb(h, ifbName(conf.name, args.containerID));
+  removeIfb(h, ifbName(args.conf.name, args.containerID));
 }
 
 /** What this plugin says about itself; like the reference it takes configs from 0.3.0 on. */

@@ -23,6 +23,7 @@ import { enableForward } from "../_shared/forward.ts";
 import { gcMasq, setupMasq, teardownMasq } from "../_shared/masq.ts";
 import { Rollback } from "../_shared/rollback.ts";
 import { deletePair, deleteQuietly, findPair, setupVeth, type VethOwner, type VethPair } from "../_shared/veth.ts";
+import { delBool, delIpam } from "../_shared/del-conf.ts";
 import { ensureBridge, ensureGatewayAddr } from "./_bridge-link.ts";
 import { checkBridge, checkContainerEnd, checkHostEnd } from "./_check.ts";
 import { ensureVlanGateway, setupPortVlans } from "./_vlan.ts";
@@ -117,7 +118,7 @@ function linkSetUpOrFail(h: NetlinkHandle, link: Link, name: string): void {
 }
 
 /** The attachment a host end belongs to, which names and tags it. */
-function vethOwner(conf: BridgeConf, args: CmdArgs): VethOwner {
+function vethOwner(conf: { name: string }, args: CmdArgs): VethOwner {
   return { type: "bridge", network: conf.name, containerID: args.containerID, ifName: args.ifName };
 }
 
@@ -228,13 +229,15 @@ async function cmdCheck(args: CmdArgs): Promise<void> {
  * behind, also after an ADD that was killed half way.
  */
 async function cmdDel(args: CmdArgs): Promise<void> {
-  const conf = loadNetConf(args);
+  // Only what teardown needs (a bad mtu or vlan must not keep a pod stuck); masquerade
+  // rules are looked for whenever ipMasq may have been on.
+  const conf = { name: args.conf.name, ipam: delIpam(args.conf), ipMasq: delBool(args.conf, "ipMasq", true), macspoofchk: delBool(args.conf, "macspoofchk", false) };
   using hostH = NetlinkHandle.at();
   using c = openContainerNSIfAny(args.netns);
   const pair = findPair(hostH, c, vethOwner(conf, args), args.prevResult);
   await ipamIfAny("DEL", conf, args);
   deletePair(hostH, c, pair, args.ifName);
-  if (conf.ipMasq) teardownMasq(conf, args);
+  if (conf.ipMasq) teardownMasq(args.conf, args);
   if (conf.macspoofchk) {
     try {
       teardownSpoofCheck(`${args.containerID}-${args.ifName}`);

@@ -14,6 +14,7 @@ import { cidrOf, familyOf, formatIP } from "../../spec/ip.ts";
 import type { Attachment, NetConf, Result } from "../../spec/types.ts";
 import { stringField } from "../_shared/conf-fields.ts";
 import { failure, invalidConfig } from "../_shared/errors.ts";
+import { bestEffort } from "../_shared/del-conf.ts";
 import { FORWARD_CHAIN, STAGE1, STAGE2, type RuleVariants, addressRules, adminJump, forwardJump, isolationRules } from "./_rules.ts";
 import { DEFAULT_STATE_DIR, dropState, listStates, loadState, saveState } from "./_state.ts";
 
@@ -135,7 +136,8 @@ async function cmdCheck(args: CmdArgs): Promise<void> {
 
 /** Removes the attachment's rules: addresses from prevResult, else from the record. Nothing there is success. */
 async function cmdDel(args: CmdArgs): Promise<void> {
-  const conf = loadNetConf(args);
+  // Only where the records are: a bad backend or policy must not keep a pod stuck.
+  const conf = { stateDir: bestEffort(() => stringField(args.conf, "stateDir"), "") || DEFAULT_STATE_DIR };
   const a: Attachment = { containerID: args.containerID, ifname: args.ifName };
   const hosts = new Set([...hostsOf(args.prevResult), ...(loadState(conf.stateDir, a)?.hosts ?? [])]);
   try {

@@ -20,6 +20,7 @@ import { failure, invalidConfig } from "../_shared/errors.ts";
 import { checkIpamThenPrev, ipamAddFor, ipamIfAny, ipamValidate } from "../_shared/ipam-exec.ts";
 import { openContainerNS, openContainerNSIfAny } from "../_shared/netns-open.ts";
 import { Rollback } from "../_shared/rollback.ts";
+import { bestEffort, delIpam } from "../_shared/del-conf.ts";
 import { AUX_NAME, type DeviceRef, findHostDevice, hasDpdkDriver, PCI_ADDRESS, SYS_BUS_AUXILIARY, SYS_BUS_PCI } from "./_find.ts";
 import { moveLinkIn, moveLinkOut, openTempNS } from "./_move.ts";
 import { errorMessage } from "../../spec/error.ts";
@@ -128,9 +129,9 @@ async function cmdCheck(args: CmdArgs): Promise<void> {
  * physical one goes back to the initial namespace by itself).
  */
 async function cmdDel(args: CmdArgs): Promise<void> {
-  const conf = loadNetConf(args);
-  await ipamIfAny("DEL", conf, args);
-  if (conf.dpdkMode) return;
+  // Only what teardown needs: the device to give back is the pod's CNI_IFNAME.
+  await ipamIfAny("DEL", { ipam: delIpam(args.conf) }, args);
+  if (bestEffort(() => loadNetConf(args).dpdkMode, false)) return;
   using c = openContainerNSIfAny(args.netns);
   if (!c) return;
   const dev = linkFind(c.h, args.ifName);

@@ -22,6 +22,7 @@ import { failure, invalidConfig } from "../_shared/errors.ts";
 import { checkIpamThenPrev, ipamAddFor, ipamIfAny, ipamValidate } from "../_shared/ipam-exec.ts";
 import { type ContainerNS, openContainerNS, openContainerNSIfAny } from "../_shared/netns-open.ts";
 import { Rollback } from "../_shared/rollback.ts";
+import { delIpam } from "../_shared/del-conf.ts";
 import { validateInterfaceName } from "../../spec/validate.ts";
 
 /** The macvlan config: the standard fields plus these. */
@@ -198,8 +199,8 @@ async function cmdCheck(args: CmdArgs): Promise<void> {
 
 /** Releases the addresses and deletes the device; succeeds when the namespace or the device is gone. */
 async function cmdDel(args: CmdArgs): Promise<void> {
-  const conf = loadNetConf(args);
-  await ipamIfAny("DEL", conf, args);
+  // Only the IPAM section: a bad mode or master must not keep a pod stuck.
+  await ipamIfAny("DEL", { ipam: delIpam(args.conf) }, args);
   // The device lives in the pod's namespace: when that is gone, so is the device.
   using c = openContainerNSIfAny(args.netns);
   if (!c) return;

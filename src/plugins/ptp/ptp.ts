@@ -25,6 +25,7 @@ import { gcMasq, masqBackendOf, setupMasq, teardownMasq } from "../_shared/masq.
 import { enableForward } from "../_shared/forward.ts";
 import { Rollback } from "../_shared/rollback.ts";
 import { deletePair, findPair, setupVeth, type VethOwner } from "../_shared/veth.ts";
+import { delBool, delIpam } from "../_shared/del-conf.ts";
 
 /** The ptp config: the standard fields plus these. */
 export interface PtpConf extends NetConf {
@@ -107,7 +108,7 @@ function setupHostVeth(hostH: NetlinkHandle, veth: Link, ips: IPConfig[]): void 
 }
 
 /** The attachment a host end belongs to, which names and tags it. */
-function vethOwner(conf: PtpConf, args: CmdArgs): VethOwner {
+function vethOwner(conf: { name: string }, args: CmdArgs): VethOwner {
   return { type: "ptp", network: conf.name, containerID: args.containerID, ifName: args.ifName };
 }
 
@@ -179,15 +180,16 @@ async function cmdCheck(args: CmdArgs): Promise<void> {
  * also after an ADD that was killed half way.
  */
 async function cmdDel(args: CmdArgs): Promise<void> {
-  const conf = loadNetConf(args);
+  // Only what teardown needs: a bad mtu must not keep a pod stuck.
+  const conf = { name: args.conf.name, ipam: delIpam(args.conf), ipMasq: delBool(args.conf, "ipMasq", true) };
   using hostH = NetlinkHandle.at();
   using c = openContainerNSIfAny(args.netns);
   // Found before IPAM DEL: if that fails, nothing is deleted and a retry finds it all again.
   const pair = findPair(hostH, c, vethOwner(conf, args), args.prevResult);
-  await ipamCommand("DEL", conf.ipam.type, args);
+  if (conf.ipam) await ipamCommand("DEL", conf.ipam.type, args);
   deletePair(hostH, c, pair, args.ifName);
   // By chain name and comment hash: the rules go even when no address can be found any more.
-  if (conf.ipMasq) teardownMasq(conf, args);
+  if (conf.ipMasq) teardownMasq(args.conf, args);
 }
 
 /** IPAM's leases and the nftables masquerade rules of attachments that are gone. */

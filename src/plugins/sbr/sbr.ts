@@ -14,6 +14,7 @@ import { NetNS } from "../../sys/netns.ts";
 import { failure } from "../_shared/errors.ts";
 import { ifaceIPs, ipConfigs, loadNetConf } from "./_conf.ts";
 import { doRoutes, hostCIDR, rulesOnly, tidyRules } from "./_tables.ts";
+import { bestEffort } from "../_shared/del-conf.ts";
 
 /**
  * Takes the reference's lock: flock on the namespace file, so sbr runs on one pod (ours
@@ -62,7 +63,8 @@ async function cmdCheck(args: CmdArgs): Promise<void> {
  * vanished namespace or interface has nothing left to remove.
  */
 async function cmdDel(args: CmdArgs): Promise<void> {
-  const conf = loadNetConf(args);
+  // Only the table: unreadable, the tables are taken to be ours (the rules of the pod's addresses go).
+  const conf = { table: bestEffort(() => loadNetConf(args).table, undefined) };
   let ns: NetNS;
   try {
     ns = NetNS.open(args.netns);
