@@ -63,7 +63,8 @@ describe("required variables (code 4 naming what is missing)", () => {
     test(`${command} needs ${required.join(", ")}`, async () => {
       const out = await run({ CNI_COMMAND: command });
       expect(out.exitCode).toBe(1);
-      expect(out.json).toEqual({ cniVersion: CURRENT_VERSION, code: 4, msg: `required env variables [${required.join(",")}] missing` });
+      // Raised before the skel reads the config, still in the config's version.
+      expect(out.json).toEqual({ cniVersion: "1.0.0", code: 4, msg: `required env variables [${required.join(",")}] missing` });
       for (const name of required) {
         const one = await run(env(command, { [name]: "" }));
         expect(one.json.msg).toBe(`required env variables [${name}] missing`);
@@ -104,6 +105,16 @@ describe("no CNI_COMMAND", () => {
   });
 });
 
+describe("the error object's cniVersion is the config's whenever it can be read", () => {
+  test("errors before the config is read or of a config without a name; CURRENT_VERSION when there is none to read", async () => {
+    expect((await run(env("ADD"), { cniVersion: "0.4.0", type: "test" })).json).toEqual({ cniVersion: "0.4.0", code: 7, msg: "missing network name" });
+    expect((await run(env("ADD", { CNI_PATH: "" }), { cniVersion: "0.3.1", name: "n" })).json.cniVersion).toBe("0.3.1");
+    expect((await run(env("ADD", { CNI_IFNAME: ".." }), { cniVersion: "0.2.0", name: "n" })).json.cniVersion).toBe("0.2.0");
+    expect((await run(env("ADD"), "{")).json.cniVersion).toBe(CURRENT_VERSION);
+    expect((await run(env("ADD", { CNI_PATH: "" }), { cniVersion: "9.9.9", name: "n" })).json.cniVersion).toBe(CURRENT_VERSION);
+  });
+});
+
 describe("container id and interface name", () => {
   test.each([
     ["CNI_CONTAINERID", "-starts-with-dash", { code: 4, msg: "invalid characters in containerID", details: "-starts-with-dash" }],
@@ -116,7 +127,7 @@ describe("container id and interface name", () => {
   ])("%s=%p", async (name, value, want) => {
     for (const command of ["ADD", "CHECK", "DEL"]) {
       const out = await run(env(command, { [name]: value }), { cniVersion: "1.0.0", name: "n" });
-      expect(out.json).toEqual({ cniVersion: CURRENT_VERSION, ...want });
+      expect(out.json).toEqual({ cniVersion: "1.0.0", ...want });
     }
     expect(calls).toEqual([]);
   });

@@ -6,7 +6,7 @@
  */
 import { existsSync } from "node:fs";
 import { CniError, ErrorCode, errorMessage } from "../spec/error.ts";
-import { marshalIndent } from "../spec/json.ts";
+import { marshalIndent, parseJSON } from "../spec/json.ts";
 import { convertResult, parseResult } from "../spec/result.ts";
 import type { Attachment } from "../spec/types.ts";
 import { ALL_VERSIONS, CURRENT_VERSION, versionInfo } from "../spec/version.ts";
@@ -37,7 +37,7 @@ const SINCE: Record<string, string> = { CHECK: "0.4.0", GC: "1.1.0", STATUS: "1.
  */
 export async function runPlugin(funcs: PluginFuncs, info: PluginInfo, inv: Invocation): Promise<Outcome> {
   const supported = info.supportedVersions ?? ALL_VERSIONS;
-  const state = { stderr: "", version: CURRENT_VERSION as string };
+  const state = { stderr: "", version: CURRENT_VERSION as string, fromConfig: false };
   try {
     const stdout = await dispatch(funcs, info, supported, inv, state);
     return { exitCode: 0, stdout, stderr: state.stderr };
@@ -50,7 +50,7 @@ export async function runPlugin(funcs: PluginFuncs, info: PluginInfo, inv: Invoc
       state.stderr += `${info.about.split("\n")[0] || "plugin"}: unexpected error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`;
       err = new CniError(ErrorCode.Internal, errorMessage(e), { cause: e });
     }
-    if (!err.cniVersion) err.cniVersion = state.version;
+    if (!err.cniVersion) err.cniVersion = state.fromConfig ? state.version : (readableVersion(inv.stdin, supported) ?? state.version);
     return { exitCode: 1, stdout: marshalIndent(err), stderr: state.stderr };
   }
 }
@@ -60,7 +60,7 @@ async function dispatch(
   info: PluginInfo,
   supported: readonly string[],
   inv: Invocation,
-  state: { stderr: string; version: string },
+  state: { stderr: string; version: string; fromConfig: boolean },
 ): Promise<string> {
   let env: CniEnv;
   try {
@@ -99,7 +99,7 @@ async function dispatch(
 }
 
 /** The handler's arguments of a command other than VERSION, every check of the protocol passed. */
-function cmdArgsOf(env: CniEnv, supported: readonly string[], inv: Invocation, state: { version: string }): { args: CmdArgs; version: string } {
+function cmdArgsOf(env: CniEnv, supported: readonly string[], inv: Invocation, state: { version: string; fromConfig: boolean }): { args: CmdArgs; version: string } {
   const command = env.command;
   const obj = decodeConfig(inv.stdin);
   if (!["ADD", "CHECK", "DEL", "GC", "STATUS"].includes(command)) {
@@ -107,6 +107,7 @@ function cmdArgsOf(env: CniEnv, supported: readonly string[], inv: Invocation, s
   }
   const version = configVersion(obj);
   if (supported.includes(version)) state.version = version;
+  state.fromConfig = true;
   const since = SINCE[command];
   if (since) requireCommandVersion(command, version, since, supported);
   requireSupported(version, supported);
@@ -141,7 +142,7 @@ function cmdArgsOf(env: CniEnv, supported: readonly string[], inv: Invocation, s
 export async function validatePlugin(funcs: PluginFuncs, info: PluginInfo, inv: Invocation): Promise<void> {
   const supported = info.supportedVersions ?? ALL_VERSIONS;
   const env = readEnv(inv.env);
-  const { args } = cmdArgsOf(env, supported, inv, { version: CURRENT_VERSION });
+  const { args } = cmdArgsOf(env, supported, inv, { version: CURRENT_VERSION, fromConfig: false });
   await funcs.validate?.(args);
 }
 
@@ -156,4 +157,18 @@ function validAttachments(conf: Record<string, unknown>): Attachment[] {
     }
     return { containerID: a.containerID, ifname: a.ifname };
   });
+}
+
+/**
+ * The config's cniVersion for an error raised before the skel read it (a bad
+ * environment, a config without a name): the version the runtime speaks, when stdin
+ * has one this plugin supports.
+ */
+function readableVersion(stdin: Uint8Array, supported: readonly string[]): string | undefined {
+  try {
+    const v = (parseJSON(new TextDecoder().decode(stdin)) as { cniVersion?: unknown } | null)?.cniVersion;
+    return typeof v === "string" && supported.includes(v) ? v : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -81,7 +81,7 @@ export function ensureGatewayAddr(h: NetlinkHandle, br: Link, cidr: string, forc
   try {
     addrAdd(h, br, cidr);
   } catch (e) {
-    if (!isExists(e)) throw failure(`could not add IP address to "${br.name}"`, e);
+    if (!isExists(e)) throw failure(`could not add IP address ${cidr} to "${br.name}"`, e);
   }
   // A bridge whose ports all left has the zero MAC (the reference then fails): take the one it has now its new port joined.
   const mac = br.mac && br.mac !== ZERO_MAC ? br.mac : linkFind(h, br.index)?.mac;

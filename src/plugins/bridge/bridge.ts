@@ -69,7 +69,14 @@ function setupGateway(h: NetlinkHandle, br: Link, conf: BridgeConf, result: Resu
     }
     result.interfaces!.push({ name: on.name, mac: on.mac });
   }
-  for (const ipc of gateways) ensureGatewayAddr(h, on, `${ipc.gateway}/${cidrOf(ipc.address).prefix}`, conf.forceAddress);
+  for (const ipc of gateways) {
+    try {
+      ensureGatewayAddr(h, on, `${ipc.gateway}/${cidrOf(ipc.address).prefix}`, conf.forceAddress);
+    } catch (e) {
+      // The reference's prefixes, so messages match the Go plugin's.
+      throw failure(on === br ? "failed to set bridge addr" : "failed to set vlan interface for bridge with addr", e);
+    }
+  }
   enableForward(gateways);
 }
 
