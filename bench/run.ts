@@ -370,19 +370,51 @@ if (want("host-local")) {
 }
 
 if (want("podman")) {
-  // The podman helper's set-up (test/podman/) when it is there; otherwise said so.
-  const helper = resolve(import.meta.dir, "../test/podman/_setup.ts");
-  if (!existsSync(helper)) {
-    results.push({ id: "podman", title: "podman run --rm on the default network", unit: "ms", sides: {}, ratios: {}, notes: ["not measured: test/podman's set-up helper is not in this tree yet"] });
-    console.log("\npodman: not measured (test/podman's set-up helper is not in this tree yet)");
+  // The podman suite's sandbox (test/podman/podman-env.ts): podman 4.3 with its CNI
+  // backend in a node namespace and private mounts, one per side, each on its plugin dir.
+  const { PodmanEnv, podmanSkipReason } = await import("../test/podman/podman-env.ts");
+  const why = podmanSkipReason();
+  if (why) {
+    results.push({ id: "podman", title: "podman run --rm on the default network", unit: "ms", sides: {}, ratios: {}, notes: [`not measured: ${why}`] });
+    console.log(`\npodman: not measured: ${why}`);
   } else {
-    const { podmanBench } = await import(helper);
-    const r = await podmanBench({ ours: w.ourBin, oursDaemon: { dir: shimBin, env: SIDES["cni-ts + daemon"].env }, go: GO, runs: QUICK ? 4 : 12 });
-    record({
-      id: "podman", title: "podman run --rm of a trivial container on the default network (bridge, portmap, firewall, tuning)", unit: "ms", samples: r.samples, notes: r.notes ?? [],
-      ratios: [["cni-ts / Go", "cni-ts", "Go"], ["cni-ts + daemon / Go", "cni-ts + daemon", "Go"]],
-      target: { ratio: "cni-ts / Go", max: 1.1, met: false },
-    });
+    const envs: Record<SideName, Awaited<ReturnType<typeof PodmanEnv.create>>> = {
+      "cni-ts": await PodmanEnv.create({ pluginDir: w.ourBin, label: "bench-ours" }),
+      "cni-ts + daemon": await PodmanEnv.create({ pluginDir: shimBin, label: "bench-daemon" }),
+      Go: await PodmanEnv.create({ pluginDir: GO, label: "bench-go" }),
+    };
+    // The daemon of the daemon side runs where that podman's plugins do: its node and mounts.
+    const pmSocket = join(w.work, "pm-daemon", "daemon.sock");
+    const pidFile = join(w.work, "pm-daemon.pid");
+    mkdirSync(join(w.work, "pm-daemon"), { mode: 0o700 });
+    void envs["cni-ts + daemon"].inNodeAsync(["sh", "-c", `echo $$ > ${pidFile}; exec ${DIST} daemon --socket ${pmSocket} 2>${pmSocket}.log`], 24 * 3600_000);
+    for (let i = 0; i < 500 && !existsSync(pmSocket); i++) await Bun.sleep(20);
+    const stopDaemon = () => {
+      try {
+        process.kill(Number(readFileSync(pidFile, "utf8")), "SIGTERM");
+      } catch {
+        // already gone
+      }
+    };
+    process.on("exit", stopDaemon);
+    try {
+      const sockets: Record<SideName, string> = { "cni-ts": noSocket, "cni-ts + daemon": pmSocket, Go: noSocket };
+      const run = (side: SideName) => () => {
+        const c = envs[side].podmanCommand(["run", "--rm", "--rootfs", envs[side].rootfs, "/bin/true"]);
+        return timed(c.argv, { ...c.env, CNI_TS_DAEMON_SOCKET: sockets[side] });
+      };
+      const samples = interleave({ "cni-ts": run("cni-ts"), "cni-ts + daemon": run("cni-ts + daemon"), Go: run("Go") }, QUICK ? 4 : 12, 2);
+      const handled = readFileSync(`${pmSocket}.log`, "utf8").split("\n").filter((l) => / exit 0$/.test(l)).length;
+      record({
+        id: "podman", title: "podman run --rm of a trivial container on podman's default network (bridge, portmap, firewall, tuning)", unit: "ms", samples,
+        notes: [`podman 4.3, CNI backend, runc, busybox rootfs; each side its own sandbox (test/podman/podman-env.ts); the daemon answered ${handled} plugin commands`],
+        ratios: [["cni-ts / Go", "cni-ts", "Go"], ["cni-ts + daemon / Go", "cni-ts + daemon", "Go"]],
+        target: { ratio: "cni-ts / Go", max: 1.1, met: false },
+      });
+    } finally {
+      stopDaemon();
+      for (const e of Object.values(envs)) await e.destroy();
+    }
   }
 }
 
