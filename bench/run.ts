@@ -430,10 +430,22 @@ const machine = {
 };
 const stamp = new Date().toISOString().replace(/[:.]/g, "-");
 mkdirSync(RESULTS, { recursive: true });
-const doc = { date: new Date().toISOString(), quick: QUICK, runs: RUNS, machine, results };
+// With --only, the cases run now replace theirs in latest.json and the others are kept
+// (each part says when it ran and under what load).
+const part = { date: new Date().toISOString(), ids: results.map((r) => r.id), load: machine.load, runs: RUNS, fill: FILL };
+let parts = [part];
+let all = results;
+const latestFile = join(RESULTS, "latest.json");
+if (only && existsSync(latestFile)) {
+  const old = JSON.parse(readFileSync(latestFile, "utf8"));
+  const kept = (old.results as CaseResult[]).filter((r) => !part.ids.includes(r.id));
+  all = [...kept, ...results];
+  parts = [...((old.parts ?? []) as (typeof part)[]).map((p) => ({ ...p, ids: p.ids.filter((id) => kept.some((r) => r.id === id)) })).filter((p) => p.ids.length), part];
+}
+const doc = { date: part.date, quick: QUICK, runs: RUNS, machine, parts, results: all };
 writeFileSync(join(RESULTS, `${stamp}.json`), JSON.stringify(doc, null, 2) + "\n");
-writeFileSync(join(RESULTS, "latest.json"), JSON.stringify(doc, null, 2) + "\n");
-for (const r of results) {
+writeFileSync(latestFile, JSON.stringify(doc, null, 2) + "\n");
+for (const r of all) {
   if (r.series) writeFileSync(join(RESULTS, `${r.id}.svg`), lineChart(r.title, r.unit, r.series));
   else if (Object.keys(r.sides).length) writeFileSync(join(RESULTS, `${r.id}.svg`), barChart(r.title, r.unit, r.sides));
 }
@@ -456,7 +468,8 @@ function updateBenchmarksMd(d: typeof doc) {
     const label = scaled ? `${r.title}: ${r.series!.map((p) => `@${p.x} ${Object.entries(p.values).map(([k, v]) => `${k} ${v}`).join(", ")}`).join("; ")}` : r.title;
     rows.push(`| ${label} | ${cell(sides["cni-ts"], r.unit)} | ${cell(sides["cni-ts + daemon"], r.unit)} | ${cell(sides.Go, r.unit)} | ${ratios} | ${target} |`);
   }
-  const head = `Run of ${d.date} (${d.quick ? "quick" : "full"}, ${d.runs} runs per side), ${d.machine.cpus}, ${d.machine.memGB} GB, kernel ${d.machine.kernel}, Bun ${d.machine.bun}, load average at the end ${d.machine.load}. Cells: median (p10–p90).`;
+  const when = d.parts.map((p) => `${p.ids.join(", ")}: ${p.date} (${p.runs} runs per side, load average ${p.load})`).join("; ");
+  const head = `${d.machine.cpus}, ${d.machine.memGB} GB, kernel ${d.machine.kernel}, Bun ${d.machine.bun}. ${when}. Cells: median (p10–p90).`;
   const md = readFileSync(file, "utf8");
   const begin = "<!-- bench:table -->";
   const end = "<!-- /bench:table -->";

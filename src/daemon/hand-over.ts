@@ -12,11 +12,13 @@ export const DEFAULT_SOCKET = "/run/cni-ts/daemon.sock";
 
 /**
  * How long a plugin process waits for the daemon to take its request
- * (CNI_TS_DAEMON_TIMEOUT_MS). A live daemon takes it within milliseconds; on a node
- * starting many pods at once its event loop can be starved for over a second, and a
- * client that gives up then runs the command itself, so this is generous.
+ * (CNI_TS_DAEMON_TIMEOUT_MS). A live daemon takes it within milliseconds, but one busy
+ * with 100 pods at once on a loaded node was measured past 5 s; a client that gives up
+ * while the daemon is already at work would run the command a second time, so only a
+ * daemon silent this long (stopped, wedged) is taken for dead. A missing or refusing
+ * socket is known at once.
  */
-const DEFAULT_ACK_MS = 5000;
+const DEFAULT_ACK_MS = 30_000;
 
 /**
  * Hands the command of plugin `type` to the daemon. Exits the process with the daemon's

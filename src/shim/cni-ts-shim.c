@@ -25,7 +25,7 @@
 extern char **environ;
 
 #define DEFAULT_SOCKET "/run/cni-ts/daemon.sock"
-#define DEFAULT_ACK_MS 5000 /* as hand-over.ts: generous, a starved daemon is not a dead one */
+#define DEFAULT_ACK_MS 30000 /* as hand-over.ts: a busy daemon is not a dead one */
 
 /* A growable byte buffer; on allocation failure the shim falls back to the binary. */
 struct buf {
