@@ -6,7 +6,7 @@
  * entry) per other node's lease as leases come and go. It acts in the network namespace
  * it is started in.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { NetlinkHandle } from "../netlink/handle.ts";
 import { formatSubnetEnv } from "../plugins/flannel/subnet-env.ts";
@@ -23,6 +23,7 @@ import { type Lease, LeaseWatcher, sameSubnet } from "./lease.ts";
 import { type Net, type NetConfig, NetConfigError, formatNet, parseNet } from "./net-config.ts";
 import type { SubnetManager } from "./subnet-manager.ts";
 import { type TrafficManager, type TrafficNets, iptablesManager, nftablesManager } from "./traffic.ts";
+import { writeStateFile } from "../sys/state-file.ts";
 
 function log(msg: string): void {
   process.stderr.write(`${new Date().toISOString()} flanneld: ${msg}\n`);
@@ -41,15 +42,7 @@ function readPrevious(file: string, key: string, family: 4 | 6): Net | undefined
 /** Writes subnet.env atomically: a temp file in the same dir, fsynced, renamed over the old one. */
 export function writeSubnetFile(file: string, text: string): void {
   mkdirSync(dirname(file), { recursive: true, mode: 0o755 });
-  const tmp = `${file}.tmp-${process.pid}`;
-  const fd = openSync(tmp, "w", 0o644);
-  try {
-    writeSync(fd, text);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, file);
+  writeStateFile(file, text, { mode: 0o644, durable: true });
 }
 
 const BACKENDS: Record<string, (ctx: BackendContext) => Backend> = { vxlan: vxlanBackend, "host-gw": hostGwBackend, ipip: ipipBackend, wireguard: wireguardBackend, alloc: allocBackend };

@@ -7,10 +7,11 @@
  * config manager (the master's path as clusterNetwork, type multus-shim).
  */
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { basename, extname, join } from "node:path";
 import { compareVersions } from "../spec/version.ts";
 import type { DaemonConfig } from "./daemon-config.ts";
+import { writeStateFile } from "../sys/state-file.ts";
 
 /** The thin entrypoint's options (its flag names in the CLI). */
 export interface ThinOptions {
@@ -129,8 +130,7 @@ export interface AutoConfig {
 }
 
 function writeAtomic(path: string, text: string): void {
-  writeFileSync(`${path}.new`, text, { mode: 0o600 });
-  renameSync(`${path}.new`, path);
+  writeStateFile(path, text);
 }
 
 const hash = (s: string) => createHash("sha256").update(s).digest("hex");

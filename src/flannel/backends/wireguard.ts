@@ -10,7 +10,7 @@
  * test host has none: tested in the VM, flanneld-tunnels.vm.test.ts).
  */
 import { createPrivateKey, createPublicKey, generateKeyPairSync } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { NetlinkHandle } from "../../netlink/handle.ts";
 import { addrAdd, addrDel, addrList } from "../../netlink/addr.ts";
@@ -21,6 +21,7 @@ import { NETLINK_GENERIC, type WgPeer, wgSetDevice } from "../../netlink/wiregua
 import type { Lease, LeaseEvent } from "../lease.ts";
 import { bigToIP, formatNet } from "../net-config.ts";
 import type { Backend, BackendContext } from "./backend.ts";
+import { createStateFile } from "../../sys/state-file.ts";
 
 const OVERHEAD = 80;
 const PKCS8_X25519 = Buffer.from("302e020100300506032b656e04220420", "hex");
@@ -35,7 +36,8 @@ export function loadOrCreateKey(file: string): { privateKey: Uint8Array; publicK
     const { privateKey } = generateKeyPairSync("x25519");
     priv = Buffer.from(privateKey.export({ format: "jwk" }).d!, "base64url");
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-    writeFileSync(file, priv.toString("base64") + "\n", { mode: 0o600 });
+    // Created exclusively: a planted link there is never written through.
+    createStateFile(file, priv.toString("base64") + "\n");
   }
   const key = createPrivateKey({ key: Buffer.concat([PKCS8_X25519, priv]), format: "der", type: "pkcs8" });
   const pub = Buffer.from(createPublicKey(key).export({ format: "jwk" }).x!, "base64url");

@@ -4,11 +4,12 @@
  * annotations select networks as on a cluster). For nodes and runtimes without
  * Kubernetes; network-status and events are written next to them as files.
  */
-import { mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync, appendFileSync } from "node:fs";
+import { mkdirSync, readFileSync, readdirSync, appendFileSync } from "node:fs";
 import { extname, join } from "node:path";
 import { multusError } from "./errors.ts";
 import { type MultusSource, NotFoundError } from "./source.ts";
 import type { LegacyNetwork, NetAttachDef } from "./types.ts";
+import { writeStateFile } from "../../sys/state-file.ts";
 
 interface Meta {
   name?: string;
@@ -80,8 +81,7 @@ export function fileSource(dir: string): MultusSource {
     async setNetworkStatus(pod, value) {
       mkdirSync(statusDir, { recursive: true, mode: 0o700 });
       const file = join(statusDir, `${pod.namespace}_${pod.name}.json`);
-      writeFileSync(`${file}.tmp`, value, { mode: 0o600 });
-      renameSync(`${file}.tmp`, file);
+      writeStateFile(file, value);
     },
     async event(pod, type, reason, message) {
       try {

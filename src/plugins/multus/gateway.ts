@@ -3,11 +3,12 @@
  * interface a pod should not route through, add the requested gateway, and keep the
  * delegate's cached result in step so CHECK and DEL see what is really there.
  */
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { isIP } from "node:net";
 import { join } from "node:path";
 import { NetlinkHandle, NetlinkError, linkByName, routeAdd, routeDel, routeList } from "../../netlink/index.ts";
 import { multusError } from "./errors.ts";
+import { writeStateFile } from "../../sys/state-file.ts";
 
 /** Deletes every default route (of both families) through `ifName` in the pod's namespace. */
 export function deleteDefaultGW(netns: string, ifName: string, families: { v4: boolean; v6: boolean }): void {
@@ -41,7 +42,7 @@ function editCachedResult(cniDir: string, netName: string, containerID: string, 
   const routes = edit(Array.isArray(result.routes) ? result.routes : []);
   if (routes.length) result.routes = routes;
   else delete result.routes;
-  writeFileSync(file, JSON.stringify(cached), { mode: 0o600 });
+  writeStateFile(file, JSON.stringify(cached));
 }
 
 /** DeleteDefaultGWCache: drops 0.0.0.0/0 and/or ::/0 from the delegate's cached result. */

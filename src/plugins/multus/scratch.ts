@@ -3,13 +3,14 @@
  * runs (Multus's saveDelegates/consumeScratchNetConf), in Multus's own JSON so either
  * implementation can DEL what the other added.
  */
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { validateContainerID } from "../../spec/validate.ts";
 import { errorMessage } from "../../spec/error.ts";
 import { loadDelegate } from "./delegate.ts";
 import { multusError } from "./errors.ts";
 import type { Delegate } from "./types.ts";
+import { ensureStateDir, writeStateFile } from "../../sys/state-file.ts";
 
 /** Path of a container's scratch file; the id names a file, so it is validated. */
 export function scratchPath(cniDir: string, containerID: string): string {
@@ -48,11 +49,9 @@ export function saveDelegates(cniDir: string, containerID: string, delegates: De
   const path = scratchPath(cniDir, containerID);
   const body = JSON.stringify(delegates.map((d, i) => toGo(d, d.masterPlugin ? undefined : ifNames[i])));
   try {
-    mkdirSync(cniDir, { recursive: true, mode: 0o700 });
-    writeFileSync(`${path}.tmp`, body, { mode: 0o600 });
-    renameSync(`${path}.tmp`, path);
+    ensureStateDir(cniDir);
+    writeStateFile(path, body);
   } catch (e) {
-    rmSync(`${path}.tmp`, { force: true });
     throw multusError(`saveDelegates: error in saving the delegates : saveScratchNetConf: failed to write container data in the path(${JSON.stringify(path)}): ${errorMessage(e)}`);
   }
 }
