@@ -106,3 +106,17 @@ export function removeLeftoverNetns(): void {
 // `bun test` runs no exit handlers when a test times out: test/helpers/preload.ts also
 // calls removeLeftoverNetns from a global afterAll, which it does run.
 process.on("exit", removeLeftoverNetns);
+/**
+ * Runs fn with the namespace's path removed while a process keeps the namespace alive
+ * (a pod whose path the runtime already unmounted); fn gets the old path.
+ */
+export async function withPathGone<T>(ns: TestNetns, fn: (path: string) => T | Promise<T>): Promise<T> {
+  const holder = await holdOpen(ns);
+  try {
+    const path = ns.path;
+    ns.destroy();
+    return await fn(path);
+  } finally {
+    holder.kill();
+  }
+}

@@ -1,18 +1,13 @@
 import { describe, expect } from "bun:test";
 import { spawn } from "node:child_process";
 import { join } from "node:path";
-import { holdOpen, rootTest, TestNetns } from "../../../test/helpers/netns.ts";
+import { holdOpen, rootTest, TestNetns, withPathGone } from "../../../test/helpers/netns.ts";
 import { hostVethName } from "../_shared/veth.ts";
 import { allocated, bridgeConf, callIn, useBinDir, veths, withNode } from "../../../test/helpers/bridge-kit.ts";
 
 const bin = useBinDir();
 const nat = (node: TestNetns) => node.exec(["iptables-save", "-t", "nat"]).split("\n").filter((l) => l.includes("CNI-"));
 const ports = (node: TestNetns) => node.ipJson("link", "show", "master", "cnibr0").length;
-
-/** Removes the namespace's path; the namespace lives on while `holder` runs. */
-function unmountPath(ns: TestNetns): void {
-  ns.destroy();
-}
 
 /** The compiled bridge in the node as a child process, killed with SIGKILL after `ms` (or left to finish when ms < 0). */
 function addKilledAfter(node: TestNetns, pod: TestNetns, conf: object, ms: number): Promise<{ code: number | null; signal: string | null }> {
@@ -39,16 +34,11 @@ describe("bridge: DEL after an ADD that was killed", () => {
       node.exec(["ip", "link", "add", name, "type", "veth", "peer", "name", "eth0", "netns", pod!.name]);
       // Someone else's untagged veth must survive.
       node.exec(["ip", "link", "add", "vethdeadbeef", "type", "veth", "peer", "name", "other0"]);
-      const holder = await holdOpen(pod!);
-      try {
-        const path = pod!.path;
-        unmountPath(pod!);
+      await withPathGone(pod!, (path) => {
         const r = callIn(node, bin.dir, { command: "DEL", netns: path, containerID: "killed", conf: c });
         expect([r.code, r.stderr]).toEqual([0, ""]);
         expect(veths(node).sort()).toEqual(["vethdeadbeef"]);
-      } finally {
-        holder.kill();
-      }
+      });
     }));
 
   rootTest("a second attachment's host end is named apart and left alone by the first one's DEL", () =>
@@ -59,16 +49,11 @@ describe("bridge: DEL after an ADD that was killed", () => {
       expect([r1.code, r2.code]).toEqual([0, 0]);
       expect(r1.json.interfaces[1].name).toBe(hostVethName({ type: "bridge", network: "brnet", containerID: "c1", ifName: "eth0" }));
       expect(r2.json.interfaces[1].name).toBe(hostVethName({ type: "bridge", network: "brnet", containerID: "c2", ifName: "eth0" }));
-      const holder = await holdOpen(p1!);
-      try {
-        const path = p1!.path;
-        unmountPath(p1!);
+      await withPathGone(p1!, (path) => {
         expect(callIn(node, bin.dir, { command: "DEL", netns: path, containerID: "c1", conf: c }).code).toBe(0);
         expect(veths(node)).toEqual([r2.json.interfaces[1].name]);
         expect(allocated(dataDir)).toEqual(["10.44.0.3"]);
-      } finally {
-        holder.kill();
-      }
+      });
       expect(callIn(node, bin.dir, { command: "DEL", netns: p2!.path, containerID: "c2", conf: c }).code).toBe(0);
     }));
 
@@ -114,7 +99,7 @@ describe("bridge: DEL after an ADD that was killed", () => {
           const path = pod.path;
           if (i % 2 === 1) {
             holder = await holdOpen(pod);
-            unmountPath(pod);
+            pod.destroy();
           }
           const del = callIn(node, bin.dir, { command: "DEL", netns: path, containerID: "killed", conf: c });
           expect([ms, del.code, del.stderr]).toEqual([ms, 0, ""]);

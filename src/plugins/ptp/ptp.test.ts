@@ -1,7 +1,7 @@
 import { describe, expect } from "bun:test";
 import { chmodSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { holdOpen, rootTest, type TestNetns } from "../../../test/helpers/netns.ts";
+import { rootTest, type TestNetns, withPathGone } from "../../../test/helpers/netns.ts";
 import { allocated as held, delAfterPodGone, links, ping, withNode as withNodeOf } from "../../../test/helpers/node.ts";
 import { useBinDir } from "../../../test/helpers/dist.ts";
 import { addrState, badIpamCases, fakeIPAM, linkState, ours, reference, routeState, runIn, tempDir, type Call } from "../../../test/helpers/plugin-run.ts";
@@ -202,17 +202,12 @@ describe("ptp: DEL", () => {
       const c = conf("1.0.0", dataDir);
       const add = call(OURS, node, { command: "ADD", netns: pod!.path, conf: c });
       expect(add.code).toBe(0);
-      const holder = await holdOpen(pod!);
-      try {
-        const path = pod!.path;
-        pod!.destroy();
+      await withPathGone(pod!, (path) => {
         expect(links(node)).toEqual([add.json.interfaces[0].name]);
         const del = call(OURS, node, { command: "DEL", netns: path, conf: c });
         expect(del.code).toBe(0);
         expect([links(node), routeState(node), allocated(dataDir)]).toEqual([[], [], []]);
-      } finally {
-        holder.kill();
-      }
+      });
     }));
 
   rootTest("an ADD killed between creating the pair and tagging it, pod path gone: DEL finds the host end by its name", () =>
@@ -223,16 +218,11 @@ describe("ptp: DEL", () => {
       node.exec(["ip", "link", "add", name, "type", "veth", "peer", "name", "eth0", "netns", pod!.name]);
       // Someone else's untagged veth must survive.
       node.exec(["ip", "link", "add", "vethdeadbeef", "type", "veth", "peer", "name", "other0"]);
-      const holder = await holdOpen(pod!);
-      try {
-        const path = pod!.path;
-        pod!.destroy();
+      await withPathGone(pod!, (path) => {
         const del = call(OURS, node, { command: "DEL", netns: path, containerID: "killed", conf: c });
         expect([del.code, del.stderr]).toEqual([0, ""]);
         expect(links(node).sort()).toEqual(["other0", "vethdeadbeef"]);
-      } finally {
-        holder.kill();
-      }
+      });
     }));
 
   rootTest("DEL of a pair made by the reference plugin, with the namespace path gone, uses the prevResult", () =>
@@ -240,16 +230,11 @@ describe("ptp: DEL", () => {
       const c = conf("1.0.0", dataDir);
       const add = call(REF, node, { command: "ADD", netns: pod!.path, conf: c });
       expect(add.code).toBe(0);
-      const holder = await holdOpen(pod!);
-      try {
-        const path = pod!.path;
-        pod!.destroy();
+      await withPathGone(pod!, (path) => {
         const del = call(OURS, node, { command: "DEL", netns: path, conf: { ...c, prevResult: add.json } });
         expect(del.code).toBe(0);
         expect([links(node), routeState(node), allocated(dataDir)]).toEqual([[], [], []]);
-      } finally {
-        holder.kill();
-      }
+      });
     }));
 });
 
