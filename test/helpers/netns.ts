@@ -106,6 +106,7 @@ export function removeLeftoverNetns(): void {
 // `bun test` runs no exit handlers when a test times out: test/helpers/preload.ts also
 // calls removeLeftoverNetns from a global afterAll, which it does run.
 process.on("exit", removeLeftoverNetns);
+
 /**
  * Runs fn with the namespace's path removed while a process keeps the namespace alive
  * (a pod whose path the runtime already unmounted); fn gets the old path.
