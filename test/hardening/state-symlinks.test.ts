@@ -10,7 +10,7 @@
  * skel has checked is one).
  */
 import { afterAll, beforeAll, describe, expect } from "bun:test";
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { indexDirOf } from "../../src/ipam/store.ts";
@@ -162,7 +162,7 @@ describe("planted symlinks in every state directory", () => {
       p.expectUntouched();
     }));
 
-  rootTest("the flannel plugin's saved config and the dhcp daemon's pidfile", () =>
+  rootTest("the flannel plugin's saved config, the dhcp daemon's pidfile, the cni-ts daemon's socket", () =>
     withNetns(2, async (node: TestNetns, pod: TestNetns) => {
       const p = new Plants();
       // flannel: the file that DEL reads its delegate from.
@@ -200,6 +200,16 @@ describe("planted symlinks in every state directory", () => {
         daemon.kill("SIGTERM");
         await daemon.exited;
       }
+      p.expectUntouched();
+
+      // The cni-ts daemon: a link where its socket goes is refused (not a socket), never followed or removed.
+      const cniSocket = join(work, "cni-ts-daemon", "daemon.sock");
+      p.plant(cniSocket);
+      chmodSync(join(work, "cni-ts-daemon"), 0o700);
+      const cd = Bun.spawnSync(["ip", "netns", "exec", node.name, dist, "daemon", "--socket", cniSocket], { timeout: 20_000 });
+      expect(cd.exitCode).not.toBe(0);
+      expect(cd.stderr.toString()).toContain("a file that is not a socket is there");
+      expect(lstatSync(cniSocket).isSymbolicLink()).toBe(true);
       p.expectUntouched();
     }));
 });
