@@ -3,12 +3,11 @@
  * interface a pod should not route through, add the requested gateway, and keep the
  * delegate's cached result in step so CHECK and DEL see what is really there.
  */
-import { readFileSync } from "node:fs";
 import { isIP } from "node:net";
 import { join } from "node:path";
 import { NetlinkHandle, NetlinkError, linkByName, routeAdd, routeDel, routeList } from "../../netlink/index.ts";
 import { multusError } from "./errors.ts";
-import { writeStateFile } from "../../sys/state-file.ts";
+import { readStateFile, writeStateFile } from "../../sys/state-file.ts";
 
 /** Deletes every default route (of both families) through `ifName` in the pod's namespace. */
 export function deleteDefaultGW(netns: string, ifName: string, families: { v4: boolean; v6: boolean }): void {
@@ -36,7 +35,9 @@ export function setDefaultGW(netns: string, ifName: string, gateways: string[]):
 
 function editCachedResult(cniDir: string, netName: string, containerID: string, ifName: string, edit: (routes: { dst: string; gw?: string }[]) => { dst: string; gw?: string }[]): void {
   const file = join(cniDir, "results", `${netName}-${containerID}-${ifName}`);
-  const cached = JSON.parse(readFileSync(file, "utf8"));
+  const text = readStateFile(file);
+  if (text === undefined) throw multusError("cannot get result from cache");
+  const cached = JSON.parse(text);
   const result = cached.result;
   if (!result || typeof result !== "object") throw multusError("cannot get result from cache");
   const routes = edit(Array.isArray(result.routes) ? result.routes : []);

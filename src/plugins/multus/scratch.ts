@@ -3,14 +3,14 @@
  * runs (Multus's saveDelegates/consumeScratchNetConf), in Multus's own JSON so either
  * implementation can DEL what the other added.
  */
-import { readFileSync, rmSync } from "node:fs";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { validateContainerID } from "../../spec/validate.ts";
 import { errorMessage } from "../../spec/error.ts";
 import { loadDelegate } from "./delegate.ts";
 import { multusError } from "./errors.ts";
 import type { Delegate } from "./types.ts";
-import { ensureStateDir, writeStateFile } from "../../sys/state-file.ts";
+import { ensureStateDir, readStateFile, writeStateFile } from "../../sys/state-file.ts";
 
 /** Path of a container's scratch file; the id names a file, so it is validated. */
 export function scratchPath(cniDir: string, containerID: string): string {
@@ -64,9 +64,11 @@ export function readDelegates(cniDir: string, containerID: string): ScratchRead 
   const path = scratchPath(cniDir, containerID);
   let text: string;
   try {
-    text = readFileSync(path, "utf8");
+    // A planted symlink reads as nothing saved: its target is never used.
+    const read = readStateFile(path);
+    if (read === undefined) return { state: "missing" };
+    text = read;
   } catch (e) {
-    if ((e as { code?: string }).code === "ENOENT") return { state: "missing" };
     return { state: "corrupt", error: errorMessage(e) };
   }
   try {
