@@ -1,0 +1,39 @@
+/**
+ * A 50 MB config costs about what it costs the Go plugin, not a second copy on top:
+ * peak RSS of our compiled plugin beside Debian's Go host-local, both decoding the same
+ * stdin (an unknown command, so nothing else runs). Measured with GNU time.
+ */
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ensureBuilt } from "../helpers/dist.ts";
+
+let dir = "";
+let dist = "";
+beforeAll(() => {
+  dist = ensureBuilt();
+  dir = mkdtempSync(join(tmpdir(), "cni-ts-bigconf-"));
+  writeFileSync(join(dir, "conf.json"), JSON.stringify({ cniVersion: "1.0.0", name: "big", type: "host-local", pad: Array(500_000).fill("x".repeat(100)) }));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Peak RSS in kB of `argv0` run as `name` with the config on stdin. */
+function peakRss(bin: string, name: string): number {
+  const r = spawnSync("/usr/bin/time", ["-f", "%M", "bash", "-c", `exec -a ${name} ${bin} < ${join(dir, "conf.json")} > /dev/null`], {
+    encoding: "utf8",
+    // No daemon on the machine may take the command: a socket path that does not exist.
+    env: { PATH: process.env.PATH!, CNI_COMMAND: "NOSUCH", CNI_CONTAINERID: "x", CNI_NETNS: "/x", CNI_IFNAME: "eth0", CNI_PATH: "/usr/lib/cni", CNI_TS_DAEMON_SOCKET: join(dir, "no-daemon.sock") },
+  });
+  return Number(r.stderr.trim().split("\n").pop());
+}
+
+const haveTime = existsSync("/usr/bin/time") && existsSync("/usr/lib/cni/host-local");
+(haveTime ? test : test.skip)("50 MB config: peak RSS within 1.3x the Go plugin's", () => {
+  const go = peakRss("/usr/lib/cni/host-local", "host-local");
+  const ours = peakRss(dist, "host-local");
+  console.log(`50 MB config, peak RSS: Go host-local ${Math.round(go / 1024)} MB, ours ${Math.round(ours / 1024)} MB`);
+  expect(go).toBeGreaterThan(0);
+  expect(ours).toBeLessThan(go * 1.3);
+}, 120_000);
