@@ -7,11 +7,13 @@ import {
   IFLA_OPERSTATE, IFLA_PROMISCUITY, IFLA_TXQLEN, IFLA_VXLAN_AGEING, IFLA_VXLAN_GBP, IFLA_VXLAN_GROUP,
   IFLA_VXLAN_GROUP6, IFLA_VXLAN_ID, IFLA_VXLAN_LEARNING, IFLA_VXLAN_LINK, IFLA_VXLAN_LOCAL, IFLA_VXLAN_LOCAL6,
   IFLA_VXLAN_PORT, IFLA_VXLAN_TOS, IFLA_VXLAN_TTL, MACVLAN_MODE_BRIDGE, MACVLAN_MODE_PASSTHRU, MACVLAN_MODE_PRIVATE,
-  MACVLAN_MODE_SOURCE, MACVLAN_MODE_VEPA,
+  MACVLAN_MODE_SOURCE, MACVLAN_MODE_VEPA, IFLA_IPVLAN_MODE, IFLA_IPVLAN_FLAGS, IPVLAN_MODE_L2, IPVLAN_MODE_L3, IPVLAN_MODE_L3S,
+  IPVLAN_F_PRIVATE, IPVLAN_F_VEPA, IFLA_VLAN_ID, IFLA_VLAN_PROTOCOL, ETH_P_8021Q, IFLA_VRF_TABLE, IFLA_TUN_OWNER, IFLA_TUN_GROUP,
+  IFLA_TUN_TYPE, IFLA_TUN_PI, IFLA_TUN_VNET_HDR, IFLA_TUN_PERSIST, IFLA_TUN_MULTI_QUEUE,
 } from "./nl/link-consts.ts";
 import { SIZEOF_IFINFOMSG, decodeIfInfomsg } from "./nl/ifinfomsg.ts";
-import { attrMap, decodeAttrs, readBe16, readS32, readString, readU32, readU8 } from "./nl/rtattr.ts";
-import type { Link, LinkAttrs, MacvlanMode, OperState } from "./link-types.ts";
+import { attrMap, decodeAttrs, readBe16, readS32, readString, readU16, readU32, readU8 } from "./nl/rtattr.ts";
+import type { IpvlanFlag, IpvlanMode, Link, LinkAttrs, MacvlanMode, OperState } from "./link-types.ts";
 
 const OPERSTATES: OperState[] = ["unknown", "notpresent", "down", "lowerlayerdown", "testing", "dormant", "up"];
 
@@ -23,6 +25,10 @@ export const MACVLAN_MODES: Record<MacvlanMode, number> = {
   passthru: MACVLAN_MODE_PASSTHRU,
   source: MACVLAN_MODE_SOURCE,
 };
+
+/** ipvlan mode and flag numbers by name ("bridge" is no flag). */
+export const IPVLAN_MODES: Record<IpvlanMode, number> = { l2: IPVLAN_MODE_L2, l3: IPVLAN_MODE_L3, l3s: IPVLAN_MODE_L3S };
+export const IPVLAN_FLAGS: Record<IpvlanFlag, number> = { bridge: 0, private: IPVLAN_F_PRIVATE, vepa: IPVLAN_F_VEPA };
 
 /** Decodes the payload of an RTM_NEWLINK message. */
 export function decodeLink(payload: Uint8Array): Link {
@@ -73,6 +79,24 @@ export function decodeLink(payload: Uint8Array): Link {
     }
     case "vxlan":
       return decodeVxlan(base, data);
+    case "ipvlan": {
+      const mode = data.has(IFLA_IPVLAN_MODE) ? readU16(data.get(IFLA_IPVLAN_MODE)!) : IPVLAN_MODE_L3;
+      const flags = data.has(IFLA_IPVLAN_FLAGS) ? readU16(data.get(IFLA_IPVLAN_FLAGS)!) : 0;
+      const modeName = (Object.keys(IPVLAN_MODES) as IpvlanMode[]).find((k) => IPVLAN_MODES[k] === mode) ?? "l3";
+      const flag: IpvlanFlag = flags & IPVLAN_F_PRIVATE ? "private" : flags & IPVLAN_F_VEPA ? "vepa" : "bridge";
+      return { ...base, kind: "ipvlan", mode: modeName, flag };
+    }
+    case "vlan":
+      return {
+        ...base,
+        kind: "vlan",
+        vlanId: data.has(IFLA_VLAN_ID) ? readU16(data.get(IFLA_VLAN_ID)!) : 0,
+        protocol: data.has(IFLA_VLAN_PROTOCOL) ? readBe16(data.get(IFLA_VLAN_PROTOCOL)!) : ETH_P_8021Q,
+      };
+    case "vrf":
+      return { ...base, kind: "vrf", table: data.has(IFLA_VRF_TABLE) ? readU32(data.get(IFLA_VRF_TABLE)!) : 0 };
+    case "tun":
+      return decodeTun(base, data);
   }
   return { ...base, kind: "generic", infoKind: kind };
 }
@@ -95,5 +119,22 @@ function decodeVxlan(base: LinkAttrs, d: Map<number, Uint8Array>): Link {
   if (d.has(IFLA_VXLAN_TTL)) link.ttl = readU8(d.get(IFLA_VXLAN_TTL)!);
   if (d.has(IFLA_VXLAN_TOS)) link.tos = readU8(d.get(IFLA_VXLAN_TOS)!);
   if (d.has(IFLA_VXLAN_AGEING)) link.ageing = readU32(d.get(IFLA_VXLAN_AGEING)!);
+  return link;
+}
+
+function decodeTun(base: LinkAttrs, d: Map<number, Uint8Array>): Link {
+  const flag = (t: number) => (d.has(t) ? readU8(d.get(t)!) !== 0 : false);
+  // IFLA_TUN_TYPE holds IFF_TUN (1) or IFF_TAP (2).
+  const link: Link = {
+    ...base,
+    kind: "tun",
+    mode: d.has(IFLA_TUN_TYPE) && readU8(d.get(IFLA_TUN_TYPE)!) === 2 ? "tap" : "tun",
+    multiQueue: flag(IFLA_TUN_MULTI_QUEUE),
+    vnetHdr: flag(IFLA_TUN_VNET_HDR),
+    persist: flag(IFLA_TUN_PERSIST),
+    pi: flag(IFLA_TUN_PI),
+  };
+  if (d.has(IFLA_TUN_OWNER)) link.owner = readU32(d.get(IFLA_TUN_OWNER)!);
+  if (d.has(IFLA_TUN_GROUP)) link.group = readU32(d.get(IFLA_TUN_GROUP)!);
   return link;
 }

@@ -1,10 +1,12 @@
-import { describe, expect } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { rootTest, withNetns, type TestNetns } from "../../test/helpers/netns.ts";
 import { NetNS } from "../sys/netns.ts";
 import { NetlinkHandle } from "./handle.ts";
 import { NetlinkError } from "./error.ts";
 import { linkByName, linkFind } from "./link.ts";
-import { linkAdd, linkDel } from "./link-add.ts";
+import { linkAdd, linkAddBody, linkDel } from "./link-add.ts";
+import { hex } from "./nl/_test-hex.ts";
+import { tuntapAdd } from "../sys/tun.ts";
 
 const detail = (ns: TestNetns, name: string) => ns.ipJson("-d", "link", "show", "dev", name)[0];
 
@@ -118,5 +120,44 @@ describe("linkAdd / linkDel", () => {
       expect(() => linkAdd(h, { kind: "vxlan", name: "v0", vni: 1, local: "300.1.1.1" })).toThrow(RangeError);
       expect(() => linkAdd(h, { kind: "veth", name: "v0", peer: { name: "a-very-long-peer-name" } })).toThrow(RangeError);
       expect(ns.ipJson("link", "show").length).toBe(1);
+    }));
+});
+
+describe("linkAddBody: ipvlan, vlan and vrf bodies byte for byte", () => {
+  // Numeric parents need no lookup, so no handle is used.
+  const noHandle = {} as NetlinkHandle;
+  const zeros = (n: number) => Array(n).fill("00").join(" ");
+
+  test("ipvlan l2, private, on ifindex 4", () => {
+    expect(hex(linkAddBody(noHandle, { kind: "ipvlan", name: "ipv0", parent: 4, mode: "l2", flag: "private" }))).toBe(
+      [zeros(16), "09 00 03 00 69 70 76 30 00 00 00 00", "24 00 12 00", "0b 00 01 00 69 70 76 6c 61 6e 00 00",
+        "14 00 02 00 06 00 01 00 00 00 00 00 06 00 02 00 01 00 00 00", "08 00 05 00 04 00 00 00"].join(" "),
+    );
+  });
+
+  test("vlan 5, 802.1ad, on ifindex 2", () => {
+    expect(hex(linkAddBody(noHandle, { kind: "vlan", name: "eth0.5", parent: 2, vlanId: 5, protocol: 0x88a8 }))).toBe(
+      [zeros(16), "0b 00 03 00 65 74 68 30 2e 35 00 00", "24 00 12 00", "09 00 01 00 76 6c 61 6e 00 00 00 00",
+        "14 00 02 00 06 00 01 00 05 00 00 00 06 00 05 00 88 a8 00 00", "08 00 05 00 02 00 00 00"].join(" "),
+    );
+    expect(() => linkAddBody(noHandle, { kind: "vlan", name: "v", parent: 2, vlanId: 4095 })).toThrow("Invalid VLAN id 4095: must be 0-4094");
+  });
+
+  test("vrf over table 100", () => {
+    expect(hex(linkAddBody(noHandle, { kind: "vrf", name: "vrf-blue", table: 100 }))).toBe(
+      [zeros(16), "0d 00 03 00 76 72 66 2d 62 6c 75 65 00 00 00 00", "18 00 12 00", "08 00 01 00 76 72 66 00", "0c 00 02 00 08 00 01 00 64 00 00 00"].join(" "),
+    );
+  });
+});
+
+describe("tun/tap links as read back", () => {
+  rootTest("a tap made through /dev/net/tun decodes with its mode, owner, group and queues", () =>
+    withNetns(1, (ns) => {
+      using nsh = NetNS.open(ns.path);
+      tuntapAdd("tap-d0", { mode: "tap", owner: 1000, group: 1001, multiQueue: true, ns: nsh });
+      using h = NetlinkHandle.atPath(ns.path);
+      expect(linkByName(h, "tap-d0")).toMatchObject({ kind: "tun", mode: "tap", owner: 1000, group: 1001, multiQueue: true, vnetHdr: false, persist: true, pi: false });
+      linkDel(h, "tap-d0");
+      expect(linkFind(h, "tap-d0")).toBeUndefined();
     }));
 });

@@ -1,8 +1,8 @@
-/** Creating and deleting links: veth, bridge, macvlan, vxlan, dummy, ifb. */
+/** Creating and deleting links: veth, bridge, macvlan, ipvlan, vlan, vrf, vxlan, ipip, dummy, ifb. */
 import type { NetNS } from "../sys/netns.ts";
 import type { NetlinkHandle } from "./handle.ts";
-import type { LinkRef, MacvlanMode } from "./link-types.ts";
-import { MACVLAN_MODES } from "./_link-decode.ts";
+import type { IpvlanFlag, IpvlanMode, LinkRef, MacvlanMode } from "./link-types.ts";
+import { IPVLAN_FLAGS, IPVLAN_MODES, MACVLAN_MODES } from "./_link-decode.ts";
 import { isNotFound } from "./error.ts";
 import { checkLinkName, linkBody, linkIndexOf, linkLabel } from "./link.ts";
 import { parseMAC } from "./mac.ts";
@@ -15,11 +15,11 @@ import {
   IFLA_LINKINFO, IFLA_MACVLAN_BC_QUEUE_LEN, IFLA_MACVLAN_MODE, IFLA_MASTER, IFLA_MTU, IFLA_NET_NS_FD, IFLA_TXQLEN, IFLA_VXLAN_AGEING,
   IFLA_VXLAN_GBP, IFLA_VXLAN_GROUP, IFLA_VXLAN_GROUP6, IFLA_VXLAN_ID, IFLA_VXLAN_L2MISS, IFLA_VXLAN_L3MISS,
   IFLA_VXLAN_LEARNING, IFLA_VXLAN_LINK, IFLA_VXLAN_LOCAL, IFLA_VXLAN_LOCAL6, IFLA_VXLAN_PORT, IFLA_VXLAN_TOS,
-  IFLA_VXLAN_TTL, VETH_INFO_PEER,
+  IFLA_VXLAN_TTL, VETH_INFO_PEER, IFLA_IPVLAN_FLAGS, IFLA_IPVLAN_MODE, IFLA_VLAN_ID, IFLA_VLAN_PROTOCOL, IFLA_VRF_TABLE,
 } from "./nl/link-consts.ts";
 import { NLM_F_CREATE, NLM_F_EXCL } from "./nl/netlink-consts.ts";
 import { RTM_DELLINK, RTM_NEWLINK } from "./nl/rtnetlink-consts.ts";
-import { type RtAttr, encodeAttrs, rtaBe16, rtaBytes, rtaFlag, rtaNested, rtaString, rtaU32, rtaU8 } from "./nl/rtattr.ts";
+import { type RtAttr, encodeAttrs, rtaBe16, rtaBytes, rtaFlag, rtaNested, rtaString, rtaU16, rtaU32, rtaU8 } from "./nl/rtattr.ts";
 
 /** What any new link may set (no alias: the kernel ignores IFLA_IFALIAS on creation; use linkSetAlias). */
 export interface LinkSpecBase {
@@ -114,13 +114,39 @@ export interface DummySpec extends LinkSpecBase {
   kind: "dummy";
 }
 
-/** A link to create. */
 /** An intermediate functional block device, the target of redirected traffic (tc mirred). */
 export interface IfbSpec extends LinkSpecBase {
   kind: "ifb";
 }
 
-export type LinkSpec = VethSpec | BridgeSpec | MacvlanSpec | VxlanSpec | IpipSpec | WireguardSpec | DummySpec | IfbSpec;
+/** An ipvlan on a lower device of the handle's namespace. */
+export interface IpvlanSpec extends LinkSpecBase {
+  kind: "ipvlan";
+  parent: LinkRef;
+  /** The kernel default is "l3"; the ipvlan plugin passes "l2" by default, as the reference. */
+  mode?: IpvlanMode;
+  /** Sent only when given; "bridge" (no flag) is the kernel's default. */
+  flag?: IpvlanFlag;
+}
+
+/** An 802.1Q VLAN on a lower device of the handle's namespace. */
+export interface VlanSpec extends LinkSpecBase {
+  kind: "vlan";
+  parent: LinkRef;
+  /** 0..4094. */
+  vlanId: number;
+  /** 0x8100 (802.1Q, the kernel default) or 0x88a8 (802.1ad); sent only when given. */
+  protocol?: number;
+}
+
+/** A VRF device over routing table `table`. */
+export interface VrfSpec extends LinkSpecBase {
+  kind: "vrf";
+  table: number;
+}
+
+/** A link to create. */
+export type LinkSpec = VethSpec | BridgeSpec | MacvlanSpec | VxlanSpec | IpipSpec | WireguardSpec | DummySpec | IfbSpec | IpvlanSpec | VlanSpec | VrfSpec;
 
 /**
  * Creates a link; NetlinkError EEXIST when the name is taken. Equivalent to:
@@ -128,10 +154,15 @@ export type LinkSpec = VethSpec | BridgeSpec | MacvlanSpec | VxlanSpec | IpipSpe
  * `ip link add veth0 type veth peer name eth0 netns NS`.
  */
 export function linkAdd(h: NetlinkHandle, spec: LinkSpec): void {
+  h.request(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, linkAddBody(h, spec), `add ${spec.kind} link ${JSON.stringify(spec.name)}`);
+}
+
+/** The RTM_NEWLINK body linkAdd sends (names of links resolved through `h`; numeric refs need none). */
+export function linkAddBody(h: NetlinkHandle, spec: LinkSpec): Uint8Array {
   const attrs = [...commonAttrs(h, spec), rtaNested(IFLA_LINKINFO, linkInfo(h, spec))];
-  if (spec.kind === "macvlan") attrs.push(rtaU32(IFLA_LINK, linkIndexOf(h, spec.parent)));
+  if (spec.kind === "macvlan" || spec.kind === "ipvlan" || spec.kind === "vlan") attrs.push(rtaU32(IFLA_LINK, linkIndexOf(h, spec.parent)));
   const ifi = spec.up ? { flags: IFF_UP, change: IFF_UP } : {};
-  h.request(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, linkBody(ifi, attrs), `add ${spec.kind} link ${JSON.stringify(spec.name)}`);
+  return linkBody(ifi, attrs);
 }
 
 /** Deletes a link (a veth takes its peer with it); NetlinkError ENODEV when absent. Equivalent to: `ip link del NAME`. */
@@ -197,6 +228,19 @@ function linkInfo(h: NetlinkHandle, spec: LinkSpec): RtAttr[] {
       if (spec.ttl !== undefined) attrs.push(rtaU8(IFLA_IPTUN_TTL, spec.ttl));
       return data(attrs);
     }
+    case "ipvlan": {
+      const attrs = spec.mode === undefined ? [] : [rtaU16(IFLA_IPVLAN_MODE, IPVLAN_MODES[spec.mode])];
+      if (spec.flag !== undefined) attrs.push(rtaU16(IFLA_IPVLAN_FLAGS, IPVLAN_FLAGS[spec.flag]));
+      return data(attrs);
+    }
+    case "vlan": {
+      if (!Number.isInteger(spec.vlanId) || spec.vlanId < 0 || spec.vlanId > 4094) throw new RangeError(`Invalid VLAN id ${spec.vlanId}: must be 0-4094`);
+      const attrs = [rtaU16(IFLA_VLAN_ID, spec.vlanId)];
+      if (spec.protocol !== undefined) attrs.push(rtaBe16(IFLA_VLAN_PROTOCOL, spec.protocol));
+      return data(attrs);
+    }
+    case "vrf":
+      return data([rtaU32(IFLA_VRF_TABLE, spec.table)]);
   }
 }
 

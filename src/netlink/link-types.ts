@@ -84,14 +84,53 @@ export interface Vxlan extends LinkAttrs {
   ageing?: number;
 }
 
-/** Any other kind (vlan, ipvlan, tun, ...), with the kernel's kind string. */
+/** ipvlan modes and flags by their iproute2 names. */
+export type IpvlanMode = "l2" | "l3" | "l3s";
+export type IpvlanFlag = "bridge" | "private" | "vepa";
+
+/** An ipvlan on the lower device parentIndex. */
+export interface Ipvlan extends LinkAttrs {
+  kind: "ipvlan";
+  mode: IpvlanMode;
+  flag: IpvlanFlag;
+}
+
+/** An 802.1Q (or 802.1ad) VLAN on the lower device parentIndex. */
+export interface Vlan extends LinkAttrs {
+  kind: "vlan";
+  vlanId: number;
+  /** IFLA_VLAN_PROTOCOL: 0x8100 (802.1Q) or 0x88a8 (802.1ad). */
+  protocol: number;
+}
+
+/** A VRF device: its ports' routes go to `table`. */
+export interface Vrf extends LinkAttrs {
+  kind: "vrf";
+  table: number;
+}
+
+/** A tun or tap device. */
+export interface Tuntap extends LinkAttrs {
+  kind: "tun";
+  mode: "tun" | "tap";
+  /** IFLA_TUN_OWNER / GROUP: absent when any user may open it. */
+  owner?: number;
+  group?: number;
+  multiQueue: boolean;
+  vnetHdr: boolean;
+  persist: boolean;
+  /** Packet information header (IFF_NO_PI unset). */
+  pi: boolean;
+}
+
+/** Any other kind (bond, macvtap, ...), with the kernel's kind string. */
 export interface GenericLink extends LinkAttrs {
   kind: "generic";
   infoKind: string;
 }
 
 /** A link as read from the kernel. */
-export type Link = Device | Dummy | Veth | Bridge | Macvlan | Vxlan | GenericLink;
+export type Link = Device | Dummy | Veth | Bridge | Macvlan | Vxlan | Ipvlan | Vlan | Vrf | Tuntap | GenericLink;
 
 /** A link given by index, by name, or as an object read before. */
 export type LinkRef = number | string | { index: number };

@@ -181,6 +181,11 @@ export function ioctl(fd: number, request: number, arg = 0): number {
   return check("ioctl", c.ioctl(fd, request, arg));
 }
 
+/** ioctl(2) with a pointer to `buf`, which the kernel may read and write. */
+export function ioctlBuf(fd: number, request: number, buf: Uint8Array): number {
+  return check("ioctl", c.ioctl(fd, request, ffi().ptr(buf)));
+}
+
 /** gettid(2): the thread setns acts on. */
 export function gettid(): number {
   return c.gettid();

@@ -83,3 +83,29 @@ export const IFLA_IPTUN_PMTUDISC = 10;
 export const IFLA_VXLAN_COLLECT_METADATA = 25;
 export const IFLA_VXLAN_DF = 29;
 
+// ipvlan: IFLA_INFO_DATA members, modes and flags.
+export const IFLA_IPVLAN_MODE = 1;
+export const IFLA_IPVLAN_FLAGS = 2;
+export const IPVLAN_MODE_L2 = 0;
+export const IPVLAN_MODE_L3 = 1;
+export const IPVLAN_MODE_L3S = 2;
+export const IPVLAN_F_PRIVATE = 0x01;
+export const IPVLAN_F_VEPA = 0x02;
+
+// vlan: IFLA_INFO_DATA members.
+export const IFLA_VLAN_ID = 1;
+export const IFLA_VLAN_PROTOCOL = 5;
+export const ETH_P_8021Q = 0x8100;
+export const ETH_P_8021AD = 0x88a8;
+
+// vrf: IFLA_INFO_DATA members.
+export const IFLA_VRF_TABLE = 1;
+
+// tun/tap: IFLA_INFO_DATA members (read only: devices are made through /dev/net/tun).
+export const IFLA_TUN_OWNER = 1;
+export const IFLA_TUN_GROUP = 2;
+export const IFLA_TUN_TYPE = 3;
+export const IFLA_TUN_PI = 4;
+export const IFLA_TUN_VNET_HDR = 5;
+export const IFLA_TUN_PERSIST = 6;
+export const IFLA_TUN_MULTI_QUEUE = 7;
