@@ -25,9 +25,10 @@ describe("ipvlan, vlan and vrf links", () => {
           expect(linkByName(podH, name)).toMatchObject({ kind: "ipvlan", mode, flag, mtu: 1400 });
         }
       }
-      // Without a mode the kernel picks l3.
-      linkAdd(h, { kind: "ipvlan", name: "ipvd", parent: "up0" });
-      expect(linkByName(h, "ipvd")).toMatchObject({ kind: "ipvlan", mode: "l3", flag: "bridge", parentIndex: linkByName(h, "up0").index });
+      // Mode and flag belong to the master's ipvlan port: on a fresh master, without them, the kernel picks l3 and bridge.
+      host.exec(["ip", "link", "add", "up2", "type", "veth", "peer", "name", "up3"]);
+      linkAdd(h, { kind: "ipvlan", name: "ipvd", parent: "up2" });
+      expect(linkByName(h, "ipvd")).toMatchObject({ kind: "ipvlan", mode: "l3", flag: "bridge", parentIndex: linkByName(h, "up2").index });
     }));
 
   kernelTest("vlan")("vlan (802.1Q and 802.1ad) on a lower device, read back", () =>

@@ -17,10 +17,12 @@ const PLUGINS: Record<string, Loader> = {
   bandwidth: () => import("./bandwidth/bandwidth.ts"),
   bridge: () => import("./bridge/bridge.ts"),
   dhcp: () => import("./dhcp/dhcp.ts"),
+  dummy: () => import("./dummy/dummy.ts"),
   firewall: () => import("./firewall/firewall.ts"),
   flannel: () => import("./flannel/flannel.ts"),
   "host-device": () => import("./host-device/host-device.ts"),
   "host-local": () => import("./host-local/host-local.ts"),
+  ipvlan: () => import("./ipvlan/ipvlan.ts"),
   loopback: () => import("./loopback/loopback.ts"),
   macvlan: () => import("./macvlan/macvlan.ts"),
   multus: () => import("./multus/multus.ts"),
@@ -29,7 +31,10 @@ const PLUGINS: Record<string, Loader> = {
   ptp: () => import("./ptp/ptp.ts"),
   sbr: () => import("./sbr/sbr.ts"),
   static: () => import("./static/static.ts"),
+  tap: () => import("./tap/tap.ts"),
   tuning: () => import("./tuning/tuning.ts"),
+  vlan: () => import("./vlan/vlan.ts"),
+  vrf: () => import("./vrf/vrf.ts"),
 };
 
 /**
@@ -39,6 +44,7 @@ const PLUGINS: Record<string, Loader> = {
  */
 const VERSIONS: Record<string, readonly string[]> = {
   bandwidth: ["0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"],
+  vrf: ["0.3.1", "0.4.0", "1.0.0", "1.1.0"],
 };
 
 /** The spec versions plugin `type` supports. */

@@ -1,8 +1,9 @@
 import { describe, expect, test } from "bun:test";
 import { rootTest, withNetns } from "../../test/helpers/netns.ts";
-import { hex } from "../netlink/nl/_test-hex.ts";
 import { NetNS } from "./netns.ts";
 import { tunFlags, tunIfreq, tuntapAdd } from "./tun.ts";
+
+const hex = (b: Uint8Array) => Buffer.from(b).toString("hex").replace(/(..)(?!$)/g, "$1 ");
 
 describe("tun/tap", () => {
   test("TUNSETIFF's ifreq: name, then the flags at offset 16", () => {

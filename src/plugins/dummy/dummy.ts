@@ -1,0 +1,99 @@
+/**
+ * dummy: a dummy device in the pod, named CNI_IFNAME and addressed from IPAM (an
+ * address the pod owns without any link to the outside). Drop-in for the reference
+ * plugin of the same name.
+ */
+import { linkAdd, linkDel } from "../../netlink/link-add.ts";
+import { linkByName, linkFind } from "../../netlink/link.ts";
+import type { CmdArgs, PluginInfo } from "../../skel/cmd-args.ts";
+import type { IPAMConfig, NetConf, Result } from "../../spec/types.ts";
+import { checkContainerLink, checkInterfaceIPs, containerIface, requirePrevResult } from "../_shared/check-result.ts";
+import { checkDNS, ipamOf } from "../_shared/conf-fields.ts";
+import { configureIface } from "../_shared/configure-iface.ts";
+import { failure, invalidConfig } from "../_shared/errors.ts";
+import { ipamAdd, ipamCommand, ipamValidate } from "../_shared/ipam-exec.ts";
+import { openContainerNS, openContainerNSIfAny } from "../_shared/netns-open.ts";
+import { Rollback } from "../_shared/rollback.ts";
+
+/** The dummy config: the standard fields, IPAM required. */
+export interface DummyConf extends NetConf {
+  ipam: IPAMConfig;
+}
+
+/** Reads and checks the config. */
+export function loadNetConf(args: CmdArgs): DummyConf {
+  const conf = args.conf;
+  checkDNS(conf);
+  const ipam = ipamOf(conf);
+  if (!ipam) throw invalidConfig("dummy interface requires an IPAM configuration");
+  return { ...conf, ipam };
+}
+
+/** Creates the device, addresses it from IPAM; undoes both when a step fails. */
+async function cmdAdd(args: CmdArgs): Promise<Result> {
+  const conf = loadNetConf(args);
+  using c = openContainerNS(args.netns);
+  if (linkFind(c.h, args.ifName)) throw failure(`interface "${args.ifName}" already exists in netns "${args.netns}"`);
+  const type = conf.ipam.type;
+  await ipamValidate(type, args);
+  const undo = new Rollback();
+  return await undo.guard(async () => {
+    try {
+      linkAdd(c.h, { kind: "dummy", name: args.ifName });
+    } catch (e) {
+      throw failure("failed to create dummy", e);
+    }
+    const link = linkByName(c.h, args.ifName);
+    undo.add(`dummy "${args.ifName}"`, () => linkDel(c.h, link.index));
+    const ipam = await ipamAdd(type, args);
+    undo.add("IPAM ADD", () => ipamCommand("DEL", type, args));
+    if (!ipam.ips?.length) throw failure("IPAM plugin returned missing IP config");
+    // As the reference: IPAM's routes and DNS pass through; the config's DNS is not added.
+    const result: Result = { ...ipam, cniVersion: conf.cniVersion, interfaces: [{ name: args.ifName, mac: link.mac, sandbox: args.netns }] };
+    result.ips = ipam.ips.map((ipc) => ({ ...ipc, interface: 0 }));
+    await configureIface(c.h, c.ns, args.ifName, result);
+    return result;
+  });
+}
+
+/** Checks IPAM, and that the device and its addresses are what the prevResult says. */
+async function cmdCheck(args: CmdArgs): Promise<void> {
+  const conf = loadNetConf(args);
+  using c = openContainerNS(args.netns);
+  await ipamCommand("CHECK", conf.ipam.type, args);
+  const prev = requirePrevResult(args, "dummy: ");
+  const intf = containerIface(prev, args);
+  checkContainerLink(c.h, intf, "dummy");
+  checkInterfaceIPs(c.h, args.ifName, prev.ips ?? []);
+}
+
+/** Releases the addresses and deletes the device; succeeds when the namespace or the device is gone. */
+async function cmdDel(args: CmdArgs): Promise<void> {
+  const conf = loadNetConf(args);
+  await ipamCommand("DEL", conf.ipam.type, args);
+  using c = openContainerNSIfAny(args.netns);
+  if (!c) return;
+  const link = linkFind(c.h, args.ifName);
+  if (!link) return;
+  try {
+    linkDel(c.h, link.index);
+  } catch (e) {
+    throw failure(`failed to delete "${args.ifName}"`, e);
+  }
+}
+
+/** IPAM's leases are what outlives a container. */
+async function cmdGc(args: CmdArgs): Promise<void> {
+  await ipamCommand("GC", loadNetConf(args).ipam.type, args);
+}
+
+/** Ready when IPAM is. */
+async function cmdStatus(args: CmdArgs): Promise<void> {
+  await ipamCommand("STATUS", loadNetConf(args).ipam.type, args);
+}
+
+/** What this plugin says about itself. */
+export const info: PluginInfo = { about: "dummy: a dummy device in the pod, addressed from IPAM (cni-ts)" };
+
+/** The plugin module the registry loads. */
+export const plugin = { info, funcs: { add: cmdAdd, check: cmdCheck, del: cmdDel, gc: cmdGc, status: cmdStatus } };

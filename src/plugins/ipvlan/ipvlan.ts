@@ -1,0 +1,215 @@
+/**
+ * ipvlan: an ipvlan device on a master interface of the node (or, with linkInContainer,
+ * of the pod), moved into the pod as CNI_IFNAME. Addresses from IPAM, or, chained
+ * without IPAM, from the previous result (whose single interface is then the default
+ * master). Drop-in for the reference plugin of the same name.
+ */
+import { linkAdd, linkDel } from "../../netlink/link-add.ts";
+import type { IpvlanFlag, IpvlanMode, Link } from "../../netlink/link-types.ts";
+import { linkSetName } from "../../netlink/link-set.ts";
+import { linkByIndex, linkByName, linkFind } from "../../netlink/link.ts";
+import { NetlinkHandle } from "../../netlink/handle.ts";
+import { routeList } from "../../netlink/route.ts";
+import type { CmdArgs, PluginInfo } from "../../skel/cmd-args.ts";
+import { CniError, ErrorCode } from "../../spec/error.ts";
+import type { IPAMConfig, NetConf, Result } from "../../spec/types.ts";
+import { validateInterfaceName } from "../../spec/validate.ts";
+import { sysctlSet } from "../../sys/sysctl.ts";
+import { checkContainerLink, checkInterfaceIPs, checkRoutes, containerIface, requirePrevResult } from "../_shared/check-result.ts";
+import { boolField, checkDNS, intField, ipamOf, stringField } from "../_shared/conf-fields.ts";
+import { configureIface } from "../_shared/configure-iface.ts";
+import { failure, invalidConfig } from "../_shared/errors.ts";
+import { ipamAdd, ipamCommand, ipamValidate } from "../_shared/ipam-exec.ts";
+import { type ContainerNS, openContainerNS, openContainerNSIfAny } from "../_shared/netns-open.ts";
+import { Rollback } from "../_shared/rollback.ts";
+import { getRandomValues } from "node:crypto";
+
+/** The ipvlan config: the standard fields plus these. */
+export interface IpvlanConf extends NetConf {
+  /** The lower device; "" = the prevResult's single interface, else the interface of the default route. */
+  master: string;
+  /** "l2" by default, as the reference. */
+  mode: IpvlanMode;
+  /** cni-ts only: "bridge" (the reference's, always), "private" or "vepa". */
+  flag: IpvlanFlag;
+  /** 0 = the kernel's choice (the master's MTU). */
+  mtu: number;
+  /** The master lives in the pod's namespace. */
+  linkInContainer: boolean;
+  ipam?: IPAMConfig;
+}
+
+const MODES: Record<string, IpvlanMode> = { "": "l2", l2: "l2", l3: "l3", l3s: "l3s" };
+const FLAGS: readonly IpvlanFlag[] = ["bridge", "private", "vepa"];
+
+/** Reads and checks the config; the master (which may come from the prevResult) is resolved by masterName. */
+export function loadNetConf(args: CmdArgs): IpvlanConf {
+  const conf = args.conf;
+  checkDNS(conf);
+  const master = stringField(conf, "master");
+  if (master) {
+    try {
+      validateInterfaceName(master);
+    } catch (e) {
+      throw invalidConfig(`Invalid "master" ${JSON.stringify(master)}: ${(e as Error).message}`);
+    }
+  }
+  const modeText = stringField(conf, "mode");
+  const mode = MODES[modeText];
+  // A plain error in the reference: code 999.
+  if (!mode) throw failure(`unknown ipvlan mode: ${JSON.stringify(modeText)}`);
+  const flag = (stringField(conf, "flag") || "bridge") as IpvlanFlag;
+  if (!FLAGS.includes(flag)) throw failure(`unknown ipvlan flag: ${JSON.stringify(flag)}`);
+  const mtu = intField(conf, "mtu", { min: 0, max: 65535 });
+  if (mtu !== 0 && mtu < 68) throw invalidConfig(`invalid MTU ${mtu}: below 68`);
+  return { ...conf, master, mode, flag, mtu, linkInContainer: boolField(conf, "linkInContainer"), ipam: ipamOf(conf) };
+}
+
+/** The interface of the first default route (v4 first), as the reference picks it. */
+function defaultRouteInterface(h: NetlinkHandle): string {
+  for (const r of routeList(h)) {
+    if (r.dst === undefined && r.linkIndex) return linkByIndex(h, r.linkIndex).name;
+  }
+  throw failure("no default route interface found");
+}
+
+/** The master's name: the config's, else the prevResult's only interface, else the default route's. */
+function masterName(conf: IpvlanConf, args: CmdArgs, masterH: NetlinkHandle): string {
+  if (conf.master) return conf.master;
+  const prev = args.prevResult;
+  if (!prev) return defaultRouteInterface(masterH);
+  const ifs = prev.interfaces ?? [];
+  if (ifs.length === 1 && ifs[0]!.name) return ifs[0]!.name;
+  throw failure("chained master failure. PrevResult lacks a single named interface");
+}
+
+function resolveMaster(name: string, masterH: NetlinkHandle, mtu: number): Link {
+  const link = linkFind(masterH, name);
+  if (!link) throw failure(`failed to lookup master "${name}": Link not found`);
+  if (mtu > link.mtu) throw invalidConfig(`invalid MTU ${mtu}, must be [0, master MTU(${link.mtu})]`);
+  return link;
+}
+
+/** A temporary name: creating under the final name could collide with a link in the master's namespace. */
+function tempName(): string {
+  return `ipv${Array.from(getRandomValues(new Uint8Array(4)), (x) => x.toString(16).padStart(2, "0")).join("")}`;
+}
+
+/** Creates the ipvlan straight into the pod's namespace and names it CNI_IFNAME there. */
+function createIpvlan(conf: IpvlanConf, masterH: NetlinkHandle, master: Link, c: ContainerNS, ifName: string, undo: Rollback): Link {
+  const tmp = tempName();
+  try {
+    linkAdd(masterH, {
+      kind: "ipvlan",
+      name: tmp,
+      parent: master.index,
+      mode: conf.mode,
+      ...(conf.flag !== "bridge" ? { flag: conf.flag } : {}),
+      ...(conf.mtu ? { mtu: conf.mtu } : {}),
+      ...(masterH === c.h ? {} : { ns: c.ns }),
+    });
+  } catch (e) {
+    throw failure("failed to create ipvlan", e);
+  }
+  const created = linkByName(c.h, tmp);
+  undo.add(`ipvlan "${ifName}"`, () => linkDel(c.h, created.index));
+  try {
+    linkSetName(c.h, created.index, ifName);
+  } catch (e) {
+    throw failure(`failed to rename ipvlan to "${ifName}"`, e);
+  }
+  return linkByIndex(c.h, created.index);
+}
+
+/** Creates the device, addresses it from IPAM (or the prevResult), undoes it all when a step fails. */
+async function cmdAdd(args: CmdArgs): Promise<Result> {
+  const conf = loadNetConf(args);
+  using c = openContainerNS(args.netns);
+  using hostH = NetlinkHandle.at();
+  const masterH = conf.linkInContainer ? c.h : hostH;
+  const master = resolveMaster(masterName(conf, args, masterH), masterH, conf.mtu);
+  if (linkFind(c.h, args.ifName)) throw failure(`interface "${args.ifName}" already exists in netns "${args.netns}"`);
+  // Chained without IPAM: the previous plugin's addresses go on the new device.
+  const fromPrev = !conf.ipam && (args.prevResult?.ips?.length ?? 0) > 0;
+  if (!conf.ipam && !fromPrev) throw invalidConfig("ipvlan needs an IPAM section, or a prevResult with IPs when chained");
+  if (conf.ipam) await ipamValidate(conf.ipam.type, args);
+  const undo = new Rollback();
+  return await undo.guard(async () => {
+    const link = createIpvlan(conf, masterH, master, c, args.ifName, undo);
+    let ipam: Result;
+    if (conf.ipam) {
+      const type = conf.ipam.type;
+      ipam = await ipamAdd(type, args);
+      undo.add("IPAM ADD", () => ipamCommand("DEL", type, args));
+      if (!ipam.ips?.length) throw failure("IPAM plugin returned missing IP config");
+    } else {
+      ipam = args.prevResult!;
+    }
+    const result: Result = { ...ipam, cniVersion: conf.cniVersion, interfaces: [{ name: args.ifName, mac: link.mac, sandbox: args.netns }] };
+    result.ips = ipam.ips!.map((ipc) => ({ ...ipc, interface: 0 }));
+    for (const k of [`net/ipv4/conf/${args.ifName}/arp_notify`, `net/ipv6/conf/${args.ifName}/ndisc_notify`]) {
+      try {
+        sysctlSet(k, "1", c.ns);
+      } catch {
+        // best effort, as the reference
+      }
+    }
+    await configureIface(c.h, c.ns, args.ifName, result);
+    if (conf.dns) result.dns = conf.dns;
+    else delete result.dns;
+    return result;
+  });
+}
+
+/** Checks IPAM, the master, and that the device still looks as the prevResult says. */
+async function cmdCheck(args: CmdArgs): Promise<void> {
+  const conf = loadNetConf(args);
+  using c = openContainerNS(args.netns);
+  if (conf.ipam) await ipamCommand("CHECK", conf.ipam.type, args);
+  const prev = requirePrevResult(args);
+  const intf = containerIface(prev, args);
+  using hostH = NetlinkHandle.at();
+  const masterH = conf.linkInContainer ? c.h : hostH;
+  if (conf.master && !linkFind(masterH, conf.master)) throw failure(`failed to lookup master "${conf.master}": Link not found`);
+  const link = checkContainerLink(c.h, intf, "ipvlan");
+  if (link.kind === "ipvlan" && link.mode !== conf.mode) throw failure(`Container IPVlan mode ${link.mode} does not match expected value: ${conf.mode}`);
+  checkInterfaceIPs(c.h, args.ifName, prev.ips ?? []);
+  checkRoutes(c.h, prev.routes ?? []);
+}
+
+/** Releases the addresses (when IPAM is ours) and deletes the device; succeeds when the namespace or the device is gone. */
+async function cmdDel(args: CmdArgs): Promise<void> {
+  const conf = loadNetConf(args);
+  if (conf.ipam) await ipamCommand("DEL", conf.ipam.type, args);
+  using c = openContainerNSIfAny(args.netns);
+  if (!c) return;
+  const link = linkFind(c.h, args.ifName);
+  if (!link) return;
+  try {
+    linkDel(c.h, link.index);
+  } catch (e) {
+    throw failure(`failed to delete "${args.ifName}"`, e);
+  }
+}
+
+/** IPAM's leases are what outlives a container. */
+async function cmdGc(args: CmdArgs): Promise<void> {
+  const conf = loadNetConf(args);
+  if (conf.ipam) await ipamCommand("GC", conf.ipam.type, args);
+}
+
+/** Ready when IPAM is and a master named in the node's namespace exists (code 50 otherwise). */
+async function cmdStatus(args: CmdArgs): Promise<void> {
+  const conf = loadNetConf(args);
+  if (conf.ipam) await ipamCommand("STATUS", conf.ipam.type, args);
+  if (conf.master && !conf.linkInContainer) {
+    using h = NetlinkHandle.at();
+    if (!linkFind(h, conf.master)) throw new CniError(ErrorCode.PluginNotAvailable, `master "${conf.master}" not found`);
+  }
+}
+
+/** What this plugin says about itself. */
+export const info: PluginInfo = { about: "ipvlan: an ipvlan device on a node interface, moved into the pod (cni-ts)" };
+
+/** The plugin module the registry loads. */
+export const plugin = { info, funcs: { add: cmdAdd, check: cmdCheck, del: cmdDel, gc: cmdGc, status: cmdStatus } };

@@ -1,0 +1,183 @@
+/**
+ * vlan: an 802.1Q VLAN device on a master interface of the node (or, with
+ * linkInContainer, of the pod), moved into the pod as CNI_IFNAME and addressed from
+ * IPAM. Drop-in for the reference plugin of the same name.
+ */
+import { linkAdd, linkDel } from "../../netlink/link-add.ts";
+import type { Link } from "../../netlink/link-types.ts";
+import { linkSetName } from "../../netlink/link-set.ts";
+import { linkByIndex, linkByName, linkFind } from "../../netlink/link.ts";
+import { NetlinkHandle } from "../../netlink/handle.ts";
+import type { CmdArgs, PluginInfo } from "../../skel/cmd-args.ts";
+import { CniError, ErrorCode } from "../../spec/error.ts";
+import type { IPAMConfig, NetConf, Result } from "../../spec/types.ts";
+import { validateInterfaceName } from "../../spec/validate.ts";
+import { checkInterfaceIPs, checkRoutes, containerIface, requirePrevResult } from "../_shared/check-result.ts";
+import { boolField, checkDNS, intField, ipamOf, stringField } from "../_shared/conf-fields.ts";
+import { configureIface } from "../_shared/configure-iface.ts";
+import { failure, invalidConfig } from "../_shared/errors.ts";
+import { ipamAdd, ipamCommand, ipamValidate } from "../_shared/ipam-exec.ts";
+import { type ContainerNS, openContainerNS, openContainerNSIfAny } from "../_shared/netns-open.ts";
+import { Rollback } from "../_shared/rollback.ts";
+import { getRandomValues } from "node:crypto";
+
+/** The vlan config: the standard fields plus these. */
+export interface VlanConf extends NetConf {
+  /** The lower device (required). */
+  master: string;
+  /** 0..4094. */
+  vlanId: number;
+  /** 0 = the master's MTU. */
+  mtu: number;
+  /** The master lives in the pod's namespace. */
+  linkInContainer: boolean;
+  ipam?: IPAMConfig;
+}
+
+/** Reads and checks the config (the MTU against the master's is checked by resolveMaster). */
+export function loadNetConf(args: CmdArgs): VlanConf {
+  const conf = args.conf;
+  checkDNS(conf);
+  const master = stringField(conf, "master");
+  // Plain errors in the reference: code 999.
+  if (!master) throw failure(`"master" field is required. It specifies the host interface name to create the VLAN for.`);
+  try {
+    validateInterfaceName(master);
+  } catch (e) {
+    throw invalidConfig(`Invalid "master" ${JSON.stringify(master)}: ${(e as Error).message}`);
+  }
+  const vlanId = intField(conf, "vlanId", { min: -(2 ** 31), max: 2 ** 31 - 1 });
+  if (vlanId < 0 || vlanId > 4094) throw failure(`invalid VLAN ID ${vlanId} (must be between 0 and 4095 inclusive)`);
+  const mtu = intField(conf, "mtu", { min: -(2 ** 31), max: 2 ** 31 - 1 });
+  return { ...conf, master, vlanId, mtu, linkInContainer: boolField(conf, "linkInContainer"), ipam: ipamOf(conf) };
+}
+
+/** The master, with the MTU bound the reference checks: [0, master MTU]. */
+function resolveMaster(conf: VlanConf, masterH: NetlinkHandle): Link {
+  const link = linkFind(masterH, conf.master);
+  // The reference reads the master's MTU first and returns that lookup's bare error.
+  if (!link) throw failure("Link not found");
+  if (conf.mtu < 0 || conf.mtu > link.mtu) throw failure(`invalid MTU ${conf.mtu}, must be [0, master MTU(${link.mtu})]`);
+  return link;
+}
+
+function tempName(): string {
+  return `vl${Array.from(getRandomValues(new Uint8Array(4)), (x) => x.toString(16).padStart(2, "0")).join("")}`;
+}
+
+/** Creates the VLAN device straight into the pod's namespace and names it CNI_IFNAME there. */
+function createVlan(conf: VlanConf, masterH: NetlinkHandle, master: Link, c: ContainerNS, ifName: string, undo: Rollback): Link {
+  const tmp = tempName();
+  try {
+    linkAdd(masterH, {
+      kind: "vlan",
+      name: tmp,
+      parent: master.index,
+      vlanId: conf.vlanId,
+      ...(conf.mtu ? { mtu: conf.mtu } : {}),
+      ...(masterH === c.h ? {} : { ns: c.ns }),
+    });
+  } catch (e) {
+    throw failure("failed to create vlan", e);
+  }
+  const created = linkByName(c.h, tmp);
+  undo.add(`vlan "${ifName}"`, () => linkDel(c.h, created.index));
+  try {
+    linkSetName(c.h, created.index, ifName);
+  } catch (e) {
+    throw failure(`failed to rename vlan to "${ifName}"`, e);
+  }
+  return linkByIndex(c.h, created.index);
+}
+
+/** Creates the device and addresses it from IPAM; undoes it all when a step fails. */
+async function cmdAdd(args: CmdArgs): Promise<Result> {
+  const conf = loadNetConf(args);
+  using c = openContainerNS(args.netns);
+  using hostH = NetlinkHandle.at();
+  const masterH = conf.linkInContainer ? c.h : hostH;
+  const master = resolveMaster(conf, masterH);
+  if (linkFind(c.h, args.ifName)) throw failure(`interface "${args.ifName}" already exists in netns "${args.netns}"`);
+  if (!conf.ipam) throw invalidConfig("vlan needs an IPAM section");
+  const type = conf.ipam.type;
+  await ipamValidate(type, args);
+  const undo = new Rollback();
+  return await undo.guard(async () => {
+    const link = createVlan(conf, masterH, master, c, args.ifName, undo);
+    let ipam: Result;
+    try {
+      ipam = await ipamAdd(type, args);
+    } catch (e) {
+      // The reference wraps IPAM's error into a plain one (code 999), its details after "; ".
+      const details = e instanceof CniError && e.details ? `; ${e.details}` : "";
+      throw failure(`failed to execute IPAM delegate: ${(e as Error).message}${details}`, e);
+    }
+    undo.add("IPAM ADD", () => ipamCommand("DEL", type, args));
+    if (!ipam.ips?.length) throw failure("IPAM plugin returned missing IP config");
+    const result: Result = { ...ipam, cniVersion: conf.cniVersion, interfaces: [{ name: args.ifName, mac: link.mac, sandbox: args.netns }] };
+    result.ips = ipam.ips.map((ipc) => ({ ...ipc, interface: 0 }));
+    await configureIface(c.h, c.ns, args.ifName, result);
+    if (conf.dns) result.dns = conf.dns;
+    else delete result.dns;
+    return result;
+  });
+}
+
+/** Checks IPAM, the master, and that the device is the VLAN (id, MTU, MAC) the prevResult says. */
+async function cmdCheck(args: CmdArgs): Promise<void> {
+  const conf = loadNetConf(args);
+  using c = openContainerNS(args.netns);
+  if (conf.ipam) await ipamCommand("CHECK", conf.ipam.type, args);
+  const prev = requirePrevResult(args, "vlan: ");
+  const intf = containerIface(prev, args);
+  using hostH = NetlinkHandle.at();
+  if (!linkFind(conf.linkInContainer ? c.h : hostH, conf.master)) throw failure(`failed to lookup master "${conf.master}": Link not found`);
+  if (!intf.name) throw failure(`Container interface name missing in prevResult: ${intf.name}`);
+  const link = linkFind(c.h, intf.name);
+  if (!link) throw failure(`vlan: Container Interface name in prevResult: ${intf.name} not found`);
+  if (!intf.sandbox) throw failure(`vlan: Error: Container interface ${link.name} should not be in host namespace`);
+  if (link.kind !== "vlan") throw failure(`Error: Container interface ${link.name} not of type vlan`);
+  if (intf.mac && intf.mac.toLowerCase() !== link.mac.toLowerCase()) throw failure(`vlan: Interface ${intf.name} Mac ${intf.mac} doesn't match container Mac: ${link.mac}`);
+  // The reference's wording, tuning's words included.
+  if (link.vlanId !== conf.vlanId) throw failure(`Error: Tuning link ${intf.name} configured promisc is ${conf.vlanId}, current value is ${link.vlanId}`);
+  if (conf.mtu !== 0 && conf.mtu !== link.mtu) throw failure(`Error: Tuning configured MTU of ${intf.name} is ${conf.mtu}, current value is ${link.mtu}`);
+  checkInterfaceIPs(c.h, args.ifName, prev.ips ?? []);
+  checkRoutes(c.h, prev.routes ?? []);
+}
+
+/** Releases the addresses and deletes the device; succeeds when the namespace or the device is gone. */
+async function cmdDel(args: CmdArgs): Promise<void> {
+  const conf = loadNetConf(args);
+  if (conf.ipam) await ipamCommand("DEL", conf.ipam.type, args);
+  using c = openContainerNSIfAny(args.netns);
+  if (!c) return;
+  const link = linkFind(c.h, args.ifName);
+  if (!link) return;
+  try {
+    linkDel(c.h, link.index);
+  } catch (e) {
+    throw failure(`failed to delete "${args.ifName}"`, e);
+  }
+}
+
+/** IPAM's leases are what outlives a container. */
+async function cmdGc(args: CmdArgs): Promise<void> {
+  const conf = loadNetConf(args);
+  if (conf.ipam) await ipamCommand("GC", conf.ipam.type, args);
+}
+
+/** Ready when IPAM is and the master (in the node's namespace) exists (code 50 otherwise). */
+async function cmdStatus(args: CmdArgs): Promise<void> {
+  const conf = loadNetConf(args);
+  if (conf.ipam) await ipamCommand("STATUS", conf.ipam.type, args);
+  if (!conf.linkInContainer) {
+    using h = NetlinkHandle.at();
+    if (!linkFind(h, conf.master)) throw new CniError(ErrorCode.PluginNotAvailable, `master "${conf.master}" not found`);
+  }
+}
+
+/** What this plugin says about itself. */
+export const info: PluginInfo = { about: "vlan: an 802.1Q VLAN device on a node interface, moved into the pod (cni-ts)" };
+
+/** The plugin module the registry loads. */
+export const plugin = { info, funcs: { add: cmdAdd, check: cmdCheck, del: cmdDel, gc: cmdGc, status: cmdStatus } };
