@@ -5,7 +5,7 @@ import { NetlinkHandle } from "./handle.ts";
 import { NetlinkError } from "./error.ts";
 import { linkByName, linkFind } from "./link.ts";
 import { linkAdd, linkAddBody, linkDel } from "./link-add.ts";
-import { hex } from "./nl/_test-hex.ts";
+import { hex } from "../../test/helpers/hex.ts";
 import { tuntapAdd } from "../sys/tun.ts";
 
 const detail = (ns: TestNetns, name: string) => ns.ipJson("-d", "link", "show", "dev", name)[0];

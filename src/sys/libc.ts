@@ -87,6 +87,7 @@ function cstr(s: string): Buffer {
 }
 
 export const O_RDONLY = 0;
+export const O_RDWR = 2;
 export const O_CLOEXEC = 0o2000000;
 export const O_CREAT = 0o100;
 export const O_NOFOLLOW = 0o400000;

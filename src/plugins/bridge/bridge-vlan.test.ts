@@ -3,7 +3,7 @@ import { spawnSync } from "node:child_process";
 import { isRoot, rootTest } from "../../../test/helpers/netns.ts";
 import { CniError } from "../../spec/error.ts";
 import { loadVlanConf } from "./_vlan.ts";
-import { allocated, bridgeConf, callIn, ping, pingOnce, REF, useBinDir, veths, withNode } from "../../../test/helpers/bridge-kit.ts";
+import { allocated, bridgeConf, callIn, REF, useBinDir, veths, withNode } from "../../../test/helpers/bridge-kit.ts";
 import { GO_PLUGINS } from "../../../test/helpers/plugin-run.ts";
 
 const bin = useBinDir();
@@ -111,32 +111,4 @@ describe("bridge VLANs on a kernel without VLAN filtering", () => {
     }));
 });
 
-describe("bridge VLANs where the kernel filters them", async () => {
-  // This project's test machines lack CONFIG_BRIDGE_VLAN_FILTERING: these run where it is there.
-  const maybe = FILTERING ? rootTest : test.skip;
-  maybe("access ports isolate VLANs; the gateway lives on <bridge>.<vlan>; trunk ports carry their VLANs; DEL leaves the shared gateway", () =>
-    withNode(3, async (node, [a1, a2, b1], dataDir) => {
-      const onVlan = (vlan: number, subnet: string) => bridgeConf("1.0.0", dataDir, { isGateway: true, vlan }, { subnet });
-      const add = (pod: typeof a1, id: string, c: object) => callIn(node, bin.dir, { command: "ADD", netns: pod!.path, containerID: id, conf: c });
-      const ra1 = add(a1, "a1", onVlan(100, "10.44.0.0/24"));
-      const ra2 = add(a2, "a2", onVlan(100, "10.44.0.0/24"));
-      expect([ra1.code, ra2.code]).toEqual([0, 0]);
-      expect(ra1.json.interfaces.map((i: any) => i.name)).toEqual(["cnibr0", expect.stringMatching(/^veth/), "eth0", "cnibr0.100"]);
-      expect(node.ipJson("-4", "addr", "show", "dev", "cnibr0.100")[0].addr_info[0].local).toBe("10.44.0.1");
-      const vlans = (name: string) => JSON.parse(node.exec(["bridge", "-j", "vlan", "show", "dev", name]))[0]?.vlans ?? [];
-      expect(vlans(ra1.json.interfaces[1].name)).toEqual([{ vlan: 100, flags: ["PVID", "Egress Untagged"] }]);
-      expect(node.ipJson("-d", "link", "show", "dev", "cnibr0")[0].linkinfo.info_data.vlan_filtering).toBe(1);
-      expect(await ping(a1!, "10.44.0.3")).toBe(true);
-      expect(await ping(a1!, "10.44.0.1")).toBe(true);
-      // Another VLAN on the same bridge, with an address of the same subnet: unreachable.
-      const rb1 = add(b1, "b1", bridgeConf("1.0.0", dataDir, { vlanTrunk: [{ minID: 10, maxID: 11 }] }, null));
-      expect(rb1.code).toBe(0);
-      expect(vlans(rb1.json.interfaces[1].name).map((v: any) => v.vlan)).toEqual([1, 10, 11]);
-      b1!.exec(["ip", "addr", "add", "10.44.0.99/24", "dev", "eth0"]);
-      expect(pingOnce(b1!, "10.44.0.2")).toBe(false);
-      for (const [p, id, c] of [[a1, "a1", onVlan(100, "10.44.0.0/24")], [a2, "a2", onVlan(100, "10.44.0.0/24")]] as const) {
-        expect(callIn(node, bin.dir, { command: "DEL", netns: p!.path, containerID: id, conf: c }).code).toBe(0);
-      }
-      expect(node.ipJson("link", "show", "dev", "cnibr0.100").length).toBe(1);
-    }));
-});
+// End to end where the kernel filters VLANs: bridge-vlan.vm.test.ts (in the VM).

@@ -7,11 +7,12 @@ import { linkAdd, linkDel } from "../../netlink/link-add.ts";
 import { linkByName, linkFind } from "../../netlink/link.ts";
 import type { CmdArgs, PluginInfo } from "../../skel/cmd-args.ts";
 import type { IPAMConfig, NetConf, Result } from "../../spec/types.ts";
-import { checkContainerLink, checkInterfaceIPs, containerIface, requirePrevResult } from "../_shared/check-result.ts";
+import { checkContainerLink, checkInterfaceIPs, containerIface } from "../_shared/check-result.ts";
 import { checkDNS, ipamOf } from "../_shared/conf-fields.ts";
 import { configureIface } from "../_shared/configure-iface.ts";
 import { failure, invalidConfig } from "../_shared/errors.ts";
-import { ipamAdd, ipamCommand, ipamValidate } from "../_shared/ipam-exec.ts";
+import { checkIpamThenPrev, ipamAddFor, ipamIfAny, ipamValidate } from "../_shared/ipam-exec.ts";
+import { delIpam } from "../_shared/del-conf.ts";
 import { openContainerNS, openContainerNSIfAny } from "../_shared/netns-open.ts";
 import { Rollback } from "../_shared/rollback.ts";
 
@@ -45,12 +46,9 @@ async function cmdAdd(args: CmdArgs): Promise<Result> {
     }
     const link = linkByName(c.h, args.ifName);
     undo.add(`dummy "${args.ifName}"`, () => linkDel(c.h, link.index));
-    const ipam = await ipamAdd(type, args);
-    undo.add("IPAM ADD", () => ipamCommand("DEL", type, args));
-    if (!ipam.ips?.length) throw failure("IPAM plugin returned missing IP config");
+    const ipam = await ipamAddFor(type, args, undo, 0);
     // As the reference: IPAM's routes and DNS pass through; the config's DNS is not added.
     const result: Result = { ...ipam, cniVersion: conf.cniVersion, interfaces: [{ name: args.ifName, mac: link.mac, sandbox: args.netns }] };
-    result.ips = ipam.ips.map((ipc) => ({ ...ipc, interface: 0 }));
     await configureIface(c.h, c.ns, args.ifName, result);
     return result;
   });
@@ -60,8 +58,7 @@ async function cmdAdd(args: CmdArgs): Promise<Result> {
 async function cmdCheck(args: CmdArgs): Promise<void> {
   const conf = loadNetConf(args);
   using c = openContainerNS(args.netns);
-  await ipamCommand("CHECK", conf.ipam.type, args);
-  const prev = requirePrevResult(args, "dummy: ");
+  const prev = await checkIpamThenPrev(conf, args, "dummy: ");
   const intf = containerIface(prev, args);
   checkContainerLink(c.h, intf, "dummy");
   checkInterfaceIPs(c.h, args.ifName, prev.ips ?? []);
@@ -69,8 +66,8 @@ async function cmdCheck(args: CmdArgs): Promise<void> {
 
 /** Releases the addresses and deletes the device; succeeds when the namespace or the device is gone. */
 async function cmdDel(args: CmdArgs): Promise<void> {
-  const conf = loadNetConf(args);
-  await ipamCommand("DEL", conf.ipam.type, args);
+  // Only the IPAM section: a bad field must not keep a pod stuck.
+  await ipamIfAny("DEL", { ipam: delIpam(args.conf) }, args);
   using c = openContainerNSIfAny(args.netns);
   if (!c) return;
   const link = linkFind(c.h, args.ifName);
@@ -84,12 +81,12 @@ async function cmdDel(args: CmdArgs): Promise<void> {
 
 /** IPAM's leases are what outlives a container. */
 async function cmdGc(args: CmdArgs): Promise<void> {
-  await ipamCommand("GC", loadNetConf(args).ipam.type, args);
+  await ipamIfAny("GC", loadNetConf(args), args);
 }
 
 /** Ready when IPAM is. */
 async function cmdStatus(args: CmdArgs): Promise<void> {
-  await ipamCommand("STATUS", loadNetConf(args).ipam.type, args);
+  await ipamIfAny("STATUS", loadNetConf(args), args);
 }
 
 /** What this plugin says about itself. */

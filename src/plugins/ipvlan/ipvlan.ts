@@ -15,11 +15,12 @@ import { CniError, ErrorCode } from "../../spec/error.ts";
 import type { IPAMConfig, NetConf, Result } from "../../spec/types.ts";
 import { validateInterfaceName } from "../../spec/validate.ts";
 import { sysctlSet } from "../../sys/sysctl.ts";
-import { checkContainerLink, checkInterfaceIPs, checkRoutes, containerIface, requirePrevResult } from "../_shared/check-result.ts";
+import { checkContainerLink, checkInterfaceIPs, checkRoutes, containerIface } from "../_shared/check-result.ts";
 import { boolField, checkDNS, intField, ipamOf, stringField } from "../_shared/conf-fields.ts";
 import { configureIface } from "../_shared/configure-iface.ts";
 import { failure, invalidConfig } from "../_shared/errors.ts";
-import { ipamAdd, ipamCommand, ipamValidate } from "../_shared/ipam-exec.ts";
+import { checkIpamThenPrev, ipamAddFor, ipamIfAny, ipamValidate } from "../_shared/ipam-exec.ts";
+import { delIpam } from "../_shared/del-conf.ts";
 import { type ContainerNS, openContainerNS, openContainerNSIfAny } from "../_shared/netns-open.ts";
 import { Rollback } from "../_shared/rollback.ts";
 import { getRandomValues } from "node:crypto";
@@ -139,9 +140,7 @@ async function cmdAdd(args: CmdArgs): Promise<Result> {
     let ipam: Result;
     if (conf.ipam) {
       const type = conf.ipam.type;
-      ipam = await ipamAdd(type, args);
-      undo.add("IPAM ADD", () => ipamCommand("DEL", type, args));
-      if (!ipam.ips?.length) throw failure("IPAM plugin returned missing IP config");
+      ipam = await ipamAddFor(type, args, undo, 0);
     } else {
       ipam = args.prevResult!;
     }
@@ -165,8 +164,7 @@ async function cmdAdd(args: CmdArgs): Promise<Result> {
 async function cmdCheck(args: CmdArgs): Promise<void> {
   const conf = loadNetConf(args);
   using c = openContainerNS(args.netns);
-  if (conf.ipam) await ipamCommand("CHECK", conf.ipam.type, args);
-  const prev = requirePrevResult(args);
+  const prev = await checkIpamThenPrev(conf, args);
   const intf = containerIface(prev, args);
   using hostH = NetlinkHandle.at();
   const masterH = conf.linkInContainer ? c.h : hostH;
@@ -179,8 +177,8 @@ async function cmdCheck(args: CmdArgs): Promise<void> {
 
 /** Releases the addresses (when IPAM is ours) and deletes the device; succeeds when the namespace or the device is gone. */
 async function cmdDel(args: CmdArgs): Promise<void> {
-  const conf = loadNetConf(args);
-  if (conf.ipam) await ipamCommand("DEL", conf.ipam.type, args);
+  // Only the IPAM section: a bad field must not keep a pod stuck.
+  await ipamIfAny("DEL", { ipam: delIpam(args.conf) }, args);
   using c = openContainerNSIfAny(args.netns);
   if (!c) return;
   const link = linkFind(c.h, args.ifName);
@@ -195,13 +193,13 @@ async function cmdDel(args: CmdArgs): Promise<void> {
 /** IPAM's leases are what outlives a container. */
 async function cmdGc(args: CmdArgs): Promise<void> {
   const conf = loadNetConf(args);
-  if (conf.ipam) await ipamCommand("GC", conf.ipam.type, args);
+  await ipamIfAny("GC", conf, args);
 }
 
 /** Ready when IPAM is and a master named in the node's namespace exists (code 50 otherwise). */
 async function cmdStatus(args: CmdArgs): Promise<void> {
   const conf = loadNetConf(args);
-  if (conf.ipam) await ipamCommand("STATUS", conf.ipam.type, args);
+  await ipamIfAny("STATUS", conf, args);
   if (conf.master && !conf.linkInContainer) {
     using h = NetlinkHandle.at();
     if (!linkFind(h, conf.master)) throw new CniError(ErrorCode.PluginNotAvailable, `master "${conf.master}" not found`);

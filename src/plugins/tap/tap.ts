@@ -16,11 +16,12 @@ import type { IPAMConfig, NetConf, Result } from "../../spec/types.ts";
 import { validateInterfaceName } from "../../spec/validate.ts";
 import { sysctlSet } from "../../sys/sysctl.ts";
 import { tuntapAdd } from "../../sys/tun.ts";
-import { checkInterfaceIPs, checkRoutes, containerIface, requirePrevResult } from "../_shared/check-result.ts";
+import { checkInterfaceIPs, checkRoutes, containerIface } from "../_shared/check-result.ts";
 import { boolField, checkDNS, intField, ipamOf, stringField } from "../_shared/conf-fields.ts";
 import { configureIface } from "../_shared/configure-iface.ts";
 import { failure, invalidConfig } from "../_shared/errors.ts";
-import { ipamAdd, ipamCommand, ipamValidate } from "../_shared/ipam-exec.ts";
+import { checkIpamThenPrev, ipamAddFor, ipamIfAny, ipamValidate } from "../_shared/ipam-exec.ts";
+import { delIpam } from "../_shared/del-conf.ts";
 import { type ContainerNS, openContainerNS, openContainerNSIfAny } from "../_shared/netns-open.ts";
 import { Rollback } from "../_shared/rollback.ts";
 
@@ -143,10 +144,8 @@ async function cmdAdd(args: CmdArgs): Promise<Result> {
     const result: Result = { cniVersion: conf.cniVersion, interfaces: [{ name: args.ifName, mac: link.mac, sandbox: args.netns }] };
     if (conf.ipam) {
       const type = conf.ipam.type;
-      const ipam = await ipamAdd(type, args);
-      undo.add("IPAM ADD", () => ipamCommand("DEL", type, args));
-      if (!ipam.ips?.length) throw failure("IPAM plugin returned missing IP config");
-      result.ips = ipam.ips.map((ipc) => ({ ...ipc, interface: 0 }));
+      const ipam = await ipamAddFor(type, args, undo, 0);
+      result.ips = ipam.ips;
       if (ipam.routes) result.routes = ipam.routes;
       try {
         sysctlSet(`net/ipv4/conf/${args.ifName}/arp_notify`, "1", c.ns);
@@ -164,8 +163,7 @@ async function cmdAdd(args: CmdArgs): Promise<Result> {
 async function cmdCheck(args: CmdArgs): Promise<void> {
   const conf = loadNetConf(args);
   using c = openContainerNS(args.netns);
-  if (conf.ipam) await ipamCommand("CHECK", conf.ipam.type, args);
-  const prev = requirePrevResult(args);
+  const prev = await checkIpamThenPrev(conf, args);
   containerIface(prev, args);
   checkInterfaceIPs(c.h, args.ifName, prev.ips ?? []);
   checkRoutes(c.h, prev.routes ?? []);
@@ -173,8 +171,8 @@ async function cmdCheck(args: CmdArgs): Promise<void> {
 
 /** Releases the addresses and deletes the tap; succeeds when the namespace or the device is gone. */
 async function cmdDel(args: CmdArgs): Promise<void> {
-  const conf = loadNetConf(args);
-  if (conf.ipam) await ipamCommand("DEL", conf.ipam.type, args);
+  // Only the IPAM section: a bad field must not keep a pod stuck.
+  await ipamIfAny("DEL", { ipam: delIpam(args.conf) }, args);
   using c = openContainerNSIfAny(args.netns);
   if (!c) return;
   const link = linkFind(c.h, args.ifName);
@@ -189,13 +187,13 @@ async function cmdDel(args: CmdArgs): Promise<void> {
 /** IPAM's leases are what outlives a container. */
 async function cmdGc(args: CmdArgs): Promise<void> {
   const conf = loadNetConf(args);
-  if (conf.ipam) await ipamCommand("GC", conf.ipam.type, args);
+  await ipamIfAny("GC", conf, args);
 }
 
 /** Ready when IPAM is. */
 async function cmdStatus(args: CmdArgs): Promise<void> {
   const conf = loadNetConf(args);
-  if (conf.ipam) await ipamCommand("STATUS", conf.ipam.type, args);
+  await ipamIfAny("STATUS", conf, args);
 }
 
 /** What this plugin says about itself. */

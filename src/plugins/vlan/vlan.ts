@@ -10,13 +10,14 @@ import { linkByIndex, linkByName, linkFind } from "../../netlink/link.ts";
 import { NetlinkHandle } from "../../netlink/handle.ts";
 import type { CmdArgs, PluginInfo } from "../../skel/cmd-args.ts";
 import { CniError, ErrorCode } from "../../spec/error.ts";
-import type { IPAMConfig, NetConf, Result } from "../../spec/types.ts";
+import type { IPAMConfig, IPConfig, NetConf, Result } from "../../spec/types.ts";
 import { validateInterfaceName } from "../../spec/validate.ts";
-import { checkInterfaceIPs, checkRoutes, containerIface, requirePrevResult } from "../_shared/check-result.ts";
+import { checkInterfaceIPs, checkRoutes, containerIface } from "../_shared/check-result.ts";
 import { boolField, checkDNS, intField, ipamOf, stringField } from "../_shared/conf-fields.ts";
 import { configureIface } from "../_shared/configure-iface.ts";
 import { failure, invalidConfig } from "../_shared/errors.ts";
-import { ipamAdd, ipamCommand, ipamValidate } from "../_shared/ipam-exec.ts";
+import { checkIpamThenPrev, ipamAddFor, ipamIfAny, ipamValidate } from "../_shared/ipam-exec.ts";
+import { delIpam } from "../_shared/del-conf.ts";
 import { type ContainerNS, openContainerNS, openContainerNSIfAny } from "../_shared/netns-open.ts";
 import { Rollback } from "../_shared/rollback.ts";
 import { getRandomValues } from "node:crypto";
@@ -104,18 +105,16 @@ async function cmdAdd(args: CmdArgs): Promise<Result> {
   const undo = new Rollback();
   return await undo.guard(async () => {
     const link = createVlan(conf, masterH, master, c, args.ifName, undo);
-    let ipam: Result;
+    let ipam: Result & { ips: IPConfig[] };
     try {
-      ipam = await ipamAdd(type, args);
+      ipam = await ipamAddFor(type, args, undo, 0);
     } catch (e) {
+      if (e instanceof CniError && e.message === "IPAM plugin returned missing IP config") throw e;
       // The reference wraps IPAM's error into a plain one (code 999), its details after "; ".
       const details = e instanceof CniError && e.details ? `; ${e.details}` : "";
-      throw failure(`failed to execute IPAM delegate: ${(e as Error).message}${details}`, e);
+      throw new CniError(ErrorCode.Internal, `failed to execute IPAM delegate: ${(e as Error).message}${details}`, { cause: e });
     }
-    undo.add("IPAM ADD", () => ipamCommand("DEL", type, args));
-    if (!ipam.ips?.length) throw failure("IPAM plugin returned missing IP config");
     const result: Result = { ...ipam, cniVersion: conf.cniVersion, interfaces: [{ name: args.ifName, mac: link.mac, sandbox: args.netns }] };
-    result.ips = ipam.ips.map((ipc) => ({ ...ipc, interface: 0 }));
     await configureIface(c.h, c.ns, args.ifName, result);
     if (conf.dns) result.dns = conf.dns;
     else delete result.dns;
@@ -127,8 +126,7 @@ async function cmdAdd(args: CmdArgs): Promise<Result> {
 async function cmdCheck(args: CmdArgs): Promise<void> {
   const conf = loadNetConf(args);
   using c = openContainerNS(args.netns);
-  if (conf.ipam) await ipamCommand("CHECK", conf.ipam.type, args);
-  const prev = requirePrevResult(args, "vlan: ");
+  const prev = await checkIpamThenPrev(conf, args, "vlan: ");
   const intf = containerIface(prev, args);
   using hostH = NetlinkHandle.at();
   if (!linkFind(conf.linkInContainer ? c.h : hostH, conf.master)) throw failure(`failed to lookup master "${conf.master}": Link not found`);
@@ -147,8 +145,8 @@ async function cmdCheck(args: CmdArgs): Promise<void> {
 
 /** Releases the addresses and deletes the device; succeeds when the namespace or the device is gone. */
 async function cmdDel(args: CmdArgs): Promise<void> {
-  const conf = loadNetConf(args);
-  if (conf.ipam) await ipamCommand("DEL", conf.ipam.type, args);
+  // Only the IPAM section: a bad field must not keep a pod stuck.
+  await ipamIfAny("DEL", { ipam: delIpam(args.conf) }, args);
   using c = openContainerNSIfAny(args.netns);
   if (!c) return;
   const link = linkFind(c.h, args.ifName);
@@ -163,13 +161,13 @@ async function cmdDel(args: CmdArgs): Promise<void> {
 /** IPAM's leases are what outlives a container. */
 async function cmdGc(args: CmdArgs): Promise<void> {
   const conf = loadNetConf(args);
-  if (conf.ipam) await ipamCommand("GC", conf.ipam.type, args);
+  await ipamIfAny("GC", conf, args);
 }
 
 /** Ready when IPAM is and the master (in the node's namespace) exists (code 50 otherwise). */
 async function cmdStatus(args: CmdArgs): Promise<void> {
   const conf = loadNetConf(args);
-  if (conf.ipam) await ipamCommand("STATUS", conf.ipam.type, args);
+  await ipamIfAny("STATUS", conf, args);
   if (!conf.linkInContainer) {
     using h = NetlinkHandle.at();
     if (!linkFind(h, conf.master)) throw new CniError(ErrorCode.PluginNotAvailable, `master "${conf.master}" not found`);
