@@ -21,9 +21,21 @@ export function goLibcni(): string {
 }
 
 /** One libcni command in the node, async (the API server in this process must keep answering); ms and output. */
-export async function libcniRun(node: string, client: string, cmd: string, network: string, netns: string, cid: string, env: Record<string, string>): Promise<{ ms: number; code: number; stdout: string; stderr: string }> {
+export async function libcniRun(
+  node: string,
+  client: string,
+  cmd: string,
+  network: string,
+  netns: string,
+  cid: string,
+  env: Record<string, string>,
+): Promise<{ ms: number; code: number; stdout: string; stderr: string }> {
   const t0 = Bun.nanoseconds();
-  const p = Bun.spawn(["ip", "netns", "exec", node, client, cmd, network, netns, cid], { env: { PATH: process.env.PATH!, ...env }, stdout: "pipe", stderr: "pipe" });
+  const p = Bun.spawn(["ip", "netns", "exec", node, client, cmd, network, netns, cid], {
+    env: { PATH: process.env.PATH!, ...env },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
   const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
   return { ms: (Bun.nanoseconds() - t0) / 1e6, code, stdout, stderr };
 }

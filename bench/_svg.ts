@@ -31,7 +31,9 @@ export function barChart(title: string, unit: string, sides: Record<string, Stat
   });
   const axisY = 40 + entries.length * row + 5;
   out.push(`<line x1="${left}" x2="${left + width}" y1="${axisY}" y2="${axisY}" stroke="#999"/>`);
-  out.push(`<text x="${left}" y="${axisY + 15}" fill="#555">0</text><text x="${left + width}" y="${axisY + 15}" text-anchor="end" fill="#555">${max.toFixed(1)} ${esc(unit)} (bar: median, line: p10–p90)</text>`);
+  out.push(
+    `<text x="${left}" y="${axisY + 15}" fill="#555">0</text><text x="${left + width}" y="${axisY + 15}" text-anchor="end" fill="#555">${max.toFixed(1)} ${esc(unit)} (bar: median, line: p10–p90)</text>`,
+  );
   out.push(`</svg>\n`);
   return out.join("\n");
 }
@@ -57,7 +59,10 @@ export function lineChart(title: string, unit: string, series: { x: string; valu
     const pts = series.map((p, i) => (p.values[k] === undefined ? "" : `${x(i)},${y(p.values[k]!)}`)).filter(Boolean);
     out.push(`<polyline points="${pts.join(" ")}" fill="none" stroke="${color(k)}" stroke-width="2"/>`);
     series.forEach((p, i) => {
-      if (p.values[k] !== undefined) out.push(`<circle cx="${x(i)}" cy="${y(p.values[k]!)}" r="3" fill="${color(k)}"/><text x="${x(i) + 5}" y="${y(p.values[k]!) - 5}" fill="${color(k)}">${p.values[k]}</text>`);
+      if (p.values[k] !== undefined)
+        out.push(
+          `<circle cx="${x(i)}" cy="${y(p.values[k]!)}" r="3" fill="${color(k)}"/><text x="${x(i) + 5}" y="${y(p.values[k]!) - 5}" fill="${color(k)}">${p.values[k]}</text>`,
+        );
     });
     out.push(`<text x="${left + width + 15}" y="${top + 15 + n * 18}" fill="${color(k)}">${esc(k)}</text>`);
   });

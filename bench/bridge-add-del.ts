@@ -17,7 +17,8 @@ const runs = Number(values.runs);
 const w = new BenchNode(1);
 try {
   const list = (ipamDir: string) => ({
-    cniVersion: "1.0.0", name: "benchnet",
+    cniVersion: "1.0.0",
+    name: "benchnet",
     plugins: [
       { type: "bridge", bridge: "cnibench0", isGateway: true, ipMasq: true, ipam: { type: "host-local", subnet: "10.123.0.0/16", dataDir: ipamDir } },
       ...(values.portmap ? [{ type: "portmap", capabilities: { portMappings: true }, snat: true }] : []),
@@ -29,7 +30,10 @@ try {
   };
   const pod = `/var/run/netns/${w.pods[0]}`;
   const once = (s: (typeof sides)[keyof typeof sides], i: number) => {
-    const env = { ...w.env(s.conf, s.path, `bench-${i}`), CAP_ARGS: JSON.stringify({ portMappings: [{ hostPort: 8080, containerPort: 80, protocol: "tcp" }] }) };
+    const env = {
+      ...w.env(s.conf, s.path, `bench-${i}`),
+      CAP_ARGS: JSON.stringify({ portMappings: [{ hostPort: 8080, containerPort: 80, protocol: "tcp" }] }),
+    };
     const t0 = Bun.nanoseconds();
     sh(["ip", "netns", "exec", w.node, DIST, "add", "benchnet", pod], undefined, env);
     sh(["ip", "netns", "exec", w.node, DIST, "del", "benchnet", pod], undefined, env);

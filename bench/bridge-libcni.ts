@@ -20,8 +20,17 @@ if (!client.path) throw new Error(`no Go libcni runtime: ${client.why}`);
 const w = new BenchNode(1);
 try {
   const list = (ipamDir: string) => ({
-    cniVersion: "1.0.0", name: "benchnet",
-    plugins: [{ type: "bridge", bridge: "cnibench0", isGateway: true, ipMasq: !values["no-masq"], ipam: { type: "host-local", subnet: "10.123.0.0/16", dataDir: ipamDir } }],
+    cniVersion: "1.0.0",
+    name: "benchnet",
+    plugins: [
+      {
+        type: "bridge",
+        bridge: "cnibench0",
+        isGateway: true,
+        ipMasq: !values["no-masq"],
+        ipam: { type: "host-local", subnet: "10.123.0.0/16", dataDir: ipamDir },
+      },
+    ],
   });
   const sides = {
     "cni-ts": { conf: w.confDir("benchnet", list(join(w.work, "ipam-ours"))), path: w.ourBin, add: [] as number[], del: [] as number[] },

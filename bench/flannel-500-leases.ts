@@ -19,14 +19,29 @@ const rssMB = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/
 await withLab({ nodes: 1, etcd: true }, async (lab) => {
   const [a] = lab.nodes;
   lab.etcd!.put(`${PREFIX}/config`, JSON.stringify({ Network: "10.0.0.0/8", Backend: { Type: "vxlan" } }));
-  const p = lab.spawn(a!, [ensureBuilt(), "flanneld", `--etcd-endpoints=${lab.etcd!.endpoint}`, "--iface=eth0", "--ip-masq", `--subnet-file=${join(lab.dir, "subnet.env")}`]);
+  const p = lab.spawn(a!, [
+    ensureBuilt(),
+    "flanneld",
+    `--etcd-endpoints=${lab.etcd!.endpoint}`,
+    "--iface=eth0",
+    "--ip-masq",
+    `--subnet-file=${join(lab.dir, "subnet.env")}`,
+  ]);
   await waitFor("flanneld ready", () => p.log().includes("flannel is ready"), 15_000);
   const idle = rssMB(p.pid);
   const entries: [string, string][] = [];
   for (let i = 0; i < COUNT; i++) {
     const [x, y] = [100 + Math.floor(i / 250), i % 250];
     const mac = `02:00:00:00:${(i >> 8).toString(16).padStart(2, "0")}:${(i & 0xff).toString(16).padStart(2, "0")}`;
-    entries.push([`${PREFIX}/subnets/10.${x}.${y}.0-24`, JSON.stringify({ PublicIP: `192.168.${Math.floor(i / 250)}.${(i % 250) + 1}`, PublicIPv6: null, BackendType: "vxlan", BackendData: { VNI: 1, VtepMAC: mac } })]);
+    entries.push([
+      `${PREFIX}/subnets/10.${x}.${y}.0-24`,
+      JSON.stringify({
+        PublicIP: `192.168.${Math.floor(i / 250)}.${(i % 250) + 1}`,
+        PublicIPv6: null,
+        BackendType: "vxlan",
+        BackendData: { VNI: 1, VtepMAC: mac },
+      }),
+    ]);
   }
   const h = NetlinkHandle.atPath(a!.ns.path);
   const t0 = performance.now();
@@ -42,7 +57,9 @@ await withLab({ nodes: 1, etcd: true }, async (lab) => {
   const fdb = fdbList(h, { link: "flannel.1" }).filter((f) => f.ip?.startsWith("192.168.")).length;
   h.close();
   const rss = rssMB(p.pid);
-  console.log(`${COUNT} remote leases over vxlan: all routes in ${elapsed.toFixed(0)} ms from the first write (writing them to etcd took ${written.toFixed(0)} ms); ${neigh} neighbours, ${fdb} FDB entries`);
+  console.log(
+    `${COUNT} remote leases over vxlan: all routes in ${elapsed.toFixed(0)} ms from the first write (writing them to etcd took ${written.toFixed(0)} ms); ${neigh} neighbours, ${fdb} FDB entries`,
+  );
   console.log(`flanneld RSS: ${idle.toFixed(1)} MB idle, ${rss.toFixed(1)} MB with ${COUNT} leases`);
   console.log(`targets: < 2000 ms ${elapsed < 2000 ? "met" : "MISSED"}; RSS < 80 MB ${rss < 80 ? "met" : "MISSED"}`);
 });

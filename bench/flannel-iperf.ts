@@ -31,7 +31,7 @@ async function iperf(server: TestNetns, serverIP: string, client: TestNetns): Pr
 
 async function overFlannel(backend: string): Promise<number> {
   return withLab({ nodes: 2, etcd: true }, async (lab) => {
-    const [a, b] = lab.nodes as [typeof lab.nodes[0], typeof lab.nodes[0]];
+    const [a, b] = lab.nodes as [(typeof lab.nodes)[0], (typeof lab.nodes)[0]];
     lab.etcd!.put(`${PREFIX}/config`, JSON.stringify({ Network: "10.70.0.0/16", Backend: { Type: backend } }));
     await startFlanneld(lab, a);
     await startFlanneld(lab, b);
@@ -44,10 +44,16 @@ async function overFlannel(backend: string): Promise<number> {
 
 async function byHand(): Promise<number> {
   return withLab({ nodes: 2, etcd: false }, async (lab) => {
-    const [a, b] = lab.nodes as [typeof lab.nodes[0], typeof lab.nodes[0]];
-    for (const [n, i] of [[a, 1], [b, 2]] as const) {
+    const [a, b] = lab.nodes as [(typeof lab.nodes)[0], (typeof lab.nodes)[0]];
+    for (const [n, i] of [
+      [a, 1],
+      [b, 2],
+    ] as const) {
       mkdirSync(nodeDir(lab, n), { recursive: true });
-      writeFileSync(join(nodeDir(lab, n), "subnet.env"), `FLANNEL_NETWORK=10.70.0.0/16\nFLANNEL_SUBNET=10.70.${i}.1/24\nFLANNEL_MTU=1500\nFLANNEL_IPMASQ=true\n`);
+      writeFileSync(
+        join(nodeDir(lab, n), "subnet.env"),
+        `FLANNEL_NETWORK=10.70.0.0/16\nFLANNEL_SUBNET=10.70.${i}.1/24\nFLANNEL_MTU=1500\nFLANNEL_IPMASQ=true\n`,
+      );
     }
     a.ns.exec(["ip", "route", "add", "10.70.2.0/24", "via", b.ip]);
     b.ns.exec(["ip", "route", "add", "10.70.1.0/24", "via", a.ip]);
@@ -64,7 +70,11 @@ async function plainVeth(): Promise<number> {
     x.exec(["ip", "link", "add", "v0", "type", "veth", "peer", "name", "v1", "netns", y.name]);
     x.exec(["ip", "addr", "add", "10.71.0.1/30", "dev", "v0"]);
     y.exec(["ip", "addr", "add", "10.71.0.2/30", "dev", "v1"]);
-    for (const [n, d] of [[x, "v0"], [y, "v1"]] as const) n.exec(["ip", "link", "set", d, "up"]), n.exec(["ip", "link", "set", "lo", "up"]);
+    for (const [n, d] of [
+      [x, "v0"],
+      [y, "v1"],
+    ] as const)
+      n.exec(["ip", "link", "set", d, "up"]), n.exec(["ip", "link", "set", "lo", "up"]);
     await waitFor("veth up", () => pings(x, "10.71.0.2"));
     return await iperf(y, "10.71.0.2", x);
   } finally {

@@ -17,14 +17,25 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 await withLab({ nodes: 1, etcd: true }, async (lab) => {
   const [a] = lab.nodes;
   lab.etcd!.put(`${PREFIX}/config`, JSON.stringify({ Network: "10.0.0.0/8", Backend: { Type: "vxlan" } }));
-  const p = lab.spawn(a!, [ensureBuilt(), "flanneld", `--etcd-endpoints=${lab.etcd!.endpoint}`, "--iface=eth0", `--subnet-file=${join(lab.dir, "subnet.env")}`]);
+  const p = lab.spawn(a!, [
+    ensureBuilt(),
+    "flanneld",
+    `--etcd-endpoints=${lab.etcd!.endpoint}`,
+    "--iface=eth0",
+    `--subnet-file=${join(lab.dir, "subnet.env")}`,
+  ]);
   await waitFor("flanneld ready", () => p.log().includes("flannel is ready"), 15_000);
   const h = NetlinkHandle.atPath(a!.ns.path);
   const total: number[] = [];
   const put: number[] = [];
   for (let i = 1; i <= SAMPLES; i++) {
     const dst = `10.200.${i}.0/24`;
-    const attrs = { PublicIP: `192.168.0.${i}`, PublicIPv6: null, BackendType: "vxlan", BackendData: { VNI: 1, VtepMAC: `02:00:00:00:00:${i.toString(16).padStart(2, "0")}` } };
+    const attrs = {
+      PublicIP: `192.168.0.${i}`,
+      PublicIPv6: null,
+      BackendType: "vxlan",
+      BackendData: { VNI: 1, VtepMAC: `02:00:00:00:00:${i.toString(16).padStart(2, "0")}` },
+    };
     const t0 = performance.now();
     lab.etcd!.put(`${PREFIX}/subnets/10.200.${i}.0-24`, JSON.stringify(attrs));
     put.push(performance.now() - t0);
@@ -36,7 +47,9 @@ await withLab({ nodes: 1, etcd: true }, async (lab) => {
   }
   h.close();
   const m = median(total);
-  console.log(`lease-to-route (vxlan), ${SAMPLES} leases: median ${m.toFixed(1)} ms, min ${Math.min(...total).toFixed(1)}, max ${Math.max(...total).toFixed(1)}`);
+  console.log(
+    `lease-to-route (vxlan), ${SAMPLES} leases: median ${m.toFixed(1)} ms, min ${Math.min(...total).toFixed(1)}, max ${Math.max(...total).toFixed(1)}`,
+  );
   console.log(`  of which the etcd write through curl (process start and etcd's fsync included): median ${median(put).toFixed(1)} ms`);
   console.log(`  route seen after the write returned: median ${median(total.map((t, i) => t - put[i]!)).toFixed(1)} ms`);
   console.log(`  target < 100 ms: ${m < 100 ? "met" : "MISSED"}`);

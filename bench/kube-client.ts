@@ -17,14 +17,24 @@ const { values } = parseArgs({ options: { runs: { type: "string", default: "20" 
 const runs = Number(values.runs);
 const root = resolve(import.meta.dir, "..");
 const dir = mkdtempSync(join(tmpdir(), "cni-ts-bench-kube-"));
-const srv = await startKubeApiServer({ seed: [{ apiVersion: "v1", kind: "Pod", metadata: { name: "bench-pod", namespace: "default" }, spec: { containers: [{ name: "c", image: "busybox" }] } }] });
+const srv = await startKubeApiServer({
+  seed: [{ apiVersion: "v1", kind: "Pod", metadata: { name: "bench-pod", namespace: "default" }, spec: { containers: [{ name: "c", image: "busybox" }] } }],
+});
 try {
-  writeFileSync(join(dir, "noop.ts"), 'console.log(JSON.stringify({ startMs: performance.now(), importMs: 0, requestMs: 0 }));\n');
-  const sources = { noop: join(dir, "noop.ts"), light: join(root, "bench/_kube-light-plugin.ts"), "client-node": join(root, "bench/_kube-clientnode-plugin.ts") };
+  writeFileSync(join(dir, "noop.ts"), "console.log(JSON.stringify({ startMs: performance.now(), importMs: 0, requestMs: 0 }));\n");
+  const sources = {
+    noop: join(dir, "noop.ts"),
+    light: join(root, "bench/_kube-light-plugin.ts"),
+    "client-node": join(root, "bench/_kube-clientnode-plugin.ts"),
+  };
   const bins: Record<string, string> = {};
   for (const [name, src] of Object.entries(sources)) {
     bins[name] = join(dir, name);
-    const r = Bun.spawnSync([process.execPath, "build", "--compile", "--bytecode", "--minify", src, "--outfile", bins[name]], { cwd: root, stdout: "pipe", stderr: "pipe" });
+    const r = Bun.spawnSync([process.execPath, "build", "--compile", "--bytecode", "--minify", src, "--outfile", bins[name]], {
+      cwd: root,
+      stdout: "pipe",
+      stderr: "pipe",
+    });
     if (!r.success) throw new Error(`build of ${src} failed: ${r.stderr}`);
   }
   // client-node takes its CA through an https.Agent that Bun's fetch ignores; the
@@ -74,7 +84,9 @@ try {
     console.log("                 process   to 1st line   import   1st request   peak RSS   binary");
     for (const n of names) {
       const r = res[n];
-      console.log(`  ${n.padEnd(12)} ${String(r.processMs).padStart(7)} ms ${String(r.toFirstLineMs).padStart(9)} ms ${String(r.importMs).padStart(6)} ms ${String(r.firstRequestMs).padStart(9)} ms ${String(r.peakRssMB).padStart(7)} MB ${String(r.binaryMB).padStart(6)} MB`);
+      console.log(
+        `  ${n.padEnd(12)} ${String(r.processMs).padStart(7)} ms ${String(r.toFirstLineMs).padStart(9)} ms ${String(r.importMs).padStart(6)} ms ${String(r.firstRequestMs).padStart(9)} ms ${String(r.peakRssMB).padStart(7)} MB ${String(r.binaryMB).padStart(6)} MB`,
+      );
     }
     console.log(`  client-node / light, whole process: ${res.ratioProcess}x;  light / no-op: ${res.lightOverNoop}x`);
   }

@@ -45,13 +45,25 @@ interface Cmd {
 }
 
 const base = (dir: string, command: string, netns: string, id: string) => ({
-  PATH: process.env.PATH!, CNI_COMMAND: command, CNI_CONTAINERID: id, CNI_NETNS: netns, CNI_IFNAME: "eth0", CNI_PATH: dir, CNI_TS_DAEMON_SOCKET: noSocket,
+  PATH: process.env.PATH!,
+  CNI_COMMAND: command,
+  CNI_CONTAINERID: id,
+  CNI_NETNS: netns,
+  CNI_IFNAME: "eth0",
+  CNI_PATH: dir,
+  CNI_TS_DAEMON_SOCKET: noSocket,
 });
 const inNode = (dir: string, type: string) => ["ip", "netns", "exec", w.node, join(dir, type)];
-const bridgeConf = (side: string) => JSON.stringify({
-  cniVersion: "1.0.0", name: "profnet", type: "bridge", bridge: side === "Go" ? "cniprofg0" : "cniprof0", isGateway: true, ipMasq: true,
-  ipam: { type: "host-local", subnet: side === "Go" ? "10.126.0.0/24" : "10.125.0.0/24", dataDir: join(w.work, `ipam-${side}`) },
-});
+const bridgeConf = (side: string) =>
+  JSON.stringify({
+    cniVersion: "1.0.0",
+    name: "profnet",
+    type: "bridge",
+    bridge: side === "Go" ? "cniprofg0" : "cniprof0",
+    isGateway: true,
+    ipMasq: true,
+    ipam: { type: "host-local", subnet: side === "Go" ? "10.126.0.0/24" : "10.125.0.0/24", dataDir: join(w.work, `ipam-${side}`) },
+  });
 const sideOf = (dir: string) => (dir === GO ? "Go" : "cni-ts");
 
 const CMDS: Cmd[] = [
@@ -59,7 +71,14 @@ const CMDS: Cmd[] = [
     name: "no-op ADD (tuning)",
     argv: (dir) => [join(dir, "tuning")],
     env: (dir) => base(dir, "ADD", pod(0), "noop"),
-    stdin: () => JSON.stringify({ cniVersion: "1.0.0", name: "noop", type: "tuning", dataDir: join(w.work, "tuning"), prevResult: { cniVersion: "1.0.0", interfaces: [], ips: [] } }),
+    stdin: () =>
+      JSON.stringify({
+        cniVersion: "1.0.0",
+        name: "noop",
+        type: "tuning",
+        dataDir: join(w.work, "tuning"),
+        prevResult: { cniVersion: "1.0.0", interfaces: [], ips: [] },
+      }),
   },
   {
     name: "bridge ADD (ipMasq)",
@@ -111,9 +130,15 @@ function syscalls(argv: string[], env: Record<string, string>, stdin: string): M
 /** strace -f -ttt of the phases' marker calls; ms from exec to each marker. */
 function timeline(argv: string[], env: Record<string, string>, stdin: string): Record<string, number> {
   const out = join(w.work, "strace-t.txt");
-  Bun.spawnSync(["strace", "-f", "-ttt", "-e", "trace=execve,read,openat,setns,sendto,sendmsg,recvfrom,recvmsg,write,exit_group,clone3,clone,vfork", "-o", out, ...argv], {
-    env, stdin: new TextEncoder().encode(stdin), stdout: "pipe", stderr: "pipe",
-  });
+  Bun.spawnSync(
+    ["strace", "-f", "-ttt", "-e", "trace=execve,read,openat,setns,sendto,sendmsg,recvfrom,recvmsg,write,exit_group,clone3,clone,vfork", "-o", out, ...argv],
+    {
+      env,
+      stdin: new TextEncoder().encode(stdin),
+      stdout: "pipe",
+      stderr: "pipe",
+    },
+  );
   const lines = readFileSync(out, "utf8").split("\n").filter(Boolean);
   const t = (l: string) => Number(/\s(\d+\.\d+)\s/.exec(` ${l.replace(/^\d+\s+/, "")}`)?.[1] ?? NaN);
   const start = t(lines.find((l) => l.includes("execve(") && argv.some((a) => l.includes(a.split("/").pop()!)))!);
@@ -160,7 +185,8 @@ try {
         cpu["Bun floor"]!.push(f.cpu);
       }
     }
-    for (const side of Object.keys(wall)) console.log(`  ${side.padEnd(10)} wall ${median(wall[side]!).toFixed(2)} ms   cpu ${median(cpu[side]!).toFixed(2)} ms   (medians of ${runs})`);
+    for (const side of Object.keys(wall))
+      console.log(`  ${side.padEnd(10)} wall ${median(wall[side]!).toFixed(2)} ms   cpu ${median(cpu[side]!).toFixed(2)} ms   (medians of ${runs})`);
 
     const sc: Record<string, Map<string, { calls: number; us: number }>> = {};
     const tl: Record<string, Record<string, number>> = {};
@@ -178,7 +204,14 @@ try {
     const total = (m: Map<string, { calls: number }>) => [...m.values()].reduce((a, b) => a + b.calls, 0);
     const pick = (m: Map<string, { calls: number }>, re: RegExp) => [...m].filter(([k]) => re.test(k)).reduce((a, [, v]) => a + v.calls, 0);
     console.log(`  system calls (strace -f -c; ours | Go): total ${total(sc["cni-ts"]!)} | ${total(sc.Go!)}`);
-    for (const [label, re] of [["netlink send/recv", /^(sendto|sendmsg|recvfrom|recvmsg)$/], ["setns", /^setns$/], ["child processes (clone/execve)", /^(clone|clone3|vfork|execve)$/], ["file opens", /^(open|openat)$/], ["futex", /^futex$/], ["mmap/munmap/mprotect", /^(mmap|munmap|mprotect|madvise)$/]] as const) {
+    for (const [label, re] of [
+      ["netlink send/recv", /^(sendto|sendmsg|recvfrom|recvmsg)$/],
+      ["setns", /^setns$/],
+      ["child processes (clone/execve)", /^(clone|clone3|vfork|execve)$/],
+      ["file opens", /^(open|openat)$/],
+      ["futex", /^futex$/],
+      ["mmap/munmap/mprotect", /^(mmap|munmap|mprotect|madvise)$/],
+    ] as const) {
       console.log(`    ${label.padEnd(32)} ${pick(sc["cni-ts"]!, re)} | ${pick(sc.Go!, re)}`);
     }
     const top = names.sort((a, b) => (sc["cni-ts"]!.get(b)?.calls ?? 0) - (sc["cni-ts"]!.get(a)?.calls ?? 0)).slice(0, 8);
@@ -188,7 +221,8 @@ try {
 
     if (values["cpu-prof"]) {
       const named = join(w.work, "cni-ts-named");
-      if (!Bun.file(named).size) sh([BUN, "build", "--compile", "--bytecode", "--splitting", "--format=esm", resolve(import.meta.dir, "../src/main.ts"), "--outfile", named]);
+      if (!Bun.file(named).size)
+        sh([BUN, "build", "--compile", "--bytecode", "--splitting", "--format=esm", resolve(import.meta.dir, "../src/main.ts"), "--outfile", named]);
       const dir = mkdtempSync(join(tmpdir(), "cni-ts-prof-"));
       const bin = join(dir, "bin");
       sh([named, "install", "--bin-dir", bin]);
@@ -196,7 +230,12 @@ try {
       for (let r = 0; r < runs; r++) {
         const n = ++i;
         before(cmd, bin, n);
-        Bun.spawnSync(cmd.argv(bin), { env: { ...cmd.env(bin, n), BUN_OPTIONS: `--cpu-prof --cpu-prof-dir=${profDir} --cpu-prof-interval=100` }, stdin: new TextEncoder().encode(cmd.stdin("cni-ts")), stdout: "pipe", stderr: "pipe" });
+        Bun.spawnSync(cmd.argv(bin), {
+          env: { ...cmd.env(bin, n), BUN_OPTIONS: `--cpu-prof --cpu-prof-dir=${profDir} --cpu-prof-interval=100` },
+          stdin: new TextEncoder().encode(cmd.stdin("cni-ts")),
+          stdout: "pipe",
+          stderr: "pipe",
+        });
         cmd.after?.(bin, n);
       }
       const self = new Map<string, number>();

@@ -179,10 +179,20 @@ function confDirs(tag: string, opts: { ipMasq: boolean; portmap?: boolean }): Re
 if (want("version")) {
   const link = join(w.ourBin, "loopback");
   const env = { CNI_COMMAND: "VERSION", CNI_TS_DAEMON_SOCKET: noSocket };
-  const samples = interleave({ "cni-ts": () => timed([link], env), Go: () => timed([join(GO, "loopback")], env), "Bun floor": () => timed([floor], {}) }, RUNS * 2);
+  const samples = interleave(
+    { "cni-ts": () => timed([link], env), Go: () => timed([join(GO, "loopback")], env), "Bun floor": () => timed([floor], {}) },
+    RUNS * 2,
+  );
   record({
-    id: "version", title: "VERSION of loopback (a runtime's probe)", unit: "ms", samples, notes: [],
-    ratios: [["cni-ts / Go", "cni-ts", "Go"], ["cni-ts / Bun floor", "cni-ts", "Bun floor"]],
+    id: "version",
+    title: "VERSION of loopback (a runtime's probe)",
+    unit: "ms",
+    samples,
+    notes: [],
+    ratios: [
+      ["cni-ts / Go", "cni-ts", "Go"],
+      ["cni-ts / Bun floor", "cni-ts", "Bun floor"],
+    ],
     target: { ratio: "cni-ts / Go", max: 2, met: false },
   });
 }
@@ -192,15 +202,39 @@ if (want("noop-add") || want("rss")) {
   // tuning with nothing to tune, on a pod that has an eth0: the plugin's whole fixed cost.
   sh(["ip", "-n", w.pods[0]!, "link", "add", "eth0", "type", "veth", "peer", "name", "eth0p"]);
 }
-const tuningConf = JSON.stringify({ cniVersion: "1.0.0", name: "noop", type: "tuning", dataDir: join(w.work, "tuning"), prevResult: { cniVersion: "1.0.0", interfaces: [], ips: [] } });
-const tuningEnv = (side: SideName) => ({ CNI_COMMAND: "ADD", CNI_CONTAINERID: "noop", CNI_NETNS: pod0, CNI_IFNAME: "eth0", CNI_PATH: SIDES[side].path, ...SIDES[side].env });
+const tuningConf = JSON.stringify({
+  cniVersion: "1.0.0",
+  name: "noop",
+  type: "tuning",
+  dataDir: join(w.work, "tuning"),
+  prevResult: { cniVersion: "1.0.0", interfaces: [], ips: [] },
+});
+const tuningEnv = (side: SideName) => ({
+  CNI_COMMAND: "ADD",
+  CNI_CONTAINERID: "noop",
+  CNI_NETNS: pod0,
+  CNI_IFNAME: "eth0",
+  CNI_PATH: SIDES[side].path,
+  ...SIDES[side].env,
+});
 
 if (want("noop-add")) {
   const run = (side: SideName) => () => timed([join(SIDES[side].path, "tuning")], tuningEnv(side), tuningConf);
-  const samples = interleave({ "cni-ts": run("cni-ts"), "cni-ts + daemon": run("cni-ts + daemon"), Go: run("Go"), "Bun floor": () => timed([floor], {}) }, RUNS * 2);
+  const samples = interleave(
+    { "cni-ts": run("cni-ts"), "cni-ts + daemon": run("cni-ts + daemon"), Go: run("Go"), "Bun floor": () => timed([floor], {}) },
+    RUNS * 2,
+  );
   record({
-    id: "noop-add", title: "No-op plugin ADD (tuning with nothing to tune), one process", unit: "ms", samples, notes: [],
-    ratios: [["cni-ts / Bun floor", "cni-ts", "Bun floor"], ["cni-ts / Go", "cni-ts", "Go"], ["cni-ts + daemon / Go", "cni-ts + daemon", "Go"]],
+    id: "noop-add",
+    title: "No-op plugin ADD (tuning with nothing to tune), one process",
+    unit: "ms",
+    samples,
+    notes: [],
+    ratios: [
+      ["cni-ts / Bun floor", "cni-ts", "Bun floor"],
+      ["cni-ts / Go", "cni-ts", "Go"],
+      ["cni-ts + daemon / Go", "cni-ts + daemon", "Go"],
+    ],
     target: { ratio: "cni-ts / Bun floor", max: 1.3, met: false },
   });
 }
@@ -214,9 +248,16 @@ if (want("rss")) {
     }
     return +max.toFixed(1);
   };
-  const samples = { "cni-ts": [peak([join(w.ourBin, "tuning")], tuningEnv("cni-ts"), tuningConf)], Go: [peak([join(GO, "tuning")], tuningEnv("Go"), tuningConf)] };
+  const samples = {
+    "cni-ts": [peak([join(w.ourBin, "tuning")], tuningEnv("cni-ts"), tuningConf)],
+    Go: [peak([join(GO, "tuning")], tuningEnv("Go"), tuningConf)],
+  };
   record({
-    id: "rss", title: "Peak RSS of a plugin ADD process (no-op tuning), MB", unit: "MB", samples, notes: ["max of 5 runs, GNU time"],
+    id: "rss",
+    title: "Peak RSS of a plugin ADD process (no-op tuning), MB",
+    unit: "MB",
+    samples,
+    notes: ["max of 5 runs, GNU time"],
     ratios: [["cni-ts / Go", "cni-ts", "Go"]],
   });
   const last = results.at(-1)!;
@@ -236,15 +277,23 @@ function libcniCase(id: string, title: string, opts: { ipMasq: boolean; portmap?
   };
   const samples = interleave({ "cni-ts": run("cni-ts"), "cni-ts + daemon": run("cni-ts + daemon"), Go: run("Go") }, RUNS);
   record({
-    id, title, unit: "ms", samples, notes: ["each ADD and DEL is one libcni-client run in the node namespace (`ip netns exec`), which is in every side's time"],
-    ratios: [["cni-ts / Go", "cni-ts", "Go"], ["cni-ts + daemon / Go", "cni-ts + daemon", "Go"]],
+    id,
+    title,
+    unit: "ms",
+    samples,
+    notes: ["each ADD and DEL is one libcni-client run in the node namespace (`ip netns exec`), which is in every side's time"],
+    ratios: [
+      ["cni-ts / Go", "cni-ts", "Go"],
+      ["cni-ts + daemon / Go", "cni-ts + daemon", "Go"],
+    ],
     target: { ratio: "cni-ts / Go", max, met: false },
   });
 }
 
 if (want("bridge")) libcniCase("bridge", "bridge + host-local ADD+DEL through the Go libcni", { ipMasq: false }, 0.8);
 if (want("bridge-masq")) libcniCase("bridge-masq", "bridge + host-local, ipMasq, ADD+DEL through the Go libcni", { ipMasq: true }, 0.8);
-if (want("bridge-portmap")) libcniCase("bridge-portmap", "bridge + host-local + portmap (ipMasq), ADD+DEL through the Go libcni", { ipMasq: true, portmap: true }, 0.5);
+if (want("bridge-portmap"))
+  libcniCase("bridge-portmap", "bridge + host-local + portmap (ipMasq), ADD+DEL through the Go libcni", { ipMasq: true, portmap: true }, 0.5);
 
 /** Starts `n` libcni-client runs at once; resolves to wall ms and their outputs. */
 async function burst(side: SideName, verb: "add" | "del", confDir: string, pods: string[], tag: string) {
@@ -253,7 +302,9 @@ async function burst(side: SideName, verb: "add" | "del", confDir: string, pods:
     const env: Record<string, string> = { ...w.env(confDir, SIDES[side].path, `${tag}-${i}`), CNI_IFNAME: "eth0", ...SIDES[side].env };
     return Bun.spawn(["ip", "netns", "exec", w.node, client.path!, verb, "benchnet", p, `${tag}-${i}`], { env, stdout: "pipe", stderr: "pipe" });
   });
-  const outs = await Promise.all(procs.map(async (p) => ({ code: await p.exited, out: await new Response(p.stdout).text(), err: await new Response(p.stderr).text() })));
+  const outs = await Promise.all(
+    procs.map(async (p) => ({ code: await p.exited, out: await new Response(p.stdout).text(), err: await new Response(p.stderr).text() })),
+  );
   return { ms: (Bun.nanoseconds() - t0) / 1e6, outs };
 }
 
@@ -273,14 +324,23 @@ if (want("concurrent")) {
       const delFailed = del.outs.filter((o) => o.code !== 0);
       samples[side]!.push(add.ms + del.ms);
       if (failed.length || delFailed.length || new Set(addrs).size !== addrs.length) {
-        notes.push(`${side} round ${round}: ${failed.length} ADD and ${delFailed.length} DEL failures, ${addrs.length - new Set(addrs).size} duplicate addresses: ${(failed[0] ?? delFailed[0])?.err.slice(0, 300) ?? ""}`);
+        notes.push(
+          `${side} round ${round}: ${failed.length} ADD and ${delFailed.length} DEL failures, ${addrs.length - new Set(addrs).size} duplicate addresses: ${(failed[0] ?? delFailed[0])?.err.slice(0, 300) ?? ""}`,
+        );
       }
     }
   }
   if (!notes.length) notes.push(`no error, no duplicate address on any side (${n} pods, ${rounds} round(s))`);
   const r = record({
-    id: "concurrent", title: `${n} pods ADDed at once on one bridge (ipMasq), then DELeted at once: total wall time`, unit: "ms", samples, notes,
-    ratios: [["cni-ts / Go", "cni-ts", "Go"], ["cni-ts + daemon / Go", "cni-ts + daemon", "Go"]],
+    id: "concurrent",
+    title: `${n} pods ADDed at once on one bridge (ipMasq), then DELeted at once: total wall time`,
+    unit: "ms",
+    samples,
+    notes,
+    ratios: [
+      ["cni-ts / Go", "cni-ts", "Go"],
+      ["cni-ts + daemon / Go", "cni-ts + daemon", "Go"],
+    ],
     target: { ratio: "cni-ts / Go", max: 0.7, met: false },
   });
   if (notes[0]!.includes("failures")) r.target!.met = false;
@@ -301,15 +361,23 @@ if (want("node-fill")) {
       // Fill in bursts of 8 pods, each with its own port.
       while (filled[side]! < level) {
         const batch = Array.from({ length: Math.min(8, level - filled[side]!) }, () => newPod());
-        await Promise.all(batch.map(async (p, k) => {
-          const idx = filled[side]! + k;
-          const env: Record<string, string> = {
-            ...w.env(dirs[side], SIDES[side].path, `fill-${idx}`), CNI_IFNAME: "eth0", ...SIDES[side].env,
-            CAP_ARGS: JSON.stringify({ portMappings: [{ hostPort: 20000 + idx, containerPort: 80, protocol: "tcp" }] }),
-          };
-          const proc = Bun.spawn(["ip", "netns", "exec", w.node, client.path!, "add", "benchnet", p, `fill-${idx}`], { env, stdout: "ignore", stderr: "pipe" });
-          if ((await proc.exited) !== 0) throw new Error(`fill ADD failed (${side}): ${await new Response(proc.stderr).text()}`);
-        }));
+        await Promise.all(
+          batch.map(async (p, k) => {
+            const idx = filled[side]! + k;
+            const env: Record<string, string> = {
+              ...w.env(dirs[side], SIDES[side].path, `fill-${idx}`),
+              CNI_IFNAME: "eth0",
+              ...SIDES[side].env,
+              CAP_ARGS: JSON.stringify({ portMappings: [{ hostPort: 20000 + idx, containerPort: 80, protocol: "tcp" }] }),
+            };
+            const proc = Bun.spawn(["ip", "netns", "exec", w.node, client.path!, "add", "benchnet", p, `fill-${idx}`], {
+              env,
+              stdout: "ignore",
+              stderr: "pipe",
+            });
+            if ((await proc.exited) !== 0) throw new Error(`fill ADD failed (${side}): ${await new Response(proc.stderr).text()}`);
+          }),
+        );
         filled[side]! += batch.length;
       }
     }
@@ -329,8 +397,17 @@ if (want("node-fill")) {
   }
   const top = levels.at(-1)!;
   record({
-    id: "node-fill", title: `ADD+DEL of a pod (bridge, ipMasq, portmap) with 0 to ${top} pods already on the node`, unit: "ms", samples, series, notes: [],
-    ratios: [[`cni-ts @${top} / @0`, `cni-ts @${top}`, "cni-ts @0"], [`Go @${top} / @0`, `Go @${top}`, "Go @0"], [`cni-ts / Go @${top}`, `cni-ts @${top}`, `Go @${top}`]],
+    id: "node-fill",
+    title: `ADD+DEL of a pod (bridge, ipMasq, portmap) with 0 to ${top} pods already on the node`,
+    unit: "ms",
+    samples,
+    series,
+    notes: [],
+    ratios: [
+      [`cni-ts @${top} / @0`, `cni-ts @${top}`, "cni-ts @0"],
+      [`Go @${top} / @0`, `Go @${top}`, "Go @0"],
+      [`cni-ts / Go @${top}`, `cni-ts @${top}`, `Go @${top}`],
+    ],
     target: { ratio: `cni-ts @${top} / @0`, max: 1.2, met: false },
   });
 }
@@ -349,7 +426,12 @@ if (want("host-local")) {
       const k = 2 + Math.floor((i * 65000) / Math.max(n, 1));
       writeFileSync(join(dir, `10.20.${k >> 8}.${k & 255}`), `existing-${i}\r\neth0`, { mode: 0o600 });
     }
-    const conf = JSON.stringify({ cniVersion: "1.0.0", name: "bench", type: "bridge", ipam: { type: "host-local", dataDir, ranges: [[{ subnet: "10.20.0.0/16" }]] } });
+    const conf = JSON.stringify({
+      cniVersion: "1.0.0",
+      name: "bench",
+      type: "bridge",
+      ipam: { type: "host-local", dataDir, ranges: [[{ subnet: "10.20.0.0/16" }]] },
+    });
     let i = 0;
     const run = (side: "cni-ts" | "Go") => () => {
       const env = { CNI_CONTAINERID: `hl-${++i}`, CNI_NETNS: pod, CNI_IFNAME: "eth0", CNI_PATH: SIDES[side].path, ...SIDES[side].env };
@@ -363,8 +445,17 @@ if (want("host-local")) {
   }
   const top = levels.at(-1)!;
   record({
-    id: "host-local", title: `host-local ADD+DEL as a process with 0 to ${top} reservations in a /16`, unit: "ms", samples, series, notes: [],
-    ratios: [[`cni-ts @${top} / @0`, `cni-ts @${top}`, "cni-ts @0"], [`Go @${top} / @0`, `Go @${top}`, "Go @0"], [`cni-ts / Go @${top}`, `cni-ts @${top}`, `Go @${top}`]],
+    id: "host-local",
+    title: `host-local ADD+DEL as a process with 0 to ${top} reservations in a /16`,
+    unit: "ms",
+    samples,
+    series,
+    notes: [],
+    ratios: [
+      [`cni-ts @${top} / @0`, `cni-ts @${top}`, "cni-ts @0"],
+      [`Go @${top} / @0`, `Go @${top}`, "Go @0"],
+      [`cni-ts / Go @${top}`, `cni-ts @${top}`, `Go @${top}`],
+    ],
     target: { ratio: `cni-ts @${top} / @0`, max: 2, met: false },
   });
 }
@@ -404,11 +495,21 @@ if (want("podman")) {
         return timed(c.argv, { ...c.env, CNI_TS_DAEMON_SOCKET: sockets[side] });
       };
       const samples = interleave({ "cni-ts": run("cni-ts"), "cni-ts + daemon": run("cni-ts + daemon"), Go: run("Go") }, QUICK ? 4 : 12, 2);
-      const handled = readFileSync(`${pmSocket}.log`, "utf8").split("\n").filter((l) => / exit 0$/.test(l)).length;
+      const handled = readFileSync(`${pmSocket}.log`, "utf8")
+        .split("\n")
+        .filter((l) => / exit 0$/.test(l)).length;
       record({
-        id: "podman", title: "podman run --rm of a trivial container on podman's default network (bridge, portmap, firewall, tuning)", unit: "ms", samples,
-        notes: [`podman 4.3, CNI backend, runc, busybox rootfs; each side its own sandbox (test/podman/podman-env.ts); the daemon answered ${handled} plugin commands`],
-        ratios: [["cni-ts / Go", "cni-ts", "Go"], ["cni-ts + daemon / Go", "cni-ts + daemon", "Go"]],
+        id: "podman",
+        title: "podman run --rm of a trivial container on podman's default network (bridge, portmap, firewall, tuning)",
+        unit: "ms",
+        samples,
+        notes: [
+          `podman 4.3, CNI backend, runc, busybox rootfs; each side its own sandbox (test/podman/podman-env.ts); the daemon answered ${handled} plugin commands`,
+        ],
+        ratios: [
+          ["cni-ts / Go", "cni-ts", "Go"],
+          ["cni-ts + daemon / Go", "cni-ts + daemon", "Go"],
+        ],
         target: { ratio: "cni-ts / Go", max: 1.1, met: false },
       });
     } finally {
@@ -440,7 +541,10 @@ if (only && existsSync(latestFile)) {
   const old = JSON.parse(readFileSync(latestFile, "utf8"));
   const kept = (old.results as CaseResult[]).filter((r) => !part.ids.includes(r.id));
   all = [...kept, ...results];
-  parts = [...((old.parts ?? []) as (typeof part)[]).map((p) => ({ ...p, ids: p.ids.filter((id) => kept.some((r) => r.id === id)) })).filter((p) => p.ids.length), part];
+  parts = [
+    ...((old.parts ?? []) as (typeof part)[]).map((p) => ({ ...p, ids: p.ids.filter((id) => kept.some((r) => r.id === id)) })).filter((p) => p.ids.length),
+    part,
+  ];
 }
 const doc = { date: part.date, quick: QUICK, runs: RUNS, machine, parts, results: all };
 writeFileSync(join(RESULTS, `${stamp}.json`), JSON.stringify(doc, null, 2) + "\n");
@@ -464,9 +568,23 @@ function updateBenchmarksMd(d: typeof doc) {
     const scaled = !!r.series;
     const sides = scaled ? {} : r.sides;
     const target = r.target ? `${r.target.ratio} ≤ ${r.target.max}: **${r.target.met ? "met" : "not met"}**` : "–";
-    const ratios = Object.entries(r.ratios).map(([k, v]) => `${k} ${v}${k.endsWith("MB") ? "" : "x"}`).join("<br>") || r.notes.join("; ");
-    const label = scaled ? `${r.title}: ${r.series!.map((p) => `@${p.x} ${Object.entries(p.values).map(([k, v]) => `${k} ${v}`).join(", ")}`).join("; ")}` : r.title;
-    rows.push(`| ${label} | ${cell(sides["cni-ts"], r.unit)} | ${cell(sides["cni-ts + daemon"], r.unit)} | ${cell(sides.Go, r.unit)} | ${ratios} | ${target} |`);
+    const ratios =
+      Object.entries(r.ratios)
+        .map(([k, v]) => `${k} ${v}${k.endsWith("MB") ? "" : "x"}`)
+        .join("<br>") || r.notes.join("; ");
+    const label = scaled
+      ? `${r.title}: ${r
+          .series!.map(
+            (p) =>
+              `@${p.x} ${Object.entries(p.values)
+                .map(([k, v]) => `${k} ${v}`)
+                .join(", ")}`,
+          )
+          .join("; ")}`
+      : r.title;
+    rows.push(
+      `| ${label} | ${cell(sides["cni-ts"], r.unit)} | ${cell(sides["cni-ts + daemon"], r.unit)} | ${cell(sides.Go, r.unit)} | ${ratios} | ${target} |`,
+    );
   }
   const when = d.parts.map((p) => `${p.ids.join(", ")}: ${p.date} (${p.runs} runs per side, load average ${p.load})`).join("; ");
   const head = `${d.machine.cpus}, ${d.machine.memGB} GB, kernel ${d.machine.kernel}, Bun ${d.machine.bun}. ${when}. Cells: median (p10–p90).`;

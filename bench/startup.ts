@@ -37,13 +37,18 @@ try {
     }
     return max;
   };
-  for (let i = 0; i < 10; i++) { sample(link); sample(theirs); }
-  const a: number[] = [], b: number[] = [];
+  for (let i = 0; i < 10; i++) {
+    sample(link);
+    sample(theirs);
+  }
+  const a: number[] = [],
+    b: number[] = [];
   for (let i = 0; i < runs; i++) {
     a.push(sample(link));
     b.push(sample(theirs));
   }
-  const rssA = peakRss(link), rssB = peakRss(theirs);
+  const rssA = peakRss(link),
+    rssB = peakRss(theirs);
   const median = (v: number[]) => v.sort((p, q) => p - q)[Math.floor(v.length / 2)]!;
   const res = {
     runs,

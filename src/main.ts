@@ -38,9 +38,7 @@ async function main(): Promise<void> {
     if ((process.env.CNI_COMMAND ?? "") !== "" && process.env.CNI_TS_DAEMON !== "off") {
       stdin = await (await import("./daemon/hand-over.ts")).handOver(name);
     }
-    const [{ pluginMain }, plugin, { wireOwnPlugins }] = await Promise.all([
-      import("./skel/plugin-main.ts"), loadPlugin(name), import("./cli/own-plugins.ts"),
-    ]);
+    const [{ pluginMain }, plugin, { wireOwnPlugins }] = await Promise.all([import("./skel/plugin-main.ts"), loadPlugin(name), import("./cli/own-plugins.ts")]);
     // Our own IPAM and delegates run in this process when CNI_PATH resolves them to this binary.
     wireOwnPlugins();
     await pluginMain(plugin.funcs, plugin.info, stdin);

@@ -63,11 +63,7 @@ function sourceFiles(dir: string): string[] {
 
 // Static imports and re-exports (type-only too: a type from above is an upward import
 // as well), side-effect imports, and dynamic import() with a literal path.
-const IMPORT_RES = [
-  /^\s*(?:import|export)\b([^;]*?)\bfrom\s*["']([^"']+)["']/gm,
-  /^\s*import\s*()["']([^"']+)["']/gm,
-  /\bimport\(\s*()["']([^"']+)["']\s*\)/g,
-];
+const IMPORT_RES = [/^\s*(?:import|export)\b([^;]*?)\bfrom\s*["']([^"']+)["']/gm, /^\s*import\s*()["']([^"']+)["']/gm, /\bimport\(\s*()["']([^"']+)["']\s*\)/g];
 
 /** The files of src/ that `file` imports (package imports and files outside src/ left out); with `runtimeOnly`, no `import type`. */
 export function importsOf(file: string, text = readFileSync(file, "utf8"), runtimeOnly = false): string[] {
@@ -171,6 +167,11 @@ test("the checks see what they look for", () => {
   expect(importsOf(a, text).map(rel).sort()).toEqual(["cli/b.ts", "plugins/registry.ts", "plugins/x/c.ts"]);
   expect(importsOf(a, text, true).map(rel).sort()).toEqual(["plugins/registry.ts", "plugins/x/c.ts"]);
   expect(rankOf(join(SRC, "cli/b.ts"))).toBeGreaterThan(rankOf(a));
-  const g = new Map([["/s/a", ["/s/b"]], ["/s/b", ["/s/c"]], ["/s/c", ["/s/a"]], ["/s/d", ["/s/a"]]]);
+  const g = new Map([
+    ["/s/a", ["/s/b"]],
+    ["/s/b", ["/s/c"]],
+    ["/s/c", ["/s/a"]],
+    ["/s/d", ["/s/a"]],
+  ]);
   expect(circles(g).map((c) => c.length)).toEqual([3]);
 });

@@ -20,7 +20,8 @@ describe("sample plugin", () => {
         const res = JSON.parse(out.stdout);
         expect(res.cniVersion).toBe(v);
         expect(res.ips[0].address).toBe("10.1.0.2/24");
-      }));
+      }),
+    );
   }
 
   rootTest("refuses to run without prevResult", () =>
@@ -28,13 +29,15 @@ describe("sample plugin", () => {
       const out = await invoke("ADD", ns.path, { cniVersion: "1.0.0", name: "n", type: "sample", anotherAwesomeArg: "x" });
       expect(out.exitCode).toBe(1);
       expect(JSON.parse(out.stdout)).toMatchObject({ code: 7, msg: "must be called as chained plugin" });
-    }));
+    }),
+  );
 
   rootTest("rejects a config without anotherAwesomeArg", () =>
     withNetns(1, async (ns) => {
       const out = await invoke("ADD", ns.path, { cniVersion: "1.0.0", name: "n", type: "sample", prevResult: prev });
       expect(JSON.parse(out.stdout)).toMatchObject({ code: 7, msg: "anotherAwesomeArg must be specified" });
-    }));
+    }),
+  );
 
   rootTest("DEL succeeds with the namespace gone", async () => {
     const out = await invoke("DEL", "/var/run/netns/does-not-exist", { cniVersion: "1.0.0", name: "n", type: "sample", anotherAwesomeArg: "x" });

@@ -82,7 +82,12 @@ describe("cni-ts CLI", () => {
     expect(r.code).toBe(0);
     const rows = JSON.parse(r.stdout) as { file: string; name: string | null; valid: boolean; reason: string; default: boolean }[];
     expect(rows.map((x) => x.file.split("/").pop())).toEqual(["00-broken.conf", "05-missing.conflist", "10-lo.conflist", "20-later.conf"]);
-    expect(rows.map((x) => [x.valid, x.default])).toEqual([[false, false], [false, false], [true, true], [true, false]]);
+    expect(rows.map((x) => [x.valid, x.default])).toEqual([
+      [false, false],
+      [false, false],
+      [true, true],
+      [true, false],
+    ]);
     expect(rows[1]!.reason).toContain("no-such-plugin");
     expect(rows[3]!.reason).not.toBe("");
     const text = cli(["ls"], { NETCONFPATH: dir, CNI_PATH: plugins.dir }).stdout;
@@ -133,14 +138,19 @@ describe("cni-ts CLI", () => {
       expect(existsSync(cacheFile)).toBe(false);
       const check = cli(["check", "lo", pod.path], env);
       expect(check.code).toBe(1);
-    }));
+    }),
+  );
 
   rootTest("a container id too long for the cache file name is refused (code 4) before any plugin runs", () =>
     withNetns(1, (pod) => {
       const dir = confDir({ "99-lo.conf": { cniVersion: "1.1.0", name: "lo", type: "loopback" } });
       const cache = join(work, "cache-long-id");
       // "lo-<id>-lo": 249 bytes of id make the 255 a file name may have.
-      for (const [len, ok] of [[300, false], [250, false], [249, true]] as const) {
+      for (const [len, ok] of [
+        [300, false],
+        [250, false],
+        [249, true],
+      ] as const) {
         const env = { NETCONFPATH: dir, CNI_PATH: plugins.dir, CNI_CACHE_DIR: cache, CNI_IFNAME: "lo", CNI_CONTAINERID: "c".repeat(len) };
         const add = cli(["add", "lo", pod.path], env);
         expect(add.stderr).not.toContain("ENAMETOOLONG");
@@ -150,10 +160,13 @@ describe("cni-ts CLI", () => {
           continue;
         }
         expect([add.code, JSON.parse(add.stdout).code]).toEqual([1, 4]);
-        expect(JSON.parse(add.stdout).msg).toBe(`containerID too long: the cache file name "<network>-<containerID>-<ifName>" would be ${len + 6} bytes, more than 255`);
+        expect(JSON.parse(add.stdout).msg).toBe(
+          `containerID too long: the cache file name "<network>-<containerID>-<ifName>" would be ${len + 6} bytes, more than 255`,
+        );
         expect(pod.ipJson("link", "show", "lo")[0].flags).not.toContain("UP");
         expect(cli(["del", "lo", pod.path], env).code).toBe(1);
       }
       expect(existsSync(join(cache, "results")) ? readdirSync(join(cache, "results")) : []).toEqual([]);
-    }));
+    }),
+  );
 });

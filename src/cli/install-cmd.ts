@@ -7,7 +7,12 @@ import { INSTALL_HELP, SHIM_NAME, install } from "./install.ts";
 export function installCmd(argv: string[]): number {
   const { values } = parseArgs({
     args: argv,
-    options: { "bin-dir": { type: "string", default: "/opt/cni/bin" }, force: { type: "boolean", default: false }, daemon: { type: "boolean", default: false }, help: { type: "boolean", short: "h" } },
+    options: {
+      "bin-dir": { type: "string", default: "/opt/cni/bin" },
+      force: { type: "boolean", default: false },
+      daemon: { type: "boolean", default: false },
+      help: { type: "boolean", short: "h" },
+    },
   });
   if (values.help) {
     console.log(INSTALL_HELP);

@@ -23,7 +23,10 @@ also laid over the config of each request, as Multus does.`;
 
 /** Runs the daemon until SIGTERM/SIGINT; returns the exit status. */
 export async function multusDaemonCmd(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv.map((a) => (a === "-config" ? "--config" : a)), options: { config: { type: "string" }, help: { type: "boolean", short: "h" } } });
+  const { values } = parseArgs({
+    args: argv.map((a) => (a === "-config" ? "--config" : a)),
+    options: { config: { type: "string" }, help: { type: "boolean", short: "h" } },
+  });
   if (values.help) {
     console.log(HELP);
     return 0;

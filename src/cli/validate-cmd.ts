@@ -23,6 +23,8 @@ export async function validateCmd(argv: string[]): Promise<number> {
   }
   const list = loadConfList(confDir(), positionals[0]!);
   const caps = await validateNetworkList(list, runtimeOptions());
-  console.log(`${list.conf.name}: valid (cniVersion ${list.conf.cniVersion}, ${list.conf.plugins.length} plugins${caps.length ? `, capabilities ${caps.join(", ")}` : ""})`);
+  console.log(
+    `${list.conf.name}: valid (cniVersion ${list.conf.cniVersion}, ${list.conf.plugins.length} plugins${caps.length ? `, capabilities ${caps.join(", ")}` : ""})`,
+  );
   return 0;
 }

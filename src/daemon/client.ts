@@ -55,7 +55,8 @@ export async function callDaemon(socketPath: string, req: CniRequest, opts: Call
     const res = await request(socketPath, "POST", path, () => encodeRequest(req), opts);
     const answer = decodeAnswer(res.body);
     // Anything but an answer: refused before running (4xx), or broken off after the 200.
-    if (!answer) return { kind: "unreachable", reason: `daemon answered ${res.status} without a result: ${res.body.trim().slice(0, 200)}`, accepted: res.status === 200 };
+    if (!answer)
+      return { kind: "unreachable", reason: `daemon answered ${res.status} without a result: ${res.body.trim().slice(0, 200)}`, accepted: res.status === 200 };
     return { kind: "answer", answer };
   } catch (e) {
     const accepted = e instanceof DaemonUnreachable && e.accepted;

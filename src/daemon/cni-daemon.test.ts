@@ -35,13 +35,20 @@ const socketPath = () => join(tmp, `s${++n}`, "daemon.sock");
 
 /** A daemon started in `node`, its stderr in a log file; stop() ends it (idempotent). */
 class Daemon {
-  private constructor(readonly proc: ReturnType<typeof Bun.spawn>, readonly socket: string, readonly log: string) {}
+  private constructor(
+    readonly proc: ReturnType<typeof Bun.spawn>,
+    readonly socket: string,
+    readonly log: string,
+  ) {}
 
   static async start(node: TestNetns, socket: string): Promise<Daemon> {
     const log = `${socket}.${++n}.log`;
     mkdirSync(join(socket, ".."), { recursive: true, mode: 0o700 });
     // The test waits in spawnSync while plugins run, so the daemon's output goes to a file, not a pipe.
-    const proc = Bun.spawn(["ip", "netns", "exec", node.name, join(tmp, "cni-ts-dist"), "daemon", "--socket", socket], { stderr: Bun.file(log), stdout: "ignore" });
+    const proc = Bun.spawn(["ip", "netns", "exec", node.name, join(tmp, "cni-ts-dist"), "daemon", "--socket", socket], {
+      stderr: Bun.file(log),
+      stdout: "ignore",
+    });
     const d = new Daemon(proc, socket, log);
     for (let i = 0; i < 500 && !d.lines().some((l) => l.includes("serving plugins on")); i++) {
       if (proc.exitCode !== null) throw new Error(`daemon exited ${proc.exitCode}: ${d.lines().join("\n")}`);
@@ -75,7 +82,12 @@ class Daemon {
 
 function conf(dataDir: string, extra: Record<string, unknown> = {}) {
   return {
-    cniVersion: "1.0.0", name: "dnet", type: "bridge", bridge: "cnid0", isGateway: true, ...extra,
+    cniVersion: "1.0.0",
+    name: "dnet",
+    type: "bridge",
+    bridge: "cnid0",
+    isGateway: true,
+    ...extra,
     ipam: { type: "host-local", dataDir, subnet: "10.46.0.0/24", routes: [{ dst: "0.0.0.0/0" }] },
   };
 }
@@ -96,134 +108,162 @@ function normalized(o: Outcome): unknown {
 
 async function withNode(pods: number, fn: (node: TestNetns, pods: TestNetns[], dataDir: string) => Promise<void>) {
   const dataDir = mkdtempSync(join(tmp, "ipam-"));
-  await withNetns(pods + 1, async (node, ...rest) => {
-    node.exec(["ip", "link", "set", "lo", "up"]);
-    await fn(node, rest, dataDir);
-  }, "dmn");
+  await withNetns(
+    pods + 1,
+    async (node, ...rest) => {
+      node.exec(["ip", "link", "set", "lo", "up"]);
+      await fn(node, rest, dataDir);
+    },
+    "dmn",
+  );
 }
 
-for (const mode of ["links to the binary", "links to cni-ts-shim"] as const) describe(`cni-ts daemon, ${mode}`, () => {
-  beforeAll(() => {
-    bin.dir = mode === "links to the binary" ? links.dir : shimDir;
-  });
+for (const mode of ["links to the binary", "links to cni-ts-shim"] as const)
+  describe(`cni-ts daemon, ${mode}`, () => {
+    beforeAll(() => {
+      bin.dir = mode === "links to the binary" ? links.dir : shimDir;
+    });
 
-  rootTest("VERSION and the about text without a daemon", () => {
-    const v = Bun.spawnSync([join(bin.dir, "bridge")], { env: { CNI_COMMAND: "VERSION", CNI_TS_DAEMON_SOCKET: join(tmp, "none.sock") } });
-    expect(JSON.parse(v.stdout.toString()).supportedVersions).toContain("1.1.0");
-    const about = Bun.spawnSync([join(bin.dir, "host-local")], { env: {} });
-    expect(about.stderr.toString()).toContain("CNI protocol versions supported");
-  });
+    rootTest("VERSION and the about text without a daemon", () => {
+      const v = Bun.spawnSync([join(bin.dir, "bridge")], { env: { CNI_COMMAND: "VERSION", CNI_TS_DAEMON_SOCKET: join(tmp, "none.sock") } });
+      expect(JSON.parse(v.stdout.toString()).supportedVersions).toContain("1.1.0");
+      const about = Bun.spawnSync([join(bin.dir, "host-local")], { env: {} });
+      expect(about.stderr.toString()).toContain("CNI protocol versions supported");
+    });
 
-  rootTest("bridge + host-local ADD, CHECK, DEL: the same results with and without the daemon", async () => {
-    // Two nodes with the same config: one without a daemon, one with.
-    await withNode(1, async (plain, [podA], dirA) => {
-      await withNode(1, async (warm, [podB], dirB) => {
-        const d = await Daemon.start(warm, socketPath());
-        try {
-          const a = plugin(plain, "bridge", { command: "ADD", netns: podA!.path, containerID: "c1", conf: conf(dirA, { ipMasq: true }) });
-          const b = plugin(warm, "bridge", { command: "ADD", netns: podB!.path, containerID: "c1", conf: conf(dirB, { ipMasq: true }) }, d.socket);
-          expect(b.code).toBe(0);
-          expect(b.stderr).toBe("");
-          expect(a.code).toBe(0);
-          expect(normalized(b)).toEqual(normalized(a));
-          // The daemon ran it, in its namespace (the node's): the bridge and the masquerade rule are there.
-          expect(await d.handledWhen(1)).toEqual([expect.stringContaining("ADD bridge container=c1 ifname=eth0: exit 0")]);
-          expect(warm.ipJson("link", "show", "cnid0").length).toBe(1);
-          expect(warm.exec(["iptables-save", "-t", "nat"])).toContain("CNI-");
+    rootTest(
+      "bridge + host-local ADD, CHECK, DEL: the same results with and without the daemon",
+      async () => {
+        // Two nodes with the same config: one without a daemon, one with.
+        await withNode(1, async (plain, [podA], dirA) => {
+          await withNode(1, async (warm, [podB], dirB) => {
+            const d = await Daemon.start(warm, socketPath());
+            try {
+              const a = plugin(plain, "bridge", { command: "ADD", netns: podA!.path, containerID: "c1", conf: conf(dirA, { ipMasq: true }) });
+              const b = plugin(warm, "bridge", { command: "ADD", netns: podB!.path, containerID: "c1", conf: conf(dirB, { ipMasq: true }) }, d.socket);
+              expect(b.code).toBe(0);
+              expect(b.stderr).toBe("");
+              expect(a.code).toBe(0);
+              expect(normalized(b)).toEqual(normalized(a));
+              // The daemon ran it, in its namespace (the node's): the bridge and the masquerade rule are there.
+              expect(await d.handledWhen(1)).toEqual([expect.stringContaining("ADD bridge container=c1 ifname=eth0: exit 0")]);
+              expect(warm.ipJson("link", "show", "cnid0").length).toBe(1);
+              expect(warm.exec(["iptables-save", "-t", "nat"])).toContain("CNI-");
 
-          const withPrev = (dir: string, r: Outcome) => ({ ...conf(dir, { ipMasq: true }), prevResult: r.json });
-          const ca = plugin(plain, "bridge", { command: "CHECK", netns: podA!.path, containerID: "c1", conf: withPrev(dirA, a) });
-          const cb = plugin(warm, "bridge", { command: "CHECK", netns: podB!.path, containerID: "c1", conf: withPrev(dirB, b) }, d.socket);
-          expect([cb.code, cb.stdout]).toEqual([ca.code, ca.stdout]);
-          expect(ca.code).toBe(0);
+              const withPrev = (dir: string, r: Outcome) => ({ ...conf(dir, { ipMasq: true }), prevResult: r.json });
+              const ca = plugin(plain, "bridge", { command: "CHECK", netns: podA!.path, containerID: "c1", conf: withPrev(dirA, a) });
+              const cb = plugin(warm, "bridge", { command: "CHECK", netns: podB!.path, containerID: "c1", conf: withPrev(dirB, b) }, d.socket);
+              expect([cb.code, cb.stdout]).toEqual([ca.code, ca.stdout]);
+              expect(ca.code).toBe(0);
 
-          // A refused config: the same error object, code and exit status, byte for byte.
-          const bad = { ...conf(dirB), ipam: { type: "host-local", dataDir: dirB, subnet: "10.46.0.0/33" } };
-          const ea = plugin(plain, "bridge", { command: "ADD", netns: podA!.path, containerID: "c2", ifName: "eth1", conf: { ...bad, ipam: { ...bad.ipam, dataDir: dirA } } });
-          const eb = plugin(warm, "bridge", { command: "ADD", netns: podB!.path, containerID: "c2", ifName: "eth1", conf: bad }, d.socket);
-          expect(eb.code).toBe(1);
-          expect([eb.code, eb.stdout]).toEqual([ea.code, ea.stdout]);
-          expect(eb.json.code).toBeGreaterThan(0);
+              // A refused config: the same error object, code and exit status, byte for byte.
+              const bad = { ...conf(dirB), ipam: { type: "host-local", dataDir: dirB, subnet: "10.46.0.0/33" } };
+              const ea = plugin(plain, "bridge", {
+                command: "ADD",
+                netns: podA!.path,
+                containerID: "c2",
+                ifName: "eth1",
+                conf: { ...bad, ipam: { ...bad.ipam, dataDir: dirA } },
+              });
+              const eb = plugin(warm, "bridge", { command: "ADD", netns: podB!.path, containerID: "c2", ifName: "eth1", conf: bad }, d.socket);
+              expect(eb.code).toBe(1);
+              expect([eb.code, eb.stdout]).toEqual([ea.code, ea.stdout]);
+              expect(eb.json.code).toBeGreaterThan(0);
 
-          // host-local started on its own (as a Go bridge would exec it): its config's type is
-          // the bridge's, the daemon runs host-local because the process says which it is.
-          const ha = plugin(plain, "host-local", { command: "ADD", netns: podA!.path, containerID: "c3", conf: conf(dirA) });
-          const hb = plugin(warm, "host-local", { command: "ADD", netns: podB!.path, containerID: "c3", conf: conf(dirB) }, d.socket);
-          expect(hb.code).toBe(0);
-          expect(hb.stdout).toBe(ha.stdout);
-          expect((await d.handledWhen(4)).at(-1)).toContain("ADD host-local container=c3");
+              // host-local started on its own (as a Go bridge would exec it): its config's type is
+              // the bridge's, the daemon runs host-local because the process says which it is.
+              const ha = plugin(plain, "host-local", { command: "ADD", netns: podA!.path, containerID: "c3", conf: conf(dirA) });
+              const hb = plugin(warm, "host-local", { command: "ADD", netns: podB!.path, containerID: "c3", conf: conf(dirB) }, d.socket);
+              expect(hb.code).toBe(0);
+              expect(hb.stdout).toBe(ha.stdout);
+              expect((await d.handledWhen(4)).at(-1)).toContain("ADD host-local container=c3");
 
-          for (const [node, pod, dir, sock] of [[plain, podA!, dirA, undefined], [warm, podB!, dirB, d.socket]] as const) {
-            expect(plugin(node, "host-local", { command: "DEL", netns: pod.path, containerID: "c3", conf: conf(dir) }, sock).code).toBe(0);
-            const del = plugin(node, "bridge", { command: "DEL", netns: pod.path, containerID: "c1", conf: conf(dir, { ipMasq: true }) }, sock);
-            expect([del.code, del.stdout]).toEqual([0, ""]);
+              for (const [node, pod, dir, sock] of [
+                [plain, podA!, dirA, undefined],
+                [warm, podB!, dirB, d.socket],
+              ] as const) {
+                expect(plugin(node, "host-local", { command: "DEL", netns: pod.path, containerID: "c3", conf: conf(dir) }, sock).code).toBe(0);
+                const del = plugin(node, "bridge", { command: "DEL", netns: pod.path, containerID: "c1", conf: conf(dir, { ipMasq: true }) }, sock);
+                expect([del.code, del.stdout]).toEqual([0, ""]);
+              }
+              expect(warm.exec(["iptables-save", "-t", "nat"])).not.toContain("CNI-");
+              expect(podB!.ipJson("link", "show").map((l: any) => l.ifname)).toEqual(["lo"]);
+              expect((await d.handledWhen(6)).length).toBe(6);
+            } finally {
+              await d.stop();
+            }
+            expect(existsSync(d.socket)).toBe(false);
+          });
+        });
+      },
+      60_000,
+    );
+
+    rootTest(
+      "a stopped daemon (no answer in time), a killed one (stale socket) and a restarted one",
+      async () => {
+        await withNode(3, async (node, [p1, p2, p3], dataDir) => {
+          const sock = socketPath();
+          const d = await Daemon.start(node, sock);
+          try {
+            d.proc.kill("SIGSTOP");
+            const r1 = plugin(node, "bridge", { command: "ADD", netns: p1!.path, containerID: "c1", conf: conf(dataDir) }, sock, [
+              "CNI_TS_DAEMON_TIMEOUT_MS=200",
+            ]);
+            expect(r1.code).toBe(0);
+            expect(r1.json.ips[0].address).toBe("10.46.0.2/24");
+            expect(r1.stderr).toContain("cni-ts daemon unreachable, running in-process");
+            d.proc.kill("SIGCONT");
+            await d.stop("SIGKILL");
+            // The killed daemon's socket file stays behind: refused at once, run in-process.
+            expect(existsSync(sock)).toBe(true);
+            const r2 = plugin(node, "bridge", { command: "ADD", netns: p2!.path, containerID: "c2", conf: conf(dataDir) }, sock);
+            expect(r2.code).toBe(0);
+            expect(r2.json.ips[0].address).toBe("10.46.0.3/24");
+            expect(r2.stderr).toContain("running in-process");
+          } finally {
+            await d.stop("SIGKILL");
           }
-          expect(warm.exec(["iptables-save", "-t", "nat"])).not.toContain("CNI-");
-          expect(podB!.ipJson("link", "show").map((l: any) => l.ifname)).toEqual(["lo"]);
-          expect((await d.handledWhen(6)).length).toBe(6);
-        } finally {
-          await d.stop();
-        }
-        expect(existsSync(d.socket)).toBe(false);
-      });
-    });
-  }, 60_000);
+          // A new daemon takes the stale path over and serves again, also DELs of pods it never saw.
+          const d2 = await Daemon.start(node, sock);
+          try {
+            const r3 = plugin(node, "bridge", { command: "ADD", netns: p3!.path, containerID: "c3", conf: conf(dataDir) }, sock);
+            expect(r3.json.ips[0].address).toBe("10.46.0.4/24");
+            for (const [i, p] of [p1!, p2!, p3!].entries()) {
+              expect(plugin(node, "bridge", { command: "DEL", netns: p.path, containerID: `c${i + 1}`, conf: conf(dataDir) }, sock).code).toBe(0);
+            }
+            expect((await d2.handledWhen(4)).length).toBe(4);
+          } finally {
+            await d2.stop();
+          }
+        });
+      },
+      60_000,
+    );
 
-  rootTest("a stopped daemon (no answer in time), a killed one (stale socket) and a restarted one", async () => {
-    await withNode(3, async (node, [p1, p2, p3], dataDir) => {
-      const sock = socketPath();
-      const d = await Daemon.start(node, sock);
-      try {
-        d.proc.kill("SIGSTOP");
-        const r1 = plugin(node, "bridge", { command: "ADD", netns: p1!.path, containerID: "c1", conf: conf(dataDir) }, sock, ["CNI_TS_DAEMON_TIMEOUT_MS=200"]);
-        expect(r1.code).toBe(0);
-        expect(r1.json.ips[0].address).toBe("10.46.0.2/24");
-        expect(r1.stderr).toContain("cni-ts daemon unreachable, running in-process");
-        d.proc.kill("SIGCONT");
-        await d.stop("SIGKILL");
-        // The killed daemon's socket file stays behind: refused at once, run in-process.
-        expect(existsSync(sock)).toBe(true);
-        const r2 = plugin(node, "bridge", { command: "ADD", netns: p2!.path, containerID: "c2", conf: conf(dataDir) }, sock);
-        expect(r2.code).toBe(0);
-        expect(r2.json.ips[0].address).toBe("10.46.0.3/24");
-        expect(r2.stderr).toContain("running in-process");
-      } finally {
-        await d.stop("SIGKILL");
-      }
-      // A new daemon takes the stale path over and serves again, also DELs of pods it never saw.
-      const d2 = await Daemon.start(node, sock);
-      try {
-        const r3 = plugin(node, "bridge", { command: "ADD", netns: p3!.path, containerID: "c3", conf: conf(dataDir) }, sock);
-        expect(r3.json.ips[0].address).toBe("10.46.0.4/24");
-        for (const [i, p] of [p1!, p2!, p3!].entries()) {
-          expect(plugin(node, "bridge", { command: "DEL", netns: p.path, containerID: `c${i + 1}`, conf: conf(dataDir) }, sock).code).toBe(0);
-        }
-        expect((await d2.handledWhen(4)).length).toBe(4);
-      } finally {
-        await d2.stop();
-      }
-    });
-  }, 60_000);
-
-  rootTest("a daemon that dies after taking the request: the plugin runs in-process", async () => {
-    await withNode(1, async (node, [p1], dataDir) => {
-      const sock = socketPath();
-      mkdirSync(join(sock, ".."), { mode: 0o700 });
-      // Acknowledges, then the connection drops before any answer (a daemon killed mid-way).
-      // Its own process: this one waits in spawnSync while the plugin runs.
-      const script = `Bun.listen({ unix: ${JSON.stringify(sock)}, socket: { data(s) { s.write("HTTP/1.1 200 OK\\r\\nTransfer-Encoding: chunked\\r\\n\\r\\n1\\r\\n \\r\\n"); s.end(); } } }); console.log("up");`;
-      const fake = Bun.spawn([process.execPath, "-e", script], { stdout: "pipe" });
-      await (fake.stdout as ReadableStream<Uint8Array>).getReader().read();
-      const l = { stop: () => fake.kill("SIGKILL") };
-      try {
-        const r = plugin(node, "bridge", { command: "ADD", netns: p1!.path, containerID: "c1", conf: conf(dataDir) }, sock);
-        expect(r.code).toBe(0);
-        expect(r.json.ips[0].address).toBe("10.46.0.2/24");
-        expect(r.stderr).toMatch(/closed the connection before answering|the connection closed before the answer/);
-        expect(plugin(node, "bridge", { command: "DEL", netns: p1!.path, containerID: "c1", conf: conf(dataDir) }, sock).code).toBe(0);
-      } finally {
-        l.stop();
-      }
-    });
-  }, 60_000);
-});
+    rootTest(
+      "a daemon that dies after taking the request: the plugin runs in-process",
+      async () => {
+        await withNode(1, async (node, [p1], dataDir) => {
+          const sock = socketPath();
+          mkdirSync(join(sock, ".."), { mode: 0o700 });
+          // Acknowledges, then the connection drops before any answer (a daemon killed mid-way).
+          // Its own process: this one waits in spawnSync while the plugin runs.
+          const script = `Bun.listen({ unix: ${JSON.stringify(sock)}, socket: { data(s) { s.write("HTTP/1.1 200 OK\\r\\nTransfer-Encoding: chunked\\r\\n\\r\\n1\\r\\n \\r\\n"); s.end(); } } }); console.log("up");`;
+          const fake = Bun.spawn([process.execPath, "-e", script], { stdout: "pipe" });
+          await (fake.stdout as ReadableStream<Uint8Array>).getReader().read();
+          const l = { stop: () => fake.kill("SIGKILL") };
+          try {
+            const r = plugin(node, "bridge", { command: "ADD", netns: p1!.path, containerID: "c1", conf: conf(dataDir) }, sock);
+            expect(r.code).toBe(0);
+            expect(r.json.ips[0].address).toBe("10.46.0.2/24");
+            expect(r.stderr).toMatch(/closed the connection before answering|the connection closed before the answer/);
+            expect(plugin(node, "bridge", { command: "DEL", netns: p1!.path, containerID: "c1", conf: conf(dataDir) }, sock).code).toBe(0);
+          } finally {
+            l.stop();
+          }
+        });
+      },
+      60_000,
+    );
+  });

@@ -16,7 +16,10 @@ const ENV = { CNI_COMMAND: "ADD", CNI_CONTAINERID: "c1", CNI_NETNS: "/var/run/ne
 /** A child process listening on `path` that is then killed: its socket file stays behind. */
 async function staleSocket(path: string): Promise<void> {
   mkdirSync(join(path, ".."), { recursive: true, mode: 0o700 });
-  const p = Bun.spawn([process.execPath, "-e", `Bun.listen({unix: ${JSON.stringify(path)}, socket: {data() {}}}); console.log("up"); setInterval(() => {}, 1000)`], { stdout: "pipe" });
+  const p = Bun.spawn(
+    [process.execPath, "-e", `Bun.listen({unix: ${JSON.stringify(path)}, socket: {data() {}}}); console.log("up"); setInterval(() => {}, 1000)`],
+    { stdout: "pipe" },
+  );
   const reader = p.stdout.getReader();
   await reader.read();
   p.kill("SIGKILL");
@@ -118,7 +121,9 @@ describe("client and server", () => {
       },
     });
     try {
-      const rs = await Promise.all(Array.from({ length: 30 }, (_, i) => callDaemon(path, { env: { ...ENV, CNI_CONTAINERID: String(i) }, config: new Uint8Array() })));
+      const rs = await Promise.all(
+        Array.from({ length: 30 }, (_, i) => callDaemon(path, { env: { ...ENV, CNI_CONTAINERID: String(i) }, config: new Uint8Array() })),
+      );
       expect(rs.map((r) => (r.kind === "answer" ? r.answer.stdout : r.reason))).toEqual(Array.from({ length: 30 }, (_, i) => String(i)));
     } finally {
       await d.stop();

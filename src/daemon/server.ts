@@ -63,7 +63,9 @@ async function prepareSocketPath(socketPath: string): Promise<void> {
   const st = statSync(dir);
   const uid = process.getuid?.() ?? 0;
   if (st.uid !== uid || (st.mode & 0o077) !== 0) {
-    throw new Error(`Cannot serve on "${socketPath}": directory "${dir}" must be owned by uid ${uid} with mode 0700 (it has uid ${st.uid}, mode 0${(st.mode & 0o777).toString(8)})`);
+    throw new Error(
+      `Cannot serve on "${socketPath}": directory "${dir}" must be owned by uid ${uid} with mode 0700 (it has uid ${st.uid}, mode 0${(st.mode & 0o777).toString(8)})`,
+    );
   }
   let existing;
   try {

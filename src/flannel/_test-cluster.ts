@@ -24,12 +24,18 @@ let starts = 0;
 const SLOW = process.env.CNI_TS_IN_VM === "1" ? 10 : 1;
 export async function startFlanneld(lab: Lab, node: LabNode, extra: string[] = [], waitReady = true, env?: Record<string, string>): Promise<LabProcess> {
   const d = nodeDir(lab, node);
-  const p = lab.spawn(node, [ensureBuilt(), "flanneld", `--etcd-endpoints=${lab.etcd!.endpoint}`, "--iface=eth0", `--subnet-file=${join(d, "subnet.env")}`, "--ip-masq", ...extra], { logName: `flanneld-${node.name}-${++starts}`, env });
+  const p = lab.spawn(
+    node,
+    [ensureBuilt(), "flanneld", `--etcd-endpoints=${lab.etcd!.endpoint}`, "--iface=eth0", `--subnet-file=${join(d, "subnet.env")}`, "--ip-masq", ...extra],
+    { logName: `flanneld-${node.name}-${++starts}`, env },
+  );
   let gone = false;
   void p.exited.then(() => (gone = true));
   if (waitReady) {
     const ready = () => p.log().includes("flannel is ready");
-    await waitFor(`flanneld on ${node.name} to be ready`, () => gone || ready(), 15_000 * SLOW).catch((e) => { throw new Error(`${e.message}\n${p.log()}`); });
+    await waitFor(`flanneld on ${node.name} to be ready`, () => gone || ready(), 15_000 * SLOW).catch((e) => {
+      throw new Error(`${e.message}\n${p.log()}`);
+    });
     if (!ready()) throw new Error(`flanneld on ${node.name} exited before it was ready:\n${p.log()}`);
   }
   return p;
@@ -39,7 +45,12 @@ export async function startFlanneld(lab: Lab, node: LabNode, extra: string[] = [
 export function subnetEnv(lab: Lab, node: LabNode): Record<string, string> | undefined {
   try {
     const text = readFileSync(join(lab.dir, node.name, "subnet.env"), "utf8");
-    return Object.fromEntries(text.trim().split("\n").map((l) => l.split("=", 2) as [string, string]));
+    return Object.fromEntries(
+      text
+        .trim()
+        .split("\n")
+        .map((l) => l.split("=", 2) as [string, string]),
+    );
   } catch {
     return undefined;
   }
@@ -61,13 +72,23 @@ export function addPod(lab: Lab, node: LabNode, id: string): { pod: TestNetns; i
   const d = nodeDir(lab, node);
   const confDir = join(d, "net.d");
   mkdirSync(confDir, { recursive: true });
-  writeFileSync(join(confDir, "10-flannel.conflist"), JSON.stringify({
-    name: "cbr0", cniVersion: "0.3.1",
-    plugins: [
-      { type: "flannel", subnetFile: join(d, "subnet.env"), dataDir: join(d, "flannel"), ipam: { dataDir: join(d, "ipam") }, delegate: { hairpinMode: true, isDefaultGateway: true } },
-      { type: "portmap", capabilities: { portMappings: true } },
-    ],
-  }));
+  writeFileSync(
+    join(confDir, "10-flannel.conflist"),
+    JSON.stringify({
+      name: "cbr0",
+      cniVersion: "0.3.1",
+      plugins: [
+        {
+          type: "flannel",
+          subnetFile: join(d, "subnet.env"),
+          dataDir: join(d, "flannel"),
+          ipam: { dataDir: join(d, "ipam") },
+          delegate: { hairpinMode: true, isDefaultGateway: true },
+        },
+        { type: "portmap", capabilities: { portMappings: true } },
+      ],
+    }),
+  );
   const pod = lab.pod(node);
   const out = node.ns.exec([ensureBuilt(), "add", "cbr0", pod.path], {
     env: { PATH: process.env.PATH!, NETCONFPATH: confDir, CNI_PATH: binDir(), CNI_CACHE_DIR: join(d, "cache"), CNI_CONTAINERID: id },
@@ -85,5 +106,7 @@ export function leases(lab: Lab): Record<string, any> {
 
 /** IPv4 routes of a node as "dst via gw dev X [onlink]". */
 export function routes(node: LabNode): string[] {
-  return node.ns.ipJson("-4", "route").map((r: any) => `${r.dst}${r.gateway ? ` via ${r.gateway}` : ""} dev ${r.dev}${(r.flags ?? []).includes("onlink") ? " onlink" : ""}`);
+  return node.ns
+    .ipJson("-4", "route")
+    .map((r: any) => `${r.dst}${r.gateway ? ` via ${r.gateway}` : ""} dev ${r.dev}${(r.flags ?? []).includes("onlink") ? " onlink" : ""}`);
 }

@@ -36,7 +36,11 @@ export interface WatchEvent {
 
 /** etcd answered with an error, or could not be reached. */
 export class EtcdError extends Error {
-  constructor(msg: string, readonly code?: number, options?: { cause?: unknown }) {
+  constructor(
+    msg: string,
+    readonly code?: number,
+    options?: { cause?: unknown },
+  ) {
     super(msg, options);
     this.name = "EtcdError";
   }
@@ -88,7 +92,11 @@ export class EtcdClient {
       try {
         const timeout = AbortSignal.timeout(this.opts.timeoutMs ?? 5000);
         return await fetch(`${this.endpoint}${path}`, {
-          method: "POST", headers, body: JSON.stringify(body), tls: this.tls, signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+          method: "POST",
+          headers,
+          body: JSON.stringify(body),
+          tls: this.tls,
+          signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
         } as RequestInit);
       } catch (e) {
         last = e;
@@ -176,7 +184,10 @@ export class EtcdClient {
     const headers: Record<string, string> = { "content-type": "application/json" };
     if (this.token) headers.authorization = this.token;
     const r = await fetch(`${this.endpoint}/v3/watch`, {
-      method: "POST", headers, signal, tls: this.tls,
+      method: "POST",
+      headers,
+      signal,
+      tls: this.tls,
       body: JSON.stringify({ create_request: { key: enc(prefix), range_end: prefixEnd(prefix), start_revision: String(revision) } }),
     } as RequestInit);
     if (!r.ok || !r.body) throw new EtcdError(`etcd watch: ${r.statusText}`);

@@ -46,7 +46,9 @@ function overlaps(a: Net, b: Net | undefined): boolean {
 
 /** Free subnets of one family in flannel's order: from SubnetMin, at most 100. */
 function freeSubnets(cfg: NetConfig, leases: Lease[], v6: boolean): Net[] {
-  const [len, min, max, fam] = v6 ? [cfg.ipv6SubnetLen, cfg.ipv6SubnetMin, cfg.ipv6SubnetMax, 6 as const] : [cfg.subnetLen, cfg.subnetMin, cfg.subnetMax, 4 as const];
+  const [len, min, max, fam] = v6
+    ? [cfg.ipv6SubnetLen, cfg.ipv6SubnetMin, cfg.ipv6SubnetMax, 6 as const]
+    : [cfg.subnetLen, cfg.subnetMin, cfg.subnetMax, 4 as const];
   const size = 1n << BigInt((fam === 4 ? 32 : 128) - len);
   const out: Net[] = [];
   for (let ip = min; ip <= max && out.length < 100; ip += size) {
@@ -106,7 +108,7 @@ export class EtcdSubnetManager implements SubnetManager {
   async storedMacs(publicIP: string): Promise<{ v4?: string; v6?: string }> {
     const { leases } = await this.getLeases();
     const own = leases.find((l) => l.attrs.PublicIP === publicIP);
-    const mac = (d: unknown) => (typeof d === "object" && d !== null && typeof (d as any).VtepMAC === "string" ? (d as any).VtepMAC as string : undefined);
+    const mac = (d: unknown) => (typeof d === "object" && d !== null && typeof (d as any).VtepMAC === "string" ? ((d as any).VtepMAC as string) : undefined);
     return { v4: mac(own?.attrs.BackendData), v6: mac(own?.attrs.BackendV6Data) };
   }
 
@@ -183,17 +185,22 @@ export class EtcdSubnetManager implements SubnetManager {
         const { leases, revision } = await this.getLeases();
         sink.snapshot(leases);
         backoff = 100;
-        await this.client.watchPrefix(prefix, revision + 1, (events) => {
-          for (const e of events) {
-            if (e.type === "put") {
-              const l = this.toLease(e.kv);
-              if (l) sink.added(l);
-            } else {
-              const sn = parseSubnetKey(e.kv.key);
-              if (sn) sink.removed({ ...sn, attrs: { PublicIP: "", BackendType: "" } });
+        await this.client.watchPrefix(
+          prefix,
+          revision + 1,
+          (events) => {
+            for (const e of events) {
+              if (e.type === "put") {
+                const l = this.toLease(e.kv);
+                if (l) sink.added(l);
+              } else {
+                const sn = parseSubnetKey(e.kv.key);
+                if (sn) sink.removed({ ...sn, attrs: { PublicIP: "", BackendType: "" } });
+              }
             }
-          }
-        }, signal);
+          },
+          signal,
+        );
         if (!signal.aborted) this.o.log(`etcd watch of ${prefix} ended, reconnecting`);
       } catch (e) {
         if (signal.aborted) break;
@@ -213,6 +220,13 @@ function fmt(n?: Net): string {
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     const t = setTimeout(resolve, ms);
-    signal?.addEventListener("abort", () => { clearTimeout(t); resolve(); }, { once: true });
+    signal?.addEventListener(
+      "abort",
+      () => {
+        clearTimeout(t);
+        resolve();
+      },
+      { once: true },
+    );
   });
 }

@@ -40,9 +40,13 @@ function describe(h: NetlinkHandle, l: Link, o: ExtIfaceOptions): ExtIface {
   const v4 = addrs.filter((a) => a.family === 4);
   const v6 = addrs.filter((a) => a.family === 6);
   return {
-    name: l.name, index: l.index, mtu: l.mtu,
-    ifaceAddr: v4[0]?.ip, ifaceAddr6: v6[0]?.ip,
-    publicIP: o.publicIP || v4[0]?.ip, publicIPv6: o.publicIPv6 || v6[0]?.ip,
+    name: l.name,
+    index: l.index,
+    mtu: l.mtu,
+    ifaceAddr: v4[0]?.ip,
+    ifaceAddr6: v6[0]?.ip,
+    publicIP: o.publicIP || v4[0]?.ip,
+    publicIPv6: o.publicIPv6 || v6[0]?.ip,
     prefixes: v4.map((a) => a.cidr),
   };
 }

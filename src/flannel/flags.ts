@@ -68,8 +68,15 @@ const SPEC: Record<string, [keyof FlanneldFlags, Kind, string | boolean | number
 
 /** Usage text. */
 export function flagsHelp(): string {
-  return ["usage: cni-ts flanneld [FLAGS]", "", ...Object.entries(SPEC).map(([n, [, k, d, h]]) => `  --${n}${k === "bool" ? "" : ` ${k === "int" ? "N" : "VALUE"}`}\t${h}${d !== "" && d !== false ? ` (default ${d})` : ""}`),
-    "", "Every flag can also be given as FLANNELD_<FLAG> in the environment (FLANNELD_ETCD_ENDPOINTS=...)."].join("\n");
+  return [
+    "usage: cni-ts flanneld [FLAGS]",
+    "",
+    ...Object.entries(SPEC).map(
+      ([n, [, k, d, h]]) => `  --${n}${k === "bool" ? "" : ` ${k === "int" ? "N" : "VALUE"}`}\t${h}${d !== "" && d !== false ? ` (default ${d})` : ""}`,
+    ),
+    "",
+    "Every flag can also be given as FLANNELD_<FLAG> in the environment (FLANNELD_ETCD_ENDPOINTS=...).",
+  ].join("\n");
 }
 
 /** Parses argv (and the environment for flags not on the command line); throws on an unknown flag or a bad value. */
@@ -105,7 +112,8 @@ export function parseFlags(argv: string[], env: Record<string, string | undefine
         out[key] = (values ?? []).flatMap((v) => (given.has(name) ? [v] : v.split(","))).filter((v) => v !== "");
         break;
       case "bool":
-        if (last !== undefined && !/^(true|false|1|0|t|f|TRUE|FALSE|True|False)$/.test(last)) throw new Error(`invalid boolean value ${JSON.stringify(last)} for -${name}`);
+        if (last !== undefined && !/^(true|false|1|0|t|f|TRUE|FALSE|True|False)$/.test(last))
+          throw new Error(`invalid boolean value ${JSON.stringify(last)} for -${name}`);
         out[key] = last === undefined ? dflt : /^(true|1|t|TRUE|True)$/.test(last);
         break;
       case "int":

@@ -32,8 +32,18 @@ function log(msg: string): void {
 /** A value of the previous subnet.env (flannel's ReadCIDRFromSubnetFile), or undefined. */
 function readPrevious(file: string, key: string, family: 4 | 6): Net | undefined {
   try {
-    const line = readFileSync(file, "utf8").split("\n").find((l) => l.startsWith(`${key}=`));
-    return line ? parseNet(line.slice(key.length + 1).split(",")[0]!.trim(), family) : undefined;
+    const line = readFileSync(file, "utf8")
+      .split("\n")
+      .find((l) => l.startsWith(`${key}=`));
+    return line
+      ? parseNet(
+          line
+            .slice(key.length + 1)
+            .split(",")[0]!
+            .trim(),
+          family,
+        )
+      : undefined;
   } catch {
     return undefined;
   }
@@ -45,13 +55,20 @@ export function writeSubnetFile(file: string, text: string): void {
   writeStateFile(file, text, { mode: 0o644, durable: true });
 }
 
-const BACKENDS: Record<string, (ctx: BackendContext) => Backend> = { vxlan: vxlanBackend, "host-gw": hostGwBackend, ipip: ipipBackend, wireguard: wireguardBackend, alloc: allocBackend };
+const BACKENDS: Record<string, (ctx: BackendContext) => Backend> = {
+  vxlan: vxlanBackend,
+  "host-gw": hostGwBackend,
+  ipip: ipipBackend,
+  wireguard: wireguardBackend,
+  alloc: allocBackend,
+};
 
 /** A backend by type, or a clear refusal. */
 function newBackend(type: string, ctx: BackendContext): Backend {
   const make = BACKENDS[type];
   if (make) return make(ctx);
-  if (type === "udp" || type === "ipsec") throw new Error(`backend type "${type}" is not supported by cni-ts flanneld (flannel itself has deprecated it): use vxlan, host-gw or wireguard`);
+  if (type === "udp" || type === "ipsec")
+    throw new Error(`backend type "${type}" is not supported by cni-ts flanneld (flannel itself has deprecated it): use vxlan, host-gw or wireguard`);
   throw new Error(`unknown backend type "${type}" (supported: vxlan, host-gw, ipip, wireguard, alloc)`);
 }
 
@@ -61,9 +78,16 @@ async function newSubnetManager(f: FlanneldFlags): Promise<SubnetManager> {
     return KubeSubnetManager.create(f, log);
   }
   return new EtcdSubnetManager({
-    endpoints: f.etcdEndpoints, prefix: f.etcdPrefix, username: f.etcdUsername || undefined, password: f.etcdPassword || undefined,
-    certFile: f.etcdCertfile || undefined, keyFile: f.etcdKeyfile || undefined, caFile: f.etcdCafile || undefined,
-    prevSubnet: readPrevious(f.subnetFile, "FLANNEL_SUBNET", 4), prevIPv6Subnet: readPrevious(f.subnetFile, "FLANNEL_IPV6_SUBNET", 6), log,
+    endpoints: f.etcdEndpoints,
+    prefix: f.etcdPrefix,
+    username: f.etcdUsername || undefined,
+    password: f.etcdPassword || undefined,
+    certFile: f.etcdCertfile || undefined,
+    keyFile: f.etcdKeyfile || undefined,
+    caFile: f.etcdCafile || undefined,
+    prevSubnet: readPrevious(f.subnetFile, "FLANNEL_SUBNET", 4),
+    prevIPv6Subnet: readPrevious(f.subnetFile, "FLANNEL_IPV6_SUBNET", 6),
+    log,
     // Tests only: flannel's 24 h is too long to see a renewal.
     ttlSeconds: process.env.CNI_TS_FLANNELD_LEASE_TTL ? Number(process.env.CNI_TS_FLANNELD_LEASE_TTL) : undefined,
   });
@@ -119,7 +143,8 @@ export async function runFlanneld(argv: string[]): Promise<number> {
   let server: ReturnType<typeof Bun.serve> | undefined;
   if (f.healthzPort > 0) {
     server = Bun.serve({
-      hostname: f.healthzIP, port: f.healthzPort,
+      hostname: f.healthzIP,
+      port: f.healthzPort,
       fetch(req) {
         const p = new URL(req.url).pathname;
         if (p === "/healthz") return new Response("flanneld is running\n");
@@ -134,7 +159,9 @@ export async function runFlanneld(argv: string[]): Promise<number> {
   try {
     const sm = await newSubnetManager(f);
     const cfg = await retrying("Couldn't fetch network config", () => sm.getNetworkConfig(), stop.signal);
-    log(`Network config: Network=${cfg.network ? formatNet(cfg.network) : "-"} IPv6Network=${cfg.ipv6Network ? formatNet(cfg.ipv6Network) : "-"} SubnetLen=${cfg.subnetLen} Backend=${cfg.backendType}`);
+    log(
+      `Network config: Network=${cfg.network ? formatNet(cfg.network) : "-"} IPv6Network=${cfg.ipv6Network ? formatNet(cfg.ipv6Network) : "-"} SubnetLen=${cfg.subnetLen} Backend=${cfg.backendType}`,
+    );
     const ext = findExtIface(h, { iface: f.iface, ifaceRegex: f.ifaceRegex, publicIP: f.publicIP || undefined, publicIPv6: f.publicIPv6 || undefined });
     if (cfg.enableIPv4 && !ext.publicIP) throw new Error(`interface ${ext.name} has no IPv4 address`);
     if (cfg.enableIPv6 && !ext.publicIPv6) throw new Error(`interface ${ext.name} has no IPv6 address`);
@@ -146,24 +173,35 @@ export async function runFlanneld(argv: string[]): Promise<number> {
     backend.configure(lease);
 
     const tm: TrafficManager = (cfg.enableNFTables ? nftablesManager : iptablesManager)({
-      nets: trafficNets(cfg, lease), ipMasq: f.ipMasq, forward: f.iptablesForwardRules, randomFully: !f.ipMasqFullyRandomDisable,
+      nets: trafficNets(cfg, lease),
+      ipMasq: f.ipMasq,
+      forward: f.iptablesForwardRules,
+      randomFully: !f.ipMasqFullyRandomDisable,
     });
     // The other kind's rules would be stale after a switch between iptables and nftables.
     (cfg.enableNFTables ? iptablesManager : nftablesManager)({ nets: [], ipMasq: false, forward: false, randomFully: false }).cleanUp();
     if (f.ipMasq || f.iptablesForwardRules) tm.ensure();
-    timers.push(setInterval(() => {
-      try {
-        if ((f.ipMasq || f.iptablesForwardRules) && tm.ensure()) log(`${tm.kind} rules were missing or changed, put back`);
-      } catch (e) {
-        log(`Failed to ensure ${tm.kind} rules: ${(e as Error).message}`);
-      }
-    }, Math.max(1, f.iptablesResync) * 1000));
+    timers.push(
+      setInterval(() => {
+        try {
+          if ((f.ipMasq || f.iptablesForwardRules) && tm.ensure()) log(`${tm.kind} rules were missing or changed, put back`);
+        } catch (e) {
+          log(`Failed to ensure ${tm.kind} rules: ${(e as Error).message}`);
+        }
+      }, Math.max(1, f.iptablesResync) * 1000),
+    );
 
-    writeSubnetFile(f.subnetFile, formatSubnetEnv({
-      network: cfg.enableIPv4 && cfg.network ? formatNet(cfg.network) : undefined, subnet: lease.subnet && cfg.enableIPv4 ? formatNet(lease.subnet) : undefined,
-      ipv6Network: cfg.enableIPv6 && cfg.ipv6Network ? formatNet(cfg.ipv6Network) : undefined, ipv6Subnet: lease.ipv6Subnet ? formatNet(lease.ipv6Subnet) : undefined,
-      mtu: backend.mtu(), ipMasq: f.ipMasq,
-    }));
+    writeSubnetFile(
+      f.subnetFile,
+      formatSubnetEnv({
+        network: cfg.enableIPv4 && cfg.network ? formatNet(cfg.network) : undefined,
+        subnet: lease.subnet && cfg.enableIPv4 ? formatNet(lease.subnet) : undefined,
+        ipv6Network: cfg.enableIPv6 && cfg.ipv6Network ? formatNet(cfg.ipv6Network) : undefined,
+        ipv6Subnet: lease.ipv6Subnet ? formatNet(lease.ipv6Subnet) : undefined,
+        mtu: backend.mtu(),
+        ipMasq: f.ipMasq,
+      }),
+    );
     log(`Wrote subnet file to ${f.subnetFile}`);
     ready = true;
     log("flannel is ready");
@@ -171,41 +209,46 @@ export async function runFlanneld(argv: string[]): Promise<number> {
     const watcher = new LeaseWatcher(() => lease);
     let revoked = false;
     let snapshotSeen = false;
-    const watching = sm.watchLeases({
-      snapshot(leases) {
-        if (!leases.some((l) => sameSubnet(l, lease))) {
-          log("own lease is not in the store (the store lost it?), writing it again");
-          sm.renewLease(cfg, lease).catch((e) => log(`Error writing the lease again: ${(e as Error).message}`));
-        }
-        for (const e of watcher.reset(leases)) backend.handle(e);
-        if (!snapshotSeen) {
-          snapshotSeen = true;
-          sm.networkReady?.(lease).catch((e) => log(`Failed to report the network ready: ${(e as Error).message}`));
-        }
+    const watching = sm.watchLeases(
+      {
+        snapshot(leases) {
+          if (!leases.some((l) => sameSubnet(l, lease))) {
+            log("own lease is not in the store (the store lost it?), writing it again");
+            sm.renewLease(cfg, lease).catch((e) => log(`Error writing the lease again: ${(e as Error).message}`));
+          }
+          for (const e of watcher.reset(leases)) backend.handle(e);
+          if (!snapshotSeen) {
+            snapshotSeen = true;
+            sm.networkReady?.(lease).catch((e) => log(`Failed to report the network ready: ${(e as Error).message}`));
+          }
+        },
+        added(l) {
+          const e = watcher.update({ type: "added", lease: l });
+          if (e) backend.handle(e);
+        },
+        removed(l) {
+          if (sameSubnet(l, lease)) {
+            log("Lease has been revoked. Shutting down daemon.");
+            revoked = true;
+            stop.abort();
+            return;
+          }
+          const e = watcher.update({ type: "removed", lease: l });
+          if (e) backend.handle(e);
+        },
       },
-      added(l) {
-        const e = watcher.update({ type: "added", lease: l });
-        if (e) backend.handle(e);
-      },
-      removed(l) {
-        if (sameSubnet(l, lease)) {
-          log("Lease has been revoked. Shutting down daemon.");
-          revoked = true;
-          stop.abort();
-          return;
-        }
-        const e = watcher.update({ type: "removed", lease: l });
-        if (e) backend.handle(e);
-      },
-    }, stop.signal);
+      stop.signal,
+    );
 
-    timers.push(setInterval(() => {
-      try {
-        backend.resync(lease, watcher.leases);
-      } catch (e) {
-        log(`resync failed: ${(e as Error).message}`);
-      }
-    }, 1000));
+    timers.push(
+      setInterval(() => {
+        try {
+          backend.resync(lease, watcher.leases);
+        } catch (e) {
+          log(`resync failed: ${(e as Error).message}`);
+        }
+      }, 1000),
+    );
 
     const renewing = (async () => {
       // flannel's margin; at most half the TTL, and a failed renewal retried after a minute or a quarter of it.

@@ -23,8 +23,14 @@ export function annotationNames(prefix: string) {
   let p = slashes === 0 ? `${prefix}/` : prefix;
   if (!p.endsWith("/") && !p.endsWith("-")) p += "-";
   return {
-    managed: `${p}kube-subnet-manager`, backendData: `${p}backend-data`, backendV6Data: `${p}backend-v6-data`, backendType: `${p}backend-type`,
-    publicIP: `${p}public-ip`, publicIPOverwrite: `${p}public-ip-overwrite`, publicIPv6: `${p}public-ipv6`, publicIPv6Overwrite: `${p}public-ipv6-overwrite`,
+    managed: `${p}kube-subnet-manager`,
+    backendData: `${p}backend-data`,
+    backendV6Data: `${p}backend-v6-data`,
+    backendType: `${p}backend-type`,
+    publicIP: `${p}public-ip`,
+    publicIPOverwrite: `${p}public-ip-overwrite`,
+    publicIPv6: `${p}public-ipv6`,
+    publicIPv6Overwrite: `${p}public-ipv6-overwrite`,
   };
 }
 
@@ -40,7 +46,12 @@ export class KubeSubnetManager implements SubnetManager {
   private cfg?: NetConfig;
   private readonly a: ReturnType<typeof annotationNames>;
 
-  private constructor(private readonly client: KubeClient, private readonly nodeName: string, private readonly f: FlanneldFlags, private readonly log: (m: string) => void) {
+  private constructor(
+    private readonly client: KubeClient,
+    private readonly nodeName: string,
+    private readonly f: FlanneldFlags,
+    private readonly log: (m: string) => void,
+  ) {
     this.a = annotationNames(f.kubeAnnotationPrefix);
   }
 
@@ -94,15 +105,21 @@ export class KubeSubnetManager implements SubnetManager {
     }
     if (Object.entries(want).some(([k, v]) => ann[k] !== v)) {
       await this.client.patchNodeStatus(this.nodeName, { metadata: { annotations: want } });
-      this.log(`Node ${this.nodeName} annotated: ${Object.entries(want).map(([k, v]) => `${k}=${v}`).join(" ")}`);
+      this.log(
+        `Node ${this.nodeName} annotated: ${Object.entries(want)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(" ")}`,
+      );
     }
     const lease: Lease = { attrs: { ...attrs, PublicIP: want[this.a.publicIP] ?? attrs.PublicIP }, expiration: Date.now() + 24 * 3600_000 };
     if (cfg.enableIPv4 && cidrs.v4) {
-      if (!cfg.network || !netContainsBig(cfg.network, cidrs.v4.ip)) throw new Error(`subnet specified in the flannel net config doesn't contain the PodCIDR of the "${this.nodeName}" node`);
+      if (!cfg.network || !netContainsBig(cfg.network, cidrs.v4.ip))
+        throw new Error(`subnet specified in the flannel net config doesn't contain the PodCIDR of the "${this.nodeName}" node`);
       lease.subnet = cidrs.v4;
     }
     if (cfg.enableIPv6 && cidrs.v6) {
-      if (!cfg.ipv6Network || !netContainsBig(cfg.ipv6Network, cidrs.v6.ip)) throw new Error(`subnet specified in the flannel net config doesn't contain the IPv6 PodCIDR of the "${this.nodeName}" node`);
+      if (!cfg.ipv6Network || !netContainsBig(cfg.ipv6Network, cidrs.v6.ip))
+        throw new Error(`subnet specified in the flannel net config doesn't contain the IPv6 PodCIDR of the "${this.nodeName}" node`);
       lease.ipv6Subnet = cidrs.v6;
     }
     this.log(`Acquired lease from node ${this.nodeName}'s podCIDR`);
@@ -131,7 +148,9 @@ export class KubeSubnetManager implements SubnetManager {
         return undefined;
       }
     };
-    const l: Lease = { attrs: { PublicIP: ann[this.a.publicIP] ?? "", PublicIPv6: ann[this.a.publicIPv6] ?? null, BackendType: ann[this.a.backendType] ?? "" } };
+    const l: Lease = {
+      attrs: { PublicIP: ann[this.a.publicIP] ?? "", PublicIPv6: ann[this.a.publicIPv6] ?? null, BackendType: ann[this.a.backendType] ?? "" },
+    };
     if (this.cfg.enableIPv4) {
       if (!cidrs.v4) return undefined;
       l.subnet = cidrs.v4;
@@ -154,7 +173,12 @@ export class KubeSubnetManager implements SubnetManager {
       } else if (l) sink.added(l);
     });
     await inf.synced;
-    sink.snapshot(inf.list().map((n) => this.nodeToLease(n)).filter((l) => l !== undefined));
+    sink.snapshot(
+      inf
+        .list()
+        .map((n) => this.nodeToLease(n))
+        .filter((l) => l !== undefined),
+    );
     await new Promise<void>((resolve) => signal.addEventListener("abort", () => resolve(), { once: true }));
     off();
     inf.stop();
@@ -164,7 +188,14 @@ export class KubeSubnetManager implements SubnetManager {
     if (!this.f.setNodeNetworkUnavailable) return;
     const now = new Date().toISOString().replace(/\.\d+Z$/, "Z");
     await this.client.setNodeConditions(this.nodeName, [
-      { type: "NetworkUnavailable", status: "False", reason: "FlannelIsUp", message: "Flannel is running on this node", lastTransitionTime: now, lastHeartbeatTime: now },
+      {
+        type: "NetworkUnavailable",
+        status: "False",
+        reason: "FlannelIsUp",
+        message: "Flannel is running on this node",
+        lastTransitionTime: now,
+        lastHeartbeatTime: now,
+      },
     ]);
     this.log(`Set NetworkUnavailable=False on node ${this.nodeName}`);
   }

@@ -59,7 +59,13 @@ export function encodeAttrs(a: LeaseAttrs): string {
 export function decodeAttrs(text: string): LeaseAttrs {
   const o = JSON.parse(text);
   if (typeof o !== "object" || o === null || typeof o.PublicIP !== "string") throw new Error("lease attributes without PublicIP");
-  return { PublicIP: o.PublicIP, PublicIPv6: o.PublicIPv6 ?? null, BackendType: String(o.BackendType ?? ""), BackendData: o.BackendData, BackendV6Data: o.BackendV6Data };
+  return {
+    PublicIP: o.PublicIP,
+    PublicIPv6: o.PublicIPv6 ?? null,
+    BackendType: String(o.BackendType ?? ""),
+    BackendData: o.BackendData,
+    BackendV6Data: o.BackendV6Data,
+  };
 }
 
 /** True when both leases name the same subnets. */

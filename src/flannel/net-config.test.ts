@@ -8,7 +8,14 @@ const ip = (n: bigint) => bigToIP(n, 4);
 
 test("net config: flannel's defaults (/24 subnets, first one skipped, vxlan when Backend is absent)", () => {
   const c = parseNetConfig('{"Network":"10.244.0.0/16"}');
-  expect([c.subnetLen, ip(c.subnetMin), ip(c.subnetMax), c.backendType, c.enableIPv4, c.enableIPv6]).toEqual([24, "10.244.1.0", "10.244.255.0", "vxlan", true, false]);
+  expect([c.subnetLen, ip(c.subnetMin), ip(c.subnetMax), c.backendType, c.enableIPv4, c.enableIPv6]).toEqual([
+    24,
+    "10.244.1.0",
+    "10.244.255.0",
+    "vxlan",
+    true,
+    false,
+  ]);
   const small = parseNetConfig('{"Network":"10.0.0.0/26","Backend":{"Type":"host-gw"}}');
   expect([small.subnetLen, ip(small.subnetMin), ip(small.subnetMax), small.backendType]).toEqual([28, "10.0.0.16", "10.0.0.48", "host-gw"]);
   const v6 = parseNetConfig('{"EnableIPv6":true,"Network":"10.1.0.0/16","IPv6Network":"fd00::/48"}');
@@ -52,17 +59,36 @@ test("allocation: the first 100 free subnets from SubnetMin, none taken; leases 
 test("lease watcher: snapshots and changes become added/removed events, the own lease left out", () => {
   const l = (s: string, pub: string) => ({ subnet: parseNet(s)!, attrs: { PublicIP: pub, BackendType: "host-gw" } });
   const w = new LeaseWatcher(() => l("10.0.1.0/24", "1.0.0.1"));
-  expect(w.reset([l("10.0.1.0/24", "1.0.0.1"), l("10.0.2.0/24", "1.0.0.2")]).map((e) => `${e.type} ${formatNet(e.lease.subnet!)}`)).toEqual(["added 10.0.2.0/24"]);
-  expect(w.reset([l("10.0.2.0/24", "1.0.0.9"), l("10.0.3.0/24", "1.0.0.3")]).map((e) => `${e.type} ${e.lease.attrs.PublicIP}`)).toEqual(["added 1.0.0.9", "added 1.0.0.3"]);
-  expect(w.update({ type: "removed", lease: { subnet: parseNet("10.0.3.0/24")!, attrs: { PublicIP: "", BackendType: "" } } })?.lease.attrs.PublicIP).toBe("1.0.0.3");
+  expect(w.reset([l("10.0.1.0/24", "1.0.0.1"), l("10.0.2.0/24", "1.0.0.2")]).map((e) => `${e.type} ${formatNet(e.lease.subnet!)}`)).toEqual([
+    "added 10.0.2.0/24",
+  ]);
+  expect(w.reset([l("10.0.2.0/24", "1.0.0.9"), l("10.0.3.0/24", "1.0.0.3")]).map((e) => `${e.type} ${e.lease.attrs.PublicIP}`)).toEqual([
+    "added 1.0.0.9",
+    "added 1.0.0.3",
+  ]);
+  expect(w.update({ type: "removed", lease: { subnet: parseNet("10.0.3.0/24")!, attrs: { PublicIP: "", BackendType: "" } } })?.lease.attrs.PublicIP).toBe(
+    "1.0.0.3",
+  );
   expect(w.update({ type: "added", lease: l("10.0.1.0/24", "1.0.0.1") })).toBeUndefined();
 });
 
 test("flags: flannel's names and defaults, FLANNELD_* from the environment, repeatable --iface", () => {
-  const f = parseFlags(["--iface=eth0", "--iface", "10.0.0.1", "--ip-masq", "--etcd-prefix=/x"], { FLANNELD_ETCD_ENDPOINTS: "http://a:2379,http://b:2379", FLANNELD_ETCD_PREFIX: "/ignored", FLANNELD_IPTABLES_FORWARD_RULES: "false" });
+  const f = parseFlags(["--iface=eth0", "--iface", "10.0.0.1", "--ip-masq", "--etcd-prefix=/x"], {
+    FLANNELD_ETCD_ENDPOINTS: "http://a:2379,http://b:2379",
+    FLANNELD_ETCD_PREFIX: "/ignored",
+    FLANNELD_IPTABLES_FORWARD_RULES: "false",
+  });
   expect(f.iface).toEqual(["eth0", "10.0.0.1"]);
   expect(f.etcdEndpoints).toEqual(["http://a:2379", "http://b:2379"]);
-  expect([f.etcdPrefix, f.ipMasq, f.iptablesForwardRules, f.subnetFile, f.subnetLeaseRenewMargin, f.iptablesResync, f.healthzPort]).toEqual(["/x", true, false, "/run/flannel/subnet.env", 60, 5, 0]);
+  expect([f.etcdPrefix, f.ipMasq, f.iptablesForwardRules, f.subnetFile, f.subnetLeaseRenewMargin, f.iptablesResync, f.healthzPort]).toEqual([
+    "/x",
+    true,
+    false,
+    "/run/flannel/subnet.env",
+    60,
+    5,
+    0,
+  ]);
   expect(parseFlags([], {}).etcdEndpoints).toEqual(["http://127.0.0.1:4001", "http://127.0.0.1:2379"]);
   expect(() => parseFlags(["--nope"], {})).toThrow("flag provided but not defined: -nope");
   expect(() => parseFlags(["--subnet-lease-renew-margin=0"], {})).toThrow("out of acceptable range");

@@ -140,14 +140,19 @@ export function parseNetConfig(text: string): NetConfig {
 function checkFamily(cfg: NetConfig, f: 4 | 6): void {
   const v6 = f === 6;
   const net = v6 ? cfg.ipv6Network : cfg.network;
-  if (!net) throw new NetConfigError(v6 ? "please define a correct IPv6Network parameter in the flannel config" : "please define a correct Network parameter in the flannel config");
+  if (!net)
+    throw new NetConfigError(
+      v6 ? "please define a correct IPv6Network parameter in the flannel config" : "please define a correct Network parameter in the flannel config",
+    );
   const total = bits(f);
   let len = v6 ? cfg.ipv6SubnetLen : cfg.subnetLen;
   if (len > 0) {
     if (len > total - 2) throw new NetConfigError(v6 ? "SubnetLen must be less than /127" : "SubnetLen must be less than /31");
     if (len < net.prefix + 2) throw new NetConfigError("network must be able to accommodate at least four subnets");
   } else if (net.prefix > total - 4) {
-    throw new NetConfigError(v6 ? "IPv6Network is too small. Minimum useful network prefix is /124" : "network is too small. Minimum useful network prefix is /28");
+    throw new NetConfigError(
+      v6 ? "IPv6Network is too small. Minimum useful network prefix is /124" : "network is too small. Minimum useful network prefix is /28",
+    );
   } else {
     // A /24 (/64) each when the network holds enough of them, else a quarter of it.
     len = net.prefix <= (v6 ? 62 : 22) ? (v6 ? 64 : 24) : net.prefix + 2;

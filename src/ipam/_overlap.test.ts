@@ -17,7 +17,9 @@ function v4(n: number): string {
 
 /** A range of 10.0.0.0/8 from offset `a` to `b`, or of fd00::/64 when `six`. */
 function range(a: number, b: number, six = false): Range {
-  const [subnet, start, end] = six ? ["fd00::/64", `fd00::${(a + 1).toString(16)}`, `fd00::${(b + 1).toString(16)}`] : ["10.0.0.0/8", v4(0x0a000001 + a), v4(0x0a000001 + b)];
+  const [subnet, start, end] = six
+    ? ["fd00::/64", `fd00::${(a + 1).toString(16)}`, `fd00::${(b + 1).toString(16)}`]
+    : ["10.0.0.0/8", v4(0x0a000001 + a), v4(0x0a000001 + b)];
   return canonicalizeRange({ subnet: cidrOf(subnet), rangeStart: ipOf(start), rangeEnd: ipOf(end) });
 }
 
@@ -35,7 +37,7 @@ function manyRanges(n: number, overlapAtEnd: boolean): { subnet: string; rangeSt
 describe("overlap checks", () => {
   test("the same pair as the reference's pairwise loops, on random inputs", () => {
     let seed = 7;
-    const rnd = (m: number) => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % m);
+    const rnd = (m: number) => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) % m;
     for (let round = 0; round < 400; round++) {
       const n = 1 + rnd(12);
       const ranges = Array.from({ length: n }, () => {
@@ -60,9 +62,15 @@ describe("overlap checks", () => {
     };
     time(() => expect(loadHostLocalConfig(conf({ ranges: [manyRanges(100_000, false)] }), "").ranges[0]!.length).toBe(100_000));
     time(() => expect(loadHostLocalConfig(conf({ ranges: manyRanges(100_000, false).map((r) => [r]) }), "").ranges.length).toBe(100_000));
-    time(() => expect(() => loadHostLocalConfig(conf({ ranges: [manyRanges(100_000, true)] }), "")).toThrow("invalid range set 0: subnets 10.0.0.1-10.0.0.1 and 10.0.0.1-10.0.0.1 overlap"));
+    time(() =>
+      expect(() => loadHostLocalConfig(conf({ ranges: [manyRanges(100_000, true)] }), "")).toThrow(
+        "invalid range set 0: subnets 10.0.0.1-10.0.0.1 and 10.0.0.1-10.0.0.1 overlap",
+      ),
+    );
     time(() => expect(() => loadHostLocalConfig(conf({ ranges: manyRanges(100_000, true).map((r) => [r]) }), "")).toThrow("range set 0 overlaps with 100000"));
-    console.log(`100,000 ranges: one set ${times[0]!.toFixed(0)} ms, 100,000 sets ${times[1]!.toFixed(0)} ms; with an overlap: ${times[2]!.toFixed(0)} ms, ${times[3]!.toFixed(0)} ms`);
+    console.log(
+      `100,000 ranges: one set ${times[0]!.toFixed(0)} ms, 100,000 sets ${times[1]!.toFixed(0)} ms; with an overlap: ${times[2]!.toFixed(0)} ms, ${times[3]!.toFixed(0)} ms`,
+    );
     // Generous for a loaded shared machine (about 1 s each when idle); pairwise takes hours.
     for (const t of times) expect(t).toBeLessThan(30_000);
   }, 240_000);

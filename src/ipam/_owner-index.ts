@@ -66,7 +66,16 @@ function readStamp(path: string): Stamp | undefined {
   const f = text.trim().split(" ");
   if (f.length !== 13 || f.slice(0, 4).join(" ") !== MAGIC) return undefined;
   try {
-    return { ino: BigInt(f[4]!), mtimeNs: BigInt(f[5]!), ctimeNs: BigInt(f[6]!), size: Number(f[7]), records: Number(f[8]), live: Number(f[9]), kernel: f[10]!, fine: f[11] === "fine" };
+    return {
+      ino: BigInt(f[4]!),
+      mtimeNs: BigInt(f[5]!),
+      ctimeNs: BigInt(f[6]!),
+      size: Number(f[7]),
+      records: Number(f[8]),
+      live: Number(f[9]),
+      kernel: f[10]!,
+      fine: f[11] === "fine",
+    };
   } catch {
     return undefined;
   }

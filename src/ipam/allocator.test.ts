@@ -92,7 +92,9 @@ describe("allocateIP", () => {
   test("refuses a second address of one set for the same attachment", () => {
     const s = set(["10.0.0.0/29"]);
     allocateIP(store, { set: s, rangeIndex: 0, id: "a", ifname: "eth0" });
-    expect(() => allocateIP(store, { set: s, rangeIndex: 0, id: "a", ifname: "eth0" })).toThrow("10.0.0.2 has been allocated to a, duplicate allocation is not allowed");
+    expect(() => allocateIP(store, { set: s, rangeIndex: 0, id: "a", ifname: "eth0" })).toThrow(
+      "10.0.0.2 has been allocated to a, duplicate allocation is not allowed",
+    );
     expect(allocateIP(store, { set: s, rangeIndex: 0, id: "a", ifname: "eth1" }).address).toBe("10.0.0.3/29");
     // Another set (another family) is fine.
     expect(allocateIP(store, { set: set(["2001:db8::/64"]), rangeIndex: 1, id: "a", ifname: "eth0" }).address).toBe("2001:db8::2/64");
@@ -102,11 +104,15 @@ describe("allocateIP", () => {
     const s = set(["10.0.0.0/24"]);
     expect(allocateIP(store, { set: s, rangeIndex: 0, id: "a", ifname: "eth0", requestedIP: ipOf("10.0.0.77") }).address).toBe("10.0.0.77/24");
     expect(readFileSync(join(dir(), "last_reserved_ip.0"), "utf8")).toBe("10.0.0.77");
-    expect(() => allocateIP(store, { set: s, rangeIndex: 0, id: "b", ifname: "eth0", requestedIP: ipOf("10.0.0.1") })).toThrow("requested ip 10.0.0.1 is subnet's gateway");
+    expect(() => allocateIP(store, { set: s, rangeIndex: 0, id: "b", ifname: "eth0", requestedIP: ipOf("10.0.0.1") })).toThrow(
+      "requested ip 10.0.0.1 is subnet's gateway",
+    );
     expect(() => allocateIP(store, { set: s, rangeIndex: 0, id: "b", ifname: "eth0", requestedIP: ipOf("10.0.0.77") })).toThrow(
       "requested IP address 10.0.0.77 is not available in range set 10.0.0.1-10.0.0.254",
     );
-    expect(() => allocateIP(store, { set: s, rangeIndex: 0, id: "b", ifname: "eth0", requestedIP: ipOf("10.9.0.1") })).toThrow("10.9.0.1 not in range set 10.0.0.1-10.0.0.254");
+    expect(() => allocateIP(store, { set: s, rangeIndex: 0, id: "b", ifname: "eth0", requestedIP: ipOf("10.9.0.1") })).toThrow(
+      "10.9.0.1 not in range set 10.0.0.1-10.0.0.254",
+    );
   });
 
   test("a full /24 of others' files: the allocation walks past them", () => {

@@ -116,4 +116,3 @@ export function allocateIP(store: Store, a: Allocation): IPConfig {
   }
   return fail(`no IP addresses available in range set: ${rangeSetToString(set)}`);
 }
-

@@ -15,7 +15,12 @@ function sets(c: NetConf, args = ""): string[] {
 describe("loadHostLocalConfig", () => {
   test("old single range first, then ranges; defaults; case-insensitive keys as Go reads them", () => {
     const c = loadHostLocalConfig(
-      conf({ Subnet: "10.1.2.0/24", rangeStart: "10.1.2.9", ranges: [[{ subnet: "2001:db8::/64" }]], routes: [{ dst: "0.0.0.0/0" }, { dst: "192.168.0.0/16", gw: "10.1.2.1" }] }),
+      conf({
+        Subnet: "10.1.2.0/24",
+        rangeStart: "10.1.2.9",
+        ranges: [[{ subnet: "2001:db8::/64" }]],
+        routes: [{ dst: "0.0.0.0/0" }, { dst: "192.168.0.0/16", gw: "10.1.2.1" }],
+      }),
       "",
     );
     expect(c.ranges.map(rangeSetToString)).toEqual(["10.1.2.9-10.1.2.254", "2001:db8::1-2001:db8::ffff:ffff:ffff:ffff"]);
@@ -40,11 +45,19 @@ describe("loadHostLocalConfig", () => {
     ["no ranges", conf({}), "no IP ranges specified"],
     ["too small", conf({ ranges: [[{ subnet: "10.0.0.0/31" }]] }), "invalid range set 0: Network 10.0.0.0/31 too small to allocate from"],
     ["empty set", conf({ ranges: [[{ subnet: "10.0.0.0/24" }], []] }), "invalid range set 1: empty range set"],
-    ["overlap in a set", conf({ ranges: [[{ subnet: "10.0.0.0/24" }, { subnet: "10.0.0.0/25" }]] }), "invalid range set 0: subnets 10.0.0.1-10.0.0.254 and 10.0.0.1-10.0.0.126 overlap"],
+    [
+      "overlap in a set",
+      conf({ ranges: [[{ subnet: "10.0.0.0/24" }, { subnet: "10.0.0.0/25" }]] }),
+      "invalid range set 0: subnets 10.0.0.1-10.0.0.254 and 10.0.0.1-10.0.0.126 overlap",
+    ],
     ["overlapping sets", conf({ ranges: [[{ subnet: "10.0.0.0/24" }], [{ subnet: "10.0.0.0/16" }]] }), "range set 0 overlaps with 1"],
     ["bad subnet", conf({ ranges: [[{ subnet: "10.0.0.0/40" }]] }), "invalid CIDR address: 10.0.0.0/40"],
     ["bad gateway", conf({ subnet: "10.0.0.0/24", gateway: "x" }), "invalid IP address: x"],
-    ["two v4 sets at 0.2.0", conf({ ranges: [[{ subnet: "10.0.0.0/24" }], [{ subnet: "10.1.0.0/24" }]] }, {}, "0.2.0"), "CNI version 0.2.0 does not support more than 1 address per family"],
+    [
+      "two v4 sets at 0.2.0",
+      conf({ ranges: [[{ subnet: "10.0.0.0/24" }], [{ subnet: "10.1.0.0/24" }]] }, {}, "0.2.0"),
+      "CNI version 0.2.0 does not support more than 1 address per family",
+    ],
     ["bad requested ip", conf({ subnet: "10.0.0.0/24" }, { runtimeConfig: { ips: ["nope"] } }), "invalid IP address nope"],
     ["bad route", conf({ subnet: "10.0.0.0/24", routes: [{ dst: "10.0.0.0" }] }), "invalid CIDR address: 10.0.0.0"],
     ["bad CNI_ARGS IP", conf({ subnet: "10.0.0.0/24" }), 'ARGS: error parsing value of pair "IP=1.2.3": invalid IP address 1.2.3', "IP=1.2.3"],

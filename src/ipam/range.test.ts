@@ -45,7 +45,11 @@ describe("canonicalizeRange (the reference's Range.Canonicalize)", () => {
     ["a /127", input("2001:db8::/127"), "Network 2001:db8::/127 too small to allocate from"],
     ["host bits (v4)", input("192.0.2.1/24"), "Network has host bits set. For a subnet mask of length 24 the network address is 192.0.2.0"],
     ["host bits (/23)", input("192.168.127.0/23"), "Network has host bits set. For a subnet mask of length 23 the network address is 192.168.126.0"],
-    ["host bits (v6)", input("2001:DB8:1::24:19ff:fee1:c44a/64"), "Network has host bits set. For a subnet mask of length 64 the network address is 2001:db8:1::"],
+    [
+      "host bits (v6)",
+      input("2001:DB8:1::24:19ff:fee1:c44a/64"),
+      "Network has host bits set. For a subnet mask of length 64 the network address is 2001:db8:1::",
+    ],
     ["start outside", input("192.0.2.0/24", { rangeStart: "192.0.3.0" }), "RangeStart 192.0.3.0 not in network 192.0.2.0/24"],
     ["end outside", input("192.0.2.0/24", { rangeEnd: "192.0.4.0" }), "RangeEnd 192.0.4.0 not in network 192.0.2.0/24"],
     ["start after end", input("192.0.2.0/24", { rangeStart: "192.0.2.50", rangeEnd: "192.0.2.40" }), "RangeStart 192.0.2.50 not in network 192.0.2.0/24"],

@@ -43,7 +43,11 @@ describe("DiskStore: the reference's files", () => {
     expect(readdirSync(join(dataDir, "net1")).sort()).toEqual(["10.0.0.1", "10.0.0.2", "10.0.0.3", "last_reserved_ip.0", "lock"]);
     expect(indexDirOf(dataDir).startsWith(join(dataDir, "..", "cni-ts", "host-local") + "/")).toBe(true);
     // The index itself is written only where timestamps are fine-grained; the stamp always.
-    expect(readdirSync(indexDirOf(dataDir)).filter((n) => n !== "net1").sort()).toEqual(["net1.stamp"]);
+    expect(
+      readdirSync(indexDirOf(dataDir))
+        .filter((n) => n !== "net1")
+        .sort(),
+    ).toEqual(["net1.stamp"]);
     expect(statSync(indexDirOf(dataDir)).mode & 0o777).toBe(0o700);
   });
 
@@ -97,30 +101,30 @@ describe("DiskStore: the reference's files", () => {
 
 describe("DiskStore: the owner index sees changes made by others", () => {
   for (const clock of ["fine", "coarse"]) {
-  test(`files created and removed behind its back between two locks (${clock} timestamps)`, () => {
-    const dir = join(dataDir, "net1");
-    // The probe's answer, as the index keeps it: "coarse" takes the wait-one-tick path.
-    // The probe's answer as the stamp keeps it: "coarse" takes the wait-one-tick path.
-    mkdirSync(indexDirOf(dataDir), { recursive: true });
-    writeFileSync(join(indexDirOf(dataDir), "net1.stamp"), `cni-ts host-local index 2 0 0 0 -1 0 0 ${release()} ${clock} end\n`);
-    using store = DiskStore.open("net1", dataDir);
-    store.withLock(() => {
-      for (let i = 1; i <= 600; i++) store.reserve(`c${i}`, "eth0", ip(`10.0.${i >> 8}.${i & 255}`), "0");
+    test(`files created and removed behind its back between two locks (${clock} timestamps)`, () => {
+      const dir = join(dataDir, "net1");
+      // The probe's answer, as the index keeps it: "coarse" takes the wait-one-tick path.
+      // The probe's answer as the stamp keeps it: "coarse" takes the wait-one-tick path.
+      mkdirSync(indexDirOf(dataDir), { recursive: true });
+      writeFileSync(join(indexDirOf(dataDir), "net1.stamp"), `cni-ts host-local index 2 0 0 0 -1 0 0 ${release()} ${clock} end\n`);
+      using store = DiskStore.open("net1", dataDir);
+      store.withLock(() => {
+        for (let i = 1; i <= 600; i++) store.reserve(`c${i}`, "eth0", ip(`10.0.${i >> 8}.${i & 255}`), "0");
+      });
+      // Another host-local (the Go one) reserves and releases without knowing of the index.
+      writeFileSync(join(dir, "10.0.9.9"), "go-ctr\r\neth0");
+      unlinkSync(join(dir, "10.0.0.7"));
+      store.withLock(() => {
+        expect(store.getByID("go-ctr", "eth0")).toEqual(["10.0.9.9"]);
+        expect(store.getByID("c7", "eth0")).toEqual([]);
+        expect(store.getByID("c8", "eth0")).toEqual(["10.0.0.8"]);
+      });
+      // And right after our own change, with no pause between.
+      store.withLock(() => store.reserve("ours", "eth0", ip("10.0.9.10"), "0"));
+      writeFileSync(join(dir, "10.0.9.11"), "go-ctr2\r\neth0");
+      store.withLock(() => expect(store.getByID("go-ctr2", "eth0")).toEqual(["10.0.9.11"]));
+      expect(existsSync(join(indexDirOf(dataDir), "net1"))).toBe(true);
     });
-    // Another host-local (the Go one) reserves and releases without knowing of the index.
-    writeFileSync(join(dir, "10.0.9.9"), "go-ctr\r\neth0");
-    unlinkSync(join(dir, "10.0.0.7"));
-    store.withLock(() => {
-      expect(store.getByID("go-ctr", "eth0")).toEqual(["10.0.9.9"]);
-      expect(store.getByID("c7", "eth0")).toEqual([]);
-      expect(store.getByID("c8", "eth0")).toEqual(["10.0.0.8"]);
-    });
-    // And right after our own change, with no pause between.
-    store.withLock(() => store.reserve("ours", "eth0", ip("10.0.9.10"), "0"));
-    writeFileSync(join(dir, "10.0.9.11"), "go-ctr2\r\neth0");
-    store.withLock(() => expect(store.getByID("go-ctr2", "eth0")).toEqual(["10.0.9.11"]));
-    expect(existsSync(join(indexDirOf(dataDir), "net1"))).toBe(true);
-  });
   }
 
   test("a stale entry never releases someone else's address", () => {

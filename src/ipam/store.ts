@@ -210,10 +210,12 @@ export class DiskStore {
   reservations(): Reservation[] {
     this.#requireLock();
     this.#index = OwnerIndex.scan(this.dir);
-    return [...this.#index.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([ip, owner]) => {
-      const at = owner.indexOf(LINE_BREAK);
-      return at < 0 ? { ip, containerID: owner, ifname: "" } : { ip, containerID: owner.slice(0, at), ifname: owner.slice(at + 2) };
-    });
+    return [...this.#index.entries()]
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([ip, owner]) => {
+        const at = owner.indexOf(LINE_BREAK);
+        return at < 0 ? { ip, containerID: owner, ifname: "" } : { ip, containerID: owner.slice(0, at), ifname: owner.slice(at + 2) };
+      });
   }
 
   /** Addresses currently reserved, from the index. */

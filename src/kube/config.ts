@@ -74,7 +74,8 @@ export function loadKubeconfig(paths: string | string[], opts: { context?: strin
   const cluster = clusters.get(ctx.cluster ?? "");
   if (!cluster) throw new Error(`Cannot load kubeconfig "${where}": cluster "${ctx.cluster}" of context "${ctxName}" not found`);
   const user = users.get(ctx.user ?? "") ?? { v: {}, dir: cluster.dir };
-  const c = cluster.v, u = user.v;
+  const c = cluster.v,
+    u = user.v;
   const server = String(c.server ?? "").replace(/\/+$/, "");
   if (!/^https?:\/\//.test(server)) throw new Error(`Cannot load kubeconfig "${where}": cluster "${ctx.cluster}" has no https server`);
   const cfg: KubeConfig = { server, namespace: ctx.namespace || "default", source: where };
@@ -92,7 +93,8 @@ export function loadKubeconfig(paths: string | string[], opts: { context?: strin
 export function inClusterConfig(opts: { env?: Record<string, string | undefined>; dir?: string } = {}): KubeConfig {
   const env = opts.env ?? process.env;
   const dir = opts.dir ?? SERVICE_ACCOUNT_DIR;
-  const host = env.KUBERNETES_SERVICE_HOST, port = env.KUBERNETES_SERVICE_PORT;
+  const host = env.KUBERNETES_SERVICE_HOST,
+    port = env.KUBERNETES_SERVICE_PORT;
   if (!host || !port) throw new Error("Cannot load in-cluster config: KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT must be set");
   const tokenFile = join(dir, "token");
   if (!existsSync(tokenFile)) throw new Error(`Cannot load in-cluster config: no token at "${tokenFile}"`);

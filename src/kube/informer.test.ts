@@ -6,7 +6,12 @@ import { LightKubeClient, loadKubeconfig, NODES, PODS, type InformerEvent, type 
 setDefaultTimeout(30_000);
 
 const node = (name: string) => ({ apiVersion: "v1", kind: "Node", metadata: { name }, spec: { podCIDR: "10.244.0.0/24" } });
-const pod = (name: string, nodeName: string) => ({ apiVersion: "v1", kind: "Pod", metadata: { name, namespace: "default" }, spec: { nodeName, containers: [{ name: "c", image: "busybox" }] } });
+const pod = (name: string, nodeName: string) => ({
+  apiVersion: "v1",
+  kind: "Pod",
+  metadata: { name, namespace: "default" },
+  spec: { nodeName, containers: [{ name: "c", image: "busybox" }] },
+});
 
 let srv: KubeApiServer | undefined;
 const stops: (() => void)[] = [];
@@ -34,7 +39,12 @@ test("list then watch; the cache follows; a dropped watch resumes from the last 
   const seen: InformerEvent<Node>[] = [];
   inf.on((e) => seen.push(e));
   await inf.synced;
-  expect(inf.list().map((n) => n.metadata.name).sort()).toEqual(["n1", "n2"]);
+  expect(
+    inf
+      .list()
+      .map((n) => n.metadata.name)
+      .sort(),
+  ).toEqual(["n1", "n2"]);
   srv.seed(node("n3"));
   await until(() => inf.get("n3") !== undefined);
   srv.dropWatches();
@@ -59,7 +69,12 @@ test("410 Gone: re-list and report what changed while away (ADDED, MODIFIED, DEL
   const seen: InformerEvent<Pod>[] = [];
   await inf.synced;
   inf.on((e) => seen.push(e));
-  expect(inf.list().map((p) => p.metadata.name).sort()).toEqual(["a", "b"]);
+  expect(
+    inf
+      .list()
+      .map((p) => p.metadata.name)
+      .sort(),
+  ).toEqual(["a", "b"]);
   // While the watch is down: b goes, a changes, d comes; the history is compacted.
   srv.fault = { mode: "fail", code: 503, match: (r) => r.verb === "watch" };
   srv.dropWatches();
@@ -72,7 +87,12 @@ test("410 Gone: re-list and report what changed while away (ADDED, MODIFIED, DEL
   expect(summary(seen).sort()).toEqual(["ADDED d", "DELETED b", "MODIFIED a"]);
   expect(errors.some((e) => (e as any).code === 410)).toBe(true);
   expect(errors.find((e) => (e as any).code === 410)!.message).toContain(": 410 Expired: too old resource version");
-  expect(inf.list().map((p) => p.metadata.name).sort()).toEqual(["a", "d"]);
+  expect(
+    inf
+      .list()
+      .map((p) => p.metadata.name)
+      .sort(),
+  ).toEqual(["a", "d"]);
 });
 
 test("bookmarks move the resourceVersion on", async () => {
@@ -170,4 +190,3 @@ test("async iteration: events in order, ends on stop()", async () => {
   await done;
   expect(got).toEqual(["ADDED n1", "ADDED n2", "MODIFIED n2"]);
 });
-

@@ -225,4 +225,3 @@ export class Informer<T extends KubeObject> implements AsyncIterable<InformerEve
 function keyOf(namespace: string | undefined, name: string): string {
   return namespace ? `${namespace}/${name}` : name;
 }
-

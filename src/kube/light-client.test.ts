@@ -14,11 +14,26 @@ const node = (name: string, extra: object = {}) => ({
   kind: "Node",
   metadata: { name, annotations: { "flannel.alpha.coreos.com/backend-type": "vxlan" } },
   spec: { podCIDR: "10.244.1.0/24" },
-  status: { conditions: [{ type: "Ready", status: "True", reason: "KubeletReady" }, { type: "NetworkUnavailable", status: "True", reason: "NoRouteCreated" }] },
+  status: {
+    conditions: [
+      { type: "Ready", status: "True", reason: "KubeletReady" },
+      { type: "NetworkUnavailable", status: "True", reason: "NoRouteCreated" },
+    ],
+  },
   ...extra,
 });
-const pod = (name: string, nodeName: string) => ({ apiVersion: "v1", kind: "Pod", metadata: { name, namespace: "default" }, spec: { nodeName, containers: [{ name: "c", image: "busybox" }] } });
-const nad = { apiVersion: "k8s.cni.cncf.io/v1", kind: "NetworkAttachmentDefinition", metadata: { name: "macvlan-conf", namespace: "default" }, spec: { config: '{"cniVersion":"0.3.1","type":"macvlan"}' } };
+const pod = (name: string, nodeName: string) => ({
+  apiVersion: "v1",
+  kind: "Pod",
+  metadata: { name, namespace: "default" },
+  spec: { nodeName, containers: [{ name: "c", image: "busybox" }] },
+});
+const nad = {
+  apiVersion: "k8s.cni.cncf.io/v1",
+  kind: "NetworkAttachmentDefinition",
+  metadata: { name: "macvlan-conf", namespace: "default" },
+  spec: { config: '{"cniVersion":"0.3.1","type":"macvlan"}' },
+};
 
 let srv: KubeApiServer;
 let kc: LightKubeClient;
@@ -97,7 +112,10 @@ describe("kubeconfig variants", () => {
     const dir = mkdtempSync(join(tmpdir(), "cni-ts-kc-"));
     try {
       const other = join(dir, "other");
-      writeFileSync(other, "apiVersion: v1\nkind: Config\ncurrent-context: other\nclusters:\n- name: test\n  cluster: {server: 'https://192.0.2.1:6443'}\ncontexts:\n- name: other\n  context: {cluster: test, user: admin, namespace: kube-system}\n");
+      writeFileSync(
+        other,
+        "apiVersion: v1\nkind: Config\ncurrent-context: other\nclusters:\n- name: test\n  cluster: {server: 'https://192.0.2.1:6443'}\ncontexts:\n- name: other\n  context: {cluster: test, user: admin, namespace: kube-system}\n",
+      );
       const cfg = loadKubeconfig(`${srv.kubeconfig}:${other}:${join(dir, "missing")}`);
       expect([cfg.server, cfg.namespace]).toEqual([srv.url, "default"]);
       const ctx = loadKubeconfig(`${srv.kubeconfig}:${other}`, { context: "other" });
@@ -136,7 +154,9 @@ describe("typed access", () => {
   test("patchNode merges annotations; patchNodeStatus by strategic merge keeps other conditions", async () => {
     const n = await kc.patchNode("node-1", { metadata: { annotations: { "flannel.alpha.coreos.com/public-ip": "192.168.1.1" } } });
     expect(n.metadata.annotations).toEqual({ "flannel.alpha.coreos.com/backend-type": "vxlan", "flannel.alpha.coreos.com/public-ip": "192.168.1.1" });
-    const s = await kc.setNodeConditions("node-1", [{ type: "NetworkUnavailable", status: "False", reason: "FlannelIsUp", message: "Flannel is running on this node" }]);
+    const s = await kc.setNodeConditions("node-1", [
+      { type: "NetworkUnavailable", status: "False", reason: "FlannelIsUp", message: "Flannel is running on this node" },
+    ]);
     expect(s.status?.conditions?.map((c) => `${c.type}=${c.status}`)).toEqual(["Ready=True", "NetworkUnavailable=False"]);
     expect(srv.requests.at(-1)).toMatchObject({ method: "PATCH", path: "/api/v1/nodes/node-1/status", contentType: "application/strategic-merge-patch+json" });
   });
@@ -147,7 +167,9 @@ describe("typed access", () => {
     const e = await kc.getNAD("default", "nope").catch((x) => x);
     expect(e).toBeInstanceOf(KubeError);
     expect(e.code).toBe(404);
-    expect(e.message).toBe(`Cannot get network-attachment-definition "default/nope" on ${srv.url}: 404 NotFound: network-attachment-definitions.k8s.cni.cncf.io "nope" not found`);
+    expect(e.message).toBe(
+      `Cannot get network-attachment-definition "default/nope" on ${srv.url}: 404 NotFound: network-attachment-definitions.k8s.cni.cncf.io "nope" not found`,
+    );
   });
   test("patchPodStatusAnnotations goes through pods/status and retries on 409", async () => {
     let calls = 0;
@@ -168,7 +190,12 @@ describe("typed access", () => {
   });
   test("conflicts beyond the retries surface as 409", async () => {
     const e = await kc
-      .patchPodStatusAnnotations("default", "p2", (cur) => (srv.seed({ ...cur, metadata: { ...cur.metadata, labels: { n: String(Math.random()) } } }), { a: "b" }), { retries: 2 })
+      .patchPodStatusAnnotations(
+        "default",
+        "p2",
+        (cur) => (srv.seed({ ...cur, metadata: { ...cur.metadata, labels: { n: String(Math.random()) } } }), { a: "b" }),
+        { retries: 2 },
+      )
       .catch((x) => x);
     expect(isConflict(e)).toBe(true);
     expect(e.message).toContain(`Cannot update pod "default/p2" (status) on ${srv.url}: 409 Conflict: Operation cannot be fulfilled on pods "p2"`);
@@ -176,13 +203,29 @@ describe("typed access", () => {
   test("patchPodStatusAnnotations via a merge patch, when asked", async () => {
     const p = await kc.patchPodStatusAnnotations("default", "p2", { x: "1" }, { via: "patch" });
     expect(p.metadata.annotations?.x).toBe("1");
-    expect(srv.requests.at(-1)).toMatchObject({ method: "PATCH", path: "/api/v1/namespaces/default/pods/p2/status", contentType: "application/merge-patch+json" });
+    expect(srv.requests.at(-1)).toMatchObject({
+      method: "PATCH",
+      path: "/api/v1/namespaces/default/pods/p2/status",
+      contentType: "application/merge-patch+json",
+    });
   });
   test("update rules: the main resource keeps status, status keeps spec; pod spec and node podCIDR immutable", async () => {
     const p = await kc.getPod("default", "p2");
-    const main = await kc.update(PODS, { ...p, spec: { ...p.spec, containers: [{ ...p.spec!.containers![0]!, image: "busybox:2" }] }, status: { phase: "Running" } });
+    const main = await kc.update(PODS, {
+      ...p,
+      spec: { ...p.spec, containers: [{ ...p.spec!.containers![0]!, image: "busybox:2" }] },
+      status: { phase: "Running" },
+    });
     expect([main.spec?.containers?.[0]?.image, main.status?.phase]).toEqual(["busybox:2", "Pending"]);
-    const st = await kc.update(PODS, { ...main, spec: { ...main.spec, containers: [{ ...main.spec!.containers![0]!, image: "busybox:3" }] }, status: { phase: "Running", podIP: "10.244.1.9" } }, { subresource: "status" });
+    const st = await kc.update(
+      PODS,
+      {
+        ...main,
+        spec: { ...main.spec, containers: [{ ...main.spec!.containers![0]!, image: "busybox:3" }] },
+        status: { phase: "Running", podIP: "10.244.1.9" },
+      },
+      { subresource: "status" },
+    );
     expect([st.spec?.containers?.[0]?.image, st.status?.phase, st.status?.podIP]).toEqual(["busybox:2", "Running", "10.244.1.9"]);
     const bad = await kc.patchPod("default", "p2", { spec: { nodeName: "node-1" } }).catch((x) => x);
     expect(bad.code).toBe(422);
@@ -212,13 +255,19 @@ describe("with the reference deployments' RBAC", () => {
     await m.patchPodStatusAnnotations("default", "p1", { "k8s.v1.cni.cncf.io/network-status": "[]" });
     await m.getNAD("default", "macvlan-conf");
     await m.listNADs(undefined);
-    await m.createEvent("default", { involvedObject: { kind: "Pod", name: "p1", namespace: "default", uid: p.metadata.uid }, reason: "AddedInterface", message: "x" });
+    await m.createEvent("default", {
+      involvedObject: { kind: "Pod", name: "p1", namespace: "default", uid: p.metadata.uid },
+      reason: "AddedInterface",
+      message: "x",
+    });
     const inf = m.watchPods({ nodeName: "node-1" });
     await inf.synced;
     inf.stop();
     // ...and a patch of pods/status is not (hence the update).
     const e = await m.patchPodStatusAnnotations("default", "p1", { a: "b" }, { via: "patch" }).catch((x) => x);
-    expect(e.status.message).toBe('pods "p1" is forbidden: User "system:serviceaccount:kube-system:multus" cannot patch resource "pods/status" in API group "" in the namespace "default"');
+    expect(e.status.message).toBe(
+      'pods "p1" is forbidden: User "system:serviceaccount:kube-system:multus" cannot patch resource "pods/status" in API group "" in the namespace "default"',
+    );
   });
   test("flannel's ClusterRole: node reads, watches and status patches are allowed; a patch of the node itself is not", async () => {
     const f = as("flannel");

@@ -133,7 +133,8 @@ export class LightKubeClient implements KubeClient {
     const stamp = now.toISOString().replace(/\.\d+Z$/, "Z");
     const meta = { ...event.metadata };
     // client-go's recorder names events "<object>.<unix nanos in hex>".
-    if (!meta.name && !meta.generateName) meta.name = `${event.involvedObject.name ?? "event"}.${(BigInt(now.getTime()) * 1_000_000n + BigInt(Math.floor(Math.random() * 1e6))).toString(16)}`;
+    if (!meta.name && !meta.generateName)
+      meta.name = `${event.involvedObject.name ?? "event"}.${(BigInt(now.getTime()) * 1_000_000n + BigInt(Math.floor(Math.random() * 1e6))).toString(16)}`;
     meta.namespace = namespace;
     const ev: Event = {
       apiVersion: "v1",
@@ -167,7 +168,11 @@ export class LightKubeClient implements KubeClient {
   }
 
   update<T extends KubeObject>(r: Resource, obj: T, opts: RequestOptions & { subresource?: string } = {}): Promise<T> {
-    const at = { namespace: r.namespaced ? (obj.metadata.namespace ?? this.namespace) : undefined, name: obj.metadata.name ?? "", subresource: opts.subresource };
+    const at = {
+      namespace: r.namespaced ? (obj.metadata.namespace ?? this.namespace) : undefined,
+      name: obj.metadata.name ?? "",
+      subresource: opts.subresource,
+    };
     const body = { apiVersion: apiVersionOf(r), kind: r.kind, ...obj };
     return this.call<T>("PUT", resourcePath(r, at), { ...opts, verb: "update", what: describe(r, at), body });
   }
@@ -187,7 +192,13 @@ export class LightKubeClient implements KubeClient {
     const what = describe(r, at);
     const query = { ...listQuery(opts), watch: 1, allowWatchBookmarks: opts.allowWatchBookmarks ? "true" : undefined, timeoutSeconds: opts.timeoutSeconds };
     const idle = new AbortController();
-    const { res } = await this.send("GET", resourcePath(r, at), { ...opts, verb: "watch", what, query, signal: opts.signal ? AbortSignal.any([opts.signal, idle.signal]) : idle.signal });
+    const { res } = await this.send("GET", resourcePath(r, at), {
+      ...opts,
+      verb: "watch",
+      what,
+      query,
+      signal: opts.signal ? AbortSignal.any([opts.signal, idle.signal]) : idle.signal,
+    });
     if (!res.body) throw this.failure("watch", what, 0, "Network", "response has no body");
     const reader = res.body.getReader();
     const decoder = new TextDecoder();
@@ -286,7 +297,13 @@ export class LightKubeClient implements KubeClient {
           headers,
           body: c.body === undefined ? undefined : JSON.stringify(c.body),
           signal,
-          tls: { ca: this.cfg.ca, cert: this.cfg.cert, key: this.cfg.key, rejectUnauthorized: !this.cfg.insecureSkipTLSVerify, serverName: this.cfg.tlsServerName },
+          tls: {
+            ca: this.cfg.ca,
+            cert: this.cfg.cert,
+            key: this.cfg.key,
+            rejectUnauthorized: !this.cfg.insecureSkipTLSVerify,
+            serverName: this.cfg.tlsServerName,
+          },
         } as RequestInit);
       } catch (e) {
         throw fail(e);
@@ -342,7 +359,8 @@ export class LightKubeClient implements KubeClient {
       try {
         this.tokenCache = { token: readFileSync(file, "utf8").trim(), mtimeMs };
       } catch (e) {
-        if (!this.tokenCache) throw new KubeError(`Cannot read token file "${file}": ${(e as Error).message}`, { code: 0, reason: "Config", server: this.server, cause: e });
+        if (!this.tokenCache)
+          throw new KubeError(`Cannot read token file "${file}": ${(e as Error).message}`, { code: 0, reason: "Config", server: this.server, cause: e });
       }
     }
     return this.tokenCache?.token;

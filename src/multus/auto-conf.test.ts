@@ -10,18 +10,38 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 test("thin: the first config that is not ours is the master, inlined with its capabilities and the kubeconfig", () => {
   const d = mkdtempSync(join(dir, "a-"));
   writeFileSync(join(d, "00-multus.conf"), "{}");
-  writeFileSync(join(d, "10-flannel.conflist"), JSON.stringify({ cniVersion: "0.3.1", name: "cbr0", plugins: [{ type: "flannel", delegate: { isDefaultGateway: true } }, { type: "portmap", capabilities: { portMappings: true } }] }));
+  writeFileSync(
+    join(d, "10-flannel.conflist"),
+    JSON.stringify({
+      cniVersion: "0.3.1",
+      name: "cbr0",
+      plugins: [
+        { type: "flannel", delegate: { isDefaultGateway: true } },
+        { type: "portmap", capabilities: { portMappings: true } },
+      ],
+    }),
+  );
   writeFileSync(join(d, "20-other.conf"), JSON.stringify({ cniVersion: "0.3.1", name: "x", type: "bridge" }));
   const master = findMasterConfig(d)!;
   expect(master).toBe(join(d, "10-flannel.conflist"));
-  const [name, text] = generateThin({ cniConfDir: d, kubeconfig: "/etc/cni/net.d/multus.d/multus.kubeconfig", namespaceIsolation: true, readinessIndicatorFile: "/run/flannel/subnet.env" }, master);
+  const [name, text] = generateThin(
+    { cniConfDir: d, kubeconfig: "/etc/cni/net.d/multus.d/multus.kubeconfig", namespaceIsolation: true, readinessIndicatorFile: "/run/flannel/subnet.env" },
+    master,
+  );
   expect(name).toBe("00-multus.conf");
   expect(JSON.parse(text)).toEqual({
-    cniVersion: "0.3.1", name: "multus-cni-network", type: "multus", capabilities: { portMappings: true }, namespaceIsolation: true,
-    readinessindicatorfile: "/run/flannel/subnet.env", kubeconfig: "/etc/cni/net.d/multus.d/multus.kubeconfig",
+    cniVersion: "0.3.1",
+    name: "multus-cni-network",
+    type: "multus",
+    capabilities: { portMappings: true },
+    namespaceIsolation: true,
+    readinessindicatorfile: "/run/flannel/subnet.env",
+    kubeconfig: "/etc/cni/net.d/multus.d/multus.kubeconfig",
     delegates: [JSON.parse(readFileSync(master, "utf8"))],
   });
-  expect(() => generateThin({ cniConfDir: d, kubeconfig: "k", cniVersion: "1.0.0" }, master)).toThrow('Multus cni version is "1.0.0" while master plugin cni version is "0.3.1"');
+  expect(() => generateThin({ cniConfDir: d, kubeconfig: "k", cniVersion: "1.0.0" }, master)).toThrow(
+    'Multus cni version is "1.0.0" while master plugin cni version is "0.3.1"',
+  );
 });
 
 test("thin, watched: 1.0.0 makes a .conflist; a change of the master rewrites it; no stale form is left; stop removes it", async () => {

@@ -65,7 +65,8 @@ function readMaster(path: string): Record<string, unknown> {
 export function generateThin(o: ThinOptions, masterPath: string): [string, string] {
   const master = readMaster(masterPath);
   if (typeof master.cniVersion !== "string") throw new Error(`cannot get cniVersion in master CNI config file "${masterPath}"`);
-  if (o.cniVersion && master.cniVersion !== o.cniVersion) throw new Error(`Multus cni version is "${o.cniVersion}" while master plugin cni version is "${master.cniVersion}"`);
+  if (o.cniVersion && master.cniVersion !== o.cniVersion)
+    throw new Error(`Multus cni version is "${o.cniVersion}" while master plugin cni version is "${master.cniVersion}"`);
   const cniVersion = master.cniVersion;
   const name = o.overrideNetworkName && typeof master.name === "string" ? master.name : "multus-cni-network";
   const plugin: Record<string, unknown> = { type: "multus" };
@@ -76,7 +77,8 @@ export function generateThin(o: ThinOptions, masterPath: string): [string, strin
   if (o.logToStderr === false) plugin.logToStderr = false;
   if (o.logLevel) {
     const l = o.logLevel.toLowerCase();
-    if (!["debug", "error", "panic", "verbose"].includes(l)) throw new Error(`Log levels should be one of: debug/verbose/error/panic, did not understand: "${o.logLevel}"`);
+    if (!["debug", "error", "panic", "verbose"].includes(l))
+      throw new Error(`Log levels should be one of: debug/verbose/error/panic, did not understand: "${o.logLevel}"`);
     plugin.logLevel = l;
   }
   if (o.logFile) plugin.logFile = o.logFile;
@@ -148,7 +150,9 @@ async function waitFor(fn: () => boolean, timeoutMs: number, stepMs = 200): Prom
  * Writes the config and watches the master (and the readiness indicator) every
  * `pollMs`; thick mode exits (code 2) when the readiness indicator file is removed.
  */
-export async function startAutoConfig(o: { mode: "thin"; thin: ThinOptions; pollMs?: number; watch?: boolean } | { mode: "thick"; daemon: DaemonConfig; pollMs?: number; watch?: boolean }): Promise<AutoConfig> {
+export async function startAutoConfig(
+  o: { mode: "thin"; thin: ThinOptions; pollMs?: number; watch?: boolean } | { mode: "thick"; daemon: DaemonConfig; pollMs?: number; watch?: boolean },
+): Promise<AutoConfig> {
   const autoDir = o.mode === "thin" ? (o.thin.multusAutoconfigDir ?? o.thin.cniConfDir) : o.daemon.multusAutoconfigDir;
   const outDir = o.mode === "thin" ? o.thin.cniConfDir : o.daemon.cniConfigDir;
   const named = o.mode === "thin" ? o.thin.multusMasterCNIFileName : o.daemon.multusMasterCNI;
@@ -182,21 +186,24 @@ export async function startAutoConfig(o: { mode: "thin"; thin: ThinOptions; poll
   generate();
   let exitFns: (() => void)[] = [];
   let code = 0;
-  const timer = o.watch === false ? undefined : setInterval(() => {
-    if (readiness && !existsSync(readiness)) {
-      // Multus restarts its daemon when the default network goes away.
-      if (written) rmSync(written, { force: true });
-      code = 2;
-      for (const f of exitFns) f();
-      exitFns = [];
-      return;
-    }
-    try {
-      generate();
-    } catch (e) {
-      process.stderr.write(`multus: failed to regenerate the multus configuration: ${(e as Error).message}\n`);
-    }
-  }, o.pollMs ?? 1000);
+  const timer =
+    o.watch === false
+      ? undefined
+      : setInterval(() => {
+          if (readiness && !existsSync(readiness)) {
+            // Multus restarts its daemon when the default network goes away.
+            if (written) rmSync(written, { force: true });
+            code = 2;
+            for (const f of exitFns) f();
+            exitFns = [];
+            return;
+          }
+          try {
+            generate();
+          } catch (e) {
+            process.stderr.write(`multus: failed to regenerate the multus configuration: ${(e as Error).message}\n`);
+          }
+        }, o.pollMs ?? 1000);
   return {
     path: () => written,
     onExit: (fn) => void exitFns.push(fn),

@@ -45,7 +45,8 @@ export function loadDaemonConfig(path: string, env = process.env): DaemonConfig 
   if (typeof o !== "object" || o === null || Array.isArray(o)) throw new Error(`failed to load the CNI server configuration "${path}": not a JSON object`);
   const s = (k: string, d: string) => (typeof o[k] === "string" ? (o[k] as string) : d);
   const b = (k: string, d: boolean) => (typeof o[k] === "boolean" ? (o[k] as boolean) : d);
-  if ((o.perNodeCertificate as { enabled?: boolean } | undefined)?.enabled) throw new Error("perNodeCertificate is not supported: give the daemon a kubeconfig");
+  if ((o.perNodeCertificate as { enabled?: boolean } | undefined)?.enabled)
+    throw new Error("perNodeCertificate is not supported: give the daemon a kubeconfig");
   const cfg: DaemonConfig = {
     socketDir: s("socketDir", "") || DEFAULT_SOCKET_DIR,
     logFile: s("logFile", ""),

@@ -25,7 +25,10 @@ beforeAll(async () => {
   if (!c.path) throw new Error(`cannot build the libcni client: ${c.why}`);
   client = c.path;
   api = await startKubeApiServer({
-    users: [{ name: "admin", groups: ["system:masters"], token: "admin-token" }, { name: MULTUS_USER, token: "multus-token" }],
+    users: [
+      { name: "admin", groups: ["system:masters"], token: "admin-token" },
+      { name: MULTUS_USER, token: "multus-token" },
+    ],
     authorize: rbac({ [MULTUS_USER]: MULTUS_RULES }),
   });
   multusKubeconfig = api.writeKubeconfig({ user: MULTUS_USER });
@@ -37,7 +40,12 @@ afterAll(async () => {
 });
 
 function nad(name: string, config: object) {
-  return { apiVersion: "k8s.cni.cncf.io/v1", kind: "NetworkAttachmentDefinition", metadata: { name, namespace: "apps" }, spec: { config: JSON.stringify(config) } };
+  return {
+    apiVersion: "k8s.cni.cncf.io/v1",
+    kind: "NetworkAttachmentDefinition",
+    metadata: { name, namespace: "apps" },
+    spec: { config: JSON.stringify(config) },
+  };
 }
 
 async function until(what: string, fn: () => boolean, ms = 15_000): Promise<void> {
@@ -56,106 +64,168 @@ function startDaemon(node: TestNetns, config: object, dir: string) {
   return { p, stderr, kill: () => p.kill("SIGTERM") };
 }
 
-rootTest("thick: daemon + shim per exec give what the thin plugin gives; auto config follows the master; the shim fails at once without the daemon; hotplug through /delegate", () =>
-  withNetns(3, async (node, podThick, podThin) => {
-    macvlanMaster(node);
-    const kc = kubeconfigInside(node, { kubeconfig: multusKubeconfig, port: api.port }, work.dir);
-    const dataThick = sub(work, "ipam-thick");
-    const dataThin = sub(work, "ipam-thin");
-    const run = sub(work, "run");
-    const confDir = sub(work, "netd");
-    const ready = join(work.dir, "default-network-ready");
-    writeFileSync(ready, "");
-    const master = (dataDir: string, extra: object = {}) => ({
-      cniVersion: "1.0.0", name: "cbr0",
-      plugins: [{ type: "bridge", bridge: "tbr0", isGateway: true, ipam: { type: "host-local", subnet: "10.90.0.0/24", dataDir } }, { type: "portmap", capabilities: { portMappings: true }, ...extra }],
-    });
-    writeFileSync(join(confDir, "10-cbr0.conflist"), JSON.stringify(master(dataThick)));
-    const cniDir = sub(work, "cnidir");
-    const d = startDaemon(node, {
-      cniVersion: "1.0.0", logLevel: "verbose", logToStderr: true, socketDir: run, daemonSocketDir: run, kubeconfig: kc.path, nodeName: "node-1",
-      multusConfigFile: "auto", cniConfigDir: confDir, multusAutoconfigDir: confDir, readinessindicatorfile: ready, cniDir, binDir: work.bin,
-    }, sub(work, "daemon"));
-    try {
-      await until("00-multus.conf and the socket", () => existsSync(join(confDir, "00-multus.conf")) && existsSync(join(run, "multus.sock")));
-      const generated = JSON.parse(readFileSync(join(confDir, "00-multus.conf"), "utf8"));
-      expect(generated).toMatchObject({ cniVersion: "1.0.0", name: "multus-cni-network", type: "multus-shim", clusterNetwork: join(confDir, "10-cbr0.conflist"), capabilities: { portMappings: true }, daemonSocketDir: run });
-
-      api.seed(
-        nad("ptp-net", { cniVersion: "1.0.0", name: "ptp-net", type: "ptp", ipam: { type: "host-local", subnet: "10.90.1.0/24", dataDir: dataThick } }),
-        nad("mv-net", { cniVersion: "1.0.0", type: "macvlan", master: "m0", ipam: { type: "static" } }),
+rootTest(
+  "thick: daemon + shim per exec give what the thin plugin gives; auto config follows the master; the shim fails at once without the daemon; hotplug through /delegate",
+  () =>
+    withNetns(3, async (node, podThick, podThin) => {
+      macvlanMaster(node);
+      const kc = kubeconfigInside(node, { kubeconfig: multusKubeconfig, port: api.port }, work.dir);
+      const dataThick = sub(work, "ipam-thick");
+      const dataThin = sub(work, "ipam-thin");
+      const run = sub(work, "run");
+      const confDir = sub(work, "netd");
+      const ready = join(work.dir, "default-network-ready");
+      writeFileSync(ready, "");
+      const master = (dataDir: string, extra: object = {}) => ({
+        cniVersion: "1.0.0",
+        name: "cbr0",
+        plugins: [
+          { type: "bridge", bridge: "tbr0", isGateway: true, ipam: { type: "host-local", subnet: "10.90.0.0/24", dataDir } },
+          { type: "portmap", capabilities: { portMappings: true }, ...extra },
+        ],
+      });
+      writeFileSync(join(confDir, "10-cbr0.conflist"), JSON.stringify(master(dataThick)));
+      const cniDir = sub(work, "cnidir");
+      const d = startDaemon(
+        node,
+        {
+          cniVersion: "1.0.0",
+          logLevel: "verbose",
+          logToStderr: true,
+          socketDir: run,
+          daemonSocketDir: run,
+          kubeconfig: kc.path,
+          nodeName: "node-1",
+          multusConfigFile: "auto",
+          cniConfigDir: confDir,
+          multusAutoconfigDir: confDir,
+          readinessindicatorfile: ready,
+          cniDir,
+          binDir: work.bin,
+        },
+        sub(work, "daemon"),
       );
-      const [pod] = api.seed({
-        apiVersion: "v1", kind: "Pod",
-        metadata: { name: "app", namespace: "apps", annotations: { "k8s.v1.cni.cncf.io/networks": '[{"name":"ptp-net","interface":"data0"},{"name":"mv-net","ips":["10.90.2.5/24"]}]' } },
-        spec: { nodeName: "node-1", containers: [{ name: "c", image: "busybox" }] },
-      });
-      const env = (netconf: string) => ({
-        NETCONFPATH: netconf, CNI_PATH: work.bin, CNI_CACHE_DIR: join(work.dir, "cache"),
-        CNI_ARGS: `IgnoreUnknown=1;K8S_POD_NAMESPACE=apps;K8S_POD_NAME=app;K8S_POD_INFRA_CONTAINER_ID=sb;K8S_POD_UID=${pod.metadata.uid}`,
-      });
-      const statusOf = () => JSON.parse(api.object("pods", "app", "apps").metadata.annotations["k8s.v1.cni.cncf.io/network-status"]);
-      const shape = (s: any[]) => s.map(({ mac: _m, ...rest }) => rest);
+      try {
+        await until("00-multus.conf and the socket", () => existsSync(join(confDir, "00-multus.conf")) && existsSync(join(run, "multus.sock")));
+        const generated = JSON.parse(readFileSync(join(confDir, "00-multus.conf"), "utf8"));
+        expect(generated).toMatchObject({
+          cniVersion: "1.0.0",
+          name: "multus-cni-network",
+          type: "multus-shim",
+          clusterNetwork: join(confDir, "10-cbr0.conflist"),
+          capabilities: { portMappings: true },
+          daemonSocketDir: run,
+        });
 
-      const thick = await libcni(node, client, "add", "multus-cni-network", podThick!.path, "ctr-thick", env(confDir));
-      expect(thick.stderr).toBe("");
-      expect(thick.code).toBe(0);
-      const thickLinks = podLinks(podThick!);
-      const thickStatus = statusOf();
-      expect(thickLinks).toEqual({ eth0: ["10.90.0.2/24"], data0: ["10.90.1.2/24"], net2: ["10.90.2.5/24"] });
+        api.seed(
+          nad("ptp-net", { cniVersion: "1.0.0", name: "ptp-net", type: "ptp", ipam: { type: "host-local", subnet: "10.90.1.0/24", dataDir: dataThick } }),
+          nad("mv-net", { cniVersion: "1.0.0", type: "macvlan", master: "m0", ipam: { type: "static" } }),
+        );
+        const [pod] = api.seed({
+          apiVersion: "v1",
+          kind: "Pod",
+          metadata: {
+            name: "app",
+            namespace: "apps",
+            annotations: { "k8s.v1.cni.cncf.io/networks": '[{"name":"ptp-net","interface":"data0"},{"name":"mv-net","ips":["10.90.2.5/24"]}]' },
+          },
+          spec: { nodeName: "node-1", containers: [{ name: "c", image: "busybox" }] },
+        });
+        const env = (netconf: string) => ({
+          NETCONFPATH: netconf,
+          CNI_PATH: work.bin,
+          CNI_CACHE_DIR: join(work.dir, "cache"),
+          CNI_ARGS: `IgnoreUnknown=1;K8S_POD_NAMESPACE=apps;K8S_POD_NAME=app;K8S_POD_INFRA_CONTAINER_ID=sb;K8S_POD_UID=${pod.metadata.uid}`,
+        });
+        const statusOf = () => JSON.parse(api.object("pods", "app", "apps").metadata.annotations["k8s.v1.cni.cncf.io/network-status"]);
+        const shape = (s: any[]) => s.map(({ mac: _m, ...rest }) => rest);
 
-      // The same pod through the thin plugin (same networks, own address store).
-      const thinConf = dirWith(work.dir, "netd-thin", {
-        "00-multus.conf": { cniVersion: "1.0.0", name: "multus-cni-network", type: "multus", kubeconfig: kc.path, cniDir: sub(work, "cnidir-thin"), binDir: work.bin, delegates: [master(dataThin)] },
-      });
-      api.seed(nad("ptp-net", { cniVersion: "1.0.0", name: "ptp-net", type: "ptp", ipam: { type: "host-local", subnet: "10.90.1.0/24", dataDir: dataThin } }));
-      const thin = await libcni(node, client, "add", "multus-cni-network", podThin!.path, "ctr-thin", env(thinConf));
-      expect(thin.code).toBe(0);
-      expect(podLinks(podThin!)).toEqual(thickLinks);
-      expect(shape(statusOf())).toEqual(shape(thickStatus));
-      expect({ ...thin.json, interfaces: undefined }).toEqual({ ...thick.json, interfaces: undefined });
-      expect((await libcni(node, client, "del", "multus-cni-network", podThin!.path, "ctr-thin", env(thinConf))).code).toBe(0);
-      api.seed(nad("ptp-net", { cniVersion: "1.0.0", name: "ptp-net", type: "ptp", ipam: { type: "host-local", subnet: "10.90.1.0/24", dataDir: dataThick } }));
+        const thick = await libcni(node, client, "add", "multus-cni-network", podThick!.path, "ctr-thick", env(confDir));
+        expect(thick.stderr).toBe("");
+        expect(thick.code).toBe(0);
+        const thickLinks = podLinks(podThick!);
+        const thickStatus = statusOf();
+        expect(thickLinks).toEqual({ eth0: ["10.90.0.2/24"], data0: ["10.90.1.2/24"], net2: ["10.90.2.5/24"] });
 
-      // Hotplug through /delegate (Multus's API): one more interface on the running pod, then gone.
-      const hot = async (command: string) => {
-        const env = { CNI_COMMAND: command, CNI_CONTAINERID: "ctr-thick", CNI_NETNS: podThick!.path, CNI_IFNAME: "hot1", CNI_PATH: work.bin, CNI_ARGS: `K8S_POD_NAMESPACE=apps;K8S_POD_NAME=app;K8S_POD_UID=${pod.metadata.uid}` };
-        const config = Buffer.from(JSON.stringify({ cniVersion: "1.0.0", name: "hot-net", type: "macvlan", master: "m0", ipam: { type: "static" } })).toString("base64");
-        return fetch("http://multus/delegate", { unix: join(run, "multus.sock"), method: "POST", body: JSON.stringify({ env, config, interfaceAttributes: { ips: ["10.90.9.9/24"] } }) });
-      };
-      const hotAdd = await hot("ADD");
-      expect(hotAdd.status).toBe(200);
-      expect(((await hotAdd.json()) as any).Result.ips[0].address).toBe("10.90.9.9/24");
-      expect(podLinks(podThick!).hot1).toEqual(["10.90.9.9/24"]);
-      expect((await hot("DEL")).status).toBe(200);
-      expect(podLinks(podThick!).hot1).toBeUndefined();
+        // The same pod through the thin plugin (same networks, own address store).
+        const thinConf = dirWith(work.dir, "netd-thin", {
+          "00-multus.conf": {
+            cniVersion: "1.0.0",
+            name: "multus-cni-network",
+            type: "multus",
+            kubeconfig: kc.path,
+            cniDir: sub(work, "cnidir-thin"),
+            binDir: work.bin,
+            delegates: [master(dataThin)],
+          },
+        });
+        api.seed(
+          nad("ptp-net", { cniVersion: "1.0.0", name: "ptp-net", type: "ptp", ipam: { type: "host-local", subnet: "10.90.1.0/24", dataDir: dataThin } }),
+        );
+        const thin = await libcni(node, client, "add", "multus-cni-network", podThin!.path, "ctr-thin", env(thinConf));
+        expect(thin.code).toBe(0);
+        expect(podLinks(podThin!)).toEqual(thickLinks);
+        expect(shape(statusOf())).toEqual(shape(thickStatus));
+        expect({ ...thin.json, interfaces: undefined }).toEqual({ ...thick.json, interfaces: undefined });
+        expect((await libcni(node, client, "del", "multus-cni-network", podThin!.path, "ctr-thin", env(thinConf))).code).toBe(0);
+        api.seed(
+          nad("ptp-net", { cniVersion: "1.0.0", name: "ptp-net", type: "ptp", ipam: { type: "host-local", subnet: "10.90.1.0/24", dataDir: dataThick } }),
+        );
 
-      // The master changes: the daemon rewrites 00-multus.conf.
-      writeFileSync(join(confDir, "10-cbr0.conflist"), JSON.stringify(master(dataThick, { capabilities: { portMappings: true, bandwidth: true } })));
-      await until("the rewritten config", () => JSON.parse(readFileSync(join(confDir, "00-multus.conf"), "utf8")).capabilities?.bandwidth === true, 15_000);
+        // Hotplug through /delegate (Multus's API): one more interface on the running pod, then gone.
+        const hot = async (command: string) => {
+          const env = {
+            CNI_COMMAND: command,
+            CNI_CONTAINERID: "ctr-thick",
+            CNI_NETNS: podThick!.path,
+            CNI_IFNAME: "hot1",
+            CNI_PATH: work.bin,
+            CNI_ARGS: `K8S_POD_NAMESPACE=apps;K8S_POD_NAME=app;K8S_POD_UID=${pod.metadata.uid}`,
+          };
+          const config = Buffer.from(
+            JSON.stringify({ cniVersion: "1.0.0", name: "hot-net", type: "macvlan", master: "m0", ipam: { type: "static" } }),
+          ).toString("base64");
+          return fetch("http://multus/delegate", {
+            unix: join(run, "multus.sock"),
+            method: "POST",
+            body: JSON.stringify({ env, config, interfaceAttributes: { ips: ["10.90.9.9/24"] } }),
+          });
+        };
+        const hotAdd = await hot("ADD");
+        expect(hotAdd.status).toBe(200);
+        expect(((await hotAdd.json()) as any).Result.ips[0].address).toBe("10.90.9.9/24");
+        expect(podLinks(podThick!).hot1).toEqual(["10.90.9.9/24"]);
+        expect((await hot("DEL")).status).toBe(200);
+        expect(podLinks(podThick!).hot1).toBeUndefined();
 
-      expect(api.requests.filter((r) => r.status === 403)).toEqual([]);
-      const del = await libcni(node, client, "del", "multus-cni-network", podThick!.path, "ctr-thick", env(confDir));
-      expect(del.code).toBe(0);
-      expect(podLinks(podThick!)).toEqual({});
-      expect(reservations(dataThick)).toEqual([]);
+        // The master changes: the daemon rewrites 00-multus.conf.
+        writeFileSync(join(confDir, "10-cbr0.conflist"), JSON.stringify(master(dataThick, { capabilities: { portMappings: true, bandwidth: true } })));
+        await until("the rewritten config", () => JSON.parse(readFileSync(join(confDir, "00-multus.conf"), "utf8")).capabilities?.bandwidth === true, 15_000);
 
-      // The default network goes away: the daemon removes its config and exits (2).
-      rmSync(ready);
-      expect(await d.p.exited).toBe(2);
-      expect(existsSync(join(confDir, "00-multus.conf"))).toBe(false);
+        expect(api.requests.filter((r) => r.status === 403)).toEqual([]);
+        const del = await libcni(node, client, "del", "multus-cni-network", podThick!.path, "ctr-thick", env(confDir));
+        expect(del.code).toBe(0);
+        expect(podLinks(podThick!)).toEqual({});
+        expect(reservations(dataThick)).toEqual([]);
 
-      // Without the daemon the shim fails at once, saying why.
-      writeFileSync(join(confDir, "00-multus.conf"), JSON.stringify(generated));
-      const t0 = Date.now();
-      const down = await libcni(node, client, "add", "multus-cni-network", podThick!.path, "ctr-down", env(confDir));
-      expect(down.code).not.toBe(0);
-      expect(down.stderr).toContain(`CmdAdd (shim): the multus daemon does not answer on "${join(run, "multus.sock")}"`);
-      // Two process starts on a loaded machine; Multus's shim would wait 60 s for the daemon.
-      expect(Date.now() - t0).toBeLessThan(10_000);
-    } finally {
-      d.kill();
-      await d.p.exited;
-      kc.stop();
-    }
-  }), 60_000);
+        // The default network goes away: the daemon removes its config and exits (2).
+        rmSync(ready);
+        expect(await d.p.exited).toBe(2);
+        expect(existsSync(join(confDir, "00-multus.conf"))).toBe(false);
+
+        // Without the daemon the shim fails at once, saying why.
+        writeFileSync(join(confDir, "00-multus.conf"), JSON.stringify(generated));
+        const t0 = Date.now();
+        const down = await libcni(node, client, "add", "multus-cni-network", podThick!.path, "ctr-down", env(confDir));
+        expect(down.code).not.toBe(0);
+        expect(down.stderr).toContain(`CmdAdd (shim): the multus daemon does not answer on "${join(run, "multus.sock")}"`);
+        // Two process starts on a loaded machine; Multus's shim would wait 60 s for the daemon.
+        expect(Date.now() - t0).toBeLessThan(10_000);
+      } finally {
+        d.kill();
+        await d.p.exited;
+        kc.stop();
+      }
+    }),
+  60_000,
+);

@@ -57,20 +57,27 @@ export interface MultusDaemon {
 const info = { about: "multus-daemon: Multus's thick server (cni-ts)" };
 
 /** Starts the informers and returns the request handler. */
-export function startMultusDaemon(cfg: DaemonConfig, opts: { exec?: PluginExec; resourceClient?: ResourceClient; ignoreReadinessIndicator?: boolean; syncTimeoutMs?: number; maxConcurrent?: number } = {}): MultusDaemon {
+export function startMultusDaemon(
+  cfg: DaemonConfig,
+  opts: { exec?: PluginExec; resourceClient?: ResourceClient; ignoreReadinessIndicator?: boolean; syncTimeoutMs?: number; maxConcurrent?: number } = {},
+): MultusDaemon {
   const logger = new Logger().configure({ logLevel: cfg.logLevel, logToStderr: cfg.logToStderr, logFile: cfg.logFile });
   let client: KubeClient | undefined;
   let pods: Informer<Pod> | undefined;
   let nads: Informer<NetworkAttachmentDefinition> | undefined;
   let source: MultusSource | undefined;
-  const kcfg = cfg.kubeconfig ? loadKubeConfig({ kubeconfig: cfg.kubeconfig })
-    : process.env.KUBERNETES_SERVICE_HOST && process.env.KUBERNETES_SERVICE_PORT ? inClusterConfig() : undefined;
+  const kcfg = cfg.kubeconfig
+    ? loadKubeConfig({ kubeconfig: cfg.kubeconfig })
+    : process.env.KUBERNETES_SERVICE_HOST && process.env.KUBERNETES_SERVICE_PORT
+      ? inClusterConfig()
+      : undefined;
   if (kcfg) {
     client = new LightKubeClient(kcfg, { userAgent: "multus-daemon", timeoutMs: 60_000 });
     const onError = (e: Error) => logger.error(`informer: ${e.message}`);
     pods = client.watchPods(cfg.nodeName ? { nodeName: cfg.nodeName, onError } : { onError });
     nads = client.informer<NetworkAttachmentDefinition>(NADS, { onError });
-    const p = pods, n = nads;
+    const p = pods,
+      n = nads;
     source = kubeSource(client, { pod: (ns, name) => p.get(name, ns), nad: (ns, name) => n.get(name, ns) });
   }
   const limit = opts.syncTimeoutMs ?? 20_000;
@@ -117,8 +124,14 @@ export function startMultusDaemon(cfg: DaemonConfig, opts: { exec?: PluginExec; 
       if (missing) return new Response(`${missing}\n`, { status: 400 });
       const stdin = new Uint8Array(Buffer.from(body.config ?? "", "base64"));
       const args: CmdArgs = {
-        command: env.CNI_COMMAND as CmdArgs["command"], containerID: env.CNI_CONTAINERID ?? "", netns: env.CNI_NETNS ?? "", ifName: env.CNI_IFNAME || "eth0",
-        args: env.CNI_ARGS ?? "", path: (env.CNI_PATH ?? "").split(":").filter(Boolean), stdinData: stdin, conf: { cniVersion: "", name: "", type: "" },
+        command: env.CNI_COMMAND as CmdArgs["command"],
+        containerID: env.CNI_CONTAINERID ?? "",
+        netns: env.CNI_NETNS ?? "",
+        ifName: env.CNI_IFNAME || "eth0",
+        args: env.CNI_ARGS ?? "",
+        path: (env.CNI_PATH ?? "").split(":").filter(Boolean),
+        stdinData: stdin,
+        conf: { cniVersion: "", name: "", type: "" },
       };
       await slots.acquire();
       try {

@@ -7,7 +7,11 @@ function inNode<T>(node: TestNetns, fn: () => T): T {
   using ns = NetNS.open(node.path);
   return ns.runIn(fn);
 }
-const rules = (node: TestNetns) => node.exec(["nft", "list", "chain", "inet", "cni_plugins_masquerade", "masq_checks"], { allowFail: true }).split("\n").filter((l) => l.includes("masquerade comment"));
+const rules = (node: TestNetns) =>
+  node
+    .exec(["nft", "list", "chain", "inet", "cni_plugins_masquerade", "masq_checks"], { allowFail: true })
+    .split("\n")
+    .filter((l) => l.includes("masquerade comment"));
 
 test("comments start with the attachment's hash, as the reference's", () => {
   expect(nftMasqComment("net1", "eth0", "ctr")).toBe(`${hashForInstance("net1", "eth0", "ctr")}, net: net1, if: eth0, id: ctr`);
@@ -31,4 +35,5 @@ rootTest("setup replaces an attachment's rules, teardown and GC remove exactly t
     inNode(node, () => teardownIPMasqNft("n", "eth0", "b"));
     inNode(node, () => teardownIPMasqNft("n", "eth0", "b"));
     expect(rules(node)).toEqual([]);
-  }));
+  }),
+);

@@ -57,7 +57,9 @@ export function setupIPMasqNft(ipns: readonly string[], network: string, ifname:
     if (!n) throw new RangeError(`Invalid address ${JSON.stringify(ipn)}`);
     const fam = to4(n.ip) ? "ip" : "ip6";
     const net = networkOf(n);
-    lines.push(`add rule ${T} ${CHAIN} ${fam} saddr == ${formatIP(n.ip)} ${fam} daddr != ${formatIP(net.ip)}/${net.prefix} masquerade comment ${nftString(comment)}`);
+    lines.push(
+      `add rule ${T} ${CHAIN} ${fam} saddr == ${formatIP(n.ip)} ${fam} daddr != ${formatIP(net.ip)}/${net.prefix} masquerade comment ${nftString(comment)}`,
+    );
   }
   nftApply(lines);
 }

@@ -9,7 +9,10 @@ import { quoteToken } from "./rule-text.ts";
 import { GO_PLUGINS } from "../../test/helpers/plugin-run.ts";
 
 function natRules(node: TestNetns, family: 4 | 6 = 4): string[] {
-  return node.exec([family === 4 ? "iptables-save" : "ip6tables-save", "-t", "nat"]).split("\n").filter((l) => l.startsWith("-A ") || (l.startsWith(":CNI-")));
+  return node
+    .exec([family === 4 ? "iptables-save" : "ip6tables-save", "-t", "nat"])
+    .split("\n")
+    .filter((l) => l.startsWith("-A ") || l.startsWith(":CNI-"));
 }
 
 /** Runs synchronous product code inside the node namespace: the iptables children it starts act there too. */
@@ -51,14 +54,20 @@ describe("ipMasq", () => {
       expect(natRules(node).filter((l) => l.includes("CNI-"))).toEqual([]);
       expect(natRules(node, 6).filter((l) => l.includes("CNI-"))).toEqual([]);
       inNode(node, () => teardownIPMasq(chain));
-    }));
+    }),
+  );
 
   rootTest("the same rules as the Go bridge, and ours removes theirs", () =>
     withNetns(2, (node, pod) => {
       const data = mkdtempSync(join(tmpdir(), "cni-ts-masq-"));
       try {
         const conf = JSON.stringify({
-          cniVersion: "1.0.0", name: "masqnet", type: "bridge", bridge: "cnimasq0", isGateway: true, ipMasq: true,
+          cniVersion: "1.0.0",
+          name: "masqnet",
+          type: "bridge",
+          bridge: "cnimasq0",
+          isGateway: true,
+          ipMasq: true,
           ipam: { type: "host-local", subnet: "10.98.0.0/24", dataDir: data },
         });
         const env = { PATH: process.env.PATH!, CNI_COMMAND: "ADD", CNI_CONTAINERID: "go-ctr", CNI_NETNS: pod.path, CNI_IFNAME: "eth0", CNI_PATH: GO_PLUGINS };
@@ -69,11 +78,16 @@ describe("ipMasq", () => {
         inNode(node, () => teardownIPMasq(chain));
         expect(natRules(node).filter((l) => l.includes("CNI-"))).toEqual([]);
         inNode(node, () => setupIPMasq([address], chain, masqComment("masqnet", "go-ctr")));
-        expect(natRules(node).filter((l) => l.includes("CNI-")).sort()).toEqual([...theirs].sort());
+        expect(
+          natRules(node)
+            .filter((l) => l.includes("CNI-"))
+            .sort(),
+        ).toEqual([...theirs].sort());
         sh(["ip", "netns", "exec", node.name, `${GO_PLUGINS}/bridge`], { input: conf, env: { ...env, CNI_COMMAND: "DEL" } });
         expect(natRules(node).filter((l) => l.includes("CNI-"))).toEqual([]);
       } finally {
         rmSync(data, { recursive: true, force: true });
       }
-    }));
+    }),
+  );
 });

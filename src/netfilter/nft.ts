@@ -55,7 +55,9 @@ function rulesOf(argv: string[]): NftRule[] {
     throw new NftError(`nft -j ${argv.join(" ")} failed: ${err.trim()}`);
   }
   const doc = JSON.parse(r.stdout.toString()) as Listed;
-  return doc.nftables.flatMap((o) => (o.rule ? [{ chain: o.rule.chain, handle: o.rule.handle, ...(o.rule.comment !== undefined ? { comment: o.rule.comment } : {}) }] : []));
+  return doc.nftables.flatMap((o) =>
+    o.rule ? [{ chain: o.rule.chain, handle: o.rule.handle, ...(o.rule.comment !== undefined ? { comment: o.rule.comment } : {}) }] : [],
+  );
 }
 
 /** The tables that exist, as "FAMILY NAME" ("ip cni_hostport"); none without nft. Equivalent to: `nft -j list tables`. */

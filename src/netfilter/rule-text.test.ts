@@ -12,7 +12,9 @@ describe("rule text", () => {
   });
 
   test("a comment is always printed as a string; other values bare unless the tokenizer needs quotes", () => {
-    expect(ruleLine("-A", "X", ["-m", "comment", "--comment", "a.b", "-j", "DNAT", "--to-destination", "[fd00::2]:80"])).toBe('-A X -m comment --comment "a.b" -j DNAT --to-destination [fd00::2]:80');
+    expect(ruleLine("-A", "X", ["-m", "comment", "--comment", "a.b", "-j", "DNAT", "--to-destination", "[fd00::2]:80"])).toBe(
+      '-A X -m comment --comment "a.b" -j DNAT --to-destination [fd00::2]:80',
+    );
     expect(ruleLine("-I", "X", ["-s", "10.0.0.0/8", "-j", "ACCEPT"])).toBe("-I X 1 -s 10.0.0.0/8 -j ACCEPT");
     // A value with a space stays one argument; a line break cannot start a new command.
     expect(ruleLine("-A", "X", ["--log-prefix", "a b"])).toBe('-A X --log-prefix "a b"');
@@ -33,9 +35,12 @@ describe("rule text", () => {
 
   test("a saved table is read back: chains, rules of a chain, comments", () => {
     const saved = [
-      "*nat", ":PREROUTING ACCEPT [0:0]", ":CNI-X - [0:0]",
+      "*nat",
+      ":PREROUTING ACCEPT [0:0]",
+      ":CNI-X - [0:0]",
       '-A PREROUTING -m comment --comment "name: \\"n\\" id: \\"c\\"" -j CNI-X',
-      "-A CNI-X -m comment --comment plain -j ACCEPT", "COMMIT",
+      "-A CNI-X -m comment --comment plain -j ACCEPT",
+      "COMMIT",
     ].join("\n");
     expect([...chainsOf(saved)]).toEqual(["PREROUTING", "CNI-X"]);
     expect(chainRules(saved, "CNI-X")).toEqual(["-A CNI-X -m comment --comment plain -j ACCEPT"]);

@@ -17,7 +17,9 @@ function checkRefID(refID: string): void {
 
 /** The jump rules of this attachment in the base chain (by comment). */
 function jumps(refID: string): number[] {
-  return nftListRules("bridge", "nat", BASE).filter((r) => r.comment === `macspoofchk-${refID}`).map((r) => r.handle);
+  return nftListRules("bridge", "nat", BASE)
+    .filter((r) => r.comment === `macspoofchk-${refID}`)
+    .map((r) => r.handle);
 }
 
 /** Lets only `mac` in from `iface` (a bridge port); replaces an earlier setup of the same attachment. */

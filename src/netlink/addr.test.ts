@@ -57,7 +57,8 @@ describe("addresses", () => {
         expect((e as Error).message).toStartWith('Cannot delete address "10.1.2.3/24" from link "br0": EADDRNOTAVAIL');
       }
       expect(() => addrAdd(h, "br0", "10.1.2.300/24")).toThrow(RangeError);
-    }));
+    }),
+  );
 
   rootTest("broadcast follows the Go library: computed up to /30, none for /31 and /32 or when null", () =>
     withNetns(1, (ns) => {
@@ -68,7 +69,8 @@ describe("addresses", () => {
       addrAdd(h, "br0", "10.0.2.1/24", { broadcast: null });
       const byIp = Object.fromEntries(addrList(h, { link: "br0", family: 4 }).map((a) => [a.ip, a.broadcast]));
       expect(byIp).toEqual({ "10.0.0.1": "10.0.0.3", "10.0.1.0": undefined, "10.0.2.1": undefined });
-    }));
+    }),
+  );
 
   rootTest("waitForDad waits for tentative addresses to settle", () =>
     withNetns(1, async (ns) => {
@@ -87,5 +89,6 @@ describe("addresses", () => {
       linkSetUp(h, "w0");
       expect(addrList(h, { link: "w0", family: 6 }).some((a) => a.flags & IFA_F_TENTATIVE)).toBe(true);
       await expect(waitForDad(h, "w0", { timeoutMs: 200 })).rejects.toThrow('Cannot settle addresses of link "w0": fd02::1/64 still tentative after 200 ms');
-    }));
+    }),
+  );
 });

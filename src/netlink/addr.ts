@@ -5,7 +5,14 @@ import { linkIndexOf, linkLabel } from "./link.ts";
 import { formatIP, type IPPrefix, parseAddr, parsePrefix } from "../spec/ip.ts";
 import { concat, view, NATIVE_LE } from "./nl/_bytes.ts";
 import {
-  IFA_ADDRESS, IFA_BROADCAST, IFA_CACHEINFO, IFA_F_DADFAILED, IFA_F_TENTATIVE, IFA_FLAGS, IFA_LABEL, IFA_LOCAL,
+  IFA_ADDRESS,
+  IFA_BROADCAST,
+  IFA_CACHEINFO,
+  IFA_F_DADFAILED,
+  IFA_F_TENTATIVE,
+  IFA_FLAGS,
+  IFA_LABEL,
+  IFA_LOCAL,
   IFA_RT_PRIORITY,
 } from "./nl/addr-consts.ts";
 import { AF_INET, AF_UNSPEC, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE, afOf } from "./nl/netlink-consts.ts";

@@ -31,7 +31,10 @@ describe("bridge vlan codec", () => {
   test("a dump entry's VLANs", () => {
     // ifinfomsg of port 4, IFLA_AF_SPEC { VLAN_INFO { PVID|UNTAGGED, 1 }, VLAN_INFO { 0, 100 } }.
     const payload = unhex("07 00 01 00 04 00 00 00 00 00 00 00 00 00 00 00 14 00 1a 00 08 00 02 00 06 00 01 00 08 00 02 00 00 00 64 00");
-    expect(decodeVlans(payload)).toEqual([{ vid: 1, pvid: true, untagged: true }, { vid: 100, pvid: false, untagged: false }]);
+    expect(decodeVlans(payload)).toEqual([
+      { vid: 1, pvid: true, untagged: true },
+      { vid: 100, pvid: false, untagged: false },
+    ]);
     expect(decodeVlans(unhex("07 00 01 00 04 00 00 00 00 00 00 00 00 00 00 00"))).toEqual([]);
   });
 });
@@ -56,5 +59,6 @@ describe("bridge vlan operations", () => {
       bridgeVlanDel(h, p0, 1);
       expect(bridgeVlanList(h).get(p0.index)).toEqual([{ vid: 100, pvid: false, untagged: false }]);
       expect(JSON.parse(ns.exec(["bridge", "-j", "vlan", "show", "dev", "p0"]))[0].vlans).toEqual([{ vlan: 100 }]);
-    }));
+    }),
+  );
 });

@@ -3,8 +3,14 @@ import type { NetlinkHandle } from "./handle.ts";
 import type { LinkRef } from "./link-types.ts";
 import { linkBody, linkIndexOf, linkLabel } from "./link.ts";
 import {
-  BRIDGE_FLAGS_MASTER, BRIDGE_FLAGS_SELF, BRIDGE_VLAN_INFO_PVID, BRIDGE_VLAN_INFO_UNTAGGED, IFLA_BRIDGE_FLAGS, IFLA_BRIDGE_VLAN_INFO,
-  decodeBridgeVlanInfo, encodeBridgeVlanInfo,
+  BRIDGE_FLAGS_MASTER,
+  BRIDGE_FLAGS_SELF,
+  BRIDGE_VLAN_INFO_PVID,
+  BRIDGE_VLAN_INFO_UNTAGGED,
+  IFLA_BRIDGE_FLAGS,
+  IFLA_BRIDGE_VLAN_INFO,
+  decodeBridgeVlanInfo,
+  encodeBridgeVlanInfo,
 } from "./nl/bridge-vlan-info.ts";
 import { decodeIfInfomsg, SIZEOF_IFINFOMSG } from "./nl/ifinfomsg.ts";
 import { IFLA_AF_SPEC, IFLA_EXT_MASK } from "./nl/link-consts.ts";

@@ -61,26 +61,35 @@ function decodeTuple(family: 4 | 6, data: Uint8Array): ConntrackTuple | undefine
   const num = p.get(CTA_PROTO_NUM);
   if (!src || !dst || !num) return undefined;
   const port = (b?: Uint8Array) => (b && b.length >= 2 ? (b[0]! << 8) | b[1]! : 0);
-  return { family, proto: readU8(num), src: formatIP(src), dst: formatIP(dst), srcPort: port(p.get(CTA_PROTO_SRC_PORT)), dstPort: port(p.get(CTA_PROTO_DST_PORT)) };
+  return {
+    family,
+    proto: readU8(num),
+    src: formatIP(src),
+    dst: formatIP(dst),
+    srcPort: port(p.get(CTA_PROTO_SRC_PORT)),
+    dstPort: port(p.get(CTA_PROTO_DST_PORT)),
+  };
 }
 
 /** The tracked flows of one family, by their original tuple. Equivalent to: `conntrack -L -f ipv4|ipv6`. */
 export function conntrackList(h: NetlinkHandle, family: 4 | 6): ConntrackTuple[] {
   const af = family === 4 ? AF_INET : AF_INET6;
-  return h
-    .dump((NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_GET, nfgenmsg(af), "list conntrack entries")
-    .flatMap((m) => {
-      const orig = attrMap(decodeAttrs(m.payload.subarray(4))).get(CTA_TUPLE_ORIG);
-      const t = orig ? decodeTuple(family, orig) : undefined;
-      return t ? [t] : [];
-    });
+  return h.dump((NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_GET, nfgenmsg(af), "list conntrack entries").flatMap((m) => {
+    const orig = attrMap(decodeAttrs(m.payload.subarray(4))).get(CTA_TUPLE_ORIG);
+    const t = orig ? decodeTuple(family, orig) : undefined;
+    return t ? [t] : [];
+  });
 }
 
 /** Deletes the flow with this original tuple. Equivalent to: `conntrack -D -s SRC -d DST -p PROTO --sport S --dport D`. */
 export function conntrackDelete(h: NetlinkHandle, t: ConntrackTuple): void {
   const v4 = t.family === 4;
   const ip: RtAttr[] = [rtaBytes(v4 ? CTA_IP_V4_SRC : CTA_IP_V6_SRC, parseAddr(t.src)), rtaBytes(v4 ? CTA_IP_V4_DST : CTA_IP_V6_DST, parseAddr(t.dst))];
-  const proto: RtAttr[] = [rtaBytes(CTA_PROTO_NUM, new Uint8Array([t.proto])), rtaBytes(CTA_PROTO_SRC_PORT, be16(t.srcPort)), rtaBytes(CTA_PROTO_DST_PORT, be16(t.dstPort))];
+  const proto: RtAttr[] = [
+    rtaBytes(CTA_PROTO_NUM, new Uint8Array([t.proto])),
+    rtaBytes(CTA_PROTO_SRC_PORT, be16(t.srcPort)),
+    rtaBytes(CTA_PROTO_DST_PORT, be16(t.dstPort)),
+  ];
   const attrs = encodeAttrs([rtaNested(CTA_TUPLE_ORIG, [rtaNested(CTA_TUPLE_IP, ip, true), rtaNested(CTA_TUPLE_PROTO, proto, true)], true)]);
   const body = new Uint8Array(4 + attrs.length);
   body.set(nfgenmsg(v4 ? AF_INET : AF_INET6));

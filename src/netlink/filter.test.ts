@@ -14,7 +14,9 @@ describe("filter messages", () => {
     const head = "00 00 00 00 02 00 00 00 00 00 00 00 00 00 ff ff 00 03 01 00";
     const kind = " 08 00 01 00 75 33 32 00";
     const opts =
-      " 68 00 02 00 24 00 05 00 01 00 01 00" + " 00".repeat(28) + " 08 00 01 00 01 00 01 00" +
+      " 68 00 02 00 24 00 05 00 01 00 01 00" +
+      " 00".repeat(28) +
+      " 08 00 01 00 01 00 01 00" +
       " 38 00 07 00 34 00 01 00 0b 00 01 00 6d 69 72 72 65 64 00 00 24 00 02 00 20 00 02 00" +
       " 00 00 00 00 00 00 00 00 04 00 00 00 00 00 00 00 00 00 00 00 01 00 00 00 03 00 00 00";
     expect(hex(mirredRedirectBody(2, 3))).toBe(head + kind + opts);
@@ -39,4 +41,5 @@ rootTest("the redirect filter as tc shows it and as we list it", () =>
     expect(withAction).toHaveLength(1);
     expect(withAction[0]).toMatchObject({ kind: "u32", priority: 1, classid: 0x10001 });
     expect(withAction[0]!.mirred).toMatchObject([{ action: TC_ACT_STOLEN, eaction: TCA_EGRESS_REDIR, ifindex: ifb }]);
-  }));
+  }),
+);

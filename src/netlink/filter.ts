@@ -5,9 +5,29 @@ import { linkIndexOf, linkLabel } from "./link.ts";
 import { concat } from "./nl/_bytes.ts";
 import { NLM_F_CREATE, NLM_F_EXCL } from "./nl/netlink-consts.ts";
 import { attrMap, decodeAttrs, encodeAttrs, readString, readU32, rtaBytes, rtaNested, rtaString, rtaU32 } from "./nl/rtattr.ts";
-import { TCA_ACT_KIND, TCA_ACT_OPTIONS, TCA_EGRESS_REDIR, TCA_MIRRED_PARMS, TC_ACT_STOLEN, type TcMirred, decodeTcMirred, encodeTcMirred } from "./nl/tc-mirred.ts";
+import {
+  TCA_ACT_KIND,
+  TCA_ACT_OPTIONS,
+  TCA_EGRESS_REDIR,
+  TCA_MIRRED_PARMS,
+  TC_ACT_STOLEN,
+  type TcMirred,
+  decodeTcMirred,
+  encodeTcMirred,
+} from "./nl/tc-mirred.ts";
 import { TCA_U32_ACT, TCA_U32_CLASSID, TCA_U32_SEL, U32_MATCH_ALL, encodeU32Sel } from "./nl/tc-u32.ts";
-import { ETH_P_ALL, RTM_GETTFILTER, RTM_NEWTFILTER, SIZEOF_TCMSG, TCA_KIND, TCA_OPTIONS, decodeTcMsg, encodeTcMsg, filterInfo, makeHandle } from "./nl/tcmsg.ts";
+import {
+  ETH_P_ALL,
+  RTM_GETTFILTER,
+  RTM_NEWTFILTER,
+  SIZEOF_TCMSG,
+  TCA_KIND,
+  TCA_OPTIONS,
+  decodeTcMsg,
+  encodeTcMsg,
+  filterInfo,
+  makeHandle,
+} from "./nl/tcmsg.ts";
 import { INGRESS_HANDLE } from "./qdisc.ts";
 
 /** A filter as listed: its kind, place and the mirred actions it carries. */

@@ -9,8 +9,19 @@ import { ErrnoError, close, recv, sendto, setsockopt, socket } from "../sys/libc
 import { NetNS } from "../sys/netns.ts";
 import { NetlinkError } from "./error.ts";
 import {
-  AF_NETLINK, NETLINK_CAP_ACK, NETLINK_EXT_ACK, NETLINK_ROUTE, NLMSG_DONE, NLMSG_ERROR, NLMSG_NOOP, NLMSG_OVERRUN,
-  NLM_F_ACK, NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_REQUEST, SOL_NETLINK,
+  AF_NETLINK,
+  NETLINK_CAP_ACK,
+  NETLINK_EXT_ACK,
+  NETLINK_ROUTE,
+  NLMSG_DONE,
+  NLMSG_ERROR,
+  NLMSG_NOOP,
+  NLMSG_OVERRUN,
+  NLM_F_ACK,
+  NLM_F_DUMP,
+  NLM_F_DUMP_INTR,
+  NLM_F_REQUEST,
+  SOL_NETLINK,
 } from "./nl/netlink-consts.ts";
 import { type NlMsg, decodeNlmsgs, encodeNlmsg } from "./nl/nlmsghdr.ts";
 import { decodeDone, decodeNlmsgerr } from "./nl/nlmsgerr.ts";

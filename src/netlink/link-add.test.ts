@@ -15,7 +15,14 @@ describe("linkAdd / linkDel", () => {
     withNetns(2, (host, pod) => {
       using h = NetlinkHandle.atPath(host.path);
       using podNs = NetNS.open(pod.path);
-      linkAdd(h, { kind: "veth", name: "veth-h", mtu: 1400, mac: "02:00:00:00:01:01", up: true, peer: { name: "eth0", mtu: 1400, mac: "02:00:00:00:01:02", ns: podNs } });
+      linkAdd(h, {
+        kind: "veth",
+        name: "veth-h",
+        mtu: 1400,
+        mac: "02:00:00:00:01:01",
+        up: true,
+        peer: { name: "eth0", mtu: 1400, mac: "02:00:00:00:01:02", ns: podNs },
+      });
       const hv = detail(host, "veth-h");
       expect(hv).toMatchObject({ mtu: 1400, address: "02:00:00:00:01:01", linkinfo: { info_kind: "veth" } });
       expect(hv.flags).toContain("UP");
@@ -28,7 +35,8 @@ describe("linkAdd / linkDel", () => {
       linkDel(h, "veth-h");
       expect(pod.exec(["ip", "link", "show", "eth0"], { allowFail: true })).toBe("");
       expect(() => linkDel(h, "veth-h")).toThrow('Cannot find link "veth-h": ENODEV');
-    }));
+    }),
+  );
 
   rootTest("veth created in another namespace, peer in the handle's", () =>
     withNetns(2, (host, pod) => {
@@ -37,7 +45,8 @@ describe("linkAdd / linkDel", () => {
       linkAdd(h, { kind: "veth", name: "eth1", ns: podNs, peer: { name: "veth-x" } });
       expect(detail(pod, "eth1").linkinfo.info_kind).toBe("veth");
       expect(detail(host, "veth-x").linkinfo.info_kind).toBe("veth");
-    }));
+    }),
+  );
 
   rootTest("bridge with vlan filtering where the kernel has it", () =>
     withNetns(1, (ns) => {
@@ -52,7 +61,8 @@ describe("linkAdd / linkDel", () => {
       }
       expect(detail(ns, "vf0").linkinfo.info_data.vlan_filtering).toBe(1);
       expect(linkByName(h, "vf0")).toMatchObject({ kind: "bridge", vlanFiltering: true });
-    }));
+    }),
+  );
 
   rootTest("bridge, and ports at creation", () =>
     withNetns(1, (ns) => {
@@ -65,7 +75,8 @@ describe("linkAdd / linkDel", () => {
       expect(detail(ns, "p0").master).toBe("cni0");
       expect(linkByName(h, "p0")).toMatchObject({ master: br.ifindex, slaveKind: "bridge" });
       expect(() => linkAdd(h, { kind: "bridge", name: "cni0" })).toThrow('Cannot add bridge link "cni0": EEXIST');
-    }));
+    }),
+  );
 
   for (const mode of ["bridge", "private", "vepa", "passthru"] as const) {
     rootTest(`macvlan in ${mode} mode, created in the pod namespace`, () =>
@@ -80,7 +91,8 @@ describe("linkAdd / linkDel", () => {
         if (mode === "passthru") host.exec(["ip", "link", "add", "up2", "type", "veth", "peer", "name", "up3"]);
         linkAdd(h, { kind: "macvlan", name: "eth0", parent: mode === "passthru" ? "up2" : "up0", mode, ns: podNs, mtu: 1300 });
         expect(detail(pod, "eth0")).toMatchObject({ mtu: 1300, linkinfo: { info_kind: "macvlan", info_data: { mode } } });
-      }));
+      }),
+    );
   }
 
   rootTest("vxlan with id, local, port, device, no learning and gbp", () =>
@@ -91,10 +103,21 @@ describe("linkAdd / linkDel", () => {
       linkAdd(h, { kind: "vxlan", name: "flannel.1", vni: 1, vtepDev: "ul0", local: "10.5.0.1", port: 8472, learning: false, gbp: true, ttl: 64, ageing: 300 });
       const d = detail(ns, "flannel.1").linkinfo.info_data;
       expect(d).toMatchObject({ id: 1, local: "10.5.0.1", port: 8472, learning: false, gbp: true, link: "ul0", ttl: 64, ageing: 300 });
-      expect(linkByName(h, "flannel.1")).toMatchObject({ kind: "vxlan", vni: 1, local: "10.5.0.1", port: 8472, learning: false, gbp: true, vtepIndex: linkByName(h, "ul0").index, ttl: 64, ageing: 300 });
+      expect(linkByName(h, "flannel.1")).toMatchObject({
+        kind: "vxlan",
+        vni: 1,
+        local: "10.5.0.1",
+        port: 8472,
+        learning: false,
+        gbp: true,
+        vtepIndex: linkByName(h, "ul0").index,
+        ttl: 64,
+        ageing: 300,
+      });
       linkAdd(h, { kind: "vxlan", name: "vx6", vni: 7, local: "fd00::1", group: "ff05::100", vtepDev: "ul0" });
       expect(linkByName(h, "vx6")).toMatchObject({ kind: "vxlan", vni: 7, local: "fd00::1", group: "ff05::100", learning: true, gbp: false });
-    }));
+    }),
+  );
 
   rootTest("dummy, where the kernel has it", () =>
     withNetns(1, (ns) => {
@@ -110,7 +133,8 @@ describe("linkAdd / linkDel", () => {
       }
       expect(detail(ns, "d0")).toMatchObject({ mtu: 9000, linkinfo: { info_kind: "dummy" } });
       expect(linkFind(h, "d0")?.kind).toBe("dummy");
-    }));
+    }),
+  );
 
   rootTest("bad specs are refused before anything reaches the kernel", () =>
     withNetns(1, (ns) => {
@@ -120,7 +144,8 @@ describe("linkAdd / linkDel", () => {
       expect(() => linkAdd(h, { kind: "vxlan", name: "v0", vni: 1, local: "300.1.1.1" })).toThrow(RangeError);
       expect(() => linkAdd(h, { kind: "veth", name: "v0", peer: { name: "a-very-long-peer-name" } })).toThrow(RangeError);
       expect(ns.ipJson("link", "show").length).toBe(1);
-    }));
+    }),
+  );
 });
 
 describe("linkAddBody: ipvlan, vlan and vrf bodies byte for byte", () => {
@@ -130,15 +155,27 @@ describe("linkAddBody: ipvlan, vlan and vrf bodies byte for byte", () => {
 
   test("ipvlan l2, private, on ifindex 4", () => {
     expect(hex(linkAddBody(noHandle, { kind: "ipvlan", name: "ipv0", parent: 4, mode: "l2", flag: "private" }))).toBe(
-      [zeros(16), "09 00 03 00 69 70 76 30 00 00 00 00", "24 00 12 00", "0b 00 01 00 69 70 76 6c 61 6e 00 00",
-        "14 00 02 00 06 00 01 00 00 00 00 00 06 00 02 00 01 00 00 00", "08 00 05 00 04 00 00 00"].join(" "),
+      [
+        zeros(16),
+        "09 00 03 00 69 70 76 30 00 00 00 00",
+        "24 00 12 00",
+        "0b 00 01 00 69 70 76 6c 61 6e 00 00",
+        "14 00 02 00 06 00 01 00 00 00 00 00 06 00 02 00 01 00 00 00",
+        "08 00 05 00 04 00 00 00",
+      ].join(" "),
     );
   });
 
   test("vlan 5, 802.1ad, on ifindex 2", () => {
     expect(hex(linkAddBody(noHandle, { kind: "vlan", name: "eth0.5", parent: 2, vlanId: 5, protocol: 0x88a8 }))).toBe(
-      [zeros(16), "0b 00 03 00 65 74 68 30 2e 35 00 00", "24 00 12 00", "09 00 01 00 76 6c 61 6e 00 00 00 00",
-        "14 00 02 00 06 00 01 00 05 00 00 00 06 00 05 00 88 a8 00 00", "08 00 05 00 02 00 00 00"].join(" "),
+      [
+        zeros(16),
+        "0b 00 03 00 65 74 68 30 2e 35 00 00",
+        "24 00 12 00",
+        "09 00 01 00 76 6c 61 6e 00 00 00 00",
+        "14 00 02 00 06 00 01 00 05 00 00 00 06 00 05 00 88 a8 00 00",
+        "08 00 05 00 02 00 00 00",
+      ].join(" "),
     );
     expect(() => linkAddBody(noHandle, { kind: "vlan", name: "v", parent: 2, vlanId: 4095 })).toThrow("Invalid VLAN id 4095: must be 0-4094");
   });
@@ -156,8 +193,18 @@ describe("tun/tap links as read back", () => {
       using nsh = NetNS.open(ns.path);
       tuntapAdd("tap-d0", { mode: "tap", owner: 1000, group: 1001, multiQueue: true, ns: nsh });
       using h = NetlinkHandle.atPath(ns.path);
-      expect(linkByName(h, "tap-d0")).toMatchObject({ kind: "tun", mode: "tap", owner: 1000, group: 1001, multiQueue: true, vnetHdr: false, persist: true, pi: false });
+      expect(linkByName(h, "tap-d0")).toMatchObject({
+        kind: "tun",
+        mode: "tap",
+        owner: 1000,
+        group: 1001,
+        multiQueue: true,
+        vnetHdr: false,
+        persist: true,
+        pi: false,
+      });
       linkDel(h, "tap-d0");
       expect(linkFind(h, "tap-d0")).toBeUndefined();
-    }));
+    }),
+  );
 });

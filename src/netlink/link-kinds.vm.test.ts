@@ -29,7 +29,8 @@ describe("ipvlan, vlan and vrf links", () => {
       host.exec(["ip", "link", "add", "up2", "type", "veth", "peer", "name", "up3"]);
       linkAdd(h, { kind: "ipvlan", name: "ipvd", parent: "up2" });
       expect(linkByName(h, "ipvd")).toMatchObject({ kind: "ipvlan", mode: "l3", flag: "bridge", parentIndex: linkByName(h, "up2").index });
-    }));
+    }),
+  );
 
   kernelTest("vlan")("vlan (802.1Q and 802.1ad) on a lower device, read back", () =>
     withNetns(1, (ns) => {
@@ -42,7 +43,8 @@ describe("ipvlan, vlan and vrf links", () => {
       expect(linkByName(h, "up0.100")).toMatchObject({ kind: "vlan", vlanId: 100, protocol: 0x8100, mtu: 1400 });
       expect(linkByName(h, "qinq")).toMatchObject({ kind: "vlan", vlanId: 200, protocol: 0x88a8 });
       expect(() => linkAdd(h, { kind: "vlan", name: "dup", parent: "up0", vlanId: 100 })).toThrow("EEXIST");
-    }));
+    }),
+  );
 
   kernelTest("vrf")("vrf over a table, with a port", () =>
     withNetns(1, (ns) => {
@@ -54,5 +56,6 @@ describe("ipvlan, vlan and vrf links", () => {
       expect(linkByName(h, "p0")).toMatchObject({ master: linkByName(h, "blue").index, slaveKind: "vrf" });
       linkDel(h, "blue");
       expect(linkByName(h, "p0").master).toBeUndefined();
-    }));
+    }),
+  );
 });

@@ -4,8 +4,16 @@ import { NetNS } from "../sys/netns.ts";
 import { NetlinkHandle } from "./handle.ts";
 import { linkByName } from "./link.ts";
 import {
-  linkSetAlias, linkSetBridgePort, linkSetHairpin, linkSetMac, linkSetMaster, linkSetMtu, linkSetName, linkSetNoMaster,
-  linkSetNs, linkSetPromisc,
+  linkSetAlias,
+  linkSetBridgePort,
+  linkSetHairpin,
+  linkSetMac,
+  linkSetMaster,
+  linkSetMtu,
+  linkSetName,
+  linkSetNoMaster,
+  linkSetNs,
+  linkSetPromisc,
 } from "./link-set.ts";
 
 const detail = (ns: TestNetns, name: string) => ns.ipJson("-d", "link", "show", "dev", name)[0];
@@ -29,7 +37,8 @@ describe("link setters", () => {
       linkSetPromisc(h, "renamed0", false);
       expect(detail(ns, "renamed0").flags).not.toContain("PROMISC");
       expect(() => linkSetMtu(h, "renamed0", 10)).toThrow(/Cannot set link "renamed0" mtu 10: EINVAL/);
-    }));
+    }),
+  );
 
   rootTest("master, nomaster, hairpin and other port flags", () =>
     withNetns(1, (ns) => {
@@ -45,7 +54,8 @@ describe("link setters", () => {
       linkSetNoMaster(h, "p0");
       expect(detail(ns, "p0").master).toBeUndefined();
       expect(() => linkSetHairpin(h, "p0", true)).toThrow(/Cannot set bridge port link "p0"/);
-    }));
+    }),
+  );
 
   rootTest("moving a link to another namespace by fd", () =>
     withNetns(2, (a, b) => {
@@ -57,5 +67,6 @@ describe("link setters", () => {
       expect(detail(b, "m1").linkinfo.info_kind).toBe("veth");
       using hb = NetlinkHandle.at(nb);
       expect(linkByName(hb, "m1").netnsid).toBeDefined();
-    }));
+    }),
+  );
 });

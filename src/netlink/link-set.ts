@@ -5,8 +5,20 @@ import type { LinkRef } from "./link-types.ts";
 import { checkLinkName, linkBody, linkIndexOf, linkLabel, setFlags } from "./link.ts";
 import { parseMAC } from "./mac.ts";
 import {
-  IFF_ALLMULTI, IFF_PROMISC, IFLA_ADDRESS, IFLA_TXQLEN, IFLA_BRPORT_ISOLATED, IFLA_BRPORT_LEARNING, IFLA_BRPORT_MODE, IFLA_BRPORT_UNICAST_FLOOD,
-  IFLA_IFALIAS, IFLA_IFNAME, IFLA_MASTER, IFLA_MTU, IFLA_NET_NS_FD, IFLA_PROTINFO,
+  IFF_ALLMULTI,
+  IFF_PROMISC,
+  IFLA_ADDRESS,
+  IFLA_TXQLEN,
+  IFLA_BRPORT_ISOLATED,
+  IFLA_BRPORT_LEARNING,
+  IFLA_BRPORT_MODE,
+  IFLA_BRPORT_UNICAST_FLOOD,
+  IFLA_IFALIAS,
+  IFLA_IFNAME,
+  IFLA_MASTER,
+  IFLA_MTU,
+  IFLA_NET_NS_FD,
+  IFLA_PROTINFO,
 } from "./nl/link-consts.ts";
 import { AF_BRIDGE, AF_UNSPEC } from "./nl/netlink-consts.ts";
 import { RTM_SETLINK } from "./nl/rtnetlink-consts.ts";

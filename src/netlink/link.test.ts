@@ -52,5 +52,6 @@ describe("links", () => {
       const got = linkList(h).map((l) => l.name);
       expect(got.length).toBe(151);
       expect(new Set(got)).toEqual(new Set(["lo", ...names]));
-    }));
+    }),
+  );
 });

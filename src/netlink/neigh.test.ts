@@ -20,7 +20,12 @@ describe("neighbours", () => {
       expect(w.find((n) => n.dst === "10.7.0.5")).toMatchObject({ lladdr: "02:00:00:00:00:05", state: ["PERMANENT"] });
       expect(w.find((n) => n.dst === "fd07::5")).toMatchObject({ lladdr: "02:00:00:00:00:06", state: ["REACHABLE"] });
       const mine = neighList(h, { link: "n0" });
-      expect(mine.find((n) => n.ip === "10.7.0.5")).toMatchObject({ family: "inet", mac: "02:00:00:00:00:05", state: NUD_PERMANENT, index: linkByName(h, "n0").index });
+      expect(mine.find((n) => n.ip === "10.7.0.5")).toMatchObject({
+        family: "inet",
+        mac: "02:00:00:00:00:05",
+        state: NUD_PERMANENT,
+        index: linkByName(h, "n0").index,
+      });
       expect(neighList(h, { family: 6, link: "n0" }).map((n) => n.ip)).toContain("fd07::5");
       expect(neighList(h, { family: 4 }).every((n) => n.family === "inet")).toBe(true);
       try {
@@ -41,7 +46,8 @@ describe("neighbours", () => {
         expect(isNotFound(e)).toBe(true);
         expect((e as Error).message).toStartWith('Cannot delete neighbour 10.7.0.5 on link "n0": ENOENT');
       }
-    }));
+    }),
+  );
 });
 
 describe("fdb", () => {
@@ -56,7 +62,12 @@ describe("fdb", () => {
       fdbAppend(h, { link: "vx0", mac: "00:00:00:00:00:00", dst: "10.5.0.3", flags: NTF_SELF, port: 4789, vni: 9 });
       const w = fdbWitness(ns, "vx0");
       expect(w.find((f) => f.mac === "02:00:00:00:0a:01")).toMatchObject({ dst: "10.5.0.2", flags: ["self"], state: "permanent" });
-      expect(w.filter((f) => f.mac === "00:00:00:00:00:00").map((f) => f.dst).sort()).toEqual(["10.5.0.2", "10.5.0.3"]);
+      expect(
+        w
+          .filter((f) => f.mac === "00:00:00:00:00:00")
+          .map((f) => f.dst)
+          .sort(),
+      ).toEqual(["10.5.0.2", "10.5.0.3"]);
       expect(w.find((f) => f.dst === "10.5.0.3")).toMatchObject({ port: 4789, vni: 9 });
 
       const mine = fdbList(h, { link: "vx0" });
@@ -66,11 +77,18 @@ describe("fdb", () => {
       expect(fdbWitness(ns, "vx0").find((f) => f.mac === "02:00:00:00:0a:01").dst).toBe("10.5.0.9");
       // A remote is named by address, port and VNI: without the same port and VNI the kernel deletes nothing.
       fdbDel(h, { link: "vx0", mac: "00:00:00:00:00:00", dst: "10.5.0.3", flags: NTF_SELF, port: 4789, vni: 9 });
-      expect(fdbWitness(ns, "vx0").filter((f) => f.mac === "00:00:00:00:00:00").map((f) => f.dst)).toEqual(["10.5.0.2"]);
+      expect(
+        fdbWitness(ns, "vx0")
+          .filter((f) => f.mac === "00:00:00:00:00:00")
+          .map((f) => f.dst),
+      ).toEqual(["10.5.0.2"]);
       fdbDel(h, { link: "vx0", mac: "02:00:00:00:0a:01", flags: NTF_SELF });
       expect(fdbWitness(ns, "vx0").some((f) => f.mac === "02:00:00:00:0a:01")).toBe(false);
-      expect(() => fdbDel(h, { link: "vx0", mac: "02:00:00:00:0a:01", flags: NTF_SELF })).toThrow(/Cannot delete fdb entry 02:00:00:00:0a:01 on link "vx0": ENOENT/);
-    }));
+      expect(() => fdbDel(h, { link: "vx0", mac: "02:00:00:00:0a:01", flags: NTF_SELF })).toThrow(
+        /Cannot delete fdb entry 02:00:00:00:0a:01 on link "vx0": ENOENT/,
+      );
+    }),
+  );
 
   rootTest("static entries of a bridge port", () =>
     withNetns(1, (ns) => {
@@ -86,5 +104,6 @@ describe("fdb", () => {
       expect(fdbWitness(ns, "bp0").find((f) => f.mac === "02:00:00:00:0b:02").state).toBe("permanent");
       fdbDel(h, { link: "bp0", mac: "02:00:00:00:0b:01", flags: NTF_MASTER });
       expect(fdbWitness(ns, "bp0").some((f) => f.mac === "02:00:00:00:0b:01")).toBe(false);
-    }));
+    }),
+  );
 });

@@ -9,8 +9,13 @@ import { ingressQdiscBody, qdiscAddIngress, qdiscAddTbf, qdiscDel, qdiscList, tb
 describe("qdisc messages, byte for byte what the reference bandwidth plugin sends (strace)", () => {
   test("root TBF 1: on ifindex 2", () => {
     expect(hex(tbfQdiscBody(2, { rate: 1_000_000, limit: 35_000, buffer: 156_250 }))).toBe(
-      "00 00 00 00 02 00 00 00 00 00 01 00 ff ff ff ff 00 00 00 00" + " 08 00 01 00 74 62 66 00" +
-        " 2c 00 02 00 28 00 01 00" + " 00".repeat(8) + " 40 42 0f 00" + " 00".repeat(12) + " b8 88 00 00 5a 62 02 00 00 00 00 00",
+      "00 00 00 00 02 00 00 00 00 00 01 00 ff ff ff ff 00 00 00 00" +
+        " 08 00 01 00 74 62 66 00" +
+        " 2c 00 02 00 28 00 01 00" +
+        " 00".repeat(8) +
+        " 40 42 0f 00" +
+        " 00".repeat(12) +
+        " b8 88 00 00 5a 62 02 00 00 00 00 00",
     );
   });
 
@@ -42,4 +47,5 @@ rootTest("tbf (also above 2^32 bytes/s) and ingress as tc shows them, listed bac
     qdiscDel(h, "v1", "ingress");
     expect(qdiscList(h, "v1").map((q) => q.kind)).not.toContain("tbf");
     expect(qdiscList(h, "v1").map((q) => q.kind)).not.toContain("ingress");
-  }));
+  }),
+);

@@ -6,7 +6,19 @@ import { concat } from "./nl/_bytes.ts";
 import { NLM_F_CREATE, NLM_F_EXCL } from "./nl/netlink-consts.ts";
 import { type RtAttr, attrMap, decodeAttrs, encodeAttrs, readString, rtaNested, rtaString } from "./nl/rtattr.ts";
 import { type TbfParams, decodeTbfOptions, tbfOptions } from "./nl/tc-tbf.ts";
-import { RTM_DELQDISC, RTM_GETQDISC, RTM_NEWQDISC, SIZEOF_TCMSG, TCA_KIND, TCA_OPTIONS, TC_H_INGRESS, TC_H_ROOT, decodeTcMsg, encodeTcMsg, makeHandle } from "./nl/tcmsg.ts";
+import {
+  RTM_DELQDISC,
+  RTM_GETQDISC,
+  RTM_NEWQDISC,
+  SIZEOF_TCMSG,
+  TCA_KIND,
+  TCA_OPTIONS,
+  TC_H_INGRESS,
+  TC_H_ROOT,
+  decodeTcMsg,
+  encodeTcMsg,
+  makeHandle,
+} from "./nl/tcmsg.ts";
 
 /** A qdisc as listed. */
 export interface Qdisc {
@@ -69,10 +81,12 @@ function decodeQdisc(payload: Uint8Array): Qdisc {
 /** The qdiscs of a link, or of every link. Equivalent to: `tc qdisc show [dev LINK]`. */
 export function qdiscList(h: NetlinkHandle, link?: LinkRef): Qdisc[] {
   const index = link === undefined ? 0 : linkIndexOf(h, link);
-  return h
-    .dump(RTM_GETQDISC, encodeTcMsg({ ifindex: index }), link === undefined ? "list qdiscs" : `list qdiscs of ${linkLabel(link)}`)
-    .filter((m) => m.header.type === RTM_NEWQDISC)
-    .map((m) => decodeQdisc(m.payload))
-    // The kernel's qdisc dump ignores tcm_ifindex: filter here.
-    .filter((q) => index === 0 || q.ifindex === index);
+  return (
+    h
+      .dump(RTM_GETQDISC, encodeTcMsg({ ifindex: index }), link === undefined ? "list qdiscs" : `list qdiscs of ${linkLabel(link)}`)
+      .filter((m) => m.header.type === RTM_NEWQDISC)
+      .map((m) => decodeQdisc(m.payload))
+      // The kernel's qdisc dump ignores tcm_ifindex: filter here.
+      .filter((q) => index === 0 || q.ifindex === index)
+  );
 }

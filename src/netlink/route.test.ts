@@ -27,17 +27,33 @@ describe("routes", () => {
       ns.exec(["ip", "link", "set", "s1", "up"]);
       ns.exec(["ip", "link", "set", "s0", "up"]);
       using h = NetlinkHandle.atPath(ns.path);
-      for (const [gw, dev] of [["10.7.0.254", "r0"], ["10.6.0.254", "s0"], ["fd07::fe", "r0"], ["fd06::fe", "s0"]] as const) {
+      for (const [gw, dev] of [
+        ["10.7.0.254", "r0"],
+        ["10.6.0.254", "s0"],
+        ["fd07::fe", "r0"],
+        ["fd06::fe", "s0"],
+      ] as const) {
         const dst = gw.includes(":") ? "::/0" : "0.0.0.0/0";
         routeAddEcmp(h, { dst, gw, link: dev });
         expect(() => routeAdd(h, { dst, gw: gw, link: dev })).toThrow(/EEXIST/);
       }
-      expect(witness(ns, "default").map((r) => [r.gateway, r.dev]).sort()).toEqual([["10.6.0.254", "s0"], ["10.7.0.254", "r0"]]);
+      expect(
+        witness(ns, "default")
+          .map((r) => [r.gateway, r.dev])
+          .sort(),
+      ).toEqual([
+        ["10.6.0.254", "s0"],
+        ["10.7.0.254", "r0"],
+      ]);
       const [v6] = ns.ipJson("-6", "route", "show", "default") as any[];
-      expect(v6.nexthops.map((n: any) => [n.gateway, n.dev]).sort()).toEqual([["fd06::fe", "s0"], ["fd07::fe", "r0"]]);
+      expect(v6.nexthops.map((n: any) => [n.gateway, n.dev]).sort()).toEqual([
+        ["fd06::fe", "s0"],
+        ["fd07::fe", "r0"],
+      ]);
       expect(() => routeAddEcmp(h, { dst: "0.0.0.0/0", gw: "10.6.0.254", link: "s0" })).toThrow(/EEXIST/);
       expect(() => routeAddEcmp(h, { dst: "::/0", gw: "fd06::fe", link: "s0" })).toThrow(/EEXIST/);
-    }));
+    }),
+  );
 
   rootTest("add, list, replace and delete v4 routes, checked with ip -j route", () =>
     withNetns(1, (ns) => {
@@ -53,7 +69,17 @@ describe("routes", () => {
 
       const mine = routeList(h, { family: 4 });
       const r0 = linkByName(h, "r0").index;
-      expect(mine.find((r) => r.dst === "10.8.0.0/16")).toMatchObject({ family: 4, gw: "10.7.0.254", linkIndex: r0, priority: 100, mtu: 1400, advmss: 1360, protocol: RTPROT_BOOT, scope: RT_SCOPE_UNIVERSE, table: 254 });
+      expect(mine.find((r) => r.dst === "10.8.0.0/16")).toMatchObject({
+        family: 4,
+        gw: "10.7.0.254",
+        linkIndex: r0,
+        priority: 100,
+        mtu: 1400,
+        advmss: 1360,
+        protocol: RTPROT_BOOT,
+        scope: RT_SCOPE_UNIVERSE,
+        table: 254,
+      });
       expect(mine.find((r) => r.dst === "10.9.0.0/24")).toMatchObject({ scope: RT_SCOPE_LINK, src: "10.7.0.1" });
       expect(mine.find((r) => r.dst === undefined)).toMatchObject({ gw: "10.7.0.254" });
       expect(routeList(h, { link: "r0", family: 4 }).length).toBe(mine.length);
@@ -66,7 +92,11 @@ describe("routes", () => {
         expect((e as Error).message).toStartWith('Cannot add route "10.8.0.0/16" via 10.7.0.254: EEXIST');
       }
       routeReplace(h, { dst: "10.8.0.0/16", gw: "10.7.0.253", priority: 100 });
-      expect(witness(ns).filter((r) => r.dst === "10.8.0.0/16").map((r) => r.gateway)).toEqual(["10.7.0.253"]);
+      expect(
+        witness(ns)
+          .filter((r) => r.dst === "10.8.0.0/16")
+          .map((r) => r.gateway),
+      ).toEqual(["10.7.0.253"]);
 
       routeDel(h, { dst: "10.8.0.0/16" });
       routeDel(h, { dst: "10.9.0.0/24", link: "r0" });
@@ -78,7 +108,8 @@ describe("routes", () => {
       } catch (e) {
         expect(isNotFound(e)).toBe(true);
       }
-    }));
+    }),
+  );
 
   rootTest("v6 routes, other tables, onlink gateways", () =>
     withNetns(1, (ns) => {
@@ -103,5 +134,6 @@ describe("routes", () => {
       expect(() => routeAdd(h, {})).toThrow(/give dst, gw or family/);
       expect(() => routeAdd(h, { dst: "10.0.0.0/8", gw: "fd07::1" })).toThrow(/gateway of another family/);
       expect(() => routeAdd(h, { dst: "10.0.0.0/33" })).toThrow(RangeError);
-    }));
+    }),
+  );
 });

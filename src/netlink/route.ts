@@ -6,10 +6,36 @@ import { formatIP, type IPPrefix, parseAddr, parsePrefix } from "../spec/ip.ts";
 import { concat } from "./nl/_bytes.ts";
 import { AF_INET, AF_INET6, AF_UNSPEC, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE, afOf } from "./nl/netlink-consts.ts";
 import {
-  RTAX_ADVMSS, RTAX_MTU, RTA_DST, RTA_GATEWAY, RTA_METRICS, RTA_MULTIPATH, RTA_OIF, RTA_PREFSRC, RTA_PRIORITY, RTA_TABLE,
-  RTM_DELROUTE, RTM_F_CLONED, RTM_GETROUTE, RTM_NEWROUTE, RTNH_F_ONLINK, RTN_ANYCAST, RTN_BROADCAST, RTN_LOCAL,
-  RTN_MULTICAST, RTN_NAT, RTN_UNICAST, RTN_UNSPEC, RTPROT_BOOT, RTPROT_UNSPEC, RT_SCOPE_HOST, RT_SCOPE_LINK,
-  RT_SCOPE_NOWHERE, RT_SCOPE_UNIVERSE, RT_TABLE_MAIN, RT_TABLE_UNSPEC,
+  RTAX_ADVMSS,
+  RTAX_MTU,
+  RTA_DST,
+  RTA_GATEWAY,
+  RTA_METRICS,
+  RTA_MULTIPATH,
+  RTA_OIF,
+  RTA_PREFSRC,
+  RTA_PRIORITY,
+  RTA_TABLE,
+  RTM_DELROUTE,
+  RTM_F_CLONED,
+  RTM_GETROUTE,
+  RTM_NEWROUTE,
+  RTNH_F_ONLINK,
+  RTN_ANYCAST,
+  RTN_BROADCAST,
+  RTN_LOCAL,
+  RTN_MULTICAST,
+  RTN_NAT,
+  RTN_UNICAST,
+  RTN_UNSPEC,
+  RTPROT_BOOT,
+  RTPROT_UNSPEC,
+  RT_SCOPE_HOST,
+  RT_SCOPE_LINK,
+  RT_SCOPE_NOWHERE,
+  RT_SCOPE_UNIVERSE,
+  RT_TABLE_MAIN,
+  RT_TABLE_UNSPEC,
 } from "./nl/rtnetlink-consts.ts";
 import { SIZEOF_RTMSG, decodeRtMsg, encodeRtMsg } from "./nl/rtmsg.ts";
 import { type RtAttr, attrMap, decodeAttrs, encodeAttrs, readU32, rtaBytes, rtaNested, rtaU32 } from "./nl/rtattr.ts";
@@ -143,7 +169,10 @@ function encodeRoute(h: NetlinkHandle, s: RouteSpec, del: boolean): Uint8Array {
   const dst: IPPrefix | undefined = s.dst === undefined ? undefined : parsePrefix(s.dst, "destination");
   const family = dst ? afOf(dst.family) : gw ? (gw.length === 4 ? AF_INET : AF_INET6) : s.family ? afOf(s.family) : undefined;
   if (family === undefined) throw new RangeError(`Invalid route ${label(s)}: give dst, gw or family`);
-  for (const [what, ip] of [["gateway", gw], ["source address", src]] as const) {
+  for (const [what, ip] of [
+    ["gateway", gw],
+    ["source address", src],
+  ] as const) {
     if (ip && (ip.length === 4 ? AF_INET : AF_INET6) !== family) throw new RangeError(`Invalid route ${label(s)}: ${what} of another family`);
   }
   const table = s.table ?? RT_TABLE_MAIN;

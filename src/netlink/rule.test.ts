@@ -24,7 +24,12 @@ describe("rules", () => {
       expect(mine.find((r) => r.priority === 1001)).toMatchObject({ dst: "10.2.0.0/16", iifname: "eth0", table: 1000, fwmark: 0x10, fwmask: 0xff });
       expect(mine.find((r) => r.priority === 1003)!.invert).toBe(true);
       // The kernel's own rules: local, main, default.
-      expect(mine.filter((r) => [0, 32766, 32767].includes(r.priority ?? 0)).map((r) => r.table).sort()).toEqual([253, 254, 255]);
+      expect(
+        mine
+          .filter((r) => [0, 32766, 32767].includes(r.priority ?? 0))
+          .map((r) => r.table)
+          .sort(),
+      ).toEqual([253, 254, 255]);
       expect(ruleList(h, { family: 6 }).find((r) => r.priority === 1002)).toMatchObject({ family: 6, src: "fd00::/64", table: 200 });
       expect(ruleList(h).length).toBe(mine.length + ruleList(h, { family: 6 }).length);
 
@@ -47,5 +52,6 @@ describe("rules", () => {
         expect(isNotFound(e)).toBe(true);
       }
       expect(() => ruleAdd(h, { src: "10.0.0.0/8", dst: "fd00::/8" })).toThrow(/mixed address families/);
-    }));
+    }),
+  );
 });

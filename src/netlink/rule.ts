@@ -4,7 +4,15 @@ import { formatIP, parsePrefix } from "../spec/ip.ts";
 import { concat } from "./nl/_bytes.ts";
 import { AF_INET, AF_INET6, AF_UNSPEC, NLM_F_CREATE, NLM_F_EXCL, afOf } from "./nl/netlink-consts.ts";
 import {
-  FIB_RULE_INVERT, FRA_DST, FRA_FWMARK, FRA_FWMASK, FRA_IIFNAME, FRA_OIFNAME, FRA_PRIORITY, FRA_SRC, FRA_TABLE,
+  FIB_RULE_INVERT,
+  FRA_DST,
+  FRA_FWMARK,
+  FRA_FWMASK,
+  FRA_IIFNAME,
+  FRA_OIFNAME,
+  FRA_PRIORITY,
+  FRA_SRC,
+  FRA_TABLE,
   FR_ACT_TO_TBL,
 } from "./nl/rule-consts.ts";
 import { RTM_DELRULE, RTM_GETRULE, RTM_NEWRULE, RT_TABLE_MAIN, RT_TABLE_UNSPEC } from "./nl/rtnetlink-consts.ts";

@@ -49,9 +49,9 @@ export function wireguardFamily(h: NetlinkHandle): number {
   const known = families.get(h);
   if (known !== undefined) return known;
   const body = concat([genlHeader(CTRL_CMD_GETFAMILY, 1), encodeAttrs([rtaString(CTRL_ATTR_FAMILY_NAME, "wireguard")])]);
-  const [reply] = h.request(GENL_ID_CTRL, 0, body, "resolve the generic netlink family \"wireguard\"");
+  const [reply] = h.request(GENL_ID_CTRL, 0, body, 'resolve the generic netlink family "wireguard"');
   const id = reply && attrMap(decodeAttrs(reply.payload.subarray(4))).get(CTRL_ATTR_FAMILY_ID);
-  if (!id) throw new Error("Cannot resolve the generic netlink family \"wireguard\": no id in the answer");
+  if (!id) throw new Error('Cannot resolve the generic netlink family "wireguard": no id in the answer');
   families.set(h, readU16(id));
   return readU16(id);
 }
@@ -92,7 +92,11 @@ function peerAttrs(p: WgPeer): RtAttr[] {
   const allowed = (p.allowedIPs ?? []).map((cidr) => {
     const [addr, len] = cidr.split("/");
     const ip = parseAddr(addr!, "allowed IP");
-    return rtaNested(0, [rtaU16(WGALLOWEDIP_A_FAMILY, ip.length === 4 ? AF_INET : AF_INET6), rtaBytes(WGALLOWEDIP_A_IPADDR, ip), rtaU8(WGALLOWEDIP_A_CIDR_MASK, Number(len))], true);
+    return rtaNested(
+      0,
+      [rtaU16(WGALLOWEDIP_A_FAMILY, ip.length === 4 ? AF_INET : AF_INET6), rtaBytes(WGALLOWEDIP_A_IPADDR, ip), rtaU8(WGALLOWEDIP_A_CIDR_MASK, Number(len))],
+      true,
+    );
   });
   attrs.push(rtaNested(WGPEER_A_ALLOWEDIPS, allowed, true));
   return attrs;
@@ -103,12 +107,23 @@ function peerAttrs(p: WgPeer): RtAttr[] {
  * generic socket cannot look names up; only the peers given change, unless
  * replacePeers). Equivalent to: `wg set DEV private-key F listen-port P peer K endpoint E allowed-ips A ...`.
  */
-export function wgSetDevice(h: NetlinkHandle, link: number, d: { privateKey?: Uint8Array; listenPort?: number; peers?: WgPeer[]; replacePeers?: boolean }): void {
+export function wgSetDevice(
+  h: NetlinkHandle,
+  link: number,
+  d: { privateKey?: Uint8Array; listenPort?: number; peers?: WgPeer[]; replacePeers?: boolean },
+): void {
   const family = wireguardFamily(h);
   const attrs: RtAttr[] = [rtaU32(WGDEVICE_A_IFINDEX, link)];
   if (d.privateKey) attrs.push(rtaBytes(WGDEVICE_A_PRIVATE_KEY, d.privateKey));
   if (d.listenPort !== undefined) attrs.push(rtaU16(WGDEVICE_A_LISTEN_PORT, d.listenPort));
   if (d.replacePeers) attrs.push(rtaU32(WGDEVICE_A_FLAGS, WGDEVICE_F_REPLACE_PEERS));
-  if (d.peers?.length) attrs.push(rtaNested(WGDEVICE_A_PEERS, d.peers.map((p) => rtaNested(0, peerAttrs(p), true)), true));
+  if (d.peers?.length)
+    attrs.push(
+      rtaNested(
+        WGDEVICE_A_PEERS,
+        d.peers.map((p) => rtaNested(0, peerAttrs(p), true)),
+        true,
+      ),
+    );
   h.request(family, 0, concat([genlHeader(WG_CMD_SET_DEVICE, WG_GENL_VERSION), encodeAttrs(attrs)]), `configure wireguard device ${link}`);
 }

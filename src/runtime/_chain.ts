@@ -59,14 +59,21 @@ export async function runOne(
     prevResult: call.prevResult,
     capabilityArgs: call.rt.capabilityArgs,
   });
-  const env = pluginEnv({ command: call.command, containerID: call.rt.containerID, netns: call.rt.netns, ifName: call.rt.ifName, args: call.rt.args, path: r.path }, r.env);
+  const env = pluginEnv(
+    { command: call.command, containerID: call.rt.containerID, netns: call.rt.netns, ifName: call.rt.ifName, args: call.rt.args, path: r.path },
+    r.env,
+  );
   if (call.command === "ADD") return execWithResult(r.exec, { pluginPath, stdin, env, confVersion: chain.cniVersion });
   await r.exec.execPlugin(pluginPath, stdin, env);
   return undefined;
 }
 
 /** Runs one plugin for GC/STATUS: only name and version are injected, no attachment. */
-export async function runWithoutAttachment(r: Resolved, chain: Chain, call: { command: "GC" | "STATUS"; conf: NetConf; inject?: Record<string, unknown> }): Promise<void> {
+export async function runWithoutAttachment(
+  r: Resolved,
+  chain: Chain,
+  call: { command: "GC" | "STATUS"; conf: NetConf; inject?: Record<string, unknown> },
+): Promise<void> {
   const pluginPath = r.exec.findInPath(call.conf.type, r.path);
   const stdin = new TextEncoder().encode(JSON.stringify({ ...call.conf, ...call.inject, name: chain.name, cniVersion: chain.cniVersion }));
   await r.exec.execPlugin(pluginPath, stdin, pluginEnv({ command: call.command, path: r.path }, r.env));

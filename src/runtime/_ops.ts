@@ -70,7 +70,10 @@ export async function chainCheck(chain: Chain, rt: RuntimeConf, opts: RuntimeOpt
     throw new CniError(ErrorCode.DecodingFailure, `failed to get network "${chain.name}" cached result: ${errorMessage(e)}`, { cause: e });
   }
   if (!cached) {
-    throw new CniError(ErrorCode.UnknownContainer, `Cannot CHECK network "${chain.name}": no cached result for container "${rt.containerID}" interface "${rt.ifName}"`);
+    throw new CniError(
+      ErrorCode.UnknownContainer,
+      `Cannot CHECK network "${chain.name}": no cached result for container "${rt.containerID}" interface "${rt.ifName}"`,
+    );
   }
   for (const conf of chain.plugins) {
     try {

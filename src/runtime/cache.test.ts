@@ -11,7 +11,12 @@ beforeEach(() => {
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 const config = new TextEncoder().encode('{"cniVersion":"1.0.0","name":"net","plugins":[{"type":"bridge"}]}');
-const result = { cniVersion: "1.0.0", interfaces: [{ name: "eth0", sandbox: "/var/run/netns/x" }], ips: [{ interface: 0, address: "10.1.0.5/24", gateway: "10.1.0.1" }], dns: {} };
+const result = {
+  cniVersion: "1.0.0",
+  interfaces: [{ name: "eth0", sandbox: "/var/run/netns/x" }],
+  ips: [{ interface: 0, address: "10.1.0.5/24", gateway: "10.1.0.1" }],
+  dns: {},
+};
 const key = { network: "net", containerID: "ctr1", ifName: "eth0" };
 
 describe("cache entries", () => {
@@ -31,7 +36,14 @@ describe("cache entries", () => {
 
   test("leave out empty optional fields, as Go's omitempty does", () => {
     writeCacheEntry(dir, { ...key, config, cniArgs: [], capabilityArgs: {}, result });
-    expect(Object.keys(JSON.parse(readFileSync(cacheFilePath(dir, key), "utf8")))).toEqual(["kind", "containerId", "config", "ifName", "networkName", "result"]);
+    expect(Object.keys(JSON.parse(readFileSync(cacheFilePath(dir, key), "utf8")))).toEqual([
+      "kind",
+      "containerId",
+      "config",
+      "ifName",
+      "networkName",
+      "result",
+    ]);
   });
 
   test("round-trip, and the result converts to the reader's version", () => {

@@ -60,7 +60,11 @@ export function cacheFileName(key: CacheKey): string {
   const name = `${key.network}-${key.containerID}-${key.ifName}`;
   const bytes = Buffer.byteLength(name);
   if (bytes > NAME_MAX) {
-    throw new CniError(ErrorCode.InvalidEnvironmentVariables, `containerID too long: the cache file name "<network>-<containerID>-<ifName>" would be ${bytes} bytes, more than ${NAME_MAX}`, { details: key.containerID });
+    throw new CniError(
+      ErrorCode.InvalidEnvironmentVariables,
+      `containerID too long: the cache file name "<network>-<containerID>-<ifName>" would be ${bytes} bytes, more than ${NAME_MAX}`,
+      { details: key.containerID },
+    );
   }
   return name;
 }

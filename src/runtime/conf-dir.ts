@@ -51,9 +51,7 @@ export function confListFromBytes(bytes: Uint8Array, options: { file?: string; d
   }
   if (Array.isArray(obj.plugins) && obj.plugins.length === 0) throw new CniError(ErrorCode.InvalidNetworkConfig, `Invalid ${where}: no plugins in list`);
   // The name becomes a path: only a valid network name may pick a plugin folder.
-  const extra = options.dir !== undefined && !inlineOnly && isNetworkName(obj.name)
-    ? pluginConfsFromDir(join(options.dir, obj.name))
-    : [];
+  const extra = options.dir !== undefined && !inlineOnly && isNetworkName(obj.name) ? pluginConfsFromDir(join(options.dir, obj.name)) : [];
   if (obj.plugins === undefined && extra.length === 0) throw new CniError(ErrorCode.InvalidNetworkConfig, `Invalid ${where}: no plugin configs found`);
   let effective = obj;
   let outBytes = bytes;

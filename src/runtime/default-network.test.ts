@@ -21,12 +21,24 @@ beforeEach(() => {
 
 const list = (o: Record<string, unknown>) => confListFromBytes(new TextEncoder().encode(JSON.stringify({ name: "net", cniVersion: "1.0.0", ...o })));
 
-
 describe("validateNetworkList", () => {
   test("resolves to the enabled capabilities when every plugin is there and speaks the version", async () => {
-    const caps = await validateNetworkList(list({ plugins: [{ type: "bridge", capabilities: { ips: true, mac: false } }, { type: "portmap", capabilities: { portMappings: true } }] }), opts);
+    const caps = await validateNetworkList(
+      list({
+        plugins: [
+          { type: "bridge", capabilities: { ips: true, mac: false } },
+          { type: "portmap", capabilities: { portMappings: true } },
+        ],
+      }),
+      opts,
+    );
     expect(caps).toEqual(["ips", "portMappings"]);
-    expect(fake.calls().map((c) => `${c.type}:${c.command}`).sort()).toEqual(["bridge:VERSION", "portmap:VERSION"]);
+    expect(
+      fake
+        .calls()
+        .map((c) => `${c.type}:${c.command}`)
+        .sort(),
+    ).toEqual(["bridge:VERSION", "portmap:VERSION"]);
   });
 
   test("reports every problem at once", async () => {
@@ -75,7 +87,12 @@ describe("defaultNetwork", () => {
     expect(files[4]!.reason).toBe("");
     expect(files[5]!.reason).toBe('not the default: "30-good.conflist" comes first');
     // Each plugin is asked VERSION once however many files name it.
-    expect(fake.calls().map((c) => c.type).sort()).toEqual(["bridge", "legacy", "portmap"]);
+    expect(
+      fake
+        .calls()
+        .map((c) => c.type)
+        .sort(),
+    ).toEqual(["bridge", "legacy", "portmap"]);
   });
 
   test("finds nothing in an empty or missing dir", async () => {

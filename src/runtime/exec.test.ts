@@ -16,7 +16,6 @@ const quiet = defaultExec({ onStderr: () => {} });
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);
 
-
 describe("findInPath", () => {
   test("finds the first regular file of that name along the path", () => {
     const other = join(fake.root, "other");
@@ -40,7 +39,17 @@ describe("execPlugin", () => {
   test("passes stdin and exactly the six CNI_* variables over the inherited environment", async () => {
     fake.clearCalls();
     const env = pluginEnv(
-      { command: "ADD", containerID: "c1", netns: "/var/run/netns/x", ifName: "eth0", args: [["K8S_POD_NAME", "p"], ["A", "b=c"]], path: ["/a", "/b"] },
+      {
+        command: "ADD",
+        containerID: "c1",
+        netns: "/var/run/netns/x",
+        ifName: "eth0",
+        args: [
+          ["K8S_POD_NAME", "p"],
+          ["A", "b=c"],
+        ],
+        path: ["/a", "/b"],
+      },
       { PATH: process.env.PATH, FOO: "bar", CNI_COMMAND: "DEL", CNI_PATH: "/inherited", UNSET: undefined },
     );
     const out = await quiet.execPlugin(join(fake.binDir, "noop"), enc('{"hello":1}'), env);
@@ -51,8 +60,12 @@ describe("execPlugin", () => {
     expect("UNSET" in call!.env).toBe(false);
     const cni = Object.fromEntries(Object.entries(call!.env).filter(([k]) => k.startsWith("CNI_")));
     expect(cni).toEqual({
-      CNI_COMMAND: "ADD", CNI_CONTAINERID: "c1", CNI_NETNS: "/var/run/netns/x", CNI_IFNAME: "eth0",
-      CNI_ARGS: "K8S_POD_NAME=p;A=b=c", CNI_PATH: "/a:/b",
+      CNI_COMMAND: "ADD",
+      CNI_CONTAINERID: "c1",
+      CNI_NETNS: "/var/run/netns/x",
+      CNI_IFNAME: "eth0",
+      CNI_ARGS: "K8S_POD_NAME=p;A=b=c",
+      CNI_PATH: "/a:/b",
     });
   });
 
@@ -66,11 +79,17 @@ describe("execPlugin", () => {
 
   test("reports stderr, or the exit status, when the plugin printed no error object", async () => {
     fake.answer("fail", "DEL", { stderr: "panic: oops", exit: 2 });
-    await expect(quiet.execPlugin(join(fake.binDir, "fail"), enc("{}"), pluginEnv({ command: "DEL", path: [] }))).rejects.toMatchObject({ message: 'netplugin failed: "panic: oops"' });
+    await expect(quiet.execPlugin(join(fake.binDir, "fail"), enc("{}"), pluginEnv({ command: "DEL", path: [] }))).rejects.toMatchObject({
+      message: 'netplugin failed: "panic: oops"',
+    });
     fake.answer("fail", "DEL", { exit: 3 });
-    await expect(quiet.execPlugin(join(fake.binDir, "fail"), enc("{}"), pluginEnv({ command: "DEL", path: [] }))).rejects.toMatchObject({ message: "netplugin failed with no error message: exit status 3" });
+    await expect(quiet.execPlugin(join(fake.binDir, "fail"), enc("{}"), pluginEnv({ command: "DEL", path: [] }))).rejects.toMatchObject({
+      message: "netplugin failed with no error message: exit status 3",
+    });
     fake.answer("fail", "DEL", { stdout: "not json", exit: 1 });
-    await expect(quiet.execPlugin(join(fake.binDir, "fail"), enc("{}"), pluginEnv({ command: "DEL", path: [] }))).rejects.toThrow('netplugin failed but error parsing its diagnostic message "not json"');
+    await expect(quiet.execPlugin(join(fake.binDir, "fail"), enc("{}"), pluginEnv({ command: "DEL", path: [] }))).rejects.toThrow(
+      'netplugin failed but error parsing its diagnostic message "not json"',
+    );
   });
 
   test("hands a successful plugin's stderr to onStderr", async () => {
@@ -83,7 +102,9 @@ describe("execPlugin", () => {
   test("kills a plugin that runs past the timeout, with its children, and says so", async () => {
     fake.answer("noop", "CHECK", { sleepSeconds: 31.77 });
     const t0 = performance.now();
-    await expect(defaultExec({ timeoutMs: 300 }).execPlugin(join(fake.binDir, "noop"), enc("{}"), pluginEnv({ command: "CHECK", path: [] }))).rejects.toMatchObject({ message: `plugin "${join(fake.binDir, "noop")}" timed out after 300 ms and was killed` });
+    await expect(
+      defaultExec({ timeoutMs: 300 }).execPlugin(join(fake.binDir, "noop"), enc("{}"), pluginEnv({ command: "CHECK", path: [] })),
+    ).rejects.toMatchObject({ message: `plugin "${join(fake.binDir, "noop")}" timed out after 300 ms and was killed` });
     expect(performance.now() - t0).toBeLessThan(3000);
     // The group gets SIGKILL at once; the kernel reaps it a moment later.
     await waitFor(() => Bun.spawnSync(["pgrep", "-f", "sleep 31.77"]).stdout.toString() === "", "the killed plugin's children to be gone", { timeoutMs: 3000 });
@@ -102,7 +123,10 @@ describe("execPlugin", () => {
     const path = join(fake.root, "bin", "never");
     const fd = openSync(path, "w", 0o755);
     try {
-      await expect(defaultExec({ retries: 2, retryDelayMs: 10 }).execPlugin(path, enc("{}"), pluginEnv({ command: "ADD", path: [] }))).rejects.toMatchObject({ code: 5, message: expect.stringContaining("ETXTBSY") });
+      await expect(defaultExec({ retries: 2, retryDelayMs: 10 }).execPlugin(path, enc("{}"), pluginEnv({ command: "ADD", path: [] }))).rejects.toMatchObject({
+        code: 5,
+        message: expect.stringContaining("ETXTBSY"),
+      });
     } finally {
       closeSync(fd);
     }
@@ -111,8 +135,12 @@ describe("execPlugin", () => {
   test("runs and validates a plugin in-process when the hook claims its path", async () => {
     const funcs: PluginFuncs = {
       add: (a) => ({ cniVersion: a.conf.cniVersion, interfaces: [{ name: a.ifName }] }),
-      del: () => { throw new CniError(7, "bad config", { details: "in-process" }); },
-      validate: (a) => { if (a.conf.bad) throw new CniError(7, "bad field"); },
+      del: () => {
+        throw new CniError(7, "bad config", { details: "in-process" });
+      },
+      validate: (a) => {
+        if (a.conf.bad) throw new CniError(7, "bad field");
+      },
     };
     const info = { about: "test", supportedVersions: ["0.4.0", "1.0.0"] };
     const ours = join(fake.root, "cni-ts-plugin");
@@ -123,13 +151,23 @@ describe("execPlugin", () => {
     expect(await getVersionInfo(exec, ours)).toEqual({ cniVersion: "1.1.0", supportedVersions: ["0.4.0", "1.0.0"] });
     const conf = enc('{"cniVersion":"1.0.0","name":"n","type":"x"}');
     const base = { containerID: "c", netns: "", ifName: "eth7", path: ["/x"] };
-    await expect(exec.execPlugin(ours, conf, pluginEnv({ ...base, command: "DEL" }, {}))).rejects.toMatchObject({ code: 7, message: "bad config", details: "in-process" });
+    await expect(exec.execPlugin(ours, conf, pluginEnv({ ...base, command: "DEL" }, {}))).rejects.toMatchObject({
+      code: 7,
+      message: "bad config",
+      details: "in-process",
+    });
     const add = pluginEnv({ ...base, netns: "/proc/self/ns/net", command: "ADD" }, { CNI_NETNS_OVERRIDE: "1" });
-    await expect(exec.validate!(ours, enc('{"cniVersion":"1.0.0","name":"n","type":"x","bad":true}'), add)).rejects.toMatchObject({ code: 7, message: "bad field" });
+    await expect(exec.validate!(ours, enc('{"cniVersion":"1.0.0","name":"n","type":"x","bad":true}'), add)).rejects.toMatchObject({
+      code: 7,
+      message: "bad field",
+    });
     await exec.validate!(ours, conf, add);
     await defaultExec().validate!(ours, conf, add);
     const broken = defaultExec({ inProcess: () => ({ run: () => Promise.reject(new Error("boom")), validate: () => Promise.resolve() }) });
-    await expect(broken.execPlugin(ours, conf, pluginEnv({ ...base, command: "DEL" }, {}))).rejects.toMatchObject({ code: 999, message: `plugin "${ours}" failed in-process: boom` });
+    await expect(broken.execPlugin(ours, conf, pluginEnv({ ...base, command: "DEL" }, {}))).rejects.toMatchObject({
+      code: 999,
+      message: `plugin "${ours}" failed in-process: boom`,
+    });
   });
 });
 

@@ -119,7 +119,12 @@ async function inProcess<T>(pluginPath: string, fn: () => Promise<T>): Promise<T
     return await fn();
   } catch (e) {
     if (e instanceof CniError) throw e;
-    throw new PluginError(ErrorCode.Internal, `plugin "${pluginPath}" failed in-process: ${errorMessage(e)}`, { pluginPath, exitCode: null, stderr: "" }, { cause: e });
+    throw new PluginError(
+      ErrorCode.Internal,
+      `plugin "${pluginPath}" failed in-process: ${errorMessage(e)}`,
+      { pluginPath, exitCode: null, stderr: "" },
+      { cause: e },
+    );
   }
 }
 
@@ -143,9 +148,16 @@ async function spawnWithRetry(pluginPath: string, stdin: Uint8Array, env: Record
         continue;
       }
       if (e instanceof PluginError) throw e;
-      throw new PluginError(ErrorCode.IOFailure, `Cannot run plugin "${pluginPath}": ${errorMessage(e)}`, {
-        pluginPath, exitCode: null, stderr: "",
-      }, { cause: e });
+      throw new PluginError(
+        ErrorCode.IOFailure,
+        `Cannot run plugin "${pluginPath}": ${errorMessage(e)}`,
+        {
+          pluginPath,
+          exitCode: null,
+          stderr: "",
+        },
+        { cause: e },
+      );
     }
   }
 }
@@ -157,12 +169,13 @@ async function spawnOnce(pluginPath: string, stdin: Uint8Array, env: Record<stri
   const proc = Bun.spawn(argv, { stdin, stdout: "pipe", stderr: "pipe", env, detached: true });
   const timeoutMs = o.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   let timedOut = false;
-  const timer = timeoutMs > 0
-    ? setTimeout(() => {
-        timedOut = true;
-        killGroup(proc.pid);
-      }, timeoutMs)
-    : undefined;
+  const timer =
+    timeoutMs > 0
+      ? setTimeout(() => {
+          timedOut = true;
+          killGroup(proc.pid);
+        }, timeoutMs)
+      : undefined;
   const stdoutP = new Response(proc.stdout).bytes();
   const stderrP = new Response(proc.stderr).text();
   try {
@@ -172,9 +185,16 @@ async function spawnOnce(pluginPath: string, stdin: Uint8Array, env: Record<stri
   }
   if (timedOut) {
     const stderr = await withGrace(stderrP, "");
-    throw new PluginError(ErrorCode.Internal, `plugin "${pluginPath}" timed out after ${timeoutMs} ms and was killed`, {
-      pluginPath, exitCode: null, stderr,
-    }, { details: stderr.trim() });
+    throw new PluginError(
+      ErrorCode.Internal,
+      `plugin "${pluginPath}" timed out after ${timeoutMs} ms and was killed`,
+      {
+        pluginPath,
+        exitCode: null,
+        stderr,
+      },
+      { details: stderr.trim() },
+    );
   }
   const [stdout, stderr] = await Promise.all([stdoutP, stderrP]);
   return { exitCode: proc.exitCode, signal: proc.signalCode == null ? undefined : String(proc.signalCode), stdout, stderr };

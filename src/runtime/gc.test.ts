@@ -22,8 +22,12 @@ beforeEach(() => {
 });
 
 const list = (o: Record<string, unknown>) => confListFromBytes(new TextEncoder().encode(JSON.stringify({ name: "net", cniVersion: "1.1.0", ...o })));
-const attach = (containerID: string, ifName = "eth0", netns = `/var/run/netns/${containerID}`) => ({ containerID, ifName, netns, args: [["K", containerID]] as [string, string][] });
-
+const attach = (containerID: string, ifName = "eth0", netns = `/var/run/netns/${containerID}`) => ({
+  containerID,
+  ifName,
+  netns,
+  args: [["K", containerID]] as [string, string][],
+});
 
 describe("gcNetworkList", () => {
   test("DELs stale attachments with their cached config and arguments, then GCs every plugin with the valid ones", async () => {
@@ -38,7 +42,13 @@ describe("gcNetworkList", () => {
     const calls = fake.calls();
     expect(calls.map((c) => `${c.type}:${c.command}`)).toEqual(["old:DEL", "new:GC", "other:GC"]);
     const del = calls[0]!;
-    expect([del.env.CNI_CONTAINERID, del.env.CNI_IFNAME, del.env.CNI_NETNS, del.env.CNI_ARGS, del.conf.v]).toEqual(["stale", "eth0", "/var/run/netns/stale", "K=stale", 1]);
+    expect([del.env.CNI_CONTAINERID, del.env.CNI_IFNAME, del.env.CNI_NETNS, del.env.CNI_ARGS, del.conf.v]).toEqual([
+      "stale",
+      "eth0",
+      "/var/run/netns/stale",
+      "K=stale",
+      1,
+    ]);
     expect(del.conf.prevResult.interfaces).toEqual([{ name: "old" }]);
     for (const gc of calls.slice(1)) {
       expect(gc.conf["cni.dev/valid-attachments"]).toEqual([{ containerID: "keep", ifname: "eth0" }]);
@@ -71,7 +81,10 @@ describe("gcNetworkList", () => {
     fake.answer("old", "DEL", { stdout: '{"code":11,"msg":"del failed"}', exit: 1 });
     fake.answer("old", "GC", { stdout: '{"code":999,"msg":"gc failed"}', exit: 1 });
     fake.clearCalls();
-    await expect(gcNetworkList(l, [], opts)).rejects.toMatchObject({ message: 'GC of network "net" failed: failed to delete stale attachment s1 eth0: plugin type="old" failed (delete): del failed; plugin type="old" failed (gc): gc failed' });
+    await expect(gcNetworkList(l, [], opts)).rejects.toMatchObject({
+      message:
+        'GC of network "net" failed: failed to delete stale attachment s1 eth0: plugin type="old" failed (delete): del failed; plugin type="old" failed (gc): gc failed',
+    });
     expect(fake.calls().map((c) => `${c.type}:${c.command}`)).toEqual(["other:DEL", "old:DEL", "old:GC", "other:GC"]);
   });
 });

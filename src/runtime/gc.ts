@@ -36,7 +36,14 @@ export async function gcNetworkList(list: NetworkConfigList, validAttachments: r
     } catch {
       // An unreadable cached config: the current one is the best we have.
     }
-    const rt = { containerID: entry.containerID, netns: entry.netns ?? "", ifName: entry.ifName, args: entry.cniArgs, capabilityArgs: entry.capabilityArgs, cacheDir: dir };
+    const rt = {
+      containerID: entry.containerID,
+      netns: entry.netns ?? "",
+      ifName: entry.ifName,
+      args: entry.cniArgs,
+      capabilityArgs: entry.capabilityArgs,
+      cacheDir: dir,
+    };
     try {
       await chainDel(stale, rt, opts);
     } catch (e) {

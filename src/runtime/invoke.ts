@@ -36,7 +36,10 @@ export function pluginEnv(a: PluginArgs, base: Record<string, string | undefined
  * Runs an ADD and decodes its result; a result without cniVersion is taken to be in
  * the config's version, as libcni does for plugins that forget it (CNI issue #895).
  */
-export async function execWithResult(exec: PluginExec, call: { pluginPath: string; stdin: Uint8Array; env: Record<string, string>; confVersion: string }): Promise<Result> {
+export async function execWithResult(
+  exec: PluginExec,
+  call: { pluginPath: string; stdin: Uint8Array; env: Record<string, string>; confVersion: string },
+): Promise<Result> {
   const out = await exec.execPlugin(call.pluginPath, call.stdin, call.env);
   let raw: unknown;
   try {

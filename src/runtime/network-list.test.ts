@@ -5,9 +5,7 @@ import { FakePlugins } from "../../test/helpers/fake-plugins.ts";
 import { cacheFilePath } from "./cache.ts";
 import { confFromBytes, confListFromBytes } from "./conf-dir.ts";
 import { defaultExec } from "./exec.ts";
-import {
-  addNetwork, addNetworkList, checkNetworkList, delNetwork, delNetworkList, getCachedConfig, getCachedResult,
-} from "./network-list.ts";
+import { addNetwork, addNetworkList, checkNetworkList, delNetwork, delNetworkList, getCachedConfig, getCachedResult } from "./network-list.ts";
 import type { RuntimeConf, RuntimeOptions } from "./types.ts";
 
 const fake = FakePlugins.create("first", "second", "third");
@@ -25,11 +23,14 @@ beforeEach(() => {
 
 const list = (o: Record<string, unknown>) => confListFromBytes(new TextEncoder().encode(JSON.stringify({ name: "net", cniVersion: "1.0.0", ...o })));
 const threePlugins = (v = "1.0.0", extra: Record<string, unknown> = {}) =>
-  list({ cniVersion: v, plugins: [{ type: "first", name: "p1" }, { type: "second", capabilities: { portMappings: true, bandwidth: false } }, { type: "third" }], ...extra });
+  list({
+    cniVersion: v,
+    plugins: [{ type: "first", name: "p1" }, { type: "second", capabilities: { portMappings: true, bandwidth: false } }, { type: "third" }],
+    ...extra,
+  });
 const rt: RuntimeConf = { containerID: "ctr1", netns: "/var/run/netns/pod", ifName: "eth0", args: [["K8S_POD_NAME", "web"]] };
 const key = { network: "net", containerID: "ctr1", ifName: "eth0" };
 const readCache = () => JSON.parse(readFileSync(cacheFilePath(cacheDir, key), "utf8"));
-
 
 describe("addNetworkList", () => {
   test("runs the plugins in order with the list's name and version, the previous result, and their capabilities", async () => {
@@ -37,7 +38,8 @@ describe("addNetworkList", () => {
     const res = await addNetworkList(threePlugins(), { ...rt, capabilityArgs }, opts);
     const calls = fake.calls();
     expect(calls.map((c) => `${c.type}:${c.command}`)).toEqual(["first:ADD", "second:ADD", "third:ADD"]);
-    for (const c of calls) expect([c.conf.name, c.conf.cniVersion, c.env.CNI_CONTAINERID, c.env.CNI_ARGS]).toEqual(["net", "1.0.0", "ctr1", "K8S_POD_NAME=web"]);
+    for (const c of calls)
+      expect([c.conf.name, c.conf.cniVersion, c.env.CNI_CONTAINERID, c.env.CNI_ARGS]).toEqual(["net", "1.0.0", "ctr1", "K8S_POD_NAME=web"]);
     expect(calls[0]!.conf.prevResult).toBeUndefined();
     expect(calls[1]!.conf.prevResult.interfaces).toEqual([{ name: "first" }]);
     expect(calls[2]!.conf.prevResult.interfaces).toEqual([{ name: "second" }]);
@@ -47,7 +49,13 @@ describe("addNetworkList", () => {
     expect(res.cniVersion).toBe("1.0.0");
     expect(res.interfaces).toEqual([{ name: "third" }]);
     const cached = readCache();
-    expect([cached.kind, cached.containerId, cached.ifName, cached.networkName, cached.netns]).toEqual(["cniCacheV1", "ctr1", "eth0", "net", "/var/run/netns/pod"]);
+    expect([cached.kind, cached.containerId, cached.ifName, cached.networkName, cached.netns]).toEqual([
+      "cniCacheV1",
+      "ctr1",
+      "eth0",
+      "net",
+      "/var/run/netns/pod",
+    ]);
     expect(cached.cniArgs).toEqual([["K8S_POD_NAME", "web"]]);
     expect(cached.capabilityArgs).toEqual(capabilityArgs);
     expect(cached.result.interfaces).toEqual([{ name: "third" }]);
@@ -100,14 +108,23 @@ describe("delNetworkList", () => {
     for (const c of calls) expect(c.conf.prevResult.interfaces).toEqual([{ name: "third" }]);
     expect(existsSync(cacheFilePath(cacheDir, key))).toBe(false);
     await delNetworkList(threePlugins(), rt, opts); // again: nothing cached, still fine
-    expect(fake.calls().slice(3).every((c) => c.conf.prevResult === undefined)).toBe(true);
+    expect(
+      fake
+        .calls()
+        .slice(3)
+        .every((c) => c.conf.prevResult === undefined),
+    ).toBe(true);
   });
 
   test("survives a corrupt cache entry: DELs without prevResult and removes it", async () => {
     mkdirSync(join(cacheDir, "results"), { recursive: true });
     writeFileSync(cacheFilePath(cacheDir, key), "{corrupt");
     await delNetworkList(threePlugins(), rt, opts);
-    expect(fake.calls().map((c) => [c.command, c.conf.prevResult])).toEqual([["DEL", undefined], ["DEL", undefined], ["DEL", undefined]]);
+    expect(fake.calls().map((c) => [c.command, c.conf.prevResult])).toEqual([
+      ["DEL", undefined],
+      ["DEL", undefined],
+      ["DEL", undefined],
+    ]);
     expect(existsSync(cacheFilePath(cacheDir, key))).toBe(false);
   });
 
@@ -131,7 +148,11 @@ describe("checkNetworkList", () => {
     await addNetworkList(threePlugins(), rt, opts);
     fake.clearCalls();
     await checkNetworkList(threePlugins(), rt, opts);
-    expect(fake.calls().map((c) => `${c.type}:${c.command}:${c.conf.prevResult.interfaces[0].name}`)).toEqual(["first:CHECK:third", "second:CHECK:third", "third:CHECK:third"]);
+    expect(fake.calls().map((c) => `${c.type}:${c.command}:${c.conf.prevResult.interfaces[0].name}`)).toEqual([
+      "first:CHECK:third",
+      "second:CHECK:third",
+      "third:CHECK:third",
+    ]);
   });
 
   test("reports a plugin's failure", async () => {
@@ -144,7 +165,10 @@ describe("checkNetworkList", () => {
     await expect(checkNetworkList(threePlugins("0.3.1"), rt, opts)).rejects.toMatchObject({ code: 1 });
     await checkNetworkList(threePlugins("1.0.0", { disableCheck: true }), rt, opts);
     expect(fake.calls()).toEqual([]);
-    await expect(checkNetworkList(threePlugins(), rt, opts)).rejects.toMatchObject({ code: 3, message: 'Cannot CHECK network "net": no cached result for container "ctr1" interface "eth0"' });
+    await expect(checkNetworkList(threePlugins(), rt, opts)).rejects.toMatchObject({
+      code: 3,
+      message: 'Cannot CHECK network "net": no cached result for container "ctr1" interface "eth0"',
+    });
   });
 });
 
@@ -166,6 +190,9 @@ describe("single network", () => {
     await addNetwork(net, rt, opts);
     expect(Buffer.from(readCache().config, "base64").toString()).toBe('{"cniVersion":"0.4.0","name":"net","type":"first"}');
     await delNetwork(net, rt, opts);
-    expect(fake.calls().map((c) => [c.command, c.conf.prevResult?.cniVersion])).toEqual([["ADD", undefined], ["DEL", "0.4.0"]]);
+    expect(fake.calls().map((c) => [c.command, c.conf.prevResult?.cniVersion])).toEqual([
+      ["ADD", undefined],
+      ["DEL", "0.4.0"],
+    ]);
   });
 });

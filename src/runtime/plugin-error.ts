@@ -43,9 +43,7 @@ export function decodePluginFailure(f: PluginFailure): PluginError {
   const how = f.signal ? `killed by signal ${f.signal}` : `exit status ${f.exitCode}`;
   const where = { pluginPath: f.pluginPath, exitCode: f.exitCode, stderr: f.stderr };
   if (stdout.trim() === "") {
-    const msg = f.stderr.trim() === ""
-      ? `netplugin failed with no error message: ${how}`
-      : `netplugin failed: ${JSON.stringify(f.stderr)}`;
+    const msg = f.stderr.trim() === "" ? `netplugin failed with no error message: ${how}` : `netplugin failed: ${JSON.stringify(f.stderr)}`;
     return new PluginError(ErrorCode.Internal, msg, where);
   }
   let obj: unknown;

@@ -23,7 +23,8 @@ const REF = GO_PLUGINS;
 const haveRef = ["bridge", "host-local", "portmap", "loopback"].every((p) => existsSync(join(REF, p)));
 const interopTest: typeof rootTest = haveRef
   ? rootTest
-  : (((name: string, ...rest: unknown[]) => rootTest.skip(`${name} (needs Debian's containernetworking-plugins in ${REF})`, ...(rest as []))) as unknown as typeof rootTest);
+  : (((name: string, ...rest: unknown[]) =>
+      rootTest.skip(`${name} (needs Debian's containernetworking-plugins in ${REF})`, ...(rest as []))) as unknown as typeof rootTest);
 
 let libcniClient = "";
 beforeAll(() => {
@@ -45,19 +46,23 @@ interface Rig {
 }
 
 function withRig(fn: (rig: Rig) => Promise<void>): Promise<void> {
-  return withNetns(3, async (node, pod1, pod2) => {
-    const tmp = mkdtempSync(join(tmpdir(), "cnits-interop-"));
-    try {
-      const confDir = join(tmp, "net.d");
-      const cacheDir = join(tmp, "cache");
-      mkdirSync(confDir);
-      const exec = defaultExec({ argv: (p) => ["ip", "netns", "exec", node.name, p], onStderr: () => {}, timeoutMs: 30_000 });
-      const opts: RuntimeOptions = { path: [REF], cacheDir, exec };
-      await fn({ node, pods: [pod1!, pod2!], confDir, cacheDir, opts, bridge: "cnitsbr0" });
-    } finally {
-      rmSync(tmp, { recursive: true, force: true });
-    }
-  }, "cnitsrt");
+  return withNetns(
+    3,
+    async (node, pod1, pod2) => {
+      const tmp = mkdtempSync(join(tmpdir(), "cnits-interop-"));
+      try {
+        const confDir = join(tmp, "net.d");
+        const cacheDir = join(tmp, "cache");
+        mkdirSync(confDir);
+        const exec = defaultExec({ argv: (p) => ["ip", "netns", "exec", node.name, p], onStderr: () => {}, timeoutMs: 30_000 });
+        const opts: RuntimeOptions = { path: [REF], cacheDir, exec };
+        await fn({ node, pods: [pod1!, pod2!], confDir, cacheDir, opts, bridge: "cnitsbr0" });
+      } finally {
+        rmSync(tmp, { recursive: true, force: true });
+      }
+    },
+    "cnitsrt",
+  );
 }
 
 function writeBridgeList(rig: Rig, version: string): NetworkConfigList {
@@ -104,14 +109,16 @@ function ipamFiles(rig: Rig): string[] {
   return existsSync(dir) ? readdirSync(dir).filter((f) => f.startsWith("10.")) : [];
 }
 
-
 /** Runs the libcni-based runtime inside the node namespace. */
 function libcni(rig: Rig, cmd: "add" | "check" | "del", pod: TestNetns, containerID: string): string {
   if (!libcniClient) throw new Error("libcni-client is not built (see the beforeAll error)");
   return rig.node.exec([libcniClient, cmd, "rtnet", pod.path, containerID], {
     env: {
       PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin",
-      NETCONFPATH: rig.confDir, CNI_PATH: REF, CNI_IFNAME: "eth0", CNI_CACHE_DIR: rig.cacheDir,
+      NETCONFPATH: rig.confDir,
+      CNI_PATH: REF,
+      CNI_IFNAME: "eth0",
+      CNI_CACHE_DIR: rig.cacheDir,
     },
   });
 }
@@ -161,7 +168,8 @@ describe("runtime with the reference plugins", () => {
       expect(pod2.ipJson("link", "show").map((l: { ifname: string }) => l.ifname)).not.toContain("eth0");
       expect(ipamFiles(rig)).toEqual([]);
       expect(existsSync(cacheFilePath(rig.cacheDir, { network: "rtnet", containerID: "ctr-b", ifName: "eth0" }))).toBe(false);
-    }));
+    }),
+  );
 
   interopTest("0.3.1 list: ADD and DEL work, CHECK is refused", () =>
     withRig(async (rig) => {
@@ -178,7 +186,8 @@ describe("runtime with the reference plugins", () => {
       expect(podAddrs(pod1)).toEqual([]);
       expect(natRules(rig.node)).not.toContain("--dport 18080");
       expect(ipamFiles(rig)).toEqual([]);
-    }));
+    }),
+  );
 
   interopTest("loopback: lo comes up on ADD and goes down on DEL", () =>
     withRig(async (rig) => {
@@ -192,7 +201,8 @@ describe("runtime with the reference plugins", () => {
       await checkNetworkList(list, rt, rig.opts);
       await delNetworkList(list, rt, rig.opts);
       expect(pod.ipJson("link", "show", "lo")[0].flags).not.toContain("UP");
-    }));
+    }),
+  );
 });
 
 describe("result cache shared with Debian's libcni", () => {
@@ -209,7 +219,8 @@ describe("result cache shared with Debian's libcni", () => {
       expect(r.ips![0]!.address).toMatch(/^10\.77\.0\./);
       expect(existsSync(cacheFilePath(rig.cacheDir, { network: "rtnet", containerID: "ctr-ours", ifName: "eth0" }))).toBe(false);
       expect(natRules(rig.node)).not.toContain("ctr-ours");
-    }));
+    }),
+  );
 
   interopTest("ADD by libcni, cached result, CHECK and DEL by us", () =>
     withRig(async (rig) => {
@@ -227,5 +238,6 @@ describe("result cache shared with Debian's libcni", () => {
       expect(ipamFiles(rig)).toEqual([]);
       expect(existsSync(cacheFile)).toBe(false);
       expect(natRules(rig.node)).not.toContain("ctr-go");
-    }));
+    }),
+  );
 });

@@ -44,7 +44,12 @@ async function validatePlugins(name: string, version: string, plugins: NetConf[]
     errors.push(`${errorMessage(e)} ${JSON.stringify(name)}`);
   }
   // Probe in parallel: each VERSION is a process start, and a conf dir scan asks many.
-  const probes = plugins.map((p) => probe(r, p.type, opts.versionCache).then((vi) => ({ vi }), (err: unknown) => ({ err })));
+  const probes = plugins.map((p) =>
+    probe(r, p.type, opts.versionCache).then(
+      (vi) => ({ vi }),
+      (err: unknown) => ({ err }),
+    ),
+  );
   for (const [i, conf] of plugins.entries()) {
     const res = await probes[i]!;
     if ("err" in res) errors.push(errorMessage(res.err));

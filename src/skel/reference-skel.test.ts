@@ -33,7 +33,10 @@ const funcs: PluginFuncs = {
     return {
       cniVersion: "1.0.0",
       interfaces: [{ name: args.ifName, mac: "0a:58:0a:01:02:03", sandbox: args.netns }],
-      ips: [{ interface: 0, address: "10.1.2.3/24", gateway: "10.1.2.1" }, { interface: 0, address: "fd00::3/64" }],
+      ips: [
+        { interface: 0, address: "10.1.2.3/24", gateway: "10.1.2.1" },
+        { interface: 0, address: "fd00::3/64" },
+      ],
       routes: [{ dst: "0.0.0.0/0" }, { dst: "::/0", gw: "fd00::1" }],
     };
   },
@@ -60,11 +63,22 @@ afterAll(() => {
 
 type Env = Record<string, string | undefined>;
 // "@ns" stands for the test's namespace, which exists only once beforeAll has run.
-const full = (command: string, extra: Env = {}): Env => ({ CNI_COMMAND: command, CNI_CONTAINERID: "ctr-1", CNI_NETNS: "@ns", CNI_IFNAME: "eth0", CNI_PATH: "/opt/cni/bin", ...extra });
+const full = (command: string, extra: Env = {}): Env => ({
+  CNI_COMMAND: command,
+  CNI_CONTAINERID: "ctr-1",
+  CNI_NETNS: "@ns",
+  CNI_IFNAME: "eth0",
+  CNI_PATH: "/opt/cni/bin",
+  ...extra,
+});
 const conf = (extra: object = {}) => JSON.stringify({ cniVersion: "1.0.0", name: "net1", type: "skel-plugin", ...extra });
 
 async function both(env: Env, stdin: string) {
-  const clean = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined).map(([k, v]) => [k, v === "@ns" ? ns!.path : v])) as Record<string, string>;
+  const clean = Object.fromEntries(
+    Object.entries(env)
+      .filter(([, v]) => v !== undefined)
+      .map(([k, v]) => [k, v === "@ns" ? ns!.path : v]),
+  ) as Record<string, string>;
   const ref = spawnSync(goPlugin, [], { env: { PATH: process.env.PATH ?? "", ...clean }, input: stdin, encoding: "utf8" });
   const ours = await runPlugin(funcs, info, { env: clean, stdin: new TextEncoder().encode(stdin) });
   return { ref: { exitCode: ref.status, stdout: ref.stdout, stderr: ref.stderr }, ours };
@@ -119,14 +133,17 @@ describe("our skel against the reference skel", () => {
     (skip ? test.skip : test)(skip ? `${name} (${skip})` : name, async () => {
       const { ref, ours } = await both(env, stdin);
       expect(ours.exitCode).toBe(ref.exitCode!);
-      if (name.startsWith("ADD at")) expect(ours.stdout).toStartWith("{\n    \"cniVersion\"");
+      if (name.startsWith("ADD at")) expect(ours.stdout).toStartWith('{\n    "cniVersion"');
       expect(comparable(ours.stdout, ours.exitCode)).toEqual(comparable(ref.stdout, ref.exitCode));
       if (ours.exitCode === 0) expect(ours.stderr).toBe(ref.stderr);
     });
   }
 
   (skip ? test.skip : test)(skip ? `too deep (${skip})` : "JSON nested too deep: the reference's exact message", async () => {
-    for (const [open, close] of [["[", "]"], ['{"a":', "}"]]) {
+    for (const [open, close] of [
+      ["[", "]"],
+      ['{"a":', "}"],
+    ]) {
       const { ref, ours } = await both(full("ADD"), nested(10000, open!, close!));
       expect(JSON.parse(ours.stdout).msg).toBe(JSON.parse(ref.stdout).msg);
       expect(JSON.parse(ours.stdout).msg).toBe(`error unmarshall network config: invalid character '${open![0]}' exceeded max depth`);

@@ -41,10 +41,22 @@ afterAll(() => {
 });
 
 function env(command: string, extra: Record<string, string | undefined> = {}): Record<string, string | undefined> {
-  return { CNI_COMMAND: command, CNI_CONTAINERID: "ctr-1", CNI_NETNS: ns?.path ?? "/nonexistent", CNI_IFNAME: "eth0", CNI_PATH: "/opt/cni/bin:/usr/lib/cni", ...extra };
+  return {
+    CNI_COMMAND: command,
+    CNI_CONTAINERID: "ctr-1",
+    CNI_NETNS: ns?.path ?? "/nonexistent",
+    CNI_IFNAME: "eth0",
+    CNI_PATH: "/opt/cni/bin:/usr/lib/cni",
+    ...extra,
+  };
 }
 
-async function run(e: Record<string, string | undefined>, conf: unknown = { cniVersion: "1.0.0", name: "net1", type: "test" }, plugin: PluginFuncs = funcs, pinfo: PluginInfo = info) {
+async function run(
+  e: Record<string, string | undefined>,
+  conf: unknown = { cniVersion: "1.0.0", name: "net1", type: "test" },
+  plugin: PluginFuncs = funcs,
+  pinfo: PluginInfo = info,
+) {
   calls.length = 0;
   const stdin = typeof conf === "string" ? new TextEncoder().encode(conf) : new TextEncoder().encode(JSON.stringify(conf));
   const out = await runPlugin(plugin, pinfo, { env: e, stdin });
@@ -166,7 +178,12 @@ describe("versions", () => {
   rootTest("an unsupported config version is code 1 with the reference's details", async () => {
     for (const v of ["0.5.0", "1.0", "2.0.0"]) {
       const out = await run(env("ADD"), { cniVersion: v, name: "n" }, funcs, { about: "x", supportedVersions: ["0.4.0", "1.0.0"] });
-      expect(out.json).toEqual({ cniVersion: CURRENT_VERSION, code: 1, msg: "incompatible CNI versions", details: `config is "${v}", plugin supports ["0.4.0" "1.0.0"]` });
+      expect(out.json).toEqual({
+        cniVersion: CURRENT_VERSION,
+        code: 1,
+        msg: "incompatible CNI versions",
+        details: `config is "${v}", plugin supports ["0.4.0" "1.0.0"]`,
+      });
     }
   });
 
@@ -222,14 +239,24 @@ describe("results and errors", () => {
   }
 
   rootTest("a CniError from a handler is printed as the spec's object in the config's version", async () => {
-    const failing: PluginFuncs = { ...funcs, add: () => { throw new CniError(ErrorCode.TryAgainLater, "busy", { details: "lock held" }); } };
+    const failing: PluginFuncs = {
+      ...funcs,
+      add: () => {
+        throw new CniError(ErrorCode.TryAgainLater, "busy", { details: "lock held" });
+      },
+    };
     const out = await run(env("ADD"), { cniVersion: "0.4.0", name: "n" }, failing);
     expect(out).toMatchObject({ exitCode: 1, stderr: "" });
     expect(out.stdout).toBe('{\n    "cniVersion": "0.4.0",\n    "code": 11,\n    "msg": "busy",\n    "details": "lock held"\n}');
   });
 
   test("a plain Error becomes 999 with its cause logged on stderr", async () => {
-    const failing: PluginFuncs = { ...funcs, del: () => { throw new Error("boom <here>"); } };
+    const failing: PluginFuncs = {
+      ...funcs,
+      del: () => {
+        throw new Error("boom <here>");
+      },
+    };
     const out = await run(env("DEL", { CNI_NETNS: "" }), { cniVersion: "1.0.0", name: "n" }, failing);
     expect(out.exitCode).toBe(1);
     expect(out.json).toEqual({ cniVersion: "1.0.0", code: 999, msg: "boom <here>" });
@@ -239,7 +266,12 @@ describe("results and errors", () => {
   });
 
   test("something thrown that is not an Error is 999 too", async () => {
-    const failing: PluginFuncs = { ...funcs, del: () => { throw "a string"; } };
+    const failing: PluginFuncs = {
+      ...funcs,
+      del: () => {
+        throw "a string";
+      },
+    };
     const out = await run(env("DEL", { CNI_NETNS: "" }), { cniVersion: "1.0.0", name: "n" }, failing);
     expect(out.json).toEqual({ cniVersion: "1.0.0", code: 999, msg: "a string" });
   });
@@ -253,7 +285,10 @@ describe("results and errors", () => {
 
 describe("handler arguments", () => {
   test("GC gets cni.dev/valid-attachments", async () => {
-    const valid = [{ containerID: "c1", ifname: "eth0" }, { containerID: "c2", ifname: "net1" }];
+    const valid = [
+      { containerID: "c1", ifname: "eth0" },
+      { containerID: "c2", ifname: "net1" },
+    ];
     const out = await run({ CNI_COMMAND: "GC", CNI_PATH: "/opt/cni/bin" }, { cniVersion: "1.1.0", name: "n", "cni.dev/valid-attachments": valid });
     expect(out.exitCode).toBe(0);
     expect(calls[0]!.attachments).toEqual(valid);
@@ -272,10 +307,23 @@ describe("handler arguments", () => {
   });
 
   test("DEL gets the variables, the split path, stdin and a parsed prevResult", async () => {
-    const conf = { cniVersion: "0.4.0", name: "n", type: "t", extra: { kept: true }, prevResult: { cniVersion: "0.4.0", ips: [{ version: "4", address: "10.1.2.3/24" }] } };
+    const conf = {
+      cniVersion: "0.4.0",
+      name: "n",
+      type: "t",
+      extra: { kept: true },
+      prevResult: { cniVersion: "0.4.0", ips: [{ version: "4", address: "10.1.2.3/24" }] },
+    };
     await run(env("DEL", { CNI_NETNS: "", CNI_ARGS: "IgnoreUnknown=1;A=B" }), conf);
     const a = calls[0]!.args;
-    expect(a).toMatchObject({ command: "DEL", containerID: "ctr-1", netns: "", ifName: "eth0", args: "IgnoreUnknown=1;A=B", path: ["/opt/cni/bin", "/usr/lib/cni"] });
+    expect(a).toMatchObject({
+      command: "DEL",
+      containerID: "ctr-1",
+      netns: "",
+      ifName: "eth0",
+      args: "IgnoreUnknown=1;A=B",
+      path: ["/opt/cni/bin", "/usr/lib/cni"],
+    });
     expect(a.conf.extra).toEqual({ kept: true });
     expect(a.prevResult).toEqual({ cniVersion: "0.4.0", ips: [{ address: "10.1.2.3/24" }], dns: {} });
     expect(new TextDecoder().decode(a.stdinData)).toBe(JSON.stringify(conf));

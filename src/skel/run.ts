@@ -99,7 +99,12 @@ async function dispatch(
 }
 
 /** The handler's arguments of a command other than VERSION, every check of the protocol passed. */
-function cmdArgsOf(env: CniEnv, supported: readonly string[], inv: Invocation, state: { version: string; fromConfig: boolean }): { args: CmdArgs; version: string } {
+function cmdArgsOf(
+  env: CniEnv,
+  supported: readonly string[],
+  inv: Invocation,
+  state: { version: string; fromConfig: boolean },
+): { args: CmdArgs; version: string } {
   const command = env.command;
   const obj = decodeConfig(inv.stdin);
   if (!["ADD", "CHECK", "DEL", "GC", "STATUS"].includes(command)) {

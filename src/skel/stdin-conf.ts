@@ -26,7 +26,8 @@ export function decodeConfig(stdin: Uint8Array): Record<string, unknown> {
   }
   // Go decodes into a struct: null is an empty one, anything but an object fails.
   if (raw === null) raw = {};
-  if (typeof raw !== "object" || Array.isArray(raw)) throw unmarshalError(`cannot unmarshal ${Array.isArray(raw) ? "array" : typeof raw} into a network config`);
+  if (typeof raw !== "object" || Array.isArray(raw))
+    throw unmarshalError(`cannot unmarshal ${Array.isArray(raw) ? "array" : typeof raw} into a network config`);
   const obj = raw as Record<string, unknown>;
   if (obj.name !== undefined && obj.name !== null && typeof obj.name !== "string") {
     throw unmarshalError(`cannot unmarshal ${typeof obj.name} into field "name" of type string`);

@@ -26,7 +26,15 @@ function copyDNS(d: DNS | undefined): DNS {
 
 function copyRoute(r: Route, v11: boolean): Route {
   if (!v11) return compact({ dst: r.dst, gw: r.gw });
-  return compact({ dst: r.dst, gw: r.gw, mtu: r.mtu || undefined, advmss: r.advmss || undefined, priority: r.priority || undefined, table: r.table, scope: r.scope });
+  return compact({
+    dst: r.dst,
+    gw: r.gw,
+    mtu: r.mtu || undefined,
+    advmss: r.advmss || undefined,
+    priority: r.priority || undefined,
+    table: r.table,
+    scope: r.scope,
+  });
 }
 
 function copyInterface(i: Interface, v11: boolean): Interface {
@@ -63,7 +71,10 @@ export function from020To020(r: Result020, toVersion: string): Result020 {
 export function from020To040(r: Result020, toVersion: string): Result040 {
   const ips: IPConfig040[] = [];
   const routes: Route[] = [];
-  for (const [block, version] of [[r.ip4, "4"], [r.ip6, "6"]] as const) {
+  for (const [block, version] of [
+    [r.ip4, "4"],
+    [r.ip6, "6"],
+  ] as const) {
     if (!block) continue;
     ips.push(compact({ version, address: block.ip, gateway: block.gateway }));
     for (const route of block.routes ?? []) routes.push(copyRoute(route, false));

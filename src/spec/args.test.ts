@@ -5,14 +5,27 @@ const code4 = expect.objectContaining({ code: 4 });
 
 describe("parseCniArgs (K=V;..., for passing on)", () => {
   test("splits pairs in order, tolerant of what a passthrough must keep", () => {
-    expect(parseCniArgs("FOO=BAR;ABC=123;EMPTY=")).toEqual([["FOO", "BAR"], ["ABC", "123"], ["EMPTY", ""]]);
-    expect(parseCniArgs("A=B;;C=x=y;")).toEqual([["A", "B"], ["C", "x=y"]]);
+    expect(parseCniArgs("FOO=BAR;ABC=123;EMPTY=")).toEqual([
+      ["FOO", "BAR"],
+      ["ABC", "123"],
+      ["EMPTY", ""],
+    ]);
+    expect(parseCniArgs("A=B;;C=x=y;")).toEqual([
+      ["A", "B"],
+      ["C", "x=y"],
+    ]);
     expect(parseCniArgs("")).toEqual([]);
     expect(parseCniArgs(undefined)).toEqual([]);
     expect(() => parseCniArgs("A=B;C")).toThrow('ARGS: invalid pair "C"');
   });
 
-  test("formats back", () => expect(formatCniArgs([["A", "1"], ["B", "2"]])).toBe("A=1;B=2"));
+  test("formats back", () =>
+    expect(
+      formatCniArgs([
+        ["A", "1"],
+        ["B", "2"],
+      ]),
+    ).toBe("A=1;B=2"));
 });
 
 describe("loadArgs (the reference's LoadArgs)", () => {

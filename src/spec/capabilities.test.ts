@@ -4,7 +4,19 @@ import { CAPABILITIES, canonicalCapability, getFold, portMappingsOf, runtimeCapa
 describe("the well-known capabilities (CONVENTIONS.md)", () => {
   test("are all listed", () => {
     expect<string[]>([...CAPABILITIES].sort()).toEqual(
-      ["aliases", "bandwidth", "cgroupPath", "deviceID", "dns", "infinibandGUID", "io.kubernetes.cri.pod-annotations", "ips", "ipRanges", "mac", "portMappings"].sort(),
+      [
+        "aliases",
+        "bandwidth",
+        "cgroupPath",
+        "deviceID",
+        "dns",
+        "infinibandGUID",
+        "io.kubernetes.cri.pod-annotations",
+        "ips",
+        "ipRanges",
+        "mac",
+        "portMappings",
+      ].sort(),
     );
   });
 });
@@ -22,15 +34,31 @@ describe("case-insensitive keys, as Go's encoding/json", () => {
     expect(canonicalCapability("ipRanges", [[{ Subnet: "10.1.2.0/24", RangeStart: "10.1.2.3", RANGEEND: "10.1.2.99", Gateway: "10.1.2.254" }]])).toEqual([
       [{ subnet: "10.1.2.0/24", rangeStart: "10.1.2.3", rangeEnd: "10.1.2.99", gateway: "10.1.2.254" }],
     ]);
-    expect(canonicalCapability("bandwidth", { IngressRate: 1, ingressburst: 2, EgressRate: 3, EGRESSBURST: 4 })).toEqual({ ingressRate: 1, ingressBurst: 2, egressRate: 3, egressBurst: 4 });
-    expect(canonicalCapability("dns", { Servers: ["8.8.8.8"], Searches: ["a"], Options: ["ndots:5"] })).toEqual({ servers: ["8.8.8.8"], searches: ["a"], options: ["ndots:5"] });
+    expect(canonicalCapability("bandwidth", { IngressRate: 1, ingressburst: 2, EgressRate: 3, EGRESSBURST: 4 })).toEqual({
+      ingressRate: 1,
+      ingressBurst: 2,
+      egressRate: 3,
+      egressBurst: 4,
+    });
+    expect(canonicalCapability("dns", { Servers: ["8.8.8.8"], Searches: ["a"], Options: ["ndots:5"] })).toEqual({
+      servers: ["8.8.8.8"],
+      searches: ["a"],
+      options: ["ndots:5"],
+    });
     // Values and unknown fields are left as they are.
     expect(canonicalCapability("portMappings", [{ hostPort: 1, Extra: "x" }])).toEqual([{ hostPort: 1, Extra: "x" }]);
     expect(canonicalCapability("mac", "C2:11:22:33:44:55")).toBe("C2:11:22:33:44:55");
   });
 
   test("portMappingsOf reads any case and lower-cases the protocol", () => {
-    expect(portMappingsOf({ PortMappings: [{ HostPort: 8080, ContainerPort: 80, Protocol: "UDP" }, { hostPort: 1, containerPort: 2 }] })).toEqual([
+    expect(
+      portMappingsOf({
+        PortMappings: [
+          { HostPort: 8080, ContainerPort: 80, Protocol: "UDP" },
+          { hostPort: 1, containerPort: 2 },
+        ],
+      }),
+    ).toEqual([
       { hostPort: 8080, containerPort: 80, protocol: "udp" },
       { hostPort: 1, containerPort: 2, protocol: "tcp" },
     ]);
@@ -59,9 +87,11 @@ describe("runtimeConfigFor (libcni's injectRuntimeConfig)", () => {
   };
 
   test("only declared and enabled capabilities that the runtime has", () => {
-    expect(runtimeConfigFor({ portMappings: true, mac: false, bandwidth: true, unknownCap: true }, { portMappings: args.portMappings, mac: args.mac })).toEqual({
-      portMappings: [{ hostPort: 8080, containerPort: 80, protocol: "tcp" }],
-    });
+    expect(runtimeConfigFor({ portMappings: true, mac: false, bandwidth: true, unknownCap: true }, { portMappings: args.portMappings, mac: args.mac })).toEqual(
+      {
+        portMappings: [{ hostPort: 8080, containerPort: 80, protocol: "tcp" }],
+      },
+    );
     expect(runtimeConfigFor(undefined, args)).toEqual({});
   });
 

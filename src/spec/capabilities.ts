@@ -21,8 +21,17 @@ export interface Bandwidth {
 
 /** Every well-known capability name. */
 export const CAPABILITIES = [
-  "portMappings", "ipRanges", "bandwidth", "dns", "ips", "mac", "infinibandGUID",
-  "deviceID", "aliases", "cgroupPath", "io.kubernetes.cri.pod-annotations",
+  "portMappings",
+  "ipRanges",
+  "bandwidth",
+  "dns",
+  "ips",
+  "mac",
+  "infinibandGUID",
+  "deviceID",
+  "aliases",
+  "cgroupPath",
+  "io.kubernetes.cri.pod-annotations",
 ] as const;
 
 /** Field names of the structured capabilities, in their canonical spelling. */
@@ -75,10 +84,7 @@ export function canonicalCapability(name: string, value: unknown): unknown {
  * structured ones are given their canonical spelling, so a runtime that marshals Go
  * structs ("PortMappings", "HostPort") reaches every plugin, Go or ours.
  */
-export function runtimeConfigFor(
-  capabilities: Record<string, boolean> | undefined,
-  capabilityArgs: Record<string, unknown>,
-): Record<string, unknown> {
+export function runtimeConfigFor(capabilities: Record<string, boolean> | undefined, capabilityArgs: Record<string, unknown>): Record<string, unknown> {
   const rc: Record<string, unknown> = {};
   for (const [cap, enabled] of Object.entries(capabilities ?? {})) {
     if (!enabled) continue;

@@ -4,7 +4,9 @@ import { marshalIndent } from "./json.ts";
 
 test("the codes of the spec, and 8 of the reference library", () => {
   // The numbers are the protocol's: pinned here as the spec's table reads.
-  const table = Object.entries(ErrorCode).map(([name, code]) => `${code} ${name}`).join(", ");
+  const table = Object.entries(ErrorCode)
+    .map(([name, code]) => `${code} ${name}`)
+    .join(", ");
   expect(table).toBe(
     "1 IncompatibleCNIVersion, 2 UnsupportedField, 3 UnknownContainer, 4 InvalidEnvironmentVariables, 5 IOFailure, " +
       "6 DecodingFailure, 7 InvalidNetworkConfig, 8 InvalidNetNS, 11 TryAgainLater, 50 PluginNotAvailable, 51 LimitedConnectivity, 999 Internal",
@@ -13,7 +15,12 @@ test("the codes of the spec, and 8 of the reference library", () => {
 
 test("toJSON is the spec's object; details only when there are some", () => {
   const e = new CniError(7, "Invalid Configuration", { details: "Network 192.168.0.0/31 too small to allocate from.", cniVersion: "1.1.0" });
-  expect(JSON.parse(JSON.stringify(e))).toEqual({ cniVersion: "1.1.0", code: 7, msg: "Invalid Configuration", details: "Network 192.168.0.0/31 too small to allocate from." });
+  expect(JSON.parse(JSON.stringify(e))).toEqual({
+    cniVersion: "1.1.0",
+    code: 7,
+    msg: "Invalid Configuration",
+    details: "Network 192.168.0.0/31 too small to allocate from.",
+  });
   expect(marshalIndent(new CniError(11, "busy", { cniVersion: "1.0.0" }))).toBe('{\n    "cniVersion": "1.0.0",\n    "code": 11,\n    "msg": "busy"\n}');
 });
 

@@ -14,7 +14,8 @@ const ORACLE_DIR = join(import.meta.dir, "../../test/oracle");
 const hasGo = spawnSync("go", ["version"]).status === 0;
 const hasLibrary = existsSync("/usr/share/gocode/src/github.com/containernetworking/cni/pkg/types");
 const why = !hasGo ? "go is not installed" : "the reference library is not installed";
-const oracleTest = hasGo && hasLibrary ? test : (name: string) => test.skip(`${name} (${why}: apt-get install -y golang-go golang-github-appc-cni-dev)`, () => {});
+const oracleTest =
+  hasGo && hasLibrary ? test : (name: string) => test.skip(`${name} (${why}: apt-get install -y golang-go golang-github-appc-cni-dev)`, () => {});
 
 oracleTest(
   "the goldens are what the reference library prints today",

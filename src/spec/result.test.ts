@@ -97,8 +97,19 @@ describe("parseResult + convertResult (the plugin path: any version -> 1.x -> co
   }
 
   test("parseResult keeps the source version and the 1.1 fields of a 1.1.0 result", () => {
-    const r = parseResult({ cniVersion: "1.1.0", interfaces: [{ name: "eth0", mtu: 1500 }], ips: [{ address: "10.1.2.3/24" }], routes: [{ dst: "0.0.0.0/0", table: 0 }] });
-    expect(r).toEqual({ cniVersion: "1.1.0", interfaces: [{ name: "eth0", mtu: 1500 }], ips: [{ address: "10.1.2.3/24" }], routes: [{ dst: "0.0.0.0/0", table: 0 }], dns: {} });
+    const r = parseResult({
+      cniVersion: "1.1.0",
+      interfaces: [{ name: "eth0", mtu: 1500 }],
+      ips: [{ address: "10.1.2.3/24" }],
+      routes: [{ dst: "0.0.0.0/0", table: 0 }],
+    });
+    expect(r).toEqual({
+      cniVersion: "1.1.0",
+      interfaces: [{ name: "eth0", mtu: 1500 }],
+      ips: [{ address: "10.1.2.3/24" }],
+      routes: [{ dst: "0.0.0.0/0", table: 0 }],
+      dns: {},
+    });
     expect(parseResult({ cniVersion: "0.2.0", ip4: { ip: "10.1.2.3/24" } }).cniVersion).toBe("0.2.0");
   });
 
@@ -109,8 +120,18 @@ describe("parseResult + convertResult (the plugin path: any version -> 1.x -> co
 
   test("convertResult normalises what a plugin built and keeps 1.1 fields for 1.1.0 only", () => {
     const built = { cniVersion: "1.1.0", interfaces: [{ name: "eth0", mtu: 9000 }], ips: [{ interface: 0, address: "2001:DB8::0:5/64" }] };
-    expect(convertResult(built, "1.1.0")).toEqual({ cniVersion: "1.1.0", interfaces: [{ name: "eth0", mtu: 9000 }], ips: [{ interface: 0, address: "2001:db8::5/64" }], dns: {} });
-    expect(convertResult(built, "1.0.0")).toEqual({ cniVersion: "1.0.0", interfaces: [{ name: "eth0" }], ips: [{ interface: 0, address: "2001:db8::5/64" }], dns: {} });
+    expect(convertResult(built, "1.1.0")).toEqual({
+      cniVersion: "1.1.0",
+      interfaces: [{ name: "eth0", mtu: 9000 }],
+      ips: [{ interface: 0, address: "2001:db8::5/64" }],
+      dns: {},
+    });
+    expect(convertResult(built, "1.0.0")).toEqual({
+      cniVersion: "1.0.0",
+      interfaces: [{ name: "eth0" }],
+      ips: [{ interface: 0, address: "2001:db8::5/64" }],
+      dns: {},
+    });
     expect(convertResult(built, "0.2.0")).toEqual({ cniVersion: "0.2.0", ip6: { ip: "2001:db8::5/64" }, dns: {} });
   });
 });

@@ -11,15 +11,7 @@
  */
 import { CniError, ErrorCode } from "./error.ts";
 import { decode020, decode040, decode100, resultObject } from "./_result-decode.ts";
-import {
-  from020To020,
-  from020To040,
-  from040To020,
-  from040To040,
-  from040To100,
-  from100To040,
-  from100To100,
-} from "./_result-convert.ts";
+import { from020To020, from020To040, from040To020, from040To040, from040To100, from100To040, from100To100 } from "./_result-convert.ts";
 import type { AnyResult, Result, Result020, Result040 } from "./types.ts";
 import { IMPLICIT_VERSION } from "./version.ts";
 

@@ -12,7 +12,13 @@ rootTest("createTempNetNS makes a new namespace and leaves the thread where it w
     expect(tmp.equals(before)).toBe(false);
     // A fresh namespace: its only interface is lo (read inside it, nothing of the machine's).
     const devs = tmp.runIn(() => require("node:fs").readFileSync("/proc/self/net/dev", "utf8") as string);
-    expect(devs.split("\n").slice(2).filter(Boolean).map((l) => l.trim().split(":")[0])).toEqual(["lo"]);
+    expect(
+      devs
+        .split("\n")
+        .slice(2)
+        .filter(Boolean)
+        .map((l) => l.trim().split(":")[0]),
+    ).toEqual(["lo"]);
     after.close();
   } finally {
     tmp.close();

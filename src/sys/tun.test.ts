@@ -3,7 +3,10 @@ import { rootTest, withNetns } from "../../test/helpers/netns.ts";
 import { NetNS } from "./netns.ts";
 import { tunFlags, tunIfreq, tuntapAdd } from "./tun.ts";
 
-const hex = (b: Uint8Array) => Buffer.from(b).toString("hex").replace(/(..)(?!$)/g, "$1 ");
+const hex = (b: Uint8Array) =>
+  Buffer.from(b)
+    .toString("hex")
+    .replace(/(..)(?!$)/g, "$1 ");
 
 describe("tun/tap", () => {
   test("TUNSETIFF's ifreq: name, then the flags at offset 16", () => {
@@ -19,9 +22,13 @@ describe("tun/tap", () => {
       tuntapAdd("tap-t0", { mode: "tap", owner: 1234, group: 4321, multiQueue: true, ns });
       tuntapAdd("tap-t1", { mode: "tap", vnetHdr: true, ns });
       const [t0] = pod.ipJson("-d", "link", "show", "dev", "tap-t0");
-      expect(t0.linkinfo).toMatchObject({ info_kind: "tun", info_data: { type: "tap", pi: false, vnet_hdr: false, multi_queue: true, persist: true, user: 1234, group: 4321 } });
+      expect(t0.linkinfo).toMatchObject({
+        info_kind: "tun",
+        info_data: { type: "tap", pi: false, vnet_hdr: false, multi_queue: true, persist: true, user: 1234, group: 4321 },
+      });
       const [t1] = pod.ipJson("-d", "link", "show", "dev", "tap-t1");
       expect(t1.linkinfo.info_data).toMatchObject({ type: "tap", vnet_hdr: true, multi_queue: false });
       expect(t1.linkinfo.info_data.user).toBeUndefined();
-    }));
+    }),
+  );
 });

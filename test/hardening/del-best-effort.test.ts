@@ -10,7 +10,11 @@ import { allocated, links, withNode } from "../helpers/node.ts";
 import { ours, runIn } from "../helpers/plugin-run.ts";
 
 const ipam = (dataDir: string, extra: Record<string, unknown> = {}) => ({ type: "host-local", dataDir, subnet: "10.45.0.0/24", ...extra });
-const prev = (pod: TestNetns) => ({ cniVersion: "1.0.0", interfaces: [{ name: "eth0", sandbox: pod.path }], ips: [{ interface: 0, address: "10.45.0.9/24", gateway: "10.45.0.1" }] });
+const prev = (pod: TestNetns) => ({
+  cniVersion: "1.0.0",
+  interfaces: [{ name: "eth0", sandbox: pod.path }],
+  ips: [{ interface: 0, address: "10.45.0.9/24", gateway: "10.45.0.1" }],
+});
 
 /** ADD with `good`, DEL with `bad`: the DEL's outcome. */
 function addThenDel(node: TestNetns, pod: TestNetns, type: string, good: object, bad: object) {
@@ -27,12 +31,18 @@ describe("DEL validates only what teardown needs", () => {
       for (const bad of [{ mtu: -5 }, { vlan: 5000 }, { ipMasqBackend: "pf" }, { hairpinMode: "sometimes" }]) {
         addThenDel(node, pod!, "bridge", br, { ...br, ...bad });
         expect([links(pod!), links(node), allocated(dataDir, "benet")]).toEqual([[], ["cnibe0"], []]);
-        expect(node.exec(["iptables-save", "-t", "nat"]).split("\n").filter((l) => l.startsWith("-A") && l.includes("CNI-"))).toEqual([]);
+        expect(
+          node
+            .exec(["iptables-save", "-t", "nat"])
+            .split("\n")
+            .filter((l) => l.startsWith("-A") && l.includes("CNI-")),
+        ).toEqual([]);
       }
       const ptp = { cniVersion: "1.0.0", name: "benet", type: "ptp", ipam: ipam(dataDir) };
       addThenDel(node, pod!, "ptp", ptp, { ...ptp, mtu: -5 });
       expect([links(pod!), allocated(dataDir, "benet")]).toEqual([[], []]);
-    }));
+    }),
+  );
 
   rootTest("macvlan (mode bogus, master missing): device and reservation go", () =>
     withNode(1, (node, [pod], dataDir) => {
@@ -42,7 +52,8 @@ describe("DEL validates only what teardown needs", () => {
         addThenDel(node, pod!, "macvlan", mv, { ...mv, ...bad });
         expect([links(pod!), allocated(dataDir, "benet")]).toEqual([[], []]);
       }
-    }));
+    }),
+  );
 
   rootTest("host-local alone (a bad range, a bad CNI_ARGS IP): the reservation goes", () =>
     withNode(1, (node, [pod], dataDir) => {
@@ -52,20 +63,32 @@ describe("DEL validates only what teardown needs", () => {
       expect(runIn(node, ours("host-local"), { command: "ADD", netns: pod!.path, conf: good, containerID: "be-1" }).code).toBe(0);
       expect(runIn(node, ours("host-local"), { command: "DEL", netns: pod!.path, conf: good, containerID: "be-1", args: "IP=bad" }).code).toBe(0);
       expect(allocated(dataDir, "benet")).toEqual([]);
-    }));
+    }),
+  );
 
   rootTest("firewall (backend pf, a bad policy), bandwidth (a negative rate), sbr (a bad table): DEL succeeds and undoes", () =>
     withNode(1, (node, [pod], dataDir) => {
       const fw = { cniVersion: "1.0.0", name: "benet", type: "firewall", stateDir: dataDir, prevResult: prev(pod!) };
       for (const bad of [{ backend: "pf" }, { ingressPolicy: "closed" }, { iptablesAdminChainName: "bad name" }]) {
         addThenDel(node, pod!, "firewall", fw, { ...fw, ...bad });
-        expect(node.exec(["iptables-save", "-t", "filter"]).split("\n").filter((l) => l.includes("10.45.0.9"))).toEqual([]);
+        expect(
+          node
+            .exec(["iptables-save", "-t", "filter"])
+            .split("\n")
+            .filter((l) => l.includes("10.45.0.9")),
+        ).toEqual([]);
       }
       const bad = (type: string, extra: object) => {
-        const del = runIn(node, ours(type), { command: "DEL", netns: pod!.path, conf: { cniVersion: "1.0.0", name: "benet", type, prevResult: prev(pod!), ...extra }, containerID: "be-1" });
+        const del = runIn(node, ours(type), {
+          command: "DEL",
+          netns: pod!.path,
+          conf: { cniVersion: "1.0.0", name: "benet", type, prevResult: prev(pod!), ...extra },
+          containerID: "be-1",
+        });
         expect([type, del.code, del.stdout]).toEqual([type, 0, ""]);
       };
       bad("bandwidth", { ingressRate: -1, ingressBurst: -1 });
       bad("sbr", { table: "main" });
-    }));
+    }),
+  );
 });

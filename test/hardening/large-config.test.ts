@@ -24,17 +24,29 @@ function peakRss(bin: string, name: string): number {
   const r = spawnSync("/usr/bin/time", ["-f", "%M", "bash", "-c", `exec -a ${name} ${bin} < ${join(dir, "conf.json")} > /dev/null`], {
     encoding: "utf8",
     // No daemon on the machine may take the command: a socket path that does not exist.
-    env: { PATH: process.env.PATH!, CNI_COMMAND: "NOSUCH", CNI_CONTAINERID: "x", CNI_NETNS: "/x", CNI_IFNAME: "eth0", CNI_PATH: "/usr/lib/cni", CNI_TS_DAEMON_SOCKET: join(dir, "no-daemon.sock") },
+    env: {
+      PATH: process.env.PATH!,
+      CNI_COMMAND: "NOSUCH",
+      CNI_CONTAINERID: "x",
+      CNI_NETNS: "/x",
+      CNI_IFNAME: "eth0",
+      CNI_PATH: "/usr/lib/cni",
+      CNI_TS_DAEMON_SOCKET: join(dir, "no-daemon.sock"),
+    },
   });
   return Number(r.stderr.trim().split("\n").pop());
 }
 
 const haveTime = existsSync("/usr/bin/time") && existsSync("/usr/lib/cni/host-local");
-(haveTime ? test : test.skip)("50 MB config: peak RSS within 1.5x the Go plugin's (a second copy made it 1.8x)", () => {
-  const go = peakRss("/usr/lib/cni/host-local", "host-local");
-  const ours = peakRss(dist, "host-local");
-  console.log(`50 MB config, peak RSS: Go host-local ${Math.round(go / 1024)} MB, ours ${Math.round(ours / 1024)} MB`);
-  expect(go).toBeGreaterThan(0);
-  // Both vary by 10-20% from run to run (their garbage collectors); the extra copy was +150 MB.
-  expect(ours).toBeLessThan(go * 1.5);
-}, 120_000);
+(haveTime ? test : test.skip)(
+  "50 MB config: peak RSS within 1.5x the Go plugin's (a second copy made it 1.8x)",
+  () => {
+    const go = peakRss("/usr/lib/cni/host-local", "host-local");
+    const ours = peakRss(dist, "host-local");
+    console.log(`50 MB config, peak RSS: Go host-local ${Math.round(go / 1024)} MB, ours ${Math.round(ours / 1024)} MB`);
+    expect(go).toBeGreaterThan(0);
+    // Both vary by 10-20% from run to run (their garbage collectors); the extra copy was +150 MB.
+    expect(ours).toBeLessThan(go * 1.5);
+  },
+  120_000,
+);

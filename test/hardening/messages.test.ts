@@ -14,7 +14,14 @@ describe("the reference's error prefixes", () => {
       await withNode(1, (node, [pod], dataDir) => {
         node.exec(["ip", "link", "add", "cnimsg0", "type", "bridge"]);
         node.exec(["ip", "addr", "add", "10.46.0.77/24", "dev", "cnimsg0"]);
-        const conf = { cniVersion: "1.0.0", name: "msgnet", type: "bridge", bridge: "cnimsg0", isGateway: true, ipam: { type: "host-local", dataDir, subnet: "10.46.0.0/24" } };
+        const conf = {
+          cniVersion: "1.0.0",
+          name: "msgnet",
+          type: "bridge",
+          bridge: "cnimsg0",
+          isGateway: true,
+          ipam: { type: "host-local", dataDir, subnet: "10.46.0.0/24" },
+        };
         const r = runIn(node, argv, { command: "ADD", netns: pod!.path, conf, path: "/usr/lib/cni" });
         expect(r.code).toBe(1);
         msgs.push(r.json.msg);
@@ -28,9 +35,18 @@ describe("the reference's error prefixes", () => {
   // and creating the device ("failed to lookup master ..."); we check once and say which.
   rootTest("macvlan: a master that does not exist (failed to lookup master ...)", () =>
     withNode(1, (node, [pod], dataDir) => {
-      const conf = { cniVersion: "1.0.0", name: "msgnet", type: "macvlan", master: "nosuchdev0", ipam: { type: "host-local", dataDir, subnet: "10.46.0.0/24" } };
-      const [theirs, mine] = [reference("macvlan"), ours("macvlan")].map((argv) => runIn(node, argv, { command: "ADD", netns: pod!.path, conf, path: "/usr/lib/cni" }).json?.msg);
+      const conf = {
+        cniVersion: "1.0.0",
+        name: "msgnet",
+        type: "macvlan",
+        master: "nosuchdev0",
+        ipam: { type: "host-local", dataDir, subnet: "10.46.0.0/24" },
+      };
+      const [theirs, mine] = [reference("macvlan"), ours("macvlan")].map(
+        (argv) => runIn(node, argv, { command: "ADD", netns: pod!.path, conf, path: "/usr/lib/cni" }).json?.msg,
+      );
       expect(theirs).toBe("Link not found");
       expect(mine).toBe(`failed to lookup master "nosuchdev0": ${theirs}`);
-    }));
+    }),
+  );
 });

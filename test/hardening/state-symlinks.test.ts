@@ -69,15 +69,19 @@ describe("planted symlinks in every state directory", () => {
       const id = "sym-ctr-1";
       const confDir = join(work, "net.d");
       mkdirSync(confDir, { recursive: true });
-      writeFileSync(join(confDir, "10-sym.conflist"), JSON.stringify({
-        cniVersion: "1.1.0", name: net,
-        plugins: [
-          { type: "bridge", bridge: "cnisym0", isGateway: true, ipMasq: true, ipam: { type: "host-local", subnet: "10.97.0.0/24", dataDir } },
-          { type: "portmap", capabilities: { portMappings: true } },
-          { type: "firewall", backend: "iptables", stateDir: firewall },
-          { type: "tuning", dataDir: tuning, mtu: 1400 },
-        ],
-      }));
+      writeFileSync(
+        join(confDir, "10-sym.conflist"),
+        JSON.stringify({
+          cniVersion: "1.1.0",
+          name: net,
+          plugins: [
+            { type: "bridge", bridge: "cnisym0", isGateway: true, ipMasq: true, ipam: { type: "host-local", subnet: "10.97.0.0/24", dataDir } },
+            { type: "portmap", capabilities: { portMappings: true } },
+            { type: "firewall", backend: "iptables", stateDir: firewall },
+            { type: "tuning", dataDir: tuning, mtu: 1400 },
+          ],
+        }),
+      );
 
       // host-local: the network's files, the first free address, the probe, and the owner index beside the data dir.
       const netDir = join(dataDir, net);
@@ -91,7 +95,17 @@ describe("planted symlinks in every state directory", () => {
       p.plant(join(dataDir, ".cni-ts-index", `${net}.stamp`));
       // The result cache: a planted entry claims a result the runtime must not believe.
       const entry = join(cache, "results", `${net}-${id}-eth0`);
-      p.plant(entry, JSON.stringify({ kind: "cniCacheV1", containerId: id, config: "", ifName: "eth0", networkName: net, result: { cniVersion: "1.1.0", ips: [{ address: "10.97.0.200/24" }] } }));
+      p.plant(
+        entry,
+        JSON.stringify({
+          kind: "cniCacheV1",
+          containerId: id,
+          config: "",
+          ifName: "eth0",
+          networkName: net,
+          result: { cniVersion: "1.1.0", ips: [{ address: "10.97.0.200/24" }] },
+        }),
+      );
       p.plant(`${entry}.tmp`, undefined);
       // tuning: a planted backup would set the MTU to 1280 on DEL.
       p.plant(join(tuning, `${id}_eth0.json`), JSON.stringify({ mtu: 1280 }));
@@ -101,7 +115,11 @@ describe("planted symlinks in every state directory", () => {
       p.plant(join(firewall, `${id}-eth0.json.tmp`), undefined);
 
       const env = {
-        PATH: process.env.PATH!, NETCONFPATH: confDir, CNI_PATH: bin.dir, CNI_CACHE_DIR: cache, CNI_CONTAINERID: id,
+        PATH: process.env.PATH!,
+        NETCONFPATH: confDir,
+        CNI_PATH: bin.dir,
+        CNI_CACHE_DIR: cache,
+        CNI_CONTAINERID: id,
         CAP_ARGS: JSON.stringify({ portMappings: [{ hostPort: 8097, containerPort: 80, protocol: "tcp" }] }),
       };
       const run = (...argv: string[]) => {
@@ -130,7 +148,11 @@ describe("planted symlinks in every state directory", () => {
       const del = run("del", net, pod.path);
       expect([del.code, del.stderr]).toEqual([0, ""]);
       p.expectUntouched();
-      expect(readdirSync(netDir).filter((n) => n.startsWith("10.97.0.")).sort()).toEqual(["10.97.0.2"]);
+      expect(
+        readdirSync(netDir)
+          .filter((n) => n.startsWith("10.97.0."))
+          .sort(),
+      ).toEqual(["10.97.0.2"]);
 
       // GC of the network after a second ADD (the CLI DELs every cached attachment not named valid, then sends GC).
       expect(run("add", net, pod.path).code).toBe(0);
@@ -139,7 +161,8 @@ describe("planted symlinks in every state directory", () => {
       const gc = run("gc", net);
       expect([gc.code, gc.stderr]).toEqual([0, ""]);
       p.expectUntouched();
-    }));
+    }),
+  );
 
   rootTest("a planted lock file or network directory makes host-local refuse, writing nothing through it", () =>
     withNetns(2, (node: TestNetns, pod: TestNetns) => {
@@ -160,7 +183,8 @@ describe("planted symlinks in every state directory", () => {
       expect(readdirSync(join(p.victims, "dir"))).toEqual([]);
       rmSync(join(p.victims, "dir"), { recursive: true });
       p.expectUntouched();
-    }));
+    }),
+  );
 
   rootTest("the flannel plugin's saved config, the dhcp daemon's pidfile, the cni-ts daemon's socket", () =>
     withNetns(2, async (node: TestNetns, pod: TestNetns) => {
@@ -170,13 +194,23 @@ describe("planted symlinks in every state directory", () => {
       writeFileSync(subnetFile, "FLANNEL_NETWORK=10.99.0.0/16\nFLANNEL_SUBNET=10.99.1.1/24\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=false\n");
       const flannelDir = join(work, "flannel");
       const id = "sym-fl-1";
-      p.plant(join(flannelDir, id), JSON.stringify({ type: "bridge", name: "x", cniVersion: "1.0.0", bridge: "victim0", ipam: { type: "host-local", subnet: "10.99.9.0/24", dataDir: join(work, "nowhere") } }));
+      p.plant(
+        join(flannelDir, id),
+        JSON.stringify({
+          type: "bridge",
+          name: "x",
+          cniVersion: "1.0.0",
+          bridge: "victim0",
+          ipam: { type: "host-local", subnet: "10.99.9.0/24", dataDir: join(work, "nowhere") },
+        }),
+      );
       p.plant(join(flannelDir, `${id}.tmp`), undefined);
       const conf = { cniVersion: "1.0.0", name: "fl", type: "flannel", subnetFile, dataDir: flannelDir, ipam: { dataDir: join(work, "fl-ipam") } };
-      const call = (command: string) => Bun.spawnSync(["ip", "netns", "exec", node.name, join(bin.dir, "flannel")], {
-        env: { PATH: process.env.PATH!, CNI_COMMAND: command, CNI_CONTAINERID: id, CNI_NETNS: pod.path, CNI_IFNAME: "eth0", CNI_PATH: bin.dir },
-        stdin: new TextEncoder().encode(JSON.stringify(conf)),
-      });
+      const call = (command: string) =>
+        Bun.spawnSync(["ip", "netns", "exec", node.name, join(bin.dir, "flannel")], {
+          env: { PATH: process.env.PATH!, CNI_COMMAND: command, CNI_CONTAINERID: id, CNI_NETNS: pod.path, CNI_IFNAME: "eth0", CNI_PATH: bin.dir },
+          stdin: new TextEncoder().encode(JSON.stringify(conf)),
+        });
       expect(call("ADD").exitCode).toBe(0);
       expect(lstatSync(join(flannelDir, id)).isFile()).toBe(true);
       p.expectUntouched();
@@ -189,7 +223,10 @@ describe("planted symlinks in every state directory", () => {
       const pidfile = join(work, "dhcp", "daemon.pid");
       p.plant(pidfile);
       const socket = join(work, "dhcp", "dhcp.sock");
-      const daemon = Bun.spawn(["ip", "netns", "exec", node.name, join(bin.dir, "dhcp"), "daemon", "-socketpath", socket, "-pidfile", pidfile], { stdout: "ignore", stderr: "pipe" });
+      const daemon = Bun.spawn(["ip", "netns", "exec", node.name, join(bin.dir, "dhcp"), "daemon", "-socketpath", socket, "-pidfile", pidfile], {
+        stdout: "ignore",
+        stderr: "pipe",
+      });
       try {
         for (let i = 0; i < 100 && !existsSync(socket); i++) await Bun.sleep(50);
         expect(existsSync(socket)).toBe(true);
@@ -211,5 +248,6 @@ describe("planted symlinks in every state directory", () => {
       expect(cd.stderr.toString()).toContain("a file that is not a socket is there");
       expect(lstatSync(cniSocket).isSymbolicLink()).toBe(true);
       p.expectUntouched();
-    }));
+    }),
+  );
 });

@@ -11,7 +11,11 @@ export const REF = reference("bridge");
 /** A bridge config on "cnibr0" with host-local in `dataDir`; `extra` over the top level, `ipam` over the IPAM section (null: none). */
 export function bridgeConf(version: string, dataDir: string, extra: Record<string, unknown> = {}, ipam: Record<string, unknown> | null = {}) {
   return {
-    cniVersion: version, name: "brnet", type: "bridge", bridge: "cnibr0", ...extra,
+    cniVersion: version,
+    name: "brnet",
+    type: "bridge",
+    bridge: "cnibr0",
+    ...extra,
     ...(ipam === null ? {} : { ipam: { type: "host-local", dataDir, subnet: "10.44.0.0/24", ...ipam } }),
   };
 }
@@ -32,7 +36,11 @@ export function allocated(dataDir: string, net = "brnet"): string[] {
 }
 
 /** Names of the veths (and eth0) in a namespace. */
-export const veths = (ns: TestNetns): string[] => ns.ipJson("link", "show").map((l: any) => l.ifname).filter((n: string) => n.startsWith("veth") || n === "eth0");
+export const veths = (ns: TestNetns): string[] =>
+  ns
+    .ipJson("link", "show")
+    .map((l: any) => l.ifname)
+    .filter((n: string) => n.startsWith("veth") || n === "eth0");
 
 /** The bridge-port flags of a link (`ip -d link`'s info_slave_data), or undefined when it is no port. */
 export function portFlags(node: TestNetns, name: string): Record<string, unknown> | undefined {

@@ -11,7 +11,6 @@ import { ensureBuilt } from "./dist.ts";
 import { TestNetns, sh } from "./netns.ts";
 import { GO_PLUGINS } from "./plugin-run.ts";
 
-
 /** One dnsmasq lease: expiry (epoch seconds), MAC, address, client id as "00:63:31:...". */
 export interface DnsmasqLease {
   expiry: number;
@@ -53,9 +52,21 @@ export class DhcpLab {
   startDnsmasq(extra: string[] = []): void {
     const pid = join(this.dir, "dnsmasq.pid");
     this.server.exec([
-      "dnsmasq", "--conf-file=/dev/null", "--port=0", "--interface=br0", "--bind-interfaces", "--user=root", "--no-ping",
-      "--dhcp-range=10.9.0.50,10.9.0.99,255.255.255.0,2m", "--dhcp-option=option:router,10.9.0.1", "--dhcp-authoritative",
-      `--dhcp-leasefile=${join(this.dir, "leases")}`, `--pid-file=${pid}`, "--log-dhcp", `--log-facility=${join(this.dir, "dnsmasq.log")}`, ...extra,
+      "dnsmasq",
+      "--conf-file=/dev/null",
+      "--port=0",
+      "--interface=br0",
+      "--bind-interfaces",
+      "--user=root",
+      "--no-ping",
+      "--dhcp-range=10.9.0.50,10.9.0.99,255.255.255.0,2m",
+      "--dhcp-option=option:router,10.9.0.1",
+      "--dhcp-authoritative",
+      `--dhcp-leasefile=${join(this.dir, "leases")}`,
+      `--pid-file=${pid}`,
+      "--log-dhcp",
+      `--log-facility=${join(this.dir, "dnsmasq.log")}`,
+      ...extra,
     ]);
     this.#pids.push(pid);
   }
@@ -64,10 +75,13 @@ export class DhcpLab {
   leases(): DnsmasqLease[] {
     const file = join(this.dir, "leases");
     if (!existsSync(file)) return [];
-    return readFileSync(file, "utf8").split("\n").filter(Boolean).map((l) => {
-      const [expiry, mac, ip, , clientID] = l.split(" ");
-      return { expiry: Number(expiry), mac: mac!, ip: ip!, clientID: clientID! };
-    });
+    return readFileSync(file, "utf8")
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => {
+        const [expiry, mac, ip, , clientID] = l.split(" ");
+        return { expiry: Number(expiry), mac: mac!, ip: ip!, clientID: clientID! };
+      });
   }
 
   /** Starts a daemon in the node namespace: ours (`cni-ts plugin dhcp daemon`) or the Go reference; waits for its socket. */

@@ -22,10 +22,14 @@ export class FakeClock implements Clock {
       if (signal?.aborted) return resolve();
       const s = { at: this.t + Math.max(0, ms), resolve };
       this.#sleepers.push(s);
-      signal?.addEventListener("abort", () => {
-        this.#sleepers = this.#sleepers.filter((x) => x !== s);
-        resolve();
-      }, { once: true });
+      signal?.addEventListener(
+        "abort",
+        () => {
+          this.#sleepers = this.#sleepers.filter((x) => x !== s);
+          resolve();
+        },
+        { once: true },
+      );
     });
   }
 

@@ -84,7 +84,10 @@ export class FakePlugins {
   /** Every call so far, in order. */
   calls(): FakeCall[] {
     const log = join(this.root, "log");
-    const seqs = readdirSync(log).filter((n) => n.endsWith(".type")).map((n) => Number(n.split(".")[0])).sort((a, b) => a - b);
+    const seqs = readdirSync(log)
+      .filter((n) => n.endsWith(".type"))
+      .map((n) => Number(n.split(".")[0]))
+      .sort((a, b) => a - b);
     return seqs.map((seq) => {
       const env: Record<string, string> = {};
       for (const line of readFileSync(join(log, `${seq}.env`), "utf8").split("\n")) {

@@ -62,7 +62,11 @@ export interface LabOptions {
 
 const liveProcs = new Set<ChildProcess>();
 process.on("exit", () => {
-  for (const p of liveProcs) if (p.pid) try { process.kill(p.pid, "SIGKILL"); } catch {}
+  for (const p of liveProcs)
+    if (p.pid)
+      try {
+        process.kill(p.pid, "SIGKILL");
+      } catch {}
 });
 
 function startProcess(ns: TestNetns, argv: string[], logFile: string, env?: Record<string, string>): LabProcess {
@@ -70,9 +74,16 @@ function startProcess(ns: TestNetns, argv: string[], logFile: string, env?: Reco
   const child = spawn("ip", ["netns", "exec", ns.name, ...argv], { stdio: ["ignore", fd, fd], env: env ?? process.env });
   closeSync(fd);
   liveProcs.add(child);
-  const exited = new Promise<number | string>((resolve) => child.on("exit", (code, sig) => { liveProcs.delete(child); resolve(code ?? sig ?? -1); }));
+  const exited = new Promise<number | string>((resolve) =>
+    child.on("exit", (code, sig) => {
+      liveProcs.delete(child);
+      resolve(code ?? sig ?? -1);
+    }),
+  );
   let done = false;
-  exited.then(() => { done = true; });
+  exited.then(() => {
+    done = true;
+  });
   return {
     pid: child.pid!,
     exited,
@@ -106,12 +117,27 @@ export class LabEtcd {
 
   /** Starts etcd (again, on the same data) and waits until it answers. */
   async start(): Promise<void> {
-    this.proc = startProcess(this.ns, [
-      "etcd", "--name", "lab", "--data-dir", this.dataDir,
-      "--listen-client-urls", this.endpoint, "--advertise-client-urls", this.endpoint,
-      "--listen-peer-urls", "http://127.0.0.1:2380", "--initial-advertise-peer-urls", "http://127.0.0.1:2380",
-      "--initial-cluster", "lab=http://127.0.0.1:2380",
-    ], this.logFile);
+    this.proc = startProcess(
+      this.ns,
+      [
+        "etcd",
+        "--name",
+        "lab",
+        "--data-dir",
+        this.dataDir,
+        "--listen-client-urls",
+        this.endpoint,
+        "--advertise-client-urls",
+        this.endpoint,
+        "--listen-peer-urls",
+        "http://127.0.0.1:2380",
+        "--initial-advertise-peer-urls",
+        "http://127.0.0.1:2380",
+        "--initial-cluster",
+        "lab=http://127.0.0.1:2380",
+      ],
+      this.logFile,
+    );
     const tries = process.env.CNI_TS_IN_VM === "1" ? 1000 : 100;
     for (let i = 0; i < tries; i++) {
       const r = this.ns.exec(["curl", "-s", "-m", "1", `${this.endpoint}/health`], { allowFail: true });

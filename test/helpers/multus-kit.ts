@@ -52,7 +52,9 @@ export function macvlanMaster(node: TestNetns, name = "m0"): string {
 /** Runs `cni-ts CMD NETWORK NETNS` in the node (CNI_CACHE_DIR, NETCONFPATH, CNI_PATH set). */
 export function cniTs(node: TestNetns, cmd: "add" | "del" | "check", network: string, netns: string, env: Record<string, string>) {
   const r = spawnSync("ip", ["netns", "exec", node.name, ensureBuilt(), cmd, network, netns], {
-    env: { PATH: process.env.PATH!, ...env }, encoding: "utf8", timeout: 60_000,
+    env: { PATH: process.env.PATH!, ...env },
+    encoding: "utf8",
+    timeout: 60_000,
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr, json: safeJSON(r.stdout) };
 }
@@ -61,9 +63,20 @@ export function cniTs(node: TestNetns, cmd: "add" | "del" | "check", network: st
  * Runs the reference libcni client in the node, as a kubelet's runtime would; async, so
  * a test API server in this process keeps answering meanwhile.
  */
-export async function libcni(node: TestNetns, client: string, cmd: "add" | "del" | "check", network: string, netns: string, containerID: string, env: Record<string, string>) {
+export async function libcni(
+  node: TestNetns,
+  client: string,
+  cmd: "add" | "del" | "check",
+  network: string,
+  netns: string,
+  containerID: string,
+  env: Record<string, string>,
+) {
   const p = Bun.spawn(["ip", "netns", "exec", node.name, client, cmd, network, netns, containerID], {
-    env: { PATH: process.env.PATH!, ...env }, stdout: "pipe", stderr: "pipe", timeout: 60_000,
+    env: { PATH: process.env.PATH!, ...env },
+    stdout: "pipe",
+    stderr: "pipe",
+    timeout: 60_000,
   });
   const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
   return { code, stdout, stderr, json: safeJSON(stdout) };
@@ -71,7 +84,12 @@ export async function libcni(node: TestNetns, client: string, cmd: "add" | "del"
 
 /** `cni-ts CMD NETWORK NETNS` in the node, async (the test can act while it runs). */
 export async function cniTsAsync(node: TestNetns, cmd: "add" | "del" | "check", network: string, netns: string, env: Record<string, string>) {
-  const p = Bun.spawn(["ip", "netns", "exec", node.name, ensureBuilt(), cmd, network, netns], { env: { PATH: process.env.PATH!, ...env }, stdout: "pipe", stderr: "pipe", timeout: 60_000 });
+  const p = Bun.spawn(["ip", "netns", "exec", node.name, ensureBuilt(), cmd, network, netns], {
+    env: { PATH: process.env.PATH!, ...env },
+    stdout: "pipe",
+    stderr: "pipe",
+    timeout: 60_000,
+  });
   const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
   return { code, stdout, stderr, json: safeJSON(stdout) };
 }

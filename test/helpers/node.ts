@@ -16,11 +16,15 @@ export async function withNode(
 ): Promise<void> {
   const ipam = tempDir();
   try {
-    await withNetns(pods + 1, async (node, ...rest) => {
-      node.exec(["ip", "link", "set", "lo", "up"]);
-      opts.setup?.(node);
-      await fn(node, rest, ipam.dir);
-    }, opts.prefix ?? "node");
+    await withNetns(
+      pods + 1,
+      async (node, ...rest) => {
+        node.exec(["ip", "link", "set", "lo", "up"]);
+        opts.setup?.(node);
+        await fn(node, rest, ipam.dir);
+      },
+      opts.prefix ?? "node",
+    );
   } finally {
     ipam.cleanup();
   }
@@ -29,7 +33,9 @@ export async function withNode(
 /** The addresses host-local holds for network `net` in `dataDir`, sorted (its lock and last_reserved_ip files left out). */
 export function allocated(dataDir: string, net: string): string[] {
   try {
-    return readdirSync(join(dataDir, net)).filter((f) => /^[0-9a-f.:]+$/.test(f) && /[.:]/.test(f)).sort();
+    return readdirSync(join(dataDir, net))
+      .filter((f) => /^[0-9a-f.:]+$/.test(f) && /[.:]/.test(f))
+      .sort();
   } catch {
     return [];
   }
@@ -37,7 +43,11 @@ export function allocated(dataDir: string, net: string): string[] {
 
 /** Names of the links of a namespace but lo, sorted. */
 export function links(ns: TestNetns): string[] {
-  return ns.ipJson("link", "show").map((l: any) => l.ifname as string).filter((n: string) => n !== "lo").sort();
+  return ns
+    .ipJson("link", "show")
+    .map((l: any) => l.ifname as string)
+    .filter((n: string) => n !== "lo")
+    .sort();
 }
 
 /** `ip -j -d link show dev DEV`: the link's details. */
@@ -81,7 +91,10 @@ export function podVeth(node: TestNetns, pod: TestNetns, host: string, ends: { i
   const ifName = ends.ifName ?? "eth0";
   pod.exec(["ip", "link", "del", ifName], { allowFail: true });
   node.exec(["ip", "link", "add", host, "type", "veth", "peer", "name", ifName, "netns", pod.name]);
-  for (const [ns, dev, end] of [[node, host, ends.node], [pod, ifName, ends.pod]] as const) {
+  for (const [ns, dev, end] of [
+    [node, host, ends.node],
+    [pod, ifName, ends.pod],
+  ] as const) {
     ns.exec(["ip", "link", "set", dev, "up"]);
     for (const a of end?.addrs ?? []) ns.exec(["ip", "addr", "add", a, "dev", dev, ...(a.includes(":") ? ["nodad"] : [])]);
     for (const gw of end?.gateways ?? []) ns.exec(["ip", ...(gw.includes(":") ? ["-6"] : []), "route", "add", "default", "via", gw, "dev", dev]);

@@ -80,7 +80,25 @@ export function tempDir(prefix = "cni-ipam-"): { dir: string; cleanup: () => voi
 }
 
 /** Link fields that differ between two runs by nature (indexes, random names and MACs, counters). */
-const VOLATILE_LINK = ["ifindex", "link_index", "link", "address", "ifalias", "link_netnsid", "linkinfo_peer", "stats64", "stats", "txqlen", "operstate", "parentbus", "parentdev", "perm_address", "altnames", "promiscuity", "allmulti"];
+const VOLATILE_LINK = [
+  "ifindex",
+  "link_index",
+  "link",
+  "address",
+  "ifalias",
+  "link_netnsid",
+  "linkinfo_peer",
+  "stats64",
+  "stats",
+  "txqlen",
+  "operstate",
+  "parentbus",
+  "parentdev",
+  "perm_address",
+  "altnames",
+  "promiscuity",
+  "allmulti",
+];
 
 /** `ip -j -d link show dev NAME` without what differs by nature; the link name is replaced by `as`. */
 export function linkState(ns: TestNetns, name: string, as = "IF"): any {

@@ -9,18 +9,26 @@ import { tempDir } from "./plugin-run.ts";
 export async function withPod(fn: (node: TestNetns, pod: TestNetns, dataDir: string) => void | Promise<void>) {
   const data = tempDir("cni-tuning-");
   try {
-    await withNetns(2, (node, pod) => {
-      node.exec(["ip", "link", "add", "tunhost", "type", "veth", "peer", "name", "eth0", "netns", pod!.name]);
-      pod!.exec(["ip", "link", "set", "eth0", "up"]);
-      return fn(node, pod!, data.dir);
-    }, "tun");
+    await withNetns(
+      2,
+      (node, pod) => {
+        node.exec(["ip", "link", "add", "tunhost", "type", "veth", "peer", "name", "eth0", "netns", pod!.name]);
+        pod!.exec(["ip", "link", "set", "eth0", "up"]);
+        return fn(node, pod!, data.dir);
+      },
+      "tun",
+    );
   } finally {
     data.cleanup();
   }
 }
 
 /** The prevResult a main plugin hands on. */
-export const prev = (pod: TestNetns) => ({ cniVersion: "1.0.0", interfaces: [{ name: "eth0", mac: "00:00:00:00:00:00", sandbox: pod.path }], ips: [{ interface: 0, address: "10.9.0.2/24" }] });
+export const prev = (pod: TestNetns) => ({
+  cniVersion: "1.0.0",
+  interfaces: [{ name: "eth0", mac: "00:00:00:00:00:00", sandbox: pod.path }],
+  ips: [{ interface: 0, address: "10.9.0.2/24" }],
+});
 
 /**
  * A command prefix that runs the plugin in a private mount namespace whose /etc is an

@@ -42,5 +42,6 @@ for (const version of ["0.3.1", "0.4.0", "1.0.0"]) {
       if (version !== "0.3.1") expect(run("check").status).toBe(0);
       expect(run("del").status).toBe(0);
       expect(pod.ipJson("link", "show", "lo")[0].flags).not.toContain("UP");
-    }));
+    }),
+  );
 }

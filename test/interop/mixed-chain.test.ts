@@ -43,23 +43,38 @@ for (const [label, whose] of cases) {
       const confDir = join(work, `net.d-${tag}`);
       const ipam = join(work, `ipam-${tag}`);
       mkdirSync(confDir);
-      writeFileSync(join(confDir, "10-mix.conflist"), JSON.stringify({
-        cniVersion: "1.0.0", name: "mix",
-        plugins: [
-          { type: "bridge", bridge: "cnimix0", isGateway: true, ipMasq: true, ipam: { type: "host-local", subnet: "10.93.0.0/24", dataDir: ipam } },
-          { type: "portmap", capabilities: { portMappings: true } },
-          { type: "firewall", backend: "iptables", stateDir: join(work, `fw-${tag}`) },
-        ],
-      }));
+      writeFileSync(
+        join(confDir, "10-mix.conflist"),
+        JSON.stringify({
+          cniVersion: "1.0.0",
+          name: "mix",
+          plugins: [
+            { type: "bridge", bridge: "cnimix0", isGateway: true, ipMasq: true, ipam: { type: "host-local", subnet: "10.93.0.0/24", dataDir: ipam } },
+            { type: "portmap", capabilities: { portMappings: true } },
+            { type: "firewall", backend: "iptables", stateDir: join(work, `fw-${tag}`) },
+          ],
+        }),
+      );
       const env = {
-        PATH: process.env.PATH!, NETCONFPATH: confDir, CNI_PATH: bin, CNI_CACHE_DIR: join(work, `cache-${tag}`), CNI_CONTAINERID: "mix1",
+        PATH: process.env.PATH!,
+        NETCONFPATH: confDir,
+        CNI_PATH: bin,
+        CNI_CACHE_DIR: join(work, `cache-${tag}`),
+        CNI_CONTAINERID: "mix1",
         CAP_ARGS: JSON.stringify({ portMappings: [{ hostPort: 8090, containerPort: 80, protocol: "tcp" }] }),
       };
       const run = (verb: string) => node.exec([dist, verb, "mix", pod.path], { env, allowFail: verb === "check" });
       const result = JSON.parse(run("add"));
       expect(result.ips[0].address).toBe("10.93.0.2/24");
-      const server = Bun.spawn(["ip", "netns", "exec", pod.name, BUN, "-e",
-        `Bun.listen({ hostname: "0.0.0.0", port: 80, socket: { open(s) { s.write("mixed\\n"); s.end(); }, data() {} } }); setTimeout(() => process.exit(0), 20000);`]);
+      const server = Bun.spawn([
+        "ip",
+        "netns",
+        "exec",
+        pod.name,
+        BUN,
+        "-e",
+        `Bun.listen({ hostname: "0.0.0.0", port: 80, socket: { open(s) { s.write("mixed\\n"); s.end(); }, data() {} } }); setTimeout(() => process.exit(0), 20000);`,
+      ]);
       try {
         let reply = "";
         for (let i = 0; i < 25 && !reply.includes("mixed"); i++) {
@@ -75,11 +90,18 @@ for (const [label, whose] of cases) {
       const check = Bun.spawnSync(["ip", "netns", "exec", node.name, dist, "check", "mix", pod.path], { env });
       if (whose.portmap === "ours") expect(check.exitCode).toBe(0);
       run("del");
-      const nat = node.exec(["iptables-save", "-t", "nat"]).split("\n").filter((l) => l.startsWith("-A") && /CNI-DN-|CNI-[0-9a-f]{24}/.test(l));
+      const nat = node
+        .exec(["iptables-save", "-t", "nat"])
+        .split("\n")
+        .filter((l) => l.startsWith("-A") && /CNI-DN-|CNI-[0-9a-f]{24}/.test(l));
       expect(nat).toEqual([]);
-      const fwd = node.exec(["iptables-save", "-t", "filter"]).split("\n").filter((l) => l.includes("10.93.0.2"));
+      const fwd = node
+        .exec(["iptables-save", "-t", "filter"])
+        .split("\n")
+        .filter((l) => l.includes("10.93.0.2"));
       expect(fwd).toEqual([]);
       expect(readdirSync(join(ipam, "mix")).filter((f) => f.startsWith("10."))).toEqual([]);
       expect(pod.ipJson("link", "show").map((l: any) => l.ifname)).toEqual(["lo"]);
-    }));
+    }),
+  );
 }

@@ -32,14 +32,35 @@ function certificate(dir: string, name: string, cacheKey: string, args: (work: s
     try {
       // A config without the default (CA) extensions: each certificate gets exactly its own.
       writeFileSync(join(work, "min.cnf"), "[req]\ndistinguished_name=dn\n[dn]\n");
-      openssl(["req", "-config", "min.cnf", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "out.key", "-out", "out.crt", "-days", "2", ...args(work)], work);
+      openssl(
+        [
+          "req",
+          "-config",
+          "min.cnf",
+          "-x509",
+          "-newkey",
+          "ec",
+          "-pkeyopt",
+          "ec_paramgen_curve:P-256",
+          "-nodes",
+          "-keyout",
+          "out.key",
+          "-out",
+          "out.crt",
+          "-days",
+          "2",
+          ...args(work),
+        ],
+        work,
+      );
       pem = { cert: readFileSync(join(work, "out.crt"), "utf8"), key: readFileSync(join(work, "out.key"), "utf8") };
       made.set(cacheKey, pem);
     } finally {
       rmSync(work, { recursive: true, force: true });
     }
   }
-  const certFile = join(dir, `${name}.crt`), keyFile = join(dir, `${name}.key`);
+  const certFile = join(dir, `${name}.crt`),
+    keyFile = join(dir, `${name}.key`);
   writeFileSync(certFile, pem.cert);
   writeFileSync(keyFile, pem.key, { mode: 0o600 });
   return { ...pem, certFile, keyFile };
@@ -47,7 +68,14 @@ function certificate(dir: string, name: string, cacheKey: string, args: (work: s
 
 /** The CA, as dir/ca.crt and dir/ca.key. */
 export function makeCa(dir: string, cn = "cni-ts-test-ca"): CertPair {
-  return certificate(dir, "ca", `ca:${cn}`, () => ["-subj", `/CN=${cn}`, "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign,digitalSignature"]);
+  return certificate(dir, "ca", `ca:${cn}`, () => [
+    "-subj",
+    `/CN=${cn}`,
+    "-addext",
+    "basicConstraints=critical,CA:TRUE",
+    "-addext",
+    "keyUsage=critical,keyCertSign,cRLSign,digitalSignature",
+  ]);
 }
 
 /** A certificate signed by the CA in dir: server (with SANs) or client (CN=user, O=groups). */
@@ -60,6 +88,18 @@ export function makeCert(dir: string, name: string, opts: { cn: string; groups?:
     writeFileSync(join(work, "ca.crt"), ca.cert);
     writeFileSync(join(work, "ca.key"), ca.key, { mode: 0o600 });
     const ext = opts.server ? ["-addext", `subjectAltName=${sans}`, "-addext", "extendedKeyUsage=serverAuth"] : ["-addext", "extendedKeyUsage=clientAuth"];
-    return ["-CA", "ca.crt", "-CAkey", "ca.key", "-subj", subj, "-addext", "basicConstraints=critical,CA:FALSE", "-addext", "keyUsage=critical,digitalSignature,keyEncipherment", ...ext];
+    return [
+      "-CA",
+      "ca.crt",
+      "-CAkey",
+      "ca.key",
+      "-subj",
+      subj,
+      "-addext",
+      "basicConstraints=critical,CA:FALSE",
+      "-addext",
+      "keyUsage=critical,digitalSignature,keyEncipherment",
+      ...ext,
+    ];
   });
 }

@@ -6,7 +6,17 @@
 import type { ResourceDef } from "./resources.ts";
 import { HttpError, status } from "./status.ts";
 
-export const SERVER_VERSION = { major: "1", minor: "32", gitVersion: "v1.32.0", gitCommit: "cni-ts-test", gitTreeState: "clean", buildDate: "2024-12-11T00:00:00Z", goVersion: "go1.23.3", compiler: "gc", platform: "linux/amd64" };
+export const SERVER_VERSION = {
+  major: "1",
+  minor: "32",
+  gitVersion: "v1.32.0",
+  gitCommit: "cni-ts-test",
+  gitTreeState: "clean",
+  buildDate: "2024-12-11T00:00:00Z",
+  goVersion: "go1.23.3",
+  compiler: "gc",
+  platform: "linux/amd64",
+};
 
 /** The APIGroupList groups (every group but the core one). */
 export function apiGroups(defs: ResourceDef[]): any[] {
@@ -49,7 +59,11 @@ export function verbs(d: ResourceDef): string[] {
 }
 
 /** The APIResourceList of one group version. */
-export function resourceList(defs: ResourceDef[], group: string, version: string): { kind: string; apiVersion: string; groupVersion: string; resources: any[] } {
+export function resourceList(
+  defs: ResourceDef[],
+  group: string,
+  version: string,
+): { kind: string; apiVersion: string; groupVersion: string; resources: any[] } {
   const resources: any[] = [];
   for (const d of defs) {
     if (d.group !== group || d.version !== version) continue;

@@ -25,8 +25,16 @@ const NODE1 = {
   spec: { podCIDR: "10.244.0.0/24", podCIDRs: ["10.244.0.0/24"] },
   status: {
     conditions: [{ type: "Ready", status: "True", reason: "KubeletReady", message: "kubelet is posting ready status" }],
-    addresses: [{ type: "InternalIP", address: "192.168.1.10" }, { type: "Hostname", address: "node-1" }],
-    nodeInfo: { kubeletVersion: "v1.32.0", osImage: "Debian GNU/Linux 12 (bookworm)", kernelVersion: "6.1.0-26-amd64", containerRuntimeVersion: "containerd://1.7.24" },
+    addresses: [
+      { type: "InternalIP", address: "192.168.1.10" },
+      { type: "Hostname", address: "node-1" },
+    ],
+    nodeInfo: {
+      kubeletVersion: "v1.32.0",
+      osImage: "Debian GNU/Linux 12 (bookworm)",
+      kernelVersion: "6.1.0-26-amd64",
+      containerRuntimeVersion: "containerd://1.7.24",
+    },
   },
 };
 
@@ -109,7 +117,13 @@ describe.if(hasKubectl)("kubectl against the test server", () => {
     expect(columns(get.stdout.split("\n")[0]!)).toEqual(["NAME", "CREATED AT"]);
     expect(columns(get.stdout.split("\n")[1]!)[0]).toBe("network-attachment-definitions.k8s.cni.cncf.io");
     const r = await k.run(["api-resources", "--api-group=k8s.cni.cncf.io"]);
-    expect(columns(r.stdout.trim().split("\n")[1]!)).toEqual(["network-attachment-definitions", "net-attach-def", "k8s.cni.cncf.io/v1", "true", "NetworkAttachmentDefinition"]);
+    expect(columns(r.stdout.trim().split("\n")[1]!)).toEqual([
+      "network-attachment-definitions",
+      "net-attach-def",
+      "k8s.cni.cncf.io/v1",
+      "true",
+      "NetworkAttachmentDefinition",
+    ]);
     const none = await k.run(["get", "net-attach-def"]);
     expect(none.stderr).toBe("No resources found in default namespace.\n");
   });
@@ -119,7 +133,9 @@ describe.if(hasKubectl)("kubectl against the test server", () => {
     expect(c.stdout).toBe("networkattachmentdefinition.k8s.cni.cncf.io/macvlan-conf created\n");
     const again = await k.run(["create", "-f", join(dir, "nad.yaml")]);
     expect(again.code).toBe(1);
-    expect(again.stderr).toBe(`Error from server (AlreadyExists): error when creating "${join(dir, "nad.yaml")}": network-attachment-definitions.k8s.cni.cncf.io "macvlan-conf" already exists\n`);
+    expect(again.stderr).toBe(
+      `Error from server (AlreadyExists): error when creating "${join(dir, "nad.yaml")}": network-attachment-definitions.k8s.cni.cncf.io "macvlan-conf" already exists\n`,
+    );
     const g = await k.run(["get", "network-attachment-definitions"]);
     const [head, row] = g.stdout.trim().split("\n");
     expect(columns(head!)).toEqual(["NAME", "AGE"]);
@@ -132,12 +148,14 @@ describe.if(hasKubectl)("kubectl against the test server", () => {
     const ap = file("nad2.yaml", NAD_YAML.replace("name: macvlan-conf", "name: bridge-conf"));
     expect((await k.run(["apply", "-f", ap])).stdout).toBe("networkattachmentdefinition.k8s.cni.cncf.io/bridge-conf created\n");
     expect((await k.run(["apply", "-f", ap])).stdout).toBe("networkattachmentdefinition.k8s.cni.cncf.io/bridge-conf unchanged\n");
-    expect((await k.run(["apply", "-f", file("nad2.yaml", NAD_YAML.replace("name: macvlan-conf", "name: bridge-conf").replace('"macvlan"', '"bridge"'))])).stdout).toBe(
-      "networkattachmentdefinition.k8s.cni.cncf.io/bridge-conf configured\n",
-    );
+    expect(
+      (await k.run(["apply", "-f", file("nad2.yaml", NAD_YAML.replace("name: macvlan-conf", "name: bridge-conf").replace('"macvlan"', '"bridge"'))])).stdout,
+    ).toBe("networkattachmentdefinition.k8s.cni.cncf.io/bridge-conf configured\n");
     const stored = srv.object("network-attachment-definitions", "bridge-conf", "default", "k8s.cni.cncf.io");
     expect([JSON.parse(stored.spec.config).type, stored.metadata.generation]).toEqual(["bridge", 2]);
-    expect(srv.requests.filter((r) => r.method === "PATCH" && r.path.endsWith("/bridge-conf")).map((r) => r.contentType)).toEqual(["application/merge-patch+json"]);
+    expect(srv.requests.filter((r) => r.method === "PATCH" && r.path.endsWith("/bridge-conf")).map((r) => r.contentType)).toEqual([
+      "application/merge-patch+json",
+    ]);
   });
 
   t("get nodes, -o wide; apply -f of a node", async () => {
@@ -147,7 +165,18 @@ describe.if(hasKubectl)("kubectl against the test server", () => {
     expect(columns(row!)).toEqual(["node-1", "Ready", "control-plane", expect.stringMatching(/^\d+s$/), "v1.32.0"]);
     const w = await k.run(["get", "nodes", "-o", "wide"]);
     const wl = w.stdout.trim().split("\n");
-    expect(columns(wl[0]!)).toEqual(["NAME", "STATUS", "ROLES", "AGE", "VERSION", "INTERNAL-IP", "EXTERNAL-IP", "OS-IMAGE", "KERNEL-VERSION", "CONTAINER-RUNTIME"]);
+    expect(columns(wl[0]!)).toEqual([
+      "NAME",
+      "STATUS",
+      "ROLES",
+      "AGE",
+      "VERSION",
+      "INTERNAL-IP",
+      "EXTERNAL-IP",
+      "OS-IMAGE",
+      "KERNEL-VERSION",
+      "CONTAINER-RUNTIME",
+    ]);
     expect(columns(wl[1]!).slice(4)).toEqual(["v1.32.0", "192.168.1.10", "<none>", "Debian GNU/Linux 12 (bookworm)", "6.1.0-26-amd64", "containerd://1.7.24"]);
     const a = await k.run(["apply", "-f", file("node.yaml", NODE_YAML)]);
     expect(a.stdout).toBe("node/node-2 created\n");
@@ -180,9 +209,20 @@ describe.if(hasKubectl)("kubectl against the test server", () => {
     );
     const smp = await k.run(["patch", "net-attach-def", "macvlan-conf", "-p", '{"metadata":{"labels":{"a":"c"}}}']);
     expect(smp.code).toBe(1);
-    expect(smp.stderr).toContain("application/strategic-merge-patch+json is not supported by k8s.cni.cncf.io/v1, Kind=NetworkAttachmentDefinition: the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json");
-    expect((await k.run(["patch", "node", "node-2", "--type", "json", "-p", '[{"op":"add","path":"/metadata/labels","value":{"zone":"a"}}]'])).stdout).toBe("node/node-2 patched\n");
-    const st = await k.run(["patch", "node", "node-1", "--subresource=status", "-p", '{"status":{"conditions":[{"type":"NetworkUnavailable","status":"False","reason":"FlannelIsUp"}]}}']);
+    expect(smp.stderr).toContain(
+      "application/strategic-merge-patch+json is not supported by k8s.cni.cncf.io/v1, Kind=NetworkAttachmentDefinition: the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json",
+    );
+    expect((await k.run(["patch", "node", "node-2", "--type", "json", "-p", '[{"op":"add","path":"/metadata/labels","value":{"zone":"a"}}]'])).stdout).toBe(
+      "node/node-2 patched\n",
+    );
+    const st = await k.run([
+      "patch",
+      "node",
+      "node-1",
+      "--subresource=status",
+      "-p",
+      '{"status":{"conditions":[{"type":"NetworkUnavailable","status":"False","reason":"FlannelIsUp"}]}}',
+    ]);
     expect(st.stdout).toBe("node/node-1 patched\n");
     expect(srv.object("nodes", "node-1").status.conditions.map((c: any) => c.type)).toEqual(["Ready", "NetworkUnavailable"]);
     const pod = await k.run(["patch", "pod", "web", "--subresource=status", "--type=merge", "-p", '{"status":{"phase":"Running","podIP":"10.244.0.5"}}']);
@@ -195,7 +235,9 @@ describe.if(hasKubectl)("kubectl against the test server", () => {
     expect((await k.run(["annotate", "pod", "web", "k8s.v1.cni.cncf.io/networks=macvlan-conf"])).stdout).toBe("pod/web annotated\n");
     const clash = await k.run(["annotate", "pod", "web", "k8s.v1.cni.cncf.io/networks=other"]);
     expect(clash.code).toBe(1);
-    expect(clash.stderr).toBe("error: --overwrite is false but found the following declared annotation(s): 'k8s.v1.cni.cncf.io/networks' already has a value (macvlan-conf)\n");
+    expect(clash.stderr).toBe(
+      "error: --overwrite is false but found the following declared annotation(s): 'k8s.v1.cni.cncf.io/networks' already has a value (macvlan-conf)\n",
+    );
     expect((await k.run(["annotate", "--overwrite", "pod", "web", "k8s.v1.cni.cncf.io/networks=other"])).stdout).toBe("pod/web annotated\n");
     expect(srv.object("pods", "web", "default").metadata.annotations["k8s.v1.cni.cncf.io/networks"]).toBe("other");
     expect((await k.run(["annotate", "node", "node-1", "flannel.alpha.coreos.com/public-ip=192.168.1.10"])).stdout).toBe("node/node-1 annotated\n");
@@ -229,7 +271,14 @@ describe.if(hasKubectl)("kubectl against the test server", () => {
     const kc = new LightKubeClient(loadKubeconfig(srv.kubeconfig));
     const pod = await kc.getPod("default", "web");
     await kc.createEvent("default", {
-      involvedObject: { kind: "Pod", namespace: "default", name: "web", uid: pod.metadata.uid, apiVersion: "v1", resourceVersion: pod.metadata.resourceVersion },
+      involvedObject: {
+        kind: "Pod",
+        namespace: "default",
+        name: "web",
+        uid: pod.metadata.uid,
+        apiVersion: "v1",
+        resourceVersion: pod.metadata.resourceVersion,
+      },
       reason: "AddedInterface",
       message: "Add net1 [192.168.1.5/24] from default/macvlan-conf",
       source: { component: "multus" },
@@ -237,7 +286,13 @@ describe.if(hasKubectl)("kubectl against the test server", () => {
     const g = await k.run(["get", "events"]);
     const [head, row] = g.stdout.trim().split("\n");
     expect(columns(head!)).toEqual(["LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"]);
-    expect(columns(row!)).toEqual([expect.stringMatching(/^\d+s$/), "Normal", "AddedInterface", "pod/web", "Add net1 [192.168.1.5/24] from default/macvlan-conf"]);
+    expect(columns(row!)).toEqual([
+      expect.stringMatching(/^\d+s$/),
+      "Normal",
+      "AddedInterface",
+      "pod/web",
+      "Add net1 [192.168.1.5/24] from default/macvlan-conf",
+    ]);
     const d = await k.run(["describe", "pod", "web"]);
     expect(d.stderr).toBe("");
     const lines = d.stdout.trimEnd().split("\n");
@@ -245,7 +300,13 @@ describe.if(hasKubectl)("kubectl against the test server", () => {
     expect(lines).toContainEqual(expect.stringMatching(/^Node:\s+node-1\/$/));
     const ev = lines.indexOf("Events:");
     expect(columns(lines[ev + 1]!)).toEqual(["Type", "Reason", "Age", "From", "Message"]);
-    expect(columns(lines[ev + 3]!)).toEqual(["Normal", "AddedInterface", expect.stringMatching(/^\d+s$/), "multus", "Add net1 [192.168.1.5/24] from default/macvlan-conf"]);
+    expect(columns(lines[ev + 3]!)).toEqual([
+      "Normal",
+      "AddedInterface",
+      expect.stringMatching(/^\d+s$/),
+      "multus",
+      "Add net1 [192.168.1.5/24] from default/macvlan-conf",
+    ]);
   });
 
   t("label and field selectors as kubectl sends them", async () => {
@@ -256,13 +317,17 @@ describe.if(hasKubectl)("kubectl against the test server", () => {
     expect(await names("--field-selector", "spec.nodeName=node-1")).toBe("pod/web");
     expect(await names("--field-selector", "spec.nodeName!=node-1")).toBe("");
     const bad = await k.run(["get", "pods", "--field-selector", "spec.bogus=x"]);
-    expect(bad.stderr).toBe('Error from server (BadRequest): Unable to find "/v1, Resource=pods" that match label selector "", field selector "spec.bogus=x": field label not supported: spec.bogus\n');
+    expect(bad.stderr).toBe(
+      'Error from server (BadRequest): Unable to find "/v1, Resource=pods" that match label selector "", field selector "spec.bogus=x": field label not supported: spec.bogus\n',
+    );
   });
 
   t("unknown fields: refused under kubectl's strict validation, pruned from a custom resource with --validate=false; schema types checked", async () => {
     const f = file("bad-nad.yaml", NAD_YAML.replace("name: macvlan-conf", "name: extra").replace("spec:\n", "spec:\n  foo: 1\n"));
     const strict = await k.run(["create", "-f", f]);
-    expect(strict.stderr).toBe(`Error from server (BadRequest): error when creating "${f}": NetworkAttachmentDefinition in version "v1" cannot be handled as a NetworkAttachmentDefinition: strict decoding error: unknown field "spec.foo"\n`);
+    expect(strict.stderr).toBe(
+      `Error from server (BadRequest): error when creating "${f}": NetworkAttachmentDefinition in version "v1" cannot be handled as a NetworkAttachmentDefinition: strict decoding error: unknown field "spec.foo"\n`,
+    );
     expect((await k.run(["create", "--validate=false", "-f", f])).stdout).toBe("networkattachmentdefinition.k8s.cni.cncf.io/extra created\n");
     expect(srv.object("network-attachment-definitions", "extra", "default", "k8s.cni.cncf.io").spec).toEqual({ config: expect.any(String) });
     const typed = file("typed-nad.yaml", NAD_YAML.replace("name: macvlan-conf", "name: typed").replace(/config: .*/, "config: 42"));
@@ -270,7 +335,9 @@ describe.if(hasKubectl)("kubectl against the test server", () => {
       `The NetworkAttachmentDefinition "typed" is invalid: spec.config: Invalid value: "integer": spec.config in body must be of type string: "integer"\n`,
     );
     const pod = file("bad-pod.yaml", POD_YAML("busybox").replace("name: web\n  labels", "name: other\n  labels").replace("spec:\n", "specc: {}\nspec:\n"));
-    expect((await k.run(["create", "-f", pod])).stderr).toBe(`Error from server (BadRequest): error when creating "${pod}": Pod in version "v1" cannot be handled as a Pod: strict decoding error: unknown field "specc"\n`);
+    expect((await k.run(["create", "-f", pod])).stderr).toBe(
+      `Error from server (BadRequest): error when creating "${pod}": Pod in version "v1" cannot be handled as a Pod: strict decoding error: unknown field "specc"\n`,
+    );
   });
 
   t("wait: client-go's reflector (list, then watch by metadata.name with bookmarks) sees a condition and a deletion", async () => {
@@ -278,7 +345,8 @@ describe.if(hasKubectl)("kubectl against the test server", () => {
     expect((await k.run(["apply", "-f", p])).stdout).toBe("pod/waiter created\n");
     // Act once kubectl's watch is open, so the change reaches it as a watch event.
     const watching = async (n: number) => {
-      while (srv.requests.filter((r) => r.query.includes("fieldSelector=metadata.name%3Dwaiter") && r.query.includes("watch=true")).length < n) await Bun.sleep(20);
+      while (srv.requests.filter((r) => r.query.includes("fieldSelector=metadata.name%3Dwaiter") && r.query.includes("watch=true")).length < n)
+        await Bun.sleep(20);
     };
     const ready = k.run(["wait", "--for=condition=Ready", "pod/waiter", "--timeout=20s"]);
     await watching(1);
@@ -303,11 +371,15 @@ describe.if(hasKubectl)("kubectl against the test server", () => {
     const viewer = srv.writeKubeconfig({ user: "viewer" });
     const fb = await k.run(["annotate", "node", "node-1", "a=b"], { kubeconfig: viewer });
     expect(fb.code).toBe(1);
-    expect(fb.stderr).toBe('Error from server (Forbidden): nodes "node-1" is forbidden: User "viewer" cannot patch resource "nodes" in API group "" at the cluster scope\n');
+    expect(fb.stderr).toBe(
+      'Error from server (Forbidden): nodes "node-1" is forbidden: User "viewer" cannot patch resource "nodes" in API group "" at the cluster scope\n',
+    );
   });
 
   t("client certificate authentication: auth whoami", async () => {
-    const r = await k.run(["auth", "whoami", "-o", "jsonpath={.status.userInfo.username} {.status.userInfo.groups}"], { kubeconfig: srv.writeKubeconfig({ auth: "cert", inline: true }) });
+    const r = await k.run(["auth", "whoami", "-o", "jsonpath={.status.userInfo.username} {.status.userInfo.groups}"], {
+      kubeconfig: srv.writeKubeconfig({ auth: "cert", inline: true }),
+    });
     expect(r.stderr).toBe("");
     expect(r.stdout).toBe('admin ["system:masters","system:authenticated"]');
     expect(srv.requests.at(-1)!.user).toBe("admin");

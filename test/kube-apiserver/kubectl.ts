@@ -45,7 +45,13 @@ export class Kubectl {
     let argv = this.argv(args);
     if (opts.kubeconfig) argv[2] = opts.kubeconfig;
     if (opts.netns) argv = ["ip", "netns", "exec", opts.netns, ...argv];
-    const p = Bun.spawn(argv, { env: this.env, stdin: opts.stdin === undefined ? "ignore" : new TextEncoder().encode(opts.stdin), stdout: "pipe", stderr: "pipe", timeout: 20_000 });
+    const p = Bun.spawn(argv, {
+      env: this.env,
+      stdin: opts.stdin === undefined ? "ignore" : new TextEncoder().encode(opts.stdin),
+      stdout: "pipe",
+      stderr: "pipe",
+      timeout: 20_000,
+    });
     const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
     return { code, stdout, stderr };
   }

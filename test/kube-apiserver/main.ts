@@ -11,12 +11,23 @@ import { parseArgs } from "node:util";
 import { startKubeApiServer } from "./server.ts";
 
 const { values } = parseArgs({
-  options: { dir: { type: "string" }, host: { type: "string" }, port: { type: "string" }, seed: { type: "string", multiple: true }, verbose: { type: "boolean", default: false } },
+  options: {
+    dir: { type: "string" },
+    host: { type: "string" },
+    port: { type: "string" },
+    seed: { type: "string", multiple: true },
+    verbose: { type: "boolean", default: false },
+  },
 });
 const seed: any[] = [];
 for (const f of values.seed ?? []) {
   const text = readFileSync(f, "utf8");
-  const docs = f.endsWith(".json") ? [JSON.parse(text)] : text.split(/^---\s*$/m).filter((d) => d.trim()).map((d) => Bun.YAML.parse(d));
+  const docs = f.endsWith(".json")
+    ? [JSON.parse(text)]
+    : text
+        .split(/^---\s*$/m)
+        .filter((d) => d.trim())
+        .map((d) => Bun.YAML.parse(d));
   for (const d of docs) seed.push(...(d?.kind?.endsWith("List") && Array.isArray(d.items) ? d.items : [d]));
 }
 const srv = await startKubeApiServer({

@@ -28,7 +28,8 @@ export function jsonPatch(target: Json, ops: Json): Json {
   let doc = structuredClone(target);
   for (const raw of ops) {
     if (!isObj(raw)) throw new PatchError("json patch operation must be an object");
-    const op = raw.op, path = String(raw.path ?? "");
+    const op = raw.op,
+      path = String(raw.path ?? "");
     const tokens = pointer(path);
     switch (op) {
       case "add":
@@ -62,7 +63,10 @@ export function jsonPatch(target: Json, ops: Json): Json {
 function pointer(p: string): string[] {
   if (p === "") return [];
   if (!p.startsWith("/")) throw new PatchError(`invalid json pointer "${p}"`);
-  return p.slice(1).split("/").map((t) => t.replace(/~1/g, "/").replace(/~0/g, "~"));
+  return p
+    .slice(1)
+    .split("/")
+    .map((t) => t.replace(/~1/g, "/").replace(/~0/g, "~"));
 }
 
 function lookup(doc: Json, tokens: string[]): Json {

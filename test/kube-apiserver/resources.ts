@@ -98,23 +98,52 @@ function podCells(p: any, now: number): unknown[] {
   }
   if (p.metadata?.deletionTimestamp) reason = "Terminating";
   const gates = p.spec?.readinessGates?.length ? `0/${p.spec.readinessGates.length}` : "<none>";
-  return [p.metadata.name, `${ready}/${total}`, reason, restarts, age(p.metadata.creationTimestamp, now), p.status?.podIP || "<none>", p.spec?.nodeName || "<none>", p.status?.nominatedNodeName || "<none>", gates];
+  return [
+    p.metadata.name,
+    `${ready}/${total}`,
+    reason,
+    restarts,
+    age(p.metadata.creationTimestamp, now),
+    p.status?.podIP || "<none>",
+    p.spec?.nodeName || "<none>",
+    p.status?.nominatedNodeName || "<none>",
+    gates,
+  ];
 }
 
 /** The core/v1 and CRD resources served. */
 export function builtinResources(): ResourceDef[] {
   return [
     {
-      group: "", version: "v1", plural: "namespaces", singular: "namespace", kind: "Namespace", listKind: "NamespaceList", namespaced: false, shortNames: ["ns"],
+      group: "",
+      version: "v1",
+      plural: "namespaces",
+      singular: "namespace",
+      kind: "Namespace",
+      listKind: "NamespaceList",
+      namespaced: false,
+      shortNames: ["ns"],
       fields: ["metadata.name", "status.phase"],
       columns: [NAME, col("Status", "The status of the namespace"), AGE],
       cells: (o, now) => [o.metadata.name, o.status?.phase ?? "Active", age(o.metadata.creationTimestamp, now)],
     },
     {
-      group: "", version: "v1", plural: "nodes", singular: "node", kind: "Node", listKind: "NodeList", namespaced: false, shortNames: ["no"], status: true,
+      group: "",
+      version: "v1",
+      plural: "nodes",
+      singular: "node",
+      kind: "Node",
+      listKind: "NodeList",
+      namespaced: false,
+      shortNames: ["no"],
+      status: true,
       fields: ["metadata.name", "spec.unschedulable"],
       columns: [
-        NAME, col("Status", "The status of the node"), col("Roles", "The roles of the node"), AGE, col("Version", "Kubelet Version reported by the node."),
+        NAME,
+        col("Status", "The status of the node"),
+        col("Roles", "The roles of the node"),
+        AGE,
+        col("Version", "Kubelet Version reported by the node."),
         col("Internal-IP", "List of addresses reachable to the node. Queried from cloud provider, if available.", { priority: 1 }),
         col("External-IP", "List of addresses reachable to the node. Queried from cloud provider, if available.", { priority: 1 }),
         col("OS-Image", "OS Image reported by the node from /etc/os-release (e.g. Debian GNU/Linux 7 (wheezy)).", { priority: 1 }),
@@ -122,16 +151,48 @@ export function builtinResources(): ResourceDef[] {
         col("Container-Runtime", "ContainerRuntime Version reported by the node through runtime remote API (e.g. containerd://1.4.2).", { priority: 1 }),
       ],
       cells: (n, now) => [
-        n.metadata.name, nodeStatus(n), nodeRoles(n), age(n.metadata.creationTimestamp, now), n.status?.nodeInfo?.kubeletVersion ?? "",
-        address(n, "InternalIP"), address(n, "ExternalIP"), n.status?.nodeInfo?.osImage || "<unknown>", n.status?.nodeInfo?.kernelVersion || "<unknown>", n.status?.nodeInfo?.containerRuntimeVersion || "<unknown>",
+        n.metadata.name,
+        nodeStatus(n),
+        nodeRoles(n),
+        age(n.metadata.creationTimestamp, now),
+        n.status?.nodeInfo?.kubeletVersion ?? "",
+        address(n, "InternalIP"),
+        address(n, "ExternalIP"),
+        n.status?.nodeInfo?.osImage || "<unknown>",
+        n.status?.nodeInfo?.kernelVersion || "<unknown>",
+        n.status?.nodeInfo?.containerRuntimeVersion || "<unknown>",
       ],
     },
     {
-      group: "", version: "v1", plural: "pods", singular: "pod", kind: "Pod", listKind: "PodList", namespaced: true, shortNames: ["po"], categories: ["all"], status: true,
-      fields: [...META_FIELDS, "spec.nodeName", "spec.restartPolicy", "spec.schedulerName", "spec.serviceAccountName", "spec.hostNetwork", "status.phase", "status.podIP", "status.nominatedNodeName"],
+      group: "",
+      version: "v1",
+      plural: "pods",
+      singular: "pod",
+      kind: "Pod",
+      listKind: "PodList",
+      namespaced: true,
+      shortNames: ["po"],
+      categories: ["all"],
+      status: true,
+      fields: [
+        ...META_FIELDS,
+        "spec.nodeName",
+        "spec.restartPolicy",
+        "spec.schedulerName",
+        "spec.serviceAccountName",
+        "spec.hostNetwork",
+        "status.phase",
+        "status.podIP",
+        "status.nominatedNodeName",
+      ],
       columns: [
-        NAME, col("Ready", "The aggregate readiness state of this pod for accepting traffic."), col("Status", "The aggregate status of the containers in this pod."),
-        col("Restarts", "The number of times the containers in this pod have been restarted and when the last container in this pod has restarted.", { type: "string" }), AGE,
+        NAME,
+        col("Ready", "The aggregate readiness state of this pod for accepting traffic."),
+        col("Status", "The aggregate status of the containers in this pod."),
+        col("Restarts", "The number of times the containers in this pod have been restarted and when the last container in this pod has restarted.", {
+          type: "string",
+        }),
+        AGE,
         col("IP", "podIP address allocated to the pod. Routable at least within the cluster. Empty if not yet allocated.", { priority: 1 }),
         col("Node", "NodeName indicates in which node this pod is scheduled.", { priority: 1 }),
         col("Nominated Node", "nominatedNodeName is set only when this pod preempts other pods on the node.", { priority: 1 }),
@@ -140,36 +201,89 @@ export function builtinResources(): ResourceDef[] {
       cells: podCells,
     },
     {
-      group: "", version: "v1", plural: "events", singular: "event", kind: "Event", listKind: "EventList", namespaced: true, shortNames: ["ev"],
-      fields: [...META_FIELDS, "involvedObject.kind", "involvedObject.namespace", "involvedObject.name", "involvedObject.uid", "involvedObject.apiVersion", "involvedObject.resourceVersion", "involvedObject.fieldPath", "reason", "reportingComponent", "source", "type"],
+      group: "",
+      version: "v1",
+      plural: "events",
+      singular: "event",
+      kind: "Event",
+      listKind: "EventList",
+      namespaced: true,
+      shortNames: ["ev"],
+      fields: [
+        ...META_FIELDS,
+        "involvedObject.kind",
+        "involvedObject.namespace",
+        "involvedObject.name",
+        "involvedObject.uid",
+        "involvedObject.apiVersion",
+        "involvedObject.resourceVersion",
+        "involvedObject.fieldPath",
+        "reason",
+        "reportingComponent",
+        "source",
+        "type",
+      ],
       columns: [
-        col("Last Seen", "The last time this event was seen."), col("Type", "Type of this event (Normal, Warning), new types could be added in the future."),
+        col("Last Seen", "The last time this event was seen."),
+        col("Type", "Type of this event (Normal, Warning), new types could be added in the future."),
         col("Reason", "This should be a short, machine understandable string that gives the reason for this event being generated."),
-        col("Object", "The object this Event is about."), col("Subobject", "The subobject this Event is about.", { priority: 1 }),
-        col("Source", "The component reporting this event.", { priority: 1 }), col("Message", "A human-readable description of the status of this operation."),
-        col("First Seen", "The first time this event was seen.", { priority: 1 }), col("Count", "The number of times this event has occurred.", { priority: 1 }),
+        col("Object", "The object this Event is about."),
+        col("Subobject", "The subobject this Event is about.", { priority: 1 }),
+        col("Source", "The component reporting this event.", { priority: 1 }),
+        col("Message", "A human-readable description of the status of this operation."),
+        col("First Seen", "The first time this event was seen.", { priority: 1 }),
+        col("Count", "The number of times this event has occurred.", { priority: 1 }),
         col("Name", "Name must be unique within a namespace.", { priority: 1, format: "name" }),
       ],
       cells: (e, now) => [
-        age(e.lastTimestamp ?? e.eventTime ?? e.metadata.creationTimestamp, now), e.type ?? "", e.reason ?? "",
-        `${String(e.involvedObject?.kind ?? "").toLowerCase()}/${e.involvedObject?.name ?? ""}`, e.involvedObject?.fieldPath ?? "",
-        [e.source?.component, e.source?.host].filter(Boolean).join(", "), e.message ?? "",
-        age(e.firstTimestamp ?? e.metadata.creationTimestamp, now), e.count ?? 1, e.metadata.name,
+        age(e.lastTimestamp ?? e.eventTime ?? e.metadata.creationTimestamp, now),
+        e.type ?? "",
+        e.reason ?? "",
+        `${String(e.involvedObject?.kind ?? "").toLowerCase()}/${e.involvedObject?.name ?? ""}`,
+        e.involvedObject?.fieldPath ?? "",
+        [e.source?.component, e.source?.host].filter(Boolean).join(", "),
+        e.message ?? "",
+        age(e.firstTimestamp ?? e.metadata.creationTimestamp, now),
+        e.count ?? 1,
+        e.metadata.name,
       ],
     },
     {
-      group: "coordination.k8s.io", version: "v1", plural: "leases", singular: "lease", kind: "Lease", listKind: "LeaseList", namespaced: true,
+      group: "coordination.k8s.io",
+      version: "v1",
+      plural: "leases",
+      singular: "lease",
+      kind: "Lease",
+      listKind: "LeaseList",
+      namespaced: true,
       fields: META_FIELDS,
       columns: [NAME, col("Holder", "The holder of the lease."), AGE],
       cells: (o, now) => [o.metadata.name, o.spec?.holderIdentity ?? "", age(o.metadata.creationTimestamp, now)],
     },
     {
-      group: "authentication.k8s.io", version: "v1", plural: "selfsubjectreviews", singular: "selfsubjectreview", kind: "SelfSubjectReview", listKind: "SelfSubjectReviewList",
-      namespaced: false, review: true, fields: [], columns: [], cells: () => [],
+      group: "authentication.k8s.io",
+      version: "v1",
+      plural: "selfsubjectreviews",
+      singular: "selfsubjectreview",
+      kind: "SelfSubjectReview",
+      listKind: "SelfSubjectReviewList",
+      namespaced: false,
+      review: true,
+      fields: [],
+      columns: [],
+      cells: () => [],
     },
     {
-      group: "apiextensions.k8s.io", version: "v1", plural: "customresourcedefinitions", singular: "customresourcedefinition", kind: "CustomResourceDefinition",
-      listKind: "CustomResourceDefinitionList", namespaced: false, shortNames: ["crd", "crds"], categories: ["api-extensions"], status: true,
+      group: "apiextensions.k8s.io",
+      version: "v1",
+      plural: "customresourcedefinitions",
+      singular: "customresourcedefinition",
+      kind: "CustomResourceDefinition",
+      listKind: "CustomResourceDefinitionList",
+      namespaced: false,
+      shortNames: ["crd", "crds"],
+      categories: ["api-extensions"],
+      status: true,
       fields: ["metadata.name"],
       columns: [NAME, col("Created At", "CreationTimestamp is a timestamp representing the server time when this object was created.", { type: "date" })],
       cells: (o) => [o.metadata.name, o.metadata.creationTimestamp],
@@ -180,7 +294,10 @@ export function builtinResources(): ResourceDef[] {
 /** The served resource of a CRD's version: NAME and AGE columns unless it names printer columns. */
 export function crdResource(crd: any, version: any): ResourceDef {
   const printer: any[] = version.additionalPrinterColumns ?? [];
-  const columns = [NAME, ...printer.map((c) => col(c.name, c.description ?? "", { type: c.type ?? "string", format: c.format ?? "", priority: c.priority ?? 0 }))];
+  const columns = [
+    NAME,
+    ...printer.map((c) => col(c.name, c.description ?? "", { type: c.type ?? "string", format: c.format ?? "", priority: c.priority ?? 0 })),
+  ];
   if (!printer.length) columns.push(AGE);
   return {
     group: crd.spec.group,
@@ -197,15 +314,17 @@ export function crdResource(crd: any, version: any): ResourceDef {
     schema: version.schema?.openAPIV3Schema,
     fields: META_FIELDS,
     columns,
-    cells: (o, now) => [
-      o.metadata.name,
-      ...(printer.length ? printer.map((c) => jsonPathValue(o, c.jsonPath)) : [age(o.metadata.creationTimestamp, now)]),
-    ],
+    cells: (o, now) => [o.metadata.name, ...(printer.length ? printer.map((c) => jsonPathValue(o, c.jsonPath)) : [age(o.metadata.creationTimestamp, now)])],
   };
 }
 
 function jsonPathValue(o: any, path: string): unknown {
-  return String(path ?? "").replace(/^\./, "").split(".").reduce((x, k) => x?.[k], o) ?? null;
+  return (
+    String(path ?? "")
+      .replace(/^\./, "")
+      .split(".")
+      .reduce((x, k) => x?.[k], o) ?? null
+  );
 }
 
 /** The NetworkAttachmentDefinition CRD as Multus ships it (deployments/multus-daemonset.yml). */
@@ -216,7 +335,12 @@ export const NAD_CRD = {
   spec: {
     group: "k8s.cni.cncf.io",
     scope: "Namespaced",
-    names: { plural: "network-attachment-definitions", singular: "network-attachment-definition", kind: "NetworkAttachmentDefinition", shortNames: ["net-attach-def"] },
+    names: {
+      plural: "network-attachment-definitions",
+      singular: "network-attachment-definition",
+      kind: "NetworkAttachmentDefinition",
+      shortNames: ["net-attach-def"],
+    },
     versions: [
       {
         name: "v1",
@@ -224,7 +348,8 @@ export const NAD_CRD = {
         storage: true,
         schema: {
           openAPIV3Schema: {
-            description: "NetworkAttachmentDefinition is a CRD schema specified by the Network Plumbing Working Group to express the intent for attaching pods to one or more logical or physical networks. More information available at: https://github.com/k8snetworkplumbingwg/multi-net-spec",
+            description:
+              "NetworkAttachmentDefinition is a CRD schema specified by the Network Plumbing Working Group to express the intent for attaching pods to one or more logical or physical networks. More information available at: https://github.com/k8snetworkplumbingwg/multi-net-spec",
             type: "object",
             properties: {
               apiVersion: { type: "string" },

@@ -54,7 +54,8 @@ function labels(o: Record<string, any>): Record<string, string> {
 /** Splits on commas outside parentheses. */
 function splitTop(s: string): string[] {
   const out: string[] = [];
-  let depth = 0, cur = "";
+  let depth = 0,
+    cur = "";
   for (const ch of s) {
     if (ch === "(") depth++;
     if (ch === ")") depth--;

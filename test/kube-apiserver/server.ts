@@ -22,7 +22,6 @@ import { builtinUnknown, pruneCustom } from "./schema.ts";
 export { SERVER_VERSION };
 import { parseFieldSelector, parseLabelSelector, SelectorError } from "./selector.ts";
 
-
 /** Who a request is from, after authentication. */
 export interface UserInfo {
   name: string;
@@ -152,7 +151,10 @@ export class KubeApiServer {
     this.ca = makeCa(this.dir);
     makeCert(this.dir, "apiserver", { cn: "kube-apiserver", server: true });
     const users = opts.users ?? [{ name: "admin", groups: ["system:masters"], token: randomBytes(24).toString("base64url"), cert: true }];
-    this.users = users.map((u) => ({ ...u, certPair: u.cert ? makeCert(this.dir, `user-${u.name.replace(/[^\w.-]/g, "_")}`, { cn: u.name, groups: u.groups }) : undefined }));
+    this.users = users.map((u) => ({
+      ...u,
+      certPair: u.cert ? makeCert(this.dir, `user-${u.name.replace(/[^\w.-]/g, "_")}`, { cn: u.name, groups: u.groups }) : undefined,
+    }));
     this.token = users.find((u) => u.token)?.token ?? "";
     for (const d of builtinResources()) this.addDef(d);
     this.httpServer = http.createServer((req, res) => void this.handle(req, res));
@@ -166,7 +168,13 @@ export class KubeApiServer {
     const host = this.opts.host ?? "127.0.0.1";
     const { readFileSync } = await import("node:fs");
     this.tlsServer = tls.createServer(
-      { key: readFileSync(join(this.dir, "apiserver.key")), cert: readFileSync(join(this.dir, "apiserver.crt")), ca: this.ca.cert, requestCert: true, rejectUnauthorized: false },
+      {
+        key: readFileSync(join(this.dir, "apiserver.key")),
+        cert: readFileSync(join(this.dir, "apiserver.crt")),
+        ca: this.ca.cert,
+        requestCert: true,
+        rejectUnauthorized: false,
+      },
       (sock) => {
         this.sockets.add(sock);
         sock.on("close", () => this.sockets.delete(sock));
@@ -244,7 +252,14 @@ export class KubeApiServer {
       const def = this.defFor(o.apiVersion, o.kind);
       const key = this.key(def, o.metadata?.namespace ?? (def.namespaced ? "default" : ""), o.metadata.name);
       const old = this.bucket(def).get(key);
-      return old ? this.write(def, key, { ...clone(o), metadata: { ...o.metadata, uid: old.metadata.uid, creationTimestamp: old.metadata.creationTimestamp } }, "MODIFIED") : this.insert(def, clone(o));
+      return old
+        ? this.write(
+            def,
+            key,
+            { ...clone(o), metadata: { ...o.metadata, uid: old.metadata.uid, creationTimestamp: old.metadata.creationTimestamp } },
+            "MODIFIED",
+          )
+        : this.insert(def, clone(o));
     });
   }
 
@@ -369,14 +384,29 @@ export class KubeApiServer {
     } else if (def.kind === "Node") {
       o.status ??= {};
       o.status.daemonEndpoints ??= { kubeletEndpoint: { Port: 0 } };
-      o.status.nodeInfo ??= { machineID: "", systemUUID: "", bootID: "", kernelVersion: "", osImage: "", containerRuntimeVersion: "", kubeletVersion: "", kubeProxyVersion: "", operatingSystem: "", architecture: "" };
+      o.status.nodeInfo ??= {
+        machineID: "",
+        systemUUID: "",
+        bootID: "",
+        kernelVersion: "",
+        osImage: "",
+        containerRuntimeVersion: "",
+        kubeletVersion: "",
+        kubeProxyVersion: "",
+        operatingSystem: "",
+        architecture: "",
+      };
     } else if (def.kind === "CustomResourceDefinition") {
       o.status = {
         conditions: [
           { type: "NamesAccepted", status: "True", reason: "NoConflicts", message: "no conflicts found", lastTransitionTime: now() },
           { type: "Established", status: "True", reason: "InitialNamesAccepted", message: "the initial names have been accepted", lastTransitionTime: now() },
         ],
-        acceptedNames: { ...o.spec?.names, listKind: o.spec?.names?.listKind ?? `${o.spec?.names?.kind}List`, singular: o.spec?.names?.singular ?? String(o.spec?.names?.kind ?? "").toLowerCase() },
+        acceptedNames: {
+          ...o.spec?.names,
+          listKind: o.spec?.names?.listKind ?? `${o.spec?.names?.kind}List`,
+          singular: o.spec?.names?.singular ?? String(o.spec?.names?.kind ?? "").toLowerCase(),
+        },
         storedVersions: (o.spec?.versions ?? []).filter((v: any) => v.storage).map((v: any) => v.name),
       };
     }
@@ -386,7 +416,14 @@ export class KubeApiServer {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", "https://x");
-    const rec: RequestRecord = { method: req.method ?? "GET", path: url.pathname, query: url.search, user: "", status: 0, contentType: req.headers["content-type"] };
+    const rec: RequestRecord = {
+      method: req.method ?? "GET",
+      path: url.pathname,
+      query: url.search,
+      user: "",
+      status: 0,
+      contentType: req.headers["content-type"],
+    };
     const origWriteHead = res.writeHead.bind(res);
     (res as any).writeHead = (code: number, ...rest: any[]) => {
       rec.status = code;
@@ -443,7 +480,12 @@ export class KubeApiServer {
       res.writeHead(200, { "Content-Type": "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList", "Content-Length": Buffer.byteLength(body) });
       return void res.end(body);
     }
-    if (p === "/api") return sendJson(res, 200, { kind: "APIVersions", versions: ["v1"], serverAddressByClientCIDRs: [{ clientCIDR: "0.0.0.0/0", serverAddress: `127.0.0.1:${this.port}` }] });
+    if (p === "/api")
+      return sendJson(res, 200, {
+        kind: "APIVersions",
+        versions: ["v1"],
+        serverAddressByClientCIDRs: [{ clientCIDR: "0.0.0.0/0", serverAddress: `127.0.0.1:${this.port}` }],
+      });
     if (p === "/apis") return sendJson(res, 200, { kind: "APIGroupList", apiVersion: "v1", groups: apiGroups([...this.defs.values()]) });
     if (p === "/api/v1") return sendJson(res, 200, resourceList([...this.defs.values()], "", "v1"));
     if (p === "/openapi/v3") return sendJson(res, 200, openapiRoot([...this.defs.values()], this.rv));
@@ -478,8 +520,15 @@ export class KubeApiServer {
     if (sub && !(sub === "status" && def.status)) throw new HttpError(status(404, "NotFound", "the server could not find the requested resource"));
     const q = url.searchParams;
     const isWatch = q.get("watch") === "1" || q.get("watch") === "true";
-    const verb = { GET: name ? "get" : isWatch ? "watch" : "list", POST: "create", PUT: "update", PATCH: "patch", DELETE: name ? "delete" : "deletecollection" }[method];
-    if (!verb || (verb === "create" && name)) throw new HttpError(status(405, "MethodNotAllowed", "the server does not allow this method on the requested resource"));
+    const verb = {
+      GET: name ? "get" : isWatch ? "watch" : "list",
+      POST: "create",
+      PUT: "update",
+      PATCH: "patch",
+      DELETE: name ? "delete" : "deletecollection",
+    }[method];
+    if (!verb || (verb === "create" && name))
+      throw new HttpError(status(405, "MethodNotAllowed", "the server does not allow this method on the requested resource"));
 
     const f = this.fault;
     if (f && (f.match ? f.match({ method, path: p, verb, resource: def.plural }) : true)) {
@@ -490,8 +539,13 @@ export class KubeApiServer {
       }
       const code = f.code ?? 500;
       if (f.retryAfterSeconds !== undefined) res.setHeader("Retry-After", String(f.retryAfterSeconds));
-      if (code === 429) throw new HttpError(status(429, "TooManyRequests", "Too many requests, please try again later.", { retryAfterSeconds: f.retryAfterSeconds ?? 1 }));
-      throw new HttpError(code === 503 ? status(503, "ServiceUnavailable", "the server is currently unable to handle the request") : status(code, "InternalError", "Internal error occurred: injected fault"));
+      if (code === 429)
+        throw new HttpError(status(429, "TooManyRequests", "Too many requests, please try again later.", { retryAfterSeconds: f.retryAfterSeconds ?? 1 }));
+      throw new HttpError(
+        code === 503
+          ? status(503, "ServiceUnavailable", "the server is currently unable to handle the request")
+          : status(code, "InternalError", "Internal error occurred: injected fault"),
+      );
     }
 
     const attrs: RequestAttributes = { verb, group, resource: def.plural, subresource: sub, namespace, name };
@@ -501,10 +555,21 @@ export class KubeApiServer {
     if (def.review) {
       if (verb !== "create") throw new HttpError(status(405, "MethodNotAllowed", "the server does not allow this method on the requested resource"));
       // kubectl's typed client sends reviews as protobuf; a review's body carries nothing we need.
-      return sendJson(res, 201, { kind: def.kind, apiVersion: `${def.group}/${def.version}`, metadata: { creationTimestamp: null }, status: { userInfo: { username: user.name, groups: user.groups } } });
+      return sendJson(res, 201, {
+        kind: def.kind,
+        apiVersion: `${def.group}/${def.version}`,
+        metadata: { creationTimestamp: null },
+        status: { userInfo: { username: user.name, groups: user.groups } },
+      });
     }
     if (body && /protobuf|cbor/.test(String(req.headers["content-type"] ?? "")))
-      throw new HttpError(status(415, "UnsupportedMediaType", "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml"));
+      throw new HttpError(
+        status(
+          415,
+          "UnsupportedMediaType",
+          "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml",
+        ),
+      );
     const wantTable = /as=Table/.test(String(req.headers.accept ?? ""));
     const fv: FieldCheck = { mode: q.get("fieldValidation") ?? "Warn", warnings: [] };
     const send = (code: number, o: unknown) => {
@@ -586,7 +651,8 @@ export class KubeApiServer {
       columnDefinitions: headers ? def.columns : [],
       rows: items.map((o) => ({
         cells: def.cells(o, t),
-        object: include === "Object" ? o : include === "None" ? undefined : { kind: "PartialObjectMetadata", apiVersion: "meta.k8s.io/v1", metadata: o.metadata },
+        object:
+          include === "Object" ? o : include === "None" ? undefined : { kind: "PartialObjectMetadata", apiVersion: "meta.k8s.io/v1", metadata: o.metadata },
       })),
     };
   }
@@ -612,7 +678,9 @@ export class KubeApiServer {
     if (!rvParam || rvParam === "0") {
       for (const o of this.bucket(def).values()) if ((!namespace || o.metadata.namespace === namespace) && match(o)) line("ADDED", clone(o));
     } else {
-      for (const h of this.history) if (h.rv > from && h.def.group === def.group && h.def.plural === def.plural && (!namespace || h.obj.metadata.namespace === namespace) && match(h.obj)) line(h.type, clone(h.obj));
+      for (const h of this.history)
+        if (h.rv > from && h.def.group === def.group && h.def.plural === def.plural && (!namespace || h.obj.metadata.namespace === namespace) && match(h.obj))
+          line(h.type, clone(h.obj));
     }
     return new Promise<void>((resolve) => {
       let done = false;
@@ -628,7 +696,12 @@ export class KubeApiServer {
       const w: Watcher = { def, namespace, match, send: (type, o) => (type === "__END__" ? finish() : line(type, o)) };
       this.watchers.add(w);
       const bookmarks = setInterval(() => {
-        if (q.get("allowWatchBookmarks") === "true") line("BOOKMARK", { kind: def.kind, apiVersion: def.group ? `${def.group}/${def.version}` : def.version, metadata: { resourceVersion: String(this.rv) } });
+        if (q.get("allowWatchBookmarks") === "true")
+          line("BOOKMARK", {
+            kind: def.kind,
+            apiVersion: def.group ? `${def.group}/${def.version}` : def.version,
+            metadata: { resourceVersion: String(this.rv) },
+          });
       }, this.opts.bookmarkIntervalMs ?? 60_000);
       const secs = Number(q.get("timeoutSeconds") ?? 0);
       const timeout = setTimeout(finish, (secs > 0 ? secs : 1800) * 1000);
@@ -642,9 +715,11 @@ export class KubeApiServer {
     o.metadata ??= {};
     if (!o.metadata.name && o.metadata.generateName) o.metadata.name = `${o.metadata.generateName}${randomBytes(4).toString("hex").slice(0, 5)}`;
     if (def.namespaced) {
-      if (o.metadata.namespace && namespace && o.metadata.namespace !== namespace) throw new HttpError(status(400, "BadRequest", "the namespace of the provided object does not match the namespace sent on the request"));
+      if (o.metadata.namespace && namespace && o.metadata.namespace !== namespace)
+        throw new HttpError(status(400, "BadRequest", "the namespace of the provided object does not match the namespace sent on the request"));
       o.metadata.namespace = namespace || o.metadata.namespace || "default";
-      if (!this.bucket(this.defs.get("/v1/namespaces")!).has(o.metadata.namespace)) throw new HttpError(notFound(this.defs.get("/v1/namespaces")!, o.metadata.namespace));
+      if (!this.bucket(this.defs.get("/v1/namespaces")!).has(o.metadata.namespace))
+        throw new HttpError(notFound(this.defs.get("/v1/namespaces")!, o.metadata.namespace));
     }
     this.validate(def, o);
     this.checkFields(def, o, fv);
@@ -658,7 +733,8 @@ export class KubeApiServer {
   private update(def: ResourceDef, namespace: string, name: string, sub: string, o: any, dryRun: boolean, fv: FieldCheck): any {
     this.checkKind(def, o);
     const old = this.mustGet(def, namespace, name);
-    if (o.metadata?.name !== name) throw new HttpError(status(400, "BadRequest", `the name of the object (${o.metadata?.name}) does not match the name on the URL (${name})`));
+    if (o.metadata?.name !== name)
+      throw new HttpError(status(400, "BadRequest", `the name of the object (${o.metadata?.name}) does not match the name on the URL (${name})`));
     return this.replace(def, old, o, sub, dryRun, fv);
   }
 
@@ -678,7 +754,11 @@ export class KubeApiServer {
       else if (type === "application/strategic-merge-patch+json" && !def.custom) next = strategicMergePatch(old, patch, def.kind);
       else
         throw new HttpError(
-          status(415, "UnsupportedMediaType", `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json${def.custom ? "" : ", application/strategic-merge-patch+json"}`),
+          status(
+            415,
+            "UnsupportedMediaType",
+            `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json${def.custom ? "" : ", application/strategic-merge-patch+json"}`,
+          ),
         );
     } catch (e) {
       if (e instanceof PatchError) throw new HttpError(status(422, "Invalid", e.message));
@@ -724,7 +804,11 @@ export class KubeApiServer {
       this.validateCrd(o);
       this.defaults(def, o);
     }
-    if (JSON.stringify({ ...o, metadata: { ...o.metadata, resourceVersion: "" } }) === JSON.stringify({ ...old, metadata: { ...old.metadata, resourceVersion: "" } })) return old;
+    if (
+      JSON.stringify({ ...o, metadata: { ...o.metadata, resourceVersion: "" } }) ===
+      JSON.stringify({ ...old, metadata: { ...old.metadata, resourceVersion: "" } })
+    )
+      return old;
     if (dryRun) return o;
     const key = this.key(def, old.metadata.namespace, old.metadata.name);
     if (old.metadata.deletionTimestamp) {
@@ -749,7 +833,12 @@ export class KubeApiServer {
     const dns1123 = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
     if (name.length > 253 || !dns1123.test(name))
       throw new HttpError(
-        invalid(def, name, "metadata.name", `Invalid value: "${name}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')`),
+        invalid(
+          def,
+          name,
+          "metadata.name",
+          `Invalid value: "${name}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')`,
+        ),
       );
     for (const [k, v] of Object.entries(o.metadata.annotations ?? {}))
       if (typeof v !== "string") throw new HttpError(invalid(def, name, `metadata.annotations`, `Invalid value: "${k}": annotation values must be strings`));
@@ -762,7 +851,13 @@ export class KubeApiServer {
     if (r.invalid.length) throw new HttpError(invalid(def, o.metadata?.name ?? "", r.invalid[0]!.field, r.invalid[0]!.detail));
     if (!r.unknown.length || fv.mode === "Ignore") return;
     if (fv.mode === "Strict")
-      throw new HttpError(status(400, "BadRequest", `${def.kind} in version "${def.version}" cannot be handled as a ${def.kind}: strict decoding error: ${r.unknown.map((u) => `unknown field "${u}"`).join(", ")}`));
+      throw new HttpError(
+        status(
+          400,
+          "BadRequest",
+          `${def.kind} in version "${def.version}" cannot be handled as a ${def.kind}: strict decoding error: ${r.unknown.map((u) => `unknown field "${u}"`).join(", ")}`,
+        ),
+      );
     fv.warnings.push(...r.unknown.map((u) => `unknown field "${u}"`));
   }
 
@@ -778,22 +873,43 @@ export class KubeApiServer {
       };
       if (mutable(o.spec) !== mutable(old.spec))
         throw new HttpError(
-          invalid(def, old.metadata.name, "spec", "Forbidden: pod updates may not change fields other than `spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)"),
+          invalid(
+            def,
+            old.metadata.name,
+            "spec",
+            "Forbidden: pod updates may not change fields other than `spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)",
+          ),
         );
     }
     if (def.kind === "Node") {
       const was = old.spec?.podCIDRs ?? (old.spec?.podCIDR ? [old.spec.podCIDR] : []);
       const now = o.spec?.podCIDRs ?? (o.spec?.podCIDR ? [o.spec.podCIDR] : []);
-      if (was.length && JSON.stringify(was) !== JSON.stringify(now)) throw new HttpError(invalid(def, old.metadata.name, "spec.podCIDRs", "Forbidden: node updates may not change podCIDR except from \"\" to valid"));
+      if (was.length && JSON.stringify(was) !== JSON.stringify(now))
+        throw new HttpError(invalid(def, old.metadata.name, "spec.podCIDRs", 'Forbidden: node updates may not change podCIDR except from "" to valid'));
     }
   }
 
   private validateCrd(o: any): void {
     const s = o.spec ?? {};
     const want = `${s.names?.plural}.${s.group}`;
-    if (o.metadata.name !== want) throw new HttpError(invalid(this.defs.get("apiextensions.k8s.io/v1/customresourcedefinitions")!, o.metadata.name, "metadata.name", `Invalid value: "${o.metadata.name}": must be spec.names.plural+"."+spec.group`));
+    if (o.metadata.name !== want)
+      throw new HttpError(
+        invalid(
+          this.defs.get("apiextensions.k8s.io/v1/customresourcedefinitions")!,
+          o.metadata.name,
+          "metadata.name",
+          `Invalid value: "${o.metadata.name}": must be spec.names.plural+"."+spec.group`,
+        ),
+      );
     if (!s.names?.kind || !["Namespaced", "Cluster"].includes(s.scope) || !(s.versions?.length > 0))
-      throw new HttpError(invalid(this.defs.get("apiextensions.k8s.io/v1/customresourcedefinitions")!, o.metadata.name, "spec", "Required value: names.kind, scope (Namespaced or Cluster) and versions"));
+      throw new HttpError(
+        invalid(
+          this.defs.get("apiextensions.k8s.io/v1/customresourcedefinitions")!,
+          o.metadata.name,
+          "spec",
+          "Required value: names.kind, scope (Namespaced or Cluster) and versions",
+        ),
+      );
   }
 }
 

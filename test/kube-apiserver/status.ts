@@ -24,11 +24,16 @@ export function alreadyExists(def: ResourceDef, name: string): any {
   return status(409, "AlreadyExists", `${qualified(def)} "${name}" already exists`, { name, ...(def.group ? { group: def.group } : {}), kind: def.plural });
 }
 export function conflict(def: ResourceDef, name: string): any {
-  return status(409, "Conflict", `Operation cannot be fulfilled on ${qualified(def)} "${name}": the object has been modified; please apply your changes to the latest version and try again`, {
-    name,
-    ...(def.group ? { group: def.group } : {}),
-    kind: def.plural,
-  });
+  return status(
+    409,
+    "Conflict",
+    `Operation cannot be fulfilled on ${qualified(def)} "${name}": the object has been modified; please apply your changes to the latest version and try again`,
+    {
+      name,
+      ...(def.group ? { group: def.group } : {}),
+      kind: def.plural,
+    },
+  );
 }
 export function invalid(def: ResourceDef, name: string, field: string, detail: string): any {
   return status(422, "Invalid", `${def.kind}${def.group ? `.${def.group}` : ""} "${name}" is invalid: ${field}: ${detail}`, {

@@ -207,10 +207,13 @@ export class PodmanEnv {
     // The machine's /etc/cni/net.d (Debian's podman puts 87-podman-bridge.conflist there)
     // is hidden too, so nothing can read it even if a setting were ignored.
     mkdirSync(join(this.dir, "etc-net.d"));
-    const script = `mount --bind ${join(this.dir, "varlib")} /var/lib && mount --bind ${this.runDir} /run && `
-      + `{ [ ! -d /etc/cni/net.d ] || mount --bind ${join(this.dir, "etc-net.d")} /etc/cni/net.d; } && exec sleep 86400`;
+    const script =
+      `mount --bind ${join(this.dir, "varlib")} /var/lib && mount --bind ${this.runDir} /run && ` +
+      `{ [ ! -d /etc/cni/net.d ] || mount --bind ${join(this.dir, "etc-net.d")} /etc/cni/net.d; } && exec sleep 86400`;
     const p = spawn("nsenter", [`--net=${this.node.path}`, "unshare", "--mount", "--propagation", "private", "sh", "-c", script], {
-      env: { PATH }, stdio: ["ignore", "ignore", "pipe"], detached: true,
+      env: { PATH },
+      stdio: ["ignore", "ignore", "pipe"],
+      detached: true,
     });
     let err = "";
     p.stderr.on("data", (d) => (err += d));
@@ -270,15 +273,36 @@ export class PodmanEnv {
   /** The node's links, addresses, routes, rules, state files and namespace files. */
   snapshot(): NodeSnapshot {
     const json = (args: string[]) => JSON.parse(this.inNode(["ip", "-j", ...args]) || "[]") as any[];
-    const links = json(["-d", "link", "show"]).map((l) => `${l.ifname} ${l.linkinfo?.info_kind ?? ""}`.trim()).sort();
-    const addrs = json(["addr", "show"]).flatMap((l) =>
-      (l.addr_info ?? []).filter((a: any) => a.scope !== "link").map((a: any) => `${l.ifname} ${a.local}/${a.prefixlen}`)).sort();
-    const routes = ["-4", "-6"].flatMap((f) => this.inNode(["ip", f, "route", "show", "table", "all"]).split("\n"))
-      .filter((l) => l && !/^(local|broadcast|multicast|anycast) /.test(l) && !/^fe80::|^ff00::/.test(l) && !l.includes(" table local ")).sort();
-    const iptables = (["4", "6"] as const).flatMap((f) => this.inNode([f === "4" ? "iptables-save" : "ip6tables-save"]).split("\n")
-      .filter((l) => l && !l.startsWith("#")).map((l) => `${f} ${l.replace(/ \[\d+:\d+\]$/, "")}`));
-    const nft = this.inNode(["nft", "list", "ruleset"]).split("\n").map((l) => l.trim()).filter(Boolean);
-    return { links, addrs, routes, iptables, nft, state: listTree(this.stateDir), run: listTree(this.runDir), netns: listDir(join(this.runDir, "netns")).filter((n) => n.startsWith("netns-")) };
+    const links = json(["-d", "link", "show"])
+      .map((l) => `${l.ifname} ${l.linkinfo?.info_kind ?? ""}`.trim())
+      .sort();
+    const addrs = json(["addr", "show"])
+      .flatMap((l) => (l.addr_info ?? []).filter((a: any) => a.scope !== "link").map((a: any) => `${l.ifname} ${a.local}/${a.prefixlen}`))
+      .sort();
+    const routes = ["-4", "-6"]
+      .flatMap((f) => this.inNode(["ip", f, "route", "show", "table", "all"]).split("\n"))
+      .filter((l) => l && !/^(local|broadcast|multicast|anycast) /.test(l) && !/^fe80::|^ff00::/.test(l) && !l.includes(" table local "))
+      .sort();
+    const iptables = (["4", "6"] as const).flatMap((f) =>
+      this.inNode([f === "4" ? "iptables-save" : "ip6tables-save"])
+        .split("\n")
+        .filter((l) => l && !l.startsWith("#"))
+        .map((l) => `${f} ${l.replace(/ \[\d+:\d+\]$/, "")}`),
+    );
+    const nft = this.inNode(["nft", "list", "ruleset"])
+      .split("\n")
+      .map((l) => l.trim())
+      .filter(Boolean);
+    return {
+      links,
+      addrs,
+      routes,
+      iptables,
+      nft,
+      state: listTree(this.stateDir),
+      run: listTree(this.runDir),
+      netns: listDir(join(this.runDir, "netns")).filter((n) => n.startsWith("netns-")),
+    };
   }
 
   /** Removes containers, networks, the holder, the namespaces and the temp dir. */
@@ -362,7 +386,13 @@ export function podmanSkipReason(): string | undefined {
 
 function probe(): string | undefined {
   if (!isRoot) return "needs root (podman with the CNI backend runs as root here)";
-  for (const [bin, pkg] of [["podman", "podman"], ["runc", "runc"], ["nsenter", "util-linux"], ["unshare", "util-linux"], ["iptables-save", "iptables"]]) {
+  for (const [bin, pkg] of [
+    ["podman", "podman"],
+    ["runc", "runc"],
+    ["nsenter", "util-linux"],
+    ["unshare", "util-linux"],
+    ["iptables-save", "iptables"],
+  ]) {
     if (syncRun(["sh", "-c", `command -v ${bin}`]).code !== 0) return `${bin} is not installed (Debian package ${pkg}; scripts/setup.sh installs it)`;
   }
   if (!existsSync(BUSYBOX) || syncRun(["sh", "-c", `ldd ${BUSYBOX} 2>&1 | grep -q 'not a dynamic'`]).code !== 0) {

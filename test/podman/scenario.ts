@@ -83,10 +83,15 @@ export class Normalizer {
 
   /** iptables-save output (one family) in canonical order, with `label` before each table. */
   iptables(dump: string, label: string): string[] {
-    const lines = dump.split("\n").filter((l) => l && !l.startsWith("#")).map((l) => this.text(l.replace(/ \[\d+:\d+\]$/, "")));
+    const lines = dump
+      .split("\n")
+      .filter((l) => l && !l.startsWith("#"))
+      .map((l) => this.text(l.replace(/ \[\d+:\d+\]$/, "")));
     const labels = this.chainLabels(lines);
-    const relabel = (l: string) => l.replace(/\bCNI-(?:DN-)?[0-9a-f]{16,}\b/g, (c) => labels.get(c) ?? "CNI-?")
-      .replace(/--dports ([\d,]+)/, (_m, p: string) => `--dports ${p.split(",").sort().join(",")}`);
+    const relabel = (l: string) =>
+      l
+        .replace(/\bCNI-(?:DN-)?[0-9a-f]{16,}\b/g, (c) => labels.get(c) ?? "CNI-?")
+        .replace(/--dports ([\d,]+)/, (_m, p: string) => `--dports ${p.split(",").sort().join(",")}`);
     const out: string[] = [];
     let decls: string[] = [];
     let rules = new Map<string, string[]>();
@@ -112,13 +117,22 @@ export class Normalizer {
 
   /** A snapshot with names normalised; iptables canonical, nftables as a sorted multiset of lines. */
   snapshot(s: NodeSnapshot): NodeSnapshot {
-    const family = (f: string) => s.iptables.filter((l) => l.startsWith(`${f} `)).map((l) => l.slice(2)).join("\n");
+    const family = (f: string) =>
+      s.iptables
+        .filter((l) => l.startsWith(`${f} `))
+        .map((l) => l.slice(2))
+        .join("\n");
     const labels = this.chainLabels(s.iptables.map((l) => this.text(l)));
     const relabel = (l: string) => this.text(l).replace(/\bCNI-(?:DN-)?[0-9a-f]{16,}\b/g, (c) => labels.get(c) ?? "CNI-?");
     return {
-      links: s.links.map(relabel).sort(), addrs: s.addrs.map(relabel).sort(), routes: s.routes.map(relabel).sort(),
+      links: s.links.map(relabel).sort(),
+      addrs: s.addrs.map(relabel).sort(),
+      routes: s.routes.map(relabel).sort(),
       iptables: [...this.iptables(family("4"), "ip4"), ...this.iptables(family("6"), "ip6")],
-      nft: s.nft.map(relabel).sort(), state: s.state.map(relabel).sort(), run: s.run.map(relabel).sort(), netns: s.netns,
+      nft: s.nft.map(relabel).sort(),
+      state: s.state.map(relabel).sort(),
+      run: s.run.map(relabel).sort(),
+      netns: s.netns,
     };
   }
 }
@@ -151,25 +165,52 @@ export async function runScenario(env: PodmanEnv): Promise<Outcome> {
 
   // Clients: a container (podman exec), the node, the ext host.
   const fromCtr = (c: string, host: string, port = HTTP_PORT) =>
-    retry(async () => body(await podman(["exec", c, "sh", "-c", httpScript("nc", host, port)], true)), (b) => b !== "");
-  const fromNode = (host: string, port: number) => retry(async () => body(await env.inNodeAsync(["sh", "-c", httpScript("busybox nc", host, port)])), (b) => b !== "");
-  const fromExt = (host: string, port: number) => retry(async () => body(await env.inExtAsync(["sh", "-c", httpScript("busybox nc", host, port)])), (b) => b !== "");
+    retry(
+      async () => body(await podman(["exec", c, "sh", "-c", httpScript("nc", host, port)], true)),
+      (b) => b !== "",
+    );
+  const fromNode = (host: string, port: number) =>
+    retry(
+      async () => body(await env.inNodeAsync(["sh", "-c", httpScript("busybox nc", host, port)])),
+      (b) => b !== "",
+    );
+  const fromExt = (host: string, port: number) =>
+    retry(
+      async () => body(await env.inExtAsync(["sh", "-c", httpScript("busybox nc", host, port)])),
+      (b) => b !== "",
+    );
   const once = {
     fromCtr: async (c: string, host: string, port: number) => body(await podman(["exec", c, "sh", "-c", httpScript("nc", host, port)], true)),
     fromNode: async (host: string, port: number) => body(await env.inNodeAsync(["sh", "-c", httpScript("busybox nc", host, port)])),
     fromExt: async (host: string, port: number) => body(await env.inExtAsync(["sh", "-c", httpScript("busybox nc", host, port)])),
   };
-  const ping = (c: string, ip: string, tries = 3) => retry(async () => (await podman(["exec", c, "ping", "-c", "1", "-W", "1", ip], true)).code === 0, (ok) => ok, tries);
+  const ping = (c: string, ip: string, tries = 3) =>
+    retry(
+      async () => (await podman(["exec", c, "ping", "-c", "1", "-W", "1", ip], true)).code === 0,
+      (ok) => ok,
+      tries,
+    );
   const inCtr = async (c: string, cmd: string[]) => (await podman(["exec", c, ...cmd])).stdout;
   const addrs = async (c: string): Promise<Record<string, Addr>> => {
     const nets = JSON.parse((await podman(["inspect", c, "--format", "{{json .NetworkSettings.Networks}}"])).stdout) ?? {};
     const out: Record<string, Addr> = {};
-    for (const [n, v] of Object.entries<any>(nets)) out[n] = { ip: v.IPAddress || undefined, ip6: v.GlobalIPv6Address || undefined, mac: v.MacAddress || undefined };
+    for (const [n, v] of Object.entries<any>(nets))
+      out[n] = { ip: v.IPAddress || undefined, ip6: v.GlobalIPv6Address || undefined, mac: v.MacAddress || undefined };
     return out;
   };
   // podman 4.3 names the interfaces of a container on several networks in map order: eth0 may be either.
-  const routes = async (c: string) => (await inCtr(c, ["ip", "route"])).split("\n").map((l) => l.trim().replace(/\bdev eth\d+/, "dev eth*")).filter(Boolean).sort();
-  const links = async (c: string) => (await inCtr(c, ["ip", "-o", "link"])).split("\n").filter(Boolean).map((l) => l.split(":")[1]!.trim().split("@")[0]!).sort();
+  const routes = async (c: string) =>
+    (await inCtr(c, ["ip", "route"]))
+      .split("\n")
+      .map((l) => l.trim().replace(/\bdev eth\d+/, "dev eth*"))
+      .filter(Boolean)
+      .sort();
+  const links = async (c: string) =>
+    (await inCtr(c, ["ip", "-o", "link"]))
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => l.split(":")[1]!.trim().split("@")[0]!)
+      .sort();
   const rulesOf = (name: string) => iptables().filter((l) => l.includes(`<${name}>`)).length;
 
   const before = env.snapshot();
@@ -186,7 +227,15 @@ export async function runScenario(env: PodmanEnv): Promise<Outcome> {
   const dup = await podman(runArgs(env, "c3dup", ["--network", "netx", "--ip", "10.89.7.50"]), true);
   norm.name((await podman(["inspect", "c3dup", "--format", "{{.Id}}"], true)).stdout.trim(), "c3dup");
   // Only podman's error line: the warnings before it carry a time.
-  const duplicate = { code: dup.code, msg: norm.text(dup.stderr.split("\n").filter((l) => l.startsWith("Error:")).join("\n")) };
+  const duplicate = {
+    code: dup.code,
+    msg: norm.text(
+      dup.stderr
+        .split("\n")
+        .filter((l) => l.startsWith("Error:"))
+        .join("\n"),
+    ),
+  };
   await podman(["rm", "--force", "--time", "0", "c3dup"], true);
   await run("c4", ["--network", "none"]);
   await run("c5", ["--network", "podman,netx"]);

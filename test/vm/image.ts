@@ -5,7 +5,19 @@
  * for modprobe, with a static busybox beside it), and a busybox initramfs that loads the
  * virtio and 9p modules and switches to the host's root shared over 9p.
  */
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync, chmodSync } from "node:fs";
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+  chmodSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
@@ -39,7 +51,8 @@ function run(cmd: string[], opts: { cwd?: string; input?: Buffer | string } = {}
 
 /** The versioned package behind linux-image-amd64 (`linux-image-6.1.0-56-amd64`), updating apt's lists once if it is unknown. */
 function kernelPackage(): string {
-  const find = () => /Depends: (linux-image-[0-9][^\s]*)/.exec(spawnSync("apt-cache", ["depends", "linux-image-amd64"], { encoding: "utf8" }).stdout ?? "")?.[1];
+  const find = () =>
+    /Depends: (linux-image-[0-9][^\s]*)/.exec(spawnSync("apt-cache", ["depends", "linux-image-amd64"], { encoding: "utf8" }).stdout ?? "")?.[1];
   let pkg = find();
   if (!pkg) {
     run(["apt-get", "update", "-qq"]);
@@ -75,7 +88,12 @@ function extractVmlinux(vmlinuz: string, config: string, out: string): void {
 /** modules.dep of the tree (busybox depmod: the host may have no kmod). */
 function moduleDeps(modDir: string): Map<string, { path: string; deps: string[] }> {
   const byName = new Map<string, { path: string; deps: string[] }>();
-  const name = (p: string) => p.split("/").pop()!.replace(/\.ko(\.[a-z]+)?$/, "").replace(/-/g, "_");
+  const name = (p: string) =>
+    p
+      .split("/")
+      .pop()!
+      .replace(/\.ko(\.[a-z]+)?$/, "")
+      .replace(/-/g, "_");
   for (const line of readFileSync(join(modDir, "modules.dep"), "utf8").split("\n")) {
     const [head, rest] = line.split(":");
     if (!head || rest === undefined) continue;

@@ -29,22 +29,29 @@ export function oursBuilt(type: string): string[] {
  * it) as the master, a second one "up2" (for the Go plugin's devices where two on one
  * master would clash), `pods` pod namespaces, and a host-local data dir per side.
  */
-export async function withNode(pods: number, fn: (node: TestNetns, pods: TestNetns[], dataDirs: { ours: string; ref: string }) => Promise<void> | void): Promise<void> {
+export async function withNode(
+  pods: number,
+  fn: (node: TestNetns, pods: TestNetns[], dataDirs: { ours: string; ref: string }) => Promise<void> | void,
+): Promise<void> {
   const ours = tempDir();
   const ref = tempDir();
   try {
-    await withNetns(pods + 1, async (node, ...rest) => {
-      node.exec(["ip", "link", "set", "lo", "up"]);
-      node.exec(["ip", "link", "add", "up0", "type", "veth", "peer", "name", "up1"]);
-      node.exec(["ip", "link", "set", "up0", "up"]);
-      node.exec(["ip", "link", "set", "up1", "up"]);
-      node.exec(["ip", "link", "add", "up2", "type", "veth", "peer", "name", "up3"]);
-      node.exec(["ip", "link", "set", "up2", "up"]);
-      node.exec(["ip", "link", "set", "up3", "up"]);
-      node.exec(["ip", "addr", "add", "192.168.90.1/24", "dev", "up0"]);
-      node.exec(["ip", "route", "add", "default", "via", "192.168.90.254", "dev", "up0"]);
-      await fn(node, rest, { ours: ours.dir, ref: ref.dir });
-    }, "vmn");
+    await withNetns(
+      pods + 1,
+      async (node, ...rest) => {
+        node.exec(["ip", "link", "set", "lo", "up"]);
+        node.exec(["ip", "link", "add", "up0", "type", "veth", "peer", "name", "up1"]);
+        node.exec(["ip", "link", "set", "up0", "up"]);
+        node.exec(["ip", "link", "set", "up1", "up"]);
+        node.exec(["ip", "link", "add", "up2", "type", "veth", "peer", "name", "up3"]);
+        node.exec(["ip", "link", "set", "up2", "up"]);
+        node.exec(["ip", "link", "set", "up3", "up"]);
+        node.exec(["ip", "addr", "add", "192.168.90.1/24", "dev", "up0"]);
+        node.exec(["ip", "route", "add", "default", "via", "192.168.90.254", "dev", "up0"]);
+        await fn(node, rest, { ours: ours.dir, ref: ref.dir });
+      },
+      "vmn",
+    );
   } finally {
     ours.cleanup();
     ref.cleanup();

@@ -57,37 +57,65 @@ const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 /** The script the guest runs after switch_root, from the host's root. */
 function guestScript(cmd: string[], opts: VmOptions): string {
-  const env = { PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", HOME: "/root", CNI_TS_IN_VM: "1", VM_OUT: "/run/vm/ctl/out", ...opts.env };
-  return [
-    "mount -t tmpfs -o mode=1777 tmpfs /tmp",
-    "mkdir -p /dev/shm /dev/pts && mount -t tmpfs tmpfs /dev/shm && mount -t devpts devpts /dev/pts",
-    "mount -t proc proc /run/vm/mods/proc && mount --bind /sys /run/vm/mods/sys",
-    // Kernel autoloading runs this through the modules share (the host has no module tree).
-    `printf '#!/bin/sh\\nexec /usr/sbin/chroot /run/vm/mods /bin/busybox modprobe "$@"\\n' > /run/vm/modprobe`,
-    "chmod 0755 /run/vm/modprobe && echo /run/vm/modprobe > /proc/sys/kernel/modprobe",
-    `/run/vm/modprobe -a ${PRELOAD.join(" ")} || echo "vm: modprobe failed"`,
-    "ip link set lo up",
-    "mkdir -p /run/vm/ctl/out",
-    `cd ${quote(opts.cwd)} || exit 1`,
-    `env -i ${Object.entries(env).map(([k, v]) => quote(`${k}=${v}`)).join(" ")} ${cmd.map(quote).join(" ")} > /run/vm/ctl/output 2>&1 < /dev/null`,
-    "echo $? > /run/vm/ctl/status.tmp && mv /run/vm/ctl/status.tmp /run/vm/ctl/status",
-    "sync",
-    "exec /bin/busybox poweroff -f",
-  ].join("\n") + "\n";
+  const env = {
+    PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+    HOME: "/root",
+    CNI_TS_IN_VM: "1",
+    VM_OUT: "/run/vm/ctl/out",
+    ...opts.env,
+  };
+  return (
+    [
+      "mount -t tmpfs -o mode=1777 tmpfs /tmp",
+      "mkdir -p /dev/shm /dev/pts && mount -t tmpfs tmpfs /dev/shm && mount -t devpts devpts /dev/pts",
+      "mount -t proc proc /run/vm/mods/proc && mount --bind /sys /run/vm/mods/sys",
+      // Kernel autoloading runs this through the modules share (the host has no module tree).
+      `printf '#!/bin/sh\\nexec /usr/sbin/chroot /run/vm/mods /bin/busybox modprobe "$@"\\n' > /run/vm/modprobe`,
+      "chmod 0755 /run/vm/modprobe && echo /run/vm/modprobe > /proc/sys/kernel/modprobe",
+      `/run/vm/modprobe -a ${PRELOAD.join(" ")} || echo "vm: modprobe failed"`,
+      "ip link set lo up",
+      "mkdir -p /run/vm/ctl/out",
+      `cd ${quote(opts.cwd)} || exit 1`,
+      `env -i ${Object.entries(env)
+        .map(([k, v]) => quote(`${k}=${v}`))
+        .join(" ")} ${cmd.map(quote).join(" ")} > /run/vm/ctl/output 2>&1 < /dev/null`,
+      "echo $? > /run/vm/ctl/status.tmp && mv /run/vm/ctl/status.tmp /run/vm/ctl/status",
+      "sync",
+      "exec /bin/busybox poweroff -f",
+    ].join("\n") + "\n"
+  );
 }
 
 function qemuArgs(img: VmImage, ctl: string, opts: VmOptions): string[] {
   const share = (id: string, path: string, tag: string, ro = false) => [
-    "-fsdev", `local,id=${id},path=${path},security_model=none${ro ? ",readonly=on" : ""}`,
-    "-device", `virtio-9p-pci,fsdev=${id},mount_tag=${tag}`,
+    "-fsdev",
+    `local,id=${id},path=${path},security_model=none${ro ? ",readonly=on" : ""}`,
+    "-device",
+    `virtio-9p-pci,fsdev=${id},mount_tag=${tag}`,
   ];
   return [
-    "-nodefaults", "-no-user-config", "-nographic", "-no-reboot",
-    "-machine", "pc", "-accel", "tcg,thread=multi", "-cpu", "max",
-    "-smp", String(opts.cpus ?? 2), "-m", String(opts.memoryMB ?? 2048),
-    "-kernel", img.kernel, "-initrd", img.initrd,
-    "-append", "console=ttyS0 quiet panic=-1 rdinit=/init tsc=reliable mitigations=off",
-    "-serial", `file:${join(ctl, "console.log")}`,
+    "-nodefaults",
+    "-no-user-config",
+    "-nographic",
+    "-no-reboot",
+    "-machine",
+    "pc",
+    "-accel",
+    "tcg,thread=multi",
+    "-cpu",
+    "max",
+    "-smp",
+    String(opts.cpus ?? 2),
+    "-m",
+    String(opts.memoryMB ?? 2048),
+    "-kernel",
+    img.kernel,
+    "-initrd",
+    img.initrd,
+    "-append",
+    "console=ttyS0 quiet panic=-1 rdinit=/init tsc=reliable mitigations=off",
+    "-serial",
+    `file:${join(ctl, "console.log")}`,
     ...share("hostroot", "/,multidevs=remap", "hostroot"),
     ...share("ctl", ctl, "ctl"),
     ...share("mods", img.modRoot, "modules", true),

@@ -26,7 +26,13 @@ interface Case {
 }
 
 const unescape = (s: string) =>
-  s.replace(/&#(\d+);/g, (_, n) => String.fromCharCode(Number(n))).replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
+  s
+    .replace(/&#(\d+);/g, (_, n) => String.fromCharCode(Number(n)))
+    .replace(/&quot;/g, '"')
+    .replace(/&apos;/g, "'")
+    .replace(/&lt;/g, "<")
+    .replace(/&gt;/g, ">")
+    .replace(/&amp;/g, "&");
 
 /** Test cases of bun's JUnit report. */
 function parseJunit(xml: string): Case[] {
@@ -51,13 +57,16 @@ if (reason) {
   const started = Date.now();
   let run: Awaited<ReturnType<typeof runInVm>> | undefined;
   try {
-    run = await runInVm([BUN, "test", "--timeout", "300000", "--reporter=junit", "--reporter-outfile=/run/vm/ctl/out/junit.xml", ...files.map((f) => `./${f}`)], {
-      cwd: ROOT,
-      // Generous: under emulation on a loaded machine the set has taken 14 minutes.
-      timeoutMs: 40 * 60_000,
-      collect: ["junit.xml"],
-      log: (s) => console.log(s),
-    });
+    run = await runInVm(
+      [BUN, "test", "--timeout", "300000", "--reporter=junit", "--reporter-outfile=/run/vm/ctl/out/junit.xml", ...files.map((f) => `./${f}`)],
+      {
+        cwd: ROOT,
+        // Generous: under emulation on a loaded machine the set has taken 14 minutes.
+        timeoutMs: 40 * 60_000,
+        collect: ["junit.xml"],
+        log: (s) => console.log(s),
+      },
+    );
   } catch (e) {
     // The image could not be made (no apt source, no space): the VM cannot start here.
     reason = `the VM image cannot be made: ${(e as Error).message.split("\n")[0]}`;
@@ -68,7 +77,9 @@ if (reason) {
   } else {
     const r = run;
     const cases = parseJunit(r.files["junit.xml"] ?? "");
-    console.log(`--- VM set (${files.length} files, ${((Date.now() - started) / 1000).toFixed(1)} s, status ${r.status}${r.timedOut ? ", timed out" : ""}) ---\n${r.output}--- end of VM set ---`);
+    console.log(
+      `--- VM set (${files.length} files, ${((Date.now() - started) / 1000).toFixed(1)} s, status ${r.status}${r.timedOut ? ", timed out" : ""}) ---\n${r.output}--- end of VM set ---`,
+    );
 
     test(`VM set: the VM booted, ran ${files.length} files and exited`, () => {
       if (r.status === null) throw new Error(`the VM gave no status${r.timedOut ? " (timed out)" : ""}; console:\n${r.console.slice(-4000)}`);

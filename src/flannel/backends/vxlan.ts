@@ -49,7 +49,14 @@ export function parseVxlanConfig(backend: Record<string, unknown>, ifaceMtu: num
     if (typeof v !== "boolean") throw new Error(`error decoding VXLAN backend config: ${k} must be true or false`);
     return v;
   };
-  const cfg = { vni: int("vni", 1), port: int("port", 0), mtu: int("mtu", ifaceMtu), gbp: bool("gbp"), learning: bool("learning"), directRouting: bool("directrouting") };
+  const cfg = {
+    vni: int("vni", 1),
+    port: int("port", 0),
+    mtu: int("mtu", ifaceMtu),
+    gbp: bool("gbp"),
+    learning: bool("learning"),
+    directRouting: bool("directrouting"),
+  };
   if (cfg.vni > 0xffffff) throw new Error(`error decoding VXLAN backend config: VNI ${cfg.vni} out of range`);
   if (cfg.port > 65535) throw new Error(`error decoding VXLAN backend config: Port ${cfg.port} out of range`);
   return cfg;
@@ -75,7 +82,14 @@ export function vxlanBackend(ctx: BackendContext): Backend {
     const existing = linkFind(ctx.h, f.name);
     if (existing) {
       const x = existing as Vxlan;
-      const compatible = x.kind === "vxlan" && x.vni === vc.vni && x.vtepIndex === ctx.ext.index && (x.local ?? "") === (f.local ?? "") && (vc.port === 0 || x.port === vc.port) && x.learning === vc.learning && x.gbp === vc.gbp;
+      const compatible =
+        x.kind === "vxlan" &&
+        x.vni === vc.vni &&
+        x.vtepIndex === ctx.ext.index &&
+        (x.local ?? "") === (f.local ?? "") &&
+        (vc.port === 0 || x.port === vc.port) &&
+        x.learning === vc.learning &&
+        x.gbp === vc.gbp;
       if (compatible) {
         linkSetUp(ctx.h, f.name);
         f.mac = x.mac;
@@ -85,8 +99,16 @@ export function vxlanBackend(ctx: BackendContext): Backend {
       linkDel(ctx.h, f.name);
     }
     linkAdd(ctx.h, {
-      kind: "vxlan", name: f.name, vni: vc.vni, vtepDev: ctx.ext.index, local: f.local, learning: vc.learning, gbp: vc.gbp,
-      mtu: vc.mtu - ENCAP_OVERHEAD, ...(vc.port ? { port: vc.port } : {}), ...(f.mac ? { mac: f.mac } : {}),
+      kind: "vxlan",
+      name: f.name,
+      vni: vc.vni,
+      vtepDev: ctx.ext.index,
+      local: f.local,
+      learning: vc.learning,
+      gbp: vc.gbp,
+      mtu: vc.mtu - ENCAP_OVERHEAD,
+      ...(vc.port ? { port: vc.port } : {}),
+      ...(f.mac ? { mac: f.mac } : {}),
     });
     linkSetUp(ctx.h, f.name);
     const made = linkFind(ctx.h, f.name)!;
@@ -183,7 +205,9 @@ export function vxlanBackend(ctx: BackendContext): Backend {
           if (e.type === "added") add(e.lease, f);
           else remove(e.lease, f, e.old ?? e.lease);
         } catch (err) {
-          ctx.log(`${e.type === "added" ? "adding" : "removing"} subnet ${e.lease.subnet ? formatNet(e.lease.subnet) : ""} on ${f.name} failed: ${errorMessage(err)}`);
+          ctx.log(
+            `${e.type === "added" ? "adding" : "removing"} subnet ${e.lease.subnet ? formatNet(e.lease.subnet) : ""} on ${f.name} failed: ${errorMessage(err)}`,
+          );
         }
       }
     },

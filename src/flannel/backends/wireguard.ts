@@ -62,12 +62,17 @@ function parseWgConfig(backend: Record<string, unknown>, ifaceMtu: number): WgCo
     return v;
   };
   const psk = get("psk");
-  if (psk !== undefined && (typeof psk !== "string" || Buffer.from(psk, "base64").length !== 32)) throw new Error("error decoding backend config: PSK must be a base64 WireGuard key");
+  if (psk !== undefined && (typeof psk !== "string" || Buffer.from(psk, "base64").length !== 32))
+    throw new Error("error decoding backend config: PSK must be a base64 WireGuard key");
   const mode = String(get("mode") ?? "separate");
   if (mode !== "separate") throw new Error(`wireguard Mode "${mode}" is not implemented in cni-ts flanneld: use "separate"`);
   return {
-    listenPort: int("listenport", 51820), listenPortV6: int("listenportv6", 51821), mtu: int("mtu", ifaceMtu),
-    psk: psk ? Buffer.from(psk as string, "base64") : undefined, keepalive: int("persistentkeepaliveinterval", 0), mode,
+    listenPort: int("listenport", 51820),
+    listenPortV6: int("listenportv6", 51821),
+    mtu: int("mtu", ifaceMtu),
+    psk: psk ? Buffer.from(psk as string, "base64") : undefined,
+    keepalive: int("persistentkeepaliveinterval", 0),
+    mode,
   };
 }
 
@@ -113,8 +118,11 @@ export function wireguardBackend(ctx: BackendContext): Backend {
     if (!data?.PublicKey || !sn || !ip) return undefined;
     const port = data.Port || d.port;
     return {
-      publicKey: Buffer.from(data.PublicKey, "base64"), presharedKey: wc.psk, keepaliveSeconds: wc.keepalive,
-      endpoint: d.v6 ? `[${ip}]:${port}` : `${ip}:${port}`, allowedIPs: [formatNet(sn)],
+      publicKey: Buffer.from(data.PublicKey, "base64"),
+      presharedKey: wc.psk,
+      keepaliveSeconds: wc.keepalive,
+      endpoint: d.v6 ? `[${ip}]:${port}` : `${ip}:${port}`,
+      allowedIPs: [formatNet(sn)],
     };
   }
 

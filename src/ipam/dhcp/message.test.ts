@@ -10,7 +10,8 @@ const DISCOVER_HEADER =
   "01 02 03 04" + // xid
   "00 00 80 00" + // secs, flags (broadcast)
   "00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00" + // ciaddr yiaddr siaddr giaddr
-  "02 00 00 00 00 01" + "00".repeat(10) + // chaddr, 16 bytes
+  "02 00 00 00 00 01" +
+  "00".repeat(10) + // chaddr, 16 bytes
   "00".repeat(64 + 128); // sname, file
 
 describe("encodeMessage", () => {

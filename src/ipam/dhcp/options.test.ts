@@ -8,7 +8,14 @@ describe("prepareOptions", () => {
   });
 
   test("provide: literal then CNI_ARGS value, the later winning; request: own options first, no duplicates", () => {
-    const opts = prepareOptions("IgnoreUnknown=1;K8S_POD_NAME=web-0", [{ option: "host-name", value: "fixed", fromArg: "K8S_POD_NAME" }, { option: "60", value: "vc" }], [{ option: "121" }, { option: "routers" }]);
+    const opts = prepareOptions(
+      "IgnoreUnknown=1;K8S_POD_NAME=web-0",
+      [
+        { option: "host-name", value: "fixed", fromArg: "K8S_POD_NAME" },
+        { option: "60", value: "vc" },
+      ],
+      [{ option: "121" }, { option: "routers" }],
+    );
     expect(new TextDecoder().decode(opts.get(12))).toBe("web-0");
     expect(new TextDecoder().decode(opts.get(60))).toBe("vc");
     expect(hex(opts.get(55)!)).toBe("79 03 01");

@@ -88,7 +88,13 @@ function packetTransport(fd: number, ifindex: number, mac: Uint8Array): DhcpTran
     mac,
     send(msg: DhcpMessage, src: Uint8Array, to: Destination) {
       const unicast = "ip" in to;
-      const packet = encodeUdpIp({ src, dst: unicast ? to.ip : BROADCAST_IP, srcPort: DHCP_CLIENT_PORT, dstPort: DHCP_SERVER_PORT, payload: encodeMessage(msg) });
+      const packet = encodeUdpIp({
+        src,
+        dst: unicast ? to.ip : BROADCAST_IP,
+        srcPort: DHCP_CLIENT_PORT,
+        dstPort: DHCP_SERVER_PORT,
+        payload: encodeMessage(msg),
+      });
       sendto(fd, packet, sockaddrLL(ifindex, unicast ? to.mac : BROADCAST_MAC));
     },
     async receive(timeoutMs, accept, signal): Promise<Received | undefined> {

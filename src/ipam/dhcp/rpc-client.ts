@@ -28,7 +28,12 @@ export interface CallOptions {
  * encoded as `argsType`, and returns the decoded reply. Throws RpcServerError with the
  * daemon's text when the call failed there.
  */
-export async function rpcCall(socketPath: string, method: string, call: { type: GobStruct; args: Record<string, unknown> }, options: CallOptions = {}): Promise<GobValue> {
+export async function rpcCall(
+  socketPath: string,
+  method: string,
+  call: { type: GobStruct; args: Record<string, unknown> },
+  options: CallOptions = {},
+): Promise<GobValue> {
   const enc = new GobEncoder();
   const request = append(enc.encode(REQUEST, { ServiceMethod: method, Seq: 0 }), enc.encode(call.type, call.args));
   const { promise, resolve, reject } = Promise.withResolvers<GobValue>();

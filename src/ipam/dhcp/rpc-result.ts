@@ -41,7 +41,13 @@ export function resultFromGob(v: unknown, cniVersion: string): Result {
     const route: Route = { dst: cidrOf(x.Dst) };
     const gw = bytes(x.GW);
     if (gw) route.gw = formatIP(gw);
-    for (const [from, to] of [["MTU", "mtu"], ["AdvMSS", "advmss"], ["Priority", "priority"], ["Table", "table"], ["Scope", "scope"]] as const) {
+    for (const [from, to] of [
+      ["MTU", "mtu"],
+      ["AdvMSS", "advmss"],
+      ["Priority", "priority"],
+      ["Table", "table"],
+      ["Scope", "scope"],
+    ] as const) {
       if (typeof x[from] === "number" && x[from] !== 0) route[to] = x[from] as number;
     }
     return route;

@@ -24,7 +24,10 @@ describe("rpc over a unix socket", () => {
     server = await serveRpc(sock, {
       "DHCP.Allocate": async (args) => {
         seen = args;
-        return { type: RESULT, value: { CNIVersion: "1.0.0", IPs: [{ Address: { IP: new Uint8Array([10, 0, 0, 5]), Mask: new Uint8Array([255, 255, 255, 0]) } }] } };
+        return {
+          type: RESULT,
+          value: { CNIVersion: "1.0.0", IPs: [{ Address: { IP: new Uint8Array([10, 0, 0, 5]), Mask: new Uint8Array([255, 255, 255, 0]) } }] },
+        };
       },
       "DHCP.Release": async () => {
         throw new Error("nothing to release");
@@ -32,7 +35,11 @@ describe("rpc over a unix socket", () => {
     });
     const reply = await rpcCall(sock, "DHCP.Allocate", { type: CMD_ARGS, args: ARGS });
     expect((seen as { ContainerID: string }).ContainerID).toBe("c1");
-    expect(reply).toEqual({ CNIVersion: "1.0.0", IPs: [{ Address: { IP: new Uint8Array([10, 0, 0, 5]), Mask: new Uint8Array([255, 255, 255, 0]) } }], DNS: {} });
+    expect(reply).toEqual({
+      CNIVersion: "1.0.0",
+      IPs: [{ Address: { IP: new Uint8Array([10, 0, 0, 5]), Mask: new Uint8Array([255, 255, 255, 0]) } }],
+      DNS: {},
+    });
     expect(rpcCall(sock, "DHCP.Release", { type: CMD_ARGS, args: ARGS })).rejects.toThrow(new RpcServerError("nothing to release"));
     expect(rpcCall(sock, "DHCP.Nope", { type: CMD_ARGS, args: ARGS })).rejects.toThrow("rpc: can't find method DHCP.Nope");
   });

@@ -9,9 +9,7 @@ const request = { len: 40, type: RTM_NEWLINK, flags: NLM_F_REQUEST | NLM_F_ACK |
 describe("nlmsgerr", () => {
   test("a capped error with an extack message, byte for byte", () => {
     // error -17 (EEXIST), the request header, then NLMSGERR_ATTR_MSG "exists".
-    const bytes = unhex(
-      "ef ff ff ff" + "28 00 00 00 10 00 05 06 03 00 00 00 00 00 00 00" + "0b 00 01 00 65 78 69 73 74 73 00 00",
-    );
+    const bytes = unhex("ef ff ff ff" + "28 00 00 00 10 00 05 06 03 00 00 00 00 00 00 00" + "0b 00 01 00 65 78 69 73 74 73 00 00");
     const flags = NLM_F_CAPPED | NLM_F_ACK_TLVS;
     const e = decodeNlmsgerr(bytes, flags);
     expect(e.error).toBe(-17);

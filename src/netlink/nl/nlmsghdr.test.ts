@@ -4,7 +4,6 @@ import { RTM_GETLINK } from "./rtnetlink-consts.ts";
 import { hex } from "../../../test/helpers/hex.ts";
 import { NLMSG_HDRLEN, decodeNlmsghdr, decodeNlmsgs, encodeNlmsg, nlmsgAlign, writeNlmsghdr } from "./nlmsghdr.ts";
 
-
 describe("nlmsghdr", () => {
   test("encodes a dump request byte for byte", () => {
     // RTM_GETLINK dump with a 16-byte ifinfomsg of zeros, seq 7.

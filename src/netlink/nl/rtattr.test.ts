@@ -2,8 +2,24 @@ import { describe, expect, test } from "bun:test";
 import { IFLA_IFNAME, IFLA_INFO_DATA, IFLA_INFO_KIND, IFLA_LINKINFO, IFLA_MTU, IFLA_VXLAN_PORT, VETH_INFO_PEER } from "./link-consts.ts";
 import { NLA_F_NESTED } from "./netlink-consts.ts";
 import {
-  attrMap, decodeAttrs, encodeAttrs, readBe16, readS32, readString, readU16, readU32, readU8,
-  rtaBe16, rtaBytes, rtaFlag, rtaNested, rtaS32, rtaString, rtaU16, rtaU32, rtaU8,
+  attrMap,
+  decodeAttrs,
+  encodeAttrs,
+  readBe16,
+  readS32,
+  readString,
+  readU16,
+  readU32,
+  readU8,
+  rtaBe16,
+  rtaBytes,
+  rtaFlag,
+  rtaNested,
+  rtaS32,
+  rtaString,
+  rtaU16,
+  rtaU32,
+  rtaU8,
 } from "./rtattr.ts";
 import { hex, unhex } from "../../../test/helpers/hex.ts";
 

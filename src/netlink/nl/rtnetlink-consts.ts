@@ -65,4 +65,3 @@ export const RTM_F_CLONED = 0x200;
 export const RTEXT_FILTER_VF = 0x1;
 export const RTEXT_FILTER_BRVLAN = 0x2;
 export const RTEXT_FILTER_SKIP_STATS = 0x8;
-

@@ -34,7 +34,17 @@ describe("fixed headers", () => {
   });
 
   test("rtmsg", () => {
-    const m = { family: AF_INET, dstLen: 24, srcLen: 0, tos: 0, table: RT_TABLE_MAIN, protocol: RTPROT_BOOT, scope: RT_SCOPE_LINK, type: RTN_UNICAST, flags: RTNH_F_ONLINK };
+    const m = {
+      family: AF_INET,
+      dstLen: 24,
+      srcLen: 0,
+      tos: 0,
+      table: RT_TABLE_MAIN,
+      protocol: RTPROT_BOOT,
+      scope: RT_SCOPE_LINK,
+      type: RTN_UNICAST,
+      flags: RTNH_F_ONLINK,
+    };
     const bytes = "02 18 00 00 fe 03 fd 01 04 00 00 00";
     expect(hex(encodeRtMsg(m))).toBe(bytes);
     expect(decodeRtMsg(unhex(bytes))).toEqual(m);

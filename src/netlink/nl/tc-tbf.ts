@@ -46,7 +46,13 @@ export function encodeTbfQopt(q: TbfParams): Uint8Array {
 export function decodeTbfQopt(buf: Uint8Array): TbfParams {
   need(buf, 0, SIZEOF_TC_TBF_QOPT, "tc_tbf_qopt");
   const v = view(buf);
-  return { rate: v.getUint32(8, NATIVE_LE), peakrate: v.getUint32(20, NATIVE_LE), limit: v.getUint32(24, NATIVE_LE), buffer: v.getUint32(28, NATIVE_LE), mtu: v.getUint32(32, NATIVE_LE) };
+  return {
+    rate: v.getUint32(8, NATIVE_LE),
+    peakrate: v.getUint32(20, NATIVE_LE),
+    limit: v.getUint32(24, NATIVE_LE),
+    buffer: v.getUint32(28, NATIVE_LE),
+    mtu: v.getUint32(32, NATIVE_LE),
+  };
 }
 
 function u64(type: number, x: number): RtAttr {

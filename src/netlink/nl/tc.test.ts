@@ -62,10 +62,16 @@ describe("u32 and mirred", () => {
   test("the redirect filter's options: selector, flow id 1:1, one mirred egress redirect to ifindex 3", () => {
     const mirred = { index: 0, action: TC_ACT_STOLEN, eaction: TCA_EGRESS_REDIR, ifindex: 3 };
     const action = rtaNested(1, [rtaString(TCA_ACT_KIND, "mirred"), rtaNested(TCA_ACT_OPTIONS, [rtaBytes(TCA_MIRRED_PARMS, encodeTcMirred(mirred))])]);
-    const opts = rtaNested(TCA_OPTIONS, [rtaBytes(TCA_U32_SEL, encodeU32Sel(U32_MATCH_ALL)), rtaU32(TCA_U32_CLASSID, makeHandle(1, 1)), rtaNested(TCA_U32_ACT, [action])]);
+    const opts = rtaNested(TCA_OPTIONS, [
+      rtaBytes(TCA_U32_SEL, encodeU32Sel(U32_MATCH_ALL)),
+      rtaU32(TCA_U32_CLASSID, makeHandle(1, 1)),
+      rtaNested(TCA_U32_ACT, [action]),
+    ]);
     // The reference's bytes up to the end of its first action (it repeats the action, see qdisc.ts).
     const golden =
-      "68 00 02 00 24 00 05 00 01 00 01 00" + " 00".repeat(28) + " 08 00 01 00 01 00 01 00" +
+      "68 00 02 00 24 00 05 00 01 00 01 00" +
+      " 00".repeat(28) +
+      " 08 00 01 00 01 00 01 00" +
       " 38 00 07 00 34 00 01 00 0b 00 01 00 6d 69 72 72 65 64 00 00 24 00 02 00 20 00 02 00" +
       " 00 00 00 00 00 00 00 00 04 00 00 00 00 00 00 00 00 00 00 00 01 00 00 00 03 00 00 00";
     expect(hex(encodeAttr(opts))).toBe(golden);

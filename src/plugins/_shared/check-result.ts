@@ -59,8 +59,8 @@ export function checkRoutes(h: NetlinkHandle, routes: Route[]): void {
     const family = familyOfText(r.dst);
     const dst = networkOfCIDR(r.dst);
     const isDefault = dst === "0.0.0.0/0" || dst === "::/0";
-    const found = routeList(h, { family, table: r.table || undefined }).some(
-      (e) => isDefault ? e.dst === undefined || sameCIDR(e.dst, dst) : e.dst !== undefined && sameCIDR(e.dst, dst) && (!r.gw || e.gw === normalizeIP(r.gw)),
+    const found = routeList(h, { family, table: r.table || undefined }).some((e) =>
+      isDefault ? e.dst === undefined || sameCIDR(e.dst, dst) : e.dst !== undefined && sameCIDR(e.dst, dst) && (!r.gw || e.gw === normalizeIP(r.gw)),
     );
     if (!found) throw failure(`Expected Route {Dst:${r.dst} GW:${r.gw ?? "<nil>"}} not found in routing table`);
   }

@@ -30,8 +30,15 @@ function podmanBridge(n: number, opts: { v6?: boolean; routes?: string[]; isDefa
   const subnets = [`10.9${n}.0.0/24`, ...(opts.v6 ? [`fd9${n}::/64`] : [])];
   const routes = opts.routes ?? (opts.isDefaultGateway ? [] : ["0.0.0.0/0", ...(opts.v6 ? ["::/0"] : [])]);
   return (dataDir) => ({
-    cniVersion: "1.0.0", name: `net${n}`, type: "bridge", bridge: `cni-br${n}`, isGateway: true, ipMasq: false, hairpinMode: true,
-    ...(opts.isDefaultGateway ? { isDefaultGateway: true } : {}), ipam: ipam(dataDir, subnets, routes),
+    cniVersion: "1.0.0",
+    name: `net${n}`,
+    type: "bridge",
+    bridge: `cni-br${n}`,
+    isGateway: true,
+    ipMasq: false,
+    hairpinMode: true,
+    ...(opts.isDefaultGateway ? { isDefaultGateway: true } : {}),
+    ipam: ipam(dataDir, subnets, routes),
   });
 }
 
@@ -65,7 +72,12 @@ function attachDetach(node: TestNetns, pod: TestNetns, dataDir: string, nets: Ne
   const argv = (type: string) => (impl === "go" ? reference(type) : ours(type));
   const run = (command: "ADD" | "CHECK" | "DEL", net: Net, prevResult?: unknown, conf = net.conf(dataDir)) =>
     runIn(node, argv(conf.type as string), {
-      command, netns: pod.path, ifName: net.ifName, containerID: "podctr1", path, conf: prevResult ? { ...conf, prevResult } : conf,
+      command,
+      netns: pod.path,
+      ifName: net.ifName,
+      containerID: "podctr1",
+      path,
+      conf: prevResult ? { ...conf, prevResult } : conf,
     });
   const sbrConf = (n: Net) => ({ cniVersion: "1.0.0", name: n.conf(dataDir).name, type: "sbr" });
   const del = (n: Net, result: unknown) => {
@@ -107,49 +119,73 @@ const defaults = (routes: any[]) => routes.filter((r) => r.dst === "default").ma
 
 describe("routes another attachment already has: as the Go plugins", () => {
   rootTest("two podman bridge networks on one container, IPv4: a default route via each, the first stays when the second goes", async () => {
-    const { go, mine } = await compare([{ ifName: "eth0", conf: podmanBridge(1) }, { ifName: "eth1", conf: podmanBridge(2) }]);
+    const { go, mine } = await compare([
+      { ifName: "eth0", conf: podmanBridge(1) },
+      { ifName: "eth1", conf: podmanBridge(2) },
+    ]);
     expect(go.adds).toEqual([[0], [0]]);
     expect(defaults((go.afterAdd as any).routes).sort()).toEqual(["eth0", "eth1"]);
     expect(mine).toEqual(go);
   });
 
   rootTest("two podman bridge networks, dual stack: IPv4 two default routes, IPv6 one with a next hop per network", async () => {
-    const { go, mine } = await compare([{ ifName: "eth0", conf: podmanBridge(1, { v6: true }) }, { ifName: "eth1", conf: podmanBridge(2, { v6: true }) }]);
+    const { go, mine } = await compare([
+      { ifName: "eth0", conf: podmanBridge(1, { v6: true }) },
+      { ifName: "eth1", conf: podmanBridge(2, { v6: true }) },
+    ]);
     expect(go.adds).toEqual([[0], [0]]);
     expect(go.checks).toEqual([0, 0]);
     expect(mine).toEqual(go);
   });
 
   rootTest("the bridge's own default routes (isDefaultGateway) on two networks, dual stack", async () => {
-    const nets = [{ ifName: "eth0", conf: podmanBridge(1, { v6: true, isDefaultGateway: true }) }, { ifName: "eth1", conf: podmanBridge(2, { v6: true, isDefaultGateway: true }) }];
+    const nets = [
+      { ifName: "eth0", conf: podmanBridge(1, { v6: true, isDefaultGateway: true }) },
+      { ifName: "eth1", conf: podmanBridge(2, { v6: true, isDefaultGateway: true }) },
+    ];
     const { go, mine } = await compare(nets);
     expect(go.adds).toEqual([[0], [0]]);
     expect(mine).toEqual(go);
   });
 
   rootTest("two ptp networks with default routes", async () => {
-    const { go, mine } = await compare([{ ifName: "eth0", conf: ptp(1) }, { ifName: "eth1", conf: ptp(2) }]);
+    const { go, mine } = await compare([
+      { ifName: "eth0", conf: ptp(1) },
+      { ifName: "eth1", conf: ptp(2) },
+    ]);
     expect(go.adds).toEqual([[0], [0]]);
     expect(mine).toEqual(go);
   });
 
   rootTest("a bridge network and a ptp network on one container", async () => {
-    const { go, mine } = await compare([{ ifName: "eth0", conf: podmanBridge(1) }, { ifName: "eth1", conf: ptp(2) }]);
+    const { go, mine } = await compare([
+      { ifName: "eth0", conf: podmanBridge(1) },
+      { ifName: "eth1", conf: ptp(2) },
+    ]);
     expect(go.adds).toEqual([[0], [0]]);
     expect(mine).toEqual(go);
   });
 
   rootTest("sbr on the second network: its default route and subnet move to a table of their own, the first network's stay in main", async () => {
-    const { go, mine } = await compare([{ ifName: "eth0", conf: podmanBridge(1) }, { ifName: "eth1", conf: podmanBridge(2), sbr: true }]);
+    const { go, mine } = await compare([
+      { ifName: "eth0", conf: podmanBridge(1) },
+      { ifName: "eth1", conf: podmanBridge(2), sbr: true },
+    ]);
     expect(go.adds).toEqual([[0], [0]]);
     expect((go.afterAdd as any).rules.map((r: any) => [r.src, r.table])).toEqual([["10.92.0.2", "100"]]);
     expect(mine).toEqual(go);
   });
 
   rootTest("sbr on both networks: a table each", async () => {
-    const { go, mine } = await compare([{ ifName: "eth0", conf: podmanBridge(1), sbr: true }, { ifName: "eth1", conf: podmanBridge(2), sbr: true }]);
+    const { go, mine } = await compare([
+      { ifName: "eth0", conf: podmanBridge(1), sbr: true },
+      { ifName: "eth1", conf: podmanBridge(2), sbr: true },
+    ]);
     expect(go.adds).toEqual([[0], [0]]);
-    expect((go.afterAdd as any).rules.map((r: any) => [r.src, r.table])).toEqual([["10.92.0.2", "101"], ["10.91.0.2", "100"]]);
+    expect((go.afterAdd as any).rules.map((r: any) => [r.src, r.table])).toEqual([
+      ["10.92.0.2", "101"],
+      ["10.91.0.2", "100"],
+    ]);
     expect(mine).toEqual(go);
   });
 

@@ -14,7 +14,10 @@ let tickInUsec: number | undefined;
 /** Scheduler ticks per microsecond, from /proc/net/psched as iproute2 reads it. */
 function ticksPerUsec(): number {
   if (tickInUsec !== undefined) return tickInUsec;
-  const v = readFileSync("/proc/net/psched", "utf8").trim().split(/\s+/).map((x) => parseInt(x, 16));
+  const v = readFileSync("/proc/net/psched", "utf8")
+    .trim()
+    .split(/\s+/)
+    .map((x) => parseInt(x, 16));
   let [t2us, us2t, clockRes] = v as [number, number, number];
   if (clockRes === 1_000_000_000) t2us = us2t;
   tickInUsec = (t2us / us2t) * (clockRes / TIME_UNITS_PER_SEC);

@@ -17,7 +17,15 @@ function setUp(node: TestNetns, pod: TestNetns): void {
 function prevAt(v: string, pod: TestNetns): Record<string, unknown> {
   if (compareVersions(v, "0.3.0") < 0) return { cniVersion: v, ip4: { ip: "10.9.0.2/24", gateway: "10.9.0.1" }, dns: {} };
   const ip = { ...(compareVersions(v, "1.0.0") < 0 ? { version: "4" } : {}), interface: 1, address: "10.9.0.2/24", gateway: "10.9.0.1" };
-  return { cniVersion: v, interfaces: [{ name: "bwhost", mac: "02:00:00:00:00:01" }, { name: "eth0", sandbox: pod.path }], ips: [ip], dns: {} };
+  return {
+    cniVersion: v,
+    interfaces: [
+      { name: "bwhost", mac: "02:00:00:00:00:01" },
+      { name: "eth0", sandbox: pod.path },
+    ],
+    ips: [ip],
+    dns: {},
+  };
 }
 
 /** A result with the ifb's random MAC blanked. */
@@ -27,7 +35,11 @@ function stable(json: any): any {
 }
 
 const qdiscs = (node: TestNetns, dev: string) =>
-  JSON.parse(node.exec(["tc", "-j", "qdisc", "show", "dev", dev], { allowFail: true }) || "[]").map((q: any) => ({ kind: q.kind, handle: q.handle, options: q.options }));
+  JSON.parse(node.exec(["tc", "-j", "qdisc", "show", "dev", dev], { allowFail: true }) || "[]").map((q: any) => ({
+    kind: q.kind,
+    handle: q.handle,
+    options: q.options,
+  }));
 
 describe("bandwidth at every spec version", () => {
   // Debian's reference (v1.1.1) stops at 1.0.0: 1.1.0 is checked on ours alone.
@@ -36,7 +48,16 @@ describe("bandwidth at every spec version", () => {
       withNetns(2, (node, pod) => {
         const p = pod!;
         const ifb = ifbName("bwnet", "ctr-v");
-        const c = { cniVersion: v, name: "bwnet", type: "bandwidth", ingressRate: 8_000_000, ingressBurst: 80_000, egressRate: 4_000_000, egressBurst: 40_000, prevResult: prevAt(v, p) };
+        const c = {
+          cniVersion: v,
+          name: "bwnet",
+          type: "bandwidth",
+          ingressRate: 8_000_000,
+          ingressBurst: 80_000,
+          egressRate: 4_000_000,
+          egressBurst: 40_000,
+          prevResult: prevAt(v, p),
+        };
         const outs: unknown[] = [];
         for (const argv of v === "1.1.0" ? [OURS] : [REF, OURS]) {
           setUp(node, p);
@@ -57,6 +78,7 @@ describe("bandwidth at every spec version", () => {
           expect(mine.host[0]).toMatchObject({ kind: "tbf", options: { rate: 1_000_000 } });
           expect(mine.check[0]).toBe(compareVersions(v, "0.4.0") >= 0 ? 0 : 1);
         }
-      }));
+      }),
+    );
   }
 });

@@ -22,7 +22,12 @@ const prev = (pod: TestNetns) => ({
 /** tc's view of the shaping, without counters and reference counts. */
 function shaping(node: TestNetns, ifb: string) {
   const q = (dev: string) =>
-    JSON.parse(node.exec(["tc", "-j", "qdisc", "show", "dev", dev], { allowFail: true }) || "[]").map((x: any) => ({ kind: x.kind, handle: x.handle, root: x.root, options: x.options }));
+    JSON.parse(node.exec(["tc", "-j", "qdisc", "show", "dev", dev], { allowFail: true }) || "[]").map((x: any) => ({
+      kind: x.kind,
+      handle: x.handle,
+      root: x.root,
+      options: x.options,
+    }));
   const filters = node.exec(["tc", "filter", "show", "dev", "bwhost", "ingress"]);
   const first = filters.match(/action order 1: (.*)/)?.[1];
   return { host: q("bwhost"), ifb: q(ifb), redirect: first };
@@ -36,8 +41,15 @@ function clearHost(node: TestNetns): void {
 
 /** Seconds that `bytes` take from `from` to a listener on `addr` in `to`. */
 async function transfer(from: TestNetns, to: TestNetns, addr: string, bytes: number): Promise<number> {
-  const server = Bun.spawn(["ip", "netns", "exec", to.name, BUN, "-e",
-    `let n = 0; Bun.listen({ hostname: "${addr}", port: 9000, socket: { data(s, d) { n += d.length; if (n >= ${bytes}) { s.end(); process.exit(0); } } } }); setTimeout(() => process.exit(1), 20000);`]);
+  const server = Bun.spawn([
+    "ip",
+    "netns",
+    "exec",
+    to.name,
+    BUN,
+    "-e",
+    `let n = 0; Bun.listen({ hostname: "${addr}", port: 9000, socket: { data(s, d) { n += d.length; if (n >= ${bytes}) { s.end(); process.exit(0); } } } }); setTimeout(() => process.exit(1), 20000);`,
+  ]);
   try {
     await waitFor(() => to.exec(["ss", "-Hltn", "sport = :9000"]).trim() !== "", "the listener on port 9000");
     const t0 = Date.now();
@@ -61,8 +73,16 @@ describe("bandwidth", () => {
     rootTest(`the reference's qdiscs and ifb for ${JSON.stringify(limits)}; CHECK both ways; DEL removes the ifb`, () =>
       withNetns(2, (node, pod) => {
         setUp(node, pod!);
-        const c = { cniVersion: "1.0.0", name: "bwnet", type: "bandwidth", capabilities: { bandwidth: true }, runtimeConfig: { bandwidth: limits }, prevResult: prev(pod!) };
-        const call = (argv: string[], command: Call["command"], cc: object = c) => runIn(node, argv, { command, netns: pod!.path, containerID: "ctr1", conf: cc });
+        const c = {
+          cniVersion: "1.0.0",
+          name: "bwnet",
+          type: "bandwidth",
+          capabilities: { bandwidth: true },
+          runtimeConfig: { bandwidth: limits },
+          prevResult: prev(pod!),
+        };
+        const call = (argv: string[], command: Call["command"], cc: object = c) =>
+          runIn(node, argv, { command, netns: pod!.path, containerID: "ctr1", conf: cc });
         const ifb = ifbName("bwnet", "ctr1");
         const ref = call(REF, "ADD");
         expect(ref.code).toBe(0);
@@ -81,13 +101,23 @@ describe("bandwidth", () => {
         expect(call(OURS, "DEL").code).toBe(0);
         expect(node.exec(["ip", "link", "show", ifb], { allowFail: true })).toBe("");
         expect(call(OURS, "DEL").code).toBe(0);
-      }));
+      }),
+    );
   }
 
   rootTest("CHECK notices a changed TBF, a missing ifb and a missing redirect", () =>
     withNetns(2, (node, pod) => {
       setUp(node, pod!);
-      const c = { cniVersion: "1.0.0", name: "bwnet", type: "bandwidth", ingressRate: 8_000_000, ingressBurst: 80_000, egressRate: 4_000_000, egressBurst: 40_000, prevResult: prev(pod!) };
+      const c = {
+        cniVersion: "1.0.0",
+        name: "bwnet",
+        type: "bandwidth",
+        ingressRate: 8_000_000,
+        ingressBurst: 80_000,
+        egressRate: 4_000_000,
+        egressBurst: 40_000,
+        prevResult: prev(pod!),
+      };
       const call = (command: Call["command"]) => runIn(node, OURS, { command, netns: pod!.path, containerID: "ctr1", conf: c });
       const ifb = ifbName("bwnet", "ctr1");
       expect(call("ADD").code).toBe(0);
@@ -104,7 +134,8 @@ describe("bandwidth", () => {
       expect(call("CHECK").json.msg).toBe(`no redirect from bwhost to ${ifb}`);
       expect(call("DEL").code).toBe(0);
       expect(call("CHECK").json.msg).toBe(`get ifb device: ${ifb} not found`);
-    }));
+    }),
+  );
 
   rootTest("no limits: prevResult passed on, nothing made; bad limits and old versions refused before anything changes", () =>
     withNetns(2, (node, pod) => {
@@ -112,27 +143,48 @@ describe("bandwidth", () => {
       const base = { cniVersion: "1.0.0", name: "bwnet", type: "bandwidth", prevResult: prev(pod!) };
       const none = runIn(node, OURS, { command: "ADD", netns: pod!.path, conf: base });
       expect(none.json.interfaces.length).toBe(2);
-      for (const bad of [{ ingressRate: 1000 }, { egressBurst: 1000 }, { ingressRate: -1, ingressBurst: 1 }, { ingressRate: 4, ingressBurst: 100 }, { egressRate: 1e6, egressBurst: 2 ** 35 * 8 }]) {
+      for (const bad of [
+        { ingressRate: 1000 },
+        { egressBurst: 1000 },
+        { ingressRate: -1, ingressBurst: 1 },
+        { ingressRate: 4, ingressBurst: 100 },
+        { egressRate: 1e6, egressBurst: 2 ** 35 * 8 },
+      ]) {
         expect(runIn(node, OURS, { command: "ADD", netns: pod!.path, conf: { ...base, ...bad } }).json.code).toBe(7);
       }
-      const old = runIn(node, OURS, { command: "ADD", netns: pod!.path, conf: { ...base, cniVersion: "0.2.0", ingressRate: 1e6, ingressBurst: 1e4, prevResult: undefined } });
+      const old = runIn(node, OURS, {
+        command: "ADD",
+        netns: pod!.path,
+        conf: { ...base, cniVersion: "0.2.0", ingressRate: 1e6, ingressBurst: 1e4, prevResult: undefined },
+      });
       expect(old.json.code).toBe(1);
       expect(JSON.parse(node.exec(["tc", "-j", "qdisc", "show", "dev", "bwhost"])).map((q: any) => q.kind)).not.toContain("tbf");
       expect(node.exec(["ip", "-o", "link", "show", "type", "ifb"])).toBe("");
-    }));
+    }),
+  );
 
   rootTest("a failed ADD removes the TBF it put on the host veth and leaves an ifb that was not its own", () =>
     withNetns(2, (node, pod) => {
       setUp(node, pod!);
       const ifb = ifbName("bwnet", "ctr1");
       node.exec(["ip", "link", "add", ifb, "type", "ifb"]);
-      const c = { cniVersion: "1.0.0", name: "bwnet", type: "bandwidth", ingressRate: 8_000_000, ingressBurst: 80_000, egressRate: 4_000_000, egressBurst: 40_000, prevResult: prev(pod!) };
+      const c = {
+        cniVersion: "1.0.0",
+        name: "bwnet",
+        type: "bandwidth",
+        ingressRate: 8_000_000,
+        ingressBurst: 80_000,
+        egressRate: 4_000_000,
+        egressBurst: 40_000,
+        prevResult: prev(pod!),
+      };
       const r = runIn(node, OURS, { command: "ADD", netns: pod!.path, containerID: "ctr1", conf: c });
       expect(r.code).toBe(1);
       expect(r.json.msg).toContain("failed to set up bandwidth limits");
       expect(JSON.parse(node.exec(["tc", "-j", "qdisc", "show", "dev", "bwhost"])).map((q: any) => q.kind)).toEqual(["noqueue"]);
       expect(node.exec(["ip", "-o", "link", "show", ifb])).toContain(ifb);
-    }));
+    }),
+  );
 
   rootTest("the shaping is real: bounded transfers each way take as long as the rates say", () =>
     withNetns(2, async (node, pod) => {
@@ -142,7 +194,16 @@ describe("bandwidth", () => {
       // Unshaped, 500 kB between two namespaces take milliseconds.
       expect(await transfer(node, pod!, "10.9.0.2", 500_000)).toBeLessThan(0.5);
       // 2 Mbit/s to the pod, 4 Mbit/s from it: 500 kB take about 2 s and 1 s.
-      const c = { cniVersion: "1.0.0", name: "bwnet", type: "bandwidth", ingressRate: 2_000_000, ingressBurst: 200_000, egressRate: 4_000_000, egressBurst: 200_000, prevResult: prev(pod!) };
+      const c = {
+        cniVersion: "1.0.0",
+        name: "bwnet",
+        type: "bandwidth",
+        ingressRate: 2_000_000,
+        ingressBurst: 200_000,
+        egressRate: 4_000_000,
+        egressBurst: 200_000,
+        prevResult: prev(pod!),
+      };
       expect(runIn(node, OURS, { command: "ADD", netns: pod!.path, containerID: "ctr1", conf: c }).code).toBe(0);
       const toPod = await transfer(node, pod!, "10.9.0.2", 500_000);
       expect(toPod).toBeGreaterThan(1.5);
@@ -151,5 +212,6 @@ describe("bandwidth", () => {
       expect(fromPod).toBeGreaterThan(0.7);
       expect(fromPod).toBeLessThan(2.5);
       expect(runIn(node, OURS, { command: "DEL", netns: pod!.path, containerID: "ctr1", conf: c }).code).toBe(0);
-    }));
+    }),
+  );
 });

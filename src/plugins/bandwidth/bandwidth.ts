@@ -45,7 +45,10 @@ function entry(src: Record<string, unknown>, where: string): Bandwidth | undefin
     if (!Number.isSafeInteger(v) || (v as number) < 0) throw invalidConfig(`Invalid ${where} "${f}": ${JSON.stringify(v)} is not a non-negative integer`);
     out[f] = v as number;
   }
-  for (const [rate, burst] of [[out.ingressRate, out.ingressBurst], [out.egressRate, out.egressBurst]] as const) {
+  for (const [rate, burst] of [
+    [out.ingressRate, out.ingressBurst],
+    [out.egressRate, out.egressBurst],
+  ] as const) {
     if (burst === 0 && rate !== 0) throw invalidConfig("if rate is set, burst must also be set");
     if (rate === 0 && burst !== 0) throw invalidConfig("if burst is set, rate must also be set");
     if (burst / 8 >= 2 ** 32 - 1) throw invalidConfig("burst cannot be more than 4GB");

@@ -23,7 +23,8 @@ const ZERO_MAC = "00:00:00:00:00:00";
 export function ensureBridge(h: NetlinkHandle, name: string, opts: { mtu: number; promisc: boolean; vlan: VlanConf }): Link {
   let br = linkFind(h, name);
   if (!br) {
-    const add = (filtering: boolean) => linkAdd(h, { kind: "bridge", name, ...(opts.mtu ? { mtu: opts.mtu } : {}), ...(filtering ? { vlanFiltering: true } : {}) });
+    const add = (filtering: boolean) =>
+      linkAdd(h, { kind: "bridge", name, ...(opts.mtu ? { mtu: opts.mtu } : {}), ...(filtering ? { vlanFiltering: true } : {}) });
     try {
       try {
         add(opts.vlan.filtering);
@@ -33,7 +34,8 @@ export function ensureBridge(h: NetlinkHandle, name: string, opts: { mtu: number
         add(false);
       }
     } catch (e) {
-      if (opts.vlan.filtering && isNetlinkError(e, "EOPNOTSUPP")) throw noVlanFiltering(opts.vlan, `could not add "${name}" with VLAN filtering: ${errorMessage(e)}`);
+      if (opts.vlan.filtering && isNetlinkError(e, "EOPNOTSUPP"))
+        throw noVlanFiltering(opts.vlan, `could not add "${name}" with VLAN filtering: ${errorMessage(e)}`);
       if (!isExists(e)) throw failure(`could not add "${name}"`, e);
     }
     br = linkFind(h, name);

@@ -44,7 +44,8 @@ describe("bridge: sysctls as the reference", () => {
         expect(ours).toEqual(go);
         expect(ours.bridgeAcceptRa).toBe("0");
         expect(ours.arpNotify).toBe("1");
-      }));
+      }),
+    );
   }
 });
 
@@ -52,12 +53,24 @@ describe("bridge CHECK against the reference", () => {
   // Each damage is done to an attachment the Go bridge made; both CHECKs then read the same prevResult.
   const damages: [string, (node: TestNetns, pod: TestNetns, r: any) => void, string | RegExp][] = [
     ["nothing damaged", () => {}, ""],
-    ["host end left the bridge", (node, _pod, r) => node.exec(["ip", "link", "set", r.interfaces[1].name, "nomaster"]), "CNI veth created for bridge cnibr0 was not found"],
-    ["bridge made promiscuous", (node) => node.exec(["ip", "link", "set", "cnibr0", "promisc", "on"]), "Bridge interface cnibr0 configured Promisc Mode false doesn't match current state: true "],
+    [
+      "host end left the bridge",
+      (node, _pod, r) => node.exec(["ip", "link", "set", r.interfaces[1].name, "nomaster"]),
+      "CNI veth created for bridge cnibr0 was not found",
+    ],
+    [
+      "bridge made promiscuous",
+      (node) => node.exec(["ip", "link", "set", "cnibr0", "promisc", "on"]),
+      "Bridge interface cnibr0 configured Promisc Mode false doesn't match current state: true ",
+    ],
     ["bridge MAC changed", (node) => node.exec(["ip", "link", "set", "cnibr0", "address", "02:00:00:00:00:42"]), "Bridge interface cnibr0 Mac doesn't match: "],
     ["pod end MAC changed", (_node, pod) => pod.exec(["ip", "link", "set", "eth0", "address", "02:00:00:00:00:43"]), "Interface eth0 Mac "],
     ["pod address removed", (_node, pod) => pod.exec(["ip", "addr", "flush", "dev", "eth0"]), "Failed to match addr 10.44.0.2/24 on interface eth0"],
-    ["default route removed", (_node, pod) => pod.exec(["ip", "route", "del", "default"]), /^Expected Route \{Dst:.* GW:10\.44\.0\.1\} not found in routing table$/],
+    [
+      "default route removed",
+      (_node, pod) => pod.exec(["ip", "route", "del", "default"]),
+      /^Expected Route \{Dst:.* GW:10\.44\.0\.1\} not found in routing table$/,
+    ],
     ["host end gone", (node, _pod, r) => node.exec(["ip", "link", "del", r.interfaces[1].name]), "Interface name eth0 not found"],
   ];
   for (const [name, damage, msg] of damages) {
@@ -76,7 +89,8 @@ describe("bridge CHECK against the reference", () => {
         expect(callIn(node, bin.dir, { command: "DEL", netns: pod!.path, conf: c }).code).toBe(0);
         expect(veths(node)).toEqual([]);
         expect(allocated(dataDir)).toEqual([]);
-      }));
+      }),
+    );
   }
 
   rootTest("our ADD, then CHECK by both: healthy passes, the same damage fails both", () =>
@@ -85,14 +99,18 @@ describe("bridge CHECK against the reference", () => {
       const add = callIn(node, bin.dir, { command: "ADD", netns: pod!.path, conf: c });
       expect(add.code).toBe(0);
       const checked = { ...c, prevResult: add.json };
-      const both = () => [callIn(node, GO, { command: "CHECK", netns: pod!.path, conf: checked }, REF).code, callIn(node, bin.dir, { command: "CHECK", netns: pod!.path, conf: checked }).code];
+      const both = () => [
+        callIn(node, GO, { command: "CHECK", netns: pod!.path, conf: checked }, REF).code,
+        callIn(node, bin.dir, { command: "CHECK", netns: pod!.path, conf: checked }).code,
+      ];
       expect(both()).toEqual([0, 0]);
       node.exec(["ip", "link", "set", "cnibr0", "promisc", "off"]);
       expect(both()).toEqual([1, 1]);
       expect(callIn(node, bin.dir, { command: "DEL", netns: pod!.path, conf: c }).code).toBe(0);
-    }));
+    }),
+  );
 
-  rootTest("L2 only: our CHECK passes without IPAM (the reference looks for an IPAM plugin named \"\")", () =>
+  rootTest('L2 only: our CHECK passes without IPAM (the reference looks for an IPAM plugin named "")', () =>
     withNode(1, (node, [pod], dataDir) => {
       const c = bridgeConf("1.0.0", dataDir, {}, null);
       const add = callIn(node, bin.dir, { command: "ADD", netns: pod!.path, conf: c });
@@ -101,5 +119,6 @@ describe("bridge CHECK against the reference", () => {
       pod!.exec(["ip", "link", "set", "eth0", "address", "02:00:00:00:00:44"]);
       expect(callIn(node, bin.dir, { command: "CHECK", netns: pod!.path, conf: { ...c, prevResult: add.json } }).code).toBe(1);
       expect(callIn(node, bin.dir, { command: "DEL", netns: pod!.path, conf: c }).code).toBe(0);
-    }));
+    }),
+  );
 });

@@ -7,9 +7,17 @@ import { GO_PLUGINS } from "../../../test/helpers/plugin-run.ts";
 
 const bin = useBinDir();
 const GO = GO_PLUGINS;
-const iptNat = (node: TestNetns) => node.exec(["iptables-save", "-t", "nat"]).split("\n").filter((l) => l.includes("CNI-"));
+const iptNat = (node: TestNetns) =>
+  node
+    .exec(["iptables-save", "-t", "nat"])
+    .split("\n")
+    .filter((l) => l.includes("CNI-"));
 // The per-attachment rules (the table and its chains stay, as with the reference).
-const nftMasq = (node: TestNetns) => node.exec(["nft", "list", "ruleset"], { allowFail: true }).split("\n").filter((l) => l.includes("saddr"));
+const nftMasq = (node: TestNetns) =>
+  node
+    .exec(["nft", "list", "ruleset"], { allowFail: true })
+    .split("\n")
+    .filter((l) => l.includes("saddr"));
 
 /** The pod's addresses replaced by others, as an operator or another plugin might. */
 function renumber(pod: TestNetns): void {
@@ -22,8 +30,11 @@ async function all(command: string, node: TestNetns, pods: TestNetns[], conf: ob
   const procs = pods.map((p, i) =>
     Bun.spawn(["ip", "netns", "exec", node.name, join(bin.dir, "bridge")], {
       env: { PATH: process.env.PATH!, CNI_COMMAND: command, CNI_CONTAINERID: `m${i}`, CNI_NETNS: p.path, CNI_IFNAME: "eth0", CNI_PATH: bin.dir },
-      stdin: new TextEncoder().encode(JSON.stringify(conf)), stdout: "ignore", stderr: "ignore",
-    }));
+      stdin: new TextEncoder().encode(JSON.stringify(conf)),
+      stdout: "ignore",
+      stderr: "ignore",
+    }),
+  );
   return Promise.all(procs.map((p) => p.exited));
 }
 
@@ -36,7 +47,8 @@ describe("bridge DEL leaves nothing", () => {
       expect(allocated(dataDir).length).toBe(20);
       expect(await all("DEL", node, pods, c)).toEqual(pods.map(() => 0));
       expect([veths(node), allocated(dataDir), iptNat(node)]).toEqual([[], [], []]);
-    }));
+    }),
+  );
 
   rootTest("DELs of one attachment racing each other all succeed (a link gone between lookup and delete is gone)", () =>
     withNode(1, async (node, [pod], dataDir) => {
@@ -44,7 +56,9 @@ describe("bridge DEL leaves nothing", () => {
       const del = () =>
         Bun.spawn(["ip", "netns", "exec", node.name, join(bin.dir, "bridge")], {
           env: { PATH: process.env.PATH!, CNI_COMMAND: "DEL", CNI_CONTAINERID: "race", CNI_NETNS: pod!.path, CNI_IFNAME: "eth0", CNI_PATH: bin.dir },
-          stdin: new TextEncoder().encode(JSON.stringify(c)), stdout: "pipe", stderr: "ignore",
+          stdin: new TextEncoder().encode(JSON.stringify(c)),
+          stdout: "pipe",
+          stderr: "ignore",
         });
       const failures: string[] = [];
       for (let round = 0; round < 8; round++) {
@@ -54,7 +68,8 @@ describe("bridge DEL leaves nothing", () => {
       }
       expect(failures).toEqual([]);
       expect([veths(node), veths(pod!), allocated(dataDir)]).toEqual([[], [], []]);
-    }));
+    }),
+  );
 
   for (const backend of ["iptables", "nftables"]) {
     rootTest(`addresses changed since ADD (${backend}): masquerade rules, pair and reservation go`, () =>
@@ -67,7 +82,8 @@ describe("bridge DEL leaves nothing", () => {
         // Without prevResult too: a runtime that lost its cache still cleans up.
         expect(callIn(node, bin.dir, { command: "DEL", netns: pod!.path, conf: c }).code).toBe(0);
         expect([veths(node), veths(pod!), allocated(dataDir), iptNat(node), nftMasq(node)]).toEqual([[], [], [], [], []]);
-      }));
+      }),
+    );
   }
 
   rootTest("nftables backend, namespace gone: DEL removes the rules by the attachment", () =>
@@ -78,12 +94,16 @@ describe("bridge DEL leaves nothing", () => {
       pod!.destroy();
       expect(callIn(node, bin.dir, { command: "DEL", netns: path, conf: c }).code).toBe(0);
       expect([veths(node), allocated(dataDir), nftMasq(node)]).toEqual([[], [], []]);
-    }));
+    }),
+  );
 
   rootTest("the Go bridge's attachment with its addresses changed: our DEL removes its rules; the Go DEL fails on its own chain", () =>
     withNode(2, (node, [p1, p2], dataDir) => {
       const c = bridgeConf("1.0.0", dataDir, { isGateway: true, ipMasq: true });
-      for (const [p, id] of [[p1!, "go1"], [p2!, "go2"]] as const) {
+      for (const [p, id] of [
+        [p1!, "go1"],
+        [p2!, "go2"],
+      ] as const) {
         expect(callIn(node, GO, { command: "ADD", netns: p.path, containerID: id, conf: c }, REF).code).toBe(0);
         renumber(p);
       }
@@ -95,7 +115,8 @@ describe("bridge DEL leaves nothing", () => {
       // Ours also cleans what the Go DEL could not.
       expect(callIn(node, bin.dir, { command: "DEL", netns: p2!.path, containerID: "go2", conf: c }).code).toBe(0);
       expect([veths(node), allocated(dataDir), iptNat(node)]).toEqual([[], [], []]);
-    }));
+    }),
+  );
 });
 
 describe("bridge GC", () => {
@@ -113,7 +134,8 @@ describe("bridge GC", () => {
         expect(rules()[0]).toContain("10.44.0.2");
         for (const [i, p] of [p1!, p2!].entries()) expect(callIn(node, bin.dir, { command: "DEL", netns: p.path, containerID: `c${i}`, conf: c }).code).toBe(0);
         expect([veths(node), allocated(dataDir), iptNat(node), nftMasq(node)]).toEqual([[], [], [], []]);
-      }));
+      }),
+    );
   }
 });
 
@@ -134,5 +156,6 @@ describe("bridge: an ADD that fails at its last step undoes the others", () => {
       expect(nftMasq(node).length).toBe(1);
       expect(callIn(node, bin.dir, { command: "DEL", netns: p1!.path, containerID: "ok1", conf: c }).code).toBe(0);
       expect([veths(node), allocated(dataDir), nftMasq(node)]).toEqual([[], [], []]);
-    }));
+    }),
+  );
 });

@@ -12,8 +12,18 @@ const DUAL = { subnet: undefined, ranges: [[{ subnet: "10.44.0.0/24" }], [{ subn
 
 // Bridge ids carry the random MAC; timers tick.
 const scrub = (x: unknown) => JSON.parse(JSON.stringify(x, (k, val) => (/(_id|_timer)$/.test(k) ? undefined : val)));
-const shape = (r: unknown) => JSON.parse(JSON.stringify(r).replace(/veth[0-9a-f]{8}/g, "VETH").replace(/"mac":"[0-9a-f:]+"/g, '"mac":"M"'));
-const nat = (node: TestNetns) => node.exec(["iptables-save", "-t", "nat"]).split("\n").filter((l) => l.includes("CNI-")).sort();
+const shape = (r: unknown) =>
+  JSON.parse(
+    JSON.stringify(r)
+      .replace(/veth[0-9a-f]{8}/g, "VETH")
+      .replace(/"mac":"[0-9a-f:]+"/g, '"mac":"M"'),
+  );
+const nat = (node: TestNetns) =>
+  node
+    .exec(["iptables-save", "-t", "nat"])
+    .split("\n")
+    .filter((l) => l.includes("CNI-"))
+    .sort();
 
 /** Waits (up to 5 s) until no IPv6 address of the link is tentative. */
 function settleDad(ns: TestNetns, dev: string): void {
@@ -28,14 +38,16 @@ function snapshot(node: TestNetns, pod: TestNetns, hostName: string) {
   settleDad(pod, "eth0");
   const ports = node.ipJson("link", "show", "master", "cnibr0").length;
   return scrub({
-    bridge: linkState(node, "cnibr0", "BR"), bridgeAddrs: addrState(node, "cnibr0"), ports,
-    host: linkState(node, hostName, "HOST"), hostAddrs: addrState(node, hostName),
-    cont: linkState(pod, "eth0", "CONT"), contAddrs: addrState(pod, "eth0"), routes: routeState(pod),
+    bridge: linkState(node, "cnibr0", "BR"),
+    bridgeAddrs: addrState(node, "cnibr0"),
+    ports,
+    host: linkState(node, hostName, "HOST"),
+    hostAddrs: addrState(node, hostName),
+    cont: linkState(pod, "eth0", "CONT"),
+    contAddrs: addrState(pod, "eth0"),
+    routes: routeState(pod),
     nodeRoutes: routeState(node, { [hostName]: "HOST" }),
-    sysctls: [
-      sysctl(node, "net.ipv4.ip_forward"), sysctl(node, "net.ipv6.conf.all.forwarding"),
-      sysctl(pod, "net.ipv6.conf.eth0.accept_dad"),
-    ],
+    sysctls: [sysctl(node, "net.ipv4.ip_forward"), sysctl(node, "net.ipv6.conf.all.forwarding"), sysctl(pod, "net.ipv6.conf.eth0.accept_dad")],
     nat: nat(node),
   });
 }
@@ -86,7 +98,8 @@ describe("bridge: traffic, GC and STATUS", () => {
       for (let i = 0; i < 50 && node.exec(["ip", "-6", "addr", "show", "dev", "cnibr0", "tentative"]).trim(); i++) Bun.sleepSync(100);
       for (const ip of ["10.44.0.3", "10.44.0.1", "fd00:44::3", "fd00:44::1"]) expect([ip, await ping(p1!, ip)]).toEqual([ip, true]);
       for (const [i, p] of [p1!, p2!].entries()) expect(callIn(node, bin.dir, { command: "DEL", netns: p.path, containerID: `c${i}`, conf: c }).code).toBe(0);
-    }));
+    }),
+  );
 
   rootTest("GC releases the reservations of attachments not listed; STATUS asks IPAM", () =>
     withNode(2, (node, [p1, p2], dataDir) => {
@@ -103,5 +116,6 @@ describe("bridge: traffic, GC and STATUS", () => {
       expect(callIn(node, bin.dir, { command: "STATUS", conf: bridgeConf("1.1.0", dataDir, {}, null) }).code).toBe(0);
       for (const [i, p] of [p1!, p2!].entries()) expect(callIn(node, bin.dir, { command: "DEL", netns: p.path, containerID: `c${i}`, conf: c }).code).toBe(0);
       expect(allocated(dataDir)).toEqual([]);
-    }));
+    }),
+  );
 });

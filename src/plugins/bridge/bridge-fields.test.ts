@@ -19,7 +19,8 @@ describe("bridge fields", () => {
       node.exec(["ip", "link", "set", r.json.interfaces[1].name, "nomaster"]);
       expect(check().json.msg).toContain("is not a port of");
       expect(callIn(node, bin.dir, { command: "DEL", netns: pod!.path, conf: c }).code).toBe(0);
-    }));
+    }),
+  );
 
   rootTest("forceAddress: another address on the bridge fails the ADD (nothing left), forceAddress replaces it", () =>
     withNode(1, (node, [pod], dataDir) => {
@@ -36,7 +37,8 @@ describe("bridge fields", () => {
       expect(callIn(node, bin.dir, { command: "ADD", netns: pod!.path, conf: forced }).code).toBe(0);
       expect(node.ipJson("-4", "addr", "show", "dev", "cnibr0")[0].addr_info.map((a: any) => a.local)).toEqual(["10.44.0.1"]);
       expect(callIn(node, bin.dir, { command: "DEL", netns: pod!.path, conf: forced }).code).toBe(0);
-    }));
+    }),
+  );
 
   rootTest("promiscMode, hairpinMode, portIsolation: isolated pods reach the gateway but not each other", () =>
     withNode(2, async (node, [p1, p2], dataDir) => {
@@ -50,19 +52,24 @@ describe("bridge fields", () => {
       expect(await ping(p1!, "10.44.0.1")).toBe(true);
       expect(pingOnce(p1!, "10.44.0.3")).toBe(false);
       for (const [i, p] of [p1!, p2!].entries()) expect(callIn(node, bin.dir, { command: "DEL", netns: p.path, containerID: `c${i}`, conf: c }).code).toBe(0);
-    }));
+    }),
+  );
 
   rootTest("enabledad: DAD off in the pod by default, on when asked", () =>
     withNode(2, (node, [p1, p2], dataDir) => {
       const v6 = { subnet: undefined, ranges: [[{ subnet: "fd00:44::/64" }]] };
-      for (const [p, dad, want] of [[p1!, false, "0"], [p2!, true, "1"]] as const) {
+      for (const [p, dad, want] of [
+        [p1!, false, "0"],
+        [p2!, true, "1"],
+      ] as const) {
         const c = bridgeConf("1.0.0", dataDir, { enabledad: dad }, v6);
         const r = callIn(node, bin.dir, { command: "ADD", netns: p.path, containerID: p.name, conf: c });
         expect(r.code).toBe(0);
         expect(sysctl(p, "net.ipv6.conf.eth0.accept_dad")).toBe(want);
         expect(callIn(node, bin.dir, { command: "DEL", netns: p.path, containerID: p.name, conf: c }).code).toBe(0);
       }
-    }));
+    }),
+  );
 
   rootTest("disableContainerInterface: the pod's end stays down without addresses; the reservation is made", () =>
     withNode(1, (node, [pod], dataDir) => {
@@ -75,7 +82,8 @@ describe("bridge fields", () => {
       expect(callIn(node, bin.dir, { command: "CHECK", netns: pod!.path, conf: { ...c, prevResult: r.json } }).code).toBe(0);
       expect(callIn(node, bin.dir, { command: "DEL", netns: pod!.path, conf: c }).code).toBe(0);
       expect(allocated(dataDir)).toEqual([]);
-    }));
+    }),
+  );
 
   rootTest("MAC: runtimeConfig.mac over args.cni.mac over CNI_ARGS MAC", () =>
     withNode(1, (node, [pod], dataDir) => {
@@ -92,7 +100,8 @@ describe("bridge fields", () => {
         expect(pod!.ipJson("link", "show", "eth0")[0].address).toBe(want);
         expect(callIn(node, bin.dir, { command: "DEL", netns: pod!.path, conf: c }).code).toBe(0);
       }
-    }));
+    }),
+  );
 
   rootTest("no ipam: L2 only, no addresses, pods talk over the bridge", () =>
     withNode(2, async (node, [p1, p2], dataDir) => {
@@ -107,7 +116,8 @@ describe("bridge fields", () => {
       expect(await ping(p1!, "192.168.7.2")).toBe(true);
       for (const [i, p] of [p1!, p2!].entries()) expect(callIn(node, bin.dir, { command: "DEL", netns: p.path, containerID: `c${i}`, conf: c }).code).toBe(0);
       expect(veths(node)).toEqual([]);
-    }));
+    }),
+  );
 
   rootTest("preserveDefaultVlan alone is accepted (its default); vlan is refused with nothing made", () =>
     withNode(1, (node, [pod], dataDir) => {
@@ -120,7 +130,8 @@ describe("bridge fields", () => {
       expect(r.json.msg).toContain("vlan");
       expect(node.ipJson("link", "show").map((l: any) => l.ifname)).toEqual(["lo"]);
       expect(allocated(dataDir)).toEqual([]);
-    }));
+    }),
+  );
 
   rootTest("a CNI_NETNS that is no network namespace is refused before anything is made", () =>
     withNode(0, (node, _pods, dataDir) => {
@@ -130,7 +141,8 @@ describe("bridge fields", () => {
       }
       expect(node.ipJson("link", "show").map((l: any) => l.ifname)).toEqual(["lo"]);
       expect(allocated(dataDir)).toEqual([]);
-    }));
+    }),
+  );
 });
 
 const pod4 = (p: { ipJson: (...a: string[]) => any[] }) => p.ipJson("addr", "show", "dev", "eth0")[0].addr_info.filter((a: any) => a.family === "inet");

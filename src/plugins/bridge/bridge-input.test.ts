@@ -25,7 +25,8 @@ describe("bridge: bad IPAM input changes nothing", () => {
         const go = callIn(node, GO, { command: "ADD", netns: pod!.path, conf: c }, REF);
         expect(go.code).toBe(1);
         expect(node.ipJson("link", "show").map((l: any) => l.ifname)).toContain("cnibr0");
-      }));
+      }),
+    );
   }
 
   rootTest("a good config after a refused one: the ADD goes through", () =>
@@ -35,14 +36,20 @@ describe("bridge: bad IPAM input changes nothing", () => {
       expect(callIn(node, bin.dir, { command: "ADD", netns: pod!.path, conf: c }, compiled()).code).toBe(0);
       expect(callIn(node, bin.dir, { command: "DEL", netns: pod!.path, conf: c }, compiled()).code).toBe(0);
       expect([veths(node), allocated(dataDir)]).toEqual([[], []]);
-    }));
+    }),
+  );
 });
 
 describe("bridge defaults", () => {
   rootTest("no bridge field: cni0, no gateway address, no forwarding change, same result as the Go bridge", () =>
     withNode(1, (node, [pod], dataDir) => {
       const c = { cniVersion: "1.0.0", name: "brnet", type: "bridge", ipam: { type: "host-local", dataDir, subnet: "10.44.0.0/24" } };
-      const shape = (r: unknown) => JSON.parse(JSON.stringify(r).replace(/veth[0-9a-f]{8}/g, "VETH").replace(/"mac":"[0-9a-f:]+"/g, '"mac":"M"'));
+      const shape = (r: unknown) =>
+        JSON.parse(
+          JSON.stringify(r)
+            .replace(/veth[0-9a-f]{8}/g, "VETH")
+            .replace(/"mac":"[0-9a-f:]+"/g, '"mac":"M"'),
+        );
       const go = callIn(node, GO, { command: "ADD", netns: pod!.path, conf: c }, REF);
       expect(go.code).toBe(0);
       expect(callIn(node, GO, { command: "DEL", netns: pod!.path, conf: c }, REF).code).toBe(0);
@@ -58,5 +65,6 @@ describe("bridge defaults", () => {
       expect(node.ipJson("-4", "addr", "show", "dev", "cni0")).toEqual([]);
       expect(node.exec(["sysctl", "-n", "net.ipv4.ip_forward"]).trim()).toBe("0");
       expect(callIn(node, bin.dir, { command: "DEL", netns: pod!.path, conf: c }).code).toBe(0);
-    }));
+    }),
+  );
 });

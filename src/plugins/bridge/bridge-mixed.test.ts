@@ -46,5 +46,6 @@ describe("bridge: ours and the Go plugins on one bridge and one address range", 
       expect(veths(p2!)).toEqual([]);
       expect(allocated(dataDir)).toEqual([]);
       expect(node.exec(["iptables-save", "-t", "nat"])).not.toContain("CNI-");
-    }));
+    }),
+  );
 });

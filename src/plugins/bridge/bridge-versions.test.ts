@@ -10,7 +10,12 @@ const bin = useBinDir();
 const GO = GO_PLUGINS;
 const DUAL = { subnet: undefined, ranges: [[{ subnet: "10.44.0.0/24" }], [{ subnet: "fd00:44::/64" }]], routes: [{ dst: "10.99.0.0/16" }] };
 // Names and MACs are random (ours: a hash of the attachment); the rest must match.
-const shape = (r: unknown) => JSON.parse(JSON.stringify(r).replace(/veth[0-9a-f]{8}/g, "VETH").replace(/"mac":"[0-9a-f:]+"/g, '"mac":"M"'));
+const shape = (r: unknown) =>
+  JSON.parse(
+    JSON.stringify(r)
+      .replace(/veth[0-9a-f]{8}/g, "VETH")
+      .replace(/"mac":"[0-9a-f:]+"/g, '"mac":"M"'),
+  );
 
 describe("bridge results against the Go bridge at every version it speaks", () => {
   // Debian's Go bridge (v1.1.1) speaks 0.1.0 to 1.0.0; 0.1.0/0.2.0 carry ip4/ip6 only, 0.3.x a version per address.
@@ -27,6 +32,7 @@ describe("bridge results against the Go bridge at every version it speaks", () =
         expect(shape(mine.json)).toEqual(shape(go.json));
         if (compareVersions(v, "0.3.0") < 0) expect(Object.keys(mine.json).sort()).toEqual(["cniVersion", "dns", "ip4", "ip6"]);
         expect(callIn(node, bin.dir, { command: "DEL", netns: pod!.path, conf: c }).code).toBe(0);
-      }));
+      }),
+    );
   }
 });

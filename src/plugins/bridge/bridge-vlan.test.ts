@@ -56,7 +56,9 @@ describe("bridge VLAN config", () => {
     ];
     for (const [conf, want] of cases) expect(refused(() => loadVlanConf(conf, "cni0", false))).toStartWith(want);
     // The gateway of VLAN 4094 on a 12-byte bridge name would need a 17-byte interface name.
-    expect(refused(() => loadVlanConf({ vlan: 4094 }, "cni-longname", true))).toBe('7 Invalid "vlan": the gateway interface "cni-longname.4094" would be longer than 15 bytes');
+    expect(refused(() => loadVlanConf({ vlan: 4094 }, "cni-longname", true))).toBe(
+      '7 Invalid "vlan": the gateway interface "cni-longname.4094" would be longer than 15 bytes',
+    );
     expect(refused(() => loadVlanConf({ vlan: 4094 }, "cni-longname", false))).toBe("accepted");
   });
 
@@ -66,7 +68,8 @@ describe("bridge VLAN config", () => {
       expect([r.code, r.json.code, r.json.msg]).toEqual([1, 7, "invalid VLAN ID 5000 (must be between 0 and 4094)"]);
       expect(node.ipJson("link", "show").map((l: any) => l.ifname)).toEqual(["lo"]);
       expect(allocated(dataDir)).toEqual([]);
-    }));
+    }),
+  );
 });
 
 describe("bridge VLANs on a kernel without VLAN filtering", () => {
@@ -81,7 +84,8 @@ describe("bridge VLANs on a kernel without VLAN filtering", () => {
         expect(veths(pod!)).toEqual([]);
         expect(allocated(dataDir)).toEqual([]);
       }
-    }));
+    }),
+  );
 
   maybe("an empty vlanTrunk needs no VLAN filtering: accepted, on a new bridge and on an existing one, as the reference", () =>
     withNode(1, (node, [pod], dataDir) => {
@@ -93,7 +97,8 @@ describe("bridge VLANs on a kernel without VLAN filtering", () => {
       }
       expect(veths(pod!)).toEqual([]);
       expect(allocated(dataDir)).toEqual([]);
-    }));
+    }),
+  );
 
   maybe("an existing bridge: refused with code 2, nothing made (the Go bridge fails after making the pair and leaves it)", () =>
     withNode(1, (node, [pod], dataDir) => {
@@ -108,7 +113,8 @@ describe("bridge VLANs on a kernel without VLAN filtering", () => {
       expect(go.json.msg).toContain("failed to setup vlan tag on interface");
       expect(veths(node).length).toBe(1);
       expect(veths(pod!)).toEqual(["eth0"]);
-    }));
+    }),
+  );
 });
 
 // End to end where the kernel filters VLANs: bridge-vlan.vm.test.ts (in the VM).

@@ -55,7 +55,10 @@ describe("bridge VLANs where the kernel filters them", () => {
       t1!.exec(["ip", "link", "set", "eth0.101", "up"]);
       t1!.exec(["ip", "addr", "add", "10.44.0.96/24", "dev", "eth0.101"]);
       expect(pingOnce(t1!, "10.44.0.2")).toBe(false);
-      for (const [p, id] of [[a1!, "a1"], [a2!, "a2"]] as const) {
+      for (const [p, id] of [
+        [a1!, "a1"],
+        [a2!, "a2"],
+      ] as const) {
         expect(callIn(node, bin.dir, { command: "DEL", netns: p.path, containerID: id, conf: onVlan(100, "10.44.0.0/24") }, OURS).code).toBe(0);
       }
       expect(node.ipJson("link", "show", "dev", "cnibr0.100").length).toBe(1);
@@ -89,5 +92,6 @@ describe("bridge VLANs where the kernel filters them", () => {
         // The same words; our bridge says code 7 (invalid config) where the Go bridge's plain error is 999.
         expect([e1.json.code, e1.json.msg]).toEqual([7, e2.json.msg]);
         expect(e2.json.code).toBe(999);
-      })));
+      }),
+    ));
 });

@@ -12,13 +12,22 @@ const bin = useBinDir();
 
 function conf(version: string, dataDir: string, extra: Record<string, unknown> = {}, ipam: Record<string, unknown> = {}) {
   return {
-    cniVersion: version, name: "brnet", type: "bridge", bridge: "cnibr0", isGateway: true, ...extra,
+    cniVersion: version,
+    name: "brnet",
+    type: "bridge",
+    bridge: "cnibr0",
+    isGateway: true,
+    ...extra,
     ipam: { type: "host-local", dataDir, subnet: "10.44.0.0/24", routes: [{ dst: "0.0.0.0/0" }], ...ipam },
   };
 }
 
 const call = (argv: string[], node: TestNetns, c: Call) => runIn(node, argv, { path: bin.dir, ...c });
-const nat = (node: TestNetns) => node.exec(["iptables-save", "-t", "nat"]).split("\n").filter((l) => l.includes("CNI-"));
+const nat = (node: TestNetns) =>
+  node
+    .exec(["iptables-save", "-t", "nat"])
+    .split("\n")
+    .filter((l) => l.includes("CNI-"));
 
 describe("bridge: ADD/CHECK/DEL at every spec version", () => {
   for (const v of ALL_VERSIONS) {
@@ -35,7 +44,9 @@ describe("bridge: ADD/CHECK/DEL at every spec version", () => {
         } else {
           expect(r1.json.interfaces.map((i: any) => i.name)).toEqual(["cnibr0", expect.stringMatching(/^veth[0-9a-f]{8}$/), "eth0"]);
           expect(r1.json.interfaces[2].sandbox).toBe(p1!.path);
-          expect(r1.json.ips).toEqual([{ ...(compareVersions(v, "1.0.0") < 0 ? { version: "4" } : {}), interface: 2, address: "10.44.0.2/24", gateway: "10.44.0.1" }]);
+          expect(r1.json.ips).toEqual([
+            { ...(compareVersions(v, "1.0.0") < 0 ? { version: "4" } : {}), interface: 2, address: "10.44.0.2/24", gateway: "10.44.0.1" },
+          ]);
         }
         expect(addrState(node, "cnibr0")).toEqual([{ family: "inet", local: "10.44.0.1", prefixlen: 24, scope: "global", broadcast: "10.44.0.255" }]);
         expect(node.exec(["sysctl", "-n", "net.ipv4.ip_forward"]).trim()).toBe("1");
@@ -48,7 +59,10 @@ describe("bridge: ADD/CHECK/DEL at every spec version", () => {
           p1!.exec(["ip", "addr", "flush", "dev", "eth0"]);
           expect(call(OURS, node, { command: "CHECK", netns: p1!.path, containerID: "c1", conf: { ...c, prevResult: r1.json } }).code).toBe(1);
         }
-        for (const [p, id] of [[p1!, "c1"], [p2!, "c2"]] as const) {
+        for (const [p, id] of [
+          [p1!, "c1"],
+          [p2!, "c2"],
+        ] as const) {
           expect(call(OURS, node, { command: "DEL", netns: p.path, containerID: id, conf: c }).code).toBe(0);
           expect(call(OURS, node, { command: "DEL", netns: p.path, containerID: id, conf: c }).code).toBe(0);
         }
@@ -56,7 +70,8 @@ describe("bridge: ADD/CHECK/DEL at every spec version", () => {
         expect(veths(p1!)).toEqual([]);
         expect(nat(node)).toEqual([]);
         expect(allocated(dataDir)).toEqual([]);
-      }));
+      }),
+    );
   }
 });
 
@@ -73,20 +88,32 @@ describe("bridge: failures leave nothing behind", () => {
       p1!.exec(["ip", "link", "set", "eth0", "address", "02:00:00:00:00:99"]);
       p2!.exec(["ip", "neigh", "flush", "all"]);
       expect(pingOnce(p1!, "10.44.0.3")).toBe(false);
-      for (const [p, id] of [[p1!, "c1"], [p2!, "c2"]] as const) expect(call(OURS, node, { command: "DEL", netns: p.path, containerID: id, conf: c }).code).toBe(0);
+      for (const [p, id] of [
+        [p1!, "c1"],
+        [p2!, "c2"],
+      ] as const)
+        expect(call(OURS, node, { command: "DEL", netns: p.path, containerID: id, conf: c }).code).toBe(0);
       expect(rules()).not.toContain("macspoofchk");
-    }));
+    }),
+  );
 
   rootTest("bad config: refused, no bridge made", () =>
     withNode(1, (node, [pod], dataDir) => {
-      for (const [extra, code] of [[{ bridge: "x".repeat(20) }, 7], [{ mtu: 20 }, 7], [{ vlan: 100 }, 2], [{ vlanTrunk: [{ id: 5 }] }, 2], [{ ipMasqBackend: "pf" }, 7]] as const) {
+      for (const [extra, code] of [
+        [{ bridge: "x".repeat(20) }, 7],
+        [{ mtu: 20 }, 7],
+        [{ vlan: 100 }, 2],
+        [{ vlanTrunk: [{ id: 5 }] }, 2],
+        [{ ipMasqBackend: "pf" }, 7],
+      ] as const) {
         const r = call(OURS, node, { command: "ADD", netns: pod!.path, conf: conf("1.0.0", dataDir, extra) });
         expect(r.json?.code).toBe(code);
       }
       expect(call(OURS, node, { command: "ADD", netns: pod!.path, conf: conf("1.0.0", dataDir), args: "MAC=zz" }).json.code).toBe(7);
       expect(node.ipJson("link", "show").map((l: any) => l.ifname)).toEqual(["lo"]);
       expect(allocated(dataDir)).toEqual([]);
-    }));
+    }),
+  );
 
   rootTest("IPAM exhausted: the veth is removed, nothing reserved twice", () =>
     withNode(2, (node, [p1, p2], dataDir) => {
@@ -99,7 +126,8 @@ describe("bridge: failures leave nothing behind", () => {
       expect(veths(node).length).toBe(1);
       expect(allocated(dataDir)).toEqual(["10.44.0.2"]);
       expect(call(OURS, node, { command: "DEL", netns: p1!.path, containerID: "c1", conf: c }).code).toBe(0);
-    }));
+    }),
+  );
 
   rootTest("namespace gone: DEL removes host veth, reservation and masquerade rules", () =>
     withNode(1, (node, [pod], dataDir) => {
@@ -111,7 +139,8 @@ describe("bridge: failures leave nothing behind", () => {
       expect(veths(node)).toEqual([]);
       expect(nat(node)).toEqual([]);
       expect(allocated(dataDir)).toEqual([]);
-    }));
+    }),
+  );
 
   rootTest("20 concurrent ADDs on a new bridge: no error, no duplicate address", () =>
     withNode(20, async (node, pods, dataDir) => {
@@ -130,9 +159,11 @@ describe("bridge: failures leave nothing behind", () => {
       const addrs = results.map((r) => JSON.parse(r.out).ips[0].address);
       expect(new Set(addrs).size).toBe(20);
       expect(node.ipJson("link", "show", "master", "cnibr0").length).toBe(20);
-      for (const [i, pod] of pods.entries()) expect(call(OURS, node, { command: "DEL", netns: pod.path, containerID: `c${i}`, conf: JSON.parse(c) }).code).toBe(0);
+      for (const [i, pod] of pods.entries())
+        expect(call(OURS, node, { command: "DEL", netns: pod.path, containerID: `c${i}`, conf: JSON.parse(c) }).code).toBe(0);
       expect(allocated(dataDir)).toEqual([]);
-    }));
+    }),
+  );
 });
 
 describe("bridge against the reference", () => {
@@ -142,16 +173,22 @@ describe("bridge against the reference", () => {
         const c = conf(v, dataDir, { isDefaultGateway: true, mtu: 1400, hairpinMode: true }, { routes: [] });
         // Bridge ids carry the random MAC; timers tick.
         const scrub = (x: any) => JSON.parse(JSON.stringify(x, (k, val) => (/(_id|_timer)$/.test(k) ? undefined : val)));
-        const snap = (hostName: string) => scrub({
-          bridge: linkState(node, "cnibr0", "BR"),
-          bridgeAddrs: addrState(node, "cnibr0"),
-          host: linkState(node, hostName, "HOST"),
-          cont: linkState(pod!, "eth0", "CONT"),
-          contAddrs: addrState(pod!, "eth0"),
-          routes: routeState(pod!),
-          fwd: node.exec(["sysctl", "-n", "net.ipv4.ip_forward"]).trim(),
-        });
-        const shape = (r: any) => JSON.parse(JSON.stringify(r).replace(/veth[0-9a-f]{8}/g, "VETH").replace(/"mac":"[0-9a-f:]+"/g, '"mac":"M"'));
+        const snap = (hostName: string) =>
+          scrub({
+            bridge: linkState(node, "cnibr0", "BR"),
+            bridgeAddrs: addrState(node, "cnibr0"),
+            host: linkState(node, hostName, "HOST"),
+            cont: linkState(pod!, "eth0", "CONT"),
+            contAddrs: addrState(pod!, "eth0"),
+            routes: routeState(pod!),
+            fwd: node.exec(["sysctl", "-n", "net.ipv4.ip_forward"]).trim(),
+          });
+        const shape = (r: any) =>
+          JSON.parse(
+            JSON.stringify(r)
+              .replace(/veth[0-9a-f]{8}/g, "VETH")
+              .replace(/"mac":"[0-9a-f:]+"/g, '"mac":"M"'),
+          );
         const theirs = call(REF, node, { command: "ADD", netns: pod!.path, conf: c, path: GO_PLUGINS });
         expect(theirs.code).toBe(0);
         const refSnap = snap(theirs.json.interfaces[1].name);
@@ -167,6 +204,7 @@ describe("bridge against the reference", () => {
         expect(call(REF, node, { command: "DEL", netns: pod!.path, conf: { ...c, prevResult: mine.json }, path: GO_PLUGINS }).code).toBe(0);
         expect(veths(pod!)).toEqual([]);
         expect(allocated(dataDir)).toEqual([]);
-      }));
+      }),
+    );
   }
 });

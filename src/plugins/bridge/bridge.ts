@@ -87,7 +87,10 @@ function setupGateway(h: NetlinkHandle, br: Link, conf: BridgeConf, result: Resu
  */
 function podSysctls(ns: NetNS, ifName: string, enabledad: boolean): void {
   const knobs: [string, string][] = enabledad
-    ? [[`net/ipv6/conf/${ifName}/enhanced_dad`, "1"], [`net/ipv6/conf/${ifName}/accept_dad`, "1"]]
+    ? [
+        [`net/ipv6/conf/${ifName}/enhanced_dad`, "1"],
+        [`net/ipv6/conf/${ifName}/accept_dad`, "1"],
+      ]
     : [[`net/ipv6/conf/${ifName}/accept_dad`, "0"]];
   knobs.push([`net/ipv4/conf/${ifName}/arp_notify`, "1"]);
   for (const [name, value] of knobs) {
@@ -145,7 +148,8 @@ function setupPort(a: Attach, br: Link): VethPair {
   undo.add(`veth "${pair.host.name}"`, () => deleteQuietly(hostH, pair.host.index));
   try {
     linkSetMaster(hostH, pair.host, br);
-    if (conf.hairpinMode || conf.portIsolation) linkSetBridgePort(hostH, pair.host, { ...(conf.hairpinMode ? { hairpin: true } : {}), ...(conf.portIsolation ? { isolated: true } : {}) });
+    if (conf.hairpinMode || conf.portIsolation)
+      linkSetBridgePort(hostH, pair.host, { ...(conf.hairpinMode ? { hairpin: true } : {}), ...(conf.portIsolation ? { isolated: true } : {}) });
   } catch (e) {
     throw failure(`failed to connect "${pair.host.name}" to bridge ${conf.bridge}`, e);
   }
@@ -176,7 +180,11 @@ async function setupL3(a: Attach, br: Link, result: Result): Promise<void> {
   if (conf.isGateway) setupGateway(hostH, br, conf, result);
   if (conf.ipMasq) {
     undo.add("ipMasq rules", () => teardownMasq(conf, args));
-    setupMasq(conf, args, result.ips.map((i) => i.address));
+    setupMasq(
+      conf,
+      args,
+      result.ips.map((i) => i.address),
+    );
   }
 }
 
@@ -238,7 +246,12 @@ async function cmdCheck(args: CmdArgs): Promise<void> {
 async function cmdDel(args: CmdArgs): Promise<void> {
   // Only what teardown needs (a bad mtu or vlan must not keep a pod stuck); masquerade
   // rules are looked for whenever ipMasq may have been on.
-  const conf = { name: args.conf.name, ipam: delIpam(args.conf), ipMasq: delBool(args.conf, "ipMasq", true), macspoofchk: delBool(args.conf, "macspoofchk", false) };
+  const conf = {
+    name: args.conf.name,
+    ipam: delIpam(args.conf),
+    ipMasq: delBool(args.conf, "ipMasq", true),
+    macspoofchk: delBool(args.conf, "macspoofchk", false),
+  };
   using hostH = NetlinkHandle.at();
   using c = openContainerNSIfAny(args.netns);
   const pair = findPair(hostH, c, vethOwner(conf, args), args.prevResult);

@@ -17,7 +17,7 @@ export interface DaemonFlags {
 
 export const DEFAULT_SOCKET_PATH = "/run/cni/dhcp.sock";
 
-const UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, "µs": 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
 /** A Go duration in milliseconds; throws on anything Go's time.ParseDuration refuses. */
 export function parseDuration(s: string): number {

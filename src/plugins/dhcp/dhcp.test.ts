@@ -72,7 +72,14 @@ describe("dhcp plugin and daemon against dnsmasq", () => {
     lab.startDnsmasq(["--dhcp-option=121,10.77.0.0/16,10.9.0.254"]);
     await lab.startDaemon();
     const c = { ...conf(lab, { provide: [{ option: "host-name", fromArg: "K8S_POD_NAME" }], request: [{ option: "121" }] }), cniVersion: "0.3.1" };
-    const env = { CNI_COMMAND: "ADD", CNI_CONTAINERID: "c2", CNI_NETNS: lab.pod.path, CNI_IFNAME: "eth0", CNI_PATH: GO_PLUGINS, CNI_ARGS: "IgnoreUnknown=1;K8S_POD_NAME=web-0" };
+    const env = {
+      CNI_COMMAND: "ADD",
+      CNI_CONTAINERID: "c2",
+      CNI_NETNS: lab.pod.path,
+      CNI_IFNAME: "eth0",
+      CNI_PATH: GO_PLUGINS,
+      CNI_ARGS: "IgnoreUnknown=1;K8S_POD_NAME=web-0",
+    };
     const out = await runPlugin(plugin.funcs, plugin.info, { env, stdin: new TextEncoder().encode(JSON.stringify(c)) });
     const r = JSON.parse(out.stdout);
     expect(r.cniVersion).toBe("0.3.1");
@@ -84,19 +91,23 @@ describe("dhcp plugin and daemon against dnsmasq", () => {
     expect((await ours(lab, "DEL", "c2", c)).code).toBe(0);
   });
 
-  rootTest("the lease is renewed at T1 (dnsmasq told to set T1 to 3 s)", async () => {
-    lab = new DhcpLab();
-    lab.addPodInterface("eth0");
-    lab.startDnsmasq(["--dhcp-option=option:T1,3s", "--dhcp-option=option:T2,100s"]);
-    await lab.startDaemon();
-    const add = await ours(lab, "ADD", "c3", conf(lab));
-    configure(lab, add.json.ips[0].address);
-    const first = leaseOf(lab, "c3/dhnet/eth0")!.expiry;
-    for (let i = 0; i < 100 && (leaseOf(lab, "c3/dhnet/eth0")!.expiry === first || !lab.log().includes("renewed")); i++) await Bun.sleep(100);
-    expect(leaseOf(lab, "c3/dhnet/eth0")!.expiry).toBeGreaterThan(first);
-    expect(lab.log()).toContain("c3/dhnet/eth0: lease renewed");
-    expect((await ours(lab, "DEL", "c3", conf(lab))).code).toBe(0);
-  }, 30_000);
+  rootTest(
+    "the lease is renewed at T1 (dnsmasq told to set T1 to 3 s)",
+    async () => {
+      lab = new DhcpLab();
+      lab.addPodInterface("eth0");
+      lab.startDnsmasq(["--dhcp-option=option:T1,3s", "--dhcp-option=option:T2,100s"]);
+      await lab.startDaemon();
+      const add = await ours(lab, "ADD", "c3", conf(lab));
+      configure(lab, add.json.ips[0].address);
+      const first = leaseOf(lab, "c3/dhnet/eth0")!.expiry;
+      for (let i = 0; i < 100 && (leaseOf(lab, "c3/dhnet/eth0")!.expiry === first || !lab.log().includes("renewed")); i++) await Bun.sleep(100);
+      expect(leaseOf(lab, "c3/dhnet/eth0")!.expiry).toBeGreaterThan(first);
+      expect(lab.log()).toContain("c3/dhnet/eth0: lease renewed");
+      expect((await ours(lab, "DEL", "c3", conf(lab))).code).toBe(0);
+    },
+    30_000,
+  );
 
   rootTest("GC releases the leases of attachments not listed as valid", async () => {
     lab = new DhcpLab();
@@ -104,17 +115,36 @@ describe("dhcp plugin and daemon against dnsmasq", () => {
     lab.addPodInterface("eth1");
     lab.startDnsmasq();
     await lab.startDaemon();
-    for (const [id, ifName] of [["keep", "eth0"], ["gone", "eth0"], ["gone", "eth1"]] as const) {
+    for (const [id, ifName] of [
+      ["keep", "eth0"],
+      ["gone", "eth0"],
+      ["gone", "eth1"],
+    ] as const) {
       expect((await ours(lab, "ADD", id, conf(lab), ifName)).code).toBe(0);
     }
     expect(lab.leases().length).toBe(3);
-    const gc = { ...conf(lab), cniVersion: "1.1.0", "cni.dev/valid-attachments": [{ containerID: "keep", ifname: "eth0" }, { containerID: "gone", ifname: "eth1" }] };
+    const gc = {
+      ...conf(lab),
+      cniVersion: "1.1.0",
+      "cni.dev/valid-attachments": [
+        { containerID: "keep", ifname: "eth0" },
+        { containerID: "gone", ifname: "eth1" },
+      ],
+    };
     const env = { CNI_COMMAND: "GC", CNI_PATH: GO_PLUGINS };
     expect((await runPlugin(plugin.funcs, plugin.info, { env, stdin: new TextEncoder().encode(JSON.stringify(gc)) })).exitCode).toBe(0);
     // dnsmasq rewrites its lease file in place: a read can catch it empty, so wait for the two.
     for (let i = 0; i < 100 && lab.leases().length !== 2; i++) await Bun.sleep(50);
-    expect(lab.leases().map((x) => x.clientID).sort()).toEqual([dnsmasqClientID("gone/dhnet/eth1"), dnsmasqClientID("keep/dhnet/eth0")].sort());
-    const status = await runPlugin(plugin.funcs, plugin.info, { env: { CNI_COMMAND: "STATUS", CNI_PATH: GO_PLUGINS }, stdin: new TextEncoder().encode(JSON.stringify(gc)) });
+    expect(
+      lab
+        .leases()
+        .map((x) => x.clientID)
+        .sort(),
+    ).toEqual([dnsmasqClientID("gone/dhnet/eth1"), dnsmasqClientID("keep/dhnet/eth0")].sort());
+    const status = await runPlugin(plugin.funcs, plugin.info, {
+      env: { CNI_COMMAND: "STATUS", CNI_PATH: GO_PLUGINS },
+      stdin: new TextEncoder().encode(JSON.stringify(gc)),
+    });
     expect(status.exitCode).toBe(0);
   });
 

@@ -33,9 +33,10 @@ export interface DhcpNetConf extends NetConf {
 /** The socket path from the config; code 7 when there is no ipam section. */
 export function loadNetConf(args: CmdArgs): { conf: DhcpNetConf; socketPath: string } {
   const ipam = args.conf.ipam as DhcpIpamConf | undefined;
-  if (typeof ipam !== "object" || ipam === null) throw new CniError(ErrorCode.InvalidNetworkConfig, "error obtaining socketPath: missing \"ipam\" section");
+  if (typeof ipam !== "object" || ipam === null) throw new CniError(ErrorCode.InvalidNetworkConfig, 'error obtaining socketPath: missing "ipam" section');
   const path = ipam.daemonSocketPath;
-  if (path !== undefined && typeof path !== "string") throw new CniError(ErrorCode.DecodingFailure, "error parsing socket path conf: daemonSocketPath is not a string");
+  if (path !== undefined && typeof path !== "string")
+    throw new CniError(ErrorCode.DecodingFailure, "error parsing socket path conf: daemonSocketPath is not a string");
   return { conf: args.conf as DhcpNetConf, socketPath: path || DEFAULT_SOCKET_PATH };
 }
 

@@ -53,7 +53,14 @@ function parseConf(stdin: Uint8Array): DhcpNetConf {
 
 function cmdArgs(v: GobValue): RpcCmdArgs {
   const o = (v ?? {}) as Partial<RpcCmdArgs>;
-  return { ContainerID: o.ContainerID ?? "", Netns: o.Netns ?? "", IfName: o.IfName ?? "", Args: o.Args ?? "", Path: o.Path ?? "", StdinData: o.StdinData ?? new Uint8Array() };
+  return {
+    ContainerID: o.ContainerID ?? "",
+    Netns: o.Netns ?? "",
+    IfName: o.IfName ?? "",
+    Args: o.Args ?? "",
+    Path: o.Path ?? "",
+    StdinData: o.StdinData ?? new Uint8Array(),
+  };
 }
 
 /** The lease table and its RPC methods. */
@@ -96,7 +103,10 @@ export class DhcpService {
       if (!pending) {
         const options = prepareOptions(args.Args, conf.ipam?.provide ?? [], conf.ipam?.request ?? []);
         const link = this.#opts.linkFor((this.#opts.hostPrefix ?? "") + args.Netns, args.IfName);
-        pending = DhcpLease.acquire({ mac: new Uint8Array(6), clientID, options, broadcast: this.#opts.broadcast ?? false }, { link, timing: this.#opts.timing, log: this.#log }).then((lease) => ({
+        pending = DhcpLease.acquire(
+          { mac: new Uint8Array(6), clientID, options, broadcast: this.#opts.broadcast ?? false },
+          { link, timing: this.#opts.timing, log: this.#log },
+        ).then((lease) => ({
           lease,
           containerID: args.ContainerID,
           netName,

@@ -13,7 +13,12 @@ describe("dummy", () => {
     withNetns(2, (node, pod) => {
       const ipam = tempDir();
       try {
-        const c = { cniVersion: "1.0.0", name: "dnet", type: "dummy", ipam: { type: "host-local", dataDir: ipam.dir, subnet: "10.97.0.0/24", routes: [{ dst: "10.98.0.0/16" }] } };
+        const c = {
+          cniVersion: "1.0.0",
+          name: "dnet",
+          type: "dummy",
+          ipam: { type: "host-local", dataDir: ipam.dir, subnet: "10.97.0.0/24", routes: [{ dst: "10.98.0.0/16" }] },
+        };
         const add = runIn(node, OURS, { command: "ADD", netns: pod.path, ifName: "dummy0", conf: c });
         expect([add.code, add.stderr]).toEqual([0, ""]);
         const mac = pod.ipJson("link", "show", "dev", "dummy0")[0].address;

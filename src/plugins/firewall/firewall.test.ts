@@ -32,10 +32,14 @@ let podPath = "";
 async function withNode(fn: (node: TestNetns, stateDir: string) => void | Promise<void>) {
   const state = tempDir("cni-fw-");
   try {
-    await withNetns(2, (node, pod) => {
-      podPath = pod!.path;
-      return fn(node, state.dir);
-    }, "fw");
+    await withNetns(
+      2,
+      (node, pod) => {
+        podPath = pod!.path;
+        return fn(node, state.dir);
+      },
+      "fw",
+    );
   } finally {
     state.cleanup();
   }
@@ -66,11 +70,16 @@ describe("firewall", () => {
       const check = runIn(node, OURS, { command: "CHECK", netns: podPath, conf: c, containerID: "ctr-1" });
       expect(check.code).toBe(1);
       expect(check.json.msg).toContain("not found");
-    }));
+    }),
+  );
 
   rootTest("DEL without prevResult uses the record; GC removes what is no longer valid", () =>
     withNode((node, stateDir) => {
-      for (const [id, ip] of [["ctr-a", "10.66.0.2/24"], ["ctr-b", "10.66.0.3/24"], ["ctr-c", "fd66::4/64"]] as const) {
+      for (const [id, ip] of [
+        ["ctr-a", "10.66.0.2/24"],
+        ["ctr-b", "10.66.0.3/24"],
+        ["ctr-c", "fd66::4/64"],
+      ] as const) {
         expect(runIn(node, OURS, { command: "ADD", netns: podPath, conf: conf(stateDir, {}, ip), containerID: id }).code).toBe(0);
       }
       expect(cniRules(node).filter((l) => l.includes("10.66.0.")).length).toBe(4);
@@ -86,7 +95,8 @@ describe("firewall", () => {
       expect(runIn(node, OURS, { command: "DEL", netns: podPath, conf: bare, containerID: "ctr-b" }).code).toBe(0);
       expect(runIn(node, OURS, { command: "DEL", netns: podPath, conf: bare, containerID: "ctr-b" }).code).toBe(0);
       expect(existsSync(join(stateDir, "ctr-b-eth0.json"))).toBe(false);
-    }));
+    }),
+  );
 
   rootTest("ingressPolicy isolated: stage chains in front of CNI-FORWARD, idempotent", () =>
     withNode((node, stateDir) => {
@@ -101,7 +111,8 @@ describe("firewall", () => {
       expect(runIn(node, OURS, { command: "ADD", netns: podPath, conf: c, containerID: "ctr-1" }).code).toBe(0);
       expect(cniRules(node)).toEqual(once);
       expect(runIn(node, OURS, { command: "DEL", netns: podPath, conf: c, containerID: "ctr-1" }).code).toBe(0);
-    }));
+    }),
+  );
 
   rootTest("ingressPolicy same-bridge: the Go plugin's exact rules, never twice whichever plugin ran first", async () => {
     const c = (stateDir: string) => conf(stateDir, { ingressPolicy: "same-bridge" });
@@ -110,7 +121,10 @@ describe("firewall", () => {
       expect(runIn(node, REF, { command: "ADD", netns: podPath, conf: c(stateDir), containerID: "ctr-1" }).code).toBe(0);
       theirs = cniRules(node);
       // Then ours for a second container on the same bridge: nothing shared is added again.
-      expect(runIn(node, OURS, { command: "ADD", netns: podPath, conf: conf(stateDir, { ingressPolicy: "same-bridge" }, "10.66.0.3/24"), containerID: "ctr-2" }).code).toBe(0);
+      expect(
+        runIn(node, OURS, { command: "ADD", netns: podPath, conf: conf(stateDir, { ingressPolicy: "same-bridge" }, "10.66.0.3/24"), containerID: "ctr-2" })
+          .code,
+      ).toBe(0);
       const both = cniRules(node);
       expect(both.filter((l) => l.includes("-j CNI-ISOLATION-STAGE-1")).length).toBe(1);
       expect(both.filter((l) => l.includes("-j RETURN")).length).toBe(2);
@@ -132,7 +146,12 @@ describe("firewall", () => {
 
   rootTest("bad config is refused before anything changes", () =>
     withNode((node, stateDir) => {
-      for (const [extra, code] of [[{ backend: "firewalld" }, 2], [{ backend: "pf" }, 7], [{ ingressPolicy: "closed" }, 7], [{ iptablesAdminChainName: "bad name" }, 7]] as const) {
+      for (const [extra, code] of [
+        [{ backend: "firewalld" }, 2],
+        [{ backend: "pf" }, 7],
+        [{ ingressPolicy: "closed" }, 7],
+        [{ iptablesAdminChainName: "bad name" }, 7],
+      ] as const) {
         const r = runIn(node, OURS, { command: "ADD", netns: podPath, conf: conf(stateDir, extra), containerID: "ctr-1" });
         expect(r.json.code).toBe(code);
       }
@@ -140,7 +159,8 @@ describe("firewall", () => {
       expect(readdirSync(stateDir)).toEqual([]);
       const { prevResult: _, ...bare } = conf(stateDir);
       expect(runIn(node, OURS, { command: "ADD", netns: podPath, conf: bare, containerID: "ctr-1" }).json.msg).toBe("missing prevResult from earlier plugin");
-    }));
+    }),
+  );
 
   rootTest("the default state dir (/var/lib/cni/firewall) goes with the last record, /var/lib/cni too when empty; a configured one stays", () =>
     withNode((node, stateDir) => {
@@ -171,5 +191,6 @@ describe("firewall", () => {
       } finally {
         varLib.cleanup();
       }
-    }));
+    }),
+  );
 });

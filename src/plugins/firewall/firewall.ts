@@ -154,7 +154,11 @@ async function cmdGc(args: CmdArgs, valid: Attachment[]): Promise<void> {
   const keep = new Set(valid.map((v) => `${v.containerID}/${v.ifname}`));
   const stale = listStates(conf.stateDir, conf.name).filter((s) => !keep.has(`${s.containerID}/${s.ifname}`));
   // An address of a stale attachment may have been handed to a live one since: keep its rules.
-  const live = new Set(listStates(conf.stateDir, conf.name).filter((s) => keep.has(`${s.containerID}/${s.ifname}`)).flatMap((s) => s.hosts));
+  const live = new Set(
+    listStates(conf.stateDir, conf.name)
+      .filter((s) => keep.has(`${s.containerID}/${s.ifname}`))
+      .flatMap((s) => s.hosts),
+  );
   removeAddressRules(stale.flatMap((s) => s.hosts).filter((h) => !live.has(h)));
   for (const s of stale) dropState(conf.stateDir, s);
 }

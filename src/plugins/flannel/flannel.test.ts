@@ -34,7 +34,15 @@ function dirs() {
 }
 
 function flannelConf(d: ReturnType<typeof dirs>, version = "0.3.1") {
-  return { cniVersion: version, name: "cbr0", type: "flannel", subnetFile: d.subnetFile, dataDir: d.dataDir, ipam: { dataDir: d.ipamDir }, delegate: { bridge: "cnifl0", hairpinMode: true, isDefaultGateway: true } };
+  return {
+    cniVersion: version,
+    name: "cbr0",
+    type: "flannel",
+    subnetFile: d.subnetFile,
+    dataDir: d.dataDir,
+    ipam: { dataDir: d.ipamDir },
+    delegate: { bridge: "cnifl0", hairpinMode: true, isDefaultGateway: true },
+  };
 }
 
 const flannel = (node: TestNetns, command: "ADD" | "DEL" | "CHECK", conf: unknown, netns = "", containerID = "fl-ctr-1") =>
@@ -49,7 +57,15 @@ rootTest("flannel per exec: ADD saves the delegate and networks the pod from sub
     expect(add.json.ips[0]).toMatchObject({ version: "4", address: "10.77.3.2/24", gateway: "10.77.3.1" });
     const saved = JSON.parse(readFileSync(join(d.dataDir, "fl-ctr-1"), "utf8"));
     expect(saved).toEqual({
-      bridge: "cnifl0", cniVersion: "0.3.1", hairpinMode: true, ipMasq: false, isDefaultGateway: true, isGateway: true, mtu: 1450, name: "cbr0", type: "bridge",
+      bridge: "cnifl0",
+      cniVersion: "0.3.1",
+      hairpinMode: true,
+      ipMasq: false,
+      isDefaultGateway: true,
+      isGateway: true,
+      mtu: 1450,
+      name: "cbr0",
+      type: "bridge",
       ipam: { dataDir: d.ipamDir, ranges: [[{ subnet: "10.77.3.0/24" }]], routes: [{ dst: "10.77.0.0/16" }], type: "host-local" },
     });
     // The pod: eth0 with flannel's MTU, the default route (isDefaultGateway) and the cluster route via the bridge.
@@ -69,7 +85,8 @@ rootTest("flannel per exec: ADD saves the delegate and networks the pod from sub
     expect(readdirSync(join(d.ipamDir, "cbr0")).filter((f) => f.startsWith("10."))).toEqual([]);
     const again = flannel(node, "DEL", flannelConf(d), pod!.path);
     expect([again.code, again.stdout]).toEqual([0, ""]);
-  }));
+  }),
+);
 
 rootTest("flannel per exec: a missing or incomplete subnet.env is the first error users meet, and it says so", () =>
   withNetns(2, (node, pod) => {
@@ -78,16 +95,21 @@ rootTest("flannel per exec: a missing or incomplete subnet.env is the first erro
     const missing = flannel(node, "ADD", flannelConf(d), pod!.path);
     expect(missing.code).toBe(1);
     expect(missing.json.code).toBe(999);
-    expect(missing.json.msg).toBe(`failed to load flannel 'subnet.env' file: open ${d.subnetFile}: no such file or directory. Check the flannel pod log for this node (is flanneld running?)`);
+    expect(missing.json.msg).toBe(
+      `failed to load flannel 'subnet.env' file: open ${d.subnetFile}: no such file or directory. Check the flannel pod log for this node (is flanneld running?)`,
+    );
     writeFileSync(d.subnetFile, "FLANNEL_NETWORK=10.77.0.0/16\nFLANNEL_SUBNET=10.77.3.1/24\n");
     const partial = flannel(node, "ADD", flannelConf(d), pod!.path);
-    expect(partial.json.msg).toBe(`failed to load flannel 'subnet.env' file: ${d.subnetFile} is missing FLANNEL_MTU, FLANNEL_IPMASQ. Check the flannel pod log for this node`);
+    expect(partial.json.msg).toBe(
+      `failed to load flannel 'subnet.env' file: ${d.subnetFile} is missing FLANNEL_MTU, FLANNEL_IPMASQ. Check the flannel pod log for this node`,
+    );
     expect(existsSync(d.dataDir)).toBe(false);
     expect(pod!.ipJson("link", "show").map((l: any) => l.ifname)).toEqual(["lo"]);
     writeFileSync(d.subnetFile, ENV);
     const bad = flannel(node, "ADD", { ...flannelConf(d), delegate: { name: "x" } }, pod!.path);
     expect(bad.json.msg).toBe("'delegate' dictionary must not have 'name' field, it'll be set by flannel");
-  }));
+  }),
+);
 
 rootTest("libcni: the seed's list (flannel + portmap) per exec; result, host port rule, DEL leaves nothing", () =>
   withNetns(2, (node, pod) => {
@@ -97,23 +119,44 @@ rootTest("libcni: the seed's list (flannel + portmap) per exec; result, host por
     const d = dirs();
     const confDir = mkdtempSync(join(work, "net.d-"));
     // kube-flannel.yml's cni-conf.json, with the node's paths made temporary.
-    writeFileSync(join(confDir, "10-flannel.conflist"), JSON.stringify({
-      name: "cbr0",
-      cniVersion: "0.3.1",
-      plugins: [
-        { type: "flannel", subnetFile: d.subnetFile, dataDir: d.dataDir, ipam: { dataDir: d.ipamDir }, delegate: { hairpinMode: true, isDefaultGateway: true } },
-        { type: "portmap", capabilities: { portMappings: true } },
-      ],
-    }));
-    const env = { PATH: process.env.PATH!, NETCONFPATH: confDir, CNI_PATH: bin.dir, CNI_IFNAME: "eth0", CNI_CACHE_DIR: join(d.dataDir, "..", "cache"), CAP_ARGS: JSON.stringify({ portMappings: [{ HostPort: 8082, ContainerPort: 80, Protocol: "TCP" }] }) };
-    const run = (verb: string) => spawnSync("ip", ["netns", "exec", node.name, client.path!, verb, "cbr0", pod!.path, "fl-libcni-1"], { env, encoding: "utf8" });
+    writeFileSync(
+      join(confDir, "10-flannel.conflist"),
+      JSON.stringify({
+        name: "cbr0",
+        cniVersion: "0.3.1",
+        plugins: [
+          {
+            type: "flannel",
+            subnetFile: d.subnetFile,
+            dataDir: d.dataDir,
+            ipam: { dataDir: d.ipamDir },
+            delegate: { hairpinMode: true, isDefaultGateway: true },
+          },
+          { type: "portmap", capabilities: { portMappings: true } },
+        ],
+      }),
+    );
+    const env = {
+      PATH: process.env.PATH!,
+      NETCONFPATH: confDir,
+      CNI_PATH: bin.dir,
+      CNI_IFNAME: "eth0",
+      CNI_CACHE_DIR: join(d.dataDir, "..", "cache"),
+      CAP_ARGS: JSON.stringify({ portMappings: [{ HostPort: 8082, ContainerPort: 80, Protocol: "TCP" }] }),
+    };
+    const run = (verb: string) =>
+      spawnSync("ip", ["netns", "exec", node.name, client.path!, verb, "cbr0", pod!.path, "fl-libcni-1"], { env, encoding: "utf8" });
     const add = run("add");
     expect(add.status, add.stderr + add.stdout).toBe(0);
     const result = JSON.parse(add.stdout);
     expect(result.cniVersion).toBe("0.3.1");
     expect(result.ips[0].address).toBe("10.77.3.2/24");
     expect(existsSync(join(d.dataDir, "fl-libcni-1"))).toBe(true);
-    const nat = () => node.exec(["iptables-save", "-t", "nat"]).split("\n").filter((l) => l.includes("fl-libcni-1") || l.includes("CNI-DN-"));
+    const nat = () =>
+      node
+        .exec(["iptables-save", "-t", "nat"])
+        .split("\n")
+        .filter((l) => l.includes("fl-libcni-1") || l.includes("CNI-DN-"));
     expect(nat().some((l) => l.includes("--to-destination 10.77.3.2:80"))).toBe(true);
     // libcni itself refuses CHECK below 0.4.0, the seed's list's version.
     expect(run("check").stderr).toContain("does not support the CHECK command");
@@ -122,4 +165,5 @@ rootTest("libcni: the seed's list (flannel + portmap) per exec; result, host por
     expect(nat()).toEqual([]);
     expect(existsSync(join(d.dataDir, "fl-libcni-1"))).toBe(false);
     expect(pod!.ipJson("link", "show").map((l: any) => l.ifname)).toEqual(["lo"]);
-  }));
+  }),
+);

@@ -69,7 +69,9 @@ export function findHostDevice(h: NetlinkHandle, ref: DeviceRef): Link {
     if (ref.pciBusID) {
       let dir = join(SYS_BUS_PCI, ref.pciBusID, "net");
       if (!existsSync(dir)) {
-        const virtio = readdirSafe(join(SYS_BUS_PCI, ref.pciBusID)).find((e) => e.startsWith("virtio") && existsSync(join(SYS_BUS_PCI, ref.pciBusID, e, "net")));
+        const virtio = readdirSafe(join(SYS_BUS_PCI, ref.pciBusID)).find(
+          (e) => e.startsWith("virtio") && existsSync(join(SYS_BUS_PCI, ref.pciBusID, e, "net")),
+        );
         if (!virtio) throw failure(`no net directory under pci device ${ref.pciBusID}`);
         dir = join(SYS_BUS_PCI, ref.pciBusID, virtio, "net");
       }

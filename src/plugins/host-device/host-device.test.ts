@@ -38,7 +38,16 @@ const allocated = (dataDir: string, net = "hdnet") => held(dataDir, net);
 function fakePci(driver = "e1000e"): string[] {
   const dir = `/sys/bus/pci/devices/${PCI}`;
   const drv = `mkdir -p /sys/bus/pci/devices/.drivers/${driver} && ln -s /sys/bus/pci/devices/.drivers/${driver} ${dir}/driver && `;
-  return ["unshare", "-m", "--propagation", "private", "sh", "-c", `mount -t tmpfs none /sys/bus/pci/devices && mkdir -p ${dir}/net/hd0 && ${drv}exec "$@"`, "sh"];
+  return [
+    "unshare",
+    "-m",
+    "--propagation",
+    "private",
+    "sh",
+    "-c",
+    `mount -t tmpfs none /sys/bus/pci/devices && mkdir -p ${dir}/net/hd0 && ${drv}exec "$@"`,
+    "sh",
+  ];
 }
 
 describe("host-device: ADD/CHECK/DEL at every spec version", () => {
@@ -65,7 +74,8 @@ describe("host-device: ADD/CHECK/DEL at every spec version", () => {
           expect([d.ifalias, d.address, d.flags.includes("UP")]).toEqual(["hd0", "02:00:00:00:79:01", true]);
           expect(addrState(pod!, "eth0")).toEqual([{ family: "inet", local: "10.79.0.2", prefixlen: 24, scope: "global", broadcast: "10.79.0.255" }]);
           expect(await ping(pod!, "10.79.0.1")).toBe(true);
-          if (compareVersions(v, "0.4.0") >= 0) expect(call(OURS, node, { command: "CHECK", netns: pod!.path, path, conf: { ...c, prevResult: add.json } }).code).toBe(0);
+          if (compareVersions(v, "0.4.0") >= 0)
+            expect(call(OURS, node, { command: "CHECK", netns: pod!.path, path, conf: { ...c, prevResult: add.json } }).code).toBe(0);
           expect(call(OURS, node, { command: "DEL", netns: pod!.path, path, conf: c }).code).toBe(0);
           expect(links(pod!)).toEqual([]);
           const back = detail(node, "hd0");
@@ -75,7 +85,8 @@ describe("host-device: ADD/CHECK/DEL at every spec version", () => {
         } finally {
           fake?.cleanup();
         }
-      }));
+      }),
+    );
   }
 });
 
@@ -95,7 +106,8 @@ describe("host-device: finding the device", () => {
         expect(detail(pod!, "eth0").ifalias).toBe("hd0");
         expect(call(OURS, node, { command: "DEL", netns: pod!.path, conf: c, wrap }).code).toBe(0);
         expect(links(node)).toEqual(["hd0", "hd1"]);
-      }));
+      }),
+    );
   }
 
   rootTest("a PCI device bound to a user-space driver (DPDK) is reported, not moved", () =>
@@ -106,14 +118,30 @@ describe("host-device: finding the device", () => {
       expect(add.json).toEqual({ cniVersion: "1.0.0", interfaces: [{ name: "eth0", sandbox: pod!.path }], dns: {} });
       expect([links(node), links(pod!)]).toEqual([["hd0", "hd1"], []]);
       expect(call(OURS, node, { command: "DEL", netns: pod!.path, conf: c, wrap }).code).toBe(0);
-    }));
+    }),
+  );
 
   const bad: [string, Record<string, unknown>, number, string][] = [
     ["no way to find the device", { device: undefined }, 7, `specify either "device", "hwaddr", "kernelpath" or "pciBusID"`],
-    ["a relative kernelpath", { device: undefined, kernelpath: "devices/x" }, 7, `kernel device path "devices/x" must be absolute and begin with /sys/devices/`],
-    ["a kernelpath climbing out of /sys/devices", { device: undefined, kernelpath: "/sys/devices/../../etc" }, 7, `kernel device path "/sys/devices/../../etc" must be absolute and begin with /sys/devices/`],
+    [
+      "a relative kernelpath",
+      { device: undefined, kernelpath: "devices/x" },
+      7,
+      `kernel device path "devices/x" must be absolute and begin with /sys/devices/`,
+    ],
+    [
+      "a kernelpath climbing out of /sys/devices",
+      { device: undefined, kernelpath: "/sys/devices/../../etc" },
+      7,
+      `kernel device path "/sys/devices/../../etc" must be absolute and begin with /sys/devices/`,
+    ],
     ["a pciBusID that is a path", { device: undefined, pciBusID: "../../../etc" }, 7, `Invalid "pciBusID" "../../../etc": not a PCI address like 0000:00:1f.6`],
-    ["a malformed hwaddr", { device: undefined, hwaddr: "xx" }, 7, `failed to parse MAC address "xx": Cannot parse hardware address "xx": expected hex pairs like 02:42:ac:11:00:02`],
+    [
+      "a malformed hwaddr",
+      { device: undefined, hwaddr: "xx" },
+      7,
+      `failed to parse MAC address "xx": Cannot parse hardware address "xx": expected hex pairs like 02:42:ac:11:00:02`,
+    ],
     ["a device name with a slash", { device: "a/b" }, 7, `Invalid "device" "a/b": interface name contains / or : or whitespace characters`],
     ["a device that is not there", { device: "nope0" }, 999, `failed to find host device: Cannot find link "nope0": ENODEV`],
     ["an unknown deviceID", { runtimeConfig: { deviceID: "0000:00:99.9" } }, 7, "runtime config DeviceID 0000:00:99.9 not found or unsupported"],
@@ -124,14 +152,17 @@ describe("host-device: finding the device", () => {
         const add = call(OURS, node, { command: "ADD", netns: pod!.path, conf: conf("1.0.0", dataDir, extra) });
         expect(add.json).toEqual({ cniVersion: "1.0.0", code, msg });
         expect([links(node), links(pod!), allocated(dataDir)]).toEqual([["hd0", "hd1"], [], []]);
-      }));
+      }),
+    );
   }
 });
 
 describe("host-device: failures undo everything", () => {
   rootTest("IPAM exhausted: the device goes back under its name, up again, alias cleared", () =>
     withNode(1, async (node, [pod], dataDir) => {
-      const c = conf("1.0.0", dataDir, { ipam: { type: "host-local", dataDir, ranges: [[{ subnet: "10.79.0.0/24", rangeStart: "10.79.0.9", rangeEnd: "10.79.0.9" }]] } });
+      const c = conf("1.0.0", dataDir, {
+        ipam: { type: "host-local", dataDir, ranges: [[{ subnet: "10.79.0.0/24", rangeStart: "10.79.0.9", rangeEnd: "10.79.0.9" }]] },
+      });
       node.exec(["ip", "link", "add", "hd2", "type", "veth", "peer", "name", "hd3"]);
       expect(call(OURS, node, { command: "ADD", netns: pod!.path, ifName: "net0", containerID: "c1", conf: { ...c, device: "hd2" } }).code).toBe(0);
       const second = call(OURS, node, { command: "ADD", netns: pod!.path, containerID: "c2", conf: c });
@@ -139,16 +170,20 @@ describe("host-device: failures undo everything", () => {
       expect(links(pod!)).toEqual(["net0"]);
       const back = detail(node, "hd0");
       expect([back.ifalias, back.flags.includes("UP"), back.address]).toEqual([undefined, true, "02:00:00:00:79:01"]);
-    }));
+    }),
+  );
 
   rootTest("a route that cannot be added: device back, address released", () =>
     withNode(1, async (node, [pod], dataDir) => {
-      const c = conf("1.0.0", dataDir, { ipam: { type: "host-local", dataDir, subnet: "10.79.0.0/24", routes: [{ dst: "10.99.0.0/16", gw: "192.168.200.1" }] } });
+      const c = conf("1.0.0", dataDir, {
+        ipam: { type: "host-local", dataDir, subnet: "10.79.0.0/24", routes: [{ dst: "10.99.0.0/16", gw: "192.168.200.1" }] },
+      });
       const add = call(OURS, node, { command: "ADD", netns: pod!.path, conf: c });
       expect(add.json.msg).toStartWith("failed to add route '10.99.0.0/16 via 192.168.200.1 dev eth0'");
       expect([links(node), links(pod!), allocated(dataDir)]).toEqual([["hd0", "hd1"], [], []]);
       expect(addrState(node, "hd0")).toEqual([]);
-    }));
+    }),
+  );
 
   rootTest("CNI_IFNAME taken in the pod: refused before anything moves", () =>
     withNode(1, async (node, [pod], dataDir) => {
@@ -156,7 +191,8 @@ describe("host-device: failures undo everything", () => {
       const add = call(OURS, node, { command: "ADD", netns: pod!.path, conf: conf("1.0.0", dataDir) });
       expect(add.json.msg).toBe(`interface "eth0" already exists in netns "${pod!.path}"`);
       expect([links(node), allocated(dataDir)]).toEqual([["hd0", "hd1"], []]);
-    }));
+    }),
+  );
 
   rootTest("the pod already has an interface with the device's node name: no clash (renamed out of sight)", () =>
     withNode(1, async (node, [pod], dataDir) => {
@@ -165,7 +201,8 @@ describe("host-device: failures undo everything", () => {
       expect(links(pod!)).toEqual(["eth0", "hd0"]);
       expect(call(OURS, node, { command: "DEL", netns: pod!.path, conf: conf("1.0.0", dataDir) }).code).toBe(0);
       expect([links(pod!), links(node)]).toEqual([["hd0"], ["hd0", "hd1"]]);
-    }));
+    }),
+  );
 
   rootTest("DEL when the node name is taken again: fails and leaves the device in the pod, intact", () =>
     withNode(1, async (node, [pod], dataDir) => {
@@ -175,13 +212,15 @@ describe("host-device: failures undo everything", () => {
       const del = call(OURS, node, { command: "DEL", netns: pod!.path, conf: c });
       expect(del.json.msg).toStartWith('failed to move "hd0" to hostNS');
       expect(detail(pod!, "eth0").ifalias).toBe("hd0");
-    }));
+    }),
+  );
 
   rootTest("DEL when the namespace is gone succeeds and releases the address", () =>
     withNode(1, async (node, [pod], dataDir) => {
       expect(delAfterPodGone(node, pod!, OURS, { conf: conf("1.0.0", dataDir) }).code).toBe(0);
       expect(allocated(dataDir)).toEqual([]);
-    }));
+    }),
+  );
 });
 
 describe("host-device against the reference", () => {
@@ -198,7 +237,11 @@ describe("host-device against the reference", () => {
           const a = call(OURS, node, { command: "ADD", netns: mine!.path, containerID: "c1", conf: cm });
           const b = call(REF, node, { command: "ADD", netns: theirs!.path, containerID: "c2", conf: ct });
           expect([a.code, b.code]).toEqual([0, 0]);
-          const norm = (r: any) => ({ ...r, interfaces: r.interfaces.map((i: any) => ({ ...i, mac: "M", sandbox: "NS" })), ips: r.ips.map(({ version: _v, ...x }: any) => x) });
+          const norm = (r: any) => ({
+            ...r,
+            interfaces: r.interfaces.map((i: any) => ({ ...i, mac: "M", sandbox: "NS" })),
+            ips: r.ips.map(({ version: _v, ...x }: any) => x),
+          });
           expect(norm(a.json)).toEqual(norm(b.json));
           const ls = (ns: TestNetns) => ({ ...linkState(ns, "eth0"), ifalias: detail(ns, "eth0").ifalias });
           expect({ ...ls(mine!), ifalias: "X" }).toEqual({ ...ls(theirs!), ifalias: "X" });
@@ -217,7 +260,8 @@ describe("host-device against the reference", () => {
         } finally {
           store.cleanup();
         }
-      }));
+      }),
+    );
   }
 });
 
@@ -232,6 +276,7 @@ describe("host-device: a bad IPAM section changes nothing", () => {
         expect(r.json.msg).toContain(bad.msg);
         expect([links(node), links(pod!), allocated(dataDir)]).toEqual([["hd0", "hd1"], [], []]);
         expect(detail(node, "hd0").address).toBe("02:00:00:00:79:01");
-      }));
+      }),
+    );
   }
 });

@@ -79,7 +79,8 @@ export function loadNetConf(args: CmdArgs): HostDeviceConf {
   if (ref.kernelpath && (!isAbsolute(ref.kernelpath) || !normalize(ref.kernelpath).startsWith("/sys/devices/") || ref.kernelpath.split("/").includes(".."))) {
     throw invalidConfig(`kernel device path ${JSON.stringify(ref.kernelpath)} must be absolute and begin with /sys/devices/`);
   }
-  if (ref.pciBusID && !PCI_ADDRESS.test(ref.pciBusID)) throw invalidConfig(`Invalid "pciBusID" ${JSON.stringify(ref.pciBusID)}: not a PCI address like 0000:00:1f.6`);
+  if (ref.pciBusID && !PCI_ADDRESS.test(ref.pciBusID))
+    throw invalidConfig(`Invalid "pciBusID" ${JSON.stringify(ref.pciBusID)}: not a PCI address like 0000:00:1f.6`);
   const dpdkMode = ref.pciBusID ? hasDpdkDriver(ref.pciBusID) : false;
   return { ...conf, ...ref, dpdkMode, ipam: ipamOf(conf) };
 }

@@ -32,7 +32,14 @@ interface Call {
 }
 
 function env(command: string, o: Call): Record<string, string> {
-  return { CNI_COMMAND: command, CNI_CONTAINERID: o.id ?? "ctr-1", CNI_NETNS: o.netns, CNI_IFNAME: o.ifname ?? "eth0", CNI_PATH: GO_PLUGINS, CNI_ARGS: o.args ?? "" };
+  return {
+    CNI_COMMAND: command,
+    CNI_CONTAINERID: o.id ?? "ctr-1",
+    CNI_NETNS: o.netns,
+    CNI_IFNAME: o.ifname ?? "eth0",
+    CNI_PATH: GO_PLUGINS,
+    CNI_ARGS: o.args ?? "",
+  };
 }
 
 function parse(stdout: string): any {
@@ -54,13 +61,19 @@ function conf(version: string, ipam: object, dir = dataDir): object {
   return { cniVersion: version, name: "refnet", type: "bridge", ipam: { type: "host-local", dataDir: dir, ...ipam } };
 }
 
-const reserved = (dir: string) => readdirSync(join(dir, "refnet")).filter((f) => !f.startsWith("last_") && f !== "lock").sort();
+const reserved = (dir: string) =>
+  readdirSync(join(dir, "refnet"))
+    .filter((f) => !f.startsWith("last_") && f !== "lock")
+    .sort();
 
 describe("host-local: same results as the reference", () => {
   for (const version of REF_VERSIONS) {
     rootTest(`same ADD result, files and DEL at ${version}`, () =>
       withNetns(1, async (ns) => {
-        const ranges = compareVersions(version, "0.3.0") < 0 ? [[{ subnet: "10.1.2.0/24" }]] : [[{ subnet: "10.1.2.0/24", rangeStart: "10.1.2.10" }], [{ subnet: "2001:db8:1::/64" }]];
+        const ranges =
+          compareVersions(version, "0.3.0") < 0
+            ? [[{ subnet: "10.1.2.0/24" }]]
+            : [[{ subnet: "10.1.2.0/24", rangeStart: "10.1.2.10" }], [{ subnet: "2001:db8:1::/64" }]];
         const ipam = { ranges, routes: [{ dst: "0.0.0.0/0" }, { dst: "10.9.0.0/16", gw: "10.1.2.1" }] };
         const refDir = join(dataDir, "ref");
         const a = await ours("ADD", conf(version, ipam), { netns: ns.path });
@@ -74,9 +87,13 @@ describe("host-local: same results as the reference", () => {
         const again = await ours("ADD", conf(version, ipam), { netns: ns.path });
         const againRef = reference("ADD", conf(version, ipam, refDir), { netns: ns.path });
         expect([again.json.code, again.json.msg]).toEqual([againRef.json.code, againRef.json.msg]);
-        expect([(await ours("DEL", conf(version, ipam), { netns: ns.path })).code, reference("DEL", conf(version, ipam, refDir), { netns: ns.path }).code]).toEqual([0, 0]);
+        expect([
+          (await ours("DEL", conf(version, ipam), { netns: ns.path })).code,
+          reference("DEL", conf(version, ipam, refDir), { netns: ns.path }).code,
+        ]).toEqual([0, 0]);
         expect(reserved(dataDir)).toEqual(reserved(refDir));
-      }));
+      }),
+    );
   }
 
   const errors: [string, object][] = [
@@ -94,7 +111,8 @@ describe("host-local: same results as the reference", () => {
         const b = reference("ADD", conf("1.0.0", ipam, join(dataDir, "ref")), { netns: ns.path });
         expect(a.json.msg).toBe(b.json.msg);
         expect([a.json.code, b.json.code]).toEqual([7, 999]);
-      }));
+      }),
+    );
   }
 
   rootTest("same exhaustion message", () =>
@@ -107,7 +125,8 @@ describe("host-local: same results as the reference", () => {
         // Debian's reference library prints errors without cniVersion; the spec has it.
         expect(x.json).toEqual(y.json.code ? { cniVersion: "1.0.0", ...y.json } : y.json);
       }
-    }));
+    }),
+  );
 });
 
 describe("host-local: one data dir shared with the reference", () => {
@@ -129,7 +148,8 @@ describe("host-local: one data dir shared with the reference", () => {
       } finally {
         holder.kill();
       }
-    }));
+    }),
+  );
 
   rootTest("alternating ADDs continue one round-robin; each side DELs and CHECKs the other's", () =>
     withNetns(1, async (ns) => {
@@ -154,30 +174,40 @@ describe("host-local: one data dir shared with the reference", () => {
       expect(reference("CHECK", c, { netns: ns.path, id: "c1" }).code).toBe(1);
       expect((await ours("CHECK", c, { netns: ns.path, id: "c0" })).code).toBe(1);
       expect(reserved(dataDir).filter((f) => f.startsWith("10."))).toEqual(Array.from({ length: 8 }, (_, i) => `10.1.2.${i + 4}`).sort());
-    }));
+    }),
+  );
 
-  rootTest("50 ADD processes at once, half ours and half Go's, on one small range: no address twice", async () => {
-    await withNetns(1, async (ns) => {
-      // 60 addresses for 50 attachments, so the walk has to step over taken ones.
-      const c = JSON.stringify(conf("1.0.0", { ranges: [[{ subnet: "10.1.0.0/24", rangeStart: "10.1.0.10", rangeEnd: "10.1.0.69" }]] }));
-      const procs = Array.from({ length: 50 }, (_, i) => {
-        const cmd = i % 2 ? [REFERENCE] : oursProcess("host-local");
-        return Bun.spawn(cmd, { env: { ...env("ADD", { netns: ns.path, id: `p${i}` }), PATH: process.env.PATH ?? "" }, stdin: new TextEncoder().encode(c), stdout: "pipe", stderr: "pipe" });
+  rootTest(
+    "50 ADD processes at once, half ours and half Go's, on one small range: no address twice",
+    async () => {
+      await withNetns(1, async (ns) => {
+        // 60 addresses for 50 attachments, so the walk has to step over taken ones.
+        const c = JSON.stringify(conf("1.0.0", { ranges: [[{ subnet: "10.1.0.0/24", rangeStart: "10.1.0.10", rangeEnd: "10.1.0.69" }]] }));
+        const procs = Array.from({ length: 50 }, (_, i) => {
+          const cmd = i % 2 ? [REFERENCE] : oursProcess("host-local");
+          return Bun.spawn(cmd, {
+            env: { ...env("ADD", { netns: ns.path, id: `p${i}` }), PATH: process.env.PATH ?? "" },
+            stdin: new TextEncoder().encode(c),
+            stdout: "pipe",
+            stderr: "pipe",
+          });
+        });
+        const results = await Promise.all(
+          procs.map(async (p) => {
+            const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+            if (code !== 0) throw new Error(`ADD failed (${code}): ${out}${err}`);
+            return JSON.parse(out).ips[0].address as string;
+          }),
+        );
+        expect(new Set(results).size).toBe(50);
+        const files = reserved(dataDir);
+        expect(files.length).toBe(50);
+        expect(new Set(results.map((a) => a.split("/")[0]))).toEqual(new Set(files));
+        // Every file names exactly the attachment that got the address.
+        const owners = new Set(files.map((f) => readFileSync(join(dataDir, "refnet", f), "utf8")));
+        expect(owners.size).toBe(50);
       });
-      const results = await Promise.all(
-        procs.map(async (p) => {
-          const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
-          if (code !== 0) throw new Error(`ADD failed (${code}): ${out}${err}`);
-          return JSON.parse(out).ips[0].address as string;
-        }),
-      );
-      expect(new Set(results).size).toBe(50);
-      const files = reserved(dataDir);
-      expect(files.length).toBe(50);
-      expect(new Set(results.map((a) => a.split("/")[0]))).toEqual(new Set(files));
-      // Every file names exactly the attachment that got the address.
-      const owners = new Set(files.map((f) => readFileSync(join(dataDir, "refnet", f), "utf8")));
-      expect(owners.size).toBe(50);
-    });
-  }, 120_000);
+    },
+    120_000,
+  );
 });

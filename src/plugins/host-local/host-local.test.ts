@@ -69,7 +69,8 @@ describe("host-local through the skel, every spec version", () => {
         expect(files().filter((f) => !f.startsWith("last_") && f !== "lock")).toEqual([]);
         // DEL again, and DEL without a namespace: nothing left, still success.
         expect((await run("DEL", c)).code).toBe(0);
-      }));
+      }),
+    );
   }
 });
 
@@ -79,9 +80,14 @@ describe("host-local behaviour", () => {
       const c = conf("1.0.0", { subnet: "10.1.2.0/24" });
       expect((await run("ADD", c, { netns: ns.path })).code).toBe(0);
       const again = await run("ADD", c, { netns: ns.path });
-      expect(again.json).toEqual({ cniVersion: "1.0.0", code: 999, msg: "failed to allocate for range 0: 10.1.2.2 has been allocated to ctr-1, duplicate allocation is not allowed" });
+      expect(again.json).toEqual({
+        cniVersion: "1.0.0",
+        code: 999,
+        msg: "failed to allocate for range 0: 10.1.2.2 has been allocated to ctr-1, duplicate allocation is not allowed",
+      });
       expect((await run("ADD", c, { netns: ns.path, ifname: "net1" })).json.ips[0].address).toBe("10.1.2.3/24");
-    }));
+    }),
+  );
 
   rootTest("requested addresses: CNI_ARGS IP, args.cni.ips, runtimeConfig.ips; leftovers fail before anything is reserved", () =>
     withNetns(1, async (ns) => {
@@ -92,7 +98,8 @@ describe("host-local behaviour", () => {
       expect(left.json).toEqual({ cniVersion: "1.0.0", code: 999, msg: "failed to allocate all requested IPs: 10.9.9.9" });
       // The v6 request of the same config would have been taken first: nothing of ctr-2 is on disk.
       expect(files().filter((f) => readFileSync(join(netDir(), f), "utf8").startsWith("ctr-2"))).toEqual([]);
-    }));
+    }),
+  );
 
   rootTest("a failing second range set releases what the first one reserved", () =>
     withNetns(1, async (ns) => {
@@ -101,7 +108,8 @@ describe("host-local behaviour", () => {
       const full = await run("ADD", c, { netns: ns.path, id: "b" });
       expect(full.json.msg).toBe("failed to allocate for range 1: no IP addresses available in range set: 10.7.0.2-10.7.0.2");
       expect(files()).toEqual(["10.1.2.2", "10.7.0.2", "last_reserved_ip.0", "last_reserved_ip.1", "lock"]);
-    }));
+    }),
+  );
 
   rootTest("resolvConf becomes the result's dns", () =>
     withNetns(1, async (ns) => {
@@ -111,7 +119,8 @@ describe("host-local behaviour", () => {
       expect(add.json.dns).toEqual({ nameservers: ["10.0.0.53"], domain: "a.example", search: ["a.example", "b.example"], options: ["ndots:2"] });
       const missing = await run("ADD", conf("0.4.0", { subnet: "10.1.2.0/24", resolvConf: join(dataDir, "nope") }), { netns: ns.path, id: "x" });
       expect(missing.json.msg).toBe(`open ${join(dataDir, "nope")}: no such file or directory`);
-    }));
+    }),
+  );
 
   const bad: [string, object, number, string][] = [
     ["overlapping range sets", { ranges: [[{ subnet: "10.1.0.0/16" }], [{ subnet: "10.1.2.0/24" }]] }, 7, "range set 0 overlaps with 1"],
@@ -124,7 +133,8 @@ describe("host-local behaviour", () => {
         const add = await run("ADD", conf("1.0.0", ipam), { netns: ns.path });
         expect(add.json).toEqual({ cniVersion: "1.0.0", code, msg });
         expect(existsSync(netDir())).toBe(false);
-      }));
+      }),
+    );
   }
 
   rootTest("bad CNI_ARGS change nothing either (code 4)", () =>
@@ -132,36 +142,54 @@ describe("host-local behaviour", () => {
       const add = await run("ADD", conf("1.0.0", { subnet: "10.1.2.0/24" }), { netns: ns.path, args: "IP=10.1.2" });
       expect([add.json.code, add.json.msg]).toEqual([4, 'ARGS: error parsing value of pair "IP=10.1.2": invalid IP address 10.1.2']);
       expect(existsSync(netDir())).toBe(false);
-    }));
+    }),
+  );
 });
 
 describe("host-local GC and STATUS (spec 1.1)", () => {
   rootTest("GC releases every reservation not in cni.dev/valid-attachments", () =>
     withNetns(1, async (ns) => {
       const c = conf("1.1.0", { ranges: [[{ subnet: "10.1.2.0/24" }], [{ subnet: "2001:db8:1::/64" }]] });
-      for (const [id, ifname] of [["a", "eth0"], ["a", "net1"], ["b", "eth0"], ["c", "eth0"]]) {
+      for (const [id, ifname] of [
+        ["a", "eth0"],
+        ["a", "net1"],
+        ["b", "eth0"],
+        ["c", "eth0"],
+      ]) {
         expect((await run("ADD", c, { netns: ns.path, id, ifname })).code).toBe(0);
       }
       // Files of old versions name only the container: kept while the container has a valid attachment.
       writeFileSync(join(netDir(), "10.1.2.200"), "b");
       writeFileSync(join(netDir(), "10.1.2.201"), "z");
-      const gc = await run("GC", { ...c, "cni.dev/valid-attachments": [{ containerID: "a", ifname: "eth0" }, { containerID: "b", ifname: "eth0" }] });
+      const gc = await run("GC", {
+        ...c,
+        "cni.dev/valid-attachments": [
+          { containerID: "a", ifname: "eth0" },
+          { containerID: "b", ifname: "eth0" },
+        ],
+      });
       expect(gc.code).toBe(0);
       expect(files()).toEqual(["10.1.2.2", "10.1.2.200", "10.1.2.4", "2001:db8:1::2", "2001:db8:1::4", "last_reserved_ip.0", "last_reserved_ip.1", "lock"]);
       expect((await run("GC", c)).code).toBe(0);
       expect(files()).toEqual(["last_reserved_ip.0", "last_reserved_ip.1", "lock"]);
-    }));
+    }),
+  );
 
   rootTest("STATUS: ready, then code 50 when a range set is full or the store cannot be written; code 7 for a bad config", () =>
     withNetns(1, async (ns) => {
       const c = conf("1.1.0", { ranges: [[{ subnet: "10.1.2.0/30" }]] });
       expect((await run("STATUS", c)).code).toBe(0);
       expect((await run("ADD", c, { netns: ns.path })).code).toBe(0);
-      expect((await run("STATUS", c)).json).toEqual({ cniVersion: "1.1.0", code: 50, msg: "failed to allocate for range 0: no IP addresses available in range set: 10.1.2.1-10.1.2.2" });
+      expect((await run("STATUS", c)).json).toEqual({
+        cniVersion: "1.1.0",
+        code: 50,
+        msg: "failed to allocate for range 0: no IP addresses available in range set: 10.1.2.1-10.1.2.2",
+      });
       writeFileSync(join(dataDir, "afile"), "");
       const ro = await run("STATUS", { ...c, ipam: { type: "host-local", dataDir: join(dataDir, "afile"), subnet: "10.1.2.0/24" } });
       expect(ro.json.code).toBe(50);
       expect(ro.json.msg).toContain("host-local: data dir not writable");
       expect((await run("STATUS", conf("1.1.0", {}))).json.code).toBe(7);
-    }));
+    }),
+  );
 });

@@ -47,7 +47,12 @@ describe("ipvlan", () => {
 
   test("chained without IPAM: the master and addresses come from the prevResult, as with the Go plugin", () =>
     withNode(2, (node, [a, b]) => {
-      const prevResult = { cniVersion: "1.0.0", interfaces: [{ name: "up0" }], ips: [{ address: "10.91.0.5/24", gateway: "10.91.0.1", interface: 0 }], routes: [{ dst: "10.92.0.0/16", gw: "10.91.0.1" }] };
+      const prevResult = {
+        cniVersion: "1.0.0",
+        interfaces: [{ name: "up0" }],
+        ips: [{ address: "10.91.0.5/24", gateway: "10.91.0.1", interface: 0 }],
+        routes: [{ dst: "10.92.0.0/16", gw: "10.91.0.1" }],
+      };
       const c = { cniVersion: "1.0.0", name: "ipvnet", type: "ipvlan", prevResult };
       const add = runIn(node, OURS, { command: "ADD", netns: a!.path, conf: c });
       const ref = runIn(node, REF, { command: "ADD", netns: b!.path, conf: { ...c, prevResult: { ...prevResult, interfaces: [{ name: "up2" }] } } });

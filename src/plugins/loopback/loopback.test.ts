@@ -79,7 +79,8 @@ describe("loopback plugin", () => {
         expect(del.code).toBe(0);
         expect(del.json).toBeUndefined();
         expect(loFlags(ns)).not.toContain("UP");
-      }));
+      }),
+    );
   }
 
   rootTest("DEL succeeds when the namespace is gone or not given", async () => {
@@ -98,12 +99,18 @@ describe("loopback plugin", () => {
         const prev =
           version === "0.2.0"
             ? { cniVersion: version, ip4: { ip: "10.1.0.2/24", gateway: "10.1.0.1" }, dns: { nameservers: ["10.1.0.1"] } }
-            : { cniVersion: version, interfaces: [{ name: "eth0", sandbox: ns.path }], ips: [{ ...(version === "0.4.0" ? { version: "4" } : {}), interface: 0, address: "10.1.0.2/24", gateway: "10.1.0.1" }], dns: {} };
+            : {
+                cniVersion: version,
+                interfaces: [{ name: "eth0", sandbox: ns.path }],
+                ips: [{ ...(version === "0.4.0" ? { version: "4" } : {}), interface: 0, address: "10.1.0.2/24", gateway: "10.1.0.1" }],
+                dns: {},
+              };
         const add = await ours("ADD", ns.path, conf(version, { prevResult: prev }));
         expect(add.code).toBe(0);
         expect(add.json).toEqual(prev);
         expect(loFlags(ns)).toContain("UP");
-      }));
+      }),
+    );
   }
 
   rootTest("refuses a lo with a non-loopback address", () =>
@@ -113,7 +120,8 @@ describe("loopback plugin", () => {
       expect(add.code).toBe(1);
       expect(add.json).toEqual({ cniVersion: "1.0.0", code: 999, msg: 'loopback interface found with non-loopback address "10.9.9.9"' });
       expect(add.stderr).toBe("");
-    }));
+    }),
+  );
 
   rootTest("ADD of a namespace path that is not a namespace fails before touching anything", async () => {
     const add = await ours("ADD", "/tmp", conf("1.0.0"));
@@ -153,17 +161,24 @@ describe("loopback plugin against the reference", () => {
           const y = reference("CHECK", ref.path, conf(version));
           expect([x.code, x.json.code, x.json.msg]).toEqual([y.code, y.json.code, y.json.msg]);
         }
-      }));
+      }),
+    );
   }
 
   rootTest("same pass-through of a prevResult", () =>
     withNetns(2, async (mine, ref) => {
-      const prev = { cniVersion: "0.4.0", interfaces: [{ name: "eth0", sandbox: "/x" }], ips: [{ version: "4", interface: 0, address: "10.1.0.2/24" }], dns: {} };
+      const prev = {
+        cniVersion: "0.4.0",
+        interfaces: [{ name: "eth0", sandbox: "/x" }],
+        ips: [{ version: "4", interface: 0, address: "10.1.0.2/24" }],
+        dns: {},
+      };
       const a = await ours("ADD", mine.path, conf("0.4.0", { prevResult: prev }));
       const b = reference("ADD", ref.path, conf("0.4.0", { prevResult: prev }));
       expect(a.json).toEqual(b.json);
       expect(loState(mine)).toEqual(loState(ref));
-    }));
+    }),
+  );
 
   rootTest("same error for a non-loopback address, same DEL of a vanished namespace", () =>
     withNetns(2, async (mine, ref) => {
@@ -173,5 +188,6 @@ describe("loopback plugin against the reference", () => {
       expect([a.code, a.json.code, a.json.msg]).toEqual([b.code, b.json.code, b.json.msg]);
       const gone = "/var/run/netns/cnits-never-made";
       expect([(await ours("DEL", gone, conf("1.0.0"))).code, reference("DEL", gone, conf("1.0.0")).code]).toEqual([0, 0]);
-    }));
+    }),
+  );
 });

@@ -44,7 +44,10 @@ describe("macvlan: ADD/CHECK/DEL at every spec version", () => {
     rootTest(v, () =>
       withNode(1, async (node, [pod], dataDir) => {
         // Debian's host-local (v1.1.1) does not speak 1.1.0: a scripted IPAM stands in.
-        const fake = v === "1.1.0" ? fakeIPAM({ cniVersion: "1.1.0", ips: [{ address: "10.78.0.2/24", gateway: "10.78.0.1" }], routes: [{ dst: "0.0.0.0/0" }] }) : undefined;
+        const fake =
+          v === "1.1.0"
+            ? fakeIPAM({ cniVersion: "1.1.0", ips: [{ address: "10.78.0.2/24", gateway: "10.78.0.1" }], routes: [{ dst: "0.0.0.0/0" }] })
+            : undefined;
         try {
           const c = fake ? { ...conf(v, dataDir), ipam: { type: "fake-ipam" } } : conf(v, dataDir);
           const path = fake?.dir;
@@ -77,7 +80,8 @@ describe("macvlan: ADD/CHECK/DEL at every spec version", () => {
         } finally {
           fake?.cleanup();
         }
-      }));
+      }),
+    );
   }
 });
 
@@ -88,7 +92,8 @@ describe("macvlan: fields", () => {
       expect(call(OURS, node, { command: "ADD", netns: p2!.path, containerID: "c2", conf: conf("1.0.0", dataDir) }).code).toBe(0);
       expect(await ping(p1!, "10.78.0.3")).toBe(true);
       expect(await ping(p2!, "10.78.0.2")).toBe(true);
-    }));
+    }),
+  );
 
   rootTest("private mode: two pods on one master cannot talk", () =>
     withNode(2, async (node, [p1, p2], dataDir) => {
@@ -97,7 +102,8 @@ describe("macvlan: fields", () => {
       expect(call(OURS, node, { command: "ADD", netns: p2!.path, containerID: "c2", conf: c }).code).toBe(0);
       expect(detail(p1!, "eth0").linkinfo.info_data.mode).toBe("private");
       expect(p1!.exec(["ping", "-c", "1", "-W", "1", "10.78.0.3"], { allowFail: true })).not.toContain("1 received");
-    }));
+    }),
+  );
 
   for (const mode of ["vepa", "passthru"]) {
     rootTest(`mode ${mode}`, () =>
@@ -105,8 +111,24 @@ describe("macvlan: fields", () => {
         const c = conf("1.0.0", dataDir, { mode });
         expect(call(OURS, node, { command: "ADD", netns: pod!.path, conf: c }).code).toBe(0);
         expect(detail(pod!, "eth0").linkinfo.info_data.mode).toBe(mode);
-        expect(call(OURS, node, { command: "CHECK", netns: pod!.path, conf: { ...c, prevResult: call(OURS, node, { command: "ADD", netns: pod!.path, ifName: "net1", containerID: "x", conf: conf("1.0.0", dataDir, { mode: "bridge" }) }).json } }).code).toBe(1);
-      }));
+        expect(
+          call(OURS, node, {
+            command: "CHECK",
+            netns: pod!.path,
+            conf: {
+              ...c,
+              prevResult: call(OURS, node, {
+                command: "ADD",
+                netns: pod!.path,
+                ifName: "net1",
+                containerID: "x",
+                conf: conf("1.0.0", dataDir, { mode: "bridge" }),
+              }).json,
+            },
+          }).code,
+        ).toBe(1);
+      }),
+    );
   }
 
   rootTest("L2 only without ipam: the link up, no addresses; mtu and bcqueuelen applied", () =>
@@ -120,7 +142,8 @@ describe("macvlan: fields", () => {
       expect(call(OURS, node, { command: "CHECK", netns: pod!.path, conf: { ...c, prevResult: add.json } }).code).toBe(0);
       expect(call(OURS, node, { command: "DEL", netns: pod!.path, conf: c }).code).toBe(0);
       expect(links(pod!)).toEqual([]);
-    }));
+    }),
+  );
 
   rootTest("the default master is the interface of the node's default route", () =>
     withNode(1, async (node, [pod], dataDir) => {
@@ -131,20 +154,40 @@ describe("macvlan: fields", () => {
       const add = call(OURS, node, { command: "ADD", netns: pod!.path, ifName: "net1", containerID: "c2", conf: c });
       expect(add.json.msg).toBe("no default route interface found");
       expect(links(pod!)).toEqual(["eth0"]);
-    }));
+    }),
+  );
 
   rootTest("mac: runtimeConfig beats CNI_ARGS beats the config", () =>
     withNode(1, async (node, [pod]) => {
       const base = { cniVersion: "1.0.0", name: "mvnet", type: "macvlan", master: "br0", mac: "02:00:00:00:00:01" };
       const a = call(OURS, node, { command: "ADD", netns: pod!.path, ifName: "a0", containerID: "a", conf: base });
-      const b = call(OURS, node, { command: "ADD", netns: pod!.path, ifName: "b0", containerID: "b", args: "IgnoreUnknown=1;MAC=02:00:00:00:00:02", conf: base });
-      const c = call(OURS, node, { command: "ADD", netns: pod!.path, ifName: "c0", containerID: "c", args: "MAC=02:00:00:00:00:02", conf: { ...base, runtimeConfig: { mac: "02:00:00:00:00:03" } } });
-      expect([a.json.interfaces[0].mac, b.json.interfaces[0].mac, c.json.interfaces[0].mac]).toEqual(["02:00:00:00:00:01", "02:00:00:00:00:02", "02:00:00:00:00:03"]);
+      const b = call(OURS, node, {
+        command: "ADD",
+        netns: pod!.path,
+        ifName: "b0",
+        containerID: "b",
+        args: "IgnoreUnknown=1;MAC=02:00:00:00:00:02",
+        conf: base,
+      });
+      const c = call(OURS, node, {
+        command: "ADD",
+        netns: pod!.path,
+        ifName: "c0",
+        containerID: "c",
+        args: "MAC=02:00:00:00:00:02",
+        conf: { ...base, runtimeConfig: { mac: "02:00:00:00:00:03" } },
+      });
+      expect([a.json.interfaces[0].mac, b.json.interfaces[0].mac, c.json.interfaces[0].mac]).toEqual([
+        "02:00:00:00:00:01",
+        "02:00:00:00:00:02",
+        "02:00:00:00:00:03",
+      ]);
       expect(detail(pod!, "c0").address).toBe("02:00:00:00:00:03");
       // Unknown CNI_ARGS without IgnoreUnknown are refused, as the reference does.
       const d = call(OURS, node, { command: "ADD", netns: pod!.path, ifName: "d0", containerID: "d", args: "K8S_POD_NAME=x", conf: base });
       expect(d.json.code).toBe(4);
-    }));
+    }),
+  );
 
   rootTest("linkInContainer: the master is in the pod", () =>
     withNode(1, async (node, [pod]) => {
@@ -160,7 +203,8 @@ describe("macvlan: fields", () => {
       expect(bad.json.msg).toBe('failed to lookup master "up0": Link not found');
       expect(call(OURS, node, { command: "DEL", netns: pod!.path, conf: c }).code).toBe(0);
       expect(links(pod!).sort()).toEqual(["up0", "up1"]);
-    }));
+    }),
+  );
 
   const bad: [string, Record<string, unknown>, number, string][] = [
     ["an unknown mode", { mode: "source" }, 7, 'unknown macvlan mode: "source"'],
@@ -177,7 +221,8 @@ describe("macvlan: fields", () => {
         const add = call(OURS, node, { command: "ADD", netns: pod!.path, conf: conf("1.0.0", dataDir, extra) });
         expect(add.json).toEqual({ cniVersion: "1.0.0", code, msg });
         expect([links(pod!), links(node), allocated(dataDir)]).toEqual([[], ["br0"], []]);
-      }));
+      }),
+    );
   }
 });
 
@@ -190,7 +235,8 @@ describe("macvlan: failures undo everything", () => {
       expect(second.json.msg).toContain("no IP addresses available");
       expect(links(p2!)).toEqual([]);
       expect(allocated(dataDir)).toEqual(["10.78.0.9"]);
-    }));
+    }),
+  );
 
   rootTest("a route that cannot be added: device deleted and the address released", () =>
     withNode(1, async (node, [pod], dataDir) => {
@@ -198,7 +244,8 @@ describe("macvlan: failures undo everything", () => {
       const add = call(OURS, node, { command: "ADD", netns: pod!.path, conf: c });
       expect(add.json.msg).toStartWith("failed to add route '10.99.0.0/16 via 192.168.200.1 dev eth0'");
       expect([links(pod!), allocated(dataDir)]).toEqual([[], []]);
-    }));
+    }),
+  );
 
   rootTest("CNI_IFNAME taken in the pod: refused before anything is made", () =>
     withNode(1, async (node, [pod], dataDir) => {
@@ -206,25 +253,36 @@ describe("macvlan: failures undo everything", () => {
       const add = call(OURS, node, { command: "ADD", netns: pod!.path, conf: conf("1.0.0", dataDir) });
       expect(add.json.msg).toBe(`interface "eth0" already exists in netns "${pod!.path}"`);
       expect([links(pod!), allocated(dataDir)]).toEqual([["eth0"], []]);
-    }));
+    }),
+  );
 
   rootTest("DEL when the namespace is gone releases the address", () =>
     withNode(1, async (node, [pod], dataDir) => {
       expect(delAfterPodGone(node, pod!, OURS, { conf: conf("1.0.0", dataDir) }).code).toBe(0);
       expect(allocated(dataDir)).toEqual([]);
-    }));
+    }),
+  );
 
   rootTest("STATUS: code 50 when the master is missing", () =>
     withNode(0, async (node) => {
       const c = { cniVersion: "1.1.0", name: "mvnet", type: "macvlan", master: "br0" };
       expect(call(OURS, node, { command: "STATUS", conf: c }).code).toBe(0);
-      expect(call(OURS, node, { command: "STATUS", conf: { ...c, master: "gone0" } }).json).toEqual({ cniVersion: "1.1.0", code: 50, msg: 'master "gone0" not found' });
-    }));
+      expect(call(OURS, node, { command: "STATUS", conf: { ...c, master: "gone0" } }).json).toEqual({
+        cniVersion: "1.1.0",
+        code: 50,
+        msg: 'master "gone0" not found',
+      });
+    }),
+  );
 });
 
 describe("macvlan against the reference", () => {
   for (const v of ["0.3.1", "0.4.0", "1.0.0"]) {
-    const variants: [string, Record<string, unknown>][] = [["L3", {}], ["private, mtu 1400", { mode: "private", mtu: 1400 }], ["L2 only", { ipam: undefined }]];
+    const variants: [string, Record<string, unknown>][] = [
+      ["L3", {}],
+      ["private, mtu 1400", { mode: "private", mtu: 1400 }],
+      ["L2 only", { ipam: undefined }],
+    ];
     for (const [label, extra] of variants) {
       rootTest(`same result shape and kernel state at ${v} (${label})`, () =>
         withNode(2, async (node, [mine, theirs], dataDir) => {
@@ -264,7 +322,8 @@ describe("macvlan against the reference", () => {
           } finally {
             store.cleanup();
           }
-        }));
+        }),
+      );
     }
   }
 });
@@ -279,6 +338,7 @@ describe("macvlan: a bad IPAM section changes nothing", () => {
         expect([r.code, r.json.code]).toEqual([1, 7]);
         expect(r.json.msg).toContain(bad.msg);
         expect([links(node), links(pod!), allocated(dataDir)]).toEqual([["br0"], [], []]);
-      }));
+      }),
+    );
   }
 });

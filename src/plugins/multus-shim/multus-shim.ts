@@ -24,7 +24,10 @@ function shimConfig(stdin: Uint8Array): { socketPath: string; cniVersion: string
   try {
     o = JSON.parse(new TextDecoder().decode(stdin));
   } catch (e) {
-    throw new CniError(ErrorCode.DecodingFailure, `invalid CNI configuration passed to multus-shim: failed to gather the multus configuration: ${(e as Error).message}`);
+    throw new CniError(
+      ErrorCode.DecodingFailure,
+      `invalid CNI configuration passed to multus-shim: failed to gather the multus configuration: ${(e as Error).message}`,
+    );
   }
   const dir = typeof o.daemonSocketDir === "string" && o.daemonSocketDir ? o.daemonSocketDir : DEFAULT_SOCKET_DIR;
   return { socketPath: join(dir, "multus.sock"), cniVersion: typeof o.cniVersion === "string" ? o.cniVersion : "" };
@@ -35,14 +38,21 @@ function requestEnv(args: CmdArgs): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (k.startsWith("CNI_") && v !== undefined) env[k] = v;
   Object.assign(env, {
-    CNI_COMMAND: args.command, CNI_CONTAINERID: args.containerID, CNI_NETNS: args.netns, CNI_IFNAME: args.ifName,
-    CNI_ARGS: args.args, CNI_PATH: args.path.join(":"),
+    CNI_COMMAND: args.command,
+    CNI_CONTAINERID: args.containerID,
+    CNI_NETNS: args.netns,
+    CNI_IFNAME: args.ifName,
+    CNI_ARGS: args.args,
+    CNI_PATH: args.path.join(":"),
   });
   return env;
 }
 
 function unreachable(verb: string, socketPath: string, why: string): CniError {
-  return new CniError(ErrorCode.TryAgainLater, `${verb} (shim): the multus daemon does not answer on "${socketPath}": ${why} (is "cni-ts multus-daemon" running?)`);
+  return new CniError(
+    ErrorCode.TryAgainLater,
+    `${verb} (shim): the multus daemon does not answer on "${socketPath}": ${why} (is "cni-ts multus-daemon" running?)`,
+  );
 }
 
 /** One POST /cni; resolves to what the plugin prints, or throws a clear CniError. */
@@ -70,7 +80,8 @@ async function postRequest(verb: string, args: CmdArgs): Promise<{ exitCode: num
   } catch {
     throw unreachable(verb, socketPath, "connection closed before the answer was complete");
   }
-  if (typeof o.exitCode !== "number" || typeof o.stdout !== "string") throw new CniError(ErrorCode.Internal, `${verb} (shim): failed to unmarshal response '${text.trim()}'`);
+  if (typeof o.exitCode !== "number" || typeof o.stdout !== "string")
+    throw new CniError(ErrorCode.Internal, `${verb} (shim): failed to unmarshal response '${text.trim()}'`);
   return { exitCode: o.exitCode, stdout: o.stdout, stderr: typeof o.stderr === "string" ? o.stderr : "" };
 }
 

@@ -127,7 +127,12 @@ export function validateIfName(netns: string, ifName: string): void {
 }
 
 /** The delegates a request works on, and whether they are numbered the v1 way. */
-export async function resolveDelegates(n: MultusConf, ctx: ResolveContext, pod: PodInfo | undefined, k8s: K8sArgsLike): Promise<{ delegates: Delegate[]; legacy: boolean }> {
+export async function resolveDelegates(
+  n: MultusConf,
+  ctx: ResolveContext,
+  pod: PodInfo | undefined,
+  k8s: K8sArgsLike,
+): Promise<{ delegates: Delegate[]; legacy: boolean }> {
   let delegates: Delegate[];
   let legacy = isLegacyDelegates(n);
   if (n.clusterNetwork) {
@@ -185,7 +190,15 @@ export function delegateLabel(d: Delegate): string {
 }
 
 /** delPlugins: DEL of delegates lastIdx..0 in reverse, every error collected. */
-export async function delPlugins(args: CmdArgs, k8s: K8sArgsLike, n: MultusConf, delegates: Delegate[], ifNames: string[], lastIdx: number, opts: RuntimeOptions): Promise<string[]> {
+export async function delPlugins(
+  args: CmdArgs,
+  k8s: K8sArgsLike,
+  n: MultusConf,
+  delegates: Delegate[],
+  ifNames: string[],
+  lastIdx: number,
+  opts: RuntimeOptions,
+): Promise<string[]> {
   const errors: string[] = [];
   for (let i = lastIdx; i >= 0; i--) {
     const d = delegates[i]!;
@@ -193,19 +206,24 @@ export async function delPlugins(args: CmdArgs, k8s: K8sArgsLike, n: MultusConf,
     try {
       await runDelegate("DEL", d, rt, opts);
     } catch (e) {
-      errors.push(d.confList
-        ? `DelegateDel: error invoking ConflistDel - "${delegateLabel(d)}": conflistDel: error in getting result from DelNetworkList: ${errorMessage(e)}`
-        : `DelegateDel: error invoking DelegateDel - "${delegateLabel(d)}": error in getting result from DelNetwork: ${errorMessage(e)}`);
+      errors.push(
+        d.confList
+          ? `DelegateDel: error invoking ConflistDel - "${delegateLabel(d)}": conflistDel: error in getting result from DelNetworkList: ${errorMessage(e)}`
+          : `DelegateDel: error invoking DelegateDel - "${delegateLabel(d)}": error in getting result from DelNetwork: ${errorMessage(e)}`,
+      );
     }
   }
   return errors;
 }
 
 export function parseArgs(args: CmdArgs): [string, string][] {
-  return args.args.split(";").filter((s) => s.includes("=")).map((s) => {
-    const i = s.indexOf("=");
-    return [s.slice(0, i), s.slice(i + 1)];
-  });
+  return args.args
+    .split(";")
+    .filter((s) => s.includes("="))
+    .map((s) => {
+      const i = s.indexOf("=");
+      return [s.slice(0, i), s.slice(i + 1)];
+    });
 }
 
 export function sourceOf(n: MultusConf, o: EngineOptions, k8s?: K8sArgsLike): MultusSource | undefined {

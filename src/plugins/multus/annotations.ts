@@ -33,17 +33,21 @@ export function parsePodNetworkObjectName(item: string): { namespace: string; na
     }
   }
   if (ifname.length > 0 && (ifname.length > IFNAMSIZ - 1 || /[ \t\n\v\f\r/]/.test(ifname))) {
-    throw multusError(`parsePodNetworkObjectName: Failed to parse interface name: must be less than 15 chars and not contain '/' or spaces. interface name '${ifname}'`);
+    throw multusError(
+      `parsePodNetworkObjectName: Failed to parse interface name: must be less than 15 chars and not contain '/' or spaces. interface name '${ifname}'`,
+    );
   }
   return { namespace, name, ifname };
 }
 
 /** Go's net.ParseMAC accepts 6, 8 and 20 byte addresses with ':' or '-' separators, or dotted quads of hex. */
 function isMAC(s: string): boolean {
-  return /^([0-9a-fA-F]{2}[:-]){5}[0-9a-fA-F]{2}$/.test(s)
-    || /^([0-9a-fA-F]{2}[:-]){7}[0-9a-fA-F]{2}$/.test(s)
-    || /^([0-9a-fA-F]{2}[:-]){19}[0-9a-fA-F]{2}$/.test(s)
-    || /^([0-9a-fA-F]{4}\.){2,9}[0-9a-fA-F]{4}$/.test(s);
+  return (
+    /^([0-9a-fA-F]{2}[:-]){5}[0-9a-fA-F]{2}$/.test(s) ||
+    /^([0-9a-fA-F]{2}[:-]){7}[0-9a-fA-F]{2}$/.test(s) ||
+    /^([0-9a-fA-F]{2}[:-]){19}[0-9a-fA-F]{2}$/.test(s) ||
+    /^([0-9a-fA-F]{4}\.){2,9}[0-9a-fA-F]{4}$/.test(s)
+  );
 }
 
 function isCIDR(s: string): boolean {
@@ -63,7 +67,9 @@ export function checkIPRequest(ip: string): void {
 function goJSONError(e: unknown, text: string): string {
   // Go's decoder names the field and type that did not fit; keep the gist of it.
   const m = (e as Error).message;
-  return text.trim().startsWith("[") ? m : `json: cannot unmarshal ${text.trim().startsWith("{") ? "object" : "value"} into Go value of type []*types.NetworkSelectionElement`;
+  return text.trim().startsWith("[")
+    ? m
+    : `json: cannot unmarshal ${text.trim().startsWith("{") ? "object" : "value"} into Go value of type []*types.NetworkSelectionElement`;
 }
 
 function checkElement(o: unknown): NetworkSelectionElement {
@@ -147,7 +153,9 @@ export function parseLegacyNetworksAnnotation(value: string): LegacySelection[] 
     });
   }
   if (!Array.isArray(parsed) || parsed.some((e) => typeof e !== "object" || e === null || typeof e.name !== "string")) {
-    throw multusError(`parsePodNetworkObject: failed to load pod network err: json: cannot unmarshal into Go value of type []map[string]interface {} | pod network: ${value}`);
+    throw multusError(
+      `parsePodNetworkObject: failed to load pod network err: json: cannot unmarshal into Go value of type []map[string]interface {} | pod network: ${value}`,
+    );
   }
   return parsed.map((e) => (typeof e.namespace === "string" ? { name: e.name, namespace: e.namespace } : { name: e.name }));
 }

@@ -12,7 +12,22 @@ import type { ResolveContext } from "./resolve.ts";
 import { podResourcesClient } from "./pod-resources.ts";
 import { saveDelegates } from "./scratch.ts";
 import type { Delegate, MultusConf, NetworkStatus } from "./types.ts";
-import { addDelegateArgs, delPlugins, delegateLabel, emptyResult, getPod, k8sArgsOf, parseArgs, resolveDelegates, runDelegate, runtimeOptions, sourceOf, validateIfName, waitForFile, type EngineOptions } from "./_engine-kit.ts";
+import {
+  addDelegateArgs,
+  delPlugins,
+  delegateLabel,
+  emptyResult,
+  getPod,
+  k8sArgsOf,
+  parseArgs,
+  resolveDelegates,
+  runDelegate,
+  runtimeOptions,
+  sourceOf,
+  validateIfName,
+  waitForFile,
+  type EngineOptions,
+} from "./_engine-kit.ts";
 
 /** ADD: the master's result; every delegate's interface, or none of them. */
 export async function cmdAdd(args: CmdArgs, o: EngineOptions): Promise<Result> {
@@ -27,7 +42,10 @@ export async function cmdAdd(args: CmdArgs, o: EngineOptions): Promise<Result> {
   const source = sourceOf(n, o);
   const k8s = k8sArgsOf(args);
   if (n.readinessindicatorfile && !(await waitForFile(n.readinessindicatorfile, o.readinessTimeoutMs ?? 45_000))) {
-    throw cmdErr(k8s, `have you checked that your default network is ready? still waiting for readinessindicatorfile @ ${n.readinessindicatorfile}. pollimmediate error: timed out waiting for the condition`);
+    throw cmdErr(
+      k8s,
+      `have you checked that your default network is ready? still waiting for readinessindicatorfile @ ${n.readinessindicatorfile}. pollimmediate error: timed out waiting for the condition`,
+    );
   }
   const pod = await getPod(source, k8s, false, o);
   // A pod the API server does not know (deleted meanwhile) gets Multus's empty result;
@@ -66,15 +84,18 @@ export async function cmdAdd(args: CmdArgs, o: EngineOptions): Promise<Result> {
     } catch (e) {
       // Tear down what was added, this one included; DEL is idempotent.
       await delPlugins(args, k8s, n, delegates, ifNames, idx, opts);
-      const why = e instanceof Error && e.message.startsWith("validateIfName")
-        ? `DelegateAdd: cannot set "${d.conf?.type ?? delegateLabel(d)}" interface name to "${ifName}": ${e.message}`
-        : errorMessage(e);
+      const why =
+        e instanceof Error && e.message.startsWith("validateIfName")
+          ? `DelegateAdd: cannot set "${d.conf?.type ?? delegateLabel(d)}" interface name to "${ifName}": ${e.message}`
+          : errorMessage(e);
       throw cmdPluginErr(k8s, netName, `error adding container to network "${netName}": ${why}`, e);
     }
     log.verbose(`Add: ${k8s.K8S_POD_NAMESPACE}:${k8s.K8S_POD_NAME}:${pod?.uid ?? "unknownUID"}:${d.name}(${netName}):${ifName} ${JSON.stringify(r)}`);
     const ips = (r.ips ?? []).map((ip) => ip.address);
     if (pod && source && (r.interfaces || r.ips)) {
-      events.push(source.event(pod, "Normal", "AddedInterface", d.name ? `Add ${ifName} [${ips.join(" ")}] from ${d.name}` : `Add ${ifName} [${ips.join(" ")}]`));
+      events.push(
+        source.event(pod, "Normal", "AddedInterface", d.name ? `Add ${ifName} [${ips.join(" ")}] from ${d.name}` : `Add ${ifName} [${ips.join(" ")}]`),
+      );
     }
     if (d.masterPlugin || !result) result = r;
     if (r.interfaces || r.ips) await applyDefaultRoute(args, k8s, n, d, ifName, netName);

@@ -14,7 +14,18 @@ import { defaultNetworks, type ResolveContext } from "./resolve.ts";
 import { readDelegates, removeDelegates } from "./scratch.ts";
 import { type MultusSource } from "./source.ts";
 import type { Delegate, MultusConf, PodInfo } from "./types.ts";
-import { delPlugins, delegateLabel, getPod, k8sArgsOf, parseArgs, resolveDelegates, runDelegate, runtimeOptions, sourceOf, type EngineOptions } from "./_engine-kit.ts";
+import {
+  delPlugins,
+  delegateLabel,
+  getPod,
+  k8sArgsOf,
+  parseArgs,
+  resolveDelegates,
+  runDelegate,
+  runtimeOptions,
+  sourceOf,
+  type EngineOptions,
+} from "./_engine-kit.ts";
 
 /**
  * DEL: from the recorded delegate list in reverse, every error collected. Without a
@@ -26,7 +37,8 @@ export async function cmdDel(args: CmdArgs, o: EngineOptions): Promise<void> {
   const n = loadNetConf(args.stdinData);
   const log = (o.logger ?? new Logger()).configure(n);
   const k8s = k8sArgsOf(args);
-  if (n.readinessindicatorfile && !existsSync(n.readinessindicatorfile)) log.verbose(`warning: readinessindicatorfile @ ${n.readinessindicatorfile} does not exist on CNI DEL`);
+  if (n.readinessindicatorfile && !existsSync(n.readinessindicatorfile))
+    log.verbose(`warning: readinessindicatorfile @ ${n.readinessindicatorfile} does not exist on CNI DEL`);
   let source: MultusSource | undefined;
   let pod: PodInfo | undefined;
   try {
@@ -51,13 +63,27 @@ export async function cmdDel(args: CmdArgs, o: EngineOptions): Promise<void> {
   if (errors.length) throw multusError(`errors: ${errors.join(" / ")}`);
 }
 
-async function delRebuilt(args: CmdArgs, k8s: K8sArgsLike, n: MultusConf, ctx: ResolveContext, pod: PodInfo | undefined, opts: RuntimeOptions, log: Logger): Promise<string[]> {
+async function delRebuilt(
+  args: CmdArgs,
+  k8s: K8sArgsLike,
+  n: MultusConf,
+  ctx: ResolveContext,
+  pod: PodInfo | undefined,
+  opts: RuntimeOptions,
+  log: Logger,
+): Promise<string[]> {
   const errors: string[] = [];
   const done = new Set<string>();
   // 1. What the runtime cached for this container: exact configs and arguments.
   const entries = listCacheEntries(n.cniDir, args.containerID).reverse();
   for (const e of entries) {
-    const rt: RuntimeConf = { containerID: args.containerID, netns: args.netns, ifName: e.ifName, args: e.cniArgs ?? [], capabilityArgs: e.capabilityArgs ?? {} };
+    const rt: RuntimeConf = {
+      containerID: args.containerID,
+      netns: args.netns,
+      ifName: e.ifName,
+      args: e.cniArgs ?? [],
+      capabilityArgs: e.capabilityArgs ?? {},
+    };
     try {
       // libcni caches a single config's own bytes, a list's as a list.
       const raw = JSON.parse(new TextDecoder().decode(e.config));
@@ -79,7 +105,15 @@ async function delRebuilt(args: CmdArgs, k8s: K8sArgsLike, n: MultusConf, ctx: R
       // The pod is gone: its defaultNetworks may still be attached.
       for (const name of n.defaultNetworks) {
         try {
-          delegates.push(...(await defaultNetworks(ctx, { namespace: k8s.K8S_POD_NAMESPACE, name: k8s.K8S_POD_NAME, uid: "", annotations: {} }, { ...n, clusterNetwork: n.clusterNetwork, defaultNetworks: [name] })).slice(1));
+          delegates.push(
+            ...(
+              await defaultNetworks(
+                ctx,
+                { namespace: k8s.K8S_POD_NAMESPACE, name: k8s.K8S_POD_NAME, uid: "", annotations: {} },
+                { ...n, clusterNetwork: n.clusterNetwork, defaultNetworks: [name] },
+              )
+            ).slice(1),
+          );
         } catch {
           // cannot be rebuilt
         }

@@ -13,7 +13,19 @@ import { cmdErr, multusError } from "./errors.ts";
 import { defaultNetworks } from "./resolve.ts";
 import { readDelegates } from "./scratch.ts";
 import type { MultusConf } from "./types.ts";
-import { addDelegateArgs, delegateLabel, getPod, k8sArgsOf, parseArgs, runDelegate, runtimeOptions, sourceOf, validateIfName, waitForFile, type EngineOptions } from "./_engine-kit.ts";
+import {
+  addDelegateArgs,
+  delegateLabel,
+  getPod,
+  k8sArgsOf,
+  parseArgs,
+  runDelegate,
+  runtimeOptions,
+  sourceOf,
+  validateIfName,
+  waitForFile,
+  type EngineOptions,
+} from "./_engine-kit.ts";
 
 /** CHECK: every recorded delegate (the configured ones when there is no record). */
 export async function cmdCheck(args: CmdArgs, o: EngineOptions): Promise<void> {
@@ -29,9 +41,12 @@ export async function cmdCheck(args: CmdArgs, o: EngineOptions): Promise<void> {
     try {
       await runDelegate("CHECK", d, rt, opts);
     } catch (e) {
-      throw multusError(d.confList
-        ? `DelegateCheck: error invoking ConflistCheck - "${delegateLabel(d)}": conflistCheck: error in getting result from CheckNetworkList: ${errorMessage(e)}`
-        : `DelegateCheck: error invoking DelegateCheck - "${delegateLabel(d)}": error in getting result from CheckNetwork: ${errorMessage(e)}`, e);
+      throw multusError(
+        d.confList
+          ? `DelegateCheck: error invoking ConflistCheck - "${delegateLabel(d)}": conflistCheck: error in getting result from CheckNetworkList: ${errorMessage(e)}`
+          : `DelegateCheck: error invoking DelegateCheck - "${delegateLabel(d)}": error in getting result from CheckNetwork: ${errorMessage(e)}`,
+        e,
+      );
     }
   }
 }
@@ -45,7 +60,10 @@ export async function cmdStatus(args: CmdArgs, o: EngineOptions): Promise<void> 
     throw cmdErr(undefined, `error loading netconf: ${errorMessage(e)}`, e);
   }
   if (n.readinessindicatorfile && !(await waitForFile(n.readinessindicatorfile, o.readinessTimeoutMs ?? 45_000))) {
-    throw cmdErr(undefined, `have you checked that your default network is ready? still waiting for readinessindicatorfile @ ${n.readinessindicatorfile}. pollimmediate error: timed out waiting for the condition`);
+    throw cmdErr(
+      undefined,
+      `have you checked that your default network is ready? still waiting for readinessindicatorfile @ ${n.readinessindicatorfile}. pollimmediate error: timed out waiting for the condition`,
+    );
   }
   let master = n.delegates[0];
   if (n.clusterNetwork) {
@@ -56,7 +74,13 @@ export async function cmdStatus(args: CmdArgs, o: EngineOptions): Promise<void> 
     }
   }
   if (!master) return;
-  const list = master.confList ? confListFromBytes(master.bytes) : confListFromBytes(new TextEncoder().encode(JSON.stringify({ name: master.conf!.name, cniVersion: master.conf!.cniVersion, plugins: [JSON.parse(new TextDecoder().decode(master.bytes))] })));
+  const list = master.confList
+    ? confListFromBytes(master.bytes)
+    : confListFromBytes(
+        new TextEncoder().encode(
+          JSON.stringify({ name: master.conf!.name, cniVersion: master.conf!.cniVersion, plugins: [JSON.parse(new TextDecoder().decode(master.bytes))] }),
+        ),
+      );
   if (!greaterThanOrEqual(list.conf.cniVersion, "1.1.0")) return;
   await getStatusNetworkList(list, runtimeOptions(n, args, o.exec));
 }
@@ -89,7 +113,12 @@ export async function cmdDelegate(args: CmdArgs, o: EngineOptions, multusConf: M
       addDelegateArgs(d, rt);
       const r = (await runDelegate("ADD", d, rt, opts))!;
       if (pod && source && (r.interfaces || r.ips)) {
-        await source.event(pod, "Normal", "AddedInterface", `Add ${args.ifName} [${(r.ips ?? []).map((ip) => ip.address).join(" ")}]${d.name ? ` from ${d.name}` : ""}`);
+        await source.event(
+          pod,
+          "Normal",
+          "AddedInterface",
+          `Add ${args.ifName} [${(r.ips ?? []).map((ip) => ip.address).join(" ")}]${d.name ? ` from ${d.name}` : ""}`,
+        );
       }
       return r;
     } catch (e) {
@@ -124,7 +153,10 @@ export async function cmdGC(args: CmdArgs, o: EngineOptions): Promise<void> {
     throw cmdErr(undefined, `error loading netconf: ${errorMessage(e)}`, e);
   }
   if (n.readinessindicatorfile && !(await waitForFile(n.readinessindicatorfile, o.readinessTimeoutMs ?? 45_000))) {
-    throw cmdErr(undefined, `have you checked that your default network is ready? still waiting for readinessindicatorfile @ ${n.readinessindicatorfile}. pollimmediate error: timed out waiting for the condition`);
+    throw cmdErr(
+      undefined,
+      `have you checked that your default network is ready? still waiting for readinessindicatorfile @ ${n.readinessindicatorfile}. pollimmediate error: timed out waiting for the condition`,
+    );
   }
   let master = n.delegates[0];
   if (n.clusterNetwork) {
@@ -135,7 +167,13 @@ export async function cmdGC(args: CmdArgs, o: EngineOptions): Promise<void> {
     }
   }
   if (!master) return;
-  const list = master.confList ? confListFromBytes(master.bytes) : confListFromBytes(new TextEncoder().encode(JSON.stringify({ name: master.conf!.name, cniVersion: master.conf!.cniVersion, plugins: [JSON.parse(new TextDecoder().decode(master.bytes))] })));
+  const list = master.confList
+    ? confListFromBytes(master.bytes)
+    : confListFromBytes(
+        new TextEncoder().encode(
+          JSON.stringify({ name: master.conf!.name, cniVersion: master.conf!.cniVersion, plugins: [JSON.parse(new TextDecoder().decode(master.bytes))] }),
+        ),
+      );
   const valid = listCacheEntries(n.cniDir).map((e) => ({ containerID: e.containerID, ifname: e.ifName }));
   try {
     await gcNetworkList(list, valid, runtimeOptions(n, args, o.exec));

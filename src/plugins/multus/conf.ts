@@ -35,7 +35,8 @@ function bool(o: Record<string, unknown>, k: string, dflt: boolean): boolean {
 function strList(o: Record<string, unknown>, k: string, dflt: string[]): string[] {
   const v = o[k];
   if (v === undefined || v === null) return dflt;
-  if (!Array.isArray(v) || v.some((x) => typeof x !== "string")) fail(`failed to load netconf: json: cannot unmarshal into Go struct field NetConf.${k} of type []string`);
+  if (!Array.isArray(v) || v.some((x) => typeof x !== "string"))
+    fail(`failed to load netconf: json: cannot unmarshal into Go struct field NetConf.${k} of type []string`);
   return v as string[];
 }
 

@@ -42,7 +42,8 @@ export function loadDelegate(bytes: Uint8Array, sel?: NetworkSelectionElement, d
   const cniArgs = sel?.["cni-args"];
   const targets: Record<string, unknown>[] = [];
   if (isList) {
-    if (!Array.isArray(raw.plugins)) throw multusError("LoadDelegateNetConf: failed with: LoadDelegateNetConfList: delegate must have the 'type' or 'plugin' field");
+    if (!Array.isArray(raw.plugins))
+      throw multusError("LoadDelegateNetConf: failed with: LoadDelegateNetConfList: delegate must have the 'type' or 'plugin' field");
     const first = raw.plugins[0] as Record<string, unknown> | undefined;
     if (!first || !first.type) throw multusError("LoadDelegateNetConf: failed with: LoadDelegateNetConfList: a plugin delegate must have the 'type' field");
     targets.push(...(raw.plugins as Record<string, unknown>[]));

@@ -33,7 +33,13 @@ export function setDefaultGW(netns: string, ifName: string, gateways: string[]):
   }
 }
 
-function editCachedResult(cniDir: string, netName: string, containerID: string, ifName: string, edit: (routes: { dst: string; gw?: string }[]) => { dst: string; gw?: string }[]): void {
+function editCachedResult(
+  cniDir: string,
+  netName: string,
+  containerID: string,
+  ifName: string,
+  edit: (routes: { dst: string; gw?: string }[]) => { dst: string; gw?: string }[],
+): void {
   const file = join(cniDir, "results", `${netName}-${containerID}-${ifName}`);
   const text = readStateFile(file);
   if (text === undefined) throw multusError("cannot get result from cache");
@@ -49,7 +55,8 @@ function editCachedResult(cniDir: string, netName: string, containerID: string, 
 /** DeleteDefaultGWCache: drops 0.0.0.0/0 and/or ::/0 from the delegate's cached result. */
 export function deleteDefaultGWCache(cniDir: string, netName: string, containerID: string, ifName: string, v4: boolean, v6: boolean): void {
   editCachedResult(cniDir, netName, containerID, ifName, (routes) =>
-    routes.filter((r) => !((v4 && r.dst === "0.0.0.0/0") || (v6 && (r.dst === "::/0" || r.dst === "::0/0")))));
+    routes.filter((r) => !((v4 && r.dst === "0.0.0.0/0") || (v6 && (r.dst === "::/0" || r.dst === "::0/0")))),
+  );
 }
 
 /** AddDefaultGWCache: adds the requested default routes to the delegate's cached result. */

@@ -31,7 +31,12 @@ export function podInfo(p: Pod): PodInfo {
 }
 
 export function nadInfo(n: NetworkAttachmentDefinition): NetAttachDef {
-  return { namespace: n.metadata.namespace ?? "", name: n.metadata.name ?? "", annotations: { ...(n.metadata.annotations ?? {}) }, config: n.spec?.config ?? "" };
+  return {
+    namespace: n.metadata.namespace ?? "",
+    name: n.metadata.name ?? "",
+    annotations: { ...(n.metadata.annotations ?? {}) },
+    config: n.spec?.config ?? "",
+  };
 }
 
 async function notFoundAs<T>(p: Promise<T>): Promise<T> {
@@ -70,10 +75,18 @@ export function kubeSource(client: KubeClient, cache?: SourceCache): MultusSourc
     },
     async event(pod, type, reason, message) {
       try {
-        await client.createEvent(pod.namespace, {
-          involvedObject: { kind: "Pod", namespace: pod.namespace, name: pod.name, uid: pod.uid, apiVersion: "v1" },
-          type, reason, message, source: { component: "multus" }, reportingComponent: "multus",
-        }, { timeoutMs: 2000 });
+        await client.createEvent(
+          pod.namespace,
+          {
+            involvedObject: { kind: "Pod", namespace: pod.namespace, name: pod.name, uid: pod.uid, apiVersion: "v1" },
+            type,
+            reason,
+            message,
+            source: { component: "multus" },
+            reportingComponent: "multus",
+          },
+          { timeoutMs: 2000 },
+        );
       } catch {
         // Events are best effort, as client-go's recorder: never a failed pod.
       }

@@ -29,6 +29,8 @@ test("the multus plugin and the shim load no npm package", () => {
   for (const entry of ["multus/multus.ts", "multus-shim/multus-shim.ts"]) {
     const g = graph(resolve(import.meta.dir, "..", entry));
     expect([...g.packages]).toEqual([]);
-    expect([...g.files].some((f) => f.includes("/src/kube/") && !/\/src\/kube\/(light-client|config|error|informer|resource|kube-client|types)\.ts$/.test(f))).toBe(false);
+    expect(
+      [...g.files].some((f) => f.includes("/src/kube/") && !/\/src\/kube\/(light-client|config|error|informer|resource|kube-client|types)\.ts$/.test(f)),
+    ).toBe(false);
   }
 });

@@ -48,7 +48,9 @@ describe.if(hasKubectl)("manifests with kubectl", () => {
     expect(d.name).toBe("default/macvlan-conf");
     expect(JSON.parse(new TextDecoder().decode(d.bytes))).toMatchObject({ name: "macvlan-conf", type: "macvlan", master: "eth0" });
     const v1 = await source.getLegacyNetwork("default", "flannel-network");
-    expect(legacyConfigs(v1, { cniVersion: "0.3.1" })).toEqual([{ type: "flannel", delegate: { isDefaultGateway: true }, name: "flannel-network", cniVersion: "0.3.1" }]);
+    expect(legacyConfigs(v1, { cniVersion: "0.3.1" })).toEqual([
+      { type: "flannel", delegate: { isDefaultGateway: true }, name: "flannel-network", cniVersion: "0.3.1" },
+    ]);
   });
 });
 

@@ -28,7 +28,17 @@ function dnsOf(r: Result): StatusDNS {
 }
 
 /** Builds an entry with the NAD client's field order and omitempty rules. */
-function entry(e: { name: string; iface?: string; ips: string[]; mac?: string; mtu?: number; isDefault: boolean; dns: StatusDNS; dev?: Record<string, unknown>; gateway?: string[] }): NetworkStatus {
+function entry(e: {
+  name: string;
+  iface?: string;
+  ips: string[];
+  mac?: string;
+  mtu?: number;
+  isDefault: boolean;
+  dns: StatusDNS;
+  dev?: Record<string, unknown>;
+  gateway?: string[];
+}): NetworkStatus {
   const s = { name: e.name } as NetworkStatus;
   if (e.iface) s.interface = e.iface;
   if (e.ips.length) s.ips = e.ips;
@@ -49,10 +59,19 @@ export function createNetworkStatuses(r: Result, networkName: string, defaultNet
     // CreateNetworkStatus: the sandbox interface (the last one with a sandbox), every IP.
     let iface: (typeof ifaces)[number] | undefined;
     for (const i of ifaces) if (i.sandbox) iface = i;
-    return [entry({
-      name: networkName, iface: iface?.name, ips: (r.ips ?? []).map((ip) => addrOf(ip.address)), mac: iface?.mac, mtu: iface?.mtu,
-      isDefault: defaultNetwork, dns: dnsOf(r), dev, gateway: gateways,
-    })];
+    return [
+      entry({
+        name: networkName,
+        iface: iface?.name,
+        ips: (r.ips ?? []).map((ip) => addrOf(ip.address)),
+        mac: iface?.mac,
+        mtu: iface?.mtu,
+        isDefault: defaultNetwork,
+        dns: dnsOf(r),
+        dev,
+        gateway: gateways,
+      }),
+    ];
   }
   const gwIfaceIdx = defaultNetwork ? ((r.ips ?? []).find((ip) => ip.gateway && ip.interface !== undefined)?.interface ?? -1) : -1;
   const statuses: { s: Parameters<typeof entry>[0] }[] = [];

@@ -31,10 +31,18 @@ function msg(f: number, body: Buffer): Buffer {
   return Buffer.concat([Buffer.from([(f << 3) | 2, ...len]), body]);
 }
 function listResponse(pods: { name: string; namespace: string; devices: [string, string[]][] }[]): Buffer {
-  return Buffer.concat(pods.map((p) => msg(1, Buffer.concat([
-    str(1, p.name), str(2, p.namespace),
-    msg(3, Buffer.concat([str(1, "c"), ...p.devices.map(([r, ids]) => msg(2, Buffer.concat([str(1, r), ...ids.map((id) => str(2, id))])))])),
-  ]))));
+  return Buffer.concat(
+    pods.map((p) =>
+      msg(
+        1,
+        Buffer.concat([
+          str(1, p.name),
+          str(2, p.namespace),
+          msg(3, Buffer.concat([str(1, "c"), ...p.devices.map(([r, ids]) => msg(2, Buffer.concat([str(1, r), ...ids.map((id) => str(2, id))])))])),
+        ]),
+      ),
+    ),
+  );
 }
 
 const PODS = [
@@ -53,7 +61,9 @@ function standInKubelet(socket: string): http2.Http2Server {
     stream.on("data", () => {});
     stream.on("end", () => {
       stream.respond({ ":status": 200, "content-type": "application/grpc" }, { waitForTrailers: true });
-      stream.on("wantTrailers", () => stream.sendTrailers(headers[":path"] === "/v1.PodResourcesLister/List" ? { "grpc-status": "0" } : { "grpc-status": "12" }));
+      stream.on("wantTrailers", () =>
+        stream.sendTrailers(headers[":path"] === "/v1.PodResourcesLister/List" ? { "grpc-status": "0" } : { "grpc-status": "12" }),
+      );
       const body = listResponse(PODS);
       const frame = Buffer.alloc(5);
       frame.writeUInt32BE(body.length, 1);
@@ -72,26 +82,44 @@ rootTest("a NAD with k8s.v1.cni.cncf.io/resourceName gets the pod's next device;
     // A delegate that records the config it got and answers an empty result.
     writeFileSync(join(work.bin, "devcheck"), `#!/bin/sh\ncat >> ${log}\necho >> ${log}\necho '{"cniVersion":"1.0.0"}'\n`);
     chmodSync(join(work.bin, "devcheck"), 0o755);
-    const nad = (name: string) => `apiVersion: k8s.cni.cncf.io/v1\nkind: NetworkAttachmentDefinition\nmetadata:\n  name: ${name}\n  annotations:\n    k8s.v1.cni.cncf.io/resourceName: intel.com/sriov\nspec:\n  config: '{"cniVersion":"1.0.0","type":"devcheck","capabilities":{"deviceID":true}}'\n`;
+    const nad = (name: string) =>
+      `apiVersion: k8s.cni.cncf.io/v1\nkind: NetworkAttachmentDefinition\nmetadata:\n  name: ${name}\n  annotations:\n    k8s.v1.cni.cncf.io/resourceName: intel.com/sriov\nspec:\n  config: '{"cniVersion":"1.0.0","type":"devcheck","capabilities":{"deviceID":true}}'\n`;
     const nadDir = dirWith(work.dir, "nads", {
       "nads.yaml": [nad("vf-a"), nad("vf-b")].join("---\n"),
       "pod.yaml": "apiVersion: v1\nkind: Pod\nmetadata:\n  name: dpdk\n  namespace: default\n  annotations:\n    k8s.v1.cni.cncf.io/networks: vf-a,vf-b\n",
     });
     const conf = (podResourcesSocket: string) => ({
-      cniVersion: "1.0.0", name: "multus-net", type: "multus", cniDir: sub(work, "cnidir"), binDir: work.bin, nadDir, podResourcesSocket,
+      cniVersion: "1.0.0",
+      name: "multus-net",
+      type: "multus",
+      cniDir: sub(work, "cnidir"),
+      binDir: work.bin,
+      nadDir,
+      podResourcesSocket,
       delegates: [{ cniVersion: "1.0.0", name: "master", type: "devcheck" }],
     });
     const run = async (podResourcesSocket: string) => {
       rmSync(log, { force: true });
       const confDir = dirWith(sub(work, "netd"), "d", { "00-multus.conf": conf(podResourcesSocket) });
       const p = Bun.spawn(["ip", "netns", "exec", node.name, ensureBuilt(), "add", "multus-net", pod!.path], {
-        env: { PATH: process.env.PATH!, NETCONFPATH: confDir, CNI_PATH: work.bin, CNI_CACHE_DIR: join(work.dir, "cache"), CNI_CONTAINERID: `c-${Math.random().toString(36).slice(2)}`, CNI_ARGS: "IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=dpdk" },
-        stdout: "ignore", stderr: "pipe",
+        env: {
+          PATH: process.env.PATH!,
+          NETCONFPATH: confDir,
+          CNI_PATH: work.bin,
+          CNI_CACHE_DIR: join(work.dir, "cache"),
+          CNI_CONTAINERID: `c-${Math.random().toString(36).slice(2)}`,
+          CNI_ARGS: "IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=dpdk",
+        },
+        stdout: "ignore",
+        stderr: "pipe",
       });
-      const [err, code] = await Promise.all([ new Response(p.stderr).text(), p.exited]);
+      const [err, code] = await Promise.all([new Response(p.stderr).text(), p.exited]);
       expect(err).toBe("");
       expect(code).toBe(0);
-      return readFileSync(log, "utf8").trim().split("\n").map((l) => JSON.parse(l));
+      return readFileSync(log, "utf8")
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l));
     };
     try {
       const [master, a, b] = await run(socket);
@@ -104,4 +132,5 @@ rootTest("a NAD with k8s.v1.cni.cncf.io/resourceName gets the pod's next device;
     } finally {
       server.close();
     }
-  }));
+  }),
+);

@@ -26,7 +26,8 @@ function* fields(buf: Uint8Array): Generator<[number, number, Uint8Array | bigin
   };
   while (i < buf.length) {
     const key = Number(varint());
-    const field = key >>> 3, wire = key & 7;
+    const field = key >>> 3,
+      wire = key & 7;
     if (wire === 0) yield [field, wire, varint()];
     else if (wire === 2) {
       const len = Number(varint());
@@ -46,7 +47,8 @@ export function decodePodResources(msg: Uint8Array, pod: { namespace: string; na
   const out: ResourceMap = new Map();
   for (const [f, w, podBytes] of fields(msg)) {
     if (f !== 1 || w !== 2) continue;
-    let name = "", namespace = "";
+    let name = "",
+      namespace = "";
     const containers: Uint8Array[] = [];
     for (const [pf, pw, v] of fields(podBytes as Uint8Array)) {
       if (pw !== 2) continue;

@@ -14,8 +14,15 @@ import { loadDelegate } from "./delegate.ts";
 import { multusError } from "./errors.ts";
 import { type MultusSource, NotFoundError } from "./source.ts";
 import {
-  DEFAULT_NETWORK_ANNOT, type Delegate, LEGACY_NETWORKS_ANNOT, type MultusConf, NETWORKS_ANNOT, type NetAttachDef,
-  type NetworkSelectionElement, type PodInfo, RESOURCE_NAME_ANNOT,
+  DEFAULT_NETWORK_ANNOT,
+  type Delegate,
+  LEGACY_NETWORKS_ANNOT,
+  type MultusConf,
+  NETWORKS_ANNOT,
+  type NetAttachDef,
+  type NetworkSelectionElement,
+  type PodInfo,
+  RESOURCE_NAME_ANNOT,
 } from "./types.ts";
 
 const enc = new TextEncoder();
@@ -76,7 +83,9 @@ export function cniConfigOfNAD(nad: NetAttachDef, confDir: string): Uint8Array {
     throw multusError(`GetCNIConfig: err in getCNIConfigFromSpec: failed to unmarshal Spec.Config: ${errorMessage(e)}`);
   }
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
-    throw multusError("GetCNIConfig: err in getCNIConfigFromSpec: failed to unmarshal Spec.Config: json: cannot unmarshal into Go value of type map[string]interface {}");
+    throw multusError(
+      "GetCNIConfig: err in getCNIConfigFromSpec: failed to unmarshal Spec.Config: json: cannot unmarshal into Go value of type map[string]interface {}",
+    );
   }
   const o = raw as Record<string, unknown>;
   if (!o.name) return enc.encode(JSON.stringify({ ...o, name: nad.name }));
@@ -84,7 +93,13 @@ export function cniConfigOfNAD(nad: NetAttachDef, confDir: string): Uint8Array {
 }
 
 /** getKubernetesDelegate: the NAD a selection names, as a delegate (with a kubelet-allocated device when it names a resource). */
-export async function kubernetesDelegate(ctx: ResolveContext, sel: NetworkSelectionElement, conf: MultusConf, pod: PodInfo | undefined, quiet = false): Promise<Delegate> {
+export async function kubernetesDelegate(
+  ctx: ResolveContext,
+  sel: NetworkSelectionElement,
+  conf: MultusConf,
+  pod: PodInfo | undefined,
+  quiet = false,
+): Promise<Delegate> {
   let nad: NetAttachDef;
   try {
     if (!ctx.source) throw new Error("no Kubernetes access configured");
@@ -273,7 +288,8 @@ async function legacyDelegates(ctx: ResolveContext, pod: PodInfo, conf: MultusCo
     try {
       configs = legacyConfigs(await ctx.source.getLegacyNetwork(namespace, sel.name), conf);
     } catch (e) {
-      if (!(e instanceof NotFoundError)) throw multusError(`getnetplugin: failed to get TRP, refer Multus README.md for the usage guide: ${errorMessage(e)}`, e);
+      if (!(e instanceof NotFoundError))
+        throw multusError(`getnetplugin: failed to get TRP, refer Multus README.md for the usage guide: ${errorMessage(e)}`, e);
       // The same network written as a NAD.
       const d = await kubernetesDelegate(ctx, { name: sel.name, namespace }, conf, pod);
       if (out.length === 0) d.masterPlugin = true;
@@ -302,7 +318,8 @@ export function legacyConfigs(net: { name: string; plugin: string; args: string 
   }
   const list = Array.isArray(args) ? args : [args];
   return list.map((a) => {
-    if (typeof a !== "object" || a === null) throw multusError(`getMultusDelegates: failed to load netconf: json: cannot unmarshal into Go value of type map[string]interface {}`);
+    if (typeof a !== "object" || a === null)
+      throw multusError(`getMultusDelegates: failed to load netconf: json: cannot unmarshal into Go value of type map[string]interface {}`);
     const c: Record<string, unknown> = { type: net.plugin, ...(a as Record<string, unknown>) };
     // v1 delegates carried no name or version; the runtime's cache needs a name.
     if (!c.name) c.name = net.name;

@@ -22,8 +22,12 @@ export function scratchPath(cniDir: string, containerID: string): string {
 function toGo(d: Delegate, ifName: string | undefined): Record<string, unknown> {
   const list = d.confList;
   const o: Record<string, unknown> = {
-    Conf: d.conf ? { cniVersion: d.conf.cniVersion, name: d.conf.name, type: d.conf.type, ipam: d.conf.ipam ?? {}, dns: d.conf.dns ?? {} } : { ipam: {}, dns: {} },
-    ConfList: list ? { cniVersion: list.cniVersion, name: list.name, plugins: list.plugins.map((p) => ({ type: p.type, ipam: p.ipam ?? {}, dns: p.dns ?? {} })) } : { plugins: null },
+    Conf: d.conf
+      ? { cniVersion: d.conf.cniVersion, name: d.conf.name, type: d.conf.type, ipam: d.conf.ipam ?? {}, dns: d.conf.dns ?? {} }
+      : { ipam: {}, dns: {} },
+    ConfList: list
+      ? { cniVersion: list.cniVersion, name: list.name, plugins: list.plugins.map((p) => ({ type: p.type, ipam: p.ipam ?? {}, dns: p.dns ?? {} })) }
+      : { plugins: null },
     Name: d.name,
   };
   const ifnameRequest = d.ifnameRequest ?? ifName;
@@ -52,7 +56,9 @@ export function saveDelegates(cniDir: string, containerID: string, delegates: De
     ensureStateDir(cniDir);
     writeStateFile(path, body);
   } catch (e) {
-    throw multusError(`saveDelegates: error in saving the delegates : saveScratchNetConf: failed to write container data in the path(${JSON.stringify(path)}): ${errorMessage(e)}`);
+    throw multusError(
+      `saveDelegates: error in saving the delegates : saveScratchNetConf: failed to write container data in the path(${JSON.stringify(path)}): ${errorMessage(e)}`,
+    );
   }
 }
 

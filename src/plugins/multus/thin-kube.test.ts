@@ -28,11 +28,18 @@ beforeAll(async () => {
   // Multus runs with exactly its ClusterRole (plus get on the v1 networks, which the
   // Multus v1 deployments granted): a request beyond it would be a 403.
   api = await startKubeApiServer({
-    users: [{ name: "admin", groups: ["system:masters"], token: "admin-token" }, { name: MULTUS_USER, token: "multus-token" }],
+    users: [
+      { name: "admin", groups: ["system:masters"], token: "admin-token" },
+      { name: MULTUS_USER, token: "multus-token" },
+    ],
     authorize: rbac({ [MULTUS_USER]: [...MULTUS_RULES, { apiGroups: ["kubernetes.com"], resources: ["networks"], verbs: ["get"] }] }),
   });
   multusKubeconfig = api.writeKubeconfig({ user: MULTUS_USER });
-  api.seed({ apiVersion: "v1", kind: "Namespace", metadata: { name: "team-a" } }, { apiVersion: "v1", kind: "Namespace", metadata: { name: "team-b" } }, LEGACY_CRD);
+  api.seed(
+    { apiVersion: "v1", kind: "Namespace", metadata: { name: "team-a" } },
+    { apiVersion: "v1", kind: "Namespace", metadata: { name: "team-b" } },
+    LEGACY_CRD,
+  );
 });
 afterAll(async () => {
   for (const s of stops) s();
@@ -41,16 +48,33 @@ afterAll(async () => {
 });
 
 const LEGACY_CRD = {
-  apiVersion: "apiextensions.k8s.io/v1", kind: "CustomResourceDefinition", metadata: { name: "networks.kubernetes.com" },
-  spec: { group: "kubernetes.com", scope: "Namespaced", names: { plural: "networks", singular: "network", kind: "Network", shortNames: ["net"] }, versions: [{ name: "v1", served: true, storage: true }] },
+  apiVersion: "apiextensions.k8s.io/v1",
+  kind: "CustomResourceDefinition",
+  metadata: { name: "networks.kubernetes.com" },
+  spec: {
+    group: "kubernetes.com",
+    scope: "Namespaced",
+    names: { plural: "networks", singular: "network", kind: "Network", shortNames: ["net"] },
+    versions: [{ name: "v1", served: true, storage: true }],
+  },
 };
 
 function nad(namespace: string, name: string, config: object | string) {
-  return { apiVersion: "k8s.cni.cncf.io/v1", kind: "NetworkAttachmentDefinition", metadata: { name, namespace }, spec: { config: typeof config === "string" ? config : JSON.stringify(config) } };
+  return {
+    apiVersion: "k8s.cni.cncf.io/v1",
+    kind: "NetworkAttachmentDefinition",
+    metadata: { name, namespace },
+    spec: { config: typeof config === "string" ? config : JSON.stringify(config) },
+  };
 }
 
 function pod(namespace: string, name: string, annotations: Record<string, string>) {
-  const [p] = api.seed({ apiVersion: "v1", kind: "Pod", metadata: { name, namespace, annotations }, spec: { nodeName: "node-1", containers: [{ name: "c", image: "busybox" }] } });
+  const [p] = api.seed({
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name, namespace, annotations },
+    spec: { nodeName: "node-1", containers: [{ name: "c", image: "busybox" }] },
+  });
   return p;
 }
 
@@ -68,15 +92,33 @@ function setup(tag: string, node: TestNetns, extra: Record<string, unknown> = {}
   const cniDir = sub(work, "cnidir");
   const confDir = dirWith(work.dir, `netd-${tag}`, {
     "00-multus.conf": {
-      cniVersion: "1.0.0", name: "multus-cni-network", type: "multus", kubeconfig: kc.path, cniDir, binDir: work.bin,
-      delegates: [{ cniVersion: "1.0.0", name: "cbr0", type: "bridge", bridge: `mb${tag}`.slice(0, 15), isGateway: true, ipam: { type: "host-local", subnet: "10.89.0.0/24", dataDir } }],
+      cniVersion: "1.0.0",
+      name: "multus-cni-network",
+      type: "multus",
+      kubeconfig: kc.path,
+      cniDir,
+      binDir: work.bin,
+      delegates: [
+        {
+          cniVersion: "1.0.0",
+          name: "cbr0",
+          type: "bridge",
+          bridge: `mb${tag}`.slice(0, 15),
+          isGateway: true,
+          ipam: { type: "host-local", subnet: "10.89.0.0/24", dataDir },
+        },
+      ],
       ...extra,
     },
   });
   return {
-    confDir, dataDir, cniDir,
+    confDir,
+    dataDir,
+    cniDir,
     env: (p) => ({
-      NETCONFPATH: confDir, CNI_PATH: work.bin, CNI_CACHE_DIR: join(work.dir, "cache"),
+      NETCONFPATH: confDir,
+      CNI_PATH: work.bin,
+      CNI_CACHE_DIR: join(work.dir, "cache"),
       CNI_ARGS: `IgnoreUnknown=1;K8S_POD_NAMESPACE=${p.metadata.namespace};K8S_POD_NAME=${p.metadata.name};K8S_POD_INFRA_CONTAINER_ID=sandbox-${p.metadata.name};K8S_POD_UID=${p.metadata.uid}`,
     }),
   };
@@ -84,7 +126,8 @@ function setup(tag: string, node: TestNetns, extra: Record<string, unknown> = {}
 
 function events(namespace: string, podName: string): { reason: string; type: string; message: string }[] {
   const all = [...(api as any).store.values()].flatMap((b: Map<string, any>) => [...b.values()]);
-  return all.filter((o: any) => o.kind === "Event" && o.involvedObject?.name === podName && o.involvedObject?.namespace === namespace)
+  return all
+    .filter((o: any) => o.kind === "Event" && o.involvedObject?.name === podName && o.involvedObject?.namespace === namespace)
     .map((e: any) => ({ reason: e.reason, type: e.type, message: e.message }));
 }
 
@@ -94,9 +137,15 @@ rootTest("libcni per exec: eth0 from the master, NADs as net1 and a named interf
     const s = setup("k1", node);
     api.seed(
       nad("team-a", "mv-net", { cniVersion: "1.0.0", type: "macvlan", master: "m0", ipam: { type: "static" } }),
-      nad("team-a", "ptp-net", { cniVersion: "0.4.0", name: "ptp-net", plugins: [{ type: "ptp", ipam: { type: "host-local", subnet: "10.89.3.0/24", dataDir: s.dataDir } }] }),
+      nad("team-a", "ptp-net", {
+        cniVersion: "0.4.0",
+        name: "ptp-net",
+        plugins: [{ type: "ptp", ipam: { type: "host-local", subnet: "10.89.3.0/24", dataDir: s.dataDir } }],
+      }),
     );
-    const p = pod("team-a", "web", { "k8s.v1.cni.cncf.io/networks": '[{"name":"mv-net","ips":["10.89.2.7/24"],"mac":"0a:58:0a:59:02:07"},{"name":"ptp-net","interface":"data0"}]' });
+    const p = pod("team-a", "web", {
+      "k8s.v1.cni.cncf.io/networks": '[{"name":"mv-net","ips":["10.89.2.7/24"],"mac":"0a:58:0a:59:02:07"},{"name":"ptp-net","interface":"data0"}]',
+    });
     const add = await libcni(node, client, "add", "multus-cni-network", podNs!.path, "ctr-web", s.env(p));
     expect(add.stderr).toBe("");
     expect(add.code).toBe(0);
@@ -125,14 +174,20 @@ rootTest("libcni per exec: eth0 from the master, NADs as net1 and a named interf
     expect(del.code).toBe(0);
     expect(podLinks(podNs!)).toEqual({});
     expect(reservations(s.dataDir)).toEqual([]);
-  }));
+  }),
+);
 
 rootTest("a failing second NAD rolls the first back (no reservation left); a missing NAD and a malformed annotation are refused with NoNetworkFound", () =>
   withNetns(2, async (node, podNs) => {
     const s = setup("k2", node);
     api.seed(
       nad("team-a", "ptp-ok", { cniVersion: "1.0.0", name: "ptp-ok", type: "ptp", ipam: { type: "host-local", subnet: "10.89.4.0/24", dataDir: s.dataDir } }),
-      nad("team-a", "mv-broken", { cniVersion: "1.0.0", type: "macvlan", master: "no-such-dev", ipam: { type: "static", addresses: [{ address: "10.89.5.5/24" }] } }),
+      nad("team-a", "mv-broken", {
+        cniVersion: "1.0.0",
+        type: "macvlan",
+        master: "no-such-dev",
+        ipam: { type: "static", addresses: [{ address: "10.89.5.5/24" }] },
+      }),
     );
     const p = pod("team-a", "db", { "k8s.v1.cni.cncf.io/networks": "ptp-ok,mv-broken" });
     const add = await libcni(node, client, "add", "multus-cni-network", podNs!.path, "ctr-db", s.env(p));
@@ -152,13 +207,18 @@ rootTest("a failing second NAD rolls the first back (no reservation left); a mis
     expect(events("team-a", "bad")[0]).toMatchObject({ type: "Warning", reason: "NoNetworkFound" });
     expect(podLinks(podNs!)).toEqual({});
     expect(reservations(s.dataDir)).toEqual([]);
-  }));
+  }),
+);
 
 rootTest("namespaceIsolation: a reference to another namespace is refused, globalNamespaces allowed", () =>
   withNetns(2, async (node, podNs) => {
     const s = setup("k3", node, { namespaceIsolation: true, globalNamespaces: "default,shared" });
-    api.seed(nad("team-b", "ptp-b", { cniVersion: "1.0.0", name: "ptp-b", type: "ptp", ipam: { type: "host-local", subnet: "10.89.6.0/24", dataDir: s.dataDir } }));
-    api.seed(nad("default", "ptp-d", { cniVersion: "1.0.0", name: "ptp-d", type: "ptp", ipam: { type: "host-local", subnet: "10.89.7.0/24", dataDir: s.dataDir } }));
+    api.seed(
+      nad("team-b", "ptp-b", { cniVersion: "1.0.0", name: "ptp-b", type: "ptp", ipam: { type: "host-local", subnet: "10.89.6.0/24", dataDir: s.dataDir } }),
+    );
+    api.seed(
+      nad("default", "ptp-d", { cniVersion: "1.0.0", name: "ptp-d", type: "ptp", ipam: { type: "host-local", subnet: "10.89.7.0/24", dataDir: s.dataDir } }),
+    );
     const p = pod("team-a", "iso", { "k8s.v1.cni.cncf.io/networks": "team-b/ptp-b" });
     const r = await libcni(node, client, "add", "multus-cni-network", podNs!.path, "ctr-iso", s.env(p));
     expect(r.stderr).toContain("namespace isolation enabled, annotation violates permission, pod is in namespace team-a but refers to target namespace team-b");
@@ -168,16 +228,34 @@ rootTest("namespaceIsolation: a reference to another namespace is refused, globa
     expect(r2.code).toBe(0);
     expect(Object.keys(podLinks(podNs!)).sort()).toEqual(["eth0", "ext0"]);
     expect((await libcni(node, client, "del", "multus-cni-network", podNs!.path, "ctr-iso2", s.env(ok))).code).toBe(0);
-  }));
+  }),
+);
 
 rootTest("the v1 forms: a `networks` annotation of `Network` objects (plugin + args, if0name); the first is the master; NADs of the same name also work", () =>
   withNetns(2, async (node, podNs) => {
     macvlanMaster(node);
     const s = setup("k4", node);
     api.seed(
-      { apiVersion: "kubernetes.com/v1", kind: "Network", metadata: { name: "bridge-network", namespace: "default" }, plugin: "bridge", args: JSON.stringify([{ name: "oldbr", bridge: "oldbr0", isGateway: true, ipam: { type: "host-local", subnet: "10.89.8.0/24", dataDir: s.dataDir } }]) },
-      { apiVersion: "kubernetes.com/v1", kind: "Network", metadata: { name: "mv-network", namespace: "default" }, plugin: "macvlan", args: `[ { "master": "m0", "if0name": "net0-m0", "ipam": { "type": "static", "addresses": [ { "address": "10.89.9.5/24" } ] } }, { "master": "m0", "ipam": { "type": "static", "addresses": [ { "address": "10.89.9.6/24" } ] } } ]` },
-      nad("default", "ptp-network", { cniVersion: "0.3.1", name: "ptp-network", type: "ptp", ipam: { type: "host-local", subnet: "10.89.10.0/24", dataDir: s.dataDir } }),
+      {
+        apiVersion: "kubernetes.com/v1",
+        kind: "Network",
+        metadata: { name: "bridge-network", namespace: "default" },
+        plugin: "bridge",
+        args: JSON.stringify([{ name: "oldbr", bridge: "oldbr0", isGateway: true, ipam: { type: "host-local", subnet: "10.89.8.0/24", dataDir: s.dataDir } }]),
+      },
+      {
+        apiVersion: "kubernetes.com/v1",
+        kind: "Network",
+        metadata: { name: "mv-network", namespace: "default" },
+        plugin: "macvlan",
+        args: `[ { "master": "m0", "if0name": "net0-m0", "ipam": { "type": "static", "addresses": [ { "address": "10.89.9.5/24" } ] } }, { "master": "m0", "ipam": { "type": "static", "addresses": [ { "address": "10.89.9.6/24" } ] } } ]`,
+      },
+      nad("default", "ptp-network", {
+        cniVersion: "0.3.1",
+        name: "ptp-network",
+        type: "ptp",
+        ipam: { type: "host-local", subnet: "10.89.10.0/24", dataDir: s.dataDir },
+      }),
     );
     const p = pod("default", "xftony-test", { networks: '[ { "name": "bridge-network"}, { "name": "mv-network"}, { "name": "ptp-network" } ]' });
     const add = await libcni(node, client, "add", "multus-cni-network", podNs!.path, "ctr-v1", s.env(p));
@@ -189,12 +267,21 @@ rootTest("the v1 forms: a `networks` annotation of `Network` objects (plugin + a
     expect(del.code).toBe(0);
     expect(podLinks(podNs!)).toEqual({});
     expect(reservations(s.dataDir)).toEqual([]);
-  }));
+  }),
+);
 
 rootTest("a pod the API server does not know gets Multus's empty result; a call without pod keys still runs the delegates", () =>
   withNetns(2, async (node, podNs) => {
     const s = setup("k6", node);
-    const ghost = await libcni(node, client, "add", "multus-cni-network", podNs!.path, "ctr-ghost", s.env({ metadata: { namespace: "team-a", name: "ghost", uid: "" } }));
+    const ghost = await libcni(
+      node,
+      client,
+      "add",
+      "multus-cni-network",
+      podNs!.path,
+      "ctr-ghost",
+      s.env({ metadata: { namespace: "team-a", name: "ghost", uid: "" } }),
+    );
     expect(ghost.code).toBe(0);
     expect(ghost.json.ips).toEqual([{ address: "0.0.0.0/0", gateway: "0.0.0.0" }]);
     expect(podLinks(podNs!)).toEqual({});
@@ -204,12 +291,15 @@ rootTest("a pod the API server does not know gets Multus's empty result; a call 
     expect(Object.keys(podLinks(podNs!))).toEqual(["eth0"]);
     expect((await libcni(node, client, "del", "multus-cni-network", podNs!.path, "ctr-plain", env)).code).toBe(0);
     expect(reservations(s.dataDir)).toEqual([]);
-  }));
+  }),
+);
 
 rootTest("DEL works with the API server gone (last test: it stops the server)", () =>
   withNetns(2, async (node, podNs) => {
     const s = setup("k5", node);
-    api.seed(nad("team-a", "ptp-z", { cniVersion: "1.0.0", name: "ptp-z", type: "ptp", ipam: { type: "host-local", subnet: "10.89.11.0/24", dataDir: s.dataDir } }));
+    api.seed(
+      nad("team-a", "ptp-z", { cniVersion: "1.0.0", name: "ptp-z", type: "ptp", ipam: { type: "host-local", subnet: "10.89.11.0/24", dataDir: s.dataDir } }),
+    );
     const p = pod("team-a", "gone", { "k8s.v1.cni.cncf.io/networks": "ptp-z" });
     expect((await libcni(node, client, "add", "multus-cni-network", podNs!.path, "ctr-gone", s.env(p))).code).toBe(0);
     expect(Object.keys(podLinks(podNs!)).sort()).toEqual(["eth0", "net1"]);
@@ -221,4 +311,5 @@ rootTest("DEL works with the API server gone (last test: it stops the server)", 
     expect(podLinks(podNs!)).toEqual({});
     expect(reservations(s.dataDir)).toEqual([]);
     writeFileSync(join(work.dir, "done"), "");
-  }));
+  }),
+);

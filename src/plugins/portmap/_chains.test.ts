@@ -2,8 +2,16 @@ import { describe, expect, test } from "bun:test";
 import { dnatChainName, dnatComment, dnatRules, hostIPIn, markDef, type DnatInput } from "./_chains.ts";
 
 const base: DnatInput = {
-  net: "n", containerID: "c", containerAddr: "10.1.0.2/24", containerNet: "10.1.0.0/24", family: 4,
-  mappings: [{ hostPort: 80, containerPort: 8080, protocol: "tcp" }], snat: true, masqAll: false, setMarkChain: "CNI-HOSTPORT-SETMARK", conditions: [],
+  net: "n",
+  containerID: "c",
+  containerAddr: "10.1.0.2/24",
+  containerNet: "10.1.0.0/24",
+  family: 4,
+  mappings: [{ hostPort: 80, containerPort: 8080, protocol: "tcp" }],
+  snat: true,
+  masqAll: false,
+  setMarkChain: "CNI-HOSTPORT-SETMARK",
+  conditions: [],
 };
 const texts = (d: DnatInput) => dnatRules(d).rules.map((r) => r.tokens.join(" "));
 

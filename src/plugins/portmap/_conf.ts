@@ -31,7 +31,8 @@ const PROTOCOLS = ["tcp", "udp", "sctp"];
 function conditions(conf: NetConf, field: string): string[] {
   const v = conf[field];
   if (v === undefined || v === null) return [];
-  if (!Array.isArray(v) || v.some((s) => typeof s !== "string" || /[\n\r\0]/.test(s))) throw invalidConfig(`Invalid "${field}": must be a list of strings without line breaks`);
+  if (!Array.isArray(v) || v.some((s) => typeof s !== "string" || /[\n\r\0]/.test(s)))
+    throw invalidConfig(`Invalid "${field}": must be a list of strings without line breaks`);
   return v as string[];
 }
 
@@ -47,18 +48,26 @@ function backendOfConditions(c: string[]): Backend | undefined {
  */
 function backendOf(conf: NetConf, external: string, v4: string[], v6: string[]): Backend {
   const asked = stringField(conf, "backend");
-  if (asked !== "" && asked !== "iptables" && asked !== "nftables") throw invalidConfig(`Invalid "backend": ${JSON.stringify(asked)}, must be "iptables" or "nftables"`);
+  if (asked !== "" && asked !== "iptables" && asked !== "nftables")
+    throw invalidConfig(`Invalid "backend": ${JSON.stringify(asked)}, must be "iptables" or "nftables"`);
   const backend: Backend = asked || (!iptablesAvailable() && nftAvailable() ? "nftables" : "iptables");
-  const needs: [string, Backend | undefined][] = [["externalSetMarkChain", external ? "iptables" : undefined], ["conditionsV4", backendOfConditions(v4)], ["conditionsV6", backendOfConditions(v6)]];
+  const needs: [string, Backend | undefined][] = [
+    ["externalSetMarkChain", external ? "iptables" : undefined],
+    ["conditionsV4", backendOfConditions(v4)],
+    ["conditionsV6", backendOfConditions(v6)],
+  ];
   const wrong = needs.filter(([, b]) => b !== undefined && b !== backend).map(([f]) => f);
-  if (wrong.length) throw invalidConfig(`Invalid config: ${backend} backend was requested but ${wrong.join(", ")} ${wrong.length > 1 ? "are" : "is"} for the other backend`);
-  if (backend === "nftables" && [...v4, ...v6].some((c) => /[;#{}\\]/.test(c))) throw invalidConfig("Invalid conditions: ; # { } \\ are not allowed in nftables conditions");
+  if (wrong.length)
+    throw invalidConfig(`Invalid config: ${backend} backend was requested but ${wrong.join(", ")} ${wrong.length > 1 ? "are" : "is"} for the other backend`);
+  if (backend === "nftables" && [...v4, ...v6].some((c) => /[;#{}\\]/.test(c)))
+    throw invalidConfig("Invalid conditions: ; # { } \\ are not allowed in nftables conditions");
   return backend;
 }
 
 function checkMappings(mappings: PortMapping[]): PortMapping[] {
   const port = (p: unknown, what: string) => {
-    if (!Number.isInteger(p) || (p as number) < 1 || (p as number) > 65535) throw invalidConfig(`Invalid port mapping: ${what} ${JSON.stringify(p)} is not a port`);
+    if (!Number.isInteger(p) || (p as number) < 1 || (p as number) > 65535)
+      throw invalidConfig(`Invalid port mapping: ${what} ${JSON.stringify(p)} is not a port`);
   };
   for (const m of mappings) {
     port(m.hostPort, "hostPort");

@@ -13,8 +13,15 @@ import { errorMessage } from "../../spec/error.ts";
 /** The container's rule set in one family. */
 function rulesFor(conf: PortMapConf, containerID: string, family: Family, addr: string) {
   return dnatRules({
-    net: conf.name, containerID, containerAddr: addr, containerNet: formatCIDR(networkOf(cidrOf(addr))), family,
-    mappings: conf.mappings, snat: conf.snat, masqAll: conf.masqAll, setMarkChain: conf.externalSetMarkChain ?? SETMARK,
+    net: conf.name,
+    containerID,
+    containerAddr: addr,
+    containerNet: formatCIDR(networkOf(cidrOf(addr))),
+    family,
+    mappings: conf.mappings,
+    snat: conf.snat,
+    masqAll: conf.masqAll,
+    setMarkChain: conf.externalSetMarkChain ?? SETMARK,
     conditions: family === 4 ? conf.conditionsV4 : conf.conditionsV6,
   });
 }

@@ -37,11 +37,13 @@ function conditionText(c: string[]): string {
 /** The container rules of both families' tables: one read of the table list, one of each table there. */
 function containerRulesNow(pred: (comment: string) => boolean): { family: 4 | 6; rule: NftRule }[] {
   const tables = nftTables();
-  return ([4, 6] as const).filter((f) => tables.has(`${fam(f)} ${TABLE}`)).flatMap((family) =>
-    nftListTable(fam(family), TABLE)
-      .filter((r) => RULE_CHAINS.has(r.chain) && r.comment !== undefined && pred(r.comment))
-      .map((rule) => ({ family, rule })),
-  );
+  return ([4, 6] as const)
+    .filter((f) => tables.has(`${fam(f)} ${TABLE}`))
+    .flatMap((family) =>
+      nftListTable(fam(family), TABLE)
+        .filter((r) => RULE_CHAINS.has(r.chain) && r.comment !== undefined && pred(r.comment))
+        .map((rule) => ({ family, rule })),
+    );
 }
 
 /** The rule texts of one container (what ADD adds and CHECK counts), by chain. */
@@ -96,7 +98,14 @@ function forwardPortsNft(inputs: NftPortMapInput[]): void {
   if (inputs.length === 0) return;
   const id = inputs[0]!.containerID;
   const old = containerRulesNow((cm) => cm === id);
-  nftApply(inputs.flatMap((d) => forwardScript(d, old.filter((o) => o.family === d.family).map((o) => o.rule))));
+  nftApply(
+    inputs.flatMap((d) =>
+      forwardScript(
+        d,
+        old.filter((o) => o.family === d.family).map((o) => o.rule),
+      ),
+    ),
+  );
 }
 
 /** Removes the container's rules in both families in one transaction; nothing there is fine. */
@@ -112,7 +121,12 @@ function countRulesNft(family: 4 | 6, chain: string, containerID: string): numbe
 
 function nftInput(conf: PortMapConf, containerID: string, family: 4 | 6, addr: string): NftPortMapInput {
   return {
-    family, containerID, ip: addr.split("/")[0]!, mappings: conf.mappings, snat: conf.snat, masqAll: conf.masqAll,
+    family,
+    containerID,
+    ip: addr.split("/")[0]!,
+    mappings: conf.mappings,
+    snat: conf.snat,
+    masqAll: conf.masqAll,
     conditions: family === 4 ? conf.conditionsV4 : conf.conditionsV6,
   };
 }

@@ -14,7 +14,11 @@ const REF = reference("portmap");
 function natTables(node: TestNetns): string[] {
   return ["iptables-save", "ip6tables-save"].flatMap((save) => [
     `# ${save}`,
-    ...node.exec([save, "-t", "nat"]).split("\n").filter((l) => /^(-A|:CNI)/.test(l)).map((l) => l.replace(/ \[\d+:\d+\]$/, "")),
+    ...node
+      .exec([save, "-t", "nat"])
+      .split("\n")
+      .filter((l) => /^(-A|:CNI)/.test(l))
+      .map((l) => l.replace(/ \[\d+:\d+\]$/, "")),
   ]);
 }
 
@@ -29,12 +33,25 @@ function resetNat(node: TestNetns): void {
 const tcp = (hostPort: number, containerPort: number, extra: Record<string, unknown> = {}) => ({ hostPort, containerPort, protocol: "tcp", ...extra });
 
 const CASES: [string, unknown[], Record<string, unknown>][] = [
-  ["tcp and udp, hostIP in either family, 0.0.0.0", [tcp(8080, 80), tcp(9090, 90, { hostIP: "192.168.5.5" }), tcp(9091, 91, { hostIP: "2001:DB8::0001" }), { hostPort: 53, containerPort: 53, protocol: "udp", hostIP: "0.0.0.0" }], {}],
+  [
+    "tcp and udp, hostIP in either family, 0.0.0.0",
+    [
+      tcp(8080, 80),
+      tcp(9090, 90, { hostIP: "192.168.5.5" }),
+      tcp(9091, 91, { hostIP: "2001:DB8::0001" }),
+      { hostPort: 53, containerPort: 53, protocol: "udp", hostIP: "0.0.0.0" },
+    ],
+    {},
+  ],
   ["conditions", [tcp(8080, 80)], { conditionsV4: ["-s", "1.2.3.4", "!", "-i", "lo"], conditionsV6: ["-s", "2001:db8::5"] }],
   ["externalSetMarkChain", [tcp(8080, 80)], { externalSetMarkChain: "KUBE-MARK-MASQ" }],
   ["markMasqBit", [tcp(8080, 80)], { markMasqBit: 5 }],
   ["snat off, a mapping listed twice", [tcp(8080, 80), tcp(8080, 80)], { snat: false }],
-  ["sctp and 17 tcp ports (multiport takes 15)", [{ hostPort: 8080, containerPort: 80, protocol: "sctp" }, ...Array.from({ length: 17 }, (_, i) => tcp(10000 + i, 80))], {}],
+  [
+    "sctp and 17 tcp ports (multiport takes 15)",
+    [{ hostPort: 8080, containerPort: 80, protocol: "sctp" }, ...Array.from({ length: 17 }, (_, i) => tcp(10000 + i, 80))],
+    {},
+  ],
 ];
 
 function setup(node: TestNetns, extra: Record<string, unknown>): void {
@@ -47,7 +64,14 @@ describe("portmap against the Go portmap", () => {
     rootTest(`${name}: same rules, CHECK passes, DEL leaves what theirs leaves`, () =>
       withNetns(2, (node, pod) => {
         setup(node, extra);
-        const prevResult = { cniVersion: "1.0.0", interfaces: [{ name: "eth0", sandbox: pod!.path }], ips: [{ interface: 0, address: "10.88.0.2/24" }, { interface: 0, address: "fd00:88::2/64" }] };
+        const prevResult = {
+          cniVersion: "1.0.0",
+          interfaces: [{ name: "eth0", sandbox: pod!.path }],
+          ips: [
+            { interface: 0, address: "10.88.0.2/24" },
+            { interface: 0, address: "fd00:88::2/64" },
+          ],
+        };
         const conf = { cniVersion: "1.0.0", name: "pmnet", type: "portmap", runtimeConfig: { portMappings: maps }, ...extra, prevResult };
         const call = (argv: string[], command: Call["command"]) => runIn(node, argv, { command, netns: pod!.path, containerID: "ctr1", conf });
         expect(call(REF, "ADD").code).toBe(0);
@@ -63,12 +87,20 @@ describe("portmap against the Go portmap", () => {
         expect(call(OURS, "DEL").code).toBe(0);
         expect(natTables(node)).toEqual(afterTheirDel);
         expect(call(OURS, "DEL").code).toBe(0);
-      }));
+      }),
+    );
   }
 
   rootTest("a DEL by either removes what the other's ADD made", () =>
     withNetns(2, (node, pod) => {
-      const prevResult = { cniVersion: "1.0.0", interfaces: [{ name: "eth0", sandbox: pod!.path }], ips: [{ interface: 0, address: "10.88.0.2/24" }, { interface: 0, address: "fd00:88::2/64" }] };
+      const prevResult = {
+        cniVersion: "1.0.0",
+        interfaces: [{ name: "eth0", sandbox: pod!.path }],
+        ips: [
+          { interface: 0, address: "10.88.0.2/24" },
+          { interface: 0, address: "fd00:88::2/64" },
+        ],
+      };
       const conf = { cniVersion: "1.0.0", name: "pmnet", type: "portmap", runtimeConfig: { portMappings: [tcp(8080, 80), tcp(8443, 443)] }, prevResult };
       const call = (argv: string[], command: Call["command"], id: string) => runIn(node, argv, { command, netns: pod!.path, containerID: id, conf });
       const leftovers = () => natTables(node).filter((l) => l.includes("CNI-DN-") || l.includes("dnat name"));
@@ -78,5 +110,6 @@ describe("portmap against the Go portmap", () => {
       expect(call(OURS, "DEL", "go-made").code).toBe(0);
       expect(call(REF, "DEL", "ours-made").code).toBe(0);
       expect(leftovers()).toEqual([]);
-    }));
+    }),
+  );
 });

@@ -33,30 +33,49 @@ rootTest("libcni: Go bridge + host-local, our portmap; a real forward; CHECK; DE
     if (!client.path) throw new Error(`cannot build the libcni client: ${client.why}`);
     const confDir = mkdtempSync(join(work, "net.d-"));
     const dataDir = mkdtempSync(join(work, "data-"));
-    writeFileSync(join(confDir, "10-pm.conflist"), JSON.stringify({
-      cniVersion: "1.0.0",
-      name: "pmlibcni",
-      plugins: [
-        { type: "bridge", bridge: "cnipml0", isGateway: true, ipMasq: true, ipam: { type: "host-local", subnet: "10.78.0.0/24", dataDir } },
-        { type: "portmap", capabilities: { portMappings: true } },
-      ],
-    }));
+    writeFileSync(
+      join(confDir, "10-pm.conflist"),
+      JSON.stringify({
+        cniVersion: "1.0.0",
+        name: "pmlibcni",
+        plugins: [
+          { type: "bridge", bridge: "cnipml0", isGateway: true, ipMasq: true, ipam: { type: "host-local", subnet: "10.78.0.0/24", dataDir } },
+          { type: "portmap", capabilities: { portMappings: true } },
+        ],
+      }),
+    );
     const env = (mappings: unknown[]) => ({
-      PATH: process.env.PATH!, NETCONFPATH: confDir, CNI_PATH: join(work, "bin"), CNI_IFNAME: "eth0", CNI_CACHE_DIR: join(work, "cache"),
+      PATH: process.env.PATH!,
+      NETCONFPATH: confDir,
+      CNI_PATH: join(work, "bin"),
+      CNI_IFNAME: "eth0",
+      CNI_CACHE_DIR: join(work, "cache"),
       // Go field names, as containerd marshals its structs.
       CAP_ARGS: JSON.stringify({ portMappings: mappings }),
     });
     const maps = [{ HostPort: 8081, ContainerPort: 81, Protocol: "TCP" }];
-    const run = (cmd: string, m: unknown[] = maps) => spawnSync("ip", ["netns", "exec", node.name, client.path!, cmd, "pmlibcni", pod!.path, "pm-ctr-1"], { env: env(m), encoding: "utf8" });
-    const nat = () => node.exec(["iptables-save", "-t", "nat"]).split("\n").filter((l) => l.includes("CNI-DN-") || l.includes("pm-ctr-1"));
+    const run = (cmd: string, m: unknown[] = maps) =>
+      spawnSync("ip", ["netns", "exec", node.name, client.path!, cmd, "pmlibcni", pod!.path, "pm-ctr-1"], { env: env(m), encoding: "utf8" });
+    const nat = () =>
+      node
+        .exec(["iptables-save", "-t", "nat"])
+        .split("\n")
+        .filter((l) => l.includes("CNI-DN-") || l.includes("pm-ctr-1"));
 
     node.exec(["ip", "link", "set", "lo", "up"]);
     const add = run("add");
     expect(add.stderr).toBe("");
     expect(add.status).toBe(0);
     expect(nat().some((l) => l.includes("--to-destination 10.78.0.2:81"))).toBe(true);
-    const server = Bun.spawn(["ip", "netns", "exec", pod!.name, BUN, "-e",
-      `Bun.listen({ hostname: "0.0.0.0", port: 81, socket: { open(s) { s.write("via libcni\\n"); s.end(); }, data() {} } }); setTimeout(() => process.exit(0), 20000);`]);
+    const server = Bun.spawn([
+      "ip",
+      "netns",
+      "exec",
+      pod!.name,
+      BUN,
+      "-e",
+      `Bun.listen({ hostname: "0.0.0.0", port: 81, socket: { open(s) { s.write("via libcni\\n"); s.end(); }, data() {} } }); setTimeout(() => process.exit(0), 20000);`,
+    ]);
     try {
       let got = "";
       for (let i = 0; i < 20 && !got.includes("via libcni"); i++) {
@@ -73,4 +92,5 @@ rootTest("libcni: Go bridge + host-local, our portmap; a real forward; CHECK; DE
     const del = run("del", [{ HostPort: 1, ContainerPort: 1, Protocol: "UDP" }]);
     expect([del.status, del.stderr]).toEqual([0, ""]);
     expect(nat()).toEqual([]);
-  }));
+  }),
+);

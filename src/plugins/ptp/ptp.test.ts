@@ -53,7 +53,9 @@ describe("ptp: ADD/CHECK/DEL at every spec version", () => {
               { name: hostName, mac: expect.stringMatching(/^[0-9a-f:]{17}$/) },
               { name: "eth0", mac: expect.stringMatching(/^[0-9a-f:]{17}$/), sandbox: pod!.path },
             ]);
-            expect(r.ips).toEqual([{ ...(compareVersions(v, "1.0.0") < 0 ? { version: "4" } : {}), interface: 1, address: "10.77.0.2/24", gateway: "10.77.0.1" }]);
+            expect(r.ips).toEqual([
+              { ...(compareVersions(v, "1.0.0") < 0 ? { version: "4" } : {}), interface: 1, address: "10.77.0.2/24", gateway: "10.77.0.1" },
+            ]);
             expect(r.routes).toEqual([{ dst: "0.0.0.0/0" }]);
             expect(r.dns).toEqual({});
           }
@@ -89,14 +91,20 @@ describe("ptp: ADD/CHECK/DEL at every spec version", () => {
         } finally {
           fake?.cleanup();
         }
-      }));
+      }),
+    );
   }
 });
 
 describe("ptp: fields", () => {
   rootTest("dual stack: v4 and v6 ranges, DAD settled, ping both ways", () =>
     withNode(1, async (node, [pod], dataDir) => {
-      const c = conf("1.0.0", dataDir, {}, { subnet: undefined, ranges: [[{ subnet: "10.77.0.0/24" }], [{ subnet: "fd77::/64" }]], routes: [{ dst: "0.0.0.0/0" }, { dst: "::/0" }] });
+      const c = conf(
+        "1.0.0",
+        dataDir,
+        {},
+        { subnet: undefined, ranges: [[{ subnet: "10.77.0.0/24" }], [{ subnet: "fd77::/64" }]], routes: [{ dst: "0.0.0.0/0" }, { dst: "::/0" }] },
+      );
       const add = call(OURS, node, { command: "ADD", netns: pod!.path, conf: c });
       expect(add.code).toBe(0);
       const host = add.json.interfaces[0].name;
@@ -114,7 +122,8 @@ describe("ptp: fields", () => {
       expect(check.code).toBe(0);
       expect(call(OURS, node, { command: "DEL", netns: pod!.path, conf: c }).code).toBe(0);
       expect([links(node), routeState(node), allocated(dataDir)]).toEqual([[], [], []]);
-    }));
+    }),
+  );
 
   rootTest("dns from the config replaces IPAM's; without it IPAM's stays", () =>
     withNode(2, async (node, [p1, p2], dataDir) => {
@@ -123,7 +132,8 @@ describe("ptp: fields", () => {
       expect(a.json.dns).toEqual(dns);
       const b = call(OURS, node, { command: "ADD", netns: p2!.path, containerID: "c2", conf: conf("1.0.0", dataDir) });
       expect(b.json.dns).toEqual({});
-    }));
+    }),
+  );
 
   const bad: [string, Record<string, unknown>, number, string][] = [
     ["mtu below 68", { mtu: 40 }, 7, `Invalid "mtu": 40 is below 68`],
@@ -142,7 +152,8 @@ describe("ptp: fields", () => {
         const add = call(OURS, node, { command: "ADD", netns: pod!.path, conf: c });
         expect(add.json).toEqual({ cniVersion: "1.0.0", code, msg });
         expect([links(node), links(pod!), allocated(dataDir)]).toEqual([[], [], []]);
-      }));
+      }),
+    );
   }
 });
 
@@ -154,7 +165,8 @@ describe("ptp: failures undo everything", () => {
       expect(add.code).toBe(1);
       expect(add.json.msg).toStartWith("failed to add route '10.99.0.0/16 via 192.168.200.1 dev eth0'");
       expect([links(node), links(pod!), routeState(node), allocated(dataDir)]).toEqual([[], [], [], []]);
-    }));
+    }),
+  );
 
   rootTest("IPAM exhausted: the second ADD fails and leaves nothing", () =>
     withNode(2, async (node, [p1, p2], dataDir) => {
@@ -166,7 +178,8 @@ describe("ptp: failures undo everything", () => {
       expect(links(p2!)).toEqual([]);
       expect(links(node).length).toBe(1);
       expect(allocated(dataDir)).toEqual(["10.77.0.9"]);
-    }));
+    }),
+  );
 
   rootTest("CNI_IFNAME taken in the pod: refused before IPAM runs", () =>
     withNode(1, async (node, [pod], dataDir) => {
@@ -175,7 +188,8 @@ describe("ptp: failures undo everything", () => {
       const add = call(OURS, node, { command: "ADD", netns: pod!.path, conf: conf("1.0.0", dataDir) });
       expect(add.json.msg).toBe(`container veth name "eth0" already exists in netns "${pod!.path}"`);
       expect([links(node), links(pod!), allocated(dataDir)]).toEqual([[], ["eth0"], []]);
-    }));
+    }),
+  );
 
   rootTest("IPAM result without a gateway: refused, the address released", () =>
     withNode(1, async (node, [pod], dataDir) => {
@@ -184,7 +198,8 @@ describe("ptp: failures undo everything", () => {
       const add = call(OURS, node, { command: "ADD", netns: pod!.path, conf: c });
       expect(add.json.msg).toBe("IPAM result for ptp has no gateway for 10.77.0.5/24");
       expect([links(node), links(pod!)]).toEqual([[], []]);
-    }));
+    }),
+  );
 });
 
 describe("ptp: DEL", () => {
@@ -195,7 +210,8 @@ describe("ptp: DEL", () => {
       expect([del.code, del.stdout]).toEqual([0, ""]);
       expect([links(node), routeState(node), allocated(dataDir)]).toEqual([[], [], []]);
       expect(call(OURS, node, { command: "DEL", netns: "", conf: c }).code).toBe(0);
-    }));
+    }),
+  );
 
   rootTest("the namespace path is gone but a process keeps it alive: the host end is found and deleted", () =>
     withNode(1, async (node, [pod], dataDir) => {
@@ -208,7 +224,8 @@ describe("ptp: DEL", () => {
         expect(del.code).toBe(0);
         expect([links(node), routeState(node), allocated(dataDir)]).toEqual([[], [], []]);
       });
-    }));
+    }),
+  );
 
   rootTest("an ADD killed between creating the pair and tagging it, pod path gone: DEL finds the host end by its name", () =>
     withNode(1, async (node, [pod], dataDir) => {
@@ -223,7 +240,8 @@ describe("ptp: DEL", () => {
         expect([del.code, del.stderr]).toEqual([0, ""]);
         expect(links(node).sort()).toEqual(["other0", "vethdeadbeef"]);
       });
-    }));
+    }),
+  );
 
   rootTest("DEL of a pair made by the reference plugin, with the namespace path gone, uses the prevResult", () =>
     withNode(1, async (node, [pod], dataDir) => {
@@ -235,7 +253,8 @@ describe("ptp: DEL", () => {
         expect(del.code).toBe(0);
         expect([links(node), routeState(node), allocated(dataDir)]).toEqual([[], [], []]);
       });
-    }));
+    }),
+  );
 });
 
 describe("ptp: CHECK", () => {
@@ -258,7 +277,8 @@ describe("ptp: CHECK", () => {
       pod!.exec(["ip", "addr", "add", "10.77.0.2/24", "dev", "eth0"]);
       pod!.exec(["ip", "route", "add", "default", "via", "10.77.0.1", "dev", "eth0", "onlink"]);
       expect(check(prev).json.msg).toBe(`ptp: host veth "${prev.interfaces[0].name}" lacks gateway 10.77.0.1/32`);
-    }));
+    }),
+  );
 });
 
 describe("ptp: GC and STATUS go to IPAM", () => {
@@ -269,7 +289,13 @@ describe("ptp: GC and STATUS go to IPAM", () => {
         const log = join(bin.dir, "log");
         writeFileSync(join(bin.dir, "fake-ipam"), `#!/bin/sh\necho "$CNI_COMMAND $(cat)" >> ${log}\n`);
         chmodSync(join(bin.dir, "fake-ipam"), 0o755);
-        const c = { cniVersion: "1.1.0", name: "ptpnet", type: "ptp", ipam: { type: "fake-ipam" }, "cni.dev/valid-attachments": [{ containerID: "c1", ifname: "eth0" }] };
+        const c = {
+          cniVersion: "1.1.0",
+          name: "ptpnet",
+          type: "ptp",
+          ipam: { type: "fake-ipam" },
+          "cni.dev/valid-attachments": [{ containerID: "c1", ifname: "eth0" }],
+        };
         for (const command of ["GC", "STATUS"] as const) {
           const out = call(OURS, node, { command, path: bin.dir, conf: c });
           expect([out.code, out.stdout]).toEqual([0, ""]);
@@ -280,7 +306,8 @@ describe("ptp: GC and STATUS go to IPAM", () => {
       } finally {
         bin.cleanup();
       }
-    }));
+    }),
+  );
 });
 
 // Debian's reference is v1.1.1: it speaks spec versions up to 1.0.0.
@@ -291,7 +318,10 @@ describe("ptp against the reference", () => {
         // Two nodes, one pod each: ours on the first, the reference on the second.
         withNode(3, async (n1, [n2, mine, theirs], dataDir) => {
           n2!.exec(["ip", "link", "set", "lo", "up"]);
-          const ipam = stack === "v4" ? {} : { subnet: undefined, ranges: [[{ subnet: "10.77.0.0/24" }], [{ subnet: "fd77::/64" }]], routes: [{ dst: "0.0.0.0/0" }, { dst: "::/0" }] };
+          const ipam =
+            stack === "v4"
+              ? {}
+              : { subnet: undefined, ranges: [[{ subnet: "10.77.0.0/24" }], [{ subnet: "fd77::/64" }]], routes: [{ dst: "0.0.0.0/0" }, { dst: "::/0" }] };
           const store = tempDir();
           try {
             const cm = conf(v, dataDir, { mtu: 1450 }, ipam);
@@ -333,7 +363,8 @@ describe("ptp against the reference", () => {
           } finally {
             store.cleanup();
           }
-        }));
+        }),
+      );
     }
   }
 
@@ -344,13 +375,19 @@ describe("ptp against the reference", () => {
       const b = call(REF, node, { command: "ADD", netns: pod!.path, conf: c });
       expect([a.json.code, a.json.msg]).toEqual([b.json.code, b.json.msg]);
       expect([links(node), links(pod!)]).toEqual([[], []]);
-    }));
+    }),
+  );
 });
 
 describe("ptp: ipMasq", () => {
   // host-local goes round robin: the second ADD gets the next address, the rest is equal.
   const natCNI = (node: TestNetns) =>
-    node.exec(["iptables-save", "-t", "nat"]).split("\n").filter((l) => l.includes("CNI-")).map((l) => l.replace(/-s 10\.77\.0\.\d+\/32/, "-s POD/32")).sort();
+    node
+      .exec(["iptables-save", "-t", "nat"])
+      .split("\n")
+      .filter((l) => l.includes("CNI-"))
+      .map((l) => l.replace(/-s 10\.77\.0\.\d+\/32/, "-s POD/32"))
+      .sort();
 
   rootTest("the reference's masquerade rules after ADD, none after DEL, also with the namespace gone", () =>
     withNode(1, (node, [pod], dataDir) => {
@@ -372,7 +409,8 @@ describe("ptp: ipMasq", () => {
       expect(call(OURS, node, { command: "DEL", netns: "", conf: c }).code).toBe(0);
       expect(natCNI(node)).toEqual([]);
       expect(allocated(dataDir)).toEqual([]);
-    }));
+    }),
+  );
 
   rootTest("ipMasqBackend nftables: the reference's table and rule, gone after DEL", () =>
     withNode(1, (node, [pod], dataDir) => {
@@ -386,8 +424,8 @@ describe("ptp: ipMasq", () => {
       expect(natCNI(node)).toEqual([]);
       expect(call(OURS, node, { command: "DEL", netns: pod!.path, conf: c }).code).toBe(0);
       expect(node.exec(["nft", "list", "table", "inet", "cni_plugins_masquerade"])).not.toContain("masquerade comment");
-    }));
-
+    }),
+  );
 });
 
 describe("ptp: a bad IPAM section changes nothing", () => {
@@ -400,6 +438,7 @@ describe("ptp: a bad IPAM section changes nothing", () => {
         expect([r.code, r.json.code]).toEqual([1, 7]);
         expect(r.json.msg).toContain(bad.msg);
         expect([links(node), links(pod!), allocated(dataDir)]).toEqual([[], [], []]);
-      }));
+      }),
+    );
   }
 });

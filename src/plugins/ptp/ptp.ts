@@ -56,7 +56,8 @@ export function loadNetConf(args: CmdArgs): PtpConf {
 function checkGateways(ips: IPConfig[]): IPConfig[] {
   for (const ipc of ips) {
     if (!ipc.gateway) throw failure(`IPAM result for ptp has no gateway for ${ipc.address}`);
-    if (familyOfText(ipc.gateway) !== familyOfText(ipc.address)) throw failure(`IPAM result for ptp has gateway ${ipc.gateway} of another family than ${ipc.address}`);
+    if (familyOfText(ipc.gateway) !== familyOfText(ipc.address))
+      throw failure(`IPAM result for ptp has gateway ${ipc.gateway} of another family than ${ipc.address}`);
   }
   return ips;
 }

@@ -30,9 +30,18 @@ function nextTable(from: number, taken: Set<number>): number {
 /** A listed route as a spec for re-adding it elsewhere. */
 function specOf(r: RouteEntry, table: number): RouteSpec {
   return {
-    family: r.family, table, ...(r.dst ? { dst: r.dst } : {}), ...(r.gw ? { gw: r.gw } : {}), ...(r.src ? { src: r.src } : {}),
-    ...(r.linkIndex !== undefined ? { link: r.linkIndex } : {}), scope: r.scope, protocol: r.protocol, type: r.type,
-    ...(r.priority !== undefined ? { priority: r.priority } : {}), ...(r.mtu ? { mtu: r.mtu } : {}), ...(r.advmss ? { advmss: r.advmss } : {}),
+    family: r.family,
+    table,
+    ...(r.dst ? { dst: r.dst } : {}),
+    ...(r.gw ? { gw: r.gw } : {}),
+    ...(r.src ? { src: r.src } : {}),
+    ...(r.linkIndex !== undefined ? { link: r.linkIndex } : {}),
+    scope: r.scope,
+    protocol: r.protocol,
+    type: r.type,
+    ...(r.priority !== undefined ? { priority: r.priority } : {}),
+    ...(r.mtu ? { mtu: r.mtu } : {}),
+    ...(r.advmss ? { advmss: r.advmss } : {}),
   };
 }
 

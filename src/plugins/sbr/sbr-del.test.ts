@@ -19,7 +19,11 @@ const prev = (pod: TestNetns, ifName: string, cidr: string) => ({
 });
 const conf = (pod: TestNetns, ifName: string, cidr: string) => ({ cniVersion: "1.0.0", name: "sbrnet", type: "sbr", prevResult: prev(pod, ifName, cidr) });
 const rules = (pod: TestNetns) => pod.ipJson("-4", "rule", "show").filter((r: any) => r.src && r.src !== "all");
-const table = (pod: TestNetns, t: string) => routeState(pod).filter((r) => r.table === t).map((r) => r.dst).sort();
+const table = (pod: TestNetns, t: string) =>
+  routeState(pod)
+    .filter((r) => r.table === t)
+    .map((r) => r.dst)
+    .sort();
 
 describe("sbr DEL and table choice", () => {
   rootTest("a table already used by a rule is skipped as the reference does; DEL of one interface leaves the other's table", () =>
@@ -48,14 +52,19 @@ describe("sbr DEL and table choice", () => {
 
       // DEL of net1: its rule and table go; eth0's stay, and so does the operator's rule.
       expect(call(OURS, "DEL", "net1", "10.10.0.2/24").code).toBe(0);
-      expect(rules(p).map((r: any) => `${r.src} ${r.table}`).sort()).toEqual(["10.9.0.2 101", "192.0.2.1 100"]);
+      expect(
+        rules(p)
+          .map((r: any) => `${r.src} ${r.table}`)
+          .sort(),
+      ).toEqual(["10.9.0.2 101", "192.0.2.1 100"]);
       expect(table(p, "102")).toEqual([]);
       expect(table(p, "101")).toEqual(["10.9.0.0/24", "default"]);
       expect(call(OURS, "CHECK", "eth0", "10.9.0.2/24").code).toBe(0);
       expect(call(OURS, "DEL", "eth0", "10.9.0.2/24").code).toBe(0);
       expect(table(p, "101")).toEqual([]);
       expect(rules(p).map((r: any) => r.src)).toEqual(["192.0.2.1"]);
-    }));
+    }),
+  );
 
   rootTest("DEL finds the rule by the prevResult when the link has lost its address", () =>
     withNetns(2, (node, pod) => {
@@ -68,5 +77,6 @@ describe("sbr DEL and table choice", () => {
       expect(runIn(node, OURS, { command: "DEL", netns: p.path, conf: c }).code).toBe(0);
       expect(rules(p)).toEqual([]);
       expect(routeState(p).filter((r) => r.table === "100")).toEqual([]);
-    }));
+    }),
+  );
 });

@@ -17,7 +17,10 @@ function setUp(node: TestNetns, pod: TestNetns): void {
 const prev = (pod: TestNetns) => ({
   cniVersion: "1.0.0",
   interfaces: [{ name: "eth0", sandbox: pod.path }],
-  ips: [{ interface: 0, address: "10.9.0.2/24", gateway: "10.9.0.1" }, { interface: 0, address: "fd00:9::2/64", gateway: "fd00:9::1" }],
+  ips: [
+    { interface: 0, address: "10.9.0.2/24", gateway: "10.9.0.1" },
+    { interface: 0, address: "fd00:9::2/64", gateway: "fd00:9::1" },
+  ],
 });
 
 /** Rules and routes of both families (routes without the kernel's local/multicast ones), sorted. */
@@ -44,18 +47,25 @@ describe("sbr dual-stack", () => {
       expect([add.code, add.stderr]).toEqual([0, ""]);
       const mine = state(p);
       expect(mine.rules).toEqual(theirs.rules);
-      expect(mine.rules.map((r: any) => [r.src, r.table])).toEqual([["10.9.0.2", "100"], ["fd00:9::2", "101"]]);
+      expect(mine.rules.map((r: any) => [r.src, r.table])).toEqual([
+        ["10.9.0.2", "100"],
+        ["fd00:9::2", "101"],
+      ]);
       const v6InV4Table = (r: { dst: string; table?: string }) => r.table === "100" && r.dst.includes(":");
       expect(mine.routes).toEqual(theirs.routes.filter((r) => !(r.table === "100" && String(r.dst).includes(":"))));
       expect(theirs.routes.filter(v6InV4Table).map((r) => r.dst)).toEqual(["fd00:9::/64", "fe80::/64"]);
       // Main is empty of the interface's routes; the source rules carry the traffic.
       expect(mine.routes.filter((r) => r.table === undefined)).toEqual([]);
-      for (const [src, dst] of [["10.9.0.2", "10.9.0.1"], ["fd00:9::2", "fd00:9::1"]]) {
+      for (const [src, dst] of [
+        ["10.9.0.2", "10.9.0.1"],
+        ["fd00:9::2", "fd00:9::1"],
+      ]) {
         expect(p.exec(["ping", "-c", "1", "-W", "2", "-I", src!, dst!], { allowFail: true })).toContain("1 received");
       }
       expect(runIn(node, OURS, { command: "DEL", netns: p.path, conf: c }).code).toBe(0);
       expect(state(p).rules).toEqual([]);
-    }));
+    }),
+  );
 
   rootTest("a failed ADD (gateway not on the link) leaves no rule and no table; main keeps its routes (the reference leaves its rule)", () =>
     withNetns(2, (node, pod) => {
@@ -74,5 +84,6 @@ describe("sbr dual-stack", () => {
       expect([mine.code, mine.json.code]).toEqual([1, 999]);
       expect(mine.json.msg).toContain("failed to set up source-based routing");
       expect(state(p)).toEqual(before);
-    }));
+    }),
+  );
 });

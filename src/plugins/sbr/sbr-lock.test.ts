@@ -18,12 +18,23 @@ rootTest("six interfaces of one pod added at once, by our sbr and the Go one mix
     const runs = [];
     for (let i = 1; i <= n; i++) {
       const conf = {
-        cniVersion: "1.0.0", name: "s", type: "sbr",
-        prevResult: { cniVersion: "1.0.0", interfaces: [{ name: `e${i}`, sandbox: pod!.path }], ips: [{ interface: 0, address: `10.9.${i}.2/24`, gateway: `10.9.${i}.1` }] },
+        cniVersion: "1.0.0",
+        name: "s",
+        type: "sbr",
+        prevResult: {
+          cniVersion: "1.0.0",
+          interfaces: [{ name: `e${i}`, sandbox: pod!.path }],
+          ips: [{ interface: 0, address: `10.9.${i}.2/24`, gateway: `10.9.${i}.1` }],
+        },
       };
       const env = { PATH: process.env.PATH!, CNI_COMMAND: "ADD", CNI_CONTAINERID: `c${i}`, CNI_NETNS: pod!.path, CNI_IFNAME: `e${i}`, CNI_PATH: GO_PLUGINS };
       const argv = i % 2 ? OURS : REF;
-      const p = Bun.spawn(["ip", "netns", "exec", node.name, ...argv], { env, stdin: new TextEncoder().encode(JSON.stringify(conf)), stdout: "pipe", stderr: "ignore" });
+      const p = Bun.spawn(["ip", "netns", "exec", node.name, ...argv], {
+        env,
+        stdin: new TextEncoder().encode(JSON.stringify(conf)),
+        stdout: "pipe",
+        stderr: "ignore",
+      });
       runs.push(p.exited.then(async (code) => ({ code, out: await new Response(p.stdout).text() })));
     }
     const outcomes = await Promise.all(runs);
@@ -32,4 +43,5 @@ rootTest("six interfaces of one pod added at once, by our sbr and the Go one mix
     expect(rules).toHaveLength(n);
     expect(new Set(rules.map((r: { table: string }) => r.table)).size).toBe(n);
     expect(rules.map((r: { table: string }) => Number(r.table)).sort((a: number, b: number) => a - b)).toEqual([100, 101, 102, 103, 104, 105]);
-  }));
+  }),
+);

@@ -45,14 +45,20 @@ describe("sbr at every spec version", () => {
           expect(mine.json.cniVersion).toBe(v);
           expect((mine.state as any).rules).toEqual([{ priority: 32765, src: "10.9.0.2", table: "100" }]);
         }
-      }));
+      }),
+    );
   }
 
   rootTest("which prevResult addresses count: without an index or past the list yes, naming another interface no (as the reference)", () =>
     withNetns(2, (node, pod) => {
       const p = pod!;
       const ips = [{ address: "10.9.0.2/24" }, { address: "10.8.0.2/24", interface: 0 }, { address: "10.7.0.2/24", interface: 5 }];
-      const c = { cniVersion: "1.0.0", name: "sbrnet", type: "sbr", prevResult: { cniVersion: "1.0.0", interfaces: [{ name: "sbrhost" }, { name: "eth0", sandbox: p.path }], ips } };
+      const c = {
+        cniVersion: "1.0.0",
+        name: "sbrnet",
+        type: "sbr",
+        prevResult: { cniVersion: "1.0.0", interfaces: [{ name: "sbrhost" }, { name: "eth0", sandbox: p.path }], ips },
+      };
       const states: unknown[] = [];
       for (const argv of [REF, OURS]) {
         setUp(node, p);
@@ -63,5 +69,6 @@ describe("sbr at every spec version", () => {
       }
       expect(states[1]).toEqual(states[0]);
       expect((states[1] as any).rules.map((r: any) => r.src).sort()).toEqual(["10.7.0.2", "10.9.0.2"]);
-    }));
+    }),
+  );
 });

@@ -40,7 +40,8 @@ describe("sbr", () => {
         expect(call(OURS, "DEL").code).toBe(0);
         expect(rules(pod!)).toEqual([]);
         expect(call(OURS, "DEL").code).toBe(0);
-      }));
+      }),
+    );
   }
 
   rootTest("table: only the rule, the routes stay; addSourceHints: the subnet route stays in main with the source hint", () =>
@@ -56,16 +57,27 @@ describe("sbr", () => {
       expect(runIn(node, OURS, { command: "ADD", netns: pod!.path, conf: c({ addSourceHints: true }) }).code).toBe(0);
       const main = v4routes(pod!).filter((r) => r.table === undefined);
       expect(main.map((r) => [r.dst, r.prefsrc, r.scope])).toEqual([["10.9.0.0/24", "10.9.0.2", "link"]]);
-      expect(v4routes(pod!).filter((r) => r.table === "100").map((r) => r.dst).sort()).toEqual(["10.9.0.0/24", "default"]);
+      expect(
+        v4routes(pod!)
+          .filter((r) => r.table === "100")
+          .map((r) => r.dst)
+          .sort(),
+      ).toEqual(["10.9.0.0/24", "default"]);
       expect(runIn(node, OURS, { command: "DEL", netns: pod!.path, conf: c({ addSourceHints: true }) }).code).toBe(0);
-    }));
+    }),
+  );
 
   rootTest("bad gateways refused, a missing namespace is a successful DEL", () =>
     withNetns(2, (node, pod) => {
       setUp(node, pod!);
-      const r = runIn(node, OURS, { command: "ADD", netns: pod!.path, conf: { cniVersion: "1.0.0", name: "s", type: "sbr", gateways: ["x"], prevResult: prev(pod!) } });
+      const r = runIn(node, OURS, {
+        command: "ADD",
+        netns: pod!.path,
+        conf: { cniVersion: "1.0.0", name: "s", type: "sbr", gateways: ["x"], prevResult: prev(pod!) },
+      });
       expect(r.json.code).toBe(7);
       expect(rules(pod!)).toEqual([]);
       expect(runIn(node, OURS, { command: "DEL", netns: "/var/run/netns/gone", conf: { cniVersion: "1.0.0", name: "s", type: "sbr" } }).code).toBe(0);
-    }));
+    }),
+  );
 });

@@ -38,7 +38,12 @@ async function cmdAdd(args: CmdArgs): Promise<Result> {
     if (conf.table !== undefined) rulesOnly(h, ipcs, conf.table);
     else doRoutes(h, args.ifName, ipcs, conf);
   } catch (e) {
-    tidyRules(h, args.ifName, conf.table, ipcs.map((i) => i.address));
+    tidyRules(
+      h,
+      args.ifName,
+      conf.table,
+      ipcs.map((i) => i.address),
+    );
     throw failure("failed to set up source-based routing", e);
   }
   return args.prevResult;
@@ -74,7 +79,12 @@ async function cmdDel(args: CmdArgs): Promise<void> {
   try {
     using _lock = lockNetns(args.netns);
     using h = NetlinkHandle.at(ns);
-    tidyRules(h, args.ifName, conf.table, ifaceIPs(args.prevResult, args.ifName).map((i) => i.address));
+    tidyRules(
+      h,
+      args.ifName,
+      conf.table,
+      ifaceIPs(args.prevResult, args.ifName).map((i) => i.address),
+    );
   } finally {
     ns.close();
   }

@@ -55,24 +55,33 @@ describe("static through the skel, every spec version", () => {
         if (version >= "0.4.0") {
           expect((await run("CHECK", conf(version, IPAM, { prevResult: add.json }), ns.path)).code).toBe(0);
           const wrongGw = { ...add.json, ips: add.json.ips.map((i: object, n: number) => (n === 0 ? { ...i, gateway: "10.10.0.9" } : i)) };
-          expect((await run("CHECK", conf(version, IPAM, { prevResult: wrongGw }), ns.path)).json.msg).toBe("static: Failed to match addr 10.10.0.1 on interface eth0");
+          expect((await run("CHECK", conf(version, IPAM, { prevResult: wrongGw }), ns.path)).json.msg).toBe(
+            "static: Failed to match addr 10.10.0.1 on interface eth0",
+          );
           expect((await run("CHECK", conf(version, IPAM), ns.path)).json.msg).toBe("Required prevResult missing");
         }
         expect((await run("DEL", conf(version, IPAM), ns.path)).code).toBe(0);
-      }));
+      }),
+    );
   }
 });
 
 describe("static: addresses from CNI_ARGS, args and runtimeConfig", () => {
   rootTest("CNI_ARGS IP adds to the config's, GATEWAY goes to the address whose subnet holds it", () =>
     withNetns(1, async (ns) => {
-      const add = await run("ADD", conf("1.0.0", { addresses: [{ address: "10.10.0.1/24" }] }), ns.path, "IP=10.20.0.5/24, 2001:db8::5/64;GATEWAY=10.20.0.1,2001:db8::1");
+      const add = await run(
+        "ADD",
+        conf("1.0.0", { addresses: [{ address: "10.10.0.1/24" }] }),
+        ns.path,
+        "IP=10.20.0.5/24, 2001:db8::5/64;GATEWAY=10.20.0.1,2001:db8::1",
+      );
       expect(add.json.ips).toEqual([
         { address: "10.10.0.1/24" },
         { address: "10.20.0.5/24", gateway: "10.20.0.1" },
         { address: "2001:db8::5/64", gateway: "2001:db8::1" },
       ]);
-    }));
+    }),
+  );
 
   rootTest("args.cni.ips replaces the config's; runtimeConfig.ips replaces both", () =>
     withNetns(1, async (ns) => {
@@ -80,14 +89,33 @@ describe("static: addresses from CNI_ARGS, args and runtimeConfig", () => {
       expect((await run("ADD", c1, ns.path)).json.ips).toEqual([{ address: "10.30.0.5/24" }]);
       const c2 = conf("1.0.0", IPAM, { args: { cni: { ips: ["10.30.0.5/24"] } }, runtimeConfig: { ips: ["10.40.0.5/24", "10.41.0.5/24"] } });
       expect((await run("ADD", c2, ns.path)).json.ips).toEqual([{ address: "10.40.0.5/24" }, { address: "10.41.0.5/24" }]);
-    }));
+    }),
+  );
 
   const bad: [string, object, string, string, number][] = [
-    ["an address without prefix", conf("1.0.0", { addresses: [{ address: "10.0.0.1" }] }), "", "the 'address' field is expected to be in CIDR notation, got: '10.0.0.1'", 7],
+    [
+      "an address without prefix",
+      conf("1.0.0", { addresses: [{ address: "10.0.0.1" }] }),
+      "",
+      "the 'address' field is expected to be in CIDR notation, got: '10.0.0.1'",
+      7,
+    ],
     ["a CNI_ARGS IP without prefix", conf("1.0.0", {}), "IP=10.0.0.1", "the 'ip' field is expected to be in CIDR notation, got: '10.0.0.1'", 4],
     ["a bad gateway", conf("1.0.0", {}), "IP=10.0.0.1/24;GATEWAY=x", "invalid gateway address: x", 4],
-    ["a bad runtimeConfig entry", conf("1.0.0", {}, { runtimeConfig: { ips: ["10.0.0.1"] } }), "", "an entry in the 'ips' field is NOT in CIDR notation, got: '10.0.0.1'", 7],
-    ["two v4 addresses at 0.2.0", conf("0.2.0", { addresses: [{ address: "10.0.0.1/24" }, { address: "10.0.1.1/24" }] }), "", "CNI version 0.2.0 does not support more than 1 address per family", 7],
+    [
+      "a bad runtimeConfig entry",
+      conf("1.0.0", {}, { runtimeConfig: { ips: ["10.0.0.1"] } }),
+      "",
+      "an entry in the 'ips' field is NOT in CIDR notation, got: '10.0.0.1'",
+      7,
+    ],
+    [
+      "two v4 addresses at 0.2.0",
+      conf("0.2.0", { addresses: [{ address: "10.0.0.1/24" }, { address: "10.0.1.1/24" }] }),
+      "",
+      "CNI version 0.2.0 does not support more than 1 address per family",
+      7,
+    ],
     ["no ipam", { cniVersion: "1.0.0", name: "stnet", type: "static" }, "", "IPAM config missing 'ipam' key", 7],
   ];
   for (const [name, c, args, msg, code] of bad) {
@@ -95,6 +123,7 @@ describe("static: addresses from CNI_ARGS, args and runtimeConfig", () => {
       withNetns(1, async (ns) => {
         const add = await run("ADD", c, ns.path, args);
         expect([add.code, add.json.code, add.json.msg]).toEqual([1, code, msg]);
-      }));
+      }),
+    );
   }
 });

@@ -133,7 +133,8 @@ function createTap(conf: TapConf, c: ContainerNS, ifName: string, undo: Rollback
 async function cmdAdd(args: CmdArgs): Promise<Result> {
   const conf = loadNetConf(args);
   // Labelling the device needs the creating task's SELinux exec label (the reference runs `ip` under it).
-  if (conf.selinuxContext && selinuxEnabled()) throw failure(`failed set socket label: selinuxContext ${JSON.stringify(conf.selinuxContext)} is not supported by cni-ts on SELinux hosts`);
+  if (conf.selinuxContext && selinuxEnabled())
+    throw failure(`failed set socket label: selinuxContext ${JSON.stringify(conf.selinuxContext)} is not supported by cni-ts on SELinux hosts`);
   using c = openContainerNS(args.netns);
   if (linkFind(c.h, args.ifName)) throw failure(`interface "${args.ifName}" already exists in netns "${args.netns}"`);
   if (conf.bridge && !linkFind(c.h, conf.bridge)) throw failure(`failed to get bridge ${conf.bridge}: Link not found`);

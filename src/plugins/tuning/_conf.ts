@@ -58,7 +58,10 @@ export function isNetSysctl(name: string): boolean {
 /** The allow-list's regexes (blank lines and "#" comments skipped), or undefined when there is no file. */
 export function readAllowlist(file = ALLOWLIST): RegExp[] | undefined {
   if (!existsSync(file)) return undefined;
-  const lines = readFileSync(file, "utf8").split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith("#"));
+  const lines = readFileSync(file, "utf8")
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith("#"));
   return lines.map((l) => {
     try {
       return new RegExp(l);
@@ -72,7 +75,8 @@ export function readAllowlist(file = ALLOWLIST): RegExp[] | undefined {
 export function checkAllowlist(keys: string[], patterns: RegExp[] | undefined): void {
   if (!patterns) return;
   for (const k of keys) {
-    if (!patterns.some((p) => p.test(k))) throw invalidConfig(`Sysctl ${k} is not allowed. Only the following sysctls are allowed: [${patterns.map((p) => p.source).join(" ")}]`);
+    if (!patterns.some((p) => p.test(k)))
+      throw invalidConfig(`Sysctl ${k} is not allowed. Only the following sysctls are allowed: [${patterns.map((p) => p.source).join(" ")}]`);
   }
 }
 
@@ -82,7 +86,8 @@ export function loadNetConf(args: CmdArgs): TuningConf {
   const sysctl: Record<string, string> = {};
   const merge = (v: unknown, where: string) => {
     if (v === undefined || v === null) return;
-    if (typeof v !== "object" || Array.isArray(v) || Object.values(v).some((x) => typeof x !== "string")) throw invalidConfig(`Invalid "${where}": must map names to strings`);
+    if (typeof v !== "object" || Array.isArray(v) || Object.values(v).some((x) => typeof x !== "string"))
+      throw invalidConfig(`Invalid "${where}": must map names to strings`);
     Object.assign(sysctl, v);
   };
   merge(conf.sysctl, "sysctl");
@@ -110,7 +115,13 @@ export function loadNetConf(args: CmdArgs): TuningConf {
   const allmulti = optBool(a.allmulti, "args.cni.allmulti") ?? optBool(conf.allmulti, "allmulti");
   const dataDir = typeof conf.dataDir === "string" && conf.dataDir ? conf.dataDir : DEFAULT_DATA_DIR;
   return {
-    ...conf, dataDir, sysctl, promisc, mtu,
-    ...(mac ? { mac: mac.toLowerCase() } : {}), ...(txQLen !== undefined ? { txQLen } : {}), ...(allmulti !== undefined ? { allmulti } : {}),
+    ...conf,
+    dataDir,
+    sysctl,
+    promisc,
+    mtu,
+    ...(mac ? { mac: mac.toLowerCase() } : {}),
+    ...(txQLen !== undefined ? { txQLen } : {}),
+    ...(allmulti !== undefined ? { allmulti } : {}),
   };
 }

@@ -11,14 +11,23 @@ import { prev, withAllowlist, withPod } from "../../../test/helpers/tuning-kit.t
 const OURS = ours("tuning");
 const REF = reference("tuning");
 
-const args = (conf: Record<string, unknown>, cniArgs = ""): CmdArgs =>
-  ({ command: "ADD", containerID: "c", netns: "", ifName: "eth0.100", args: cniArgs, path: [], stdinData: new Uint8Array(), conf: { cniVersion: "1.0.0", name: "t", type: "tuning", ...conf } as NetConf });
+const args = (conf: Record<string, unknown>, cniArgs = ""): CmdArgs => ({
+  command: "ADD",
+  containerID: "c",
+  netns: "",
+  ifName: "eth0.100",
+  args: cniArgs,
+  path: [],
+  stdinData: new Uint8Array(),
+  conf: { cniVersion: "1.0.0", name: "t", type: "tuning", ...conf } as NetConf,
+});
 
 describe("tuning config", () => {
   test("sysctl names: IFNAME replaced after the dots became slashes; only net, no traversal", () => {
     expect(sysctlName("net.ipv4.conf.IFNAME.arp_filter", "eth0.100")).toBe("net/ipv4/conf/eth0.100/arp_filter");
     expect(sysctlName("net.core.somaxconn", "eth0")).toBe("net/core/somaxconn");
-    for (const bad of ["kernel.hostname", "net", "/net.core.somaxconn", "net..core", "net.ipv4/../../kernel/x", "net/./core"]) expect(() => sysctlName(bad, "eth0")).toThrow();
+    for (const bad of ["kernel.hostname", "net", "/net.core.somaxconn", "net..core", "net.ipv4/../../kernel/x", "net/./core"])
+      expect(() => sysctlName(bad, "eth0")).toThrow();
   });
 
   test("the MAC: runtimeConfig over CNI_ARGS over the config, args.cni over all", () => {
@@ -54,7 +63,8 @@ describe("tuning on a pod", () => {
       const allow = withAllowlist(["^net\\.ipv4\\.conf\\.IFNAME\\.arp_filter$"]);
       try {
         const base = { cniVersion: "1.0.0", name: "tun", type: "tuning", dataDir, mtu: 1300, prevResult: prev(pod) };
-        const run = (sysctl: Record<string, string>) => runIn(node, OURS, { command: "ADD", netns: pod.path, containerID: "al", wrap: allow.wrap, conf: { ...base, sysctl } });
+        const run = (sysctl: Record<string, string>) =>
+          runIn(node, OURS, { command: "ADD", netns: pod.path, containerID: "al", wrap: allow.wrap, conf: { ...base, sysctl } });
         const refused = run({ "net.ipv4.conf.IFNAME.arp_filter": "1", "net.ipv4.conf.all.log_martians": "1" });
         expect(refused.json).toMatchObject({ code: 7, msg: expect.stringContaining("net.ipv4.conf.all.log_martians is not allowed") });
         expect(pod.ipJson("link", "show", "dev", "eth0")[0].mtu).toBe(1500);
@@ -67,7 +77,8 @@ describe("tuning on a pod", () => {
       } finally {
         allow.cleanup();
       }
-    }));
+    }),
+  );
 
   for (const [what, extra, cniArgs] of [
     ["runtimeConfig.mac", { runtimeConfig: { mac: "c2:00:00:00:00:0b" } }, undefined],
@@ -88,6 +99,7 @@ describe("tuning on a pod", () => {
           expect(mac()).toBe(before);
         }
         expect(results[1]).toEqual(results[0]);
-      }));
+      }),
+    );
   }
 });

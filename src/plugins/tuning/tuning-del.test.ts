@@ -27,19 +27,22 @@ describe("tuning: DEL, CHECK messages, duplicates, retried ADD", () => {
         allowAll.cleanup();
         allowNone.cleanup();
       }
-    }));
+    }),
+  );
 
   // The reference refuses it since v1.2.0 (Debian's v1.1.1 keeps the last value): ours alone.
   rootTest("a sysctl named twice is refused with the reference's message, before anything changes", () =>
     withPod((node, pod, dataDir) => {
-      const raw = `{"cniVersion":"1.0.0","name":"tun","type":"tuning","dataDir":${JSON.stringify(dataDir)},"mtu":1300,` +
+      const raw =
+        `{"cniVersion":"1.0.0","name":"tun","type":"tuning","dataDir":${JSON.stringify(dataDir)},"mtu":1300,` +
         `"sysctl":{"net.ipv4.conf.IFNAME.arp_filter":"1","net.ipv4.conf.IFNAME.arp_filter":"0"},"prevResult":${JSON.stringify(prev(pod))}}`;
       const msg = "duplicated sysctl keys are not allowed";
       const mine = runIn(node, OURS, { command: "ADD", netns: pod.path, containerID: "dup", conf: raw });
       expect([mine.code, mine.json.code, mine.json.msg]).toEqual([1, 7, msg]);
       expect(runIn(node, OURS, { command: "CHECK", netns: pod.path, containerID: "dup", conf: raw }).json.msg).toBe(msg);
       expect(pod.ipJson("link", "show", "dev", "eth0")[0].mtu).toBe(1500);
-    }));
+    }),
+  );
 
   rootTest("DEL applies nothing of a backup that names a sysctl outside net.*: logged, dropped, DEL succeeds", () =>
     withPod((node, pod, dataDir) => {
@@ -58,7 +61,8 @@ describe("tuning: DEL, CHECK messages, duplicates, retried ADD", () => {
         expect(pod.ipJson("link", "show", "dev", "eth0")[0].mtu).toBe(1500);
         expect(existsSync(file)).toBe(false);
       }
-    }));
+    }),
+  );
 
   rootTest("CHECK fails with the reference's messages for a changed sysctl and promisc mode", () =>
     withPod((node, pod, dataDir) => {
@@ -75,7 +79,8 @@ describe("tuning: DEL, CHECK messages, duplicates, retried ADD", () => {
       expect(refSysctl).toBe("Error: Tuning configured value of /proc/sys/net/ipv4/conf/eth0/arp_filter is 1, current value is 0");
       expect(ourSysctl).toBe(refSysctl);
       expect(runIn(node, OURS, { command: "DEL", netns: pod.path, containerID: "ck", conf: c }).code).toBe(0);
-    }));
+    }),
+  );
 
   rootTest("a retried ADD with more settings records their originals too; DEL restores all", () =>
     withPod((node, pod, dataDir) => {
@@ -89,25 +94,36 @@ describe("tuning: DEL, CHECK messages, duplicates, retried ADD", () => {
       expect({ mtu: link().mtu, txqlen: link().txqlen }).toEqual({ mtu: 1300, txqlen: 77 });
       expect(call("DEL", c)).toBe(0);
       expect({ mtu: link().mtu, txqlen: link().txqlen }).toEqual(before);
-    }));
+    }),
+  );
 
   rootTest("a failed ADD puts back what it had changed and leaves no backup (the reference leaves both)", () =>
     withPod((node, pod, dataDir) => {
       // The kernel refuses a multicast MAC, after the sysctl was written.
-      const c = { cniVersion: "1.0.0", name: "tun", type: "tuning", dataDir, sysctl: { "net.ipv4.conf.IFNAME.arp_filter": "1" }, mac: "01:00:5e:00:00:01", prevResult: prev(pod) };
+      const c = {
+        cniVersion: "1.0.0",
+        name: "tun",
+        type: "tuning",
+        dataDir,
+        sysctl: { "net.ipv4.conf.IFNAME.arp_filter": "1" },
+        mac: "01:00:5e:00:00:01",
+        prevResult: prev(pod),
+      };
       const r = runIn(node, OURS, { command: "ADD", netns: pod.path, containerID: "f", conf: c });
       expect([r.code, r.json.code]).toEqual([1, 999]);
       expect(r.json.msg).toContain('failed to tune "eth0"');
       expect(pod.exec(["sysctl", "-n", "net.ipv4.conf.eth0.arp_filter"]).trim()).toBe("0");
       expect(existsSync(join(dataDir, "f_eth0.json"))).toBe(false);
-    }));
+    }),
+  );
 
   rootTest("an interface name with a dot: IFNAME stays one level (current reference; Debian's v1.1.1 splits it)", () =>
     withPod((node, pod, dataDir) => {
       pod.exec(["ip", "link", "set", "eth0", "name", "e.1"]);
       const c = { cniVersion: "1.0.0", name: "tun", type: "tuning", dataDir, sysctl: { "net.ipv4.conf.IFNAME.arp_filter": "1" }, prevResult: prev(pod) };
       const p = { ...c, prevResult: { ...c.prevResult, interfaces: [{ name: "e.1", sandbox: pod.path }] } };
-      const call = (argv: string[], command: "ADD" | "CHECK" | "DEL") => runIn(node, argv, { command, netns: pod.path, containerID: "dot", ifName: "e.1", conf: p });
+      const call = (argv: string[], command: "ADD" | "CHECK" | "DEL") =>
+        runIn(node, argv, { command, netns: pod.path, containerID: "dot", ifName: "e.1", conf: p });
       expect(call(REF, "ADD").json.msg).toContain("/proc/sys/net/ipv4/conf/e/1/arp_filter");
       expect(call(REF, "DEL").code).toBe(0);
       const add = call(OURS, "ADD");
@@ -116,5 +132,6 @@ describe("tuning: DEL, CHECK messages, duplicates, retried ADD", () => {
       expect(call(OURS, "CHECK").code).toBe(0);
       expect(call(OURS, "DEL").code).toBe(0);
       expect(pod.exec(["cat", "/proc/sys/net/ipv4/conf/e.1/arp_filter"]).trim()).toBe("0");
-    }));
+    }),
+  );
 });

@@ -11,7 +11,15 @@ const REF = reference("tuning");
 function prevAt(v: string, pod: TestNetns): Record<string, unknown> {
   if (compareVersions(v, "0.3.0") < 0) return { cniVersion: v, ip4: { ip: "10.9.0.2/24", gateway: "10.9.0.1" }, dns: {} };
   const ip = { ...(compareVersions(v, "1.0.0") < 0 ? { version: "4" } : {}), interface: 1, address: "10.9.0.2/24", gateway: "10.9.0.1" };
-  return { cniVersion: v, interfaces: [{ name: "tunhost", mac: "02:00:00:00:00:01" }, { name: "eth0", mac: "02:00:00:00:00:02", sandbox: pod.path }], ips: [ip], dns: {} };
+  return {
+    cniVersion: v,
+    interfaces: [
+      { name: "tunhost", mac: "02:00:00:00:00:01" },
+      { name: "eth0", mac: "02:00:00:00:00:02", sandbox: pod.path },
+    ],
+    ips: [ip],
+    dns: {},
+  };
 }
 
 function linkOf(pod: TestNetns) {
@@ -44,6 +52,7 @@ describe("tuning at every spec version", () => {
         const r = outs.at(-1) as any;
         expect(r.cniVersion).toBe(v);
         if (compareVersions(v, "0.3.0") >= 0) expect(r.interfaces[1].mac).toBe("c2:00:00:00:00:0c");
-      }));
+      }),
+    );
   }
 });

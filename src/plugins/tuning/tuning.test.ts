@@ -9,12 +9,22 @@ const OURS = ours("tuning");
 const REF = reference("tuning");
 
 // Debian's reference (v1.1.1) predates txQLen: it is tested on ours alone below.
-const settings = { sysctl: { "net.ipv4.conf.IFNAME.arp_filter": "1", "net.ipv4.conf.all.log_martians": "1" }, mac: "c2:11:22:33:44:55", mtu: 1400, promisc: true, allmulti: true };
+const settings = {
+  sysctl: { "net.ipv4.conf.IFNAME.arp_filter": "1", "net.ipv4.conf.all.log_martians": "1" },
+  mac: "c2:11:22:33:44:55",
+  mtu: 1400,
+  promisc: true,
+  allmulti: true,
+};
 
 function state(pod: TestNetns) {
   const [l] = pod.ipJson("-d", "link", "show", "dev", "eth0");
   return {
-    mac: l.address, mtu: l.mtu, txqlen: l.txqlen, promisc: l.promiscuity > 0, allmulti: l.flags.includes("ALLMULTI"),
+    mac: l.address,
+    mtu: l.mtu,
+    txqlen: l.txqlen,
+    promisc: l.promiscuity > 0,
+    allmulti: l.flags.includes("ALLMULTI"),
     arp_filter: pod.exec(["sysctl", "-n", "net.ipv4.conf.eth0.arp_filter"]).trim(),
     log_martians: pod.exec(["sysctl", "-n", "net.ipv4.conf.all.log_martians"]).trim(),
   };
@@ -52,7 +62,8 @@ describe("tuning", () => {
       expect(state(pod)).toEqual(before);
       expect(existsSync(file)).toBe(false);
       expect(call(OURS, "DEL").code).toBe(0);
-    }));
+    }),
+  );
 
   rootTest("txQLen set and restored", () =>
     withPod((node, pod, dataDir) => {
@@ -63,16 +74,30 @@ describe("tuning", () => {
       expect(runIn(node, OURS, { command: "CHECK", netns: pod.path, containerID: "q", conf: c }).code).toBe(0);
       expect(runIn(node, OURS, { command: "DEL", netns: pod.path, containerID: "q", conf: c }).code).toBe(0);
       expect(state(pod).txqlen).toBe(before);
-    }));
+    }),
+  );
 
   rootTest("sysctls outside net, traversal and bad values are refused before anything changes", () =>
     withPod((node, pod, dataDir) => {
-      for (const extra of [{ sysctl: { "kernel.hostname": "x" } }, { sysctl: { "net.ipv4.conf.IFNAME.forwarding/../../../kernel": "1" } }, { sysctl: { "net..ipv4": "1" } }, { mac: "zz" }, { mtu: -1 }, { promisc: "yes" }]) {
-        const r = runIn(node, OURS, { command: "ADD", netns: pod.path, containerID: "ctr1", conf: { cniVersion: "1.0.0", name: "tun", type: "tuning", dataDir, ...extra, prevResult: prev(pod) } });
+      for (const extra of [
+        { sysctl: { "kernel.hostname": "x" } },
+        { sysctl: { "net.ipv4.conf.IFNAME.forwarding/../../../kernel": "1" } },
+        { sysctl: { "net..ipv4": "1" } },
+        { mac: "zz" },
+        { mtu: -1 },
+        { promisc: "yes" },
+      ]) {
+        const r = runIn(node, OURS, {
+          command: "ADD",
+          netns: pod.path,
+          containerID: "ctr1",
+          conf: { cniVersion: "1.0.0", name: "tun", type: "tuning", dataDir, ...extra, prevResult: prev(pod) },
+        });
         expect(r.json.code).toBe(7);
       }
       expect(existsSync(join(dataDir, "ctr1_eth0.json"))).toBe(false);
-    }));
+    }),
+  );
 
   rootTest("GC drops the backups of attachments that are gone; DEL without the namespace drops its backup", () =>
     withPod((node, pod, dataDir) => {
@@ -83,5 +108,6 @@ describe("tuning", () => {
       expect([existsSync(join(dataDir, "a_eth0.json")), existsSync(join(dataDir, "b_eth0.json"))]).toEqual([true, false]);
       expect(runIn(node, OURS, { command: "DEL", netns: "/var/run/netns/gone", containerID: "a", conf: c }).code).toBe(0);
       expect(existsSync(join(dataDir, "a_eth0.json"))).toBe(false);
-    }));
+    }),
+  );
 });

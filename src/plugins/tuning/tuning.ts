@@ -129,12 +129,13 @@ async function cmdCheck(args: CmdArgs): Promise<void> {
   }
   const link = linkFind(h, args.ifName);
   if (!link) throw failure(`Cannot find container link ${args.ifName}`);
-  const bad = (what: string, want: unknown, have: unknown) => failure(`Error: Tuning configured ${what} of ${args.ifName} is ${want}, current value is ${have}`);
+  const bad = (what: string, want: unknown, have: unknown) =>
+    failure(`Error: Tuning configured ${what} of ${args.ifName} is ${want}, current value is ${have}`);
   if (conf.mac && conf.mac !== link.mac) throw bad("Ethernet", conf.mac, link.mac);
   const promisc = isPromisc(link);
   if (conf.promisc !== promisc) throw failure(`Error: Tuning link ${args.ifName} configured promisc is ${conf.promisc}, current value is ${promisc ? 1 : 0}`);
   if (conf.mtu && conf.mtu !== link.mtu) throw bad("MTU", conf.mtu, link.mtu);
-  if (conf.allmulti !== undefined && conf.allmulti !== (isAllmulti(link))) throw bad("all-multicast mode", conf.allmulti, !conf.allmulti);
+  if (conf.allmulti !== undefined && conf.allmulti !== isAllmulti(link)) throw bad("all-multicast mode", conf.allmulti, !conf.allmulti);
   if (conf.txQLen !== undefined && conf.txQLen !== link.txqlen) throw bad("Transmit Queue Length", conf.txQLen, link.txqlen);
 }
 

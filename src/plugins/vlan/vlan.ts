@@ -135,7 +135,8 @@ async function cmdCheck(args: CmdArgs): Promise<void> {
   if (!link) throw failure(`vlan: Container Interface name in prevResult: ${intf.name} not found`);
   if (!intf.sandbox) throw failure(`vlan: Error: Container interface ${link.name} should not be in host namespace`);
   if (link.kind !== "vlan") throw failure(`Error: Container interface ${link.name} not of type vlan`);
-  if (intf.mac && intf.mac.toLowerCase() !== link.mac.toLowerCase()) throw failure(`vlan: Interface ${intf.name} Mac ${intf.mac} doesn't match container Mac: ${link.mac}`);
+  if (intf.mac && intf.mac.toLowerCase() !== link.mac.toLowerCase())
+    throw failure(`vlan: Interface ${intf.name} Mac ${intf.mac} doesn't match container Mac: ${link.mac}`);
   // The reference's wording, tuning's words included.
   if (link.vlanId !== conf.vlanId) throw failure(`Error: Tuning link ${intf.name} configured promisc is ${conf.vlanId}, current value is ${link.vlanId}`);
   if (conf.mtu !== 0 && conf.mtu !== link.mtu) throw failure(`Error: Tuning configured MTU of ${intf.name} is ${conf.mtu}, current value is ${link.mtu}`);

@@ -48,7 +48,12 @@ describe("vlan", () => {
   test("errors as the Go plugin's: no master, bad VLAN id, MTU above the master's, missing master", () =>
     withNode(2, (node, [a, b], dirs) => {
       const { master: _m, ...noMaster } = conf(dirs.ours);
-      const cases: Record<string, unknown>[] = [noMaster, conf(dirs.ours, { vlanId: 5000 }), conf(dirs.ours, { mtu: 9000 }), conf(dirs.ours, { master: "nope0" })];
+      const cases: Record<string, unknown>[] = [
+        noMaster,
+        conf(dirs.ours, { vlanId: 5000 }),
+        conf(dirs.ours, { mtu: 9000 }),
+        conf(dirs.ours, { master: "nope0" }),
+      ];
       for (const c of cases) {
         const e1 = runIn(node, OURS, { command: "ADD", netns: a!.path, conf: c });
         const e2 = runIn(node, REF, { command: "ADD", netns: b!.path, conf: c });

@@ -33,7 +33,8 @@ export function loadNetConf(args: CmdArgs): VrfConf {
   const vrfname = stringField(conf, "vrfname");
   // A plain error in the reference: code 999.
   if (!vrfname) throw failure("configuration is expected to have a valid vrf name");
-  if (new TextEncoder().encode(vrfname).length > 15 || /[\/:\s]/.test(vrfname)) throw invalidConfig(`Invalid "vrfname" ${JSON.stringify(vrfname)}: not an interface name`);
+  if (new TextEncoder().encode(vrfname).length > 15 || /[\/:\s]/.test(vrfname))
+    throw invalidConfig(`Invalid "vrfname" ${JSON.stringify(vrfname)}: not an interface name`);
   const table = intField(conf, "table", { min: 0, max: 0xffffffff });
   return { ...conf, vrfname, table };
 }
@@ -81,8 +82,19 @@ const globalV6 = (h: NetlinkHandle, link: Link): Addr[] => addrList(h, { link, f
 /** The same route in another table. */
 function inTable(r: RouteEntry, table: number) {
   return {
-    dst: r.dst, gw: r.gw, src: r.src, link: r.linkIndex, family: r.family, table, scope: r.scope, priority: r.priority,
-    protocol: r.protocol, type: r.type, onlink: (r.flags & RTNH_F_ONLINK) !== 0, mtu: r.mtu, advmss: r.advmss,
+    dst: r.dst,
+    gw: r.gw,
+    src: r.src,
+    link: r.linkIndex,
+    family: r.family,
+    table,
+    scope: r.scope,
+    priority: r.priority,
+    protocol: r.protocol,
+    type: r.type,
+    onlink: (r.flags & RTNH_F_ONLINK) !== 0,
+    mtu: r.mtu,
+    advmss: r.advmss,
   };
 }
 
@@ -197,4 +209,3 @@ export const info: PluginInfo = {
 
 /** The plugin module the registry loads. */
 export const plugin = { info, funcs: { add: cmdAdd, check: cmdCheck, del: cmdDel, gc: cmdGc, status: cmdStatus } };
-

@@ -21,12 +21,22 @@ function attach(pod: TestNetns, ifName: string, n: number) {
   return {
     cniVersion: "1.0.0",
     interfaces: [{ name: ifName, sandbox: pod.path }],
-    ips: [{ address: `10.95.${n}.2/24`, interface: 0 }, { address: `fd95:${n}::2/64`, interface: 0 }],
+    ips: [
+      { address: `10.95.${n}.2/24`, interface: 0 },
+      { address: `fd95:${n}::2/64`, interface: 0 },
+    ],
     routes: [{ dst: `10.96.${n}.0/24`, gw: `10.95.${n}.1` }],
   };
 }
 
-const conf = (prevResult: unknown, extra: Record<string, unknown> = {}) => ({ cniVersion: "1.0.0", name: "vrfnet", type: "vrf", vrfname: "blue", ...extra, prevResult });
+const conf = (prevResult: unknown, extra: Record<string, unknown> = {}) => ({
+  cniVersion: "1.0.0",
+  name: "vrfnet",
+  type: "vrf",
+  vrfname: "blue",
+  ...extra,
+  prevResult,
+});
 
 /** Runs the same step with ours in one pod and Go's in another (the plugins run in a node namespace beside them). */
 function both(pods: TestNetns[], step: (argv: string[], pod: TestNetns) => any): any[] {
@@ -43,7 +53,9 @@ const moved = (r: any) => r.table === "1" && /^(10\.96\.|fd96:)/.test(r.dst ?? "
 function state(pod: TestNetns) {
   const names = links(pod);
   return {
-    links: names.map((n) => linkState(pod, n, n)).map((l) => ({ ifname: l.ifname, master: l.master, kind: l.linkinfo?.info_kind, data: l.linkinfo?.info_data, flags: l.flags })),
+    links: names
+      .map((n) => linkState(pod, n, n))
+      .map((l) => ({ ifname: l.ifname, master: l.master, kind: l.linkinfo?.info_kind, data: l.linkinfo?.info_data, flags: l.flags })),
     addrs: names.map((n) => [n, addrState(pod, n)]),
     routes: routeState(pod).filter((r: any) => !moved(r)),
   };
@@ -52,13 +64,21 @@ function state(pod: TestNetns) {
 describe("vrf", () => {
   test("a VRF made on first use over the first free table; routes and IPv6 addresses kept; a second port; removed with its last port", () =>
     withNetns(3, (node, a, b) => {
-      const run = (argv: string[], pod: TestNetns, command: "ADD" | "CHECK" | "DEL", ifName: string, c: unknown) => runIn(node, argv, { command, netns: pod.path, ifName, conf: c });
+      const run = (argv: string[], pod: TestNetns, command: "ADD" | "CHECK" | "DEL", ifName: string, c: unknown) =>
+        runIn(node, argv, { command, netns: pod.path, ifName, conf: c });
       const first = both([a, b], (argv, pod) => run(argv, pod, "ADD", "eth0", conf(attach(pod, "eth0", 0))));
       expect([first[0].json?.msg, first[0].code, first[0].stderr]).toEqual([undefined, 0, ""]);
       expect(first[0].json).toEqual({ ...first[1].json, interfaces: [{ name: "eth0", sandbox: a.path }] });
       expect(state(a)).toEqual(state(b));
       expect(linkState(a, "blue").linkinfo.info_data.table).toBe(1);
-      expect(routeState(a).filter(moved).map((r: any) => [r.dst, r.gateway, r.dev])).toEqual([["10.96.0.0/24", "10.95.0.1", "eth0"], ["fd96::/64", "fd95::1", "eth0"]]);
+      expect(
+        routeState(a)
+          .filter(moved)
+          .map((r: any) => [r.dst, r.gateway, r.dev]),
+      ).toEqual([
+        ["10.96.0.0/24", "10.95.0.1", "eth0"],
+        ["fd96::/64", "fd95::1", "eth0"],
+      ]);
       const second = both([a, b], (argv, pod) => run(argv, pod, "ADD", "net1", conf(attach(pod, "net1", 1))));
       expect(second.map((o) => o.code)).toEqual([0, 0]);
       expect(state(a)).toEqual(state(b));
@@ -79,7 +99,10 @@ describe("vrf", () => {
     withNetns(3, (node, a, b) => {
       const run = (argv: string[], pod: TestNetns, ifName: string, c: unknown) => runIn(node, argv, { command: "ADD", netns: pod.path, ifName, conf: c });
       const ok = both([a, b], (argv, pod) => run(argv, pod, "eth0", conf(attach(pod, "eth0", 0), { table: 1234 })));
-      expect(ok.map((o) => [o.code, o.json?.msg])).toEqual([[0, undefined], [0, undefined]]);
+      expect(ok.map((o) => [o.code, o.json?.msg])).toEqual([
+        [0, undefined],
+        [0, undefined],
+      ]);
       expect(linkState(a, "blue").linkinfo.info_data.table).toBe(1234);
       const cases: [string, (pod: TestNetns) => unknown][] = [
         ["another table for an existing VRF", (pod) => conf(attach(pod, "net1", 1), { table: 99 })],

@@ -59,7 +59,8 @@ export class Reader {
   }
 
   bytes(n: number): Uint8Array {
-    if (this.pos + n > this.buf.length) throw new RangeError(`Cannot decode gob: needs ${n} bytes at offset ${this.pos}, message has ${this.buf.length - this.pos}`);
+    if (this.pos + n > this.buf.length)
+      throw new RangeError(`Cannot decode gob: needs ${n} bytes at offset ${this.pos}, message has ${this.buf.length - this.pos}`);
     const out = this.buf.slice(this.pos, this.pos + n);
     this.pos += n;
     return out;

@@ -19,8 +19,16 @@ const V4MAPPED_GW = unhex("00000000000000000000ffff0a090001");
 
 describe("gob integers", () => {
   test("unsigned and signed encodings of the gob documentation", () => {
-    const u = (v: number) => { const o: number[] = []; putUint(o, v); return hex(new Uint8Array(o)); };
-    const i = (v: number) => { const o: number[] = []; putInt(o, v); return hex(new Uint8Array(o)); };
+    const u = (v: number) => {
+      const o: number[] = [];
+      putUint(o, v);
+      return hex(new Uint8Array(o));
+    };
+    const i = (v: number) => {
+      const o: number[] = [];
+      putInt(o, v);
+      return hex(new Uint8Array(o));
+    };
     expect(u(0)).toBe("00");
     expect(u(7)).toBe("07");
     expect(u(256)).toBe("fe 01 00");
@@ -36,7 +44,14 @@ describe("GobEncoder", () => {
     const enc = new GobEncoder();
     const out = Buffer.concat([
       enc.encode(REQUEST, { ServiceMethod: "DHCP.Allocate", Seq: 0 }),
-      enc.encode(CMD_ARGS, { ContainerID: "c1", Netns: "/var/run/netns/p", IfName: "eth0", Args: "", Path: "/opt/cni/bin", StdinData: new TextEncoder().encode('{"name":"n"}') }),
+      enc.encode(CMD_ARGS, {
+        ContainerID: "c1",
+        Netns: "/var/run/netns/p",
+        IfName: "eth0",
+        Args: "",
+        Path: "/opt/cni/bin",
+        StdinData: new TextEncoder().encode('{"name":"n"}'),
+      }),
     ]);
     expect(out.toString("hex")).toBe(GO_REQUEST);
   });
@@ -48,17 +63,80 @@ describe("GobEncoder", () => {
   });
 
   test("a Result in the shape of cni 1.1's types100.Result matches Go, nested definitions in Go's order", () => {
-    const ipNet: GobStruct = { kind: "struct", name: "IPNet", fields: [{ name: "IP", type: "bytes" }, { name: "Mask", type: "bytes" }] };
+    const ipNet: GobStruct = {
+      kind: "struct",
+      name: "IPNet",
+      fields: [
+        { name: "IP", type: "bytes" },
+        { name: "Mask", type: "bytes" },
+      ],
+    };
     const strings = { kind: "slice", name: "[]string", elem: "string" } as const;
     const result: GobStruct = {
       kind: "struct",
       name: "Result",
       fields: [
         { name: "CNIVersion", type: "string" },
-        { name: "Interfaces", type: { kind: "slice", name: "[]*types100.Interface", elem: { kind: "struct", name: "", fields: [{ name: "Name", type: "string" }, { name: "Mac", type: "string" }, { name: "Sandbox", type: "string" }] } } },
-        { name: "IPs", type: { kind: "slice", name: "[]*types100.IPConfig", elem: { kind: "struct", name: "", fields: [{ name: "Interface", type: "int" }, { name: "Address", type: ipNet }, { name: "Gateway", type: "bytes" }] } } },
-        { name: "Routes", type: { kind: "slice", name: "[]*types.Route", elem: { kind: "struct", name: "", fields: [{ name: "Dst", type: ipNet }, { name: "GW", type: "bytes" }] } } },
-        { name: "DNS", type: { kind: "struct", name: "DNS", fields: [{ name: "Nameservers", type: strings }, { name: "Domain", type: "string" }, { name: "Search", type: strings }, { name: "Options", type: strings }] } },
+        {
+          name: "Interfaces",
+          type: {
+            kind: "slice",
+            name: "[]*types100.Interface",
+            elem: {
+              kind: "struct",
+              name: "",
+              fields: [
+                { name: "Name", type: "string" },
+                { name: "Mac", type: "string" },
+                { name: "Sandbox", type: "string" },
+              ],
+            },
+          },
+        },
+        {
+          name: "IPs",
+          type: {
+            kind: "slice",
+            name: "[]*types100.IPConfig",
+            elem: {
+              kind: "struct",
+              name: "",
+              fields: [
+                { name: "Interface", type: "int" },
+                { name: "Address", type: ipNet },
+                { name: "Gateway", type: "bytes" },
+              ],
+            },
+          },
+        },
+        {
+          name: "Routes",
+          type: {
+            kind: "slice",
+            name: "[]*types.Route",
+            elem: {
+              kind: "struct",
+              name: "",
+              fields: [
+                { name: "Dst", type: ipNet },
+                { name: "GW", type: "bytes" },
+              ],
+            },
+          },
+        },
+        {
+          name: "DNS",
+          type: {
+            kind: "struct",
+            name: "DNS",
+            fields: [
+              { name: "Nameservers", type: strings },
+              { name: "Domain", type: "string" },
+              { name: "Search", type: strings },
+              { name: "Options", type: strings },
+            ],
+          },
+        },
       ],
     };
     const enc = new GobEncoder();
