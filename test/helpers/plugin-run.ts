@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
 import { indexDirOf } from "../../src/ipam/store.ts";
+import { compareVersions } from "../../src/spec/version.ts";
 import { ensureBuilt } from "./dist.ts";
 import type { TestNetns } from "./netns.ts";
 
@@ -153,4 +154,15 @@ export function badIpamCases(base: Record<string, unknown>): { name: string; ipa
     { name: "host-local without ranges", ipam: { ...base, subnet: undefined }, msg: "no IP ranges specified" },
     { name: "static with an address that is no CIDR", ipam: { type: "static", addresses: [{ address: "10.44.0.5" }] }, msg: "CIDR notation" },
   ];
+}
+
+/**
+ * The prevResult a main plugin of spec version `v` prints for a pod with 10.9.0.2/24 via
+ * 10.9.0.1 on eth0 (interface 1) and a host end `host` (interface 0): what a chained
+ * plugin's version tests hand in.
+ */
+export function prevResultAt(v: string, podPath: string, host: Record<string, string>, pod: Record<string, string> = {}): Record<string, unknown> {
+  if (compareVersions(v, "0.3.0") < 0) return { cniVersion: v, ip4: { ip: "10.9.0.2/24", gateway: "10.9.0.1" }, dns: {} };
+  const ip = { ...(compareVersions(v, "1.0.0") < 0 ? { version: "4" } : {}), interface: 1, address: "10.9.0.2/24", gateway: "10.9.0.1" };
+  return { cniVersion: v, interfaces: [host, { name: "eth0", ...pod, sandbox: podPath }], ips: [ip], dns: {} };
 }

@@ -1,7 +1,7 @@
 import { describe, expect } from "bun:test";
 import { podVeth } from "../../../test/helpers/node.ts";
 import { rootTest, withNetns, type TestNetns } from "../../../test/helpers/netns.ts";
-import { ours, reference, routeState, runIn } from "../../../test/helpers/plugin-run.ts";
+import { ours, prevResultAt, reference, routeState, runIn } from "../../../test/helpers/plugin-run.ts";
 import { ALL_VERSIONS, compareVersions } from "../../spec/version.ts";
 
 const OURS = ours("sbr");
@@ -13,9 +13,7 @@ function setUp(node: TestNetns, pod: TestNetns): void {
 
 /** The prevResult as a main plugin of spec version `v` prints it. */
 function prevAt(v: string, pod: TestNetns): Record<string, unknown> {
-  if (compareVersions(v, "0.3.0") < 0) return { cniVersion: v, ip4: { ip: "10.9.0.2/24", gateway: "10.9.0.1" }, dns: {} };
-  const ip = { ...(compareVersions(v, "1.0.0") < 0 ? { version: "4" } : {}), interface: 1, address: "10.9.0.2/24", gateway: "10.9.0.1" };
-  return { cniVersion: v, interfaces: [{ name: "sbrhost" }, { name: "eth0", sandbox: pod.path }], ips: [ip], dns: {} };
+  return prevResultAt(v, pod.path, { name: "sbrhost" });
 }
 
 const kernel = (pod: TestNetns) => ({

@@ -1,6 +1,6 @@
 import { describe, expect } from "bun:test";
 import { rootTest, type TestNetns } from "../../../test/helpers/netns.ts";
-import { ours, reference, runIn } from "../../../test/helpers/plugin-run.ts";
+import { ours, prevResultAt, reference, runIn } from "../../../test/helpers/plugin-run.ts";
 import { ALL_VERSIONS, compareVersions } from "../../spec/version.ts";
 import { withPod } from "../../../test/helpers/tuning-kit.ts";
 
@@ -9,17 +9,7 @@ const REF = reference("tuning");
 
 /** The prevResult as a main plugin of spec version `v` prints it. */
 function prevAt(v: string, pod: TestNetns): Record<string, unknown> {
-  if (compareVersions(v, "0.3.0") < 0) return { cniVersion: v, ip4: { ip: "10.9.0.2/24", gateway: "10.9.0.1" }, dns: {} };
-  const ip = { ...(compareVersions(v, "1.0.0") < 0 ? { version: "4" } : {}), interface: 1, address: "10.9.0.2/24", gateway: "10.9.0.1" };
-  return {
-    cniVersion: v,
-    interfaces: [
-      { name: "tunhost", mac: "02:00:00:00:00:01" },
-      { name: "eth0", mac: "02:00:00:00:00:02", sandbox: pod.path },
-    ],
-    ips: [ip],
-    dns: {},
-  };
+  return prevResultAt(v, pod.path, { name: "tunhost", mac: "02:00:00:00:00:01" }, { mac: "02:00:00:00:00:02" });
 }
 
 function linkOf(pod: TestNetns) {
