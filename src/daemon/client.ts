@@ -6,7 +6,7 @@
  * caller acts on (a plugin runs in-process; the Multus shim fails clearly); it never
  * throws and never hangs past its timeouts.
  */
-import { type CniAnswer, type CniRequest, decodeAnswer, encodeRequest, PATHS } from "./protocol.ts";
+import { type CniAnswer, type CniRequest, decodeAnswer, encodeRequest, NETNS_HEADER, netnsId, PATHS } from "./protocol.ts";
 
 /** Timeouts of one call. */
 export interface CallOptions {
@@ -48,20 +48,48 @@ export class DaemonUnreachable extends Error {
 const DEFAULT_ACK_MS = 1000;
 const HEAD_END = "\r\n\r\n";
 
-/** Hands one plugin invocation to the daemon at `socketPath`. */
+/**
+ * The network namespace of this process (`<dev>:<ino>` of /proc/self/ns/net), or
+ * undefined when it cannot be read. Bun.file, not node:fs: its set-up is start-up time.
+ */
+export async function ownNetns(): Promise<string | undefined> {
+  try {
+    return netnsId(await Bun.file("/proc/self/ns/net").stat());
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Hands one plugin invocation to the daemon at `socketPath`, with this process's network
+ * namespace (req.netns, else read here) so that a daemon in another one refuses it.
+ */
 export async function callDaemon(socketPath: string, req: CniRequest, opts: CallOptions = {}): Promise<DaemonCall> {
   try {
     const path = req.plugin ? `${PATHS.cni}?plugin=${encodeURIComponent(req.plugin)}` : PATHS.cni;
-    const res = await request(socketPath, "POST", path, () => encodeRequest(req), opts);
+    const netns = req.netns ?? (await ownNetns());
+    const res = await request(socketPath, "POST", path, () => encodeRequest(req), opts, netns ? { [NETNS_HEADER]: netns } : {});
     const answer = decodeAnswer(res.body);
     // Anything but an answer: refused before running (4xx), or broken off after the 200.
-    if (!answer)
-      return { kind: "unreachable", reason: `daemon answered ${res.status} without a result: ${res.body.trim().slice(0, 200)}`, accepted: res.status === 200 };
+    if (!answer && res.status !== 200)
+      return { kind: "unreachable", reason: `daemon refused the request (${res.status}): ${refusal(res.body)}`, accepted: false };
+    if (!answer) return { kind: "unreachable", reason: `daemon answered ${res.status} without a result: ${res.body.trim().slice(0, 200)}`, accepted: true };
     return { kind: "answer", answer };
   } catch (e) {
     const accepted = e instanceof DaemonUnreachable && e.accepted;
     return { kind: "unreachable", reason: e instanceof Error ? e.message : String(e), accepted };
   }
+}
+
+/** The `error` of a refusal's JSON body, else the body. */
+function refusal(body: string): string {
+  try {
+    const e = JSON.parse(body)?.error;
+    if (typeof e === "string") return e;
+  } catch {
+    // not JSON
+  }
+  return body.trim().slice(0, 200);
 }
 
 /** GET /healthz or /readyz: true when the daemon answers 200 in time. */
@@ -77,14 +105,23 @@ export async function probeDaemon(socketPath: string, path: string = PATHS.healt
  * One HTTP/1.1 request over a unix socket (Connection: close); throws DaemonUnreachable
  * when the socket is absent, refuses, stays silent past the timeouts or closes early.
  */
-export function request(socketPath: string, method: string, path: string, body: string | (() => string), opts: CallOptions = {}): Promise<HttpAnswer> {
+export function request(
+  socketPath: string,
+  method: string,
+  path: string,
+  body: string | (() => string),
+  opts: CallOptions = {},
+  headers: Record<string, string> = {},
+): Promise<HttpAnswer> {
   // Built once connected: with no daemon there (the usual case) a large config is never
   // encoded a second time (a 50 MB config cost 150 MB more RSS).
   let message: Uint8Array | undefined;
   const build = (): Uint8Array => {
     // Uint8Array and TextEncoder, not Buffer: Buffer's set-up is start-up time too.
     const payload = new TextEncoder().encode(typeof body === "function" ? body() : body);
-    const head = `${method} ${path} HTTP/1.1\r\nHost: cni-ts\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${payload.length}\r\n\r\n`;
+    let extra = "";
+    for (const k in headers) extra += `${k}: ${headers[k]}\r\n`;
+    const head = `${method} ${path} HTTP/1.1\r\nHost: cni-ts\r\nConnection: close\r\nContent-Type: application/json\r\n${extra}Content-Length: ${payload.length}\r\n\r\n`;
     return concat([new TextEncoder().encode(head), payload]);
   };
 

@@ -242,6 +242,45 @@ for (const mode of ["links to the binary", "links to cni-ts-shim"] as const)
     );
 
     rootTest(
+      "a plugin in another node's namespace pointed at this daemon: refused, the work happens in the plugin's namespace",
+      async () => {
+        await withNode(0, async (nodeA) => {
+          await withNode(1, async (nodeB, [pod], dataDir) => {
+            const d = await Daemon.start(nodeA, socketPath());
+            const forwardA = nodeA.exec(["sysctl", "-n", "net.ipv4.ip_forward"]).trim();
+            try {
+              const c = conf(dataDir, { ipMasq: true });
+              const add = plugin(nodeB, "bridge", { command: "ADD", netns: pod!.path, containerID: "c1", conf: c }, d.socket);
+              expect(add.code).toBe(0);
+              expect(add.json.ips[0].address).toBe("10.46.0.2/24");
+              expect(add.stderr).toMatch(
+                /^bridge: cni-ts daemon not used, running in-process: daemon refused the request \(421\): cni-ts daemon: refused ADD bridge container=c1 ifname=eth0: request from network namespace \d+:\d+, this daemon runs in \d+:\d+\n$/,
+              );
+              // The bridge, the forwarding and the masquerade rule are B's; A has none of them.
+              expect(nodeB.ipJson("link", "show", "cnid0").length).toBe(1);
+              expect(nodeB.exec(["sysctl", "-n", "net.ipv4.ip_forward"]).trim()).toBe("1");
+              expect(nodeB.exec(["iptables-save", "-t", "nat"])).toContain("CNI-");
+              expect(nodeA.ipJson("link", "show").map((l: any) => l.ifname)).toEqual(["lo"]);
+              expect(nodeA.exec(["sysctl", "-n", "net.ipv4.ip_forward"]).trim()).toBe(forwardA);
+              expect(nodeA.exec(["iptables-save", "-t", "nat"])).not.toContain("CNI-");
+
+              const del = plugin(nodeB, "bridge", { command: "DEL", netns: pod!.path, containerID: "c1", conf: c }, d.socket);
+              expect([del.code, del.stdout]).toEqual([0, ""]);
+              expect(nodeB.exec(["iptables-save", "-t", "nat"])).not.toContain("CNI-");
+              // The daemon ran nothing and said why, once per command.
+              const refused = d.lines().filter((l) => l.includes("cni-ts daemon: refused"));
+              expect(refused).toEqual([expect.stringContaining("refused ADD bridge container=c1"), expect.stringContaining("refused DEL bridge container=c1")]);
+              expect(d.handled()).toEqual([]);
+            } finally {
+              await d.stop();
+            }
+          });
+        });
+      },
+      60_000,
+    );
+
+    rootTest(
       "a daemon that dies after taking the request: the plugin runs in-process",
       async () => {
         await withNode(1, async (node, [p1], dataDir) => {

@@ -18,7 +18,9 @@ export const DAEMON_HELP = `usage: cni-ts daemon [--socket PATH]
 Serves this binary's plugin types to plugin processes on a root-only unix socket
 (default ${DEFAULT_SOCKET}; 0600 in a 0700 directory). A plugin started by the runtime
 hands its command over when the socket answers and runs in its own process when it
-does not, so stopping the daemon never fails a pod. Plugin processes look for the
+does not, so stopping the daemon never fails a pod. The work happens in the daemon's
+network namespace: a plugin process in another one (or one that does not say which)
+is refused and runs in its own process. Plugin processes look for the
 socket at CNI_TS_DAEMON_SOCKET when set; CNI_TS_DAEMON=off makes them not look.
 Stops on SIGTERM or SIGINT.`;
 
@@ -56,7 +58,8 @@ export async function daemonCmd(argv: string[]): Promise<number> {
     console.log(DAEMON_HELP);
     return 0;
   }
-  const server = await serveDaemon(values.socket!, { cni: runCommand });
+  // Our clients always say their namespace: one that does not is refused and runs in-process.
+  const server = await serveDaemon(values.socket!, { cni: runCommand }, { noNetns: "refuse", name: "cni-ts daemon" });
   console.error(`cni-ts daemon: serving plugins on ${server.socketPath}`);
   await new Promise<void>((resolve) => {
     process.once("SIGTERM", resolve);

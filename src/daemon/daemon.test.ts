@@ -2,7 +2,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { lstatSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { callDaemon, probeDaemon, request } from "./client.ts";
+import { callDaemon, ownNetns, probeDaemon, request } from "./client.ts";
 import { cniEnvOf, decodeAnswer, decodeRequest, encodeAnswer, encodeRequest } from "./protocol.ts";
 import { serveDaemon } from "./server.ts";
 
@@ -80,6 +80,36 @@ describe("client and server", () => {
       await d.stop();
     }
     expect(() => lstatSync(path)).toThrow();
+  });
+
+  test("network namespace: the client says its own; another one is refused before anything runs, a missing one as the daemon says", async () => {
+    const own = await ownNetns();
+    expect(own).toMatch(/^\d+:\d+$/);
+    const seen: (string | undefined)[] = [];
+    const handlers = { cni: async (req: { netns?: string }) => (seen.push(req.netns), { exitCode: 0, stdout: "ran", stderr: "" }) };
+    const multusLike = await serveDaemon(sockPath(), handlers);
+    const strict = await serveDaemon(sockPath(), handlers, { noNetns: "refuse", name: "strict" });
+    try {
+      for (const d of [multusLike, strict]) {
+        expect(await callDaemon(d.socketPath, { env: ENV, config: new Uint8Array() })).toMatchObject({ kind: "answer", answer: { stdout: "ran" } });
+        const other = await callDaemon(d.socketPath, { env: ENV, config: new Uint8Array(), netns: "4:1" });
+        expect(other).toMatchObject({ kind: "unreachable", accepted: false });
+        if (other.kind === "unreachable")
+          expect(other.reason).toBe(
+            `daemon refused the request (421): ${d === strict ? "strict" : "daemon"}: refused ADD container=c1 ifname=eth0: request from network namespace 4:1, this daemon runs in ${own}`,
+          );
+      }
+      // Multus's Go shim sends no namespace: the Multus daemon takes it, `cni-ts daemon` does not.
+      const body = encodeRequest({ env: ENV, config: new Uint8Array() });
+      expect((await request(multusLike.socketPath, "POST", "/cni", body)).status).toBe(200);
+      const bare = await request(strict.socketPath, "POST", "/cni", body);
+      expect(bare.status).toBe(421);
+      expect(JSON.parse(bare.body).error).toContain("without its network namespace (X-Cni-Ts-Netns)");
+      expect(seen).toEqual([own, own, undefined]);
+    } finally {
+      await multusLike.stop();
+      await strict.stop();
+    }
   });
 
   test("a CNI error comes back with its code and exit status 1", async () => {

@@ -4,7 +4,7 @@
  * otherwise the caller runs the plugin in-process as without a daemon. Loaded by
  * main.ts before any plugin code, and loads only the protocol client.
  */
-import { callDaemon } from "./client.ts";
+import { callDaemon, ownNetns } from "./client.ts";
 import { cniEnvOf } from "./protocol.ts";
 
 /** Where `cni-ts daemon` listens unless CNI_TS_DAEMON_SOCKET says otherwise. */
@@ -26,14 +26,17 @@ const DEFAULT_ACK_MS = 30_000;
  * in-process run (a missing, stale, stopped or dying daemon never fails a pod).
  */
 export async function handOver(type: string, env: Record<string, string | undefined> = process.env): Promise<Uint8Array> {
-  const stdin = new Uint8Array(await Bun.stdin.arrayBuffer());
+  // The namespace is read while stdin is: the daemon refuses a process of another one.
+  const [buf, netns] = await Promise.all([Bun.stdin.arrayBuffer(), ownNetns()]);
+  const stdin = new Uint8Array(buf);
   const socketPath = env.CNI_TS_DAEMON_SOCKET || DEFAULT_SOCKET;
   const ackTimeoutMs = Number(env.CNI_TS_DAEMON_TIMEOUT_MS) > 0 ? Number(env.CNI_TS_DAEMON_TIMEOUT_MS) : DEFAULT_ACK_MS;
-  const r = await callDaemon(socketPath, { plugin: type, env: cniEnvOf(env), config: stdin }, { ackTimeoutMs });
+  const r = await callDaemon(socketPath, { plugin: type, env: cniEnvOf(env), config: stdin, netns }, { ackTimeoutMs });
   if (r.kind === "unreachable") {
     // Silence for the usual case (no daemon on this node); a daemon that is there but
     // failed is worth a line in the runtime's log.
-    if (!r.reason.startsWith("no daemon socket")) await Bun.write(Bun.stderr, `${type}: cni-ts daemon unreachable, running in-process: ${r.reason}\n`);
+    if (r.reason.startsWith("daemon refused")) await Bun.write(Bun.stderr, `${type}: cni-ts daemon not used, running in-process: ${r.reason}\n`);
+    else if (!r.reason.startsWith("no daemon socket")) await Bun.write(Bun.stderr, `${type}: cni-ts daemon unreachable, running in-process: ${r.reason}\n`);
     return stdin;
   }
   if (r.answer.stderr) await Bun.write(Bun.stderr, r.answer.stderr);

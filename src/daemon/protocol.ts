@@ -19,6 +19,12 @@ export interface CniRequest {
   env: Record<string, string>;
   /** The config the plugin read on stdin. */
   config: Uint8Array;
+  /**
+   * The network namespace the plugin process runs in, `<st_dev>:<st_ino>` of
+   * /proc/self/ns/net (the NETNS_HEADER of the request; Multus's shim sends none). The
+   * work happens in the daemon's namespace, so a daemon refuses a request from another.
+   */
+  netns?: string;
 }
 
 /** What the plugin process prints and exits with; the body of every /cni answer. */
@@ -26,6 +32,17 @@ export interface CniAnswer {
   exitCode: number;
   stdout: string;
   stderr: string;
+}
+
+/** The request header that carries CniRequest.netns (not in the JSON: Multus's body stays as is). */
+export const NETNS_HEADER = "X-Cni-Ts-Netns";
+
+/** The status of a request refused because it comes from another network namespace. */
+export const STATUS_OTHER_NETNS = 421; // Misdirected Request: this daemon cannot do it, nothing ran
+
+/** The identity of a network namespace as NETNS_HEADER carries it. */
+export function netnsId(st: { dev: number | bigint; ino: number | bigint }): string {
+  return `${st.dev}:${st.ino}`;
 }
 
 /** Paths of the protocol. */

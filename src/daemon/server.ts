@@ -7,7 +7,7 @@
 import { chmodSync, lstatSync, mkdirSync, statSync, unlinkSync } from "node:fs";
 import { dirname } from "node:path";
 import { probeDaemon } from "./client.ts";
-import { type CniAnswer, type CniRequest, decodeRequest, encodeAnswer, PATHS } from "./protocol.ts";
+import { type CniAnswer, type CniRequest, decodeRequest, encodeAnswer, NETNS_HEADER, netnsId, PATHS, STATUS_OTHER_NETNS } from "./protocol.ts";
 
 /** What a daemon provides; the server does the HTTP, the socket and the errors. */
 export interface DaemonHandlers {
@@ -19,6 +19,18 @@ export interface DaemonHandlers {
   route?(req: Request): Response | undefined | Promise<Response | undefined>;
 }
 
+/** How a daemon serves. */
+export interface ServeOptions {
+  /**
+   * A request without a network namespace (NETNS_HEADER): "accept" it (Multus's own Go
+   * shim sends none; the default) or "refuse" it. A request from another namespace than
+   * the daemon's is always refused: its work would be done in the daemon's namespace.
+   */
+  noNetns?: "accept" | "refuse";
+  /** Prefix of the daemon's log lines (stderr); default "daemon". */
+  name?: string;
+}
+
 /** A running daemon server. */
 export interface DaemonServer {
   readonly socketPath: string;
@@ -27,14 +39,16 @@ export interface DaemonServer {
 }
 
 /** Starts serving `handlers` on `socketPath`; throws when another daemon is live there. */
-export async function serveDaemon(socketPath: string, handlers: DaemonHandlers): Promise<DaemonServer> {
+export async function serveDaemon(socketPath: string, handlers: DaemonHandlers, opts: ServeOptions = {}): Promise<DaemonServer> {
+  // Read once, at the start: a command's work may move a thread into a pod's namespace.
+  const guard: NetnsGuard = { own: netnsId(statSync("/proc/self/ns/net")), refuseAbsent: opts.noNetns === "refuse", name: opts.name ?? "daemon" };
   await prepareSocketPath(socketPath);
   const oldMask = process.umask(0o177);
   let server: ReturnType<typeof Bun.serve>;
   try {
     server = Bun.serve({
       unix: socketPath,
-      fetch: (req) => handle(req, handlers),
+      fetch: (req) => handle(req, handlers, guard),
       error: (e) => new Response(JSON.stringify({ error: e.message }), { status: 500, headers: { "content-type": "application/json" } }),
     });
   } finally {
@@ -81,10 +95,19 @@ async function prepareSocketPath(socketPath: string): Promise<void> {
 const HEARTBEAT_MS = 4000;
 const JSON_HEADERS = { "content-type": "application/json" };
 
-async function handle(req: Request, h: DaemonHandlers): Promise<Response> {
+/** The daemon's own network namespace and what it does with requests from elsewhere. */
+interface NetnsGuard {
+  own: string;
+  refuseAbsent: boolean;
+  name: string;
+}
+
+async function handle(req: Request, h: DaemonHandlers, guard: NetnsGuard): Promise<Response> {
   const url = new URL(req.url);
   const path = url.pathname;
-  if (path === PATHS.cni && req.method === "POST") return cni(await req.text(), url.searchParams.get("plugin") ?? undefined, h, req.signal);
+  if (path === PATHS.cni && req.method === "POST") {
+    return cni(await req.text(), url.searchParams.get("plugin") ?? undefined, req.headers.get(NETNS_HEADER) ?? undefined, h, req.signal, guard);
+  }
   if (path === PATHS.healthz && req.method === "GET") return new Response("ok\n");
   if (path === PATHS.readyz && req.method === "GET") {
     const ready = h.ready ? await h.ready() : true;
@@ -100,14 +123,17 @@ async function handle(req: Request, h: DaemonHandlers): Promise<Response> {
  * and waits for the answer instead of falling back to running the plugin itself.
  * Further blanks keep a long command's connection alive.
  */
-function cni(body: string, plugin: string | undefined, h: DaemonHandlers, gone: AbortSignal): Response {
+function cni(body: string, plugin: string | undefined, netns: string | undefined, h: DaemonHandlers, gone: AbortSignal, guard: NetnsGuard): Response {
   let req: CniRequest;
   try {
     req = decodeRequest(body);
     if (plugin !== undefined) req.plugin = plugin;
+    if (netns !== undefined) req.netns = netns;
   } catch (e) {
     return new Response(JSON.stringify({ error: (e as Error).message }), { status: 400, headers: JSON_HEADERS });
   }
+  const refused = otherNetns(req, guard);
+  if (refused) return refused;
   const command = req.env.CNI_COMMAND ?? "";
   const stream = new ReadableStream<string>({
     async start(ctl) {
@@ -145,6 +171,21 @@ function cni(body: string, plugin: string | undefined, h: DaemonHandlers, gone: 
     },
   });
   return new Response(stream, { status: 200, headers: JSON_HEADERS });
+}
+
+/**
+ * The refusal of a request from another network namespace (or, when the daemon says so,
+ * from an unknown one), before anything runs: the daemon's bridge, veths, sysctls and
+ * iptables rules would be made in the daemon's namespace, not the caller's. Our clients
+ * then run the plugin in their own process, as without a daemon.
+ */
+function otherNetns(req: CniRequest, g: NetnsGuard): Response | undefined {
+  if (req.netns === g.own || (req.netns === undefined && !g.refuseAbsent)) return undefined;
+  const e = req.env;
+  const what = req.netns === undefined ? `without its network namespace (${NETNS_HEADER})` : `from network namespace ${req.netns}`;
+  const msg = `${g.name}: refused ${e.CNI_COMMAND}${req.plugin ? ` ${req.plugin}` : ""} container=${e.CNI_CONTAINERID ?? ""} ifname=${e.CNI_IFNAME ?? ""}: request ${what}, this daemon runs in ${g.own}`;
+  console.error(msg);
+  return new Response(JSON.stringify({ error: msg }), { status: STATUS_OTHER_NETNS, headers: JSON_HEADERS });
 }
 
 /** A handler that throws answers as a plugin that failed unexpectedly would: code 999. */

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -141,11 +142,16 @@ static int build_request(struct buf *req) {
         first = 0;
     }
     if (buf_str(&body, "},\"config\":\"") < 0 || base64(&body, (unsigned char *)stdin_data, stdin_len) < 0 || buf_str(&body, "\"}") < 0) return -1;
-    char head[512];
+    /* This process's network namespace: a daemon in another one refuses (its work would land there). */
+    char netns[96] = "";
+    struct stat ns;
+    if (stat("/proc/self/ns/net", &ns) == 0)
+        snprintf(netns, sizeof netns, "X-Cni-Ts-Netns: %llu:%llu\r\n", (unsigned long long)ns.st_dev, (unsigned long long)ns.st_ino);
+    char head[640];
     /* Plugin names are [A-Za-z0-9_.-] (the registry's), so they need no escaping. */
     snprintf(head, sizeof head,
-             "POST /cni?plugin=%s HTTP/1.1\r\nHost: cni-ts\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
-             self_name, body.len);
+             "POST /cni?plugin=%s HTTP/1.1\r\nHost: cni-ts\r\nConnection: close\r\nContent-Type: application/json\r\n%sContent-Length: %zu\r\n\r\n",
+             self_name, netns, body.len);
     int rc = buf_str(req, head) | buf_put(req, body.p, body.len);
     free(body.p);
     return rc;
@@ -322,6 +328,14 @@ int main(int argc, char **argv) {
             if (out.len) write_all(1, out.p, out.len);
             return atoi(code + strlen("\"exitCode\":"));
         }
+    }
+    if (complete == 1 && strncmp(resp.p, "HTTP/1.1 200", 12) != 0) {
+        /* Refused before anything ran (another network namespace, a bad request). */
+        struct buf why = {0};
+        if (json_field(body.p ? body.p : "", "error", &why) < 0) why.len = 0;
+        fprintf(stderr, "%s: cni-ts daemon not used, running in-process: daemon refused the request (%.3s): %s\n", self_name,
+                resp.p + 9, why.len ? why.p : "no reason given");
+        exec_binary(argv, 1);
     }
     fprintf(stderr, "%s: cni-ts daemon unreachable, running in-process: %s\n", self_name,
             !head_end ? "no answer in time" : "the connection closed before the answer");
