@@ -55,6 +55,20 @@ function unreachable(verb: string, socketPath: string, why: string): CniError {
   );
 }
 
+/**
+ * This process's network namespace as src/daemon's protocol names it (header
+ * X-Cni-Ts-Netns, "<st_dev>:<st_ino>" of /proc/self/ns/net), so a daemon of another
+ * namespace refuses the request instead of doing the pod's work in its own.
+ */
+async function ownNetnsHeader(): Promise<Record<string, string>> {
+  try {
+    const st = await Bun.file("/proc/self/ns/net").stat();
+    return { "X-Cni-Ts-Netns": `${st.dev}:${st.ino}` };
+  } catch {
+    return {};
+  }
+}
+
 /** One POST /cni; resolves to what the plugin prints, or throws a clear CniError. */
 async function postRequest(verb: string, args: CmdArgs): Promise<{ exitCode: number; stdout: string; stderr: string }> {
   const { socketPath } = shimConfig(args.stdinData);
@@ -64,7 +78,13 @@ async function postRequest(verb: string, args: CmdArgs): Promise<{ exitCode: num
   const timer = setTimeout(() => ack.abort(), ACK_TIMEOUT_MS);
   let res: Response;
   try {
-    res = await fetch("http://multus/cni", { unix: socketPath, method: "POST", body, headers: { "content-type": "application/json" }, signal: ack.signal });
+    res = await fetch("http://multus/cni", {
+      unix: socketPath,
+      method: "POST",
+      body,
+      headers: { "content-type": "application/json", ...(await ownNetnsHeader()) },
+      signal: ack.signal,
+    });
   } catch (e) {
     throw unreachable(verb, socketPath, ack.signal.aborted ? `no answer within ${ACK_TIMEOUT_MS} ms` : (e as Error).message);
   } finally {
