@@ -12,8 +12,8 @@ import { checkDNS, ipamOf } from "../_shared/conf-fields.ts";
 import { configureIface } from "../_shared/configure-iface.ts";
 import { failure, invalidConfig } from "../_shared/errors.ts";
 import { checkIpamThenPrev, ipamAddFor, ipamIfAny, ipamValidate } from "../_shared/ipam-exec.ts";
-import { delIpam } from "../_shared/del-conf.ts";
-import { openContainerNS, openContainerNSIfAny } from "../_shared/netns-open.ts";
+import { delPodDevice, ipamGc } from "../_shared/pod-device.ts";
+import { openContainerNS } from "../_shared/netns-open.ts";
 import { Rollback } from "../_shared/rollback.ts";
 
 /** The dummy config: the standard fields, IPAM required. */
@@ -64,26 +64,6 @@ async function cmdCheck(args: CmdArgs): Promise<void> {
   checkInterfaceIPs(c.h, args.ifName, prev.ips ?? []);
 }
 
-/** Releases the addresses and deletes the device; succeeds when the namespace or the device is gone. */
-async function cmdDel(args: CmdArgs): Promise<void> {
-  // Only the IPAM section: a bad field must not keep a pod stuck.
-  await ipamIfAny("DEL", { ipam: delIpam(args.conf) }, args);
-  using c = openContainerNSIfAny(args.netns);
-  if (!c) return;
-  const link = linkFind(c.h, args.ifName);
-  if (!link) return;
-  try {
-    linkDel(c.h, link.index);
-  } catch (e) {
-    throw failure(`failed to delete "${args.ifName}"`, e);
-  }
-}
-
-/** IPAM's leases are what outlives a container. */
-async function cmdGc(args: CmdArgs): Promise<void> {
-  await ipamIfAny("GC", loadNetConf(args), args);
-}
-
 /** Ready when IPAM is. */
 async function cmdStatus(args: CmdArgs): Promise<void> {
   await ipamIfAny("STATUS", loadNetConf(args), args);
@@ -93,4 +73,4 @@ async function cmdStatus(args: CmdArgs): Promise<void> {
 export const info: PluginInfo = { about: "dummy: a dummy device in the pod, addressed from IPAM (cni-ts)" };
 
 /** The plugin module the registry loads. */
-export const plugin = { info, funcs: { add: cmdAdd, check: cmdCheck, del: cmdDel, gc: cmdGc, status: cmdStatus } };
+export const plugin = { info, funcs: { add: cmdAdd, check: cmdCheck, del: delPodDevice, gc: ipamGc(loadNetConf), status: cmdStatus } };

@@ -3,7 +3,7 @@
  * linkInContainer, of the pod), moved into the pod as CNI_IFNAME. Addresses from IPAM
  * when the config has one, else L2 only. Drop-in for the reference plugin of the same name.
  */
-import { linkAdd, linkDel, linkDelIfExists } from "../../netlink/link-add.ts";
+import { linkAdd, linkDel } from "../../netlink/link-add.ts";
 import type { Link, MacvlanMode } from "../../netlink/link-types.ts";
 import { linkSetName } from "../../netlink/link-set.ts";
 import { linkByIndex, linkByName, linkFind, linkSetUp } from "../../netlink/link.ts";
@@ -20,9 +20,9 @@ import { boolField, checkDNS, intField, ipamOf, stringField } from "../_shared/c
 import { configureIface } from "../_shared/configure-iface.ts";
 import { failure, invalidConfig } from "../_shared/errors.ts";
 import { checkIpamThenPrev, ipamAddFor, ipamIfAny, ipamValidate } from "../_shared/ipam-exec.ts";
-import { type ContainerNS, openContainerNS, openContainerNSIfAny } from "../_shared/netns-open.ts";
+import { delPodDevice, ipamGc } from "../_shared/pod-device.ts";
+import { type ContainerNS, openContainerNS } from "../_shared/netns-open.ts";
 import { Rollback } from "../_shared/rollback.ts";
-import { delIpam } from "../_shared/del-conf.ts";
 import { validateInterfaceName } from "../../spec/validate.ts";
 
 /** The macvlan config: the standard fields plus these. */
@@ -197,28 +197,6 @@ async function cmdCheck(args: CmdArgs): Promise<void> {
   checkPodL3(c.h, args.ifName, prev);
 }
 
-/** Releases the addresses and deletes the device; succeeds when the namespace or the device is gone. */
-async function cmdDel(args: CmdArgs): Promise<void> {
-  // Only the IPAM section: a bad mode or master must not keep a pod stuck.
-  await ipamIfAny("DEL", { ipam: delIpam(args.conf) }, args);
-  // The device lives in the pod's namespace: when that is gone, so is the device.
-  using c = openContainerNSIfAny(args.netns);
-  if (!c) return;
-  const link = linkFind(c.h, args.ifName);
-  if (!link) return;
-  try {
-    linkDelIfExists(c.h, link.index);
-  } catch (e) {
-    throw failure(`failed to delete "${args.ifName}"`, e);
-  }
-}
-
-/** IPAM's leases are what outlives a container. */
-async function cmdGc(args: CmdArgs): Promise<void> {
-  const conf = loadNetConf(args);
-  await ipamIfAny("GC", conf, args);
-}
-
 /** Ready when IPAM is and a master named in the node's namespace exists (code 50 otherwise). */
 async function cmdStatus(args: CmdArgs): Promise<void> {
   const conf = loadNetConf(args);
@@ -233,4 +211,4 @@ async function cmdStatus(args: CmdArgs): Promise<void> {
 export const info: PluginInfo = { about: "macvlan: a macvlan device on a node interface, moved into the pod (cni-ts)" };
 
 /** The plugin module the registry loads. */
-export const plugin = { info, funcs: { add: cmdAdd, check: cmdCheck, del: cmdDel, gc: cmdGc, status: cmdStatus } };
+export const plugin = { info, funcs: { add: cmdAdd, check: cmdCheck, del: delPodDevice, gc: ipamGc(loadNetConf), status: cmdStatus } };

@@ -17,8 +17,8 @@ import { boolField, checkDNS, intField, ipamOf, stringField } from "../_shared/c
 import { configureIface } from "../_shared/configure-iface.ts";
 import { failure, invalidConfig } from "../_shared/errors.ts";
 import { checkIpamThenPrev, ipamAddFor, ipamIfAny, ipamValidate } from "../_shared/ipam-exec.ts";
-import { delIpam } from "../_shared/del-conf.ts";
-import { type ContainerNS, openContainerNS, openContainerNSIfAny } from "../_shared/netns-open.ts";
+import { delPodDevice, ipamGc } from "../_shared/pod-device.ts";
+import { type ContainerNS, openContainerNS } from "../_shared/netns-open.ts";
 import { Rollback } from "../_shared/rollback.ts";
 import { getRandomValues } from "node:crypto";
 
@@ -144,27 +144,6 @@ async function cmdCheck(args: CmdArgs): Promise<void> {
   checkRoutes(c.h, prev.routes ?? []);
 }
 
-/** Releases the addresses and deletes the device; succeeds when the namespace or the device is gone. */
-async function cmdDel(args: CmdArgs): Promise<void> {
-  // Only the IPAM section: a bad field must not keep a pod stuck.
-  await ipamIfAny("DEL", { ipam: delIpam(args.conf) }, args);
-  using c = openContainerNSIfAny(args.netns);
-  if (!c) return;
-  const link = linkFind(c.h, args.ifName);
-  if (!link) return;
-  try {
-    linkDel(c.h, link.index);
-  } catch (e) {
-    throw failure(`failed to delete "${args.ifName}"`, e);
-  }
-}
-
-/** IPAM's leases are what outlives a container. */
-async function cmdGc(args: CmdArgs): Promise<void> {
-  const conf = loadNetConf(args);
-  await ipamIfAny("GC", conf, args);
-}
-
 /** Ready when IPAM is and the master (in the node's namespace) exists (code 50 otherwise). */
 async function cmdStatus(args: CmdArgs): Promise<void> {
   const conf = loadNetConf(args);
@@ -179,4 +158,4 @@ async function cmdStatus(args: CmdArgs): Promise<void> {
 export const info: PluginInfo = { about: "vlan: an 802.1Q VLAN device on a node interface, moved into the pod (cni-ts)" };
 
 /** The plugin module the registry loads. */
-export const plugin = { info, funcs: { add: cmdAdd, check: cmdCheck, del: cmdDel, gc: cmdGc, status: cmdStatus } };
+export const plugin = { info, funcs: { add: cmdAdd, check: cmdCheck, del: delPodDevice, gc: ipamGc(loadNetConf), status: cmdStatus } };
