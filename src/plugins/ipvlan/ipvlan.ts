@@ -4,10 +4,8 @@
  * without IPAM, from the previous result (whose single interface is then the default
  * master). Drop-in for the reference plugin of the same name.
  */
-import { linkAdd, linkDel } from "../../netlink/link-add.ts";
 import type { IpvlanFlag, IpvlanMode, Link } from "../../netlink/link-types.ts";
-import { linkSetName } from "../../netlink/link-set.ts";
-import { linkByIndex, linkByName, linkFind } from "../../netlink/link.ts";
+import { linkByIndex, linkFind } from "../../netlink/link.ts";
 import { NetlinkHandle } from "../../netlink/handle.ts";
 import { routeList } from "../../netlink/route.ts";
 import type { CmdArgs, PluginInfo } from "../../skel/cmd-args.ts";
@@ -20,10 +18,9 @@ import { boolField, checkDNS, intField, ipamOf, stringField } from "../_shared/c
 import { configureIface } from "../_shared/configure-iface.ts";
 import { failure, invalidConfig } from "../_shared/errors.ts";
 import { checkIpamThenPrev, ipamAddFor, ipamIfAny, ipamValidate } from "../_shared/ipam-exec.ts";
-import { delPodDevice, ipamGc } from "../_shared/pod-device.ts";
+import { createInPod, delPodDevice, ipamGc } from "../_shared/pod-device.ts";
 import { type ContainerNS, openContainerNS } from "../_shared/netns-open.ts";
 import { Rollback } from "../_shared/rollback.ts";
-import { getRandomValues } from "node:crypto";
 
 /** The ipvlan config: the standard fields plus these. */
 export interface IpvlanConf extends NetConf {
@@ -91,35 +88,16 @@ function resolveMaster(name: string, masterH: NetlinkHandle, mtu: number): Link 
   return link;
 }
 
-/** A temporary name: creating under the final name could collide with a link in the master's namespace. */
-function tempName(): string {
-  return `ipv${Array.from(getRandomValues(new Uint8Array(4)), (x) => x.toString(16).padStart(2, "0")).join("")}`;
-}
-
-/** Creates the ipvlan straight into the pod's namespace and names it CNI_IFNAME there. */
+/** The ipvlan on `master`, made straight in the pod's namespace as CNI_IFNAME. */
 function createIpvlan(conf: IpvlanConf, masterH: NetlinkHandle, master: Link, c: ContainerNS, ifName: string, undo: Rollback): Link {
-  const tmp = tempName();
-  try {
-    linkAdd(masterH, {
-      kind: "ipvlan",
-      name: tmp,
-      parent: master.index,
-      mode: conf.mode,
-      ...(conf.flag !== "bridge" ? { flag: conf.flag } : {}),
-      ...(conf.mtu ? { mtu: conf.mtu } : {}),
-      ...(masterH === c.h ? {} : { ns: c.ns }),
-    });
-  } catch (e) {
-    throw failure("failed to create ipvlan", e);
-  }
-  const created = linkByName(c.h, tmp);
-  undo.add(`ipvlan "${ifName}"`, () => linkDel(c.h, created.index));
-  try {
-    linkSetName(c.h, created.index, ifName);
-  } catch (e) {
-    throw failure(`failed to rename ipvlan to "${ifName}"`, e);
-  }
-  return linkByIndex(c.h, created.index);
+  const spec = {
+    kind: "ipvlan",
+    parent: master.index,
+    mode: conf.mode,
+    ...(conf.flag !== "bridge" ? { flag: conf.flag } : {}),
+    ...(conf.mtu ? { mtu: conf.mtu } : {}),
+  } as const;
+  return createInPod(spec, { masterH, c, ifName, undo });
 }
 
 /** Creates the device, addresses it from IPAM (or the prevResult), undoes it all when a step fails. */

@@ -3,10 +3,8 @@
  * linkInContainer, of the pod), moved into the pod as CNI_IFNAME. Addresses from IPAM
  * when the config has one, else L2 only. Drop-in for the reference plugin of the same name.
  */
-import { linkAdd, linkDel } from "../../netlink/link-add.ts";
 import type { Link, MacvlanMode } from "../../netlink/link-types.ts";
-import { linkSetName } from "../../netlink/link-set.ts";
-import { linkByIndex, linkByName, linkFind, linkSetUp } from "../../netlink/link.ts";
+import { linkByIndex, linkFind, linkSetUp } from "../../netlink/link.ts";
 import { parseMAC } from "../../netlink/mac.ts";
 import { NetlinkHandle } from "../../netlink/handle.ts";
 import { routeList } from "../../netlink/route.ts";
@@ -20,7 +18,7 @@ import { boolField, checkDNS, intField, ipamOf, stringField } from "../_shared/c
 import { configureIface } from "../_shared/configure-iface.ts";
 import { failure, invalidConfig } from "../_shared/errors.ts";
 import { checkIpamThenPrev, ipamAddFor, ipamIfAny, ipamValidate } from "../_shared/ipam-exec.ts";
-import { delPodDevice, ipamGc } from "../_shared/pod-device.ts";
+import { createInPod, delPodDevice, ipamGc } from "../_shared/pod-device.ts";
 import { type ContainerNS, openContainerNS } from "../_shared/netns-open.ts";
 import { Rollback } from "../_shared/rollback.ts";
 import { validateInterfaceName } from "../../spec/validate.ts";
@@ -112,38 +110,18 @@ function resolveMaster(conf: MacvlanConf, masterH: NetlinkHandle): Link {
   return link;
 }
 
-/** A temporary name: creating under the final name could collide with a link in the master's namespace. */
-function tempName(): string {
-  return `mv${Array.from(crypto.getRandomValues(new Uint8Array(4)), (x) => x.toString(16).padStart(2, "0")).join("")}`;
-}
-
-/** Creates the macvlan on `master` (a link of the namespace of `masterH`) straight into the pod's namespace, named CNI_IFNAME there. */
+/** The macvlan on `master` (a link of the namespace of `master.h`), made straight in the pod's namespace as CNI_IFNAME. */
 function createMacvlan(a: { conf: MacvlanConf; c: ContainerNS; ifName: string; undo: Rollback }, master: { h: NetlinkHandle; link: Link }): Link {
-  const { conf, c, ifName, undo } = a;
-  const masterH = master.h;
-  const tmp = tempName();
-  try {
-    linkAdd(masterH, {
-      kind: "macvlan",
-      name: tmp,
-      parent: master.link.index,
-      mode: conf.mode,
-      ...(conf.mtu ? { mtu: conf.mtu } : {}),
-      ...(conf.mac ? { mac: conf.mac } : {}),
-      ...(conf.bcqueuelen !== undefined ? { bcQueueLen: conf.bcqueuelen } : {}),
-      ...(masterH === c.h ? {} : { ns: c.ns }),
-    });
-  } catch (e) {
-    throw failure("failed to create macvlan", e);
-  }
-  const created = linkByName(c.h, tmp);
-  undo.add(`macvlan "${ifName}"`, () => linkDel(c.h, created.index));
-  try {
-    linkSetName(c.h, created.index, ifName);
-  } catch (e) {
-    throw failure(`failed to rename macvlan to "${ifName}"`, e);
-  }
-  return linkByIndex(c.h, created.index);
+  const { conf } = a;
+  const spec = {
+    kind: "macvlan",
+    parent: master.link.index,
+    mode: conf.mode,
+    ...(conf.mtu ? { mtu: conf.mtu } : {}),
+    ...(conf.mac ? { mac: conf.mac } : {}),
+    ...(conf.bcqueuelen !== undefined ? { bcQueueLen: conf.bcqueuelen } : {}),
+  } as const;
+  return createInPod(spec, { ...a, masterH: master.h });
 }
 
 /** Creates the device, then addresses from IPAM or just the link up; undoes it all when a step fails. */

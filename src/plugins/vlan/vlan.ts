@@ -3,10 +3,8 @@
  * linkInContainer, of the pod), moved into the pod as CNI_IFNAME and addressed from
  * IPAM. Drop-in for the reference plugin of the same name.
  */
-import { linkAdd, linkDel } from "../../netlink/link-add.ts";
 import type { Link } from "../../netlink/link-types.ts";
-import { linkSetName } from "../../netlink/link-set.ts";
-import { linkByIndex, linkByName, linkFind } from "../../netlink/link.ts";
+import { linkFind } from "../../netlink/link.ts";
 import { NetlinkHandle } from "../../netlink/handle.ts";
 import type { CmdArgs, PluginInfo } from "../../skel/cmd-args.ts";
 import { CniError, ErrorCode } from "../../spec/error.ts";
@@ -17,10 +15,9 @@ import { boolField, checkDNS, intField, ipamOf, stringField } from "../_shared/c
 import { configureIface } from "../_shared/configure-iface.ts";
 import { failure, invalidConfig } from "../_shared/errors.ts";
 import { checkIpamThenPrev, ipamAddFor, ipamIfAny, ipamValidate } from "../_shared/ipam-exec.ts";
-import { delPodDevice, ipamGc } from "../_shared/pod-device.ts";
+import { createInPod, delPodDevice, ipamGc } from "../_shared/pod-device.ts";
 import { type ContainerNS, openContainerNS } from "../_shared/netns-open.ts";
 import { Rollback } from "../_shared/rollback.ts";
-import { getRandomValues } from "node:crypto";
 
 /** The vlan config: the standard fields plus these. */
 export interface VlanConf extends NetConf {
@@ -62,33 +59,9 @@ function resolveMaster(conf: VlanConf, masterH: NetlinkHandle): Link {
   return link;
 }
 
-function tempName(): string {
-  return `vl${Array.from(getRandomValues(new Uint8Array(4)), (x) => x.toString(16).padStart(2, "0")).join("")}`;
-}
-
-/** Creates the VLAN device straight into the pod's namespace and names it CNI_IFNAME there. */
+/** The VLAN device on `master`, made straight in the pod's namespace as CNI_IFNAME. */
 function createVlan(conf: VlanConf, masterH: NetlinkHandle, master: Link, c: ContainerNS, ifName: string, undo: Rollback): Link {
-  const tmp = tempName();
-  try {
-    linkAdd(masterH, {
-      kind: "vlan",
-      name: tmp,
-      parent: master.index,
-      vlanId: conf.vlanId,
-      ...(conf.mtu ? { mtu: conf.mtu } : {}),
-      ...(masterH === c.h ? {} : { ns: c.ns }),
-    });
-  } catch (e) {
-    throw failure("failed to create vlan", e);
-  }
-  const created = linkByName(c.h, tmp);
-  undo.add(`vlan "${ifName}"`, () => linkDel(c.h, created.index));
-  try {
-    linkSetName(c.h, created.index, ifName);
-  } catch (e) {
-    throw failure(`failed to rename vlan to "${ifName}"`, e);
-  }
-  return linkByIndex(c.h, created.index);
+  return createInPod({ kind: "vlan", parent: master.index, vlanId: conf.vlanId, ...(conf.mtu ? { mtu: conf.mtu } : {}) }, { masterH, c, ifName, undo });
 }
 
 /** Creates the device and addresses it from IPAM; undoes it all when a step fails. */
