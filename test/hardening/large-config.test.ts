@@ -39,14 +39,16 @@ function peakRss(bin: string, name: string): number {
 
 const haveTime = existsSync("/usr/bin/time") && existsSync("/usr/lib/cni/host-local");
 (haveTime ? test : test.skip)(
-  "50 MB config: peak RSS within 1.5x the Go plugin's (a second copy made it 1.8x)",
+  "50 MB config: peak RSS under 280 MB, one copy of the config (a second copy made it 350 MB; Go's shown beside)",
   () => {
     const go = peakRss("/usr/lib/cni/host-local", "host-local");
     const ours = peakRss(dist, "host-local");
     console.log(`50 MB config, peak RSS: Go host-local ${Math.round(go / 1024)} MB, ours ${Math.round(ours / 1024)} MB`);
     expect(go).toBeGreaterThan(0);
-    // Both vary by 10-20% from run to run (their garbage collectors); the extra copy was +150 MB.
-    expect(ours).toBeLessThan(go * 1.5);
+    // Go's peak swings between about 125 and 220 MB from run to run (its collector), so
+    // it is shown for comparison, not used as the bound. Ours was 350 MB with the extra
+    // copy of the config and is 150-210 MB without it: 280 MB is what one copy allows.
+    expect(ours).toBeLessThan(280 * 1024);
   },
   120_000,
 );
