@@ -51,8 +51,11 @@ export async function cmdCheck(args: CmdArgs, o: EngineOptions): Promise<void> {
   }
 }
 
-/** STATUS: the cluster network's (1.1.0 and later; older ones have none). */
-export async function cmdStatus(args: CmdArgs, o: EngineOptions): Promise<void> {
+/**
+ * The cluster network as a list, for STATUS and GC: once the readiness indicator file is
+ * there, from clusterNetwork or else the first delegate; undefined when there is none.
+ */
+async function clusterNetworkList(args: CmdArgs, o: EngineOptions): Promise<{ n: MultusConf; list: ReturnType<typeof confListFromBytes> } | undefined> {
   let n: MultusConf;
   try {
     n = loadNetConf(args.stdinData);
@@ -73,7 +76,7 @@ export async function cmdStatus(args: CmdArgs, o: EngineOptions): Promise<void> 
       throw cmdErr(undefined, `failed to get clusterNetwork: ${errorMessage(e)}`, e);
     }
   }
-  if (!master) return;
+  if (!master) return undefined;
   const list = master.confList
     ? confListFromBytes(master.bytes)
     : confListFromBytes(
@@ -81,6 +84,14 @@ export async function cmdStatus(args: CmdArgs, o: EngineOptions): Promise<void> 
           JSON.stringify({ name: master.conf!.name, cniVersion: master.conf!.cniVersion, plugins: [JSON.parse(new TextDecoder().decode(master.bytes))] }),
         ),
       );
+  return { n, list };
+}
+
+/** STATUS: the cluster network's (1.1.0 and later; older ones have none). */
+export async function cmdStatus(args: CmdArgs, o: EngineOptions): Promise<void> {
+  const found = await clusterNetworkList(args, o);
+  if (!found) return;
+  const { n, list } = found;
   if (!greaterThanOrEqual(list.conf.cniVersion, "1.1.0")) return;
   await getStatusNetworkList(list, runtimeOptions(n, args, o.exec));
 }
@@ -146,34 +157,9 @@ export async function cmdDelegate(args: CmdArgs, o: EngineOptions, multusConf: M
  * attachments names Multus's attachments, not its delegates', so it is not used).
  */
 export async function cmdGC(args: CmdArgs, o: EngineOptions): Promise<void> {
-  let n: MultusConf;
-  try {
-    n = loadNetConf(args.stdinData);
-  } catch (e) {
-    throw cmdErr(undefined, `error loading netconf: ${errorMessage(e)}`, e);
-  }
-  if (n.readinessindicatorfile && !(await waitForFile(n.readinessindicatorfile, o.readinessTimeoutMs ?? 45_000))) {
-    throw cmdErr(
-      undefined,
-      `have you checked that your default network is ready? still waiting for readinessindicatorfile @ ${n.readinessindicatorfile}. pollimmediate error: timed out waiting for the condition`,
-    );
-  }
-  let master = n.delegates[0];
-  if (n.clusterNetwork) {
-    try {
-      master = (await defaultNetworks({ source: sourceOf(n, o) }, undefined, n))[0];
-    } catch (e) {
-      throw cmdErr(undefined, `failed to get clusterNetwork: ${errorMessage(e)}`, e);
-    }
-  }
-  if (!master) return;
-  const list = master.confList
-    ? confListFromBytes(master.bytes)
-    : confListFromBytes(
-        new TextEncoder().encode(
-          JSON.stringify({ name: master.conf!.name, cniVersion: master.conf!.cniVersion, plugins: [JSON.parse(new TextDecoder().decode(master.bytes))] }),
-        ),
-      );
+  const found = await clusterNetworkList(args, o);
+  if (!found) return;
+  const { n, list } = found;
   const valid = listCacheEntries(n.cniDir).map((e) => ({ containerID: e.containerID, ifname: e.ifName }));
   try {
     await gcNetworkList(list, valid, runtimeOptions(n, args, o.exec));
