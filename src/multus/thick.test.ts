@@ -65,7 +65,7 @@ function startDaemon(node: TestNetns, config: object, dir: string) {
 }
 
 rootTest(
-  "thick: daemon + shim per exec give what the thin plugin gives; auto config follows the master; the shim fails at once without the daemon; hotplug through /delegate",
+  "thick: daemon + shim per exec give what the thin plugin gives; the daemon config's auxiliary chain runs last; auto config follows the master; the shim fails at once without the daemon; hotplug through /delegate",
   () =>
     withNetns(3, async (node, podThick, podThin) => {
       macvlanMaster(node);
@@ -85,6 +85,10 @@ rootTest(
         ],
       });
       writeFileSync(join(confDir, "10-cbr0.conflist"), JSON.stringify(master(dataThick)));
+      // The auxiliary chain beside the master (Multus's e2e: a tuning sysctl for every pod).
+      dirWith(confDir, "vendor-chain", {
+        "10-arp.conf": { cniVersion: "1.0.0", name: "arp", type: "tuning", dataDir: sub(work, "tuning"), sysctl: { "net.ipv4.conf.eth0.arp_filter": "1" } },
+      });
       const cniDir = sub(work, "cnidir");
       const d = startDaemon(
         node,
@@ -102,6 +106,7 @@ rootTest(
           readinessindicatorfile: ready,
           cniDir,
           binDir: work.bin,
+          auxiliaryCNIChainName: "vendor-chain",
         },
         sub(work, "daemon"),
       );
@@ -113,6 +118,7 @@ rootTest(
           name: "multus-cni-network",
           type: "multus-shim",
           clusterNetwork: join(confDir, "10-cbr0.conflist"),
+          auxiliaryCNIChainName: "vendor-chain",
           capabilities: { portMappings: true },
           daemonSocketDir: run,
         });
@@ -146,6 +152,13 @@ rootTest(
         const thickLinks = podLinks(podThick!);
         const thickStatus = statusOf();
         expect(thickLinks).toEqual({ eth0: ["10.90.0.2/24"], data0: ["10.90.1.2/24"], net2: ["10.90.2.5/24"] });
+        expect(podThick!.exec(["sysctl", "-n", "net.ipv4.conf.eth0.arp_filter"]).trim()).toBe("1");
+        expect(JSON.parse(readFileSync(join(cniDir, "ctr-thick"), "utf8")).map((x: any) => [x.Name, x.ifnameRequest ?? "eth0"])).toEqual([
+          ["cbr0", "eth0"],
+          ["apps/ptp-net", "data0"],
+          ["apps/mv-net", "net2"],
+          ["vendor-chain", "net3"],
+        ]);
 
         // The same pod through the thin plugin (same networks, own address store).
         const thinConf = dirWith(work.dir, "netd-thin", {

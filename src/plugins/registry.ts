@@ -27,6 +27,7 @@ const PLUGINS: Record<string, Loader> = {
   macvlan: () => import("./macvlan/macvlan.ts"),
   multus: () => import("./multus/multus.ts"),
   "multus-shim": () => import("./multus-shim/multus-shim.ts"),
+  passthru: () => import("./passthru/passthru.ts"),
   portmap: () => import("./portmap/portmap.ts"),
   ptp: () => import("./ptp/ptp.ts"),
   sbr: () => import("./sbr/sbr.ts"),
@@ -44,6 +45,7 @@ const PLUGINS: Record<string, Loader> = {
  */
 const VERSIONS: Record<string, readonly string[]> = {
   bandwidth: ["0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"],
+  passthru: ["0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"],
   vrf: ["0.3.1", "0.4.0", "1.0.0", "1.1.0"],
 };
 

@@ -10,6 +10,7 @@ import { errorMessage } from "../../spec/error.ts";
 import type { Result } from "../../spec/types.ts";
 import { NetlinkHandle, linkFind } from "../../netlink/index.ts";
 import { checkIPRequest } from "./annotations.ts";
+import { auxiliaryChain } from "./aux-chain.ts";
 import { isLegacyDelegates } from "./conf.ts";
 import { delegateRuntimeConf } from "./delegate.ts";
 import { cmdErr, type K8sArgsLike, multusError } from "./errors.ts";
@@ -126,12 +127,13 @@ export function validateIfName(netns: string, ifName: string): void {
   if (found) throw multusError(`validateIfName: interface name ${ifName} already exists`);
 }
 
-/** The delegates a request works on, and whether they are numbered the v1 way. */
+/** The delegates a request works on (the auxiliary chain last), and whether they are numbered the v1 way. */
 export async function resolveDelegates(
   n: MultusConf,
   ctx: ResolveContext,
   pod: PodInfo | undefined,
   k8s: K8sArgsLike,
+  log: Logger,
 ): Promise<{ delegates: Delegate[]; legacy: boolean }> {
   let delegates: Delegate[];
   let legacy = isLegacyDelegates(n);
@@ -151,6 +153,8 @@ export async function resolveDelegates(
       throw cmdErr(k8s, `error loading k8s delegates k8s args: ${errorMessage(e)}`, e);
     }
   }
+  const aux = auxiliaryChain(n, k8s, log);
+  if (aux) delegates = [...delegates, aux];
   return { delegates, legacy };
 }
 

@@ -38,7 +38,6 @@ export async function cmdAdd(args: CmdArgs, o: EngineOptions): Promise<Result> {
     throw cmdErr(undefined, `error loading netconf: ${errorMessage(e)}`, e);
   }
   const log = (o.logger ?? new Logger()).configure(n);
-  if (n.auxiliaryCNIChainName) throw cmdErr(undefined, `auxiliaryCNIChainName "${n.auxiliaryCNIChainName}" is not supported by this Multus`);
   const source = sourceOf(n, o);
   const k8s = k8sArgsOf(args);
   if (n.readinessindicatorfile && !(await waitForFile(n.readinessindicatorfile, o.readinessTimeoutMs ?? 45_000))) {
@@ -55,7 +54,7 @@ export async function cmdAdd(args: CmdArgs, o: EngineOptions): Promise<Result> {
     return emptyResult(args, n.cniVersion);
   }
   const ctx: ResolveContext = { source, resourceClient: o.resourceClient ?? podResourcesClient(n.podResourcesSocket || undefined) };
-  const { delegates, legacy } = await resolveDelegates(n, ctx, pod, k8s);
+  const { delegates, legacy } = await resolveDelegates(n, ctx, pod, k8s, log);
   if (delegates.length === 0) throw cmdErr(k8s, "error loading k8s delegates k8s args: TryLoadPodDelegates: must have either Kubernetes config or delegates");
   const ifNames = ifnamesOf(delegates, args.ifName, legacy);
   const dup = ifNames.find((name, i) => ifNames.indexOf(name) !== i);

@@ -98,7 +98,7 @@ async function delRebuilt(
   let delegates: Delegate[] = [];
   let legacy = false;
   try {
-    const r = await resolveDelegates(n, ctx, pod, k8s);
+    const r = await resolveDelegates(n, ctx, pod, k8s, log);
     delegates = r.delegates;
     legacy = r.legacy;
     if (!pod && n.clusterNetwork && !n.systemNamespaces.includes(k8s.K8S_POD_NAMESPACE)) {

@@ -7,6 +7,7 @@ import type { CmdArgs } from "../../skel/cmd-args.ts";
 import { errorMessage } from "../../spec/error.ts";
 import type { Result } from "../../spec/types.ts";
 import { greaterThanOrEqual } from "../../spec/version.ts";
+import { isAuxiliaryChain } from "./aux-chain.ts";
 import { isLegacyDelegates, loadNetConf } from "./conf.ts";
 import { delegateRuntimeConf, ifnamesOf, loadDelegate } from "./delegate.ts";
 import { cmdErr, multusError } from "./errors.ts";
@@ -27,7 +28,11 @@ import {
   type EngineOptions,
 } from "./_engine-kit.ts";
 
-/** CHECK: every recorded delegate (the configured ones when there is no record). */
+/**
+ * CHECK: every recorded delegate (the configured ones when there is no record), but the
+ * auxiliary chain, which Multus does not check either (its plugins' CHECKs look for an
+ * interface the chain never made).
+ */
 export async function cmdCheck(args: CmdArgs, o: EngineOptions): Promise<void> {
   const n = loadNetConf(args.stdinData);
   const k8s = k8sArgsOf(args);
@@ -37,6 +42,7 @@ export async function cmdCheck(args: CmdArgs, o: EngineOptions): Promise<void> {
   const opts = runtimeOptions(n, args, o.exec);
   for (let i = 0; i < delegates.length; i++) {
     const d = delegates[i]!;
+    if (isAuxiliaryChain(d)) continue;
     const rt = delegateRuntimeConf({ containerID: args.containerID, netns: args.netns, args: parseArgs(args) }, k8s, ifNames[i]!, n.runtimeConfig, d);
     try {
       await runDelegate("CHECK", d, rt, opts);

@@ -6,7 +6,7 @@
  * every request made with Multus's own ClusterRole.
  */
 import { afterAll, beforeAll, expect } from "bun:test";
-import { writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { startKubeApiServer, type KubeApiServer } from "../../../test/kube-apiserver/server.ts";
 import { MULTUS_RULES, rbac } from "../../../test/kube-apiserver/rbac.ts";
@@ -292,6 +292,87 @@ rootTest("a pod the API server does not know gets Multus's empty result; a call 
     expect((await libcni(node, client, "del", "multus-cni-network", podNs!.path, "ctr-plain", env)).code).toBe(0);
     expect(reservations(s.dataDir)).toEqual([]);
   }),
+);
+
+rootTest(
+  "auxiliaryCNIChainName: the configs of <clusterNetwork's dir>/<chain>/ run last as one chain after passthru, on net<N>; recorded, undone on failure, not CHECKed; DEL puts the sysctls back",
+  () =>
+    withNetns(3, async (node, podNs, podBad) => {
+      const tuningDir = sub(work, "tuning");
+      const masterData = sub(work, "ipam-k7");
+      const masterDir = dirWith(work.dir, "netd-k7-master", {
+        "10-cbr0.conflist": {
+          cniVersion: "1.0.0",
+          name: "cbr0",
+          plugins: [{ type: "bridge", bridge: "mbk7", isGateway: true, ipam: { type: "host-local", subnet: "10.89.12.0/24", dataDir: masterData } }],
+        },
+      });
+      const chain = dirWith(masterDir, "vendor-chain", {
+        "10-arp.conf": { cniVersion: "1.0.0", name: "arp", type: "tuning", dataDir: tuningDir, sysctl: { "net.ipv4.conf.eth0.arp_filter": "1" } },
+        "20-martians.conf": {
+          cniVersion: "1.0.0",
+          name: "martians",
+          type: "tuning",
+          dataDir: join(tuningDir, "2"),
+          sysctl: { "net.ipv4.conf.all.log_martians": "1" },
+        },
+      });
+      const s = setup("k7", node, { delegates: undefined, clusterNetwork: join(masterDir, "10-cbr0.conflist"), auxiliaryCNIChainName: "vendor-chain" });
+      api.seed(
+        nad("team-a", "ptp-aux", {
+          cniVersion: "1.0.0",
+          name: "ptp-aux",
+          type: "ptp",
+          ipam: { type: "host-local", subnet: "10.89.13.0/24", dataDir: s.dataDir },
+        }),
+      );
+      const p = pod("team-a", "aux", { "k8s.v1.cni.cncf.io/networks": "ptp-aux" });
+      const sysctl = (ns: TestNetns, k: string) => ns.exec(["sysctl", "-n", k]).trim();
+      const add = await libcni(node, client, "add", "multus-cni-network", podNs!.path, "ctr-aux", s.env(p));
+      expect(add.stderr).toBe("");
+      expect(add.code).toBe(0);
+      expect(add.json.ips[0].address).toBe("10.89.12.2/24");
+      expect(podLinks(podNs!)).toEqual({ eth0: ["10.89.12.2/24"], net1: ["10.89.13.2/24"] });
+      expect([sysctl(podNs!, "net.ipv4.conf.eth0.arp_filter"), sysctl(podNs!, "net.ipv4.conf.all.log_martians")]).toEqual(["1", "1"]);
+      // Recorded as Multus records it: the chain is the last delegate, on net2.
+      const record = JSON.parse(readFileSync(join(s.cniDir, "ctr-aux"), "utf8"));
+      expect(record.map((d: any) => [d.Name, d.ifnameRequest])).toEqual([
+        ["cbr0", undefined],
+        ["team-a/ptp-aux", "net1"],
+        ["vendor-chain", "net2"],
+      ]);
+      expect(JSON.parse(Buffer.from(record[2].Bytes, "base64").toString()).plugins.map((pl: any) => pl.name)).toEqual(["passthru-cni", "arp", "martians"]);
+      // No interface, so no network-status entry and no event of its own.
+      const status = JSON.parse(api.object("pods", "aux", "team-a").metadata.annotations["k8s.v1.cni.cncf.io/network-status"]);
+      expect(status.map((st: any) => st.interface)).toEqual(["eth0", "net1"]);
+      expect(events("team-a", "aux").length).toBe(2);
+      const check = await libcni(node, client, "check", "multus-cni-network", podNs!.path, "ctr-aux", s.env(p));
+      expect(check.stderr).toBe("");
+      expect(check.code).toBe(0);
+      const del = await libcni(node, client, "del", "multus-cni-network", podNs!.path, "ctr-aux", s.env(p));
+      expect(del.stderr).toBe("");
+      expect(del.code).toBe(0);
+      expect(podLinks(podNs!)).toEqual({});
+      expect(sysctl(podNs!, "net.ipv4.conf.all.log_martians")).toBe("0");
+      expect(existsSync(join(s.cniDir, "ctr-aux"))).toBe(false);
+
+      // A plugin of the chain fails: the ADD fails naming the chain, and everything is undone.
+      const broken = {
+        cniVersion: "1.0.0",
+        name: "broken",
+        type: "tuning",
+        dataDir: join(tuningDir, "3"),
+        sysctl: { "net.ipv4.conf.nosuch0.arp_filter": "1" },
+      };
+      writeFileSync(join(chain, "30-broken.conf"), JSON.stringify(broken));
+      const bad = await libcni(node, client, "add", "multus-cni-network", podBad!.path, "ctr-aux-bad", s.env(p));
+      expect(bad.code).not.toBe(0);
+      expect(bad.stderr).toContain(`[team-a/aux/${p.metadata.uid}:vendor-chain]: error adding container to network "vendor-chain": `);
+      expect(podLinks(podBad!)).toEqual({});
+      expect(sysctl(podBad!, "net.ipv4.conf.all.log_martians")).toBe("0");
+      expect(reservations(s.dataDir)).toEqual([]);
+      expect(reservations(masterData)).toEqual([]);
+    }),
 );
 
 rootTest("DEL works with the API server gone (last test: it stops the server)", () =>

@@ -77,6 +77,33 @@ describe("tuning", () => {
     }),
   );
 
+  rootTest("sysctls only: no link needed, as for the reference (Multus's auxiliary chain names an interface nobody made); link settings still need it", () =>
+    withPod((node, pod, dataDir) => {
+      const c = {
+        cniVersion: "1.0.0",
+        name: "tun",
+        type: "tuning",
+        dataDir,
+        sysctl: { "net.ipv4.conf.eth0.arp_filter": "1" },
+        prevResult: { cniVersion: "1.0.0" },
+      };
+      const call = (argv: string[], command: Call["command"], cc: object = c) =>
+        runIn(node, argv, { command, netns: pod.path, containerID: "aux", ifName: "net9", conf: cc });
+      const before = state(pod).arp_filter;
+      expect(call(REF, "ADD").code).toBe(0);
+      expect(state(pod).arp_filter).toBe("1");
+      pod.exec(["sysctl", "-w", `net.ipv4.conf.eth0.arp_filter=${before}`]);
+      const add = call(OURS, "ADD");
+      expect(add.stderr).toBe("");
+      expect(add.json).toEqual({ cniVersion: "1.0.0", dns: {} });
+      expect(state(pod).arp_filter).toBe("1");
+      expect(call(OURS, "DEL").code).toBe(0);
+      expect(state(pod).arp_filter).toBe(before);
+      expect(call(OURS, "ADD", { ...c, mtu: 1400 }).json.msg).toBe('failed to get "net9": not found');
+      expect(call(REF, "ADD", { ...c, mtu: 1400 }).code).toBe(1);
+    }),
+  );
+
   rootTest("sysctls outside net, traversal and bad values are refused before anything changes", () =>
     withPod((node, pod, dataDir) => {
       for (const extra of [

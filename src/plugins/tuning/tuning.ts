@@ -28,20 +28,32 @@ function requirePrev(args: CmdArgs): Result {
   return args.prevResult;
 }
 
-function containerLink(h: NetlinkHandle, ifName: string): Link {
+/** True when the config changes the link itself, not only sysctls. */
+function setsLink(conf: TuningConf): boolean {
+  return !!conf.mac || conf.promisc || !!conf.mtu || conf.allmulti !== undefined || conf.txQLen !== undefined;
+}
+
+/**
+ * The container's link; with sysctls only it may be absent, as for the reference, which
+ * looks the link up only for link settings (Multus's auxiliary chain runs tuning for an
+ * interface name that no plugin made).
+ */
+function containerLink(h: NetlinkHandle, ifName: string, conf: TuningConf): Link | undefined {
   const link = linkFind(h, ifName);
-  if (!link) throw failure(`failed to get "${ifName}": not found`);
+  if (!link && setsLink(conf)) throw failure(`failed to get "${ifName}": not found`);
   return link;
 }
 
 /** The current values of what the config will change. */
-function snapshot(conf: TuningConf, link: Link, ns: NetNS, ifName: string): Backup {
+function snapshot(conf: TuningConf, link: Link | undefined, ns: NetNS, ifName: string): Backup {
   const b: Backup = {};
-  if (conf.mac) b.mac = link.mac;
-  if (conf.promisc) b.promisc = isPromisc(link);
-  if (conf.mtu) b.mtu = link.mtu;
-  if (conf.allmulti !== undefined) b.allmulti = isAllmulti(link);
-  if (conf.txQLen !== undefined) b.txQLen = link.txqlen;
+  if (link) {
+    if (conf.mac) b.mac = link.mac;
+    if (conf.promisc) b.promisc = isPromisc(link);
+    if (conf.mtu) b.mtu = link.mtu;
+    if (conf.allmulti !== undefined) b.allmulti = isAllmulti(link);
+    if (conf.txQLen !== undefined) b.txQLen = link.txqlen;
+  }
   const sysctl: Record<string, string> = {};
   for (const k of Object.keys(conf.sysctl)) {
     const name = sysctlName(k, ifName);
@@ -58,7 +70,7 @@ async function cmdAdd(args: CmdArgs): Promise<Result> {
   const prev = requirePrev(args);
   using ns = NetNS.open(args.netns);
   using h = NetlinkHandle.at(ns);
-  const link = containerLink(h, args.ifName);
+  const link = containerLink(h, args.ifName, conf);
   const file = backupFile(conf.dataDir, args.containerID, args.ifName);
   // A retried ADD must not overwrite the originals with values it set itself; what it
   // changes beyond the first ADD (a config changed in between) is recorded now.
@@ -68,11 +80,13 @@ async function cmdAdd(args: CmdArgs): Promise<Result> {
   if (!old || JSON.stringify(merged) !== JSON.stringify(old)) saveBackup(file, merged);
   try {
     for (const [k, v] of Object.entries(conf.sysctl)) sysctlSet(sysctlName(k, args.ifName), v, ns);
-    if (conf.mac) linkSetMac(h, link, conf.mac);
-    if (conf.promisc) linkSetPromisc(h, link, true);
-    if (conf.mtu) linkSetMtu(h, link, conf.mtu);
-    if (conf.allmulti !== undefined) linkSetAllmulti(h, link, conf.allmulti);
-    if (conf.txQLen !== undefined) linkSetTxQLen(h, link, conf.txQLen);
+    if (link) {
+      if (conf.mac) linkSetMac(h, link, conf.mac);
+      if (conf.promisc) linkSetPromisc(h, link, true);
+      if (conf.mtu) linkSetMtu(h, link, conf.mtu);
+      if (conf.allmulti !== undefined) linkSetAllmulti(h, link, conf.allmulti);
+      if (conf.txQLen !== undefined) linkSetTxQLen(h, link, conf.txQLen);
+    }
   } catch (e) {
     restore(h, ns, args.ifName, file);
     throw failure(`failed to tune "${args.ifName}"`, e);
@@ -83,7 +97,7 @@ async function cmdAdd(args: CmdArgs): Promise<Result> {
   return prev;
 }
 
-/** Puts back what the backup recorded, then removes it; a vanished link restores nothing. */
+/** Puts back what the backup recorded, then removes it; without the link, only the sysctls still there. */
 function restore(h: NetlinkHandle, ns: NetNS, ifName: string, file: string): void {
   const b = loadBackup(file);
   if (!b) return;
@@ -111,6 +125,15 @@ function restore(h: NetlinkHandle, ns: NetNS, ifName: string, file: string): voi
     if (b.txQLen !== undefined) step("transmit queue length", () => linkSetTxQLen(h, link, b.txQLen!));
     for (const [name, v] of Object.entries(b.sysctl ?? {})) step(`sysctl ${name}`, () => sysctlSet(name, v, ns));
     if (errors.length) throw failure(errors.join("; "));
+  } else {
+    // No link (gone, or never there with sysctls only): the sysctls that still exist go back.
+    for (const [name, v] of Object.entries(b.sysctl ?? {})) {
+      try {
+        sysctlSet(name, v, ns);
+      } catch {
+        // went with the link
+      }
+    }
   }
   dropBackup(file);
 }
