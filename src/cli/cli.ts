@@ -20,7 +20,7 @@ Commands (cnitool-compatible where cnitool has them):
   install [--bin-dir D]  link every plugin type into D (default /opt/cni/bin)
   plugin TYPE            run as plugin TYPE (reads CNI_* and stdin)
   flanneld [FLAGS]       flannel's node daemon (etcd or Kubernetes subnet manager)
-  daemon [--socket S]    serve plugin commands to plugin processes (the warm path)
+  daemon [--socket S]    serve plugin commands to plugin processes (the warm path; --workers N threads)
   multus-daemon          Multus's thick server for the multus-shim plugin
   multus-config          write (and keep up to date) 00-multus.conf for the thin multus plugin
   version                print versions

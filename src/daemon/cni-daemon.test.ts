@@ -5,7 +5,7 @@
  * command (the plugin runs in-process), and a stale socket is replaced.
  */
 import { afterAll, beforeAll, describe, expect } from "bun:test";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { installedBinDir } from "../../test/helpers/dist.ts";
@@ -41,11 +41,11 @@ class Daemon {
     readonly log: string,
   ) {}
 
-  static async start(node: TestNetns, socket: string): Promise<Daemon> {
+  static async start(node: TestNetns, socket: string, args: string[] = []): Promise<Daemon> {
     const log = `${socket}.${++n}.log`;
     mkdirSync(join(socket, ".."), { recursive: true, mode: 0o700 });
     // The test waits in spawnSync while plugins run, so the daemon's output goes to a file, not a pipe.
-    const proc = Bun.spawn(["ip", "netns", "exec", node.name, join(tmp, "cni-ts-dist"), "daemon", "--socket", socket], {
+    const proc = Bun.spawn(["ip", "netns", "exec", node.name, join(tmp, "cni-ts-dist"), "daemon", "--socket", socket, ...args], {
       stderr: Bun.file(log),
       stdout: "ignore",
     });
@@ -306,3 +306,69 @@ for (const mode of ["links to the binary", "links to cni-ts-shim"] as const)
       60_000,
     );
   });
+
+/** Starts plugin `type` of the shim's links in `node` without waiting; resolves to its outcome. */
+async function pluginAsync(node: TestNetns, type: string, c: Call, socket: string): Promise<Outcome> {
+  const env = {
+    PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin",
+    CNI_COMMAND: c.command,
+    CNI_CONTAINERID: c.containerID ?? "ctr",
+    CNI_NETNS: c.netns ?? "",
+    CNI_IFNAME: c.ifName ?? "eth0",
+    CNI_PATH: shimDir,
+    CNI_TS_DAEMON_SOCKET: socket,
+    CNI_TS_DAEMON_TIMEOUT_MS: "60000",
+  };
+  const p = Bun.spawn(["ip", "netns", "exec", node.name, join(shimDir, type)], {
+    env,
+    stdin: new TextEncoder().encode(JSON.stringify(c.conf)),
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+  let json: any;
+  try {
+    json = stdout.trim() ? JSON.parse(stdout) : undefined;
+  } catch {
+    json = undefined;
+  }
+  return { code, stdout, stderr, json };
+}
+
+describe("cni-ts daemon, commands side by side on its worker threads", () => {
+  rootTest(
+    "many pods ADDed at once through the daemon get distinct addresses, and DELeted at once leave nothing behind",
+    async () => {
+      const pods = 16;
+      await withNode(pods, async (node, podNs, dataDir) => {
+        const d = await Daemon.start(node, socketPath(), ["--workers", "3"]);
+        try {
+          const c = conf(dataDir, { ipMasq: true });
+          const adds = await Promise.all(
+            podNs.map((p, i) => pluginAsync(node, "bridge", { command: "ADD", netns: p.path, containerID: `c${i}`, conf: c }, d.socket)),
+          );
+          for (const a of adds) expect([a.code, a.stderr]).toEqual([0, ""]);
+          const addrs = adds.map((a) => a.json.ips[0].address);
+          expect(new Set(addrs).size).toBe(pods);
+          // Every one ran in the daemon (none fell back to its own process), each pod wired.
+          expect((await d.handledWhen(pods)).filter((l) => l.includes("ADD bridge") && l.endsWith("exit 0")).length).toBe(pods);
+          for (const [i, p] of podNs.entries()) expect(p.ipJson("-4", "addr", "show", "eth0")[0].addr_info[0].local).toBe(addrs[i].split("/")[0]);
+          expect(node.ipJson("link", "show", "master", "cnid0").length).toBe(pods);
+          expect(node.exec(["iptables-save", "-t", "nat"]).match(/-A POSTROUTING .* -j CNI-/g)?.length).toBe(pods);
+
+          const dels = await Promise.all(
+            podNs.map((p, i) => pluginAsync(node, "bridge", { command: "DEL", netns: p.path, containerID: `c${i}`, conf: c }, d.socket)),
+          );
+          for (const x of dels) expect([x.code, x.stdout, x.stderr]).toEqual([0, "", ""]);
+          expect((await d.handledWhen(2 * pods)).length).toBe(2 * pods);
+          expect(node.ipJson("link", "show", "master", "cnid0")).toEqual([]);
+          expect(node.exec(["iptables-save", "-t", "nat"])).not.toContain("CNI-");
+          expect(readdirSync(join(dataDir, "dnet")).filter((f) => /^\d/.test(f))).toEqual([]);
+        } finally {
+          await d.stop();
+        }
+      });
+    },
+    120_000,
+  );
+});

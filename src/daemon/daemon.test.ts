@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { callDaemon, ownNetns, probeDaemon, request } from "./client.ts";
 import { cniEnvOf, decodeAnswer, decodeRequest, encodeAnswer, encodeRequest } from "./protocol.ts";
-import { serveDaemon } from "./server.ts";
+import { AbandonedError, serveDaemon } from "./server.ts";
 
 const root = mkdtempSync(join(tmpdir(), "cni-ts-daemon-test-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -137,6 +137,21 @@ describe("client and server", () => {
       if (r.kind !== "answer") return;
       expect(r.answer.exitCode).toBe(1);
       expect(JSON.parse(r.answer.stdout)).toEqual({ cniVersion: "0.4.0", code: 999, msg: "boom" });
+    } finally {
+      await d.stop();
+    }
+  });
+
+  test("a command the handler abandons (its thread died) ends without an answer: the client runs it itself", async () => {
+    const path = sockPath();
+    const d = await serveDaemon(path, {
+      cni: async () => {
+        throw new AbandonedError("worker 0 exited while running the command");
+      },
+    });
+    try {
+      const r = await callDaemon(path, { env: ENV, config: new Uint8Array() });
+      expect(r).toMatchObject({ kind: "unreachable", accepted: true });
     } finally {
       await d.stop();
     }

@@ -31,6 +31,18 @@ export interface ServeOptions {
   name?: string;
 }
 
+/**
+ * Thrown by a handler that could not finish a command it took (the thread running it
+ * died, the daemon is stopping): the connection ends without an answer, which the
+ * client takes as a daemon killed mid-way and runs the command itself.
+ */
+export class AbandonedError extends Error {
+  constructor(msg: string) {
+    super(msg);
+    this.name = "AbandonedError";
+  }
+}
+
 /** A running daemon server. */
 export interface DaemonServer {
   readonly socketPath: string;
@@ -154,15 +166,16 @@ function cni(body: string, plugin: string | undefined, netns: string | undefined
       send(" ");
       // More blanks while the work runs: Bun.serve cuts a connection silent for 10 s.
       const beat = setInterval(() => send(" "), HEARTBEAT_MS);
-      let answer: CniAnswer;
+      let answer: CniAnswer | undefined;
       try {
         answer = await h.cni(req);
       } catch (e) {
-        answer = internalError(e, req.config);
+        if (e instanceof AbandonedError) console.error(`${guard.name}: ${command} container=${req.env.CNI_CONTAINERID ?? ""} abandoned: ${e.message}`);
+        else answer = internalError(e, req.config);
       } finally {
         clearInterval(beat);
       }
-      send(encodeAnswer(answer, command));
+      if (answer) send(encodeAnswer(answer, command));
       try {
         ctl.close();
       } catch {

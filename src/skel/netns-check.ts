@@ -25,6 +25,18 @@ function ownNetNS(): string {
   }
 }
 
+/**
+ * How the type of a bind-mounted namespace file is told. The mount table works without
+ * FFI but grows with the node's pods (one mount each: 1,600 lines took 7 ms a read);
+ * a process that has libc bound anyway (`cni-ts daemon`) wires an ioctl instead.
+ */
+let bindMountType: (path: string, ino: number) => string | undefined = typeFromMountTable;
+
+/** Replaces how a bind-mounted namespace's type is read ("net", "mnt", ...; undefined: cannot tell); no reader: the mount table. */
+export function setNamespaceTypeReader(read: ((path: string) => string | undefined) | undefined): void {
+  bindMountType = read ? (path) => read(path) : typeFromMountTable;
+}
+
 /** "net", "mnt", ... for a namespace file, or undefined when it cannot be told. */
 function namespaceType(path: string, ino: number): string | undefined {
   try {
@@ -33,8 +45,13 @@ function namespaceType(path: string, ino: number): string | undefined {
       if (m && Number(m[2]) === ino) return m[1];
     }
   } catch {
-    // fall through to the mount table
+    // fall through to the bind mount's type
   }
+  return bindMountType(path, ino);
+}
+
+/** The type from the mount table: the root of the nsfs mount of inode `ino`. */
+function typeFromMountTable(_path: string, ino: number): string | undefined {
   try {
     // A node with many pods has a mount per pod namespace: find the inode with one native
     // search and parse only the lines that name it, not every line of the table.

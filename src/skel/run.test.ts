@@ -7,6 +7,7 @@ import type { Attachment, Result } from "../spec/types.ts";
 import { ALL_VERSIONS, compareVersions, CURRENT_VERSION } from "../spec/version.ts";
 import { isRoot, rootTest, TestNetns } from "../../test/helpers/netns.ts";
 import type { CmdArgs, PluginFuncs, PluginInfo } from "./cmd-args.ts";
+import { setNamespaceTypeReader } from "./netns-check.ts";
 import { runPlugin } from "./run.ts";
 
 const RESULT: Result = {
@@ -372,6 +373,25 @@ describe("CNI_NETNS", () => {
       const out = await run(env("ADD", { CNI_NETNS: target }));
       expect(out.json).toMatchObject({ code: 4, msg: `CNI_NETNS "${target}" is a uts namespace, not a network namespace` });
     } finally {
+      Bun.spawnSync(["umount", target]);
+    }
+  });
+
+  rootTest("a wired reader tells a bind mount's type instead of the mount table", async () => {
+    const target = join(dir, "uts-wired");
+    writeFileSync(target, "");
+    expect(Bun.spawnSync(["mount", "--bind", "/proc/self/ns/uts", target]).exitCode).toBe(0);
+    const asked: string[] = [];
+    setNamespaceTypeReader((p) => {
+      asked.push(p);
+      return "ipc";
+    });
+    try {
+      const out = await run(env("ADD", { CNI_NETNS: target }));
+      expect(out.json).toMatchObject({ code: 4, msg: `CNI_NETNS "${target}" is a ipc namespace, not a network namespace` });
+      expect(asked).toEqual([target]);
+    } finally {
+      setNamespaceTypeReader(undefined);
       Bun.spawnSync(["umount", target]);
     }
   });

@@ -1,7 +1,7 @@
 import { describe, expect } from "bun:test";
 import { writeFileSync, rmSync, statSync } from "node:fs";
 import { rootTest, withNetns } from "../../test/helpers/netns.ts";
-import { NetNS, NetNSError, currentPath, isCurrentNetns, isSameNetns, withNetNSPath } from "./netns.ts";
+import { NetNS, NetNSError, currentPath, isCurrentNetns, isSameNetns, namespaceTypeOf, withNetNSPath } from "./netns.ts";
 
 const inode = (p: string) => statSync(p).ino;
 
@@ -75,5 +75,26 @@ describe("NetNS", () => {
     await withNetns(1, (t) => {
       expect(withNetNSPath(t.path, () => inode(currentPath()))).toBe(inode(t.path));
     });
+  });
+
+  rootTest("namespaceTypeOf names the kind of a namespace file, bind mounts too", async () => {
+    expect(namespaceTypeOf("/proc/self/ns/net")).toBe("net");
+    expect(namespaceTypeOf("/proc/self/ns/mnt")).toBe("mnt");
+    expect(namespaceTypeOf("/proc/self/ns/uts")).toBe("uts");
+    await withNetns(1, (t) => expect(namespaceTypeOf(t.path)).toBe("net"));
+    const file = `/tmp/cnits-nstype-${process.pid}`;
+    writeFileSync(file, "");
+    try {
+      expect(namespaceTypeOf(file)).toBeUndefined();
+      expect(Bun.spawnSync(["mount", "--bind", "/proc/self/ns/uts", file]).exitCode).toBe(0);
+      try {
+        expect(namespaceTypeOf(file)).toBe("uts");
+      } finally {
+        Bun.spawnSync(["umount", file]);
+      }
+    } finally {
+      rmSync(file);
+    }
+    expect(namespaceTypeOf("/nonexistent/netns")).toBeUndefined();
   });
 });

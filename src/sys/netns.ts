@@ -4,7 +4,7 @@
  * and the original namespace restored whatever happens.
  */
 import { statSync } from "node:fs";
-import { CLONE_NEWNET, ErrnoError, O_RDONLY, close, gettid, ioctl, open, setns } from "./libc.ts";
+import { CLONE_NEWNET, ErrnoError, O_NONBLOCK, O_RDONLY, close, gettid, ioctl, open, setns } from "./libc.ts";
 import { errorMessage } from "../spec/error.ts";
 
 /** NS_GET_NSTYPE = _IO(0xb7, 0x3) from <linux/nsfs.h>: the CLONE_NEW* type of an nsfs fd. */
@@ -113,6 +113,40 @@ export class NetNS {
 
   [Symbol.dispose](): void {
     this.close();
+  }
+}
+
+/** The CLONE_NEW* flags NS_GET_NSTYPE answers, by the names /proc/<pid>/ns uses. */
+const NS_TYPE_NAMES: Record<number, string> = {
+  [CLONE_NEWNET]: "net",
+  0x00020000: "mnt",
+  0x04000000: "uts",
+  0x08000000: "ipc",
+  0x10000000: "user",
+  0x20000000: "pid",
+  0x02000000: "cgroup",
+  0x00000080: "time",
+};
+
+/**
+ * "net", "mnt", ... for a namespace file (a bind mount under /run/netns too), from
+ * NS_GET_NSTYPE on it: one open and one ioctl, where the mount table grows with the
+ * node's pods. Undefined when the file is not a namespace or cannot be opened.
+ */
+export function namespaceTypeOf(path: string): string | undefined {
+  let fd: number;
+  try {
+    // O_NONBLOCK: a FIFO planted there must not block the open.
+    fd = open(path, O_RDONLY | O_NONBLOCK);
+  } catch {
+    return undefined;
+  }
+  try {
+    return NS_TYPE_NAMES[ioctl(fd, NS_GET_NSTYPE)];
+  } catch {
+    return undefined;
+  } finally {
+    close(fd);
   }
 }
 
