@@ -41,6 +41,23 @@ export function dirWith(parent: string, name: string, files: Record<string, unkn
   return d;
 }
 
+/**
+ * A delegate plugin `name` in the work's bin dir that records every config it gets (one
+ * JSON line each) and answers an empty result: what Multus handed its delegates.
+ */
+export function recordingPlugin(work: Work, name: string): { configs(): any[]; reset(): void } {
+  const log = join(work.dir, `${name}.log`);
+  writeFileSync(join(work.bin, name), `#!/bin/sh\ncat >> ${log}\necho >> ${log}\necho '{"cniVersion":"1.0.0"}'\n`, { mode: 0o755 });
+  return {
+    configs: () =>
+      readFileSync(log, "utf8")
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l)),
+    reset: () => rmSync(log, { force: true }),
+  };
+}
+
 /** A veth pair in the node whose first end is up, a master for macvlan delegates. */
 export function macvlanMaster(node: TestNetns, name = "m0"): string {
   node.exec(["ip", "link", "add", name, "type", "veth", "peer", "name", `${name}p`]);

@@ -15,11 +15,13 @@ export interface Rule {
 /**
  * Multus's ClusterRole (deployments/multus-daemonset-thick.yml, the thin one grants the
  * same on core resources): pods and pods/status get/list/update/watch — no patch —,
- * everything in k8s.cni.cncf.io, events create/patch/update.
+ * everything in k8s.cni.cncf.io, resource.k8s.io claims and slices get/list (DRA),
+ * events create/patch/update.
  */
 export const MULTUS_RULES: Rule[] = [
   { apiGroups: ["k8s.cni.cncf.io"], resources: ["*"], verbs: ["*"] },
   { apiGroups: [""], resources: ["pods", "pods/status"], verbs: ["get", "list", "update", "watch"] },
+  { apiGroups: ["resource.k8s.io"], resources: ["resourceclaims", "resourceclaims/status", "resourceslices"], verbs: ["get", "list"] },
   { apiGroups: ["", "events.k8s.io"], resources: ["events"], verbs: ["create", "patch", "update"] },
 ];
 

@@ -9,7 +9,7 @@ import { addDefaultGWCache, deleteDefaultGW, deleteDefaultGWCache, setDefaultGW 
 import { Logger } from "./log.ts";
 import { createNetworkStatuses, formatNetworkStatus } from "./network-status.ts";
 import type { ResolveContext } from "./resolve.ts";
-import { podResourcesClient } from "./pod-resources.ts";
+import { resourceClientFor } from "./pod-resources.ts";
 import { saveDelegates } from "./scratch.ts";
 import type { Delegate, MultusConf, NetworkStatus } from "./types.ts";
 import {
@@ -53,7 +53,7 @@ export async function cmdAdd(args: CmdArgs, o: EngineOptions): Promise<Result> {
     log.verbose(`CmdAdd: Warning: pod [${k8s.K8S_POD_NAMESPACE}/${k8s.K8S_POD_NAME}] not found, exiting with empty CNI result`);
     return emptyResult(args, n.cniVersion);
   }
-  const ctx: ResolveContext = { source, resourceClient: o.resourceClient ?? podResourcesClient(n.podResourcesSocket || undefined) };
+  const ctx: ResolveContext = { source, resourceClient: o.resourceClient ?? resourceClientFor(n) };
   const { delegates, legacy } = await resolveDelegates(n, ctx, pod, k8s, log);
   if (delegates.length === 0) throw cmdErr(k8s, "error loading k8s delegates k8s args: TryLoadPodDelegates: must have either Kubernetes config or delegates");
   const ifNames = ifnamesOf(delegates, args.ifName, legacy);

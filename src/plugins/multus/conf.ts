@@ -78,6 +78,7 @@ export function loadNetConf(bytes: Uint8Array | string): MultusConf {
     retryDeleteOnError: bool(o, "retryDeleteOnError", false),
     nadDir: str(o, "nadDir", ""),
     podResourcesSocket: str(o, "podResourcesSocket", ""),
+    deviceCheckpointFile: str(o, "deviceCheckpointFile", ""),
     raw: o,
   };
   if (o.logOptions && typeof o.logOptions === "object") n.logOptions = o.logOptions as MultusConf["logOptions"];

@@ -9,7 +9,7 @@ import type { KubeClient } from "../../kube/kube-client.ts";
 import type { Resource } from "../../kube/resource.ts";
 import type { KubeObject, NetworkAttachmentDefinition, Pod } from "../../kube/types.ts";
 import { type MultusSource, NotFoundError } from "./source.ts";
-import { type LegacyNetwork, type NetAttachDef, NETWORK_STATUS_ANNOT, type PodInfo } from "./types.ts";
+import { type LegacyNetwork, type NetAttachDef, NETWORK_STATUS_ANNOT, type PodInfo, type ResourceClaim, type ResourceSlice } from "./types.ts";
 
 /** The Multus v1 CRD: networks.kubernetes.com, kind Network, `plugin` and `args` at the top level. */
 export const LEGACY_NETWORKS: Resource = { group: "kubernetes.com", version: "v1", plural: "networks", singular: "network", kind: "Network", namespaced: true };
@@ -21,14 +21,35 @@ export interface SourceCache {
 }
 
 export function podInfo(p: Pod): PodInfo {
-  return {
+  const info: PodInfo = {
     namespace: p.metadata.namespace ?? "",
     name: p.metadata.name ?? "",
     uid: p.metadata.uid ?? "",
     annotations: { ...(p.metadata.annotations ?? {}) },
     nodeName: p.spec?.nodeName,
   };
+  if (Array.isArray(p.status?.resourceClaimStatuses)) info.resourceClaimStatuses = p.status.resourceClaimStatuses as PodInfo["resourceClaimStatuses"];
+  if (p.status?.extendedResourceClaimStatus) info.extendedResourceClaimStatus = p.status.extendedResourceClaimStatus as PodInfo["extendedResourceClaimStatus"];
+  return info;
 }
+
+/** resource.k8s.io/v1, for devices allocated by DRA. */
+const RESOURCE_CLAIMS: Resource = {
+  group: "resource.k8s.io",
+  version: "v1",
+  plural: "resourceclaims",
+  singular: "resourceclaim",
+  kind: "ResourceClaim",
+  namespaced: true,
+};
+const RESOURCE_SLICES: Resource = {
+  group: "resource.k8s.io",
+  version: "v1",
+  plural: "resourceslices",
+  singular: "resourceslice",
+  kind: "ResourceSlice",
+  namespaced: false,
+};
 
 export function nadInfo(n: NetworkAttachmentDefinition): NetAttachDef {
   return {
@@ -69,6 +90,13 @@ export function kubeSource(client: KubeClient, cache?: SourceCache): MultusSourc
     async getLegacyNetwork(namespace, name): Promise<LegacyNetwork> {
       const o = await notFoundAs(client.get<KubeObject & { plugin?: string; args?: string }>(LEGACY_NETWORKS, { namespace, name }));
       return { namespace, name, plugin: String(o.plugin ?? ""), args: typeof o.args === "string" ? o.args : JSON.stringify(o.args ?? "") };
+    },
+    async getResourceClaim(namespace, name) {
+      return client.get<KubeObject & ResourceClaim>(RESOURCE_CLAIMS, { namespace, name });
+    },
+    async listResourceSlices(driver, nodeName) {
+      const fieldSelector = nodeName ? `spec.nodeName=${nodeName},spec.driver=${driver}` : `spec.driver=${driver}`;
+      return (await client.list<KubeObject & ResourceSlice>(RESOURCE_SLICES, undefined, { fieldSelector })).items;
     },
     async setNetworkStatus(pod, value) {
       await client.patchPodStatusAnnotations(pod.namespace, pod.name, { [NETWORK_STATUS_ANNOT]: value });

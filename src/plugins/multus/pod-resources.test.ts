@@ -2,16 +2,17 @@
  * deviceID from the kubelet's PodResources API: a stand-in kubelet (gRPC List over a
  * unix socket) allocates devices to a pod; a NAD naming their resource passes the next
  * device to its delegate as Multus does (deviceID and pciBusID in the config, deviceID
- * in runtimeConfig); without the socket the field is absent.
+ * in runtimeConfig); without the socket, from the kubelet's device checkpoint file (a
+ * stand-in file); without either the field is absent.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { chmodSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import http2 from "node:http2";
 import { join } from "node:path";
 import { rootTest, withNetns } from "../../../test/helpers/netns.ts";
 import { ensureBuilt } from "../../../test/helpers/dist.ts";
-import { decodePodResources } from "./pod-resources.ts";
-import { dirWith, makeWork, sub, type Work } from "../../../test/helpers/multus-kit.ts";
+import { decodeCheckpoint, decodePodResources } from "./pod-resources.ts";
+import { dirWith, makeWork, recordingPlugin, sub, type Work } from "../../../test/helpers/multus-kit.ts";
 
 let work: Work;
 beforeAll(() => {
@@ -55,6 +56,36 @@ test("a List answer decodes to the pod's device IDs per resource, sorted", () =>
   expect([...m.entries()]).toEqual([["intel.com/sriov", { index: 0, deviceIDs: ["0000:03:00.1", "0000:03:00.2"] }]]);
 });
 
+/** A device manager checkpoint as kubelet 1.20+ writes it (DeviceIDs per NUMA node). */
+const CHECKPOINT = {
+  Data: {
+    PodDeviceEntries: [
+      { PodUID: "someone-else", ContainerName: "c", ResourceName: "intel.com/sriov", DeviceIDs: { "0": ["0000:05:00.1"] }, AllocResp: "" },
+      {
+        PodUID: "6c1f2a4e-0001",
+        ContainerName: "c",
+        ResourceName: "intel.com/sriov",
+        DeviceIDs: { "1": ["0000:05:00.4"], "0": ["0000:05:00.3"] },
+        AllocResp: "",
+      },
+      { PodUID: "6c1f2a4e-0001", ContainerName: "c", ResourceName: "nvidia.com/gpu", DeviceIDs: { "0": ["GPU-1"] }, AllocResp: "" },
+    ],
+    RegisteredDevices: { "intel.com/sriov": ["0000:05:00.1", "0000:05:00.3", "0000:05:00.4"] },
+  },
+  Checksum: 1234,
+};
+
+test("a checkpoint decodes to the pod's device IDs per resource (by UID, every NUMA node, sorted); the pre-1.20 list form too", () => {
+  expect([...decodeCheckpoint(JSON.stringify(CHECKPOINT), "6c1f2a4e-0001").entries()]).toEqual([
+    ["intel.com/sriov", { index: 0, deviceIDs: ["0000:05:00.3", "0000:05:00.4"] }],
+    ["nvidia.com/gpu", { index: 0, deviceIDs: ["GPU-1"] }],
+  ]);
+  const old = { Data: { PodDeviceEntries: [{ PodUID: "u", ResourceName: "r", DeviceIDs: ["b", "a"] }] } };
+  expect([...decodeCheckpoint(JSON.stringify(old), "u").entries()]).toEqual([["r", { index: 0, deviceIDs: ["a", "b"] }]]);
+  expect(decodeCheckpoint(JSON.stringify(old), "other").size).toBe(0);
+  expect(() => decodeCheckpoint("{", "u")).toThrow("getPodEntries: error unmarshalling raw bytes");
+});
+
 function standInKubelet(socket: string): http2.Http2Server {
   const server = http2.createServer();
   server.on("stream", (stream: http2.ServerHttp2Stream, headers) => {
@@ -74,21 +105,21 @@ function standInKubelet(socket: string): http2.Http2Server {
   return server;
 }
 
-rootTest("a NAD with k8s.v1.cni.cncf.io/resourceName gets the pod's next device; no socket, no deviceID", () =>
+rootTest("a NAD with k8s.v1.cni.cncf.io/resourceName gets the pod's next device: from the socket, else from the checkpoint file; neither, no deviceID", () =>
   withNetns(2, async (node, pod) => {
     const socket = join(sub(work, "kubelet"), "kubelet.sock");
     const server = standInKubelet(socket);
-    const log = join(work.dir, "devcheck.log");
-    // A delegate that records the config it got and answers an empty result.
-    writeFileSync(join(work.bin, "devcheck"), `#!/bin/sh\ncat >> ${log}\necho >> ${log}\necho '{"cniVersion":"1.0.0"}'\n`);
-    chmodSync(join(work.bin, "devcheck"), 0o755);
+    const devcheck = recordingPlugin(work, "devcheck");
     const nad = (name: string) =>
       `apiVersion: k8s.cni.cncf.io/v1\nkind: NetworkAttachmentDefinition\nmetadata:\n  name: ${name}\n  annotations:\n    k8s.v1.cni.cncf.io/resourceName: intel.com/sriov\nspec:\n  config: '{"cniVersion":"1.0.0","type":"devcheck","capabilities":{"deviceID":true}}'\n`;
     const nadDir = dirWith(work.dir, "nads", {
       "nads.yaml": [nad("vf-a"), nad("vf-b")].join("---\n"),
-      "pod.yaml": "apiVersion: v1\nkind: Pod\nmetadata:\n  name: dpdk\n  namespace: default\n  annotations:\n    k8s.v1.cni.cncf.io/networks: vf-a,vf-b\n",
+      "pod.yaml":
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: dpdk\n  namespace: default\n  uid: 6c1f2a4e-0001\n  annotations:\n    k8s.v1.cni.cncf.io/networks: vf-a,vf-b\n",
     });
-    const conf = (podResourcesSocket: string) => ({
+    const checkpoint = join(sub(work, "device-plugins"), "kubelet_internal_checkpoint");
+    writeFileSync(checkpoint, JSON.stringify(CHECKPOINT));
+    const conf = (podResourcesSocket: string, deviceCheckpointFile: string) => ({
       cniVersion: "1.0.0",
       name: "multus-net",
       type: "multus",
@@ -96,11 +127,12 @@ rootTest("a NAD with k8s.v1.cni.cncf.io/resourceName gets the pod's next device;
       binDir: work.bin,
       nadDir,
       podResourcesSocket,
+      deviceCheckpointFile,
       delegates: [{ cniVersion: "1.0.0", name: "master", type: "devcheck" }],
     });
-    const run = async (podResourcesSocket: string) => {
-      rmSync(log, { force: true });
-      const confDir = dirWith(sub(work, "netd"), "d", { "00-multus.conf": conf(podResourcesSocket) });
+    const run = async (podResourcesSocket: string, deviceCheckpointFile: string) => {
+      devcheck.reset();
+      const confDir = dirWith(sub(work, "netd"), "d", { "00-multus.conf": conf(podResourcesSocket, deviceCheckpointFile) });
       const p = Bun.spawn(["ip", "netns", "exec", node.name, ensureBuilt(), "add", "multus-net", pod!.path], {
         env: {
           PATH: process.env.PATH!,
@@ -116,17 +148,20 @@ rootTest("a NAD with k8s.v1.cni.cncf.io/resourceName gets the pod's next device;
       const [err, code] = await Promise.all([new Response(p.stderr).text(), p.exited]);
       expect(err).toBe("");
       expect(code).toBe(0);
-      return readFileSync(log, "utf8")
-        .trim()
-        .split("\n")
-        .map((l) => JSON.parse(l));
+      return devcheck.configs();
     };
+    const none = join(work.dir, "no-such-file");
     try {
-      const [master, a, b] = await run(socket);
+      const [master, a, b] = await run(socket, checkpoint);
       expect(master.deviceID).toBeUndefined();
       expect(a).toMatchObject({ deviceID: "0000:03:00.1", pciBusID: "0000:03:00.1", runtimeConfig: { deviceID: "0000:03:00.1" } });
       expect(b).toMatchObject({ deviceID: "0000:03:00.2", pciBusID: "0000:03:00.2", runtimeConfig: { deviceID: "0000:03:00.2" } });
-      const [, c] = await run(join(work.dir, "no-such.sock"));
+      // No socket: the checkpoint file, matched by the pod's UID.
+      const [, ca, cb] = await run(none, checkpoint);
+      expect(ca).toMatchObject({ deviceID: "0000:05:00.3", pciBusID: "0000:05:00.3", runtimeConfig: { deviceID: "0000:05:00.3" } });
+      expect(cb).toMatchObject({ deviceID: "0000:05:00.4", runtimeConfig: { deviceID: "0000:05:00.4" } });
+      // Neither: no deviceID.
+      const [, c] = await run(none, none);
       expect(c.deviceID).toBeUndefined();
       expect(c.runtimeConfig).toBeUndefined();
     } finally {

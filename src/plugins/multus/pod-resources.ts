@@ -1,14 +1,15 @@
 /**
- * The kubelet's PodResources API (k8s.io/kubelet/pkg/apis/podresources/v1), as Multus
- * reads it for NADs that name a `k8s.v1.cni.cncf.io/resourceName`: gRPC `List` over
- * the kubelet's unix socket, decoded into device IDs per resource name of one pod.
- * node:http2 and the protobuf reader load only when a NAD asks for a device.
+ * Where Multus finds the devices the kubelet allocated to a pod, for NADs that name a
+ * `k8s.v1.cni.cncf.io/resourceName`: the PodResources API
+ * (k8s.io/kubelet/pkg/apis/podresources/v1, gRPC `List` over the kubelet's unix socket)
+ * or, without the socket, the device manager's checkpoint file; both decoded into device
+ * IDs per resource name of one pod. node:http2 loads only when a NAD asks for a device.
  */
-import { existsSync } from "node:fs";
-import type { PodInfo } from "./types.ts";
-import type { ResourceClient, ResourceMap } from "./resolve.ts";
+import { existsSync, readFileSync } from "node:fs";
+import type { PodInfo, ResourceClient, ResourceMap } from "./types.ts";
 
 export const DEFAULT_POD_RESOURCES_SOCKET = "/var/lib/kubelet/pod-resources/kubelet.sock";
+export const DEFAULT_DEVICE_CHECKPOINT = "/var/lib/kubelet/device-plugins/kubelet_internal_checkpoint";
 const TIMEOUT_MS = 10_000;
 const MAX_MESSAGE = 16 * 1024 * 1024;
 
@@ -116,11 +117,64 @@ async function list(socketPath: string): Promise<Uint8Array> {
   });
 }
 
-/** A ResourceClient over the socket, or undefined when there is no socket (then no deviceID is passed). */
+/** A ResourceClient over the socket, or undefined when there is no socket. */
 export function podResourcesClient(socketPath = DEFAULT_POD_RESOURCES_SOCKET): ResourceClient | undefined {
   if (!existsSync(socketPath)) return undefined;
   return async (pod: PodInfo) => {
     if (!pod.name || !pod.namespace) throw new Error("GetPodResourceMap: Pod name or namespace cannot be empty");
     return decodePodResources(await list(socketPath), pod);
   };
+}
+
+/**
+ * The kubelet's device-plugin checkpoint (`kubelet_internal_checkpoint`, JSON):
+ * `Data.PodDeviceEntries[]` with `PodUID`, `ResourceName` and `DeviceIDs` (per NUMA node
+ * since kubelet 1.20; a plain list before), decoded into device IDs per resource name of
+ * the pod with `uid` (sorted, as Multus sorts them).
+ */
+export function decodeCheckpoint(text: string, uid: string): ResourceMap {
+  let cp: { Data?: { PodDeviceEntries?: unknown } };
+  try {
+    cp = JSON.parse(text);
+  } catch (e) {
+    throw new Error(`getPodEntries: error unmarshalling raw bytes ${(e as Error).message}`);
+  }
+  const entries = cp?.Data?.PodDeviceEntries ?? [];
+  if (!Array.isArray(entries)) throw new Error("getPodEntries: error unmarshalling raw bytes: Data.PodDeviceEntries is not a list");
+  const out: ResourceMap = new Map();
+  for (const e of entries as { PodUID?: string; ResourceName?: string; DeviceIDs?: unknown }[]) {
+    if (e?.PodUID !== uid) continue;
+    const resource = String(e.ResourceName ?? "");
+    const raw = e.DeviceIDs ?? [];
+    const ids = (Array.isArray(raw) ? raw : Object.values(raw as Record<string, unknown>).flat()).filter((id): id is string => typeof id === "string");
+    const have = out.get(resource);
+    if (have) have.deviceIDs.push(...ids);
+    else out.set(resource, { index: 0, deviceIDs: ids });
+  }
+  for (const e of out.values()) e.deviceIDs.sort();
+  return out;
+}
+
+/** A ResourceClient over the checkpoint file, matching the pod by UID, or undefined when there is no file. */
+export function checkpointClient(file = DEFAULT_DEVICE_CHECKPOINT): ResourceClient | undefined {
+  if (!existsSync(file)) return undefined;
+  return async (pod: PodInfo) => {
+    if (!pod.uid) throw new Error("GetPodResourceMap: invalid Pod cannot be empty");
+    let text: string;
+    try {
+      text = readFileSync(file, "utf8");
+    } catch (e) {
+      throw new Error(`getPodEntries: error reading file ${file}: ${(e as Error).message}`);
+    }
+    return decodeCheckpoint(text, pod.uid);
+  };
+}
+
+/**
+ * Multus's GetResourceClient: the PodResources API when its socket is there, else the
+ * device-plugin checkpoint file; undefined when neither is (Multus then fails the ADD;
+ * here the device ID is left out, and DRA claims may still name one).
+ */
+export function resourceClientFor(conf: { podResourcesSocket: string; deviceCheckpointFile: string }): ResourceClient | undefined {
+  return podResourcesClient(conf.podResourcesSocket || undefined) ?? checkpointClient(conf.deviceCheckpointFile || undefined);
 }

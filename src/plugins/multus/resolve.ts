@@ -11,6 +11,7 @@ import { errorMessage } from "../../spec/error.ts";
 import { isIP } from "node:net";
 import { parseLegacyNetworksAnnotation, parsePodNetworkAnnotation } from "./annotations.ts";
 import { loadDelegate } from "./delegate.ts";
+import { type DraSource, draResourceMap } from "./dra.ts";
 import { multusError } from "./errors.ts";
 import { type MultusSource, NotFoundError } from "./source.ts";
 import {
@@ -23,15 +24,13 @@ import {
   type NetworkSelectionElement,
   type PodInfo,
   RESOURCE_NAME_ANNOT,
+  type ResourceClient,
+  type ResourceMap,
 } from "./types.ts";
 
 const enc = new TextEncoder();
 
-/** Device IDs the kubelet allocated to a pod per resource name (Multus's ResourceInfo). */
-export type ResourceMap = Map<string, { index: number; deviceIDs: string[] }>;
-
-/** Reads a pod's resource map from the kubelet's PodResources API. */
-export type ResourceClient = (pod: PodInfo) => Promise<ResourceMap>;
+export type { ResourceClient, ResourceMap } from "./types.ts";
 
 /** What resolution needs besides the config. */
 export interface ResolveContext {
@@ -111,13 +110,23 @@ export async function kubernetesDelegate(
   }
   let deviceID = "";
   const resourceName = nad.annotations[RESOURCE_NAME_ANNOT] ?? "";
-  if (resourceName && pod && ctx.resourceClient) {
+  if (resourceName && pod) {
     if (!ctx.resourceMap) {
+      let map: ResourceMap = new Map();
       try {
-        ctx.resourceMap = await ctx.resourceClient(pod);
+        if (ctx.resourceClient) map = await ctx.resourceClient(pod);
       } catch (e) {
         throw multusError(`getKubernetesDelegate: failed to get resourceMap from ResourceClient: ${errorMessage(e)}`, e);
       }
+      const src = ctx.source;
+      if (src?.getResourceClaim && src.listResourceSlices) {
+        try {
+          await draResourceMap(src as DraSource, pod, map);
+        } catch (e) {
+          throw multusError(`getKubernetesDelegate: failed to get resourceMap from DRA client: ${errorMessage(e)}`, e);
+        }
+      }
+      ctx.resourceMap = map;
     }
     const entry = ctx.resourceMap.get(resourceName);
     if (entry && entry.deviceIDs.length > entry.index) deviceID = entry.deviceIDs[entry.index++]!;

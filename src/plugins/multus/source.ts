@@ -4,7 +4,7 @@
  * (kube-source.ts, per-exec and informer-backed) and a file one (file-source.ts) for
  * nodes and runtimes without Kubernetes.
  */
-import type { LegacyNetwork, NetAttachDef, PodInfo } from "./types.ts";
+import type { LegacyNetwork, NetAttachDef, PodInfo, ResourceClaim, ResourceSlice } from "./types.ts";
 
 /** An object that does not exist (HTTP 404); anything else a source throws is a failure to reach it. */
 export class NotFoundError extends Error {
@@ -28,6 +28,10 @@ export interface MultusSource {
   getLegacyNetwork(namespace: string, name: string): Promise<LegacyNetwork>;
   /** Writes the network-status annotation through the pod's status, retrying on conflict. */
   setNetworkStatus(pod: PodInfo, value: string): Promise<void>;
+  /** A ResourceClaim (resource.k8s.io/v1), for devices allocated by DRA. */
+  getResourceClaim?(namespace: string, name: string): Promise<ResourceClaim>;
+  /** The ResourceSlices of a driver, on `nodeName` when given. */
+  listResourceSlices?(driver: string, nodeName?: string): Promise<ResourceSlice[]>;
   /** Records an event on the pod (best effort: never fails the caller). */
   event(pod: PodInfo, type: "Normal" | "Warning", reason: string, message: string): Promise<void>;
 }

@@ -12,7 +12,18 @@ import { startKubeApiServer, type KubeApiServer } from "../../../test/kube-apise
 import { MULTUS_RULES, rbac } from "../../../test/kube-apiserver/rbac.ts";
 import { libcniClient } from "../../../test/helpers/libcni-client.ts";
 import { rootTest, type TestNetns, withNetns } from "../../../test/helpers/netns.ts";
-import { dirWith, kubeconfigInside, libcni, macvlanMaster, makeWork, podLinks, reservations, sub, type Work } from "../../../test/helpers/multus-kit.ts";
+import {
+  dirWith,
+  kubeconfigInside,
+  libcni,
+  macvlanMaster,
+  makeWork,
+  podLinks,
+  recordingPlugin,
+  reservations,
+  sub,
+  type Work,
+} from "../../../test/helpers/multus-kit.ts";
 
 let work: Work;
 let api: KubeApiServer;
@@ -372,6 +383,77 @@ rootTest(
       expect(sysctl(podBad!, "net.ipv4.conf.all.log_martians")).toBe("0");
       expect(reservations(s.dataDir)).toEqual([]);
       expect(reservations(masterData)).toEqual([]);
+    }),
+);
+
+rootTest(
+  "DRA: a NAD naming a resource gets the device the pod's ResourceClaim was allocated, its ID from the node's ResourceSlice; read with Multus's ClusterRole",
+  () =>
+    withNetns(2, async (node, podNs) => {
+      const none = join(work.dir, "no-such-file");
+      const s = setup("k8", node, { podResourcesSocket: none, deviceCheckpointFile: none });
+      const devcheck = recordingPlugin(work, "devcheck");
+      const device = (name: string, id: string) => ({
+        name,
+        attributes: { "k8s.cni.cncf.io/deviceID": { string: id }, "k8s.cni.cncf.io/resourceName": { string: "example.com/sriov" } },
+      });
+      api.seed(
+        {
+          apiVersion: "resource.k8s.io/v1",
+          kind: "ResourceSlice",
+          metadata: { name: "node-1-sriov" },
+          spec: {
+            driver: "sriov.example.com",
+            nodeName: "node-1",
+            pool: { name: "node-1", generation: 1, resourceSliceCount: 1 },
+            devices: [device("vf-0", "0000:03:00.1"), device("vf-1", "0000:03:00.2")],
+          },
+        },
+        {
+          apiVersion: "resource.k8s.io/v1",
+          kind: "ResourceSlice",
+          metadata: { name: "node-2-sriov" },
+          spec: {
+            driver: "sriov.example.com",
+            nodeName: "node-2",
+            pool: { name: "node-2", generation: 1, resourceSliceCount: 1 },
+            devices: [device("vf-1", "0000:04:00.2")],
+          },
+        },
+        {
+          apiVersion: "resource.k8s.io/v1",
+          kind: "ResourceClaim",
+          metadata: { name: "dra-net-claim", namespace: "team-a" },
+          spec: { devices: { requests: [{ name: "vf", exactly: { deviceClassName: "sriov" } }] } },
+          status: { allocation: { devices: { results: [{ request: "vf", driver: "sriov.example.com", pool: "node-1", device: "vf-1" }] } } },
+        },
+        {
+          apiVersion: "k8s.cni.cncf.io/v1",
+          kind: "NetworkAttachmentDefinition",
+          metadata: { name: "vf-net", namespace: "team-a", annotations: { "k8s.v1.cni.cncf.io/resourceName": "example.com/sriov" } },
+          spec: { config: JSON.stringify({ cniVersion: "1.0.0", name: "vf-net", type: "devcheck", capabilities: { deviceID: true } }) },
+        },
+      );
+      const [p] = api.seed({
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: { name: "dra", namespace: "team-a", annotations: { "k8s.v1.cni.cncf.io/networks": "vf-net" } },
+        spec: { nodeName: "node-1", containers: [{ name: "c", image: "busybox" }], resourceClaims: [{ name: "net", resourceClaimTemplateName: "sriov-vf" }] },
+        status: { resourceClaimStatuses: [{ name: "net", resourceClaimName: "dra-net-claim" }] },
+      });
+      devcheck.reset();
+      const add = await libcni(node, client, "add", "multus-cni-network", podNs!.path, "ctr-dra", s.env(p));
+      expect(add.stderr).toBe("");
+      expect(add.code).toBe(0);
+      expect(devcheck.configs()[0]).toMatchObject({ deviceID: "0000:03:00.2", pciBusID: "0000:03:00.2", runtimeConfig: { deviceID: "0000:03:00.2" } });
+      const reads = api.requests.filter((r) => r.path.startsWith("/apis/resource.k8s.io/"));
+      expect(reads.map((r) => [r.method, r.path, decodeURIComponent(r.query)])).toEqual([
+        ["GET", "/apis/resource.k8s.io/v1/namespaces/team-a/resourceclaims/dra-net-claim", ""],
+        ["GET", "/apis/resource.k8s.io/v1/resourceslices", "?fieldSelector=spec.nodeName=node-1,spec.driver=sriov.example.com"],
+      ]);
+      expect(api.requests.filter((r) => r.status === 403)).toEqual([]);
+      expect((await libcni(node, client, "del", "multus-cni-network", podNs!.path, "ctr-dra", s.env(p))).code).toBe(0);
+      expect(reservations(s.dataDir)).toEqual([]);
     }),
 );
 

@@ -73,6 +73,8 @@ export interface MultusConf {
   nadDir: string;
   /** Ours: the kubelet's PodResources socket (default /var/lib/kubelet/pod-resources/kubelet.sock). */
   podResourcesSocket: string;
+  /** Ours: the kubelet's device-plugin checkpoint, read when there is no PodResources socket (default /var/lib/kubelet/device-plugins/kubelet_internal_checkpoint). */
+  deviceCheckpointFile: string;
   /** The config as received, for the daemon's overrides and the conflist form. */
   raw: Record<string, unknown>;
 }
@@ -126,6 +128,10 @@ export interface PodInfo {
   uid: string;
   annotations: Record<string, string>;
   nodeName?: string;
+  /** `status.resourceClaimStatuses`: the pod's ResourceClaims (DRA). */
+  resourceClaimStatuses?: { name: string; resourceClaimName?: string }[];
+  /** `status.extendedResourceClaimStatus`: extended resources backed by a claim (DRA). */
+  extendedResourceClaimStatus?: { resourceClaimName: string; requestMappings?: { containerName?: string; resourceName: string; requestName: string }[] };
 }
 
 /** A NetworkAttachmentDefinition: `spec.config` is "" when the spec is empty. */
@@ -171,3 +177,27 @@ export const DEFAULT_NETWORK_ANNOT = "v1.multus-cni.io/default-network";
 export const RESOURCE_NAME_ANNOT = "k8s.v1.cni.cncf.io/resourceName";
 /** The Multus v1 pod annotation. */
 export const LEGACY_NETWORKS_ANNOT = "networks";
+
+/** Device IDs the kubelet allocated to a pod per resource name (Multus's ResourceInfo). */
+export type ResourceMap = Map<string, { index: number; deviceIDs: string[] }>;
+
+/** Reads a pod's resource map from the kubelet (PodResources API or checkpoint). */
+export type ResourceClient = (pod: PodInfo) => Promise<ResourceMap>;
+
+/** One allocation result of a claim. */
+export interface DeviceResult {
+  request: string;
+  driver: string;
+  pool: string;
+  device: string;
+}
+
+/** The fields of a ResourceClaim read here. */
+export interface ResourceClaim {
+  status?: { allocation?: { devices?: { results?: DeviceResult[] | null } } | null };
+}
+
+/** The fields of a ResourceSlice read here. */
+export interface ResourceSlice {
+  spec?: { driver?: string; pool?: { name?: string }; devices?: { name: string; attributes?: Record<string, { string?: string }> }[] };
+}
