@@ -16,13 +16,14 @@ const SRC = resolve(import.meta.dir, "../src");
 
 /**
  * DESIGN.md's layers, lowest first: a file may import its own row and the rows above it
- * in this list. sys sits below runtime (DESIGN.md lists it after): sys needs only spec,
- * and the runtime's cache writes its files through sys.
+ * in this list. sys sits below skel and runtime (DESIGN.md lists it after): sys needs
+ * only spec, the skel checks CNI_NETNS through it (statx and NS_GET_NSTYPE, not node:fs
+ * and the mount table), and the runtime's cache writes its files through sys.
  */
 const LAYERS: readonly (readonly string[])[] = [
   ["spec"],
-  ["skel"],
   ["sys"],
+  ["skel"],
   ["runtime"],
   ["netlink"],
   ["netfilter"],

@@ -4,7 +4,6 @@
  * spec and DESIGN.md add: GC and STATUS, CNI_NETNS checked before the handler runs,
  * results printed in the config's version, unexpected errors logged as code 999.
  */
-import { existsSync } from "node:fs";
 import { CniError, ErrorCode, errorMessage } from "../spec/error.ts";
 import { marshalIndent, parseJSON } from "../spec/json.ts";
 import { convertResult, parseResult } from "../spec/result.ts";
@@ -12,6 +11,7 @@ import type { Attachment } from "../spec/types.ts";
 import { ALL_VERSIONS, CURRENT_VERSION, versionInfo } from "../spec/version.ts";
 import type { CmdArgs, PluginFuncs, PluginInfo } from "./cmd-args.ts";
 import { type CniEnv, readEnv } from "./env.ts";
+import { pathExists } from "../sys/stat.ts";
 import { checkNetnsPath } from "./netns-check.ts";
 import { configVersion, decodeConfig, requireCommandVersion, requireSupported, typedConf } from "./stdin-conf.ts";
 
@@ -122,7 +122,7 @@ function cmdArgsOf(
   const allowOwn = /^(1|true)$/i.test(inv.env.CNI_NETNS_OVERRIDE ?? "");
   if (command === "ADD" || command === "CHECK") checkNetnsPath(env.netns, { allowOwn });
   // DEL must succeed when the namespace is already gone.
-  if (command === "DEL" && env.netns !== "" && existsSync(env.netns)) checkNetnsPath(env.netns, { allowOwn });
+  if (command === "DEL" && env.netns !== "" && pathExists(env.netns)) checkNetnsPath(env.netns, { allowOwn });
 
   const conf = typedConf(obj, version);
   const args: CmdArgs = {

@@ -30,6 +30,7 @@ const SYMBOLS = {
   ioctl: { args: ["i32", "u64", "u64"], returns: "i32" },
   mount: { args: ["cstring", "cstring", "cstring", "u64", "ptr"], returns: "i32" },
   gettid: { args: [], returns: "i32" },
+  statx: { args: ["i32", "cstring", "i32", "u32", "ptr"], returns: "i32" },
 } as const;
 
 /**
@@ -140,6 +141,8 @@ export const LOCK_UN = 8;
 export const LOCK_NB = 4;
 export const CLONE_NEWNET = 0x40000000;
 export const SOCK_NONBLOCK = 0o4000;
+export const AT_FDCWD = -100;
+export const AT_SYMLINK_NOFOLLOW = 0x100;
 
 /** open(2); throws ErrnoError. */
 export function open(path: string, flags: number, mode = 0o644): number {
@@ -228,6 +231,11 @@ export function ioctl(fd: number, request: number, arg = 0): number {
 /** ioctl(2) with a pointer to `buf`, which the kernel may read and write. */
 export function ioctlBuf(fd: number, request: number, buf: Uint8Array): number {
   return check("ioctl", c.ioctl(fd, request, ffi().ptr(buf)));
+}
+
+/** statx(2) of `path` (relative to the cwd) into `buf` (256 bytes, struct statx); throws ErrnoError. */
+export function statx(path: string, flags: number, mask: number, buf: Uint8Array): void {
+  check("statx", c.statx(AT_FDCWD, cstr(path), flags, mask, ffi().ptr(buf)), JSON.stringify(path));
 }
 
 /** gettid(2): the thread setns acts on. */

@@ -3,8 +3,8 @@
  * has one thread that matters, so switching is confined to runIn: synchronous work,
  * and the original namespace restored whatever happens.
  */
-import { statSync } from "node:fs";
 import { CLONE_NEWNET, ErrnoError, O_NONBLOCK, O_RDONLY, close, gettid, ioctl, open, setns } from "./libc.ts";
+import { statPath } from "./stat.ts";
 import { errorMessage } from "../spec/error.ts";
 
 /** NS_GET_NSTYPE = _IO(0xb7, 0x3) from <linux/nsfs.h>: the CLONE_NEW* type of an nsfs fd. */
@@ -73,7 +73,7 @@ export class NetNS {
 
   /** The namespace's identity (nsfs inode), equal for two handles on the same namespace. */
   get inode(): number {
-    return statSync(`/proc/self/fd/${this.fd}`).ino;
+    return statPath(`/proc/self/fd/${this.fd}`).ino;
   }
 
   /** True when both handles refer to the same namespace. */
@@ -172,8 +172,8 @@ export function isCurrentNetns(path: string): boolean {
 
 /** True when two paths name the same network namespace (same nsfs device and inode). */
 export function isSameNetns(a: string, b: string): boolean {
-  const sa = statSync(a);
-  const sb = statSync(b);
+  const sa = statPath(a);
+  const sb = statPath(b);
   return sa.dev === sb.dev && sa.ino === sb.ino;
 }
 
