@@ -10,8 +10,34 @@ import { linkFind } from "../../netlink/link.ts";
 import { routeList } from "../../netlink/route.ts";
 import type { CmdArgs } from "../../skel/cmd-args.ts";
 import { familyOfText, networkOfCIDR, normalizeIP, sameCIDR } from "../../spec/ip.ts";
-import type { IPConfig, Interface, Result, Route } from "../../spec/types.ts";
+import type { IPAMConfig, IPConfig, Interface, Result, Route } from "../../spec/types.ts";
 import { failure } from "./errors.ts";
+import { ipamIfAny } from "./ipam-exec.ts";
+import { type ContainerNS, openContainerNS } from "./netns-open.ts";
+
+/** What an interface plugin's CHECK looks at: the pod's namespace, the config, and the prevResult. */
+export interface PodCheck<C> extends ContainerNS {
+  conf: C;
+  prev: Result;
+}
+
+/**
+ * The start of an interface plugin's CHECK, in the reference's order: the config (read
+ * with `load`), the pod's namespace (which must be there), IPAM's CHECK when there is
+ * IPAM, then the prevResult, which must be there (its error after `prefix`).
+ */
+export async function openForCheck<C extends { ipam?: IPAMConfig }>(args: CmdArgs, load: (args: CmdArgs) => C, prefix = ""): Promise<PodCheck<C>> {
+  const conf = load(args);
+  const c = openContainerNS(args.netns);
+  try {
+    await ipamIfAny("CHECK", conf, args);
+    if (!args.prevResult) throw failure(`${prefix}Required prevResult missing`);
+    return { ...c, conf, prev: args.prevResult };
+  } catch (e) {
+    c.close();
+    throw e;
+  }
+}
 
 /** The prevResult's interface named CNI_IFNAME in CNI_NETNS; fails as the reference does when there is none. */
 export function containerIface(result: Result, args: CmdArgs): Interface {

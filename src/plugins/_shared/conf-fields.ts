@@ -3,9 +3,12 @@
  * field of the wrong JSON type is an error there too; here every such error is code 7
  * and names the field, and it happens before anything is changed.
  */
+import type { CmdArgs } from "../../skel/cmd-args.ts";
+import { loadArgs } from "../../spec/args.ts";
 import { parseBoolField } from "../../spec/conf.ts";
+import { errorMessage } from "../../spec/error.ts";
 import type { DNS, IPAMConfig, NetConf } from "../../spec/types.ts";
-import { validatePluginType } from "../../spec/validate.ts";
+import { validateInterfaceName, validatePluginType } from "../../spec/validate.ts";
 import { invalidConfig } from "./errors.ts";
 
 /** A string field; "" when absent or null. */
@@ -14,6 +17,30 @@ export function stringField(conf: Record<string, unknown>, field: string): strin
   if (v === undefined || v === null) return "";
   if (typeof v !== "string") throw invalidConfig(`Invalid "${field}": ${JSON.stringify(v)} is not a string`);
   return v;
+}
+
+/** A field naming an interface (a master, a bridge): checked as the kernel would take it; "" when absent. */
+export function ifNameField(conf: Record<string, unknown>, field: string): string {
+  const name = stringField(conf, field);
+  if (!name) return "";
+  try {
+    validateInterfaceName(name);
+  } catch (e) {
+    throw invalidConfig(`Invalid "${field}" ${JSON.stringify(name)}: ${errorMessage(e)}`);
+  }
+  return name;
+}
+
+/** The MAC asked for, unchecked: runtimeConfig's `mac`, else CNI_ARGS MAC, else the config's `mac`; "" for none. */
+export function requestedMac(args: CmdArgs): string {
+  const conf = args.conf;
+  let mac = stringField(conf, "mac");
+  const envMac = loadArgs(args.args, ["MAC"]).MAC;
+  if (envMac) mac = envMac;
+  const rc = conf.runtimeConfig?.mac;
+  if (rc !== undefined && rc !== null && typeof rc !== "string") throw invalidConfig(`Invalid "runtimeConfig": "mac" must be a string`);
+  if (rc) mac = rc;
+  return mac;
 }
 
 /** A boolean field (true/false, or their strings as libcni accepts); false when absent. */

@@ -44,10 +44,3 @@ export async function ipamAddFor(type: string, args: CmdArgs, undo: Rollback, if
 export async function ipamIfAny(command: "DEL" | "CHECK" | "GC" | "STATUS", conf: { ipam?: IPAMConfig }, args: CmdArgs): Promise<void> {
   if (conf.ipam) await ipamCommand(command, conf.ipam.type, args);
 }
-
-/** The start of an interface plugin's CHECK, as the reference: IPAM's CHECK (when there is IPAM), then the prevResult, which must be there. */
-export async function checkIpamThenPrev(conf: { ipam?: IPAMConfig }, args: CmdArgs, prefix = ""): Promise<Result> {
-  await ipamIfAny("CHECK", conf, args);
-  if (!args.prevResult) throw failure(`${prefix}Required prevResult missing`);
-  return args.prevResult;
-}

@@ -13,11 +13,11 @@ import { cidrOf, familyOfText, formatIP, networkOf } from "../../spec/ip.ts";
 import type { Attachment, IPConfig, Result, Route } from "../../spec/types.ts";
 import type { NetNS } from "../../sys/netns.ts";
 import { sysctlSet } from "../../sys/sysctl.ts";
-import { checkPodL3 } from "../_shared/check-result.ts";
+import { checkPodL3, openForCheck } from "../_shared/check-result.ts";
 import { dnsSet } from "../_shared/conf-fields.ts";
 import { configureIface } from "../_shared/configure-iface.ts";
 import { failure } from "../_shared/errors.ts";
-import { checkIpamThenPrev, ipamAddFor, ipamIfAny, ipamValidate } from "../_shared/ipam-exec.ts";
+import { ipamAddFor, ipamIfAny, ipamValidate } from "../_shared/ipam-exec.ts";
 import { type ContainerNS, openContainerNS, openContainerNSIfAny } from "../_shared/netns-open.ts";
 import { enableForward } from "../_shared/forward.ts";
 import { gcMasq, setupMasq, teardownMasq } from "../_shared/masq.ts";
@@ -226,15 +226,14 @@ async function cmdAdd(args: CmdArgs): Promise<Result> {
  * ask (the reference then fails looking for a plugin named "").
  */
 async function cmdCheck(args: CmdArgs): Promise<void> {
-  const conf = loadNetConf(args);
-  using c = openContainerNS(args.netns);
-  const prev = await checkIpamThenPrev(conf, args);
+  using pod = await openForCheck(args, loadNetConf);
+  const { conf, prev } = pod;
   using hostH = NetlinkHandle.at();
   const br = checkBridge(hostH, prev, conf);
-  const cont = checkContainerEnd(c.h, prev, args);
+  const cont = checkContainerEnd(pod.h, prev, args);
   checkHostEnd(hostH, prev, br, cont, args);
   if (!conf.disableContainerInterface) {
-    checkPodL3(c.h, args.ifName, prev);
+    checkPodL3(pod.h, args.ifName, prev);
   }
 }
 

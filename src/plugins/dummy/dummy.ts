@@ -4,15 +4,15 @@
  * plugin of the same name.
  */
 import { linkAdd, linkDel } from "../../netlink/link-add.ts";
-import { linkByName, linkFind } from "../../netlink/link.ts";
+import { linkByName } from "../../netlink/link.ts";
 import type { CmdArgs, PluginInfo } from "../../skel/cmd-args.ts";
 import type { IPAMConfig, NetConf, Result } from "../../spec/types.ts";
-import { checkContainerLink, checkInterfaceIPs, containerIface } from "../_shared/check-result.ts";
+import { checkContainerLink, checkInterfaceIPs, containerIface, openForCheck } from "../_shared/check-result.ts";
 import { checkDNS, ipamOf } from "../_shared/conf-fields.ts";
 import { configureIface } from "../_shared/configure-iface.ts";
 import { failure, invalidConfig } from "../_shared/errors.ts";
-import { checkIpamThenPrev, ipamAddFor, ipamIfAny, ipamValidate } from "../_shared/ipam-exec.ts";
-import { delPodDevice, ipamGc } from "../_shared/pod-device.ts";
+import { ipamAddFor, ipamIfAny, ipamValidate } from "../_shared/ipam-exec.ts";
+import { checkIfNameFree, delPodDevice, ipamGc } from "../_shared/pod-device.ts";
 import { openContainerNS } from "../_shared/netns-open.ts";
 import { Rollback } from "../_shared/rollback.ts";
 
@@ -34,7 +34,7 @@ export function loadNetConf(args: CmdArgs): DummyConf {
 async function cmdAdd(args: CmdArgs): Promise<Result> {
   const conf = loadNetConf(args);
   using c = openContainerNS(args.netns);
-  if (linkFind(c.h, args.ifName)) throw failure(`interface "${args.ifName}" already exists in netns "${args.netns}"`);
+  checkIfNameFree(c, args);
   const type = conf.ipam.type;
   await ipamValidate(type, args);
   const undo = new Rollback();
@@ -56,12 +56,9 @@ async function cmdAdd(args: CmdArgs): Promise<Result> {
 
 /** Checks IPAM, and that the device and its addresses are what the prevResult says. */
 async function cmdCheck(args: CmdArgs): Promise<void> {
-  const conf = loadNetConf(args);
-  using c = openContainerNS(args.netns);
-  const prev = await checkIpamThenPrev(conf, args, "dummy: ");
-  const intf = containerIface(prev, args);
-  checkContainerLink(c.h, intf, "dummy");
-  checkInterfaceIPs(c.h, args.ifName, prev.ips ?? []);
+  using pod = await openForCheck(args, loadNetConf, "dummy: ");
+  checkContainerLink(pod.h, containerIface(pod.prev, args), "dummy");
+  checkInterfaceIPs(pod.h, args.ifName, pod.prev.ips ?? []);
 }
 
 /** Ready when IPAM is. */

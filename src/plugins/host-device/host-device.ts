@@ -13,11 +13,12 @@ import type { CmdArgs, PluginInfo } from "../../skel/cmd-args.ts";
 import type { IPAMConfig, Interface, NetConf, Result } from "../../spec/types.ts";
 import { validateInterfaceName } from "../../spec/validate.ts";
 import { NetNS } from "../../sys/netns.ts";
-import { checkContainerLink, checkPodL3, containerIface } from "../_shared/check-result.ts";
+import { checkContainerLink, checkPodL3, containerIface, openForCheck } from "../_shared/check-result.ts";
 import { checkDNS, ipamOf, stringField } from "../_shared/conf-fields.ts";
 import { configureIface } from "../_shared/configure-iface.ts";
-import { failure, invalidConfig } from "../_shared/errors.ts";
-import { checkIpamThenPrev, ipamAddFor, ipamIfAny, ipamValidate } from "../_shared/ipam-exec.ts";
+import { invalidConfig } from "../_shared/errors.ts";
+import { ipamAddFor, ipamIfAny, ipamValidate } from "../_shared/ipam-exec.ts";
+import { checkIfNameFree, podResult } from "../_shared/pod-device.ts";
 import { openContainerNS, openContainerNSIfAny } from "../_shared/netns-open.ts";
 import { Rollback } from "../_shared/rollback.ts";
 import { bestEffort, delIpam } from "../_shared/del-conf.ts";
@@ -93,7 +94,7 @@ async function cmdAdd(args: CmdArgs): Promise<Result> {
   using hostNs = NetNS.current();
   const iface: Interface = { name: args.ifName, sandbox: args.netns };
   const dev = conf.dpdkMode ? undefined : findHostDevice(hostH, conf);
-  if (dev && linkFind(c.h, args.ifName)) throw failure(`interface "${args.ifName}" already exists in netns "${args.netns}"`);
+  if (dev) checkIfNameFree(c, args);
   if (conf.ipam) await ipamValidate(conf.ipam.type, args);
   using tmp = openTempNS();
   const undo = new Rollback();
@@ -102,26 +103,20 @@ async function cmdAdd(args: CmdArgs): Promise<Result> {
       const moved = moveLinkIn({ hostH, hostNs, pod: c, tmp }, dev, args.ifName, undo);
       if (moved.mac) iface.mac = moved.mac;
     }
-    const result: Result = { cniVersion: conf.cniVersion, interfaces: [iface] };
-    if (!conf.ipam) return result;
-    const ipamResult = await ipamAddFor(conf.ipam.type, args, undo, 0);
-    result.ips = ipamResult.ips;
-    if (ipamResult.routes) result.routes = ipamResult.routes;
+    // Without IPAM the reference prints the link alone, no DNS.
+    if (!conf.ipam) return { cniVersion: conf.cniVersion, interfaces: [iface] };
+    const result = podResult(conf, iface, await ipamAddFor(conf.ipam.type, args, undo, 0));
     if (dev) await configureIface(c.h, c.ns, args.ifName, result);
-    if (conf.dns) result.dns = conf.dns;
     return result;
   });
 }
 
 /** Checks IPAM and that the device in the pod looks as the prevResult says. */
 async function cmdCheck(args: CmdArgs): Promise<void> {
-  const conf = loadNetConf(args);
-  using c = openContainerNS(args.netns);
-  const prev = await checkIpamThenPrev(conf, args);
-  if (conf.dpdkMode) return;
-  const intf = containerIface(prev, args);
-  checkContainerLink(c.h, intf);
-  checkPodL3(c.h, args.ifName, prev);
+  using pod = await openForCheck(args, loadNetConf);
+  if (pod.conf.dpdkMode) return;
+  checkContainerLink(pod.h, containerIface(pod.prev, args));
+  checkPodL3(pod.h, args.ifName, pod.prev);
 }
 
 /**

@@ -5,21 +5,27 @@
  * master). Drop-in for the reference plugin of the same name.
  */
 import type { IpvlanFlag, IpvlanMode, Link } from "../../netlink/link-types.ts";
-import { linkByIndex, linkFind } from "../../netlink/link.ts";
+import { linkFind } from "../../netlink/link.ts";
 import { NetlinkHandle } from "../../netlink/handle.ts";
-import { routeList } from "../../netlink/route.ts";
 import type { CmdArgs, PluginInfo } from "../../skel/cmd-args.ts";
-import { CniError, ErrorCode } from "../../spec/error.ts";
 import type { IPAMConfig, NetConf, Result } from "../../spec/types.ts";
-import { validateInterfaceName } from "../../spec/validate.ts";
-import { sysctlSet } from "../../sys/sysctl.ts";
-import { checkContainerLink, checkInterfaceIPs, checkRoutes, containerIface } from "../_shared/check-result.ts";
-import { boolField, checkDNS, intField, ipamOf, stringField } from "../_shared/conf-fields.ts";
+import { checkContainerLink, checkPodL3, containerIface, openForCheck } from "../_shared/check-result.ts";
+import { boolField, checkDNS, ifNameField, intField, ipamOf, stringField } from "../_shared/conf-fields.ts";
 import { configureIface } from "../_shared/configure-iface.ts";
 import { failure, invalidConfig } from "../_shared/errors.ts";
-import { checkIpamThenPrev, ipamAddFor, ipamIfAny, ipamValidate } from "../_shared/ipam-exec.ts";
-import { createInPod, delPodDevice, ipamGc } from "../_shared/pod-device.ts";
-import { type ContainerNS, openContainerNS } from "../_shared/netns-open.ts";
+import { ipamAddFor, ipamValidate } from "../_shared/ipam-exec.ts";
+import {
+  announceMac,
+  createInPod,
+  defaultRouteInterface,
+  delPodDevice,
+  findMaster,
+  type InPod,
+  ipamGc,
+  masterStatus,
+  openOnMaster,
+  podResult,
+} from "../_shared/pod-device.ts";
 import { Rollback } from "../_shared/rollback.ts";
 
 /** The ipvlan config: the standard fields plus these. */
@@ -44,14 +50,7 @@ const FLAGS: readonly IpvlanFlag[] = ["bridge", "private", "vepa"];
 export function loadNetConf(args: CmdArgs): IpvlanConf {
   const conf = args.conf;
   checkDNS(conf);
-  const master = stringField(conf, "master");
-  if (master) {
-    try {
-      validateInterfaceName(master);
-    } catch (e) {
-      throw invalidConfig(`Invalid "master" ${JSON.stringify(master)}: ${(e as Error).message}`);
-    }
-  }
+  const master = ifNameField(conf, "master");
   const modeText = stringField(conf, "mode");
   const mode = MODES[modeText];
   // A plain error in the reference: code 999.
@@ -61,14 +60,6 @@ export function loadNetConf(args: CmdArgs): IpvlanConf {
   const mtu = intField(conf, "mtu", { min: 0, max: 65535 });
   if (mtu !== 0 && mtu < 68) throw invalidConfig(`invalid MTU ${mtu}: below 68`);
   return { ...conf, master, mode, flag, mtu, linkInContainer: boolField(conf, "linkInContainer"), ipam: ipamOf(conf) };
-}
-
-/** The interface of the first default route (v4 first), as the reference picks it. */
-function defaultRouteInterface(h: NetlinkHandle): string {
-  for (const r of routeList(h)) {
-    if (r.dst === undefined && r.linkIndex) return linkByIndex(h, r.linkIndex).name;
-  }
-  throw failure("no default route interface found");
 }
 
 /** The master's name: the config's, else the prevResult's only interface, else the default route's. */
@@ -81,90 +72,54 @@ function masterName(conf: IpvlanConf, args: CmdArgs, masterH: NetlinkHandle): st
   throw failure("chained master failure. PrevResult lacks a single named interface");
 }
 
-function resolveMaster(name: string, masterH: NetlinkHandle, mtu: number): Link {
-  const link = linkFind(masterH, name);
-  if (!link) throw failure(`failed to lookup master "${name}": Link not found`);
-  if (mtu > link.mtu) throw invalidConfig(`invalid MTU ${mtu}, must be [0, master MTU(${link.mtu})]`);
-  return link;
-}
-
-/** The ipvlan on `master`, made straight in the pod's namespace as CNI_IFNAME. */
-function createIpvlan(conf: IpvlanConf, masterH: NetlinkHandle, master: Link, c: ContainerNS, ifName: string, undo: Rollback): Link {
+/** The ipvlan on the master, made straight in the pod's namespace as CNI_IFNAME. */
+function createIpvlan(conf: IpvlanConf, at: InPod & { master: Link }): Link {
   const spec = {
     kind: "ipvlan",
-    parent: master.index,
+    parent: at.master.index,
     mode: conf.mode,
     ...(conf.flag !== "bridge" ? { flag: conf.flag } : {}),
     ...(conf.mtu ? { mtu: conf.mtu } : {}),
   } as const;
-  return createInPod(spec, { masterH, c, ifName, undo });
+  return createInPod(spec, at);
 }
 
 /** Creates the device, addresses it from IPAM (or the prevResult), undoes it all when a step fails. */
 async function cmdAdd(args: CmdArgs): Promise<Result> {
   const conf = loadNetConf(args);
-  using c = openContainerNS(args.netns);
-  using hostH = NetlinkHandle.at();
-  const masterH = conf.linkInContainer ? c.h : hostH;
-  const master = resolveMaster(masterName(conf, args, masterH), masterH, conf.mtu);
-  if (linkFind(c.h, args.ifName)) throw failure(`interface "${args.ifName}" already exists in netns "${args.netns}"`);
+  using at = openOnMaster(args, (masterH) => findMaster(masterH, masterName(conf, args, masterH), conf), conf);
+  const { c } = at;
   // Chained without IPAM: the previous plugin's addresses go on the new device.
   const fromPrev = !conf.ipam && (args.prevResult?.ips?.length ?? 0) > 0;
   if (!conf.ipam && !fromPrev) throw invalidConfig("ipvlan needs an IPAM section, or a prevResult with IPs when chained");
   if (conf.ipam) await ipamValidate(conf.ipam.type, args);
   const undo = new Rollback();
   return await undo.guard(async () => {
-    const link = createIpvlan(conf, masterH, master, c, args.ifName, undo);
-    let ipam: Result;
-    if (conf.ipam) {
-      const type = conf.ipam.type;
-      ipam = await ipamAddFor(type, args, undo, 0);
-    } else {
-      ipam = args.prevResult!;
-    }
-    const result: Result = { ...ipam, cniVersion: conf.cniVersion, interfaces: [{ name: args.ifName, mac: link.mac, sandbox: args.netns }] };
-    result.ips = ipam.ips!.map((ipc) => ({ ...ipc, interface: 0 }));
-    for (const k of [`net/ipv4/conf/${args.ifName}/arp_notify`, `net/ipv6/conf/${args.ifName}/ndisc_notify`]) {
-      try {
-        sysctlSet(k, "1", c.ns);
-      } catch {
-        // best effort, as the reference
-      }
-    }
+    const link = createIpvlan(conf, { ...at, ifName: args.ifName, undo });
+    const prev = args.prevResult!;
+    const ipam = conf.ipam ? await ipamAddFor(conf.ipam.type, args, undo, 0) : { ips: prev.ips!.map((ipc) => ({ ...ipc, interface: 0 })), routes: prev.routes };
+    const result = podResult(conf, { name: args.ifName, mac: link.mac, sandbox: args.netns }, ipam);
+    announceMac(c, args.ifName);
     await configureIface(c.h, c.ns, args.ifName, result);
-    if (conf.dns) result.dns = conf.dns;
-    else delete result.dns;
     return result;
   });
 }
 
 /** Checks IPAM, the master, and that the device still looks as the prevResult says. */
 async function cmdCheck(args: CmdArgs): Promise<void> {
-  const conf = loadNetConf(args);
-  using c = openContainerNS(args.netns);
-  const prev = await checkIpamThenPrev(conf, args);
+  using pod = await openForCheck(args, loadNetConf);
+  const { conf, prev } = pod;
   const intf = containerIface(prev, args);
   using hostH = NetlinkHandle.at();
-  const masterH = conf.linkInContainer ? c.h : hostH;
+  const masterH = conf.linkInContainer ? pod.h : hostH;
   if (conf.master && !linkFind(masterH, conf.master)) throw failure(`failed to lookup master "${conf.master}": Link not found`);
-  const link = checkContainerLink(c.h, intf, "ipvlan");
+  const link = checkContainerLink(pod.h, intf, "ipvlan");
   if (link.kind === "ipvlan" && link.mode !== conf.mode) throw failure(`Container IPVlan mode ${link.mode} does not match expected value: ${conf.mode}`);
-  checkInterfaceIPs(c.h, args.ifName, prev.ips ?? []);
-  checkRoutes(c.h, prev.routes ?? []);
-}
-
-/** Ready when IPAM is and a master named in the node's namespace exists (code 50 otherwise). */
-async function cmdStatus(args: CmdArgs): Promise<void> {
-  const conf = loadNetConf(args);
-  await ipamIfAny("STATUS", conf, args);
-  if (conf.master && !conf.linkInContainer) {
-    using h = NetlinkHandle.at();
-    if (!linkFind(h, conf.master)) throw new CniError(ErrorCode.PluginNotAvailable, `master "${conf.master}" not found`);
-  }
+  checkPodL3(pod.h, args.ifName, prev);
 }
 
 /** What this plugin says about itself. */
 export const info: PluginInfo = { about: "ipvlan: an ipvlan device on a node interface, moved into the pod (cni-ts)" };
 
 /** The plugin module the registry loads. */
-export const plugin = { info, funcs: { add: cmdAdd, check: cmdCheck, del: delPodDevice, gc: ipamGc(loadNetConf), status: cmdStatus } };
+export const plugin = { info, funcs: { add: cmdAdd, check: cmdCheck, del: delPodDevice, gc: ipamGc(loadNetConf), status: masterStatus(loadNetConf) } };

@@ -4,24 +4,30 @@
  * when the config has one, else L2 only. Drop-in for the reference plugin of the same name.
  */
 import type { Link, MacvlanMode } from "../../netlink/link-types.ts";
-import { linkByIndex, linkFind, linkSetUp } from "../../netlink/link.ts";
+import { linkSetUp } from "../../netlink/link.ts";
 import { parseMAC } from "../../netlink/mac.ts";
 import { NetlinkHandle } from "../../netlink/handle.ts";
-import { routeList } from "../../netlink/route.ts";
 import type { CmdArgs, PluginInfo } from "../../skel/cmd-args.ts";
-import { loadArgs } from "../../spec/args.ts";
-import { CniError, ErrorCode, errorMessage } from "../../spec/error.ts";
+import { errorMessage } from "../../spec/error.ts";
 import type { IPAMConfig, NetConf, Result } from "../../spec/types.ts";
-import { sysctlSet } from "../../sys/sysctl.ts";
-import { checkContainerLink, checkPodL3, containerIface } from "../_shared/check-result.ts";
-import { boolField, checkDNS, intField, ipamOf, stringField } from "../_shared/conf-fields.ts";
+import { checkContainerLink, checkPodL3, containerIface, openForCheck } from "../_shared/check-result.ts";
+import { boolField, checkDNS, ifNameField, intField, ipamOf, requestedMac, stringField } from "../_shared/conf-fields.ts";
 import { configureIface } from "../_shared/configure-iface.ts";
 import { failure, invalidConfig } from "../_shared/errors.ts";
-import { checkIpamThenPrev, ipamAddFor, ipamIfAny, ipamValidate } from "../_shared/ipam-exec.ts";
-import { createInPod, delPodDevice, ipamGc } from "../_shared/pod-device.ts";
-import { type ContainerNS, openContainerNS } from "../_shared/netns-open.ts";
+import { ipamAddFor, ipamValidate } from "../_shared/ipam-exec.ts";
+import {
+  announceMac,
+  createInPod,
+  defaultRouteInterface,
+  delPodDevice,
+  findMaster,
+  type InPod,
+  ipamGc,
+  masterStatus,
+  openOnMaster,
+  podResult,
+} from "../_shared/pod-device.ts";
 import { Rollback } from "../_shared/rollback.ts";
-import { validateInterfaceName } from "../../spec/validate.ts";
 
 /** The macvlan config: the standard fields plus these. */
 export interface MacvlanConf extends NetConf {
@@ -59,26 +65,14 @@ function checkMac(mac: string): string {
 export function loadNetConf(args: CmdArgs): MacvlanConf {
   const conf = args.conf;
   checkDNS(conf);
-  const master = stringField(conf, "master");
-  if (master) {
-    try {
-      validateInterfaceName(master);
-    } catch (e) {
-      throw invalidConfig(`Invalid "master" ${JSON.stringify(master)}: ${errorMessage(e)}`);
-    }
-  }
+  const master = ifNameField(conf, "master");
   const mode = stringField(conf, "mode") || "bridge";
   if (!(MODES as readonly string[]).includes(mode)) throw invalidConfig(`unknown macvlan mode: ${JSON.stringify(mode)}`);
   const mtu = intField(conf, "mtu", { min: 0, max: 65535 });
   if (mtu !== 0 && mtu < 68) throw invalidConfig(`invalid MTU ${mtu}: below 68`);
   const bc = conf.bcqueuelen === undefined || conf.bcqueuelen === null ? undefined : intField(conf, "bcqueuelen", { min: 0, max: 0xffffffff });
   // The reference's order: runtimeConfig beats CNI_ARGS, which beats the config.
-  let mac = stringField(conf, "mac");
-  const envMac = loadArgs(args.args, ["MAC"]).MAC;
-  if (envMac) mac = envMac;
-  const rc = conf.runtimeConfig?.mac;
-  if (rc !== undefined && rc !== null && typeof rc !== "string") throw invalidConfig(`Invalid "runtimeConfig": "mac" must be a string`);
-  if (rc) mac = rc;
+  let mac = requestedMac(args);
   if (mac) mac = checkMac(mac);
   const ipam = ipamOf(conf);
   return {
@@ -93,100 +87,63 @@ export function loadNetConf(args: CmdArgs): MacvlanConf {
   };
 }
 
-/** The interface of the first default route of the main table (v4 first), as the reference picks it. */
-function defaultRouteInterface(h: NetlinkHandle): string {
-  for (const r of routeList(h)) {
-    if (r.dst === undefined && r.linkIndex) return linkByIndex(h, r.linkIndex).name;
-  }
-  throw failure("no default route interface found");
-}
-
-/** The master link (given or the default route's) and its MTU bound; code 7 when the MTU is above it. */
+/** The master link (given or the default route's) and its MTU bound. */
 function resolveMaster(conf: MacvlanConf, masterH: NetlinkHandle): Link {
-  const name = conf.master || defaultRouteInterface(masterH);
-  const link = linkFind(masterH, name);
-  if (!link) throw failure(`failed to lookup master "${name}": Link not found`);
-  if (conf.mtu > link.mtu) throw invalidConfig(`invalid MTU ${conf.mtu}, must be [0, master MTU(${link.mtu})]`);
-  return link;
+  return findMaster(masterH, conf.master || defaultRouteInterface(masterH), conf);
 }
 
-/** The macvlan on `master` (a link of the namespace of `master.h`), made straight in the pod's namespace as CNI_IFNAME. */
-function createMacvlan(a: { conf: MacvlanConf; c: ContainerNS; ifName: string; undo: Rollback }, master: { h: NetlinkHandle; link: Link }): Link {
-  const { conf } = a;
+/** The macvlan on the master, made straight in the pod's namespace as CNI_IFNAME. */
+function createMacvlan(conf: MacvlanConf, at: InPod & { master: Link }): Link {
   const spec = {
     kind: "macvlan",
-    parent: master.link.index,
+    parent: at.master.index,
     mode: conf.mode,
     ...(conf.mtu ? { mtu: conf.mtu } : {}),
     ...(conf.mac ? { mac: conf.mac } : {}),
     ...(conf.bcqueuelen !== undefined ? { bcQueueLen: conf.bcqueuelen } : {}),
   } as const;
-  return createInPod(spec, { ...a, masterH: master.h });
+  return createInPod(spec, at);
 }
 
 /** Creates the device, then addresses from IPAM or just the link up; undoes it all when a step fails. */
 async function cmdAdd(args: CmdArgs): Promise<Result> {
   const conf = loadNetConf(args);
-  using c = openContainerNS(args.netns);
-  using hostH = NetlinkHandle.at();
-  const masterH = conf.linkInContainer ? c.h : hostH;
-  const master = resolveMaster(conf, masterH);
-  if (linkFind(c.h, args.ifName)) throw failure(`interface "${args.ifName}" already exists in netns "${args.netns}"`);
+  using at = openOnMaster(args, (masterH) => resolveMaster(conf, masterH), conf);
+  const { c } = at;
   if (conf.ipam) await ipamValidate(conf.ipam.type, args);
   const undo = new Rollback();
   return await undo.guard(async () => {
-    const link = createMacvlan({ conf, c, ifName: args.ifName, undo }, { h: masterH, link: master });
-    const result: Result = { cniVersion: conf.cniVersion, interfaces: [{ name: args.ifName, mac: link.mac, sandbox: args.netns }] };
-    if (conf.ipam) {
-      const ipamResult = await ipamAddFor(conf.ipam.type, args, undo, 0);
-      result.ips = ipamResult.ips;
-      if (ipamResult.routes) result.routes = ipamResult.routes;
-      // Announce the new MAC at once (gratuitous ARP / unsolicited NA), as the reference.
-      for (const k of [`net/ipv4/conf/${args.ifName}/arp_notify`, `net/ipv6/conf/${args.ifName}/ndisc_notify`]) {
-        try {
-          sysctlSet(k, "1", c.ns);
-        } catch {
-          // best effort, as the reference
-        }
-      }
-      await configureIface(c.h, c.ns, args.ifName, result);
-    } else {
+    const link = createMacvlan(conf, { ...at, ifName: args.ifName, undo });
+    const iface = { name: args.ifName, mac: link.mac, sandbox: args.netns };
+    if (!conf.ipam) {
       try {
         linkSetUp(c.h, link.index);
       } catch (e) {
         throw failure(`failed to set "${args.ifName}" UP`, e);
       }
+      return podResult(conf, iface);
     }
-    if (conf.dns) result.dns = conf.dns;
+    const result = podResult(conf, iface, await ipamAddFor(conf.ipam.type, args, undo, 0));
+    announceMac(c, args.ifName);
+    await configureIface(c.h, c.ns, args.ifName, result);
     return result;
   });
 }
 
 /** Checks IPAM, the master, and that the device still looks as the prevResult says. */
 async function cmdCheck(args: CmdArgs): Promise<void> {
-  const conf = loadNetConf(args);
-  using c = openContainerNS(args.netns);
-  const prev = await checkIpamThenPrev(conf, args);
+  using pod = await openForCheck(args, loadNetConf);
+  const { conf, prev } = pod;
   const intf = containerIface(prev, args);
   using hostH = NetlinkHandle.at();
-  resolveMaster(conf, conf.linkInContainer ? c.h : hostH);
-  const link = checkContainerLink(c.h, intf, "macvlan");
+  resolveMaster(conf, conf.linkInContainer ? pod.h : hostH);
+  const link = checkContainerLink(pod.h, intf, "macvlan");
   if (link.kind === "macvlan" && link.mode !== conf.mode) throw failure(`container macvlan mode ${link.mode} does not match expected value: ${conf.mode}`);
-  checkPodL3(c.h, args.ifName, prev);
-}
-
-/** Ready when IPAM is and a master named in the node's namespace exists (code 50 otherwise). */
-async function cmdStatus(args: CmdArgs): Promise<void> {
-  const conf = loadNetConf(args);
-  await ipamIfAny("STATUS", conf, args);
-  if (conf.master && !conf.linkInContainer) {
-    using h = NetlinkHandle.at();
-    if (!linkFind(h, conf.master)) throw new CniError(ErrorCode.PluginNotAvailable, `master "${conf.master}" not found`);
-  }
+  checkPodL3(pod.h, args.ifName, prev);
 }
 
 /** What this plugin says about itself. */
 export const info: PluginInfo = { about: "macvlan: a macvlan device on a node interface, moved into the pod (cni-ts)" };
 
 /** The plugin module the registry loads. */
-export const plugin = { info, funcs: { add: cmdAdd, check: cmdCheck, del: delPodDevice, gc: ipamGc(loadNetConf), status: cmdStatus } };
+export const plugin = { info, funcs: { add: cmdAdd, check: cmdCheck, del: delPodDevice, gc: ipamGc(loadNetConf), status: masterStatus(loadNetConf) } };

@@ -14,12 +14,12 @@ import { RT_SCOPE_HOST, RT_SCOPE_LINK, RT_SCOPE_UNIVERSE } from "../../netlink/r
 import { routeAdd, routeDel } from "../../netlink/route.ts";
 import type { CmdArgs, PluginInfo } from "../../skel/cmd-args.ts";
 import type { Attachment, IPAMConfig, IPConfig, NetConf, Result } from "../../spec/types.ts";
-import { checkContainerLink, checkPodL3, containerIface } from "../_shared/check-result.ts";
+import { checkContainerLink, checkPodL3, containerIface, openForCheck } from "../_shared/check-result.ts";
 import { boolField, checkDNS, dnsSet, intField, ipamOf } from "../_shared/conf-fields.ts";
 import { configureIface } from "../_shared/configure-iface.ts";
 import { failure, invalidConfig } from "../_shared/errors.ts";
 import { familyOfText, hostPrefix, ipOfCIDR, networkOfCIDR } from "../../spec/ip.ts";
-import { checkIpamThenPrev, ipamAddFor, ipamCommand, ipamValidate } from "../_shared/ipam-exec.ts";
+import { ipamAddFor, ipamCommand, ipamValidate } from "../_shared/ipam-exec.ts";
 import { type ContainerNS, openContainerNS, openContainerNSIfAny } from "../_shared/netns-open.ts";
 import { gcMasq, masqBackendOf, setupMasq, teardownMasq } from "../_shared/masq.ts";
 import { enableForward } from "../_shared/forward.ts";
@@ -164,14 +164,11 @@ function checkHostVeth(hostH: NetlinkHandle, prev: Result): void {
 
 /** Checks IPAM, then that both ends still look as the prevResult says. */
 async function cmdCheck(args: CmdArgs): Promise<void> {
-  const conf = loadNetConf(args);
-  using c = openContainerNS(args.netns);
-  const prev = await checkIpamThenPrev(conf, args, "ptp: ");
-  const intf = containerIface(prev, args);
-  checkContainerLink(c.h, intf, "veth");
-  checkPodL3(c.h, args.ifName, prev);
+  using pod = await openForCheck(args, loadNetConf, "ptp: ");
+  checkContainerLink(pod.h, containerIface(pod.prev, args), "veth");
+  checkPodL3(pod.h, args.ifName, pod.prev);
   using hostH = NetlinkHandle.at();
-  checkHostVeth(hostH, prev);
+  checkHostVeth(hostH, pod.prev);
 }
 
 /**

@@ -11,17 +11,14 @@ import { linkSetMac, linkSetMaster, linkSetMtu, linkSetName } from "../../netlin
 import { linkByIndex, linkByName, linkFind, linkSetUp } from "../../netlink/link.ts";
 import { parseMAC } from "../../netlink/mac.ts";
 import type { CmdArgs, PluginInfo } from "../../skel/cmd-args.ts";
-import { loadArgs } from "../../spec/args.ts";
 import type { IPAMConfig, NetConf, Result } from "../../spec/types.ts";
-import { validateInterfaceName } from "../../spec/validate.ts";
-import { sysctlSet } from "../../sys/sysctl.ts";
 import { tuntapAdd } from "../../sys/tun.ts";
-import { checkInterfaceIPs, checkRoutes, containerIface } from "../_shared/check-result.ts";
-import { boolField, checkDNS, intField, ipamOf, stringField } from "../_shared/conf-fields.ts";
+import { checkPodL3, containerIface, openForCheck } from "../_shared/check-result.ts";
+import { boolField, checkDNS, ifNameField, intField, ipamOf, requestedMac, stringField } from "../_shared/conf-fields.ts";
 import { configureIface } from "../_shared/configure-iface.ts";
 import { failure, invalidConfig } from "../_shared/errors.ts";
-import { checkIpamThenPrev, ipamAddFor, ipamIfAny, ipamValidate } from "../_shared/ipam-exec.ts";
-import { delPodDevice, ipamGc } from "../_shared/pod-device.ts";
+import { ipamAddFor, ipamIfAny, ipamValidate } from "../_shared/ipam-exec.ts";
+import { announceMac, checkIfNameFree, delPodDevice, ipamGc, podResult } from "../_shared/pod-device.ts";
 import { type ContainerNS, openContainerNS } from "../_shared/netns-open.ts";
 import { Rollback } from "../_shared/rollback.ts";
 
@@ -47,12 +44,7 @@ const optionalId = (conf: Record<string, unknown>, field: string) =>
 export function loadNetConf(args: CmdArgs): TapConf {
   const conf = args.conf;
   checkDNS(conf);
-  let mac = stringField(conf, "mac");
-  const envMac = loadArgs(args.args, ["MAC"]).MAC;
-  if (envMac) mac = envMac;
-  const rc = conf.runtimeConfig?.mac;
-  if (rc !== undefined && rc !== null && typeof rc !== "string") throw invalidConfig(`Invalid "runtimeConfig": "mac" must be a string`);
-  if (rc) mac = rc;
+  const mac = requestedMac(args);
   if (mac) {
     try {
       if (parseMAC(mac).length !== 6) throw new RangeError("not 6 bytes");
@@ -60,14 +52,7 @@ export function loadNetConf(args: CmdArgs): TapConf {
       throw invalidConfig(`invalid args ${mac} for MAC addr: ${(e as Error).message}`);
     }
   }
-  const bridge = stringField(conf, "bridge");
-  if (bridge) {
-    try {
-      validateInterfaceName(bridge);
-    } catch (e) {
-      throw invalidConfig(`Invalid "bridge" ${JSON.stringify(bridge)}: ${(e as Error).message}`);
-    }
-  }
+  const bridge = ifNameField(conf, "bridge");
   const mtu = intField(conf, "mtu", { min: 0, max: 65535 });
   if (mtu !== 0 && mtu < 68) throw invalidConfig(`invalid MTU ${mtu}: below 68`);
   return {
@@ -136,38 +121,26 @@ async function cmdAdd(args: CmdArgs): Promise<Result> {
   if (conf.selinuxContext && selinuxEnabled())
     throw failure(`failed set socket label: selinuxContext ${JSON.stringify(conf.selinuxContext)} is not supported by cni-ts on SELinux hosts`);
   using c = openContainerNS(args.netns);
-  if (linkFind(c.h, args.ifName)) throw failure(`interface "${args.ifName}" already exists in netns "${args.netns}"`);
+  checkIfNameFree(c, args);
   if (conf.bridge && !linkFind(c.h, conf.bridge)) throw failure(`failed to get bridge ${conf.bridge}: Link not found`);
   if (conf.ipam) await ipamValidate(conf.ipam.type, args);
   const undo = new Rollback();
   return await undo.guard(async () => {
     const link = createTap(conf, c, args.ifName, undo);
-    const result: Result = { cniVersion: conf.cniVersion, interfaces: [{ name: args.ifName, mac: link.mac, sandbox: args.netns }] };
-    if (conf.ipam) {
-      const type = conf.ipam.type;
-      const ipam = await ipamAddFor(type, args, undo, 0);
-      result.ips = ipam.ips;
-      if (ipam.routes) result.routes = ipam.routes;
-      try {
-        sysctlSet(`net/ipv4/conf/${args.ifName}/arp_notify`, "1", c.ns);
-      } catch {
-        // best effort, as the reference
-      }
-      await configureIface(c.h, c.ns, args.ifName, result);
-    }
-    if (conf.dns) result.dns = conf.dns;
+    const iface = { name: args.ifName, mac: link.mac, sandbox: args.netns };
+    if (!conf.ipam) return podResult(conf, iface);
+    const result = podResult(conf, iface, await ipamAddFor(conf.ipam.type, args, undo, 0));
+    announceMac(c, args.ifName, { v4Only: true });
+    await configureIface(c.h, c.ns, args.ifName, result);
     return result;
   });
 }
 
 /** Checks IPAM, and that the prevResult's addresses and routes are in the pod. */
 async function cmdCheck(args: CmdArgs): Promise<void> {
-  const conf = loadNetConf(args);
-  using c = openContainerNS(args.netns);
-  const prev = await checkIpamThenPrev(conf, args);
-  containerIface(prev, args);
-  checkInterfaceIPs(c.h, args.ifName, prev.ips ?? []);
-  checkRoutes(c.h, prev.routes ?? []);
+  using pod = await openForCheck(args, loadNetConf);
+  containerIface(pod.prev, args);
+  checkPodL3(pod.h, args.ifName, pod.prev);
 }
 
 /** Ready when IPAM is. */

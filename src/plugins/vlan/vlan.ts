@@ -9,14 +9,12 @@ import { NetlinkHandle } from "../../netlink/handle.ts";
 import type { CmdArgs, PluginInfo } from "../../skel/cmd-args.ts";
 import { CniError, ErrorCode } from "../../spec/error.ts";
 import type { IPAMConfig, IPConfig, NetConf, Result } from "../../spec/types.ts";
-import { validateInterfaceName } from "../../spec/validate.ts";
-import { checkInterfaceIPs, checkRoutes, containerIface } from "../_shared/check-result.ts";
-import { boolField, checkDNS, intField, ipamOf, stringField } from "../_shared/conf-fields.ts";
+import { checkPodL3, containerIface, openForCheck } from "../_shared/check-result.ts";
+import { boolField, checkDNS, ifNameField, intField, ipamOf } from "../_shared/conf-fields.ts";
 import { configureIface } from "../_shared/configure-iface.ts";
 import { failure, invalidConfig } from "../_shared/errors.ts";
-import { checkIpamThenPrev, ipamAddFor, ipamIfAny, ipamValidate } from "../_shared/ipam-exec.ts";
-import { createInPod, delPodDevice, ipamGc } from "../_shared/pod-device.ts";
-import { type ContainerNS, openContainerNS } from "../_shared/netns-open.ts";
+import { ipamAddFor, ipamValidate } from "../_shared/ipam-exec.ts";
+import { createInPod, delPodDevice, type InPod, ipamGc, masterStatus, openOnMaster, podResult } from "../_shared/pod-device.ts";
 import { Rollback } from "../_shared/rollback.ts";
 
 /** The vlan config: the standard fields plus these. */
@@ -36,14 +34,9 @@ export interface VlanConf extends NetConf {
 export function loadNetConf(args: CmdArgs): VlanConf {
   const conf = args.conf;
   checkDNS(conf);
-  const master = stringField(conf, "master");
+  const master = ifNameField(conf, "master");
   // Plain errors in the reference: code 999.
   if (!master) throw failure(`"master" field is required. It specifies the host interface name to create the VLAN for.`);
-  try {
-    validateInterfaceName(master);
-  } catch (e) {
-    throw invalidConfig(`Invalid "master" ${JSON.stringify(master)}: ${(e as Error).message}`);
-  }
   const vlanId = intField(conf, "vlanId", { min: -(2 ** 31), max: 2 ** 31 - 1 });
   if (vlanId < 0 || vlanId > 4094) throw failure(`invalid VLAN ID ${vlanId} (must be between 0 and 4095 inclusive)`);
   const mtu = intField(conf, "mtu", { min: -(2 ** 31), max: 2 ** 31 - 1 });
@@ -59,52 +52,48 @@ function resolveMaster(conf: VlanConf, masterH: NetlinkHandle): Link {
   return link;
 }
 
-/** The VLAN device on `master`, made straight in the pod's namespace as CNI_IFNAME. */
-function createVlan(conf: VlanConf, masterH: NetlinkHandle, master: Link, c: ContainerNS, ifName: string, undo: Rollback): Link {
-  return createInPod({ kind: "vlan", parent: master.index, vlanId: conf.vlanId, ...(conf.mtu ? { mtu: conf.mtu } : {}) }, { masterH, c, ifName, undo });
+/** The VLAN device on the master, made straight in the pod's namespace as CNI_IFNAME. */
+function createVlan(conf: VlanConf, at: InPod & { master: Link }): Link {
+  return createInPod({ kind: "vlan", parent: at.master.index, vlanId: conf.vlanId, ...(conf.mtu ? { mtu: conf.mtu } : {}) }, at);
+}
+
+/** IPAM's ADD, its error wrapped into a plain one (code 999) as the reference, its details after "; ". */
+async function vlanIpamAdd(type: string, args: CmdArgs, undo: Rollback): Promise<Result & { ips: IPConfig[] }> {
+  try {
+    return await ipamAddFor(type, args, undo, 0);
+  } catch (e) {
+    if (e instanceof CniError && e.message === "IPAM plugin returned missing IP config") throw e;
+    const details = e instanceof CniError && e.details ? `; ${e.details}` : "";
+    throw new CniError(ErrorCode.Internal, `failed to execute IPAM delegate: ${(e as Error).message}${details}`, { cause: e });
+  }
 }
 
 /** Creates the device and addresses it from IPAM; undoes it all when a step fails. */
 async function cmdAdd(args: CmdArgs): Promise<Result> {
   const conf = loadNetConf(args);
-  using c = openContainerNS(args.netns);
-  using hostH = NetlinkHandle.at();
-  const masterH = conf.linkInContainer ? c.h : hostH;
-  const master = resolveMaster(conf, masterH);
-  if (linkFind(c.h, args.ifName)) throw failure(`interface "${args.ifName}" already exists in netns "${args.netns}"`);
+  using at = openOnMaster(args, (masterH) => resolveMaster(conf, masterH), conf);
+  const { c } = at;
   if (!conf.ipam) throw invalidConfig("vlan needs an IPAM section");
   const type = conf.ipam.type;
   await ipamValidate(type, args);
   const undo = new Rollback();
   return await undo.guard(async () => {
-    const link = createVlan(conf, masterH, master, c, args.ifName, undo);
-    let ipam: Result & { ips: IPConfig[] };
-    try {
-      ipam = await ipamAddFor(type, args, undo, 0);
-    } catch (e) {
-      if (e instanceof CniError && e.message === "IPAM plugin returned missing IP config") throw e;
-      // The reference wraps IPAM's error into a plain one (code 999), its details after "; ".
-      const details = e instanceof CniError && e.details ? `; ${e.details}` : "";
-      throw new CniError(ErrorCode.Internal, `failed to execute IPAM delegate: ${(e as Error).message}${details}`, { cause: e });
-    }
-    const result: Result = { ...ipam, cniVersion: conf.cniVersion, interfaces: [{ name: args.ifName, mac: link.mac, sandbox: args.netns }] };
+    const link = createVlan(conf, { ...at, ifName: args.ifName, undo });
+    const result = podResult(conf, { name: args.ifName, mac: link.mac, sandbox: args.netns }, await vlanIpamAdd(type, args, undo));
     await configureIface(c.h, c.ns, args.ifName, result);
-    if (conf.dns) result.dns = conf.dns;
-    else delete result.dns;
     return result;
   });
 }
 
 /** Checks IPAM, the master, and that the device is the VLAN (id, MTU, MAC) the prevResult says. */
 async function cmdCheck(args: CmdArgs): Promise<void> {
-  const conf = loadNetConf(args);
-  using c = openContainerNS(args.netns);
-  const prev = await checkIpamThenPrev(conf, args, "vlan: ");
+  using pod = await openForCheck(args, loadNetConf, "vlan: ");
+  const { conf, prev } = pod;
   const intf = containerIface(prev, args);
   using hostH = NetlinkHandle.at();
-  if (!linkFind(conf.linkInContainer ? c.h : hostH, conf.master)) throw failure(`failed to lookup master "${conf.master}": Link not found`);
+  if (!linkFind(conf.linkInContainer ? pod.h : hostH, conf.master)) throw failure(`failed to lookup master "${conf.master}": Link not found`);
   if (!intf.name) throw failure(`Container interface name missing in prevResult: ${intf.name}`);
-  const link = linkFind(c.h, intf.name);
+  const link = linkFind(pod.h, intf.name);
   if (!link) throw failure(`vlan: Container Interface name in prevResult: ${intf.name} not found`);
   if (!intf.sandbox) throw failure(`vlan: Error: Container interface ${link.name} should not be in host namespace`);
   if (link.kind !== "vlan") throw failure(`Error: Container interface ${link.name} not of type vlan`);
@@ -113,22 +102,11 @@ async function cmdCheck(args: CmdArgs): Promise<void> {
   // The reference's wording, tuning's words included.
   if (link.vlanId !== conf.vlanId) throw failure(`Error: Tuning link ${intf.name} configured promisc is ${conf.vlanId}, current value is ${link.vlanId}`);
   if (conf.mtu !== 0 && conf.mtu !== link.mtu) throw failure(`Error: Tuning configured MTU of ${intf.name} is ${conf.mtu}, current value is ${link.mtu}`);
-  checkInterfaceIPs(c.h, args.ifName, prev.ips ?? []);
-  checkRoutes(c.h, prev.routes ?? []);
-}
-
-/** Ready when IPAM is and the master (in the node's namespace) exists (code 50 otherwise). */
-async function cmdStatus(args: CmdArgs): Promise<void> {
-  const conf = loadNetConf(args);
-  await ipamIfAny("STATUS", conf, args);
-  if (!conf.linkInContainer) {
-    using h = NetlinkHandle.at();
-    if (!linkFind(h, conf.master)) throw new CniError(ErrorCode.PluginNotAvailable, `master "${conf.master}" not found`);
-  }
+  checkPodL3(pod.h, args.ifName, prev);
 }
 
 /** What this plugin says about itself. */
 export const info: PluginInfo = { about: "vlan: an 802.1Q VLAN device on a node interface, moved into the pod (cni-ts)" };
 
 /** The plugin module the registry loads. */
-export const plugin = { info, funcs: { add: cmdAdd, check: cmdCheck, del: delPodDevice, gc: ipamGc(loadNetConf), status: cmdStatus } };
+export const plugin = { info, funcs: { add: cmdAdd, check: cmdCheck, del: delPodDevice, gc: ipamGc(loadNetConf), status: masterStatus(loadNetConf) } };
