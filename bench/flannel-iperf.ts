@@ -7,7 +7,7 @@
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { addPod, cleanupBin, nodeDir, startFlanneld } from "../src/flannel/_test-cluster.ts";
+import { addPod, cleanupBin, nodeDir, startFlanneld } from "../test/helpers/flannel-kit.ts";
 import { pings, waitFor, withLab } from "../test/helpers/lab.ts";
 import { TestNetns } from "../test/helpers/netns.ts";
 

@@ -6,7 +6,7 @@
 import { afterAll, expect } from "bun:test";
 import { pings, waitFor, withLab } from "../../test/helpers/lab.ts";
 import { rootTest, type TestNetns } from "../../test/helpers/netns.ts";
-import { PREFIX, addPod, cleanupBin, leases, startFlanneld, subnetEnv } from "./_test-cluster.ts";
+import { PREFIX, addPod, cleanupBin, leases, startFlanneld, subnetEnv } from "../../test/helpers/flannel-kit.ts";
 
 afterAll(cleanupBin);
 

@@ -8,7 +8,7 @@ import { afterAll, expect } from "bun:test";
 import { pings, waitFor, withLab } from "../../test/helpers/lab.ts";
 import { rootTest } from "../../test/helpers/netns.ts";
 import { ensureBuilt } from "../../test/helpers/dist.ts";
-import { PREFIX, addPod, cleanupBin, routes, startFlanneld, subnetEnv } from "./_test-cluster.ts";
+import { PREFIX, addPod, cleanupBin, routes, startFlanneld, subnetEnv } from "../../test/helpers/flannel-kit.ts";
 
 afterAll(cleanupBin);
 

@@ -11,7 +11,7 @@ import { type LabNode, pings, waitFor, withLab } from "../../test/helpers/lab.ts
 import { rootTest } from "../../test/helpers/netns.ts";
 import { startKubeApiServer } from "../../test/kube-apiserver/server.ts";
 import { kubeconfigInside } from "../../test/helpers/multus-kit.ts";
-import { addPod, cleanupBin, nodeDir, subnetEnv } from "./_test-cluster.ts";
+import { addPod, cleanupBin, nodeDir, subnetEnv } from "../../test/helpers/flannel-kit.ts";
 
 afterAll(cleanupBin);
 

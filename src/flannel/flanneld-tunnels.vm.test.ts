@@ -9,7 +9,7 @@ import { afterAll, expect } from "bun:test";
 import { join } from "node:path";
 import { type LabNode, pings, waitFor, withLab } from "../../test/helpers/lab.ts";
 import { kernelTest } from "../../test/vm/kernel.ts";
-import { PREFIX, addPod, cleanupBin, leases, nodeDir, routes, startFlanneld, subnetEnv } from "./_test-cluster.ts";
+import { PREFIX, addPod, cleanupBin, leases, nodeDir, routes, startFlanneld, subnetEnv } from "../../test/helpers/flannel-kit.ts";
 
 afterAll(cleanupBin);
 

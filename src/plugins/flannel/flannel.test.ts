@@ -10,6 +10,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSy
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { installedBinDir } from "../../../test/helpers/dist.ts";
+import { seedFlannelList } from "../../../test/helpers/flannel-kit.ts";
 import { libcniClient } from "../../../test/helpers/libcni-client.ts";
 import { rootTest, withNetns, type TestNetns } from "../../../test/helpers/netns.ts";
 import { runIn } from "../../../test/helpers/plugin-run.ts";
@@ -119,23 +120,7 @@ rootTest("libcni: the seed's list (flannel + portmap) per exec; result, host por
     const d = dirs();
     const confDir = mkdtempSync(join(work, "net.d-"));
     // kube-flannel.yml's cni-conf.json, with the node's paths made temporary.
-    writeFileSync(
-      join(confDir, "10-flannel.conflist"),
-      JSON.stringify({
-        name: "cbr0",
-        cniVersion: "0.3.1",
-        plugins: [
-          {
-            type: "flannel",
-            subnetFile: d.subnetFile,
-            dataDir: d.dataDir,
-            ipam: { dataDir: d.ipamDir },
-            delegate: { hairpinMode: true, isDefaultGateway: true },
-          },
-          { type: "portmap", capabilities: { portMappings: true } },
-        ],
-      }),
-    );
+    writeFileSync(join(confDir, "10-flannel.conflist"), JSON.stringify(seedFlannelList(d)));
     const env = {
       PATH: process.env.PATH!,
       NETCONFPATH: confDir,

@@ -13,7 +13,7 @@ import { startKubeApiServer, type KubeApiServer } from "../../../test/kube-apise
 import { libcniClient } from "../../../test/helpers/libcni-client.ts";
 import { type Lab, type LabNode, pings, waitFor, withLab } from "../../../test/helpers/lab.ts";
 import { rootTest } from "../../../test/helpers/netns.ts";
-import { PREFIX, startFlanneld } from "../../flannel/_test-cluster.ts";
+import { PREFIX, startFlanneld } from "../../../test/helpers/flannel-kit.ts";
 import { kubeconfigInside, libcni, makeWork, podLinks, type Work } from "../../../test/helpers/multus-kit.ts";
 
 let work: Work;

@@ -5,9 +5,9 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { ensureBuilt, installedBinDir } from "../../test/helpers/dist.ts";
-import { type Lab, type LabNode, type LabProcess, waitFor } from "../../test/helpers/lab.ts";
-import type { TestNetns } from "../../test/helpers/netns.ts";
+import { ensureBuilt, installedBinDir } from "./dist.ts";
+import { type Lab, type LabNode, type LabProcess, waitFor } from "./lab.ts";
+import type { TestNetns } from "./netns.ts";
 
 export const PREFIX = "/coreos.com/network";
 
@@ -67,6 +67,24 @@ export function cleanupBin(): void {
   bin = undefined;
 }
 
+/** kube-flannel.yml's cni-conf.json (flannel + portmap, network cbr0) with a node's paths put in. */
+export function seedFlannelList(paths: { subnetFile: string; dataDir: string; ipamDir: string }) {
+  return {
+    name: "cbr0",
+    cniVersion: "0.3.1",
+    plugins: [
+      {
+        type: "flannel",
+        subnetFile: paths.subnetFile,
+        dataDir: paths.dataDir,
+        ipam: { dataDir: paths.ipamDir },
+        delegate: { hairpinMode: true, isDefaultGateway: true },
+      },
+      { type: "portmap", capabilities: { portMappings: true } },
+    ],
+  };
+}
+
 /** Adds a pod in `node` through `cni-ts add` with the seed's list; returns the pod and its address. */
 export function addPod(lab: Lab, node: LabNode, id: string): { pod: TestNetns; ip: string } {
   const d = nodeDir(lab, node);
@@ -74,20 +92,7 @@ export function addPod(lab: Lab, node: LabNode, id: string): { pod: TestNetns; i
   mkdirSync(confDir, { recursive: true });
   writeFileSync(
     join(confDir, "10-flannel.conflist"),
-    JSON.stringify({
-      name: "cbr0",
-      cniVersion: "0.3.1",
-      plugins: [
-        {
-          type: "flannel",
-          subnetFile: join(d, "subnet.env"),
-          dataDir: join(d, "flannel"),
-          ipam: { dataDir: join(d, "ipam") },
-          delegate: { hairpinMode: true, isDefaultGateway: true },
-        },
-        { type: "portmap", capabilities: { portMappings: true } },
-      ],
-    }),
+    JSON.stringify(seedFlannelList({ subnetFile: join(d, "subnet.env"), dataDir: join(d, "flannel"), ipamDir: join(d, "ipam") })),
   );
   const pod = lab.pod(node);
   const out = node.ns.exec([ensureBuilt(), "add", "cbr0", pod.path], {
