@@ -1,34 +1,34 @@
-import { afterEach, beforeEach, describe, expect } from "bun:test";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { describe, expect } from "bun:test";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { rootTest, withNetns } from "../../../test/helpers/netns.ts";
-import { runPlugin } from "../../skel/run.ts";
-import { ALL_VERSIONS } from "../../spec/version.ts";
-import { plugin } from "./host-local.ts";
-import { GO_PLUGINS } from "../../../test/helpers/plugin-run.ts";
+import { rootTest, type TestNetns } from "../../../test/helpers/netns.ts";
+import { withNode } from "../../../test/helpers/node.ts";
+import { ours, runIn } from "../../../test/helpers/plugin-run.ts";
+import { ALL_VERSIONS, compareVersions } from "../../spec/version.ts";
 
+const OURS = ours("host-local");
+let node: TestNetns;
 let dataDir = "";
-beforeEach(() => {
-  dataDir = mkdtempSync(join(tmpdir(), "cnits-hl-"));
-});
-afterEach(() => rmSync(dataDir, { recursive: true, force: true }));
+
+/** The node kit: host-local (the compiled binary) runs in its node, the pod's path is CNI_NETNS, its temp dir is the data dir. */
+function withHostLocal(fn: (pod: TestNetns) => void): Promise<void> {
+  return withNode(
+    1,
+    (n, [pod], dir) => {
+      node = n;
+      dataDir = dir;
+      fn(pod!);
+    },
+    { prefix: "hl" },
+  );
+}
 
 function conf(version: string, ipam: object, extra: object = {}): object {
   return { cniVersion: version, name: "hlnet", type: "bridge", ...extra, ipam: { type: "host-local", dataDir, ...ipam } };
 }
 
-async function run(command: string, c: object, o: { id?: string; ifname?: string; netns?: string; args?: string } = {}) {
-  const env = {
-    CNI_COMMAND: command,
-    CNI_CONTAINERID: o.id ?? "ctr-1",
-    CNI_NETNS: o.netns ?? "",
-    CNI_IFNAME: o.ifname ?? "eth0",
-    CNI_PATH: GO_PLUGINS,
-    CNI_ARGS: o.args ?? "",
-  };
-  const out = await runPlugin(plugin.funcs, plugin.info, { env, stdin: new TextEncoder().encode(JSON.stringify(c)) });
-  return { code: out.exitCode, json: out.stdout.trim() ? JSON.parse(out.stdout) : undefined, stderr: out.stderr };
+function run(command: "ADD" | "CHECK" | "DEL" | "GC" | "STATUS", c: object, o: { id?: string; ifname?: string; netns?: string; args?: string } = {}) {
+  return runIn(node, OURS, { command, conf: c, containerID: o.id ?? "ctr-1", netns: o.netns ?? "", ifName: o.ifname ?? "eth0", args: o.args ?? "" });
 }
 
 const netDir = () => join(dataDir, "hlnet");
@@ -37,8 +37,8 @@ const files = () => (existsSync(netDir()) ? readdirSync(netDir()).sort() : []);
 /** The ADD result a version prints for one v4 address (and one v6 from 0.3.0 on). */
 function expected(version: string): object {
   const routes = [{ dst: "0.0.0.0/0" }, { dst: "10.5.0.0/16", gw: "10.1.2.1" }];
-  if (version < "0.3.0") return { cniVersion: version, ip4: { ip: "10.1.2.2/24", gateway: "10.1.2.1", routes }, dns: {} };
-  const v = (n: string) => (version < "1.0.0" ? { version: n } : {});
+  if (compareVersions(version, "0.3.0") < 0) return { cniVersion: version, ip4: { ip: "10.1.2.2/24", gateway: "10.1.2.1", routes }, dns: {} };
+  const v = (n: string) => (compareVersions(version, "1.0.0") < 0 ? { version: n } : {});
   return {
     cniVersion: version,
     ips: [
@@ -53,22 +53,22 @@ function expected(version: string): object {
 describe("host-local through the skel, every spec version", () => {
   for (const version of ALL_VERSIONS) {
     rootTest(`ADD, CHECK, DEL at ${version}`, () =>
-      withNetns(1, async (ns) => {
-        const ranges = version < "0.3.0" ? [[{ subnet: "10.1.2.0/24" }]] : [[{ subnet: "10.1.2.0/24" }], [{ subnet: "2001:db8:1::/64" }]];
+      withHostLocal((ns) => {
+        const ranges = compareVersions(version, "0.3.0") < 0 ? [[{ subnet: "10.1.2.0/24" }]] : [[{ subnet: "10.1.2.0/24" }], [{ subnet: "2001:db8:1::/64" }]];
         const c = conf(version, { ranges, routes: [{ dst: "0.0.0.0/0" }, { dst: "10.5.0.0/16", gw: "10.1.2.1" }] });
-        const add = await run("ADD", c, { netns: ns.path });
+        const add = run("ADD", c, { netns: ns.path });
         expect(add.json).toEqual(expected(version));
         expect(add.code).toBe(0);
         expect(readFileSync(join(netDir(), "10.1.2.2"), "utf8")).toBe("ctr-1\r\neth0");
-        if (version >= "0.4.0") {
-          expect((await run("CHECK", c, { netns: ns.path })).code).toBe(0);
-          const other = await run("CHECK", c, { netns: ns.path, id: "ctr-2" });
+        if (compareVersions(version, "0.4.0") >= 0) {
+          expect(run("CHECK", c, { netns: ns.path }).code).toBe(0);
+          const other = run("CHECK", c, { netns: ns.path, id: "ctr-2" });
           expect(other.json).toEqual({ cniVersion: version, code: 999, msg: "host-local: Failed to find address added by container ctr-2" });
         }
-        expect((await run("DEL", c, { netns: ns.path })).code).toBe(0);
+        expect(run("DEL", c, { netns: ns.path }).code).toBe(0);
         expect(files().filter((f) => !f.startsWith("last_") && f !== "lock")).toEqual([]);
         // DEL again, and DEL without a namespace: nothing left, still success.
-        expect((await run("DEL", c)).code).toBe(0);
+        expect(run("DEL", c).code).toBe(0);
       }),
     );
   }
@@ -76,25 +76,25 @@ describe("host-local through the skel, every spec version", () => {
 
 describe("host-local behaviour", () => {
   rootTest("a second ADD of one attachment is refused; another ifname gets its own address", () =>
-    withNetns(1, async (ns) => {
+    withHostLocal((ns) => {
       const c = conf("1.0.0", { subnet: "10.1.2.0/24" });
-      expect((await run("ADD", c, { netns: ns.path })).code).toBe(0);
-      const again = await run("ADD", c, { netns: ns.path });
+      expect(run("ADD", c, { netns: ns.path }).code).toBe(0);
+      const again = run("ADD", c, { netns: ns.path });
       expect(again.json).toEqual({
         cniVersion: "1.0.0",
         code: 999,
         msg: "failed to allocate for range 0: 10.1.2.2 has been allocated to ctr-1, duplicate allocation is not allowed",
       });
-      expect((await run("ADD", c, { netns: ns.path, ifname: "net1" })).json.ips[0].address).toBe("10.1.2.3/24");
+      expect(run("ADD", c, { netns: ns.path, ifname: "net1" }).json.ips[0].address).toBe("10.1.2.3/24");
     }),
   );
 
   rootTest("requested addresses: CNI_ARGS IP, args.cni.ips, runtimeConfig.ips; leftovers fail before anything is reserved", () =>
-    withNetns(1, async (ns) => {
+    withHostLocal((ns) => {
       const c = conf("1.0.0", { ranges: [[{ subnet: "10.1.2.0/24" }], [{ subnet: "2001:db8:1::/64" }]] }, { runtimeConfig: { ips: ["2001:db8:1::99/64"] } });
-      const add = await run("ADD", c, { netns: ns.path, args: "IgnoreUnknown=1;K8S_POD_NAME=p;IP=10.1.2.77" });
+      const add = run("ADD", c, { netns: ns.path, args: "IgnoreUnknown=1;K8S_POD_NAME=p;IP=10.1.2.77" });
       expect(add.json.ips.map((i: { address: string }) => i.address)).toEqual(["10.1.2.77/24", "2001:db8:1::99/64"]);
-      const left = await run("ADD", c, { netns: ns.path, id: "ctr-2", args: "IP=10.9.9.9" });
+      const left = run("ADD", c, { netns: ns.path, id: "ctr-2", args: "IP=10.9.9.9" });
       expect(left.json).toEqual({ cniVersion: "1.0.0", code: 999, msg: "failed to allocate all requested IPs: 10.9.9.9" });
       // The v6 request of the same config would have been taken first: nothing of ctr-2 is on disk.
       expect(files().filter((f) => readFileSync(join(netDir(), f), "utf8").startsWith("ctr-2"))).toEqual([]);
@@ -102,22 +102,22 @@ describe("host-local behaviour", () => {
   );
 
   rootTest("a failing second range set releases what the first one reserved", () =>
-    withNetns(1, async (ns) => {
+    withHostLocal((ns) => {
       const c = conf("1.0.0", { ranges: [[{ subnet: "10.1.2.0/24" }], [{ subnet: "10.7.0.0/30", rangeStart: "10.7.0.2", rangeEnd: "10.7.0.2" }]] });
-      expect((await run("ADD", c, { netns: ns.path, id: "a" })).code).toBe(0);
-      const full = await run("ADD", c, { netns: ns.path, id: "b" });
+      expect(run("ADD", c, { netns: ns.path, id: "a" }).code).toBe(0);
+      const full = run("ADD", c, { netns: ns.path, id: "b" });
       expect(full.json.msg).toBe("failed to allocate for range 1: no IP addresses available in range set: 10.7.0.2-10.7.0.2");
       expect(files()).toEqual(["10.1.2.2", "10.7.0.2", "last_reserved_ip.0", "last_reserved_ip.1", "lock"]);
     }),
   );
 
   rootTest("resolvConf becomes the result's dns", () =>
-    withNetns(1, async (ns) => {
+    withHostLocal((ns) => {
       const resolv = join(dataDir, "resolv.conf");
       writeFileSync(resolv, "nameserver 10.0.0.53\nsearch a.example b.example\noptions ndots:2\ndomain a.example\n");
-      const add = await run("ADD", conf("0.4.0", { subnet: "10.1.2.0/24", resolvConf: resolv }), { netns: ns.path });
+      const add = run("ADD", conf("0.4.0", { subnet: "10.1.2.0/24", resolvConf: resolv }), { netns: ns.path });
       expect(add.json.dns).toEqual({ nameservers: ["10.0.0.53"], domain: "a.example", search: ["a.example", "b.example"], options: ["ndots:2"] });
-      const missing = await run("ADD", conf("0.4.0", { subnet: "10.1.2.0/24", resolvConf: join(dataDir, "nope") }), { netns: ns.path, id: "x" });
+      const missing = run("ADD", conf("0.4.0", { subnet: "10.1.2.0/24", resolvConf: join(dataDir, "nope") }), { netns: ns.path, id: "x" });
       expect(missing.json.msg).toBe(`open ${join(dataDir, "nope")}: no such file or directory`);
     }),
   );
@@ -129,8 +129,8 @@ describe("host-local behaviour", () => {
   ];
   for (const [name, ipam, code, msg] of bad) {
     rootTest(`bad input changes nothing: ${name}`, () =>
-      withNetns(1, async (ns) => {
-        const add = await run("ADD", conf("1.0.0", ipam), { netns: ns.path });
+      withHostLocal((ns) => {
+        const add = run("ADD", conf("1.0.0", ipam), { netns: ns.path });
         expect(add.json).toEqual({ cniVersion: "1.0.0", code, msg });
         expect(existsSync(netDir())).toBe(false);
       }),
@@ -138,8 +138,8 @@ describe("host-local behaviour", () => {
   }
 
   rootTest("bad CNI_ARGS change nothing either (code 4)", () =>
-    withNetns(1, async (ns) => {
-      const add = await run("ADD", conf("1.0.0", { subnet: "10.1.2.0/24" }), { netns: ns.path, args: "IP=10.1.2" });
+    withHostLocal((ns) => {
+      const add = run("ADD", conf("1.0.0", { subnet: "10.1.2.0/24" }), { netns: ns.path, args: "IP=10.1.2" });
       expect([add.json.code, add.json.msg]).toEqual([4, 'ARGS: error parsing value of pair "IP=10.1.2": invalid IP address 10.1.2']);
       expect(existsSync(netDir())).toBe(false);
     }),
@@ -148,7 +148,7 @@ describe("host-local behaviour", () => {
 
 describe("host-local GC and STATUS (spec 1.1)", () => {
   rootTest("GC releases every reservation not in cni.dev/valid-attachments", () =>
-    withNetns(1, async (ns) => {
+    withHostLocal((ns) => {
       const c = conf("1.1.0", { ranges: [[{ subnet: "10.1.2.0/24" }], [{ subnet: "2001:db8:1::/64" }]] });
       for (const [id, ifname] of [
         ["a", "eth0"],
@@ -156,12 +156,12 @@ describe("host-local GC and STATUS (spec 1.1)", () => {
         ["b", "eth0"],
         ["c", "eth0"],
       ]) {
-        expect((await run("ADD", c, { netns: ns.path, id, ifname })).code).toBe(0);
+        expect(run("ADD", c, { netns: ns.path, id, ifname }).code).toBe(0);
       }
       // Files of old versions name only the container: kept while the container has a valid attachment.
       writeFileSync(join(netDir(), "10.1.2.200"), "b");
       writeFileSync(join(netDir(), "10.1.2.201"), "z");
-      const gc = await run("GC", {
+      const gc = run("GC", {
         ...c,
         "cni.dev/valid-attachments": [
           { containerID: "a", ifname: "eth0" },
@@ -170,26 +170,26 @@ describe("host-local GC and STATUS (spec 1.1)", () => {
       });
       expect(gc.code).toBe(0);
       expect(files()).toEqual(["10.1.2.2", "10.1.2.200", "10.1.2.4", "2001:db8:1::2", "2001:db8:1::4", "last_reserved_ip.0", "last_reserved_ip.1", "lock"]);
-      expect((await run("GC", c)).code).toBe(0);
+      expect(run("GC", c).code).toBe(0);
       expect(files()).toEqual(["last_reserved_ip.0", "last_reserved_ip.1", "lock"]);
     }),
   );
 
   rootTest("STATUS: ready, then code 50 when a range set is full or the store cannot be written; code 7 for a bad config", () =>
-    withNetns(1, async (ns) => {
+    withHostLocal((ns) => {
       const c = conf("1.1.0", { ranges: [[{ subnet: "10.1.2.0/30" }]] });
-      expect((await run("STATUS", c)).code).toBe(0);
-      expect((await run("ADD", c, { netns: ns.path })).code).toBe(0);
-      expect((await run("STATUS", c)).json).toEqual({
+      expect(run("STATUS", c).code).toBe(0);
+      expect(run("ADD", c, { netns: ns.path }).code).toBe(0);
+      expect(run("STATUS", c).json).toEqual({
         cniVersion: "1.1.0",
         code: 50,
         msg: "failed to allocate for range 0: no IP addresses available in range set: 10.1.2.1-10.1.2.2",
       });
       writeFileSync(join(dataDir, "afile"), "");
-      const ro = await run("STATUS", { ...c, ipam: { type: "host-local", dataDir: join(dataDir, "afile"), subnet: "10.1.2.0/24" } });
+      const ro = run("STATUS", { ...c, ipam: { type: "host-local", dataDir: join(dataDir, "afile"), subnet: "10.1.2.0/24" } });
       expect(ro.json.code).toBe(50);
       expect(ro.json.msg).toContain("host-local: data dir not writable");
-      expect((await run("STATUS", conf("1.1.0", {}))).json.code).toBe(7);
+      expect(run("STATUS", conf("1.1.0", {})).json.code).toBe(7);
     }),
   );
 });

@@ -1,18 +1,24 @@
 import { describe, expect } from "bun:test";
-import { rootTest, withNetns } from "../../../test/helpers/netns.ts";
-import { runPlugin } from "../../skel/run.ts";
-import { ALL_VERSIONS } from "../../spec/version.ts";
-import { plugin } from "./static.ts";
-import { GO_PLUGINS } from "../../../test/helpers/plugin-run.ts";
+import { rootTest, type TestNetns } from "../../../test/helpers/netns.ts";
+import { withNode } from "../../../test/helpers/node.ts";
+import { ours, runIn } from "../../../test/helpers/plugin-run.ts";
+import { ALL_VERSIONS, compareVersions } from "../../spec/version.ts";
+
+const OURS = ours("static");
 
 function conf(version: string, ipam: object, extra: object = {}): object {
   return { cniVersion: version, name: "stnet", type: "bridge", ...extra, ipam: { type: "static", ...ipam } };
 }
 
-async function run(command: string, c: object, netns: string, args = "") {
-  const env = { CNI_COMMAND: command, CNI_CONTAINERID: "ctr-1", CNI_NETNS: netns, CNI_IFNAME: "eth0", CNI_PATH: GO_PLUGINS, CNI_ARGS: args };
-  const out = await runPlugin(plugin.funcs, plugin.info, { env, stdin: new TextEncoder().encode(JSON.stringify(c)) });
-  return { code: out.exitCode, json: out.stdout.trim() ? JSON.parse(out.stdout) : undefined };
+/** The node kit: static (the compiled binary) runs in its node, the pod's path is CNI_NETNS. */
+function withStatic(fn: (run: (command: "ADD" | "CHECK" | "DEL", c: object, args?: string) => ReturnType<typeof runIn>) => void): Promise<void> {
+  return withNode(
+    1,
+    (node: TestNetns, [pod]) => fn((command, c, args = "") => runIn(node, OURS, { command, conf: c, containerID: "ctr-1", netns: pod!.path, args })),
+    {
+      prefix: "st",
+    },
+  );
 }
 
 const IPAM = {
@@ -26,7 +32,7 @@ const IPAM = {
 
 function expected(version: string): object {
   const dns = { nameservers: ["8.8.8.8"], domain: "example.com", search: ["example.com"] };
-  if (version < "0.3.0") {
+  if (compareVersions(version, "0.3.0") < 0) {
     return {
       cniVersion: version,
       ip4: { ip: "10.10.0.1/24", gateway: "10.10.0.254", routes: [{ dst: "0.0.0.0/0" }, { dst: "192.168.0.0/16", gw: "10.10.5.1" }] },
@@ -34,7 +40,7 @@ function expected(version: string): object {
       dns,
     };
   }
-  const v = (n: string) => (version < "1.0.0" ? { version: n } : {});
+  const v = (n: string) => (compareVersions(version, "1.0.0") < 0 ? { version: n } : {});
   return {
     cniVersion: version,
     ips: [
@@ -49,18 +55,16 @@ function expected(version: string): object {
 describe("static through the skel, every spec version", () => {
   for (const version of ALL_VERSIONS) {
     rootTest(`ADD, CHECK, DEL at ${version}`, () =>
-      withNetns(1, async (ns) => {
-        const add = await run("ADD", conf(version, IPAM), ns.path);
+      withStatic((run) => {
+        const add = run("ADD", conf(version, IPAM));
         expect(add.json).toEqual(expected(version));
-        if (version >= "0.4.0") {
-          expect((await run("CHECK", conf(version, IPAM, { prevResult: add.json }), ns.path)).code).toBe(0);
+        if (compareVersions(version, "0.4.0") >= 0) {
+          expect(run("CHECK", conf(version, IPAM, { prevResult: add.json })).code).toBe(0);
           const wrongGw = { ...add.json, ips: add.json.ips.map((i: object, n: number) => (n === 0 ? { ...i, gateway: "10.10.0.9" } : i)) };
-          expect((await run("CHECK", conf(version, IPAM, { prevResult: wrongGw }), ns.path)).json.msg).toBe(
-            "static: Failed to match addr 10.10.0.1 on interface eth0",
-          );
-          expect((await run("CHECK", conf(version, IPAM), ns.path)).json.msg).toBe("Required prevResult missing");
+          expect(run("CHECK", conf(version, IPAM, { prevResult: wrongGw })).json.msg).toBe("static: Failed to match addr 10.10.0.1 on interface eth0");
+          expect(run("CHECK", conf(version, IPAM)).json.msg).toBe("Required prevResult missing");
         }
-        expect((await run("DEL", conf(version, IPAM), ns.path)).code).toBe(0);
+        expect(run("DEL", conf(version, IPAM)).code).toBe(0);
       }),
     );
   }
@@ -68,13 +72,8 @@ describe("static through the skel, every spec version", () => {
 
 describe("static: addresses from CNI_ARGS, args and runtimeConfig", () => {
   rootTest("CNI_ARGS IP adds to the config's, GATEWAY goes to the address whose subnet holds it", () =>
-    withNetns(1, async (ns) => {
-      const add = await run(
-        "ADD",
-        conf("1.0.0", { addresses: [{ address: "10.10.0.1/24" }] }),
-        ns.path,
-        "IP=10.20.0.5/24, 2001:db8::5/64;GATEWAY=10.20.0.1,2001:db8::1",
-      );
+    withStatic((run) => {
+      const add = run("ADD", conf("1.0.0", { addresses: [{ address: "10.10.0.1/24" }] }), "IP=10.20.0.5/24, 2001:db8::5/64;GATEWAY=10.20.0.1,2001:db8::1");
       expect(add.json.ips).toEqual([
         { address: "10.10.0.1/24" },
         { address: "10.20.0.5/24", gateway: "10.20.0.1" },
@@ -84,11 +83,11 @@ describe("static: addresses from CNI_ARGS, args and runtimeConfig", () => {
   );
 
   rootTest("args.cni.ips replaces the config's; runtimeConfig.ips replaces both", () =>
-    withNetns(1, async (ns) => {
+    withStatic((run) => {
       const c1 = conf("1.0.0", IPAM, { args: { cni: { ips: ["10.30.0.5/24"] } } });
-      expect((await run("ADD", c1, ns.path)).json.ips).toEqual([{ address: "10.30.0.5/24" }]);
+      expect(run("ADD", c1).json.ips).toEqual([{ address: "10.30.0.5/24" }]);
       const c2 = conf("1.0.0", IPAM, { args: { cni: { ips: ["10.30.0.5/24"] } }, runtimeConfig: { ips: ["10.40.0.5/24", "10.41.0.5/24"] } });
-      expect((await run("ADD", c2, ns.path)).json.ips).toEqual([{ address: "10.40.0.5/24" }, { address: "10.41.0.5/24" }]);
+      expect(run("ADD", c2).json.ips).toEqual([{ address: "10.40.0.5/24" }, { address: "10.41.0.5/24" }]);
     }),
   );
 
@@ -120,8 +119,8 @@ describe("static: addresses from CNI_ARGS, args and runtimeConfig", () => {
   ];
   for (const [name, c, args, msg, code] of bad) {
     rootTest(`refuses ${name}`, () =>
-      withNetns(1, async (ns) => {
-        const add = await run("ADD", c, ns.path, args);
+      withStatic((run) => {
+        const add = run("ADD", c, args);
         expect([add.code, add.json.code, add.json.msg]).toEqual([1, code, msg]);
       }),
     );
