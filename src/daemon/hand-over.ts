@@ -2,10 +2,11 @@
  * The warm path of a plugin process: when `cni-ts daemon` listens on its socket, the
  * process hands its command (CNI_* and stdin) over and prints the daemon's answer;
  * otherwise the caller runs the plugin in-process as without a daemon. Loaded by
- * main.ts before any plugin code, and loads only the protocol client.
+ * main.ts before any plugin code; with no socket file (a node without the daemon) it
+ * costs one statx and loads nothing more, else only the protocol client.
  */
-import { callDaemon, ownNetns } from "./client.ts";
-import { cniEnvOf } from "./protocol.ts";
+import { pathExists } from "../sys/stat.ts";
+import { readStdin } from "../sys/stdin.ts";
 
 /** Where `cni-ts daemon` listens unless CNI_TS_DAEMON_SOCKET says otherwise. */
 export const DEFAULT_SOCKET = "/run/cni-ts/daemon.sock";
@@ -26,10 +27,11 @@ const DEFAULT_ACK_MS = 30_000;
  * in-process run (a missing, stale, stopped or dying daemon never fails a pod).
  */
 export async function handOver(type: string, env: Record<string, string | undefined> = process.env): Promise<Uint8Array> {
-  // The namespace is read while stdin is: the daemon refuses a process of another one.
-  const [buf, netns] = await Promise.all([Bun.stdin.arrayBuffer(), ownNetns()]);
-  const stdin = new Uint8Array(buf);
   const socketPath = env.CNI_TS_DAEMON_SOCKET || DEFAULT_SOCKET;
+  if (!pathExists(socketPath)) return readStdin();
+  const [{ callDaemon, ownNetns }, { cniEnvOf }] = await Promise.all([import("./client.ts"), import("./protocol.ts")]);
+  // The namespace is read while stdin is: the daemon refuses a process of another one.
+  const [stdin, netns] = await Promise.all([readStdin(), ownNetns()]);
   const ackTimeoutMs = Number(env.CNI_TS_DAEMON_TIMEOUT_MS) > 0 ? Number(env.CNI_TS_DAEMON_TIMEOUT_MS) : DEFAULT_ACK_MS;
   const r = await callDaemon(socketPath, { plugin: type, env: cniEnvOf(env), config: stdin, netns }, { ackTimeoutMs });
   if (r.kind === "unreachable") {

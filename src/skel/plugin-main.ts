@@ -1,19 +1,21 @@
 import type { PluginFuncs, PluginInfo } from "./cmd-args.ts";
+import { readStdin } from "../sys/stdin.ts";
 import { runPlugin } from "./run.ts";
 
 /**
  * The plugin entry: CNI_* variables and stdin in, one result or error object out, exit
  * status 0 or 1. Equivalent to the reference's skel.PluginMain.
  *
- * Start-up matters here (one process per pod and command): Bun.stdin/Bun.stderr are
- * used instead of process.stdin/process.stderr, whose Node stream objects cost ~9 ms
- * each to create. Stdin is not read when no command or VERSION is asked for, so
- * running a plugin by hand in a terminal prints its about text instead of waiting.
+ * Start-up matters here (one process per pod and command): stdin is read with read(2)
+ * (src/sys/stdin.ts) and Bun.stderr is used instead of process.stdin/process.stderr,
+ * whose Node stream objects cost ~9 ms each to create. Stdin is not read when no
+ * command or VERSION is asked for, so running a plugin by hand in a terminal prints its
+ * about text instead of waiting.
  * `stdinRead` is stdin already read by the caller (a daemon hand-over that fell through).
  */
 export async function pluginMain(funcs: PluginFuncs, info: PluginInfo, stdinRead?: Uint8Array): Promise<never> {
   const command = process.env.CNI_COMMAND ?? "";
-  const stdin = stdinRead ?? (command === "" || command === "VERSION" ? new Uint8Array() : new Uint8Array(await Bun.stdin.arrayBuffer()));
+  const stdin = stdinRead ?? (command === "" || command === "VERSION" ? new Uint8Array() : await readStdin());
   const out = await runPlugin(funcs, info, { env: process.env, stdin });
   if (out.stderr) await Bun.write(Bun.stderr, out.stderr);
   if (out.stdout) await Bun.write(Bun.stdout, out.stdout);

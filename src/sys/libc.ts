@@ -31,6 +31,7 @@ const SYMBOLS = {
   mount: { args: ["cstring", "cstring", "cstring", "u64", "ptr"], returns: "i32" },
   gettid: { args: [], returns: "i32" },
   statx: { args: ["i32", "cstring", "i32", "u32", "ptr"], returns: "i32" },
+  read: { args: ["i32", "ptr", "u64"], returns: "i64" },
 } as const;
 
 /**
@@ -236,6 +237,11 @@ export function ioctlBuf(fd: number, request: number, buf: Uint8Array): number {
 /** statx(2) of `path` (relative to the cwd) into `buf` (256 bytes, struct statx); throws ErrnoError. */
 export function statx(path: string, flags: number, mask: number, buf: Uint8Array): void {
   check("statx", c.statx(AT_FDCWD, cstr(path), flags, mask, ffi().ptr(buf)), JSON.stringify(path));
+}
+
+/** read(2) into `buf` from byte `offset` on; the byte count, 0 at end of file; throws ErrnoError. */
+export function read(fd: number, buf: Uint8Array, offset = 0): number {
+  return check("read", c.read(fd, ffi().ptr(buf, offset), buf.length - offset));
 }
 
 /** gettid(2): the thread setns acts on. */

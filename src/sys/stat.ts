@@ -11,19 +11,26 @@ export interface FileStat {
   ino: number;
   /** st_mode: type and permission bits. */
   mode: number;
+  size: number;
 }
 
 const STATX_TYPE = 0x1;
 const STATX_MODE = 0x2;
 const STATX_INO = 0x100;
+const STATX_SIZE = 0x200;
 
 /** statx of `path`, following a symlink unless `follow: false`; throws ErrnoError ("ENOENT", ...). */
 export function statPath(path: string, opts: { follow?: boolean } = {}): FileStat {
   const buf = new Uint8Array(256);
-  statx(path, opts.follow === false ? AT_SYMLINK_NOFOLLOW : 0, STATX_TYPE | STATX_MODE | STATX_INO, buf);
+  statx(path, opts.follow === false ? AT_SYMLINK_NOFOLLOW : 0, STATX_TYPE | STATX_MODE | STATX_INO | STATX_SIZE, buf);
   const v = new DataView(buf.buffer);
-  // struct statx: stx_mode u16 at 28, stx_ino u64 at 32, stx_dev_major/minor u32 at 136/140.
-  return { mode: v.getUint16(28, true), ino: Number(v.getBigUint64(32, true)), dev: `${v.getUint32(136, true)}:${v.getUint32(140, true)}` };
+  // struct statx: stx_mode u16 at 28, stx_ino u64 at 32, stx_size u64 at 40, stx_dev_major/minor u32 at 136/140.
+  return {
+    mode: v.getUint16(28, true),
+    ino: Number(v.getBigUint64(32, true)),
+    size: Number(v.getBigUint64(40, true)),
+    dev: `${v.getUint32(136, true)}:${v.getUint32(140, true)}`,
+  };
 }
 
 /** True when something is at `path` (a symlink counts by its target, as existsSync). */
