@@ -112,3 +112,31 @@ export function delAfterPodGone(node: TestNetns, pod: TestNetns, argv: string[],
   pod.destroy();
   return runIn(node, argv, { ...c, command: "DEL", netns: path });
 }
+
+/** A TCP server in `pod` that writes `text` and a newline to each connection and closes it; stop() ends it. */
+export function serveText(pod: TestNetns, opts: { port: number; text: string; host?: string }): { stop(): Promise<void> } {
+  const hostname = opts.host ?? "0.0.0.0";
+  const script = `Bun.listen({ hostname: ${JSON.stringify(hostname)}, port: ${opts.port}, socket: { open(s) { s.write(${JSON.stringify(`${opts.text}\n`)}); s.end(); }, data() {} } }); setTimeout(() => process.exit(0), 20000);`;
+  // The Bun that runs the tests runs the server too.
+  const server = Bun.spawn(["ip", "netns", "exec", pod.name, process.execPath, "-e", script]);
+  return {
+    async stop() {
+      server.kill();
+      await server.exited;
+    },
+  };
+}
+
+/**
+ * What a TCP connection from `from` to `host` port `port` reads, trimmed; "" when nothing
+ * answered in `tries` tries 200 ms apart (a new forward, or an IPv6 address still in DAD,
+ * may take a moment).
+ */
+export function readTcp(from: TestNetns, host: string, port: number, tries = 20): string {
+  for (let i = 0; i < tries; i++) {
+    const out = from.exec(["timeout", "3", "bash", "-c", `exec 3<>/dev/tcp/${host}/${port} && cat <&3`], { allowFail: true });
+    if (out.trim()) return out.trim();
+    if (i < tries - 1) Bun.sleepSync(200);
+  }
+  return "";
+}

@@ -6,9 +6,10 @@
 import { afterAll, beforeAll, expect } from "bun:test";
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { ensureBuilt } from "../helpers/dist.ts";
 import { rootTest, withNetns, type TestNetns } from "../helpers/netns.ts";
+import { readTcp, serveText } from "../helpers/node.ts";
 import { GO_PLUGINS } from "../helpers/plugin-run.ts";
 
 let work: string;
@@ -18,8 +19,6 @@ beforeAll(() => {
   work = mkdtempSync(join(tmpdir(), "cni-ts-mixed-"));
 });
 afterAll(() => rmSync(work, { recursive: true, force: true }));
-
-const BUN = resolve(import.meta.dir, "../../node_modules/.bin/bun");
 
 /** A plugin dir: each type linked to ours or to Debian's Go plugin. */
 function binDir(name: string, whose: Record<string, "ours" | "go">): string {
@@ -66,25 +65,11 @@ for (const [label, whose] of cases) {
       const run = (verb: string) => node.exec([dist, verb, "mix", pod.path], { env, allowFail: verb === "check" });
       const result = JSON.parse(run("add"));
       expect(result.ips[0].address).toBe("10.93.0.2/24");
-      const server = Bun.spawn([
-        "ip",
-        "netns",
-        "exec",
-        pod.name,
-        BUN,
-        "-e",
-        `Bun.listen({ hostname: "0.0.0.0", port: 80, socket: { open(s) { s.write("mixed\\n"); s.end(); }, data() {} } }); setTimeout(() => process.exit(0), 20000);`,
-      ]);
+      const server = serveText(pod, { port: 80, text: "mixed" });
       try {
-        let reply = "";
-        for (let i = 0; i < 25 && !reply.includes("mixed"); i++) {
-          reply = node.exec(["timeout", "2", "bash", "-c", "exec 3<>/dev/tcp/10.93.0.1/8090 && cat <&3"], { allowFail: true });
-          if (!reply) Bun.sleepSync(200);
-        }
-        expect(reply.trim()).toBe("mixed");
+        expect(readTcp(node, "10.93.0.1", 8090)).toBe("mixed");
       } finally {
-        server.kill();
-        await server.exited;
+        await server.stop();
       }
       // The Go portmap (v1.1) fails CHECK in a namespace with IPv6 (its known bug); ours passes.
       const check = Bun.spawnSync(["ip", "netns", "exec", node.name, dist, "check", "mix", pod.path], { env });

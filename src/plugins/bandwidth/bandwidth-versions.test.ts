@@ -1,17 +1,9 @@
 import { describe, expect } from "bun:test";
-import { podVeth } from "../../../test/helpers/node.ts";
+import { OURS, qdiscs, REF, setUp, shapedConf } from "../../../test/helpers/bandwidth-kit.ts";
 import { rootTest, withNetns, type TestNetns } from "../../../test/helpers/netns.ts";
-import { ours, prevResultAt, reference, runIn } from "../../../test/helpers/plugin-run.ts";
+import { prevResultAt, runIn } from "../../../test/helpers/plugin-run.ts";
 import { ALL_VERSIONS, compareVersions } from "../../spec/version.ts";
 import { ifbName } from "./bandwidth.ts";
-
-const OURS = ours("bandwidth");
-const REF = reference("bandwidth");
-
-function setUp(node: TestNetns, pod: TestNetns): void {
-  node.exec(["ip", "link", "del", "bwhost"], { allowFail: true });
-  podVeth(node, pod, "bwhost");
-}
 
 /** The prevResult as a main plugin of spec version `v` prints it. */
 function prevAt(v: string, pod: TestNetns): Record<string, unknown> {
@@ -24,13 +16,6 @@ function stable(json: any): any {
   return { ...json, interfaces: json.interfaces.map((i: any) => (i.name.startsWith("bwp") ? { ...i, mac: i.mac ? "MAC" : i.mac } : i)) };
 }
 
-const qdiscs = (node: TestNetns, dev: string) =>
-  JSON.parse(node.exec(["tc", "-j", "qdisc", "show", "dev", dev], { allowFail: true }) || "[]").map((q: any) => ({
-    kind: q.kind,
-    handle: q.handle,
-    options: q.options,
-  }));
-
 describe("bandwidth at every spec version", () => {
   // Debian's reference (v1.1.1) stops at 1.0.0: 1.1.0 is checked on ours alone.
   for (const v of ALL_VERSIONS) {
@@ -38,16 +23,7 @@ describe("bandwidth at every spec version", () => {
       withNetns(2, (node, pod) => {
         const p = pod!;
         const ifb = ifbName("bwnet", "ctr-v");
-        const c = {
-          cniVersion: v,
-          name: "bwnet",
-          type: "bandwidth",
-          ingressRate: 8_000_000,
-          ingressBurst: 80_000,
-          egressRate: 4_000_000,
-          egressBurst: 40_000,
-          prevResult: prevAt(v, p),
-        };
+        const c = shapedConf(v, prevAt(v, p));
         const outs: unknown[] = [];
         for (const argv of v === "1.1.0" ? [OURS] : [REF, OURS]) {
           setUp(node, p);

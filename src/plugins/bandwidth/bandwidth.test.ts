@@ -1,17 +1,9 @@
 import { describe, expect } from "bun:test";
-import { podVeth } from "../../../test/helpers/node.ts";
+import { OURS, qdiscs, REF, setUp, shapedConf } from "../../../test/helpers/bandwidth-kit.ts";
 import { rootTest, withNetns, type TestNetns } from "../../../test/helpers/netns.ts";
-import { ours, reference, runIn, type Call } from "../../../test/helpers/plugin-run.ts";
+import { runIn, type Call } from "../../../test/helpers/plugin-run.ts";
 import { waitFor } from "../../../test/helpers/wait.ts";
 import { ifbName } from "./bandwidth.ts";
-
-const OURS = ours("bandwidth");
-const REF = reference("bandwidth");
-const BUN = `${import.meta.dir}/../../../node_modules/.bin/bun`;
-
-function setUp(node: TestNetns, pod: TestNetns): void {
-  podVeth(node, pod, "bwhost");
-}
 
 const prev = (pod: TestNetns) => ({
   cniVersion: "1.0.0",
@@ -21,16 +13,9 @@ const prev = (pod: TestNetns) => ({
 
 /** tc's view of the shaping, without counters and reference counts. */
 function shaping(node: TestNetns, ifb: string) {
-  const q = (dev: string) =>
-    JSON.parse(node.exec(["tc", "-j", "qdisc", "show", "dev", dev], { allowFail: true }) || "[]").map((x: any) => ({
-      kind: x.kind,
-      handle: x.handle,
-      root: x.root,
-      options: x.options,
-    }));
   const filters = node.exec(["tc", "filter", "show", "dev", "bwhost", "ingress"]);
   const first = filters.match(/action order 1: (.*)/)?.[1];
-  return { host: q("bwhost"), ifb: q(ifb), redirect: first };
+  return { host: qdiscs(node, "bwhost"), ifb: qdiscs(node, ifb), redirect: first };
 }
 
 /** Removes what the reference leaves on the host veth after its DEL (the veth itself would take it). */
@@ -46,7 +31,7 @@ async function transfer(from: TestNetns, to: TestNetns, addr: string, bytes: num
     "netns",
     "exec",
     to.name,
-    BUN,
+    process.execPath,
     "-e",
     `let n = 0; Bun.listen({ hostname: "${addr}", port: 9000, socket: { data(s, d) { n += d.length; if (n >= ${bytes}) { s.end(); process.exit(0); } } } }); setTimeout(() => process.exit(1), 20000);`,
   ]);
@@ -108,16 +93,7 @@ describe("bandwidth", () => {
   rootTest("CHECK notices a changed TBF, a missing ifb and a missing redirect", () =>
     withNetns(2, (node, pod) => {
       setUp(node, pod!);
-      const c = {
-        cniVersion: "1.0.0",
-        name: "bwnet",
-        type: "bandwidth",
-        ingressRate: 8_000_000,
-        ingressBurst: 80_000,
-        egressRate: 4_000_000,
-        egressBurst: 40_000,
-        prevResult: prev(pod!),
-      };
+      const c = shapedConf("1.0.0", prev(pod!));
       const call = (command: Call["command"]) => runIn(node, OURS, { command, netns: pod!.path, containerID: "ctr1", conf: c });
       const ifb = ifbName("bwnet", "ctr1");
       expect(call("ADD").code).toBe(0);
@@ -168,16 +144,7 @@ describe("bandwidth", () => {
       setUp(node, pod!);
       const ifb = ifbName("bwnet", "ctr1");
       node.exec(["ip", "link", "add", ifb, "type", "ifb"]);
-      const c = {
-        cniVersion: "1.0.0",
-        name: "bwnet",
-        type: "bandwidth",
-        ingressRate: 8_000_000,
-        ingressBurst: 80_000,
-        egressRate: 4_000_000,
-        egressBurst: 40_000,
-        prevResult: prev(pod!),
-      };
+      const c = shapedConf("1.0.0", prev(pod!));
       const r = runIn(node, OURS, { command: "ADD", netns: pod!.path, containerID: "ctr1", conf: c });
       expect(r.code).toBe(1);
       expect(r.json.msg).toContain("failed to set up bandwidth limits");

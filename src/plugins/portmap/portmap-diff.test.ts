@@ -4,22 +4,14 @@
  * removes what the other added. Every command runs inside a node namespace.
  */
 import { describe, expect } from "bun:test";
-import { rootTest, withNetns, type TestNetns } from "../../../test/helpers/netns.ts";
-import { ours, reference, runIn, type Call } from "../../../test/helpers/plugin-run.ts";
-
-const OURS = ours("portmap");
-const REF = reference("portmap");
+import { rootTest, type TestNetns } from "../../../test/helpers/netns.ts";
+import { withNode } from "../../../test/helpers/node.ts";
+import { dualStackPrev, natRules, OURS, portmapConf, REF } from "../../../test/helpers/portmap-kit.ts";
+import { runIn, type Call } from "../../../test/helpers/plugin-run.ts";
 
 /** Both nat tables, rules in order, chain counters left out. */
 function natTables(node: TestNetns): string[] {
-  return ["iptables-save", "ip6tables-save"].flatMap((save) => [
-    `# ${save}`,
-    ...node
-      .exec([save, "-t", "nat"])
-      .split("\n")
-      .filter((l) => /^(-A|:CNI)/.test(l))
-      .map((l) => l.replace(/ \[\d+:\d+\]$/, "")),
-  ]);
+  return ([4, 6] as const).flatMap((family) => [`# ip${family === 6 ? "6" : ""}tables-save`, ...natRules(node, family)]);
 }
 
 /** Empties both nat tables of a node and removes the CNI chains, so the next plugin starts from scratch. */
@@ -62,17 +54,9 @@ function setup(node: TestNetns, extra: Record<string, unknown>): void {
 describe("portmap against the Go portmap", () => {
   for (const [name, maps, extra] of CASES) {
     rootTest(`${name}: same rules, CHECK passes, DEL leaves what theirs leaves`, () =>
-      withNetns(2, (node, pod) => {
+      withNode(1, (node, [pod]) => {
         setup(node, extra);
-        const prevResult = {
-          cniVersion: "1.0.0",
-          interfaces: [{ name: "eth0", sandbox: pod!.path }],
-          ips: [
-            { interface: 0, address: "10.88.0.2/24" },
-            { interface: 0, address: "fd00:88::2/64" },
-          ],
-        };
-        const conf = { cniVersion: "1.0.0", name: "pmnet", type: "portmap", runtimeConfig: { portMappings: maps }, ...extra, prevResult };
+        const conf = portmapConf(dualStackPrev(pod!), maps, extra);
         const call = (argv: string[], command: Call["command"]) => runIn(node, argv, { command, netns: pod!.path, containerID: "ctr1", conf });
         expect(call(REF, "ADD").code).toBe(0);
         const theirs = natTables(node);
@@ -92,16 +76,8 @@ describe("portmap against the Go portmap", () => {
   }
 
   rootTest("a DEL by either removes what the other's ADD made", () =>
-    withNetns(2, (node, pod) => {
-      const prevResult = {
-        cniVersion: "1.0.0",
-        interfaces: [{ name: "eth0", sandbox: pod!.path }],
-        ips: [
-          { interface: 0, address: "10.88.0.2/24" },
-          { interface: 0, address: "fd00:88::2/64" },
-        ],
-      };
-      const conf = { cniVersion: "1.0.0", name: "pmnet", type: "portmap", runtimeConfig: { portMappings: [tcp(8080, 80), tcp(8443, 443)] }, prevResult };
+    withNode(1, (node, [pod]) => {
+      const conf = portmapConf(dualStackPrev(pod!), [tcp(8080, 80), tcp(8443, 443)]);
       const call = (argv: string[], command: Call["command"], id: string) => runIn(node, argv, { command, netns: pod!.path, containerID: id, conf });
       const leftovers = () => natTables(node).filter((l) => l.includes("CNI-DN-") || l.includes("dnat name"));
       expect(call(REF, "ADD", "go-made").code).toBe(0);

@@ -8,14 +8,13 @@ import { afterAll, beforeAll, expect } from "bun:test";
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { ensureBuilt } from "../../../test/helpers/dist.ts";
 import { libcniClient } from "../../../test/helpers/libcni-client.ts";
 import { rootTest, withNetns } from "../../../test/helpers/netns.ts";
+import { readTcp, serveText } from "../../../test/helpers/node.ts";
 import { GO_PLUGINS } from "../../../test/helpers/plugin-run.ts";
 
-const ROOT = resolve(import.meta.dir, "../../..");
-const BUN = resolve(ROOT, "node_modules/.bin/bun");
 let work: string;
 beforeAll(() => {
   work = mkdtempSync(join(tmpdir(), "cni-ts-pm-libcni-"));
@@ -67,25 +66,11 @@ rootTest("libcni: Go bridge + host-local, our portmap; a real forward; CHECK; DE
     expect(add.stderr).toBe("");
     expect(add.status).toBe(0);
     expect(nat().some((l) => l.includes("--to-destination 10.78.0.2:81"))).toBe(true);
-    const server = Bun.spawn([
-      "ip",
-      "netns",
-      "exec",
-      pod!.name,
-      BUN,
-      "-e",
-      `Bun.listen({ hostname: "0.0.0.0", port: 81, socket: { open(s) { s.write("via libcni\\n"); s.end(); }, data() {} } }); setTimeout(() => process.exit(0), 20000);`,
-    ]);
+    const server = serveText(pod!, { port: 81, text: "via libcni" });
     try {
-      let got = "";
-      for (let i = 0; i < 20 && !got.includes("via libcni"); i++) {
-        got = node.exec(["timeout", "3", "bash", "-c", "exec 3<>/dev/tcp/10.78.0.1/8081 && cat <&3"], { allowFail: true });
-        if (!got) Bun.sleepSync(200);
-      }
-      expect(got.trim()).toBe("via libcni");
+      expect(readTcp(node, "10.78.0.1", 8081)).toBe("via libcni");
     } finally {
-      server.kill();
-      await server.exited;
+      await server.stop();
     }
     const check = run("check");
     expect([check.status, check.stderr]).toEqual([0, ""]);

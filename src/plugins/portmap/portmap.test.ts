@@ -1,18 +1,12 @@
-import { afterAll, beforeAll, describe, expect } from "bun:test";
+import { describe, expect } from "bun:test";
 import { symlinkSync } from "node:fs";
-import { resolve } from "node:path";
-import { installedBinDir } from "../../../test/helpers/dist.ts";
-import { rootTest, withNetns, type TestNetns } from "../../../test/helpers/netns.ts";
+import { useBinDir } from "../../../test/helpers/dist.ts";
+import { rootTest, type TestNetns } from "../../../test/helpers/netns.ts";
+import { readTcp, serveText, withNode } from "../../../test/helpers/node.ts";
+import { dualStackPrev, natRules as nat, OURS, portmapConf, REF } from "../../../test/helpers/portmap-kit.ts";
 import { type Call, GO_PLUGINS, ours, reference, runIn, tempDir } from "../../../test/helpers/plugin-run.ts";
 
-const OURS = ours("portmap");
-const REF = reference("portmap");
-const BUN = resolve(import.meta.dir, "../../../node_modules/.bin/bun");
-let bin: { dir: string; cleanup: () => void };
-beforeAll(() => {
-  bin = installedBinDir();
-});
-afterAll(() => bin.cleanup());
+const bin = useBinDir();
 
 const mappings = [
   { hostPort: 8080, containerPort: 80, protocol: "tcp" },
@@ -21,17 +15,7 @@ const mappings = [
   { HostPort: 9090, ContainerPort: 90, Protocol: "tcp", HostIP: "192.168.5.5" },
 ];
 
-function conf(prevResult: unknown, maps: unknown[] = mappings, extra: Record<string, unknown> = {}) {
-  return {
-    cniVersion: "1.0.0",
-    name: "pmnet",
-    type: "portmap",
-    capabilities: { portMappings: true },
-    runtimeConfig: { portMappings: maps },
-    ...extra,
-    prevResult,
-  };
-}
+const conf = (prevResult: unknown, maps: unknown[] = mappings, extra: Record<string, unknown> = {}) => portmapConf(prevResult, maps, extra);
 
 const prevFor = (pod: TestNetns, address = "10.88.0.2/24") => ({
   cniVersion: "1.0.0",
@@ -39,18 +23,11 @@ const prevFor = (pod: TestNetns, address = "10.88.0.2/24") => ({
   ips: [{ interface: 2, address, gateway: "10.88.0.1" }],
 });
 
-/** The nat table's rules, in order, counters left out. */
-const nat = (node: TestNetns) =>
-  node
-    .exec(["iptables-save", "-t", "nat"])
-    .split("\n")
-    .filter((l) => /^(-A|:CNI)/.test(l))
-    .map((l) => l.replace(/ \[\d+:\d+\]$/, ""));
 const cniRules = (node: TestNetns) => nat(node).filter((l) => l.includes("CNI-") || l.includes("addrtype"));
 
 describe("portmap", () => {
   rootTest("the reference's rules, in the reference's order; CHECK passes with IPv6 present but unused; DEL as the reference", () =>
-    withNetns(2, (node, pod) => {
+    withNode(1, (node, [pod]) => {
       const c = conf(prevFor(pod!));
       const call = (argv: string[], cmd: Call["command"], cc: unknown = c) =>
         runIn(node, argv, { command: cmd, netns: pod!.path, containerID: "ctr1", conf: cc });
@@ -78,7 +55,7 @@ describe("portmap", () => {
   );
 
   rootTest("UDP flows tracked before the mapping are flushed by ADD", () =>
-    withNetns(2, (node, pod) => {
+    withNode(1, (node, [pod]) => {
       node.exec(["ip", "link", "set", "lo", "up"]);
       // Some nat rule first, so this namespace tracks connections at all.
       expect(
@@ -102,7 +79,7 @@ describe("portmap", () => {
   );
 
   rootTest("no mappings: prevResult passed through, no rules", () =>
-    withNetns(2, (node, pod) => {
+    withNode(1, (node, [pod]) => {
       const r = runIn(node, OURS, { command: "ADD", netns: pod!.path, conf: conf(prevFor(pod!), []) });
       expect(r.json).toEqual({ ...prevFor(pod!), dns: {} });
       expect(cniRules(node)).toEqual([]);
@@ -110,7 +87,7 @@ describe("portmap", () => {
   );
 
   rootTest("bad mappings are refused before anything changes", () =>
-    withNetns(2, (node, pod) => {
+    withNode(1, (node, [pod]) => {
       for (const m of [
         { hostPort: 0, containerPort: 80, protocol: "tcp" },
         { hostPort: 80, containerPort: 80, protocol: "icmp" },
@@ -126,7 +103,7 @@ describe("portmap", () => {
   );
 
   rootTest("GC removes the chains of this network's containers without a valid attachment, and only those", () =>
-    withNetns(2, (node, pod) => {
+    withNode(1, (node, [pod]) => {
       for (const id of ["keep", "stale", "stale2"])
         expect(runIn(node, OURS, { command: "ADD", netns: pod!.path, containerID: id, conf: conf(prevFor(pod!)) }).code).toBe(0);
       // Another network's container, made by the Go plugin: not this GC's to collect.
@@ -144,7 +121,7 @@ describe("portmap", () => {
   );
 
   rootTest("DEL removes everything of the container whatever runtimeConfig it carries: none, other, broken", () =>
-    withNetns(2, (node, pod) => {
+    withNode(1, (node, [pod]) => {
       for (const rc of [undefined, { portMappings: [] }, { portMappings: [{ hostPort: "x", protocol: "icmp" }] }, { portMappings: "nope" }]) {
         expect(runIn(node, OURS, { command: "ADD", netns: pod!.path, containerID: "ctr1", conf: conf(prevFor(pod!)) }).code).toBe(0);
         expect(cniRules(node).some((l) => l.includes("CNI-DN-"))).toBe(true);
@@ -157,7 +134,7 @@ describe("portmap", () => {
   );
 
   rootTest("options of the other backend and conflicting options are refused, as the reference does", () =>
-    withNetns(2, (node, pod) => {
+    withNode(1, (node, [pod]) => {
       const bad: Record<string, unknown>[] = [
         { externalSetMarkChain: "KUBE-MARK-MASQ", markMasqBit: 14 },
         { backend: "nftables", externalSetMarkChain: "KUBE-MARK-MASQ" },
@@ -180,15 +157,8 @@ describe("portmap", () => {
   rootTest(
     "nftables: both families in one transaction, CHECK after ADD, conditions in the entry chains, DEL also of rules an older reference put in hostip_hostports",
     () =>
-      withNetns(2, (node, pod) => {
-        const prev = {
-          cniVersion: "1.0.0",
-          interfaces: [{ name: "eth0", sandbox: pod!.path }],
-          ips: [
-            { interface: 0, address: "10.88.0.2/24" },
-            { interface: 0, address: "fd00:88::2/64" },
-          ],
-        };
+      withNode(1, (node, [pod]) => {
+        const prev = dualStackPrev(pod!);
         const maps = [
           { hostPort: 8080, containerPort: 80, protocol: "tcp" },
           { hostPort: 9091, containerPort: 91, protocol: "tcp", hostIP: "2001:DB8::1" },
@@ -234,9 +204,9 @@ describe("portmap", () => {
 
   rootTest("a node with nft but no iptables tools: nftables by default, CHECK and DEL work, iptables options refused", () => {
     const onlyNft = tempDir("cni-only-nft-");
-    symlinkSync("/usr/sbin/nft", `${onlyNft.dir}/nft`);
+    symlinkSync(Bun.which("nft")!, `${onlyNft.dir}/nft`);
     const wrap = ["env", `PATH=${onlyNft.dir}:/usr/bin:/bin`];
-    return withNetns(2, (node, pod) => {
+    return withNode(1, (node, [pod]) => {
       const c = conf(prevFor(pod!));
       const call = (command: Call["command"], cc: unknown = c) => runIn(node, OURS, { command, netns: pod!.path, containerID: "ctr1", conf: cc, wrap });
       expect(call("ADD").code).toBe(0);
@@ -255,10 +225,8 @@ describe("portmap", () => {
     ["nftables, our bridge", "nftables", "ours"],
   ];
   for (const [label, backend, bridgeBy] of FORWARDS)
-    rootTest(`a real forward (${label}): the node (also via 127.0.0.1) and a second pod reach a server in the first pod through the host port`, () => {
-      const ipam = tempDir();
-      return withNetns(3, async (node, p1, p2) => {
-        node.exec(["ip", "link", "set", "lo", "up"]);
+    rootTest(`a real forward (${label}): the node (also via 127.0.0.1) and a second pod reach a server in the first pod through the host port`, () =>
+      withNode(2, async (node, [p1, p2], dataDir) => {
         const bridgeArgv = bridgeBy === "ours" ? ours("bridge") : reference("bridge");
         const bridgePath = bridgeBy === "ours" ? bin.dir : GO_PLUGINS;
         const bridge = {
@@ -268,7 +236,7 @@ describe("portmap", () => {
           bridge: "cnipm0",
           isGateway: true,
           hairpinMode: true,
-          ipam: { type: "host-local", subnet: "10.89.0.0/24", dataDir: ipam.dir },
+          ipam: { type: "host-local", subnet: "10.89.0.0/24", dataDir },
         };
         const added = [p1!, p2!].map((p, i) =>
           runIn(node, bridgeArgv, { command: "ADD", netns: p.path, containerID: `c${i}`, path: bridgePath, conf: bridge }),
@@ -276,33 +244,16 @@ describe("portmap", () => {
         expect(added.map((a) => a.code)).toEqual([0, 0]);
         const pm = conf(added[0]!.json, [{ hostPort: 8080, containerPort: 80, protocol: "tcp" }], { backend });
         expect(runIn(node, OURS, { command: "ADD", netns: p1!.path, containerID: "c0", conf: pm }).code).toBe(0);
-        const server = Bun.spawn([
-          "ip",
-          "netns",
-          "exec",
-          p1!.name,
-          BUN,
-          "-e",
-          `Bun.listen({ hostname: "0.0.0.0", port: 80, socket: { open(s) { s.write("hello from pod1\\n"); s.end(); }, data() {} } }); setTimeout(() => process.exit(0), 20000);`,
-        ]);
-        const get = (ns: TestNetns, host = "10.89.0.1", tries = 20) => {
-          for (let i = 0; i < tries; i++) {
-            const out = ns.exec(["timeout", "3", "bash", "-c", `exec 3<>/dev/tcp/${host}/8080 && cat <&3`], { allowFail: true });
-            if (out.includes("hello")) return out.trim();
-            Bun.sleepSync(200);
-          }
-          return "";
-        };
+        const server = serveText(p1!, { port: 80, text: "hello from pod1" });
         try {
-          expect(get(node)).toBe("hello from pod1");
+          expect(readTcp(node, "10.89.0.1", 8080)).toBe("hello from pod1");
           // 127.0.0.1 -> pod needs route_localnet on the bridge and the localhost masquerade.
-          expect(get(node, "127.0.0.1")).toBe("hello from pod1");
+          expect(readTcp(node, "127.0.0.1", 8080)).toBe("hello from pod1");
           expect(node.exec(["sysctl", "-n", "net.ipv4.conf.cnipm0.route_localnet"]).trim()).toBe("1");
           // Hairpin from the other pod on the same bridge.
-          expect(get(p2!)).toBe("hello from pod1");
+          expect(readTcp(p2!, "10.89.0.1", 8080)).toBe("hello from pod1");
         } finally {
-          server.kill();
-          await server.exited;
+          await server.stop();
         }
         expect(runIn(node, OURS, { command: "CHECK", netns: p1!.path, containerID: "c0", conf: pm }).code).toBe(0);
         if (backend === "nftables") {
@@ -312,20 +263,18 @@ describe("portmap", () => {
           expect(cniRules(node)).toEqual([]);
         }
         expect(runIn(node, OURS, { command: "DEL", netns: p1!.path, containerID: "c0", conf: pm }).code).toBe(0);
-        expect(get(node, "10.89.0.1", 1)).toBe("");
+        expect(readTcp(node, "10.89.0.1", 8080, 1)).toBe("");
         expect(runIn(node, OURS, { command: "CHECK", netns: p1!.path, containerID: "c0", conf: pm }).code).toBe(1);
         expect(cniRules(node).filter((l) => l.includes("CNI-DN-"))).toEqual([]);
         if (backend === "nftables") expect(node.exec(["nft", "list", "table", "ip", "cni_hostport"])).not.toContain('comment "c0"');
         for (const [i, p] of [p1!, p2!].entries())
           runIn(node, bridgeArgv, { command: "DEL", netns: p.path, containerID: `c${i}`, path: bridgePath, conf: bridge });
-      }).finally(() => ipam.cleanup());
-    });
+      }),
+    );
 
   for (const backend of ["iptables", "nftables"] as const)
-    rootTest(`a real IPv6 forward (${backend}): the node and a second pod reach the first pod through [gateway]:hostPort`, () => {
-      const ipam = tempDir();
-      return withNetns(3, async (node, p1, p2) => {
-        node.exec(["ip", "link", "set", "lo", "up"]);
+    rootTest(`a real IPv6 forward (${backend}): the node and a second pod reach the first pod through [gateway]:hostPort`, () =>
+      withNode(2, async (node, [p1, p2], dataDir) => {
         const bridge = {
           cniVersion: "1.0.0",
           name: "pmnet6",
@@ -333,7 +282,7 @@ describe("portmap", () => {
           bridge: "cnipm6",
           isGateway: true,
           hairpinMode: true,
-          ipam: { type: "host-local", ranges: [[{ subnet: "10.90.0.0/24" }], [{ subnet: "fd00:90::/64" }]], dataDir: ipam.dir },
+          ipam: { type: "host-local", ranges: [[{ subnet: "10.90.0.0/24" }], [{ subnet: "fd00:90::/64" }]], dataDir },
         };
         const added = [p1!, p2!].map((p, i) =>
           runIn(node, ours("bridge"), { command: "ADD", netns: p.path, containerID: `c${i}`, path: bin.dir, conf: bridge }),
@@ -342,35 +291,18 @@ describe("portmap", () => {
         const pm = conf(added[0]!.json, [{ hostPort: 8080, containerPort: 80, protocol: "tcp" }], { backend });
         expect(runIn(node, OURS, { command: "ADD", netns: p1!.path, containerID: "c0", conf: pm }).code).toBe(0);
         expect(runIn(node, OURS, { command: "CHECK", netns: p1!.path, containerID: "c0", conf: pm }).code).toBe(0);
-        const server = Bun.spawn([
-          "ip",
-          "netns",
-          "exec",
-          p1!.name,
-          BUN,
-          "-e",
-          `Bun.listen({ hostname: "::", port: 80, socket: { open(s) { s.write("hello over v6\\n"); s.end(); }, data() {} } }); setTimeout(() => process.exit(0), 20000);`,
-        ]);
-        // Addresses stay tentative until duplicate address detection is done: retry for a while.
-        const get = (ns: TestNetns, tries = 30) => {
-          for (let i = 0; i < tries; i++) {
-            const out = ns.exec(["timeout", "3", "bash", "-c", "exec 3<>/dev/tcp/fd00:90::1/8080 && cat <&3"], { allowFail: true });
-            if (out.includes("hello")) return out.trim();
-            Bun.sleepSync(200);
-          }
-          return "";
-        };
+        const server = serveText(p1!, { port: 80, text: "hello over v6", host: "::" });
         try {
-          expect(get(node)).toBe("hello over v6");
-          expect(get(p2!)).toBe("hello over v6");
+          // Addresses stay tentative until duplicate address detection is done: more tries.
+          expect(readTcp(node, "fd00:90::1", 8080, 30)).toBe("hello over v6");
+          expect(readTcp(p2!, "fd00:90::1", 8080, 30)).toBe("hello over v6");
         } finally {
-          server.kill();
-          await server.exited;
+          await server.stop();
         }
         expect(runIn(node, OURS, { command: "DEL", netns: p1!.path, containerID: "c0", conf: pm }).code).toBe(0);
-        expect(get(node, 1)).toBe("");
+        expect(readTcp(node, "fd00:90::1", 8080, 1)).toBe("");
         for (const [i, p] of [p1!, p2!].entries())
           runIn(node, ours("bridge"), { command: "DEL", netns: p.path, containerID: `c${i}`, path: bin.dir, conf: bridge });
-      }).finally(() => ipam.cleanup());
-    });
+      }),
+    );
 });
