@@ -3,7 +3,7 @@
  * /opt/cni/bin/bridge -> cni-ts) it is that plugin; otherwise it is the CLI.
  * Both paths load their code lazily so a plugin run stays small.
  */
-import { hasPlugin, loadPlugin, supportedVersionsOf } from "./plugins/registry.ts";
+import { hasPlugin, loadPlugin, versionAnswer } from "./plugins/registry.ts";
 
 /**
  * The name the process was started as; in a compiled Bun binary argv[0] is "bun". Not
@@ -28,8 +28,7 @@ async function main(): Promise<void> {
     if (process.env.CNI_COMMAND === "VERSION") {
       // Runtimes probe VERSION often; the registry knows each plugin's versions
       // (registry.test.ts holds it to the modules), so the answer needs no plugin module.
-      const { versionInfo } = await import("./spec/version.ts");
-      await Bun.write(Bun.stdout, JSON.stringify(versionInfo(supportedVersionsOf(name))) + "\n");
+      await Bun.write(Bun.stdout, versionAnswer(name));
       process.exit(0);
     }
     // The warm path: `cni-ts daemon` runs the command when it listens (src/daemon/README.md);

@@ -32,7 +32,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ["plugins"],
   ["flannel"],
   ["multus"],
-  ["cli", "daemon"],
+  ["cli", "daemon", "shim"],
   ["main.ts"],
 ];
 

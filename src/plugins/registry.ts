@@ -3,7 +3,7 @@
  * plugin run only pays for the code of its own type.
  */
 import type { PluginFuncs, PluginInfo } from "../skel/cmd-args.ts";
-import { ALL_VERSIONS } from "../spec/version.ts";
+import { ALL_VERSIONS, versionInfo } from "../spec/version.ts";
 
 /** What every plugin module exports as `plugin`. */
 export interface PluginModule {
@@ -52,6 +52,14 @@ const VERSIONS: Record<string, readonly string[]> = {
 /** The spec versions plugin `type` supports. */
 export function supportedVersionsOf(type: string): readonly string[] {
   return VERSIONS[type] ?? ALL_VERSIONS;
+}
+
+/**
+ * What plugin `type` prints for VERSION: the line the binary writes, and the one
+ * cni-ts-shim answers with from a table built from this (src/shim/versions.ts).
+ */
+export function versionAnswer(type: string): string {
+  return JSON.stringify(versionInfo(supportedVersionsOf(type))) + "\n";
 }
 
 /** Every plugin type this binary provides, sorted. */

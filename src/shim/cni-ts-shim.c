@@ -3,9 +3,12 @@
  * a millisecond (a Bun process needs several). Installed under each plugin's name, it
  * only forwards: it hands the command (CNI_* variables and stdin) to `cni-ts daemon`
  * over its unix socket with the protocol of src/daemon/README.md and prints the answer.
- * When there is no daemon, or it does not take the request in time, or the command is
- * VERSION or none, it execs the cni-ts binary next to it under the same name, with
- * stdin intact, so a node without the daemon behaves exactly as with plain links.
+ * VERSION of a plugin it answers itself, with the binary's own line for that name from a
+ * table generated at build time from the plugin registry (src/shim/versions.ts), so a
+ * runtime's probe costs no Bun start. When there is no daemon, or it does not take the
+ * request in time, or there is no command, it execs the cni-ts binary next to it under
+ * the same name, with stdin intact, so a node without the daemon behaves exactly as with
+ * plain links.
  *
  * No dependencies beyond libc; built by the system compiler (npm run build).
  */
@@ -22,6 +25,8 @@
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "cni-ts-shim-versions.h" /* VERSION_ANSWERS, generated into dist/ */
 
 extern char **environ;
 
@@ -248,6 +253,15 @@ static int json_field(const char *obj, const char *key, struct buf *out) {
     return *s == '"' ? 0 : -1;
 }
 
+static void write_all(int fd, const char *p, size_t n);
+
+/* The binary's VERSION line for plugin `name`, or NULL when the name is not a plugin of ours. */
+static const char *version_answer(const char *name) {
+    for (size_t i = 0; i < sizeof VERSION_ANSWERS / sizeof VERSION_ANSWERS[0]; i++)
+        if (!strcmp(VERSION_ANSWERS[i].name, name)) return VERSION_ANSWERS[i].answer;
+    return NULL;
+}
+
 static void write_all(int fd, const char *p, size_t n) {
     while (n > 0) {
         ssize_t w = write(fd, p, n);
@@ -259,12 +273,26 @@ static void write_all(int fd, const char *p, size_t n) {
 }
 
 int main(int argc, char **argv) {
-    (void)argc;
     const char *base = strrchr(argv[0], '/');
     snprintf(self_name, sizeof self_name, "%s", base ? base + 1 : argv[0]);
     const char *cmd = getenv("CNI_COMMAND");
     const char *mode = getenv("CNI_TS_DAEMON");
+    /* As the binary: a plugin name without arguments answers VERSION without reading stdin. */
+    const char *answer = cmd && !strcmp(cmd, "VERSION") && argc == 1 ? version_answer(self_name) : NULL;
+    if (answer) {
+        write_all(1, answer, strlen(answer));
+        return 0;
+    }
     if (!cmd || !*cmd || !strcmp(cmd, "VERSION") || (mode && !strcmp(mode, "off"))) exec_binary(argv, 0);
+
+    const char *path = getenv("CNI_TS_DAEMON_SOCKET");
+    if (!path || !*path) path = DEFAULT_SOCKET;
+    /* No socket file: no daemon on this node (the usual case). The binary gets stdin untouched. */
+    struct stat sock;
+    if (stat(path, &sock) < 0 && errno == ENOENT) {
+        setenv("CNI_TS_DAEMON", "off", 1);
+        exec_binary(argv, 0);
+    }
 
     struct buf in = {0};
     if (read_all(0, &in) < 0) {
@@ -274,8 +302,6 @@ int main(int argc, char **argv) {
     stdin_data = in.p ? in.p : "";
     stdin_len = in.len;
 
-    const char *path = getenv("CNI_TS_DAEMON_SOCKET");
-    if (!path || !*path) path = DEFAULT_SOCKET;
     const char *t = getenv("CNI_TS_DAEMON_TIMEOUT_MS");
     long ack_ms = t && atol(t) > 0 ? atol(t) : DEFAULT_ACK_MS;
 
