@@ -3,10 +3,12 @@
  * temp IPAM dir, all removed afterwards; what host-local holds; the links of a
  * namespace; ping with one retry policy.
  */
+import { describe, expect } from "bun:test";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
-import { withNetns, type TestNetns } from "./netns.ts";
-import { runIn, tempDir, type Call, type Outcome } from "./plugin-run.ts";
+import { useBinDir } from "./dist.ts";
+import { rootTest, withNetns, type TestNetns } from "./netns.ts";
+import { badIpamCases, runIn, tempDir, type Call, type Outcome } from "./plugin-run.ts";
 
 /** A node namespace (lo up, then `setup`) with `pods` namespaces beside it and a temp IPAM dir, all removed afterwards. */
 export async function withNode(
@@ -139,4 +141,39 @@ export function readTcp(from: TestNetns, host: string, port: number, tries = 20)
     if (i < tries - 1) Bun.sleepSync(200);
   }
   return "";
+}
+
+/**
+ * The cases that show a plugin delegating to IPAM refuses each of badIpamCases (over a
+ * host-local section of `subnet`) with code 7 before it makes anything: the compiled
+ * `type` (its IPAM then runs in-process, the config read up front) ADDs `conf(dataDir)`
+ * with the bad section in a node of `node` (the node kit's by default), then `unchanged`
+ * checks what the node, the pod and the store hold.
+ */
+export function badIpamChangesNothing(
+  type: string,
+  opts: {
+    subnet: string;
+    /** What the case names as unchanged ("no pair, no reservation"). */
+    what: string;
+    conf: (dataDir: string) => Record<string, unknown>;
+    node?: (pods: number, fn: (node: TestNetns, pods: TestNetns[], dataDir: string) => void) => Promise<void>;
+    unchanged: (node: TestNetns, pod: TestNetns, dataDir: string) => void;
+  },
+): void {
+  describe(`${type}: a bad IPAM section changes nothing`, () => {
+    const bin = useBinDir();
+    const inNode = opts.node ?? ((pods, fn) => withNode(pods, fn));
+    for (const bad of badIpamCases({ type: "host-local", subnet: opts.subnet })) {
+      rootTest(`${bad.name}: code 7, ${opts.what}`, () =>
+        inNode(1, (node, [pod], dataDir) => {
+          const c = { ...opts.conf(dataDir), ipam: { ...bad.ipam, ...(bad.ipam.type === "host-local" ? { dataDir } : {}) } };
+          const r = runIn(node, [join(bin.dir, type)], { command: "ADD", netns: pod!.path, path: bin.dir, conf: c });
+          expect([r.code, r.json.code]).toEqual([1, 7]);
+          expect(r.json.msg).toContain(bad.msg);
+          opts.unchanged(node, pod!, dataDir);
+        }),
+      );
+    }
+  });
 }

@@ -30,6 +30,11 @@ export const prev = (pod: TestNetns) => ({
   ips: [{ interface: 0, address: "10.9.0.2/24" }],
 });
 
+/** A tuning config (network tun) with its backups in `dataDir`, the settings in `fields`, after `prevResult`. */
+export function tuningConf<P, F extends object>(dataDir: string, prevResult: P, fields?: F) {
+  return { cniVersion: "1.0.0", name: "tun", type: "tuning", dataDir, ...fields, prevResult };
+}
+
 /**
  * A command prefix that runs the plugin in a private mount namespace whose /etc is an
  * overlay with /etc/cni/tuning/allowlist.conf holding `lines`: the machine's /etc is

@@ -1,9 +1,15 @@
 import { describe, expect } from "bun:test";
-import { join } from "node:path";
 import { rootTest, type TestNetns } from "../../../test/helpers/netns.ts";
-import { allocated as held, delAfterPodGone, linkDetail as detail, links, ping, withNode as withNodeOf } from "../../../test/helpers/node.ts";
-import { useBinDir } from "../../../test/helpers/dist.ts";
-import { addrState, badIpamCases, fakeIPAM, linkState, ours, reference, routeState, runIn, tempDir, type Call } from "../../../test/helpers/plugin-run.ts";
+import {
+  allocated as held,
+  badIpamChangesNothing,
+  delAfterPodGone,
+  linkDetail as detail,
+  links,
+  ping,
+  withNode as withNodeOf,
+} from "../../../test/helpers/node.ts";
+import { addrState, fakeIPAM, linkState, ours, reference, routeState, runIn, tempDir } from "../../../test/helpers/plugin-run.ts";
 import { ALL_VERSIONS, compareVersions } from "../../spec/version.ts";
 
 const OURS = ours("host-device");
@@ -31,7 +37,6 @@ function withNode(pods: number, fn: (node: TestNetns, pods: TestNetns[], dataDir
   });
 }
 
-const call = (argv: string[], node: TestNetns, c: Call) => runIn(node, argv, c);
 const allocated = (dataDir: string, net = "hdnet") => held(dataDir, net);
 
 /** The plugin in a private mount namespace with a fake /sys/bus/pci/devices: PCI device PCI, bound to `driver`, whose net/ holds hd0. */
@@ -58,7 +63,7 @@ describe("host-device: ADD/CHECK/DEL at every spec version", () => {
         try {
           const c = fake ? { ...conf(v, dataDir), ipam: { type: "fake-ipam" } } : conf(v, dataDir);
           const path = fake?.dir;
-          const add = call(OURS, node, { command: "ADD", netns: pod!.path, path, conf: c });
+          const add = runIn(node, OURS, { command: "ADD", netns: pod!.path, path, conf: c });
           expect([add.code, add.stderr]).toEqual([0, ""]);
           if (compareVersions(v, "0.3.0") < 0) expect(add.json).toEqual({ cniVersion: v, ip4: { ip: "10.79.0.2/24", gateway: "10.79.0.1" }, dns: {} });
           else {
@@ -75,13 +80,13 @@ describe("host-device: ADD/CHECK/DEL at every spec version", () => {
           expect(addrState(pod!, "eth0")).toEqual([{ family: "inet", local: "10.79.0.2", prefixlen: 24, scope: "global", broadcast: "10.79.0.255" }]);
           expect(await ping(pod!, "10.79.0.1")).toBe(true);
           if (compareVersions(v, "0.4.0") >= 0)
-            expect(call(OURS, node, { command: "CHECK", netns: pod!.path, path, conf: { ...c, prevResult: add.json } }).code).toBe(0);
-          expect(call(OURS, node, { command: "DEL", netns: pod!.path, path, conf: c }).code).toBe(0);
+            expect(runIn(node, OURS, { command: "CHECK", netns: pod!.path, path, conf: { ...c, prevResult: add.json } }).code).toBe(0);
+          expect(runIn(node, OURS, { command: "DEL", netns: pod!.path, path, conf: c }).code).toBe(0);
           expect(links(pod!)).toEqual([]);
           const back = detail(node, "hd0");
           expect([back.ifalias, back.address, back.flags.includes("UP")]).toEqual([undefined, "02:00:00:00:79:01", false]);
           expect(allocated(dataDir)).toEqual([]);
-          expect(call(OURS, node, { command: "DEL", netns: pod!.path, path, conf: c }).code).toBe(0);
+          expect(runIn(node, OURS, { command: "DEL", netns: pod!.path, path, conf: c }).code).toBe(0);
         } finally {
           fake?.cleanup();
         }
@@ -101,10 +106,10 @@ describe("host-device: finding the device", () => {
     rootTest(`by ${what}`, () =>
       withNode(1, async (node, [pod], dataDir) => {
         const { ipam: _i, ...c } = conf("1.0.0", dataDir, extra);
-        const add = call(OURS, node, { command: "ADD", netns: pod!.path, conf: c, wrap });
+        const add = runIn(node, OURS, { command: "ADD", netns: pod!.path, conf: c, wrap });
         expect(add.json).toEqual({ cniVersion: "1.0.0", interfaces: [{ name: "eth0", mac: "02:00:00:00:79:01", sandbox: pod!.path }], dns: {} });
         expect(detail(pod!, "eth0").ifalias).toBe("hd0");
-        expect(call(OURS, node, { command: "DEL", netns: pod!.path, conf: c, wrap }).code).toBe(0);
+        expect(runIn(node, OURS, { command: "DEL", netns: pod!.path, conf: c, wrap }).code).toBe(0);
         expect(links(node)).toEqual(["hd0", "hd1"]);
       }),
     );
@@ -114,10 +119,10 @@ describe("host-device: finding the device", () => {
     withNode(1, async (node, [pod], dataDir) => {
       const { ipam: _i, ...c } = conf("1.0.0", dataDir, { device: undefined, pciBusID: PCI });
       const wrap = fakePci("vfio-pci");
-      const add = call(OURS, node, { command: "ADD", netns: pod!.path, conf: c, wrap });
+      const add = runIn(node, OURS, { command: "ADD", netns: pod!.path, conf: c, wrap });
       expect(add.json).toEqual({ cniVersion: "1.0.0", interfaces: [{ name: "eth0", sandbox: pod!.path }], dns: {} });
       expect([links(node), links(pod!)]).toEqual([["hd0", "hd1"], []]);
-      expect(call(OURS, node, { command: "DEL", netns: pod!.path, conf: c, wrap }).code).toBe(0);
+      expect(runIn(node, OURS, { command: "DEL", netns: pod!.path, conf: c, wrap }).code).toBe(0);
     }),
   );
 
@@ -149,7 +154,7 @@ describe("host-device: finding the device", () => {
   for (const [what, extra, code, msg] of bad) {
     rootTest(`refuses ${what} before changing anything`, () =>
       withNode(1, async (node, [pod], dataDir) => {
-        const add = call(OURS, node, { command: "ADD", netns: pod!.path, conf: conf("1.0.0", dataDir, extra) });
+        const add = runIn(node, OURS, { command: "ADD", netns: pod!.path, conf: conf("1.0.0", dataDir, extra) });
         expect(add.json).toEqual({ cniVersion: "1.0.0", code, msg });
         expect([links(node), links(pod!), allocated(dataDir)]).toEqual([["hd0", "hd1"], [], []]);
       }),
@@ -164,8 +169,8 @@ describe("host-device: failures undo everything", () => {
         ipam: { type: "host-local", dataDir, ranges: [[{ subnet: "10.79.0.0/24", rangeStart: "10.79.0.9", rangeEnd: "10.79.0.9" }]] },
       });
       node.exec(["ip", "link", "add", "hd2", "type", "veth", "peer", "name", "hd3"]);
-      expect(call(OURS, node, { command: "ADD", netns: pod!.path, ifName: "net0", containerID: "c1", conf: { ...c, device: "hd2" } }).code).toBe(0);
-      const second = call(OURS, node, { command: "ADD", netns: pod!.path, containerID: "c2", conf: c });
+      expect(runIn(node, OURS, { command: "ADD", netns: pod!.path, ifName: "net0", containerID: "c1", conf: { ...c, device: "hd2" } }).code).toBe(0);
+      const second = runIn(node, OURS, { command: "ADD", netns: pod!.path, containerID: "c2", conf: c });
       expect(second.json.msg).toContain("no IP addresses available");
       expect(links(pod!)).toEqual(["net0"]);
       const back = detail(node, "hd0");
@@ -178,7 +183,7 @@ describe("host-device: failures undo everything", () => {
       const c = conf("1.0.0", dataDir, {
         ipam: { type: "host-local", dataDir, subnet: "10.79.0.0/24", routes: [{ dst: "10.99.0.0/16", gw: "192.168.200.1" }] },
       });
-      const add = call(OURS, node, { command: "ADD", netns: pod!.path, conf: c });
+      const add = runIn(node, OURS, { command: "ADD", netns: pod!.path, conf: c });
       expect(add.json.msg).toStartWith("failed to add route '10.99.0.0/16 via 192.168.200.1 dev eth0'");
       expect([links(node), links(pod!), allocated(dataDir)]).toEqual([["hd0", "hd1"], [], []]);
       expect(addrState(node, "hd0")).toEqual([]);
@@ -188,7 +193,7 @@ describe("host-device: failures undo everything", () => {
   rootTest("CNI_IFNAME taken in the pod: refused before anything moves", () =>
     withNode(1, async (node, [pod], dataDir) => {
       pod!.exec(["ip", "link", "add", "eth0", "type", "bridge"]);
-      const add = call(OURS, node, { command: "ADD", netns: pod!.path, conf: conf("1.0.0", dataDir) });
+      const add = runIn(node, OURS, { command: "ADD", netns: pod!.path, conf: conf("1.0.0", dataDir) });
       expect(add.json.msg).toBe(`interface "eth0" already exists in netns "${pod!.path}"`);
       expect([links(node), allocated(dataDir)]).toEqual([["hd0", "hd1"], []]);
     }),
@@ -197,9 +202,9 @@ describe("host-device: failures undo everything", () => {
   rootTest("the pod already has an interface with the device's node name: no clash (renamed out of sight)", () =>
     withNode(1, async (node, [pod], dataDir) => {
       pod!.exec(["ip", "link", "add", "hd0", "type", "bridge"]);
-      expect(call(OURS, node, { command: "ADD", netns: pod!.path, conf: conf("1.0.0", dataDir) }).code).toBe(0);
+      expect(runIn(node, OURS, { command: "ADD", netns: pod!.path, conf: conf("1.0.0", dataDir) }).code).toBe(0);
       expect(links(pod!)).toEqual(["eth0", "hd0"]);
-      expect(call(OURS, node, { command: "DEL", netns: pod!.path, conf: conf("1.0.0", dataDir) }).code).toBe(0);
+      expect(runIn(node, OURS, { command: "DEL", netns: pod!.path, conf: conf("1.0.0", dataDir) }).code).toBe(0);
       expect([links(pod!), links(node)]).toEqual([["hd0"], ["hd0", "hd1"]]);
     }),
   );
@@ -207,9 +212,9 @@ describe("host-device: failures undo everything", () => {
   rootTest("DEL when the node name is taken again: fails and leaves the device in the pod, intact", () =>
     withNode(1, async (node, [pod], dataDir) => {
       const c = conf("1.0.0", dataDir);
-      expect(call(OURS, node, { command: "ADD", netns: pod!.path, conf: c }).code).toBe(0);
+      expect(runIn(node, OURS, { command: "ADD", netns: pod!.path, conf: c }).code).toBe(0);
       node.exec(["ip", "link", "add", "hd0", "type", "bridge"]);
-      const del = call(OURS, node, { command: "DEL", netns: pod!.path, conf: c });
+      const del = runIn(node, OURS, { command: "DEL", netns: pod!.path, conf: c });
       expect(del.json.msg).toStartWith('failed to move "hd0" to hostNS');
       expect(detail(pod!, "eth0").ifalias).toBe("hd0");
     }),
@@ -234,8 +239,8 @@ describe("host-device against the reference", () => {
         try {
           const cm = conf(v, dataDir);
           const ct = { ...conf(v, store.dir), device: "hd2" };
-          const a = call(OURS, node, { command: "ADD", netns: mine!.path, containerID: "c1", conf: cm });
-          const b = call(REF, node, { command: "ADD", netns: theirs!.path, containerID: "c2", conf: ct });
+          const a = runIn(node, OURS, { command: "ADD", netns: mine!.path, containerID: "c1", conf: cm });
+          const b = runIn(node, REF, { command: "ADD", netns: theirs!.path, containerID: "c2", conf: ct });
           expect([a.code, b.code]).toEqual([0, 0]);
           const norm = (r: any) => ({
             ...r,
@@ -249,12 +254,12 @@ describe("host-device against the reference", () => {
           expect(addrState(mine!, "eth0")).toEqual(addrState(theirs!, "eth0"));
           expect(routeState(mine!)).toEqual(routeState(theirs!));
           if (compareVersions(v, "0.4.0") >= 0) {
-            expect(call(REF, node, { command: "CHECK", netns: mine!.path, containerID: "c1", conf: { ...cm, prevResult: a.json } }).code).toBe(0);
-            expect(call(OURS, node, { command: "CHECK", netns: theirs!.path, containerID: "c2", conf: { ...ct, prevResult: b.json } }).code).toBe(0);
+            expect(runIn(node, REF, { command: "CHECK", netns: mine!.path, containerID: "c1", conf: { ...cm, prevResult: a.json } }).code).toBe(0);
+            expect(runIn(node, OURS, { command: "CHECK", netns: theirs!.path, containerID: "c2", conf: { ...ct, prevResult: b.json } }).code).toBe(0);
           }
           // Each moves the other's device back: switching implementations on a live node.
-          expect(call(REF, node, { command: "DEL", netns: mine!.path, containerID: "c1", conf: cm }).code).toBe(0);
-          expect(call(OURS, node, { command: "DEL", netns: theirs!.path, containerID: "c2", conf: ct }).code).toBe(0);
+          expect(runIn(node, REF, { command: "DEL", netns: mine!.path, containerID: "c1", conf: cm }).code).toBe(0);
+          expect(runIn(node, OURS, { command: "DEL", netns: theirs!.path, containerID: "c2", conf: ct }).code).toBe(0);
           expect([links(mine!), links(theirs!), links(node)]).toEqual([[], [], ["hd0", "hd1", "hd2", "hd3"]]);
           expect([allocated(dataDir), allocated(store.dir)]).toEqual([[], []]);
         } finally {
@@ -265,18 +270,13 @@ describe("host-device against the reference", () => {
   }
 });
 
-describe("host-device: a bad IPAM section changes nothing", () => {
-  const bin = useBinDir();
-  for (const bad of badIpamCases({ type: "host-local", subnet: "10.79.0.0/24" })) {
-    rootTest(`${bad.name}: code 7, the device stays on the node, no reservation`, () =>
-      withNode(1, (node, [pod], dataDir) => {
-        const c = { ...conf("1.0.0", dataDir), ipam: { ...bad.ipam, ...(bad.ipam.type === "host-local" ? { dataDir } : {}) } };
-        const r = call([join(bin.dir, "host-device")], node, { command: "ADD", netns: pod!.path, path: bin.dir, conf: c });
-        expect([r.code, r.json.code]).toEqual([1, 7]);
-        expect(r.json.msg).toContain(bad.msg);
-        expect([links(node), links(pod!), allocated(dataDir)]).toEqual([["hd0", "hd1"], [], []]);
-        expect(detail(node, "hd0").address).toBe("02:00:00:00:79:01");
-      }),
-    );
-  }
+badIpamChangesNothing("host-device", {
+  subnet: "10.79.0.0/24",
+  what: "the device stays on the node, no reservation",
+  conf: (dataDir) => conf("1.0.0", dataDir),
+  node: withNode,
+  unchanged: (node, pod, dataDir) => {
+    expect([links(node), links(pod), allocated(dataDir)]).toEqual([["hd0", "hd1"], [], []]);
+    expect(detail(node, "hd0").address).toBe("02:00:00:00:79:01");
+  },
 });

@@ -1,9 +1,15 @@
 import { describe, expect } from "bun:test";
-import { join } from "node:path";
 import { rootTest, type TestNetns } from "../../../test/helpers/netns.ts";
-import { allocated as held, delAfterPodGone, linkDetail as detail, links, ping, withNode as withNodeOf } from "../../../test/helpers/node.ts";
-import { useBinDir } from "../../../test/helpers/dist.ts";
-import { addrState, badIpamCases, fakeIPAM, linkState, ours, reference, routeState, runIn, tempDir, type Call } from "../../../test/helpers/plugin-run.ts";
+import {
+  allocated as held,
+  badIpamChangesNothing,
+  delAfterPodGone,
+  linkDetail as detail,
+  links,
+  ping,
+  withNode as withNodeOf,
+} from "../../../test/helpers/node.ts";
+import { addrState, fakeIPAM, linkState, ours, reference, routeState, runIn, tempDir } from "../../../test/helpers/plugin-run.ts";
 import { ALL_VERSIONS, compareVersions } from "../../spec/version.ts";
 
 const OURS = ours("macvlan");
@@ -36,7 +42,6 @@ function withNode(pods: number, fn: (node: TestNetns, pods: TestNetns[], dataDir
   });
 }
 
-const call = (argv: string[], node: TestNetns, c: Call) => runIn(node, argv, c);
 const allocated = (dataDir: string, net = "mvnet") => held(dataDir, net);
 
 describe("macvlan: ADD/CHECK/DEL at every spec version", () => {
@@ -51,7 +56,7 @@ describe("macvlan: ADD/CHECK/DEL at every spec version", () => {
         try {
           const c = fake ? { ...conf(v, dataDir), ipam: { type: "fake-ipam" } } : conf(v, dataDir);
           const path = fake?.dir;
-          const add = call(OURS, node, { command: "ADD", netns: pod!.path, path, conf: c });
+          const add = runIn(node, OURS, { command: "ADD", netns: pod!.path, path, conf: c });
           expect([add.code, add.stderr]).toEqual([0, ""]);
           const mac = detail(pod!, "eth0").address;
           if (compareVersions(v, "0.3.0") < 0) {
@@ -71,12 +76,12 @@ describe("macvlan: ADD/CHECK/DEL at every spec version", () => {
           expect(addrState(pod!, "eth0")).toEqual([{ family: "inet", local: "10.78.0.2", prefixlen: 24, scope: "global", broadcast: "10.78.0.255" }]);
           expect(pod!.exec(["sysctl", "-n", "net.ipv4.conf.eth0.arp_notify"]).trim()).toBe("1");
           if (compareVersions(v, "0.4.0") >= 0) {
-            const check = call(OURS, node, { command: "CHECK", netns: pod!.path, path, conf: { ...c, prevResult: add.json } });
+            const check = runIn(node, OURS, { command: "CHECK", netns: pod!.path, path, conf: { ...c, prevResult: add.json } });
             expect([check.code, check.stdout]).toEqual([0, ""]);
           }
-          expect(call(OURS, node, { command: "DEL", netns: pod!.path, path, conf: c }).code).toBe(0);
+          expect(runIn(node, OURS, { command: "DEL", netns: pod!.path, path, conf: c }).code).toBe(0);
           expect([links(pod!), links(node), allocated(dataDir)]).toEqual([[], ["br0"], []]);
-          expect(call(OURS, node, { command: "DEL", netns: pod!.path, path, conf: c }).code).toBe(0);
+          expect(runIn(node, OURS, { command: "DEL", netns: pod!.path, path, conf: c }).code).toBe(0);
         } finally {
           fake?.cleanup();
         }
@@ -88,8 +93,8 @@ describe("macvlan: ADD/CHECK/DEL at every spec version", () => {
 describe("macvlan: fields", () => {
   rootTest("two pods on one master ping each other (bridge mode)", () =>
     withNode(2, async (node, [p1, p2], dataDir) => {
-      expect(call(OURS, node, { command: "ADD", netns: p1!.path, containerID: "c1", conf: conf("1.0.0", dataDir) }).code).toBe(0);
-      expect(call(OURS, node, { command: "ADD", netns: p2!.path, containerID: "c2", conf: conf("1.0.0", dataDir) }).code).toBe(0);
+      expect(runIn(node, OURS, { command: "ADD", netns: p1!.path, containerID: "c1", conf: conf("1.0.0", dataDir) }).code).toBe(0);
+      expect(runIn(node, OURS, { command: "ADD", netns: p2!.path, containerID: "c2", conf: conf("1.0.0", dataDir) }).code).toBe(0);
       expect(await ping(p1!, "10.78.0.3")).toBe(true);
       expect(await ping(p2!, "10.78.0.2")).toBe(true);
     }),
@@ -98,8 +103,8 @@ describe("macvlan: fields", () => {
   rootTest("private mode: two pods on one master cannot talk", () =>
     withNode(2, async (node, [p1, p2], dataDir) => {
       const c = conf("1.0.0", dataDir, { mode: "private" });
-      expect(call(OURS, node, { command: "ADD", netns: p1!.path, containerID: "c1", conf: c }).code).toBe(0);
-      expect(call(OURS, node, { command: "ADD", netns: p2!.path, containerID: "c2", conf: c }).code).toBe(0);
+      expect(runIn(node, OURS, { command: "ADD", netns: p1!.path, containerID: "c1", conf: c }).code).toBe(0);
+      expect(runIn(node, OURS, { command: "ADD", netns: p2!.path, containerID: "c2", conf: c }).code).toBe(0);
       expect(detail(p1!, "eth0").linkinfo.info_data.mode).toBe("private");
       expect(p1!.exec(["ping", "-c", "1", "-W", "1", "10.78.0.3"], { allowFail: true })).not.toContain("1 received");
     }),
@@ -109,15 +114,15 @@ describe("macvlan: fields", () => {
     rootTest(`mode ${mode}`, () =>
       withNode(1, async (node, [pod], dataDir) => {
         const c = conf("1.0.0", dataDir, { mode });
-        expect(call(OURS, node, { command: "ADD", netns: pod!.path, conf: c }).code).toBe(0);
+        expect(runIn(node, OURS, { command: "ADD", netns: pod!.path, conf: c }).code).toBe(0);
         expect(detail(pod!, "eth0").linkinfo.info_data.mode).toBe(mode);
         expect(
-          call(OURS, node, {
+          runIn(node, OURS, {
             command: "CHECK",
             netns: pod!.path,
             conf: {
               ...c,
-              prevResult: call(OURS, node, {
+              prevResult: runIn(node, OURS, {
                 command: "ADD",
                 netns: pod!.path,
                 ifName: "net1",
@@ -134,13 +139,13 @@ describe("macvlan: fields", () => {
   rootTest("L2 only without ipam: the link up, no addresses; mtu and bcqueuelen applied", () =>
     withNode(1, async (node, [pod]) => {
       const c = { cniVersion: "1.0.0", name: "mvnet", type: "macvlan", master: "br0", mtu: 1400, bcqueuelen: 300 };
-      const add = call(OURS, node, { command: "ADD", netns: pod!.path, conf: c });
+      const add = runIn(node, OURS, { command: "ADD", netns: pod!.path, conf: c });
       expect(add.json).toEqual({ cniVersion: "1.0.0", interfaces: [{ name: "eth0", mac: detail(pod!, "eth0").address, sandbox: pod!.path }], dns: {} });
       const d = detail(pod!, "eth0");
       expect([d.mtu, d.linkinfo.info_data.bcqueuelen, d.flags.includes("UP")]).toEqual([1400, 300, true]);
       expect(addrState(pod!, "eth0")).toEqual([]);
-      expect(call(OURS, node, { command: "CHECK", netns: pod!.path, conf: { ...c, prevResult: add.json } }).code).toBe(0);
-      expect(call(OURS, node, { command: "DEL", netns: pod!.path, conf: c }).code).toBe(0);
+      expect(runIn(node, OURS, { command: "CHECK", netns: pod!.path, conf: { ...c, prevResult: add.json } }).code).toBe(0);
+      expect(runIn(node, OURS, { command: "DEL", netns: pod!.path, conf: c }).code).toBe(0);
       expect(links(pod!)).toEqual([]);
     }),
   );
@@ -148,10 +153,10 @@ describe("macvlan: fields", () => {
   rootTest("the default master is the interface of the node's default route", () =>
     withNode(1, async (node, [pod], dataDir) => {
       const { master: _m, ...c } = conf("1.0.0", dataDir);
-      expect(call(OURS, node, { command: "ADD", netns: pod!.path, conf: c }).code).toBe(0);
+      expect(runIn(node, OURS, { command: "ADD", netns: pod!.path, conf: c }).code).toBe(0);
       expect(detail(pod!, "eth0").link_netnsid).toBeDefined();
       node.exec(["ip", "route", "del", "default"]);
-      const add = call(OURS, node, { command: "ADD", netns: pod!.path, ifName: "net1", containerID: "c2", conf: c });
+      const add = runIn(node, OURS, { command: "ADD", netns: pod!.path, ifName: "net1", containerID: "c2", conf: c });
       expect(add.json.msg).toBe("no default route interface found");
       expect(links(pod!)).toEqual(["eth0"]);
     }),
@@ -160,8 +165,8 @@ describe("macvlan: fields", () => {
   rootTest("mac: runtimeConfig beats CNI_ARGS beats the config", () =>
     withNode(1, async (node, [pod]) => {
       const base = { cniVersion: "1.0.0", name: "mvnet", type: "macvlan", master: "br0", mac: "02:00:00:00:00:01" };
-      const a = call(OURS, node, { command: "ADD", netns: pod!.path, ifName: "a0", containerID: "a", conf: base });
-      const b = call(OURS, node, {
+      const a = runIn(node, OURS, { command: "ADD", netns: pod!.path, ifName: "a0", containerID: "a", conf: base });
+      const b = runIn(node, OURS, {
         command: "ADD",
         netns: pod!.path,
         ifName: "b0",
@@ -169,7 +174,7 @@ describe("macvlan: fields", () => {
         args: "IgnoreUnknown=1;MAC=02:00:00:00:00:02",
         conf: base,
       });
-      const c = call(OURS, node, {
+      const c = runIn(node, OURS, {
         command: "ADD",
         netns: pod!.path,
         ifName: "c0",
@@ -184,7 +189,7 @@ describe("macvlan: fields", () => {
       ]);
       expect(detail(pod!, "c0").address).toBe("02:00:00:00:00:03");
       // Unknown CNI_ARGS without IgnoreUnknown are refused, as the reference does.
-      const d = call(OURS, node, { command: "ADD", netns: pod!.path, ifName: "d0", containerID: "d", args: "K8S_POD_NAME=x", conf: base });
+      const d = runIn(node, OURS, { command: "ADD", netns: pod!.path, ifName: "d0", containerID: "d", args: "K8S_POD_NAME=x", conf: base });
       expect(d.json.code).toBe(4);
     }),
   );
@@ -194,14 +199,14 @@ describe("macvlan: fields", () => {
       pod!.exec(["ip", "link", "add", "up0", "type", "veth", "peer", "name", "up1"]);
       pod!.exec(["ip", "link", "set", "up0", "up"]);
       const c = { cniVersion: "1.0.0", name: "mvnet", type: "macvlan", master: "up0", linkInContainer: true };
-      const add = call(OURS, node, { command: "ADD", netns: pod!.path, conf: c });
+      const add = runIn(node, OURS, { command: "ADD", netns: pod!.path, conf: c });
       expect(add.code).toBe(0);
       expect(detail(pod!, "eth0").link).toBe("up0");
-      expect(call(OURS, node, { command: "CHECK", netns: pod!.path, conf: { ...c, prevResult: add.json } }).code).toBe(0);
+      expect(runIn(node, OURS, { command: "CHECK", netns: pod!.path, conf: { ...c, prevResult: add.json } }).code).toBe(0);
       // Without linkInContainer the master is looked for on the node.
-      const bad = call(OURS, node, { command: "ADD", netns: pod!.path, ifName: "net1", conf: { ...c, linkInContainer: false } });
+      const bad = runIn(node, OURS, { command: "ADD", netns: pod!.path, ifName: "net1", conf: { ...c, linkInContainer: false } });
       expect(bad.json.msg).toBe('failed to lookup master "up0": Link not found');
-      expect(call(OURS, node, { command: "DEL", netns: pod!.path, conf: c }).code).toBe(0);
+      expect(runIn(node, OURS, { command: "DEL", netns: pod!.path, conf: c }).code).toBe(0);
       expect(links(pod!).sort()).toEqual(["up0", "up1"]);
     }),
   );
@@ -218,7 +223,7 @@ describe("macvlan: fields", () => {
   for (const [what, extra, code, msg] of bad) {
     rootTest(`refuses ${what} before changing anything`, () =>
       withNode(1, async (node, [pod], dataDir) => {
-        const add = call(OURS, node, { command: "ADD", netns: pod!.path, conf: conf("1.0.0", dataDir, extra) });
+        const add = runIn(node, OURS, { command: "ADD", netns: pod!.path, conf: conf("1.0.0", dataDir, extra) });
         expect(add.json).toEqual({ cniVersion: "1.0.0", code, msg });
         expect([links(pod!), links(node), allocated(dataDir)]).toEqual([[], ["br0"], []]);
       }),
@@ -230,8 +235,8 @@ describe("macvlan: failures undo everything", () => {
   rootTest("IPAM exhausted: the device made before IPAM is deleted (the reference leaks it)", () =>
     withNode(2, async (node, [p1, p2], dataDir) => {
       const c = conf("1.0.0", dataDir, {}, { subnet: undefined, ranges: [[{ subnet: "10.78.0.0/24", rangeStart: "10.78.0.9", rangeEnd: "10.78.0.9" }]] });
-      expect(call(OURS, node, { command: "ADD", netns: p1!.path, containerID: "c1", conf: c }).code).toBe(0);
-      const second = call(OURS, node, { command: "ADD", netns: p2!.path, containerID: "c2", conf: c });
+      expect(runIn(node, OURS, { command: "ADD", netns: p1!.path, containerID: "c1", conf: c }).code).toBe(0);
+      const second = runIn(node, OURS, { command: "ADD", netns: p2!.path, containerID: "c2", conf: c });
       expect(second.json.msg).toContain("no IP addresses available");
       expect(links(p2!)).toEqual([]);
       expect(allocated(dataDir)).toEqual(["10.78.0.9"]);
@@ -241,7 +246,7 @@ describe("macvlan: failures undo everything", () => {
   rootTest("a route that cannot be added: device deleted and the address released", () =>
     withNode(1, async (node, [pod], dataDir) => {
       const c = conf("1.0.0", dataDir, {}, { routes: [{ dst: "10.99.0.0/16", gw: "192.168.200.1" }] });
-      const add = call(OURS, node, { command: "ADD", netns: pod!.path, conf: c });
+      const add = runIn(node, OURS, { command: "ADD", netns: pod!.path, conf: c });
       expect(add.json.msg).toStartWith("failed to add route '10.99.0.0/16 via 192.168.200.1 dev eth0'");
       expect([links(pod!), allocated(dataDir)]).toEqual([[], []]);
     }),
@@ -250,7 +255,7 @@ describe("macvlan: failures undo everything", () => {
   rootTest("CNI_IFNAME taken in the pod: refused before anything is made", () =>
     withNode(1, async (node, [pod], dataDir) => {
       pod!.exec(["ip", "link", "add", "eth0", "type", "bridge"]);
-      const add = call(OURS, node, { command: "ADD", netns: pod!.path, conf: conf("1.0.0", dataDir) });
+      const add = runIn(node, OURS, { command: "ADD", netns: pod!.path, conf: conf("1.0.0", dataDir) });
       expect(add.json.msg).toBe(`interface "eth0" already exists in netns "${pod!.path}"`);
       expect([links(pod!), allocated(dataDir)]).toEqual([["eth0"], []]);
     }),
@@ -266,8 +271,8 @@ describe("macvlan: failures undo everything", () => {
   rootTest("STATUS: code 50 when the master is missing", () =>
     withNode(0, async (node) => {
       const c = { cniVersion: "1.1.0", name: "mvnet", type: "macvlan", master: "br0" };
-      expect(call(OURS, node, { command: "STATUS", conf: c }).code).toBe(0);
-      expect(call(OURS, node, { command: "STATUS", conf: { ...c, master: "gone0" } }).json).toEqual({
+      expect(runIn(node, OURS, { command: "STATUS", conf: c }).code).toBe(0);
+      expect(runIn(node, OURS, { command: "STATUS", conf: { ...c, master: "gone0" } }).json).toEqual({
         cniVersion: "1.1.0",
         code: 50,
         msg: 'master "gone0" not found',
@@ -290,8 +295,8 @@ describe("macvlan against the reference", () => {
           try {
             const cm = { ...conf(v, dataDir), ...extra };
             const ct = { ...conf(v, store.dir), ...extra };
-            const a = call(OURS, node, { command: "ADD", netns: mine!.path, containerID: "c1", conf: cm });
-            const b = call(REF, node, { command: "ADD", netns: theirs!.path, containerID: "c2", conf: ct });
+            const a = runIn(node, OURS, { command: "ADD", netns: mine!.path, containerID: "c1", conf: cm });
+            const b = runIn(node, REF, { command: "ADD", netns: theirs!.path, containerID: "c2", conf: ct });
             expect([a.code, b.code]).toEqual([0, 0]);
             const norm = (r: any) => {
               const x = structuredClone(r);
@@ -312,12 +317,12 @@ describe("macvlan against the reference", () => {
             expect(routeState(mine!)).toEqual(routeState(theirs!));
             for (const k of ["net.ipv4.conf.eth0.arp_notify"]) expect(mine!.exec(["sysctl", "-n", k])).toBe(theirs!.exec(["sysctl", "-n", k]));
             if (compareVersions(v, "0.4.0") >= 0) {
-              const ca = call(REF, node, { command: "CHECK", netns: mine!.path, containerID: "c1", conf: { ...cm, prevResult: a.json } });
-              const cb = call(OURS, node, { command: "CHECK", netns: theirs!.path, containerID: "c2", conf: { ...ct, prevResult: b.json } });
+              const ca = runIn(node, REF, { command: "CHECK", netns: mine!.path, containerID: "c1", conf: { ...cm, prevResult: a.json } });
+              const cb = runIn(node, OURS, { command: "CHECK", netns: theirs!.path, containerID: "c2", conf: { ...ct, prevResult: b.json } });
               expect([ca.code, cb.code, ca.stdout, cb.stdout]).toEqual([0, 0, "", ""]);
             }
-            expect(call(REF, node, { command: "DEL", netns: mine!.path, containerID: "c1", conf: cm }).code).toBe(0);
-            expect(call(OURS, node, { command: "DEL", netns: theirs!.path, containerID: "c2", conf: ct }).code).toBe(0);
+            expect(runIn(node, REF, { command: "DEL", netns: mine!.path, containerID: "c1", conf: cm }).code).toBe(0);
+            expect(runIn(node, OURS, { command: "DEL", netns: theirs!.path, containerID: "c2", conf: ct }).code).toBe(0);
             expect([links(mine!), links(theirs!), allocated(dataDir), allocated(store.dir)]).toEqual([[], [], [], []]);
           } finally {
             store.cleanup();
@@ -328,17 +333,10 @@ describe("macvlan against the reference", () => {
   }
 });
 
-describe("macvlan: a bad IPAM section changes nothing", () => {
-  const bin = useBinDir();
-  for (const bad of badIpamCases({ type: "host-local", subnet: "10.78.0.0/24" })) {
-    rootTest(`${bad.name}: code 7, no device, no reservation`, () =>
-      withNode(1, (node, [pod], dataDir) => {
-        const c = { ...conf("1.0.0", dataDir), ipam: { ...bad.ipam, ...(bad.ipam.type === "host-local" ? { dataDir } : {}) } };
-        const r = call([join(bin.dir, "macvlan")], node, { command: "ADD", netns: pod!.path, path: bin.dir, conf: c });
-        expect([r.code, r.json.code]).toEqual([1, 7]);
-        expect(r.json.msg).toContain(bad.msg);
-        expect([links(node), links(pod!), allocated(dataDir)]).toEqual([["br0"], [], []]);
-      }),
-    );
-  }
+badIpamChangesNothing("macvlan", {
+  subnet: "10.78.0.0/24",
+  what: "no device, no reservation",
+  conf: (dataDir) => conf("1.0.0", dataDir),
+  node: withNode,
+  unchanged: (node, pod, dataDir) => expect([links(node), links(pod), allocated(dataDir)]).toEqual([["br0"], [], []]),
 });

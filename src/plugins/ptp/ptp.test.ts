@@ -2,9 +2,8 @@ import { describe, expect } from "bun:test";
 import { chmodSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { rootTest, type TestNetns, withPathGone } from "../../../test/helpers/netns.ts";
-import { allocated as held, delAfterPodGone, links, ping, withNode as withNodeOf } from "../../../test/helpers/node.ts";
-import { useBinDir } from "../../../test/helpers/dist.ts";
-import { addrState, badIpamCases, fakeIPAM, linkState, ours, reference, routeState, runIn, tempDir, type Call } from "../../../test/helpers/plugin-run.ts";
+import { allocated as held, badIpamChangesNothing, delAfterPodGone, links, ping, withNode as withNodeOf } from "../../../test/helpers/node.ts";
+import { addrState, fakeIPAM, linkState, ours, reference, routeState, runIn, tempDir } from "../../../test/helpers/plugin-run.ts";
 import { ALL_VERSIONS, compareVersions } from "../../spec/version.ts";
 import { hostVethName } from "../_shared/veth.ts";
 
@@ -23,7 +22,6 @@ function conf(version: string, dataDir: string, extra: Record<string, unknown> =
 
 /** A node namespace with lo up and `pods` pod namespaces beside it, plus an IPAM data dir; all removed afterwards. */
 const withNode = (pods: number, fn: (node: TestNetns, pods: TestNetns[], dataDir: string) => Promise<void> | void) => withNodeOf(pods, fn, { prefix: "ptp" });
-const call = (argv: string[], node: TestNetns, c: Call) => runIn(node, argv, c);
 const allocated = (dataDir: string, net = "ptpnet") => held(dataDir, net);
 
 const FIXED_RESULT = { cniVersion: "1.1.0", ips: [{ address: "10.77.0.2/24", gateway: "10.77.0.1" }], routes: [{ dst: "0.0.0.0/0" }], dns: {} };
@@ -37,7 +35,7 @@ describe("ptp: ADD/CHECK/DEL at every spec version", () => {
         try {
           const c = fake ? { cniVersion: v, name: "ptpnet", type: "ptp", mtu: 1400, ipam: { type: "fake-ipam" } } : conf(v, dataDir, { mtu: 1400 });
           const path = fake?.dir;
-          const add = call(OURS, node, { command: "ADD", netns: pod!.path, path, conf: c });
+          const add = runIn(node, OURS, { command: "ADD", netns: pod!.path, path, conf: c });
           expect(add.stderr).toBe("");
           expect(add.code).toBe(0);
           const r = add.json;
@@ -76,17 +74,17 @@ describe("ptp: ADD/CHECK/DEL at every spec version", () => {
           expect(await ping(node, "10.77.0.2")).toBe(true);
 
           if (compareVersions(v, "0.4.0") >= 0) {
-            const check = call(OURS, node, { command: "CHECK", netns: pod!.path, path, conf: { ...c, prevResult: r } });
+            const check = runIn(node, OURS, { command: "CHECK", netns: pod!.path, path, conf: { ...c, prevResult: r } });
             expect([check.code, check.stdout]).toEqual([0, ""]);
           }
-          const del = call(OURS, node, { command: "DEL", netns: pod!.path, path, conf: c });
+          const del = runIn(node, OURS, { command: "DEL", netns: pod!.path, path, conf: c });
           expect([del.code, del.stdout]).toEqual([0, ""]);
           expect(links(node)).toEqual([]);
           expect(links(pod!)).toEqual([]);
           expect(routeState(node)).toEqual([]);
           expect(allocated(dataDir)).toEqual([]);
           // DEL again: nothing left to delete is success.
-          expect(call(OURS, node, { command: "DEL", netns: pod!.path, path, conf: c }).code).toBe(0);
+          expect(runIn(node, OURS, { command: "DEL", netns: pod!.path, path, conf: c }).code).toBe(0);
           if (fake) expect(fake.commands()).toEqual(compareVersions(v, "0.4.0") >= 0 ? ["ADD", "CHECK", "DEL", "DEL"] : ["ADD", "DEL", "DEL"]);
         } finally {
           fake?.cleanup();
@@ -105,7 +103,7 @@ describe("ptp: fields", () => {
         {},
         { subnet: undefined, ranges: [[{ subnet: "10.77.0.0/24" }], [{ subnet: "fd77::/64" }]], routes: [{ dst: "0.0.0.0/0" }, { dst: "::/0" }] },
       );
-      const add = call(OURS, node, { command: "ADD", netns: pod!.path, conf: c });
+      const add = runIn(node, OURS, { command: "ADD", netns: pod!.path, conf: c });
       expect(add.code).toBe(0);
       const host = add.json.interfaces[0].name;
       expect(add.json.ips).toEqual([
@@ -118,9 +116,9 @@ describe("ptp: fields", () => {
       expect(node.exec(["sysctl", "-n", `net.ipv6.conf.${host}.accept_ra`]).trim()).toBe("0");
       expect(await ping(pod!, "10.77.0.1")).toBe(true);
       expect(await ping(pod!, "fd77::1")).toBe(true);
-      const check = call(OURS, node, { command: "CHECK", netns: pod!.path, conf: { ...c, prevResult: add.json } });
+      const check = runIn(node, OURS, { command: "CHECK", netns: pod!.path, conf: { ...c, prevResult: add.json } });
       expect(check.code).toBe(0);
-      expect(call(OURS, node, { command: "DEL", netns: pod!.path, conf: c }).code).toBe(0);
+      expect(runIn(node, OURS, { command: "DEL", netns: pod!.path, conf: c }).code).toBe(0);
       expect([links(node), routeState(node), allocated(dataDir)]).toEqual([[], [], []]);
     }),
   );
@@ -128,9 +126,9 @@ describe("ptp: fields", () => {
   rootTest("dns from the config replaces IPAM's; without it IPAM's stays", () =>
     withNode(2, async (node, [p1, p2], dataDir) => {
       const dns = { nameservers: ["10.77.0.53"], search: ["example.org"] };
-      const a = call(OURS, node, { command: "ADD", netns: p1!.path, containerID: "c1", conf: conf("1.0.0", dataDir, { dns }) });
+      const a = runIn(node, OURS, { command: "ADD", netns: p1!.path, containerID: "c1", conf: conf("1.0.0", dataDir, { dns }) });
       expect(a.json.dns).toEqual(dns);
-      const b = call(OURS, node, { command: "ADD", netns: p2!.path, containerID: "c2", conf: conf("1.0.0", dataDir) });
+      const b = runIn(node, OURS, { command: "ADD", netns: p2!.path, containerID: "c2", conf: conf("1.0.0", dataDir) });
       expect(b.json.dns).toEqual({});
     }),
   );
@@ -149,7 +147,7 @@ describe("ptp: fields", () => {
     rootTest(`refuses ${what} before changing anything`, () =>
       withNode(1, async (node, [pod], dataDir) => {
         const c: any = { ...conf("1.0.0", dataDir), ...extra };
-        const add = call(OURS, node, { command: "ADD", netns: pod!.path, conf: c });
+        const add = runIn(node, OURS, { command: "ADD", netns: pod!.path, conf: c });
         expect(add.json).toEqual({ cniVersion: "1.0.0", code, msg });
         expect([links(node), links(pod!), allocated(dataDir)]).toEqual([[], [], []]);
       }),
@@ -161,7 +159,7 @@ describe("ptp: failures undo everything", () => {
   rootTest("a route that cannot be added: pair deleted and the address released", () =>
     withNode(1, async (node, [pod], dataDir) => {
       const c = conf("1.0.0", dataDir, {}, { routes: [{ dst: "10.99.0.0/16", gw: "192.168.200.1" }] });
-      const add = call(OURS, node, { command: "ADD", netns: pod!.path, conf: c });
+      const add = runIn(node, OURS, { command: "ADD", netns: pod!.path, conf: c });
       expect(add.code).toBe(1);
       expect(add.json.msg).toStartWith("failed to add route '10.99.0.0/16 via 192.168.200.1 dev eth0'");
       expect([links(node), links(pod!), routeState(node), allocated(dataDir)]).toEqual([[], [], [], []]);
@@ -171,8 +169,8 @@ describe("ptp: failures undo everything", () => {
   rootTest("IPAM exhausted: the second ADD fails and leaves nothing", () =>
     withNode(2, async (node, [p1, p2], dataDir) => {
       const c = conf("1.0.0", dataDir, {}, { subnet: undefined, ranges: [[{ subnet: "10.77.0.0/24", rangeStart: "10.77.0.9", rangeEnd: "10.77.0.9" }]] });
-      expect(call(OURS, node, { command: "ADD", netns: p1!.path, containerID: "c1", conf: c }).code).toBe(0);
-      const second = call(OURS, node, { command: "ADD", netns: p2!.path, containerID: "c2", conf: c });
+      expect(runIn(node, OURS, { command: "ADD", netns: p1!.path, containerID: "c1", conf: c }).code).toBe(0);
+      const second = runIn(node, OURS, { command: "ADD", netns: p2!.path, containerID: "c2", conf: c });
       expect(second.code).toBe(1);
       expect(second.json.msg).toContain("no IP addresses available");
       expect(links(p2!)).toEqual([]);
@@ -185,7 +183,7 @@ describe("ptp: failures undo everything", () => {
     withNode(1, async (node, [pod], dataDir) => {
       // No dummy driver on every kernel: a bridge holds the name as well.
       pod!.exec(["ip", "link", "add", "eth0", "type", "bridge"]);
-      const add = call(OURS, node, { command: "ADD", netns: pod!.path, conf: conf("1.0.0", dataDir) });
+      const add = runIn(node, OURS, { command: "ADD", netns: pod!.path, conf: conf("1.0.0", dataDir) });
       expect(add.json.msg).toBe(`container veth name "eth0" already exists in netns "${pod!.path}"`);
       expect([links(node), links(pod!), allocated(dataDir)]).toEqual([[], ["eth0"], []]);
     }),
@@ -195,7 +193,7 @@ describe("ptp: failures undo everything", () => {
     withNode(1, async (node, [pod], dataDir) => {
       // A static IPAM result with no gateway (the reference would fail half way).
       const c = { cniVersion: "1.0.0", name: "ptpnet", type: "ptp", ipam: { type: "static", addresses: [{ address: "10.77.0.5/24" }] } };
-      const add = call(OURS, node, { command: "ADD", netns: pod!.path, conf: c });
+      const add = runIn(node, OURS, { command: "ADD", netns: pod!.path, conf: c });
       expect(add.json.msg).toBe("IPAM result for ptp has no gateway for 10.77.0.5/24");
       expect([links(node), links(pod!)]).toEqual([[], []]);
     }),
@@ -209,18 +207,18 @@ describe("ptp: DEL", () => {
       const del = delAfterPodGone(node, pod!, OURS, { conf: c });
       expect([del.code, del.stdout]).toEqual([0, ""]);
       expect([links(node), routeState(node), allocated(dataDir)]).toEqual([[], [], []]);
-      expect(call(OURS, node, { command: "DEL", netns: "", conf: c }).code).toBe(0);
+      expect(runIn(node, OURS, { command: "DEL", netns: "", conf: c }).code).toBe(0);
     }),
   );
 
   rootTest("the namespace path is gone but a process keeps it alive: the host end is found and deleted", () =>
     withNode(1, async (node, [pod], dataDir) => {
       const c = conf("1.0.0", dataDir);
-      const add = call(OURS, node, { command: "ADD", netns: pod!.path, conf: c });
+      const add = runIn(node, OURS, { command: "ADD", netns: pod!.path, conf: c });
       expect(add.code).toBe(0);
       await withPathGone(pod!, (path) => {
         expect(links(node)).toEqual([add.json.interfaces[0].name]);
-        const del = call(OURS, node, { command: "DEL", netns: path, conf: c });
+        const del = runIn(node, OURS, { command: "DEL", netns: path, conf: c });
         expect(del.code).toBe(0);
         expect([links(node), routeState(node), allocated(dataDir)]).toEqual([[], [], []]);
       });
@@ -236,7 +234,7 @@ describe("ptp: DEL", () => {
       // Someone else's untagged veth must survive.
       node.exec(["ip", "link", "add", "vethdeadbeef", "type", "veth", "peer", "name", "other0"]);
       await withPathGone(pod!, (path) => {
-        const del = call(OURS, node, { command: "DEL", netns: path, containerID: "killed", conf: c });
+        const del = runIn(node, OURS, { command: "DEL", netns: path, containerID: "killed", conf: c });
         expect([del.code, del.stderr]).toEqual([0, ""]);
         expect(links(node).sort()).toEqual(["other0", "vethdeadbeef"]);
       });
@@ -246,10 +244,10 @@ describe("ptp: DEL", () => {
   rootTest("DEL of a pair made by the reference plugin, with the namespace path gone, uses the prevResult", () =>
     withNode(1, async (node, [pod], dataDir) => {
       const c = conf("1.0.0", dataDir);
-      const add = call(REF, node, { command: "ADD", netns: pod!.path, conf: c });
+      const add = runIn(node, REF, { command: "ADD", netns: pod!.path, conf: c });
       expect(add.code).toBe(0);
       await withPathGone(pod!, (path) => {
-        const del = call(OURS, node, { command: "DEL", netns: path, conf: { ...c, prevResult: add.json } });
+        const del = runIn(node, OURS, { command: "DEL", netns: path, conf: { ...c, prevResult: add.json } });
         expect(del.code).toBe(0);
         expect([links(node), routeState(node), allocated(dataDir)]).toEqual([[], [], []]);
       });
@@ -261,11 +259,11 @@ describe("ptp: CHECK", () => {
   rootTest("fails on a changed MAC, a missing address, a missing route, a missing prevResult", () =>
     withNode(1, async (node, [pod], dataDir) => {
       const c = conf("1.0.0", dataDir);
-      const add = call(OURS, node, { command: "ADD", netns: pod!.path, conf: c });
+      const add = runIn(node, OURS, { command: "ADD", netns: pod!.path, conf: c });
       const prev = add.json;
-      const check = (p: unknown) => call(OURS, node, { command: "CHECK", netns: pod!.path, conf: { ...c, prevResult: p } });
+      const check = (p: unknown) => runIn(node, OURS, { command: "CHECK", netns: pod!.path, conf: { ...c, prevResult: p } });
       expect(check(prev).code).toBe(0);
-      expect(call(OURS, node, { command: "CHECK", netns: pod!.path, conf: c }).json.msg).toBe("ptp: Required prevResult missing");
+      expect(runIn(node, OURS, { command: "CHECK", netns: pod!.path, conf: c }).json.msg).toBe("ptp: Required prevResult missing");
       const wrongMac = structuredClone(prev);
       wrongMac.interfaces[1].mac = "02:00:00:00:00:01";
       expect(check(wrongMac).json.msg).toBe(`Interface eth0 Mac 02:00:00:00:00:01 doesn't match container Mac: ${prev.interfaces[1].mac}`);
@@ -297,7 +295,7 @@ describe("ptp: GC and STATUS go to IPAM", () => {
           "cni.dev/valid-attachments": [{ containerID: "c1", ifname: "eth0" }],
         };
         for (const command of ["GC", "STATUS"] as const) {
-          const out = call(OURS, node, { command, path: bin.dir, conf: c });
+          const out = runIn(node, OURS, { command, path: bin.dir, conf: c });
           expect([out.code, out.stdout]).toEqual([0, ""]);
         }
         const lines = readFileSync(log, "utf8").trim().split("\n");
@@ -326,8 +324,8 @@ describe("ptp against the reference", () => {
           try {
             const cm = conf(v, dataDir, { mtu: 1450 }, ipam);
             const ct = conf(v, store.dir, { mtu: 1450 }, ipam);
-            const a = call(OURS, n1, { command: "ADD", netns: mine!.path, conf: cm });
-            const b = call(REF, n2!, { command: "ADD", netns: theirs!.path, conf: ct });
+            const a = runIn(n1, OURS, { command: "ADD", netns: mine!.path, conf: cm });
+            const b = runIn(n2!, REF, { command: "ADD", netns: theirs!.path, conf: ct });
             expect([a.code, b.code]).toEqual([0, 0]);
             const ha = a.json.interfaces[0].name;
             const hb = b.json.interfaces[0].name;
@@ -351,13 +349,13 @@ describe("ptp against the reference", () => {
             }
             if (compareVersions(v, "0.4.0") >= 0) {
               // Each checks the other's attachment: the kernel state is what both expect.
-              const ca = call(REF, n1, { command: "CHECK", netns: mine!.path, conf: { ...cm, prevResult: a.json } });
-              const cb = call(OURS, n2!, { command: "CHECK", netns: theirs!.path, conf: { ...ct, prevResult: b.json } });
+              const ca = runIn(n1, REF, { command: "CHECK", netns: mine!.path, conf: { ...cm, prevResult: a.json } });
+              const cb = runIn(n2!, OURS, { command: "CHECK", netns: theirs!.path, conf: { ...ct, prevResult: b.json } });
               expect([ca.code, cb.code, ca.stdout, cb.stdout]).toEqual([0, 0, "", ""]);
             }
             // Each deletes the other's attachment: switching implementations on a live node.
-            expect(call(REF, n1, { command: "DEL", netns: mine!.path, conf: cm }).code).toBe(0);
-            expect(call(OURS, n2!, { command: "DEL", netns: theirs!.path, conf: ct }).code).toBe(0);
+            expect(runIn(n1, REF, { command: "DEL", netns: mine!.path, conf: cm }).code).toBe(0);
+            expect(runIn(n2!, OURS, { command: "DEL", netns: theirs!.path, conf: ct }).code).toBe(0);
             expect([links(n1), links(n2!), links(mine!), links(theirs!), routeState(n1), routeState(n2!)]).toEqual([[], [], [], [], [], []]);
             expect([allocated(dataDir), allocated(store.dir)]).toEqual([[], []]);
           } finally {
@@ -371,8 +369,8 @@ describe("ptp against the reference", () => {
   rootTest("IPAM errors come through as the reference passes them", () =>
     withNode(1, async (node, [pod], dataDir) => {
       const c = conf("1.0.0", dataDir, {}, { subnet: "not-a-subnet" });
-      const a = call(OURS, node, { command: "ADD", netns: pod!.path, conf: c });
-      const b = call(REF, node, { command: "ADD", netns: pod!.path, conf: c });
+      const a = runIn(node, OURS, { command: "ADD", netns: pod!.path, conf: c });
+      const b = runIn(node, REF, { command: "ADD", netns: pod!.path, conf: c });
       expect([a.json.code, a.json.msg]).toEqual([b.json.code, b.json.msg]);
       expect([links(node), links(pod!)]).toEqual([[], []]);
     }),
@@ -393,20 +391,20 @@ describe("ptp: ipMasq", () => {
     withNode(1, (node, [pod], dataDir) => {
       const c = conf("1.0.0", dataDir, { ipMasq: true });
       // The reference's rules for the same network, container and address.
-      const ref = call(REF, node, { command: "ADD", netns: pod!.path, conf: c });
+      const ref = runIn(node, REF, { command: "ADD", netns: pod!.path, conf: c });
       expect(ref.code).toBe(0);
       const theirs = natCNI(node);
       expect(theirs.length).toBe(4);
-      expect(call(REF, node, { command: "DEL", netns: pod!.path, conf: c }).code).toBe(0);
+      expect(runIn(node, REF, { command: "DEL", netns: pod!.path, conf: c }).code).toBe(0);
       expect(natCNI(node)).toEqual([]);
 
-      const add = call(OURS, node, { command: "ADD", netns: pod!.path, conf: c });
+      const add = runIn(node, OURS, { command: "ADD", netns: pod!.path, conf: c });
       expect(add.code).toBe(0);
       expect(natCNI(node)).toEqual(theirs);
-      const check = call(OURS, node, { command: "CHECK", netns: pod!.path, conf: { ...c, prevResult: add.json } });
+      const check = runIn(node, OURS, { command: "CHECK", netns: pod!.path, conf: { ...c, prevResult: add.json } });
       expect(check.code).toBe(0);
       // DEL without the namespace and without a prevResult still removes the chain and its jump.
-      expect(call(OURS, node, { command: "DEL", netns: "", conf: c }).code).toBe(0);
+      expect(runIn(node, OURS, { command: "DEL", netns: "", conf: c }).code).toBe(0);
       expect(natCNI(node)).toEqual([]);
       expect(allocated(dataDir)).toEqual([]);
     }),
@@ -415,30 +413,23 @@ describe("ptp: ipMasq", () => {
   rootTest("ipMasqBackend nftables: the reference's table and rule, gone after DEL", () =>
     withNode(1, (node, [pod], dataDir) => {
       const c = conf("1.0.0", dataDir, { ipMasq: true, ipMasqBackend: "nftables" });
-      const add = call(OURS, node, { command: "ADD", netns: pod!.path, conf: c });
+      const add = runIn(node, OURS, { command: "ADD", netns: pod!.path, conf: c });
       expect(add.code).toBe(0);
       const ip = add.json.ips[0].address.split("/")[0];
       const table = node.exec(["nft", "list", "table", "inet", "cni_plugins_masquerade"]);
       expect(table).toContain(`ip saddr ${ip} ip daddr != 10.77.0.0/24 masquerade comment`);
       expect(table).toContain("goto masq_checks");
       expect(natCNI(node)).toEqual([]);
-      expect(call(OURS, node, { command: "DEL", netns: pod!.path, conf: c }).code).toBe(0);
+      expect(runIn(node, OURS, { command: "DEL", netns: pod!.path, conf: c }).code).toBe(0);
       expect(node.exec(["nft", "list", "table", "inet", "cni_plugins_masquerade"])).not.toContain("masquerade comment");
     }),
   );
 });
 
-describe("ptp: a bad IPAM section changes nothing", () => {
-  const bin = useBinDir();
-  for (const bad of badIpamCases({ type: "host-local", subnet: "10.77.0.0/24" })) {
-    rootTest(`${bad.name}: code 7, no pair, no reservation`, () =>
-      withNode(1, (node, [pod], dataDir) => {
-        const c = { ...conf("1.0.0", dataDir), ipam: { ...bad.ipam, ...(bad.ipam.type === "host-local" ? { dataDir } : {}) } };
-        const r = call([join(bin.dir, "ptp")], node, { command: "ADD", netns: pod!.path, path: bin.dir, conf: c });
-        expect([r.code, r.json.code]).toEqual([1, 7]);
-        expect(r.json.msg).toContain(bad.msg);
-        expect([links(node), links(pod!), allocated(dataDir)]).toEqual([[], [], []]);
-      }),
-    );
-  }
+badIpamChangesNothing("ptp", {
+  subnet: "10.77.0.0/24",
+  what: "no pair, no reservation",
+  conf: (dataDir) => conf("1.0.0", dataDir),
+  node: withNode,
+  unchanged: (node, pod, dataDir) => expect([links(node), links(pod), allocated(dataDir)]).toEqual([[], [], []]),
 });

@@ -6,7 +6,7 @@ import { ours, reference, runIn, tempDir } from "../../../test/helpers/plugin-ru
 import type { CmdArgs } from "../../skel/cmd-args.ts";
 import type { NetConf } from "../../spec/types.ts";
 import { checkAllowlist, loadNetConf, readAllowlist, sysctlName } from "./_conf.ts";
-import { prev, withAllowlist, withPod } from "../../../test/helpers/tuning-kit.ts";
+import { prev, tuningConf, withAllowlist, withPod } from "../../../test/helpers/tuning-kit.ts";
 
 const OURS = ours("tuning");
 const REF = reference("tuning");
@@ -62,7 +62,7 @@ describe("tuning on a pod", () => {
     withPod((node, pod, dataDir) => {
       const allow = withAllowlist(["^net\\.ipv4\\.conf\\.IFNAME\\.arp_filter$"]);
       try {
-        const base = { cniVersion: "1.0.0", name: "tun", type: "tuning", dataDir, mtu: 1300, prevResult: prev(pod) };
+        const base = tuningConf(dataDir, prev(pod), { mtu: 1300 });
         const run = (sysctl: Record<string, string>) =>
           runIn(node, OURS, { command: "ADD", netns: pod.path, containerID: "al", wrap: allow.wrap, conf: { ...base, sysctl } });
         const refused = run({ "net.ipv4.conf.IFNAME.arp_filter": "1", "net.ipv4.conf.all.log_martians": "1" });
@@ -86,7 +86,7 @@ describe("tuning on a pod", () => {
   ] as const) {
     rootTest(`${what}: the same MAC and result as the reference; DEL puts the old one back`, () =>
       withPod((node, pod, dataDir) => {
-        const c = { cniVersion: "1.0.0", name: "tun", type: "tuning", dataDir, mac: "c2:00:00:00:00:0a", ...extra, prevResult: prev(pod) };
+        const c = tuningConf(dataDir, prev(pod), { mac: "c2:00:00:00:00:0a", ...extra });
         const mac = () => pod.ipJson("link", "show", "dev", "eth0")[0].address;
         const before = mac();
         const results: unknown[] = [];

@@ -3,7 +3,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { rootTest } from "../../../test/helpers/netns.ts";
 import { ours, reference, runIn } from "../../../test/helpers/plugin-run.ts";
-import { prev, withAllowlist, withPod } from "../../../test/helpers/tuning-kit.ts";
+import { prev, tuningConf, withAllowlist, withPod } from "../../../test/helpers/tuning-kit.ts";
 
 const OURS = ours("tuning");
 const REF = reference("tuning");
@@ -12,7 +12,7 @@ describe("tuning: DEL, CHECK messages, duplicates, retried ADD", () => {
   rootTest("DEL restores even when the allow-list or the config changed since the ADD", () =>
     withPod((node, pod, dataDir) => {
       const sysctl = { "net.ipv4.conf.IFNAME.arp_filter": "1" };
-      const c = { cniVersion: "1.0.0", name: "tun", type: "tuning", dataDir, mtu: 1300, sysctl, prevResult: prev(pod) };
+      const c = tuningConf(dataDir, prev(pod), { mtu: 1300, sysctl });
       const allowAll = withAllowlist(["^net\\."]);
       const allowNone = withAllowlist(["^nothing$"]);
       try {
@@ -49,7 +49,7 @@ describe("tuning: DEL, CHECK messages, duplicates, retried ADD", () => {
       // Its own UTS namespace, so even a wrong DEL cannot touch the machine's domainname;
       // the domainname it ends with goes to stderr after the plugin's own output.
       const wrap = ["unshare", "-u", "sh", "-c", '"$0" "$@"; rc=$?; echo "domainname=$(cat /proc/sys/kernel/domainname)" >&2; exit $rc'];
-      const c = { cniVersion: "1.0.0", name: "tun", type: "tuning", dataDir, prevResult: prev(pod) };
+      const c = tuningConf(dataDir, prev(pod));
       for (const name of ["kernel/domainname", "kernel.domainname", "net/../kernel/domainname"]) {
         const file = join(dataDir, "pw_eth0.json");
         writeFileSync(file, JSON.stringify({ mtu: 1280, sysctl: { "net/ipv4/conf/eth0/arp_filter": "1", [name]: "cni-ts-pwned" } }));
@@ -66,7 +66,7 @@ describe("tuning: DEL, CHECK messages, duplicates, retried ADD", () => {
 
   rootTest("CHECK fails with the reference's messages for a changed sysctl and promisc mode", () =>
     withPod((node, pod, dataDir) => {
-      const c = { cniVersion: "1.0.0", name: "tun", type: "tuning", dataDir, sysctl: { "net.ipv4.conf.eth0.arp_filter": "1" }, prevResult: prev(pod) };
+      const c = tuningConf(dataDir, prev(pod), { sysctl: { "net.ipv4.conf.eth0.arp_filter": "1" } });
       expect(runIn(node, OURS, { command: "ADD", netns: pod.path, containerID: "ck", conf: c }).code).toBe(0);
       const both = () => [REF, OURS].map((argv) => runIn(node, argv, { command: "CHECK", netns: pod.path, containerID: "ck", conf: c }).json?.msg);
       expect(both()).toEqual([undefined, undefined]);
@@ -86,7 +86,7 @@ describe("tuning: DEL, CHECK messages, duplicates, retried ADD", () => {
     withPod((node, pod, dataDir) => {
       const link = () => pod.ipJson("-d", "link", "show", "dev", "eth0")[0];
       const before = { mtu: link().mtu, txqlen: link().txqlen };
-      const c = { cniVersion: "1.0.0", name: "tun", type: "tuning", dataDir, mtu: 1400, prevResult: prev(pod) };
+      const c = tuningConf(dataDir, prev(pod), { mtu: 1400 });
       const call = (command: "ADD" | "DEL", conf: object) => runIn(node, OURS, { command, netns: pod.path, containerID: "re", conf }).code;
       expect(call("ADD", c)).toBe(0);
       expect(call("ADD", { ...c, mtu: 1300, txQLen: 77 })).toBe(0);
@@ -100,15 +100,7 @@ describe("tuning: DEL, CHECK messages, duplicates, retried ADD", () => {
   rootTest("a failed ADD puts back what it had changed and leaves no backup (the reference leaves both)", () =>
     withPod((node, pod, dataDir) => {
       // The kernel refuses a multicast MAC, after the sysctl was written.
-      const c = {
-        cniVersion: "1.0.0",
-        name: "tun",
-        type: "tuning",
-        dataDir,
-        sysctl: { "net.ipv4.conf.IFNAME.arp_filter": "1" },
-        mac: "01:00:5e:00:00:01",
-        prevResult: prev(pod),
-      };
+      const c = tuningConf(dataDir, prev(pod), { sysctl: { "net.ipv4.conf.IFNAME.arp_filter": "1" }, mac: "01:00:5e:00:00:01" });
       const r = runIn(node, OURS, { command: "ADD", netns: pod.path, containerID: "f", conf: c });
       expect([r.code, r.json.code]).toEqual([1, 999]);
       expect(r.json.msg).toContain('failed to tune "eth0"');
@@ -120,7 +112,7 @@ describe("tuning: DEL, CHECK messages, duplicates, retried ADD", () => {
   rootTest("an interface name with a dot: IFNAME stays one level (current reference; Debian's v1.1.1 splits it)", () =>
     withPod((node, pod, dataDir) => {
       pod.exec(["ip", "link", "set", "eth0", "name", "e.1"]);
-      const c = { cniVersion: "1.0.0", name: "tun", type: "tuning", dataDir, sysctl: { "net.ipv4.conf.IFNAME.arp_filter": "1" }, prevResult: prev(pod) };
+      const c = tuningConf(dataDir, prev(pod), { sysctl: { "net.ipv4.conf.IFNAME.arp_filter": "1" } });
       const p = { ...c, prevResult: { ...c.prevResult, interfaces: [{ name: "e.1", sandbox: pod.path }] } };
       const call = (argv: string[], command: "ADD" | "CHECK" | "DEL") =>
         runIn(node, argv, { command, netns: pod.path, containerID: "dot", ifName: "e.1", conf: p });

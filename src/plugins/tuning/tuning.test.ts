@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { rootTest, type TestNetns } from "../../../test/helpers/netns.ts";
 import { ours, reference, runIn, type Call } from "../../../test/helpers/plugin-run.ts";
-import { prev, withPod } from "../../../test/helpers/tuning-kit.ts";
+import { prev, tuningConf, withPod } from "../../../test/helpers/tuning-kit.ts";
 
 const OURS = ours("tuning");
 const REF = reference("tuning");
@@ -33,7 +33,7 @@ function state(pod: TestNetns) {
 describe("tuning", () => {
   rootTest("the same settings as the reference; DEL restores them; backups are read across", () =>
     withPod((node, pod, dataDir) => {
-      const c = { cniVersion: "1.0.0", name: "tun", type: "tuning", dataDir, ...settings, prevResult: prev(pod) };
+      const c = tuningConf(dataDir, prev(pod), settings);
       const call = (argv: string[], command: Call["command"], cc: object = c) => runIn(node, argv, { command, netns: pod.path, containerID: "ctr1", conf: cc });
       const before = state(pod);
       expect(call(REF, "ADD").code).toBe(0);
@@ -67,7 +67,7 @@ describe("tuning", () => {
 
   rootTest("txQLen set and restored", () =>
     withPod((node, pod, dataDir) => {
-      const c = { cniVersion: "1.0.0", name: "tun", type: "tuning", dataDir, txQLen: 500, prevResult: prev(pod) };
+      const c = tuningConf(dataDir, prev(pod), { txQLen: 500 });
       const before = state(pod).txqlen;
       expect(runIn(node, OURS, { command: "ADD", netns: pod.path, containerID: "q", conf: c }).code).toBe(0);
       expect(state(pod).txqlen).toBe(500);
@@ -79,14 +79,7 @@ describe("tuning", () => {
 
   rootTest("sysctls only: no link needed, as for the reference (Multus's auxiliary chain names an interface nobody made); link settings still need it", () =>
     withPod((node, pod, dataDir) => {
-      const c = {
-        cniVersion: "1.0.0",
-        name: "tun",
-        type: "tuning",
-        dataDir,
-        sysctl: { "net.ipv4.conf.eth0.arp_filter": "1" },
-        prevResult: { cniVersion: "1.0.0" },
-      };
+      const c = tuningConf(dataDir, { cniVersion: "1.0.0" }, { sysctl: { "net.ipv4.conf.eth0.arp_filter": "1" } });
       const call = (argv: string[], command: Call["command"], cc: object = c) =>
         runIn(node, argv, { command, netns: pod.path, containerID: "aux", ifName: "net9", conf: cc });
       const before = state(pod).arp_filter;
@@ -118,7 +111,7 @@ describe("tuning", () => {
           command: "ADD",
           netns: pod.path,
           containerID: "ctr1",
-          conf: { cniVersion: "1.0.0", name: "tun", type: "tuning", dataDir, ...extra, prevResult: prev(pod) },
+          conf: tuningConf(dataDir, prev(pod), extra),
         });
         expect(r.json.code).toBe(7);
       }
@@ -128,7 +121,7 @@ describe("tuning", () => {
 
   rootTest("GC drops the backups of attachments that are gone; DEL without the namespace drops its backup", () =>
     withPod((node, pod, dataDir) => {
-      const c = { cniVersion: "1.0.0", name: "tun", type: "tuning", dataDir, mtu: 1450, prevResult: prev(pod) };
+      const c = tuningConf(dataDir, prev(pod), { mtu: 1450 });
       for (const id of ["a", "b"]) expect(runIn(node, OURS, { command: "ADD", netns: pod.path, containerID: id, conf: c }).code).toBe(0);
       const gc = { cniVersion: "1.1.0", name: "tun", type: "tuning", dataDir, "cni.dev/valid-attachments": [{ containerID: "a", ifname: "eth0" }] };
       expect(runIn(node, OURS, { command: "GC", netns: pod.path, conf: gc }).code).toBe(0);
