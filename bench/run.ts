@@ -60,11 +60,27 @@ export interface CaseResult {
   /** Named ratios (e.g. "cni-ts / Go") of medians. */
   ratios: Record<string, number>;
   /** Judged on one side (e.g. "cni-ts": the plugin links, no daemon), by one of the ratios. */
-  target?: { side: string; ratio: string; max: number; met: boolean };
+  target?: Target;
+  /**
+   * Instead of `target`, when a case is judged on more than one side (the issue names
+   * both, or does not say which): each side's own target, met or not on its own.
+   */
+  targets?: Target[];
   notes: string[];
   /** For cases over a scale (pods, reservations): x -> side -> median. */
   series?: { x: string; values: Record<string, number> }[];
 }
+
+/** A target: `ratio` (one of the case's ratios, of `side`) at most `max`. */
+export interface Target {
+  side: string;
+  ratio: string;
+  max: number;
+  met: boolean;
+}
+
+/** The targets of a case, whichever field holds them. */
+const targetsOf = (r: CaseResult): Target[] => (r.target ? [r.target] : (r.targets ?? []));
 
 const results: CaseResult[] = [];
 const ratio = (a: number, b: number) => +(a / b).toFixed(2);
@@ -85,9 +101,10 @@ function record(c: Omit<CaseResult, "sides" | "ratios"> & { samples: Record<stri
   for (const [name, a, b] of c.ratios) ratios[name] = ratio(sides[a]!.median, sides[b]!.median);
   const { samples: _, ...rest } = c;
   const r: CaseResult = { ...rest, sides, ratios };
-  if (r.target && !r.target.ratio.startsWith(`${r.target.side} `))
-    throw new Error(`target of ${r.id}: ${r.target.ratio} is not a ratio of side ${r.target.side}`);
-  if (r.target) r.target.met = ratios[r.target.ratio]! <= r.target.max;
+  for (const t of targetsOf(r)) {
+    if (!t.ratio.startsWith(`${t.side} `)) throw new Error(`target of ${r.id}: ${t.ratio} is not a ratio of side ${t.side}`);
+    t.met = ratios[t.ratio]! <= t.max;
+  }
   results.push(r);
   print(r);
   return r;
@@ -97,7 +114,7 @@ function print(r: CaseResult) {
   console.log(`\n${r.title}`);
   for (const [k, s] of Object.entries(r.sides)) console.log(`  ${k.padEnd(16)} median ${s.median} ${r.unit}  (p10 ${s.p10}, p90 ${s.p90}, n=${s.n})`);
   for (const [k, v] of Object.entries(r.ratios)) console.log(`  ${k.padEnd(34)} ${v}x`);
-  if (r.target) console.log(`  target (judged on ${r.target.side}): ${r.target.ratio} <= ${r.target.max}: ${r.target.met ? "met" : "NOT met"}`);
+  for (const t of targetsOf(r)) console.log(`  target (judged on ${t.side}): ${t.ratio} <= ${t.max}: ${t.met ? "met" : "NOT met"}`);
   for (const n of r.notes) console.log(`  note: ${n}`);
 }
 
@@ -318,8 +335,17 @@ function libcniCase(id: string, title: string, opts: { ipMasq: boolean; portmap?
       ["cni-ts / Go", "cni-ts", "Go"],
       ["cni-ts + daemon / Go", "cni-ts + daemon", "Go"],
     ],
-    target: { side: "cni-ts", ratio: "cni-ts / Go", max, met: false },
+    // The issue does not say which side: each is judged on its own.
+    targets: bothSides(max),
   });
+}
+
+/** The same target on the plugin links without a daemon and on the daemon's side, each judged on its own. */
+function bothSides(max: number): Target[] {
+  return [
+    { side: "cni-ts", ratio: "cni-ts / Go", max, met: false },
+    { side: "cni-ts + daemon", ratio: "cni-ts + daemon / Go", max, met: false },
+  ];
 }
 
 if (want("bridge")) libcniCase("bridge", "bridge + host-local ADD+DEL through the Go libcni", { ipMasq: false }, 0.8);
@@ -373,9 +399,10 @@ if (want("concurrent")) {
       ["cni-ts / Go", "cni-ts", "Go"],
       ["cni-ts + daemon / Go", "cni-ts + daemon", "Go"],
     ],
-    target: { side: "cni-ts", ratio: "cni-ts / Go", max: 0.7, met: false },
+    targets: bothSides(0.7),
   });
-  if (notes[0]!.includes("failures")) r.target!.met = false;
+  // A side with an error or a duplicate address does not meet its target, whatever its time.
+  for (const t of r.targets!) if (notes.some((n) => n.startsWith(`${t.side} round`))) t.met = false;
 }
 
 if (want("node-fill")) {
@@ -542,7 +569,11 @@ if (want("podman")) {
           ["cni-ts / Go", "cni-ts", "Go"],
           ["cni-ts + daemon / Go", "cni-ts + daemon", "Go"],
         ],
-        target: { side: "cni-ts", ratio: "cni-ts / Go", max: 1.1, met: false },
+        // The issue's two targets: 1.0x with the daemon running, 1.1x without it.
+        targets: [
+          { side: "cni-ts", ratio: "cni-ts / Go", max: 1.1, met: false },
+          { side: "cni-ts + daemon", ratio: "cni-ts + daemon / Go", max: 1.0, met: false },
+        ],
       });
     } finally {
       stopDaemon();
@@ -599,7 +630,10 @@ function updateBenchmarksMd(d: typeof doc) {
   for (const r of d.results) {
     const scaled = !!r.series;
     const sides = scaled ? {} : r.sides;
-    const target = r.target ? `on ${r.target.side}: ${r.target.ratio} ≤ ${r.target.max}: **${r.target.met ? "met" : "not met"}**` : "–";
+    const target =
+      targetsOf(r)
+        .map((t) => `on ${t.side}: ${t.ratio} ≤ ${t.max}: **${t.met ? "met" : "not met"}**`)
+        .join("<br>") || "–";
     const ratios =
       Object.entries(r.ratios)
         .map(([k, v]) => `${k} ${v}${k.endsWith("MB") ? "" : "x"}`)

@@ -5,21 +5,14 @@
  */
 import { wireOwnPlugins } from "../cli/own-plugins.ts";
 import { hasPlugin, loadPlugin } from "../plugins/registry.ts";
-import { setNamespaceTypeReader } from "../skel/netns-check.ts";
 import { runPlugin } from "../skel/run.ts";
 import { CniError, ErrorCode } from "../spec/error.ts";
 import { marshalIndent } from "../spec/json.ts";
-import { namespaceTypeOf } from "../sys/netns.ts";
 import type { CniAnswer, CniRequest } from "./protocol.ts";
 
-/**
- * Readies this thread to run commands: our own IPAM and delegates in-process, and a
- * namespace's type read with an ioctl (libc is bound here anyway) rather than from the
- * mount table, which grows with the node's pods.
- */
+/** Readies this thread to run commands: our own IPAM and delegates run in-process, as in a plugin process. */
 export function wireCommandRunner(): void {
   wireOwnPlugins();
-  setNamespaceTypeReader(namespaceTypeOf);
 }
 
 /** Runs one plugin command as the plugin process would have. */

@@ -72,9 +72,17 @@ export function hasPlugin(type: string): boolean {
   return Object.hasOwn(PLUGINS, type);
 }
 
-/** Loads the module of a plugin type; throws when the type is not built in. */
-export async function loadPlugin(type: string): Promise<PluginModule> {
+const loaded = new Map<string, Promise<PluginModule>>();
+
+/**
+ * Loads the module of a plugin type; throws when the type is not built in. Each type's
+ * module is asked for once per thread: a daemon runs thousands of commands, and a
+ * dynamic import of a module already loaded still costs a trip through the loader.
+ */
+export function loadPlugin(type: string): Promise<PluginModule> {
   const load = PLUGINS[type];
-  if (!load) throw new Error(`Unknown plugin type "${type}"`);
-  return (await load()).plugin;
+  if (!load) return Promise.reject(new Error(`Unknown plugin type "${type}"`));
+  let p = loaded.get(type);
+  if (!p) loaded.set(type, (p = load().then((m) => m.plugin)));
+  return p;
 }
