@@ -4,18 +4,18 @@
  * Anything else (a Go plugin, another version of ours) is started as a process. Wired
  * at the entry point (main.ts, the CLI), so no layer below imports the plugin registry.
  */
-import { realpathSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { setDelegateExec } from "../runtime/delegate.ts";
 import { defaultExec, type ExecOptions, type InProcessRunner, type PluginExec } from "../runtime/exec.ts";
 import { runPlugin, validatePlugin } from "../skel/run.ts";
 import { hasPlugin, loadPlugin } from "../plugins/registry.ts";
+import { nodeFs } from "../sys/node-fs.ts";
 
 let self: string | undefined;
 
 function realpathOrEmpty(p: string): string {
   try {
-    return realpathSync(p);
+    return nodeFs().realpathSync(p);
   } catch {
     return "";
   }

@@ -3,12 +3,12 @@
  * invoke.Exec. Tests wrap it (run plugins under `ip netns exec NODE`); the top layer
  * can hand in an in-process hook to run our own plugin types without a process.
  */
-import { statSync } from "node:fs";
 import { join } from "node:path";
 import type { Invocation, Outcome } from "../skel/run.ts";
 import { CniError, ErrorCode, errorMessage } from "../spec/error.ts";
 import type { VersionInfo } from "../spec/version.ts";
 import { validatePluginType } from "../spec/validate.ts";
+import { isRegularFile, statPath } from "../sys/stat.ts";
 import { PluginError, decodePluginFailure } from "./plugin-error.ts";
 
 /** Finds and runs plugins; every runtime operation goes through one of these. */
@@ -61,7 +61,7 @@ export function findInPath(type: string, paths: readonly string[]): string {
     if (dir === "") continue;
     const full = join(dir, type);
     try {
-      if (statSync(full).isFile()) return full;
+      if (isRegularFile(statPath(full))) return full;
     } catch {
       // not in this directory
     }

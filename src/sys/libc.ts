@@ -132,10 +132,14 @@ function cstr(s: string): Buffer {
 }
 
 export const O_RDONLY = 0;
+export const O_WRONLY = 1;
 export const O_RDWR = 2;
 export const O_CLOEXEC = 0o2000000;
 export const O_CREAT = 0o100;
-export const O_NOFOLLOW = 0o400000;
+export const O_EXCL = 0o200;
+export const O_APPEND = 0o2000;
+/** Differs by architecture (arm64 swaps it with O_DIRECTORY). */
+export const O_NOFOLLOW = process.arch === "arm64" ? 0o100000 : 0o400000;
 export const O_NONBLOCK = 0o4000;
 export const LOCK_EX = 2;
 export const LOCK_UN = 8;

@@ -33,6 +33,11 @@ export function statPath(path: string, opts: { follow?: boolean } = {}): FileSta
   };
 }
 
+/** True for a regular file. */
+export function isRegularFile(st: FileStat): boolean {
+  return (st.mode & 0o170000) === 0o100000;
+}
+
 /** True when something is at `path` (a symlink counts by its target, as existsSync). */
 export function pathExists(path: string): boolean {
   try {

@@ -63,6 +63,16 @@ describe("state files never follow a planted symlink", () => {
     expect(readStateFile(victim)).toBe("precious\n");
   });
 
+  test("readStateFile decodes as node:fs did: UTF-8 with a byte order mark kept, latin1 on request, any size", () => {
+    const f = join(dir, "bom");
+    writeFileSync(f, Buffer.from([0xef, 0xbb, 0xbf, 0x7b, 0x7d, 0xe9]));
+    expect(readStateFile(f)).toBe(readFileSync(f, "utf8"));
+    expect(readStateFile(f, "latin1")).toBe(readFileSync(f, "latin1"));
+    const big = "x".repeat(200_000);
+    writeFileSync(f, big);
+    expect(readStateFile(f)).toBe(big);
+  });
+
   test("writeTempFile skips a name that is taken", () => {
     const names = new Set<string>();
     for (let i = 0; i < 20; i++) names.add(writeTempFile(dir, "t"));

@@ -9,10 +9,11 @@
  * appends and reads open with O_NOFOLLOW|O_NONBLOCK and accept only regular files;
  * directories we make below a configured root are 0700 and must not be symlinks.
  */
-import { closeSync, constants, fstatSync, fsyncSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from "node:fs";
 import { join } from "node:path";
-
-const { O_WRONLY, O_RDONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_APPEND, O_CLOEXEC } = constants as Record<string, number>;
+import { O_APPEND, O_CLOEXEC, O_CREAT, O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_RDONLY, O_WRONLY, close, open } from "./libc.ts";
+import { nodeFs } from "./node-fs.ts";
+import { readFd } from "./read-fd.ts";
+import { isRegularFile, statPath } from "./stat.ts";
 
 /** A state path that is a symlink or not the kind of file expected. */
 export class StateFileError extends Error {
@@ -43,16 +44,16 @@ function errnoCode(e: unknown): string | undefined {
  * symlink or not a directory is refused. Returns the full path.
  */
 export function ensureStateDir(root: string, ...subdirs: string[]): string {
-  mkdirSync(root, { recursive: true, mode: 0o700 });
+  nodeFs().mkdirSync(root, { recursive: true, mode: 0o700 });
   let dir = root;
   for (const sub of subdirs) {
     dir = join(dir, sub);
     try {
-      mkdirSync(dir, { mode: 0o700 });
+      nodeFs().mkdirSync(dir, { mode: 0o700 });
     } catch (e) {
       if (errnoCode(e) !== "EEXIST") throw e;
     }
-    const st = lstatSync(dir);
+    const st = nodeFs().lstatSync(dir);
     if (st.isSymbolicLink()) throw new StateFileError(dir, "a symlink where a directory should be");
     if (!st.isDirectory()) throw new StateFileError(dir, "not a directory");
   }
@@ -66,7 +67,7 @@ function randomSuffix(): string {
 function writeAll(fd: number, data: string | Uint8Array): void {
   const buf = typeof data === "string" ? Buffer.from(data) : data;
   let off = 0;
-  while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
+  while (off < buf.length) off += nodeFs().writeSync(fd, buf, off, buf.length - off);
 }
 
 /**
@@ -74,16 +75,16 @@ function writeAll(fd: number, data: string | Uint8Array): void {
  * file, a symlink, a FIFO) is there already, and never follows a symlink.
  */
 export function createStateFile(path: string, data: string | Uint8Array, opts: WriteOptions = {}): void {
-  const fd = openSync(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, opts.mode ?? 0o600);
+  const fd = nodeFs().openSync(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, opts.mode ?? 0o600);
   try {
     writeAll(fd, data);
-    if (opts.durable) fsyncSync(fd);
+    if (opts.durable) nodeFs().fsyncSync(fd);
   } catch (e) {
-    closeSync(fd);
-    unlinkSync(path);
+    nodeFs().closeSync(fd);
+    nodeFs().unlinkSync(path);
     throw e;
   }
-  closeSync(fd);
+  nodeFs().closeSync(fd);
 }
 
 /**
@@ -111,10 +112,10 @@ export function writeTempFile(dir: string, data: string | Uint8Array, opts: Writ
 export function writeStateFile(path: string, data: string | Uint8Array, opts: WriteOptions = {}): void {
   const tmp = writeTempFile(join(path, ".."), data, opts);
   try {
-    renameSync(tmp, path);
+    nodeFs().renameSync(tmp, path);
   } catch (e) {
     try {
-      unlinkSync(tmp);
+      nodeFs().unlinkSync(tmp);
     } catch {
       // already gone
     }
@@ -124,30 +125,40 @@ export function writeStateFile(path: string, data: string | Uint8Array, opts: Wr
 
 /** Appends to a regular file (created 0600 when missing); a symlink or anything else is refused. */
 export function appendStateFile(path: string, data: string | Uint8Array): void {
-  const fd = openSync(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0o600);
+  const fd = nodeFs().openSync(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0o600);
   try {
-    if (!fstatSync(fd).isFile()) throw new StateFileError(path, "not a regular file");
+    if (!nodeFs().fstatSync(fd).isFile()) throw new StateFileError(path, "not a regular file");
     writeAll(fd, data);
   } finally {
-    closeSync(fd);
+    nodeFs().closeSync(fd);
   }
 }
 
 /**
  * Opens a state file for reading without following a symlink or blocking on a FIFO;
  * undefined when it is missing or not a regular file (a planted link reads as absent).
+ * Through libc, not node:fs: a plugin that only reads its state does not load node:fs.
  */
 function openForRead(path: string): number | undefined {
   let fd: number;
   try {
-    fd = openSync(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
   } catch (e) {
     const code = errnoCode(e);
     if (code === "ENOENT" || code === "ELOOP" || code === "ENOTDIR") return undefined;
+    // Anything else is thrown in node:fs's words, as it always was.
+    nodeFs().closeSync(nodeFs().openSync(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
     throw e;
   }
-  if (!fstatSync(fd).isFile()) {
-    closeSync(fd);
+  let st;
+  try {
+    st = statPath(`/proc/self/fd/${fd}`);
+  } catch (e) {
+    close(fd);
+    throw e;
+  }
+  if (!isRegularFile(st)) {
+    close(fd);
     return undefined;
   }
   return fd;
@@ -158,16 +169,18 @@ export function readStateFile(path: string, encoding: BufferEncoding = "utf8"): 
   const fd = openForRead(path);
   if (fd === undefined) return undefined;
   try {
-    return readFileSync(fd, encoding);
+    if (encoding !== "utf8") return nodeFs().readFileSync(fd, encoding);
+    // As node:fs decodes: a byte order mark is kept.
+    return new TextDecoder("utf-8", { ignoreBOM: true }).decode(readFd(fd).data);
   } finally {
-    closeSync(fd);
+    close(fd);
   }
 }
 
 /** Removes a state file (a symlink there is removed, never its target); missing is fine. */
 export function removeStateFile(path: string): void {
   try {
-    unlinkSync(path);
+    nodeFs().unlinkSync(path);
   } catch (e) {
     if (errnoCode(e) !== "ENOENT") throw e;
   }

@@ -2,8 +2,8 @@
  * /proc/sys entries. The net.* ones belong to the network namespace of the thread that
  * opens them, so the namespaced variants open them synchronously inside runIn.
  */
-import { readFileSync, writeFileSync } from "node:fs";
 import type { NetNS } from "./netns.ts";
+import { nodeFs } from "./node-fs.ts";
 
 /**
  * The /proc/sys path of a sysctl given as "net.ipv4.ip_forward" or "net/ipv4/ip_forward".
@@ -20,7 +20,7 @@ export function sysctlPath(name: string): string {
 /** Reads a sysctl, trailing newline removed; inside `ns` when given. */
 export function sysctlGet(name: string, ns?: NetNS): string {
   const path = sysctlPath(name);
-  const read = () => readFileSync(path, "utf8").replace(/\n$/, "");
+  const read = () => nodeFs().readFileSync(path, "utf8").replace(/\n$/, "");
   return ns ? ns.runIn(read) : read();
 }
 
@@ -28,8 +28,8 @@ export function sysctlGet(name: string, ns?: NetNS): string {
 export function sysctlSet(name: string, value: string | number, ns?: NetNS): string {
   const path = sysctlPath(name);
   const write = () => {
-    writeFileSync(path, String(value));
-    return readFileSync(path, "utf8").replace(/\n$/, "");
+    nodeFs().writeFileSync(path, String(value));
+    return nodeFs().readFileSync(path, "utf8").replace(/\n$/, "");
   };
   return ns ? ns.runIn(write) : write();
 }

@@ -4,8 +4,8 @@
  * so either plugin restores the other's changes. We also record the sysctls' old
  * values under "sysctl", a field the reference ignores.
  */
-import { readdirSync } from "node:fs";
 import { join } from "node:path";
+import { nodeFs } from "../../sys/node-fs.ts";
 import { ensureStateDir, readStateFile, removeStateFile, writeStateFile } from "../../sys/state-file.ts";
 
 export const DEFAULT_DATA_DIR = "/run/cni/tuning";
@@ -55,7 +55,9 @@ export function dropBackup(file: string): void {
 /** The file names of every backup in the directory. */
 export function listBackups(dataDir: string): string[] {
   try {
-    return readdirSync(dataDir).filter((n) => n.endsWith(".json"));
+    return nodeFs()
+      .readdirSync(dataDir)
+      .filter((n) => n.endsWith(".json"));
   } catch {
     return [];
   }

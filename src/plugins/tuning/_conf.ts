@@ -2,12 +2,13 @@
  * The tuning config: the reference's fields, merged from the config, CNI_ARGS,
  * runtimeConfig and args.cni (later sources win), all checked before anything changes.
  */
-import { existsSync, readFileSync } from "node:fs";
 import { parseMAC } from "../../netlink/mac.ts";
 import type { CmdArgs } from "../../skel/cmd-args.ts";
 import { loadArgs } from "../../spec/args.ts";
 import { getFold } from "../../spec/capabilities.ts";
 import type { NetConf } from "../../spec/types.ts";
+import { nodeFs } from "../../sys/node-fs.ts";
+import { pathExists } from "../../sys/stat.ts";
 import { invalidConfig } from "../_shared/errors.ts";
 import { DEFAULT_DATA_DIR } from "./_backup.ts";
 
@@ -57,8 +58,9 @@ export function isNetSysctl(name: string): boolean {
 
 /** The allow-list's regexes (blank lines and "#" comments skipped), or undefined when there is no file. */
 export function readAllowlist(file = ALLOWLIST): RegExp[] | undefined {
-  if (!existsSync(file)) return undefined;
-  const lines = readFileSync(file, "utf8")
+  if (!pathExists(file)) return undefined;
+  const lines = nodeFs()
+    .readFileSync(file, "utf8")
     .split("\n")
     .map((l) => l.trim())
     .filter((l) => l && !l.startsWith("#"));
