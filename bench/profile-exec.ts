@@ -13,7 +13,11 @@
  * - with --cpu-prof, the hottest JS functions of our process (Bun's sampling profiler
  *   on a non-minified compiled build, summed over the runs).
  *
- *   bun bench/profile-exec.ts [--runs N] [--cpu-prof]
+ * --record-order re-records the bytecode order profiles `npm run build` lays the binary
+ * out by (src/exec-order/*.order, BUN_BYTECODE_ORDER_OUT): one run of each command, then
+ * exit. Rebuild afterwards.
+ *
+ *   bun bench/profile-exec.ts [--runs N] [--cpu-prof] [--record-order]
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -21,7 +25,9 @@ import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { BenchNode, median, sh } from "./_node.ts";
 
-const { values } = parseArgs({ options: { runs: { type: "string", default: "20" }, "cpu-prof": { type: "boolean", default: false } } });
+const { values } = parseArgs({
+  options: { runs: { type: "string", default: "20" }, "cpu-prof": { type: "boolean", default: false }, "record-order": { type: "boolean", default: false } },
+});
 const runs = Number(values.runs);
 const BUN = resolve(import.meta.dir, "../node_modules/.bin/bun");
 const GO = "/usr/lib/cni";
@@ -159,6 +165,30 @@ function timeline(argv: string[], env: Record<string, string>, stdin: string): R
     "stdout written": ms(last(/write\(1,/)),
     exit: ms(last(/exit_group/)),
   };
+}
+
+/** Where each command's bytecode order profile goes (the build lists them in this order). */
+const ORDER_FILES: Record<string, string> = { "no-op ADD (tuning)": "noop-add", "bridge ADD (ipMasq)": "bridge-add", "bridge DEL (ipMasq)": "bridge-del" };
+
+if (values["record-order"]) {
+  const dir = resolve(import.meta.dir, "../src/exec-order");
+  try {
+    for (const cmd of CMDS) {
+      const file = join(dir, `${ORDER_FILES[cmd.name]}.order`);
+      before(cmd, w.ourBin, 1);
+      Bun.spawnSync(cmd.argv(w.ourBin), {
+        env: { ...cmd.env(w.ourBin, 1), BUN_BYTECODE_ORDER_OUT: file },
+        stdin: new TextEncoder().encode(cmd.stdin("cni-ts")),
+        stdout: "pipe",
+        stderr: "pipe",
+      });
+      cmd.after?.(w.ourBin, 1);
+      console.log(`${file}: ${readFileSync(file, "utf8").split("\n").length} lines`);
+    }
+  } finally {
+    w.close();
+  }
+  process.exit(0);
 }
 
 try {

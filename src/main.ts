@@ -14,6 +14,16 @@ function invokedAs(): string {
   return path.slice(path.lastIndexOf("/") + 1);
 }
 
+/**
+ * The binary starts with JavaScriptCore's tier-up thresholds raised (package.json:
+ * --compile-jit-policy), so a plugin process's run-once code stays in the interpreter
+ * instead of paying for JIT compiles it never gets back. The CLI and the daemons run long
+ * enough for the JIT to pay: they go back to the normal policy at once.
+ */
+function normalJit(): void {
+  Bun.unsafe.setJITPolicy(1);
+}
+
 async function main(): Promise<void> {
   let name = invokedAs();
   let argsAt = 2;
@@ -21,6 +31,7 @@ async function main(): Promise<void> {
   if (!hasPlugin(name) && process.argv[2] === "plugin" && process.argv[3]) [name, argsAt] = [process.argv[3], 4];
   // `dhcp daemon ...` is the dhcp plugin's daemon, as with the reference binary.
   if (name === "dhcp" && process.argv[argsAt] === "daemon") {
+    normalJit();
     const { runDaemon } = await import("./plugins/dhcp/daemon.ts");
     process.exit(await runDaemon(process.argv.slice(argsAt + 1)));
   }
@@ -43,6 +54,7 @@ async function main(): Promise<void> {
     await pluginMain(plugin.funcs, plugin.info, stdin);
     return;
   }
+  normalJit();
   const [{ runCli }, { wireOwnPlugins }] = await Promise.all([import("./cli/cli.ts"), import("./cli/own-plugins.ts")]);
   wireOwnPlugins();
   process.exitCode = await runCli(process.argv.slice(2));
