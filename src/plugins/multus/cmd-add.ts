@@ -67,8 +67,10 @@ export async function cmdAdd(args: CmdArgs, o: EngineOptions): Promise<Result> {
 
   const opts = runtimeOptions(n, args, o.exec);
   const statuses: NetworkStatus[] = [];
-  // Events are best effort: sent as the delegates finish, awaited together at the end.
-  const events: Promise<void>[] = [];
+  // Events are best effort: sent as the delegates finish, one after the other (a plugin
+  // process then needs one TLS connection to the API server, not one per event), awaited
+  // at the end.
+  let events: Promise<void> = Promise.resolve();
   let result: Result | undefined;
   for (let idx = 0; idx < delegates.length; idx++) {
     const d = delegates[idx]!;
@@ -92,9 +94,8 @@ export async function cmdAdd(args: CmdArgs, o: EngineOptions): Promise<Result> {
     log.verbose(`Add: ${k8s.K8S_POD_NAMESPACE}:${k8s.K8S_POD_NAME}:${pod?.uid ?? "unknownUID"}:${d.name}(${netName}):${ifName} ${JSON.stringify(r)}`);
     const ips = (r.ips ?? []).map((ip) => ip.address);
     if (pod && source && (r.interfaces || r.ips)) {
-      events.push(
-        source.event(pod, "Normal", "AddedInterface", d.name ? `Add ${ifName} [${ips.join(" ")}] from ${d.name}` : `Add ${ifName} [${ips.join(" ")}]`),
-      );
+      const msg = d.name ? `Add ${ifName} [${ips.join(" ")}] from ${d.name}` : `Add ${ifName} [${ips.join(" ")}]`;
+      events = events.then(() => source.event(pod, "Normal", "AddedInterface", msg));
     }
     if (d.masterPlugin || !result) result = r;
     if (r.interfaces || r.ips) await applyDefaultRoute(args, k8s, n, d, ifName, netName);
@@ -102,14 +103,17 @@ export async function cmdAdd(args: CmdArgs, o: EngineOptions): Promise<Result> {
   }
   if (pod && source && !n.systemNamespaces.includes(pod.namespace)) {
     try {
-      await Promise.all([source.setNetworkStatus(pod, formatNetworkStatus(statuses)), ...(o.awaitEvents === false ? [] : events)]);
+      // A plugin process writes the status once its events are out, on the same connection;
+      // a daemon sends events in the background.
+      if (o.awaitEvents !== false) await events;
+      await source.setNetworkStatus(pod, formatNetworkStatus(statuses));
     } catch (e) {
       const msg = errorMessage(e);
       if (msg.includes(`pod "`) && msg.includes(`" not found`)) log.verbose(`warning: tolerated failure writing network status (pod not found): ${msg}`);
       else throw cmdErr(k8s, `error setting the networks status: SetNetworkStatus: failed to update the pod ${pod.name} in out of cluster comm: ${msg}`, e);
     }
   }
-  if (o.awaitEvents !== false) await Promise.all(events);
+  if (o.awaitEvents !== false) await events;
   return result!;
 }
 

@@ -39,22 +39,24 @@ export async function cmdDel(args: CmdArgs, o: EngineOptions): Promise<void> {
   const k8s = k8sArgsOf(args);
   if (n.readinessindicatorfile && !existsSync(n.readinessindicatorfile))
     log.verbose(`warning: readinessindicatorfile @ ${n.readinessindicatorfile} does not exist on CNI DEL`);
-  let source: MultusSource | undefined;
-  let pod: PodInfo | undefined;
-  try {
-    source = sourceOf(n, o, k8s);
-    pod = await getPod(source, k8s, true, o);
-  } catch (e) {
-    log.error(`Multus: GetPod failed: ${errorMessage(e)}, but continue to delete`);
-  }
   const opts = runtimeOptions(n, args, o.exec);
   const record = readDelegates(n.cniDir, args.containerID);
   let errors: string[];
   if (record.state === "ok") {
+    // The record says it all: Multus reads the pod here only to log its UID, so no API
+    // request (and no TLS connection) is made.
     const ifNames = ifnamesOf(record.delegates, args.ifName, false);
     errors = await delPlugins(args, k8s, n, record.delegates, ifNames, record.delegates.length - 1, opts);
   } else {
     if (record.state === "corrupt") log.error(`Multus: failed to load netconf: ${record.error}`);
+    let source: MultusSource | undefined;
+    let pod: PodInfo | undefined;
+    try {
+      source = sourceOf(n, o, k8s);
+      pod = await getPod(source, k8s, true, o);
+    } catch (e) {
+      log.error(`Multus: GetPod failed: ${errorMessage(e)}, but continue to delete`);
+    }
     errors = await delRebuilt(args, k8s, n, { source, resourceClient: o.resourceClient }, pod, opts, log);
   }
   if (!n.retryDeleteOnError || errors.length === 0 || errors.join(" / ").includes("no such file or directory")) {
