@@ -58,6 +58,26 @@ export class BenchNode {
   }
 }
 
+/** The pod network of the standalone benchmarks: bridge (gateway, "cnibench0", a /16) + host-local, and portmap when asked. */
+export function benchBridgeList(ipamDir: string, opts: { ipMasq: boolean; portmap?: boolean }): object {
+  return {
+    cniVersion: "1.0.0",
+    name: "benchnet",
+    plugins: [
+      { type: "bridge", bridge: "cnibench0", isGateway: true, ipMasq: opts.ipMasq, ipam: { type: "host-local", subnet: "10.123.0.0/16", dataDir: ipamDir } },
+      ...(opts.portmap ? [{ type: "portmap", capabilities: { portMappings: true }, snat: true }] : []),
+    ],
+  };
+}
+
+/** Our side and the Go reference's, each with its own conf dir (and so its own host-local store) for `list`. */
+export function benchSides<T extends object>(w: BenchNode, list: (ipamDir: string) => object, extra: () => T) {
+  return {
+    "cni-ts": { conf: w.confDir("benchnet", list(join(w.work, "ipam-ours"))), path: w.ourBin, ...extra() },
+    "Go reference": { conf: w.confDir("benchnet", list(join(w.work, "ipam-go"))), path: "/usr/lib/cni", ...extra() },
+  };
+}
+
 /** Median of a list of numbers. */
 export function median(v: number[]): number {
   const s = [...v].sort((a, b) => a - b);

@@ -8,26 +8,15 @@
  *
  *   bun bench/bridge-add-del.ts [--runs N] [--portmap]
  */
-import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { BenchNode, DIST, median, sh } from "./_node.ts";
+import { BenchNode, DIST, benchBridgeList, benchSides, median, sh } from "./_node.ts";
 
 const { values } = parseArgs({ options: { runs: { type: "string", default: "40" }, portmap: { type: "boolean", default: false } } });
 const runs = Number(values.runs);
 const w = new BenchNode(1);
 try {
-  const list = (ipamDir: string) => ({
-    cniVersion: "1.0.0",
-    name: "benchnet",
-    plugins: [
-      { type: "bridge", bridge: "cnibench0", isGateway: true, ipMasq: true, ipam: { type: "host-local", subnet: "10.123.0.0/16", dataDir: ipamDir } },
-      ...(values.portmap ? [{ type: "portmap", capabilities: { portMappings: true }, snat: true }] : []),
-    ],
-  });
-  const sides = {
-    "cni-ts": { conf: w.confDir("benchnet", list(join(w.work, "ipam-ours"))), path: w.ourBin, ms: [] as number[] },
-    "Go reference": { conf: w.confDir("benchnet", list(join(w.work, "ipam-go"))), path: "/usr/lib/cni", ms: [] as number[] },
-  };
+  const list = (ipamDir: string) => benchBridgeList(ipamDir, { ipMasq: true, portmap: values.portmap });
+  const sides = benchSides(w, list, () => ({ ms: [] as number[] }));
   const pod = `/var/run/netns/${w.pods[0]}`;
   const once = (s: (typeof sides)[keyof typeof sides], i: number) => {
     const env = {

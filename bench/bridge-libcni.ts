@@ -8,10 +8,9 @@
  *
  *   bun bench/bridge-libcni.ts [--runs N] [--no-masq]
  */
-import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { libcniClient } from "../test/helpers/libcni-client.ts";
-import { BenchNode, median, sh } from "./_node.ts";
+import { BenchNode, benchBridgeList, benchSides, median, sh } from "./_node.ts";
 
 const { values } = parseArgs({ options: { runs: { type: "string", default: "40" }, "no-masq": { type: "boolean", default: false } } });
 const runs = Number(values.runs);
@@ -19,23 +18,8 @@ const client = libcniClient();
 if (!client.path) throw new Error(`no Go libcni runtime: ${client.why}`);
 const w = new BenchNode(1);
 try {
-  const list = (ipamDir: string) => ({
-    cniVersion: "1.0.0",
-    name: "benchnet",
-    plugins: [
-      {
-        type: "bridge",
-        bridge: "cnibench0",
-        isGateway: true,
-        ipMasq: !values["no-masq"],
-        ipam: { type: "host-local", subnet: "10.123.0.0/16", dataDir: ipamDir },
-      },
-    ],
-  });
-  const sides = {
-    "cni-ts": { conf: w.confDir("benchnet", list(join(w.work, "ipam-ours"))), path: w.ourBin, add: [] as number[], del: [] as number[] },
-    "Go reference": { conf: w.confDir("benchnet", list(join(w.work, "ipam-go"))), path: "/usr/lib/cni", add: [] as number[], del: [] as number[] },
-  };
+  const list = (ipamDir: string) => benchBridgeList(ipamDir, { ipMasq: !values["no-masq"] });
+  const sides = benchSides(w, list, () => ({ add: [] as number[], del: [] as number[] }));
   const pod = `/var/run/netns/${w.pods[0]}`;
   const once = (s: (typeof sides)[keyof typeof sides], i: number): [number, number] => {
     const env = { ...w.env(s.conf, s.path, `bench-${i}`), CNI_IFNAME: "eth0" };

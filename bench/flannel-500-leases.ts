@@ -5,29 +5,14 @@
  * under 2 s, RSS under 80 MB. Run as root after `npm run build`: bun bench/flannel-500-leases.ts [count]
  */
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
-import { NetlinkHandle } from "../src/netlink/handle.ts";
 import { fdbList, neighList } from "../src/netlink/neigh.ts";
 import { routeList } from "../src/netlink/route.ts";
-import { ensureBuilt } from "../test/helpers/dist.ts";
-import { waitFor, withLab } from "../test/helpers/lab.ts";
+import { PREFIX, withFlanneld } from "./_flannel.ts";
 
 const COUNT = Number(process.argv[2] ?? 500);
-const PREFIX = "/coreos.com/network";
 const rssMB = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))![1]) / 1024;
 
-await withLab({ nodes: 1, etcd: true }, async (lab) => {
-  const [a] = lab.nodes;
-  lab.etcd!.put(`${PREFIX}/config`, JSON.stringify({ Network: "10.0.0.0/8", Backend: { Type: "vxlan" } }));
-  const p = lab.spawn(a!, [
-    ensureBuilt(),
-    "flanneld",
-    `--etcd-endpoints=${lab.etcd!.endpoint}`,
-    "--iface=eth0",
-    "--ip-masq",
-    `--subnet-file=${join(lab.dir, "subnet.env")}`,
-  ]);
-  await waitFor("flanneld ready", () => p.log().includes("flannel is ready"), 15_000);
+await withFlanneld({ ipMasq: true }, async ({ lab, proc: p, h }) => {
   const idle = rssMB(p.pid);
   const entries: [string, string][] = [];
   for (let i = 0; i < COUNT; i++) {
@@ -43,7 +28,6 @@ await withLab({ nodes: 1, etcd: true }, async (lab) => {
       }),
     ]);
   }
-  const h = NetlinkHandle.atPath(a!.ns.path);
   const t0 = performance.now();
   lab.etcd!.putMany(entries);
   const written = performance.now() - t0;
@@ -55,7 +39,6 @@ await withLab({ nodes: 1, etcd: true }, async (lab) => {
   const elapsed = performance.now() - t0;
   const neigh = neighList(h, { link: "flannel.1" }).length;
   const fdb = fdbList(h, { link: "flannel.1" }).filter((f) => f.ip?.startsWith("192.168.")).length;
-  h.close();
   const rss = rssMB(p.pid);
   console.log(
     `${COUNT} remote leases over vxlan: all routes in ${elapsed.toFixed(0)} ms from the first write (writing them to etcd took ${written.toFixed(0)} ms); ${neigh} neighbours, ${fdb} FDB entries`,

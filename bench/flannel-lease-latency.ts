@@ -4,28 +4,13 @@
  * and polls the node's routes over netlink until the onlink route is there. Target:
  * median under 100 ms. Run as root after `npm run build`: bun bench/flannel-lease-latency.ts [samples]
  */
-import { join } from "node:path";
-import { NetlinkHandle } from "../src/netlink/handle.ts";
 import { routeList } from "../src/netlink/route.ts";
-import { ensureBuilt } from "../test/helpers/dist.ts";
-import { waitFor, withLab } from "../test/helpers/lab.ts";
+import { PREFIX, withFlanneld } from "./_flannel.ts";
 
 const SAMPLES = Number(process.argv[2] ?? 20);
-const PREFIX = "/coreos.com/network";
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-await withLab({ nodes: 1, etcd: true }, async (lab) => {
-  const [a] = lab.nodes;
-  lab.etcd!.put(`${PREFIX}/config`, JSON.stringify({ Network: "10.0.0.0/8", Backend: { Type: "vxlan" } }));
-  const p = lab.spawn(a!, [
-    ensureBuilt(),
-    "flanneld",
-    `--etcd-endpoints=${lab.etcd!.endpoint}`,
-    "--iface=eth0",
-    `--subnet-file=${join(lab.dir, "subnet.env")}`,
-  ]);
-  await waitFor("flanneld ready", () => p.log().includes("flannel is ready"), 15_000);
-  const h = NetlinkHandle.atPath(a!.ns.path);
+await withFlanneld({ ipMasq: false }, async ({ lab, proc: p, h }) => {
   const total: number[] = [];
   const put: number[] = [];
   for (let i = 1; i <= SAMPLES; i++) {
@@ -45,7 +30,6 @@ await withLab({ nodes: 1, etcd: true }, async (lab) => {
     }
     total.push(performance.now() - t0);
   }
-  h.close();
   const m = median(total);
   console.log(
     `lease-to-route (vxlan), ${SAMPLES} leases: median ${m.toFixed(1)} ms, min ${Math.min(...total).toFixed(1)}, max ${Math.max(...total).toFixed(1)}`,

@@ -9,6 +9,7 @@
  */
 import { familyOf, formatIP, networkOf, parseCIDR } from "../spec/ip.ts";
 import { type Family, type Rule, TableBatch, iptablesAvailable } from "./iptables.ts";
+import { withNftIptables } from "./iptables-nft.ts";
 import { commentOf } from "./rule-text.ts";
 
 const MAX_CHAIN = 28;
@@ -52,7 +53,9 @@ export function setupIPMasq(ipns: readonly string[], chain: string, comment: str
   for (const family of [4, 6] as const) {
     const mine = ipns.map((i) => rules(i, chain, comment)).filter((r) => r.family === family);
     if (mine.length === 0) continue;
-    const b = new TableBatch(family, "nat").ensureChain(chain);
+    // A chain that does not exist yet has no rules and no jump to it: nothing to read.
+    const fresh = withNftIptables(family, "nat", (t) => !t.hasChain(chain));
+    const b = new TableBatch(family, "nat", fresh ? "" : undefined).ensureChain(chain);
     for (const r of mine) b.appendUnique(r.accept).appendUnique(r.masq).appendUnique(r.jump);
     b.commit();
   }
@@ -67,6 +70,7 @@ export function teardownIPMasq(chain: string, families: readonly Family[] = [4, 
   for (const family of families) {
     // A DEL cannot know which families the ADD used: a family without its tools had none.
     if (!iptablesAvailable(family)) continue;
+    if (withNftIptables(family, "nat", (t) => t.removeChain(chain, ["POSTROUTING"])) !== undefined) continue;
     const b = new TableBatch(family, "nat");
     if (!b.hasChain(chain) && b.rulesOf("POSTROUTING").every((l) => !l.endsWith(` -j ${chain}`))) continue;
     b.deleteMatching("POSTROUTING", ` -j ${chain}`).deleteChain(chain).commit();

@@ -1,12 +1,15 @@
 /**
  * nftables through the `nft` command: a rule set applied as one transaction
  * (`nft -f -`, all or nothing), and tables read back as JSON to find rules by comment.
+ * The list of tables comes over netlink.
  */
+import { nftHandle, nftTableNames } from "../netlink/nftables.ts";
+import { errorMessage } from "../spec/error.ts";
 
 /** A failed nft command, with what it printed. */
 export class NftError extends Error {
-  constructor(msg: string) {
-    super(msg);
+  constructor(msg: string, options?: { cause?: unknown }) {
+    super(msg, options);
     this.name = "NftError";
   }
 }
@@ -63,10 +66,14 @@ function rulesOf(argv: string[]): NftRule[] {
 /** The tables that exist, as "FAMILY NAME" ("ip cni_hostport"); none without nft. Equivalent to: `nft -j list tables`. */
 export function nftTables(): Set<string> {
   if (!nftAvailable()) return new Set();
-  const r = Bun.spawnSync(["nft", "-j", "list", "tables"], { stdout: "pipe", stderr: "pipe" });
-  if (!r.success) throw new NftError(`nft -j list tables failed: ${r.stderr.toString().trim()}`);
-  const doc = JSON.parse(r.stdout.toString()) as { nftables: { table?: { family: string; name: string } }[] };
-  return new Set(doc.nftables.flatMap((o) => (o.table ? [`${o.table.family} ${o.table.name}`] : [])));
+  // Over netlink: `nft list tables` reads every rule of every table first (hundreds of
+  // milliseconds on a node whose iptables-nft tables hold thousands of rules).
+  using h = nftHandle();
+  try {
+    return nftTableNames(h);
+  } catch (e) {
+    throw new NftError(`Cannot list nftables tables: ${errorMessage(e)}`, { cause: e });
+  }
 }
 
 /** The rules of a chain; [] when the table or chain does not exist. Equivalent to: `nft -j list chain FAMILY TABLE CHAIN`. */

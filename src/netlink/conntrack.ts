@@ -7,8 +7,8 @@ import { NetlinkHandle } from "./handle.ts";
 import type { NetNS } from "../sys/netns.ts";
 import { attrMap, decodeAttrs, encodeAttrs, readU8, rtaBytes, rtaNested, type RtAttr } from "./nl/rtattr.ts";
 import { formatIP, parseAddr } from "../spec/ip.ts";
+import { NETLINK_NETFILTER } from "./nl/netlink-consts.ts";
 
-export const NETLINK_NETFILTER = 12;
 const NFNL_SUBSYS_CTNETLINK = 1;
 const IPCTNL_MSG_CT_GET = 1;
 const IPCTNL_MSG_CT_DELETE = 2;

@@ -47,6 +47,13 @@ export interface HandleOptions {
   protocol?: number;
 }
 
+/** One message of a batch: its type, flags beyond NLM_F_REQUEST (and NLM_F_ACK, which the batch adds), and body. */
+export interface NlBatchMsg {
+  type: number;
+  flags: number;
+  body: Uint8Array;
+}
+
 /** One netlink socket in one network namespace; close() it when done. */
 export class NetlinkHandle {
   #fd: number;
@@ -101,6 +108,43 @@ export class NetlinkHandle {
       if (!interrupted) return messages;
       if (attempt >= DUMP_RETRIES) throw new NetlinkError(what, EINTR, "dump interrupted by concurrent changes");
     }
+  }
+
+  /**
+   * Sends `messages` back to back in one datagram between `begin` and `end` (a
+   * nfnetlink batch: the kernel applies all or none) and waits for the ack of each
+   * message; the first error the kernel reports becomes a NetlinkError.
+   */
+  batch(begin: NlBatchMsg, messages: readonly NlBatchMsg[], end: NlBatchMsg, what: string): void {
+    if (this.#fd < 0) throw new Error(`Cannot ${what}: netlink handle is closed`);
+    const seqs: number[] = [];
+    const parts = [begin, ...messages, end].map((m, i) => {
+      this.#seq = (this.#seq + 1) >>> 0;
+      seqs.push(this.#seq);
+      const ack = i > 0 && i <= messages.length ? NLM_F_ACK : 0;
+      return encodeNlmsg({ type: m.type, flags: NLM_F_REQUEST | ack | m.flags, seq: this.#seq, pid: 0 }, m.body);
+    });
+    const buf = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+    let off = 0;
+    for (const p of parts) buf.set(p, off), (off += p.length);
+    try {
+      sendto(this.#fd, buf, KERNEL_ADDR);
+    } catch (e) {
+      throw wrap(what, e);
+    }
+    // One ack or error per message; an error on the batch itself answers its begin message.
+    const waiting = new Set(seqs.slice(1, -1));
+    let first: NetlinkError | undefined;
+    while (waiting.size > 0) {
+      for (const m of decodeNlmsgs(this.#recvOne(what))) {
+        if (m.header.type !== NLMSG_ERROR) continue;
+        const err = decodeNlmsgerr(m.payload, m.header.flags);
+        if (err.error !== 0) first ??= new NetlinkError(what, -err.error, err.extack.msg ?? "");
+        if (m.header.seq === seqs[0] || m.header.seq === seqs.at(-1)) waiting.clear();
+        waiting.delete(m.header.seq);
+      }
+    }
+    if (first) throw first;
   }
 
   /** Closes the socket (idempotent). */

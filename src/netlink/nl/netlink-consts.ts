@@ -10,6 +10,7 @@ export const AF_PACKET = 17;
 
 // Socket protocol and options.
 export const NETLINK_ROUTE = 0;
+export const NETLINK_NETFILTER = 12;
 export const NETLINK_CAP_ACK = 10;
 export const NETLINK_EXT_ACK = 11;
 export const SOL_NETLINK = 270;

@@ -3,6 +3,7 @@
  * GC, built against one iptables-save of the nat table.
  */
 import { type Family, TableBatch, iptablesAvailable, ruleExists } from "../../netfilter/iptables.ts";
+import { type NftIptablesTable, type NftRule, withNftIptables } from "../../netfilter/iptables-nft.ts";
 import { commentOf } from "../../netfilter/rule-text.ts";
 import { cidrOf, formatCIDR, networkOf } from "../../spec/ip.ts";
 import type { PortMapBackend } from "./_backend.ts";
@@ -26,8 +27,50 @@ function rulesFor(conf: PortMapConf, containerID: string, family: Family, addr: 
   });
 }
 
+/**
+ * True when the node-wide part of the port maps is in place (read over netlink, chain by
+ * chain): CNI-HOSTPORT-DNAT with the PREROUTING and OUTPUT jumps to it, and, for snat,
+ * the mark chain holding this mark and comment, the masquerade chain holding this mark,
+ * and POSTROUTING's jump to it with its comment. Read loosely, by what the rules name, since
+ * each iptables version encodes matches its own way: when in doubt the caller reads the
+ * whole table and compares rule texts.
+ */
+function sharedChainsInPlace(t: NftIptablesTable, conf: PortMapConf): boolean {
+  if (!t.hasChain(TOP_DNAT)) return false;
+  const local = (r: NftRule) => r.exprs.some((e) => e.xtName === "addrtype" || e.name === "fib");
+  if (!topLevelJumps().every((j) => t.hasJump(j.chain, TOP_DNAT, local))) return false;
+  if (!conf.snat || conf.externalSetMarkChain) return true;
+  const mark = new Uint8Array(new Uint32Array([2 ** conf.markMasqBit]).buffer);
+  const holds = (r: NftRule, bytes: Uint8Array) => r.exprs.some((e) => e.name !== "counter" && includes(e.data, bytes));
+  const comment = new TextEncoder().encode(setMarkRule(conf.markMasqBit).tokens[3]!);
+  const masqJumpComment = new TextEncoder().encode(masqRules(conf.markMasqBit).jump.tokens[3]!);
+  if (!t.rules(SETMARK).some((r) => holds(r, mark) && holds(r, comment))) return false;
+  const masquerades = (r: NftRule) => r.exprs.some((e) => e.xtName === "MASQUERADE" || e.name === "masq");
+  if (!t.rules(MASQ).some((r) => holds(r, mark) && masquerades(r))) return false;
+  return t.hasJump("POSTROUTING", MASQ, (r) => holds(r, masqJumpComment));
+}
+
+function includes(hay: Uint8Array, needle: Uint8Array): boolean {
+  outer: for (let i = 0; i + needle.length <= hay.length; i++) {
+    for (let k = 0; k < needle.length; k++) if (hay[i + k] !== needle[k]) continue outer;
+    return true;
+  }
+  return false;
+}
+
 /** Forwards the mapped ports of one family to `addr` ("ip/prefix"), replacing the container's chain as a whole. */
 function forwardPorts(conf: PortMapConf, containerID: string, family: Family, addr: string): void {
+  const d = rulesFor(conf, containerID, family, addr);
+  // A new container on a node already set up: only its chain and entry rules to add,
+  // nothing to read but a few chains (a missing chain has no jumps to it).
+  const fresh = withNftIptables(family, "nat", (t) => !t.hasChain(d.chain) && sharedChainsInPlace(t, conf));
+  if (fresh) {
+    const b = new TableBatch(family, "nat", `:${TOP_DNAT} - [0:0]\n`).resetChain(d.chain);
+    for (const r of d.rules) b.append(r);
+    for (const e of d.entries) b.append(e);
+    b.commit();
+    return;
+  }
   const b = new TableBatch(family, "nat");
   // The marking chains first: the container's chain jumps to them.
   if (conf.snat && !conf.externalSetMarkChain) {
@@ -37,7 +80,6 @@ function forwardPorts(conf: PortMapConf, containerID: string, family: Family, ad
   }
   b.ensureChain(TOP_DNAT);
   for (const j of topLevelJumps()) b.appendUnique(j);
-  const d = rulesFor(conf, containerID, family, addr);
   // A fresh chain every ADD: whatever an earlier, interrupted ADD left is replaced.
   b.deleteMatching(TOP_DNAT, ` -j ${d.chain}`).resetChain(d.chain);
   for (const r of d.rules) b.append(r);
@@ -75,6 +117,17 @@ function unforwardPorts(net: string, containerID: string): void {
   const families = ([4, 6] as const).filter((f) => iptablesAvailable(f));
   const errors: unknown[] = [];
   for (const family of families) {
+    try {
+      const done = withNftIptables(family, "nat", (t) => {
+        t.removeChain(dnatChainName(net, containerID), [TOP_DNAT]);
+        t.removeChain(oldSnatChainName(net, containerID), [OLD_TOP_SNAT]);
+        return true;
+      });
+      if (done !== undefined) continue;
+    } catch (e) {
+      errors.push(e);
+      continue;
+    }
     let b: TableBatch;
     try {
       b = new TableBatch(family, "nat");

@@ -75,6 +75,34 @@ describe("portmap against the Go portmap", () => {
     );
   }
 
+  // A node that has its shared chains already: ours reads only a few chains over netlink
+  // (iptables-nft) instead of the whole table, and must still add exactly what theirs adds;
+  // with another mark than the node's it falls back to comparing the whole table.
+  for (const [name, extra] of [
+    ["on a node the Go portmap set up", {}],
+    ["with another markMasqBit than the node's", { markMasqBit: 5 }],
+  ] as const) {
+    for (const wrap of [[], ["env", "CNI_TS_IPTABLES_NETLINK=0"]]) {
+      rootTest(`a second container ${name}${wrap.length ? " (iptables-save path)" : ""}: same rules, DEL leaves what theirs leaves`, () =>
+        withNode(1, (node, [pod]) => {
+          const prev = dualStackPrev(pod!);
+          const call = (argv: string[], command: Call["command"], id: string, more: Record<string, unknown>) =>
+            runIn(node, argv, { command, netns: pod!.path, containerID: id, conf: portmapConf(prev, [tcp(8080, 80)], more), wrap: argv === OURS ? wrap : [] });
+          expect(call(REF, "ADD", "first", {}).code).toBe(0);
+          expect(call(REF, "ADD", "second", extra).code).toBe(0);
+          const theirs = natTables(node);
+          expect(call(REF, "DEL", "second", extra).code).toBe(0);
+          const afterTheirDel = natTables(node);
+          expect(call(OURS, "ADD", "second", extra).stderr).toBe("");
+          expect(natTables(node)).toEqual(theirs);
+          expect(call(OURS, "CHECK", "second", extra).code).toBe(0);
+          expect(call(OURS, "DEL", "second", extra).code).toBe(0);
+          expect(natTables(node)).toEqual(afterTheirDel);
+        }),
+      );
+    }
+  }
+
   rootTest("a DEL by either removes what the other's ADD made", () =>
     withNode(1, (node, [pod]) => {
       const conf = portmapConf(dualStackPrev(pod!), [tcp(8080, 80), tcp(8443, 443)]);

@@ -1,0 +1,127 @@
+/**
+ * iptables rules where the iptables tools are iptables-nft (the default of Debian 10+,
+ * RHEL 8+, Ubuntu 20.10+): their tables are nf_tables tables, so what a plugin call must
+ * read (does a chain exist, which rules jump to it) and remove (a container's chain and
+ * the jumps to it) is done over netlink, one chain at a time, instead of an
+ * `iptables-save` of the whole table and an `iptables-restore`, whose cost grows with
+ * every pod on the node. Rules are still added by iptables-restore, so they are exactly
+ * what the Go plugins and iptables write, and both find and remove each other's.
+ *
+ * With legacy iptables, or tools we cannot identify, `NatTable.open` gives undefined and
+ * callers keep the save/restore path. `CNI_TS_IPTABLES_NETLINK=0` forces that path too
+ * (tests run both).
+ */
+import type { NetlinkHandle } from "../netlink/handle.ts";
+import { type NftFamily, type NftRemoval, type NftRule, nftChainRules, nftChainUse, nftHandle, nftRemove } from "../netlink/nftables.ts";
+import { type FileStat, statPath } from "../sys/stat.ts";
+import type { Family } from "./iptables.ts";
+
+export type { NftRule };
+
+const TOOL = { 4: "iptables-restore", 6: "ip6tables-restore" } as const;
+const FAMILY: Record<Family, NftFamily> = { 4: "ip", 6: "ip6" };
+/** A removal that raced with another process (a rule gone meanwhile) is tried again on a fresh read. */
+const ATTEMPTS = 3;
+
+const backend = new Map<Family, boolean>();
+
+/**
+ * True when the family's iptables tools are the nf_tables variant: the tool on PATH is
+ * (through its links: alternatives, iptables-nft-restore) the file xtables-nft-multi
+ * beside it. Found by two statx, without starting a process or loading node:fs.
+ */
+export function iptablesUsesNftables(family: Family): boolean {
+  if (process.env.CNI_TS_IPTABLES_NETLINK === "0") return false;
+  let known = backend.get(family);
+  if (known === undefined) {
+    const tool = Bun.which(TOOL[family]);
+    const stat = (p: string): FileStat | undefined => {
+      try {
+        return statPath(p);
+      } catch {
+        return undefined;
+      }
+    };
+    const t = tool ? stat(tool) : undefined;
+    const multi = tool ? stat(`${tool.slice(0, tool.lastIndexOf("/"))}/xtables-nft-multi`) : undefined;
+    known = t !== undefined && multi !== undefined && t.dev === multi.dev && t.ino === multi.ino;
+    backend.set(family, known);
+  }
+  return known;
+}
+
+/** The nat (or another) table of one family, read and pruned over netlink; close() when done. */
+export class NftIptablesTable {
+  readonly family: Family;
+  readonly table: string;
+  readonly #h: NetlinkHandle;
+
+  private constructor(family: Family, table: string, h: NetlinkHandle) {
+    this.family = family;
+    this.table = table;
+    this.#h = h;
+  }
+
+  /** The table in the calling thread's namespace, or undefined when iptables is not iptables-nft. */
+  static open(family: Family, table: string): NftIptablesTable | undefined {
+    if (!iptablesUsesNftables(family)) return undefined;
+    return new NftIptablesTable(family, table, nftHandle());
+  }
+
+  /** True when the chain exists. */
+  hasChain(chain: string): boolean {
+    return nftChainUse(this.#h, FAMILY[this.family], this.table, chain) !== undefined;
+  }
+
+  /** The rules of `chain` (only those whose attributes hold `containing`, when given). */
+  rules(chain: string, containing?: string): NftRule[] {
+    return nftChainRules(this.#h, FAMILY[this.family], this.table, chain, containing);
+  }
+
+  /** True when a rule of `from` jumps (or goes) to `to` and satisfies `pred`. */
+  hasJump(from: string, to: string, pred: (r: NftRule) => boolean = () => true): boolean {
+    return this.rules(from, to).some((r) => r.exprs.some((e) => e.jumpTo === to) && pred(r));
+  }
+
+  /**
+   * Removes `chain`, its rules and every rule of `parents` that jumps to it, in one
+   * transaction. Nothing to do when the chain does not exist: no rule can jump to a
+   * missing chain. Returns whether there was a chain. Equivalent to: `iptables -D PARENT
+   * ... -j CHAIN` for each jump, `iptables -F CHAIN`, `iptables -X CHAIN`.
+   */
+  removeChain(chain: string, parents: readonly string[]): boolean {
+    for (let attempt = 1; ; attempt++) {
+      if (!this.hasChain(chain)) return false;
+      const removals: NftRemoval[] = [];
+      for (const p of parents) {
+        for (const r of this.rules(p, chain)) if (r.exprs.some((e) => e.jumpTo === chain)) removals.push({ rule: r.handle, chain: p });
+      }
+      removals.push({ flush: chain }, { deleteChain: chain });
+      try {
+        nftRemove(this.#h, FAMILY[this.family], this.table, removals);
+        return true;
+      } catch (e) {
+        if (attempt >= ATTEMPTS || (e as { code?: string }).code !== "ENOENT") throw e;
+      }
+    }
+  }
+
+  close(): void {
+    this.#h.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+/** Runs `fn` on the table over netlink when iptables is iptables-nft; undefined otherwise. */
+export function withNftIptables<T>(family: Family, table: string, fn: (t: NftIptablesTable) => T): T | undefined {
+  const t = NftIptablesTable.open(family, table);
+  if (!t) return undefined;
+  try {
+    return fn(t);
+  } finally {
+    t.close();
+  }
+}

@@ -1,0 +1,211 @@
+/**
+ * nf_tables over netlink (NETLINK_NETFILTER, subsystem NFNL_SUBSYS_NFTABLES): look up a
+ * chain, list the rules of one chain, and remove rules and chains in one transaction.
+ * What iptables-nft and nft do through libnftnl, for the few reads and removals that
+ * must not cost a process per call (a node with a thousand pods has thousands of rules:
+ * `iptables-save` of the whole table grows with them, one chain's dump does not).
+ */
+import type { NetNS } from "../sys/netns.ts";
+import { isNetlinkError } from "./error.ts";
+import { NetlinkHandle, type NlBatchMsg } from "./handle.ts";
+import { NETLINK_NETFILTER } from "./nl/netlink-consts.ts";
+import { attrMap, decodeAttrs, encodeAttrs, readString, rtaBytes, rtaString, type RtAttr } from "./nl/rtattr.ts";
+
+const NFNL_SUBSYS_NFTABLES = 10;
+const NFNL_MSG_BATCH_BEGIN = 16;
+const NFNL_MSG_BATCH_END = 17;
+const NFT_MSG_GETTABLE = 1;
+const NFT_MSG_GETCHAIN = 4;
+const NFT_MSG_DELCHAIN = 5;
+const NFT_MSG_GETRULE = 7;
+const NFT_MSG_DELRULE = 8;
+const NFTA_TABLE_NAME = 1;
+const NFTA_CHAIN_TABLE = 1;
+const NFTA_CHAIN_NAME = 3;
+const NFTA_CHAIN_USE = 6;
+const NFTA_RULE_TABLE = 1;
+const NFTA_RULE_CHAIN = 2;
+const NFTA_RULE_HANDLE = 3;
+const NFTA_RULE_EXPRESSIONS = 4;
+const NFTA_LIST_ELEM = 1;
+const NFTA_EXPR_NAME = 1;
+const NFTA_EXPR_DATA = 2;
+const NFTA_IMMEDIATE_DATA = 2;
+const NFTA_DATA_VERDICT = 2;
+const NFTA_VERDICT_CODE = 1;
+const NFTA_VERDICT_CHAIN = 2;
+/** NFTA_MATCH_NAME and NFTA_TARGET_NAME; NFTA_*_INFO is 3. */
+const NFTA_XT_NAME = 1;
+const NFTA_XT_INFO = 3;
+const NFT_JUMP = -3;
+const NFT_GOTO = -4;
+
+/** NFPROTO_IPV4 / NFPROTO_IPV6: the `ip` and `ip6` table families iptables and ip6tables use. */
+export type NftFamily = "ip" | "ip6";
+const NFPROTO = { ip: 2, ip6: 10 } as const;
+
+/** One expression of a rule, decoded as far as callers look into it. */
+export interface NftExpr {
+  /** "payload", "cmp", "match", "target", "immediate", "counter", ... */
+  name: string;
+  /** The xtables extension of a "match" or "target" expression ("comment", "MASQUERADE"). */
+  xtName?: string;
+  /** Its xt_*_info bytes. */
+  xtInfo?: Uint8Array;
+  /** The chain an "immediate" jumps or goes to. */
+  jumpTo?: string;
+  /** NFTA_EXPR_DATA as received. */
+  data: Uint8Array;
+}
+
+/** A rule as the kernel lists it. */
+export interface NftRule {
+  handle: bigint;
+  exprs: NftExpr[];
+}
+
+/** One removal of a transaction: a rule by handle, every rule of a chain, or a chain (empty and unreferenced). */
+export type NftRemoval = { rule: bigint; chain: string } | { flush: string } | { deleteChain: string };
+
+/** A handle on nf_tables in a namespace (the current one without `ns`). */
+export function nftHandle(ns?: NetNS): NetlinkHandle {
+  return NetlinkHandle.at(ns, { protocol: NETLINK_NETFILTER });
+}
+
+function msgType(msg: number): number {
+  return (NFNL_SUBSYS_NFTABLES << 8) | msg;
+}
+
+/** struct nfgenmsg + attributes; a batch marker has family AF_UNSPEC and the subsystem as resource id. */
+function body(family: NftFamily | "unspec", attrs: RtAttr[], resId = 0): Uint8Array {
+  const a = encodeAttrs(attrs);
+  const out = new Uint8Array(4 + a.length);
+  out.set([family === "unspec" ? 0 : NFPROTO[family], 0, resId >> 8, resId & 0xff]);
+  out.set(a, 4);
+  return out;
+}
+
+/** nft's names of the NFPROTO_* families of tables. */
+const FAMILY_NAMES: Record<number, string> = { 1: "inet", 2: "ip", 3: "arp", 5: "netdev", 7: "bridge", 10: "ip6" };
+
+/** Every table, as "FAMILY NAME" ("ip nat", "inet cni_plugins_masquerade"). Equivalent to: `nft list tables`. */
+export function nftTableNames(h: NetlinkHandle): Set<string> {
+  const out = new Set<string>();
+  for (const m of h.dump(msgType(NFT_MSG_GETTABLE), body("unspec", []), "list nftables tables")) {
+    const name = attrMap(decodeAttrs(m.payload.subarray(4))).get(NFTA_TABLE_NAME);
+    const family = FAMILY_NAMES[m.payload[0]!];
+    if (name && family) out.add(`${family} ${readString(name)}`);
+  }
+  return out;
+}
+
+/** The chain's reference count (rules jumping to it), or undefined when the chain (or its table) does not exist. Equivalent to: `nft list chain FAMILY TABLE CHAIN` without its rules. */
+export function nftChainUse(h: NetlinkHandle, family: NftFamily, table: string, chain: string): number | undefined {
+  let reply;
+  try {
+    reply = h.request(
+      msgType(NFT_MSG_GETCHAIN),
+      0,
+      body(family, [rtaString(NFTA_CHAIN_TABLE, table), rtaString(NFTA_CHAIN_NAME, chain)]),
+      `get chain ${family} ${table} ${chain}`,
+    );
+  } catch (e) {
+    if (isNetlinkError(e, "ENOENT")) return undefined;
+    throw e;
+  }
+  const use = reply[0] ? attrMap(decodeAttrs(reply[0].payload.subarray(4))).get(NFTA_CHAIN_USE) : undefined;
+  return use ? new DataView(use.buffer, use.byteOffset).getUint32(0) : 0;
+}
+
+/**
+ * The rules of one chain in order; [] when the chain or table does not exist. With
+ * `containing`, only the rules whose attributes hold that text (a chain name, a comment)
+ * are decoded and returned: a long chain is then mostly skipped unread.
+ * Equivalent to: `nft list chain FAMILY TABLE CHAIN`.
+ */
+export function nftChainRules(h: NetlinkHandle, family: NftFamily, table: string, chain: string, containing?: string): NftRule[] {
+  const needle = containing === undefined ? undefined : new TextEncoder().encode(containing);
+  let msgs;
+  try {
+    msgs = h.dump(
+      msgType(NFT_MSG_GETRULE),
+      body(family, [rtaString(NFTA_RULE_TABLE, table), rtaString(NFTA_RULE_CHAIN, chain)]),
+      `list rules of ${family} ${table} ${chain}`,
+    );
+  } catch (e) {
+    if (isNetlinkError(e, "ENOENT")) return [];
+    throw e;
+  }
+  const out: NftRule[] = [];
+  for (const m of msgs) {
+    if (needle && !includesBytes(m.payload, needle)) continue;
+    const a = attrMap(decodeAttrs(m.payload.subarray(4)));
+    // The kernel filters by chain since 4.x; a rule of another chain is never ours to judge.
+    const c = a.get(NFTA_RULE_CHAIN);
+    if (c && readString(c) !== chain) continue;
+    const handle = a.get(NFTA_RULE_HANDLE);
+    if (!handle) continue;
+    out.push({ handle: new DataView(handle.buffer, handle.byteOffset).getBigUint64(0), exprs: decodeExprs(a.get(NFTA_RULE_EXPRESSIONS)) });
+  }
+  return out;
+}
+
+function includesBytes(hay: Uint8Array, needle: Uint8Array): boolean {
+  const first = needle[0]!;
+  for (let at = hay.indexOf(first); at >= 0 && at + needle.length <= hay.length; at = hay.indexOf(first, at + 1)) {
+    let i = 1;
+    while (i < needle.length && hay[at + i] === needle[i]) i++;
+    if (i === needle.length) return true;
+  }
+  return false;
+}
+
+function decodeExprs(list: Uint8Array | undefined): NftExpr[] {
+  if (!list) return [];
+  return decodeAttrs(list)
+    .filter((e) => e.type === NFTA_LIST_ELEM)
+    .map((e) => {
+      const a = attrMap(decodeAttrs(e.data));
+      const name = readString(a.get(NFTA_EXPR_NAME) ?? new Uint8Array());
+      const data = a.get(NFTA_EXPR_DATA) ?? new Uint8Array();
+      const expr: NftExpr = { name, data };
+      if (name === "match" || name === "target") {
+        const x = attrMap(decodeAttrs(data));
+        const n = x.get(NFTA_XT_NAME);
+        if (n) expr.xtName = readString(n);
+        expr.xtInfo = x.get(NFTA_XT_INFO);
+      } else if (name === "immediate") {
+        const v = attrMap(decodeAttrs(data)).get(NFTA_IMMEDIATE_DATA);
+        const verdict = v && attrMap(decodeAttrs(v)).get(NFTA_DATA_VERDICT);
+        if (verdict) {
+          const va = attrMap(decodeAttrs(verdict));
+          const code = va.get(NFTA_VERDICT_CODE);
+          const to = va.get(NFTA_VERDICT_CHAIN);
+          const c = code ? new DataView(code.buffer, code.byteOffset).getInt32(0) : 0;
+          if (to && (c === NFT_JUMP || c === NFT_GOTO)) expr.jumpTo = readString(to);
+        }
+      }
+      return expr;
+    });
+}
+
+/**
+ * Applies the removals in one transaction: all or nothing, as `nft -f` applies a
+ * script. A rule or chain that is gone meanwhile fails it with ENOENT; a chain still
+ * referenced with EBUSY.
+ */
+export function nftRemove(h: NetlinkHandle, family: NftFamily, table: string, removals: readonly NftRemoval[]): void {
+  if (removals.length === 0) return;
+  const t = rtaString(NFTA_RULE_TABLE, table);
+  const msgs: NlBatchMsg[] = removals.map((r) => {
+    if ("rule" in r) {
+      const handle = new Uint8Array(8);
+      new DataView(handle.buffer).setBigUint64(0, r.rule);
+      return { type: msgType(NFT_MSG_DELRULE), flags: 0, body: body(family, [t, rtaString(NFTA_RULE_CHAIN, r.chain), rtaBytes(NFTA_RULE_HANDLE, handle)]) };
+    }
+    if ("flush" in r) return { type: msgType(NFT_MSG_DELRULE), flags: 0, body: body(family, [t, rtaString(NFTA_RULE_CHAIN, r.flush)]) };
+    return { type: msgType(NFT_MSG_DELCHAIN), flags: 0, body: body(family, [rtaString(NFTA_CHAIN_TABLE, table), rtaString(NFTA_CHAIN_NAME, r.deleteChain)]) };
+  });
+  const marker = (type: number): NlBatchMsg => ({ type, flags: 0, body: body("unspec", [], NFNL_SUBSYS_NFTABLES) });
+  h.batch(marker(NFNL_MSG_BATCH_BEGIN), msgs, marker(NFNL_MSG_BATCH_END), `remove ${removals.length} rules and chains from ${family} ${table}`);
+}
