@@ -92,6 +92,4 @@ export function rssMB(pid: number): number {
   return m ? Number(m[1]) / 1024 : NaN;
 }
 
-export function nad(namespace: string, name: string, config: object) {
-  return { apiVersion: "k8s.cni.cncf.io/v1", kind: "NetworkAttachmentDefinition", metadata: { name, namespace }, spec: { config: JSON.stringify(config) } };
-}
+export { nadObject as nad } from "../test/helpers/multus-kit.ts";

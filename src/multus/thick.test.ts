@@ -7,31 +7,33 @@
 import { afterAll, beforeAll, expect } from "bun:test";
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { startKubeApiServer, type KubeApiServer } from "../../test/kube-apiserver/server.ts";
-import { MULTUS_RULES, rbac } from "../../test/kube-apiserver/rbac.ts";
+import type { KubeApiServer } from "../../test/kube-apiserver/server.ts";
 import { ensureBuilt } from "../../test/helpers/dist.ts";
-import { libcniClient } from "../../test/helpers/libcni-client.ts";
 import { rootTest, withNetns, type TestNetns } from "../../test/helpers/netns.ts";
-import { dirWith, kubeconfigInside, libcni, macvlanMaster, makeWork, podLinks, reservations, sub, type Work } from "../../test/helpers/multus-kit.ts";
+import {
+  dirWith,
+  kubeconfigInside,
+  libcni,
+  libcniClientPath,
+  macvlanMaster,
+  makeWork,
+  multusApiServer,
+  nadObject,
+  podCniArgs,
+  podLinks,
+  reservations,
+  sub,
+  type Work,
+} from "../../test/helpers/multus-kit.ts";
 
 let work: Work;
 let api: KubeApiServer;
 let client: string;
 let multusKubeconfig: string;
-const MULTUS_USER = "system:serviceaccount:kube-system:multus";
 beforeAll(async () => {
   work = makeWork("cni-ts-multus-thick-");
-  const c = libcniClient();
-  if (!c.path) throw new Error(`cannot build the libcni client: ${c.why}`);
-  client = c.path;
-  api = await startKubeApiServer({
-    users: [
-      { name: "admin", groups: ["system:masters"], token: "admin-token" },
-      { name: MULTUS_USER, token: "multus-token" },
-    ],
-    authorize: rbac({ [MULTUS_USER]: MULTUS_RULES }),
-  });
-  multusKubeconfig = api.writeKubeconfig({ user: MULTUS_USER });
+  client = libcniClientPath();
+  ({ api, kubeconfig: multusKubeconfig } = await multusApiServer());
   api.seed({ apiVersion: "v1", kind: "Namespace", metadata: { name: "apps" } });
 });
 afterAll(async () => {
@@ -39,14 +41,7 @@ afterAll(async () => {
   work?.cleanup();
 });
 
-function nad(name: string, config: object) {
-  return {
-    apiVersion: "k8s.cni.cncf.io/v1",
-    kind: "NetworkAttachmentDefinition",
-    metadata: { name, namespace: "apps" },
-    spec: { config: JSON.stringify(config) },
-  };
-}
+const nad = (name: string, config: object) => nadObject("apps", name, config);
 
 async function until(what: string, fn: () => boolean, ms = 15_000): Promise<void> {
   const end = Date.now() + ms;
@@ -141,7 +136,7 @@ rootTest(
           NETCONFPATH: netconf,
           CNI_PATH: work.bin,
           CNI_CACHE_DIR: join(work.dir, "cache"),
-          CNI_ARGS: `IgnoreUnknown=1;K8S_POD_NAMESPACE=apps;K8S_POD_NAME=app;K8S_POD_INFRA_CONTAINER_ID=sb;K8S_POD_UID=${pod.metadata.uid}`,
+          CNI_ARGS: podCniArgs(pod, "sb"),
         });
         const statusOf = () => JSON.parse(api.object("pods", "app", "apps").metadata.annotations["k8s.v1.cni.cncf.io/network-status"]);
         const shape = (s: any[]) => s.map(({ mac: _m, ...rest }) => rest);

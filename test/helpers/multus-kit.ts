@@ -9,8 +9,11 @@ import { tmpdir } from "node:os";
 import { isIP } from "node:net";
 import { join } from "node:path";
 import { ensureBuilt, installedBinDir } from "./dist.ts";
+import { libcniClient } from "./libcni-client.ts";
 import type { TestNetns } from "./netns.ts";
 import { NetNS } from "../../src/sys/netns.ts";
+import { MULTUS_RULES, type Rule, rbac } from "../kube-apiserver/rbac.ts";
+import { type KubeApiServer, startKubeApiServer } from "../kube-apiserver/server.ts";
 
 /** A scratch area for one test file. */
 export interface Work {
@@ -25,6 +28,61 @@ export function makeWork(prefix: string): Work {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   const plugins = installedBinDir();
   return { dir, bin: plugins.dir, cleanup: () => (rmSync(dir, { recursive: true, force: true }), plugins.cleanup()) };
+}
+
+/** The project's libcni-based runtime (what a kubelet's runtime embeds); throws when it cannot be built. */
+export function libcniClientPath(): string {
+  const c = libcniClient();
+  if (!c.path) throw new Error(`cannot build the libcni client: ${c.why}`);
+  return c.path;
+}
+
+/** Multus's service account, as its DaemonSet runs it. */
+export const MULTUS_USER = "system:serviceaccount:kube-system:multus";
+
+/**
+ * The in-repo API server with an admin and Multus's service account, which may do
+ * exactly what Multus's ClusterRole grants (plus `extraRules`): a request beyond it is a
+ * 403. Returns the service account's kubeconfig beside the server.
+ */
+export async function multusApiServer(extraRules: Rule[] = []): Promise<{ api: KubeApiServer; kubeconfig: string }> {
+  const api = await startKubeApiServer({
+    users: [
+      { name: "admin", groups: ["system:masters"], token: "admin-token" },
+      { name: MULTUS_USER, token: "multus-token" },
+    ],
+    authorize: rbac({ [MULTUS_USER]: [...MULTUS_RULES, ...extraRules] }),
+  });
+  return { api, kubeconfig: api.writeKubeconfig({ user: MULTUS_USER }) };
+}
+
+/** The Multus v1 CRD: networks.kubernetes.com, kind Network. */
+export const LEGACY_NETWORK_CRD = {
+  apiVersion: "apiextensions.k8s.io/v1",
+  kind: "CustomResourceDefinition",
+  metadata: { name: "networks.kubernetes.com" },
+  spec: {
+    group: "kubernetes.com",
+    scope: "Namespaced",
+    names: { plural: "networks", singular: "network", kind: "Network", shortNames: ["net"] },
+    versions: [{ name: "v1", served: true, storage: true }],
+  },
+};
+
+/** A NetworkAttachmentDefinition whose spec.config is `config` (an object is written as JSON). */
+export function nadObject(namespace: string, name: string, config: object | string, annotations?: Record<string, string>) {
+  return {
+    apiVersion: "k8s.cni.cncf.io/v1",
+    kind: "NetworkAttachmentDefinition",
+    metadata: annotations ? { name, namespace, annotations } : { name, namespace },
+    spec: { config: typeof config === "string" ? config : JSON.stringify(config) },
+  };
+}
+
+/** The CNI_ARGS a kubelet passes for a pod. */
+export function podCniArgs(p: { metadata: { namespace: string; name: string; uid: string } }, sandbox = `sandbox-${p.metadata.name}`): string {
+  const m = p.metadata;
+  return `IgnoreUnknown=1;K8S_POD_NAMESPACE=${m.namespace};K8S_POD_NAME=${m.name};K8S_POD_INFRA_CONTAINER_ID=${sandbox};K8S_POD_UID=${m.uid}`;
 }
 
 /** A fresh sub dir. */
@@ -76,20 +134,9 @@ export function cniTs(node: TestNetns, cmd: "add" | "del" | "check", network: st
   return { code: r.status, stdout: r.stdout, stderr: r.stderr, json: safeJSON(r.stdout) };
 }
 
-/**
- * Runs the reference libcni client in the node, as a kubelet's runtime would; async, so
- * a test API server in this process keeps answering meanwhile.
- */
-export async function libcni(
-  node: TestNetns,
-  client: string,
-  cmd: "add" | "del" | "check",
-  network: string,
-  netns: string,
-  containerID: string,
-  env: Record<string, string>,
-) {
-  const p = Bun.spawn(["ip", "netns", "exec", node.name, client, cmd, network, netns, containerID], {
+/** Runs argv in the node, async (a test API server in this process keeps answering meanwhile). */
+async function runInNode(node: TestNetns, argv: string[], env: Record<string, string>) {
+  const p = Bun.spawn(["ip", "netns", "exec", node.name, ...argv], {
     env: { PATH: process.env.PATH!, ...env },
     stdout: "pipe",
     stderr: "pipe",
@@ -99,16 +146,22 @@ export async function libcni(
   return { code, stdout, stderr, json: safeJSON(stdout) };
 }
 
+/** Runs the reference libcni client in the node, as a kubelet's runtime would. */
+export function libcni(
+  node: TestNetns,
+  client: string,
+  cmd: "add" | "del" | "check",
+  network: string,
+  netns: string,
+  containerID: string,
+  env: Record<string, string>,
+) {
+  return runInNode(node, [client, cmd, network, netns, containerID], env);
+}
+
 /** `cni-ts CMD NETWORK NETNS` in the node, async (the test can act while it runs). */
-export async function cniTsAsync(node: TestNetns, cmd: "add" | "del" | "check", network: string, netns: string, env: Record<string, string>) {
-  const p = Bun.spawn(["ip", "netns", "exec", node.name, ensureBuilt(), cmd, network, netns], {
-    env: { PATH: process.env.PATH!, ...env },
-    stdout: "pipe",
-    stderr: "pipe",
-    timeout: 60_000,
-  });
-  const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
-  return { code, stdout, stderr, json: safeJSON(stdout) };
+export function cniTsAsync(node: TestNetns, cmd: "add" | "del" | "check", network: string, netns: string, env: Record<string, string>) {
+  return runInNode(node, [ensureBuilt(), cmd, network, netns], env);
 }
 
 function safeJSON(s: string): any {
@@ -188,6 +241,21 @@ function closeEnd(end: End | undefined): void {
  * loopback: plugins run in a node namespace reach the test API server through it.
  */
 export function forwardInto(netnsPath: string, targetPort: number): { port: number; stop(): void } {
+  // Both sockets of a forwarded connection carry their End; bytes go to the peer End.
+  const relay = {
+    data(s: import("bun").Socket<End>, chunk: Uint8Array) {
+      send(s.data.peer!, chunk);
+    },
+    drain(s: import("bun").Socket<End>) {
+      flush(s.data);
+    },
+    close(s: import("bun").Socket<End>) {
+      closeEnd(s.data?.peer);
+    },
+    error(s: import("bun").Socket<End>) {
+      closeEnd(s.data?.peer);
+    },
+  };
   const ns = NetNS.open(netnsPath);
   try {
     const listener = ns.runIn(() =>
@@ -195,6 +263,7 @@ export function forwardInto(netnsPath: string, targetPort: number): { port: numb
         hostname: "127.0.0.1",
         port: 0,
         socket: {
+          ...relay,
           open(client) {
             const down: End = { sock: client, queue: [], closed: false };
             const up: End = { queue: [], closed: false, peer: down };
@@ -204,37 +273,14 @@ export function forwardInto(netnsPath: string, targetPort: number): { port: numb
               hostname: "127.0.0.1",
               port: targetPort,
               socket: {
+                ...relay,
                 open(s) {
                   s.data = up;
                   up.sock = s;
                   flush(up);
                 },
-                data(s, chunk) {
-                  send(s.data.peer!, chunk);
-                },
-                drain(s) {
-                  flush(s.data);
-                },
-                close(s) {
-                  closeEnd(s.data.peer);
-                },
-                error(s) {
-                  closeEnd(s.data?.peer);
-                },
               },
             }).catch(() => closeEnd(down));
-          },
-          data(client, chunk) {
-            send(client.data.peer!, chunk);
-          },
-          drain(client) {
-            flush(client.data);
-          },
-          close(client) {
-            closeEnd(client.data.peer);
-          },
-          error(client) {
-            closeEnd(client.data.peer);
           },
         },
       }),

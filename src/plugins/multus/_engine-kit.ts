@@ -11,7 +11,7 @@ import type { Result } from "../../spec/types.ts";
 import { NetlinkHandle, linkFind } from "../../netlink/index.ts";
 import { checkIPRequest } from "./annotations.ts";
 import { auxiliaryChain } from "./aux-chain.ts";
-import { isLegacyDelegates } from "./conf.ts";
+import { isLegacyDelegates, loadNetConf } from "./conf.ts";
 import { delegateRuntimeConf } from "./delegate.ts";
 import { cmdErr, type K8sArgsLike, multusError } from "./errors.ts";
 import { Logger } from "./log.ts";
@@ -54,6 +54,41 @@ export function k8sArgsOf(args: CmdArgs): K8sArgsLike {
 export function runtimeOptions(n: MultusConf, args: CmdArgs, exec: PluginExec): RuntimeOptions {
   return { path: [n.binDir, ...args.path], exec, cacheDir: n.cniDir };
 }
+
+/**
+ * A command's start, as Multus's Cmd* begin: the config (a broken one is "error loading
+ * netconf" for ADD, STATUS and GC, Go's plain error for DEL and CHECK), the logger it
+ * configures, the pod keys of CNI_ARGS, and the readiness indicator file: ADD, STATUS
+ * and GC wait for it (45 s), DEL only notes that it is missing, CHECK ignores it.
+ */
+export async function startCommand(
+  command: "ADD" | "DEL" | "CHECK" | "STATUS" | "GC",
+  args: CmdArgs,
+  o: EngineOptions,
+): Promise<{ n: MultusConf; log: Logger; k8s: K8sArgsLike }> {
+  const waits = command === "ADD" || command === "STATUS" || command === "GC";
+  let n: MultusConf;
+  try {
+    n = loadNetConf(args.stdinData);
+  } catch (e) {
+    if (!waits) throw e;
+    throw cmdErr(undefined, `error loading netconf: ${errorMessage(e)}`, e);
+  }
+  const log = (o.logger ?? new Logger()).configure(n);
+  // STATUS and GC are not about a pod: their CNI_ARGS are not read.
+  const k8s = command === "STATUS" || command === "GC" ? NO_POD : k8sArgsOf(args);
+  const file = n.readinessindicatorfile;
+  if (file && waits && !(await waitForFile(file, o.readinessTimeoutMs ?? 45_000))) {
+    throw cmdErr(
+      command === "ADD" ? k8s : undefined,
+      `have you checked that your default network is ready? still waiting for readinessindicatorfile @ ${file}. pollimmediate error: timed out waiting for the condition`,
+    );
+  }
+  if (file && command === "DEL" && !existsSync(file)) log.verbose(`warning: readinessindicatorfile @ ${file} does not exist on CNI DEL`);
+  return { n, log, k8s };
+}
+
+const NO_POD: K8sArgsLike = { K8S_POD_NAMESPACE: "", K8S_POD_NAME: "", K8S_POD_INFRA_CONTAINER_ID: "", K8S_POD_UID: "" };
 
 export async function waitForFile(path: string, timeoutMs: number): Promise<boolean> {
   const until = Date.now() + timeoutMs;

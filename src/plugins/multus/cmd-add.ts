@@ -2,11 +2,9 @@
 import type { CmdArgs } from "../../skel/cmd-args.ts";
 import { errorMessage } from "../../spec/error.ts";
 import type { Result } from "../../spec/types.ts";
-import { loadNetConf } from "./conf.ts";
 import { delegateNetName, delegateRuntimeConf, ifnamesOf } from "./delegate.ts";
 import { cmdErr, cmdPluginErr, type K8sArgsLike } from "./errors.ts";
 import { addDefaultGWCache, deleteDefaultGW, deleteDefaultGWCache, setDefaultGW } from "./gateway.ts";
-import { Logger } from "./log.ts";
 import { createNetworkStatuses, formatNetworkStatus } from "./network-status.ts";
 import type { ResolveContext } from "./resolve.ts";
 import { resourceClientFor } from "./pod-resources.ts";
@@ -14,38 +12,24 @@ import { saveDelegates } from "./scratch.ts";
 import type { Delegate, MultusConf, NetworkStatus } from "./types.ts";
 import {
   addDelegateArgs,
-  delPlugins,
   delegateLabel,
+  delPlugins,
   emptyResult,
+  type EngineOptions,
   getPod,
-  k8sArgsOf,
   parseArgs,
   resolveDelegates,
   runDelegate,
   runtimeOptions,
   sourceOf,
+  startCommand,
   validateIfName,
-  waitForFile,
-  type EngineOptions,
 } from "./_engine-kit.ts";
 
 /** ADD: the master's result; every delegate's interface, or none of them. */
 export async function cmdAdd(args: CmdArgs, o: EngineOptions): Promise<Result> {
-  let n: MultusConf;
-  try {
-    n = loadNetConf(args.stdinData);
-  } catch (e) {
-    throw cmdErr(undefined, `error loading netconf: ${errorMessage(e)}`, e);
-  }
-  const log = (o.logger ?? new Logger()).configure(n);
+  const { n, log, k8s } = await startCommand("ADD", args, o);
   const source = sourceOf(n, o);
-  const k8s = k8sArgsOf(args);
-  if (n.readinessindicatorfile && !(await waitForFile(n.readinessindicatorfile, o.readinessTimeoutMs ?? 45_000))) {
-    throw cmdErr(
-      k8s,
-      `have you checked that your default network is ready? still waiting for readinessindicatorfile @ ${n.readinessindicatorfile}. pollimmediate error: timed out waiting for the condition`,
-    );
-  }
   const pod = await getPod(source, k8s, false, o);
   // A pod the API server does not know (deleted meanwhile) gets Multus's empty result;
   // without pod keys in CNI_ARGS (a runtime that is not a kubelet) the delegates still run.

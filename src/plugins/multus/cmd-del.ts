@@ -1,12 +1,10 @@
 /** DEL (Multus's CmdDel), and what it can rebuild when the delegate record is gone. */
-import { existsSync } from "node:fs";
 import { confFromBytes, confListFromBytes } from "../../runtime/conf-dir.ts";
 import { listCacheEntries } from "../../runtime/cache.ts";
 import { delNetwork, delNetworkList } from "../../runtime/network-list.ts";
 import type { RuntimeConf, RuntimeOptions } from "../../runtime/types.ts";
 import type { CmdArgs } from "../../skel/cmd-args.ts";
 import { errorMessage } from "../../spec/error.ts";
-import { loadNetConf } from "./conf.ts";
 import { delegateNetName, delegateRuntimeConf, ifnamesOf } from "./delegate.ts";
 import { type K8sArgsLike, multusError } from "./errors.ts";
 import { Logger } from "./log.ts";
@@ -15,16 +13,16 @@ import { readDelegates, removeDelegates } from "./scratch.ts";
 import { type MultusSource } from "./source.ts";
 import type { Delegate, MultusConf, PodInfo } from "./types.ts";
 import {
-  delPlugins,
   delegateLabel,
+  delPlugins,
+  type EngineOptions,
   getPod,
-  k8sArgsOf,
   parseArgs,
   resolveDelegates,
   runDelegate,
   runtimeOptions,
   sourceOf,
-  type EngineOptions,
+  startCommand,
 } from "./_engine-kit.ts";
 
 /**
@@ -34,11 +32,7 @@ import {
  * (and the pod's annotations, while the pod exists) says it should have.
  */
 export async function cmdDel(args: CmdArgs, o: EngineOptions): Promise<void> {
-  const n = loadNetConf(args.stdinData);
-  const log = (o.logger ?? new Logger()).configure(n);
-  const k8s = k8sArgsOf(args);
-  if (n.readinessindicatorfile && !existsSync(n.readinessindicatorfile))
-    log.verbose(`warning: readinessindicatorfile @ ${n.readinessindicatorfile} does not exist on CNI DEL`);
+  const { n, log, k8s } = await startCommand("DEL", args, o);
   const opts = runtimeOptions(n, args, o.exec);
   const record = readDelegates(n.cniDir, args.containerID);
   let errors: string[];

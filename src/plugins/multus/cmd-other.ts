@@ -8,7 +8,7 @@ import { errorMessage } from "../../spec/error.ts";
 import type { Result } from "../../spec/types.ts";
 import { greaterThanOrEqual } from "../../spec/version.ts";
 import { isAuxiliaryChain } from "./aux-chain.ts";
-import { isLegacyDelegates, loadNetConf } from "./conf.ts";
+import { isLegacyDelegates } from "./conf.ts";
 import { delegateRuntimeConf, ifnamesOf, loadDelegate } from "./delegate.ts";
 import { cmdErr, multusError } from "./errors.ts";
 import { defaultNetworks } from "./resolve.ts";
@@ -17,15 +17,15 @@ import type { MultusConf } from "./types.ts";
 import {
   addDelegateArgs,
   delegateLabel,
+  type EngineOptions,
   getPod,
   k8sArgsOf,
   parseArgs,
   runDelegate,
   runtimeOptions,
   sourceOf,
+  startCommand,
   validateIfName,
-  waitForFile,
-  type EngineOptions,
 } from "./_engine-kit.ts";
 
 /**
@@ -34,8 +34,7 @@ import {
  * interface the chain never made).
  */
 export async function cmdCheck(args: CmdArgs, o: EngineOptions): Promise<void> {
-  const n = loadNetConf(args.stdinData);
-  const k8s = k8sArgsOf(args);
+  const { n, k8s } = await startCommand("CHECK", args, o);
   const record = readDelegates(n.cniDir, args.containerID);
   const delegates = record.state === "ok" ? record.delegates : n.delegates;
   const ifNames = ifnamesOf(delegates, args.ifName, record.state !== "ok" && isLegacyDelegates(n));
@@ -61,19 +60,12 @@ export async function cmdCheck(args: CmdArgs, o: EngineOptions): Promise<void> {
  * The cluster network as a list, for STATUS and GC: once the readiness indicator file is
  * there, from clusterNetwork or else the first delegate; undefined when there is none.
  */
-async function clusterNetworkList(args: CmdArgs, o: EngineOptions): Promise<{ n: MultusConf; list: ReturnType<typeof confListFromBytes> } | undefined> {
-  let n: MultusConf;
-  try {
-    n = loadNetConf(args.stdinData);
-  } catch (e) {
-    throw cmdErr(undefined, `error loading netconf: ${errorMessage(e)}`, e);
-  }
-  if (n.readinessindicatorfile && !(await waitForFile(n.readinessindicatorfile, o.readinessTimeoutMs ?? 45_000))) {
-    throw cmdErr(
-      undefined,
-      `have you checked that your default network is ready? still waiting for readinessindicatorfile @ ${n.readinessindicatorfile}. pollimmediate error: timed out waiting for the condition`,
-    );
-  }
+async function clusterNetworkList(
+  command: "STATUS" | "GC",
+  args: CmdArgs,
+  o: EngineOptions,
+): Promise<{ n: MultusConf; list: ReturnType<typeof confListFromBytes> } | undefined> {
+  const { n } = await startCommand(command, args, o);
   let master = n.delegates[0];
   if (n.clusterNetwork) {
     try {
@@ -95,7 +87,7 @@ async function clusterNetworkList(args: CmdArgs, o: EngineOptions): Promise<{ n:
 
 /** STATUS: the cluster network's (1.1.0 and later; older ones have none). */
 export async function cmdStatus(args: CmdArgs, o: EngineOptions): Promise<void> {
-  const found = await clusterNetworkList(args, o);
+  const found = await clusterNetworkList("STATUS", args, o);
   if (!found) return;
   const { n, list } = found;
   if (!greaterThanOrEqual(list.conf.cniVersion, "1.1.0")) return;
@@ -163,7 +155,7 @@ export async function cmdDelegate(args: CmdArgs, o: EngineOptions, multusConf: M
  * attachments names Multus's attachments, not its delegates', so it is not used).
  */
 export async function cmdGC(args: CmdArgs, o: EngineOptions): Promise<void> {
-  const found = await clusterNetworkList(args, o);
+  const found = await clusterNetworkList("GC", args, o);
   if (!found) return;
   const { n, list } = found;
   const valid = listCacheEntries(n.cniDir).map((e) => ({ containerID: e.containerID, ifname: e.ifName }));

@@ -10,32 +10,19 @@ import { afterAll, beforeAll, expect } from "bun:test";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { startKubeApiServer, type KubeApiServer } from "../../../test/kube-apiserver/server.ts";
-import { libcniClient } from "../../../test/helpers/libcni-client.ts";
 import { type Lab, type LabNode, pings, waitFor, withLab } from "../../../test/helpers/lab.ts";
 import { rootTest } from "../../../test/helpers/netns.ts";
 import { PREFIX, startFlanneld } from "../../../test/helpers/flannel-kit.ts";
-import { kubeconfigInside, libcni, makeWork, podLinks, type Work } from "../../../test/helpers/multus-kit.ts";
+import { kubeconfigInside, LEGACY_NETWORK_CRD, libcni, libcniClientPath, makeWork, nadObject, podLinks, type Work } from "../../../test/helpers/multus-kit.ts";
 
 let work: Work;
 let api: KubeApiServer;
 let client: string;
 beforeAll(async () => {
   work = makeWork("cni-ts-multus-seed-");
-  const c = libcniClient();
-  if (!c.path) throw new Error(`cannot build the libcni client: ${c.why}`);
-  client = c.path;
+  client = libcniClientPath();
   api = await startKubeApiServer();
-  api.seed({
-    apiVersion: "apiextensions.k8s.io/v1",
-    kind: "CustomResourceDefinition",
-    metadata: { name: "networks.kubernetes.com" },
-    spec: {
-      group: "kubernetes.com",
-      scope: "Namespaced",
-      names: { plural: "networks", singular: "network", kind: "Network", shortNames: ["net"] },
-      versions: [{ name: "v1", served: true, storage: true }],
-    },
-  });
+  api.seed(LEGACY_NETWORK_CRD);
 });
 afterAll(async () => {
   await api?.stop();
@@ -154,36 +141,14 @@ rootTest(
         await waitFor("eth0 of the seed's pod to reach the pod on the other node", () => pings(podA, ipB), 15_000);
 
         // The same networks as NADs, asked for with the current annotation: the same interfaces.
-        api.seed(
-          {
-            apiVersion: "k8s.cni.cncf.io/v1",
-            kind: "NetworkAttachmentDefinition",
-            metadata: { name: "sriov-net0", namespace: "default" },
-            spec: {
-              config: JSON.stringify({
-                cniVersion: "0.3.1",
-                type: "macvlan",
-                master: "eth0",
-                mode: "bridge",
-                ipam: { type: "static", addresses: [{ address: "18.1.0.81/24" }] },
-              }),
-            },
-          },
-          {
-            apiVersion: "k8s.cni.cncf.io/v1",
-            kind: "NetworkAttachmentDefinition",
-            metadata: { name: "sriov-dpdk1", namespace: "default" },
-            spec: {
-              config: JSON.stringify({
-                cniVersion: "0.3.1",
-                type: "macvlan",
-                master: "eth0",
-                mode: "bridge",
-                ipam: { type: "static", addresses: [{ address: "18.1.0.82/24" }] },
-              }),
-            },
-          },
-        );
+        const vf = (address: string) => ({
+          cniVersion: "0.3.1",
+          type: "macvlan",
+          master: "eth0",
+          mode: "bridge",
+          ipam: { type: "static", addresses: [{ address }] },
+        });
+        api.seed(nadObject("default", "sriov-net0", vf("18.1.0.81/24")), nadObject("default", "sriov-dpdk1", vf("18.1.0.82/24")));
         const [modern] = api.seed({
           apiVersion: "v1",
           kind: "Pod",

@@ -18,6 +18,23 @@ afterAll(() => work.cleanup());
 
 const CID = "multus-files-ctr-1";
 
+/**
+ * A conf dir whose 00-multus.conf is the multus config "multus-net" with `fields` (a
+ * fresh cniDir and our bin dir unless given), and the environment of `cni-ts` runs of it.
+ */
+function multusNet(fields: Record<string, unknown>) {
+  const cniDir = (fields.cniDir as string | undefined) ?? sub(work, "cnidir");
+  const confDir = dirWith(sub(work, "netd"), "d", {
+    "00-multus.conf": { cniVersion: "1.0.0", name: "multus-net", type: "multus", cniDir, binDir: work.bin, ...fields },
+  });
+  const env = (containerID: string, cniArgs?: string): Record<string, string> => {
+    const e: Record<string, string> = { NETCONFPATH: confDir, CNI_PATH: work.bin, CNI_CACHE_DIR: join(work.dir, "cache"), CNI_CONTAINERID: containerID };
+    if (cniArgs) e.CNI_ARGS = cniArgs;
+    return e;
+  };
+  return { cniDir, env };
+}
+
 function bridgeConf(dataDir: string) {
   return {
     cniVersion: "1.0.0",
@@ -32,31 +49,22 @@ function bridgeConf(dataDir: string) {
 rootTest("delegates only: eth0 from the master, net1 and net2 in order, the master's result; DEL removes all", () =>
   withNetns(2, (node, pod) => {
     const dataDir = sub(work, "ipam");
-    const cniDir = sub(work, "cnidir");
     macvlanMaster(node);
-    const confDir = dirWith(work.dir, `netd-${CID}-a`, {
-      "00-multus.conf": {
-        cniVersion: "1.0.0",
-        name: "multus-net",
-        type: "multus",
-        cniDir,
-        binDir: work.bin,
-        delegates: [
-          bridgeConf(dataDir),
-          {
-            cniVersion: "1.0.0",
-            name: "mv-net",
-            type: "macvlan",
-            master: "m0",
-            mode: "bridge",
-            ipam: { type: "static", addresses: [{ address: "10.88.2.5/24" }] },
-          },
-          { cniVersion: "1.0.0", name: "ptp-net", plugins: [{ type: "ptp", ipam: { type: "host-local", subnet: "10.88.3.0/24", dataDir } }] },
-        ],
-      },
+    const { cniDir, env } = multusNet({
+      delegates: [
+        bridgeConf(dataDir),
+        {
+          cniVersion: "1.0.0",
+          name: "mv-net",
+          type: "macvlan",
+          master: "m0",
+          mode: "bridge",
+          ipam: { type: "static", addresses: [{ address: "10.88.2.5/24" }] },
+        },
+        { cniVersion: "1.0.0", name: "ptp-net", plugins: [{ type: "ptp", ipam: { type: "host-local", subnet: "10.88.3.0/24", dataDir } }] },
+      ],
     });
-    const env = { NETCONFPATH: confDir, CNI_PATH: work.bin, CNI_CACHE_DIR: join(work.dir, "cache"), CNI_CONTAINERID: CID };
-    const add = cniTs(node, "add", "multus-net", pod!.path, env);
+    const add = cniTs(node, "add", "multus-net", pod!.path, env(CID));
     expect(add.stderr).toBe("");
     expect(add.code).toBe(0);
     expect(add.json.ips.map((i: { address: string }) => i.address)).toEqual(["10.88.1.2/24"]);
@@ -68,7 +76,7 @@ rootTest("delegates only: eth0 from the master, net1 and net2 in order, the mast
     expect(JSON.parse(Buffer.from(record[2].Bytes, "base64").toString()).plugins[0].type).toBe("ptp");
     expect(existsSync(join(cniDir, "results", `br-net-${CID}-eth0`))).toBe(true);
 
-    const del = cniTs(node, "del", "multus-net", pod!.path, env);
+    const del = cniTs(node, "del", "multus-net", pod!.path, env(CID));
     expect(del.stderr).toBe("");
     expect(del.code).toBe(0);
     expect(podLinks(pod!)).toEqual({});
@@ -80,23 +88,14 @@ rootTest("delegates only: eth0 from the master, net1 and net2 in order, the mast
 rootTest("a failing delegate rolls back those before it (no reservation left); the error names the network", () =>
   withNetns(2, (node, pod) => {
     const dataDir = sub(work, "ipam");
-    const cniDir = sub(work, "cnidir");
-    const confDir = dirWith(work.dir, `netd-${CID}-b`, {
-      "00-multus.conf": {
-        cniVersion: "1.0.0",
-        name: "multus-net",
-        type: "multus",
-        cniDir,
-        binDir: work.bin,
-        delegates: [
-          bridgeConf(dataDir),
-          { cniVersion: "1.0.0", name: "ptp-net", type: "ptp", ipam: { type: "host-local", subnet: "10.88.3.0/24", dataDir } },
-          { cniVersion: "1.0.0", name: "mv-net", type: "macvlan", master: "no-such-dev", ipam: { type: "static", addresses: [{ address: "10.88.2.5/24" }] } },
-        ],
-      },
+    const { env } = multusNet({
+      delegates: [
+        bridgeConf(dataDir),
+        { cniVersion: "1.0.0", name: "ptp-net", type: "ptp", ipam: { type: "host-local", subnet: "10.88.3.0/24", dataDir } },
+        { cniVersion: "1.0.0", name: "mv-net", type: "macvlan", master: "no-such-dev", ipam: { type: "static", addresses: [{ address: "10.88.2.5/24" }] } },
+      ],
     });
-    const env = { NETCONFPATH: confDir, CNI_PATH: work.bin, CNI_CACHE_DIR: join(work.dir, "cache"), CNI_CONTAINERID: CID };
-    const add = cniTs(node, "add", "multus-net", pod!.path, env);
+    const add = cniTs(node, "add", "multus-net", pod!.path, env(CID));
     expect(add.code).toBe(1);
     expect(add.json.msg).toContain(
       `[//:mv-net]: error adding container to network "mv-net": plugin type="macvlan" name="mv-net" failed (add): failed to lookup master "no-such-dev"`,
@@ -112,7 +111,6 @@ rootTest(
   () =>
     withNetns(2, (node, pod) => {
       const dataDir = sub(work, "ipam");
-      const cniDir = sub(work, "cnidir");
       macvlanMaster(node);
       const nadDir = dirWith(work.dir, `nads-${CID}`, {
         "nads.yaml": [
@@ -132,16 +130,9 @@ rootTest(
           },
         },
       });
-      const confDir = dirWith(work.dir, `netd-${CID}-c`, {
-        "00-multus.conf": { cniVersion: "1.0.0", name: "multus-net", type: "multus", cniDir, binDir: work.bin, nadDir, delegates: [bridgeConf(dataDir)] },
-      });
-      const env = {
-        NETCONFPATH: confDir,
-        CNI_PATH: work.bin,
-        CNI_CACHE_DIR: join(work.dir, "cache"),
-        CNI_CONTAINERID: CID,
-        CNI_ARGS: "IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=web;K8S_POD_UID=uid-1",
-      };
+      const net = multusNet({ nadDir, delegates: [bridgeConf(dataDir)] });
+      const cniDir = net.cniDir;
+      const env = net.env(CID, "IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=web;K8S_POD_UID=uid-1");
       for (const breakRecord of [undefined, "missing", "corrupt", "all"] as const) {
         const add = cniTs(node, "add", "multus-net", pod!.path, env);
         expect(add.stderr).toBe("");
@@ -181,7 +172,6 @@ rootTest(
   () =>
     withNetns(2, (node, pod) => {
       const dataDir = sub(work, "ipam");
-      const cniDir = sub(work, "cnidir");
       const nadDir = dirWith(work.dir, `nads-${CID}-rt`, {
         "nads.yaml": [
           nadYAML("ptp-net", {
@@ -197,24 +187,9 @@ rootTest(
           `apiVersion: v1\nkind: Pod\nmetadata:\n  name: clash\n  namespace: default\n  annotations:\n    k8s.v1.cni.cncf.io/networks: ptp-net@eth0\n`,
         ].join("---\n"),
       });
-      const confDir = dirWith(work.dir, `netd-${CID}-rt`, {
-        "00-multus.conf": {
-          cniVersion: "1.0.0",
-          name: "multus-net",
-          type: "multus",
-          cniDir,
-          binDir: work.bin,
-          nadDir,
-          delegates: [{ ...bridgeConf(dataDir), isDefaultGateway: true }],
-        },
-      });
-      const env = (name: string) => ({
-        NETCONFPATH: confDir,
-        CNI_PATH: work.bin,
-        CNI_CACHE_DIR: join(work.dir, "cache"),
-        CNI_CONTAINERID: `${CID}-${name}`,
-        CNI_ARGS: `IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=${name}`,
-      });
+      const net = multusNet({ nadDir, delegates: [{ ...bridgeConf(dataDir), isDefaultGateway: true }] });
+      const cniDir = net.cniDir;
+      const env = (name: string) => net.env(`${CID}-${name}`, `IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=${name}`);
       const clash = cniTs(node, "add", "multus-net", pod!.path, env("clash"));
       expect(clash.code).toBe(1);
       expect(clash.json.msg).toContain('two networks ask for interface "eth0"');
@@ -267,30 +242,12 @@ rootTest(
           "apiVersion: v1\nkind: Pod\nmetadata:\n  name: app\n  namespace: default\n---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: sys\n  namespace: kube-system\n",
       });
       for (const clusterNetwork of ["cluster-net", "cbr0", listDir, join(listDir, "10-cbr0.conflist")]) {
-        const netd = dirWith(sub(work, "netd"), "d", {
-          "00-multus.conf": {
-            cniVersion: "1.0.0",
-            name: "multus-net",
-            type: "multus",
-            cniDir,
-            confDir,
-            binDir: work.bin,
-            nadDir,
-            clusterNetwork,
-            defaultNetworks: ["ptp-default"],
-          },
-        });
+        const net = multusNet({ cniDir, confDir, nadDir, clusterNetwork, defaultNetworks: ["ptp-default"] });
         for (const [ns, name, want] of [
           ["default", "app", ["eth0", "net1"]],
           ["kube-system", "sys", ["eth0"]],
         ] as const) {
-          const env = {
-            NETCONFPATH: netd,
-            CNI_PATH: work.bin,
-            CNI_CACHE_DIR: join(work.dir, "cache"),
-            CNI_CONTAINERID: `${CID}-${name}`,
-            CNI_ARGS: `IgnoreUnknown=1;K8S_POD_NAMESPACE=${ns};K8S_POD_NAME=${name}`,
-          };
+          const env = net.env(`${CID}-${name}`, `IgnoreUnknown=1;K8S_POD_NAMESPACE=${ns};K8S_POD_NAME=${name}`);
           const add = cniTs(node, "add", "multus-net", pod!.path, env);
           expect(`${clusterNetwork}: ${add.stderr}`).toBe(`${clusterNetwork}: `);
           expect(Object.keys(podLinks(pod!)).sort()).toEqual([...want]);
@@ -322,18 +279,11 @@ rootTest("DEL collects every delegate's error; retryDeleteOnError keeps the reco
     chmodSync(join(work.bin, "failer"), 0o755);
     for (const retry of [true, false]) {
       rmSync(flag, { force: true });
-      const confDir = dirWith(sub(work, "netd"), "d", {
-        "00-multus.conf": {
-          cniVersion: "1.0.0",
-          name: "multus-net",
-          type: "multus",
-          cniDir,
-          binDir: work.bin,
-          retryDeleteOnError: retry,
-          delegates: [bridgeConf(dataDir), { cniVersion: "1.0.0", name: "fail-net", type: "failer" }],
-        },
-      });
-      const env = { NETCONFPATH: confDir, CNI_PATH: work.bin, CNI_CACHE_DIR: join(work.dir, "cache"), CNI_CONTAINERID: `${CID}-retry` };
+      const env = multusNet({
+        cniDir,
+        retryDeleteOnError: retry,
+        delegates: [bridgeConf(dataDir), { cniVersion: "1.0.0", name: "fail-net", type: "failer" }],
+      }).env(`${CID}-retry`);
       expect(cniTs(node, "add", "multus-net", pod!.path, env).code).toBe(0);
       const del = cniTs(node, "del", "multus-net", pod!.path, env);
       expect(del.code).toBe(1);
@@ -355,18 +305,7 @@ rootTest("readinessindicatorfile: ADD waits for the default network's file; DEL 
     const dataDir = sub(work, "ipam");
     const ready = join(work.dir, `ready-${process.pid}`);
     rmSync(ready, { force: true });
-    const confDir = dirWith(sub(work, "netd"), "d", {
-      "00-multus.conf": {
-        cniVersion: "1.0.0",
-        name: "multus-net",
-        type: "multus",
-        cniDir: sub(work, "cnidir"),
-        binDir: work.bin,
-        readinessindicatorfile: ready,
-        delegates: [bridgeConf(dataDir)],
-      },
-    });
-    const env = { NETCONFPATH: confDir, CNI_PATH: work.bin, CNI_CACHE_DIR: join(work.dir, "cache"), CNI_CONTAINERID: `${CID}-ready` };
+    const env = multusNet({ readinessindicatorfile: ready, delegates: [bridgeConf(dataDir)] }).env(`${CID}-ready`);
     const t0 = Date.now();
     const adding = cniTsAsync(node, "add", "multus-net", pod!.path, env);
     await Bun.sleep(1200);

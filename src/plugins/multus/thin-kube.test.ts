@@ -8,16 +8,19 @@
 import { afterAll, beforeAll, expect } from "bun:test";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { startKubeApiServer, type KubeApiServer } from "../../../test/kube-apiserver/server.ts";
-import { MULTUS_RULES, rbac } from "../../../test/kube-apiserver/rbac.ts";
-import { libcniClient } from "../../../test/helpers/libcni-client.ts";
+import type { KubeApiServer } from "../../../test/kube-apiserver/server.ts";
 import { rootTest, type TestNetns, withNetns } from "../../../test/helpers/netns.ts";
 import {
   dirWith,
   kubeconfigInside,
+  LEGACY_NETWORK_CRD,
   libcni,
+  libcniClientPath,
   macvlanMaster,
   makeWork,
+  multusApiServer,
+  nadObject as nad,
+  podCniArgs,
   podLinks,
   recordingPlugin,
   reservations,
@@ -29,27 +32,17 @@ let work: Work;
 let api: KubeApiServer;
 let client: string;
 let multusKubeconfig: string;
-const MULTUS_USER = "system:serviceaccount:kube-system:multus";
 const stops: (() => void)[] = [];
 beforeAll(async () => {
   work = makeWork("cni-ts-multus-kube-");
-  const c = libcniClient();
-  if (!c.path) throw new Error(`cannot build the libcni client: ${c.why}`);
-  client = c.path;
+  client = libcniClientPath();
   // Multus runs with exactly its ClusterRole (plus get on the v1 networks, which the
   // Multus v1 deployments granted): a request beyond it would be a 403.
-  api = await startKubeApiServer({
-    users: [
-      { name: "admin", groups: ["system:masters"], token: "admin-token" },
-      { name: MULTUS_USER, token: "multus-token" },
-    ],
-    authorize: rbac({ [MULTUS_USER]: [...MULTUS_RULES, { apiGroups: ["kubernetes.com"], resources: ["networks"], verbs: ["get"] }] }),
-  });
-  multusKubeconfig = api.writeKubeconfig({ user: MULTUS_USER });
+  ({ api, kubeconfig: multusKubeconfig } = await multusApiServer([{ apiGroups: ["kubernetes.com"], resources: ["networks"], verbs: ["get"] }]));
   api.seed(
     { apiVersion: "v1", kind: "Namespace", metadata: { name: "team-a" } },
     { apiVersion: "v1", kind: "Namespace", metadata: { name: "team-b" } },
-    LEGACY_CRD,
+    LEGACY_NETWORK_CRD,
   );
 });
 afterAll(async () => {
@@ -57,27 +50,6 @@ afterAll(async () => {
   await api?.stop();
   work?.cleanup();
 });
-
-const LEGACY_CRD = {
-  apiVersion: "apiextensions.k8s.io/v1",
-  kind: "CustomResourceDefinition",
-  metadata: { name: "networks.kubernetes.com" },
-  spec: {
-    group: "kubernetes.com",
-    scope: "Namespaced",
-    names: { plural: "networks", singular: "network", kind: "Network", shortNames: ["net"] },
-    versions: [{ name: "v1", served: true, storage: true }],
-  },
-};
-
-function nad(namespace: string, name: string, config: object | string) {
-  return {
-    apiVersion: "k8s.cni.cncf.io/v1",
-    kind: "NetworkAttachmentDefinition",
-    metadata: { name, namespace },
-    spec: { config: typeof config === "string" ? config : JSON.stringify(config) },
-  };
-}
 
 function pod(namespace: string, name: string, annotations: Record<string, string>) {
   const [p] = api.seed({
@@ -89,11 +61,17 @@ function pod(namespace: string, name: string, annotations: Record<string, string
   return p;
 }
 
+type PodRef = { metadata: { namespace: string; name: string; uid: string } };
+
 interface Setup {
   confDir: string;
   dataDir: string;
   cniDir: string;
-  env(p: { metadata: { namespace: string; name: string; uid: string } }): Record<string, string>;
+  env(p: PodRef): Record<string, string>;
+  /** libcni CMD of the multus network for pod `p` in `podNs`, as container `cid`, as a kubelet's runtime runs it. */
+  run(cmd: "add" | "del" | "check", podNs: TestNetns, cid: string, p: PodRef): ReturnType<typeof libcni>;
+  /** DEL, which must succeed and leave no interface in `podNs` and no reservation. */
+  delClean(podNs: TestNetns, cid: string, p: PodRef): Promise<void>;
 }
 
 function setup(tag: string, node: TestNetns, extra: Record<string, unknown> = {}): Setup {
@@ -122,16 +100,21 @@ function setup(tag: string, node: TestNetns, extra: Record<string, unknown> = {}
       ...extra,
     },
   });
+  const env = (p: PodRef) => ({ NETCONFPATH: confDir, CNI_PATH: work.bin, CNI_CACHE_DIR: join(work.dir, "cache"), CNI_ARGS: podCniArgs(p) });
+  const run: Setup["run"] = (cmd, podNs, cid, p) => libcni(node, client, cmd, "multus-cni-network", podNs.path, cid, env(p));
   return {
     confDir,
     dataDir,
     cniDir,
-    env: (p) => ({
-      NETCONFPATH: confDir,
-      CNI_PATH: work.bin,
-      CNI_CACHE_DIR: join(work.dir, "cache"),
-      CNI_ARGS: `IgnoreUnknown=1;K8S_POD_NAMESPACE=${p.metadata.namespace};K8S_POD_NAME=${p.metadata.name};K8S_POD_INFRA_CONTAINER_ID=sandbox-${p.metadata.name};K8S_POD_UID=${p.metadata.uid}`,
-    }),
+    env,
+    run,
+    async delClean(podNs, cid, p) {
+      const del = await run("del", podNs, cid, p);
+      expect(del.stderr).toBe("");
+      expect(del.code).toBe(0);
+      expect(podLinks(podNs)).toEqual({});
+      expect(reservations(dataDir)).toEqual([]);
+    },
   };
 }
 
@@ -157,7 +140,7 @@ rootTest("libcni per exec: eth0 from the master, NADs as net1 and a named interf
     const p = pod("team-a", "web", {
       "k8s.v1.cni.cncf.io/networks": '[{"name":"mv-net","ips":["10.89.2.7/24"],"mac":"0a:58:0a:59:02:07"},{"name":"ptp-net","interface":"data0"}]',
     });
-    const add = await libcni(node, client, "add", "multus-cni-network", podNs!.path, "ctr-web", s.env(p));
+    const add = await s.run("add", podNs!, "ctr-web", p);
     expect(add.stderr).toBe("");
     expect(add.code).toBe(0);
     expect(add.json.ips[0].address).toBe("10.89.0.2/24");
@@ -180,11 +163,7 @@ rootTest("libcni per exec: eth0 from the master, NADs as net1 and a named interf
     expect(api.requests.some((r) => r.method === "PUT" && r.path === "/api/v1/namespaces/team-a/pods/web/status")).toBe(true);
 
     expect(api.requests.filter((r) => r.status === 403)).toEqual([]);
-    const del = await libcni(node, client, "del", "multus-cni-network", podNs!.path, "ctr-web", s.env(p));
-    expect(del.stderr).toBe("");
-    expect(del.code).toBe(0);
-    expect(podLinks(podNs!)).toEqual({});
-    expect(reservations(s.dataDir)).toEqual([]);
+    await s.delClean(podNs!, "ctr-web", p);
   }),
 );
 
@@ -201,19 +180,19 @@ rootTest("a failing second NAD rolls the first back (no reservation left); a mis
       }),
     );
     const p = pod("team-a", "db", { "k8s.v1.cni.cncf.io/networks": "ptp-ok,mv-broken" });
-    const add = await libcni(node, client, "add", "multus-cni-network", podNs!.path, "ctr-db", s.env(p));
+    const add = await s.run("add", podNs!, "ctr-db", p);
     expect(add.code).not.toBe(0);
     expect(add.stderr).toContain(`[team-a/db/${p.metadata.uid}:mv-broken]: error adding container to network "mv-broken": `);
     expect(podLinks(podNs!)).toEqual({});
     expect(reservations(s.dataDir)).toEqual([]);
 
     const missing = pod("team-a", "lost", { "k8s.v1.cni.cncf.io/networks": "nope" });
-    const r1 = await libcni(node, client, "add", "multus-cni-network", podNs!.path, "ctr-lost", s.env(missing));
+    const r1 = await s.run("add", podNs!, "ctr-lost", missing);
     expect(r1.stderr).toContain("cannot find a network-attachment-definition (nope) in namespace (team-a)");
     expect(events("team-a", "lost").map((e) => [e.type, e.reason])).toEqual([["Warning", "NoNetworkFound"]]);
 
     const bad = pod("team-a", "bad", { "k8s.v1.cni.cncf.io/networks": "Not/A/Name" });
-    const r2 = await libcni(node, client, "add", "multus-cni-network", podNs!.path, "ctr-bad", s.env(bad));
+    const r2 = await s.run("add", podNs!, "ctr-bad", bad);
     expect(r2.stderr).toContain("parsePodNetworkAnnotation: parsePodNetworkObjectName: Invalid network object (failed at '/')");
     expect(events("team-a", "bad")[0]).toMatchObject({ type: "Warning", reason: "NoNetworkFound" });
     expect(podLinks(podNs!)).toEqual({});
@@ -231,14 +210,14 @@ rootTest("namespaceIsolation: a reference to another namespace is refused, globa
       nad("default", "ptp-d", { cniVersion: "1.0.0", name: "ptp-d", type: "ptp", ipam: { type: "host-local", subnet: "10.89.7.0/24", dataDir: s.dataDir } }),
     );
     const p = pod("team-a", "iso", { "k8s.v1.cni.cncf.io/networks": "team-b/ptp-b" });
-    const r = await libcni(node, client, "add", "multus-cni-network", podNs!.path, "ctr-iso", s.env(p));
+    const r = await s.run("add", podNs!, "ctr-iso", p);
     expect(r.stderr).toContain("namespace isolation enabled, annotation violates permission, pod is in namespace team-a but refers to target namespace team-b");
     expect(podLinks(podNs!)).toEqual({});
     const ok = pod("team-a", "iso2", { "k8s.v1.cni.cncf.io/networks": "default/ptp-d@ext0" });
-    const r2 = await libcni(node, client, "add", "multus-cni-network", podNs!.path, "ctr-iso2", s.env(ok));
+    const r2 = await s.run("add", podNs!, "ctr-iso2", ok);
     expect(r2.code).toBe(0);
     expect(Object.keys(podLinks(podNs!)).sort()).toEqual(["eth0", "ext0"]);
-    expect((await libcni(node, client, "del", "multus-cni-network", podNs!.path, "ctr-iso2", s.env(ok))).code).toBe(0);
+    expect((await s.run("del", podNs!, "ctr-iso2", ok)).code).toBe(0);
   }),
 );
 
@@ -269,15 +248,12 @@ rootTest("the v1 forms: a `networks` annotation of `Network` objects (plugin + a
       }),
     );
     const p = pod("default", "xftony-test", { networks: '[ { "name": "bridge-network"}, { "name": "mv-network"}, { "name": "ptp-network" } ]' });
-    const add = await libcni(node, client, "add", "multus-cni-network", podNs!.path, "ctr-v1", s.env(p));
+    const add = await s.run("add", podNs!, "ctr-v1", p);
     expect(add.stderr).toBe("");
     expect(add.code).toBe(0);
     expect(podLinks(podNs!)).toEqual({ eth0: ["10.89.8.2/24"], "net0-m0": ["10.89.9.5/24"], net1: ["10.89.9.6/24"], net2: ["10.89.10.2/24"] });
     expect(add.json.ips[0].address).toBe("10.89.8.2/24");
-    const del = await libcni(node, client, "del", "multus-cni-network", podNs!.path, "ctr-v1", s.env(p));
-    expect(del.code).toBe(0);
-    expect(podLinks(podNs!)).toEqual({});
-    expect(reservations(s.dataDir)).toEqual([]);
+    await s.delClean(podNs!, "ctr-v1", p);
   }),
 );
 
@@ -339,7 +315,7 @@ rootTest(
       );
       const p = pod("team-a", "aux", { "k8s.v1.cni.cncf.io/networks": "ptp-aux" });
       const sysctl = (ns: TestNetns, k: string) => ns.exec(["sysctl", "-n", k]).trim();
-      const add = await libcni(node, client, "add", "multus-cni-network", podNs!.path, "ctr-aux", s.env(p));
+      const add = await s.run("add", podNs!, "ctr-aux", p);
       expect(add.stderr).toBe("");
       expect(add.code).toBe(0);
       expect(add.json.ips[0].address).toBe("10.89.12.2/24");
@@ -357,10 +333,10 @@ rootTest(
       const status = JSON.parse(api.object("pods", "aux", "team-a").metadata.annotations["k8s.v1.cni.cncf.io/network-status"]);
       expect(status.map((st: any) => st.interface)).toEqual(["eth0", "net1"]);
       expect(events("team-a", "aux").length).toBe(2);
-      const check = await libcni(node, client, "check", "multus-cni-network", podNs!.path, "ctr-aux", s.env(p));
+      const check = await s.run("check", podNs!, "ctr-aux", p);
       expect(check.stderr).toBe("");
       expect(check.code).toBe(0);
-      const del = await libcni(node, client, "del", "multus-cni-network", podNs!.path, "ctr-aux", s.env(p));
+      const del = await s.run("del", podNs!, "ctr-aux", p);
       expect(del.stderr).toBe("");
       expect(del.code).toBe(0);
       expect(podLinks(podNs!)).toEqual({});
@@ -376,7 +352,7 @@ rootTest(
         sysctl: { "net.ipv4.conf.nosuch0.arp_filter": "1" },
       };
       writeFileSync(join(chain, "30-broken.conf"), JSON.stringify(broken));
-      const bad = await libcni(node, client, "add", "multus-cni-network", podBad!.path, "ctr-aux-bad", s.env(p));
+      const bad = await s.run("add", podBad!, "ctr-aux-bad", p);
       expect(bad.code).not.toBe(0);
       expect(bad.stderr).toContain(`[team-a/aux/${p.metadata.uid}:vendor-chain]: error adding container to network "vendor-chain": `);
       expect(podLinks(podBad!)).toEqual({});
@@ -427,12 +403,12 @@ rootTest(
           spec: { devices: { requests: [{ name: "vf", exactly: { deviceClassName: "sriov" } }] } },
           status: { allocation: { devices: { results: [{ request: "vf", driver: "sriov.example.com", pool: "node-1", device: "vf-1" }] } } },
         },
-        {
-          apiVersion: "k8s.cni.cncf.io/v1",
-          kind: "NetworkAttachmentDefinition",
-          metadata: { name: "vf-net", namespace: "team-a", annotations: { "k8s.v1.cni.cncf.io/resourceName": "example.com/sriov" } },
-          spec: { config: JSON.stringify({ cniVersion: "1.0.0", name: "vf-net", type: "devcheck", capabilities: { deviceID: true } }) },
-        },
+        nad(
+          "team-a",
+          "vf-net",
+          { cniVersion: "1.0.0", name: "vf-net", type: "devcheck", capabilities: { deviceID: true } },
+          { "k8s.v1.cni.cncf.io/resourceName": "example.com/sriov" },
+        ),
       );
       const [p] = api.seed({
         apiVersion: "v1",
@@ -442,7 +418,7 @@ rootTest(
         status: { resourceClaimStatuses: [{ name: "net", resourceClaimName: "dra-net-claim" }] },
       });
       devcheck.reset();
-      const add = await libcni(node, client, "add", "multus-cni-network", podNs!.path, "ctr-dra", s.env(p));
+      const add = await s.run("add", podNs!, "ctr-dra", p);
       expect(add.stderr).toBe("");
       expect(add.code).toBe(0);
       expect(devcheck.configs()[0]).toMatchObject({ deviceID: "0000:03:00.2", pciBusID: "0000:03:00.2", runtimeConfig: { deviceID: "0000:03:00.2" } });
@@ -452,7 +428,7 @@ rootTest(
         ["GET", "/apis/resource.k8s.io/v1/resourceslices", "?fieldSelector=spec.nodeName=node-1,spec.driver=sriov.example.com"],
       ]);
       expect(api.requests.filter((r) => r.status === 403)).toEqual([]);
-      expect((await libcni(node, client, "del", "multus-cni-network", podNs!.path, "ctr-dra", s.env(p))).code).toBe(0);
+      expect((await s.run("del", podNs!, "ctr-dra", p)).code).toBe(0);
       expect(reservations(s.dataDir)).toEqual([]);
     }),
 );
@@ -464,11 +440,11 @@ rootTest("DEL works with the API server gone (last test: it stops the server)", 
       nad("team-a", "ptp-z", { cniVersion: "1.0.0", name: "ptp-z", type: "ptp", ipam: { type: "host-local", subnet: "10.89.11.0/24", dataDir: s.dataDir } }),
     );
     const p = pod("team-a", "gone", { "k8s.v1.cni.cncf.io/networks": "ptp-z" });
-    expect((await libcni(node, client, "add", "multus-cni-network", podNs!.path, "ctr-gone", s.env(p))).code).toBe(0);
+    expect((await s.run("add", podNs!, "ctr-gone", p)).code).toBe(0);
     expect(Object.keys(podLinks(podNs!)).sort()).toEqual(["eth0", "net1"]);
     await api.stop();
     const t0 = Date.now();
-    const del = await libcni(node, client, "del", "multus-cni-network", podNs!.path, "ctr-gone", s.env(p));
+    const del = await s.run("del", podNs!, "ctr-gone", p);
     expect(del.code).toBe(0);
     expect(Date.now() - t0).toBeLessThan(15_000);
     expect(podLinks(podNs!)).toEqual({});
