@@ -1,4 +1,6 @@
 import { expect, test } from "bun:test";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { allocateSubnet, leaseFitsConfig } from "./etcd-manager.ts";
 import { parseFlags } from "./flags.ts";
 import { LeaseWatcher, encodeAttrs, parseSubnetKey, subnetKey } from "./lease.ts";
@@ -97,7 +99,7 @@ test("flags: flannel's names and defaults, FLANNELD_* from the environment, repe
 test("wireguard key: RFC 7748's X25519 vector, written once and read back the same", async () => {
   const { loadOrCreateKey } = await import("./backends/wireguard.ts");
   const { mkdtempSync, rmSync, writeFileSync } = await import("node:fs");
-  const dir = mkdtempSync("/tmp/cni-ts-wgkey-");
+  const dir = mkdtempSync(join(tmpdir(), "cni-ts-wgkey-"));
   try {
     writeFileSync(`${dir}/alice`, Buffer.from("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a", "hex").toString("base64"));
     expect(Buffer.from(loadOrCreateKey(`${dir}/alice`).publicKey).toString("hex")).toBe("8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a");

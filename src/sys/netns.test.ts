@@ -1,5 +1,7 @@
 import { describe, expect } from "bun:test";
 import { writeFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { rootTest, withNetns } from "../../test/helpers/netns.ts";
 import { NetNS, NetNSError, currentPath, isCurrentNetns, isSameNetns, namespaceTypeOf, withNetNSPath } from "./netns.ts";
 
@@ -14,7 +16,7 @@ describe("NetNS", () => {
       expect((e as NetNSError).code).toBe("ENOENT");
       expect((e as Error).message).toBe('Cannot use network namespace "/nonexistent/netns": no such file');
     }
-    const file = `/tmp/cnits-notns-${process.pid}`;
+    const file = join(tmpdir(), `cnits-notns-${process.pid}`);
     writeFileSync(file, "x");
     try {
       expect(() => NetNS.open(file)).toThrow(/not a namespace file/);
@@ -82,7 +84,7 @@ describe("NetNS", () => {
     expect(namespaceTypeOf("/proc/self/ns/mnt")).toBe("mnt");
     expect(namespaceTypeOf("/proc/self/ns/uts")).toBe("uts");
     await withNetns(1, (t) => expect(namespaceTypeOf(t.path)).toBe("net"));
-    const file = `/tmp/cnits-nstype-${process.pid}`;
+    const file = join(tmpdir(), `cnits-nstype-${process.pid}`);
     writeFileSync(file, "");
     try {
       expect(namespaceTypeOf(file)).toBeUndefined();

@@ -9,6 +9,10 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ensureBuilt } from "../helpers/dist.ts";
+import { GO_PLUGINS } from "../helpers/plugin-run.ts";
+
+/** GNU time (not the shell's keyword), which reports peak RSS. */
+const TIME = Bun.which("time");
 
 let dir = "";
 let dist = "";
@@ -21,7 +25,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Peak RSS in kB of `argv0` run as `name` with the config on stdin. */
 function peakRss(bin: string, name: string): number {
-  const r = spawnSync("/usr/bin/time", ["-f", "%M", "bash", "-c", `exec -a ${name} ${bin} < ${join(dir, "conf.json")} > /dev/null`], {
+  const r = spawnSync(TIME!, ["-f", "%M", "bash", "-c", `exec -a ${name} ${bin} < ${join(dir, "conf.json")} > /dev/null`], {
     encoding: "utf8",
     // No daemon on the machine may take the command: a socket path that does not exist.
     env: {
@@ -30,18 +34,18 @@ function peakRss(bin: string, name: string): number {
       CNI_CONTAINERID: "x",
       CNI_NETNS: "/x",
       CNI_IFNAME: "eth0",
-      CNI_PATH: "/usr/lib/cni",
+      CNI_PATH: GO_PLUGINS,
       CNI_TS_DAEMON_SOCKET: join(dir, "no-daemon.sock"),
     },
   });
   return Number(r.stderr.trim().split("\n").pop());
 }
 
-const haveTime = existsSync("/usr/bin/time") && existsSync("/usr/lib/cni/host-local");
+const haveTime = TIME !== null && existsSync(`${GO_PLUGINS}/host-local`);
 (haveTime ? test : test.skip)(
   "50 MB config: peak RSS under 280 MB, one copy of the config (a second copy made it 350 MB; Go's shown beside)",
   () => {
-    const go = peakRss("/usr/lib/cni/host-local", "host-local");
+    const go = peakRss(`${GO_PLUGINS}/host-local`, "host-local");
     const ours = peakRss(dist, "host-local");
     console.log(`50 MB config, peak RSS: Go host-local ${Math.round(go / 1024)} MB, ours ${Math.round(ours / 1024)} MB`);
     expect(go).toBeGreaterThan(0);

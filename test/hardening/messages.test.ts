@@ -5,7 +5,7 @@
 import { describe, expect } from "bun:test";
 import { rootTest } from "../helpers/netns.ts";
 import { withNode } from "../helpers/node.ts";
-import { ours, reference, runIn } from "../helpers/plugin-run.ts";
+import { GO_PLUGINS, ours, reference, runIn } from "../helpers/plugin-run.ts";
 
 describe("the reference's error prefixes", () => {
   rootTest("bridge: a bridge holding another address (failed to set bridge addr: ...)", async () => {
@@ -22,7 +22,7 @@ describe("the reference's error prefixes", () => {
           isGateway: true,
           ipam: { type: "host-local", dataDir, subnet: "10.46.0.0/24" },
         };
-        const r = runIn(node, argv, { command: "ADD", netns: pod!.path, conf, path: "/usr/lib/cni" });
+        const r = runIn(node, argv, { command: "ADD", netns: pod!.path, conf, path: GO_PLUGINS });
         expect(r.code).toBe(1);
         msgs.push(r.json.msg);
       });
@@ -43,7 +43,7 @@ describe("the reference's error prefixes", () => {
         ipam: { type: "host-local", dataDir, subnet: "10.46.0.0/24" },
       };
       const [theirs, mine] = [reference("macvlan"), ours("macvlan")].map(
-        (argv) => runIn(node, argv, { command: "ADD", netns: pod!.path, conf, path: "/usr/lib/cni" }).json?.msg,
+        (argv) => runIn(node, argv, { command: "ADD", netns: pod!.path, conf, path: GO_PLUGINS }).json?.msg,
       );
       expect(theirs).toBe("Link not found");
       expect(mine).toBe(`failed to lookup master "nosuchdev0": ${theirs}`);

@@ -6,6 +6,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import { installedBinDir } from "../helpers/dist.ts";
+import { GO_PLUGINS } from "../helpers/plugin-run.ts";
 import { PodmanEnv, podmanSkipReason } from "./podman-env.ts";
 import { runScenario, type Outcome } from "./scenario.ts";
 
@@ -20,7 +21,7 @@ function outcomes(): Promise<{ go: Outcome; ours: Outcome }> {
     const bin = installedBinDir();
     const envs: PodmanEnv[] = [];
     try {
-      envs.push(await PodmanEnv.create({ pluginDir: "/usr/lib/cni", label: "go" }), await PodmanEnv.create({ pluginDir: bin.dir, label: "ours" }));
+      envs.push(await PodmanEnv.create({ pluginDir: GO_PLUGINS, label: "go" }), await PodmanEnv.create({ pluginDir: bin.dir, label: "ours" }));
       const [go, ours] = await Promise.all(envs.map(runScenario));
       console.log(`podman suite stage times (ms): go ${JSON.stringify(go!.times)}; ours ${JSON.stringify(ours!.times)}`);
       return { go: go!, ours: ours! };

@@ -1,4 +1,5 @@
 import { describe, expect } from "bun:test";
+import { tmpdir } from "node:os";
 import { rootTest } from "../../../test/helpers/netns.ts";
 import { allocated, bridgeConf, callIn, ping, pingOnce, portFlags, sysctl, useBinDir, veths, withNode } from "../../../test/helpers/bridge-kit.ts";
 
@@ -135,7 +136,7 @@ describe("bridge fields", () => {
 
   rootTest("a CNI_NETNS that is no network namespace is refused before anything is made", () =>
     withNode(0, (node, _pods, dataDir) => {
-      for (const netns of ["/tmp", "/proc/self/ns/mnt", "/var/run/netns/no-such-ns"]) {
+      for (const netns of [tmpdir(), "/proc/self/ns/mnt", `${node.path}-never-made`]) {
         const r = callIn(node, bin.dir, { command: "ADD", netns, conf: bridgeConf("1.0.0", dataDir, { isGateway: true }) });
         expect([netns, r.code]).toEqual([netns, 1]);
       }
