@@ -5,19 +5,17 @@
  * order and comments, put back when removed; with EnableNFTables, flannel's tables.
  */
 import { afterAll, expect } from "bun:test";
-import { pings, waitFor, withLab } from "../../test/helpers/lab.ts";
+import { type LabNode, pings, waitFor, withLab } from "../../test/helpers/lab.ts";
 import { rootTest } from "../../test/helpers/netns.ts";
 import { ensureBuilt } from "../../test/helpers/dist.ts";
-import { PREFIX, addPod, cleanupBin, routes, startFlanneld, subnetEnv } from "../../test/helpers/flannel-kit.ts";
+import { PREFIX, addPod, cleanupBin, nodeSubnet, routes, startFlanneld, subnetEnv, withFlannelLab } from "../../test/helpers/flannel-kit.ts";
 
 afterAll(cleanupBin);
 
 rootTest(
   "host-gw: etcd down at start is waited for; pods talk over routes via the node; masquerade and forward rules as flannel's, put back when removed",
   () =>
-    withLab({ nodes: 2, etcd: true }, async (lab) => {
-      const [a, b] = lab.nodes as [(typeof lab.nodes)[0], (typeof lab.nodes)[0]];
-      lab.etcd!.put(`${PREFIX}/config`, JSON.stringify({ Network: "10.61.0.0/16", Backend: { Type: "host-gw" } }));
+    withFlannelLab({ nodes: 2, network: { Network: "10.61.0.0/16", Backend: { Type: "host-gw" } } }, async (lab, [a, b]) => {
       await lab.etcd!.stop();
       const fa = await startFlanneld(lab, a, ["--iptables-resync=1"], false);
       await waitFor("a's log to say etcd is unreachable", () =>
@@ -31,8 +29,8 @@ rootTest(
       const pa = addPod(lab, a, "pod-a");
       const pb = addPod(lab, b, "pod-b");
       await waitFor("pod a to reach pod b", () => pings(pa.pod, pb.ip));
-      const snA = subnetEnv(lab, a)!.FLANNEL_SUBNET!.replace(".1/24", ".0/24");
-      const snB = subnetEnv(lab, b)!.FLANNEL_SUBNET!.replace(".1/24", ".0/24");
+      const snA = nodeSubnet(lab, a);
+      const snB = nodeSubnet(lab, b);
       expect(routes(a)).toContain(`${snB} via ${b.ip} dev eth0`);
 
       const chain = (table: string, name: string) =>
@@ -94,11 +92,9 @@ rootTest(
 rootTest(
   "nftables (EnableNFTables): flannel's tables instead of iptables chains",
   () =>
-    withLab({ nodes: 1, etcd: true }, async (lab) => {
-      const [a] = lab.nodes as [(typeof lab.nodes)[0]];
-      lab.etcd!.put(`${PREFIX}/config`, JSON.stringify({ Network: "10.62.0.0/16", EnableNFTables: true, Backend: { Type: "host-gw" } }));
+    withFlannelLab({ nodes: 1, network: { Network: "10.62.0.0/16", EnableNFTables: true, Backend: { Type: "host-gw" } } }, async (lab, [a]) => {
       await startFlanneld(lab, a);
-      const sn = subnetEnv(lab, a)!.FLANNEL_SUBNET!.replace(".1/24", ".0/24");
+      const sn = nodeSubnet(lab, a);
       const t = a.ns.exec(["nft", "list", "table", "ip", "flannel-ipv4"]);
       for (const rule of [
         "meta mark 0x00004000 return",
@@ -119,9 +115,7 @@ rootTest(
 rootTest(
   "etcd outage while running: routes stay, renewals fail and are logged, the lease is renewed when etcd returns and never lapses",
   () =>
-    withLab({ nodes: 2, etcd: true }, async (lab) => {
-      const [a, b] = lab.nodes as [(typeof lab.nodes)[0], (typeof lab.nodes)[0]];
-      lab.etcd!.put(`${PREFIX}/config`, JSON.stringify({ Network: "10.65.0.0/16", Backend: { Type: "host-gw" } }));
+    withFlannelLab({ nodes: 2, network: { Network: "10.65.0.0/16", Backend: { Type: "host-gw" } } }, async (lab, [a, b]) => {
       // An 8 s TTL (a test knob; flannel's is 24 h): renewed every 4 s, retried every 2 s.
       const env = { ...process.env, CNI_TS_FLANNELD_LEASE_TTL: "8" } as Record<string, string>;
       const fa = await startFlanneld(lab, a, [], true, env);
@@ -129,7 +123,7 @@ rootTest(
       const pa = addPod(lab, a, "opod-a");
       const pb = addPod(lab, b, "opod-b");
       await waitFor("pod a to reach pod b", () => pings(pa.pod, pb.ip));
-      const keyA = `${PREFIX}/subnets/${subnetEnv(lab, a)!.FLANNEL_SUBNET!.replace(".1/24", ".0-24")}`;
+      const keyA = `${PREFIX}/subnets/${nodeSubnet(lab, a, "-")}`;
       await lab.etcd!.stop();
       await waitFor("a renewal to fail", () => fa.log().includes("Error renewing lease"), 10_000);
       expect(pings(pa.pod, pb.ip)).toBe(true);
@@ -147,12 +141,10 @@ rootTest(
 rootTest(
   "vxlan with DirectRouting: nodes on one network get plain routes via each other; /healthz and /readyz",
   () =>
-    withLab({ nodes: 2, etcd: true }, async (lab) => {
-      const [a, b] = lab.nodes as [(typeof lab.nodes)[0], (typeof lab.nodes)[0]];
-      lab.etcd!.put(`${PREFIX}/config`, JSON.stringify({ Network: "10.68.0.0/16", Backend: { Type: "vxlan", DirectRouting: true } }));
+    withFlannelLab({ nodes: 2, network: { Network: "10.68.0.0/16", Backend: { Type: "vxlan", DirectRouting: true } } }, async (lab, [a, b]) => {
       await startFlanneld(lab, a, ["--healthz-ip=127.0.0.1", "--healthz-port=10256"]);
       await startFlanneld(lab, b);
-      const snB = subnetEnv(lab, b)!.FLANNEL_SUBNET!.replace(".1/24", ".0/24");
+      const snB = nodeSubnet(lab, b);
       await waitFor("the direct route to b", () => routes(a).includes(`${snB} via ${b.ip} dev eth0`));
       const pa = addPod(lab, a, "dr-a");
       const pb = addPod(lab, b, "dr-b");
@@ -166,9 +158,7 @@ rootTest(
 rootTest(
   "etcd with authentication: --etcd-username/--etcd-password (a token from /v3/auth/authenticate)",
   () =>
-    withLab({ nodes: 1, etcd: true }, async (lab) => {
-      const [a] = lab.nodes as [(typeof lab.nodes)[0]];
-      lab.etcd!.put(`${PREFIX}/config`, JSON.stringify({ Network: "10.69.0.0/16", Backend: { Type: "host-gw" } }));
+    withFlannelLab({ nodes: 1, network: { Network: "10.69.0.0/16", Backend: { Type: "host-gw" } } }, async (lab, [a]) => {
       const call = (path: string, body: unknown) => lab.etcd!.ns.exec(["curl", "-s", "-X", "POST", `${lab.etcd!.endpoint}${path}`, "-d", JSON.stringify(body)]);
       call("/v3/auth/role/add", { name: "root" });
       call("/v3/auth/user/add", { name: "root", password: "s3cret" });
@@ -188,7 +178,7 @@ rootTest(
   "udp and ipsec are refused naming the backend; --iface-regex picks the interface",
   () =>
     withLab({ nodes: 1, etcd: true }, async (lab) => {
-      const [a] = lab.nodes as [(typeof lab.nodes)[0]];
+      const [a] = lab.nodes as [LabNode];
       for (const type of ["udp", "ipsec"]) {
         lab.etcd!.put(`${PREFIX}/config`, JSON.stringify({ Network: "10.69.0.0/16", Backend: { Type: type } }));
         const p = await startFlanneld(lab, a, [], false);

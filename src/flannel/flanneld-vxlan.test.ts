@@ -5,18 +5,16 @@
  * outage leaves the data path working, and a deleted flannel.1 is made again.
  */
 import { afterAll, expect } from "bun:test";
-import { pings, waitFor, withLab } from "../../test/helpers/lab.ts";
+import { pings, waitFor } from "../../test/helpers/lab.ts";
 import { rootTest } from "../../test/helpers/netns.ts";
-import { PREFIX, addPod, cleanupBin, leases, routes, startFlanneld, subnetEnv } from "../../test/helpers/flannel-kit.ts";
+import { PREFIX, addPod, cleanupBin, leases, nodeSubnet, routes, startFlanneld, subnetEnv, withFlannelLab } from "../../test/helpers/flannel-kit.ts";
 
 afterAll(cleanupBin);
 
 rootTest(
   "vxlan: pods on two nodes talk; a third node joins later; a lease that goes away leaves every route table; restarts keep subnet, MAC and pods",
   () =>
-    withLab({ nodes: 3, etcd: true }, async (lab) => {
-      const [a, b, c] = lab.nodes as [(typeof lab.nodes)[0], (typeof lab.nodes)[0], (typeof lab.nodes)[0]];
-      lab.etcd!.put(`${PREFIX}/config`, JSON.stringify({ Network: "10.60.0.0/16", Backend: { Type: "vxlan" } }));
+    withFlannelLab({ nodes: 3, network: { Network: "10.60.0.0/16", Backend: { Type: "vxlan" } } }, async (lab, [a, b, c]) => {
       const fa = await startFlanneld(lab, a);
       await startFlanneld(lab, b);
       const envA = subnetEnv(lab, a)!;
@@ -37,7 +35,7 @@ rootTest(
       await waitFor("pod a to reach pod b", () => pings(pa.pod, pb.ip));
       expect(pings(pb.pod, pa.ip)).toBe(true);
       // B's subnet on A: neighbour, FDB entry and onlink route over flannel.1.
-      const snB = subnetEnv(lab, b)!.FLANNEL_SUBNET!.replace(".1/24", ".0/24");
+      const snB = nodeSubnet(lab, b);
       const gwB = snB.replace(".0/24", ".0");
       expect(routes(a)).toContain(`${snB} via ${gwB} dev flannel.1 onlink`);
       const macB = leases(lab)[snB.replace("/", "-")].BackendData.VtepMAC;
@@ -72,7 +70,7 @@ rootTest(
       await waitFor("pod a to reach pod b after the device came back", () => pings(pa.pod, pb.ip));
 
       // C's lease goes away (its flanneld stopped and the lease expired): every other node drops its route.
-      const snC = subnetEnv(lab, c)!.FLANNEL_SUBNET!.replace(".1/24", ".0/24");
+      const snC = nodeSubnet(lab, c);
       lab.etcd!.del(`${PREFIX}/subnets/${snC.replace("/", "-")}`);
       await waitFor("c's route to leave a and b", () => !routes(a).some((r) => r.startsWith(snC)) && !routes(b).some((r) => r.startsWith(snC)));
       expect(a.ns.ipJson("neigh", "show", "dev", "flannel.1").some((n: any) => n.dst === snC.replace(".0/24", ".0"))).toBe(false);

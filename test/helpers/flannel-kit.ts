@@ -6,10 +6,24 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ensureBuilt, installedBinDir } from "./dist.ts";
-import { type Lab, type LabNode, type LabProcess, waitFor } from "./lab.ts";
+import { type Lab, type LabNode, type LabProcess, waitFor, withLab } from "./lab.ts";
 import type { TestNetns } from "./netns.ts";
 
 export const PREFIX = "/coreos.com/network";
+
+/** A tuple of `N` lab nodes. */
+type Nodes<N extends number, A extends LabNode[] = []> = A["length"] extends N ? A : Nodes<N, [...A, LabNode]>;
+
+/** A lab of `nodes` nodes and etcd, flannel's network config `network` in etcd before `fn` runs with the lab and its nodes. */
+export function withFlannelLab<N extends 1 | 2 | 3, T>(
+  opts: { nodes: N; network: Record<string, unknown> },
+  fn: (lab: Lab, nodes: Nodes<N>) => Promise<T>,
+): Promise<T> {
+  return withLab({ nodes: opts.nodes, etcd: true }, (lab) => {
+    lab.etcd!.put(`${PREFIX}/config`, JSON.stringify(opts.network));
+    return fn(lab, lab.nodes as unknown as Nodes<N>);
+  });
+}
 
 /** Per-node paths. */
 export function nodeDir(lab: Lab, node: LabNode): string {
@@ -83,6 +97,11 @@ export function seedFlannelList(paths: { subnetFile: string; dataDir: string; ip
       { type: "portmap", capabilities: { portMappings: true } },
     ],
   };
+}
+
+/** The node's lease from its subnet.env: "10.61.3.0/24", or with `sep` "-" the etcd key's form "10.61.3.0-24". */
+export function nodeSubnet(lab: Lab, node: LabNode, sep = "/"): string {
+  return subnetEnv(lab, node)!.FLANNEL_SUBNET!.replace(".1/24", `.0${sep}24`);
 }
 
 /** Adds a pod in `node` through `cni-ts add` with the seed's list; returns the pod and its address. */
