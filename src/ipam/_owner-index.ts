@@ -8,10 +8,13 @@
  * directory's mtime and ctime are what they were when it was written: every reservation
  * or release, ours or the Go plugin's, creates or removes a file in the directory.
  *
- * The hot path must not cost per reservation, so the cache is a text file searched as
- * text ("<ip>\t<owner>" lines, "-<ip>" lines for releases, appended, compacted now and
- * then) with a small stamp file beside it. It may name an owner that is gone (callers
- * re-read the one file a hit names) but never misses one that is there.
+ * The hot path must not cost per reservation, so the cache is split by owner into 256
+ * bucket files (FNV-1a of the owner text), each searched as text ("<ip>\t<owner>" lines,
+ * "-<ip>" lines for releases, appended, compacted when half of it is releases), with a
+ * small stamp file beside them that also holds every bucket's size: an ADD or DEL reads
+ * the one or two buckets of its owner (about 250 lines with 60,000 reservations), not all
+ * of them. It may name an owner that is gone (callers re-read the one file a hit names)
+ * but never misses one that is there.
  *
  * The catch is timestamp granularity: on kernels that stamp with the coarse clock (one
  * tick, 1-10 ms), a change right after ours can carry our timestamp. Since Linux 6.13
@@ -21,13 +24,14 @@
  * its timestamp before the lock is released; for a large directory we wait for that
  * (cheaper than the next full read), for a small one we just read it again next time.
  */
-import { readdirSync, statSync, unlinkSync } from "node:fs";
+import { readdirSync, rmSync, statSync, unlinkSync } from "node:fs";
 import { release } from "node:os";
 import { join } from "node:path";
 import { parseIP } from "../spec/ip.ts";
-import { appendStateFile, createStateFile, readStateFile, removeStateFile, writeStateFile } from "../sys/state-file.ts";
+import { appendStateFile, createStateFile, ensureStateDir, readStateFile, removeStateFile, writeStateFile } from "../sys/state-file.ts";
 
-const MAGIC = "cni-ts host-local index 2";
+const MAGIC = "cni-ts host-local index 3";
+const BUCKETS = 256;
 /** Longest coarse clock tick we allow for (HZ=100). */
 const TICK_NS = 10_000_000n;
 /** From this many reservations on, waiting one tick is cheaper than reading them all again. */
@@ -41,13 +45,12 @@ interface DirStamp {
   ctimeNs: bigint;
 }
 
-/** The stamp file: the directory's stamp, the index file's size and counts, and the clock kind. */
+/** The stamp file: the directory's stamp, the number of live entries, the clock kind, every bucket's size. */
 interface Stamp extends DirStamp {
-  size: number;
-  records: number;
   live: number;
   kernel: string;
   fine: boolean;
+  sizes: number[];
 }
 
 function stampOf(dir: string): DirStamp {
@@ -64,25 +67,18 @@ function readStamp(path: string): Stamp | undefined {
   }
   if (text === undefined) return undefined;
   const f = text.trim().split(" ");
-  if (f.length !== 13 || f.slice(0, 4).join(" ") !== MAGIC) return undefined;
+  if (f.length !== 11 + BUCKETS || f.slice(0, 4).join(" ") !== MAGIC || f.at(-1) !== "end") return undefined;
   try {
-    return {
-      ino: BigInt(f[4]!),
-      mtimeNs: BigInt(f[5]!),
-      ctimeNs: BigInt(f[6]!),
-      size: Number(f[7]),
-      records: Number(f[8]),
-      live: Number(f[9]),
-      kernel: f[10]!,
-      fine: f[11] === "fine",
-    };
+    const sizes = f.slice(10, 10 + BUCKETS).map(Number);
+    if (sizes.some((n) => !Number.isInteger(n) || n < 0)) return undefined;
+    return { ino: BigInt(f[4]!), mtimeNs: BigInt(f[5]!), ctimeNs: BigInt(f[6]!), live: Number(f[7]), kernel: f[8]!, fine: f[9] === "fine", sizes };
   } catch {
     return undefined;
   }
 }
 
 function writeStamp(path: string, s: Stamp): void {
-  const line = [MAGIC, s.ino, s.mtimeNs, s.ctimeNs, s.size, s.records, s.live, s.kernel, s.fine ? "fine" : "coarse", "end"].join(" ");
+  const line = [MAGIC, s.ino, s.mtimeNs, s.ctimeNs, s.live, s.kernel, s.fine ? "fine" : "coarse", ...s.sizes, "end"].join(" ");
   writeStateFile(path, line + "\n");
 }
 
@@ -106,69 +102,129 @@ function unescapeOwner(s: string): string {
   return JSON.parse(`"${s}"`);
 }
 
+/** The bucket of an owner: FNV-1a (32 bits) of its escaped text, modulo 256. */
+function bucketOf(owner: string): number {
+  const s = escapeOwner(owner);
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return (h >>> 0) % BUCKETS;
+}
+
+/** Replays bucket text ("<ip>\t<owner>" and "-<ip>" lines) into `out`. */
+function replay(text: string, out: Map<string, string>): void {
+  for (const line of text.split("\n")) {
+    if (line === "") continue;
+    if (line[0] === "-") out.delete(line.slice(1));
+    else {
+      const tab = line.indexOf("\t");
+      out.set(line.slice(0, tab), unescapeOwner(line.slice(tab + 1)));
+    }
+  }
+}
+
+const lineOf = (ip: string, owner: string) => `${ip}\t${escapeOwner(owner)}\n`;
+
 /** Address -> owner ("<id>\r\n<ifname>", or "<id>" in files of old versions) of one network directory. */
 export class OwnerIndex {
-  /** The index file as loaded (or as built by a scan). */
-  #text: string;
-  /** Records to append at flush. */
-  #pending: string[] = [];
+  readonly #dir: string;
+  readonly #cachePath: string;
+  /** The valid stamp the buckets are read against; undefined after a scan. */
+  #stamp: Stamp | undefined;
+  /** Every entry, when built by a scan (then every bucket is written at flush). */
+  #all: Map<string, string> | undefined;
+  /** Buckets as read. */
+  #texts = new Map<number, string>();
+  /** Lines to add per bucket at flush. */
+  #pending = new Map<number, string[]>();
   #added = new Map<string, string>();
   #gone = new Set<string>();
-  #records: number;
   #live: number;
-  /** True when the file must be written whole (built by a scan). */
-  #rewrite: boolean;
-  #stamp: Stamp | undefined;
+  /** The clock kind and kernel of the last stamp (kept across a rescan). */
+  #clock: { kernel: string; fine: boolean } | undefined;
 
-  private constructor(text: string, records: number, live: number, rewrite: boolean, stamp?: Stamp) {
-    this.#text = text;
-    this.#records = records;
-    this.#live = live;
-    this.#rewrite = rewrite;
+  private constructor(
+    dir: string,
+    cachePath: string,
+    stamp: Stamp | undefined,
+    all: Map<string, string> | undefined,
+    clock?: { kernel: string; fine: boolean },
+  ) {
+    this.#dir = dir;
+    this.#cachePath = cachePath;
     this.#stamp = stamp;
+    this.#all = all;
+    this.#live = all ? all.size : (stamp?.live ?? 0);
+    this.#clock = stamp ?? clock;
   }
 
-  /** The index of `dir`: from the cache when it is still valid, else read from every file. */
+  /** The index of `dir`: the cache when it is still valid (buckets read when asked), else read from every file. */
   static load(dir: string, cachePath: string): OwnerIndex {
     const stamp = readStamp(`${cachePath}.stamp`);
     if (stamp) {
       const now = stampOf(dir);
-      if (now.ino === stamp.ino && now.mtimeNs === stamp.mtimeNs && now.ctimeNs === stamp.ctimeNs) {
-        try {
-          const text = readStateFile(cachePath, "latin1");
-          if (text !== undefined && text.length === stamp.size) return new OwnerIndex(text, stamp.records, stamp.live, false, stamp);
-        } catch {
-          // fall through to a scan
-        }
-      }
+      if (now.ino === stamp.ino && now.mtimeNs === stamp.mtimeNs && now.ctimeNs === stamp.ctimeNs) return new OwnerIndex(dir, cachePath, stamp, undefined);
     }
-    return OwnerIndex.scan(dir, stamp);
+    return OwnerIndex.scan(dir, cachePath, stamp);
   }
 
   /** Reads every reservation file, as the reference does. */
-  static scan(dir: string, stamp?: Stamp): OwnerIndex {
-    const lines: string[] = [];
-    for (const name of readdirSync(dir)) {
-      if (!parseIP(name)) continue;
-      const owner = readOwner(join(dir, name));
-      if (owner !== undefined) lines.push(`${name}\t${escapeOwner(owner)}\n`);
+  static scan(dir: string, cachePath: string, clock?: { kernel: string; fine: boolean }): OwnerIndex {
+    return new OwnerIndex(dir, cachePath, undefined, scanDir(dir), clock);
+  }
+
+  #bucketPath(b: number): string {
+    return `${this.#cachePath}.d/${b.toString(16).padStart(2, "0")}`;
+  }
+
+  /** One bucket's text; a bucket that is not what the stamp says makes the whole index a fresh scan. */
+  #bucket(b: number): string | undefined {
+    if (this.#all) return undefined;
+    let text = this.#texts.get(b);
+    if (text !== undefined) return text;
+    const size = this.#stamp!.sizes[b]!;
+    try {
+      text = size === 0 ? "" : readStateFile(this.#bucketPath(b), "latin1");
+    } catch {
+      text = undefined;
     }
-    return new OwnerIndex(lines.join(""), lines.length, lines.length, true, stamp);
+    if (text === undefined || text.length !== size) {
+      // Not the bucket the stamp was written with: read the directory itself, which
+      // already holds this session's changes.
+      this.#all = scanDir(this.#dir);
+      this.#live = this.#all.size;
+      this.#stamp = undefined;
+      this.#texts.clear();
+      this.#pending.clear();
+      this.#added.clear();
+      this.#gone.clear();
+      return undefined;
+    }
+    this.#texts.set(b, text);
+    return text;
+  }
+
+  #append(owner: string, line: string): void {
+    const b = bucketOf(owner);
+    const p = this.#pending.get(b);
+    if (p) p.push(line);
+    else this.#pending.set(b, [line]);
   }
 
   /** Records a reservation just made (or an owner just read from its file). */
   set(ip: string, owner: string): void {
     this.#added.set(ip, owner);
     this.#gone.delete(ip);
-    this.#pending.push(`${ip}\t${escapeOwner(owner)}\n`);
+    if (this.#all) this.#all.set(ip, owner);
+    else this.#append(owner, lineOf(ip, owner));
     this.#live++;
   }
 
-  /** Records a release just made (or a file found missing). */
-  delete(ip: string): void {
+  /** Records the release of `ip`, which `owner` held. */
+  delete(ip: string, owner: string): void {
     this.#added.delete(ip);
     this.#gone.add(ip);
-    this.#pending.push(`-${ip}\n`);
+    if (this.#all) this.#all.delete(ip);
+    else this.#append(owner, `-${ip}\n`);
     this.#live = Math.max(0, this.#live - 1);
   }
 
@@ -185,8 +241,12 @@ export class OwnerIndex {
   /** Addresses the index gives to `owner`; may include stale ones, never misses a current one. */
   addressesOf(owner: string): string[] {
     const found = new Set<string>();
+    const text = this.#bucket(bucketOf(owner));
+    if (text === undefined) {
+      for (const [ip, o] of this.#all!) if (o === owner && !this.#gone.has(ip)) found.add(ip);
+      return [...found].sort();
+    }
     const key = `\t${escapeOwner(owner)}\n`;
-    const text = this.#text;
     for (let at = text.indexOf(key); at >= 0; at = text.indexOf(key, at + key.length)) {
       const ip = text.slice(text.lastIndexOf("\n", at) + 1, at);
       if (!this.#gone.has(ip) && !text.includes(`\n-${ip}\n`, at)) found.add(ip);
@@ -195,16 +255,14 @@ export class OwnerIndex {
     return [...found].sort();
   }
 
-  /** Every entry, replayed from the file and this session's changes. */
+  /** Every entry, replayed from the buckets and this session's changes. */
   entries(): Map<string, string> {
     const out = new Map<string, string>();
-    for (const line of this.#text.split("\n")) {
-      if (line === "") continue;
-      if (line[0] === "-") out.delete(line.slice(1));
-      else {
-        const tab = line.indexOf("\t");
-        out.set(line.slice(0, tab), unescapeOwner(line.slice(tab + 1)));
-      }
+    for (let b = 0; b < BUCKETS && !this.#all; b++) replay(this.#bucket(b) ?? "", out);
+    if (this.#all) {
+      out.clear();
+      for (const [ip, o] of this.#all) if (!this.#gone.has(ip)) out.set(ip, o);
+      return out;
     }
     for (const ip of this.#gone) out.delete(ip);
     for (const [ip, o] of this.#added) out.set(ip, o);
@@ -215,39 +273,65 @@ export class OwnerIndex {
    * Writes the cache when it changed; call while still holding the lock, after the
    * last change to the directory. Failures only cost a full read next time.
    */
-  flush(dir: string, cachePath: string, makeDir: () => void): void {
-    if (!this.#rewrite && this.#pending.length === 0) return;
-    const stampPath = `${cachePath}.stamp`;
+  flush(makeDir: () => void): void {
+    if (!this.#all && this.#pending.size === 0) return;
+    const stampPath = `${this.#cachePath}.stamp`;
     try {
+      // The buckets to append to, read first: one that is not what the stamp says turns
+      // this into a rewrite of all of them.
+      for (const b of [...this.#pending.keys()]) this.#bucket(b);
       makeDir();
       const kernel = release();
-      const fine = this.#stamp?.kernel === kernel ? this.#stamp.fine : probeFineGrained(dir);
+      const fine = this.#clock?.kernel === kernel ? this.#clock.fine : probeFineGrained(this.#dir);
+      const blank = new Array<number>(BUCKETS).fill(0);
       if (!fine) {
         // A small directory is cheaper to read again than to wait for.
         if (this.#live < WAIT_THRESHOLD) {
-          writeStamp(stampPath, { ino: 0n, mtimeNs: 0n, ctimeNs: 0n, size: -1, records: 0, live: 0, kernel, fine });
+          writeStamp(stampPath, { ino: 0n, mtimeNs: 0n, ctimeNs: 0n, live: 0, kernel, fine, sizes: blank });
           return;
         }
-        const st = stampOf(dir);
+        const st = stampOf(this.#dir);
         waitPastTick(st.mtimeNs > st.ctimeNs ? st.mtimeNs : st.ctimeNs);
       }
-      let size: number;
-      let records = this.#records + this.#pending.length;
-      if (this.#rewrite || records > 2 * this.#live + 1000) {
-        // Compaction: one line per current entry.
-        const lines = [...this.entries()].map(([ip, o]) => `${ip}\t${escapeOwner(o)}\n`);
-        const text = lines.join("");
-        writeStateFile(cachePath, text);
-        size = text.length;
-        records = this.#live = lines.length;
+      // The old stamp goes first: a crash half way through the buckets leaves none, so
+      // the next call reads every file.
+      removeStateFile(stampPath);
+      let sizes: number[];
+      if (this.#all) {
+        rmSync(`${this.#cachePath}.d`, { recursive: true, force: true });
+        ensureStateDir(`${this.#cachePath}.d`);
+        const lines = Array.from({ length: BUCKETS }, () => [] as string[]);
+        for (const [ip, o] of this.#all) lines[bucketOf(o)]!.push(lineOf(ip, o));
+        sizes = lines.map((l, b) => {
+          const text = l.join("");
+          if (text) writeStateFile(this.#bucketPath(b), text);
+          return text.length;
+        });
+        this.#live = this.#all.size;
+        // The single-file index of earlier versions.
+        removeStateFile(this.#cachePath);
       } else {
-        const more = this.#pending.join("");
-        appendStateFile(cachePath, more);
-        size = this.#text.length + more.length;
+        sizes = [...this.#stamp!.sizes];
+        for (const [b, more] of this.#pending) {
+          const old = this.#texts.get(b) ?? "";
+          const text = old + more.join("");
+          const releases = text.split("\n-").length - 1;
+          if (releases > 16 && 2 * releases > text.split("\n").length - 1) {
+            // Compaction: one line per current entry of this bucket.
+            const live = new Map<string, string>();
+            replay(text, live);
+            const compact = [...live].map(([ip, o]) => lineOf(ip, o)).join("");
+            writeStateFile(this.#bucketPath(b), compact);
+            sizes[b] = compact.length;
+          } else {
+            appendStateFile(this.#bucketPath(b), more.join(""));
+            sizes[b] = text.length;
+          }
+        }
       }
-      writeStamp(stampPath, { ...stampOf(dir), size, records, live: this.#live, kernel, fine });
-      this.#pending = [];
-      this.#rewrite = false;
+      writeStamp(stampPath, { ...stampOf(this.#dir), live: this.#live, kernel, fine, sizes });
+      this.#pending.clear();
+      this.#all = undefined;
     } catch {
       // The cache is an optimization: without it the next call reads every file.
       try {
@@ -257,6 +341,17 @@ export class OwnerIndex {
       }
     }
   }
+}
+
+/** Every reservation file of `dir` and its owner. */
+function scanDir(dir: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const name of readdirSync(dir)) {
+    if (!parseIP(name)) continue;
+    const owner = readOwner(join(dir, name));
+    if (owner !== undefined) out.set(name, owner);
+  }
+  return out;
 }
 
 /** Busy-waits (at most one tick) until the realtime clock is a tick past `ns`. */

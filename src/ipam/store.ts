@@ -105,7 +105,7 @@ export class DiskStore {
   unlock(): void {
     if (!this.#lock.locked) return;
     try {
-      this.#index?.flush(this.dir, this.#indexPath, () => ensureStateDir(this.#indexAt.parent, ...this.#indexAt.subdirs));
+      this.#index?.flush(() => ensureStateDir(this.#indexAt.parent, ...this.#indexAt.subdirs));
     } finally {
       this.#index = undefined;
       this.#lock.unlock();
@@ -141,6 +141,9 @@ export class DiskStore {
     const name = formatIP(ip);
     const path = join(this.dir, name);
     const owner = ownerKey(id, ifname);
+    // Taken already: one lstat instead of a temporary file (a full range is walked address
+    // by address). The link below still decides, whoever comes in between.
+    if (pathExists(path)) return false;
     // Written under a temporary name, then linked to the address: the link fails when
     // the address is taken, and a process killed half way never leaves a reservation
     // file without its owner (which no DEL could release).
@@ -193,23 +196,26 @@ export class DiskStore {
     return released.length ? released : this.#releaseOwner(id.trim());
   }
 
-  /** Releases one address whoever holds it (for GC); false when it was not reserved. */
-  release(ip: string): boolean {
+  /** Releases one address whoever holds it (`owner`, when the caller read it); false when it was not reserved. */
+  release(ip: string, owner?: string): boolean {
     this.#requireLock();
+    const path = join(this.dir, ip);
+    const holder = owner ?? readOwner(path);
     try {
-      unlinkSync(join(this.dir, ip));
+      unlinkSync(path);
     } catch {
-      this.#owners().delete(ip);
+      this.#owners().forget(ip);
       return false;
     }
-    this.#owners().delete(ip);
+    if (holder === undefined) this.#owners().forget(ip);
+    else this.#owners().delete(ip, holder);
     return true;
   }
 
   /** Every reservation, read from the files themselves (not the index). */
   reservations(): Reservation[] {
     this.#requireLock();
-    this.#index = OwnerIndex.scan(this.dir);
+    this.#index = OwnerIndex.scan(this.dir, this.#indexPath);
     return [...this.#index.entries()]
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
       .map(([ip, owner]) => {
@@ -241,13 +247,22 @@ export class DiskStore {
     for (const ip of this.#owners().addressesOf(owner)) {
       if (!this.#verify(ip, [owner])) continue;
       // Like the reference, a file that cannot be removed is skipped, not an error.
-      if (this.release(ip)) released.push(ip);
+      if (this.release(ip, owner)) released.push(ip);
     }
     return released;
   }
 
   #requireLock(): void {
     if (!this.#lock.locked) throw new Error(`Cannot use host-local store ${JSON.stringify(this.dir)}: lock not held`);
+  }
+}
+
+function pathExists(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
   }
 }
 
