@@ -10,7 +10,7 @@
  *
  * The hot path must not cost per reservation, so the cache is split by owner into 256
  * bucket files (FNV-1a of the owner text), each searched as text ("<ip>\t<owner>" lines,
- * "-<ip>" lines for releases, appended, compacted when half of it is releases), with a
+ * "-<ip>" lines for releases, appended, compacted when releases outnumber live lines), with a
  * small stamp file beside them that also holds every bucket's size: an ADD or DEL reads
  * the one or two buckets of its owner (about 250 lines with 60,000 reservations), not all
  * of them. It may name an owner that is gone (callers re-read the one file a hit names)
@@ -315,8 +315,10 @@ export class OwnerIndex {
         for (const [b, more] of this.#pending) {
           const old = this.#texts.get(b) ?? "";
           const text = old + more.join("");
-          const releases = text.split("\n-").length - 1;
-          if (releases > 16 && 2 * releases > text.split("\n").length - 1) {
+          // Each release line cancels an earlier line: compact once they outnumber the live ones.
+          const releases = text.split("\n-").length - 1 + (text.startsWith("-") ? 1 : 0);
+          const lines = text.split("\n").length - 1;
+          if (releases > 16 && releases > lines - 2 * releases) {
             // Compaction: one line per current entry of this bucket.
             const live = new Map<string, string>();
             replay(text, live);
