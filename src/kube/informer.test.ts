@@ -1,5 +1,6 @@
 import { afterEach, expect, test, setDefaultTimeout } from "bun:test";
 import { startKubeApiServer, type KubeApiServer } from "../../test/kube-apiserver/server.ts";
+import { waitFor } from "../../test/helpers/wait.ts";
 import { LightKubeClient, loadKubeconfig, NODES, PODS, type InformerEvent, type Node, type Pod } from "./index.ts";
 
 // Servers start with openssl and kubectl runs are processes: generous on a loaded machine.
@@ -13,38 +14,41 @@ const pod = (name: string, nodeName: string) => ({
   spec: { nodeName, containers: [{ name: "c", image: "busybox" }] },
 });
 
-let srv: KubeApiServer | undefined;
-const stops: (() => void)[] = [];
+/** The server of the running test (serve starts it, afterEach stops it). */
+let srv!: KubeApiServer;
+const stops: (() => void | Promise<void>)[] = [];
 afterEach(async () => {
-  for (const s of stops.splice(0)) s();
-  await srv?.stop();
-  srv = undefined;
+  // Last in, first out: the informers before the server they watch.
+  for (const s of stops.splice(0).reverse()) await s();
 });
 
-async function until(cond: () => boolean, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error("condition not met in time");
-    await Bun.sleep(10);
-  }
+/** The test API server with `opts` (stopped after the test) and a light client of it. */
+async function serve(opts: Parameters<typeof startKubeApiServer>[0]): Promise<LightKubeClient> {
+  srv = await startKubeApiServer(opts);
+  const server = srv;
+  stops.push(() => server.stop());
+  return new LightKubeClient(loadKubeconfig(srv.kubeconfig));
 }
+
+const until = (cond: () => boolean, ms = 10_000) => waitFor(cond, "the informer's state", { timeoutMs: ms, everyMs: 10 });
+
+/** The names of what an informer holds, sorted. */
+const names = (inf: { list(): { metadata: { name?: string } }[] }) =>
+  inf
+    .list()
+    .map((o) => o.metadata.name)
+    .sort();
 
 const summary = (evs: InformerEvent<{ metadata: { name?: string } }>[]) => evs.map((e) => `${e.type} ${e.object.metadata.name}`);
 
 test("list then watch; the cache follows; a dropped watch resumes from the last version without a new list", async () => {
-  srv = await startKubeApiServer({ seed: [node("n1"), node("n2")] });
-  const kc = new LightKubeClient(loadKubeconfig(srv.kubeconfig));
+  const kc = await serve({ seed: [node("n1"), node("n2")] });
   const inf = kc.watchNodes({ backoff: { initialMs: 20 } });
   stops.push(() => inf.stop());
   const seen: InformerEvent<Node>[] = [];
   inf.on((e) => seen.push(e));
   await inf.synced;
-  expect(
-    inf
-      .list()
-      .map((n) => n.metadata.name)
-      .sort(),
-  ).toEqual(["n1", "n2"]);
+  expect(names(inf)).toEqual(["n1", "n2"]);
   srv.seed(node("n3"));
   await until(() => inf.get("n3") !== undefined);
   srv.dropWatches();
@@ -61,20 +65,14 @@ test("list then watch; the cache follows; a dropped watch resumes from the last 
 });
 
 test("410 Gone: re-list and report what changed while away (ADDED, MODIFIED, DELETED)", async () => {
-  srv = await startKubeApiServer({ seed: [pod("a", "n1"), pod("b", "n1"), pod("c", "n2")] });
-  const kc = new LightKubeClient(loadKubeconfig(srv.kubeconfig));
+  const kc = await serve({ seed: [pod("a", "n1"), pod("b", "n1"), pod("c", "n2")] });
   const errors: Error[] = [];
   const inf = kc.watchPods({ nodeName: "n1", backoff: { initialMs: 20 }, onError: (e) => errors.push(e) });
   stops.push(() => inf.stop());
   const seen: InformerEvent<Pod>[] = [];
   await inf.synced;
   inf.on((e) => seen.push(e));
-  expect(
-    inf
-      .list()
-      .map((p) => p.metadata.name)
-      .sort(),
-  ).toEqual(["a", "b"]);
+  expect(names(inf)).toEqual(["a", "b"]);
   // While the watch is down: b goes, a changes, d comes; the history is compacted.
   srv.fault = { mode: "fail", code: 503, match: (r) => r.verb === "watch" };
   srv.dropWatches();
@@ -87,17 +85,11 @@ test("410 Gone: re-list and report what changed while away (ADDED, MODIFIED, DEL
   expect(summary(seen).sort()).toEqual(["ADDED d", "DELETED b", "MODIFIED a"]);
   expect(errors.some((e) => (e as any).code === 410)).toBe(true);
   expect(errors.find((e) => (e as any).code === 410)!.message).toContain(": 410 Expired: too old resource version");
-  expect(
-    inf
-      .list()
-      .map((p) => p.metadata.name)
-      .sort(),
-  ).toEqual(["a", "d"]);
+  expect(names(inf)).toEqual(["a", "d"]);
 });
 
 test("bookmarks move the resourceVersion on", async () => {
-  srv = await startKubeApiServer({ seed: [node("n1")], bookmarkIntervalMs: 50 });
-  const kc = new LightKubeClient(loadKubeconfig(srv.kubeconfig));
+  const kc = await serve({ seed: [node("n1")], bookmarkIntervalMs: 50 });
   const inf = kc.watchNodes({ backoff: { initialMs: 20 } });
   stops.push(() => inf.stop());
   await inf.synced;
@@ -110,8 +102,7 @@ test("bookmarks move the resourceVersion on", async () => {
 });
 
 test("a silent watch is dropped after the idle timeout and resumed; a stalled connect times out", async () => {
-  srv = await startKubeApiServer({ seed: [node("n1")] });
-  const kc = new LightKubeClient(loadKubeconfig(srv.kubeconfig));
+  const kc = await serve({ seed: [node("n1")] });
   const errors: Error[] = [];
   const inf = kc.watchNodes({ backoff: { initialMs: 20 }, idleTimeoutMs: 200, requestTimeoutMs: 300, onError: (e) => errors.push(e) });
   stops.push(() => inf.stop());
@@ -126,8 +117,7 @@ test("a silent watch is dropped after the idle timeout and resumed; a stalled co
 });
 
 test("reconnect backoff doubles while the server keeps failing, and resets once it answers", async () => {
-  srv = await startKubeApiServer({ seed: [node("n1")] });
-  const kc = new LightKubeClient(loadKubeconfig(srv.kubeconfig));
+  const kc = await serve({ seed: [node("n1")] });
   const at: number[] = [];
   const inf = kc.watchNodes({ backoff: { initialMs: 40, maxMs: 1000 }, onError: () => at.push(performance.now()) });
   stops.push(() => inf.stop());
@@ -145,8 +135,7 @@ test("reconnect backoff doubles while the server keeps failing, and resets once 
 });
 
 test("the server ends each watch at timeoutSeconds: resumed at once, no error, no new list", async () => {
-  srv = await startKubeApiServer({ seed: [node("n1")] });
-  const kc = new LightKubeClient(loadKubeconfig(srv.kubeconfig));
+  const kc = await serve({ seed: [node("n1")] });
   const inf = kc.watchNodes({ timeoutSeconds: 1, backoff: { initialMs: 5000 } });
   stops.push(() => inf.stop());
   await inf.synced;
@@ -157,8 +146,7 @@ test("the server ends each watch at timeoutSeconds: resumed at once, no error, n
 });
 
 test("finalizers: delete marks the object (MODIFIED with deletionTimestamp), removing the last finalizer deletes it", async () => {
-  srv = await startKubeApiServer({ seed: [{ ...pod("f", "n1"), metadata: { name: "f", namespace: "default", finalizers: ["example.com/hold"] } }] });
-  const kc = new LightKubeClient(loadKubeconfig(srv.kubeconfig));
+  const kc = await serve({ seed: [{ ...pod("f", "n1"), metadata: { name: "f", namespace: "default", finalizers: ["example.com/hold"] } }] });
   const inf = kc.watchPods({ namespace: "default" });
   stops.push(() => inf.stop());
   const seen: InformerEvent<Pod>[] = [];
@@ -174,8 +162,7 @@ test("finalizers: delete marks the object (MODIFIED with deletionTimestamp), rem
 });
 
 test("async iteration: events in order, ends on stop()", async () => {
-  srv = await startKubeApiServer({ seed: [node("n1")] });
-  const kc = new LightKubeClient(loadKubeconfig(srv.kubeconfig));
+  const kc = await serve({ seed: [node("n1")] });
   const inf = kc.watchNodes();
   const got: string[] = [];
   const done = (async () => {
