@@ -50,6 +50,11 @@ async function feature(prefix: string, want: (o: Outcome) => void): Promise<void
   expect(checksOf(ours, prefix)).toEqual(checksOf(go, prefix));
 }
 
+/** Each run saw exactly the checks `want` under `prefix`, and ours saw what the Go plugins saw. */
+function featureIs(prefix: string, want: Record<string, unknown>): Promise<void> {
+  return feature(prefix, (o) => expect(checksOf(o, prefix)).toEqual(want));
+}
+
 if (reason) {
   console.warn(`podman suite skipped: ${reason}`);
   describe("podman (CNI backend)", () => {
@@ -66,44 +71,38 @@ if (reason) {
     test(
       "default network: container to container, to the gateway, to the node, masquerade out",
       () =>
-        feature("default: ", (o) =>
-          expect(checksOf(o, "default: ")).toEqual({
-            "container to container": "c1",
-            "to the gateway": true,
-            "to the node": true,
-            "masquerade out (ext has no route back)": true,
-          }),
-        ),
+        featureIs("default: ", {
+          "container to container": "c1",
+          "to the gateway": true,
+          "to the node": true,
+          "masquerade out (ext has no route back)": true,
+        }),
       TIMEOUT,
     );
 
     test(
       "-p: from the node, another host, another container, hairpin to itself; -p 127.0.0.1: the node's loopback only",
       () =>
-        feature("ports: ", (o) =>
-          expect(checksOf(o, "ports: ")).toEqual({
-            "from the node": "c1",
-            "from another host": "c1",
-            "from another container": "c1",
-            "hairpin to itself": "c1",
-            "127.0.0.1 from the node": "c1",
-            "127.0.0.1 not from another host": "",
-            "127.0.0.1 not from another container": "",
-          }),
-        ),
+        featureIs("ports: ", {
+          "from the node": "c1",
+          "from another host": "c1",
+          "from another container": "c1",
+          "hairpin to itself": "c1",
+          "127.0.0.1 from the node": "c1",
+          "127.0.0.1 not from another host": "",
+          "127.0.0.1 not from another container": "",
+        }),
       TIMEOUT,
     );
 
     test(
       "network create with a subnet: --ip and --mac-address in the container; a duplicate --ip refused with host-local's message",
       async () => {
-        await feature("create: ", (o) =>
-          expect(checksOf(o, "create: ")).toEqual({
-            "--ip and --mac-address": { ip: "10.89.7.50", mac: "02:00:0a:59:07:32" },
-            "address and MAC in the container": true,
-            "MAC in the container": "02:00:0a:59:07:32",
-          }),
-        );
+        await featureIs("create: ", {
+          "--ip and --mac-address": { ip: "10.89.7.50", mac: "02:00:0a:59:07:32" },
+          "address and MAC in the container": true,
+          "MAC in the container": "02:00:0a:59:07:32",
+        });
         const { go, ours } = await outcomes();
         expect(go.duplicate.code).not.toBe(0);
         expect(go.duplicate.msg).toContain("requested IP address 10.89.7.50 is not available in range set 10.89.7.1-10.89.7.254");
@@ -137,14 +136,12 @@ if (reason) {
           expect(o.checks["connect: routes"]).toEqual(expect.arrayContaining(["default via 10.88.0.1 dev eth*", "default via 10.89.7.1 dev eth*"]));
           expect(o.checks["connect: reaches the other network"]).toBe("c3");
         });
-        await feature("disconnect: ", (o) =>
-          expect(checksOf(o, "disconnect: ")).toEqual({
-            links: ["eth0", "lo"],
-            routes: ["10.88.0.0/16 dev eth* scope link  src 10.88.0.3", "default via 10.88.0.1 dev eth*"],
-            "still on the default network": "c1",
-            "netx reservations": ["networks/netx/10.89.7.50", "networks/netx/10.89.7.51"],
-          }),
-        );
+        await featureIs("disconnect: ", {
+          links: ["eth0", "lo"],
+          routes: ["10.88.0.0/16 dev eth* scope link  src 10.88.0.3", "default via 10.88.0.1 dev eth*"],
+          "still on the default network": "c1",
+          "netx reservations": ["networks/netx/10.89.7.50", "networks/netx/10.89.7.51"],
+        });
       },
       TIMEOUT,
     );
@@ -152,29 +149,25 @@ if (reason) {
     test(
       "--internal: container to container, no way out, no default route",
       () =>
-        feature("internal: ", (o) =>
-          expect(checksOf(o, "internal: ")).toEqual({
-            "container to container": "c7",
-            "no way out": false,
-            routes: ["10.89.9.0/24 dev eth* scope link  src 10.89.9.2"],
-          }),
-        ),
+        featureIs("internal: ", {
+          "container to container": "c7",
+          "no way out": false,
+          routes: ["10.89.9.0/24 dev eth* scope link  src 10.89.9.2"],
+        }),
       TIMEOUT,
     );
 
     test(
       "--ipv6 dual stack: both addresses, IPv6 and IPv4 port maps, IPv6 masquerade",
       () =>
-        feature("ipv6: ", (o) =>
-          expect(checksOf(o, "ipv6: ")).toEqual({
-            addresses: ["10.89.8.2", "fd00:89:8::2"],
-            "port map from another host (IPv6)": "c8",
-            "port map from another host (IPv4)": "c8",
-            "port map from another container (IPv4)": "c8",
-            "masquerade out (IPv6)": true,
-            "container to the gateway (IPv6)": true,
-          }),
-        ),
+        featureIs("ipv6: ", {
+          addresses: ["10.89.8.2", "fd00:89:8::2"],
+          "port map from another host (IPv6)": "c8",
+          "port map from another host (IPv4)": "c8",
+          "port map from another container (IPv4)": "c8",
+          "masquerade out (IPv6)": true,
+          "container to the gateway (IPv6)": true,
+        }),
       TIMEOUT,
     );
 
