@@ -15,6 +15,14 @@ export function wireCommandRunner(): void {
   wireOwnPlugins();
 }
 
+/** The plugin types a node runs for most pods (a runtime's default networks and podman's), loaded up front. */
+const COMMON_TYPES = ["bridge", "host-local", "portmap", "firewall", "tuning", "loopback", "ptp", "macvlan", "bandwidth", "static"];
+
+/** Loads the modules of the common plugin types; one that fails to load is left to its first command. */
+export async function preloadPlugins(): Promise<void> {
+  await Promise.all(COMMON_TYPES.filter(hasPlugin).map((t) => loadPlugin(t).catch(() => undefined)));
+}
+
 /** Runs one plugin command as the plugin process would have. */
 export async function runCommand(req: CniRequest): Promise<CniAnswer> {
   const type = req.plugin ?? configType(req.config);
