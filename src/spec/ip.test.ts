@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { cidrOf, normalizeCIDR, normalizeIP } from "./ip.ts";
+import { cidrOf, ipFamily, normalizeCIDR, normalizeIP } from "./ip.ts";
 
 test.each([
   ["10.1.2.3/24", "10.1.2.3/24"],
@@ -21,4 +21,8 @@ test("normalizeIP", () => {
   expect(normalizeIP("2001:0db8::0001")).toBe("2001:db8::1");
   expect(normalizeIP("10.1.2.300")).toBeNull();
   expect(cidrOf("10.0.0.0/8").prefix).toBe(8);
+});
+
+test("ipFamily: 4, 6 or 0 as Go's ParseIP and To4 tell (no CIDR, no zone)", () => {
+  expect(["10.1.2.3", "::ffff:10.1.2.3", "fd00::1", "10.1.2.3/24", "fe80::1%eth0", "nope", ""].map(ipFamily)).toEqual([4, 4, 6, 0, 0, 0, 0]);
 });

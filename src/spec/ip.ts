@@ -230,6 +230,12 @@ export function ipToBigInt(ip: Uint8Array): bigint {
   return n;
 }
 
+/** 4 or 6 for an address Go's ParseIP takes (a v4-mapped one is 4, as To4 says), 0 for anything else. */
+export function ipFamily(s: string): 0 | 4 | 6 {
+  const ip = parseIP(s);
+  return ip ? familyOf(ip) : 0;
+}
+
 /** Family of "10.1.2.3/24", "10.1.2.3" or "fd00::1/64"; RangeError when it is none. */
 export function familyOfText(s: string): 4 | 6 {
   return familyOf(s.includes("/") ? cidrOf(s).ip : ipOf(s));

@@ -3,7 +3,7 @@
  * (`ns/name@ifname`) or a JSON list of selection elements, `v1.multus-cni.io/default-network`,
  * and the Multus v1 `networks` annotation. Malformed values are refused with Multus's texts.
  */
-import { isIP } from "node:net";
+import { parseCIDR, parseIP } from "../../spec/ip.ts";
 import { multusError } from "./errors.ts";
 import type { NetworkSelectionElement } from "./types.ts";
 
@@ -50,18 +50,11 @@ function isMAC(s: string): boolean {
   );
 }
 
-function isCIDR(s: string): boolean {
-  const [ip, len, extra] = s.split("/");
-  if (extra !== undefined || !ip || !len || !/^\d+$/.test(len)) return false;
-  const fam = isIP(ip);
-  return fam !== 0 && Number(len) <= (fam === 4 ? 32 : 128);
-}
-
 /** Checks a requested address as Multus does: a CIDR when it has "/", else a plain IP. */
 export function checkIPRequest(ip: string): void {
   if (ip.includes("/")) {
-    if (!isCIDR(ip)) throw multusError(`failed to parse CIDR "${ip}": invalid CIDR address: ${ip}`);
-  } else if (isIP(ip) === 0) throw multusError(`failed to parse IP address "${ip}"`);
+    if (parseCIDR(ip) === null) throw multusError(`failed to parse CIDR "${ip}": invalid CIDR address: ${ip}`);
+  } else if (parseIP(ip) === null) throw multusError(`failed to parse IP address "${ip}"`);
 }
 
 function goJSONError(e: unknown, text: string): string {
@@ -89,7 +82,7 @@ function checkElement(o: unknown): NetworkSelectionElement {
     }
   }
   if (e["default-route"]) {
-    for (const gw of e["default-route"] as string[]) if (isIP(gw) === 0) throw new Error(`invalid IP address: ${gw}`);
+    for (const gw of e["default-route"] as string[]) if (parseIP(gw) === null) throw new Error(`invalid IP address: ${gw}`);
   }
   return { ...(e as object), name: (e.name as string) ?? "", namespace: (e.namespace as string) ?? "" } as NetworkSelectionElement;
 }

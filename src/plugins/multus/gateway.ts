@@ -3,7 +3,7 @@
  * interface a pod should not route through, add the requested gateway, and keep the
  * delegate's cached result in step so CHECK and DEL see what is really there.
  */
-import { isIP } from "node:net";
+import { ipFamily } from "../../spec/ip.ts";
 import { join } from "node:path";
 import { NetlinkHandle, NetlinkError, linkByName, routeAdd, routeDel, routeList } from "../../netlink/index.ts";
 import { multusError } from "./errors.ts";
@@ -63,6 +63,6 @@ export function deleteDefaultGWCache(cniDir: string, netName: string, containerI
 export function addDefaultGWCache(cniDir: string, netName: string, containerID: string, ifName: string, gateways: string[]): void {
   editCachedResult(cniDir, netName, containerID, ifName, (routes) => [
     ...routes,
-    ...gateways.map((gw) => ({ dst: isIP(gw) === 4 ? "0.0.0.0/0" : "::0/0", gw })),
+    ...gateways.map((gw) => ({ dst: ipFamily(gw) === 4 ? "0.0.0.0/0" : "::0/0", gw })),
   ]);
 }

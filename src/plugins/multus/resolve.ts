@@ -8,7 +8,7 @@ import { readFileSync, statSync } from "node:fs";
 import { extname } from "node:path";
 import { confFiles, loadConfListFile } from "../../runtime/conf-dir.ts";
 import { errorMessage } from "../../spec/error.ts";
-import { isIP } from "node:net";
+import { ipFamily } from "../../spec/ip.ts";
 import { parseLegacyNetworksAnnotation, parsePodNetworkAnnotation } from "./annotations.ts";
 import { loadDelegate } from "./delegate.ts";
 import { type DraSource, draResourceMap } from "./dra.ts";
@@ -220,11 +220,11 @@ async function podDefaultNetwork(ctx: ResolveContext, pod: PodInfo, conf: Multus
 export function checkGatewayConfig(delegates: Delegate[]): void {
   let v4 = 0;
   let v6 = 0;
-  for (const d of delegates) for (const gw of d.gatewayRequest ?? []) isIP(gw) === 4 ? v4++ : v6++;
+  for (const d of delegates) for (const gw of d.gatewayRequest ?? []) ipFamily(gw) === 4 ? v4++ : v6++;
   if (v4 > 1 || v6 > 1) throw multusError("multus does not support ECMP for default-route");
   for (const d of delegates) {
-    d.isFilterV4Gateway = !(d.gatewayRequest ?? []).some((gw) => isIP(gw) === 4);
-    d.isFilterV6Gateway = !(d.gatewayRequest ?? []).some((gw) => isIP(gw) === 6);
+    d.isFilterV4Gateway = !(d.gatewayRequest ?? []).some((gw) => ipFamily(gw) === 4);
+    d.isFilterV6Gateway = !(d.gatewayRequest ?? []).some((gw) => ipFamily(gw) === 6);
   }
 }
 
