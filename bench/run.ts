@@ -1,9 +1,9 @@
 /**
  * `npm run bench`: every case against the Go reference plugins in one run, as a container
  * runtime uses them (one process per plugin per command), interleaved sample by sample so
- * the machine's noise hits every side alike. Sides: "cni-ts" (links to the binary, no
- * daemon), "cni-ts + daemon" (links to cni-ts-shim, `cni-ts daemon` running), "Go"
- * (/usr/lib/cni), and for start-up cases Bun's floor (a compiled hello world).
+ * the machine's noise hits every side alike. Sides: "cni-ts" (the links `cni-ts install`
+ * makes, to cni-ts-shim, no daemon), "cni-ts + daemon" (the same, `cni-ts daemon`
+ * running), "Go" (/usr/lib/cni), and for start-up cases Bun's floor (a compiled hello world).
  *
  * Writes bench/results/<time>.json and latest.json, one SVG chart per case and the
  * table of BENCHMARKS.md (between its bench:table markers). Needs root (namespaces).
@@ -148,6 +148,9 @@ if (!client.path) throw new Error(`no Go libcni runtime: ${client.why}`);
 const w = new BenchNode(1);
 const shimBin = join(w.work, "shim-bin");
 sh([DIST, "install", "--daemon", "--bin-dir", shimBin]);
+// `cni-ts install --direct`: the names linked to the Bun binary itself, beside the default in start-up cases.
+const directBin = join(w.work, "direct-bin");
+sh([DIST, "install", "--direct", "--bin-dir", directBin]);
 const socket = join(w.work, "daemon", "daemon.sock");
 const noSocket = join(w.work, "no-daemon", "daemon.sock");
 const daemonLog = join(w.work, "daemon.log");
@@ -232,7 +235,7 @@ if (want("version")) {
   const samples = interleave(
     {
       "cni-ts": () => timed([link], env),
-      "cni-ts + daemon": () => timed([join(shimBin, "loopback")], env),
+      "cni-ts --direct": () => timed([join(directBin, "loopback")], env),
       Go: () => timed([join(GO, "loopback")], env),
       "Bun floor": () => timed([floor], {}),
     },
@@ -243,11 +246,11 @@ if (want("version")) {
     title: "VERSION of loopback (a runtime's probe)",
     unit: "ms",
     samples,
-    notes: ["cni-ts + daemon: cni-ts-shim answers VERSION itself (no daemon involved)"],
+    notes: ["cni-ts: cni-ts-shim answers VERSION itself; cni-ts --direct: links to the Bun binary (`cni-ts install --direct`)"],
     ratios: [
       ["cni-ts / Go", "cni-ts", "Go"],
-      ["cni-ts / Bun floor", "cni-ts", "Bun floor"],
-      ["cni-ts + daemon / Go", "cni-ts + daemon", "Go"],
+      ["cni-ts --direct / Go", "cni-ts --direct", "Go"],
+      ["cni-ts --direct / Bun floor", "cni-ts --direct", "Bun floor"],
     ],
     target: { side: "cni-ts", ratio: "cni-ts / Go", max: 2, met: false },
   });
@@ -284,7 +287,13 @@ if (want("noop-add")) {
   const here = startDaemon([], hereSocket, hereLog);
   const run = (side: SideName, sock?: string) => () => timed([join(SIDES[side].path, "tuning")], tuningEnv(side, sock), tuningConf);
   const samples = interleave(
-    { "cni-ts": run("cni-ts"), "cni-ts + daemon": run("cni-ts + daemon", hereSocket), Go: run("Go"), "Bun floor": () => timed([floor], {}) },
+    {
+      "cni-ts": run("cni-ts"),
+      "cni-ts --direct": () => timed([join(directBin, "tuning")], tuningEnv("cni-ts"), tuningConf),
+      "cni-ts + daemon": run("cni-ts + daemon", hereSocket),
+      Go: run("Go"),
+      "Bun floor": () => timed([floor], {}),
+    },
     RUNS * 2,
   );
   here.kill("SIGTERM");
@@ -299,6 +308,7 @@ if (want("noop-add")) {
     notes: [`the daemon answered ${answered} of the ${RUNS * 2 + 2} commands of the daemon side`],
     ratios: [
       ["cni-ts / Bun floor", "cni-ts", "Bun floor"],
+      ["cni-ts --direct / Bun floor", "cni-ts --direct", "Bun floor"],
       ["cni-ts / Go", "cni-ts", "Go"],
       ["cni-ts + daemon / Go", "cni-ts + daemon", "Go"],
     ],

@@ -45,29 +45,33 @@ describe("cni-ts CLI", () => {
     expect(cli(["bogus"]).code).toBe(2);
   });
 
-  test("install links every plugin type, keeps foreign files, replaces them with --force", () => {
+  test("install links every plugin type to the shim, keeps foreign files, replaces them with --force", () => {
     const dir = join(work, "bin-install");
+    const shim = join(bin, "..", "cni-ts-shim");
     mkdirSync(dir);
     writeFileSync(join(dir, "loopback"), "#!/bin/sh\n", { mode: 0o755 });
     const r = cli(["install", "--bin-dir", dir]);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("loopback: kept existing");
-    for (const t of pluginTypes().filter((t) => t !== "loopback")) expect(readlinkSync(join(dir, t))).toBe(bin);
+    for (const t of pluginTypes().filter((t) => t !== "loopback")) expect(readlinkSync(join(dir, t))).toBe(shim);
     expect(lstatSync(join(dir, "loopback")).isSymbolicLink()).toBe(false);
     expect(cli(["install", "--bin-dir", dir, "--force"]).code).toBe(0);
-    expect(readlinkSync(join(dir, "loopback"))).toBe(bin);
+    expect(readlinkSync(join(dir, "loopback"))).toBe(shim);
     expect(cli(["install", "--bin-dir", dir]).stdout).toContain("loopback: already installed");
   });
 
-  test("install --daemon links to the shim beside the binary; a plain install links back, no --force needed", () => {
+  test("install --direct links to the binary; a plain install (or --daemon) links back to the shim, no --force needed", () => {
     const dir = join(work, "bin-install-daemon");
     const shim = join(bin, "..", "cni-ts-shim");
-    expect(cli(["install", "--daemon", "--bin-dir", dir]).code).toBe(0);
-    for (const t of pluginTypes()) expect(readlinkSync(join(dir, t))).toBe(shim);
-    expect(cli(["install", "--bin-dir", dir]).code).toBe(0);
+    expect(cli(["install", "--direct", "--bin-dir", dir]).code).toBe(0);
     for (const t of pluginTypes()) expect(readlinkSync(join(dir, t))).toBe(bin);
+    expect(cli(["install", "--bin-dir", dir]).code).toBe(0);
+    for (const t of pluginTypes()) expect(readlinkSync(join(dir, t))).toBe(shim);
+    expect(cli(["install", "--direct", "--bin-dir", dir]).code).toBe(0);
+    expect(readlinkSync(join(dir, "bridge"))).toBe(bin);
     expect(cli(["install", "--daemon", "--bin-dir", dir]).code).toBe(0);
     expect(readlinkSync(join(dir, "bridge"))).toBe(shim);
+    expect(cli(["install", "--daemon", "--direct", "--bin-dir", dir]).code).toBe(2);
   });
 
   test("ls --json picks the first usable file and says why the others are skipped", () => {

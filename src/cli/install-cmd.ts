@@ -3,7 +3,7 @@ import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
 import { INSTALL_HELP, SHIM_NAME, install } from "./install.ts";
 
-/** `cni-ts install [--bin-dir DIR] [--force]`. */
+/** `cni-ts install [--bin-dir DIR] [--force] [--direct]`. */
 export function installCmd(argv: string[]): number {
   const { values } = parseArgs({
     args: argv,
@@ -11,6 +11,7 @@ export function installCmd(argv: string[]): number {
       "bin-dir": { type: "string", default: "/opt/cni/bin" },
       force: { type: "boolean", default: false },
       daemon: { type: "boolean", default: false },
+      direct: { type: "boolean", default: false },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -24,11 +25,19 @@ export function installCmd(argv: string[]): number {
     return 1;
   }
   const shim = join(dirname(process.execPath), SHIM_NAME);
+  if (values.daemon && values.direct) {
+    console.error("cni-ts install: --daemon and --direct exclude each other");
+    return 2;
+  }
   if (values.daemon && !existsSync(shim)) {
     console.error(`cni-ts install --daemon: no ${SHIM_NAME} beside ${process.execPath} (npm run build makes it)`);
     return 1;
   }
-  const [target, other] = values.daemon ? [shim, process.execPath] : [process.execPath, shim];
+  // The shim by default: measured, it adds nothing a no-daemon command notices, answers
+  // VERSION without a Bun start, and a daemon started later is used without reinstalling.
+  const viaShim = !values.direct && existsSync(shim);
+  if (!values.direct && !viaShim) console.error(`cni-ts install: no ${SHIM_NAME} beside ${process.execPath}: linking to the binary`);
+  const [target, other] = viaShim ? [shim, process.execPath] : [process.execPath, shim];
   for (const line of install({ binDir: values["bin-dir"]!, force: values.force!, target, alsoOurs: other })) console.log(line);
   return 0;
 }

@@ -2,15 +2,17 @@ import { existsSync, lstatSync, mkdirSync, readlinkSync, renameSync, symlinkSync
 import { join, resolve } from "node:path";
 import { pluginTypes } from "../plugins/registry.ts";
 
-export const INSTALL_HELP = `usage: cni-ts install [--bin-dir DIR] [--force] [--daemon]
+export const INSTALL_HELP = `usage: cni-ts install [--bin-dir DIR] [--force] [--direct]
 
-Puts one link per plugin type into DIR (default /opt/cni/bin), each pointing at this
-binary, so DIR/bridge runs the bridge plugin. An existing file that is not a link to
-this binary (a Go reference plugin, say) is kept unless --force is given.
+Puts one link per plugin type into DIR (default /opt/cni/bin), so DIR/bridge runs the
+bridge plugin. The links point at cni-ts-shim beside this binary: a small C program that
+answers VERSION itself, hands each command to \`cni-ts daemon\` when one runs on the
+node, and otherwise runs this binary at once (it adds no measurable time then). Without
+the shim beside the binary the links point at the binary. An existing file that is not
+a link of ours (a Go reference plugin, say) is kept unless --force is given.
 
---daemon  link to cni-ts-shim beside this binary instead: a small C program that hands
-          each command to \`cni-ts daemon\` (run it on the node) and runs this binary
-          when the daemon is not there. Without --daemon the links go back to the binary.`;
+--direct  link to this binary itself, not the shim (no VERSION from the shim, no daemon)
+--daemon  the default, kept for scripts: fails when there is no shim beside the binary`;
 
 /** The native forwarder that ships beside the binary (src/shim/cni-ts-shim.c). */
 export const SHIM_NAME = "cni-ts-shim";

@@ -18,7 +18,7 @@ let tmp: string;
 /** The plugin links of the mode under test: to the binary, or to its shim (`install --daemon`). */
 const bin = { dir: "" };
 beforeAll(() => {
-  links = installedBinDir();
+  links = installedBinDir({ direct: true });
   tmp = mkdtempSync(join(tmpdir(), "cni-ts-daemon-e2e-"));
   shimDir = join(tmp, "shim-bin");
   const r = Bun.spawnSync([realpathSync(join(links.dir, "bridge")), "install", "--daemon", "--bin-dir", shimDir]);

@@ -37,11 +37,15 @@ export function ensureBuilt(): string {
   return DIST;
 }
 
-/** A temp dir with one link per plugin type to dist/cni-ts (`cni-ts install`); remove it with the returned cleanup. */
-export function installedBinDir(): { dir: string; cleanup: () => void } {
+/**
+ * A temp dir with one link per plugin type, as `cni-ts install` makes them (to
+ * dist/cni-ts-shim, which runs dist/cni-ts), or with `direct` to dist/cni-ts itself;
+ * remove it with the returned cleanup.
+ */
+export function installedBinDir(opts: { direct?: boolean } = {}): { dir: string; cleanup: () => void } {
   const bin = ensureBuilt();
   const dir = mkdtempSync(join(tmpdir(), "cni-ts-bin-"));
-  const r = spawnSync(bin, ["install", "--bin-dir", dir], { encoding: "utf8" });
+  const r = spawnSync(bin, ["install", "--bin-dir", dir, ...(opts.direct ? ["--direct"] : [])], { encoding: "utf8" });
   if (r.status !== 0) {
     rmSync(dir, { recursive: true, force: true });
     throw new Error(`install failed: ${r.stderr}`);
