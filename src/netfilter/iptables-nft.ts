@@ -73,6 +73,11 @@ export class NftIptablesTable {
     return nftChainUse(this.#h, FAMILY[this.family], this.table, chain) !== undefined;
   }
 
+  /** The kernel's reference count of the chain (its rules and the rules jumping to it); undefined when it does not exist. */
+  chainUse(chain: string): number | undefined {
+    return nftChainUse(this.#h, FAMILY[this.family], this.table, chain);
+  }
+
   /** The rules of `chain` (only those whose attributes hold `containing`, when given). */
   rules(chain: string, containing?: string): NftRule[] {
     return nftChainRules(this.#h, FAMILY[this.family], this.table, chain, containing);

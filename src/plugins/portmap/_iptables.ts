@@ -46,7 +46,11 @@ function sharedChainsInPlace(t: NftIptablesTable, conf: PortMapConf): boolean {
   const masqJumpComment = new TextEncoder().encode(masqRules(conf.markMasqBit).jump.tokens[3]!);
   if (!t.rules(SETMARK).some((r) => holds(r, mark) && holds(r, comment))) return false;
   const masquerades = (r: NftRule) => r.exprs.some((e) => e.xtName === "MASQUERADE" || e.name === "masq");
-  if (!t.rules(MASQ).some((r) => holds(r, mark) && masquerades(r))) return false;
+  const masq = t.rules(MASQ);
+  if (!masq.some((r) => holds(r, mark) && masquerades(r))) return false;
+  // The kernel counts a chain's own rules and the rules that jump to it: more than its own
+  // means a jump, and only POSTROUTING's jumps there. Otherwise look (POSTROUTING is long).
+  if ((t.chainUse(MASQ) ?? 0) > masq.length) return true;
   return t.hasJump("POSTROUTING", MASQ, (r) => holds(r, masqJumpComment));
 }
 
