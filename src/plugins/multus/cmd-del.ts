@@ -1,5 +1,6 @@
 /** DEL (Multus's CmdDel), and what it can rebuild when the delegate record is gone. */
 import { confFromBytes, confListFromBytes } from "../../runtime/conf-dir.ts";
+import { isAuxiliaryChain } from "./aux-chain.ts";
 import { listCacheEntries } from "../../runtime/cache.ts";
 import { delNetwork, delNetworkList } from "../../runtime/network-list.ts";
 import type { RuntimeConf, RuntimeOptions } from "../../runtime/types.ts";
@@ -118,6 +119,8 @@ async function delRebuilt(
   } catch (e) {
     log.error(`Multus: failed to get delegates: ${errorMessage(e)}, but continue to delete`);
   }
+  // The auxiliary chain ran last, after the defaultNetworks added above: its interface name is its place.
+  delegates = [...delegates.filter((d) => !isAuxiliaryChain(d)), ...delegates.filter(isAuxiliaryChain)];
   const ifNames = ifnamesOf(delegates, args.ifName, legacy);
   const todo = delegates.map((d, i) => ({ d, ifName: ifNames[i]! })).filter(({ d, ifName }) => !done.has(`${delegateNetName(d)}/${ifName}`));
   for (const { d, ifName } of todo.reverse()) {

@@ -6,7 +6,7 @@
  * every request made with Multus's own ClusterRole.
  */
 import { afterAll, beforeAll, expect } from "bun:test";
-import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { KubeApiServer } from "../../../test/kube-apiserver/server.ts";
 import { rootTest, type TestNetns, withNetns } from "../../../test/helpers/netns.ts";
@@ -342,6 +342,17 @@ rootTest(
       expect(podLinks(podNs!)).toEqual({});
       expect(sysctl(podNs!, "net.ipv4.conf.all.log_martians")).toBe("0");
       expect(existsSync(join(s.cniDir, "ctr-aux"))).toBe(false);
+
+      // Without the record and the result cache, DEL rebuilds the list from the config and the pod, the chain included.
+      expect((await s.run("add", podNs!, "ctr-aux-2", p)).code).toBe(0);
+      expect(sysctl(podNs!, "net.ipv4.conf.all.log_martians")).toBe("1");
+      rmSync(join(s.cniDir, "ctr-aux-2"));
+      for (const f of readdirSync(join(s.cniDir, "results"))) if (f.includes("ctr-aux-2")) rmSync(join(s.cniDir, "results", f));
+      const rebuilt = await s.run("del", podNs!, "ctr-aux-2", p);
+      expect(rebuilt.stderr).toBe("");
+      expect(rebuilt.code).toBe(0);
+      expect(podLinks(podNs!)).toEqual({});
+      expect(sysctl(podNs!, "net.ipv4.conf.all.log_martians")).toBe("0");
 
       // A plugin of the chain fails: the ADD fails naming the chain, and everything is undone.
       const broken = {
