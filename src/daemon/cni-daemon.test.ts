@@ -335,40 +335,49 @@ async function pluginAsync(node: TestNetns, type: string, c: Call, socket: strin
   return { code, stdout, stderr, json };
 }
 
-describe("cni-ts daemon, commands side by side on its worker threads", () => {
-  rootTest(
-    "many pods ADDed at once through the daemon get distinct addresses, and DELeted at once leave nothing behind",
-    async () => {
-      const pods = 16;
-      await withNode(pods, async (node, podNs, dataDir) => {
-        const d = await Daemon.start(node, socketPath(), ["--workers", "3"]);
-        try {
-          const c = conf(dataDir, { ipMasq: true });
-          const adds = await Promise.all(
-            podNs.map((p, i) => pluginAsync(node, "bridge", { command: "ADD", netns: p.path, containerID: `c${i}`, conf: c }, d.socket)),
-          );
-          for (const a of adds) expect([a.code, a.stderr]).toEqual([0, ""]);
-          const addrs = adds.map((a) => a.json.ips[0].address);
-          expect(new Set(addrs).size).toBe(pods);
-          // Every one ran in the daemon (none fell back to its own process), each pod wired.
-          expect((await d.handledWhen(pods)).filter((l) => l.includes("ADD bridge") && l.endsWith("exit 0")).length).toBe(pods);
-          for (const [i, p] of podNs.entries()) expect(p.ipJson("-4", "addr", "show", "eth0")[0].addr_info[0].local).toBe(addrs[i].split("/")[0]);
-          expect(node.ipJson("link", "show", "master", "cnid0").length).toBe(pods);
-          expect(node.exec(["iptables-save", "-t", "nat"]).match(/-A POSTROUTING .* -j CNI-/g)?.length).toBe(pods);
+describe("cni-ts daemon, commands side by side", () => {
+  for (const [how, workers, pods] of [
+    ["on 3 worker threads", "3", 16],
+    ["on its main thread (--workers 0)", "0", 6],
+  ] as const)
+    rootTest(
+      `many pods ADDed at once through the daemon ${how} get distinct addresses, and DELeted at once leave nothing behind`,
+      async () => {
+        await withNode(pods, async (node, podNs, dataDir) => {
+          const d = await Daemon.start(node, socketPath(), ["--workers", workers]);
+          try {
+            const c = conf(dataDir, { ipMasq: true });
+            const adds = await Promise.all(
+              podNs.map((p, i) => pluginAsync(node, "bridge", { command: "ADD", netns: p.path, containerID: `c${i}`, conf: c }, d.socket)),
+            );
+            for (const a of adds) expect([a.code, a.stderr]).toEqual([0, ""]);
+            const addrs = adds.map((a) => a.json.ips[0].address);
+            expect(new Set(addrs).size).toBe(pods);
+            // Every one ran in the daemon (none fell back to its own process), each pod wired.
+            expect((await d.handledWhen(pods)).filter((l) => l.includes("ADD bridge") && l.endsWith("exit 0")).length).toBe(pods);
+            for (const [i, p] of podNs.entries()) expect(p.ipJson("-4", "addr", "show", "eth0")[0].addr_info[0].local).toBe(addrs[i].split("/")[0]);
+            expect(node.ipJson("link", "show", "master", "cnid0").length).toBe(pods);
+            expect(node.exec(["iptables-save", "-t", "nat"]).match(/-A POSTROUTING .* -j CNI-/g)?.length).toBe(pods);
 
-          const dels = await Promise.all(
-            podNs.map((p, i) => pluginAsync(node, "bridge", { command: "DEL", netns: p.path, containerID: `c${i}`, conf: c }, d.socket)),
-          );
-          for (const x of dels) expect([x.code, x.stdout, x.stderr]).toEqual([0, "", ""]);
-          expect((await d.handledWhen(2 * pods)).length).toBe(2 * pods);
-          expect(node.ipJson("link", "show", "master", "cnid0")).toEqual([]);
-          expect(node.exec(["iptables-save", "-t", "nat"])).not.toContain("CNI-");
-          expect(readdirSync(join(dataDir, "dnet")).filter((f) => /^\d/.test(f))).toEqual([]);
-        } finally {
-          await d.stop();
-        }
-      });
-    },
-    120_000,
-  );
+            const dels = await Promise.all(
+              podNs.map((p, i) => pluginAsync(node, "bridge", { command: "DEL", netns: p.path, containerID: `c${i}`, conf: c }, d.socket)),
+            );
+            for (const x of dels) expect([x.code, x.stdout, x.stderr]).toEqual([0, "", ""]);
+            expect((await d.handledWhen(2 * pods)).length).toBe(2 * pods);
+            expect(node.ipJson("link", "show", "master", "cnid0")).toEqual([]);
+            expect(node.exec(["iptables-save", "-t", "nat"])).not.toContain("CNI-");
+            expect(readdirSync(join(dataDir, "dnet")).filter((f) => /^\d/.test(f))).toEqual([]);
+          } finally {
+            await d.stop();
+          }
+        });
+      },
+      120_000,
+    );
+
+  rootTest("a bad --workers is refused before anything is served", () => {
+    const r = Bun.spawnSync([join(tmp, "cni-ts-dist"), "daemon", "--socket", socketPath(), "--workers", "two"]);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr.toString()).toBe('cni-ts daemon: invalid --workers "two": expected a whole number\n');
+  });
 });
