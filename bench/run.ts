@@ -277,9 +277,11 @@ const tuningConf = JSON.stringify({
   dataDir: join(w.work, "tuning"),
   prevResult: { cniVersion: "1.0.0", interfaces: [], ips: [] },
 });
+let noops = 0;
+/** A new container id for every ADD, as a runtime's: tuning then writes its backup each time (Go's does on any ADD). */
 const tuningEnv = (side: SideName, socketPath?: string) => ({
   CNI_COMMAND: "ADD",
-  CNI_CONTAINERID: "noop",
+  CNI_CONTAINERID: `noop-${++noops}`,
   CNI_NETNS: pod0,
   CNI_IFNAME: "eth0",
   CNI_PATH: SIDES[side].path,

@@ -32,6 +32,11 @@ const SYMBOLS = {
   gettid: { args: [], returns: "i32" },
   statx: { args: ["i32", "cstring", "i32", "u32", "ptr"], returns: "i32" },
   read: { args: ["i32", "ptr", "u64"], returns: "i64" },
+  write: { args: ["i32", "ptr", "u64"], returns: "i64" },
+  fsync: { args: ["i32"], returns: "i32" },
+  rename: { args: ["cstring", "cstring"], returns: "i32" },
+  unlink: { args: ["cstring"], returns: "i32" },
+  mkdir: { args: ["cstring", "u32"], returns: "i32" },
 } as const;
 
 /**
@@ -127,8 +132,11 @@ function check(syscall: string, rc: number | bigint, detail?: string): number {
   return n;
 }
 
-function cstr(s: string): Buffer {
-  return Buffer.from(s + "\0");
+const encoder = new TextEncoder();
+
+/** A NUL-terminated copy of `s` (TextEncoder: Buffer's set-up is start-up time). */
+function cstr(s: string): Uint8Array {
+  return encoder.encode(s + "\0");
 }
 
 export const O_RDONLY = 0;
@@ -246,6 +254,31 @@ export function statx(path: string, flags: number, mask: number, buf: Uint8Array
 /** read(2) into `buf` from byte `offset` on; the byte count, 0 at end of file; throws ErrnoError. */
 export function read(fd: number, buf: Uint8Array, offset = 0): number {
   return check("read", c.read(fd, ffi().ptr(buf, offset), buf.length - offset));
+}
+
+/** write(2) of `buf` from byte `offset` on; the byte count written; throws ErrnoError. */
+export function write(fd: number, buf: Uint8Array, offset = 0): number {
+  return check("write", c.write(fd, ffi().ptr(buf, offset), buf.length - offset));
+}
+
+/** fsync(2); throws ErrnoError. */
+export function fsync(fd: number): void {
+  check("fsync", c.fsync(fd));
+}
+
+/** rename(2); throws ErrnoError. */
+export function rename(from: string, to: string): void {
+  check("rename", c.rename(cstr(from), cstr(to)), `${JSON.stringify(from)} -> ${JSON.stringify(to)}`);
+}
+
+/** unlink(2); throws ErrnoError. */
+export function unlink(path: string): void {
+  check("unlink", c.unlink(cstr(path)), JSON.stringify(path));
+}
+
+/** mkdir(2) of one directory; throws ErrnoError (EEXIST when something is there). */
+export function mkdir(path: string, mode: number): void {
+  check("mkdir", c.mkdir(cstr(path), mode), JSON.stringify(path));
 }
 
 /** gettid(2): the thread setns acts on. */

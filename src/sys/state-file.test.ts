@@ -73,6 +73,17 @@ describe("state files never follow a planted symlink", () => {
     expect(readStateFile(f)).toBe(big);
   });
 
+  test("writes go through libc, failures still read as node:fs words them", () => {
+    const missing = join(dir, "no-such-dir", "f");
+    expect(() => createStateFile(missing, "x")).toThrow(`ENOENT: no such file or directory, open '${missing}'`);
+    expect(() => ensureStateDir(join(victim, "sub"))).toThrow(/^ENOTDIR: not a directory, mkdir /);
+    const deep = join(dir, "a", "b", "c");
+    expect(ensureStateDir(deep, "d")).toBe(join(deep, "d"));
+    expect(statSync(join(dir, "a")).mode & 0o777).toBe(0o700);
+    writeStateFile(join(deep, "d", "s"), "state");
+    expect(readStateFile(join(deep, "d", "s"))).toBe("state");
+  });
+
   test("writeTempFile skips a name that is taken", () => {
     const names = new Set<string>();
     for (let i = 0; i < 20; i++) names.add(writeTempFile(dir, "t"));

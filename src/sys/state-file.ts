@@ -10,7 +10,24 @@
  * directories we make below a configured root are 0700 and must not be symlinks.
  */
 import { join } from "node:path";
-import { O_APPEND, O_CLOEXEC, O_CREAT, O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_RDONLY, O_WRONLY, close, open } from "./libc.ts";
+import {
+  ErrnoError,
+  O_APPEND,
+  O_CLOEXEC,
+  O_CREAT,
+  O_EXCL,
+  O_NOFOLLOW,
+  O_NONBLOCK,
+  O_RDONLY,
+  O_WRONLY,
+  close,
+  fsync,
+  mkdir,
+  open,
+  rename,
+  unlink,
+  write,
+} from "./libc.ts";
 import { nodeFs } from "./node-fs.ts";
 import { readFd } from "./read-fd.ts";
 import { isRegularFile, statPath } from "./stat.ts";
@@ -44,20 +61,72 @@ function errnoCode(e: unknown): string | undefined {
  * symlink or not a directory is refused. Returns the full path.
  */
 export function ensureStateDir(root: string, ...subdirs: string[]): string {
-  nodeFs().mkdirSync(root, { recursive: true, mode: 0o700 });
+  viaLibc(
+    () => mkdirAll(root),
+    () => void nodeFs().mkdirSync(root, { recursive: true, mode: 0o700 }),
+  );
   let dir = root;
   for (const sub of subdirs) {
     dir = join(dir, sub);
-    try {
-      nodeFs().mkdirSync(dir, { mode: 0o700 });
-    } catch (e) {
-      if (errnoCode(e) !== "EEXIST") throw e;
-    }
-    const st = nodeFs().lstatSync(dir);
-    if (st.isSymbolicLink()) throw new StateFileError(dir, "a symlink where a directory should be");
-    if (!st.isDirectory()) throw new StateFileError(dir, "not a directory");
+    viaLibc(
+      () => mkdirUnlessThere(dir),
+      () => {
+        try {
+          nodeFs().mkdirSync(dir, { mode: 0o700 });
+        } catch (e) {
+          if (errnoCode(e) !== "EEXIST") throw e;
+        }
+      },
+    );
+    const mode = viaLibc(
+      () => statPath(dir, { follow: false }).mode,
+      () => nodeFs().lstatSync(dir).mode,
+    );
+    if ((mode & S_IFMT) === S_IFLNK) throw new StateFileError(dir, "a symlink where a directory should be");
+    if ((mode & S_IFMT) !== S_IFDIR) throw new StateFileError(dir, "not a directory");
   }
   return dir;
+}
+
+const S_IFMT = 0o170000;
+const S_IFDIR = 0o040000;
+const S_IFLNK = 0o120000;
+
+/**
+ * Runs `libc` (a system call through the binding a plugin has loaded anyway); when that
+ * fails, `node` does the same through node:fs, so a failure is thrown in node:fs's words
+ * (and codes) as it always was, and node:fs is loaded only then.
+ */
+function viaLibc<T>(libc: () => T, node: () => T): T {
+  try {
+    return libc();
+  } catch (e) {
+    if (!(e instanceof ErrnoError)) throw e;
+    return node();
+  }
+}
+
+/** mkdir with 0700; something already there is fine (the caller checks what it is). */
+function mkdirUnlessThere(path: string): void {
+  try {
+    mkdir(path, 0o700);
+  } catch (e) {
+    if (!(e instanceof ErrnoError) || e.code !== "EEXIST") throw e;
+  }
+}
+
+/** mkdir -p with 0700 for what it makes; throws ErrnoError (EEXIST when a non-directory is in the way). */
+function mkdirAll(path: string): void {
+  try {
+    mkdir(path, 0o700);
+  } catch (e) {
+    if (!(e instanceof ErrnoError)) throw e;
+    if (e.code === "EEXIST" && (statPath(path).mode & S_IFMT) === S_IFDIR) return;
+    const parent = join(path, "..");
+    if (e.code !== "ENOENT" || parent === path) throw e;
+    mkdirAll(parent);
+    mkdir(path, 0o700);
+  }
 }
 
 function randomSuffix(): string {
@@ -65,9 +134,14 @@ function randomSuffix(): string {
 }
 
 function writeAll(fd: number, data: string | Uint8Array): void {
-  const buf = typeof data === "string" ? Buffer.from(data) : data;
+  const buf = typeof data === "string" ? new TextEncoder().encode(data) : data;
   let off = 0;
-  while (off < buf.length) off += nodeFs().writeSync(fd, buf, off, buf.length - off);
+  while (off < buf.length) {
+    off += viaLibc(
+      () => write(fd, buf, off),
+      () => nodeFs().writeSync(fd, buf, off, buf.length - off),
+    );
+  }
 }
 
 /**
@@ -75,16 +149,25 @@ function writeAll(fd: number, data: string | Uint8Array): void {
  * file, a symlink, a FIFO) is there already, and never follows a symlink.
  */
 export function createStateFile(path: string, data: string | Uint8Array, opts: WriteOptions = {}): void {
-  const fd = nodeFs().openSync(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, opts.mode ?? 0o600);
+  const flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW;
+  const fd = viaLibc(
+    () => open(path, flags, opts.mode ?? 0o600),
+    () => nodeFs().openSync(path, flags | O_CLOEXEC, opts.mode ?? 0o600),
+  );
   try {
     writeAll(fd, data);
-    if (opts.durable) nodeFs().fsyncSync(fd);
+    if (opts.durable) {
+      viaLibc(
+        () => fsync(fd),
+        () => nodeFs().fsyncSync(fd),
+      );
+    }
   } catch (e) {
-    nodeFs().closeSync(fd);
-    nodeFs().unlinkSync(path);
+    close(fd);
+    removeStateFile(path);
     throw e;
   }
-  nodeFs().closeSync(fd);
+  close(fd);
 }
 
 /**
@@ -112,12 +195,15 @@ export function writeTempFile(dir: string, data: string | Uint8Array, opts: Writ
 export function writeStateFile(path: string, data: string | Uint8Array, opts: WriteOptions = {}): void {
   const tmp = writeTempFile(join(path, ".."), data, opts);
   try {
-    nodeFs().renameSync(tmp, path);
+    viaLibc(
+      () => rename(tmp, path),
+      () => nodeFs().renameSync(tmp, path),
+    );
   } catch (e) {
     try {
-      nodeFs().unlinkSync(tmp);
+      removeStateFile(tmp);
     } catch {
-      // already gone
+      // cannot be removed either: the error that matters is the rename's
     }
     throw e;
   }
@@ -180,7 +266,10 @@ export function readStateFile(path: string, encoding: BufferEncoding = "utf8"): 
 /** Removes a state file (a symlink there is removed, never its target); missing is fine. */
 export function removeStateFile(path: string): void {
   try {
-    nodeFs().unlinkSync(path);
+    viaLibc(
+      () => unlink(path),
+      () => nodeFs().unlinkSync(path),
+    );
   } catch (e) {
     if (errnoCode(e) !== "ENOENT") throw e;
   }
