@@ -6,13 +6,13 @@
 import { describe, expect } from "bun:test";
 import type { TestNetns } from "../../../test/helpers/netns.ts";
 import { kernelTest } from "../../../test/vm/kernel.ts";
-import { comparable, oursBuilt } from "../../../test/vm/plugin-kit.ts";
+import { comparable } from "../../../test/vm/plugin-kit.ts";
 import { bridgeConf, callIn, ping, pingOnce, REF, useBinDir, withNode } from "../../../test/helpers/bridge-kit.ts";
-import { GO_PLUGINS } from "../../../test/helpers/plugin-run.ts";
+import { GO_PLUGINS, ours } from "../../../test/helpers/plugin-run.ts";
 
 const bin = useBinDir();
 const GO = GO_PLUGINS;
-const OURS = oursBuilt("bridge");
+const OURS = ours("bridge");
 const test = kernelTest("bridge-vlan-filtering");
 
 /** `bridge vlan show` of a port (or the bridge itself). */

@@ -1,11 +1,11 @@
 /** dummy in the VM (this host's kernel has no dummy links); Debian's Go plugins predate it, so the reference's documented behaviour is the oracle. */
 import { describe, expect } from "bun:test";
 import { withNetns } from "../../../test/helpers/netns.ts";
-import { addrState, runIn, tempDir } from "../../../test/helpers/plugin-run.ts";
+import { addrState, ours, runIn, tempDir } from "../../../test/helpers/plugin-run.ts";
 import { kernelTest } from "../../../test/vm/kernel.ts";
-import { links, oursBuilt } from "../../../test/vm/plugin-kit.ts";
+import { links } from "../../../test/vm/plugin-kit.ts";
 
-const OURS = oursBuilt("dummy");
+const OURS = ours("dummy");
 const test = kernelTest("dummy");
 
 describe("dummy", () => {

@@ -1,10 +1,10 @@
 /** vlan against the Go plugin, in the VM (this host's kernel has no 802.1Q). */
 import { describe, expect } from "bun:test";
-import { addrState, linkState, reference, routeState, runIn } from "../../../test/helpers/plugin-run.ts";
+import { addrState, linkState, ours, reference, routeState, runIn } from "../../../test/helpers/plugin-run.ts";
 import { kernelTest } from "../../../test/vm/kernel.ts";
-import { comparable, links, oursBuilt, ping, pingOnce, withNode } from "../../../test/vm/plugin-kit.ts";
+import { comparable, links, ping, pingOnce, withNode } from "../../../test/vm/plugin-kit.ts";
 
-const OURS = oursBuilt("vlan");
+const OURS = ours("vlan");
 const REF = reference("vlan");
 const test = kernelTest("vlan");
 

@@ -1,11 +1,11 @@
 /** vrf against the Go plugin, in the VM (this host's kernel has no VRF). */
 import { describe, expect } from "bun:test";
 import { withNetns, type TestNetns } from "../../../test/helpers/netns.ts";
-import { addrState, linkState, reference, routeState, runIn } from "../../../test/helpers/plugin-run.ts";
+import { addrState, linkState, ours, reference, routeState, runIn } from "../../../test/helpers/plugin-run.ts";
 import { kernelTest } from "../../../test/vm/kernel.ts";
-import { links, oursBuilt } from "../../../test/vm/plugin-kit.ts";
+import { links } from "../../../test/vm/plugin-kit.ts";
 
-const OURS = oursBuilt("vrf");
+const OURS = ours("vrf");
 const REF = reference("vrf");
 const test = kernelTest("vrf");
 
