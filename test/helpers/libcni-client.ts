@@ -21,3 +21,10 @@ export function libcniClient(): { path?: string; why?: string } {
   built = r.stdout.trim().split("\n").pop();
   return { path: built };
 }
+
+/** The project's libcni-based runtime (what a kubelet's runtime embeds); throws when it cannot be built. */
+export function libcniClientPath(): string {
+  const c = libcniClient();
+  if (!c.path) throw new Error(`cannot build the libcni client: ${c.why}`);
+  return c.path;
+}

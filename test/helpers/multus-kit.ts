@@ -9,7 +9,6 @@ import { tmpdir } from "node:os";
 import { isIP } from "node:net";
 import { join } from "node:path";
 import { ensureBuilt, installedBinDir } from "./dist.ts";
-import { libcniClient } from "./libcni-client.ts";
 import type { TestNetns } from "./netns.ts";
 import { NetNS } from "../../src/sys/netns.ts";
 import { MULTUS_RULES, type Rule, rbac } from "../kube-apiserver/rbac.ts";
@@ -30,12 +29,7 @@ export function makeWork(prefix: string): Work {
   return { dir, bin: plugins.dir, cleanup: () => (rmSync(dir, { recursive: true, force: true }), plugins.cleanup()) };
 }
 
-/** The project's libcni-based runtime (what a kubelet's runtime embeds); throws when it cannot be built. */
-export function libcniClientPath(): string {
-  const c = libcniClient();
-  if (!c.path) throw new Error(`cannot build the libcni client: ${c.why}`);
-  return c.path;
-}
+export { libcniClientPath } from "./libcni-client.ts";
 
 /** Multus's service account, as its DaemonSet runs it. */
 export const MULTUS_USER = "system:serviceaccount:kube-system:multus";

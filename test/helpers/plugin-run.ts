@@ -3,7 +3,7 @@
  * ours (the compiled binary) or a Go reference binary, with CNI_* env and JSON stdin; and
  * comparable snapshots of kernel state (`ip -j`) for differential tests.
  */
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
@@ -23,6 +23,16 @@ export const GO_PLUGINS = process.env.CNI_REFERENCE_DIR || "/usr/lib/cni";
 /** The Go reference plugin `type`. */
 export function reference(type: string): string[] {
   return [`${GO_PLUGINS}/${type}`];
+}
+
+/**
+ * A plugin dir (CNI_PATH) at `dir`, made here: one link per plugin type, to our binary or
+ * to the Go plugin of that name, as `whose` says. For chains that mix the two.
+ */
+export function mixedPluginDir(dir: string, whose: Record<string, "ours" | "go">): string {
+  mkdirSync(dir, { recursive: true });
+  for (const [type, w] of Object.entries(whose)) symlinkSync(w === "ours" ? ensureBuilt() : `${GO_PLUGINS}/${type}`, join(dir, type));
+  return dir;
 }
 
 /** One call: the command, the CNI_* values (defaults for a test) and the config. */

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { installedBinDir } from "../helpers/dist.ts";
-import { libcniClient } from "../helpers/libcni-client.ts";
+import { libcniClientPath } from "../helpers/libcni-client.ts";
 import { rootTest, withNetns } from "../helpers/netns.ts";
 
 let work: string;
@@ -23,12 +23,11 @@ afterAll(() => {
 for (const version of ["0.3.1", "0.4.0", "1.0.0"]) {
   rootTest(`libcni runtime drives our loopback at ${version}`, () =>
     withNetns(1, (pod) => {
-      const client = libcniClient();
-      if (!client.path) throw new Error(`cannot build the libcni client: ${client.why}`);
+      const client = libcniClientPath();
       const confDir = mkdtempSync(join(work, "net.d-"));
       writeFileSync(join(confDir, "10-lo.conflist"), JSON.stringify({ cniVersion: version, name: "lo", plugins: [{ type: "loopback" }] }));
       const env = { PATH: process.env.PATH!, NETCONFPATH: confDir, CNI_PATH: plugins.dir, CNI_IFNAME: "lo", CNI_CACHE_DIR: join(work, "cache") };
-      const run = (cmd: string) => spawnSync(client.path!, [cmd, "lo", pod.path, "libcni-lo-1"], { env, encoding: "utf8" });
+      const run = (cmd: string) => spawnSync(client, [cmd, "lo", pod.path, "libcni-lo-1"], { env, encoding: "utf8" });
 
       const add = run("add");
       expect(add.stderr).toBe("");

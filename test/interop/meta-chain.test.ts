@@ -5,28 +5,21 @@
  */
 import { afterAll, beforeAll, expect } from "bun:test";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ifbName } from "../../src/plugins/bandwidth/bandwidth.ts";
-import { ensureBuilt } from "../helpers/dist.ts";
-import { libcniClient } from "../helpers/libcni-client.ts";
+import { libcniClientPath } from "../helpers/libcni-client.ts";
 import { rootTest, withNetns } from "../helpers/netns.ts";
-import { GO_PLUGINS } from "../helpers/plugin-run.ts";
+import { mixedPluginDir } from "../helpers/plugin-run.ts";
 
 let work: string;
 beforeAll(() => {
   work = mkdtempSync(join(tmpdir(), "cni-ts-meta-"));
   // Two plugin dirs: sbr ours, or sbr the Go one (to compare what CHECK makes of the chain).
-  for (const [dir, goTypes] of [
-    ["bin", ["ptp", "host-local"]],
-    ["bin-go-sbr", ["ptp", "host-local", "sbr"]],
-  ] as const) {
-    spawnSync("mkdir", [join(work, dir)]);
-    for (const t of ["ptp", "host-local", "tuning", "sbr", "bandwidth"]) {
-      symlinkSync((goTypes as readonly string[]).includes(t) ? `${GO_PLUGINS}/${t}` : ensureBuilt(), join(work, dir, t));
-    }
-  }
+  const chain = { ptp: "go", "host-local": "go", tuning: "ours", bandwidth: "ours" } as const;
+  mixedPluginDir(join(work, "bin"), { ...chain, sbr: "ours" });
+  mixedPluginDir(join(work, "bin-go-sbr"), { ...chain, sbr: "go" });
 });
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
@@ -35,8 +28,7 @@ for (const bin of ["bin", "bin-go-sbr"]) {
     `libcni: Go ptp + host-local, then our tuning, ${bin === "bin" ? "our" : "the Go"} sbr and our bandwidth; CHECK; traffic from the pod's address; DEL`,
     () =>
       withNetns(2, (node, pod) => {
-        const client = libcniClient();
-        if (!client.path) throw new Error(`cannot build the libcni client: ${client.why}`);
+        const client = libcniClientPath();
         const confDir = mkdtempSync(join(work, "net.d-"));
         const dataDir = mkdtempSync(join(work, "data-"));
         writeFileSync(
@@ -60,8 +52,7 @@ for (const bin of ["bin", "bin-go-sbr"]) {
           CNI_CACHE_DIR: join(work, "cache"),
           CAP_ARGS: JSON.stringify({ bandwidth: { ingressRate: 8_000_000, ingressBurst: 80_000, egressRate: 4_000_000, egressBurst: 40_000 } }),
         };
-        const run = (cmd: string) =>
-          spawnSync("ip", ["netns", "exec", node.name, client.path!, cmd, "metanet", pod!.path, "meta-ctr-1"], { env, encoding: "utf8" });
+        const run = (cmd: string) => spawnSync("ip", ["netns", "exec", node.name, client, cmd, "metanet", pod!.path, "meta-ctr-1"], { env, encoding: "utf8" });
 
         const add = run("add");
         if (bin === "bin") expect(add.stderr).toBe("");

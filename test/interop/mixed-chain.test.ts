@@ -4,13 +4,13 @@
  * real forward through the host port and nothing left afterwards.
  */
 import { afterAll, beforeAll, expect } from "bun:test";
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ensureBuilt } from "../helpers/dist.ts";
 import { rootTest, withNetns, type TestNetns } from "../helpers/netns.ts";
 import { readTcp, serveText } from "../helpers/node.ts";
-import { GO_PLUGINS } from "../helpers/plugin-run.ts";
+import { mixedPluginDir } from "../helpers/plugin-run.ts";
 
 let work: string;
 let dist: string;
@@ -19,14 +19,6 @@ beforeAll(() => {
   work = mkdtempSync(join(tmpdir(), "cni-ts-mixed-"));
 });
 afterAll(() => rmSync(work, { recursive: true, force: true }));
-
-/** A plugin dir: each type linked to ours or to Debian's Go plugin. */
-function binDir(name: string, whose: Record<string, "ours" | "go">): string {
-  const dir = join(work, name);
-  mkdirSync(dir);
-  for (const [type, w] of Object.entries(whose)) symlinkSync(w === "ours" ? dist : `${GO_PLUGINS}/${type}`, join(dir, type));
-  return dir;
-}
 
 const cases: [string, Record<string, "ours" | "go">][] = [
   ["Go bridge + host-local, our portmap and firewall", { bridge: "go", "host-local": "go", portmap: "ours", firewall: "ours" }],
@@ -38,7 +30,7 @@ for (const [label, whose] of cases) {
     withNetns(2, async (node: TestNetns, pod: TestNetns) => {
       node.exec(["ip", "link", "set", "lo", "up"]);
       const tag = Object.values(whose).join("-");
-      const bin = binDir(`bin-${tag}`, whose);
+      const bin = mixedPluginDir(join(work, `bin-${tag}`), whose);
       const confDir = join(work, `net.d-${tag}`);
       const ipam = join(work, `ipam-${tag}`);
       mkdirSync(confDir);

@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { installedBinDir } from "../../../test/helpers/dist.ts";
 import { seedFlannelList } from "../../../test/helpers/flannel-kit.ts";
-import { libcniClient } from "../../../test/helpers/libcni-client.ts";
+import { libcniClientPath } from "../../../test/helpers/libcni-client.ts";
 import { rootTest, withNetns, type TestNetns } from "../../../test/helpers/netns.ts";
 import { runIn } from "../../../test/helpers/plugin-run.ts";
 
@@ -114,8 +114,7 @@ rootTest("flannel per exec: a missing or incomplete subnet.env is the first erro
 
 rootTest("libcni: the seed's list (flannel + portmap) per exec; result, host port rule, DEL leaves nothing", () =>
   withNetns(2, (node, pod) => {
-    const client = libcniClient();
-    if (!client.path) throw new Error(`cannot build the libcni client: ${client.why}`);
+    const client = libcniClientPath();
     node.exec(["ip", "link", "set", "lo", "up"]);
     const d = dirs();
     const confDir = mkdtempSync(join(work, "net.d-"));
@@ -129,8 +128,7 @@ rootTest("libcni: the seed's list (flannel + portmap) per exec; result, host por
       CNI_CACHE_DIR: join(d.dataDir, "..", "cache"),
       CAP_ARGS: JSON.stringify({ portMappings: [{ HostPort: 8082, ContainerPort: 80, Protocol: "TCP" }] }),
     };
-    const run = (verb: string) =>
-      spawnSync("ip", ["netns", "exec", node.name, client.path!, verb, "cbr0", pod!.path, "fl-libcni-1"], { env, encoding: "utf8" });
+    const run = (verb: string) => spawnSync("ip", ["netns", "exec", node.name, client, verb, "cbr0", pod!.path, "fl-libcni-1"], { env, encoding: "utf8" });
     const add = run("add");
     expect(add.status, add.stderr + add.stdout).toBe(0);
     const result = JSON.parse(add.stdout);

@@ -6,30 +6,24 @@
  */
 import { afterAll, beforeAll, expect } from "bun:test";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ensureBuilt } from "../../../test/helpers/dist.ts";
-import { libcniClient } from "../../../test/helpers/libcni-client.ts";
+import { libcniClientPath } from "../../../test/helpers/libcni-client.ts";
 import { rootTest, withNetns } from "../../../test/helpers/netns.ts";
 import { readTcp, serveText } from "../../../test/helpers/node.ts";
-import { GO_PLUGINS } from "../../../test/helpers/plugin-run.ts";
+import { mixedPluginDir } from "../../../test/helpers/plugin-run.ts";
 
 let work: string;
 beforeAll(() => {
   work = mkdtempSync(join(tmpdir(), "cni-ts-pm-libcni-"));
-  const bin = join(work, "bin");
-  spawnSync("mkdir", [bin]);
-  for (const t of ["bridge", "host-local"]) symlinkSync(`${GO_PLUGINS}/${t}`, join(bin, t));
-  // Our portmap: the compiled binary under the plugin's name.
-  symlinkSync(ensureBuilt(), join(bin, "portmap"));
+  mixedPluginDir(join(work, "bin"), { bridge: "go", "host-local": "go", portmap: "ours" });
 });
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 rootTest("libcni: Go bridge + host-local, our portmap; a real forward; CHECK; DEL with other capability args leaves no rule", () =>
   withNetns(2, async (node, pod) => {
-    const client = libcniClient();
-    if (!client.path) throw new Error(`cannot build the libcni client: ${client.why}`);
+    const client = libcniClientPath();
     const confDir = mkdtempSync(join(work, "net.d-"));
     const dataDir = mkdtempSync(join(work, "data-"));
     writeFileSync(
@@ -54,7 +48,7 @@ rootTest("libcni: Go bridge + host-local, our portmap; a real forward; CHECK; DE
     });
     const maps = [{ HostPort: 8081, ContainerPort: 81, Protocol: "TCP" }];
     const run = (cmd: string, m: unknown[] = maps) =>
-      spawnSync("ip", ["netns", "exec", node.name, client.path!, cmd, "pmlibcni", pod!.path, "pm-ctr-1"], { env: env(m), encoding: "utf8" });
+      spawnSync("ip", ["netns", "exec", node.name, client, cmd, "pmlibcni", pod!.path, "pm-ctr-1"], { env: env(m), encoding: "utf8" });
     const nat = () =>
       node
         .exec(["iptables-save", "-t", "nat"])
