@@ -32,6 +32,14 @@ export async function withNode(
   }
 }
 
+/** withNode with one pod: `fn` gets the node, the pod and the temp dir. */
+export function withNodeAndPod(
+  fn: (node: TestNetns, pod: TestNetns, dataDir: string) => Promise<void> | void,
+  opts: { prefix?: string; setup?: (node: TestNetns) => void } = {},
+): Promise<void> {
+  return withNode(1, (node, [pod], dataDir) => fn(node, pod!, dataDir), opts);
+}
+
 /** The addresses host-local holds for network `net` in `dataDir`, sorted (its lock and last_reserved_ip files left out). */
 export function allocated(dataDir: string, net: string): string[] {
   try {

@@ -2,25 +2,19 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { withNetns, type TestNetns } from "./netns.ts";
-import { tempDir } from "./plugin-run.ts";
+import type { TestNetns } from "./netns.ts";
+import { withNodeAndPod } from "./node.ts";
 
-/** A pod with eth0 (the far end in the node), as a main plugin would leave it. */
-export async function withPod(fn: (node: TestNetns, pod: TestNetns, dataDir: string) => void | Promise<void>) {
-  const data = tempDir("cni-tuning-");
-  try {
-    await withNetns(
-      2,
-      (node, pod) => {
-        node.exec(["ip", "link", "add", "tunhost", "type", "veth", "peer", "name", "eth0", "netns", pod!.name]);
-        pod!.exec(["ip", "link", "set", "eth0", "up"]);
-        return fn(node, pod!, data.dir);
-      },
-      "tun",
-    );
-  } finally {
-    data.cleanup();
-  }
+/** A pod with eth0 (the far end in the node), as a main plugin would leave it: the node kit's node and pod, its temp dir for the backups. */
+export function withPod(fn: (node: TestNetns, pod: TestNetns, dataDir: string) => void | Promise<void>): Promise<void> {
+  return withNodeAndPod(
+    (node, pod, dataDir) => {
+      node.exec(["ip", "link", "add", "tunhost", "type", "veth", "peer", "name", "eth0", "netns", pod.name]);
+      pod.exec(["ip", "link", "set", "eth0", "up"]);
+      return fn(node, pod, dataDir);
+    },
+    { prefix: "tun" },
+  );
 }
 
 /** The prevResult a main plugin hands on. */

@@ -2,7 +2,7 @@ import { describe, expect } from "bun:test";
 import { existsSync, mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { rootTest, type TestNetns } from "../../../test/helpers/netns.ts";
-import { withNode } from "../../../test/helpers/node.ts";
+import { withNodeAndPod } from "../../../test/helpers/node.ts";
 import { ours, reference, runIn, tempDir } from "../../../test/helpers/plugin-run.ts";
 
 const OURS = ours("firewall");
@@ -28,9 +28,7 @@ function cniRules(node: TestNetns, family: 4 | 6 = 4): string[] {
 }
 
 /** The node kit's namespaces (the rules in the node, the pod's path for CNI_NETNS) and its temp dir as the state dir. */
-function withFwNode(fn: (node: TestNetns, pod: TestNetns, stateDir: string) => void | Promise<void>): Promise<void> {
-  return withNode(1, (node, [pod], stateDir) => fn(node, pod!, stateDir), { prefix: "fw" });
-}
+const withFwNode = (fn: (node: TestNetns, pod: TestNetns, stateDir: string) => void | Promise<void>) => withNodeAndPod(fn, { prefix: "fw" });
 
 describe("firewall", () => {
   rootTest("the reference's rules after ADD; CHECK passes; DEL removes the address rules", () =>

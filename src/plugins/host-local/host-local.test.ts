@@ -2,7 +2,7 @@ import { describe, expect } from "bun:test";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { rootTest, type TestNetns } from "../../../test/helpers/netns.ts";
-import { withNode } from "../../../test/helpers/node.ts";
+import { withNodeAndPod } from "../../../test/helpers/node.ts";
 import { ours, runIn } from "../../../test/helpers/plugin-run.ts";
 import { ALL_VERSIONS, compareVersions } from "../../spec/version.ts";
 
@@ -12,12 +12,11 @@ let dataDir = "";
 
 /** The node kit: host-local (the compiled binary) runs in its node, the pod's path is CNI_NETNS, its temp dir is the data dir. */
 function withHostLocal(fn: (pod: TestNetns) => void): Promise<void> {
-  return withNode(
-    1,
-    (n, [pod], dir) => {
+  return withNodeAndPod(
+    (n, pod, dir) => {
       node = n;
       dataDir = dir;
-      fn(pod!);
+      fn(pod);
     },
     { prefix: "hl" },
   );

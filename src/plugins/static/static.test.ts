@@ -1,6 +1,6 @@
 import { describe, expect } from "bun:test";
-import { rootTest, type TestNetns } from "../../../test/helpers/netns.ts";
-import { withNode } from "../../../test/helpers/node.ts";
+import { rootTest } from "../../../test/helpers/netns.ts";
+import { withNodeAndPod } from "../../../test/helpers/node.ts";
 import { ours, runIn } from "../../../test/helpers/plugin-run.ts";
 import { ALL_VERSIONS, compareVersions } from "../../spec/version.ts";
 
@@ -12,13 +12,9 @@ function conf(version: string, ipam: object, extra: object = {}): object {
 
 /** The node kit: static (the compiled binary) runs in its node, the pod's path is CNI_NETNS. */
 function withStatic(fn: (run: (command: "ADD" | "CHECK" | "DEL", c: object, args?: string) => ReturnType<typeof runIn>) => void): Promise<void> {
-  return withNode(
-    1,
-    (node: TestNetns, [pod]) => fn((command, c, args = "") => runIn(node, OURS, { command, conf: c, containerID: "ctr-1", netns: pod!.path, args })),
-    {
-      prefix: "st",
-    },
-  );
+  return withNodeAndPod((node, pod) => fn((command, c, args = "") => runIn(node, OURS, { command, conf: c, containerID: "ctr-1", netns: pod.path, args })), {
+    prefix: "st",
+  });
 }
 
 const IPAM = {
