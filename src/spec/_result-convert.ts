@@ -118,13 +118,7 @@ export function from040To020(r: Result040, toVersion: string): Result020 {
 
 /** 0.3.x/0.4.0 -> 1.x (types100 convertFrom04x): `version` of ips dropped. */
 export function from040To100(r: Result040, toVersion: string): Result {
-  return compact({
-    cniVersion: toVersion,
-    interfaces: nonEmpty(r.interfaces?.map((i) => copyInterface(i, false))),
-    ips: nonEmpty(r.ips?.map((c) => compact({ interface: c.interface, address: c.address, gateway: c.gateway }))),
-    routes: nonEmpty(r.routes?.map((route) => copyRoute(route, false))),
-    dns: copyDNS(r.dns),
-  });
+  return copy100(r, toVersion, false);
 }
 
 /** 1.x -> 0.3.x/0.4.0 (types100 convertTo04x): `version` of ips from the address family. */
@@ -142,7 +136,11 @@ export function from100To040(r: Result, toVersion: string): Result040 {
 
 /** Between 1.0.0 and 1.1.0: a copy, with the spec 1.1 fields only in 1.1.0. */
 export function from100To100(r: Result, toVersion: string): Result {
-  const v11 = toVersion === "1.1.0";
+  return copy100(r, toVersion, toVersion === "1.1.0");
+}
+
+/** A 1.x result of `r` (either shape; an ip's `version` is not copied), the spec 1.1 fields only when `v11`. */
+function copy100(r: Result | Result040, toVersion: string, v11: boolean): Result {
   return compact({
     cniVersion: toVersion,
     interfaces: nonEmpty(r.interfaces?.map((i) => copyInterface(i, v11))),
