@@ -17,7 +17,7 @@ import { cmdErr, type K8sArgsLike, multusError } from "./errors.ts";
 import { Logger } from "./log.ts";
 import { defaultNetworks, legacyConfDelegates, podDelegates, type ResolveContext, type ResourceClient } from "./resolve.ts";
 import { type MultusSource, NotFoundError } from "./source.ts";
-import type { Delegate, MultusConf, PodInfo } from "./types.ts";
+import type { Delegate, MultusConf, PodInfo, RuntimeConfig } from "./types.ts";
 
 /** How the engine reaches plugins and the cluster. */
 export interface EngineOptions {
@@ -193,6 +193,11 @@ export async function resolveDelegates(
   return { delegates, legacy };
 }
 
+/** The RuntimeConf delegate `d` runs with on `ifName` for this request (Multus's CreateCNIRuntimeConf). */
+export function delegateRuntimeConfOf(args: CmdArgs, k8s: K8sArgsLike, d: Delegate, ifName: string, rc: RuntimeConfig | undefined): RuntimeConf {
+  return delegateRuntimeConf({ containerID: args.containerID, netns: args.netns, args: parseArgs(args) }, k8s, ifName, rc, d);
+}
+
 export function addDelegateArgs(d: Delegate, rt: RuntimeConf): void {
   // Deprecated in Multus 3.5 but still done: MAC and IP also as CNI_ARGS.
   if (d.macRequest) {
@@ -241,7 +246,7 @@ export async function delPlugins(
   const errors: string[] = [];
   for (let i = lastIdx; i >= 0; i--) {
     const d = delegates[i]!;
-    const rt = delegateRuntimeConf({ containerID: args.containerID, netns: args.netns, args: parseArgs(args) }, k8s, ifNames[i]!, n.runtimeConfig, d);
+    const rt = delegateRuntimeConfOf(args, k8s, d, ifNames[i]!, n.runtimeConfig);
     try {
       await runDelegate("DEL", d, rt, opts);
     } catch (e) {

@@ -2,7 +2,7 @@
 import type { CmdArgs } from "../../skel/cmd-args.ts";
 import { errorMessage } from "../../spec/error.ts";
 import type { Result } from "../../spec/types.ts";
-import { delegateNetName, delegateRuntimeConf, ifnamesOf } from "./delegate.ts";
+import { delegateNetName, ifnamesOf } from "./delegate.ts";
 import { cmdErr, cmdPluginErr, type K8sArgsLike } from "./errors.ts";
 import { addDefaultGWCache, deleteDefaultGW, deleteDefaultGWCache, setDefaultGW } from "./gateway.ts";
 import { createNetworkStatuses, formatNetworkStatus } from "./network-status.ts";
@@ -13,11 +13,11 @@ import type { Delegate, MultusConf, NetworkStatus } from "./types.ts";
 import {
   addDelegateArgs,
   delegateLabel,
+  delegateRuntimeConfOf,
   delPlugins,
   emptyResult,
   type EngineOptions,
   getPod,
-  parseArgs,
   resolveDelegates,
   runDelegate,
   runtimeOptions,
@@ -60,7 +60,7 @@ export async function cmdAdd(args: CmdArgs, o: EngineOptions): Promise<Result> {
     const d = delegates[idx]!;
     const ifName = ifNames[idx]!;
     const netName = delegateNetName(d);
-    const rt = delegateRuntimeConf({ containerID: args.containerID, netns: args.netns, args: parseArgs(args) }, k8s, ifName, n.runtimeConfig, d);
+    const rt = delegateRuntimeConfOf(args, k8s, d, ifName, n.runtimeConfig);
     let r: Result;
     try {
       validateIfName(args.netns, ifName);

@@ -6,7 +6,7 @@ import { delNetwork, delNetworkList } from "../../runtime/network-list.ts";
 import type { RuntimeConf, RuntimeOptions } from "../../runtime/types.ts";
 import type { CmdArgs } from "../../skel/cmd-args.ts";
 import { errorMessage } from "../../spec/error.ts";
-import { delegateNetName, delegateRuntimeConf, ifnamesOf } from "./delegate.ts";
+import { delegateNetName, ifnamesOf } from "./delegate.ts";
 import { type K8sArgsLike, multusError } from "./errors.ts";
 import { Logger } from "./log.ts";
 import { defaultNetworks, type ResolveContext } from "./resolve.ts";
@@ -15,10 +15,10 @@ import { type MultusSource } from "./source.ts";
 import type { Delegate, MultusConf, PodInfo } from "./types.ts";
 import {
   delegateLabel,
+  delegateRuntimeConfOf,
   delPlugins,
   type EngineOptions,
   getPod,
-  parseArgs,
   resolveDelegates,
   runDelegate,
   runtimeOptions,
@@ -124,7 +124,7 @@ async function delRebuilt(
   const ifNames = ifnamesOf(delegates, args.ifName, legacy);
   const todo = delegates.map((d, i) => ({ d, ifName: ifNames[i]! })).filter(({ d, ifName }) => !done.has(`${delegateNetName(d)}/${ifName}`));
   for (const { d, ifName } of todo.reverse()) {
-    const rt = delegateRuntimeConf({ containerID: args.containerID, netns: args.netns, args: parseArgs(args) }, k8s, ifName, n.runtimeConfig, d);
+    const rt = delegateRuntimeConfOf(args, k8s, d, ifName, n.runtimeConfig);
     try {
       await runDelegate("DEL", d, rt, opts);
     } catch (e) {

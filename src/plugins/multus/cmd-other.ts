@@ -9,7 +9,7 @@ import type { Result } from "../../spec/types.ts";
 import { greaterThanOrEqual } from "../../spec/version.ts";
 import { isAuxiliaryChain } from "./aux-chain.ts";
 import { isLegacyDelegates } from "./conf.ts";
-import { delegateRuntimeConf, ifnamesOf, loadDelegate } from "./delegate.ts";
+import { ifnamesOf, loadDelegate } from "./delegate.ts";
 import { cmdErr, multusError } from "./errors.ts";
 import { defaultNetworks } from "./resolve.ts";
 import { readDelegates } from "./scratch.ts";
@@ -18,9 +18,9 @@ import {
   addDelegateArgs,
   delegateLabel,
   type EngineOptions,
+  delegateRuntimeConfOf,
   getPod,
   k8sArgsOf,
-  parseArgs,
   runDelegate,
   runtimeOptions,
   sourceOf,
@@ -42,7 +42,7 @@ export async function cmdCheck(args: CmdArgs, o: EngineOptions): Promise<void> {
   for (let i = 0; i < delegates.length; i++) {
     const d = delegates[i]!;
     if (isAuxiliaryChain(d)) continue;
-    const rt = delegateRuntimeConf({ containerID: args.containerID, netns: args.netns, args: parseArgs(args) }, k8s, ifNames[i]!, n.runtimeConfig, d);
+    const rt = delegateRuntimeConfOf(args, k8s, d, ifNames[i]!, n.runtimeConfig);
     try {
       await runDelegate("CHECK", d, rt, opts);
     } catch (e) {
@@ -113,7 +113,7 @@ export async function cmdDelegate(args: CmdArgs, o: EngineOptions, multusConf: M
   const opts = runtimeOptions(multusConf, args, o.exec);
   const sel = attrs ? { name: "", namespace: "", ips: attrs.ips, mac: attrs.mac, "cni-args": attrs["cni-args"] ?? undefined } : undefined;
   const d = loadDelegate(args.stdinData, sel);
-  const rt = delegateRuntimeConf({ containerID: args.containerID, netns: args.netns, args: parseArgs(args) }, k8s, args.ifName, undefined, d);
+  const rt = delegateRuntimeConfOf(args, k8s, d, args.ifName, undefined);
   if (args.command === "ADD") {
     const source = sourceOf(multusConf, o, k8s);
     const pod = await getPod(source, k8s, false, o);

@@ -384,29 +384,16 @@ rootTest(
         name,
         attributes: { "k8s.cni.cncf.io/deviceID": { string: id }, "k8s.cni.cncf.io/resourceName": { string: "example.com/sriov" } },
       });
+      // The driver's slice on each node: a device of the same name on node-2 must not be taken.
+      const slice = (nodeName: string, devices: object[]) => ({
+        apiVersion: "resource.k8s.io/v1",
+        kind: "ResourceSlice",
+        metadata: { name: `${nodeName}-sriov` },
+        spec: { driver: "sriov.example.com", nodeName, pool: { name: nodeName, generation: 1, resourceSliceCount: 1 }, devices },
+      });
       api.seed(
-        {
-          apiVersion: "resource.k8s.io/v1",
-          kind: "ResourceSlice",
-          metadata: { name: "node-1-sriov" },
-          spec: {
-            driver: "sriov.example.com",
-            nodeName: "node-1",
-            pool: { name: "node-1", generation: 1, resourceSliceCount: 1 },
-            devices: [device("vf-0", "0000:03:00.1"), device("vf-1", "0000:03:00.2")],
-          },
-        },
-        {
-          apiVersion: "resource.k8s.io/v1",
-          kind: "ResourceSlice",
-          metadata: { name: "node-2-sriov" },
-          spec: {
-            driver: "sriov.example.com",
-            nodeName: "node-2",
-            pool: { name: "node-2", generation: 1, resourceSliceCount: 1 },
-            devices: [device("vf-1", "0000:04:00.2")],
-          },
-        },
+        slice("node-1", [device("vf-0", "0000:03:00.1"), device("vf-1", "0000:03:00.2")]),
+        slice("node-2", [device("vf-1", "0000:04:00.2")]),
         {
           apiVersion: "resource.k8s.io/v1",
           kind: "ResourceClaim",
