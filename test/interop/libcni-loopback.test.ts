@@ -1,11 +1,10 @@
 /** A runtime on the reference libcni drives our compiled loopback plugin: ADD, CHECK, DEL. */
 import { afterAll, beforeAll, expect } from "bun:test";
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { installedBinDir } from "../helpers/dist.ts";
-import { libcniClientPath } from "../helpers/libcni-client.ts";
+import { libcniRuntime } from "../helpers/libcni-client.ts";
 import { rootTest, withNetns } from "../helpers/netns.ts";
 
 let work: string;
@@ -23,11 +22,8 @@ afterAll(() => {
 for (const version of ["0.3.1", "0.4.0", "1.0.0"]) {
   rootTest(`libcni runtime drives our loopback at ${version}`, () =>
     withNetns(1, (pod) => {
-      const client = libcniClientPath();
-      const confDir = mkdtempSync(join(work, "net.d-"));
-      writeFileSync(join(confDir, "10-lo.conflist"), JSON.stringify({ cniVersion: version, name: "lo", plugins: [{ type: "loopback" }] }));
-      const env = { PATH: process.env.PATH!, NETCONFPATH: confDir, CNI_PATH: plugins.dir, CNI_IFNAME: "lo", CNI_CACHE_DIR: join(work, "cache") };
-      const run = (cmd: string) => spawnSync(client, [cmd, "lo", pod.path, "libcni-lo-1"], { env, encoding: "utf8" });
+      const list = { cniVersion: version, name: "lo", plugins: [{ type: "loopback" }] };
+      const run = libcniRuntime(work, list, { bin: plugins.dir, ifName: "lo", netns: pod.path, containerID: "libcni-lo-1" });
 
       const add = run("add");
       expect(add.stderr).toBe("");

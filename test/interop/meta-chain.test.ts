@@ -5,11 +5,11 @@
  */
 import { afterAll, beforeAll, expect } from "bun:test";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ifbName } from "../../src/plugins/bandwidth/bandwidth.ts";
-import { libcniClientPath } from "../helpers/libcni-client.ts";
+import { libcniRuntime } from "../helpers/libcni-client.ts";
 import { rootTest, withNetns } from "../helpers/netns.ts";
 import { mixedPluginDir } from "../helpers/plugin-run.ts";
 
@@ -28,31 +28,19 @@ for (const bin of ["bin", "bin-go-sbr"]) {
     `libcni: Go ptp + host-local, then our tuning, ${bin === "bin" ? "our" : "the Go"} sbr and our bandwidth; CHECK; traffic from the pod's address; DEL`,
     () =>
       withNetns(2, (node, pod) => {
-        const client = libcniClientPath();
-        const confDir = mkdtempSync(join(work, "net.d-"));
         const dataDir = mkdtempSync(join(work, "data-"));
-        writeFileSync(
-          join(confDir, "10-meta.conflist"),
-          JSON.stringify({
-            cniVersion: "1.0.0",
-            name: "metanet",
-            plugins: [
-              { type: "ptp", ipam: { type: "host-local", subnet: "10.77.0.0/24", dataDir } },
-              { type: "tuning", mtu: 1400, sysctl: { "net.ipv4.conf.IFNAME.arp_notify": "1" }, dataDir: join(dataDir, "tuning") },
-              { type: "sbr" },
-              { type: "bandwidth", capabilities: { bandwidth: true } },
-            ],
-          }),
-        );
-        const env = {
-          PATH: process.env.PATH!,
-          NETCONFPATH: confDir,
-          CNI_PATH: join(work, bin),
-          CNI_IFNAME: "eth0",
-          CNI_CACHE_DIR: join(work, "cache"),
-          CAP_ARGS: JSON.stringify({ bandwidth: { ingressRate: 8_000_000, ingressBurst: 80_000, egressRate: 4_000_000, egressBurst: 40_000 } }),
+        const list = {
+          cniVersion: "1.0.0",
+          name: "metanet",
+          plugins: [
+            { type: "ptp", ipam: { type: "host-local", subnet: "10.77.0.0/24", dataDir } },
+            { type: "tuning", mtu: 1400, sysctl: { "net.ipv4.conf.IFNAME.arp_notify": "1" }, dataDir: join(dataDir, "tuning") },
+            { type: "sbr" },
+            { type: "bandwidth", capabilities: { bandwidth: true } },
+          ],
         };
-        const run = (cmd: string) => spawnSync("ip", ["netns", "exec", node.name, client, cmd, "metanet", pod!.path, "meta-ctr-1"], { env, encoding: "utf8" });
+        const bandwidth = { ingressRate: 8_000_000, ingressBurst: 80_000, egressRate: 4_000_000, egressBurst: 40_000 };
+        const run = libcniRuntime(work, list, { node, bin: join(work, bin), netns: pod!.path, containerID: "meta-ctr-1", capArgs: { bandwidth } });
 
         const add = run("add");
         if (bin === "bin") expect(add.stderr).toBe("");

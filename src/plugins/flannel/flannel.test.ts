@@ -5,13 +5,12 @@
  * (flannel + portmap) driven by the reference libcni.
  */
 import { afterAll, beforeAll, expect } from "bun:test";
-import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { installedBinDir } from "../../../test/helpers/dist.ts";
 import { seedFlannelList } from "../../../test/helpers/flannel-kit.ts";
-import { libcniClientPath } from "../../../test/helpers/libcni-client.ts";
+import { libcniRuntime } from "../../../test/helpers/libcni-client.ts";
 import { rootTest, withNetns, type TestNetns } from "../../../test/helpers/netns.ts";
 import { runIn } from "../../../test/helpers/plugin-run.ts";
 
@@ -114,21 +113,16 @@ rootTest("flannel per exec: a missing or incomplete subnet.env is the first erro
 
 rootTest("libcni: the seed's list (flannel + portmap) per exec; result, host port rule, DEL leaves nothing", () =>
   withNetns(2, (node, pod) => {
-    const client = libcniClientPath();
     node.exec(["ip", "link", "set", "lo", "up"]);
     const d = dirs();
-    const confDir = mkdtempSync(join(work, "net.d-"));
     // kube-flannel.yml's cni-conf.json, with the node's paths made temporary.
-    writeFileSync(join(confDir, "10-flannel.conflist"), JSON.stringify(seedFlannelList(d)));
-    const env = {
-      PATH: process.env.PATH!,
-      NETCONFPATH: confDir,
-      CNI_PATH: bin.dir,
-      CNI_IFNAME: "eth0",
-      CNI_CACHE_DIR: join(d.dataDir, "..", "cache"),
-      CAP_ARGS: JSON.stringify({ portMappings: [{ HostPort: 8082, ContainerPort: 80, Protocol: "TCP" }] }),
-    };
-    const run = (verb: string) => spawnSync("ip", ["netns", "exec", node.name, client, verb, "cbr0", pod!.path, "fl-libcni-1"], { env, encoding: "utf8" });
+    const run = libcniRuntime(work, seedFlannelList(d), {
+      node,
+      bin: bin.dir,
+      netns: pod!.path,
+      containerID: "fl-libcni-1",
+      capArgs: { portMappings: [{ HostPort: 8082, ContainerPort: 80, Protocol: "TCP" }] },
+    });
     const add = run("add");
     expect(add.status, add.stderr + add.stdout).toBe(0);
     const result = JSON.parse(add.stdout);

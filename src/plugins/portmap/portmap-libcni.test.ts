@@ -5,11 +5,10 @@
  * port, CHECK and DEL go through libcni's cache, and DEL leaves no rule of the pod.
  */
 import { afterAll, beforeAll, expect } from "bun:test";
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { libcniClientPath } from "../../../test/helpers/libcni-client.ts";
+import { libcniRuntime } from "../../../test/helpers/libcni-client.ts";
 import { rootTest, withNetns } from "../../../test/helpers/netns.ts";
 import { readTcp, serveText } from "../../../test/helpers/node.ts";
 import { mixedPluginDir } from "../../../test/helpers/plugin-run.ts";
@@ -23,32 +22,18 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 rootTest("libcni: Go bridge + host-local, our portmap; a real forward; CHECK; DEL with other capability args leaves no rule", () =>
   withNetns(2, async (node, pod) => {
-    const client = libcniClientPath();
-    const confDir = mkdtempSync(join(work, "net.d-"));
     const dataDir = mkdtempSync(join(work, "data-"));
-    writeFileSync(
-      join(confDir, "10-pm.conflist"),
-      JSON.stringify({
-        cniVersion: "1.0.0",
-        name: "pmlibcni",
-        plugins: [
-          { type: "bridge", bridge: "cnipml0", isGateway: true, ipMasq: true, ipam: { type: "host-local", subnet: "10.78.0.0/24", dataDir } },
-          { type: "portmap", capabilities: { portMappings: true } },
-        ],
-      }),
-    );
-    const env = (mappings: unknown[]) => ({
-      PATH: process.env.PATH!,
-      NETCONFPATH: confDir,
-      CNI_PATH: join(work, "bin"),
-      CNI_IFNAME: "eth0",
-      CNI_CACHE_DIR: join(work, "cache"),
-      // Go field names, as containerd marshals its structs.
-      CAP_ARGS: JSON.stringify({ portMappings: mappings }),
-    });
+    const list = {
+      cniVersion: "1.0.0",
+      name: "pmlibcni",
+      plugins: [
+        { type: "bridge", bridge: "cnipml0", isGateway: true, ipMasq: true, ipam: { type: "host-local", subnet: "10.78.0.0/24", dataDir } },
+        { type: "portmap", capabilities: { portMappings: true } },
+      ],
+    };
+    // Go field names, as containerd marshals its structs.
     const maps = [{ HostPort: 8081, ContainerPort: 81, Protocol: "TCP" }];
-    const run = (cmd: string, m: unknown[] = maps) =>
-      spawnSync("ip", ["netns", "exec", node.name, client, cmd, "pmlibcni", pod!.path, "pm-ctr-1"], { env: env(m), encoding: "utf8" });
+    const run = libcniRuntime(work, list, { node, bin: join(work, "bin"), netns: pod!.path, containerID: "pm-ctr-1", capArgs: { portMappings: maps } });
     const nat = () =>
       node
         .exec(["iptables-save", "-t", "nat"])
@@ -68,7 +53,7 @@ rootTest("libcni: Go bridge + host-local, our portmap; a real forward; CHECK; DE
     }
     const check = run("check");
     expect([check.status, check.stderr]).toEqual([0, ""]);
-    const del = run("del", [{ HostPort: 1, ContainerPort: 1, Protocol: "UDP" }]);
+    const del = run("del", { portMappings: [{ HostPort: 1, ContainerPort: 1, Protocol: "UDP" }] });
     expect([del.status, del.stderr]).toEqual([0, ""]);
     expect(nat()).toEqual([]);
   }),
