@@ -21,6 +21,7 @@ import {
   nadObject,
   podCniArgs,
   podLinks,
+  recordingPlugin,
   reservations,
   sub,
   type Work,
@@ -60,9 +61,9 @@ function startDaemon(node: TestNetns, config: object, dir: string) {
 }
 
 rootTest(
-  "thick: daemon + shim per exec give what the thin plugin gives; the daemon config's auxiliary chain runs last; auto config follows the master; the shim fails at once without the daemon; hotplug through /delegate",
+  "thick: daemon + shim per exec give what the thin plugin gives; the daemon config's auxiliary chain runs last; a DRA device for a cached pod; auto config follows the master; the shim fails at once without the daemon; hotplug through /delegate",
   () =>
-    withNetns(3, async (node, podThick, podThin) => {
+    withNetns(4, async (node, podThick, podThin, podDra) => {
       macvlanMaster(node);
       const kc = kubeconfigInside(node, { kubeconfig: multusKubeconfig, port: api.port }, work.dir);
       const dataThick = sub(work, "ipam-thick");
@@ -205,6 +206,48 @@ rootTest(
         expect(podLinks(podThick!).hot1).toEqual(["10.90.9.9/24"]);
         expect((await hot("DEL")).status).toBe(200);
         expect(podLinks(podThick!).hot1).toBeUndefined();
+
+        // DRA through the daemon's pod cache: the device the pod's ResourceClaim was allocated, its ID from the node's ResourceSlice.
+        const devcheck = recordingPlugin(work, "devcheck");
+        api.seed(
+          {
+            apiVersion: "resource.k8s.io/v1",
+            kind: "ResourceSlice",
+            metadata: { name: "node-1-sriov" },
+            spec: {
+              driver: "sriov.example.com",
+              nodeName: "node-1",
+              pool: { name: "node-1", generation: 1, resourceSliceCount: 1 },
+              devices: [
+                {
+                  name: "vf-3",
+                  attributes: { "k8s.cni.cncf.io/deviceID": { string: "0000:03:00.4" }, "k8s.cni.cncf.io/resourceName": { string: "example.com/sriov" } },
+                },
+              ],
+            },
+          },
+          {
+            apiVersion: "resource.k8s.io/v1",
+            kind: "ResourceClaim",
+            metadata: { name: "dra-claim", namespace: "apps" },
+            status: { allocation: { devices: { results: [{ request: "vf", driver: "sriov.example.com", pool: "node-1", device: "vf-3" }] } } },
+          },
+          nadObject("apps", "vf-net", { cniVersion: "1.0.0", name: "vf-net", type: "devcheck" }, { "k8s.v1.cni.cncf.io/resourceName": "example.com/sriov" }),
+        );
+        const [draPod] = api.seed({
+          apiVersion: "v1",
+          kind: "Pod",
+          metadata: { name: "dra", namespace: "apps", annotations: { "k8s.v1.cni.cncf.io/networks": "vf-net" } },
+          spec: { nodeName: "node-1", containers: [{ name: "c", image: "busybox" }] },
+          status: { resourceClaimStatuses: [{ name: "net", resourceClaimName: "dra-claim" }] },
+        });
+        const draEnv = { ...env(confDir), CNI_ARGS: podCniArgs(draPod, "sb-dra") };
+        devcheck.reset();
+        const dra = await libcni(node, client, "add", "multus-cni-network", podDra!.path, "ctr-dra", draEnv);
+        expect(dra.stderr).toBe("");
+        expect(dra.code).toBe(0);
+        expect(devcheck.configs()[0]).toMatchObject({ deviceID: "0000:03:00.4", pciBusID: "0000:03:00.4" });
+        expect((await libcni(node, client, "del", "multus-cni-network", podDra!.path, "ctr-dra", draEnv)).code).toBe(0);
 
         // The master changes: the daemon rewrites 00-multus.conf.
         writeFileSync(join(confDir, "10-cbr0.conflist"), JSON.stringify(master(dataThick, { capabilities: { portMappings: true, bandwidth: true } })));
