@@ -1,6 +1,7 @@
 import { describe, expect } from "bun:test";
 import { OURS, qdiscs, REF, setUp, shapedConf } from "../../../test/helpers/bandwidth-kit.ts";
-import { rootTest, withNetns, type TestNetns } from "../../../test/helpers/netns.ts";
+import { rootTest, type TestNetns } from "../../../test/helpers/netns.ts";
+import { withNodeAndPod } from "../../../test/helpers/node.ts";
 import { prevResultAt, runIn } from "../../../test/helpers/plugin-run.ts";
 import { ALL_VERSIONS, compareVersions } from "../../spec/version.ts";
 import { ifbName } from "./bandwidth.ts";
@@ -20,8 +21,7 @@ describe("bandwidth at every spec version", () => {
   // Debian's reference (v1.1.1) stops at 1.0.0: 1.1.0 is checked on ours alone.
   for (const v of ALL_VERSIONS) {
     rootTest(`${v}: the same outcome, result and qdiscs as the reference`, () =>
-      withNetns(2, (node, pod) => {
-        const p = pod!;
+      withNodeAndPod((node, p) => {
         const ifb = ifbName("bwnet", "ctr-v");
         const c = shapedConf(v, prevAt(v, p));
         const outs: unknown[] = [];

@@ -1,6 +1,7 @@
 import { describe, expect } from "bun:test";
 import { OURS, qdiscs, REF, setUp, shapedConf } from "../../../test/helpers/bandwidth-kit.ts";
-import { rootTest, withNetns, type TestNetns } from "../../../test/helpers/netns.ts";
+import { rootTest, type TestNetns } from "../../../test/helpers/netns.ts";
+import { withNodeAndPod } from "../../../test/helpers/node.ts";
 import { runIn, type Call } from "../../../test/helpers/plugin-run.ts";
 import { waitFor } from "../../../test/helpers/wait.ts";
 import { ifbName } from "./bandwidth.ts";
@@ -56,18 +57,18 @@ describe("bandwidth", () => {
   ];
   for (const limits of cases) {
     rootTest(`the reference's qdiscs and ifb for ${JSON.stringify(limits)}; CHECK both ways; DEL removes the ifb`, () =>
-      withNetns(2, (node, pod) => {
-        setUp(node, pod!);
+      withNodeAndPod((node, pod) => {
+        setUp(node, pod);
         const c = {
           cniVersion: "1.0.0",
           name: "bwnet",
           type: "bandwidth",
           capabilities: { bandwidth: true },
           runtimeConfig: { bandwidth: limits },
-          prevResult: prev(pod!),
+          prevResult: prev(pod),
         };
         const call = (argv: string[], command: Call["command"], cc: object = c) =>
-          runIn(node, argv, { command, netns: pod!.path, containerID: "ctr1", conf: cc });
+          runIn(node, argv, { command, netns: pod.path, containerID: "ctr1", conf: cc });
         const ifb = ifbName("bwnet", "ctr1");
         const ref = call(REF, "ADD");
         expect(ref.code).toBe(0);
@@ -91,10 +92,10 @@ describe("bandwidth", () => {
   }
 
   rootTest("CHECK notices a changed TBF, a missing ifb and a missing redirect", () =>
-    withNetns(2, (node, pod) => {
-      setUp(node, pod!);
-      const c = shapedConf("1.0.0", prev(pod!));
-      const call = (command: Call["command"]) => runIn(node, OURS, { command, netns: pod!.path, containerID: "ctr1", conf: c });
+    withNodeAndPod((node, pod) => {
+      setUp(node, pod);
+      const c = shapedConf("1.0.0", prev(pod));
+      const call = (command: Call["command"]) => runIn(node, OURS, { command, netns: pod.path, containerID: "ctr1", conf: c });
       const ifb = ifbName("bwnet", "ctr1");
       expect(call("ADD").code).toBe(0);
       node.exec(["tc", "qdisc", "replace", "dev", ifb, "root", "handle", "1:", "tbf", "rate", "1mbit", "burst", "10kb", "latency", "25ms"]);
@@ -114,10 +115,10 @@ describe("bandwidth", () => {
   );
 
   rootTest("no limits: prevResult passed on, nothing made; bad limits and old versions refused before anything changes", () =>
-    withNetns(2, (node, pod) => {
-      setUp(node, pod!);
-      const base = { cniVersion: "1.0.0", name: "bwnet", type: "bandwidth", prevResult: prev(pod!) };
-      const none = runIn(node, OURS, { command: "ADD", netns: pod!.path, conf: base });
+    withNodeAndPod((node, pod) => {
+      setUp(node, pod);
+      const base = { cniVersion: "1.0.0", name: "bwnet", type: "bandwidth", prevResult: prev(pod) };
+      const none = runIn(node, OURS, { command: "ADD", netns: pod.path, conf: base });
       expect(none.json.interfaces.length).toBe(2);
       for (const bad of [
         { ingressRate: 1000 },
@@ -126,11 +127,11 @@ describe("bandwidth", () => {
         { ingressRate: 4, ingressBurst: 100 },
         { egressRate: 1e6, egressBurst: 2 ** 35 * 8 },
       ]) {
-        expect(runIn(node, OURS, { command: "ADD", netns: pod!.path, conf: { ...base, ...bad } }).json.code).toBe(7);
+        expect(runIn(node, OURS, { command: "ADD", netns: pod.path, conf: { ...base, ...bad } }).json.code).toBe(7);
       }
       const old = runIn(node, OURS, {
         command: "ADD",
-        netns: pod!.path,
+        netns: pod.path,
         conf: { ...base, cniVersion: "0.2.0", ingressRate: 1e6, ingressBurst: 1e4, prevResult: undefined },
       });
       expect(old.json.code).toBe(1);
@@ -140,12 +141,12 @@ describe("bandwidth", () => {
   );
 
   rootTest("a failed ADD removes the TBF it put on the host veth and leaves an ifb that was not its own", () =>
-    withNetns(2, (node, pod) => {
-      setUp(node, pod!);
+    withNodeAndPod((node, pod) => {
+      setUp(node, pod);
       const ifb = ifbName("bwnet", "ctr1");
       node.exec(["ip", "link", "add", ifb, "type", "ifb"]);
-      const c = shapedConf("1.0.0", prev(pod!));
-      const r = runIn(node, OURS, { command: "ADD", netns: pod!.path, containerID: "ctr1", conf: c });
+      const c = shapedConf("1.0.0", prev(pod));
+      const r = runIn(node, OURS, { command: "ADD", netns: pod.path, containerID: "ctr1", conf: c });
       expect(r.code).toBe(1);
       expect(r.json.msg).toContain("failed to set up bandwidth limits");
       expect(JSON.parse(node.exec(["tc", "-j", "qdisc", "show", "dev", "bwhost"])).map((q: any) => q.kind)).toEqual(["noqueue"]);
@@ -154,12 +155,12 @@ describe("bandwidth", () => {
   );
 
   rootTest("the shaping is real: bounded transfers each way take as long as the rates say", () =>
-    withNetns(2, async (node, pod) => {
-      setUp(node, pod!);
+    withNodeAndPod(async (node, pod) => {
+      setUp(node, pod);
       node.exec(["ip", "addr", "add", "10.9.0.1/24", "dev", "bwhost"]);
-      pod!.exec(["ip", "addr", "add", "10.9.0.2/24", "dev", "eth0"]);
+      pod.exec(["ip", "addr", "add", "10.9.0.2/24", "dev", "eth0"]);
       // Unshaped, 500 kB between two namespaces take milliseconds.
-      expect(await transfer(node, pod!, "10.9.0.2", 500_000)).toBeLessThan(0.5);
+      expect(await transfer(node, pod, "10.9.0.2", 500_000)).toBeLessThan(0.5);
       // 2 Mbit/s to the pod, 4 Mbit/s from it: 500 kB take about 2 s and 1 s.
       const c = {
         cniVersion: "1.0.0",
@@ -169,16 +170,16 @@ describe("bandwidth", () => {
         ingressBurst: 200_000,
         egressRate: 4_000_000,
         egressBurst: 200_000,
-        prevResult: prev(pod!),
+        prevResult: prev(pod),
       };
-      expect(runIn(node, OURS, { command: "ADD", netns: pod!.path, containerID: "ctr1", conf: c }).code).toBe(0);
-      const toPod = await transfer(node, pod!, "10.9.0.2", 500_000);
+      expect(runIn(node, OURS, { command: "ADD", netns: pod.path, containerID: "ctr1", conf: c }).code).toBe(0);
+      const toPod = await transfer(node, pod, "10.9.0.2", 500_000);
       expect(toPod).toBeGreaterThan(1.5);
       expect(toPod).toBeLessThan(4);
-      const fromPod = await transfer(pod!, node, "10.9.0.1", 500_000);
+      const fromPod = await transfer(pod, node, "10.9.0.1", 500_000);
       expect(fromPod).toBeGreaterThan(0.7);
       expect(fromPod).toBeLessThan(2.5);
-      expect(runIn(node, OURS, { command: "DEL", netns: pod!.path, containerID: "ctr1", conf: c }).code).toBe(0);
+      expect(runIn(node, OURS, { command: "DEL", netns: pod.path, containerID: "ctr1", conf: c }).code).toBe(0);
     }),
   );
 });

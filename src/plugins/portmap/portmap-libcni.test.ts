@@ -9,7 +9,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { libcniRuntime } from "../../../test/helpers/libcni-client.ts";
-import { rootTest, withNetns } from "../../../test/helpers/netns.ts";
+import { rootTest } from "../../../test/helpers/netns.ts";
+import { withNodeAndPod } from "../../../test/helpers/node.ts";
 import { readTcp, serveText } from "../../../test/helpers/node.ts";
 import { mixedPluginDir } from "../../../test/helpers/plugin-run.ts";
 
@@ -21,7 +22,7 @@ beforeAll(() => {
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 rootTest("libcni: Go bridge + host-local, our portmap; a real forward; CHECK; DEL with other capability args leaves no rule", () =>
-  withNetns(2, async (node, pod) => {
+  withNodeAndPod(async (node, pod) => {
     const dataDir = mkdtempSync(join(work, "data-"));
     const list = {
       cniVersion: "1.0.0",
@@ -33,7 +34,7 @@ rootTest("libcni: Go bridge + host-local, our portmap; a real forward; CHECK; DE
     };
     // Go field names, as containerd marshals its structs.
     const maps = [{ HostPort: 8081, ContainerPort: 81, Protocol: "TCP" }];
-    const run = libcniRuntime(work, list, { node, bin: join(work, "bin"), netns: pod!.path, containerID: "pm-ctr-1", capArgs: { portMappings: maps } });
+    const run = libcniRuntime(work, list, { node, bin: join(work, "bin"), netns: pod.path, containerID: "pm-ctr-1", capArgs: { portMappings: maps } });
     const nat = () =>
       node
         .exec(["iptables-save", "-t", "nat"])
@@ -45,7 +46,7 @@ rootTest("libcni: Go bridge + host-local, our portmap; a real forward; CHECK; DE
     expect(add.stderr).toBe("");
     expect(add.status).toBe(0);
     expect(nat().some((l) => l.includes("--to-destination 10.78.0.2:81"))).toBe(true);
-    const server = serveText(pod!, { port: 81, text: "via libcni" });
+    const server = serveText(pod, { port: 81, text: "via libcni" });
     try {
       expect(readTcp(node, "10.78.0.1", 8081)).toBe("via libcni");
     } finally {
