@@ -1,6 +1,6 @@
 import { describe, expect } from "bun:test";
-import { podVeth } from "../../../test/helpers/node.ts";
-import { rootTest, withNetns, type TestNetns } from "../../../test/helpers/netns.ts";
+import { podVeth, withNodeAndPod } from "../../../test/helpers/node.ts";
+import { rootTest, type TestNetns } from "../../../test/helpers/netns.ts";
 import { ours, reference, routeState, runIn, type Call } from "../../../test/helpers/plugin-run.ts";
 
 const OURS = ours("sbr");
@@ -27,8 +27,8 @@ const table = (pod: TestNetns, t: string) =>
 
 describe("sbr DEL and table choice", () => {
   rootTest("a table already used by a rule is skipped as the reference does; DEL of one interface leaves the other's table", () =>
-    withNetns(2, (node, pod) => {
-      const p = pod!;
+    withNodeAndPod((node, pod) => {
+      const p = pod;
       const call = (argv: string[], command: Call["command"], ifName: string, cidr: string) =>
         runIn(node, argv, { command, netns: p.path, ifName, conf: conf(p, ifName, cidr) });
       p.exec(["ip", "rule", "add", "from", "192.0.2.1", "lookup", "100"]);
@@ -67,8 +67,8 @@ describe("sbr DEL and table choice", () => {
   );
 
   rootTest("DEL finds the rule by the prevResult when the link has lost its address", () =>
-    withNetns(2, (node, pod) => {
-      const p = pod!;
+    withNodeAndPod((node, pod) => {
+      const p = pod;
       setUp(node, p, "eth0", "10.9.0.2/24", "sbrh0");
       const c = conf(p, "eth0", "10.9.0.2/24");
       expect(runIn(node, OURS, { command: "ADD", netns: p.path, conf: c }).code).toBe(0);

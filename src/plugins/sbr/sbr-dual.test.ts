@@ -1,6 +1,6 @@
 import { describe, expect } from "bun:test";
-import { podVeth } from "../../../test/helpers/node.ts";
-import { rootTest, withNetns, type TestNetns } from "../../../test/helpers/netns.ts";
+import { podVeth, withNodeAndPod } from "../../../test/helpers/node.ts";
+import { rootTest, type TestNetns } from "../../../test/helpers/netns.ts";
 import { ours, reference, runIn } from "../../../test/helpers/plugin-run.ts";
 
 const OURS = ours("sbr");
@@ -35,8 +35,8 @@ function state(pod: TestNetns) {
 
 describe("sbr dual-stack", () => {
   rootTest("one table per family as the reference, traffic from each address; the reference's extra IPv6 copies in the IPv4 table aside", () =>
-    withNetns(2, (node, pod) => {
-      const p = pod!;
+    withNodeAndPod((node, pod) => {
+      const p = pod;
       const c = { cniVersion: "1.0.0", name: "sbrnet", type: "sbr", prevResult: prev(p) };
       setUp(node, p);
       expect(runIn(node, REF, { command: "ADD", netns: p.path, conf: c }).code).toBe(0);
@@ -68,8 +68,8 @@ describe("sbr dual-stack", () => {
   );
 
   rootTest("a failed ADD (gateway not on the link) leaves no rule and no table; main keeps its routes (the reference leaves its rule)", () =>
-    withNetns(2, (node, pod) => {
-      const p = pod!;
+    withNodeAndPod((node, pod) => {
+      const p = pod;
       // Debian's v1.1.1 has no "gateways": the prevResult's IPv6 gateway is the one off the link.
       const bad = prev(p);
       bad.ips[1]!.gateway = "fd00:77::1";

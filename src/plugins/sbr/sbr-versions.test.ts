@@ -1,6 +1,6 @@
 import { describe, expect } from "bun:test";
-import { podVeth } from "../../../test/helpers/node.ts";
-import { rootTest, withNetns, type TestNetns } from "../../../test/helpers/netns.ts";
+import { podVeth, withNodeAndPod } from "../../../test/helpers/node.ts";
+import { rootTest, type TestNetns } from "../../../test/helpers/netns.ts";
 import { ours, prevResultAt, reference, routeState, runIn } from "../../../test/helpers/plugin-run.ts";
 import { ALL_VERSIONS, compareVersions } from "../../spec/version.ts";
 
@@ -25,8 +25,8 @@ describe("sbr at every spec version", () => {
   // Debian's reference (v1.1.1) stops at 1.0.0: 1.1.0 is checked on ours alone.
   for (const v of ALL_VERSIONS) {
     rootTest(`${v}: the same outcome and kernel state as the reference`, () =>
-      withNetns(2, (node, pod) => {
-        const p = pod!;
+      withNodeAndPod((node, pod) => {
+        const p = pod;
         const c = { cniVersion: v, name: "sbrnet", type: "sbr", prevResult: prevAt(v, p) };
         const outs: { code: number; json: any; state: unknown }[] = [];
         for (const argv of v === "1.1.0" ? [OURS] : [REF, OURS]) {
@@ -48,8 +48,8 @@ describe("sbr at every spec version", () => {
   }
 
   rootTest("which prevResult addresses count: without an index or past the list yes, naming another interface no (as the reference)", () =>
-    withNetns(2, (node, pod) => {
-      const p = pod!;
+    withNodeAndPod((node, pod) => {
+      const p = pod;
       const ips = [{ address: "10.9.0.2/24" }, { address: "10.8.0.2/24", interface: 0 }, { address: "10.7.0.2/24", interface: 5 }];
       const c = {
         cniVersion: "1.0.0",

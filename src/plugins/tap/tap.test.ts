@@ -1,6 +1,7 @@
 /** tap (this host's kernel has tun/tap: these run on the host). Debian's Go plugins predate it: the reference's source is the oracle. */
 import { describe, expect } from "bun:test";
-import { rootTest, withNetns } from "../../../test/helpers/netns.ts";
+import { rootTest } from "../../../test/helpers/netns.ts";
+import { withNodeAndPod } from "../../../test/helpers/node.ts";
 import { addrState, ours, runIn, tempDir } from "../../../test/helpers/plugin-run.ts";
 import { ALL_VERSIONS } from "../../spec/version.ts";
 
@@ -16,7 +17,7 @@ describe("tap", () => {
   rootTest(
     "L2 only at every spec version from 0.3.0: an up tap in the pod, CHECK, DEL; before 0.3.0 a result needs an IP",
     () =>
-      withNetns(2, (node, pod) => {
+      withNodeAndPod((node, pod) => {
         const old = runIn(node, OURS, { command: "ADD", netns: pod.path, ifName: "tap0", conf: { cniVersion: "0.2.0", name: "tapnet", type: "tap" } });
         expect([old.json.code, old.json.msg]).toEqual([1, "cannot convert: no valid IP addresses"]);
         expect(runIn(node, OURS, { command: "DEL", netns: pod.path, ifName: "tap0", conf: { cniVersion: "0.2.0", name: "tapnet", type: "tap" } }).code).toBe(0);
@@ -37,7 +38,7 @@ describe("tap", () => {
   );
 
   rootTest("owner, group, multiQueue, mtu, mac, a bridge of the pod, and IPAM", () =>
-    withNetns(2, (node, pod) => {
+    withNodeAndPod((node, pod) => {
       const ipam = tempDir();
       try {
         pod.exec(["ip", "link", "add", "br0", "type", "bridge"]);
@@ -81,7 +82,7 @@ describe("tap", () => {
   );
 
   rootTest("errors leave nothing: a missing bridge, a bad MAC", () =>
-    withNetns(2, (node, pod) => {
+    withNodeAndPod((node, pod) => {
       const e1 = runIn(node, OURS, { command: "ADD", netns: pod.path, ifName: "tap0", conf: { cniVersion: "1.0.0", name: "t", type: "tap", bridge: "nobr" } });
       expect([e1.json.code, e1.json.msg]).toEqual([999, "failed to get bridge nobr: Link not found"]);
       const e2 = runIn(node, OURS, { command: "ADD", netns: pod.path, ifName: "tap0", conf: { cniVersion: "1.0.0", name: "t", type: "tap", mac: "zz" } });
