@@ -41,7 +41,6 @@ rootTest("libcni: Go bridge + host-local, our portmap; a real forward; CHECK; DE
         .split("\n")
         .filter((l) => l.includes("CNI-DN-") || l.includes("pm-ctr-1"));
 
-    node.exec(["ip", "link", "set", "lo", "up"]);
     const add = run("add");
     expect(add.stderr).toBe("");
     expect(add.status).toBe(0);

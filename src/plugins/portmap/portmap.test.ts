@@ -56,7 +56,6 @@ describe("portmap", () => {
 
   rootTest("UDP flows tracked before the mapping are flushed by ADD", () =>
     withNode(1, (node, [pod]) => {
-      node.exec(["ip", "link", "set", "lo", "up"]);
       // Some nat rule first, so this namespace tracks connections at all.
       expect(
         runIn(node, OURS, {
