@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { rootTest, withNetns } from "../../test/helpers/netns.ts";
 import { NetNS } from "./netns.ts";
-import { sysctlGet, sysctlPath, sysctlSet } from "./sysctl.ts";
+import { sysctlGet, sysctlPath, sysctlSet, sysctlWrite } from "./sysctl.ts";
 
 describe("sysctl", () => {
   test("sysctlPath takes dots or slashes and refuses escapes", () => {
@@ -21,6 +21,18 @@ describe("sysctl", () => {
       expect(sysctlGet("net.ipv4.ip_forward", ns)).toBe(flipped);
       expect(t.exec(["cat", "/proc/sys/net/ipv4/ip_forward"]).trim()).toBe(flipped);
       expect(sysctlGet("net.ipv4.ip_forward")).toBe(host);
+    });
+  });
+
+  rootTest("sysctlWrite writes inside a namespace only, without reading back", async () => {
+    await withNetns(1, (t) => {
+      using ns = NetNS.open(t.path);
+      const host = sysctlGet("net.ipv4.conf.lo.arp_notify");
+      const flipped = host === "1" ? "0" : "1";
+      expect(sysctlWrite("net/ipv4/conf/lo/arp_notify", flipped, ns)).toBeUndefined();
+      expect(t.exec(["cat", "/proc/sys/net/ipv4/conf/lo/arp_notify"]).trim()).toBe(flipped);
+      expect(sysctlGet("net.ipv4.conf.lo.arp_notify")).toBe(host);
+      expect(() => sysctlWrite("net/ipv4/conf/no-such-dev/arp_notify", "1", ns)).toThrow();
     });
   });
 });

@@ -24,6 +24,17 @@ export function sysctlGet(name: string, ns?: NetNS): string {
   return ns ? ns.runIn(read) : read();
 }
 
+/**
+ * Writes a sysctl without reading it back; inside `ns` when given. For the settings a
+ * plugin makes on every ADD (a new veth's accept_ra, the pod end's accept_dad): the read
+ * back is most of the cost of a /proc/sys write, and nothing looks at it.
+ */
+export function sysctlWrite(name: string, value: string | number, ns?: NetNS): void {
+  const path = sysctlPath(name);
+  const write = () => nodeFs().writeFileSync(path, String(value));
+  ns ? ns.runIn(write) : write();
+}
+
 /** Writes a sysctl and returns the value read back; inside `ns` when given. */
 export function sysctlSet(name: string, value: string | number, ns?: NetNS): string {
   const path = sysctlPath(name);

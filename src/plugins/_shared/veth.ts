@@ -18,7 +18,7 @@ import { routeList } from "../../netlink/route.ts";
 import { RT_SCOPE_HOST } from "../../netlink/route.ts";
 import type { Result } from "../../spec/types.ts";
 import type { NetNS } from "../../sys/netns.ts";
-import { sysctlSet } from "../../sys/sysctl.ts";
+import { sysctlWrite } from "../../sys/sysctl.ts";
 import { failure } from "./errors.ts";
 import type { ContainerNS } from "./netns-open.ts";
 import { ipOfCIDR } from "../../spec/ip.ts";
@@ -84,7 +84,7 @@ export function setupVeth(hostH: NetlinkHandle, contH: NetlinkHandle, contNs: Ne
       linkSetAlias(hostH, name, alias);
       linkSetUp(hostH, name);
       try {
-        sysctlSet(`net/ipv6/conf/${name}/accept_ra`, "0");
+        sysctlWrite(`net/ipv6/conf/${name}/accept_ra`, "0");
       } catch {
         // No IPv6 in this kernel: nothing to turn off.
       }

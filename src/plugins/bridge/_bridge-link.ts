@@ -7,7 +7,7 @@ import { linkAdd } from "../../netlink/link-add.ts";
 import { linkSetMac, linkSetPromisc } from "../../netlink/link-set.ts";
 import { isPromisc, isUp, linkFind, linkSetUp } from "../../netlink/link.ts";
 import { cidrOf, familyOfText, netContains } from "../../spec/ip.ts";
-import { sysctlSet } from "../../sys/sysctl.ts";
+import { sysctlWrite } from "../../sys/sysctl.ts";
 import { errorMessage } from "../../spec/error.ts";
 import { failure } from "../_shared/errors.ts";
 import { noVlanFiltering, requireVlanFiltering, type VlanConf, vlansNeeded } from "./_vlan.ts";
@@ -45,7 +45,7 @@ export function ensureBridge(h: NetlinkHandle, name: string, opts: { mtu: number
   requireVlanFiltering(br, opts.vlan);
   try {
     // We own the bridge's routes, as the reference (which also ignores a failure: no IPv6).
-    sysctlSet(`net/ipv6/conf/${name}/accept_ra`, "0");
+    sysctlWrite(`net/ipv6/conf/${name}/accept_ra`, "0");
   } catch {
     // no IPv6 in this kernel
   }

@@ -12,7 +12,7 @@ import { setupSpoofCheck, teardownSpoofCheck } from "../../netfilter/spoofcheck.
 import { cidrOf, familyOfText, formatIP, networkOf } from "../../spec/ip.ts";
 import type { Attachment, IPConfig, Result, Route } from "../../spec/types.ts";
 import type { NetNS } from "../../sys/netns.ts";
-import { sysctlSet } from "../../sys/sysctl.ts";
+import { sysctlWrite } from "../../sys/sysctl.ts";
 import { checkPodL3, openForCheck } from "../_shared/check-result.ts";
 import { dnsSet } from "../_shared/conf-fields.ts";
 import { configureIface } from "../_shared/configure-iface.ts";
@@ -95,7 +95,7 @@ function podSysctls(ns: NetNS, ifName: string, enabledad: boolean): void {
   knobs.push([`net/ipv4/conf/${ifName}/arp_notify`, "1"]);
   for (const [name, value] of knobs) {
     try {
-      sysctlSet(name, value, ns);
+      sysctlWrite(name, value, ns);
     } catch {
       // no IPv6 in this kernel or pod
     }
