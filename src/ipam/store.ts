@@ -10,6 +10,7 @@ import { basename, dirname, join, resolve } from "node:path";
 import { formatIP, parseIP } from "../spec/ip.ts";
 import { validateNetworkName } from "../spec/validate.ts";
 import { FileLock } from "../sys/lock.ts";
+import { pathExists } from "../sys/stat.ts";
 import { ensureStateDir, readStateFile, removeStateFile, writeStateFile, writeTempFile } from "../sys/state-file.ts";
 import { OwnerIndex, readOwner } from "./_owner-index.ts";
 
@@ -141,7 +142,7 @@ export class DiskStore {
     const name = formatIP(ip);
     const path = join(this.dir, name);
     const owner = ownerKey(id, ifname);
-    // Taken already: one lstat instead of a temporary file (a full range is walked address
+    // Taken already: one statx instead of a temporary file (a full range is walked address
     // by address). The link below still decides, whoever comes in between.
     if (pathExists(path)) return false;
     // Written under a temporary name, then linked to the address: the link fails when
@@ -254,15 +255,6 @@ export class DiskStore {
 
   #requireLock(): void {
     if (!this.#lock.locked) throw new Error(`Cannot use host-local store ${JSON.stringify(this.dir)}: lock not held`);
-  }
-}
-
-function pathExists(path: string): boolean {
-  try {
-    lstatSync(path);
-    return true;
-  } catch {
-    return false;
   }
 }
 
