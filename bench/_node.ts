@@ -79,6 +79,17 @@ export function benchSides<T extends object>(w: BenchNode, list: (ipamDir: strin
 }
 
 /** Median of a list of numbers. */
+/** The no-op plugin command of the start-up cases: tuning with nothing to tune, its backups under `dataDir`. */
+export function noopTuningConf(dataDir: string): string {
+  return JSON.stringify({
+    cniVersion: "1.0.0",
+    name: "noop",
+    type: "tuning",
+    dataDir,
+    prevResult: { cniVersion: "1.0.0", interfaces: [], ips: [] },
+  });
+}
+
 export function median(v: number[]): number {
   const s = [...v].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)]!;

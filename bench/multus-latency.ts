@@ -20,14 +20,12 @@
  * queue, CPU time what the work costs. Also the per-exec `multus` start-up (a STATUS that loads its
  * whole code path) against loopback's.
  *
- *   bun bench/multus-latency.ts [--runs N] [--json] [--cpu-prof DIR] [--few-mounts]
+ *   bun bench/multus-latency.ts [--runs N] [--json] [--cpu-prof DIR]
  *
- * --few-mounts: run in a private mount namespace without the other network namespaces'
- * mounts (as on a node with few pods: each plugin process reads the mount table).
  * --cpu-prof DIR: the thin `multus` processes write Bun CPU profiles into DIR (build
  * without --minify for function names).
  */
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -39,23 +37,9 @@ const { values } = parseArgs({
     runs: { type: "string", default: "30" },
     json: { type: "boolean", default: false },
     "cpu-prof": { type: "string" },
-    "few-mounts": { type: "boolean", default: false },
   },
 });
 const runs = Number(values.runs);
-
-// --few-mounts: the same run in a private mount namespace without the other network
-// namespaces' mounts, as on a node with few pods (every plugin process of ours reads the
-// mount table to check CNI_NETNS). The machine's own mounts are not touched.
-if (values["few-mounts"] && !process.env.MULTUS_BENCH_FEW_MOUNTS) {
-  const trim = `for m in $(awk '$5 ~ "^(/var)?/run/netns/" {print $5}' /proc/self/mountinfo); do umount -l "$m" 2>/dev/null; done; exec "$@"`;
-  const argv = process.argv.slice(1).filter((a) => a !== "--few-mounts");
-  const p = Bun.spawn(["unshare", "-m", "--propagation", "private", "sh", "-c", trim, "sh", process.execPath, ...argv], {
-    env: { ...process.env, MULTUS_BENCH_FEW_MOUNTS: "1" },
-    stdio: ["inherit", "inherit", "inherit"],
-  });
-  process.exit(await p.exited);
-}
 
 /** The p-th percentile (0-100) by nearest rank. */
 function percentile(v: number[], p: number): number {
@@ -209,7 +193,6 @@ try {
     apiServerCpu: Object.fromEntries(Object.entries(apiCpu).map(([k, v]) => [k, stats(v)])),
     startup: { multus: stats(st.multus), loopback: stats(st.loopback), multusCpu: stats(st.multusCpu), loopbackCpu: stats(st.loopbackCpu) },
     podNamespacesOnMachine: readdirSync("/var/run/netns").length,
-    mountTableLines: readFileSync("/proc/self/mountinfo", "utf8").split("\n").length - 1,
     targets: { thickMs: 5, thinMs: 15 },
   };
   if (values.json) {
@@ -236,9 +219,7 @@ try {
     const su = report.startup;
     console.log(`per-exec start-up (STATUS, whole code path loaded): wall multus ${f(su.multus)}, loopback ${f(su.loopback)}`);
     console.log(`                                                    CPU  multus ${f(su.multusCpu)}, loopback ${f(su.loopbackCpu)}`);
-    console.log(
-      `${report.podNamespacesOnMachine} network namespaces on this machine, ${report.mountTableLines} lines in the mount table each plugin process of ours reads to check CNI_NETNS (multus checks its delegates' with an ioctl)`,
-    );
+    console.log(`${report.podNamespacesOnMachine} network namespaces on this machine`);
   }
 } finally {
   await daemon?.stop();

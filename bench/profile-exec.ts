@@ -23,7 +23,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "n
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { BenchNode, median, sh } from "./_node.ts";
+import { BenchNode, median, noopTuningConf, sh } from "./_node.ts";
 
 const { values } = parseArgs({
   options: { runs: { type: "string", default: "20" }, "cpu-prof": { type: "boolean", default: false }, "record-order": { type: "boolean", default: false } },
@@ -77,14 +77,7 @@ const CMDS: Cmd[] = [
     name: "no-op ADD (tuning)",
     argv: (dir) => [join(dir, "tuning")],
     env: (dir) => base(dir, "ADD", pod(0), "noop"),
-    stdin: () =>
-      JSON.stringify({
-        cniVersion: "1.0.0",
-        name: "noop",
-        type: "tuning",
-        dataDir: join(w.work, "tuning"),
-        prevResult: { cniVersion: "1.0.0", interfaces: [], ips: [] },
-      }),
+    stdin: () => noopTuningConf(join(w.work, "tuning")),
   },
   {
     name: "bridge ADD (ipMasq)",

@@ -16,7 +16,7 @@ import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { callDaemon } from "../src/daemon/client.ts";
-import { BenchNode, DIST, median, sh } from "./_node.ts";
+import { BenchNode, DIST, median, noopTuningConf, sh } from "./_node.ts";
 
 const { values } = parseArgs({ options: { runs: { type: "string", default: "60" } } });
 const runs = Number(values.runs);
@@ -24,15 +24,7 @@ const w = new BenchNode(1);
 const shimBin = join(w.work, "shim-bin");
 sh([DIST, "install", "--daemon", "--bin-dir", shimBin]);
 sh(["ip", "-n", w.pods[0]!, "link", "add", "eth0", "type", "veth", "peer", "name", "eth0p"]);
-const config = new TextEncoder().encode(
-  JSON.stringify({
-    cniVersion: "1.0.0",
-    name: "noop",
-    type: "tuning",
-    dataDir: join(w.work, "tuning"),
-    prevResult: { cniVersion: "1.0.0", interfaces: [], ips: [] },
-  }),
-);
+const config = new TextEncoder().encode(noopTuningConf(join(w.work, "tuning")));
 const env = (sock: string) => ({
   CNI_COMMAND: "ADD",
   CNI_CONTAINERID: "noop",

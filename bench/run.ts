@@ -16,7 +16,7 @@ import { cpus, totalmem } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { libcniClient } from "../test/helpers/libcni-client.ts";
-import { BenchNode, DIST, sh } from "./_node.ts";
+import { BenchNode, DIST, noopTuningConf, sh } from "./_node.ts";
 import { barChart, lineChart } from "./_svg.ts";
 
 const { values } = parseArgs({
@@ -273,13 +273,7 @@ if (want("noop-add") || want("rss")) {
   // tuning with nothing to tune, on a pod that has an eth0: the plugin's whole fixed cost.
   sh(["ip", "-n", w.pods[0]!, "link", "add", "eth0", "type", "veth", "peer", "name", "eth0p"]);
 }
-const tuningConf = JSON.stringify({
-  cniVersion: "1.0.0",
-  name: "noop",
-  type: "tuning",
-  dataDir: join(w.work, "tuning"),
-  prevResult: { cniVersion: "1.0.0", interfaces: [], ips: [] },
-});
+const tuningConf = noopTuningConf(join(w.work, "tuning"));
 let noops = 0;
 /** A new container id for every ADD, as a runtime's: tuning then writes its backup each time (Go's does on any ADD). */
 const tuningEnv = (side: SideName, socketPath?: string) => ({
