@@ -44,6 +44,7 @@ export async function runCli(argv: string[]): Promise<number> {
       case "version":
       case "--version":
         console.log(`cni-ts ${VERSION}\nCNI spec ${CURRENT_VERSION} (supports ${ALL_VERSIONS.join(", ")})`);
+        console.log(`libc through ${(await import("../sys/libc.ts")).libcBackend()}`);
         return 0;
       case "install":
         return (await import("./install-cmd.ts")).installCmd(rest);

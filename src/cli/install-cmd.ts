@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
+import { LIBC_ADDON } from "../sys/libc.ts";
 import { INSTALL_HELP, SHIM_NAME, install } from "./install.ts";
 
 /** `cni-ts install [--bin-dir DIR] [--force] [--direct]`. */
@@ -37,6 +38,8 @@ export function installCmd(argv: string[]): number {
   // VERSION without a Bun start, and a daemon started later is used without reinstalling.
   const viaShim = !values.direct && existsSync(shim);
   if (!values.direct && !viaShim) console.error(`cni-ts install: no ${SHIM_NAME} beside ${process.execPath}: linking to the binary`);
+  if (!existsSync(join(dirname(process.execPath), LIBC_ADDON)))
+    console.error(`cni-ts install: no ${LIBC_ADDON} beside ${process.execPath}: plugins bind libc through bun:ffi (slower start)`);
   const [target, other] = viaShim ? [shim, process.execPath] : [process.execPath, shim];
   for (const line of install({ binDir: values["bin-dir"]!, force: values.force!, target, alsoOurs: other })) console.log(line);
   return 0;

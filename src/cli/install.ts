@@ -9,7 +9,9 @@ bridge plugin. The links point at cni-ts-shim beside this binary: a small C prog
 answers VERSION itself, hands each command to \`cni-ts daemon\` when one runs on the
 node, and otherwise runs this binary at once (it adds no measurable time then). Without
 the shim beside the binary the links point at the binary. An existing file that is not
-a link of ours (a Go reference plugin, say) is kept unless --force is given.
+a link of ours (a Go reference plugin, say) is kept unless --force is given. Copy
+cni-ts-libc.node with the binary: plugins make their system calls through it (through
+bun:ffi, slower to start, when it is missing).
 
 --direct  link to this binary itself, not the shim (no VERSION from the shim, no daemon)
 --daemon  the default, kept for scripts: fails when there is no shim beside the binary`;

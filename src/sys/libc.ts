@@ -1,21 +1,80 @@
 /**
- * libc through bun:ffi: the only file that talks to the C library. Every call is
- * synchronous; failures come back as ErrnoError with the symbolic name.
+ * libc: the only file that talks to the C library. Every call is synchronous; failures
+ * come back as ErrnoError with the symbolic name.
+ *
+ * Two backends behind one shape (each call returns its result or -errno): the Node-API
+ * addon dist/cni-ts-libc.node (src/sys/libc-addon.c), loaded from beside the binary, and
+ * bun:ffi on libc.so.6 when the addon is not there (a binary copied without it, or `bun
+ * src/main.ts` before a build). The addon costs a plugin process less start-up time and
+ * RSS: bun:ffi compiles its stubs with TinyCC at run time and maps its FFI machinery.
  */
-import type { Pointer } from "bun:ffi";
+/** The addon's file name, beside the binary (`npm run build` makes it in dist/). */
+export const LIBC_ADDON = "cni-ts-libc.node";
 
-type Ffi = typeof import("bun:ffi");
-let ffiModule: Ffi | undefined;
-
-/**
- * bun:ffi is loaded on first use, not imported: importing it maps about 8 MB of the
- * runtime's FFI code, which VERSION and the about text never need.
- */
-function ffi(): Ffi {
-  return (ffiModule ??= require("bun:ffi") as Ffi);
+/** The system calls, each returning its result or -errno. */
+interface Backend {
+  open(path: string, flags: number, mode: number): number;
+  close(fd: number): number;
+  setns(fd: number, nstype: number): number;
+  unshare(flags: number): number;
+  mount(source: string, target: string, fstype: string, flags: number): number;
+  socket(domain: number, type: number, protocol: number): number;
+  bind(fd: number, addr: Uint8Array): number;
+  setsockopt(fd: number, level: number, name: number, value: Uint8Array): number;
+  sendto(fd: number, data: Uint8Array, flags: number, addr: Uint8Array): number;
+  recvfrom(fd: number, buf: Uint8Array, flags: number, addr?: Uint8Array, addrLen?: Uint32Array): number;
+  flock(fd: number, op: number): number;
+  ioctl(fd: number, request: number, arg: number): number;
+  ioctlBuf(fd: number, request: number, buf: Uint8Array): number;
+  statx(dirfd: number, path: string, flags: number, mask: number, buf: Uint8Array): number;
+  read(fd: number, buf: Uint8Array, offset: number): number;
+  write(fd: number, buf: Uint8Array, offset: number): number;
+  fsync(fd: number): number;
+  rename(from: string, to: string): number;
+  unlink(path: string): number;
+  mkdir(path: string, mode: number): number;
+  gettid(): number;
 }
 
-const SYMBOLS = {
+let backend: Backend | undefined;
+let backendName: "addon" | "bun:ffi" | undefined;
+
+/**
+ * Where the addon is looked for: beside the binary's real path (process.execPath is
+ * that in a compiled binary, whatever link it was started through), and, when running
+ * from source, the build's dist/.
+ */
+function addonPaths(): string[] {
+  const exe = process.execPath;
+  const paths = [`${exe.slice(0, exe.lastIndexOf("/") + 1)}${LIBC_ADDON}`];
+  if (!import.meta.dir.startsWith("/$bunfs")) paths.push(`${import.meta.dir}/../../dist/${LIBC_ADDON}`);
+  return paths;
+}
+
+/** Bound on first use: VERSION and the about text never make a system call. */
+function sys(): Backend {
+  if (backend) return backend;
+  for (const path of addonPaths()) {
+    try {
+      const m = { exports: {} as Backend };
+      process.dlopen(m, path);
+      backendName = "addon";
+      return (backend = m.exports);
+    } catch {
+      // Missing or not loadable: the next place, then bun:ffi.
+    }
+  }
+  backendName = "bun:ffi";
+  return (backend = ffiBackend());
+}
+
+/** Which backend the calls go through ("addon" or "bun:ffi"); binds it when not yet bound. */
+export function libcBackend(): "addon" | "bun:ffi" {
+  sys();
+  return backendName!;
+}
+
+const FFI_SYMBOLS = {
   __errno_location: { args: [], returns: "ptr" },
   open: { args: ["cstring", "i32", "u32"], returns: "i32" },
   close: { args: ["i32"], returns: "i32" },
@@ -39,13 +98,42 @@ const SYMBOLS = {
   mkdir: { args: ["cstring", "u32"], returns: "i32" },
 } as const;
 
-/**
- * Bound on first use, not at import: VERSION and the about text never make a system
- * call, and dlopen plus the FFI stubs cost start-up time.
- */
-type Libc = ReturnType<typeof import("bun:ffi").dlopen<typeof SYMBOLS>>["symbols"];
-let bound: Libc | undefined;
-const c = new Proxy({} as Libc, { get: (_, name) => (bound ??= ffi().dlopen("libc.so.6", SYMBOLS).symbols)[name as keyof Libc] });
+/** The fallback: libc.so.6 through bun:ffi, errno read after a failed call. */
+function ffiBackend(): Backend {
+  const ffi = require("bun:ffi") as typeof import("bun:ffi");
+  const c = ffi.dlopen("libc.so.6", FFI_SYMBOLS).symbols;
+  const { ptr } = ffi;
+  const rc = (r: number | bigint): number => {
+    const n = Number(r);
+    return n < 0 ? -ffi.read.i32(c.__errno_location()!, 0) : n;
+  };
+  const encoder = new TextEncoder();
+  const cstr = (s: string) => encoder.encode(s + "\0");
+  return {
+    open: (path, flags, mode) => rc(c.open(cstr(path), flags, mode)),
+    close: (fd) => rc(c.close(fd)),
+    setns: (fd, nstype) => rc(c.setns(fd, nstype)),
+    unshare: (flags) => rc(c.unshare(flags)),
+    mount: (source, target, fstype, flags) => rc(c.mount(cstr(source), cstr(target), cstr(fstype), flags, null)),
+    socket: (domain, type, protocol) => rc(c.socket(domain, type, protocol)),
+    bind: (fd, addr) => rc(c.bind(fd, ptr(addr), addr.length)),
+    setsockopt: (fd, level, name, value) => rc(c.setsockopt(fd, level, name, ptr(value), value.length)),
+    sendto: (fd, data, flags, addr) => rc(c.sendto(fd, ptr(data), data.length, flags, ptr(addr), addr.length)),
+    recvfrom: (fd, buf, flags, addr, addrLen) =>
+      rc(c.recvfrom(fd, ptr(buf), buf.length, flags, addr && addrLen ? ptr(addr) : null, addr && addrLen ? ptr(addrLen) : null)),
+    flock: (fd, op) => rc(c.flock(fd, op)),
+    ioctl: (fd, request, arg) => rc(c.ioctl(fd, request, arg)),
+    ioctlBuf: (fd, request, buf) => rc(c.ioctl(fd, request, ptr(buf))),
+    statx: (dirfd, path, flags, mask, buf) => rc(c.statx(dirfd, cstr(path), flags, mask, ptr(buf))),
+    read: (fd, buf, offset) => rc(c.read(fd, ptr(buf, offset), buf.length - offset)),
+    write: (fd, buf, offset) => rc(c.write(fd, ptr(buf, offset), buf.length - offset)),
+    fsync: (fd) => rc(c.fsync(fd)),
+    rename: (from, to) => rc(c.rename(cstr(from), cstr(to))),
+    unlink: (path) => rc(c.unlink(cstr(path))),
+    mkdir: (path, mode) => rc(c.mkdir(cstr(path), mode)),
+    gettid: () => c.gettid(),
+  };
+}
 
 /** Errno values we name; the rest print as numbers. */
 const ERRNO_NAMES: Record<number, string> = {
@@ -121,22 +209,9 @@ export class ErrnoError extends Error {
   }
 }
 
-/** The calling thread's errno, read right after a failed call. */
-export function errno(): number {
-  return ffi().read.i32(c.__errno_location()!, 0);
-}
-
-function check(syscall: string, rc: number | bigint, detail?: string): number {
-  const n = Number(rc);
-  if (n < 0) throw new ErrnoError(syscall, errno(), detail);
-  return n;
-}
-
-const encoder = new TextEncoder();
-
-/** A NUL-terminated copy of `s` (TextEncoder: Buffer's set-up is start-up time). */
-function cstr(s: string): Uint8Array {
-  return encoder.encode(s + "\0");
+function check(syscall: string, rc: number, detail?: string): number {
+  if (rc < 0) throw new ErrnoError(syscall, -rc, detail);
+  return rc;
 }
 
 export const O_RDONLY = 0;
@@ -159,53 +234,53 @@ export const AT_SYMLINK_NOFOLLOW = 0x100;
 
 /** open(2); throws ErrnoError. */
 export function open(path: string, flags: number, mode = 0o644): number {
-  return check("open", c.open(cstr(path), flags | O_CLOEXEC, mode), JSON.stringify(path));
+  return check("open", sys().open(path, flags | O_CLOEXEC, mode), JSON.stringify(path));
 }
 
 /** close(2); errors ignored, as there is nothing a caller can do. */
 export function close(fd: number): void {
-  c.close(fd);
+  sys().close(fd);
 }
 
 /** setns(2): moves the calling thread into the namespace `fd` refers to. */
 export function setns(fd: number, nstype: number): void {
-  check("setns", c.setns(fd, nstype));
+  check("setns", sys().setns(fd, nstype));
 }
 
 /** unshare(2). */
 export function unshare(flags: number): void {
-  check("unshare", c.unshare(flags));
+  check("unshare", sys().unshare(flags));
 }
 
 /** mount(2) for bind mounts (no data argument). */
 export function mount(source: string, target: string, fstype: string, flags: number): void {
-  check("mount", c.mount(cstr(source), cstr(target), cstr(fstype), flags, null), `${source} -> ${target}`);
+  check("mount", sys().mount(source, target, fstype, flags), `${source} -> ${target}`);
 }
 
 /** socket(2). */
 export function socket(domain: number, type: number, protocol: number): number {
-  return check("socket", c.socket(domain, type | O_CLOEXEC, protocol));
+  return check("socket", sys().socket(domain, type | O_CLOEXEC, protocol));
 }
 
 /** bind(2) with a raw sockaddr. */
 export function bind(fd: number, addr: Uint8Array): void {
-  check("bind", c.bind(fd, ffi().ptr(addr), addr.length));
+  check("bind", sys().bind(fd, addr));
 }
 
 /** setsockopt(2) with an int value or raw bytes. */
 export function setsockopt(fd: number, level: number, name: number, value: number | Uint8Array): void {
   const buf = typeof value === "number" ? new Uint8Array(new Int32Array([value]).buffer) : value;
-  check("setsockopt", c.setsockopt(fd, level, name, ffi().ptr(buf), buf.length));
+  check("setsockopt", sys().setsockopt(fd, level, name, buf));
 }
 
 /** sendto(2) with a raw destination sockaddr. */
 export function sendto(fd: number, data: Uint8Array, addr: Uint8Array): number {
-  return check("sendto", c.sendto(fd, ffi().ptr(data), data.length, 0, ffi().ptr(addr), addr.length));
+  return check("sendto", sys().sendto(fd, data, 0, addr));
 }
 
 /** recvfrom(2) into `buf`; returns the byte count (flags e.g. MSG_PEEK|MSG_TRUNC). */
 export function recv(fd: number, buf: Uint8Array, flags = 0): number {
-  return check("recvfrom", c.recvfrom(fd, ffi().ptr(buf), buf.length, flags, null, null));
+  return check("recvfrom", sys().recvfrom(fd, buf, flags));
 }
 
 /**
@@ -216,74 +291,66 @@ export function recv(fd: number, buf: Uint8Array, flags = 0): number {
 export function recvFrom(fd: number, buf: Uint8Array, addrSize: number, flags = 0): { n: number; addr: Uint8Array } | undefined {
   const addr = new Uint8Array(addrSize);
   const len = new Uint32Array([addrSize]);
-  const rc = Number(c.recvfrom(fd, ffi().ptr(buf), buf.length, flags, ffi().ptr(addr), ffi().ptr(len)));
-  if (rc < 0) {
-    const e = errno();
-    if (e === 11) return undefined;
-    throw new ErrnoError("recvfrom", e);
-  }
+  const rc = sys().recvfrom(fd, buf, flags, addr, len);
+  if (rc === -11) return undefined;
+  check("recvfrom", rc);
   return { n: rc, addr: addr.subarray(0, Math.min(len[0]!, addrSize)) };
 }
 
 /** flock(2). Returns false instead of throwing when LOCK_NB finds the lock taken. */
 export function flock(fd: number, op: number): boolean {
-  const rc = c.flock(fd, op);
-  if (rc < 0) {
-    const e = errno();
-    if (e === 11 && op & LOCK_NB) return false;
-    throw new ErrnoError("flock", e);
-  }
+  const rc = sys().flock(fd, op);
+  if (rc === -11 && op & LOCK_NB) return false;
+  check("flock", rc);
   return true;
 }
 
 /** ioctl(2) with an integer argument. */
 export function ioctl(fd: number, request: number, arg = 0): number {
-  return check("ioctl", c.ioctl(fd, request, arg));
+  return check("ioctl", sys().ioctl(fd, request, arg));
 }
 
 /** ioctl(2) with a pointer to `buf`, which the kernel may read and write. */
 export function ioctlBuf(fd: number, request: number, buf: Uint8Array): number {
-  return check("ioctl", c.ioctl(fd, request, ffi().ptr(buf)));
+  return check("ioctl", sys().ioctlBuf(fd, request, buf));
 }
 
 /** statx(2) of `path` (relative to the cwd) into `buf` (256 bytes, struct statx); throws ErrnoError. */
 export function statx(path: string, flags: number, mask: number, buf: Uint8Array): void {
-  check("statx", c.statx(AT_FDCWD, cstr(path), flags, mask, ffi().ptr(buf)), JSON.stringify(path));
+  check("statx", sys().statx(AT_FDCWD, path, flags, mask, buf), JSON.stringify(path));
 }
 
 /** read(2) into `buf` from byte `offset` on; the byte count, 0 at end of file; throws ErrnoError. */
 export function read(fd: number, buf: Uint8Array, offset = 0): number {
-  return check("read", c.read(fd, ffi().ptr(buf, offset), buf.length - offset));
+  return check("read", sys().read(fd, buf, offset));
 }
 
 /** write(2) of `buf` from byte `offset` on; the byte count written; throws ErrnoError. */
 export function write(fd: number, buf: Uint8Array, offset = 0): number {
-  return check("write", c.write(fd, ffi().ptr(buf, offset), buf.length - offset));
+  return check("write", sys().write(fd, buf, offset));
 }
 
 /** fsync(2); throws ErrnoError. */
 export function fsync(fd: number): void {
-  check("fsync", c.fsync(fd));
+  check("fsync", sys().fsync(fd));
 }
 
 /** rename(2); throws ErrnoError. */
 export function rename(from: string, to: string): void {
-  check("rename", c.rename(cstr(from), cstr(to)), `${JSON.stringify(from)} -> ${JSON.stringify(to)}`);
+  check("rename", sys().rename(from, to), `${JSON.stringify(from)} -> ${JSON.stringify(to)}`);
 }
 
 /** unlink(2); throws ErrnoError. */
 export function unlink(path: string): void {
-  check("unlink", c.unlink(cstr(path)), JSON.stringify(path));
+  check("unlink", sys().unlink(path), JSON.stringify(path));
 }
 
 /** mkdir(2) of one directory; throws ErrnoError (EEXIST when something is there). */
 export function mkdir(path: string, mode: number): void {
-  check("mkdir", c.mkdir(cstr(path), mode), JSON.stringify(path));
+  check("mkdir", sys().mkdir(path, mode), JSON.stringify(path));
 }
 
 /** gettid(2): the thread setns acts on. */
 export function gettid(): number {
-  return c.gettid();
+  return sys().gettid();
 }
-
-export type { Pointer };

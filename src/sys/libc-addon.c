@@ -1,0 +1,294 @@
+/*
+ * The system calls of src/sys/libc.ts as a Node-API addon (dist/cni-ts-libc.node), which
+ * the compiled binary loads from beside itself instead of binding libc through bun:ffi:
+ * bun:ffi compiles its stubs with TinyCC at run time and maps its whole FFI machinery,
+ * which cost a plugin process about 1.5 MB of RSS and start-up time more than this.
+ *
+ * libc only; the few Node-API declarations are written here (no node headers, no
+ * node-gyp): the functions are resolved from the Bun binary that loads the file.
+ * Every call returns its result, or -errno when it fails, so JavaScript never has to
+ * ask for errno afterwards. Strings are copied into a PATH_MAX buffer; typed arrays
+ * are used in place (the call is synchronous).
+ *
+ * Built by `npm run build`: cc -O2 -shared -fPIC -o dist/cni-ts-libc.node src/sys/libc-addon.c
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+/* Node-API, the part used here (js_native_api.h's types and signatures). */
+typedef struct napi_env__ *napi_env;
+typedef struct napi_value__ *napi_value;
+typedef struct napi_callback_info__ *napi_callback_info;
+typedef int napi_status;
+typedef napi_value (*napi_callback)(napi_env, napi_callback_info);
+typedef enum {
+  napi_int8_array,
+  napi_uint8_array,
+  napi_uint8_clamped_array,
+  napi_int16_array,
+  napi_uint16_array,
+  napi_int32_array,
+  napi_uint32_array,
+  napi_float32_array,
+  napi_float64_array,
+  napi_bigint64_array,
+  napi_biguint64_array,
+} napi_typedarray_type;
+napi_status napi_get_cb_info(napi_env, napi_callback_info, size_t *, napi_value *, napi_value *, void **);
+napi_status napi_get_value_int32(napi_env, napi_value, int32_t *);
+napi_status napi_get_value_int64(napi_env, napi_value, int64_t *);
+napi_status napi_get_value_string_utf8(napi_env, napi_value, char *, size_t, size_t *);
+napi_status napi_get_typedarray_info(napi_env, napi_value, napi_typedarray_type *, size_t *, void **, napi_value *, size_t *);
+napi_status napi_create_int32(napi_env, int32_t, napi_value *);
+napi_status napi_create_int64(napi_env, int64_t, napi_value *);
+napi_status napi_create_function(napi_env, const char *, size_t, napi_callback, void *, napi_value *);
+napi_status napi_set_named_property(napi_env, napi_value, const char *, napi_value);
+
+#define MAX_ARGS 6
+
+struct args {
+  napi_env env;
+  size_t n;
+  napi_value v[MAX_ARGS];
+};
+
+static int get_args(napi_env env, napi_callback_info info, struct args *a) {
+  a->env = env;
+  a->n = MAX_ARGS;
+  return napi_get_cb_info(env, info, &a->n, a->v, NULL, NULL) == 0 ? 0 : -1;
+}
+
+/* Argument i as an integer (0 when missing or not a number). */
+static int64_t num(struct args *a, size_t i) {
+  int64_t x = 0;
+  if (i < a->n) napi_get_value_int64(a->env, a->v[i], &x);
+  return x;
+}
+
+/* Argument i as a NUL-terminated string in buf; -1 when it is not a string or too long. */
+static int str(struct args *a, size_t i, char buf[PATH_MAX]) {
+  size_t len = 0;
+  if (i >= a->n || napi_get_value_string_utf8(a->env, a->v[i], buf, PATH_MAX, &len) != 0) return -1;
+  return len < PATH_MAX - 1 ? 0 : -1;
+}
+
+/* Argument i as a typed array's bytes; *data NULL and *len 0 when it is not one. */
+static void bytes(struct args *a, size_t i, void **data, size_t *len) {
+  static const size_t size[] = {1, 1, 1, 2, 2, 4, 4, 4, 8, 8, 8};
+  napi_typedarray_type type;
+  size_t count = 0;
+  *data = NULL;
+  *len = 0;
+  if (i >= a->n || napi_get_typedarray_info(a->env, a->v[i], &type, &count, data, NULL, NULL) != 0) {
+    *data = NULL;
+    return;
+  }
+  *len = count * ((size_t)type < sizeof size / sizeof size[0] ? size[type] : 1);
+}
+
+/* The result of a call: rc, or -errno when it failed. */
+static napi_value ret(napi_env env, int64_t rc) {
+  napi_value v;
+  napi_create_int64(env, rc < 0 ? -(int64_t)errno : rc, &v);
+  return v;
+}
+
+static napi_value einval(napi_env env) {
+  napi_value v;
+  napi_create_int32(env, -EINVAL, &v);
+  return v;
+}
+
+#define FN(name) static napi_value js_##name(napi_env env, napi_callback_info info)
+#define ARGS                              \
+  struct args a;                          \
+  if (get_args(env, info, &a)) return NULL;
+
+/* open(path, flags, mode) */
+FN(open) {
+  ARGS char p[PATH_MAX];
+  if (str(&a, 0, p)) return einval(env);
+  return ret(env, open(p, (int)num(&a, 1), (mode_t)num(&a, 2)));
+}
+
+/* close(fd) */
+FN(close) {
+  ARGS return ret(env, close((int)num(&a, 0)));
+}
+
+/* setns(fd, nstype) */
+FN(setns) {
+  ARGS return ret(env, setns((int)num(&a, 0), (int)num(&a, 1)));
+}
+
+/* unshare(flags) */
+FN(unshare) {
+  ARGS return ret(env, unshare((int)num(&a, 0)));
+}
+
+/* mount(source, target, fstype, flags): no data argument. */
+FN(mount) {
+  ARGS char s[PATH_MAX], t[PATH_MAX], f[PATH_MAX];
+  if (str(&a, 0, s) || str(&a, 1, t) || str(&a, 2, f)) return einval(env);
+  return ret(env, mount(s, t, f, (unsigned long)num(&a, 3), NULL));
+}
+
+/* socket(domain, type, protocol) */
+FN(socket) {
+  ARGS return ret(env, socket((int)num(&a, 0), (int)num(&a, 1), (int)num(&a, 2)));
+}
+
+/* bind(fd, sockaddr bytes) */
+FN(bind) {
+  ARGS void *addr;
+  size_t len;
+  bytes(&a, 1, &addr, &len);
+  return ret(env, bind((int)num(&a, 0), addr, (socklen_t)len));
+}
+
+/* setsockopt(fd, level, name, value bytes) */
+FN(setsockopt) {
+  ARGS void *val;
+  size_t len;
+  bytes(&a, 3, &val, &len);
+  return ret(env, setsockopt((int)num(&a, 0), (int)num(&a, 1), (int)num(&a, 2), val, (socklen_t)len));
+}
+
+/* sendto(fd, data, flags, sockaddr bytes) */
+FN(sendto) {
+  ARGS void *data, *addr;
+  size_t len, alen;
+  bytes(&a, 1, &data, &len);
+  bytes(&a, 3, &addr, &alen);
+  return ret(env, sendto((int)num(&a, 0), data, len, (int)num(&a, 2), addr, (socklen_t)alen));
+}
+
+/*
+ * recvfrom(fd, buf, flags[, addr bytes, addrlen Uint32Array(1)]): with an address
+ * buffer, the sender's address is written there and its length into addrlen[0].
+ */
+FN(recvfrom) {
+  ARGS void *buf, *addr, *lenp;
+  size_t len, alen, llen;
+  bytes(&a, 1, &buf, &len);
+  bytes(&a, 3, &addr, &alen);
+  bytes(&a, 4, &lenp, &llen);
+  if (addr == NULL || lenp == NULL || llen < sizeof(socklen_t)) return ret(env, recvfrom((int)num(&a, 0), buf, len, (int)num(&a, 2), NULL, NULL));
+  socklen_t sl = (socklen_t)alen;
+  ssize_t n = recvfrom((int)num(&a, 0), buf, len, (int)num(&a, 2), addr, &sl);
+  *(uint32_t *)lenp = sl;
+  return ret(env, n);
+}
+
+/* flock(fd, op) */
+FN(flock) {
+  ARGS return ret(env, flock((int)num(&a, 0), (int)num(&a, 1)));
+}
+
+/* ioctl(fd, request, integer argument) */
+FN(ioctl) {
+  ARGS return ret(env, ioctl((int)num(&a, 0), (unsigned long)num(&a, 1), (unsigned long)num(&a, 2)));
+}
+
+/* ioctl(fd, request, buffer the kernel may read and write) */
+FN(ioctl_buf) {
+  ARGS void *buf;
+  size_t len;
+  bytes(&a, 2, &buf, &len);
+  return ret(env, ioctl((int)num(&a, 0), (unsigned long)num(&a, 1), buf));
+}
+
+/* statx(dirfd, path, flags, mask, struct statx bytes) */
+FN(statx) {
+  ARGS char p[PATH_MAX];
+  void *buf;
+  size_t len;
+  if (str(&a, 1, p)) return einval(env);
+  bytes(&a, 4, &buf, &len);
+  if (len < sizeof(struct statx)) return einval(env);
+  return ret(env, statx((int)num(&a, 0), p, (int)num(&a, 2), (unsigned)num(&a, 3), buf));
+}
+
+/* read(fd, buf, offset): into buf from byte offset on. */
+FN(read) {
+  ARGS void *buf;
+  size_t len;
+  bytes(&a, 1, &buf, &len);
+  size_t off = (size_t)num(&a, 2);
+  if (off > len) return einval(env);
+  return ret(env, read((int)num(&a, 0), (char *)buf + off, len - off));
+}
+
+/* write(fd, buf, offset): buf from byte offset on. */
+FN(write) {
+  ARGS void *buf;
+  size_t len;
+  bytes(&a, 1, &buf, &len);
+  size_t off = (size_t)num(&a, 2);
+  if (off > len) return einval(env);
+  return ret(env, write((int)num(&a, 0), (char *)buf + off, len - off));
+}
+
+/* fsync(fd) */
+FN(fsync) {
+  ARGS return ret(env, fsync((int)num(&a, 0)));
+}
+
+/* rename(from, to) */
+FN(rename) {
+  ARGS char f[PATH_MAX], t[PATH_MAX];
+  if (str(&a, 0, f) || str(&a, 1, t)) return einval(env);
+  return ret(env, rename(f, t));
+}
+
+/* unlink(path) */
+FN(unlink) {
+  ARGS char p[PATH_MAX];
+  if (str(&a, 0, p)) return einval(env);
+  return ret(env, unlink(p));
+}
+
+/* mkdir(path, mode) */
+FN(mkdir) {
+  ARGS char p[PATH_MAX];
+  if (str(&a, 0, p)) return einval(env);
+  return ret(env, mkdir(p, (mode_t)num(&a, 1)));
+}
+
+/* gettid(): the thread setns acts on. */
+FN(gettid) {
+  (void)info;
+  return ret(env, syscall(SYS_gettid));
+}
+
+napi_value napi_register_module_v1(napi_env env, napi_value exports) {
+  static const struct {
+    const char *name;
+    napi_callback fn;
+  } fns[] = {
+      {"open", js_open},     {"close", js_close}, {"setns", js_setns},   {"unshare", js_unshare}, {"mount", js_mount},
+      {"socket", js_socket}, {"bind", js_bind},   {"setsockopt", js_setsockopt}, {"sendto", js_sendto}, {"recvfrom", js_recvfrom},
+      {"flock", js_flock},   {"ioctl", js_ioctl}, {"ioctlBuf", js_ioctl_buf}, {"statx", js_statx},   {"read", js_read},
+      {"write", js_write},   {"fsync", js_fsync}, {"rename", js_rename}, {"unlink", js_unlink},   {"mkdir", js_mkdir},
+      {"gettid", js_gettid},
+  };
+  for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
+    napi_value f;
+    if (napi_create_function(env, fns[i].name, (size_t)-1, fns[i].fn, NULL, &f) != 0) return NULL;
+    if (napi_set_named_property(env, exports, fns[i].name, f) != 0) return NULL;
+  }
+  return exports;
+}
