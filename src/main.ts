@@ -4,6 +4,7 @@
  * Both paths load their code lazily so a plugin run stays small.
  */
 import { hasPlugin, loadPlugin, versionAnswer } from "./plugins/registry.ts";
+import { setEntryExec } from "./runtime/entry-exec.ts";
 
 /**
  * The name the process was started as; in a compiled Bun binary argv[0] is "bun". Not
@@ -48,9 +49,11 @@ async function main(): Promise<void> {
     if ((process.env.CNI_COMMAND ?? "") !== "" && process.env.CNI_TS_DAEMON !== "off") {
       stdin = await (await import("./daemon/hand-over.ts")).handOver(name);
     }
-    const [{ pluginMain }, plugin, { wireOwnPlugins }] = await Promise.all([import("./skel/plugin-main.ts"), loadPlugin(name), import("./cli/own-plugins.ts")]);
-    // Our own IPAM and delegates run in this process when CNI_PATH resolves them to this binary.
-    wireOwnPlugins();
+    const [{ pluginMain }, plugin] = await Promise.all([import("./skel/plugin-main.ts"), loadPlugin(name)]);
+    // Our own IPAM and delegates run in this process when CNI_PATH resolves them to this
+    // binary; the exec that does it is made at the first delegation, so a plugin that
+    // delegates nothing (tuning, loopback) never loads it.
+    setEntryExec(() => (require("./cli/own-plugins.ts") as typeof import("./cli/own-plugins.ts")).ownExec());
     await pluginMain(plugin.funcs, plugin.info, stdin);
     return;
   }

@@ -6,6 +6,7 @@
 import type { CmdArgs } from "../skel/cmd-args.ts";
 import { parseCniArgs } from "../spec/args.ts";
 import type { Command, Result } from "../spec/types.ts";
+import { entryExec, setEntryExec } from "./entry-exec.ts";
 import { defaultExec, type PluginExec } from "./exec.ts";
 import { execWithResult, pluginEnv } from "./invoke.ts";
 
@@ -16,24 +17,22 @@ export interface DelegateOptions {
   stdin?: Uint8Array;
 }
 
-let entryExec: PluginExec | undefined;
-
 /**
  * Sets the exec every delegation uses when the caller names none. The entry point
  * (src/main.ts, a daemon) sets one that runs our own plugin types in-process; the
  * layers below never reach up to a plugin registry for it.
  */
 export function setDelegateExec(exec: PluginExec | undefined): void {
-  entryExec = exec;
+  setEntryExec(exec);
 }
 
 /** The exec the entry point set (ours in-process), else one that starts processes. */
 export function delegateExec(): PluginExec {
-  return entryExec ?? defaultExec();
+  return entryExec() ?? defaultExec();
 }
 
 function call(command: Command, type: string, args: CmdArgs, opts: DelegateOptions) {
-  const exec = opts.exec ?? entryExec ?? defaultExec();
+  const exec = opts.exec ?? entryExec() ?? defaultExec();
   const pluginPath = exec.findInPath(type, args.path);
   const env = pluginEnv({
     command,

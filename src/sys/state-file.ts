@@ -9,7 +9,7 @@
  * appends and reads open with O_NOFOLLOW|O_NONBLOCK and accept only regular files;
  * directories we make below a configured root are 0700 and must not be symlinks.
  */
-import { join } from "node:path";
+import { join } from "./path.ts";
 import {
   ErrnoError,
   O_APPEND,

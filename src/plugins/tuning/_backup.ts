@@ -4,7 +4,7 @@
  * so either plugin restores the other's changes. We also record the sysctls' old
  * values under "sysctl", a field the reference ignores.
  */
-import { join } from "node:path";
+import { join } from "../../sys/path.ts";
 import { nodeFs } from "../../sys/node-fs.ts";
 import { ensureStateDir, readStateFile, removeStateFile, writeStateFile } from "../../sys/state-file.ts";
 

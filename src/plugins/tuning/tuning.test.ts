@@ -97,6 +97,33 @@ describe("tuning", () => {
     }),
   );
 
+  rootTest("nothing to tune: the reference's result, no backup file (as the reference), the link untouched, DEL fine; a missing link is no error", () =>
+    withPod((node, pod, dataDir) => {
+      const before = state(pod);
+      const outs: unknown[] = [];
+      for (const [argv, id] of [
+        [REF, "noop-go"],
+        [OURS, "noop-ts"],
+      ] as const) {
+        const add = runIn(node, argv, { command: "ADD", netns: pod.path, containerID: id, conf: tuningConf(dataDir, prev(pod)) });
+        expect([add.code, add.stderr]).toEqual([0, ""]);
+        outs.push(add.json);
+        expect(existsSync(join(dataDir, `${id}_eth0.json`))).toBe(false);
+        expect(state(pod)).toEqual(before);
+        expect(runIn(node, argv, { command: "DEL", netns: pod.path, containerID: id, conf: tuningConf(dataDir, prev(pod)) }).code).toBe(0);
+        const noLink = runIn(node, argv, {
+          command: "ADD",
+          netns: pod.path,
+          containerID: id,
+          ifName: "net9",
+          conf: tuningConf(dataDir, { cniVersion: "1.0.0" }),
+        });
+        expect([noLink.code, noLink.json]).toEqual([0, { cniVersion: "1.0.0", dns: {} }]);
+      }
+      expect(outs[1]).toEqual(outs[0]);
+    }),
+  );
+
   rootTest("sysctls outside net, traversal and bad values are refused before anything changes", () =>
     withPod((node, pod, dataDir) => {
       for (const extra of [

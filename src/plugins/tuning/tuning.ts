@@ -3,7 +3,7 @@
  * after a main plugin, as the reference tuning plugin does; DEL puts the link
  * settings (and, here, the sysctls) back from the backup file.
  */
-import { join } from "node:path";
+import { join } from "../../sys/path.ts";
 import { NetlinkHandle } from "../../netlink/handle.ts";
 import type { Link } from "../../netlink/link-types.ts";
 import { linkSetAllmulti, linkSetMac, linkSetMtu, linkSetPromisc, linkSetTxQLen } from "../../netlink/link-set.ts";
@@ -69,6 +69,9 @@ async function cmdAdd(args: CmdArgs): Promise<Result> {
   const conf = loadNetConf(args);
   const prev = requirePrev(args);
   using ns = NetNS.open(args.netns);
+  // Nothing to change: as the reference, no link lookup and no backup file (a backup of
+  // nothing restores nothing, and DEL without one succeeds).
+  if (!setsLink(conf) && Object.keys(conf.sysctl).length === 0) return prev;
   using h = NetlinkHandle.at(ns);
   const link = containerLink(h, args.ifName, conf);
   const file = backupFile(conf.dataDir, args.containerID, args.ifName);
