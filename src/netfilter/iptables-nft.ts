@@ -12,7 +12,17 @@
  * (tests run both).
  */
 import type { NetlinkHandle } from "../netlink/handle.ts";
-import { type NftFamily, type NftRemoval, type NftRule, nftChainRules, nftChainUse, nftHandle, nftRemove } from "../netlink/nftables.ts";
+import {
+  type NftChainInfo,
+  type NftFamily,
+  type NftRemoval,
+  type NftRule,
+  nftChainInfo,
+  nftChainRules,
+  nftHandle,
+  nftRemove,
+  nftRuleByHandle,
+} from "../netlink/nftables.ts";
 import { type FileStat, statPath } from "../sys/stat.ts";
 import type { Family } from "./iptables.ts";
 
@@ -22,6 +32,8 @@ const TOOL = { 4: "iptables-restore", 6: "ip6tables-restore" } as const;
 const FAMILY: Record<Family, NftFamily> = { 4: "ip", 6: "ip6" };
 /** A removal that raced with another process (a rule gone meanwhile) is tried again on a fresh read. */
 const ATTEMPTS = 3;
+/** How many handles past the chain's own rules are looked at for the jumps to it before the parents are read whole. */
+const HANDLE_SLACK = 4;
 
 const backend = new Map<Family, boolean>();
 
@@ -70,12 +82,16 @@ export class NftIptablesTable {
 
   /** True when the chain exists. */
   hasChain(chain: string): boolean {
-    return nftChainUse(this.#h, FAMILY[this.family], this.table, chain) !== undefined;
+    return this.#chain(chain) !== undefined;
   }
 
   /** The kernel's reference count of the chain (its rules and the rules jumping to it); undefined when it does not exist. */
   chainUse(chain: string): number | undefined {
-    return nftChainUse(this.#h, FAMILY[this.family], this.table, chain);
+    return this.#chain(chain)?.use;
+  }
+
+  #chain(chain: string): NftChainInfo | undefined {
+    return nftChainInfo(this.#h, FAMILY[this.family], this.table, chain);
   }
 
   /** The rules of `chain` (only those whose attributes hold `containing`, when given). */
@@ -96,11 +112,9 @@ export class NftIptablesTable {
    */
   removeChain(chain: string, parents: readonly string[]): boolean {
     for (let attempt = 1; ; attempt++) {
-      if (!this.hasChain(chain)) return false;
-      const removals: NftRemoval[] = [];
-      for (const p of parents) {
-        for (const r of this.rules(p, chain)) if (r.exprs.some((e) => e.jumpTo === chain)) removals.push({ rule: r.handle, chain: p });
-      }
+      const info = this.#chain(chain);
+      if (!info) return false;
+      const removals = this.#jumpsByHandle(chain, info, parents) ?? this.#jumpsByDump(chain, parents);
       removals.push({ flush: chain }, { deleteChain: chain });
       try {
         nftRemove(this.#h, FAMILY[this.family], this.table, removals);
@@ -109,6 +123,43 @@ export class NftIptablesTable {
         if (attempt >= ATTEMPTS || (e as { code?: string }).code !== "ENOENT") throw e;
       }
     }
+  }
+
+  /** Every rule of `parents` jumping to `chain`, found by reading the parents whole (a long POSTROUTING costs milliseconds per thousand rules). */
+  #jumpsByDump(chain: string, parents: readonly string[]): NftRemoval[] {
+    const out: NftRemoval[] = [];
+    for (const p of parents) {
+      for (const r of this.rules(p, chain)) if (r.exprs.some((e) => e.jumpTo === chain)) out.push({ rule: r.handle, chain: p });
+    }
+    return out;
+  }
+
+  /**
+   * The jumps to `chain` found without reading the parents: a table numbers its chains
+   * and rules from one counter, so where one transaction made the chain, its rules and
+   * the jumps to it (an ADD of ours, iptables-restore's, and the Go plugins' commands when
+   * no other ran between them), the jumps have the handles just after the chain's own
+   * rules. The kernel's reference count says how many jumps there are; each candidate
+   * handle is asked for alone and must be a jump to this chain in a parent. Undefined when
+   * they are not all found that way: the caller reads the parents.
+   */
+  #jumpsByHandle(chain: string, info: NftChainInfo, parents: readonly string[]): NftRemoval[] | undefined {
+    const own = this.rules(chain);
+    const expected = info.use - own.length;
+    if (expected <= 0) return [];
+    const ownHandles = new Set(own.map((r) => r.handle));
+    const out: NftRemoval[] = [];
+    const last = info.handle + BigInt(own.length + expected + HANDLE_SLACK);
+    for (let handle = info.handle + 1n; handle <= last && out.length < expected; handle++) {
+      if (ownHandles.has(handle)) continue;
+      for (const p of parents) {
+        const r = nftRuleByHandle(this.#h, FAMILY[this.family], this.table, p, handle);
+        if (!r) continue;
+        if (r.exprs.some((e) => e.jumpTo === chain)) out.push({ rule: handle, chain: p });
+        break;
+      }
+    }
+    return out.length === expected ? out : undefined;
   }
 
   close(): void {

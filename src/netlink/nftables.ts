@@ -21,6 +21,7 @@ const NFT_MSG_GETRULE = 7;
 const NFT_MSG_DELRULE = 8;
 const NFTA_TABLE_NAME = 1;
 const NFTA_CHAIN_TABLE = 1;
+const NFTA_CHAIN_HANDLE = 2;
 const NFTA_CHAIN_NAME = 3;
 const NFTA_CHAIN_USE = 6;
 const NFTA_RULE_TABLE = 1;
@@ -99,8 +100,14 @@ export function nftTableNames(h: NetlinkHandle): Set<string> {
   return out;
 }
 
-/** The chain's reference count (rules jumping to it), or undefined when the chain (or its table) does not exist. Equivalent to: `nft list chain FAMILY TABLE CHAIN` without its rules. */
-export function nftChainUse(h: NetlinkHandle, family: NftFamily, table: string, chain: string): number | undefined {
+/** A chain as the kernel lists it: its handle and its reference count (its own rules and the rules jumping or going to it). */
+export interface NftChainInfo {
+  handle: bigint;
+  use: number;
+}
+
+/** The chain's handle and reference count, or undefined when the chain (or its table) does not exist. Equivalent to: `nft -a list chain FAMILY TABLE CHAIN` without its rules. */
+export function nftChainInfo(h: NetlinkHandle, family: NftFamily, table: string, chain: string): NftChainInfo | undefined {
   let reply;
   try {
     reply = h.request(
@@ -113,8 +120,41 @@ export function nftChainUse(h: NetlinkHandle, family: NftFamily, table: string, 
     if (isNetlinkError(e, "ENOENT")) return undefined;
     throw e;
   }
-  const use = reply[0] ? attrMap(decodeAttrs(reply[0].payload.subarray(4))).get(NFTA_CHAIN_USE) : undefined;
-  return use ? new DataView(use.buffer, use.byteOffset).getUint32(0) : 0;
+  const a = reply[0] ? attrMap(decodeAttrs(reply[0].payload.subarray(4))) : new Map<number, Uint8Array>();
+  const use = a.get(NFTA_CHAIN_USE);
+  const handle = a.get(NFTA_CHAIN_HANDLE);
+  return {
+    handle: handle ? new DataView(handle.buffer, handle.byteOffset).getBigUint64(0) : 0n,
+    use: use ? new DataView(use.buffer, use.byteOffset).getUint32(0) : 0,
+  };
+}
+
+/** The chain's reference count (its own rules and the rules jumping to it), or undefined when the chain (or its table) does not exist. */
+export function nftChainUse(h: NetlinkHandle, family: NftFamily, table: string, chain: string): number | undefined {
+  return nftChainInfo(h, family, table, chain)?.use;
+}
+
+/**
+ * The rule of `chain` with this handle, or undefined when the chain has none: one rule
+ * asked for, not a dump of the chain. Equivalent to: `nft -a list chain ...` filtered to
+ * `# handle HANDLE`.
+ */
+export function nftRuleByHandle(h: NetlinkHandle, family: NftFamily, table: string, chain: string, handle: bigint): NftRule | undefined {
+  const hb = new Uint8Array(8);
+  new DataView(hb.buffer).setBigUint64(0, handle);
+  let reply;
+  try {
+    reply = h.request(
+      msgType(NFT_MSG_GETRULE),
+      0,
+      body(family, [rtaString(NFTA_RULE_TABLE, table), rtaString(NFTA_RULE_CHAIN, chain), rtaBytes(NFTA_RULE_HANDLE, hb)]),
+      `get rule ${handle} of ${family} ${table} ${chain}`,
+    );
+  } catch (e) {
+    if (isNetlinkError(e, "ENOENT")) return undefined;
+    throw e;
+  }
+  return reply[0] ? decodeRule(reply[0].payload, chain) : undefined;
 }
 
 /**
@@ -139,15 +179,20 @@ export function nftChainRules(h: NetlinkHandle, family: NftFamily, table: string
   const out: NftRule[] = [];
   for (const m of msgs) {
     if (needle && !includesBytes(m.payload, needle)) continue;
-    const a = attrMap(decodeAttrs(m.payload.subarray(4)));
-    // The kernel filters by chain since 4.x; a rule of another chain is never ours to judge.
-    const c = a.get(NFTA_RULE_CHAIN);
-    if (c && readString(c) !== chain) continue;
-    const handle = a.get(NFTA_RULE_HANDLE);
-    if (!handle) continue;
-    out.push({ handle: new DataView(handle.buffer, handle.byteOffset).getBigUint64(0), exprs: decodeExprs(a.get(NFTA_RULE_EXPRESSIONS)) });
+    const r = decodeRule(m.payload, chain);
+    if (r) out.push(r);
   }
   return out;
+}
+
+/** A NEWRULE message's rule; undefined when it has no handle or belongs to another chain (the kernel filters by chain since 4.x: never ours to judge). */
+function decodeRule(payload: Uint8Array, chain: string): NftRule | undefined {
+  const a = attrMap(decodeAttrs(payload.subarray(4)));
+  const c = a.get(NFTA_RULE_CHAIN);
+  if (c && readString(c) !== chain) return undefined;
+  const handle = a.get(NFTA_RULE_HANDLE);
+  if (!handle) return undefined;
+  return { handle: new DataView(handle.buffer, handle.byteOffset).getBigUint64(0), exprs: decodeExprs(a.get(NFTA_RULE_EXPRESSIONS)) };
 }
 
 function includesBytes(hay: Uint8Array, needle: Uint8Array): boolean {
