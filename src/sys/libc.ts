@@ -44,28 +44,31 @@ let backendName: "addon" | "bun:ffi" | undefined;
  * that in a compiled binary, whatever link it was started through), and, when running
  * from source, the build's dist/.
  */
-function addonPaths(): string[] {
+function loadAddon(): Backend | undefined {
   const exe = process.execPath;
-  const paths = [`${exe.slice(0, exe.lastIndexOf("/") + 1)}${LIBC_ADDON}`];
-  if (!import.meta.dir.startsWith("/$bunfs")) paths.push(`${import.meta.dir}/../../dist/${LIBC_ADDON}`);
-  return paths;
+  return (
+    dlopenAddon(`${exe.slice(0, exe.lastIndexOf("/") + 1)}${LIBC_ADDON}`) ??
+    (import.meta.dir.startsWith("/$bunfs") ? undefined : dlopenAddon(`${import.meta.dir}/../../dist/${LIBC_ADDON}`))
+  );
+}
+
+/** The addon at `path`, or undefined when it is missing or does not load. */
+function dlopenAddon(path: string): Backend | undefined {
+  try {
+    const m = { exports: {} as Backend };
+    process.dlopen(m, path);
+    return m.exports;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Bound on first use: VERSION and the about text never make a system call. */
 function sys(): Backend {
   if (backend) return backend;
-  for (const path of addonPaths()) {
-    try {
-      const m = { exports: {} as Backend };
-      process.dlopen(m, path);
-      backendName = "addon";
-      return (backend = m.exports);
-    } catch {
-      // Missing or not loadable: the next place, then bun:ffi.
-    }
-  }
-  backendName = "bun:ffi";
-  return (backend = ffiBackend());
+  const addon = loadAddon();
+  backendName = addon ? "addon" : "bun:ffi";
+  return (backend = addon ?? ffiBackend());
 }
 
 /** Which backend the calls go through ("addon" or "bun:ffi"); binds it when not yet bound. */
@@ -209,9 +212,14 @@ export class ErrnoError extends Error {
   }
 }
 
-function check(syscall: string, rc: number, detail?: string): number {
-  if (rc < 0) throw new ErrnoError(syscall, -rc, detail);
+function check(syscall: string, rc: number): number {
+  if (rc < 0) throw new ErrnoError(syscall, -rc);
   return rc;
+}
+
+/** Throws the ErrnoError of a failed call whose message names what it was called on (built only then: it is start-up time). */
+function fail(syscall: string, rc: number, detail: string): never {
+  throw new ErrnoError(syscall, -rc, detail);
 }
 
 export const O_RDONLY = 0;
@@ -234,7 +242,8 @@ export const AT_SYMLINK_NOFOLLOW = 0x100;
 
 /** open(2); throws ErrnoError. */
 export function open(path: string, flags: number, mode = 0o644): number {
-  return check("open", sys().open(path, flags | O_CLOEXEC, mode), JSON.stringify(path));
+  const fd = sys().open(path, flags | O_CLOEXEC, mode);
+  return fd < 0 ? fail("open", fd, JSON.stringify(path)) : fd;
 }
 
 /** close(2); errors ignored, as there is nothing a caller can do. */
@@ -254,7 +263,8 @@ export function unshare(flags: number): void {
 
 /** mount(2) for bind mounts (no data argument). */
 export function mount(source: string, target: string, fstype: string, flags: number): void {
-  check("mount", sys().mount(source, target, fstype, flags), `${source} -> ${target}`);
+  const rc = sys().mount(source, target, fstype, flags);
+  if (rc < 0) fail("mount", rc, `${source} -> ${target}`);
 }
 
 /** socket(2). */
@@ -317,7 +327,14 @@ export function ioctlBuf(fd: number, request: number, buf: Uint8Array): number {
 
 /** statx(2) of `path` (relative to the cwd) into `buf` (256 bytes, struct statx); throws ErrnoError. */
 export function statx(path: string, flags: number, mask: number, buf: Uint8Array): void {
-  check("statx", sys().statx(AT_FDCWD, path, flags, mask, buf), JSON.stringify(path));
+  const rc = sys().statx(AT_FDCWD, path, flags, mask, buf);
+  if (rc < 0) fail("statx", rc, JSON.stringify(path));
+}
+
+/** statx(2) as statx(), but the errno returned (0 when done) instead of thrown: for a "is it there?" whose failing is an answer, without an exception's cost. */
+export function tryStatx(path: string, flags: number, mask: number, buf: Uint8Array): number {
+  const rc = sys().statx(AT_FDCWD, path, flags, mask, buf);
+  return rc < 0 ? -rc : 0;
 }
 
 /** read(2) into `buf` from byte `offset` on; the byte count, 0 at end of file; throws ErrnoError. */
@@ -337,17 +354,20 @@ export function fsync(fd: number): void {
 
 /** rename(2); throws ErrnoError. */
 export function rename(from: string, to: string): void {
-  check("rename", sys().rename(from, to), `${JSON.stringify(from)} -> ${JSON.stringify(to)}`);
+  const rc = sys().rename(from, to);
+  if (rc < 0) fail("rename", rc, `${JSON.stringify(from)} -> ${JSON.stringify(to)}`);
 }
 
 /** unlink(2); throws ErrnoError. */
 export function unlink(path: string): void {
-  check("unlink", sys().unlink(path), JSON.stringify(path));
+  const rc = sys().unlink(path);
+  if (rc < 0) fail("unlink", rc, JSON.stringify(path));
 }
 
 /** mkdir(2) of one directory; throws ErrnoError (EEXIST when something is there). */
 export function mkdir(path: string, mode: number): void {
-  check("mkdir", sys().mkdir(path, mode), JSON.stringify(path));
+  const rc = sys().mkdir(path, mode);
+  if (rc < 0) fail("mkdir", rc, JSON.stringify(path));
 }
 
 /** gettid(2): the thread setns acts on. */

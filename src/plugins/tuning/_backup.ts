@@ -7,8 +7,7 @@
 import { join } from "../../sys/path.ts";
 import { nodeFs } from "../../sys/node-fs.ts";
 import { ensureStateDir, readStateFile, removeStateFile, writeStateFile } from "../../sys/state-file.ts";
-
-export const DEFAULT_DATA_DIR = "/run/cni/tuning";
+import { DEFAULT_DATA_DIR } from "./_conf.ts";
 
 /** The original values of what this attachment's ADD changes. */
 export interface Backup {

@@ -10,7 +10,9 @@ import type { NetConf } from "../../spec/types.ts";
 import { nodeFs } from "../../sys/node-fs.ts";
 import { pathExists } from "../../sys/stat.ts";
 import { invalidConfig } from "../_shared/errors.ts";
-import { DEFAULT_DATA_DIR } from "./_backup.ts";
+
+/** Where backups go when the config names no dataDir. */
+export const DEFAULT_DATA_DIR = "/run/cni/tuning";
 
 /** The reference's allow-list: when the file exists, only sysctls matching one of its lines (regexes) may be set. */
 const ALLOWLIST = "/etc/cni/tuning/allowlist.conf";
@@ -36,6 +38,11 @@ function optBool(v: unknown, field: string): boolean | undefined {
   if (v === undefined || v === null) return undefined;
   if (typeof v !== "boolean") throw invalidConfig(`Invalid "${field}": ${JSON.stringify(v)} is not a boolean`);
   return v;
+}
+
+/** True when the config changes the link itself, not only sysctls. */
+export function setsLink(conf: TuningConf): boolean {
+  return !!conf.mac || conf.promisc || !!conf.mtu || conf.allmulti !== undefined || conf.txQLen !== undefined;
 }
 
 /**

@@ -11,4 +11,6 @@ test("duplicated sysctl keys are found in the raw config, nowhere else", () => {
   const other = '{"a":[1,{"x":"}"},null,true],"sysctl":{"net.a":"1"},"args":{"cni":{"sysctl":{"net.a":"2","net.a":"3"}}},"s":"{\\"sysctl\\""}';
   expect(duplicateSysctlKeys(other)).toEqual([]);
   expect(duplicateSysctlKeys(" [] ")).toEqual([]);
+  // The key spelled with escapes only is still found.
+  expect(duplicateSysctlKeys('{"\\u0073ysctl":{"net.a":"1","net.a":"2"}}')).toEqual(["net.a"]);
 });

@@ -7,6 +7,8 @@
 
 /** The keys that occur more than once in the top-level "sysctl" object(s) of a JSON document. */
 export function duplicateSysctlKeys(json: string): string[] {
+  // No "sysctl" in any case, and no \u escape that could spell one: no such key to scan for.
+  if (!json.toLowerCase().includes("sysctl") && !json.includes("\\u")) return [];
   let i = 0;
   const ws = () => {
     while (i < json.length && " \t\r\n".includes(json[i]!)) i++;
