@@ -9,26 +9,30 @@ import { setDelegateExec } from "../runtime/delegate.ts";
 import { defaultExec, type ExecOptions, type InProcessRunner, type PluginExec } from "../runtime/exec.ts";
 import { runPlugin, validatePlugin } from "../skel/run.ts";
 import { hasPlugin, loadPlugin } from "../plugins/registry.ts";
-import { nodeFs } from "../sys/node-fs.ts";
+import { type FileStat, statPath } from "../sys/stat.ts";
 
-let self: string | undefined;
+/** The files that are this binary: itself and the shim beside it (`cni-ts install --daemon`); undefined until asked. */
+let selves: FileStat[] | undefined;
 
-function realpathOrEmpty(p: string): string {
+/** The file at `p` (links followed), or undefined. statx, not node:fs's realpath: a plugin process need not load node:fs. */
+function fileAt(p: string): FileStat | undefined {
   try {
-    return nodeFs().realpathSync(p);
+    return statPath(p);
   } catch {
-    return "";
+    return undefined;
   }
 }
+
+const sameFile = (a: FileStat, b: FileStat) => a.dev === b.dev && a.ino === b.ino;
 
 /** A runner for `pluginPath` when it is a link to this binary under one of our type names. */
 function ownPluginRunner(pluginPath: string): InProcessRunner | undefined {
   const type = basename(pluginPath);
   if (!hasPlugin(type)) return undefined;
-  self ??= realpathOrEmpty(process.execPath);
-  // A link to this binary, or to the shim beside it (`cni-ts install --daemon`).
-  const real = realpathOrEmpty(pluginPath);
-  if (self === "" || (real !== self && real !== join(dirname(self), "cni-ts-shim"))) return undefined;
+  // process.execPath is the binary's real path, whatever link it was started through.
+  selves ??= [fileAt(process.execPath), fileAt(join(dirname(process.execPath), "cni-ts-shim"))].filter((f) => f !== undefined);
+  const file = fileAt(pluginPath);
+  if (!file || !selves.some((s) => sameFile(s, file))) return undefined;
   return {
     run: async (inv) => {
       const plugin = await loadPlugin(type);

@@ -24,11 +24,12 @@
  * its timestamp before the lock is released; for a large directory we wait for that
  * (cheaper than the next full read), for a small one we just read it again next time.
  */
-import { readdirSync, rmSync, statSync, unlinkSync } from "node:fs";
-import { release } from "node:os";
 import { join } from "node:path";
 import { parseIP } from "../spec/ip.ts";
-import { appendStateFile, createStateFile, ensureStateDir, readStateFile, removeStateFile, writeStateFile } from "../sys/state-file.ts";
+import { nodeFs } from "../sys/node-fs.ts";
+import { statTimes } from "../sys/stat.ts";
+import { appendStateFile, createStateFile, ensureStateDir, readStateFile, removeStateFile, rewriteStateFile, writeStateFile } from "../sys/state-file.ts";
+import { sysctlGet } from "../sys/sysctl.ts";
 
 const MAGIC = "cni-ts host-local index 3";
 const BUCKETS = 256;
@@ -54,8 +55,13 @@ interface Stamp extends DirStamp {
 }
 
 function stampOf(dir: string): DirStamp {
-  const st = statSync(dir, { bigint: true });
-  return { ino: st.ino, mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs };
+  // statx, not node:fs: a plugin process that only allocates does not load node:fs.
+  return statTimes(dir);
+}
+
+/** The kernel's release (os.release()), without loading node:os. */
+function kernelRelease(): string {
+  return sysctlGet("kernel/osrelease");
 }
 
 function readStamp(path: string): Stamp | undefined {
@@ -77,9 +83,10 @@ function readStamp(path: string): Stamp | undefined {
   }
 }
 
+/** Writes the stamp in place: one torn by a crash lacks its "end" and is not trusted. */
 function writeStamp(path: string, s: Stamp): void {
   const line = [MAGIC, s.ino, s.mtimeNs, s.ctimeNs, s.live, s.kernel, s.fine ? "fine" : "coarse", ...s.sizes, "end"].join(" ");
-  writeStateFile(path, line + "\n");
+  rewriteStateFile(path, line + "\n");
 }
 
 /** The content of a reservation file as the reference compares it (Go's strings.TrimSpace). */
@@ -280,8 +287,9 @@ export class OwnerIndex {
       // The buckets to append to, read first: one that is not what the stamp says turns
       // this into a rewrite of all of them.
       for (const b of [...this.#pending.keys()]) this.#bucket(b);
-      makeDir();
-      const kernel = release();
+      // A stamp read from the cache's directory says it is there.
+      if (!this.#stamp) makeDir();
+      const kernel = kernelRelease();
       const fine = this.#clock?.kernel === kernel ? this.#clock.fine : probeFineGrained(this.#dir);
       const blank = new Array<number>(BUCKETS).fill(0);
       if (!fine) {
@@ -298,7 +306,7 @@ export class OwnerIndex {
       removeStateFile(stampPath);
       let sizes: number[];
       if (this.#all) {
-        rmSync(`${this.#cachePath}.d`, { recursive: true, force: true });
+        nodeFs().rmSync(`${this.#cachePath}.d`, { recursive: true, force: true });
         ensureStateDir(`${this.#cachePath}.d`);
         const lines = Array.from({ length: BUCKETS }, () => [] as string[]);
         for (const [ip, o] of this.#all) lines[bucketOf(o)]!.push(lineOf(ip, o));
@@ -348,7 +356,7 @@ export class OwnerIndex {
 /** Every reservation file of `dir` and its owner. */
 function scanDir(dir: string): Map<string, string> {
   const out = new Map<string, string>();
-  for (const name of readdirSync(dir)) {
+  for (const name of nodeFs().readdirSync(dir)) {
     if (!parseIP(name)) continue;
     const owner = readOwner(join(dir, name));
     if (owner !== undefined) out.set(name, owner);
@@ -383,7 +391,7 @@ function probeFineGrained(dir: string): boolean {
     } catch {
       return false;
     }
-    unlinkSync(probe);
+    removeStateFile(probe);
     if (stampOf(dir).ctimeNs <= before) return false;
   }
   return true;

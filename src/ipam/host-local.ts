@@ -3,7 +3,6 @@
  * (bridge, ...) that run IPAM in-process: ADD, CHECK and DEL as the reference does
  * them, plus GC and STATUS, which the reference lacks.
  */
-import { accessSync, constants } from "node:fs";
 import { isAbsolute } from "node:path";
 import { getFold } from "../spec/capabilities.ts";
 import { CniError, ErrorCode, errorMessage } from "../spec/error.ts";
@@ -13,6 +12,7 @@ import { CURRENT_VERSION } from "../spec/version.ts";
 import { allocateIP } from "./allocator.ts";
 import { type HostLocalConfig, loadHostLocalConfig } from "./host-local-config.ts";
 import { rangeSetContains, rangeSetSize, rangeSetToString } from "./range-set.ts";
+import { nodeFs } from "../sys/node-fs.ts";
 import { readResolvConf } from "./resolv-conf.ts";
 import { DEFAULT_DATA_DIR, DiskStore } from "./store.ts";
 import type { IPAMRequest } from "./types.ts";
@@ -139,7 +139,7 @@ export function hostLocalStatus(conf: NetConf): void {
   let store: DiskStore;
   try {
     store = DiskStore.open(c.name, c.dataDir);
-    accessSync(store.dir, constants.W_OK);
+    nodeFs().accessSync(store.dir, nodeFs().constants.W_OK);
   } catch (e) {
     throw new CniError(ErrorCode.PluginNotAvailable, `host-local: data dir not writable: ${errorMessage(e)}`, { cause: e });
   }

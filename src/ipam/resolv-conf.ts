@@ -1,7 +1,7 @@
 /** resolv.conf to the DNS block of a result, as host-local's `resolvConf` option reads it. */
-import { readFileSync } from "node:fs";
 import { CniError, ErrorCode, errorMessage } from "../spec/error.ts";
 import type { DNS } from "../spec/types.ts";
+import { nodeFs } from "../sys/node-fs.ts";
 
 /**
  * Parses resolv.conf text line by line as the reference does: comments (# or ;) and
@@ -28,7 +28,7 @@ export function parseResolvConf(text: string): DNS {
 export function readResolvConf(path: string): DNS {
   let text: string;
   try {
-    text = readFileSync(path, "utf8");
+    text = nodeFs().readFileSync(path, "utf8");
   } catch (e) {
     // Node says "ENOENT: no such file or directory, open '/x'"; Go says "open /x: no such file or directory".
     const reason = /^[A-Z]+: (.*?), open /.exec(errorMessage(e))?.[1] ?? errorMessage(e);

@@ -5,13 +5,14 @@
  * round-robin position of range set n, and `lock`, flock'ed around every change. A Go
  * host-local and this store can share a directory on a live node.
  */
-import { linkSync, lstatSync, rmdirSync, unlinkSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { formatIP, parseIP } from "../spec/ip.ts";
 import { validateNetworkName } from "../spec/validate.ts";
+import { ErrnoError, link, unlink } from "../sys/libc.ts";
 import { FileLock } from "../sys/lock.ts";
-import { pathExists } from "../sys/stat.ts";
-import { ensureStateDir, readStateFile, removeStateFile, writeStateFile, writeTempFile } from "../sys/state-file.ts";
+import { nodeFs } from "../sys/node-fs.ts";
+import { pathExists, statPath } from "../sys/stat.ts";
+import { ensureStateDir, readStateFile, removeStateFile, rewriteStateFile, writeTempFile } from "../sys/state-file.ts";
 import { OwnerIndex, readOwner } from "./_owner-index.ts";
 
 /** Where host-local keeps its networks unless the config says otherwise. */
@@ -96,7 +97,7 @@ export class DiskStore {
       }
     }
     try {
-      rmdirSync(this.#oldIndex);
+      nodeFs().rmdirSync(this.#oldIndex);
     } catch {
       // other networks' indexes are still there, or it is not a directory
     }
@@ -150,15 +151,17 @@ export class DiskStore {
     // file without its owner (which no DEL could release).
     const tmp = writeTempFile(this.dir, owner);
     try {
-      linkSync(tmp, path);
+      linkOrThrow(tmp, path);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === "EEXIST") return false;
       throw e;
     } finally {
-      unlinkSync(tmp);
+      unlinkOrThrow(tmp);
     }
     this.#owners().set(name, owner);
-    writeStateFile(join(this.dir, LAST_IP_PREFIX + rangeID), name);
+    // A hint, read as the reference reads it (a missing or torn one starts the walk at
+    // the range's start): rewritten in place, not renamed over, which costs a data flush.
+    rewriteStateFile(join(this.dir, LAST_IP_PREFIX + rangeID), name);
     return true;
   }
 
@@ -203,7 +206,7 @@ export class DiskStore {
     const path = join(this.dir, ip);
     const holder = owner ?? readOwner(path);
     try {
-      unlinkSync(path);
+      unlink(path);
     } catch {
       this.#owners().forget(ip);
       return false;
@@ -260,8 +263,31 @@ export class DiskStore {
 
 function dirExists(path: string): boolean {
   try {
-    return lstatSync(path).isDirectory();
+    return (statPath(path, { follow: false }).mode & 0o170000) === 0o040000;
   } catch {
     return false;
+  }
+}
+
+/**
+ * link(2) through the libc binding (a plugin process that only allocates does not load
+ * node:fs); a failure other than EEXIST is thrown in node:fs's words, as it always was.
+ */
+function linkOrThrow(from: string, to: string): void {
+  try {
+    link(from, to);
+  } catch (e) {
+    if (!(e instanceof ErrnoError) || e.code === "EEXIST") throw e;
+    nodeFs().linkSync(from, to);
+  }
+}
+
+/** unlink(2) through the libc binding; a failure is thrown in node:fs's words. */
+function unlinkOrThrow(path: string): void {
+  try {
+    unlink(path);
+  } catch (e) {
+    if (!(e instanceof ErrnoError)) throw e;
+    nodeFs().unlinkSync(path);
   }
 }

@@ -97,6 +97,7 @@ const FFI_SYMBOLS = {
   write: { args: ["i32", "ptr", "u64"], returns: "i64" },
   fsync: { args: ["i32"], returns: "i32" },
   rename: { args: ["cstring", "cstring"], returns: "i32" },
+  link: { args: ["cstring", "cstring"], returns: "i32" },
   unlink: { args: ["cstring"], returns: "i32" },
   mkdir: { args: ["cstring", "u32"], returns: "i32" },
 } as const;
@@ -356,6 +357,11 @@ export function fsync(fd: number): void {
 export function rename(from: string, to: string): void {
   const rc = sys().rename(from, to);
   if (rc < 0) fail("rename", rc, `${JSON.stringify(from)} -> ${JSON.stringify(to)}`);
+}
+
+/** link(2): a second name for `from`; throws ErrnoError (EEXIST when `to` is taken). */
+export function link(from: string, to: string): void {
+  check("link", c.link(cstr(from), cstr(to)), `${JSON.stringify(from)} -> ${JSON.stringify(to)}`);
 }
 
 /** unlink(2); throws ErrnoError. */

@@ -3,7 +3,7 @@ import { lstatSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ErrnoError } from "./libc.ts";
-import { pathExists, statPath } from "./stat.ts";
+import { pathExists, statPath, statTimes } from "./stat.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "cnits-stat-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -40,4 +40,10 @@ test("statPath throws ErrnoError with the code; pathExists says yes or no", () =
   expect(pathExists(join(dir, "none"))).toBe(false);
   symlinkSync(join(dir, "nowhere"), join(dir, "dangling"));
   expect(pathExists(join(dir, "dangling"))).toBe(false);
+});
+
+test("statTimes gives node:fs's bigint inode, mtimeNs and ctimeNs", () => {
+  const st = statSync(dir, { bigint: true });
+  expect(statTimes(dir)).toEqual({ ino: st.ino, mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs });
+  expect(() => statTimes(join(dir, "missing"))).toThrow(ErrnoError);
 });

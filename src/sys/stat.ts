@@ -33,6 +33,26 @@ export function statPath(path: string, opts: { follow?: boolean } = {}): FileSta
   };
 }
 
+/** What says a file changed: inode and the nanosecond modification and change times (as node:fs's bigint stat gives them). */
+export interface FileTimes {
+  ino: bigint;
+  mtimeNs: bigint;
+  ctimeNs: bigint;
+}
+
+const STATX_CTIME = 0x80;
+const STATX_MTIME = 0x40;
+
+/** statx of `path` for its inode and times (following a symlink); throws ErrnoError. */
+export function statTimes(path: string): FileTimes {
+  const buf = new Uint8Array(256);
+  statx(path, 0, STATX_INO | STATX_CTIME | STATX_MTIME, buf);
+  const v = new DataView(buf.buffer);
+  // struct statx_timestamp { s64 tv_sec; u32 tv_nsec; }: stx_ctime at 96, stx_mtime at 112.
+  const ns = (at: number) => v.getBigInt64(at, true) * 1_000_000_000n + BigInt(v.getUint32(at + 8, true));
+  return { ino: v.getBigUint64(32, true), mtimeNs: ns(112), ctimeNs: ns(96) };
+}
+
 /** True for a regular file. */
 export function isRegularFile(st: FileStat): boolean {
   return (st.mode & 0o170000) === 0o100000;

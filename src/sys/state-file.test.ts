@@ -3,7 +3,16 @@ import { spawnSync } from "node:child_process";
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { appendStateFile, createStateFile, ensureStateDir, readStateFile, removeStateFile, writeStateFile, writeTempFile } from "./state-file.ts";
+import {
+  appendStateFile,
+  createStateFile,
+  ensureStateDir,
+  readStateFile,
+  removeStateFile,
+  rewriteStateFile,
+  writeStateFile,
+  writeTempFile,
+} from "./state-file.ts";
 
 let dir: string;
 let victim: string;
@@ -49,6 +58,7 @@ describe("state files never follow a planted symlink", () => {
     expect(() => appendStateFile(join(dir, "fifo"), "x")).toThrow();
     mkdirSync(join(dir, "d"));
     expect(() => appendStateFile(join(dir, "d"), "x")).toThrow();
+    expect(() => appendStateFile(join(dir, "no-such-dir", "f"), "x")).toThrow(/^ENOENT: no such file or directory, open /);
     untouched();
     appendStateFile(join(dir, "log"), "a");
     appendStateFile(join(dir, "log"), "b");
@@ -71,6 +81,28 @@ describe("state files never follow a planted symlink", () => {
     const big = "x".repeat(200_000);
     writeFileSync(f, big);
     expect(readStateFile(f)).toBe(big);
+    // Every byte value, 0x80-0x9f too (where windows-1252 differs from latin1).
+    writeFileSync(f, Buffer.from(Array.from({ length: 256 }, (_, i) => i)));
+    expect(readStateFile(f, "latin1")).toBe(readFileSync(f, "latin1"));
+    writeFileSync(f, "ascii only\t\n");
+    expect(readStateFile(f, "latin1")).toBe("ascii only\t\n");
+  });
+
+  test("rewriteStateFile replaces a file or a planted link at its name, never writing through the link", () => {
+    const path = join(dir, "hint");
+    rewriteStateFile(path, "10.1.2.3");
+    expect(readFileSync(path, "utf8")).toBe("10.1.2.3");
+    rewriteStateFile(path, "10.1.2.40");
+    rewriteStateFile(path, "10.1.2.5");
+    expect(readFileSync(path, "utf8")).toBe("10.1.2.5");
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    rmSync(path);
+    symlinkSync(victim, path);
+    rewriteStateFile(path, "x");
+    untouched();
+    expect(lstatSync(path).isFile()).toBe(true);
+    expect(readFileSync(path, "utf8")).toBe("x");
+    expect(readdirSync(dir).sort()).toEqual(["hint", "victim"]);
   });
 
   test("writes go through libc, failures still read as node:fs words them", () => {

@@ -35,4 +35,11 @@ describe("sysctl", () => {
       expect(() => sysctlWrite("net/ipv4/conf/no-such-dev/arp_notify", "1", ns)).toThrow();
     });
   });
+
+  test("failures keep node:fs's words", () => {
+    expect(() => sysctlGet("net/ipv4/conf/no-such-dev/arp_notify")).toThrow(
+      /^ENOENT: no such file or directory, open '\/proc\/sys\/net\/ipv4\/conf\/no-such-dev\/arp_notify'/,
+    );
+    expect(() => sysctlWrite("net/ipv4/conf/no-such-dev/arp_notify", "1")).toThrow(/^ENOENT: no such file or directory/);
+  });
 });
