@@ -254,6 +254,13 @@ FN(rename) {
   return ret(env, rename(f, t));
 }
 
+/* link(from, to) */
+FN(link) {
+  ARGS char f[PATH_MAX], t[PATH_MAX];
+  if (str(&a, 0, f) || str(&a, 1, t)) return einval(env);
+  return ret(env, link(f, t));
+}
+
 /* unlink(path) */
 FN(unlink) {
   ARGS char p[PATH_MAX];
@@ -282,7 +289,7 @@ napi_value napi_register_module_v1(napi_env env, napi_value exports) {
       {"open", js_open},     {"close", js_close}, {"setns", js_setns},   {"unshare", js_unshare}, {"mount", js_mount},
       {"socket", js_socket}, {"bind", js_bind},   {"setsockopt", js_setsockopt}, {"sendto", js_sendto}, {"recvfrom", js_recvfrom},
       {"flock", js_flock},   {"ioctl", js_ioctl}, {"ioctlBuf", js_ioctl_buf}, {"statx", js_statx},   {"read", js_read},
-      {"write", js_write},   {"fsync", js_fsync}, {"rename", js_rename}, {"unlink", js_unlink},   {"mkdir", js_mkdir},
+      {"write", js_write},   {"fsync", js_fsync}, {"rename", js_rename}, {"link", js_link}, {"unlink", js_unlink},   {"mkdir", js_mkdir},
       {"gettid", js_gettid},
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {

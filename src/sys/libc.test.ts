@@ -1,12 +1,12 @@
 import { describe, expect, test } from "bun:test";
-import { linkSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import { linkSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { spawnSync } from "node:child_process";
 import { ensureBuilt } from "../../test/helpers/dist.ts";
 import { rootTest } from "../../test/helpers/netns.ts";
 import { runIn } from "../../test/helpers/plugin-run.ts";
 import { tuningConf, withPod } from "../../test/helpers/tuning-kit.ts";
-import { ErrnoError, LIBC_ADDON, close, libcBackend, open, O_RDONLY, read } from "./libc.ts";
+import { ErrnoError, LIBC_ADDON, close, libcBackend, link, open, O_RDONLY, read } from "./libc.ts";
 
 const bin = ensureBuilt();
 
@@ -57,6 +57,18 @@ describe("libc backends", () => {
     }
     expect(err).toBeInstanceOf(ErrnoError);
     expect([(err as ErrnoError).code, (err as ErrnoError).errno, (err as ErrnoError).syscall]).toEqual(["ENOENT", 2, "open"]);
+  });
+
+  test("link gives a file a second name, EEXIST when the name is taken", () => {
+    const dir = mkdtempSync(join(dirname(bin), ".ln-"));
+    try {
+      writeFileSync(join(dir, "a"), "x");
+      link(join(dir, "a"), join(dir, "b"));
+      expect(readFileSync(join(dir, "b"), "utf8")).toBe("x");
+      expect(() => link(join(dir, "a"), join(dir, "b"))).toThrow(expect.objectContaining({ code: "EEXIST", syscall: "link" }));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   rootTest("a tuning ADD and DEL give the same result and link through either backend", () =>

@@ -31,6 +31,7 @@ interface Backend {
   write(fd: number, buf: Uint8Array, offset: number): number;
   fsync(fd: number): number;
   rename(from: string, to: string): number;
+  link(from: string, to: string): number;
   unlink(path: string): number;
   mkdir(path: string, mode: number): number;
   gettid(): number;
@@ -133,6 +134,7 @@ function ffiBackend(): Backend {
     write: (fd, buf, offset) => rc(c.write(fd, ptr(buf, offset), buf.length - offset)),
     fsync: (fd) => rc(c.fsync(fd)),
     rename: (from, to) => rc(c.rename(cstr(from), cstr(to))),
+    link: (from, to) => rc(c.link(cstr(from), cstr(to))),
     unlink: (path) => rc(c.unlink(cstr(path))),
     mkdir: (path, mode) => rc(c.mkdir(cstr(path), mode)),
     gettid: () => c.gettid(),
@@ -361,7 +363,8 @@ export function rename(from: string, to: string): void {
 
 /** link(2): a second name for `from`; throws ErrnoError (EEXIST when `to` is taken). */
 export function link(from: string, to: string): void {
-  check("link", c.link(cstr(from), cstr(to)), `${JSON.stringify(from)} -> ${JSON.stringify(to)}`);
+  const rc = sys().link(from, to);
+  if (rc < 0) fail("link", rc, `${JSON.stringify(from)} -> ${JSON.stringify(to)}`);
 }
 
 /** unlink(2); throws ErrnoError. */
