@@ -1,4 +1,5 @@
 import type { PluginFuncs, PluginInfo } from "./cmd-args.ts";
+import { writeOut } from "../sys/libc.ts";
 import { readStdin } from "../sys/stdin.ts";
 import { runPlugin } from "./run.ts";
 
@@ -7,8 +8,9 @@ import { runPlugin } from "./run.ts";
  * status 0 or 1. Equivalent to the reference's skel.PluginMain.
  *
  * Start-up matters here (one process per pod and command): stdin is read with read(2)
- * (src/sys/stdin.ts) and Bun.stderr is used instead of process.stdin/process.stderr,
- * whose Node stream objects cost ~9 ms each to create. Stdin is not read when no
+ * (src/sys/stdin.ts) and the answer written with write(2) (sys/libc.ts writeOut), not
+ * process.stdout/process.stderr, whose Node stream objects cost ~9 ms each to create,
+ * nor Bun.stdout, about 1 MB of RSS. Stdin is not read when no
  * command or VERSION is asked for, so running a plugin by hand in a terminal prints its
  * about text instead of waiting.
  * `stdinRead` is stdin already read by the caller (a daemon hand-over that fell through).
@@ -17,7 +19,7 @@ export async function pluginMain(funcs: PluginFuncs, info: PluginInfo, stdinRead
   const command = process.env.CNI_COMMAND ?? "";
   const stdin = stdinRead ?? (command === "" || command === "VERSION" ? new Uint8Array() : await readStdin());
   const out = await runPlugin(funcs, info, { env: process.env, stdin });
-  if (out.stderr) await Bun.write(Bun.stderr, out.stderr);
-  if (out.stdout) await Bun.write(Bun.stdout, out.stdout);
+  if (out.stderr) await writeOut(2, out.stderr);
+  if (out.stdout) await writeOut(1, out.stdout);
   process.exit(out.exitCode);
 }

@@ -7,6 +7,7 @@ import { CniError, ErrorCode, errorMessage } from "../spec/error.ts";
 import { parseJSON } from "../spec/json.ts";
 import type { NetConf } from "../spec/types.ts";
 import { validateNetworkName } from "../spec/validate.ts";
+import { decodeUtf8 } from "../sys/libc.ts";
 import { IMPLICIT_VERSION, greaterThanOrEqual } from "../spec/version.ts";
 
 function unmarshalError(reason: string): CniError {
@@ -20,7 +21,7 @@ function unmarshalError(reason: string): CniError {
 export function decodeConfig(stdin: Uint8Array): Record<string, unknown> {
   let raw: unknown;
   try {
-    raw = parseJSON(new TextDecoder().decode(stdin));
+    raw = parseJSON(decodeUtf8(stdin));
   } catch (e) {
     throw unmarshalError(errorMessage(e));
   }

@@ -6,7 +6,7 @@ import { ensureBuilt } from "../../test/helpers/dist.ts";
 import { rootTest } from "../../test/helpers/netns.ts";
 import { runIn } from "../../test/helpers/plugin-run.ts";
 import { tuningConf, withPod } from "../../test/helpers/tuning-kit.ts";
-import { ErrnoError, LIBC_ADDON, close, libcBackend, link, open, O_RDONLY, read } from "./libc.ts";
+import { ErrnoError, LIBC_ADDON, close, decodeUtf8, libcBackend, link, open, O_RDONLY, read } from "./libc.ts";
 
 const bin = ensureBuilt();
 
@@ -69,6 +69,44 @@ describe("libc backends", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  test("decodeUtf8 is TextDecoder's decode: well-formed, BOM, malformed, overlong, surrogate, truncated, out of range", () => {
+    const cases = [
+      [],
+      [0x7b, 0x7d],
+      [0xef, 0xbb, 0xbf, 0x7b, 0x7d],
+      [0xef, 0xbb, 0xbf, 0xef, 0xbb, 0xbf],
+      [0x61, 0xef, 0xbb, 0xbf],
+      [0xc3, 0xa9, 0xe2, 0x82, 0xac, 0xf0, 0x9f, 0x98, 0x80],
+      [0xc0, 0x80],
+      [0xe0, 0x80, 0x80],
+      [0xed, 0xa0, 0x80],
+      [0xf4, 0x90, 0x80, 0x80],
+      [0xf0, 0x9f, 0x98],
+      [0x61, 0xff, 0x62],
+      [0x80],
+      [0xc3],
+      [0x00, 0x7f, 0xdf, 0xbf, 0xef, 0xbf, 0xbf, 0xf4, 0x8f, 0xbf, 0xbf],
+    ];
+    for (const c of cases) expect([c, decodeUtf8(new Uint8Array(c))]).toEqual([c, new TextDecoder().decode(new Uint8Array(c))]);
+    const big = new TextEncoder().encode(`{"a":"${"é€😀x".repeat(20000)}"}`);
+    expect(decodeUtf8(big)).toBe(new TextDecoder().decode(big));
+    expect(decodeUtf8(big.subarray(3, 50))).toBe(new TextDecoder().decode(big.subarray(3, 50)));
+  });
+
+  test("writeOut writes all of a large text to a pipe", () => {
+    const text = `${"é€😀x".repeat(100000)}\n`;
+    const r = spawnSync(
+      process.execPath,
+      ["-e", `(await import(${JSON.stringify(`${import.meta.dir}/libc.ts`)})).writeOut(1, \`\${"é€😀x".repeat(100000)}\\n\`)`],
+      {
+        encoding: "utf8",
+        maxBuffer: 1 << 24,
+      },
+    );
+    expect([r.status, r.stderr]).toEqual([0, ""]);
+    expect(r.stdout).toBe(text);
   });
 
   rootTest("a tuning ADD and DEL give the same result and link through either backend", () =>

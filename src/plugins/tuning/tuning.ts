@@ -6,6 +6,7 @@
  */
 import type { CmdArgs, PluginInfo } from "../../skel/cmd-args.ts";
 import type { Attachment, Result } from "../../spec/types.ts";
+import { decodeUtf8 } from "../../sys/libc.ts";
 import { NetNS } from "../../sys/netns.ts";
 import { failure, invalidConfig } from "../_shared/errors.ts";
 import { loadNetConf, setsLink } from "./_conf.ts";
@@ -16,7 +17,7 @@ const work = () => import("./_tune.ts");
 
 /** The reference refuses a sysctl named twice on ADD and CHECK (JSON.parse would keep the last silently). */
 function rejectDuplicateSysctls(args: CmdArgs): void {
-  if (duplicateSysctlKeys(new TextDecoder().decode(args.stdinData)).length) throw invalidConfig("duplicated sysctl keys are not allowed");
+  if (duplicateSysctlKeys(decodeUtf8(args.stdinData)).length) throw invalidConfig("duplicated sysctl keys are not allowed");
 }
 
 function requirePrev(args: CmdArgs): Result {
