@@ -37,3 +37,13 @@ rootTest("setup replaces an attachment's rules, teardown and GC remove exactly t
     expect(rules(node)).toEqual([]);
   }),
 );
+
+rootTest("teardown and GC where the table was never made: nothing to do, and nothing made", () =>
+  withNetns(1, (node) => {
+    inNode(node, () => {
+      teardownIPMasqNft("n", "eth0", "a");
+      gcIPMasqNft("n", []);
+    });
+    expect(node.exec(["nft", "list", "tables"])).not.toContain("cni_plugins_masquerade");
+  }),
+);

@@ -7,7 +7,7 @@
  */
 import type { Attachment } from "../spec/types.ts";
 import { formatIP, networkOf, parseCIDR, to4 } from "../spec/ip.ts";
-import { nftApply, nftListRules, nftString } from "./nft.ts";
+import { nftApply, nftListRules, nftString, nftTables } from "./nft.ts";
 
 const TABLE = "cni_plugins_masquerade";
 const CHAIN = "masq_checks";
@@ -66,6 +66,9 @@ export function setupIPMasqNft(ipns: readonly string[], network: string, ifname:
 
 /** Removes the rules of one attachment; nothing there (or no table) is fine. */
 export function teardownIPMasqNft(network: string, ifname: string, containerID: string): void {
+  // Every bridge and ptp DEL looks here (the backend may have changed since ADD): where the
+  // table was never made, one netlink read instead of an `nft` process.
+  if (!nftTables().has(T)) return;
   const deletes = staleDeletes(hashForInstance(network, ifname, containerID));
   if (deletes.length) nftApply(deletes);
 }
@@ -74,6 +77,7 @@ export function teardownIPMasqNft(network: string, ifname: string, containerID: 
 export function gcIPMasqNft(network: string, valid: readonly Attachment[]): void {
   const keep = new Set(valid.map((a) => hashForInstance(network, a.ifname, a.containerID)));
   const prefix = hashForNetwork(network);
+  if (!nftTables().has(T)) return;
   const deletes = nftListRules("inet", TABLE, CHAIN)
     .filter((r) => r.comment?.startsWith(prefix) && !keep.has(r.comment.split(",")[0]!))
     .map((r) => `delete rule ${T} ${CHAIN} handle ${r.handle}`);
