@@ -9,7 +9,7 @@
  */
 import { familyOf, formatIP, networkOf, parseCIDR } from "../spec/ip.ts";
 import { type Family, type Rule, TableBatch, iptablesAvailable } from "./iptables.ts";
-import { withNftIptables } from "./iptables-nft.ts";
+import { commitBatch, withNftIptables } from "./iptables-nft.ts";
 import { commentOf } from "./rule-text.ts";
 
 const MAX_CHAIN = 28;
@@ -57,7 +57,7 @@ export function setupIPMasq(ipns: readonly string[], chain: string, comment: str
     const fresh = withNftIptables(family, "nat", (t) => !t.hasChain(chain));
     const b = new TableBatch(family, "nat", fresh ? "" : undefined).ensureChain(chain);
     for (const r of mine) b.appendUnique(r.accept).appendUnique(r.masq).appendUnique(r.jump);
-    b.commit();
+    commitBatch(b);
   }
 }
 

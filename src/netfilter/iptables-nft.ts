@@ -4,8 +4,10 @@
  * read (does a chain exist, which rules jump to it) and remove (a container's chain and
  * the jumps to it) is done over netlink, one chain at a time, instead of an
  * `iptables-save` of the whole table and an `iptables-restore`, whose cost grows with
- * every pod on the node. Rules are still added by iptables-restore, so they are exactly
- * what the Go plugins and iptables write, and both find and remove each other's.
+ * every pod on the node. A batch that only makes chains and appends rules goes over
+ * netlink too, with iptables-nft's own expressions (`iptables-nft-rule.ts`), so the rules
+ * are exactly what the Go plugins and iptables write, and both find and remove each
+ * other's; anything else is written by iptables-restore.
  *
  * With legacy iptables, or tools we cannot identify, `NatTable.open` gives undefined and
  * callers keep the save/restore path. `CNI_TS_IPTABLES_NETLINK=0` forces that path too
@@ -15,16 +17,20 @@ import type { NetlinkHandle } from "../netlink/handle.ts";
 import {
   type NftChainInfo,
   type NftFamily,
+  type NftNewRule,
   type NftRemoval,
   type NftRule,
   nftChainInfo,
   nftChainRules,
+  nftAppend,
   nftHandle,
   nftRemove,
   nftRuleByHandle,
 } from "../netlink/nftables.ts";
+import { isNetlinkError } from "../netlink/error.ts";
 import { type FileStat, statPath } from "../sys/stat.ts";
-import type { Family } from "./iptables.ts";
+import type { Family, TableBatch } from "./iptables.ts";
+import { encodeIptablesRule } from "./iptables-nft-rule.ts";
 
 export type { NftRule };
 
@@ -162,6 +168,11 @@ export class NftIptablesTable {
     return out.length === expected ? out : undefined;
   }
 
+  /** Creates the chains and appends the rules in one transaction (see `commitBatch`). */
+  append(chains: readonly string[], rules: readonly NftNewRule[]): void {
+    nftAppend(this.#h, FAMILY[this.family], this.table, chains, rules);
+  }
+
   close(): void {
     this.#h.close();
   }
@@ -180,4 +191,27 @@ export function withNftIptables<T>(family: Family, table: string, fn: (t: NftIpt
   } finally {
     t.close();
   }
+}
+
+/**
+ * Commits the batch. Where iptables is iptables-nft and the batch only makes chains and
+ * appends rules of the shapes `encodeIptablesRule` knows (a new container's chain and the
+ * jumps to it, the usual ADD), it goes to the kernel as one nf_tables transaction with the
+ * very expressions iptables-restore would write: no process, and no read of the table,
+ * which iptables-restore does first and which grows with every pod. Otherwise, or when the
+ * kernel refuses (a chain made meanwhile, no nat table yet), through iptables-restore.
+ */
+export function commitBatch(b: TableBatch): void {
+  if (!b.dirty) return;
+  const plan = iptablesUsesNftables(b.family) ? b.appendsOnly() : undefined;
+  const rules = (plan?.rules ?? []).flatMap((r) => encodeIptablesRule(b.family, r) ?? []);
+  if (plan && rules.length === plan.rules.length) {
+    try {
+      withNftIptables(b.family, b.table, (t) => t.append(plan.chains, rules));
+      return;
+    } catch (e) {
+      if (!isNetlinkError(e)) throw e;
+    }
+  }
+  b.commit();
 }

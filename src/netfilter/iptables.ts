@@ -83,6 +83,9 @@ export class TableBatch {
   private readonly deleted = new Set<string>();
   /** Saved chains this batch removes. */
   private readonly removed = new Set<string>();
+  /** The rules appended, in order, while the batch is nothing but new chains and appends (see `appendsOnly`). */
+  private readonly appended: Rule[] = [];
+  private onlyAppends = true;
 
   constructor(family: Family, table: string, saved = saveTable(family, table)) {
     this.family = family;
@@ -112,6 +115,7 @@ export class TableBatch {
     if (this.removed.has(chain)) {
       this.lines.push(`-N ${chain}`);
       this.flushed.add(chain);
+      this.onlyAppends = false;
     } else this.declared.add(chain);
     return this;
   }
@@ -121,14 +125,17 @@ export class TableBatch {
     const line = ruleLine("-A", rule.chain, rule.tokens);
     this.lines.push(line);
     this.pending.add(line);
+    this.appended.push(rule);
     return this;
   }
 
   /** Empties the chain when it exists, creates it otherwise: a fresh start for rules about to be appended. */
   resetChain(chain: string): this {
     checkChainName(chain);
-    if (this.chains.has(chain)) this.lines.push(`-F ${chain}`);
-    else this.ensureChain(chain);
+    if (this.chains.has(chain)) {
+      this.lines.push(`-F ${chain}`);
+      this.onlyAppends = false;
+    } else this.ensureChain(chain);
     this.flushed.add(chain);
     for (const l of this.pending) if (l.startsWith(`-A ${chain} `)) this.pending.delete(l);
     return this;
@@ -142,6 +149,7 @@ export class TableBatch {
   /** Inserts the rule first in its chain unless present. */
   insertUnique(rule: Rule): this {
     if (this.hasRule(rule)) return this;
+    this.onlyAppends = false;
     this.lines.push(ruleLine("-I", rule.chain, rule.tokens));
     this.pending.add(ruleLine("-A", rule.chain, rule.tokens));
     return this;
@@ -169,6 +177,7 @@ export class TableBatch {
     for (const line of chainRules(this.saved, chain)) {
       if (!pred(line) || this.deleted.has(line)) continue;
       this.deleted.add(line);
+      this.onlyAppends = false;
       this.lines.push(`-D ${line.slice(3)}`);
     }
     return this;
@@ -179,6 +188,7 @@ export class TableBatch {
     checkChainName(chain);
     if (this.chains.has(chain) && !this.declared.has(chain)) {
       this.lines.push(`-F ${chain}`, `-X ${chain}`);
+      this.onlyAppends = false;
       this.chains.delete(chain);
       this.removed.add(chain);
     }
@@ -198,6 +208,15 @@ export class TableBatch {
   /** True when the batch would change something. */
   get dirty(): boolean {
     return this.lines.length > 0 || this.declared.size > 0;
+  }
+
+  /**
+   * The batch as new chains and the rules appended after them, in the order
+   * iptables-restore applies them; undefined when it also flushes, inserts or deletes.
+   * For writing it another way (over netlink, `iptables-nft.ts`).
+   */
+  appendsOnly(): { chains: string[]; rules: Rule[] } | undefined {
+    return this.onlyAppends ? { chains: [...this.declared], rules: [...this.appended] } : undefined;
   }
 
   /** The iptables-restore input of this batch. */

@@ -1,6 +1,7 @@
 /**
  * nf_tables over netlink (NETLINK_NETFILTER, subsystem NFNL_SUBSYS_NFTABLES): look up a
- * chain, list the rules of one chain, and remove rules and chains in one transaction.
+ * chain or one rule, list the rules of one chain, add chains and rules, and remove rules
+ * and chains, each change one transaction.
  * What iptables-nft and nft do through libnftnl, for the few reads and removals that
  * must not cost a process per call (a node with a thousand pods has thousands of rules:
  * `iptables-save` of the whole table grows with them, one chain's dump does not).
@@ -8,15 +9,18 @@
 import type { NetNS } from "../sys/netns.ts";
 import { isNetlinkError } from "./error.ts";
 import { NetlinkHandle, type NlBatchMsg } from "./handle.ts";
-import { NETLINK_NETFILTER } from "./nl/netlink-consts.ts";
-import { attrMap, decodeAttrs, encodeAttrs, readString, rtaBytes, rtaString, type RtAttr } from "./nl/rtattr.ts";
+import type { NftExprAttr } from "./nft-expr.ts";
+import { NETLINK_NETFILTER, NLM_F_APPEND, NLM_F_CREATE, NLM_F_EXCL } from "./nl/netlink-consts.ts";
+import { attrMap, decodeAttrs, encodeAttrs, readString, rtaBytes, rtaNested, rtaString, type RtAttr } from "./nl/rtattr.ts";
 
 const NFNL_SUBSYS_NFTABLES = 10;
 const NFNL_MSG_BATCH_BEGIN = 16;
 const NFNL_MSG_BATCH_END = 17;
 const NFT_MSG_GETTABLE = 1;
+const NFT_MSG_NEWCHAIN = 3;
 const NFT_MSG_GETCHAIN = 4;
 const NFT_MSG_DELCHAIN = 5;
+const NFT_MSG_NEWRULE = 6;
 const NFT_MSG_GETRULE = 7;
 const NFT_MSG_DELRULE = 8;
 const NFTA_TABLE_NAME = 1;
@@ -28,6 +32,9 @@ const NFTA_RULE_TABLE = 1;
 const NFTA_RULE_CHAIN = 2;
 const NFTA_RULE_HANDLE = 3;
 const NFTA_RULE_EXPRESSIONS = 4;
+const NFTA_RULE_COMPAT = 5;
+const NFTA_RULE_COMPAT_PROTO = 1;
+const NFTA_RULE_COMPAT_FLAGS = 2;
 const NFTA_LIST_ELEM = 1;
 const NFTA_EXPR_NAME = 1;
 const NFTA_EXPR_DATA = 2;
@@ -253,4 +260,43 @@ export function nftRemove(h: NetlinkHandle, family: NftFamily, table: string, re
   });
   const marker = (type: number): NlBatchMsg => ({ type, flags: 0, body: body("unspec", [], NFNL_SUBSYS_NFTABLES) });
   h.batch(marker(NFNL_MSG_BATCH_BEGIN), msgs, marker(NFNL_MSG_BATCH_END), `remove ${removals.length} rules and chains from ${family} ${table}`);
+}
+
+/** A rule to append: its chain, expressions, and the layer-4 protocol xtables matches are checked against (0: any). */
+export interface NftNewRule {
+  chain: string;
+  exprs: NftExprAttr[];
+  proto: number;
+}
+
+function be32(v: number): Uint8Array {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setUint32(0, v >>> 0);
+  return b;
+}
+
+/**
+ * Creates the chains (which must not exist) and appends the rules, in that order, in one
+ * transaction: all or nothing, as `iptables-restore --noflush` applies a batch, and with
+ * the messages it sends (NFTA_RULE_COMPAT on every rule). Fails with EEXIST when a chain
+ * exists, ENOENT when the table or a rule's chain does not.
+ */
+export function nftAppend(h: NetlinkHandle, family: NftFamily, table: string, chains: readonly string[], rules: readonly NftNewRule[]): void {
+  const t = rtaString(NFTA_RULE_TABLE, table);
+  const msgs: NlBatchMsg[] = [
+    ...chains.map((c) => ({ type: msgType(NFT_MSG_NEWCHAIN), flags: NLM_F_EXCL, body: body(family, [t, rtaString(NFTA_CHAIN_NAME, c)]) })),
+    ...rules.map((r) => ({
+      type: msgType(NFT_MSG_NEWRULE),
+      flags: NLM_F_CREATE | NLM_F_APPEND,
+      body: body(family, [
+        t,
+        rtaString(NFTA_RULE_CHAIN, r.chain),
+        rtaNested(NFTA_RULE_EXPRESSIONS, r.exprs, true),
+        rtaNested(NFTA_RULE_COMPAT, [rtaBytes(NFTA_RULE_COMPAT_PROTO, be32(r.proto)), rtaBytes(NFTA_RULE_COMPAT_FLAGS, be32(0))], true),
+      ]),
+    })),
+  ];
+  if (msgs.length === 0) return;
+  const marker = (type: number): NlBatchMsg => ({ type, flags: 0, body: body("unspec", [], NFNL_SUBSYS_NFTABLES) });
+  h.batch(marker(NFNL_MSG_BATCH_BEGIN), msgs, marker(NFNL_MSG_BATCH_END), `add ${chains.length} chains and ${rules.length} rules to ${family} ${table}`);
 }

@@ -3,7 +3,7 @@
  * GC, built against one iptables-save of the nat table.
  */
 import { type Family, TableBatch, iptablesAvailable, ruleExists } from "../../netfilter/iptables.ts";
-import { type NftIptablesTable, type NftRule, withNftIptables } from "../../netfilter/iptables-nft.ts";
+import { type NftIptablesTable, type NftRule, commitBatch, withNftIptables } from "../../netfilter/iptables-nft.ts";
 import { commentOf } from "../../netfilter/rule-text.ts";
 import { cidrOf, formatCIDR, networkOf } from "../../spec/ip.ts";
 import type { PortMapBackend } from "./_backend.ts";
@@ -72,7 +72,7 @@ function forwardPorts(conf: PortMapConf, containerID: string, family: Family, ad
     const b = new TableBatch(family, "nat", `:${TOP_DNAT} - [0:0]\n`).resetChain(d.chain);
     for (const r of d.rules) b.append(r);
     for (const e of d.entries) b.append(e);
-    b.commit();
+    commitBatch(b);
     return;
   }
   const b = new TableBatch(family, "nat");

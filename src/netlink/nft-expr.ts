@@ -1,0 +1,97 @@
+/**
+ * nf_tables expressions as libnftnl encodes them (NFTA_LIST_ELEM { NFTA_EXPR_NAME,
+ * NFTA_EXPR_DATA { ... } }): the few kinds iptables-nft builds its rules from. Pure
+ * encoding; `nftables.ts` sends them.
+ */
+import { type RtAttr, rtaBytes, rtaNested, rtaString } from "./nl/rtattr.ts";
+
+const NFTA_LIST_ELEM = 1;
+const NFTA_EXPR_NAME = 1;
+const NFTA_EXPR_DATA = 2;
+const NFTA_DATA_VALUE = 1;
+const NFTA_DATA_VERDICT = 2;
+const NFTA_VERDICT_CODE = 1;
+const NFTA_VERDICT_CHAIN = 2;
+
+/** enum nft_registers: the verdict register and the first 16-byte data register. */
+export const NFT_REG_VERDICT = 0;
+export const NFT_REG_1 = 1;
+/** enum nft_payload_bases. */
+export const NFT_PAYLOAD_NETWORK_HEADER = 1;
+export const NFT_PAYLOAD_TRANSPORT_HEADER = 2;
+/** enum nft_cmp_ops. */
+export const NFT_CMP_EQ = 0;
+export const NFT_CMP_NEQ = 1;
+/** enum nft_meta_keys: NFT_META_L4PROTO. */
+export const NFT_META_L4PROTO = 16;
+/** Verdicts: NF_ACCEPT, NFT_JUMP. */
+export const NF_ACCEPT = 1;
+export const NFT_JUMP = -3;
+
+/** One encoded expression (an NFTA_LIST_ELEM of NFTA_RULE_EXPRESSIONS). */
+export type NftExprAttr = RtAttr;
+
+function be32(v: number): Uint8Array {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setUint32(0, v >>> 0);
+  return b;
+}
+
+function be64(v: bigint): Uint8Array {
+  const b = new Uint8Array(8);
+  new DataView(b.buffer).setBigUint64(0, v);
+  return b;
+}
+
+function expr(name: string, data: RtAttr[]): NftExprAttr {
+  return rtaNested(NFTA_LIST_ELEM, [rtaString(NFTA_EXPR_NAME, name), rtaNested(NFTA_EXPR_DATA, data, true)], true);
+}
+
+const value = (type: number, v: Uint8Array) => rtaNested(type, [rtaBytes(NFTA_DATA_VALUE, v)], true);
+
+/** `payload load LEN @ BASE + OFFSET => reg DREG`. */
+export function payloadExpr(base: number, offset: number, len: number, dreg = NFT_REG_1): NftExprAttr {
+  return expr("payload", [rtaBytes(1, be32(dreg)), rtaBytes(2, be32(base)), rtaBytes(3, be32(offset)), rtaBytes(4, be32(len))]);
+}
+
+/** `cmp OP reg SREG DATA`. */
+export function cmpExpr(op: number, data: Uint8Array, sreg = NFT_REG_1): NftExprAttr {
+  return expr("cmp", [rtaBytes(1, be32(sreg)), rtaBytes(2, be32(op)), value(3, data)]);
+}
+
+/** `bitwise reg DREG = (reg SREG & MASK) ^ 0`. */
+export function bitwiseExpr(mask: Uint8Array, reg = NFT_REG_1): NftExprAttr {
+  return expr("bitwise", [
+    rtaBytes(1, be32(reg)),
+    rtaBytes(2, be32(reg)),
+    rtaBytes(3, be32(mask.length)),
+    value(4, mask),
+    value(5, new Uint8Array(mask.length)),
+  ]);
+}
+
+/** `meta load KEY => reg DREG` (libnftnl puts the key first). */
+export function metaExpr(key: number, dreg = NFT_REG_1): NftExprAttr {
+  return expr("meta", [rtaBytes(2, be32(key)), rtaBytes(1, be32(dreg))]);
+}
+
+/** `counter pkts 0 bytes 0`. */
+export function counterExpr(): NftExprAttr {
+  return expr("counter", [rtaBytes(1, be64(0n)), rtaBytes(2, be64(0n))]);
+}
+
+/** `immediate reg 0 accept`, or `jump -> CHAIN`. */
+export function verdictExpr(code: number, chain?: string): NftExprAttr {
+  const verdict = [rtaBytes(NFTA_VERDICT_CODE, be32(code)), ...(chain === undefined ? [] : [rtaString(NFTA_VERDICT_CHAIN, chain)])];
+  return expr("immediate", [rtaBytes(1, be32(NFT_REG_VERDICT)), rtaNested(2, [rtaNested(NFTA_DATA_VERDICT, verdict, true)], true)]);
+}
+
+/** An xtables match run by nft_compat: `match name NAME rev REV` with its xt_*_info bytes. */
+export function xtMatchExpr(name: string, rev: number, info: Uint8Array): NftExprAttr {
+  return expr("match", [rtaString(1, name), rtaBytes(2, be32(rev)), rtaBytes(3, info)]);
+}
+
+/** An xtables target run by nft_compat: `target name NAME rev REV` with its info bytes. */
+export function xtTargetExpr(name: string, rev: number, info: Uint8Array): NftExprAttr {
+  return expr("target", [rtaString(1, name), rtaBytes(2, be32(rev)), rtaBytes(3, info)]);
+}
