@@ -11,7 +11,7 @@
  */
 import { CniError, ErrorCode } from "./error.ts";
 import { cidrOf, to4 } from "./ip.ts";
-import { compact } from "./_result-decode.ts";
+import { compact, mapOf } from "./_result-decode.ts";
 import type { DNS, IPConfig020, IPConfig040, Interface, Result, Result020, Result040, Route } from "./types.ts";
 
 function copyDNS(d: DNS | undefined): DNS {
@@ -59,7 +59,7 @@ function isV4(cidr: string): boolean {
 
 function copy020(c: IPConfig020 | undefined): IPConfig020 | undefined {
   if (!c) return undefined;
-  return compact({ ip: c.ip, gateway: c.gateway, routes: nonEmpty(c.routes?.map((r) => copyRoute(r, false))) });
+  return compact({ ip: c.ip, gateway: c.gateway, routes: nonEmpty(mapOf(c.routes, (r) => copyRoute(r, false))) });
 }
 
 /** 0.1.0 <-> 0.2.0 (types020 convertFrom010 / convertTo010). */
@@ -86,9 +86,9 @@ export function from020To040(r: Result020, toVersion: string): Result040 {
 export function from040To040(r: Result040, toVersion: string): Result040 {
   return compact({
     cniVersion: toVersion,
-    interfaces: nonEmpty(r.interfaces?.map((i) => copyInterface(i, false))),
-    ips: nonEmpty(r.ips?.map((c) => compact({ version: c.version, interface: c.interface, address: c.address, gateway: c.gateway }))),
-    routes: nonEmpty(r.routes?.map((route) => copyRoute(route, false))),
+    interfaces: nonEmpty(mapOf(r.interfaces, (i) => copyInterface(i, false))),
+    ips: nonEmpty(mapOf(r.ips, (c) => compact({ version: c.version, interface: c.interface, address: c.address, gateway: c.gateway }))),
+    routes: nonEmpty(mapOf(r.routes, (route) => copyRoute(route, false))),
     dns: copyDNS(r.dns),
   });
 }
@@ -125,11 +125,11 @@ export function from040To100(r: Result040, toVersion: string): Result {
 export function from100To040(r: Result, toVersion: string): Result040 {
   return compact({
     cniVersion: toVersion,
-    interfaces: nonEmpty(r.interfaces?.map((i) => copyInterface(i, false))),
+    interfaces: nonEmpty(mapOf(r.interfaces, (i) => copyInterface(i, false))),
     ips: nonEmpty(
-      r.ips?.map((c): IPConfig040 => compact({ version: isV4(c.address) ? "4" : "6", interface: c.interface, address: c.address, gateway: c.gateway })),
+      mapOf(r.ips, (c): IPConfig040 => compact({ version: isV4(c.address) ? "4" : "6", interface: c.interface, address: c.address, gateway: c.gateway })),
     ),
-    routes: nonEmpty(r.routes?.map((route) => copyRoute(route, false))),
+    routes: nonEmpty(mapOf(r.routes, (route) => copyRoute(route, false))),
     dns: copyDNS(r.dns),
   });
 }
@@ -143,9 +143,9 @@ export function from100To100(r: Result, toVersion: string): Result {
 function copy100(r: Result | Result040, toVersion: string, v11: boolean): Result {
   return compact({
     cniVersion: toVersion,
-    interfaces: nonEmpty(r.interfaces?.map((i) => copyInterface(i, v11))),
-    ips: nonEmpty(r.ips?.map((c) => compact({ interface: c.interface, address: c.address, gateway: c.gateway }))),
-    routes: nonEmpty(r.routes?.map((route) => copyRoute(route, v11))),
+    interfaces: nonEmpty(mapOf(r.interfaces, (i) => copyInterface(i, v11))),
+    ips: nonEmpty(mapOf(r.ips, (c) => compact({ interface: c.interface, address: c.address, gateway: c.gateway }))),
+    routes: nonEmpty(mapOf(r.routes, (route) => copyRoute(route, v11))),
     dns: copyDNS(r.dns),
   });
 }

@@ -30,6 +30,23 @@ function list(what: string, v: unknown): unknown[] {
   return v;
 }
 
+/**
+ * `items` through `fn`, in order (undefined stays undefined): a loop, not
+ * Array.prototype.map, whose first use costs a plugin process more (its builtin is
+ * compiled at run time) than decoding and printing its one result.
+ */
+export function mapOf<T, U>(items: readonly T[] | undefined, fn: (item: T) => U): U[] | undefined {
+  if (items === undefined) return undefined;
+  const out: U[] = [];
+  for (let i = 0; i < items.length; i++) out.push(fn(items[i]!));
+  return out;
+}
+
+/** list(what, v) through `fn`. */
+function listOf<U>(what: string, v: unknown, fn: (item: unknown) => U): U[] {
+  return mapOf(list(what, v), fn)!;
+}
+
 function str(what: string, v: unknown): string {
   if (isAbsent(v)) return "";
   if (typeof v !== "string") fail(what, v);
@@ -59,7 +76,7 @@ function ip(what: string, v: unknown): string | undefined {
 }
 
 function strings(what: string, v: unknown): string[] | undefined {
-  const out = list(what, v).map((s) => {
+  const out = listOf(what, v, (s) => {
     if (typeof s !== "string") fail(what, v);
     return s;
   });
@@ -116,7 +133,7 @@ function decodeInterface(v: unknown, v11: boolean): Interface {
 function decodeIPConfig020(what: string, v: unknown): IPConfig020 | undefined {
   if (isAbsent(v)) return undefined;
   const c = object(what, v);
-  const routes = list(`${what} routes`, c.routes).map((r) => decodeRoute(r, false));
+  const routes = listOf(`${what} routes`, c.routes, (r) => decodeRoute(r, false));
   return compact({ ip: cidr(`${what} ip`, c.ip), gateway: ip(`${what} gateway`, c.gateway), routes: routes.length ? routes : undefined });
 }
 
@@ -138,9 +155,9 @@ function nonEmpty<T>(a: T[]): T[] | undefined {
 export function decode040(obj: Obj, version: string): Result040 {
   return compact({
     cniVersion: version,
-    interfaces: nonEmpty(list("interfaces", obj.interfaces).map((i) => decodeInterface(i, false))),
+    interfaces: nonEmpty(listOf("interfaces", obj.interfaces, (i) => decodeInterface(i, false))),
     ips: nonEmpty(
-      list("ips", obj.ips).map((v): IPConfig040 => {
+      listOf("ips", obj.ips, (v): IPConfig040 => {
         const c = object("ip", v);
         return compact({
           // Go keeps whatever string is there; conversion to 0.2.0 sorts by it.
@@ -151,7 +168,7 @@ export function decode040(obj: Obj, version: string): Result040 {
         });
       }),
     ),
-    routes: nonEmpty(list("routes", obj.routes).map((r) => decodeRoute(r, false))),
+    routes: nonEmpty(listOf("routes", obj.routes, (r) => decodeRoute(r, false))),
     dns: decodeDNS(obj.dns),
   });
 }
@@ -160,14 +177,14 @@ export function decode040(obj: Obj, version: string): Result040 {
 export function decode100(obj: Obj, version: string, v11: boolean): Result {
   return compact({
     cniVersion: version,
-    interfaces: nonEmpty(list("interfaces", obj.interfaces).map((i) => decodeInterface(i, v11))),
+    interfaces: nonEmpty(listOf("interfaces", obj.interfaces, (i) => decodeInterface(i, v11))),
     ips: nonEmpty(
-      list("ips", obj.ips).map((v): IPConfig => {
+      listOf("ips", obj.ips, (v): IPConfig => {
         const c = object("ip", v);
         return compact({ interface: int("ip interface", c.interface), address: cidr("ip address", c.address), gateway: ip("ip gateway", c.gateway) });
       }),
     ),
-    routes: nonEmpty(list("routes", obj.routes).map((r) => decodeRoute(r, v11))),
+    routes: nonEmpty(listOf("routes", obj.routes, (r) => decodeRoute(r, v11))),
     dns: decodeDNS(obj.dns),
   });
 }

@@ -27,8 +27,8 @@ export function statPath(path: string, opts: { follow?: boolean } = {}): FileSta
   // struct statx: stx_mode u16 at 28, stx_ino u64 at 32, stx_size u64 at 40, stx_dev_major/minor u32 at 136/140.
   return {
     mode: v.getUint16(28, true),
-    ino: Number(v.getBigUint64(32, true)),
-    size: Number(v.getBigUint64(40, true)),
+    ino: u64(v, 32),
+    size: u64(v, 40),
     dev: `${v.getUint32(136, true)}:${v.getUint32(140, true)}`,
   };
 }
@@ -51,6 +51,11 @@ export function statTimes(path: string): FileTimes {
   // struct statx_timestamp { s64 tv_sec; u32 tv_nsec; }: stx_ctime at 96, stx_mtime at 112.
   const ns = (at: number) => v.getBigInt64(at, true) * 1_000_000_000n + BigInt(v.getUint32(at + 8, true));
   return { ino: v.getBigUint64(32, true), mtimeNs: ns(112), ctimeNs: ns(96) };
+}
+
+/** A little-endian u64 as a number (exact below 2^53), without a BigInt. */
+function u64(v: DataView, at: number): number {
+  return v.getUint32(at, true) + v.getUint32(at + 4, true) * 2 ** 32;
 }
 
 /** True for a regular file. */
