@@ -2,7 +2,10 @@
 import { formatIP } from "../spec/ip.ts";
 import { formatMAC } from "./mac.ts";
 import {
+  DEVCONF_ACCEPT_RA,
   IFLA_ADDRESS,
+  IFLA_AF_SPEC,
+  IFLA_INET6_CONF,
   IFLA_BR_STP_STATE,
   IFLA_BR_VLAN_FILTERING,
   IFLA_BR_VLAN_PROTOCOL,
@@ -57,6 +60,7 @@ import {
   IFLA_TUN_MULTI_QUEUE,
 } from "./nl/link-consts.ts";
 import { SIZEOF_IFINFOMSG, decodeIfInfomsg } from "./nl/ifinfomsg.ts";
+import { AF_INET6 } from "./nl/netlink-consts.ts";
 import { attrMap, decodeAttrs, readBe16, readS32, readString, readU16, readU32, readU8 } from "./nl/rtattr.ts";
 import type { IpvlanFlag, IpvlanMode, Link, LinkAttrs, MacvlanMode, OperState } from "./link-types.ts";
 
@@ -74,6 +78,19 @@ export const MACVLAN_MODES: Record<MacvlanMode, number> = {
 /** ipvlan mode and flag numbers by name ("bridge" is no flag). */
 export const IPVLAN_MODES: Record<IpvlanMode, number> = { l2: IPVLAN_MODE_L2, l3: IPVLAN_MODE_L3, l3s: IPVLAN_MODE_L3S };
 export const IPVLAN_FLAGS: Record<IpvlanFlag, number> = { bridge: 0, private: IPVLAN_F_PRIVATE, vepa: IPVLAN_F_VEPA };
+
+/**
+ * The link's net.ipv6.conf.<name>.accept_ra, read from the GETLINK answer it came in
+ * (IFLA_AF_SPEC { AF_INET6 { IFLA_INET6_CONF: s32[DEVCONF_MAX] } }) instead of /proc/sys;
+ * undefined without IPv6 on the link.
+ */
+export function ipv6AcceptRa(link: LinkAttrs): number | undefined {
+  if (!link.afSpec) return undefined;
+  const inet6 = decodeAttrs(link.afSpec).find((x) => x.type === AF_INET6);
+  const conf = inet6 && decodeAttrs(inet6.data).find((x) => x.type === IFLA_INET6_CONF);
+  if (!conf || conf.data.length < (DEVCONF_ACCEPT_RA + 1) * 4) return undefined;
+  return readS32(conf.data.subarray(DEVCONF_ACCEPT_RA * 4));
+}
 
 /** Decodes the payload of an RTM_NEWLINK message. */
 export function decodeLink(payload: Uint8Array): Link {
@@ -99,6 +116,8 @@ export function decodeLink(payload: Uint8Array): Link {
   // IFLA_LINK_NETNSID it is an index in another namespace and may equal ours.
   if (parent) base.parentIndex = parent;
   if (a.has(IFLA_LINK_NETNSID)) base.netnsid = readS32(a.get(IFLA_LINK_NETNSID)!);
+  // Not decoded here: a dump of every link would pay for it.
+  if (a.has(IFLA_AF_SPEC)) base.afSpec = a.get(IFLA_AF_SPEC)!;
 
   const info = a.has(IFLA_LINKINFO) ? attrMap(decodeAttrs(a.get(IFLA_LINKINFO)!)) : new Map<number, Uint8Array>();
   if (info.has(IFLA_INFO_SLAVE_KIND)) base.slaveKind = readString(info.get(IFLA_INFO_SLAVE_KIND)!);

@@ -13,3 +13,4 @@ export * from "./rule.ts";
 export * from "./qdisc.ts";
 export * from "./filter.ts";
 export * from "./bridge-vlan.ts";
+export * from "./netconf.ts";

@@ -2,11 +2,13 @@ import { describe, expect } from "bun:test";
 import { rootTest, withNetns, type TestNetns } from "../../test/helpers/netns.ts";
 import { NetNS } from "../sys/netns.ts";
 import { NetlinkHandle } from "./handle.ts";
-import { linkByName } from "./link.ts";
+import { ipv6AcceptRa, linkByName } from "./link.ts";
+import { netconfForwarding } from "./netconf.ts";
 import {
   linkSetAlias,
   linkSetBridgePort,
   linkSetHairpin,
+  linkSetInetConf,
   linkSetMac,
   linkSetMaster,
   linkSetMtu,
@@ -19,6 +21,28 @@ import {
 const detail = (ns: TestNetns, name: string) => ns.ipJson("-d", "link", "show", "dev", name)[0];
 
 describe("link setters", () => {
+  rootTest("arp_notify set and accept_ra and forwarding read by netlink agree with /proc/sys", () =>
+    withNetns(1, (ns) => {
+      ns.exec(["ip", "link", "add", "c0", "type", "veth", "peer", "name", "c1"]);
+      const sysctl = (k: string) => ns.exec(["sysctl", "-n", k]).trim();
+      using h = NetlinkHandle.atPath(ns.path);
+      expect(sysctl("net.ipv4.conf.c0.arp_notify")).toBe("0");
+      linkSetInetConf(h, "c0", { arpNotify: 1 });
+      expect(sysctl("net.ipv4.conf.c0.arp_notify")).toBe("1");
+      expect(sysctl("net.ipv4.conf.c1.arp_notify")).toBe("0");
+      linkSetInetConf(h, "c0", { arpNotify: 0 });
+      expect(sysctl("net.ipv4.conf.c0.arp_notify")).toBe("0");
+      for (const v of ["0", "2", "1"]) {
+        ns.exec(["sysctl", "-qw", `net.ipv6.conf.c0.accept_ra=${v}`]);
+        expect(ipv6AcceptRa(linkByName(h, "c0"))).toBe(Number(v));
+      }
+      for (const v of ["1", "0"]) {
+        ns.exec(["sysctl", "-qw", `net.ipv4.ip_forward=${v}`, `net.ipv6.conf.all.forwarding=${v}`]);
+        expect([netconfForwarding(h, 4), netconfForwarding(h, 6)]).toEqual([v === "1", v === "1"]);
+      }
+    }),
+  );
+
   rootTest("mtu, mac, name, alias, promisc", () =>
     withNetns(1, (ns) => {
       ns.exec(["ip", "link", "add", "a0", "type", "veth", "peer", "name", "a1"]);

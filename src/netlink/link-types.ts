@@ -28,6 +28,8 @@ export interface LinkAttrs {
   promiscuity: number;
   /** IFLA_INFO_SLAVE_KIND: the kind of `master` ("bridge"). */
   slaveKind?: string;
+  /** IFLA_AF_SPEC as the kernel sent it (per-family settings), decoded on demand: see ipv6AcceptRa(). */
+  afSpec?: Uint8Array;
 }
 
 /** A link with no IFLA_INFO_KIND: a physical device or lo. */

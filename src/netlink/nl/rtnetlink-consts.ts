@@ -17,6 +17,12 @@ export const RTM_GETNEIGH = 30;
 export const RTM_NEWRULE = 32;
 export const RTM_DELRULE = 33;
 export const RTM_GETRULE = 34;
+export const RTM_NEWNETCONF = 80;
+export const RTM_GETNETCONF = 82;
+// RTM_*NETCONF attributes (linux/netconf.h).
+export const NETCONFA_IFINDEX = 1;
+export const NETCONFA_FORWARDING = 2;
+export const NETCONFA_IFINDEX_ALL = -1;
 
 // rtm_type.
 export const RTN_UNSPEC = 0;

@@ -13,7 +13,7 @@ import { isExists } from "../../netlink/error.ts";
 import type { Link } from "../../netlink/link-types.ts";
 import { linkAdd, linkDel, linkDelIfExists } from "../../netlink/link-add.ts";
 import { linkSetAlias } from "../../netlink/link-set.ts";
-import { linkByName, linkFind, linkList, linkSetUp } from "../../netlink/link.ts";
+import { ipv6AcceptRa, linkByName, linkFind, linkList, linkSetUp } from "../../netlink/link.ts";
 import { routeList } from "../../netlink/route.ts";
 import { RT_SCOPE_HOST } from "../../netlink/route.ts";
 import type { Result } from "../../spec/types.ts";
@@ -83,12 +83,14 @@ export function setupVeth(hostH: NetlinkHandle, contH: NetlinkHandle, contNs: Ne
     try {
       linkSetAlias(hostH, name, alias);
       linkSetUp(hostH, name);
+      const host = linkByName(hostH, name);
       try {
-        sysctlWrite(`net/ipv6/conf/${name}/accept_ra`, "0");
+        // Unless the node's default has it off already (its value came with the lookup).
+        if (ipv6AcceptRa(host) !== 0) sysctlWrite(`net/ipv6/conf/${name}/accept_ra`, "0");
       } catch {
         // No IPv6 in this kernel: nothing to turn off.
       }
-      return { host: linkByName(hostH, name), container: linkByName(contH, ifName) };
+      return { host, container: linkByName(contH, ifName) };
     } catch (e) {
       deleteQuietly(hostH, name);
       throw failure(`failed to set up host veth "${name}"`, e);

@@ -5,7 +5,7 @@ import type { NetlinkHandle } from "../../netlink/handle.ts";
 import type { Link } from "../../netlink/link-types.ts";
 import { linkAdd } from "../../netlink/link-add.ts";
 import { linkSetMac, linkSetPromisc } from "../../netlink/link-set.ts";
-import { isPromisc, isUp, linkFind, linkSetUp } from "../../netlink/link.ts";
+import { ipv6AcceptRa, isPromisc, isUp, linkFind, linkSetUp } from "../../netlink/link.ts";
 import { cidrOf, familyOfText, netContains } from "../../spec/ip.ts";
 import { sysctlWrite } from "../../sys/sysctl.ts";
 import { errorMessage } from "../../spec/error.ts";
@@ -45,7 +45,9 @@ export function ensureBridge(h: NetlinkHandle, name: string, opts: { mtu: number
   requireVlanFiltering(br, opts.vlan);
   try {
     // We own the bridge's routes, as the reference (which also ignores a failure: no IPv6).
-    sysctlWrite(`net/ipv6/conf/${name}/accept_ra`, "0");
+    // Written once: the lookup just made says what it is, and every /proc/sys open walks
+    // a dentry per network namespace on the machine (about 1 ms with a thousand pods).
+    if (ipv6AcceptRa(br) !== 0) sysctlWrite(`net/ipv6/conf/${name}/accept_ra`, "0");
   } catch {
     // no IPv6 in this kernel
   }

@@ -5,13 +5,12 @@
  */
 import { NetlinkHandle } from "../../netlink/handle.ts";
 import type { Link } from "../../netlink/link-types.ts";
-import { linkSetBridgePort, linkSetMaster } from "../../netlink/link-set.ts";
+import { linkSetBridgePort, linkSetInetConf, linkSetMaster } from "../../netlink/link-set.ts";
 import { linkFind, linkSetUp } from "../../netlink/link.ts";
 import type { CmdArgs, PluginInfo } from "../../skel/cmd-args.ts";
 import { setupSpoofCheck, teardownSpoofCheck } from "../../netfilter/spoofcheck.ts";
 import { cidrOf, familyOfText, formatIP, networkOf } from "../../spec/ip.ts";
 import type { Attachment, IPConfig, Result, Route } from "../../spec/types.ts";
-import type { NetNS } from "../../sys/netns.ts";
 import { sysctlWrite } from "../../sys/sysctl.ts";
 import { checkPodL3, openForCheck } from "../_shared/check-result.ts";
 import { dnsSet } from "../_shared/conf-fields.ts";
@@ -77,28 +76,34 @@ function setupGateway(h: NetlinkHandle, br: Link, conf: BridgeConf, result: Resu
       throw failure(on === br ? "failed to set bridge addr" : "failed to set vlan interface for bridge with addr", e);
     }
   }
-  enableForward(gateways);
+  enableForward(gateways, h);
 }
 
 /**
  * The pod end's sysctls, as the reference (failures ignored, as there: no IPv6 in the
  * pod is fine): DAD off unless enabledad (our own probes come back over the bridge,
- * e.g. with hairpin), and a gratuitous ARP when the link comes up.
+ * e.g. with hairpin), and a gratuitous ARP when the link comes up. arp_notify goes by
+ * netlink: every /proc/sys open walks a dentry per network namespace on the machine
+ * (about 1 ms each with a thousand pods), and IPv6's settings can only be set there.
  */
-function podSysctls(ns: NetNS, ifName: string, enabledad: boolean): void {
+function podSysctls(c: ContainerNS, pod: Link, enabledad: boolean): void {
   const knobs: [string, string][] = enabledad
     ? [
-        [`net/ipv6/conf/${ifName}/enhanced_dad`, "1"],
-        [`net/ipv6/conf/${ifName}/accept_dad`, "1"],
+        [`net/ipv6/conf/${pod.name}/enhanced_dad`, "1"],
+        [`net/ipv6/conf/${pod.name}/accept_dad`, "1"],
       ]
-    : [[`net/ipv6/conf/${ifName}/accept_dad`, "0"]];
-  knobs.push([`net/ipv4/conf/${ifName}/arp_notify`, "1"]);
+    : [[`net/ipv6/conf/${pod.name}/accept_dad`, "0"]];
   for (const [name, value] of knobs) {
     try {
-      sysctlWrite(name, value, ns);
+      sysctlWrite(name, value, c.ns);
     } catch {
       // no IPv6 in this kernel or pod
     }
+  }
+  try {
+    linkSetInetConf(c.h, pod.index, { arpNotify: 1 });
+  } catch {
+    // no IPv4 on the link
   }
 }
 
@@ -167,7 +172,7 @@ function setupPort(a: Attach, br: Link): VethPair {
 }
 
 /** IPAM's addresses on the pod end, the gateway on the bridge, masquerade; each recorded for undo. */
-async function setupL3(a: Attach, br: Link, result: Result): Promise<void> {
+async function setupL3(a: Attach, br: Link, pod: Link, result: Result): Promise<void> {
   const { conf, args, hostH, c, undo } = a;
   const ipam = await ipamAddFor(conf.ipam!.type, args, undo, 2);
   result.ips = withGateways(conf, ipam.ips);
@@ -175,7 +180,7 @@ async function setupL3(a: Attach, br: Link, result: Result): Promise<void> {
   if (routes.length) result.routes = routes;
   if (!dnsSet(conf.dns) && ipam.dns) result.dns = ipam.dns;
 
-  podSysctls(c.ns, args.ifName, conf.enabledad);
+  podSysctls(c, pod, conf.enabledad);
   if (!conf.disableContainerInterface) await configureIface(c.h, c.ns, args.ifName, result);
   if (conf.isGateway) setupGateway(hostH, br, conf, result);
   if (conf.ipMasq) {
@@ -209,7 +214,7 @@ async function cmdAdd(args: CmdArgs): Promise<Result> {
       ],
       dns: conf.dns && dnsSet(conf.dns) ? conf.dns : {},
     };
-    if (conf.ipam) await setupL3(a, br, result);
+    if (conf.ipam) await setupL3(a, br, pair.container, result);
     // L2 only: the pod's end is up with no addresses, as in the reference.
     else if (!conf.disableContainerInterface) linkSetUpOrFail(c.h, pair.container, args.ifName);
     if (!conf.disableContainerInterface) await waitPortUp(hostH, pair.host.index);

@@ -124,7 +124,7 @@ async function cmdAdd(args: CmdArgs): Promise<Result> {
   return await undo.guard(async () => {
     const ipamResult = await ipamAddFor(conf.ipam.type, args, undo, 1);
     const ips = checkGateways(ipamResult.ips);
-    enableForward(ips);
+    enableForward(ips, hostH);
 
     const pair = setupVeth(hostH, c.h, c.ns, { owner: vethOwner(conf, args), mtu: conf.mtu });
     undo.add(`veth "${pair.host.name}"`, () => linkDel(hostH, pair.host.index));
