@@ -8,7 +8,7 @@
 /** The keys that occur more than once in the top-level "sysctl" object(s) of a JSON document. */
 export function duplicateSysctlKeys(json: string): string[] {
   // No "sysctl" in any case, and no \u escape that could spell one: no such key to scan for.
-  if (!json.toLowerCase().includes("sysctl") && !json.includes("\\u")) return [];
+  if (json.toLowerCase().indexOf("sysctl") < 0 && json.indexOf("\\u") < 0) return [];
   let i = 0;
   const ws = () => {
     while (i < json.length && " \t\r\n".includes(json[i]!)) i++;

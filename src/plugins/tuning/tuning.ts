@@ -30,13 +30,10 @@ async function cmdAdd(args: CmdArgs): Promise<Result> {
   rejectDuplicateSysctls(args);
   const conf = loadNetConf(args);
   const prev = requirePrev(args);
-  // Nothing to change: as the reference, the namespace is opened (it must be usable) but
-  // no link is looked up and no backup file is written (a backup of nothing restores
-  // nothing, and DEL without one succeeds).
-  if (!setsLink(conf) && Object.keys(conf.sysctl).length === 0) {
-    NetNS.open(args.netns).close();
-    return prev;
-  }
+  // Nothing to change: as the reference, no link is looked up and no backup file is
+  // written (a backup of nothing restores nothing, and DEL without one succeeds); that
+  // CNI_NETNS is a network namespace the skel has checked already.
+  if (!setsLink(conf) && Object.keys(conf.sysctl).length === 0) return prev;
   const { tune } = await work();
   {
     using ns = NetNS.open(args.netns);
