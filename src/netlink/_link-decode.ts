@@ -6,6 +6,7 @@ import {
   IFLA_ADDRESS,
   IFLA_AF_SPEC,
   IFLA_INET6_CONF,
+  IFLA_INET_CONF,
   IFLA_BR_STP_STATE,
   IFLA_BR_VLAN_FILTERING,
   IFLA_BR_VLAN_PROTOCOL,
@@ -60,7 +61,7 @@ import {
   IFLA_TUN_MULTI_QUEUE,
 } from "./nl/link-consts.ts";
 import { SIZEOF_IFINFOMSG, decodeIfInfomsg } from "./nl/ifinfomsg.ts";
-import { AF_INET6 } from "./nl/netlink-consts.ts";
+import { AF_INET, AF_INET6 } from "./nl/netlink-consts.ts";
 import { attrMap, decodeAttrs, readBe16, readS32, readString, readU16, readU32, readU8 } from "./nl/rtattr.ts";
 import type { IpvlanFlag, IpvlanMode, Link, LinkAttrs, MacvlanMode, OperState } from "./link-types.ts";
 
@@ -90,6 +91,19 @@ export function ipv6AcceptRa(link: LinkAttrs): number | undefined {
   const conf = inet6 && decodeAttrs(inet6.data).find((x) => x.type === IFLA_INET6_CONF);
   if (!conf || conf.data.length < (DEVCONF_ACCEPT_RA + 1) * 4) return undefined;
   return readS32(conf.data.subarray(DEVCONF_ACCEPT_RA * 4));
+}
+
+/**
+ * One of the link's net.ipv4.conf.<name>.* values (`id`: an IPV4_DEVCONF_* number), read
+ * from the GETLINK answer it came in (IFLA_AF_SPEC { AF_INET { IFLA_INET_CONF: u32[id - 1] } })
+ * instead of /proc/sys; undefined without IPv4 on the link.
+ */
+export function ipv4Conf(link: LinkAttrs, id: number): number | undefined {
+  if (!link.afSpec) return undefined;
+  const inet = decodeAttrs(link.afSpec).find((x) => x.type === AF_INET);
+  const conf = inet && decodeAttrs(inet.data).find((x) => x.type === IFLA_INET_CONF);
+  if (!conf || id < 1 || conf.data.length < id * 4) return undefined;
+  return readU32(conf.data.subarray((id - 1) * 4));
 }
 
 /** Decodes the payload of an RTM_NEWLINK message. */

@@ -2,7 +2,8 @@ import { describe, expect } from "bun:test";
 import { rootTest, withNetns, type TestNetns } from "../../test/helpers/netns.ts";
 import { NetNS } from "../sys/netns.ts";
 import { NetlinkHandle } from "./handle.ts";
-import { ipv6AcceptRa, linkByName } from "./link.ts";
+import { ipv4Conf, ipv6AcceptRa, linkByName } from "./link.ts";
+import { IPV4_DEVCONF_ARP_NOTIFY, IPV4_DEVCONF_ROUTE_LOCALNET } from "./nl/link-consts.ts";
 import { netconfForwarding } from "./netconf.ts";
 import {
   linkSetAlias,
@@ -29,6 +30,11 @@ describe("link setters", () => {
       expect(sysctl("net.ipv4.conf.c0.arp_notify")).toBe("0");
       linkSetInetConf(h, "c0", { arpNotify: 1 });
       expect(sysctl("net.ipv4.conf.c0.arp_notify")).toBe("1");
+      expect(ipv4Conf(linkByName(h, "c0"), IPV4_DEVCONF_ARP_NOTIFY)).toBe(1);
+      for (const v of ["1", "0"]) {
+        ns.exec(["sysctl", "-qw", `net.ipv4.conf.c1.route_localnet=${v}`]);
+        expect(ipv4Conf(linkByName(h, "c1"), IPV4_DEVCONF_ROUTE_LOCALNET)).toBe(Number(v));
+      }
       expect(sysctl("net.ipv4.conf.c1.arp_notify")).toBe("0");
       linkSetInetConf(h, "c0", { arpNotify: 0 });
       expect(sysctl("net.ipv4.conf.c0.arp_notify")).toBe("0");

@@ -26,6 +26,7 @@ export const IFLA_AF_SPEC = 26;
 // IFLA_AF_SPEC members for AF_INET (IFLA_INET_CONF: one u32 attribute per IPV4_DEVCONF_*).
 export const IFLA_INET_CONF = 1;
 export const IPV4_DEVCONF_ARP_NOTIFY = 22;
+export const IPV4_DEVCONF_ROUTE_LOCALNET = 26;
 // IFLA_AF_SPEC members for AF_INET6 (IFLA_INET6_CONF: an s32 array indexed by DEVCONF_*, read only).
 export const IFLA_INET6_CONF = 2;
 export const DEVCONF_ACCEPT_RA = 3;
