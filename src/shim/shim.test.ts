@@ -4,7 +4,7 @@
  * answer (an unknown name, arguments) it hands to the binary, so that is the binary's too.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import { copyFileSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { ensureBuilt } from "../../test/helpers/dist.ts";
@@ -53,5 +53,47 @@ describe("cni-ts-shim VERSION", () => {
       const ours = runAs(binary, name, [...args]);
       expect(runAs(shim, name, [...args])).toEqual(ours);
     }
+  });
+});
+
+describe("cni-ts-shim running the binary", () => {
+  /** The shim copied beside a "cni-ts" that prints its environment; what that printed. */
+  function envSeen(env: Record<string, string>): string[] {
+    const dir = mkdtempSync(join(tmp, "env-"));
+    copyFileSync(shim, join(dir, "cni-ts-shim"));
+    writeFileSync(join(dir, "cni-ts"), "#!/bin/sh\nexec env\n", { mode: 0o755 });
+    symlinkSync(join(dir, "cni-ts-shim"), join(dir, "tuning"));
+    const r = Bun.spawnSync([join(dir, "tuning")], { env: { CNI_TS_DAEMON_SOCKET: join(tmp, "none.sock"), ...env }, stdout: "pipe", stderr: "pipe" });
+    expect([r.exitCode, r.stderr.toString()]).toEqual([0, ""]);
+    return r.stdout.toString().split("\n");
+  }
+
+  test("a plugin command runs without JavaScriptCore's JIT, unless the caller says otherwise; a run without a command keeps it", () => {
+    expect(envSeen({ CNI_COMMAND: "ADD" })).toContain("BUN_JSC_useJIT=0");
+    expect(envSeen({ CNI_COMMAND: "DEL", CNI_TS_DAEMON: "off" })).toContain("BUN_JSC_useJIT=0");
+    expect(envSeen({ CNI_COMMAND: "ADD", BUN_JSC_useJIT: "1" })).toContain("BUN_JSC_useJIT=1");
+    expect(envSeen({}).some((l) => l.startsWith("BUN_JSC_useJIT="))).toBe(false);
+  });
+
+  test("the binary accepts it: a no-op tuning ADD through the shim answers as without it", () => {
+    const conf = JSON.stringify({ cniVersion: "1.0.0", name: "n", type: "tuning", prevResult: { cniVersion: "1.0.0" } });
+    const run = (env: Record<string, string>) =>
+      Bun.spawnSync([binary, "plugin", "tuning"], {
+        env: {
+          CNI_COMMAND: "ADD",
+          CNI_CONTAINERID: "c",
+          CNI_NETNS: "/nonexistent",
+          CNI_IFNAME: "eth0",
+          CNI_PATH: "/nonexistent",
+          CNI_TS_DAEMON: "off",
+          ...env,
+        },
+        stdin: new TextEncoder().encode(conf),
+        stdout: "pipe",
+        stderr: "pipe",
+      });
+    const plain = run({});
+    const noJit = run({ BUN_JSC_useJIT: "0" });
+    expect([noJit.exitCode, noJit.stdout.toString(), noJit.stderr.toString()]).toEqual([plain.exitCode, plain.stdout.toString(), plain.stderr.toString()]);
   });
 });
