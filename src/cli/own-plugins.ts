@@ -30,9 +30,18 @@ function ownPluginRunner(pluginPath: string): InProcessRunner | undefined {
   const type = basename(pluginPath);
   if (!hasPlugin(type)) return undefined;
   // process.execPath is the binary's real path, whatever link it was started through.
-  selves ??= [fileAt(process.execPath), fileAt(join(dirname(process.execPath), "cni-ts-shim"))].filter((f) => f !== undefined);
+  // Loops, not filter/some: a builtin's first use is compiled, time a plugin process pays.
+  if (!selves) {
+    selves = [];
+    for (const p of [process.execPath, join(dirname(process.execPath), "cni-ts-shim")]) {
+      const f = fileAt(p);
+      if (f) selves.push(f);
+    }
+  }
   const file = fileAt(pluginPath);
-  if (!file || !selves.some((s) => sameFile(s, file))) return undefined;
+  let ours = false;
+  for (const s of file ? selves : []) ours ||= sameFile(s, file!);
+  if (!ours) return undefined;
   return {
     run: async (inv) => {
       const plugin = await loadPlugin(type);

@@ -7,6 +7,7 @@ import { parseMAC } from "./mac.ts";
 import {
   IFF_ALLMULTI,
   IFF_PROMISC,
+  IFF_UP,
   IFLA_ADDRESS,
   IFLA_TXQLEN,
   IFLA_BRPORT_ISOLATED,
@@ -53,11 +54,17 @@ export function linkSetName(h: NetlinkHandle, link: LinkRef, name: string): void
   set(h, link, [rtaString(IFLA_IFNAME, name)], `name ${JSON.stringify(name)}`);
 }
 
-/** Sets the alias ("" clears it). Equivalent to: `ip link set dev LINK alias ALIAS`. */
-export function linkSetAlias(h: NetlinkHandle, link: LinkRef, alias: string): void {
+/**
+ * Sets the alias ("" clears it), and with `up` sets the link up in the same request.
+ * Equivalent to: `ip link set dev LINK alias ALIAS [up]`.
+ */
+export function linkSetAlias(h: NetlinkHandle, link: LinkRef, alias: string, opts: { up?: boolean } = {}): void {
   // An empty IFLA_IFALIAS (no NUL) is how the kernel is told to drop the alias.
   const attr = alias === "" ? rtaBytes(IFLA_IFALIAS, new Uint8Array(0)) : rtaString(IFLA_IFALIAS, alias);
-  set(h, link, [attr], `alias ${JSON.stringify(alias)}`);
+  if (!opts.up) return set(h, link, [attr], `alias ${JSON.stringify(alias)}`);
+  const index = linkIndexOf(h, link);
+  const body = linkBody({ family: AF_UNSPEC, index, flags: IFF_UP, change: IFF_UP }, [attr]);
+  h.request(RTM_SETLINK, 0, body, `set ${linkLabel(link)} alias ${JSON.stringify(alias)} up`);
 }
 
 /**

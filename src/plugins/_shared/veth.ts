@@ -13,7 +13,7 @@ import { isExists } from "../../netlink/error.ts";
 import type { Link } from "../../netlink/link-types.ts";
 import { linkAdd, linkDel, linkDelIfExists } from "../../netlink/link-add.ts";
 import { linkSetAlias } from "../../netlink/link-set.ts";
-import { ipv6AcceptRa, linkByName, linkFind, linkList, linkSetUp } from "../../netlink/link.ts";
+import { IFF_UP, ipv6AcceptRa, linkByName, linkFind, linkList } from "../../netlink/link.ts";
 import { routeList } from "../../netlink/route.ts";
 import { RT_SCOPE_HOST } from "../../netlink/route.ts";
 import type { Result } from "../../spec/types.ts";
@@ -81,9 +81,11 @@ export function setupVeth(hostH: NetlinkHandle, contH: NetlinkHandle, contNs: Ne
       throw failure(`failed to make veth pair for "${ifName}"`, e);
     }
     try {
-      linkSetAlias(hostH, name, alias);
-      linkSetUp(hostH, name);
+      // One lookup, then the alias and up in one request (each by name would look it up again).
       const host = linkByName(hostH, name);
+      linkSetAlias(hostH, host, alias, { up: true });
+      host.alias = alias;
+      host.flags |= IFF_UP;
       try {
         // Unless the node's default has it off already (its value came with the lookup).
         if (ipv6AcceptRa(host) !== 0) sysctlWrite(`net/ipv6/conf/${name}/accept_ra`, "0");
