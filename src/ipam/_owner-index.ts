@@ -75,8 +75,13 @@ function readStamp(path: string): Stamp | undefined {
   const f = text.trim().split(" ");
   if (f.length !== 11 + BUCKETS || f.slice(0, 4).join(" ") !== MAGIC || f.at(-1) !== "end") return undefined;
   try {
-    const sizes = f.slice(10, 10 + BUCKETS).map(Number);
-    if (sizes.some((n) => !Number.isInteger(n) || n < 0)) return undefined;
+    // A loop, not map/some: a builtin's first use is compiled, time a plugin process pays.
+    const sizes: number[] = [];
+    for (let i = 10; i < 10 + BUCKETS; i++) {
+      const n = Number(f[i]);
+      if (!Number.isInteger(n) || n < 0) return undefined;
+      sizes.push(n);
+    }
     return { ino: BigInt(f[4]!), mtimeNs: BigInt(f[5]!), ctimeNs: BigInt(f[6]!), live: Number(f[7]), kernel: f[8]!, fine: f[9] === "fine", sizes };
   } catch {
     return undefined;

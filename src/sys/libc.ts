@@ -248,6 +248,7 @@ export const CLONE_NEWNET = 0x40000000;
 export const SOCK_NONBLOCK = 0o4000;
 export const AT_FDCWD = -100;
 export const AT_SYMLINK_NOFOLLOW = 0x100;
+export const AT_EMPTY_PATH = 0x1000;
 
 /** open(2); throws ErrnoError. */
 export function open(path: string, flags: number, mode = 0o644): number {
@@ -338,6 +339,12 @@ export function ioctlBuf(fd: number, request: number, buf: Uint8Array): number {
 export function statx(path: string, flags: number, mask: number, buf: Uint8Array): void {
   const rc = sys().statx(AT_FDCWD, path, flags, mask, buf);
   if (rc < 0) fail("statx", rc, JSON.stringify(path));
+}
+
+/** statx(2) of an open file descriptor (AT_EMPTY_PATH: no path walk, e.g. through /proc/self/fd) into `buf`; throws ErrnoError. */
+export function fstatx(fd: number, mask: number, buf: Uint8Array): void {
+  const rc = sys().statx(fd, "", AT_EMPTY_PATH, mask, buf);
+  if (rc < 0) fail("statx", rc, `fd ${fd}`);
 }
 
 /** statx(2) as statx(), but the errno returned (0 when done) instead of thrown: for a "is it there?" whose failing is an answer, without an exception's cost. */

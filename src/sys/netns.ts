@@ -4,7 +4,7 @@
  * and the original namespace restored whatever happens.
  */
 import { CLONE_NEWNET, ErrnoError, O_NONBLOCK, O_RDONLY, close, gettid, ioctl, open, setns } from "./libc.ts";
-import { statPath } from "./stat.ts";
+import { statFd, statPath } from "./stat.ts";
 import { errorMessage } from "../spec/error.ts";
 
 /** NS_GET_NSTYPE = _IO(0xb7, 0x3) from <linux/nsfs.h>: the CLONE_NEW* type of an nsfs fd. */
@@ -73,7 +73,7 @@ export class NetNS {
 
   /** The namespace's identity (nsfs inode), equal for two handles on the same namespace. */
   get inode(): number {
-    return statPath(`/proc/self/fd/${this.fd}`).ino;
+    return statFd(this.fd).ino;
   }
 
   /** True when both handles refer to the same namespace. */

@@ -30,7 +30,7 @@ import {
 } from "./libc.ts";
 import { nodeFs } from "./node-fs.ts";
 import { readFd } from "./read-fd.ts";
-import { isRegularFile, statPath } from "./stat.ts";
+import { isRegularFile, statFd, statPath } from "./stat.ts";
 
 /** A state path that is a symlink or not the kind of file expected. */
 export class StateFileError extends Error {
@@ -217,7 +217,7 @@ export function appendStateFile(path: string, data: string | Uint8Array): void {
     () => nodeFs().openSync(path, flags | O_CLOEXEC, 0o600),
   );
   try {
-    if (!isRegularFile(statPath(`/proc/self/fd/${fd}`))) throw new StateFileError(path, "not a regular file");
+    if (!isRegularFile(statFd(fd))) throw new StateFileError(path, "not a regular file");
     writeAll(fd, data);
   } finally {
     close(fd);
@@ -261,7 +261,7 @@ function openForRead(path: string): number | undefined {
   }
   let st;
   try {
-    st = statPath(`/proc/self/fd/${fd}`);
+    st = statFd(fd);
   } catch (e) {
     close(fd);
     throw e;
