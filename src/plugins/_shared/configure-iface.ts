@@ -7,6 +7,7 @@
  */
 import { addrAdd, waitForDad } from "../../netlink/addr.ts";
 import type { NetlinkHandle } from "../../netlink/handle.ts";
+import type { Link } from "../../netlink/link-types.ts";
 import { linkByName, linkSetUp } from "../../netlink/link.ts";
 import { routeAddEcmp, type RouteSpec } from "../../netlink/route.ts";
 import type { Result } from "../../spec/types.ts";
@@ -48,12 +49,13 @@ function enableIPv6(ns: NetNS, ifName: string): void {
  * Configures `ifName` (reached through `h`, a handle in `ns`) from `result`: addresses,
  * link up, DAD, routes. Throws code 999 naming the step that failed; the caller undoes.
  */
-export async function configureIface(h: NetlinkHandle, ns: NetNS, ifName: string, result: Result): Promise<void> {
+export async function configureIface(h: NetlinkHandle, ns: NetNS, ifName: string, result: Result, opts: { link?: Link } = {}): Promise<void> {
   const interfaces = result.interfaces ?? [];
   if (interfaces.length === 0) throw failure("no interfaces to configure");
-  let link;
+  // The caller's lookup of `ifName` when it has one (only its index is used here).
+  let link = opts.link;
   try {
-    link = linkByName(h, ifName);
+    link ??= linkByName(h, ifName);
   } catch (e) {
     throw failure(`failed to lookup "${ifName}"`, e);
   }

@@ -110,15 +110,15 @@ function podSysctls(c: ContainerNS, pod: Link, enabledad: boolean): void {
 /** The reference's waits for the host end to come up as a bridge port once the pod end is up. */
 const PORT_UP_WAITS_MS = [0, 50, 500, 1000, 1000];
 
-/** Waits until the host end is up (the pod end was just set up), failing as the reference when it never is. */
-async function waitPortUp(h: NetlinkHandle, index: number): Promise<void> {
+/** Waits until the host end is up (the pod end was just set up), failing as the reference when it never is; the host end as last seen. */
+async function waitPortUp(h: NetlinkHandle, index: number): Promise<Link> {
   let state = "unknown";
   for (const ms of PORT_UP_WAITS_MS) {
     if (ms) await Bun.sleep(ms);
     const link = linkFind(h, index);
     if (!link) throw failure(`host veth ${index} vanished`);
     state = link.operstate;
-    if (state === "up") return;
+    if (state === "up") return link;
   }
   throw failure(`bridge port in error state: ${state}`);
 }
@@ -181,7 +181,7 @@ async function setupL3(a: Attach, br: Link, pod: Link, result: Result): Promise<
   if (!dnsSet(conf.dns) && ipam.dns) result.dns = ipam.dns;
 
   podSysctls(c, pod, conf.enabledad);
-  if (!conf.disableContainerInterface) await configureIface(c.h, c.ns, args.ifName, result);
+  if (!conf.disableContainerInterface) await configureIface(c.h, c.ns, args.ifName, result, { link: pod });
   if (conf.isGateway) setupGateway(hostH, br, conf, result);
   if (conf.ipMasq) {
     undo.add("ipMasq rules", () => teardownMasq(conf, args));
@@ -217,10 +217,10 @@ async function cmdAdd(args: CmdArgs): Promise<Result> {
     if (conf.ipam) await setupL3(a, br, pair.container, result);
     // L2 only: the pod's end is up with no addresses, as in the reference.
     else if (!conf.disableContainerInterface) linkSetUpOrFail(c.h, pair.container, args.ifName);
-    if (!conf.disableContainerInterface) await waitPortUp(hostH, pair.host.index);
+    const hostEnd = conf.disableContainerInterface ? linkFind(hostH, pair.host.index) : await waitPortUp(hostH, pair.host.index);
     // Both MACs may have changed since: the bridge's when the port joined or the gateway went on it.
     result.interfaces![0]!.mac = linkFind(hostH, br.index)?.mac ?? br.mac;
-    result.interfaces![1]!.mac = linkFind(hostH, pair.host.index)?.mac ?? pair.host.mac;
+    result.interfaces![1]!.mac = hostEnd?.mac ?? pair.host.mac;
     return result;
   });
 }
