@@ -1,0 +1,118 @@
+/**
+ * What grows as a node fills, plugin by plugin: a pod's bridge ADD (ipMasq, host-local
+ * in-process), portmap ADD, portmap DEL and bridge DEL, each a process as a runtime
+ * starts it, on an empty node and on one holding --fill pods (each with ipMasq and a
+ * port mapping), the two sampled interleaved so load that comes and goes counts on both.
+ * Prints wall and CPU time (user+sys of the process, which holds the kernel's work in its
+ * system calls) per step, medians, and what the full node adds. Rerunnable.
+ *
+ *   bun bench/profile-fill.ts [--fill N] [--runs N]
+ */
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { BenchNode, DIST, benchBridgeList, median, sh } from "./_node.ts";
+
+const { values } = parseArgs({ options: { fill: { type: "string", default: "1000" }, runs: { type: "string", default: "15" } } });
+const FILL = Number(values.fill);
+const RUNS = Number(values.runs);
+
+const w = new BenchNode(FILL + 1);
+const empty = `${w.node}-empty`;
+const emptyProbe = `${w.node}-eprobe`;
+process.on("exit", () => {
+  for (const n of [emptyProbe, empty]) spawnSync("ip", ["netns", "del", n]);
+});
+for (const n of [empty, emptyProbe]) sh(["ip", "netns", "add", n]);
+for (const n of [w.node, empty]) sh(["ip", "-n", n, "link", "set", "lo", "up"]);
+const noSocket = join(w.work, "none.sock");
+const list = (ipamDir: string) => benchBridgeList(ipamDir, { ipMasq: true, portmap: true }) as { plugins: object[] };
+const NODES = {
+  empty: { node: empty, probe: emptyProbe, list: list(join(w.work, "ipam-empty")) },
+  [`${FILL} pods`]: { node: w.node, probe: w.pods[FILL]!, list: list(join(w.work, "ipam-full")) },
+};
+
+// Fill through `cni-ts add` (the whole list in one process), 8 at a time, each pod with its own host port.
+const fillConf = w.confDir("benchnet", NODES[`${FILL} pods`]!.list);
+for (let i = 0; i < FILL; i += 8) {
+  const batch = w.pods.slice(i, Math.min(i + 8, FILL));
+  await Promise.all(
+    batch.map(async (p, k) => {
+      const proc = Bun.spawn(["nsenter", `--net=/var/run/netns/${w.node}`, DIST, "add", "benchnet", `/var/run/netns/${p}`], {
+        env: {
+          ...w.env(fillConf, w.ourBin, `fill-${i + k}`),
+          CNI_IFNAME: "eth0",
+          CNI_TS_DAEMON_SOCKET: noSocket,
+          CAP_ARGS: JSON.stringify({ portMappings: [{ hostPort: 20000 + i + k, containerPort: 80, protocol: "tcp" }] }),
+        },
+        stdout: "ignore",
+        stderr: "pipe",
+      });
+      if ((await proc.exited) !== 0) throw new Error(`fill ADD failed: ${await new Response(proc.stderr).text()}`);
+    }),
+  );
+}
+
+const STEPS = ["bridge ADD", "portmap ADD", "portmap DEL", "bridge DEL"] as const;
+const wall: Record<string, number[]> = {};
+const cpu: Record<string, number[]> = {};
+
+/** One plugin process in `node`; its stdout. */
+function plugin(where: (typeof NODES)[string], step: (typeof STEPS)[number], id: string, conf: object): string {
+  const [type, command] = step.split(" ") as [string, string];
+  const env = {
+    PATH: process.env.PATH!,
+    CNI_COMMAND: command,
+    CNI_CONTAINERID: id,
+    CNI_NETNS: `/var/run/netns/${where.probe}`,
+    CNI_IFNAME: "eth0",
+    CNI_PATH: w.ourBin,
+    CNI_TS_DAEMON_SOCKET: noSocket,
+  };
+  const t0 = Bun.nanoseconds();
+  const r = Bun.spawnSync(["nsenter", `--net=/var/run/netns/${where.node}`, join(w.ourBin, type)], {
+    env,
+    stdin: new TextEncoder().encode(JSON.stringify(conf)),
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const ms = (Bun.nanoseconds() - t0) / 1e6;
+  if (!r.success) throw new Error(`${step} failed: ${r.stdout}${r.stderr}`);
+  const key = `${where.node}|${step}`;
+  (wall[key] ??= []).push(ms);
+  (cpu[key] ??= []).push(Number(r.resourceUsage!.cpuTime.total) / 1000);
+  return r.stdout.toString();
+}
+
+const caps = { portMappings: [{ hostPort: 18081, containerPort: 80, protocol: "tcp" }] };
+for (let i = 0; i < RUNS + 1; i++) {
+  for (const where of Object.values(NODES)) {
+    const id = `probe-${i}`;
+    const head = { cniVersion: "1.0.0", name: "benchnet" };
+    const bridge = { ...head, ...where.list.plugins[0]! };
+    const prev = JSON.parse(plugin(where, "bridge ADD", id, bridge));
+    const portmap = { ...head, ...where.list.plugins[1]!, runtimeConfig: caps, prevResult: prev };
+    plugin(where, "portmap ADD", id, portmap);
+    plugin(where, "portmap DEL", id, portmap);
+    plugin(where, "bridge DEL", id, { ...bridge, prevResult: prev });
+  }
+  // The first round warms caches: not counted.
+  if (i === 0) for (const k of Object.keys(wall)) (wall[k] = []), (cpu[k] = []);
+}
+
+const load = (await Bun.file("/proc/loadavg").text()).split(" ").slice(0, 3).join(" ");
+console.log(`\nA pod's plugin processes on an empty node and on one with ${FILL} pods (medians of ${RUNS}, interleaved; load ${load})`);
+console.log(
+  `  ${"step".padEnd(12)} ${Object.keys(NODES)
+    .map((n) => `${n}: wall / CPU ms`.padEnd(30))
+    .join("")}growth (wall / CPU)`,
+);
+const total = (m: Record<string, number[]>, node: string) => STEPS.reduce((s, st) => s + median(m[`${node}|${st}`]!), 0);
+for (const st of [...STEPS, "total"] as const) {
+  const at = (m: Record<string, number[]>, node: string) => (st === "total" ? total(m, node) : median(m[`${node}|${st}`]!));
+  const cells = Object.values(NODES).map((n) => `${at(wall, n.node).toFixed(1)} / ${at(cpu, n.node).toFixed(1)}`.padEnd(30));
+  const [e, f] = Object.values(NODES).map((n) => n.node) as [string, string];
+  console.log(`  ${st.padEnd(12)} ${cells.join("")}+${(at(wall, f) - at(wall, e)).toFixed(1)} / +${(at(cpu, f) - at(cpu, e)).toFixed(1)}`);
+}
+const [e, f] = Object.values(NODES).map((n) => n.node) as [string, string];
+console.log(`  full / empty: ${(total(wall, f) / total(wall, e)).toFixed(2)}x wall, ${(total(cpu, f) / total(cpu, e)).toFixed(2)}x CPU`);
