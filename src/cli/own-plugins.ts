@@ -7,7 +7,7 @@
 import { basename, dirname, join } from "node:path";
 import { setDelegateExec } from "../runtime/delegate.ts";
 import { defaultExec, type ExecOptions, type InProcessRunner, type PluginExec } from "../runtime/exec.ts";
-import { runPlugin, validatePlugin } from "../skel/run.ts";
+import { callPlugin, runPlugin, validateCall, validatePlugin } from "../skel/run.ts";
 import { hasPlugin, loadPlugin } from "../plugins/registry.ts";
 import { type FileStat, statPath } from "../sys/stat.ts";
 
@@ -50,6 +50,14 @@ function ownPluginRunner(pluginPath: string): InProcessRunner | undefined {
     validate: async (inv) => {
       const plugin = await loadPlugin(type);
       await validatePlugin(plugin.funcs, plugin.info, inv);
+    },
+    call: async (args) => {
+      const plugin = await loadPlugin(type);
+      return callPlugin(plugin.funcs, plugin.info, args);
+    },
+    validateCall: async (args) => {
+      const plugin = await loadPlugin(type);
+      await validateCall(plugin.funcs, plugin.info, args);
     },
   };
 }

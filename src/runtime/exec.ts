@@ -4,6 +4,7 @@
  * can hand in an in-process hook to run our own plugin types without a process.
  */
 import { join } from "node:path";
+import type { CmdArgs } from "../skel/cmd-args.ts";
 import type { Invocation, Outcome } from "../skel/run.ts";
 import { CniError, ErrorCode, errorMessage } from "../spec/error.ts";
 import type { VersionInfo } from "../spec/version.ts";
@@ -25,6 +26,8 @@ export interface PluginExec {
    * otherwise passes: a process plugin checks its own config when it runs.
    */
   validate?(pluginPath: string, stdin: Uint8Array, env: Record<string, string>): Promise<void>;
+  /** The runner of `pluginPath` when it is one of ours run in this process. */
+  inProcess?(pluginPath: string): InProcessRunner | undefined;
 }
 
 /** One of our plugins run in this process; the ExecOptions.inProcess hook returns it for paths it owns. */
@@ -33,6 +36,10 @@ export interface InProcessRunner {
   run(inv: Invocation): Promise<Outcome>;
   /** Throws what ADD would throw for this invocation, changing nothing. */
   validate(inv: Invocation): Promise<void>;
+  /** callPlugin (skel/run.ts): ADD or DEL on arguments the caller's skel has checked. */
+  call?(args: CmdArgs): Promise<unknown>;
+  /** validateCall (skel/run.ts): validate on arguments the caller's skel has checked. */
+  validateCall?(args: CmdArgs): Promise<void>;
 }
 
 /** Options of defaultExec. */
@@ -95,6 +102,7 @@ export function defaultExec(options: ExecOptions = {}): PluginExec {
     execPlugin: (pluginPath, stdin, env) => runPlugin(pluginPath, stdin, env, options),
     findInPath,
     decode: decodeVersionInfo,
+    inProcess: (pluginPath) => options.inProcess?.(pluginPath),
     validate: async (pluginPath, stdin, env) => {
       const runner = options.inProcess?.(pluginPath);
       if (runner) await inProcess(pluginPath, () => runner.validate({ env, stdin }));

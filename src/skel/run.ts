@@ -159,6 +159,31 @@ export async function validatePlugin(funcs: PluginFuncs, info: PluginInfo, inv: 
   await funcs.validate?.(args);
 }
 
+/**
+ * ADD or DEL of a plugin on arguments a caller's skel has already checked: a delegate
+ * run in-process with the caller's own stdin, environment and CNI_NETNS (IPAM), so the
+ * protocol's checks already passed for the same config. Only the handler runs, with no
+ * environment or stdin decoded again; ADD resolves to its result as the process would
+ * print it for the config's version (an object, not text), DEL to undefined.
+ */
+export async function callPlugin(funcs: PluginFuncs, info: PluginInfo, args: CmdArgs): Promise<unknown> {
+  requireSupported(args.conf.cniVersion, info.supportedVersions ?? ALL_VERSIONS);
+  if (args.command === "DEL") {
+    await funcs.del(args);
+    return undefined;
+  }
+  if (args.command !== "ADD") throw new Error(`Cannot call ${args.command} in-process: ADD and DEL only`);
+  const result = await funcs.add(args);
+  if (typeof result !== "object" || result === null) throw new Error("ADD handler returned no result");
+  return convertResult(result, args.conf.cniVersion);
+}
+
+/** validatePlugin on arguments a caller's skel has already checked (see callPlugin). */
+export async function validateCall(funcs: PluginFuncs, info: PluginInfo, args: CmdArgs): Promise<void> {
+  requireSupported(args.conf.cniVersion, info.supportedVersions ?? ALL_VERSIONS);
+  await funcs.validate?.(args);
+}
+
 /** `cni.dev/valid-attachments` of a GC config (SPEC 1.1 "GC"). */
 function validAttachments(conf: Record<string, unknown>): Attachment[] {
   const raw = conf["cni.dev/valid-attachments"];
