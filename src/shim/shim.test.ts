@@ -57,15 +57,24 @@ describe("cni-ts-shim VERSION", () => {
 });
 
 describe("cni-ts-shim running the binary", () => {
-  /** The shim copied beside a "cni-ts" that prints its environment; what that printed. */
-  function envSeen(env: Record<string, string>): string[] {
+  /** The shim copied beside a "cni-ts" that prints its environment and a digest of its stdin; what that printed. */
+  function envSeen(env: Record<string, string>, stdin = ""): string[] {
     const dir = mkdtempSync(join(tmp, "env-"));
     copyFileSync(shim, join(dir, "cni-ts-shim"));
-    writeFileSync(join(dir, "cni-ts"), "#!/bin/sh\nexec env\n", { mode: 0o755 });
+    writeFileSync(join(dir, "cni-ts"), "#!/bin/sh\nenv\necho STDIN=$(md5sum)\n", { mode: 0o755 });
     symlinkSync(join(dir, "cni-ts-shim"), join(dir, "tuning"));
-    const r = Bun.spawnSync([join(dir, "tuning")], { env: { CNI_TS_DAEMON_SOCKET: join(tmp, "none.sock"), ...env }, stdout: "pipe", stderr: "pipe" });
-    expect([r.exitCode, r.stderr.toString()]).toEqual([0, ""]);
-    return r.stdout.toString().split("\n");
+    const r = Bun.spawnSync([join(dir, "tuning")], {
+      env: { CNI_TS_DAEMON_SOCKET: join(tmp, "none.sock"), ...env },
+      stdin: new TextEncoder().encode(stdin),
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    // A dead daemon socket is reported on stderr; nothing else is.
+    expect([r.exitCode, r.stderr.toString().replace(/^tuning: cni-ts daemon unreachable, running in-process: .*: Connection refused\n$/, "")]).toEqual([0, ""]);
+    const lines = r.stdout.toString().split("\n");
+    // stdin reaches the binary whole, whether the shim read it or not.
+    expect(lines).toContain(`STDIN=${new Bun.CryptoHasher("md5").update(stdin).digest("hex")} -`);
+    return lines;
   }
 
   test("a plugin command runs without JavaScriptCore's JIT, unless the caller says otherwise; a run without a command keeps it", () => {
@@ -73,6 +82,22 @@ describe("cni-ts-shim running the binary", () => {
     expect(envSeen({ CNI_COMMAND: "DEL", CNI_TS_DAEMON: "off" })).toContain("BUN_JSC_useJIT=0");
     expect(envSeen({ CNI_COMMAND: "ADD", BUN_JSC_useJIT: "1" })).toContain("BUN_JSC_useJIT=1");
     expect(envSeen({}).some((l) => l.startsWith("BUN_JSC_useJIT="))).toBe(false);
+  });
+
+  test("a config of 16 KiB or more keeps the JIT (its work grows with it), with or without a daemon socket; the caller's setting still wins", () => {
+    const small = JSON.stringify({ cniVersion: "1.0.0", name: "n", type: "tuning", pad: "x".repeat(16384 - 60) });
+    const large = JSON.stringify({ cniVersion: "1.0.0", name: "n", type: "tuning", pad: "x".repeat(16384) });
+    expect(small.length).toBeLessThan(16384);
+    const jit = (l: string[]) => l.filter((x) => x.startsWith("BUN_JSC_useJIT="));
+    expect(jit(envSeen({ CNI_COMMAND: "ADD" }, small))).toEqual(["BUN_JSC_useJIT=0"]);
+    expect(jit(envSeen({ CNI_COMMAND: "ADD" }, large))).toEqual([]);
+    expect(jit(envSeen({ CNI_COMMAND: "DEL", CNI_TS_DAEMON: "off" }, large))).toEqual([]);
+    // A socket path that is there but dead: the shim read stdin for the daemon and falls back.
+    const dead = join(tmp, "dead.sock");
+    writeFileSync(dead, "");
+    expect(jit(envSeen({ CNI_COMMAND: "ADD", CNI_TS_DAEMON_SOCKET: dead }, large))).toEqual([]);
+    expect(jit(envSeen({ CNI_COMMAND: "ADD", CNI_TS_DAEMON_SOCKET: dead }, small))).toEqual(["BUN_JSC_useJIT=0"]);
+    expect(jit(envSeen({ CNI_COMMAND: "ADD", BUN_JSC_useJIT: "0" }, large))).toEqual(["BUN_JSC_useJIT=0"]);
   });
 
   test("the binary accepts it: a no-op tuning ADD through the shim answers as without it", () => {
