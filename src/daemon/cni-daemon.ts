@@ -7,7 +7,7 @@
  */
 import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
-import { DEFAULT_SOCKET } from "./hand-over.ts";
+import { DEFAULT_SOCKET } from "./protocol.ts";
 import { runCommand, wireCommandRunner } from "./run-command.ts";
 import { serveDaemon } from "./server.ts";
 import { WorkerPool } from "./worker-pool.ts";

@@ -358,6 +358,35 @@ export function read(fd: number, buf: Uint8Array, offset = 0): number {
   return check("read", sys().read(fd, buf, offset));
 }
 
+/**
+ * Reads `fd` to its end: `complete` is false when a non-blocking descriptor had nothing
+ * more yet (EAGAIN), with what was read so far. `sizeHint` (a regular file's size) sizes
+ * the buffer so a file is read in one go. Here rather than in a file of its own: every
+ * plugin process reads its stdin with it, and a module of its own would be one more for
+ * the process to load at start.
+ */
+export function readFd(fd: number, sizeHint = 0): { data: Uint8Array; complete: boolean } {
+  let buf = new Uint8Array(Math.max(64 * 1024, sizeHint + 1));
+  let len = 0;
+  for (;;) {
+    if (len === buf.length) {
+      const bigger = new Uint8Array(buf.length * 2);
+      bigger.set(buf);
+      buf = bigger;
+    }
+    let n: number;
+    try {
+      n = read(fd, buf, len);
+    } catch (e) {
+      if (e instanceof ErrnoError && e.errno === 4) continue; // EINTR
+      if (e instanceof ErrnoError && e.errno === 11) return { data: buf.subarray(0, len), complete: false }; // EAGAIN
+      throw e;
+    }
+    if (n === 0) return { data: buf.subarray(0, len), complete: true };
+    len += n;
+  }
+}
+
 /** write(2) of `buf` from byte `offset` on; the byte count written; throws ErrnoError. */
 export function write(fd: number, buf: Uint8Array, offset = 0): number {
   return check("write", sys().write(fd, buf, offset));

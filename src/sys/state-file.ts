@@ -24,12 +24,12 @@ import {
   fsync,
   mkdir,
   open,
+  readFd,
   rename,
   unlink,
   write,
 } from "./libc.ts";
 import { nodeFs } from "./node-fs.ts";
-import { readFd } from "./read-fd.ts";
 import { isRegularFile, statFd, statPath } from "./stat.ts";
 
 /** A state path that is a symlink or not the kind of file expected. */

@@ -2,9 +2,8 @@
  * A plugin's stdin (its config) read with read(2) through the libc binding the plugin
  * loads anyway: Bun.stdin's first read costs a process about 1 ms and 2 MB at start.
  */
-import { ErrnoError } from "./libc.ts";
-import { readFd } from "./read-fd.ts";
-import { statPath } from "./stat.ts";
+import { ErrnoError, readFd } from "./libc.ts";
+import { statFd } from "./stat.ts";
 
 const EBADF = 9;
 
@@ -25,7 +24,7 @@ export async function readStdin(): Promise<Uint8Array> {
 /** A regular file's size (a runtime's config file, the shim's memfd): read in one go; 0 for a pipe. */
 function sizeHint(): number {
   try {
-    return statPath("/proc/self/fd/0").size;
+    return statFd(0).size;
   } catch {
     return 0;
   }

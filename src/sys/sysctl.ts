@@ -6,10 +6,9 @@
  * 1.5 ms of CPU (a bridge ADD writes four of these and reads one); a failure is thrown
  * in node:fs's words, as it always was, by doing the same again through node:fs.
  */
-import { ErrnoError, O_RDONLY, O_WRONLY, close, open, write } from "./libc.ts";
+import { ErrnoError, O_RDONLY, O_WRONLY, close, open, readFd, write } from "./libc.ts";
 import type { NetNS } from "./netns.ts";
 import { nodeFs } from "./node-fs.ts";
-import { readFd } from "./read-fd.ts";
 
 /**
  * The /proc/sys path of a sysctl given as "net.ipv4.ip_forward" or "net/ipv4/ip_forward".
