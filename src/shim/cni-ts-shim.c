@@ -10,6 +10,9 @@
  * the same name, with stdin intact, so a node without the daemon behaves exactly as with
  * plain links.
  *
+ * The usual command (a plugin command, no daemon) is done by fast-path.c before the C
+ * library starts; main() below runs for everything else.
+ *
  * No dependencies beyond libc; built by the system compiler (npm run build).
  */
 #define _GNU_SOURCE
@@ -27,13 +30,11 @@
 #include <unistd.h>
 
 #include "cni-ts-shim-versions.h" /* VERSION_ANSWERS, generated into dist/ */
+#include "cni-ts-shim.h"
 
 extern char **environ;
 
-#define DEFAULT_SOCKET "/run/cni-ts/daemon.sock"
 #define DEFAULT_ACK_MS 30000 /* as hand-over.ts: a busy daemon is not a dead one */
-/* From this much stdin a plugin command keeps JavaScriptCore's JIT (see exec_binary). */
-#define JIT_INPUT_BYTES 16384
 
 /* A growable byte buffer; on allocation failure the shim falls back to the binary. */
 struct buf {
@@ -310,7 +311,10 @@ int main(int argc, char **argv) {
     int no_daemon = (mode && !strcmp(mode, "off")) || (stat(path, &sock) < 0 && errno == ENOENT);
     struct buf in = {0};
     if (read_all(0, &in) < 0) {
-        if (no_daemon) exec_binary(argv, 0);
+        if (no_daemon) {
+            setenv("CNI_TS_DAEMON", "off", 1);
+            exec_binary(argv, 0);
+        }
         fprintf(stderr, "%s: cni-ts-shim: reading stdin: %s\n", self_name, strerror(errno));
         return 1;
     }

@@ -100,6 +100,32 @@ describe("cni-ts-shim running the binary", () => {
     expect(jit(envSeen({ CNI_COMMAND: "ADD", BUN_JSC_useJIT: "0" }, large))).toEqual(["BUN_JSC_useJIT=0"]);
   });
 
+  test("a command without a daemon (fast-path.c, before the C library starts) answers as the binary does, stdin whole", () => {
+    const conf = JSON.stringify({ cniVersion: "1.0.0", name: "n", type: "tuning", prevResult: { cniVersion: "1.0.0" } });
+    for (const [stdin, env] of [
+      [conf, { CNI_COMMAND: "ADD", CNI_CONTAINERID: "c", CNI_NETNS: "/nonexistent", CNI_IFNAME: "eth0", CNI_PATH: "/nonexistent" }],
+      ["not a config", { CNI_COMMAND: "ADD", CNI_CONTAINERID: "c", CNI_NETNS: "/nonexistent", CNI_IFNAME: "eth0", CNI_PATH: "/x" }],
+      [conf, { CNI_COMMAND: "DEL", CNI_TS_DAEMON: "off", CNI_CONTAINERID: "c", CNI_IFNAME: "eth0", CNI_PATH: "/x" }],
+      [conf, { CNI_COMMAND: "ADD" }],
+    ] as const) {
+      const run = (target: string) => {
+        const dir = mkdtempSync(join(tmp, "fast-"));
+        symlinkSync(target, join(dir, "tuning"));
+        const r = Bun.spawnSync([join(dir, "tuning")], {
+          env: { CNI_TS_DAEMON_SOCKET: join(tmp, "none.sock"), BUN_JSC_useJIT: "0", ...env },
+          stdin: new TextEncoder().encode(stdin),
+          stdout: "pipe",
+          stderr: "pipe",
+        });
+        return [r.exitCode, r.stdout.toString()];
+      };
+      const direct = run(binary);
+      // ADD prints a result or an error; DEL nothing, with status 0.
+      expect(env.CNI_COMMAND === "ADD" ? direct[1] : direct).toEqual(env.CNI_COMMAND === "ADD" ? expect.stringContaining("cniVersion") : [0, ""]);
+      expect(run(shim)).toEqual(direct);
+    }
+  });
+
   test("the binary accepts it: a no-op tuning ADD through the shim answers as without it", () => {
     const conf = JSON.stringify({ cniVersion: "1.0.0", name: "n", type: "tuning", prevResult: { cniVersion: "1.0.0" } });
     const run = (env: Record<string, string>) =>
