@@ -5,7 +5,7 @@
  * Requests are synchronous: the kernel answers rtnetlink at once, and a receive timeout
  * bounds the wait when it does not.
  */
-import { ErrnoError, close, recv, sendto, setsockopt, socket } from "../sys/libc.ts";
+import { ErrnoError, close, recv, sendDetached, sendto, setsockopt, socket } from "../sys/libc.ts";
 import { NetNS } from "../sys/netns.ts";
 import { NetlinkError } from "./error.ts";
 import {
@@ -145,6 +145,16 @@ export class NetlinkHandle {
       }
     }
     if (first) throw first;
+  }
+
+  /**
+   * Sends a request with NLM_F_ACK from a detached thread (its own socket, this handle's
+   * namespace) and returns without its answer; false when that cannot be done here, and
+   * the caller sends it with `request`. The caller finds out from the kernel's state.
+   */
+  requestDetached(type: number, flags: number, body: Uint8Array): boolean {
+    if (this.#fd < 0) return false;
+    return sendDetached(this.#fd, encodeNlmsg({ type, flags: NLM_F_REQUEST | NLM_F_ACK | flags, seq: 1, pid: 0 }, body));
   }
 
   /** Closes the socket (idempotent). */

@@ -3,8 +3,10 @@ import { rootTest, withNetns, type TestNetns } from "../../test/helpers/netns.ts
 import { NetNS } from "../sys/netns.ts";
 import { NetlinkHandle } from "./handle.ts";
 import { NetlinkError } from "./error.ts";
-import { linkByName, linkFind } from "./link.ts";
-import { linkAdd, linkAddBody, linkDel } from "./link-add.ts";
+import { linkBody, linkByName, linkFind } from "./link.ts";
+import { RTM_DELLINK } from "./nl/rtnetlink-consts.ts";
+import { linkAdd, linkAddBody, linkDel, linkDelUnwaited } from "./link-add.ts";
+import { libcBackend } from "../sys/libc.ts";
 import { hex } from "../../test/helpers/hex.ts";
 import { tuntapAdd } from "../sys/tun.ts";
 
@@ -144,6 +146,45 @@ describe("linkAdd / linkDel", () => {
       expect(() => linkAdd(h, { kind: "vxlan", name: "v0", vni: 1, local: "300.1.1.1" })).toThrow(RangeError);
       expect(() => linkAdd(h, { kind: "veth", name: "v0", peer: { name: "a-very-long-peer-name" } })).toThrow(RangeError);
       expect(ns.ipJson("link", "show").length).toBe(1);
+    }),
+  );
+});
+
+describe("linkDelUnwaited", () => {
+  rootTest("a veth on a bridge: both ends, their addresses and the port are gone when it returns", () =>
+    withNetns(2, (host, pod) => {
+      host.exec(["ip", "link", "add", "br0", "type", "bridge"]);
+      using h = NetlinkHandle.atPath(host.path);
+      using ph = NetlinkHandle.atPath(pod.path);
+      using podNs = NetNS.open(pod.path);
+      for (let round = 0; round < 3; round++) {
+        linkAdd(h, { kind: "veth", name: "veth-h", up: true, peer: { name: "eth0", ns: podNs } });
+        host.exec(["ip", "link", "set", "veth-h", "master", "br0"]);
+        pod.exec(["ip", "addr", "add", "10.9.0.2/24", "dev", "eth0"]);
+        linkDelUnwaited(ph, linkByName(ph, "eth0").index);
+        expect(pod.exec(["ip", "link", "show", "eth0"], { allowFail: true })).toBe("");
+        expect(host.exec(["ip", "link", "show", "veth-h"], { allowFail: true })).toBe("");
+        expect(host.exec(["bridge", "link", "show"])).toBe("");
+        expect(pod.exec(["ip", "-4", "addr", "show"])).not.toContain("10.9.0.2");
+      }
+    }),
+  );
+
+  rootTest("a link the kernel will not delete fails as linkDel does", () =>
+    withNetns(1, (ns) => {
+      using h = NetlinkHandle.atPath(ns.path);
+      const lo = linkByName(h, "lo").index;
+      let plain = "";
+      try {
+        linkDel(h, lo);
+      } catch (e) {
+        plain = (e as Error).message;
+      }
+      expect(plain).not.toBe("");
+      expect(() => linkDelUnwaited(h, lo)).toThrow(plain);
+      expect(linkDelUnwaited(h, 999_999)).toBe(false);
+      // With the addon the request goes through a thread of its own; bun:ffi has none.
+      expect(h.requestDetached(RTM_DELLINK, 0, linkBody({ index: 999_999 }))).toBe(libcBackend() === "addon");
     }),
   );
 });

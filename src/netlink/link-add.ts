@@ -4,7 +4,7 @@ import type { NetlinkHandle } from "./handle.ts";
 import type { IpvlanFlag, IpvlanMode, LinkRef, MacvlanMode } from "./link-types.ts";
 import { IPVLAN_FLAGS, IPVLAN_MODES, MACVLAN_MODES } from "./_link-decode.ts";
 import { isNotFound } from "./error.ts";
-import { checkLinkName, linkBody, linkIndexOf, linkLabel } from "./link.ts";
+import { checkLinkName, linkBody, linkFind, linkIndexOf, linkLabel } from "./link.ts";
 import { parseMAC } from "./mac.ts";
 import { parseAddr } from "../spec/ip.ts";
 import { concat } from "./nl/_bytes.ts";
@@ -201,6 +201,31 @@ export function linkAddBody(h: NetlinkHandle, spec: LinkSpec): Uint8Array {
 export function linkDel(h: NetlinkHandle, link: LinkRef): void {
   const index = linkIndexOf(h, link);
   h.request(RTM_DELLINK, 0, linkBody({ index }), `delete ${linkLabel(link)}`);
+}
+
+/** How long linkDelUnwaited looks for the link to go before it deletes the link itself. */
+const UNWAITED_DEL_MS = 50;
+
+/**
+ * Deletes a link as linkDelIfExists does, but returns once the kernel has taken it out
+ * rather than once it has freed it. The kernel answers an RTM_DELLINK only after
+ * netdev_run_todo's rcu_barrier(), a whole RCU grace period (10-30 ms at HZ=250) after
+ * the device and its peer were unlisted, their addresses, routes and bridge ports
+ * removed and RTM_DELLINK sent to listeners (all within about 1 ms). A thread of its own
+ * sends the request and waits for that answer; this waits until the link is gone, then
+ * asks for the deletion once more, which serves as the fence (the kernel answers it,
+ * ENODEV, under the RTNL lock the first deletion did all its visible work under) and
+ * deletes the link itself when the thread did not (no threads here, or its request
+ * failed: the real error is then thrown). A process that exits meanwhile still waits
+ * for the thread; a daemon answers its caller sooner.
+ */
+export function linkDelUnwaited(h: NetlinkHandle, index: number): boolean {
+  if (h.requestDetached(RTM_DELLINK, 0, linkBody({ index }))) {
+    const until = performance.now() + UNWAITED_DEL_MS;
+    do Bun.sleepSync(1);
+    while (performance.now() < until && linkFind(h, index));
+  }
+  return linkDelIfExists(h, index);
 }
 
 /**

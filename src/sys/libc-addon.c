@@ -16,12 +16,16 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/netlink.h>
+#include <linux/sockios.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
@@ -370,6 +374,67 @@ FN(gettid) {
   return ret(env, syscall(SYS_gettid));
 }
 
+/* A netlink request that a thread of its own sends and waits for (send_detached). */
+struct detached {
+  int nsfd;
+  size_t len;
+  unsigned char msg[];
+};
+
+static void *detached_send(void *p) {
+  struct detached *d = p;
+  if (setns(d->nsfd, CLONE_NEWNET) == 0) {
+    int s = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+    if (s >= 0) {
+      struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
+      char ack[1024];
+      if (sendto(s, d->msg, d->len, 0, (struct sockaddr *)&kernel, sizeof kernel) >= 0) recv(s, ack, sizeof ack, 0);
+      close(s);
+    }
+  }
+  close(d->nsfd);
+  free(d);
+  return NULL;
+}
+
+/*
+ * sendDetached(fd, msg): the rtnetlink request msg sent by a new detached thread, from a
+ * socket of its own in the network namespace of socket fd; 0 once the thread runs (its
+ * outcome is not reported: the caller looks at the kernel's state), or -errno. For a
+ * request whose answer the kernel sends only after work nobody needs to wait for: an
+ * RTM_DELLINK is answered after netdev_run_todo's rcu_barrier (a whole RCU grace period,
+ * 10-30 ms here), long after the device was taken out.
+ */
+FN(send_detached) {
+  ARGS void *data;
+  size_t len;
+  bytes(&a, 1, &data, &len);
+  if (!data || !len) return einval(env);
+  int nsfd = ioctl((int)num(&a, 0), SIOCGSKNS);
+  if (nsfd < 0) return ret(env, -1);
+  struct detached *d = malloc(sizeof *d + len);
+  if (!d) {
+    close(nsfd);
+    return ret(env, (errno = ENOMEM, -1));
+  }
+  d->nsfd = nsfd;
+  d->len = len;
+  memcpy(d->msg, data, len);
+  pthread_attr_t attr;
+  pthread_t t;
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  pthread_attr_setstacksize(&attr, 64 * 1024);
+  int e = pthread_create(&t, &attr, detached_send, d);
+  pthread_attr_destroy(&attr);
+  if (e) {
+    close(nsfd);
+    free(d);
+    return ret(env, (errno = e, -1));
+  }
+  return ret(env, 0);
+}
+
 napi_value napi_register_module_v1(napi_env env, napi_value exports) {
   static const struct {
     const char *name;
@@ -379,7 +444,7 @@ napi_value napi_register_module_v1(napi_env env, napi_value exports) {
       {"socket", js_socket}, {"bind", js_bind},   {"setsockopt", js_setsockopt}, {"sendto", js_sendto}, {"recvfrom", js_recvfrom},
       {"flock", js_flock},   {"ioctl", js_ioctl}, {"ioctlBuf", js_ioctl_buf}, {"statx", js_statx},   {"read", js_read},
       {"write", js_write},   {"fsync", js_fsync}, {"rename", js_rename}, {"link", js_link}, {"unlink", js_unlink},   {"mkdir", js_mkdir},
-      {"gettid", js_gettid},  {"utf8", js_utf8},     {"writeText", js_write_text},
+      {"gettid", js_gettid},  {"utf8", js_utf8},     {"writeText", js_write_text}, {"sendDetached", js_send_detached},
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value f;

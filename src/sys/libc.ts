@@ -39,6 +39,8 @@ interface Backend {
   utf8(buf: Uint8Array): string | undefined;
   /** All of `text` written to `fd` as UTF-8, waiting while a non-blocking fd is full; undefined when this backend cannot. */
   writeText(fd: number, text: string): number | undefined;
+  /** A netlink request sent and waited for by a detached thread of its own, in `fd`'s namespace (the addon only). */
+  sendDetached?(fd: number, msg: Uint8Array): number;
 }
 
 let backend: Backend | undefined;
@@ -291,6 +293,16 @@ export function bind(fd: number, addr: Uint8Array): void {
 export function setsockopt(fd: number, level: number, name: number, value: number | Uint8Array): void {
   const buf = typeof value === "number" ? new Uint8Array(new Int32Array([value]).buffer) : value;
   check("setsockopt", sys().setsockopt(fd, level, name, buf));
+}
+
+/**
+ * Hands the rtnetlink request `msg` to a new detached thread that sends it from a socket of
+ * its own in the network namespace of socket `fd` and waits for the answer, which nobody
+ * reads. False when this backend has no threads (bun:ffi) or the thread could not start.
+ */
+export function sendDetached(fd: number, msg: Uint8Array): boolean {
+  const b = sys();
+  return b.sendDetached !== undefined && b.sendDetached(fd, msg) === 0;
 }
 
 /** sendto(2) with a raw destination sockaddr. */

@@ -11,7 +11,7 @@
 import type { NetlinkHandle } from "../../netlink/handle.ts";
 import { isExists } from "../../netlink/error.ts";
 import type { Link } from "../../netlink/link-types.ts";
-import { linkAdd, linkDel, linkDelIfExists } from "../../netlink/link-add.ts";
+import { linkAdd, linkDel, linkDelIfExists, linkDelUnwaited } from "../../netlink/link-add.ts";
 import { linkSetAlias } from "../../netlink/link-set.ts";
 import { IFF_UP, ipv6AcceptRa, linkByName, linkFind, linkList } from "../../netlink/link.ts";
 import { routeList } from "../../netlink/route.ts";
@@ -182,8 +182,8 @@ export function findPair(hostH: NetlinkHandle, pod: ContainerNS | undefined, own
 /** Deletes what findPair found; a link already gone is fine. */
 export function deletePair(hostH: NetlinkHandle, pod: ContainerNS | undefined, found: FoundPair, ifName: string): void {
   try {
-    // The pod end's peer goes with it (asking for it again would wait for the kernel to finish that deletion).
-    if (pod && found.podEnd) linkDelIfExists(pod.h, found.podEnd.index);
+    // The pod end's peer goes with it; the kernel's freeing of both is not waited for.
+    if (pod && found.podEnd) linkDelUnwaited(pod.h, found.podEnd.index);
     for (const v of found.strays) deleteUnlessGone(hostH, v.index);
   } catch (e) {
     throw failure(`failed to delete "${ifName}"`, e);
