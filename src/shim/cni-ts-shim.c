@@ -10,9 +10,6 @@
  * the same name, with stdin intact, so a node without the daemon behaves exactly as with
  * plain links.
  *
- * The usual command (a plugin command, no daemon) is done by fast-path.c before the C
- * library starts; main() below runs for everything else.
- *
  * No dependencies beyond libc; built by the system compiler (npm run build).
  */
 #define _GNU_SOURCE

@@ -1,4 +1,4 @@
-/* What cni-ts-shim.c and fast-path.c share. */
+/* cni-ts-shim's constants that tests read (src/daemon/hand-over.test.ts). */
 #ifndef CNI_TS_SHIM_H
 #define CNI_TS_SHIM_H
 
@@ -6,7 +6,5 @@
 #define DEFAULT_SOCKET "/run/cni-ts/daemon.sock"
 /* From this much stdin a plugin command keeps JavaScriptCore's JIT (see exec_binary). */
 #define JIT_INPUT_BYTES 16384
-/* AT_FDCWD, for the raw system calls of fast-path.c. */
-#define AT_FDCWD_ (-100)
 
 #endif

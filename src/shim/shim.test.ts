@@ -100,7 +100,7 @@ describe("cni-ts-shim running the binary", () => {
     expect(jit(envSeen({ CNI_COMMAND: "ADD", BUN_JSC_useJIT: "0" }, large))).toEqual(["BUN_JSC_useJIT=0"]);
   });
 
-  test("a command without a daemon (fast-path.c, before the C library starts) answers as the binary does, stdin whole", () => {
+  test("a command without a daemon answers as the binary does, stdin whole", () => {
     const conf = JSON.stringify({ cniVersion: "1.0.0", name: "n", type: "tuning", prevResult: { cniVersion: "1.0.0" } });
     for (const [stdin, env] of [
       [conf, { CNI_COMMAND: "ADD", CNI_CONTAINERID: "c", CNI_NETNS: "/nonexistent", CNI_IFNAME: "eth0", CNI_PATH: "/nonexistent" }],
