@@ -21,6 +21,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -422,10 +423,15 @@ FN(send_detached) {
   memcpy(d->msg, data, len);
   pthread_attr_t attr;
   pthread_t t;
+  sigset_t all, old;
   pthread_attr_init(&attr);
   pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
   pthread_attr_setstacksize(&attr, 64 * 1024);
+  /* The thread starts with every signal blocked: the process's signals stay with the runtime's threads. */
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
   int e = pthread_create(&t, &attr, detached_send, d);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
   pthread_attr_destroy(&attr);
   if (e) {
     close(nsfd);
