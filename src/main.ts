@@ -36,11 +36,7 @@ async function main(): Promise<void> {
   // `cni-ts plugin TYPE` runs a plugin without a link, for development and tests.
   if (!hasPlugin(name) && process.argv[2] === "plugin" && process.argv[3]) [name, argsAt] = [process.argv[3], 4];
   // `dhcp daemon ...` is the dhcp plugin's daemon, as with the reference binary.
-  if (name === "dhcp" && process.argv[argsAt] === "daemon") {
-    normalJit();
-    const { runDaemon } = await import("./plugins/dhcp/daemon.ts");
-    process.exit(await runDaemon(process.argv.slice(argsAt + 1)));
-  }
+  if (name === "dhcp" && process.argv[argsAt] === "daemon") return dhcpDaemon(argsAt + 1);
   if (hasPlugin(name)) {
     if (process.env.CNI_COMMAND === "VERSION") {
       // Runtimes probe VERSION often; the registry knows each plugin's versions
@@ -62,6 +58,24 @@ async function main(): Promise<void> {
     await pluginMain(plugin.funcs, plugin.info, stdin);
     return;
   }
+  return cli();
+}
+
+/*
+ * The daemon and CLI starts are functions of their own: a plugin process pays for a
+ * function's whole bytecode at its first call (JavaScriptCore links all of it before
+ * running it), so main() holds only what a plugin run executes.
+ */
+
+/** `dhcp daemon ...`, its arguments from argv[from] on. */
+async function dhcpDaemon(from: number): Promise<void> {
+  normalJit();
+  const { runDaemon } = await import("./plugins/dhcp/daemon.ts");
+  process.exit(await runDaemon(process.argv.slice(from)));
+}
+
+/** The CLI (`cni-ts install`, `cni-ts run`, ...). */
+async function cli(): Promise<void> {
   normalJit();
   const [{ runCli }, { wireOwnPlugins }] = await Promise.all([import("./cli/cli.ts"), import("./cli/own-plugins.ts")]);
   wireOwnPlugins();

@@ -42,17 +42,31 @@ export async function runPlugin(funcs: PluginFuncs, info: PluginInfo, inv: Invoc
     const stdout = await dispatch(funcs, info, supported, inv, state);
     return { exitCode: 0, stdout, stderr: state.stderr };
   } catch (e) {
-    let err: CniError;
-    if (e instanceof CniError) err = e;
-    else {
-      // Anything but a CniError is a bug or an unplanned failure: the runtime gets
-      // code 999 with the message, the log gets the whole story.
-      state.stderr += `${info.about.split("\n")[0] || "plugin"}: unexpected error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`;
-      err = new CniError(ErrorCode.Internal, errorMessage(e), { cause: e });
-    }
-    if (!err.cniVersion) err.cniVersion = state.fromConfig ? state.version : (readableVersion(inv.stdin, supported) ?? state.version);
-    return { exitCode: 1, stdout: marshalIndent(err), stderr: state.stderr };
+    return failed(e, info, supported, inv, state);
   }
+}
+
+/**
+ * The outcome of an invocation that threw `e`. A function of its own: a plugin process
+ * pays for a function's whole bytecode at its first call, and most runs succeed.
+ */
+function failed(
+  e: unknown,
+  info: PluginInfo,
+  supported: readonly string[],
+  inv: Invocation,
+  state: { stderr: string; version: string; fromConfig: boolean },
+): Outcome {
+  let err: CniError;
+  if (e instanceof CniError) err = e;
+  else {
+    // Anything but a CniError is a bug or an unplanned failure: the runtime gets
+    // code 999 with the message, the log gets the whole story.
+    state.stderr += `${info.about.split("\n")[0] || "plugin"}: unexpected error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`;
+    err = new CniError(ErrorCode.Internal, errorMessage(e), { cause: e });
+  }
+  if (!err.cniVersion) err.cniVersion = state.fromConfig ? state.version : (readableVersion(inv.stdin, supported) ?? state.version);
+  return { exitCode: 1, stdout: marshalIndent(err), stderr: state.stderr };
 }
 
 async function dispatch(

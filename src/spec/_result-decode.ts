@@ -83,10 +83,19 @@ function strings(what: string, v: unknown): string[] | undefined {
   return out.length ? out : undefined;
 }
 
-/** Drops keys whose value is undefined, keeping the order of the rest. */
+/**
+ * `o` without its keys whose value is undefined, the rest in order: a copy (callers pass
+ * a fresh literal), not `delete`, which turns the object into a slower dictionary, and an
+ * index loop, not for-of, whose iterator a plugin process runs in the interpreter.
+ */
 export function compact<T extends object>(o: T): T {
-  for (const k of Object.keys(o) as (keyof T)[]) if (o[k] === undefined) delete o[k];
-  return o;
+  const out = {} as T;
+  const keys = Object.keys(o) as (keyof T)[];
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i]!;
+    if (o[k] !== undefined) out[k] = o[k];
+  }
+  return out;
 }
 
 /** The `dns` object (types.DNS); always present, maybe empty, as Go prints it. */

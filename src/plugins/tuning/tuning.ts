@@ -9,7 +9,7 @@ import type { Attachment, Result } from "../../spec/types.ts";
 import { decodeUtf8 } from "../../sys/libc.ts";
 import { NetNS } from "../../sys/netns.ts";
 import { failure, invalidConfig } from "../_shared/errors.ts";
-import { loadNetConf, setsLink } from "./_conf.ts";
+import { loadNetConf, setsLink, type TuningConf } from "./_conf.ts";
 import { duplicateSysctlKeys } from "./_dup-keys.ts";
 
 /** The netlink, sysctl and backup code (_tune.ts), loaded by the commands that use it. */
@@ -34,6 +34,15 @@ async function cmdAdd(args: CmdArgs): Promise<Result> {
   // written (a backup of nothing restores nothing, and DEL without one succeeds); that
   // CNI_NETNS is a network namespace the skel has checked already.
   if (!setsLink(conf) && Object.keys(conf.sysctl).length === 0) return prev;
+  return tuneLink(args, conf, prev);
+}
+
+/**
+ * cmdAdd's changes, a function of its own: a plugin process pays for a function's whole
+ * bytecode at its first call (the `using` block's disposal code is most of it), so an ADD
+ * with nothing to tune does not pay for this part.
+ */
+async function tuneLink(args: CmdArgs, conf: TuningConf, prev: Result): Promise<Result> {
   const { tune } = await work();
   {
     using ns = NetNS.open(args.netns);
