@@ -89,19 +89,21 @@ export function checkAllowlist(keys: string[], patterns: RegExp[] | undefined): 
   }
 }
 
+/** Adds the sysctls of `v` (a config's or args.cni's "sysctl", at `where`) to `into`; code 7 unless it maps names to strings. */
+function mergeSysctls(into: Record<string, string>, v: unknown, where: string): void {
+  if (v === undefined || v === null) return;
+  if (typeof v !== "object" || Array.isArray(v) || Object.values(v).some((x) => typeof x !== "string"))
+    throw invalidConfig(`Invalid "${where}": must map names to strings`);
+  Object.assign(into, v);
+}
+
 /** Reads and checks the whole config: later sources win, as in the reference (CNI_ARGS, runtimeConfig, args.cni). */
 export function loadNetConf(args: CmdArgs): TuningConf {
   const conf = args.conf;
   const sysctl: Record<string, string> = {};
-  const merge = (v: unknown, where: string) => {
-    if (v === undefined || v === null) return;
-    if (typeof v !== "object" || Array.isArray(v) || Object.values(v).some((x) => typeof x !== "string"))
-      throw invalidConfig(`Invalid "${where}": must map names to strings`);
-    Object.assign(sysctl, v);
-  };
-  merge(conf.sysctl, "sysctl");
+  mergeSysctls(sysctl, conf.sysctl, "sysctl");
   const a = ((conf.args as { cni?: Record<string, unknown> } | undefined)?.cni ?? {}) as Record<string, unknown>;
-  merge(a.sysctl, "args.cni.sysctl");
+  mergeSysctls(sysctl, a.sysctl, "args.cni.sysctl");
   let mac = typeof conf.mac === "string" && conf.mac ? conf.mac : undefined;
   const envMac = loadArgs(args.args, ["MAC"] as const).MAC;
   if (envMac) mac = envMac;
@@ -123,14 +125,11 @@ export function loadNetConf(args: CmdArgs): TuningConf {
   const txQLen = optInt(a.txQLen, "args.cni.txQLen", 0, 2 ** 31 - 1) ?? optInt(conf.txQLen, "txQLen", 0, 2 ** 31 - 1);
   const allmulti = optBool(a.allmulti, "args.cni.allmulti") ?? optBool(conf.allmulti, "allmulti");
   const dataDir = typeof conf.dataDir === "string" && conf.dataDir ? conf.dataDir : DEFAULT_DATA_DIR;
-  return {
-    ...conf,
-    dataDir,
-    sysctl,
-    promisc,
-    mtu,
-    ...(mac ? { mac: mac.toLowerCase() } : {}),
-    ...(txQLen !== undefined ? { txQLen } : {}),
-    ...(allmulti !== undefined ? { allmulti } : {}),
-  };
+  // Set one by one, not spread from conditional literals: each spread is a call the
+  // interpreter runs; the keys come out in the same order.
+  const out: TuningConf = { ...conf, dataDir, sysctl, promisc, mtu };
+  if (mac) out.mac = mac.toLowerCase();
+  if (txQLen !== undefined) out.txQLen = txQLen;
+  if (allmulti !== undefined) out.allmulti = allmulti;
+  return out;
 }
