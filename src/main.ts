@@ -9,6 +9,7 @@
 import { handOver } from "./daemon/hand-over.ts";
 import { hasPlugin, loadPlugin, versionAnswer } from "./plugins/registry.ts";
 import { setEntryExec } from "./runtime/entry-exec.ts";
+import { detachedSendsAsProcess } from "./sys/libc.ts";
 import { pluginMain } from "./skel/plugin-main.ts";
 
 /**
@@ -55,6 +56,8 @@ async function main(): Promise<void> {
     // binary; the exec that does it is made at the first delegation, so a plugin that
     // delegates nothing (tuning, loopback) never loads it.
     setEntryExec(() => (require("./cli/own-plugins.ts") as typeof import("./cli/own-plugins.ts")).ownExec());
+    // One command, then exit: a veth's deletion is not waited for by the exit either.
+    detachedSendsAsProcess();
     await pluginMain(plugin.funcs, plugin.info, stdin);
     return;
   }

@@ -29,6 +29,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -398,13 +399,102 @@ static void *detached_send(void *p) {
   return NULL;
 }
 
+#if defined(__x86_64__) || defined(__aarch64__)
 /*
- * sendDetached(fd, msg): the rtnetlink request msg sent by a new detached thread, from a
- * socket of its own in the network namespace of socket fd; 0 once the thread runs (its
- * outcome is not reported: the caller looks at the kernel's state), or -errno. For a
- * request whose answer the kernel sends only after work nobody needs to wait for: an
- * RTM_DELLINK is answered after netdev_run_todo's rcu_barrier (a whole RCU grace period,
- * 10-30 ms here), long after the device was taken out.
+ * A system call without the C library: the task clone_send starts shares this process's
+ * memory and thread pointer, so it must not write errno (the caller's thread's) or take
+ * any libc lock; it calls only this.
+ */
+static long raw_syscall(long n, long a, long b, long c, long d, long e, long f) {
+#if defined(__x86_64__)
+  register long r10 __asm__("r10") = d, r8 __asm__("r8") = e, r9 __asm__("r9") = f;
+  long rc;
+  __asm__ volatile("syscall" : "=a"(rc) : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9) : "rcx", "r11", "memory");
+  return rc;
+#else
+  register long x8 __asm__("x8") = n, x0 __asm__("x0") = a, x1 __asm__("x1") = b, x2 __asm__("x2") = c,
+                    x3 __asm__("x3") = d, x4 __asm__("x4") = e, x5 __asm__("x5") = f;
+  __asm__ volatile("svc 0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2), "r"(x3), "r"(x4), "r"(x5) : "memory");
+  return x0;
+#endif
+}
+
+/*
+ * The body of the task clone_send starts: enter the namespace, drop the whole copy of
+ * the descriptor table it was given (the runtime waits for EOF on the plugin's stdout,
+ * and a copy held here would keep it open), then send, wait for the answer, and return
+ * (glibc's clone() ends the task with exit(2)).
+ */
+static int clone_body(void *p) {
+  struct detached *d = p;
+  static const struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
+  char ack[1024];
+  long ok = raw_syscall(SYS_setns, d->nsfd, CLONE_NEWNET, 0, 0, 0, 0) == 0;
+  raw_syscall(SYS_close_range, 0, ~0U, 0, 0, 0, 0);
+  if (ok) {
+    long s = raw_syscall(SYS_socket, AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE, 0, 0, 0);
+    if (s >= 0 && raw_syscall(SYS_sendto, s, (long)d->msg, (long)d->len, 0, (long)&kernel, sizeof kernel) >= 0)
+      raw_syscall(SYS_recvfrom, s, (long)ack, sizeof ack, 0, 0, 0);
+  }
+  return 0;
+}
+
+/* Stack and request of one clone_send task; never freed (see clone_send). */
+#define CLONE_AREA (32 * 1024)
+
+/*
+ * The request sent by a new task that is not a thread of this process: it shares the
+ * memory (no page tables copied, unlike fork) but has a descriptor table and signal
+ * handlers of its own, and no exit signal, so nobody is told when it ends. A process's
+ * exit waits for all its threads, and a thread waiting for an RTM_DELLINK's answer
+ * holds the exit (and the descriptor table with the plugin's stdout) until the kernel
+ * answers; this task does not. It stays a zombie of this process until the process
+ * exits, then is the reaper's (init or a subreaper), which reaps it when it ends: for
+ * short-lived processes only (a daemon takes the thread). Its area (stack and request)
+ * is mapped here and never unmapped: the process does not outlive it by much, and the
+ * task may still read it after the process has gone.
+ */
+static int clone_send(int nsfd, const void *data, size_t len) {
+  /* close_range(2) (Linux 5.9) is what keeps the descriptors out of the task: without it, a thread. */
+  static int has_close_range = -1;
+  if (has_close_range < 0) has_close_range = raw_syscall(SYS_close_range, ~0U, ~0U, 0, 0, 0, 0) == 0;
+  if (!has_close_range || len > CLONE_AREA / 2) return -ENOSYS;
+  unsigned char *area = mmap(NULL, CLONE_AREA, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (area == MAP_FAILED) return -errno;
+  struct detached *d = (struct detached *)area;
+  d->nsfd = nsfd;
+  d->len = len;
+  memcpy(d->msg, data, len);
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  int pid = clone(clone_body, area + CLONE_AREA, CLONE_VM, d);
+  int e = errno;
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  if (pid < 0) {
+    munmap(area, CLONE_AREA);
+    return -e;
+  }
+  /* The task has its own copy of nsfd. */
+  close(nsfd);
+  return 0;
+}
+#else
+static int clone_send(int nsfd, const void *data, size_t len) {
+  (void)nsfd, (void)data, (void)len;
+  return -ENOSYS;
+}
+#endif
+
+/*
+ * sendDetached(fd, msg, asProcess): the rtnetlink request msg sent by a new detached
+ * thread, from a socket of its own in the network namespace of socket fd; 0 once it
+ * runs (its outcome is not reported: the caller looks at the kernel's state), or -errno.
+ * For a request whose answer the kernel sends only after work nobody needs to wait for:
+ * an RTM_DELLINK is answered after netdev_run_todo's rcu_barrier (a whole RCU grace
+ * period, 10-30 ms here), long after the device was taken out. With asProcess (a
+ * short-lived plugin process) the sender is a task of its own instead (clone_send), so
+ * the process's exit does not wait for it; a thread when that cannot be done here.
  */
 FN(send_detached) {
   ARGS void *data;
@@ -413,6 +503,7 @@ FN(send_detached) {
   if (!data || !len) return einval(env);
   int nsfd = ioctl((int)num(&a, 0), SIOCGSKNS);
   if (nsfd < 0) return ret(env, -1);
+  if (num(&a, 2) && clone_send(nsfd, data, len) == 0) return ret(env, 0);
   struct detached *d = malloc(sizeof *d + len);
   if (!d) {
     close(nsfd);

@@ -39,8 +39,8 @@ interface Backend {
   utf8(buf: Uint8Array): string | undefined;
   /** All of `text` written to `fd` as UTF-8, waiting while a non-blocking fd is full; undefined when this backend cannot. */
   writeText(fd: number, text: string): number | undefined;
-  /** A netlink request sent and waited for by a detached thread of its own, in `fd`'s namespace (the addon only). */
-  sendDetached?(fd: number, msg: Uint8Array): number;
+  /** A netlink request sent and waited for by a detached thread (or, asProcess 1, a task) of its own, in `fd`'s namespace (the addon only). */
+  sendDetached?(fd: number, msg: Uint8Array, asProcess: number): number;
 }
 
 let backend: Backend | undefined;
@@ -295,14 +295,27 @@ export function setsockopt(fd: number, level: number, name: number, value: numbe
   check("setsockopt", sys().setsockopt(fd, level, name, buf));
 }
 
+let detachAsProcess = 0;
+
 /**
- * Hands the rtnetlink request `msg` to a new detached thread that sends it from a socket of
- * its own in the network namespace of socket `fd` and waits for the answer, which nobody
- * reads. False when this backend has no threads (bun:ffi) or the thread could not start.
+ * Marks this process as a short-lived plugin process: sendDetached then starts its sender
+ * as a task that is not one of the process's threads, so the process's exit (and the EOF
+ * on its stdout that the runtime waits for) does not wait for the kernel's answer. Not for
+ * a long-lived process: each such task stays its zombie until the process exits.
+ */
+export function detachedSendsAsProcess(): void {
+  detachAsProcess = 1;
+}
+
+/**
+ * Hands the rtnetlink request `msg` to a new detached thread (a task of its own after
+ * detachedSendsAsProcess) that sends it from a socket of its own in the network namespace
+ * of socket `fd` and waits for the answer, which nobody reads. False when this backend has
+ * no threads (bun:ffi) or the sender could not start.
  */
 export function sendDetached(fd: number, msg: Uint8Array): boolean {
   const b = sys();
-  return b.sendDetached !== undefined && b.sendDetached(fd, msg) === 0;
+  return b.sendDetached !== undefined && b.sendDetached(fd, msg, detachAsProcess) === 0;
 }
 
 /** sendto(2) with a raw destination sockaddr. */
