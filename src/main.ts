@@ -56,8 +56,10 @@ async function main(): Promise<void> {
     // binary; the exec that does it is made at the first delegation, so a plugin that
     // delegates nothing (tuning, loopback) never loads it.
     setEntryExec(() => (require("./cli/own-plugins.ts") as typeof import("./cli/own-plugins.ts")).ownExec());
-    // One command, then exit: a veth's deletion is not waited for by the exit either.
-    detachedSendsAsProcess();
+    // One command, then exit: a veth's deletion is not waited for by the exit either. Not
+    // when the parent is its PID namespace's init (a runtime as a container's first
+    // process): the sender would be its orphan, and such a parent may never reap it.
+    if (process.ppid !== 1) detachedSendsAsProcess();
     await pluginMain(plugin.funcs, plugin.info, stdin);
     return;
   }
