@@ -2,7 +2,6 @@
  * The tuning config: the reference's fields, merged from the config, CNI_ARGS,
  * runtimeConfig and args.cni (later sources win), all checked before anything changes.
  */
-import { parseMAC } from "../../netlink/mac.ts";
 import type { CmdArgs } from "../../skel/cmd-args.ts";
 import { loadArgs } from "../../spec/args.ts";
 import { getFold } from "../../spec/capabilities.ts";
@@ -13,10 +12,11 @@ import { pathExists } from "../../sys/stat.ts";
 /*
  * Each module of a chunk outside the entry's costs a plugin process about 0.09 ms of CPU to
  * load (measured: a no-op ADD with five fewer, 0.957x). So the code 7 error is made here
- * instead of taken from _shared/errors (a chunk of its own), and node:fs is required where
- * an allow-list file is read (sys/node-fs.ts is another). A lazy require() of the spec
- * helpers below would be two modules when used, and moves spec/error.ts out of the entry's
- * chunk (a module more for every process): they stay imported.
+ * instead of taken from _shared/errors (a chunk of its own), and node:fs and netlink/mac
+ * are required where an allow-list file is read or a MAC is given (sys/node-fs.ts and
+ * netlink/mac.ts are chunks of their own too). spec/args and spec/capabilities are in the
+ * entry's chunk (skel/run.ts says why); a lazy require() of those would move spec/error.ts
+ * out of it, a module more for every process.
  */
 
 /** A code 7 error, as _shared/errors' invalidConfig: the network config is invalid. */
@@ -125,6 +125,7 @@ export function loadNetConf(args: CmdArgs): TuningConf {
   if (typeof rcMac === "string" && rcMac) mac = rcMac;
   if (typeof a.mac === "string" && a.mac) mac = a.mac;
   if (mac) {
+    const { parseMAC } = require("../../netlink/mac.ts") as typeof import("../../netlink/mac.ts");
     try {
       parseMAC(mac);
     } catch {
