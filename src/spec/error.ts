@@ -64,3 +64,17 @@ export class CniError extends Error {
 export function errorMessage(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
+
+/**
+ * A code 999 error "<msg>: <cause>" (or just msg), keeping the cause: a plugin's expected
+ * failure, reported with its text and without a stack on stderr.
+ */
+export function failure(msg: string, cause?: unknown): CniError {
+  if (cause instanceof CniError && cause.message === msg) return cause;
+  return new CniError(ErrorCode.Internal, cause === undefined ? msg : `${msg}: ${errorMessage(cause)}`, { cause });
+}
+
+/** A code 7 error: the network config is invalid. */
+export function invalidConfig(msg: string): CniError {
+  return new CniError(ErrorCode.InvalidNetworkConfig, msg);
+}

@@ -11,7 +11,7 @@ import { routeList } from "../../netlink/route.ts";
 import type { CmdArgs } from "../../skel/cmd-args.ts";
 import { familyOfText, networkOfCIDR, normalizeIP, sameCIDR } from "../../spec/ip.ts";
 import type { IPAMConfig, IPConfig, Interface, Result, Route } from "../../spec/types.ts";
-import { failure } from "./errors.ts";
+import { failure } from "../../spec/error.ts";
 import { ipamIfAny } from "./ipam-exec.ts";
 import { type ContainerNS, openContainerNS } from "./netns-open.ts";
 

@@ -6,10 +6,9 @@
 import type { CmdArgs } from "../../skel/cmd-args.ts";
 import { loadArgs } from "../../spec/args.ts";
 import { parseBoolField } from "../../spec/conf.ts";
-import { errorMessage } from "../../spec/error.ts";
+import { errorMessage, invalidConfig } from "../../spec/error.ts";
 import type { DNS, IPAMConfig, NetConf } from "../../spec/types.ts";
 import { validateInterfaceName, validatePluginType } from "../../spec/validate.ts";
-import { invalidConfig } from "./errors.ts";
 
 /** A string field; "" when absent or null. */
 export function stringField(conf: Record<string, unknown>, field: string): string {

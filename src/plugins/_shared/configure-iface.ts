@@ -13,7 +13,7 @@ import { routeAddEcmp, type RouteSpec } from "../../netlink/route.ts";
 import type { Result } from "../../spec/types.ts";
 import type { NetNS } from "../../sys/netns.ts";
 import { sysctlGet, sysctlSet } from "../../sys/sysctl.ts";
-import { failure } from "./errors.ts";
+import { failure } from "../../spec/error.ts";
 import { familyOfText, networkOfCIDR } from "../../spec/ip.ts";
 
 /** The reference's settle timeout for IPv6 DAD. */

@@ -3,7 +3,7 @@ import type { NetlinkHandle } from "../../netlink/handle.ts";
 import { netconfForwarding } from "../../netlink/netconf.ts";
 import type { IPConfig } from "../../spec/types.ts";
 import { sysctlGet, sysctlSet } from "../../sys/sysctl.ts";
-import { failure } from "./errors.ts";
+import { failure } from "../../spec/error.ts";
 import { familyOfText } from "../../spec/ip.ts";
 
 /** Whether the family forwards: asked by netlink (`h`, the node's), /proc/sys when the kernel does not say. */

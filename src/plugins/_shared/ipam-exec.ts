@@ -6,7 +6,7 @@
 import { delegateAdd, delegateCommand, delegateValidate } from "../../runtime/delegate.ts";
 import type { CmdArgs } from "../../skel/cmd-args.ts";
 import type { IPAMConfig, IPConfig, Result } from "../../spec/types.ts";
-import { failure } from "./errors.ts";
+import { failure } from "../../spec/error.ts";
 import type { Rollback } from "./rollback.ts";
 
 /** Runs ADD of the IPAM plugin `type`; its result in the 1.x shape. */

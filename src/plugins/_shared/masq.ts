@@ -8,9 +8,8 @@ import { gcIPMasqForNetwork, type MasqOwner, setupIPMasqForNetworks, teardownIPM
 import { withLateNetfilterCloses } from "../../netfilter/iptables-nft.ts";
 import { nftAvailable } from "../../netfilter/nft.ts";
 import type { CmdArgs } from "../../skel/cmd-args.ts";
-import { CniError, ErrorCode } from "../../spec/error.ts";
+import { CniError, ErrorCode, failure, invalidConfig } from "../../spec/error.ts";
 import type { Attachment, NetConf } from "../../spec/types.ts";
-import { failure, invalidConfig } from "./errors.ts";
 import { stringField } from "./conf-fields.ts";
 
 export type MasqBackend = "iptables" | "nftables";

@@ -1,7 +1,7 @@
 /** Opening the container's namespace from a plugin: errors as CNI errors, "gone" told apart for DEL. */
 import { NetlinkHandle } from "../../netlink/handle.ts";
 import { NetNS, NetNSError } from "../../sys/netns.ts";
-import { failure } from "./errors.ts";
+import { failure } from "../../spec/error.ts";
 
 /** The container's namespace and a netlink handle in it; close both with close(). */
 export interface ContainerNS {

@@ -19,7 +19,7 @@ import { RT_SCOPE_HOST } from "../../netlink/route.ts";
 import type { Result } from "../../spec/types.ts";
 import type { NetNS } from "../../sys/netns.ts";
 import { sysctlWrite } from "../../sys/sysctl.ts";
-import { failure } from "./errors.ts";
+import { failure } from "../../spec/error.ts";
 import type { ContainerNS } from "./netns-open.ts";
 import { ipOfCIDR } from "../../spec/ip.ts";
 

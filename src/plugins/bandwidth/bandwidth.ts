@@ -16,7 +16,7 @@ import type { CmdArgs, PluginInfo } from "../../skel/cmd-args.ts";
 import { getFold } from "../../spec/capabilities.ts";
 import type { Interface, NetConf, Result } from "../../spec/types.ts";
 import { NetNS } from "../../sys/netns.ts";
-import { failure, invalidConfig } from "../_shared/errors.ts";
+import { failure, invalidConfig } from "../../spec/error.ts";
 import { tbfParams } from "./_tbf.ts";
 
 /** Rates in bits per second, bursts in bits; 0 is no limit (CONVENTIONS.md "bandwidth"). */

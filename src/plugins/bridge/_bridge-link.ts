@@ -8,8 +8,7 @@ import { linkSetMac, linkSetPromisc } from "../../netlink/link-set.ts";
 import { ipv6AcceptRa, isPromisc, isUp, linkFind, linkSetUp } from "../../netlink/link.ts";
 import { cidrOf, familyOfText, netContains } from "../../spec/ip.ts";
 import { sysctlWrite } from "../../sys/sysctl.ts";
-import { errorMessage } from "../../spec/error.ts";
-import { failure } from "../_shared/errors.ts";
+import { errorMessage, failure } from "../../spec/error.ts";
 import { noVlanFiltering, requireVlanFiltering, type VlanConf, vlansNeeded } from "./_vlan.ts";
 
 const ZERO_MAC = "00:00:00:00:00:00";

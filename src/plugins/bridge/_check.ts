@@ -8,7 +8,7 @@ import type { Link } from "../../netlink/link-types.ts";
 import { isPromisc, linkFind } from "../../netlink/link.ts";
 import type { CmdArgs } from "../../skel/cmd-args.ts";
 import type { Interface, Result } from "../../spec/types.ts";
-import { failure } from "../_shared/errors.ts";
+import { failure } from "../../spec/error.ts";
 import type { BridgeConf } from "./_conf.ts";
 
 const sameMac = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();

@@ -2,12 +2,11 @@
 import type { CmdArgs } from "../../skel/cmd-args.ts";
 import { loadArgs } from "../../spec/args.ts";
 import { getFold } from "../../spec/capabilities.ts";
-import { CniError, ErrorCode } from "../../spec/error.ts";
+import { CniError, ErrorCode, invalidConfig } from "../../spec/error.ts";
 import type { IPAMConfig, NetConf } from "../../spec/types.ts";
 import { checkLinkName } from "../../netlink/link.ts";
 import { parseMAC } from "../../netlink/mac.ts";
 import { boolField, checkDNS, intField, ipamOf, stringField } from "../_shared/conf-fields.ts";
-import { invalidConfig } from "../_shared/errors.ts";
 import { type MasqBackend, masqBackendOf } from "../_shared/masq.ts";
 import { nftAvailable } from "../../netfilter/nft.ts";
 import { loadVlanConf, type VlanConf } from "./_vlan.ts";

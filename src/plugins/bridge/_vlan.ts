@@ -13,9 +13,8 @@ import type { Link } from "../../netlink/link-types.ts";
 import { linkAdd } from "../../netlink/link-add.ts";
 import { linkSetMaster } from "../../netlink/link-set.ts";
 import { checkLinkName, linkByName, linkFind, linkSetUp } from "../../netlink/link.ts";
-import { CniError, ErrorCode } from "../../spec/error.ts";
+import { CniError, ErrorCode, failure, invalidConfig } from "../../spec/error.ts";
 import { boolField } from "../_shared/conf-fields.ts";
-import { failure, invalidConfig } from "../_shared/errors.ts";
 import { deleteQuietly, randomVethName } from "../_shared/veth.ts";
 
 /** The VLAN fields, read and checked. */

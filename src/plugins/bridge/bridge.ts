@@ -15,7 +15,7 @@ import { sysctlWrite } from "../../sys/sysctl.ts";
 import { checkPodL3, openForCheck } from "../_shared/check-result.ts";
 import { dnsSet } from "../_shared/conf-fields.ts";
 import { configureIface } from "../_shared/configure-iface.ts";
-import { failure } from "../_shared/errors.ts";
+import { failure } from "../../spec/error.ts";
 import { ipamAddFor, ipamIfAny, ipamValidate } from "../_shared/ipam-exec.ts";
 import { type ContainerNS, openContainerNS, openContainerNSIfAny } from "../_shared/netns-open.ts";
 import { enableForward } from "../_shared/forward.ts";

@@ -10,7 +10,7 @@ import type { IPAMConfig, NetConf, Result } from "../../spec/types.ts";
 import { checkContainerLink, checkInterfaceIPs, containerIface, openForCheck } from "../_shared/check-result.ts";
 import { checkDNS, ipamOf } from "../_shared/conf-fields.ts";
 import { configureIface } from "../_shared/configure-iface.ts";
-import { failure, invalidConfig } from "../_shared/errors.ts";
+import { failure, invalidConfig } from "../../spec/error.ts";
 import { ipamAddFor, ipamIfAny, ipamValidate } from "../_shared/ipam-exec.ts";
 import { checkIfNameFree, delPodDevice, ipamGc } from "../_shared/pod-device.ts";
 import { openContainerNS } from "../_shared/netns-open.ts";

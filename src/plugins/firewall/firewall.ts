@@ -9,11 +9,10 @@
 import { TableBatch, type Family } from "../../netfilter/iptables.ts";
 import { checkChainName } from "../../netfilter/rule-text.ts";
 import type { CmdArgs, PluginInfo } from "../../skel/cmd-args.ts";
-import { CniError, ErrorCode, errorMessage } from "../../spec/error.ts";
+import { CniError, ErrorCode, errorMessage, failure, invalidConfig } from "../../spec/error.ts";
 import { cidrOf, familyOf, formatIP } from "../../spec/ip.ts";
 import type { Attachment, NetConf, Result } from "../../spec/types.ts";
 import { stringField } from "../_shared/conf-fields.ts";
-import { failure, invalidConfig } from "../_shared/errors.ts";
 import { bestEffort } from "../_shared/del-conf.ts";
 import { FORWARD_CHAIN, STAGE1, STAGE2, type RuleVariants, addressRules, adminJump, forwardJump, isolationRules } from "./_rules.ts";
 import { DEFAULT_STATE_DIR, dropState, listStates, loadState, saveState } from "./_state.ts";

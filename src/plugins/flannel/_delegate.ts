@@ -4,7 +4,7 @@
  * subnet.env, with a host-local IPAM section over the node's subnets.
  */
 import { normalizeCIDR } from "../../spec/ip.ts";
-import { failure } from "../_shared/errors.ts";
+import { failure } from "../../spec/error.ts";
 import type { SubnetEnv } from "./subnet-env.ts";
 
 type Json = Record<string, unknown>;

@@ -8,10 +8,9 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { delegateAdd, delegateCommand } from "../../runtime/delegate.ts";
 import type { CmdArgs, PluginInfo } from "../../skel/cmd-args.ts";
-import { errorMessage } from "../../spec/error.ts";
+import { errorMessage, failure } from "../../spec/error.ts";
 import type { Result } from "../../spec/types.ts";
 import { ensureStateDir, readStateFile, removeStateFile, writeStateFile } from "../../sys/state-file.ts";
-import { failure } from "../_shared/errors.ts";
 import { buildDelegate, goMapJSON } from "./_delegate.ts";
 import { type SubnetEnv, parseSubnetEnv } from "./subnet-env.ts";
 

@@ -9,7 +9,7 @@ import type { NetlinkHandle } from "../../netlink/handle.ts";
 import type { Link } from "../../netlink/link-types.ts";
 import { linkByName, linkList } from "../../netlink/link.ts";
 import { parseMAC } from "../../netlink/mac.ts";
-import { failure } from "../_shared/errors.ts";
+import { failure } from "../../spec/error.ts";
 
 export const SYS_BUS_PCI = "/sys/bus/pci/devices";
 export const SYS_BUS_AUXILIARY = "/sys/bus/auxiliary/devices";

@@ -11,7 +11,7 @@ import { isUp, linkByName, linkFind, linkSetUp } from "../../netlink/link.ts";
 import { NetlinkHandle as Handle } from "../../netlink/handle.ts";
 import type { NetNS } from "../../sys/netns.ts";
 import { createTempNetNS } from "../../sys/temp-netns.ts";
-import { failure } from "../_shared/errors.ts";
+import { failure } from "../../spec/error.ts";
 import type { ContainerNS } from "../_shared/netns-open.ts";
 import { Rollback } from "../_shared/rollback.ts";
 

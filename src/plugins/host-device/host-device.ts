@@ -16,7 +16,6 @@ import { NetNS } from "../../sys/netns.ts";
 import { checkContainerLink, checkPodL3, containerIface, openForCheck } from "../_shared/check-result.ts";
 import { checkDNS, ipamOf, stringField } from "../_shared/conf-fields.ts";
 import { configureIface } from "../_shared/configure-iface.ts";
-import { invalidConfig } from "../_shared/errors.ts";
 import { ipamAddFor, ipamIfAny, ipamValidate } from "../_shared/ipam-exec.ts";
 import { checkIfNameFree, podResult } from "../_shared/pod-device.ts";
 import { openContainerNS, openContainerNSIfAny } from "../_shared/netns-open.ts";
@@ -24,7 +23,7 @@ import { Rollback } from "../_shared/rollback.ts";
 import { bestEffort, delIpam } from "../_shared/del-conf.ts";
 import { AUX_NAME, type DeviceRef, findHostDevice, hasDpdkDriver, PCI_ADDRESS, SYS_BUS_AUXILIARY, SYS_BUS_PCI } from "./_find.ts";
 import { moveLinkIn, moveLinkOut, openTempNS } from "./_move.ts";
-import { errorMessage } from "../../spec/error.ts";
+import { errorMessage, invalidConfig } from "../../spec/error.ts";
 
 /** The host-device config: the standard fields plus where the device is. */
 export interface HostDeviceConf extends NetConf, DeviceRef {

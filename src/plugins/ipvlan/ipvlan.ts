@@ -12,7 +12,7 @@ import type { IPAMConfig, NetConf, Result } from "../../spec/types.ts";
 import { checkContainerLink, checkPodL3, containerIface, openForCheck } from "../_shared/check-result.ts";
 import { boolField, checkDNS, ifNameField, intField, ipamOf, stringField } from "../_shared/conf-fields.ts";
 import { configureIface } from "../_shared/configure-iface.ts";
-import { failure, invalidConfig } from "../_shared/errors.ts";
+import { failure, invalidConfig } from "../../spec/error.ts";
 import { ipamAddFor, ipamValidate } from "../_shared/ipam-exec.ts";
 import {
   announceMac,

@@ -8,12 +8,11 @@ import { linkSetUp } from "../../netlink/link.ts";
 import { parseMAC } from "../../netlink/mac.ts";
 import { NetlinkHandle } from "../../netlink/handle.ts";
 import type { CmdArgs, PluginInfo } from "../../skel/cmd-args.ts";
-import { errorMessage } from "../../spec/error.ts";
+import { errorMessage, failure, invalidConfig } from "../../spec/error.ts";
 import type { IPAMConfig, NetConf, Result } from "../../spec/types.ts";
 import { checkContainerLink, checkPodL3, containerIface, openForCheck } from "../_shared/check-result.ts";
 import { boolField, checkDNS, ifNameField, intField, ipamOf, requestedMac, stringField } from "../_shared/conf-fields.ts";
 import { configureIface } from "../_shared/configure-iface.ts";
-import { failure, invalidConfig } from "../_shared/errors.ts";
 import { ipamAddFor, ipamValidate } from "../_shared/ipam-exec.ts";
 import {
   announceMac,

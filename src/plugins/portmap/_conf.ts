@@ -4,11 +4,10 @@ import { nftAvailable } from "../../netfilter/nft.ts";
 import { checkChainName } from "../../netfilter/rule-text.ts";
 import type { CmdArgs } from "../../skel/cmd-args.ts";
 import { type PortMapping, portMappingsOf } from "../../spec/capabilities.ts";
-import { CniError, ErrorCode } from "../../spec/error.ts";
+import { CniError, ErrorCode, invalidConfig } from "../../spec/error.ts";
 import { parseIP } from "../../spec/ip.ts";
 import type { NetConf } from "../../spec/types.ts";
 import { boolField, intField, stringField } from "../_shared/conf-fields.ts";
-import { invalidConfig } from "../_shared/errors.ts";
 
 export type Backend = "iptables" | "nftables";
 

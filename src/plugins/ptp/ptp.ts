@@ -17,7 +17,7 @@ import type { Attachment, IPAMConfig, IPConfig, NetConf, Result } from "../../sp
 import { checkContainerLink, checkPodL3, containerIface, openForCheck } from "../_shared/check-result.ts";
 import { boolField, checkDNS, dnsSet, intField, ipamOf } from "../_shared/conf-fields.ts";
 import { configureIface } from "../_shared/configure-iface.ts";
-import { failure, invalidConfig } from "../_shared/errors.ts";
+import { failure, invalidConfig } from "../../spec/error.ts";
 import { familyOfText, hostPrefix, ipOfCIDR, networkOfCIDR } from "../../spec/ip.ts";
 import { ipamAddFor, ipamCommand, ipamValidate } from "../_shared/ipam-exec.ts";
 import { type ContainerNS, openContainerNS, openContainerNSIfAny } from "../_shared/netns-open.ts";

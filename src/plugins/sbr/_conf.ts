@@ -3,7 +3,7 @@ import type { CmdArgs } from "../../skel/cmd-args.ts";
 import { parseIP, to4 } from "../../spec/ip.ts";
 import type { IPConfig, NetConf, Result } from "../../spec/types.ts";
 import { boolField } from "../_shared/conf-fields.ts";
-import { failure, invalidConfig } from "../_shared/errors.ts";
+import { failure, invalidConfig } from "../../spec/error.ts";
 
 /** The sbr config: the standard fields plus these. */
 export interface SbrConf extends NetConf {

@@ -11,7 +11,7 @@ import { type RouteEntry, routeAdd, routeDel, routeList, routeReplace, type Rout
 import { ruleAdd, ruleDel, ruleList } from "../../netlink/rule.ts";
 import { cidrOf, formatIP, ipOf, netContains, networkOf, to4 } from "../../spec/ip.ts";
 import type { IPConfig } from "../../spec/types.ts";
-import { failure } from "../_shared/errors.ts";
+import { failure } from "../../spec/error.ts";
 import type { SbrConf } from "./_conf.ts";
 
 /** The reference's first candidate table id. */

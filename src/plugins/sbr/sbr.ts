@@ -11,7 +11,7 @@ import type { CmdArgs, PluginInfo } from "../../skel/cmd-args.ts";
 import type { Result } from "../../spec/types.ts";
 import { FileLock } from "../../sys/lock.ts";
 import { NetNS } from "../../sys/netns.ts";
-import { failure } from "../_shared/errors.ts";
+import { failure } from "../../spec/error.ts";
 import { ifaceIPs, ipConfigs, loadNetConf } from "./_conf.ts";
 import { doRoutes, hostCIDR, rulesOnly, tidyRules } from "./_tables.ts";
 import { bestEffort } from "../_shared/del-conf.ts";

@@ -16,7 +16,7 @@ import { tuntapAdd } from "../../sys/tun.ts";
 import { checkPodL3, containerIface, openForCheck } from "../_shared/check-result.ts";
 import { boolField, checkDNS, ifNameField, intField, ipamOf, requestedMac, stringField } from "../_shared/conf-fields.ts";
 import { configureIface } from "../_shared/configure-iface.ts";
-import { failure, invalidConfig } from "../_shared/errors.ts";
+import { failure, invalidConfig } from "../../spec/error.ts";
 import { ipamAddFor, ipamIfAny, ipamValidate } from "../_shared/ipam-exec.ts";
 import { announceMac, checkIfNameFree, delPodDevice, ipamGc, podResult } from "../_shared/pod-device.ts";
 import { type ContainerNS, openContainerNS } from "../_shared/netns-open.ts";

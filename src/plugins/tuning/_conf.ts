@@ -5,24 +5,18 @@
 import type { CmdArgs } from "../../skel/cmd-args.ts";
 import { loadArgs } from "../../spec/args.ts";
 import { getFold } from "../../spec/capabilities.ts";
-import { CniError, ErrorCode } from "../../spec/error.ts";
+import { invalidConfig } from "../../spec/error.ts";
 import type { NetConf } from "../../spec/types.ts";
 import { pathExists } from "../../sys/stat.ts";
 
 /*
  * Each module of a chunk outside the entry's costs a plugin process about 0.09 ms of CPU to
- * load (measured: a no-op ADD with five fewer, 0.957x). So the code 7 error is made here
- * instead of taken from _shared/errors (a chunk of its own), and node:fs and netlink/mac
+ * load (measured: a no-op ADD with five fewer, 0.957x). So node:fs and netlink/mac
  * are required where an allow-list file is read or a MAC is given (sys/node-fs.ts and
  * netlink/mac.ts are chunks of their own too). spec/args and spec/capabilities are in the
  * entry's chunk (skel/run.ts says why); a lazy require() of those would move spec/error.ts
  * out of it, a module more for every process.
  */
-
-/** A code 7 error, as _shared/errors' invalidConfig: the network config is invalid. */
-export function invalidConfig(msg: string): CniError {
-  return new CniError(ErrorCode.InvalidNetworkConfig, msg);
-}
 
 /** Where backups go when the config names no dataDir. */
 export const DEFAULT_DATA_DIR = "/run/cni/tuning";

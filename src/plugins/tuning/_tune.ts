@@ -9,12 +9,11 @@ import type { Link } from "../../netlink/link-types.ts";
 import { linkSetAllmulti, linkSetMac, linkSetMtu, linkSetPromisc, linkSetTxQLen } from "../../netlink/link-set.ts";
 import { isAllmulti, isPromisc, linkFind } from "../../netlink/link.ts";
 import type { CmdArgs } from "../../skel/cmd-args.ts";
-import { errorMessage } from "../../spec/error.ts";
+import { errorMessage, failure } from "../../spec/error.ts";
 import type { Attachment } from "../../spec/types.ts";
 import { NetNS } from "../../sys/netns.ts";
 import { join } from "../../sys/path.ts";
 import { sysctlGet, sysctlSet } from "../../sys/sysctl.ts";
-import { failure } from "../_shared/errors.ts";
 import { type Backup, backupDir, backupFile, dropBackup, listBackups, loadBackup, saveBackup } from "./_backup.ts";
 import { type TuningConf, isNetSysctl, setsLink, sysctlName } from "./_conf.ts";
 

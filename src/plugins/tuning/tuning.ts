@@ -8,8 +8,8 @@ import type { CmdArgs, PluginInfo } from "../../skel/cmd-args.ts";
 import type { Attachment, Result } from "../../spec/types.ts";
 import { decodeUtf8 } from "../../sys/libc.ts";
 import { NetNS } from "../../sys/netns.ts";
-import { CniError, ErrorCode } from "../../spec/error.ts";
-import { invalidConfig, loadNetConf, setsLink, type TuningConf } from "./_conf.ts";
+import { failure, invalidConfig } from "../../spec/error.ts";
+import { loadNetConf, setsLink, type TuningConf } from "./_conf.ts";
 import { duplicateSysctlKeys } from "./_dup-keys.ts";
 
 /** The netlink, sysctl and backup code (_tune.ts), loaded by the commands that use it. */
@@ -21,8 +21,7 @@ function rejectDuplicateSysctls(args: CmdArgs): void {
 }
 
 function requirePrev(args: CmdArgs): Result {
-  // Code 999, as _shared/errors' failure makes it (not imported: a chunk more, see _conf.ts).
-  if (!args.prevResult) throw new CniError(ErrorCode.Internal, "Required prevResult missing");
+  if (!args.prevResult) throw failure("Required prevResult missing");
   return args.prevResult;
 }
 

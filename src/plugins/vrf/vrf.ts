@@ -14,7 +14,7 @@ import { type RouteEntry, routeList, routeReplace } from "../../netlink/route.ts
 import type { CmdArgs, PluginInfo } from "../../skel/cmd-args.ts";
 import type { NetConf, Result } from "../../spec/types.ts";
 import { intField, stringField } from "../_shared/conf-fields.ts";
-import { failure, invalidConfig } from "../_shared/errors.ts";
+import { failure, invalidConfig } from "../../spec/error.ts";
 import { openContainerNS, openContainerNSIfAny } from "../_shared/netns-open.ts";
 
 /** The vrf config: the standard fields plus these. */
