@@ -8,8 +8,6 @@
 /** Where `cni-ts daemon` listens unless CNI_TS_DAEMON_SOCKET says otherwise (also hand-over.ts's and cni-ts-shim's default). */
 export const DEFAULT_SOCKET = "/run/cni-ts/daemon.sock";
 
-/** The CNI variables a request carries (Multus's shim sends the same names). */
-export const CNI_ENV_KEYS = ["CNI_COMMAND", "CNI_CONTAINERID", "CNI_NETNS", "CNI_IFNAME", "CNI_ARGS", "CNI_PATH"] as const;
 
 /** POST /cni: the plugin's environment and its stdin (the body), and which plugin (the query). */
 export interface CniRequest {
