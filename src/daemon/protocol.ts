@@ -8,7 +8,6 @@
 /** Where `cni-ts daemon` listens unless CNI_TS_DAEMON_SOCKET says otherwise (also hand-over.ts's and cni-ts-shim's default). */
 export const DEFAULT_SOCKET = "/run/cni-ts/daemon.sock";
 
-
 /** POST /cni: the plugin's environment and its stdin (the body), and which plugin (the query). */
 export interface CniRequest {
   /**

@@ -126,7 +126,7 @@ export class NftIptablesTable {
         nftRemove(this.#h, FAMILY[this.family], this.table, removals);
         return true;
       } catch (e) {
-        if (attempt >= ATTEMPTS || (e as { code?: string }).code !== "ENOENT") throw e;
+        if (attempt >= ATTEMPTS || !isNetlinkError(e, "ENOENT")) throw e;
       }
     }
   }

@@ -83,9 +83,8 @@ export class TableBatch {
   private readonly deleted = new Set<string>();
   /** Saved chains this batch removes. */
   private readonly removed = new Set<string>();
-  /** The rules appended, in order, while the batch is nothing but new chains and appends (see `appendsOnly`). */
+  /** The rules appended, in order (see `appendsOnly`). */
   private readonly appended: Rule[] = [];
-  private onlyAppends = true;
 
   constructor(family: Family, table: string, saved = saveTable(family, table)) {
     this.family = family;
@@ -115,7 +114,6 @@ export class TableBatch {
     if (this.removed.has(chain)) {
       this.lines.push(`-N ${chain}`);
       this.flushed.add(chain);
-      this.onlyAppends = false;
     } else this.declared.add(chain);
     return this;
   }
@@ -132,10 +130,8 @@ export class TableBatch {
   /** Empties the chain when it exists, creates it otherwise: a fresh start for rules about to be appended. */
   resetChain(chain: string): this {
     checkChainName(chain);
-    if (this.chains.has(chain)) {
-      this.lines.push(`-F ${chain}`);
-      this.onlyAppends = false;
-    } else this.ensureChain(chain);
+    if (this.chains.has(chain)) this.lines.push(`-F ${chain}`);
+    else this.ensureChain(chain);
     this.flushed.add(chain);
     for (const l of this.pending) if (l.startsWith(`-A ${chain} `)) this.pending.delete(l);
     return this;
@@ -149,7 +145,6 @@ export class TableBatch {
   /** Inserts the rule first in its chain unless present. */
   insertUnique(rule: Rule): this {
     if (this.hasRule(rule)) return this;
-    this.onlyAppends = false;
     this.lines.push(ruleLine("-I", rule.chain, rule.tokens));
     this.pending.add(ruleLine("-A", rule.chain, rule.tokens));
     return this;
@@ -177,7 +172,6 @@ export class TableBatch {
     for (const line of chainRules(this.saved, chain)) {
       if (!pred(line) || this.deleted.has(line)) continue;
       this.deleted.add(line);
-      this.onlyAppends = false;
       this.lines.push(`-D ${line.slice(3)}`);
     }
     return this;
@@ -188,7 +182,6 @@ export class TableBatch {
     checkChainName(chain);
     if (this.chains.has(chain) && !this.declared.has(chain)) {
       this.lines.push(`-F ${chain}`, `-X ${chain}`);
-      this.onlyAppends = false;
       this.chains.delete(chain);
       this.removed.add(chain);
     }
@@ -216,7 +209,9 @@ export class TableBatch {
    * For writing it another way (over netlink, `iptables-nft.ts`).
    */
   appendsOnly(): { chains: string[]; rules: Rule[] } | undefined {
-    return this.onlyAppends ? { chains: [...this.declared], rules: [...this.appended] } : undefined;
+    // Every other change (-N, -F, -I, -D, -X) is a line of its own that is not an -A.
+    for (const l of this.lines) if (!l.startsWith("-A ")) return undefined;
+    return { chains: [...this.declared], rules: [...this.appended] };
   }
 
   /** The iptables-restore input of this batch. */

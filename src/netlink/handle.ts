@@ -23,6 +23,7 @@ import {
   NLM_F_REQUEST,
   SOL_NETLINK,
 } from "./nl/netlink-consts.ts";
+import { concat } from "./nl/_bytes.ts";
 import { type NlMsg, decodeNlmsgs, encodeNlmsg } from "./nl/nlmsghdr.ts";
 import { decodeDone, decodeNlmsgerr } from "./nl/nlmsgerr.ts";
 
@@ -43,7 +44,7 @@ const DUMP_RETRIES = 5;
 export interface HandleOptions {
   /** How long to wait for each reply from the kernel; 10 s by default. */
   timeoutMs?: number;
-  /** The netlink family; NETLINK_ROUTE by default (NETLINK_NETFILTER for conntrack). */
+  /** The netlink family; NETLINK_ROUTE by default (NETLINK_NETFILTER for conntrack and nf_tables). */
   protocol?: number;
 }
 
@@ -124,9 +125,7 @@ export class NetlinkHandle {
       const ack = i > 0 && i <= messages.length ? NLM_F_ACK : 0;
       return encodeNlmsg({ type: m.type, flags: NLM_F_REQUEST | ack | m.flags, seq: this.#seq, pid: 0 }, m.body);
     });
-    const buf = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-    let off = 0;
-    for (const p of parts) buf.set(p, off), (off += p.length);
+    const buf = concat(parts);
     try {
       sendto(this.#fd, buf, KERNEL_ADDR);
     } catch (e) {

@@ -5,13 +5,14 @@
  */
 import { type RtAttr, rtaBytes, rtaNested, rtaString } from "./nl/rtattr.ts";
 
-const NFTA_LIST_ELEM = 1;
-const NFTA_EXPR_NAME = 1;
-const NFTA_EXPR_DATA = 2;
+/** The expression and verdict attributes (nftables.ts decodes with them too). */
+export const NFTA_LIST_ELEM = 1;
+export const NFTA_EXPR_NAME = 1;
+export const NFTA_EXPR_DATA = 2;
 const NFTA_DATA_VALUE = 1;
-const NFTA_DATA_VERDICT = 2;
-const NFTA_VERDICT_CODE = 1;
-const NFTA_VERDICT_CHAIN = 2;
+export const NFTA_DATA_VERDICT = 2;
+export const NFTA_VERDICT_CODE = 1;
+export const NFTA_VERDICT_CHAIN = 2;
 
 /** enum nft_registers: the verdict register and the first 16-byte data register. */
 export const NFT_REG_VERDICT = 0;
@@ -31,7 +32,8 @@ export const NFT_JUMP = -3;
 /** One encoded expression (an NFTA_LIST_ELEM of NFTA_RULE_EXPRESSIONS). */
 export type NftExprAttr = RtAttr;
 
-function be32(v: number): Uint8Array {
+/** A big-endian u32, as nf_tables attributes carry numbers. */
+export function be32(v: number): Uint8Array {
   const b = new Uint8Array(4);
   new DataView(b.buffer).setUint32(0, v >>> 0);
   return b;

@@ -1,7 +1,7 @@
 import { describe, expect } from "bun:test";
 import { rootTest, withNetns, type TestNetns } from "../../test/helpers/netns.ts";
 import { NetlinkError } from "./error.ts";
-import { nftChainRules, nftChainUse, nftHandle, nftRemove, nftTableNames } from "./nftables.ts";
+import { nftChainInfo, nftChainRules, nftHandle, nftRemove, nftTableNames } from "./nftables.ts";
 import { NetNS } from "../sys/netns.ts";
 
 const canRun = Bun.which("iptables-restore") !== null && Bun.which("iptables-save") !== null;
@@ -44,10 +44,10 @@ describe("nf_tables over netlink", () => {
       using h = ns.runIn(() => nftHandle());
       expect(nftTableNames(h)).toEqual(new Set(["ip nat"]));
       // The kernel's reference count: the chain's own rules and the jumps (and gotos) to it.
-      expect(nftChainUse(h, "ip", "nat", "NLT-A")).toBe(4);
-      expect(nftChainUse(h, "ip", "nat", "NLT-B")).toBe(1);
-      expect(nftChainUse(h, "ip", "nat", "NLT-NONE")).toBeUndefined();
-      expect(nftChainUse(h, "ip6", "nat", "NLT-A")).toBeUndefined();
+      expect(nftChainInfo(h, "ip", "nat", "NLT-A")?.use).toBe(4);
+      expect(nftChainInfo(h, "ip", "nat", "NLT-B")?.use).toBe(1);
+      expect(nftChainInfo(h, "ip", "nat", "NLT-NONE")?.use).toBeUndefined();
+      expect(nftChainInfo(h, "ip6", "nat", "NLT-A")?.use).toBeUndefined();
       const post = nftChainRules(h, "ip", "nat", "POSTROUTING");
       expect(post.map((r) => r.exprs.find((e) => e.jumpTo)?.jumpTo)).toEqual(["NLT-A", "NLT-B", "NLT-A"]);
       expect(post[0]!.exprs.some((e) => e.xtName === "comment")).toBe(true);

@@ -2,14 +2,24 @@
  * nf_tables over netlink (NETLINK_NETFILTER, subsystem NFNL_SUBSYS_NFTABLES): look up a
  * chain or one rule, list the rules of one chain, add chains and rules, and remove rules
  * and chains, each change one transaction.
- * What iptables-nft and nft do through libnftnl, for the few reads and removals that
- * must not cost a process per call (a node with a thousand pods has thousands of rules:
+ * What iptables-nft and nft do through libnftnl, for the few reads, appends and removals
+ * that must not cost a process per call (a node with a thousand pods has thousands of rules:
  * `iptables-save` of the whole table grows with them, one chain's dump does not).
  */
 import type { NetNS } from "../sys/netns.ts";
 import { isNetlinkError } from "./error.ts";
 import { NetlinkHandle, type NlBatchMsg } from "./handle.ts";
-import type { NftExprAttr } from "./nft-expr.ts";
+import {
+  be32,
+  NFT_JUMP,
+  NFTA_DATA_VERDICT,
+  NFTA_EXPR_DATA,
+  NFTA_EXPR_NAME,
+  NFTA_LIST_ELEM,
+  NFTA_VERDICT_CHAIN,
+  NFTA_VERDICT_CODE,
+  type NftExprAttr,
+} from "./nft-expr.ts";
 import { NETLINK_NETFILTER, NLM_F_APPEND, NLM_F_CREATE, NLM_F_EXCL } from "./nl/netlink-consts.ts";
 import { attrMap, decodeAttrs, encodeAttrs, readString, rtaBytes, rtaNested, rtaString, type RtAttr } from "./nl/rtattr.ts";
 
@@ -35,17 +45,9 @@ const NFTA_RULE_EXPRESSIONS = 4;
 const NFTA_RULE_COMPAT = 5;
 const NFTA_RULE_COMPAT_PROTO = 1;
 const NFTA_RULE_COMPAT_FLAGS = 2;
-const NFTA_LIST_ELEM = 1;
-const NFTA_EXPR_NAME = 1;
-const NFTA_EXPR_DATA = 2;
 const NFTA_IMMEDIATE_DATA = 2;
-const NFTA_DATA_VERDICT = 2;
-const NFTA_VERDICT_CODE = 1;
-const NFTA_VERDICT_CHAIN = 2;
-/** NFTA_MATCH_NAME and NFTA_TARGET_NAME; NFTA_*_INFO is 3. */
+/** NFTA_MATCH_NAME and NFTA_TARGET_NAME. */
 const NFTA_XT_NAME = 1;
-const NFTA_XT_INFO = 3;
-const NFT_JUMP = -3;
 const NFT_GOTO = -4;
 
 /** NFPROTO_IPV4 / NFPROTO_IPV6: the `ip` and `ip6` table families iptables and ip6tables use. */
@@ -58,8 +60,6 @@ export interface NftExpr {
   name: string;
   /** The xtables extension of a "match" or "target" expression ("comment", "MASQUERADE"). */
   xtName?: string;
-  /** Its xt_*_info bytes. */
-  xtInfo?: Uint8Array;
   /** The chain an "immediate" jumps or goes to. */
   jumpTo?: string;
   /** NFTA_EXPR_DATA as received. */
@@ -136,11 +136,6 @@ export function nftChainInfo(h: NetlinkHandle, family: NftFamily, table: string,
   };
 }
 
-/** The chain's reference count (its own rules and the rules jumping to it), or undefined when the chain (or its table) does not exist. */
-export function nftChainUse(h: NetlinkHandle, family: NftFamily, table: string, chain: string): number | undefined {
-  return nftChainInfo(h, family, table, chain)?.use;
-}
-
 /**
  * The rule of `chain` with this handle, or undefined when the chain has none: one rule
  * asked for, not a dump of the chain. Equivalent to: `nft -a list chain ...` filtered to
@@ -202,7 +197,8 @@ function decodeRule(payload: Uint8Array, chain: string): NftRule | undefined {
   return { handle: new DataView(handle.buffer, handle.byteOffset).getBigUint64(0), exprs: decodeExprs(a.get(NFTA_RULE_EXPRESSIONS)) };
 }
 
-function includesBytes(hay: Uint8Array, needle: Uint8Array): boolean {
+/** True when `needle` occurs in `hay` (an expression's attribute bytes holding a comment, an address, ...). */
+export function includesBytes(hay: Uint8Array, needle: Uint8Array): boolean {
   const first = needle[0]!;
   for (let at = hay.indexOf(first); at >= 0 && at + needle.length <= hay.length; at = hay.indexOf(first, at + 1)) {
     let i = 1;
@@ -225,7 +221,6 @@ function decodeExprs(list: Uint8Array | undefined): NftExpr[] {
         const x = attrMap(decodeAttrs(data));
         const n = x.get(NFTA_XT_NAME);
         if (n) expr.xtName = readString(n);
-        expr.xtInfo = x.get(NFTA_XT_INFO);
       } else if (name === "immediate") {
         const v = attrMap(decodeAttrs(data)).get(NFTA_IMMEDIATE_DATA);
         const verdict = v && attrMap(decodeAttrs(v)).get(NFTA_DATA_VERDICT);
@@ -269,12 +264,6 @@ export interface NftNewRule {
   proto: number;
 }
 
-function be32(v: number): Uint8Array {
-  const b = new Uint8Array(4);
-  new DataView(b.buffer).setUint32(0, v >>> 0);
-  return b;
-}
-
 /**
  * Creates the chains (which must not exist) and appends the rules, in that order, in one
  * transaction: all or nothing, as `iptables-restore --noflush` applies a batch, and with
@@ -284,7 +273,11 @@ function be32(v: number): Uint8Array {
 export function nftAppend(h: NetlinkHandle, family: NftFamily, table: string, chains: readonly string[], rules: readonly NftNewRule[]): void {
   const t = rtaString(NFTA_RULE_TABLE, table);
   const msgs: NlBatchMsg[] = [
-    ...chains.map((c) => ({ type: msgType(NFT_MSG_NEWCHAIN), flags: NLM_F_EXCL, body: body(family, [t, rtaString(NFTA_CHAIN_NAME, c)]) })),
+    ...chains.map((c) => ({
+      type: msgType(NFT_MSG_NEWCHAIN),
+      flags: NLM_F_EXCL,
+      body: body(family, [rtaString(NFTA_CHAIN_TABLE, table), rtaString(NFTA_CHAIN_NAME, c)]),
+    })),
     ...rules.map((r) => ({
       type: msgType(NFT_MSG_NEWRULE),
       flags: NLM_F_CREATE | NLM_F_APPEND,

@@ -7,7 +7,7 @@ import type { CmdArgs } from "../skel/cmd-args.ts";
 import { parseCniArgs } from "../spec/args.ts";
 import type { Command, Result } from "../spec/types.ts";
 import { entryExec, setEntryExec } from "./entry-exec.ts";
-import { defaultExec, type PluginExec } from "./exec.ts";
+import { defaultExec, inProcessRun, type PluginExec } from "./exec.ts";
 import { execWithResult, pluginEnv } from "./invoke.ts";
 import { PluginError } from "./plugin-error.ts";
 import { CniError, ErrorCode, errorMessage } from "../spec/error.ts";
@@ -35,7 +35,7 @@ export function delegateExec(): PluginExec {
 }
 
 function call(command: Command, type: string, args: CmdArgs, opts: DelegateOptions) {
-  const exec = opts.exec ?? entryExec() ?? defaultExec();
+  const exec = opts.exec ?? delegateExec();
   const pluginPath = exec.findInPath(type, args.path);
   const env = pluginEnv({
     command,
@@ -57,7 +57,7 @@ function call(command: Command, type: string, args: CmdArgs, opts: DelegateOptio
  */
 function direct(command: "ADD" | "DEL", type: string, args: CmdArgs, opts: DelegateOptions) {
   if (opts.stdin !== undefined) return undefined;
-  const exec = opts.exec ?? entryExec() ?? defaultExec();
+  const exec = opts.exec ?? delegateExec();
   const pluginPath = exec.findInPath(type, args.path);
   const runner = exec.inProcess?.(pluginPath);
   if (!runner?.call || !runner.validateCall) return undefined;
@@ -113,13 +113,7 @@ export async function delegateValidate(type: string, args: CmdArgs, opts: Delega
   const d = direct("ADD", type, args, opts);
   if (d) {
     // As the in-process validate always has: the delegate's CniError itself, anything else a failure of the run.
-    try {
-      return await d.runner.validateCall!(d.args);
-    } catch (e) {
-      if (e instanceof CniError) throw e;
-      const where = { pluginPath: d.pluginPath, exitCode: null, stderr: "" };
-      throw new PluginError(ErrorCode.Internal, `plugin "${d.pluginPath}" failed in-process: ${errorMessage(e)}`, where, { cause: e });
-    }
+    return inProcessRun(d.pluginPath, () => d.runner.validateCall!(d.args));
   }
   const c = call("ADD", type, args, opts);
   await c.exec.validate?.(c.pluginPath, c.stdin, c.env);

@@ -105,14 +105,14 @@ export function defaultExec(options: ExecOptions = {}): PluginExec {
     inProcess: (pluginPath) => options.inProcess?.(pluginPath),
     validate: async (pluginPath, stdin, env) => {
       const runner = options.inProcess?.(pluginPath);
-      if (runner) await inProcess(pluginPath, () => runner.validate({ env, stdin }));
+      if (runner) await inProcessRun(pluginPath, () => runner.validate({ env, stdin }));
     },
   };
 }
 
 async function runPlugin(pluginPath: string, stdin: Uint8Array, env: Record<string, string>, o: ExecOptions): Promise<Uint8Array> {
   const runner = o.inProcess?.(pluginPath);
-  const outcome: RawOutcome = runner ? await inProcess(pluginPath, () => runner.run({ env, stdin })) : await spawnWithRetry(pluginPath, stdin, env, o);
+  const outcome: RawOutcome = runner ? await inProcessRun(pluginPath, () => runner.run({ env, stdin })) : await spawnWithRetry(pluginPath, stdin, env, o);
   const stdout = typeof outcome.stdout === "string" ? new TextEncoder().encode(outcome.stdout) : outcome.stdout;
   if (outcome.exitCode !== 0 || outcome.signal) {
     throw decodePluginFailure({ pluginPath, exitCode: outcome.exitCode, signal: outcome.signal, stdout, stderr: outcome.stderr });
@@ -122,7 +122,7 @@ async function runPlugin(pluginPath: string, stdin: Uint8Array, env: Record<stri
 }
 
 /** runPlugin never throws, but a hook may be anything: its throw other than a CniError is the plugin failing. */
-async function inProcess<T>(pluginPath: string, fn: () => Promise<T>): Promise<T> {
+export async function inProcessRun<T>(pluginPath: string, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (e) {

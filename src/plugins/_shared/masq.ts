@@ -47,7 +47,9 @@ export function teardownMasq(conf: NetConf, args: CmdArgs): void {
  * A DEL's masquerade teardown (when `ipMasq`), then `rest` (the veth pair's removal). The
  * rules go first and their netfilter socket is closed last: closing it after a delete
  * waits for the kernel to free what was deleted (an RCU grace period), which this way
- * passes while `rest` runs instead of after it.
+ * passes while `rest` runs instead of after it. Unlike the reference's order (pair, then
+ * rules), a failure to remove the rules leaves the pair in place; the runtime's retried
+ * DEL removes both.
  */
 export function teardownMasqBefore(ipMasq: boolean, conf: NetConf, args: CmdArgs, rest: () => void): void {
   withLateNetfilterCloses(() => {

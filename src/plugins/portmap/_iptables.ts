@@ -5,6 +5,7 @@
 import { type Family, TableBatch, iptablesAvailable, ruleExists } from "../../netfilter/iptables.ts";
 import { type NftIptablesTable, type NftRule, commitBatch, withNftIptables } from "../../netfilter/iptables-nft.ts";
 import { commentOf } from "../../netfilter/rule-text.ts";
+import { includesBytes } from "../../netlink/nftables.ts";
 import { cidrOf, formatCIDR, networkOf } from "../../spec/ip.ts";
 import type { PortMapBackend } from "./_backend.ts";
 import type { PortMapConf } from "./_conf.ts";
@@ -41,7 +42,7 @@ function sharedChainsInPlace(t: NftIptablesTable, conf: PortMapConf): boolean {
   if (!topLevelJumps().every((j) => t.hasJump(j.chain, TOP_DNAT, local))) return false;
   if (!conf.snat || conf.externalSetMarkChain) return true;
   const mark = new Uint8Array(new Uint32Array([2 ** conf.markMasqBit]).buffer);
-  const holds = (r: NftRule, bytes: Uint8Array) => r.exprs.some((e) => e.name !== "counter" && includes(e.data, bytes));
+  const holds = (r: NftRule, bytes: Uint8Array) => r.exprs.some((e) => e.name !== "counter" && includesBytes(e.data, bytes));
   const comment = new TextEncoder().encode(setMarkRule(conf.markMasqBit).tokens[3]!);
   const masqJumpComment = new TextEncoder().encode(masqRules(conf.markMasqBit).jump.tokens[3]!);
   if (!t.rules(SETMARK).some((r) => holds(r, mark) && holds(r, comment))) return false;
@@ -52,14 +53,6 @@ function sharedChainsInPlace(t: NftIptablesTable, conf: PortMapConf): boolean {
   // means a jump, and only POSTROUTING's jumps there. Otherwise look (POSTROUTING is long).
   if ((t.chainUse(MASQ) ?? 0) > masq.length) return true;
   return t.hasJump("POSTROUTING", MASQ, (r) => holds(r, masqJumpComment));
-}
-
-function includes(hay: Uint8Array, needle: Uint8Array): boolean {
-  outer: for (let i = 0; i + needle.length <= hay.length; i++) {
-    for (let k = 0; k < needle.length; k++) if (hay[i + k] !== needle[k]) continue outer;
-    return true;
-  }
-  return false;
 }
 
 /** Forwards the mapped ports of one family to `addr` ("ip/prefix"), replacing the container's chain as a whole. */
