@@ -24,10 +24,10 @@
  * its timestamp before the lock is released; for a large directory we wait for that
  * (cheaper than the next full read), for a small one we just read it again next time.
  */
-import { join } from "node:path";
 import { parseIP } from "../spec/ip.ts";
 import { nodeFs } from "../sys/node-fs.ts";
-import { statTimes } from "../sys/stat.ts";
+import { join } from "../sys/path.ts";
+import { type FileTimes, statTimes } from "../sys/stat.ts";
 import { appendStateFile, createStateFile, ensureStateDir, readStateFile, removeStateFile, rewriteStateFile, writeStateFile } from "../sys/state-file.ts";
 import { sysctlGet } from "../sys/sysctl.ts";
 
@@ -39,12 +39,8 @@ const TICK_NS = 10_000_000n;
 const WAIT_THRESHOLD = 500;
 const PROBE = ".cni-ts-probe";
 
-/** What the directory looked like when the index was last made consistent with it. */
-interface DirStamp {
-  ino: bigint;
-  mtimeNs: bigint;
-  ctimeNs: bigint;
-}
+/** What the directory looked like when the index was last made consistent with it (statx, not node:fs: a plugin process that only allocates does not load node:fs). */
+type DirStamp = FileTimes;
 
 /** The stamp file: the directory's stamp, the number of live entries, the clock kind, every bucket's size. */
 interface Stamp extends DirStamp {
@@ -52,11 +48,6 @@ interface Stamp extends DirStamp {
   kernel: string;
   fine: boolean;
   sizes: number[];
-}
-
-function stampOf(dir: string): DirStamp {
-  // statx, not node:fs: a plugin process that only allocates does not load node:fs.
-  return statTimes(dir);
 }
 
 /** The kernel's release (os.release()), without loading node:os. */
@@ -173,7 +164,7 @@ export class OwnerIndex {
   static load(dir: string, cachePath: string): OwnerIndex {
     const stamp = readStamp(`${cachePath}.stamp`);
     if (stamp) {
-      const now = stampOf(dir);
+      const now = statTimes(dir);
       if (now.ino === stamp.ino && now.mtimeNs === stamp.mtimeNs && now.ctimeNs === stamp.ctimeNs) return new OwnerIndex(dir, cachePath, stamp, undefined);
     }
     return OwnerIndex.scan(dir, cachePath, stamp);
@@ -303,7 +294,7 @@ export class OwnerIndex {
           writeStamp(stampPath, { ino: 0n, mtimeNs: 0n, ctimeNs: 0n, live: 0, kernel, fine, sizes: blank });
           return;
         }
-        const st = stampOf(this.#dir);
+        const st = statTimes(this.#dir);
         waitPastTick(st.mtimeNs > st.ctimeNs ? st.mtimeNs : st.ctimeNs);
       }
       // The old stamp goes first: a crash half way through the buckets leaves none, so
@@ -344,7 +335,7 @@ export class OwnerIndex {
           }
         }
       }
-      writeStamp(stampPath, { ...stampOf(this.#dir), live: this.#live, kernel, fine, sizes });
+      writeStamp(stampPath, { ...statTimes(this.#dir), live: this.#live, kernel, fine, sizes });
       this.#pending.clear();
       this.#all = undefined;
     } catch {
@@ -388,7 +379,7 @@ function probeFineGrained(dir: string): boolean {
   // A probe takes tens of microseconds: a coarse clock (1-10 ms ticks) leaves most of
   // them without any step, a fine one steps every time.
   for (let i = 0; i < 5; i++) {
-    const before = stampOf(dir).ctimeNs;
+    const before = statTimes(dir).ctimeNs;
     // A fresh name each time, created exclusively: nothing planted there is written.
     const probe = join(dir, `${PROBE}-${process.pid}-${i}`);
     try {
@@ -397,7 +388,7 @@ function probeFineGrained(dir: string): boolean {
       return false;
     }
     removeStateFile(probe);
-    if (stampOf(dir).ctimeNs <= before) return false;
+    if (statTimes(dir).ctimeNs <= before) return false;
   }
   return true;
 }

@@ -88,11 +88,19 @@ static int64_t num(struct args *a, size_t i) {
   return x;
 }
 
-/* Argument i as a NUL-terminated string in buf; -1 when it is not a string or too long. */
+/*
+ * Argument i as a NUL-terminated string in buf; -1 with errno EINVAL when it is not a
+ * string or holds a NUL, ENAMETOOLONG when it does not fit (its whole length is asked
+ * first: the copy itself stops short of a character that does not fit, which would pass
+ * a shortened path on).
+ */
 static int str(struct args *a, size_t i, char buf[PATH_MAX]) {
-  size_t len = 0;
-  if (i >= a->n || napi_get_value_string_utf8(a->env, a->v[i], buf, PATH_MAX, &len) != 0) return -1;
-  return len < PATH_MAX - 1 ? 0 : -1;
+  size_t full = 0, len = 0;
+  errno = EINVAL;
+  if (i >= a->n || napi_get_value_string_utf8(a->env, a->v[i], NULL, 0, &full) != 0) return -1;
+  if (full >= PATH_MAX) return errno = ENAMETOOLONG, -1;
+  if (napi_get_value_string_utf8(a->env, a->v[i], buf, PATH_MAX, &len) != 0 || len != full || strlen(buf) != len) return -1;
+  return 0;
 }
 
 /* Argument i as a typed array's bytes; *data NULL and *len 0 when it is not one. */
@@ -130,7 +138,7 @@ static napi_value einval(napi_env env) {
 /* open(path, flags, mode) */
 FN(open) {
   ARGS char p[PATH_MAX];
-  if (str(&a, 0, p)) return einval(env);
+  if (str(&a, 0, p)) return ret(env, -1);
   return ret(env, open(p, (int)num(&a, 1), (mode_t)num(&a, 2)));
 }
 
@@ -152,7 +160,7 @@ FN(unshare) {
 /* mount(source, target, fstype, flags): no data argument. */
 FN(mount) {
   ARGS char s[PATH_MAX], t[PATH_MAX], f[PATH_MAX];
-  if (str(&a, 0, s) || str(&a, 1, t) || str(&a, 2, f)) return einval(env);
+  if (str(&a, 0, s) || str(&a, 1, t) || str(&a, 2, f)) return ret(env, -1);
   return ret(env, mount(s, t, f, (unsigned long)num(&a, 3), NULL));
 }
 
@@ -226,7 +234,7 @@ FN(statx) {
   ARGS char p[PATH_MAX];
   void *buf;
   size_t len;
-  if (str(&a, 1, p)) return einval(env);
+  if (str(&a, 1, p)) return ret(env, -1);
   bytes(&a, 4, &buf, &len);
   if (len < sizeof(struct statx)) return einval(env);
   return ret(env, statx((int)num(&a, 0), p, (int)num(&a, 2), (unsigned)num(&a, 3), buf));
@@ -260,28 +268,28 @@ FN(fsync) {
 /* rename(from, to) */
 FN(rename) {
   ARGS char f[PATH_MAX], t[PATH_MAX];
-  if (str(&a, 0, f) || str(&a, 1, t)) return einval(env);
+  if (str(&a, 0, f) || str(&a, 1, t)) return ret(env, -1);
   return ret(env, rename(f, t));
 }
 
 /* link(from, to) */
 FN(link) {
   ARGS char f[PATH_MAX], t[PATH_MAX];
-  if (str(&a, 0, f) || str(&a, 1, t)) return einval(env);
+  if (str(&a, 0, f) || str(&a, 1, t)) return ret(env, -1);
   return ret(env, link(f, t));
 }
 
 /* unlink(path) */
 FN(unlink) {
   ARGS char p[PATH_MAX];
-  if (str(&a, 0, p)) return einval(env);
+  if (str(&a, 0, p)) return ret(env, -1);
   return ret(env, unlink(p));
 }
 
 /* mkdir(path, mode) */
 FN(mkdir) {
   ARGS char p[PATH_MAX];
-  if (str(&a, 0, p)) return einval(env);
+  if (str(&a, 0, p)) return ret(env, -1);
   return ret(env, mkdir(p, (mode_t)num(&a, 1)));
 }
 

@@ -59,6 +59,21 @@ describe("libc backends", () => {
     expect([(err as ErrnoError).code, (err as ErrnoError).errno, (err as ErrnoError).syscall]).toEqual(["ENOENT", 2, "open"]);
   });
 
+  test("a path too long for PATH_MAX is ENAMETOOLONG, never a shortened path; a NUL in it EINVAL", () => {
+    const code = (path: string) => {
+      try {
+        close(open(path, O_RDONLY));
+        return "opened";
+      } catch (e) {
+        return (e as ErrnoError).code;
+      }
+    };
+    // 4,096 bytes with a two-byte character across byte 4,094: a copy into PATH_MAX stops before it.
+    expect(code(`/${"\u00e9".repeat(2047)}x`)).toBe("ENAMETOOLONG");
+    expect(code(`/${"a".repeat(5000)}`)).toBe("ENAMETOOLONG");
+    expect(code("/proc/self/stat\0/x")).toBe("EINVAL");
+  });
+
   test("link gives a file a second name, EEXIST when the name is taken", () => {
     const dir = mkdtempSync(join(dirname(bin), ".ln-"));
     try {

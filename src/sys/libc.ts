@@ -250,7 +250,7 @@ export const CLONE_NEWNET = 0x40000000;
 export const SOCK_NONBLOCK = 0o4000;
 export const AT_FDCWD = -100;
 export const AT_SYMLINK_NOFOLLOW = 0x100;
-export const AT_EMPTY_PATH = 0x1000;
+const AT_EMPTY_PATH = 0x1000;
 
 /** open(2); throws ErrnoError. */
 export function open(path: string, flags: number, mode = 0o644): number {
@@ -399,16 +399,11 @@ export function readFd(fd: number, sizeHint = 0): { data: Uint8Array; complete: 
       bigger.set(buf);
       buf = bigger;
     }
-    let n: number;
-    try {
-      n = read(fd, buf, len);
-    } catch (e) {
-      if (e instanceof ErrnoError && e.errno === 4) continue; // EINTR
-      if (e instanceof ErrnoError && e.errno === 11) return { data: buf.subarray(0, len), complete: false }; // EAGAIN
-      throw e;
-    }
+    const n = sys().read(fd, buf, len);
+    if (n === -4) continue; // EINTR
+    if (n === -11) return { data: buf.subarray(0, len), complete: false }; // EAGAIN
     if (n === 0) return { data: buf.subarray(0, len), complete: true };
-    len += n;
+    len += check("read", n);
   }
 }
 

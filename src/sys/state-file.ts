@@ -4,8 +4,9 @@
  *
  * Whoever can write into a state directory must not be able to redirect our writes
  * with a symlink (or stall us with a FIFO): a new file is always created exclusively
- * (O_CREAT|O_EXCL|O_NOFOLLOW, 0600) under a fresh random name and then renamed into
- * place, which replaces a symlink at the final name instead of writing through it;
+ * (O_CREAT|O_EXCL|O_NOFOLLOW, 0600), either under a fresh random name and then renamed
+ * into place, which replaces a symlink at the final name instead of writing through it,
+ * or (rewriteStateFile) under its own name after what was there is removed;
  * appends and reads open with O_NOFOLLOW|O_NONBLOCK and accept only regular files;
  * directories we make below a configured root are 0700 and must not be symlinks.
  */
@@ -21,6 +22,7 @@ import {
   O_RDONLY,
   O_WRONLY,
   close,
+  decodeUtf8,
   fsync,
   mkdir,
   open,
@@ -31,6 +33,8 @@ import {
 } from "./libc.ts";
 import { nodeFs } from "./node-fs.ts";
 import { isRegularFile, statFd, statPath } from "./stat.ts";
+
+const encoder = new TextEncoder();
 
 /** A state path that is a symlink or not the kind of file expected. */
 export class StateFileError extends Error {
@@ -134,7 +138,7 @@ function randomSuffix(): string {
 }
 
 function writeAll(fd: number, data: string | Uint8Array): void {
-  const buf = typeof data === "string" ? new TextEncoder().encode(data) : data;
+  const buf = typeof data === "string" ? encoder.encode(data) : data;
   let off = 0;
   while (off < buf.length) {
     off += viaLibc(
@@ -281,8 +285,9 @@ export function readStateFile(path: string, encoding: BufferEncoding = "utf8"): 
     const { data } = readFd(fd);
     if (encoding === "latin1") return latin1(data);
     if (encoding !== "utf8") return Buffer.from(data).toString(encoding);
-    // As node:fs decodes: a byte order mark is kept.
-    return new TextDecoder("utf-8", { ignoreBOM: true }).decode(data);
+    // As node:fs decodes: a byte order mark is kept (decodeUtf8, as TextDecoder, drops it).
+    if (data[0] === 0xef && data[1] === 0xbb && data[2] === 0xbf) return new TextDecoder("utf-8", { ignoreBOM: true }).decode(data);
+    return decodeUtf8(data);
   } finally {
     close(fd);
   }

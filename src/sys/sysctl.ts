@@ -6,7 +6,7 @@
  * 1.5 ms of CPU (a bridge ADD writes four of these and reads one); a failure is thrown
  * in node:fs's words, as it always was, by doing the same again through node:fs.
  */
-import { ErrnoError, O_RDONLY, O_WRONLY, close, open, readFd, write } from "./libc.ts";
+import { ErrnoError, O_RDONLY, O_WRONLY, close, decodeUtf8, open, readFd, write } from "./libc.ts";
 import type { NetNS } from "./netns.ts";
 import { nodeFs } from "./node-fs.ts";
 
@@ -23,7 +23,6 @@ export function sysctlPath(name: string): string {
 }
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
 
 /** The value of the sysctl at `path`, trailing newline removed. */
 function readPath(path: string): string {
@@ -35,7 +34,7 @@ function readPath(path: string): string {
     return nodeFs().readFileSync(path, "utf8").replace(/\n$/, "");
   }
   try {
-    return decoder.decode(readFd(fd).data).replace(/\n$/, "");
+    return decodeUtf8(readFd(fd).data).replace(/\n$/, "");
   } finally {
     close(fd);
   }
