@@ -241,6 +241,16 @@ export class OwnerIndex {
     this.#gone.add(ip);
   }
 
+  /**
+   * The owner of `ip` as its file holds it (trimmed, as readOwner gives it), when this
+   * index made the file or read it under the current lock: a reservation of this session,
+   * or an entry of a scan. Undefined when only a bucket names it (that may be stale).
+   */
+  known(ip: string): string | undefined {
+    if (this.#gone.has(ip)) return undefined;
+    return (this.#added.get(ip) ?? this.#all?.get(ip))?.trim();
+  }
+
   /** Addresses the index gives to `owner`; may include stale ones, never misses a current one. */
   addressesOf(owner: string): string[] {
     const found = new Set<string>();

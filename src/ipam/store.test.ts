@@ -1,8 +1,9 @@
-import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { afterEach, beforeEach, describe, expect, spyOn, test } from "bun:test";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { release, tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { ipOf } from "../spec/ip.ts";
+import * as stateFile from "../sys/state-file.ts";
 import { DiskStore, indexDirOf } from "./store.ts";
 
 let dataDir = "";
@@ -172,5 +173,51 @@ describe("DiskStore: the owner index sees changes made by others", () => {
       expect(store.getByID("b", "eth0")).toEqual(["10.0.0.5"]);
     });
     expect(readFileSync(join(dir, "10.0.0.5"), "utf8")).toBe("b\r\neth0");
+  });
+});
+
+describe("DiskStore: a reservation file is read only when the index cannot tell its owner", () => {
+  /** Reads of the network's reservation files (names that are addresses) while `fn` runs. */
+  function fileReads(fn: () => void): string[] {
+    const spy = spyOn(stateFile, "readStateFile");
+    try {
+      fn();
+      return spy.mock.calls.map(([p]) => basename(p)).filter((n) => /^\d+\.\d+\.\d+\.\d+$/.test(n));
+    } finally {
+      spy.mockRestore();
+    }
+  }
+
+  test("an ADD's rollback and a GC release without reading again what they made or scanned", () => {
+    using store = DiskStore.open("net1", dataDir);
+    // The rollback of an ADD: the address it just reserved.
+    store.withLock(() => {
+      store.reserve("a", "eth0", ip("10.0.0.5"), "0");
+      expect(fileReads(() => expect(store.release("10.0.0.5")).toBe(true))).toEqual([]);
+    });
+    writeFileSync(join(dataDir, "net1", "10.0.0.6"), "gone\r\neth0");
+    writeFileSync(join(dataDir, "net1", "10.0.0.7"), "kept\r\neth0");
+    // GC: every file read once by its scan, none again by the release.
+    const reads = fileReads(() =>
+      store.withLock(() => expect(store.reservations().filter((r) => r.containerID === "gone" && store.release(r.ip)).length).toBe(1)),
+    );
+    expect(reads.sort()).toEqual(["10.0.0.6", "10.0.0.7"]);
+    store.withLock(() => expect(store.reservations().map((r) => r.ip)).toEqual(["10.0.0.7"]));
+  });
+
+  test("a DEL reads the files its index names, once, and none after a scan of the directory", () => {
+    using store = DiskStore.open("net1", dataDir);
+    store.withLock(() => {
+      store.reserve("a", "eth0", ip("10.0.0.5"), "0");
+      store.reserve("a", "eth1", ip("10.0.0.6"), "0");
+    });
+    // The index is trusted only while the directory is as it left it: its hits are read to be sure.
+    const trusted = existsSync(join(indexDirOf(dataDir), "net1.d"));
+    const reads = fileReads(() => store.withLock(() => expect(store.releaseByID("a", "eth0")).toEqual(["10.0.0.5"])));
+    expect(reads.sort()).toEqual(trusted ? ["10.0.0.5"] : ["10.0.0.5", "10.0.0.6"]);
+    // Changed behind its back (the Go plugin, say): the directory is scanned, every file read once.
+    writeFileSync(join(dataDir, "net1", "10.0.0.9"), "old-ctr\n");
+    expect(fileReads(() => store.withLock(() => expect(store.releaseByID("old-ctr", "eth1")).toEqual(["10.0.0.9"]))).sort()).toEqual(["10.0.0.6", "10.0.0.9"]);
+    expect(readdirSync(join(dataDir, "net1")).sort()).toEqual(["10.0.0.6", "last_reserved_ip.0", "lock"]);
   });
 });

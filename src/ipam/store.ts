@@ -200,11 +200,15 @@ export class DiskStore {
     return released.length ? released : this.#releaseOwner(id.trim());
   }
 
-  /** Releases one address whoever holds it (`owner`, when the caller read it); false when it was not reserved. */
+  /**
+   * Releases one address whoever holds it; false when it was not reserved. Its owner (for
+   * the index) is `owner`, or what the index made or read under this lock (an ADD's
+   * rollback, GC after its scan); only otherwise is the file read for it.
+   */
   release(ip: string, owner?: string): boolean {
     this.#requireLock();
     const path = join(this.dir, ip);
-    const holder = owner ?? readOwner(path);
+    const holder = owner ?? this.#owners().known(ip) ?? readOwner(path);
     try {
       unlink(path);
     } catch {
@@ -238,9 +242,12 @@ export class DiskStore {
     return (this.#index ??= OwnerIndex.load(this.dir, this.#indexPath));
   }
 
-  /** Re-reads one file the index names, so a stale index can never release someone else's address. */
+  /**
+   * Re-reads one file the index names, so a stale index can never release someone else's
+   * address; not when the index made or read that file under this lock (after a scan).
+   */
   #verify(ip: string, owners: string[]): boolean {
-    const actual = readOwner(join(this.dir, ip));
+    const actual = this.#owners().known(ip) ?? readOwner(join(this.dir, ip));
     if (actual !== undefined && owners.includes(actual)) return true;
     this.#owners().forget(ip);
     return false;
