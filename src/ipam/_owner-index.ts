@@ -28,7 +28,16 @@ import { parseIP } from "../spec/ip.ts";
 import { nodeFs } from "../sys/node-fs.ts";
 import { join } from "../sys/path.ts";
 import { type FileTimes, statTimes } from "../sys/stat.ts";
-import { appendStateFile, createStateFile, ensureStateDir, readStateFile, removeStateFile, rewriteStateFile, writeStateFile } from "../sys/state-file.ts";
+import {
+  appendStateFile,
+  createStateFile,
+  ensureStateDir,
+  readStateFile,
+  recreateStateFile,
+  removeStateFile,
+  rewriteStateFile,
+  writeStateFile,
+} from "../sys/state-file.ts";
 import { sysctlGet } from "../sys/sysctl.ts";
 
 const MAGIC = "cni-ts host-local index 3";
@@ -79,10 +88,9 @@ function readStamp(path: string): Stamp | undefined {
   }
 }
 
-/** Writes the stamp in place: one torn by a crash lacks its "end" and is not trusted. */
-function writeStamp(path: string, s: Stamp): void {
-  const line = [MAGIC, s.ino, s.mtimeNs, s.ctimeNs, s.live, s.kernel, s.fine ? "fine" : "coarse", ...s.sizes, "end"].join(" ");
-  rewriteStateFile(path, line + "\n");
+/** The stamp file's text: one torn by a crash lacks its "end" and is not trusted. */
+function stampText(s: Stamp): string {
+  return [MAGIC, s.ino, s.mtimeNs, s.ctimeNs, s.live, s.kernel, s.fine ? "fine" : "coarse", ...s.sizes, "end"].join(" ") + "\n";
 }
 
 /** The content of a reservation file as the reference compares it (Go's strings.TrimSpace). */
@@ -301,14 +309,16 @@ export class OwnerIndex {
       if (!fine) {
         // A small directory is cheaper to read again than to wait for.
         if (this.#live < WAIT_THRESHOLD) {
-          writeStamp(stampPath, { ino: 0n, mtimeNs: 0n, ctimeNs: 0n, live: 0, kernel, fine, sizes: blank });
+          rewriteStateFile(stampPath, stampText({ ino: 0n, mtimeNs: 0n, ctimeNs: 0n, live: 0, kernel, fine, sizes: blank }));
           return;
         }
         const st = statTimes(this.#dir);
         waitPastTick(st.mtimeNs > st.ctimeNs ? st.mtimeNs : st.ctimeNs);
       }
       // The old stamp goes first: a crash half way through the buckets leaves none, so
-      // the next call reads every file.
+      // the next call reads every file. The new one is created in its place once every
+      // bucket is written (recreated, not rewritten: that would unlink it a second time),
+      // and a crash while it is written leaves one without its "end", not trusted either.
       removeStateFile(stampPath);
       let sizes: number[];
       if (this.#all) {
@@ -345,7 +355,7 @@ export class OwnerIndex {
           }
         }
       }
-      writeStamp(stampPath, { ...statTimes(this.#dir), live: this.#live, kernel, fine, sizes });
+      recreateStateFile(stampPath, stampText({ ...statTimes(this.#dir), live: this.#live, kernel, fine, sizes }));
       this.#pending.clear();
       this.#all = undefined;
     } catch {

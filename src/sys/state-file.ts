@@ -239,6 +239,15 @@ export function appendStateFile(path: string, data: string | Uint8Array): void {
  */
 export function rewriteStateFile(path: string, data: string | Uint8Array): void {
   removeStateFile(path);
+  recreateStateFile(path, data);
+}
+
+/**
+ * The second half of rewriteStateFile, for a caller that removed the old file itself
+ * earlier (to mark something stale while it works): `data` created exclusively at
+ * `path`, or, when something was created there since, written over it safely.
+ */
+export function recreateStateFile(path: string, data: string | Uint8Array): void {
   try {
     createStateFile(path, data);
   } catch (e) {
