@@ -8,9 +8,9 @@
 import { basename, dirname, join, resolve } from "node:path";
 import { formatIP, parseIP } from "../spec/ip.ts";
 import { validateNetworkName } from "../spec/validate.ts";
-import { ErrnoError, link, unlink } from "../sys/libc.ts";
+import { link, unlink } from "../sys/libc.ts";
 import { FileLock } from "../sys/lock.ts";
-import { nodeFs } from "../sys/node-fs.ts";
+import { nodeFs, viaLibc } from "../sys/node-fs.ts";
 import { pathExists, statPath } from "../sys/stat.ts";
 import { ensureStateDir, readStateFile, removeStateFile, rewriteStateFile, writeTempFile } from "../sys/state-file.ts";
 import { OwnerIndex, readOwner } from "./_owner-index.ts";
@@ -151,12 +151,19 @@ export class DiskStore {
     // file without its owner (which no DEL could release).
     const tmp = writeTempFile(this.dir, owner);
     try {
-      linkOrThrow(tmp, path);
+      viaLibc(
+        () => link(tmp, path),
+        (fs) => fs.linkSync(tmp, path),
+        ["EEXIST"],
+      );
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === "EEXIST") return false;
       throw e;
     } finally {
-      unlinkOrThrow(tmp);
+      viaLibc(
+        () => unlink(tmp),
+        (fs) => fs.unlinkSync(tmp),
+      );
     }
     this.#owners().set(name, owner);
     // A hint, read as the reference reads it (a missing or torn one starts the walk at
@@ -273,28 +280,5 @@ function dirExists(path: string): boolean {
     return (statPath(path, { follow: false }).mode & 0o170000) === 0o040000;
   } catch {
     return false;
-  }
-}
-
-/**
- * link(2) through the libc binding (a plugin process that only allocates does not load
- * node:fs); a failure other than EEXIST is thrown in node:fs's words, as it always was.
- */
-function linkOrThrow(from: string, to: string): void {
-  try {
-    link(from, to);
-  } catch (e) {
-    if (!(e instanceof ErrnoError) || e.code === "EEXIST") throw e;
-    nodeFs().linkSync(from, to);
-  }
-}
-
-/** unlink(2) through the libc binding; a failure is thrown in node:fs's words. */
-function unlinkOrThrow(path: string): void {
-  try {
-    unlink(path);
-  } catch (e) {
-    if (!(e instanceof ErrnoError)) throw e;
-    nodeFs().unlinkSync(path);
   }
 }

@@ -31,7 +31,7 @@ import {
   unlink,
   write,
 } from "./libc.ts";
-import { nodeFs } from "./node-fs.ts";
+import { viaLibc } from "./node-fs.ts";
 import { isRegularFile, statFd, statPath } from "./stat.ts";
 
 const encoder = new TextEncoder();
@@ -67,24 +67,24 @@ function errnoCode(e: unknown): string | undefined {
 export function ensureStateDir(root: string, ...subdirs: string[]): string {
   viaLibc(
     () => mkdirAll(root),
-    () => void nodeFs().mkdirSync(root, { recursive: true, mode: 0o700 }),
+    (fs) => void fs.mkdirSync(root, { recursive: true, mode: 0o700 }),
   );
   let dir = root;
   for (const sub of subdirs) {
     dir = join(dir, sub);
-    viaLibc(
-      () => mkdirUnlessThere(dir),
-      () => {
-        try {
-          nodeFs().mkdirSync(dir, { mode: 0o700 });
-        } catch (e) {
-          if (errnoCode(e) !== "EEXIST") throw e;
-        }
-      },
-    );
+    try {
+      viaLibc(
+        () => mkdir(dir, 0o700),
+        (fs) => void fs.mkdirSync(dir, { mode: 0o700 }),
+        ["EEXIST"],
+      );
+    } catch (e) {
+      // Something there already is fine: what it is is checked next.
+      if (errnoCode(e) !== "EEXIST") throw e;
+    }
     const mode = viaLibc(
       () => statPath(dir, { follow: false }).mode,
-      () => nodeFs().lstatSync(dir).mode,
+      (fs) => fs.lstatSync(dir).mode,
     );
     if ((mode & S_IFMT) === S_IFLNK) throw new StateFileError(dir, "a symlink where a directory should be");
     if ((mode & S_IFMT) !== S_IFDIR) throw new StateFileError(dir, "not a directory");
@@ -95,29 +95,6 @@ export function ensureStateDir(root: string, ...subdirs: string[]): string {
 const S_IFMT = 0o170000;
 const S_IFDIR = 0o040000;
 const S_IFLNK = 0o120000;
-
-/**
- * Runs `libc` (a system call through the binding a plugin has loaded anyway); when that
- * fails, `node` does the same through node:fs, so a failure is thrown in node:fs's words
- * (and codes) as it always was, and node:fs is loaded only then.
- */
-function viaLibc<T>(libc: () => T, node: () => T): T {
-  try {
-    return libc();
-  } catch (e) {
-    if (!(e instanceof ErrnoError)) throw e;
-    return node();
-  }
-}
-
-/** mkdir with 0700; something already there is fine (the caller checks what it is). */
-function mkdirUnlessThere(path: string): void {
-  try {
-    mkdir(path, 0o700);
-  } catch (e) {
-    if (!(e instanceof ErrnoError) || e.code !== "EEXIST") throw e;
-  }
-}
 
 /** mkdir -p with 0700 for what it makes; throws ErrnoError (EEXIST when a non-directory is in the way). */
 function mkdirAll(path: string): void {
@@ -143,7 +120,7 @@ function writeAll(fd: number, data: string | Uint8Array): void {
   while (off < buf.length) {
     off += viaLibc(
       () => write(fd, buf, off),
-      () => nodeFs().writeSync(fd, buf, off, buf.length - off),
+      (fs) => fs.writeSync(fd, buf, off, buf.length - off),
     );
   }
 }
@@ -156,14 +133,14 @@ export function createStateFile(path: string, data: string | Uint8Array, opts: W
   const flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW;
   const fd = viaLibc(
     () => open(path, flags, opts.mode ?? 0o600),
-    () => nodeFs().openSync(path, flags | O_CLOEXEC, opts.mode ?? 0o600),
+    (fs) => fs.openSync(path, flags | O_CLOEXEC, opts.mode ?? 0o600),
   );
   try {
     writeAll(fd, data);
     if (opts.durable) {
       viaLibc(
         () => fsync(fd),
-        () => nodeFs().fsyncSync(fd),
+        (fs) => fs.fsyncSync(fd),
       );
     }
   } catch (e) {
@@ -201,7 +178,7 @@ export function writeStateFile(path: string, data: string | Uint8Array, opts: Wr
   try {
     viaLibc(
       () => rename(tmp, path),
-      () => nodeFs().renameSync(tmp, path),
+      (fs) => fs.renameSync(tmp, path),
     );
   } catch (e) {
     try {
@@ -218,7 +195,7 @@ export function appendStateFile(path: string, data: string | Uint8Array): void {
   const flags = O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK;
   const fd = viaLibc(
     () => open(path, flags, 0o600),
-    () => nodeFs().openSync(path, flags | O_CLOEXEC, 0o600),
+    (fs) => fs.openSync(path, flags | O_CLOEXEC, 0o600),
   );
   try {
     if (!isRegularFile(statFd(fd))) throw new StateFileError(path, "not a regular file");
@@ -256,20 +233,25 @@ export function recreateStateFile(path: string, data: string | Uint8Array): void
   }
 }
 
+/** What makes a state file read as absent: missing, a symlink (O_NOFOLLOW), a file where a directory should be. */
+const ABSENT = ["ENOENT", "ELOOP", "ENOTDIR"];
+
 /**
  * Opens a state file for reading without following a symlink or blocking on a FIFO;
  * undefined when it is missing or not a regular file (a planted link reads as absent).
  * Through libc, not node:fs: a plugin that only reads its state does not load node:fs.
  */
 function openForRead(path: string): number | undefined {
+  const flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK;
   let fd: number;
   try {
-    fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
+    fd = viaLibc(
+      () => open(path, flags),
+      (fs) => fs.openSync(path, flags | O_CLOEXEC),
+      ABSENT,
+    );
   } catch (e) {
-    const code = errnoCode(e);
-    if (code === "ENOENT" || code === "ELOOP" || code === "ENOTDIR") return undefined;
-    // Anything else is thrown in node:fs's words, as it always was.
-    nodeFs().closeSync(nodeFs().openSync(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+    if (ABSENT.includes(errnoCode(e) ?? "")) return undefined;
     throw e;
   }
   let st;
@@ -320,16 +302,11 @@ function latin1(data: Uint8Array): string {
 /** Removes a state file (a symlink there is removed, never its target); missing is fine. */
 export function removeStateFile(path: string): void {
   try {
+    // Missing is fine, and needs no node:fs to say so.
     viaLibc(
-      () => {
-        try {
-          unlink(path);
-        } catch (e) {
-          // Missing is fine, and needs no node:fs to say so.
-          if (!(e instanceof ErrnoError) || e.code !== "ENOENT") throw e;
-        }
-      },
-      () => nodeFs().unlinkSync(path),
+      () => unlink(path),
+      (fs) => fs.unlinkSync(path),
+      ["ENOENT"],
     );
   } catch (e) {
     if (errnoCode(e) !== "ENOENT") throw e;

@@ -6,9 +6,9 @@
  * 1.5 ms of CPU (a bridge ADD writes four of these and reads one); a failure is thrown
  * in node:fs's words, as it always was, by doing the same again through node:fs.
  */
-import { ErrnoError, O_RDONLY, O_WRONLY, close, decodeUtf8, open, readFd, write } from "./libc.ts";
+import { O_RDONLY, O_WRONLY, close, decodeUtf8, open, readFd, write } from "./libc.ts";
 import type { NetNS } from "./netns.ts";
-import { nodeFs } from "./node-fs.ts";
+import { viaLibc } from "./node-fs.ts";
 
 /**
  * The /proc/sys path of a sysctl given as "net.ipv4.ip_forward" or "net/ipv4/ip_forward".
@@ -26,38 +26,33 @@ const encoder = new TextEncoder();
 
 /** The value of the sysctl at `path`, trailing newline removed. */
 function readPath(path: string): string {
-  let fd: number;
-  try {
-    fd = open(path, O_RDONLY);
-  } catch (e) {
-    if (!(e instanceof ErrnoError)) throw e;
-    return nodeFs().readFileSync(path, "utf8").replace(/\n$/, "");
-  }
-  try {
-    return decodeUtf8(readFd(fd).data).replace(/\n$/, "");
-  } finally {
-    close(fd);
-  }
+  const text = viaLibc(
+    () => {
+      const fd = open(path, O_RDONLY);
+      try {
+        return decodeUtf8(readFd(fd).data);
+      } finally {
+        close(fd);
+      }
+    },
+    (fs) => fs.readFileSync(path, "utf8"),
+  );
+  return text.replace(/\n$/, "");
 }
 
 /** Writes `value` to the sysctl at `path` in one write(2), as the kernel takes it. */
 function writePath(path: string, value: string): void {
-  const buf = encoder.encode(value);
-  let fd: number;
-  try {
-    fd = open(path, O_WRONLY);
-  } catch (e) {
-    if (!(e instanceof ErrnoError)) throw e;
-    return nodeFs().writeFileSync(path, value);
-  }
-  try {
-    write(fd, buf);
-  } catch (e) {
-    if (!(e instanceof ErrnoError)) throw e;
-    nodeFs().writeFileSync(path, value);
-  } finally {
-    close(fd);
-  }
+  viaLibc(
+    () => {
+      const fd = open(path, O_WRONLY);
+      try {
+        write(fd, encoder.encode(value));
+      } finally {
+        close(fd);
+      }
+    },
+    (fs) => fs.writeFileSync(path, value),
+  );
 }
 
 /** Reads a sysctl, trailing newline removed; inside `ns` when given. */
