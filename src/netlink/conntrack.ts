@@ -5,7 +5,7 @@
  */
 import { NetlinkHandle } from "./handle.ts";
 import type { NetNS } from "../sys/netns.ts";
-import { attrMap, decodeAttrs, encodeAttrs, readU8, rtaBytes, rtaNested, type RtAttr } from "./nl/rtattr.ts";
+import { attrMap, be16, decodeAttrs, encodeAttrs, readBe16, readU8, rtaBytes, rtaNested, type RtAttr } from "./nl/rtattr.ts";
 import { formatIP, parseAddr } from "../spec/ip.ts";
 import { NETLINK_NETFILTER } from "./nl/netlink-consts.ts";
 
@@ -47,8 +47,6 @@ function nfgenmsg(family: number): Uint8Array {
   return new Uint8Array([family, 0, 0, 0]);
 }
 
-const be16 = (v: number) => new Uint8Array([v >> 8, v & 0xff]);
-
 function decodeTuple(family: 4 | 6, data: Uint8Array): ConntrackTuple | undefined {
   const t = attrMap(decodeAttrs(data));
   const ip = t.get(CTA_TUPLE_IP);
@@ -60,7 +58,7 @@ function decodeTuple(family: 4 | 6, data: Uint8Array): ConntrackTuple | undefine
   const dst = a.get(family === 4 ? CTA_IP_V4_DST : CTA_IP_V6_DST);
   const num = p.get(CTA_PROTO_NUM);
   if (!src || !dst || !num) return undefined;
-  const port = (b?: Uint8Array) => (b && b.length >= 2 ? (b[0]! << 8) | b[1]! : 0);
+  const port = (b?: Uint8Array) => (b && b.length >= 2 ? readBe16(b) : 0);
   return {
     family,
     proto: readU8(num),

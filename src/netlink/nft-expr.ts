@@ -3,7 +3,7 @@
  * NFTA_EXPR_DATA { ... } }): the few kinds iptables-nft builds its rules from. Pure
  * encoding; `nftables.ts` sends them.
  */
-import { type RtAttr, rtaBytes, rtaNested, rtaString } from "./nl/rtattr.ts";
+import { type RtAttr, be32, be64, rtaBytes, rtaNested, rtaString } from "./nl/rtattr.ts";
 
 /** The expression and verdict attributes (nftables.ts decodes with them too). */
 export const NFTA_LIST_ELEM = 1;
@@ -31,19 +31,6 @@ export const NFT_JUMP = -3;
 
 /** One encoded expression (an NFTA_LIST_ELEM of NFTA_RULE_EXPRESSIONS). */
 export type NftExprAttr = RtAttr;
-
-/** A big-endian u32, as nf_tables attributes carry numbers. */
-export function be32(v: number): Uint8Array {
-  const b = new Uint8Array(4);
-  new DataView(b.buffer).setUint32(0, v >>> 0);
-  return b;
-}
-
-function be64(v: bigint): Uint8Array {
-  const b = new Uint8Array(8);
-  new DataView(b.buffer).setBigUint64(0, v);
-  return b;
-}
 
 function expr(name: string, data: RtAttr[]): NftExprAttr {
   return rtaNested(NFTA_LIST_ELEM, [rtaString(NFTA_EXPR_NAME, name), rtaNested(NFTA_EXPR_DATA, data, true)], true);

@@ -10,7 +10,6 @@ import type { NetNS } from "../sys/netns.ts";
 import { isNetlinkError } from "./error.ts";
 import { NetlinkHandle, type NlBatchMsg } from "./handle.ts";
 import {
-  be32,
   NFT_JUMP,
   NFTA_DATA_VERDICT,
   NFTA_EXPR_DATA,
@@ -21,7 +20,21 @@ import {
   type NftExprAttr,
 } from "./nft-expr.ts";
 import { NETLINK_NETFILTER, NLM_F_APPEND, NLM_F_CREATE, NLM_F_EXCL } from "./nl/netlink-consts.ts";
-import { attrMap, decodeAttrs, encodeAttrs, readString, rtaBytes, rtaNested, rtaString, type RtAttr } from "./nl/rtattr.ts";
+import {
+  attrMap,
+  be16,
+  be32,
+  be64,
+  decodeAttrs,
+  encodeAttrs,
+  readBe32,
+  readBe64,
+  readString,
+  rtaBytes,
+  rtaNested,
+  rtaString,
+  type RtAttr,
+} from "./nl/rtattr.ts";
 
 const NFNL_SUBSYS_NFTABLES = 10;
 const NFNL_MSG_BATCH_BEGIN = 16;
@@ -88,7 +101,8 @@ function msgType(msg: number): number {
 function body(family: NftFamily | "unspec", attrs: RtAttr[], resId = 0): Uint8Array {
   const a = encodeAttrs(attrs);
   const out = new Uint8Array(4 + a.length);
-  out.set([family === "unspec" ? 0 : NFPROTO[family], 0, resId >> 8, resId & 0xff]);
+  out.set([family === "unspec" ? 0 : NFPROTO[family], 0]);
+  out.set(be16(resId), 2);
   out.set(a, 4);
   return out;
 }
@@ -131,8 +145,8 @@ export function nftChainInfo(h: NetlinkHandle, family: NftFamily, table: string,
   const use = a.get(NFTA_CHAIN_USE);
   const handle = a.get(NFTA_CHAIN_HANDLE);
   return {
-    handle: handle ? new DataView(handle.buffer, handle.byteOffset).getBigUint64(0) : 0n,
-    use: use ? new DataView(use.buffer, use.byteOffset).getUint32(0) : 0,
+    handle: handle ? readBe64(handle) : 0n,
+    use: use ? readBe32(use) : 0,
   };
 }
 
@@ -142,8 +156,7 @@ export function nftChainInfo(h: NetlinkHandle, family: NftFamily, table: string,
  * `# handle HANDLE`.
  */
 export function nftRuleByHandle(h: NetlinkHandle, family: NftFamily, table: string, chain: string, handle: bigint): NftRule | undefined {
-  const hb = new Uint8Array(8);
-  new DataView(hb.buffer).setBigUint64(0, handle);
+  const hb = be64(handle);
   let reply;
   try {
     reply = h.request(
@@ -194,7 +207,7 @@ function decodeRule(payload: Uint8Array, chain: string): NftRule | undefined {
   if (c && readString(c) !== chain) return undefined;
   const handle = a.get(NFTA_RULE_HANDLE);
   if (!handle) return undefined;
-  return { handle: new DataView(handle.buffer, handle.byteOffset).getBigUint64(0), exprs: decodeExprs(a.get(NFTA_RULE_EXPRESSIONS)) };
+  return { handle: readBe64(handle), exprs: decodeExprs(a.get(NFTA_RULE_EXPRESSIONS)) };
 }
 
 /** True when `needle` occurs in `hay` (an expression's attribute bytes holding a comment, an address, ...). */
@@ -228,7 +241,7 @@ function decodeExprs(list: Uint8Array | undefined): NftExpr[] {
           const va = attrMap(decodeAttrs(verdict));
           const code = va.get(NFTA_VERDICT_CODE);
           const to = va.get(NFTA_VERDICT_CHAIN);
-          const c = code ? new DataView(code.buffer, code.byteOffset).getInt32(0) : 0;
+          const c = code ? readBe32(code) | 0 : 0;
           if (to && (c === NFT_JUMP || c === NFT_GOTO)) expr.jumpTo = readString(to);
         }
       }
@@ -246,9 +259,8 @@ export function nftRemove(h: NetlinkHandle, family: NftFamily, table: string, re
   const t = rtaString(NFTA_RULE_TABLE, table);
   const msgs: NlBatchMsg[] = removals.map((r) => {
     if ("rule" in r) {
-      const handle = new Uint8Array(8);
-      new DataView(handle.buffer).setBigUint64(0, r.rule);
-      return { type: msgType(NFT_MSG_DELRULE), flags: 0, body: body(family, [t, rtaString(NFTA_RULE_CHAIN, r.chain), rtaBytes(NFTA_RULE_HANDLE, handle)]) };
+      const handle = rtaBytes(NFTA_RULE_HANDLE, be64(r.rule));
+      return { type: msgType(NFT_MSG_DELRULE), flags: 0, body: body(family, [t, rtaString(NFTA_RULE_CHAIN, r.chain), handle]) };
     }
     if ("flush" in r) return { type: msgType(NFT_MSG_DELRULE), flags: 0, body: body(family, [t, rtaString(NFTA_RULE_CHAIN, r.flush)]) };
     return { type: msgType(NFT_MSG_DELCHAIN), flags: 0, body: body(family, [rtaString(NFTA_CHAIN_TABLE, table), rtaString(NFTA_CHAIN_NAME, r.deleteChain)]) };

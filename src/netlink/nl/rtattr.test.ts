@@ -3,9 +3,14 @@ import { IFLA_IFNAME, IFLA_INFO_DATA, IFLA_INFO_KIND, IFLA_LINKINFO, IFLA_MTU, I
 import { NLA_F_NESTED } from "./netlink-consts.ts";
 import {
   attrMap,
+  be16,
+  be32,
+  be64,
   decodeAttrs,
   encodeAttrs,
   readBe16,
+  readBe32,
+  readBe64,
   readS32,
   readString,
   readU16,
@@ -69,6 +74,20 @@ describe("rtattr", () => {
     expect(readBe16(Uint8Array.of(0x12, 0xb5))).toBe(4789);
     expect(readS32(Uint8Array.of(0xff, 0xff, 0xff, 0xff))).toBe(-1);
     expect(readString(Uint8Array.of(0x61, 0x62))).toBe("ab");
+  });
+
+  test("network byte order, both ways", () => {
+    expect(hex(be16(4789))).toBe("12 b5");
+    expect(hex(be32(0x0a000001))).toBe("0a 00 00 01");
+    // An nf_tables verdict (NFT_JUMP), and read back as one.
+    expect(hex(be32(-3))).toBe("ff ff ff fd");
+    expect(readBe32(be32(-3)) | 0).toBe(-3);
+    expect(readBe32(unhex("0a 00 00 01"))).toBe(0x0a000001);
+    expect(hex(be64(0x0102030405060708n))).toBe("01 02 03 04 05 06 07 08");
+    expect(readBe64(be64(2n ** 64n - 1n))).toBe(2n ** 64n - 1n);
+    // A value inside a larger buffer is read from its own offset.
+    expect(readBe32(unhex("ff 00 00 00 07").subarray(1))).toBe(7);
+    expect(() => readBe64(be32(1))).toThrow(RangeError);
   });
 
   test("RangeError on bounds", () => {

@@ -87,9 +87,7 @@ export function rtaU16(type: number, v: number): RtAttr {
 /** A __be16 attribute (UDP ports and the like are in network order). */
 export function rtaBe16(type: number, v: number): RtAttr {
   checkUint(v, 0xffff, `be16 attribute ${type}`);
-  const data = new Uint8Array(2);
-  view(data).setUint16(0, v, false);
-  return { type, data };
+  return { type, data: be16(v) };
 }
 
 /** A u32 attribute in host order. */
@@ -131,6 +129,27 @@ export function rtaNested(type: number, children: RtAttr[], nestedFlag = false):
   return { type: nestedFlag ? type | NLA_F_NESTED : type, children };
 }
 
+// Network byte order (big-endian) values: ports, nf_tables numbers, conntrack tuples.
+
+/** `v` (low 16 bits) as a __be16. */
+export function be16(v: number): Uint8Array {
+  return Uint8Array.of((v >> 8) & 0xff, v & 0xff);
+}
+
+/** `v` as a __be32; a negative one (an nf_tables verdict) as its two's complement. */
+export function be32(v: number): Uint8Array {
+  const b = new Uint8Array(4);
+  view(b).setUint32(0, v >>> 0, false);
+  return b;
+}
+
+/** `v` as a __be64. */
+export function be64(v: bigint): Uint8Array {
+  const b = new Uint8Array(8);
+  view(b).setBigUint64(0, v, false);
+  return b;
+}
+
 // Decoding helpers: each checks the value is big enough.
 
 /** The u8 value of an attribute. */
@@ -149,6 +168,18 @@ export function readU16(data: Uint8Array): number {
 export function readBe16(data: Uint8Array): number {
   need(data, 0, 2, "be16 attribute");
   return view(data).getUint16(0, false);
+}
+
+/** The network-order u32 value of an attribute (`| 0` makes it an s32: nf_tables verdicts). */
+export function readBe32(data: Uint8Array): number {
+  need(data, 0, 4, "be32 attribute");
+  return view(data).getUint32(0, false);
+}
+
+/** The network-order u64 value of an attribute (nf_tables handles). */
+export function readBe64(data: Uint8Array): bigint {
+  need(data, 0, 8, "be64 attribute");
+  return view(data).getBigUint64(0, false);
 }
 
 /** The host-order u32 value of an attribute. */
