@@ -49,7 +49,7 @@ describe("link setters", () => {
     }),
   );
 
-  rootTest("mtu, mac, name, alias, promisc", () =>
+  rootTest("mtu, mac, name, alias (with up), promisc", () =>
     withNetns(1, (ns) => {
       ns.exec(["ip", "link", "add", "a0", "type", "veth", "peer", "name", "a1"]);
       using h = NetlinkHandle.atPath(ns.path);
@@ -67,6 +67,10 @@ describe("link setters", () => {
       linkSetPromisc(h, "renamed0", false);
       expect(detail(ns, "renamed0").flags).not.toContain("PROMISC");
       expect(() => linkSetMtu(h, "renamed0", 10)).toThrow(/Cannot set link "renamed0" mtu 10: EINVAL/);
+      // The alias and up in one request.
+      expect(detail(ns, "renamed0").flags).not.toContain("UP");
+      linkSetAlias(h, "renamed0", "both", { up: true });
+      expect(detail(ns, "renamed0")).toMatchObject({ ifalias: "both", flags: expect.arrayContaining(["UP"]) });
     }),
   );
 

@@ -61,10 +61,8 @@ export function linkSetName(h: NetlinkHandle, link: LinkRef, name: string): void
 export function linkSetAlias(h: NetlinkHandle, link: LinkRef, alias: string, opts: { up?: boolean } = {}): void {
   // An empty IFLA_IFALIAS (no NUL) is how the kernel is told to drop the alias.
   const attr = alias === "" ? rtaBytes(IFLA_IFALIAS, new Uint8Array(0)) : rtaString(IFLA_IFALIAS, alias);
-  if (!opts.up) return set(h, link, [attr], `alias ${JSON.stringify(alias)}`);
-  const index = linkIndexOf(h, link);
-  const body = linkBody({ family: AF_UNSPEC, index, flags: IFF_UP, change: IFF_UP }, [attr]);
-  h.request(RTM_SETLINK, 0, body, `set ${linkLabel(link)} alias ${JSON.stringify(alias)} up`);
+  if (opts.up) set(h, link, [attr], `alias ${JSON.stringify(alias)} up`, IFF_UP, IFF_UP);
+  else set(h, link, [attr], `alias ${JSON.stringify(alias)}`);
 }
 
 /**
@@ -140,7 +138,8 @@ export function linkSetHairpin(h: NetlinkHandle, link: LinkRef, on: boolean): vo
   linkSetBridgePort(h, link, { hairpin: on });
 }
 
-function set(h: NetlinkHandle, link: LinkRef, attrs: RtAttr[], what: string): void {
+/** One RTM_SETLINK with `attrs`, and the `change` bits of the link's flags set to `flags`. */
+function set(h: NetlinkHandle, link: LinkRef, attrs: RtAttr[], what: string, flags = 0, change = 0): void {
   const index = linkIndexOf(h, link);
-  h.request(RTM_SETLINK, 0, linkBody({ family: AF_UNSPEC, index }, attrs), `set ${linkLabel(link)} ${what}`);
+  h.request(RTM_SETLINK, 0, linkBody({ family: AF_UNSPEC, index, flags, change }, attrs), `set ${linkLabel(link)} ${what}`);
 }
