@@ -67,7 +67,7 @@ function kernelRelease(): string {
 function readStamp(path: string): Stamp | undefined {
   let text: string | undefined;
   try {
-    text = readStateFile(path, "latin1");
+    text = readStateFile(path);
   } catch {
     return undefined;
   }
@@ -193,8 +193,10 @@ export class OwnerIndex {
     let text = this.#texts.get(b);
     if (text !== undefined) return text;
     const size = this.#stamp!.sizes[b]!;
+    // Read as UTF-8 as every state file is: the index writes only ASCII (escapeOwner), so a
+    // character is a byte and the stamp's sizes are the texts' lengths.
     try {
-      text = size === 0 ? "" : readStateFile(this.#bucketPath(b), "latin1");
+      text = size === 0 ? "" : readStateFile(this.#bucketPath(b));
     } catch {
       text = undefined;
     }

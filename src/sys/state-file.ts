@@ -274,29 +274,13 @@ export function readStateFile(path: string, encoding: BufferEncoding = "utf8"): 
   if (fd === undefined) return undefined;
   try {
     const { data } = readFd(fd);
-    if (encoding === "latin1") return latin1(data);
-    if (encoding !== "utf8") return Buffer.from(data).toString(encoding);
+    if (encoding !== "utf8") return Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString(encoding);
     // As node:fs decodes: a byte order mark is kept (decodeUtf8, as TextDecoder, drops it).
     if (data[0] === 0xef && data[1] === 0xbb && data[2] === 0xbf) return new TextDecoder("utf-8", { ignoreBOM: true }).decode(data);
     return decodeUtf8(data);
   } finally {
     close(fd);
   }
-}
-
-const windows1252 = new TextDecoder("latin1");
-
-/**
- * Bytes as latin1 text, one character per byte, as node:fs decodes it. TextDecoder's
- * "latin1" is windows-1252, which differs only where it maps 0x80-0x9f above U+00FF:
- * those (never in the ASCII files we write) take the exact, slower way.
- */
-function latin1(data: Uint8Array): string {
-  const text = windows1252.decode(data);
-  if (!/[^\u0000-\u00ff]/.test(text)) return text;
-  let out = "";
-  for (let i = 0; i < data.length; i += 8192) out += String.fromCharCode(...data.subarray(i, i + 8192));
-  return out;
 }
 
 /** Removes a state file (a symlink there is removed, never its target); missing is fine. */
