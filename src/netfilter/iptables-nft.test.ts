@@ -2,7 +2,7 @@ import { describe, expect } from "bun:test";
 import { rootTest, withNetns, type TestNetns } from "../../test/helpers/netns.ts";
 import { nftChainInfo, nftHandle, nftRuleByHandle } from "../netlink/nftables.ts";
 import { NetNS } from "../sys/netns.ts";
-import { iptablesUsesNftables, withNftIptables } from "./iptables-nft.ts";
+import { iptablesUsesNftables, NftIptablesTable, withLateNetfilterCloses, withNftIptables } from "./iptables-nft.ts";
 
 const nftIptables = Bun.which("iptables-restore") !== null && iptablesUsesNftables(4);
 
@@ -80,6 +80,33 @@ describe("iptables-nft tables over netlink", () => {
         "-A NFT-D ! -d 224.0.0.0/4 -j MASQUERADE",
         "-A NFT-OTHER -j NFT-D",
       ]);
+    }),
+  );
+});
+
+describe("withLateNetfilterCloses", () => {
+  rootTest.skipIf(!nftIptables)("a table closed inside keeps its socket until the function returns or throws", () =>
+    withNetns(1, (node) => {
+      restore(node, masq("NFT-A", "10.5.0.2"));
+      const closedInside = (fail: boolean): NftIptablesTable => {
+        let t: NftIptablesTable | undefined;
+        const run = () =>
+          withLateNetfilterCloses(() => {
+            t = inNode(node, () => NftIptablesTable.open(4, "nat"))!;
+            t.close();
+            // Closed by its owner, the socket still answers until the scope ends.
+            expect(t.hasChain("NFT-A")).toBe(true);
+            if (fail) throw new Error("boom");
+          });
+        if (fail) expect(run).toThrow("boom");
+        else run();
+        return t!;
+      };
+      for (const fail of [false, true]) expect(() => closedInside(fail).hasChain("NFT-A")).toThrow("netlink handle is closed");
+      // Outside any scope close() closes at once.
+      const t = inNode(node, () => NftIptablesTable.open(4, "nat"))!;
+      t.close();
+      expect(() => t.hasChain("NFT-A")).toThrow("netlink handle is closed");
     }),
   );
 });

@@ -173,13 +173,37 @@ export class NftIptablesTable {
     nftAppend(this.#h, FAMILY[this.family], this.table, chains, rules);
   }
 
-  /** Closes the socket (unwaited: see NetlinkHandle.close). */
+  /** Closes the socket, or hands it to the enclosing `withLateNetfilterCloses`. */
   close(): void {
-    this.#h.close();
+    if (lateCloses) lateCloses.push(this.#h);
+    else this.#h.close();
   }
 
   [Symbol.dispose](): void {
     this.close();
+  }
+}
+
+/** Where `close()` puts its socket while a `withLateNetfilterCloses` runs. */
+let lateCloses: NetlinkHandle[] | undefined;
+
+/**
+ * Runs `fn` with the netfilter sockets it closes kept open until it returns. Closing a
+ * netfilter socket after a transaction that deleted something waits for the kernel to
+ * free what it deleted (nf_tables flushes its destroy work: an RCU grace period, 5-10 ms
+ * here), so a DEL that removes its rules first and then does other kernel work (the veth
+ * pair) pays that wait alongside the work instead of after it. `fn` is synchronous, so no
+ * other command of the same thread (the daemon's) can close into this one's list.
+ */
+export function withLateNetfilterCloses<T>(fn: () => T): T {
+  const outer = lateCloses;
+  const mine: NetlinkHandle[] = [];
+  lateCloses = mine;
+  try {
+    return fn();
+  } finally {
+    lateCloses = outer;
+    for (const h of mine) h.close();
   }
 }
 

@@ -5,14 +5,13 @@
  * Requests are synchronous: the kernel answers rtnetlink at once, and a receive timeout
  * bounds the wait when it does not.
  */
-import { ErrnoError, close, closeUnwaited, recv, sendDetached, sendto, setsockopt, socket } from "../sys/libc.ts";
+import { ErrnoError, close, recv, sendDetached, sendto, setsockopt, socket } from "../sys/libc.ts";
 import { NetNS } from "../sys/netns.ts";
 import { NetlinkError } from "./error.ts";
 import {
   AF_NETLINK,
   NETLINK_CAP_ACK,
   NETLINK_EXT_ACK,
-  NETLINK_NETFILTER,
   NETLINK_ROUTE,
   NLMSG_DONE,
   NLMSG_ERROR,
@@ -61,20 +60,17 @@ export class NetlinkHandle {
   #fd: number;
   #seq: number;
   #buf = new Uint8Array(64 * 1024);
-  readonly #protocol: number;
   readonly timeoutMs: number;
 
-  private constructor(fd: number, protocol: number, timeoutMs: number) {
+  private constructor(fd: number, timeoutMs: number) {
     this.#fd = fd;
-    this.#protocol = protocol;
     this.timeoutMs = timeoutMs;
     this.#seq = Math.floor(Math.random() * 0x7fffffff);
   }
 
   /** A handle acting in `ns`, or in the calling thread's current namespace without one. */
   static at(ns?: NetNS, opts: HandleOptions = {}): NetlinkHandle {
-    const protocol = opts.protocol ?? NETLINK_ROUTE;
-    const open = () => socket(AF_NETLINK, SOCK_RAW, protocol);
+    const open = () => socket(AF_NETLINK, SOCK_RAW, opts.protocol ?? NETLINK_ROUTE);
     const fd = ns ? ns.runIn(open) : open();
     try {
       configure(fd, opts.timeoutMs ?? 10_000);
@@ -82,7 +78,7 @@ export class NetlinkHandle {
       close(fd);
       throw e;
     }
-    return new NetlinkHandle(fd, protocol, opts.timeoutMs ?? 10_000);
+    return new NetlinkHandle(fd, opts.timeoutMs ?? 10_000);
   }
 
   /** A handle acting in the namespace at `path`; the socket keeps the namespace alive, the path is not kept open. */
@@ -160,18 +156,9 @@ export class NetlinkHandle {
     return sendDetached(this.#fd, encodeNlmsg({ type, flags: NLM_F_REQUEST | NLM_F_ACK | flags, seq: 1, pid: 0 }, body));
   }
 
-  /**
-   * Closes the socket (idempotent). A netfilter socket is closed unwaited (libc's
-   * closeUnwaited): after a transaction that deleted something, nf_tables makes the
-   * release of any netfilter socket wait until what was deleted is freed (it flushes its
-   * destroy work: an RCU grace period, 10-20 ms here), which no caller needs; the
-   * transaction itself was applied before its acks came back.
-   */
+  /** Closes the socket (idempotent). */
   close(): void {
-    if (this.#fd >= 0) {
-      if (this.#protocol === NETLINK_NETFILTER) closeUnwaited(this.#fd);
-      else close(this.#fd);
-    }
+    if (this.#fd >= 0) close(this.#fd);
     this.#fd = -1;
   }
 

@@ -384,25 +384,6 @@ FN(gettid) {
   return ret(env, syscall(SYS_gettid));
 }
 
-/*
- * fn(arg) on a new detached thread with a small stack; 0 or the error number. It starts
- * with every signal blocked: the process's signals stay with the runtime's threads.
- */
-static int start_thread(void *(*fn)(void *), void *arg) {
-  pthread_attr_t attr;
-  pthread_t t;
-  sigset_t all, old;
-  pthread_attr_init(&attr);
-  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-  pthread_attr_setstacksize(&attr, 64 * 1024);
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
-  int e = pthread_create(&t, &attr, fn, arg);
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
-  pthread_attr_destroy(&attr);
-  return e;
-}
-
 /* A netlink request that a thread of its own sends and waits for (send_detached). */
 struct detached {
   int nsfd;
@@ -428,7 +409,7 @@ static void *detached_send(void *p) {
 
 #if defined(__x86_64__) || defined(__aarch64__)
 /*
- * A system call without the C library: a task start_task starts shares this process's
+ * A system call without the C library: the task clone_send starts shares this process's
  * memory and thread pointer, so it must not write errno (the caller's thread's) or take
  * any libc lock; it calls only this.
  */
@@ -466,119 +447,49 @@ static int clone_body(void *p) {
   return 0;
 }
 
-/* Stack and argument of one task (clone_send, clone_close); never freed (see start_task). */
+/* Stack and request of one clone_send task; never freed (see clone_send). */
 #define CLONE_AREA (32 * 1024)
 
-/* close_range(2) (Linux 5.9) is what keeps the descriptors out of a task: without it, a thread. */
-static int tasks_possible(void) {
+/*
+ * The request sent by a new task that is not a thread of this process: it shares the
+ * memory (no page tables copied, unlike fork) but has a descriptor table and signal
+ * handlers of its own, and no exit signal, so nobody is told when it ends. A process's
+ * exit waits for all its threads, and a thread waiting for an RTM_DELLINK's answer
+ * holds the exit (and the descriptor table with the plugin's stdout) until the kernel
+ * answers; this task does not. It stays a zombie of this process until the process
+ * exits, then is the reaper's (init or a subreaper), which reaps it when it ends: for
+ * short-lived processes only (a daemon takes the thread). Its area (stack and request)
+ * is mapped here and never unmapped: the process does not outlive it by much, and the
+ * task may still read it after the process has gone.
+ */
+static int clone_send(int nsfd, const void *data, size_t len) {
+  /* close_range(2) (Linux 5.9) is what keeps the descriptors out of the task: without it, a thread. */
   static int has_close_range = -1;
   if (has_close_range < 0) has_close_range = raw_syscall(SYS_close_range, ~0U, ~0U, 0, 0, 0, 0) == 0;
-  return has_close_range;
-}
-
-/*
- * Starts body(area) as a new task that is not a thread of this process: it shares the
- * memory (no page tables copied, unlike fork) but has a descriptor table (a copy, which
- * the body trims) and signal handlers of its own, and no exit signal, so nobody is told
- * when it ends. A process's exit waits for all its threads; it does not wait for this
- * task. The task stays a zombie of this process until the process exits, then is the
- * reaper's (init or a subreaper), which reaps it when it ends: for short-lived processes
- * only (a daemon takes a thread). `area` (CLONE_AREA bytes from mmap: the argument at its
- * start, the stack at its end) is never unmapped: the process does not outlive the task
- * by much, and the task may still use it after the process has gone. 0 or -errno.
- */
-static int start_task(int (*body)(void *), void *area) {
-  sigset_t all, old;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
-  int pid = clone(body, (unsigned char *)area + CLONE_AREA, CLONE_VM, area);
-  int e = errno;
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
-  return pid < 0 ? -e : 0;
-}
-
-static void *task_area(void) {
-  void *area = mmap(NULL, CLONE_AREA, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  return area == MAP_FAILED ? NULL : area;
-}
-
-/* The request sent by a task of its own (start_task), so the process's exit does not wait for the kernel's answer. */
-static int clone_send(int nsfd, const void *data, size_t len) {
-  if (!tasks_possible() || len > CLONE_AREA / 2) return -ENOSYS;
-  struct detached *d = task_area();
-  if (!d) return -errno;
+  if (!has_close_range || len > CLONE_AREA / 2) return -ENOSYS;
+  unsigned char *area = mmap(NULL, CLONE_AREA, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (area == MAP_FAILED) return -errno;
+  struct detached *d = (struct detached *)area;
   d->nsfd = nsfd;
   d->len = len;
   memcpy(d->msg, data, len);
-  int e = start_task(clone_body, d);
-  if (e) {
-    munmap(d, CLONE_AREA);
-    return e;
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  int pid = clone(clone_body, area + CLONE_AREA, CLONE_VM, d);
+  int e = errno;
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  if (pid < 0) {
+    munmap(area, CLONE_AREA);
+    return -e;
   }
   /* The task has its own copy of nsfd. */
   close(nsfd);
   return 0;
 }
-
-/*
- * The read end of a pipe whose write end (close-on-exec) only this process holds: its
- * end of file tells a clone_close task that the process has gone. Made once.
- */
-static int gone_r = -1;
-
-/* What a clone_close task holds: the descriptor it closes and its copy of gone_r. */
-struct held {
-  int fd;
-  int gone;
-};
-
-/*
- * The body of a clone_close task: drop every descriptor of its copy of the table but
- * the two it holds, wait until the process has gone (the pipe's EOF), then close the
- * socket: its last reference, so whatever the kernel does at the release is waited for
- * here. Waiting for the process first makes sure the release is the task's and not the
- * process's own close or exit.
- */
-static int clone_close_body(void *p) {
-  struct held *h = p;
-  int lo = h->fd < h->gone ? h->fd : h->gone, hi = h->fd < h->gone ? h->gone : h->fd;
-  if (lo > 0) raw_syscall(SYS_close_range, 0, lo - 1, 0, 0, 0, 0);
-  if (hi > lo + 1) raw_syscall(SYS_close_range, lo + 1, hi - 1, 0, 0, 0, 0);
-  raw_syscall(SYS_close_range, hi + 1, ~0U, 0, 0, 0, 0);
-  char c;
-  while (raw_syscall(SYS_read, h->gone, (long)&c, 1, 0, 0, 0) == -EINTR) {
-  }
-  raw_syscall(SYS_close, h->fd, 0, 0, 0, 0, 0);
-  return 0;
-}
-
-/* fd's last close left to a task of its own that waits for the process to go first. */
-static int clone_close(int fd) {
-  if (!tasks_possible()) return -ENOSYS;
-  if (gone_r < 0) {
-    int p[2];
-    if (pipe2(p, O_CLOEXEC) < 0) return -errno;
-    gone_r = p[0];
-  }
-  struct held *h = task_area();
-  if (!h) return -errno;
-  h->fd = fd;
-  h->gone = gone_r;
-  int e = start_task(clone_close_body, h);
-  if (e) {
-    munmap(h, CLONE_AREA);
-    return e;
-  }
-  close(fd);
-  return 0;
-}
 #else
 static int clone_send(int nsfd, const void *data, size_t len) {
   (void)nsfd, (void)data, (void)len;
-  return -ENOSYS;
-}
-static int clone_close(int fd) {
-  (void)fd;
   return -ENOSYS;
 }
 #endif
@@ -609,34 +520,24 @@ FN(send_detached) {
   d->nsfd = nsfd;
   d->len = len;
   memcpy(d->msg, data, len);
-  int e = start_thread(detached_send, d);
+  pthread_attr_t attr;
+  pthread_t t;
+  sigset_t all, old;
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  pthread_attr_setstacksize(&attr, 64 * 1024);
+  /* The thread starts with every signal blocked: the process's signals stay with the runtime's threads. */
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  int e = pthread_create(&t, &attr, detached_send, d);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  pthread_attr_destroy(&attr);
   if (e) {
     close(nsfd);
     free(d);
     return ret(env, (errno = e, -1));
   }
   return ret(env, 0);
-}
-
-static void *detached_close(void *p) {
-  close((int)(intptr_t)p);
-  return NULL;
-}
-
-/*
- * closeDetached(fd, asProcess): fd's close left to a new detached thread, or with
- * asProcess to a task of its own that closes it once the process has gone (clone_close);
- * 0 once handed over (fd is no longer the caller's), or -errno (the caller closes it).
- * For a socket whose release the kernel makes wait for work nobody needs to wait for: a
- * netfilter socket after a transaction that deleted something (nf_tables flushes its
- * destroy work, an RCU grace period, before the release returns).
- */
-FN(close_detached) {
-  ARGS int fd = (int)num(&a, 0);
-  if (fd < 0) return einval(env);
-  if (num(&a, 1) && clone_close(fd) == 0) return ret(env, 0);
-  int e = start_thread(detached_close, (void *)(intptr_t)fd);
-  return ret(env, e ? (errno = e, -1) : 0);
 }
 
 napi_value napi_register_module_v1(napi_env env, napi_value exports) {
@@ -649,7 +550,6 @@ napi_value napi_register_module_v1(napi_env env, napi_value exports) {
       {"flock", js_flock},   {"ioctl", js_ioctl}, {"ioctlBuf", js_ioctl_buf}, {"statx", js_statx},   {"read", js_read},
       {"write", js_write},   {"fsync", js_fsync}, {"rename", js_rename}, {"link", js_link}, {"unlink", js_unlink},   {"mkdir", js_mkdir},
       {"gettid", js_gettid},  {"utf8", js_utf8},     {"writeText", js_write_text}, {"sendDetached", js_send_detached},
-      {"closeDetached", js_close_detached},
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value f;

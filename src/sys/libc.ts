@@ -41,8 +41,6 @@ interface Backend {
   writeText(fd: number, text: string): number | undefined;
   /** A netlink request sent and waited for by a detached thread (or, asProcess 1, a task) of its own, in `fd`'s namespace (the addon only). */
   sendDetached?(fd: number, msg: Uint8Array, asProcess: number): number;
-  /** fd's close left to a detached thread (or, asProcess 1, a task that closes it once the process has gone); the addon only. */
-  closeDetached?(fd: number, asProcess: number): number;
 }
 
 let backend: Backend | undefined;
@@ -318,18 +316,6 @@ export function detachedSendsAsProcess(): void {
 export function sendDetached(fd: number, msg: Uint8Array): boolean {
   const b = sys();
   return b.sendDetached !== undefined && b.sendDetached(fd, msg, detachAsProcess) === 0;
-}
-
-/**
- * Closes `fd` without waiting for what the kernel does at its release: a detached thread
- * closes it, or after detachedSendsAsProcess a task of its own that waits for the process
- * to have gone and then closes it, so neither the caller nor the process's exit waits.
- * Closed here, waited for, when this backend has no threads (bun:ffi) or the closer
- * could not start.
- */
-export function closeUnwaited(fd: number): void {
-  const b = sys();
-  if (b.closeDetached?.(fd, detachAsProcess) !== 0) close(fd);
 }
 
 /** sendto(2) with a raw destination sockaddr. */

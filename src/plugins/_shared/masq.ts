@@ -5,6 +5,7 @@
  * have changed since the ADD. Errors become CNI errors with the reference's wording.
  */
 import { gcIPMasqForNetwork, type MasqOwner, setupIPMasqForNetworks, teardownIPMasqForNetworks } from "../../netfilter/ipmasq-networks.ts";
+import { withLateNetfilterCloses } from "../../netfilter/iptables-nft.ts";
 import { nftAvailable } from "../../netfilter/nft.ts";
 import type { CmdArgs } from "../../skel/cmd-args.ts";
 import { CniError, ErrorCode, failure, invalidConfig } from "../../spec/error.ts";
@@ -40,6 +41,21 @@ export function teardownMasq(conf: NetConf, args: CmdArgs): void {
   } catch (e) {
     throw failure("failed to tear down IP masquerade", e);
   }
+}
+
+/**
+ * A DEL's masquerade teardown (when `ipMasq`), then `rest` (the veth pair's removal). The
+ * rules go first and their netfilter socket is closed last: closing it after a delete
+ * waits for the kernel to free what was deleted (an RCU grace period), which this way
+ * passes while `rest` runs instead of after it. Unlike the reference's order (pair, then
+ * rules), a failure to remove the rules leaves the pair in place; the runtime's retried
+ * DEL removes both.
+ */
+export function teardownMasqBefore(ipMasq: boolean, conf: NetConf, args: CmdArgs, rest: () => void): void {
+  withLateNetfilterCloses(() => {
+    if (ipMasq) teardownMasq(conf, args);
+    rest();
+  });
 }
 
 /** Removes the masquerade rules of this network's attachments that are not in `valid`, on both backends. */

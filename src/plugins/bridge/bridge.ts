@@ -19,7 +19,7 @@ import { failure } from "../../spec/error.ts";
 import { ipamAddFor, ipamIfAny, ipamValidate } from "../_shared/ipam-exec.ts";
 import { type ContainerNS, openContainerNS, openContainerNSIfAny } from "../_shared/netns-open.ts";
 import { enableForward } from "../_shared/forward.ts";
-import { gcMasq, setupMasq, teardownMasq } from "../_shared/masq.ts";
+import { gcMasq, setupMasq, teardownMasq, teardownMasqBefore } from "../_shared/masq.ts";
 import { Rollback } from "../_shared/rollback.ts";
 import { deletePair, deleteQuietly, findPair, setupVeth, type VethOwner, type VethPair } from "../_shared/veth.ts";
 import { delBool, delIpam } from "../_shared/del-conf.ts";
@@ -260,9 +260,7 @@ async function cmdDel(args: CmdArgs): Promise<void> {
   using c = openContainerNSIfAny(args.netns);
   const pair = findPair(hostH, c, vethOwner(conf, args), args.prevResult);
   await ipamIfAny("DEL", conf, args);
-  deletePair(hostH, c, pair, args.ifName);
-  // The rules by chain name and comment hash, so they go even when no address can be found any more.
-  if (conf.ipMasq) teardownMasq(args.conf, args);
+  teardownMasqBefore(conf.ipMasq, args.conf, args, () => deletePair(hostH, c, pair, args.ifName));
   if (conf.macspoofchk) {
     try {
       teardownSpoofCheck(`${args.containerID}-${args.ifName}`);

@@ -21,7 +21,7 @@ import { failure, invalidConfig } from "../../spec/error.ts";
 import { familyOfText, hostPrefix, ipOfCIDR, networkOfCIDR } from "../../spec/ip.ts";
 import { ipamAddFor, ipamCommand, ipamValidate } from "../_shared/ipam-exec.ts";
 import { type ContainerNS, openContainerNS, openContainerNSIfAny } from "../_shared/netns-open.ts";
-import { gcMasq, masqBackendOf, setupMasq, teardownMasq } from "../_shared/masq.ts";
+import { gcMasq, masqBackendOf, setupMasq, teardownMasq, teardownMasqBefore } from "../_shared/masq.ts";
 import { enableForward } from "../_shared/forward.ts";
 import { Rollback } from "../_shared/rollback.ts";
 import { deletePair, findPair, setupVeth, type VethOwner } from "../_shared/veth.ts";
@@ -185,9 +185,8 @@ async function cmdDel(args: CmdArgs): Promise<void> {
   // Found before IPAM DEL: if that fails, nothing is deleted and a retry finds it all again.
   const pair = findPair(hostH, c, vethOwner(conf, args), args.prevResult);
   if (conf.ipam) await ipamCommand("DEL", conf.ipam.type, args);
-  deletePair(hostH, c, pair, args.ifName);
   // The rules by chain name and comment hash, so they go even when no address can be found any more.
-  if (conf.ipMasq) teardownMasq(args.conf, args);
+  teardownMasqBefore(conf.ipMasq, args.conf, args, () => deletePair(hostH, c, pair, args.ifName));
 }
 
 /** IPAM's leases and the nftables masquerade rules of attachments that are gone. */
