@@ -4,7 +4,7 @@
  * Anything else (a Go plugin, another version of ours) is started as a process. Wired
  * at the entry point (main.ts, the CLI), so no layer below imports the plugin registry.
  */
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, join } from "../sys/path.ts";
 import { setDelegateExec } from "../runtime/delegate.ts";
 import { defaultExec, type ExecOptions, type InProcessRunner, type PluginExec } from "../runtime/exec.ts";
 import { callPlugin, runPlugin, validateCall, validatePlugin } from "../skel/run.ts";

@@ -4,7 +4,7 @@
  * `ipRanges` capability. Checked as a whole, with the reference's texts, before
  * anything touches the disk.
  */
-import { isAbsolute } from "node:path";
+import { isAbsolute } from "../sys/path.ts";
 import { loadArgs } from "../spec/args.ts";
 import { CniError, ErrorCode } from "../spec/error.ts";
 import { canonicalIP, parseCIDR, parseIP } from "../spec/ip.ts";

@@ -3,7 +3,7 @@
  * (bridge, ...) that run IPAM in-process: ADD, CHECK and DEL as the reference does
  * them, plus GC and STATUS, which the reference lacks.
  */
-import { isAbsolute } from "node:path";
+import { isAbsolute } from "../sys/path.ts";
 import { getFold } from "../spec/capabilities.ts";
 import { CniError, ErrorCode, errorMessage } from "../spec/error.ts";
 import { formatIP, ipOf } from "../spec/ip.ts";

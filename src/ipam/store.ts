@@ -5,7 +5,7 @@
  * round-robin position of range set n, and `lock`, flock'ed around every change. A Go
  * host-local and this store can share a directory on a live node.
  */
-import { basename, dirname, join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "../sys/path.ts";
 import { formatIP, parseIP } from "../spec/ip.ts";
 import { validateNetworkName } from "../spec/validate.ts";
 import { link, unlink } from "../sys/libc.ts";

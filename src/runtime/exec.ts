@@ -3,7 +3,7 @@
  * invoke.Exec. Tests wrap it (run plugins under `ip netns exec NODE`); the top layer
  * can hand in an in-process hook to run our own plugin types without a process.
  */
-import { join } from "node:path";
+import { join } from "../sys/path.ts";
 import type { CmdArgs } from "../skel/cmd-args.ts";
 import type { Invocation, Outcome } from "../skel/run.ts";
 import { CniError, ErrorCode, errorMessage } from "../spec/error.ts";
