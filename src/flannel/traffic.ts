@@ -7,7 +7,8 @@
  * from what it should be (missing rules, an old subnet's rules) is rewritten whole.
  */
 import { TableBatch, type Family, type Rule, iptablesAvailable, saveTable } from "../netfilter/iptables.ts";
-import { nftApply, nftAvailable } from "../netfilter/nft.ts";
+import { nftApply } from "../netfilter/nft.ts";
+import { nftAvailable } from "../netfilter/nft-available.ts";
 import { ruleLine } from "../netfilter/rule-text.ts";
 
 const KUBE_PROXY_MARK = "0x4000/0x4000";

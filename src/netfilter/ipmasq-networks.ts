@@ -9,7 +9,7 @@ import type { Attachment } from "../spec/types.ts";
 import { iptablesAvailable } from "./iptables.ts";
 import { gcIPMasq, masqChainName, masqComment, setupIPMasq, teardownIPMasq } from "./ipmasq.ts";
 import { gcIPMasqNft, setupIPMasqNft, teardownIPMasqNft } from "./ipmasq-nft.ts";
-import { nftAvailable } from "./nft.ts";
+import { nftAvailable } from "./nft-available.ts";
 
 export type MasqBackend = "iptables" | "nftables";
 

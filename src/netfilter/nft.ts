@@ -5,6 +5,7 @@
  */
 import { nftHandle, nftTableNames } from "../netlink/nftables.ts";
 import { errorMessage } from "../spec/error.ts";
+import { nftAvailable } from "./nft-available.ts";
 
 /** A failed nft command, with what it printed. */
 export class NftError extends Error {
@@ -33,11 +34,6 @@ function checkNftName(name: string): string {
 function checkFamily(family: string): string {
   if (!FAMILIES.has(family)) throw new RangeError(`Invalid nftables family ${JSON.stringify(family)}`);
   return family;
-}
-
-/** True when the `nft` command is installed (looked up on PATH, no process started). */
-export function nftAvailable(): boolean {
-  return Bun.which("nft") !== null;
 }
 
 /** Applies `lines` as one transaction. Equivalent to: `nft -f -`. */

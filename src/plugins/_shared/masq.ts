@@ -3,25 +3,15 @@
  * SetupIPMasqForNetworks and friends): iptables unless only nftables is installed or
  * `ipMasqBackend` says otherwise; DEL and GC clean both backends, since the backend may
  * have changed since the ADD. Errors become CNI errors with the reference's wording.
+ * Plugins load it when a command has rules to make or remove (a dynamic import): with
+ * the netfilter layer behind it, it is a fifth of a bridge process's code.
  */
 import { gcIPMasqForNetwork, type MasqOwner, setupIPMasqForNetworks, teardownIPMasqForNetworks } from "../../netfilter/ipmasq-networks.ts";
 import { withLateNetfilterCloses } from "../../netfilter/iptables-nft.ts";
-import { nftAvailable } from "../../netfilter/nft.ts";
 import type { CmdArgs } from "../../skel/cmd-args.ts";
-import { CniError, ErrorCode, failure, invalidConfig } from "../../spec/error.ts";
+import { failure } from "../../spec/error.ts";
 import type { Attachment, NetConf } from "../../spec/types.ts";
-import { stringField } from "./conf-fields.ts";
-
-export type MasqBackend = "iptables" | "nftables";
-
-/** Reads `ipMasqBackend`; nftables without an `nft` command is refused before anything is made. */
-export function masqBackendOf(conf: NetConf): MasqBackend | undefined {
-  const b = stringField(conf, "ipMasqBackend");
-  if (b === "") return undefined;
-  if (b !== "iptables" && b !== "nftables") throw invalidConfig(`Invalid "ipMasqBackend": ${JSON.stringify(b)}, must be "iptables" or "nftables"`);
-  if (b === "nftables" && !nftAvailable()) throw new CniError(ErrorCode.UnsupportedField, `"ipMasqBackend": "nftables" needs the nft command on the node`);
-  return b;
-}
+import type { MasqBackend } from "./masq-backend.ts";
 
 const owner = (conf: NetConf, args: CmdArgs): MasqOwner => ({ network: conf.name, ifname: args.ifName, containerID: args.containerID });
 
@@ -44,16 +34,16 @@ export function teardownMasq(conf: NetConf, args: CmdArgs): void {
 }
 
 /**
- * A DEL's masquerade teardown (when `ipMasq`), then `rest` (the veth pair's removal). The
+ * A DEL's masquerade teardown, then `rest` (the veth pair's removal). The
  * rules go first and their netfilter socket is closed last: closing it after a delete
  * waits for the kernel to free what was deleted (an RCU grace period), which this way
  * passes while `rest` runs instead of after it. Unlike the reference's order (pair, then
  * rules), a failure to remove the rules leaves the pair in place; the runtime's retried
  * DEL removes both.
  */
-export function teardownMasqBefore(ipMasq: boolean, conf: NetConf, args: CmdArgs, rest: () => void): void {
+export function teardownMasqBefore(conf: NetConf, args: CmdArgs, rest: () => void): void {
   withLateNetfilterCloses(() => {
-    if (ipMasq) teardownMasq(conf, args);
+    teardownMasq(conf, args);
     rest();
   });
 }

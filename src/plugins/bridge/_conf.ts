@@ -7,8 +7,8 @@ import type { IPAMConfig, NetConf } from "../../spec/types.ts";
 import { checkLinkName } from "../../netlink/link.ts";
 import { parseMAC } from "../../netlink/mac.ts";
 import { boolField, checkDNS, intField, ipamOf, stringField } from "../_shared/conf-fields.ts";
-import { type MasqBackend, masqBackendOf } from "../_shared/masq.ts";
-import { nftAvailable } from "../../netfilter/nft.ts";
+import { type MasqBackend, masqBackendOf } from "../_shared/masq-backend.ts";
+import { nftAvailable } from "../../netfilter/nft-available.ts";
 import { loadVlanConf, type VlanConf } from "./_vlan.ts";
 
 /** The bridge config: the standard fields plus these, defaults applied. */

@@ -8,7 +8,6 @@ import type { Link } from "../../netlink/link-types.ts";
 import { linkSetBridgePort, linkSetInetConf, linkSetMaster } from "../../netlink/link-set.ts";
 import { linkFind, linkSetUp } from "../../netlink/link.ts";
 import type { CmdArgs, PluginInfo } from "../../skel/cmd-args.ts";
-import { setupSpoofCheck, teardownSpoofCheck } from "../../netfilter/spoofcheck.ts";
 import { cidrOf, familyOfText, formatIP, networkOf } from "../../spec/ip.ts";
 import type { Attachment, IPConfig, Result, Route } from "../../spec/types.ts";
 import { sysctlWrite } from "../../sys/sysctl.ts";
@@ -19,7 +18,6 @@ import { failure } from "../../spec/error.ts";
 import { ipamAddFor, ipamIfAny, ipamValidate } from "../_shared/ipam-exec.ts";
 import { type ContainerNS, openContainerNS, openContainerNSIfAny } from "../_shared/netns-open.ts";
 import { enableForward } from "../_shared/forward.ts";
-import { gcMasq, setupMasq, teardownMasq, teardownMasqBefore } from "../_shared/masq.ts";
 import { Rollback } from "../_shared/rollback.ts";
 import { deletePair, deleteQuietly, findPair, setupVeth, type VethOwner, type VethPair } from "../_shared/veth.ts";
 import { delBool, delIpam } from "../_shared/del-conf.ts";
@@ -27,6 +25,13 @@ import { ensureBridge, ensureGatewayAddr } from "./_bridge-link.ts";
 import { checkBridge, checkContainerEnd, checkHostEnd } from "./_check.ts";
 import { ensureVlanGateway, setupPortVlans } from "./_vlan.ts";
 import { type BridgeConf, loadNetConf } from "./_conf.ts";
+
+/**
+ * The masquerade work and the spoof check, with the netfilter layer behind them (a fifth
+ * of this plugin's code), loaded only by the commands that have rules to make or remove.
+ */
+const masqWork = () => import("../_shared/masq.ts");
+const spoofCheck = () => import("../../netfilter/spoofcheck.ts");
 
 export { loadNetConf, type BridgeConf };
 
@@ -147,7 +152,7 @@ interface Attach {
 }
 
 /** The pair, its host end a port of the bridge with the port flags asked for, and the spoof check; each recorded for undo. */
-function setupPort(a: Attach, br: Link): VethPair {
+async function setupPort(a: Attach, br: Link): Promise<VethPair> {
   const { conf, args, hostH, c, undo } = a;
   const pair = setupVeth(hostH, c.h, c.ns, { owner: vethOwner(conf, args), mtu: conf.mtu, ...(conf.mac ? { mac: conf.mac } : {}) });
   undo.add(`veth "${pair.host.name}"`, () => deleteQuietly(hostH, pair.host.index));
@@ -160,6 +165,7 @@ function setupPort(a: Attach, br: Link): VethPair {
   }
   setupPortVlans(hostH, pair.host, conf.vlanConf);
   if (conf.macspoofchk) {
+    const { setupSpoofCheck, teardownSpoofCheck } = await spoofCheck();
     const refID = `${args.containerID}-${args.ifName}`;
     undo.add("spoof check", () => teardownSpoofCheck(refID));
     try {
@@ -184,6 +190,7 @@ async function setupL3(a: Attach, br: Link, pod: Link, result: Result): Promise<
   if (!conf.disableContainerInterface) await configureIface(c.h, c.ns, args.ifName, result, { link: pod });
   if (conf.isGateway) setupGateway(hostH, br, conf, result);
   if (conf.ipMasq) {
+    const { setupMasq, teardownMasq } = await masqWork();
     undo.add("ipMasq rules", () => teardownMasq(conf, args));
     setupMasq(
       conf,
@@ -204,7 +211,7 @@ async function cmdAdd(args: CmdArgs): Promise<Result> {
   return await undo.guard(async () => {
     const br = ensureBridge(hostH, conf.bridge, { mtu: conf.mtu, promisc: conf.promiscMode, vlan: conf.vlanConf });
     const a: Attach = { conf, args, hostH, c, undo };
-    const pair = setupPort(a, br);
+    const pair = await setupPort(a, br);
     const result: Result = {
       cniVersion: conf.cniVersion,
       interfaces: [
@@ -260,8 +267,10 @@ async function cmdDel(args: CmdArgs): Promise<void> {
   using c = openContainerNSIfAny(args.netns);
   const pair = findPair(hostH, c, vethOwner(conf, args), args.prevResult);
   await ipamIfAny("DEL", conf, args);
-  teardownMasqBefore(conf.ipMasq, args.conf, args, () => deletePair(hostH, c, pair, args.ifName));
+  if (conf.ipMasq) (await masqWork()).teardownMasqBefore(args.conf, args, () => deletePair(hostH, c, pair, args.ifName));
+  else deletePair(hostH, c, pair, args.ifName);
   if (conf.macspoofchk) {
+    const { teardownSpoofCheck } = await spoofCheck();
     try {
       teardownSpoofCheck(`${args.containerID}-${args.ifName}`);
     } catch (e) {
@@ -274,7 +283,7 @@ async function cmdDel(args: CmdArgs): Promise<void> {
 async function cmdGc(args: CmdArgs, valid: Attachment[]): Promise<void> {
   const conf = loadNetConf(args);
   await ipamIfAny("GC", conf, args);
-  if (conf.ipMasq) gcMasq(conf, valid);
+  if (conf.ipMasq) (await masqWork()).gcMasq(conf, valid);
 }
 
 /** Ready when the IPAM plugin is. */

@@ -1,6 +1,6 @@
 /** The portmap config: every field of the reference, read and checked before anything is changed. */
 import { iptablesAvailable } from "../../netfilter/iptables.ts";
-import { nftAvailable } from "../../netfilter/nft.ts";
+import { nftAvailable } from "../../netfilter/nft-available.ts";
 import { checkChainName } from "../../netfilter/rule-text.ts";
 import type { CmdArgs } from "../../skel/cmd-args.ts";
 import { type PortMapping, portMappingsOf } from "../../spec/capabilities.ts";

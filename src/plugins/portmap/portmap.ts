@@ -8,7 +8,7 @@ import { NetlinkHandle } from "../../netlink/handle.ts";
 import { IPV4_DEVCONF_ROUTE_LOCALNET, ipv4Conf, linkByIndex } from "../../netlink/link.ts";
 import { routeList } from "../../netlink/route.ts";
 import { type Family, saveTable } from "../../netfilter/iptables.ts";
-import { nftAvailable } from "../../netfilter/nft.ts";
+import { nftAvailable } from "../../netfilter/nft-available.ts";
 import type { CmdArgs, PluginInfo } from "../../skel/cmd-args.ts";
 import { CniError, ErrorCode, errorMessage, failure } from "../../spec/error.ts";
 import { cidrOf, familyOf, netContains, parseCIDR } from "../../spec/ip.ts";

@@ -21,11 +21,14 @@ import { failure, invalidConfig } from "../../spec/error.ts";
 import { familyOfText, hostPrefix, ipOfCIDR, networkOfCIDR } from "../../spec/ip.ts";
 import { ipamAddFor, ipamCommand, ipamValidate } from "../_shared/ipam-exec.ts";
 import { type ContainerNS, openContainerNS, openContainerNSIfAny } from "../_shared/netns-open.ts";
-import { gcMasq, masqBackendOf, setupMasq, teardownMasq, teardownMasqBefore } from "../_shared/masq.ts";
+import { masqBackendOf } from "../_shared/masq-backend.ts";
 import { enableForward } from "../_shared/forward.ts";
 import { Rollback } from "../_shared/rollback.ts";
 import { deletePair, findPair, setupVeth, type VethOwner } from "../_shared/veth.ts";
 import { delBool, delIpam } from "../_shared/del-conf.ts";
+
+/** The masquerade work and the netfilter layer behind it, loaded only by the commands that have rules to make or remove. */
+const masqWork = () => import("../_shared/masq.ts");
 
 /** The ptp config: the standard fields plus these. */
 export interface PtpConf extends NetConf {
@@ -142,6 +145,7 @@ async function cmdAdd(args: CmdArgs): Promise<Result> {
     setupHostVeth(hostH, pair.host, ips);
 
     if (conf.ipMasq) {
+      const { setupMasq, teardownMasq } = await masqWork();
       const nets = ips.map((i) => i.address);
       undo.add("ipMasq rules", () => teardownMasq(conf, args));
       setupMasq(conf, args, nets);
@@ -186,14 +190,15 @@ async function cmdDel(args: CmdArgs): Promise<void> {
   const pair = findPair(hostH, c, vethOwner(conf, args), args.prevResult);
   if (conf.ipam) await ipamCommand("DEL", conf.ipam.type, args);
   // The rules by chain name and comment hash, so they go even when no address can be found any more.
-  teardownMasqBefore(conf.ipMasq, args.conf, args, () => deletePair(hostH, c, pair, args.ifName));
+  if (conf.ipMasq) (await masqWork()).teardownMasqBefore(args.conf, args, () => deletePair(hostH, c, pair, args.ifName));
+  else deletePair(hostH, c, pair, args.ifName);
 }
 
 /** IPAM's leases and the nftables masquerade rules of attachments that are gone. */
 async function cmdGc(args: CmdArgs, valid: Attachment[]): Promise<void> {
   const conf = loadNetConf(args);
   await ipamCommand("GC", conf.ipam.type, args);
-  if (conf.ipMasq) gcMasq(conf, valid);
+  if (conf.ipMasq) (await masqWork()).gcMasq(conf, valid);
 }
 
 /** Ready when the IPAM plugin is. */
