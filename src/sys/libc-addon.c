@@ -293,6 +293,13 @@ FN(mkdir) {
   return ret(env, mkdir(p, (mode_t)num(&a, 1)));
 }
 
+/* rmdir(path) */
+FN(rmdir) {
+  ARGS char p[PATH_MAX];
+  if (str(&a, 0, p)) return ret(env, -1);
+  return ret(env, rmdir(p));
+}
+
 /* Length of the valid UTF-8 prefix of s[0..n) (Unicode's well-formed byte sequences: no overlongs, surrogates or values past U+10FFFF). */
 static size_t utf8_valid(const unsigned char *s, size_t n) {
   size_t i = 0;
@@ -549,6 +556,7 @@ napi_value napi_register_module_v1(napi_env env, napi_value exports) {
       {"socket", js_socket}, {"bind", js_bind},   {"setsockopt", js_setsockopt}, {"sendto", js_sendto}, {"recvfrom", js_recvfrom},
       {"flock", js_flock},   {"ioctl", js_ioctl}, {"ioctlBuf", js_ioctl_buf}, {"statx", js_statx},   {"read", js_read},
       {"write", js_write},   {"fsync", js_fsync}, {"rename", js_rename}, {"link", js_link}, {"unlink", js_unlink},   {"mkdir", js_mkdir},
+      {"rmdir", js_rmdir},
       {"gettid", js_gettid},  {"utf8", js_utf8},     {"writeText", js_write_text}, {"sendDetached", js_send_detached},
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {

@@ -34,6 +34,7 @@ interface Backend {
   link(from: string, to: string): number;
   unlink(path: string): number;
   mkdir(path: string, mode: number): number;
+  rmdir(path: string): number;
   gettid(): number;
   /** UTF-8 bytes as text (a leading BOM dropped); undefined when they are not well-formed or this backend cannot tell. */
   utf8(buf: Uint8Array): string | undefined;
@@ -107,6 +108,7 @@ const FFI_SYMBOLS = {
   link: { args: ["cstring", "cstring"], returns: "i32" },
   unlink: { args: ["cstring"], returns: "i32" },
   mkdir: { args: ["cstring", "u32"], returns: "i32" },
+  rmdir: { args: ["cstring"], returns: "i32" },
 } as const;
 
 /** The fallback: libc.so.6 through bun:ffi, errno read after a failed call. */
@@ -143,6 +145,7 @@ function ffiBackend(): Backend {
     link: (from, to) => rc(c.link(cstr(from), cstr(to))),
     unlink: (path) => rc(c.unlink(cstr(path))),
     mkdir: (path, mode) => rc(c.mkdir(cstr(path), mode)),
+    rmdir: (path) => rc(c.rmdir(cstr(path))),
     gettid: () => c.gettid(),
     utf8: () => undefined,
     writeText: () => undefined,
@@ -439,6 +442,12 @@ export function unlink(path: string): void {
 export function mkdir(path: string, mode: number): void {
   const rc = sys().mkdir(path, mode);
   if (rc < 0) fail("mkdir", rc, JSON.stringify(path));
+}
+
+/** rmdir(2) of an empty directory; throws ErrnoError (ENOTEMPTY while something is in it). */
+export function rmdir(path: string): void {
+  const rc = sys().rmdir(path);
+  if (rc < 0) fail("rmdir", rc, JSON.stringify(path));
 }
 
 /**

@@ -3,7 +3,6 @@
  * tap, dummy, host-device) shares with the others: the verbs that need nothing of the
  * plugin but its config loader, where the device is made, and how its result is built.
  */
-import { getRandomValues } from "node:crypto";
 import { NetlinkHandle } from "../../netlink/handle.ts";
 import { type IpvlanSpec, type MacvlanSpec, type VlanSpec, linkAdd, linkDel, linkDelIfExists } from "../../netlink/link-add.ts";
 import { linkSetName } from "../../netlink/link-set.ts";
@@ -128,7 +127,7 @@ export type OnMasterSpec = Omit<MacvlanSpec, "name" | "ns"> | Omit<IpvlanSpec, "
 export function createInPod(spec: OnMasterSpec, at: InPod): Link {
   const { masterH, c, ifName, undo } = at;
   const kind = spec.kind;
-  const tmp = `${kind.slice(0, 3)}${Array.from(getRandomValues(new Uint8Array(4)), (x) => x.toString(16).padStart(2, "0")).join("")}`;
+  const tmp = `${kind.slice(0, 3)}${Array.from(crypto.getRandomValues(new Uint8Array(4)), (x) => x.toString(16).padStart(2, "0")).join("")}`;
   try {
     linkAdd(masterH, { ...spec, name: tmp, ...(masterH === c.h ? {} : { ns: c.ns }) });
   } catch (e) {

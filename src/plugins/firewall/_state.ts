@@ -3,8 +3,9 @@
  * name addresses, not containers, so without this a DEL that has no prevResult and a
  * GC could not know which rules belong to whom.
  */
-import { readdirSync, rmdirSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { rmdir } from "../../sys/libc.ts";
+import { nodeFs } from "../../sys/node-fs.ts";
+import { dirname, join } from "../../sys/path.ts";
 import { ensureStateDir, readStateFile, removeStateFile, writeStateFile } from "../../sys/state-file.ts";
 import type { Attachment } from "../../spec/types.ts";
 
@@ -51,7 +52,7 @@ export function dropState(dir: string, a: Attachment): void {
   if (dir !== DEFAULT_STATE_DIR) return;
   for (const d of [dir, dirname(dir)]) {
     try {
-      rmdirSync(d);
+      rmdir(d);
     } catch {
       // not empty (another attachment's record, another plugin's state) or gone already
       return;
@@ -63,7 +64,9 @@ export function dropState(dir: string, a: Attachment): void {
 export function listStates(dir: string, network: string): FirewallState[] {
   let names: string[];
   try {
-    names = readdirSync(dir).filter((n) => n.endsWith(".json"));
+    names = nodeFs()
+      .readdirSync(dir)
+      .filter((n) => n.endsWith(".json"));
   } catch {
     return [];
   }

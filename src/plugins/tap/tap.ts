@@ -5,7 +5,6 @@
  * same name.
  */
 import { existsSync } from "node:fs";
-import { getRandomValues } from "node:crypto";
 import { linkDel } from "../../netlink/link-add.ts";
 import { linkSetMac, linkSetMaster, linkSetMtu, linkSetName } from "../../netlink/link-set.ts";
 import { linkByIndex, linkByName, linkFind, linkSetUp } from "../../netlink/link.ts";
@@ -71,7 +70,7 @@ export function loadNetConf(args: CmdArgs): TapConf {
 const selinuxEnabled = () => existsSync("/sys/fs/selinux/enforce");
 
 function tempName(): string {
-  return `tap${Array.from(getRandomValues(new Uint8Array(4)), (x) => x.toString(16).padStart(2, "0")).join("")}`;
+  return `tap${Array.from(crypto.getRandomValues(new Uint8Array(4)), (x) => x.toString(16).padStart(2, "0")).join("")}`;
 }
 
 /** Makes the tap under a temporary name, sets MTU and MAC, names it CNI_IFNAME, joins the bridge, sets it up. */
