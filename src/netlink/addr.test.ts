@@ -3,7 +3,10 @@ import { rootTest, withNetns, type TestNetns } from "../../test/helpers/netns.ts
 import { NetlinkHandle } from "./handle.ts";
 import { addrAdd, addrDel, addrList, addrReplace, waitForDad } from "./addr.ts";
 import { isNotFound, isExists } from "./error.ts";
-import { linkSetUp } from "./link.ts";
+import { linkByName, linkSetUp } from "./link.ts";
+import { encodeIfAddrmsg } from "./nl/ifaddrmsg.ts";
+import { AF_INET, NLM_F_DUMP_FILTERED } from "./nl/netlink-consts.ts";
+import { RTM_GETADDR, RTM_NEWADDR } from "./nl/rtnetlink-consts.ts";
 import { IFA_F_NODAD, IFA_F_NOPREFIXROUTE, IFA_F_PERMANENT, IFA_F_TENTATIVE } from "./nl/addr-consts.ts";
 
 /** A bridge to hang addresses on (this kernel has no dummy links). */
@@ -57,6 +60,26 @@ describe("addresses", () => {
         expect((e as Error).message).toStartWith('Cannot delete address "10.1.2.3/24" from link "br0": EADDRNOTAVAIL');
       }
       expect(() => addrAdd(h, "br0", "10.1.2.300/24")).toThrow(RangeError);
+    }),
+  );
+
+  rootTest("one link's addresses come from a dump the kernel filters, strict checking off again after it; a link gone has none", () =>
+    withNetns(1, (ns) => {
+      withBridge(ns, "br0");
+      withBridge(ns, "br1");
+      using h = NetlinkHandle.atPath(ns.path);
+      addrAdd(h, "br0", "10.1.0.1/24");
+      addrAdd(h, "br1", "10.2.0.1/24");
+      const body = encodeIfAddrmsg({ family: AF_INET, index: linkByName(h, "br0").index });
+      const filtered = h.dumpFiltered(RTM_GETADDR, body, "list").filter((m) => m.header.type === RTM_NEWADDR);
+      expect(filtered.length).toBe(1);
+      expect(filtered[0]!.header.flags & NLM_F_DUMP_FILTERED).toBe(NLM_F_DUMP_FILTERED);
+      // The same request on the same socket without strict checking: every link's.
+      expect(h.dump(RTM_GETADDR, body, "list").filter((m) => m.header.type === RTM_NEWADDR).length).toBe(2);
+      expect(addrList(h, { link: "br0", family: 4 }).map((a) => a.cidr)).toEqual(["10.1.0.1/24"]);
+      const gone = linkByName(h, "br1").index;
+      ns.exec(["ip", "link", "del", "br1"]);
+      expect(addrList(h, { link: gone })).toEqual([]);
     }),
   );
 

@@ -1,5 +1,6 @@
 /** Interface addresses, v4 and v6. Every function acts in the namespace of its handle. */
 import type { NetlinkHandle } from "./handle.ts";
+import { isNetlinkError } from "./error.ts";
 import { type LinkRef } from "./link-types.ts";
 import { linkIndexOf, linkLabel } from "./link.ts";
 import { formatIP, type IPPrefix, parseAddr, parsePrefix } from "../spec/ip.ts";
@@ -87,11 +88,26 @@ export function addrDel(h: NetlinkHandle, link: LinkRef, cidr: string, opts: Pic
 export function addrList(h: NetlinkHandle, opts: { link?: LinkRef; family?: 4 | 6 } = {}): Addr[] {
   const index = opts.link === undefined ? 0 : linkIndexOf(h, opts.link);
   const family = opts.family ? afOf(opts.family) : AF_UNSPEC;
-  return h
-    .dump(RTM_GETADDR, encodeIfAddrmsg({ family }), "list addresses")
+  return addrMessages(h, family, index)
     .filter((m) => m.header.type === RTM_NEWADDR)
     .map((m) => decodeAddr(m.payload))
     .filter((a) => (index === 0 || a.index === index) && (family === AF_UNSPEC || afOf(a.family) === family));
+}
+
+/**
+ * The RTM_GETADDR dump of one link (`index`) or all: one link's is read from that link
+ * alone when the kernel can (dumpFiltered); a link gone meanwhile has none, as in the
+ * whole namespace's dump (the filtered one says ENODEV).
+ */
+function addrMessages(h: NetlinkHandle, family: number, index: number) {
+  const body = encodeIfAddrmsg({ family, index });
+  if (!index) return h.dump(RTM_GETADDR, body, "list addresses");
+  try {
+    return h.dumpFiltered(RTM_GETADDR, body, "list addresses");
+  } catch (e) {
+    if (isNetlinkError(e, "ENODEV")) return [];
+    throw e;
+  }
 }
 
 /**

@@ -82,6 +82,8 @@ export function setupVeth(hostH: NetlinkHandle, contH: NetlinkHandle, contNs: Ne
     }
     try {
       // One lookup, then the alias and up in one request (each by name would look it up again).
+      // An alias is a NETDEV_CHANGE, for which IPv6 walks the namespace's routes (O(pods) on
+      // a full node); tagging after the pod end is up walks them too (rt6_sync_up), so here.
       const host = linkByName(hostH, name);
       linkSetAlias(hostH, host, alias, { up: true });
       host.alias = alias;
