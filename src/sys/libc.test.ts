@@ -1,12 +1,12 @@
 import { describe, expect, test } from "bun:test";
-import { linkSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, linkSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { spawnSync } from "node:child_process";
 import { ensureBuilt } from "../../test/helpers/dist.ts";
 import { rootTest } from "../../test/helpers/netns.ts";
 import { runIn } from "../../test/helpers/plugin-run.ts";
 import { tuningConf, withPod } from "../../test/helpers/tuning-kit.ts";
-import { ErrnoError, LIBC_ADDON, close, decodeUtf8, libcBackend, link, open, O_RDONLY, read } from "./libc.ts";
+import { ErrnoError, LIBC_ADDON, close, decodeUtf8, libcBackend, link, open, O_RDONLY, read, rmdir } from "./libc.ts";
 
 const bin = ensureBuilt();
 
@@ -81,6 +81,20 @@ describe("libc backends", () => {
       link(join(dir, "a"), join(dir, "b"));
       expect(readFileSync(join(dir, "b"), "utf8")).toBe("x");
       expect(() => link(join(dir, "a"), join(dir, "b"))).toThrow(expect.objectContaining({ code: "EEXIST", syscall: "link" }));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("rmdir removes an empty directory, ENOTEMPTY while something is in it, ENOENT once gone", () => {
+    const dir = mkdtempSync(join(dirname(bin), ".rd-"));
+    try {
+      writeFileSync(join(dir, "a"), "x");
+      expect(() => rmdir(dir)).toThrow(expect.objectContaining({ code: "ENOTEMPTY", syscall: "rmdir" }));
+      rmSync(join(dir, "a"));
+      rmdir(dir);
+      expect(existsSync(dir)).toBe(false);
+      expect(() => rmdir(dir)).toThrow(expect.objectContaining({ code: "ENOENT" }));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
