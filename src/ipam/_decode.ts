@@ -52,10 +52,12 @@ export function arrayField(obj: Obj | undefined, name: string, where: string): u
 
 /** A list of strings, [] when absent. */
 export function stringList(obj: Obj | undefined, name: string, where: string): string[] {
-  return arrayField(obj, name, where).map((s, i) => {
-    if (typeof s !== "string") invalid(`Invalid ${where}.${name}[${i}]: expected a string, got ${kind(s)}`);
-    return s;
-  });
+  // A loop, not map: host-local's config is parsed in a bridge's process, which pays for a builtin's first use.
+  const list = arrayField(obj, name, where);
+  for (let i = 0; i < list.length; i++) {
+    if (typeof list[i] !== "string") invalid(`Invalid ${where}.${name}[${i}]: expected a string, got ${kind(list[i])}`);
+  }
+  return list as string[];
 }
 
 function intField(r: Obj, name: string, where: string): number | undefined {
@@ -67,7 +69,10 @@ function intField(r: Obj, name: string, where: string): number | undefined {
 
 /** The `routes` of an IPAM config (types.Route): dst required, gw and the spec 1.1 fields optional. */
 export function decodeRoutes(ipam: Obj, where: string): Route[] {
-  return arrayField(ipam, "routes", where).map((raw, i) => {
+  const list = arrayField(ipam, "routes", where);
+  const routes: Route[] = [];
+  for (let i = 0; i < list.length; i++) {
+    const raw = list[i];
     const at = `${where}.routes[${i}]`;
     if (typeof raw !== "object" || raw === null || Array.isArray(raw)) invalid(`Invalid ${at}: expected an object, got ${kind(raw)}`);
     const r = raw as Obj;
@@ -80,6 +85,7 @@ export function decodeRoutes(ipam: Obj, where: string): Route[] {
       const n = intField(r, k, at);
       if (n !== undefined) route[k] = n;
     }
-    return route;
-  });
+    routes.push(route);
+  }
+  return routes;
 }

@@ -32,6 +32,8 @@ function span(r: Range, at: number): Span {
  * when the next start is within it.
  */
 function firstOverlapping(spans: Span[]): number {
+  // One range (most configs) overlaps nothing: no copy, no sort.
+  if (spans.length < 2) return -1;
   const sorted = [...spans].sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
   let first = -1;
   let maxEnd = -1n;
@@ -48,7 +50,8 @@ function firstOverlapping(spans: Span[]): number {
 
 /** The first pair [i, j] (i < j) of ranges that overlap, in the reference's loop order; undefined when none. */
 export function firstOverlappingRanges(ranges: Range[]): [number, number] | undefined {
-  const spans = ranges.map(span);
+  const spans: Span[] = [];
+  for (let k = 0; k < ranges.length; k++) spans.push(span(ranges[k]!, k));
   const i = firstOverlapping(spans);
   if (i < 0) return undefined;
   const a = spans[i]!;
@@ -67,12 +70,12 @@ export function firstOverlappingRanges(ranges: Range[]): [number, number] | unde
 export function firstOverlappingSets(sets: Range[][]): [number, number] | undefined {
   const spans: Span[] = [];
   const setOf: number[] = [];
-  sets.forEach((set, s) => {
-    for (const r of set) {
+  for (let s = 0; s < sets.length; s++) {
+    for (const r of sets[s]!) {
       spans.push(span(r, spans.length));
       setOf.push(s);
     }
-  });
+  }
   const first = firstOverlapping(spans);
   if (first < 0) return undefined;
   // The smallest set with an overlap overlaps a later one (its partner's set is larger).

@@ -73,7 +73,7 @@ function readStamp(path: string): Stamp | undefined {
   }
   if (text === undefined) return undefined;
   const f = text.trim().split(" ");
-  if (f.length !== 11 + BUCKETS || f.slice(0, 4).join(" ") !== MAGIC || f.at(-1) !== "end") return undefined;
+  if (f.length !== 11 + BUCKETS || f.slice(0, 4).join(" ") !== MAGIC || f[f.length - 1] !== "end") return undefined;
   try {
     // A loop, not map/some: a builtin's first use is compiled, time a plugin process pays.
     const sizes: number[] = [];
@@ -104,9 +104,11 @@ export function readOwner(path: string): string | undefined {
 
 /** An owner as one line of pure ASCII without tabs: JSON string escapes, non-ASCII as \uXXXX. */
 function escapeOwner(owner: string): string {
-  return JSON.stringify(owner)
-    .slice(1, -1)
-    .replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+  const json = JSON.stringify(owner).slice(1, -1);
+  // Most owners are ASCII: no regular expression to compile for them.
+  let ascii = true;
+  for (let i = 0; i < json.length && ascii; i++) ascii = json.charCodeAt(i) < 0x7f;
+  return ascii ? json : json.replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 
 function unescapeOwner(s: string): string {
@@ -307,7 +309,8 @@ export class OwnerIndex {
       if (!this.#stamp) makeDir();
       const kernel = kernelRelease();
       const fine = this.#clock?.kernel === kernel ? this.#clock.fine : probeFineGrained(this.#dir);
-      const blank = new Array<number>(BUCKETS).fill(0);
+      const blank: number[] = [];
+      for (let b = 0; b < BUCKETS; b++) blank.push(0);
       if (!fine) {
         // A small directory is cheaper to read again than to wait for.
         if (this.#live < WAIT_THRESHOLD) {
@@ -326,13 +329,15 @@ export class OwnerIndex {
       if (this.#all) {
         nodeFs().rmSync(`${this.#cachePath}.d`, { recursive: true, force: true });
         ensureStateDir(`${this.#cachePath}.d`);
-        const lines = Array.from({ length: BUCKETS }, () => [] as string[]);
-        for (const [ip, o] of this.#all) lines[bucketOf(o)]!.push(lineOf(ip, o));
-        sizes = lines.map((l, b) => {
-          const text = l.join("");
-          if (text) writeStateFile(this.#bucketPath(b), text);
-          return text.length;
-        });
+        // Loops, not Array.from/map: a plugin process pays for an array builtin's first use.
+        const lines: string[] = [];
+        for (let b = 0; b < BUCKETS; b++) lines.push("");
+        for (const [ip, o] of this.#all) lines[bucketOf(o)] += lineOf(ip, o);
+        sizes = [];
+        for (let b = 0; b < BUCKETS; b++) {
+          if (lines[b]) writeStateFile(this.#bucketPath(b), lines[b]!);
+          sizes.push(lines[b]!.length);
+        }
         this.#live = this.#all.size;
         // The single-file index of earlier versions.
         removeStateFile(this.#cachePath);

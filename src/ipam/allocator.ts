@@ -31,8 +31,10 @@ export class RangeIter {
 
   constructor(set: RangeSet, last?: Uint8Array) {
     this.#set = set;
-    const from = last && set.findIndex((r) => rangeFor([r], last));
-    if (last && from !== undefined && from >= 0) {
+    // The range holding the last reservation (a loop: a plugin process pays for findIndex's first use).
+    let from = -1;
+    if (last) for (let k = 0; k < set.length && from < 0; k++) if (rangeFor([set[k]!], last)) from = k;
+    if (last && from >= 0) {
       this.#idx = from;
       this.#cur = canonicalIP(last);
     } else {

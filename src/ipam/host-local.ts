@@ -33,10 +33,13 @@ function openStore(c: Pick<HostLocalConfig, "name" | "dataDir">): DiskStore {
  */
 function assignRequested(c: HostLocalConfig): (Uint8Array | undefined)[] {
   const left = [...c.requestedIPs];
-  const out = c.ranges.map((set) => {
-    const i = left.findIndex((ip) => rangeSetContains(set, ip));
-    return i < 0 ? undefined : left.splice(i, 1)[0];
-  });
+  // Loops, not map/findIndex: a plugin process pays for a builtin's first use.
+  const out: (Uint8Array | undefined)[] = [];
+  for (const set of c.ranges) {
+    let i = 0;
+    while (i < left.length && !rangeSetContains(set, left[i]!)) i++;
+    out.push(i < left.length ? left.splice(i, 1)[0] : undefined);
+  }
   if (left.length) throw new CniError(ErrorCode.Internal, `failed to allocate all requested IPs: ${left.map(formatIP).join(" ")}`);
   return out;
 }
@@ -55,14 +58,15 @@ export function hostLocalAdd(req: IPAMRequest): Result {
   const ips = store.withLock(() => {
     const got: IPConfig[] = [];
     try {
-      c.ranges.forEach((set, idx) => {
+      for (let idx = 0; idx < c.ranges.length; idx++) {
+        const set = c.ranges[idx]!;
         try {
           got.push(allocateIP(store, { set, rangeIndex: idx, id: req.containerID, ifname: req.ifName, requestedIP: wanted[idx] }));
         } catch (e) {
           if (e instanceof CniError) throw new CniError(e.code, `failed to allocate for range ${idx}: ${e.message}`, { cause: e });
           throw e;
         }
-      });
+      }
     } catch (e) {
       for (const ip of got) store.release(ip.address.slice(0, ip.address.indexOf("/")));
       throw e;
@@ -90,7 +94,9 @@ export function hostLocalDel(req: IPAMRequest): void {
   using store = openStore(c);
   // One release per range set, as the reference does: the later ones also clear
   // files of old versions that name only the container.
-  store.withLock(() => c.ranges.forEach(() => store.releaseByID(req.containerID, req.ifName)));
+  store.withLock(() => {
+    for (let i = 0; i < c.ranges.length; i++) store.releaseByID(req.containerID, req.ifName);
+  });
 }
 
 /** ipam.dataDir as DEL can use it; undefined when it is not an absolute path (no ADD got that far). */

@@ -16,7 +16,8 @@ function invalid(msg: string): never {
 /** Canonicalizes every range and checks the set: not empty, one family, no overlap (the reference's texts, code 7). */
 export function canonicalizeRangeSet(inputs: RangeInput[]): RangeSet {
   if (inputs.length === 0) invalid("empty range set");
-  const set = inputs.map((r) => canonicalizeRange(r));
+  const set: Range[] = [];
+  for (const r of inputs) set.push(canonicalizeRange(r));
   for (const r of set) if (r.rangeStart.length !== set[0]!.rangeStart.length) invalid("mixed address families");
   const pair = firstOverlappingRanges(set);
   if (pair) invalid(`subnets ${rangeToString(set[pair[0]]!)} and ${rangeToString(set[pair[1]]!)} overlap`);
@@ -26,7 +27,8 @@ export function canonicalizeRangeSet(inputs: RangeInput[]): RangeSet {
 /** The range of the set holding `ip`, or undefined. */
 export function rangeFor(set: RangeSet, ip: Uint8Array): Range | undefined {
   const addr = canonicalIP(ip);
-  return set.find((r) => rangeContains(r, addr));
+  for (const r of set) if (rangeContains(r, addr)) return r;
+  return undefined;
 }
 
 /** True when some range of the set holds `ip`. */

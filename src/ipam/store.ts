@@ -188,8 +188,10 @@ export class DiskStore {
   getByID(id: string, ifname: string): string[] {
     this.#requireLock();
     const index = this.#owners();
-    const found = [...index.addressesOf(ownerKey(id, ifname)), ...index.addressesOf(id.trim())];
-    return found.filter((ip) => this.#verify(ip, [ownerKey(id, ifname), id.trim()]));
+    const owners = [ownerKey(id, ifname), id.trim()];
+    const held: string[] = [];
+    for (const ip of [...index.addressesOf(owners[0]!), ...index.addressesOf(owners[1]!)]) if (this.#verify(ip, owners)) held.push(ip);
+    return held;
   }
 
   /** True when (id, ifname), or id alone in an old file, holds an address. */

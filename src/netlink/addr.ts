@@ -88,10 +88,14 @@ export function addrDel(h: NetlinkHandle, link: LinkRef, cidr: string, opts: Pic
 export function addrList(h: NetlinkHandle, opts: { link?: LinkRef; family?: 4 | 6 } = {}): Addr[] {
   const index = opts.link === undefined ? 0 : linkIndexOf(h, opts.link);
   const family = opts.family ? afOf(opts.family) : AF_UNSPEC;
-  return addrMessages(h, family, index)
-    .filter((m) => m.header.type === RTM_NEWADDR)
-    .map((m) => decodeAddr(m.payload))
-    .filter((a) => (index === 0 || a.index === index) && (family === AF_UNSPEC || afOf(a.family) === family));
+  // A loop, not filter/map: a plugin process pays for an array builtin's first use.
+  const out: Addr[] = [];
+  for (const m of addrMessages(h, family, index)) {
+    if (m.header.type !== RTM_NEWADDR) continue;
+    const a = decodeAddr(m.payload);
+    if ((index === 0 || a.index === index) && (family === AF_UNSPEC || afOf(a.family) === family)) out.push(a);
+  }
+  return out;
 }
 
 /**

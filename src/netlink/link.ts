@@ -93,9 +93,8 @@ export function setFlags(h: NetlinkHandle, link: LinkRef, flags: number, change:
 }
 
 function getOne(h: NetlinkHandle, body: Uint8Array, what: string): Link {
-  const reply = h.request(RTM_GETLINK, 0, body, what).find((m) => m.header.type === RTM_NEWLINK);
-  if (!reply) throw new NetlinkError(what, 19, "no RTM_NEWLINK in the reply");
-  return decodeLink(reply.payload);
+  for (const m of h.request(RTM_GETLINK, 0, body, what)) if (m.header.type === RTM_NEWLINK) return decodeLink(m.payload);
+  throw new NetlinkError(what, 19, "no RTM_NEWLINK in the reply");
 }
 
 /** True when the link is in promiscuous mode (IFF_PROMISC, `ip link set promisc on`). */

@@ -85,7 +85,7 @@ export function to4(ip: Uint8Array): Uint8Array | null {
 /** Formats an address as Go does: dotted quad for v4, RFC 5952 for v6. */
 export function formatIP(ip: Uint8Array): string {
   const v4 = to4(ip);
-  if (v4) return Array.from(v4).join(".");
+  if (v4) return `${v4[0]}.${v4[1]}.${v4[2]}.${v4[3]}`;
   const words: number[] = [];
   for (let i = 0; i < 16; i += 2) words.push((ip[i]! << 8) | ip[i + 1]!);
   let bestStart = -1;

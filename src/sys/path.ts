@@ -27,7 +27,8 @@ export function normalize(path: string): string {
 
 /** node:path's posix.join: the non-empty parts joined with "/", then normalized ("." for none). */
 export function join(...parts: string[]): string {
-  const joined = parts.filter((p) => p !== "").join("/");
+  let joined = "";
+  for (const p of parts) if (p !== "") joined = joined === "" ? p : `${joined}/${p}`;
   return joined === "" ? "." : normalize(joined);
 }
 

@@ -16,8 +16,9 @@ import { viaLibc } from "./node-fs.ts";
  */
 export function sysctlPath(name: string): string {
   const parts = name.includes("/") ? name.split("/") : name.split(".");
-  if (parts.length === 0 || parts.some((p) => p === "" || p === "." || p === ".." || p.includes("\0"))) {
-    throw new RangeError(`Invalid sysctl name ${JSON.stringify(name)}: empty, "." or ".." component`);
+  for (const p of parts) {
+    if (p === "" || p === "." || p === ".." || p.includes("\0"))
+      throw new RangeError(`Invalid sysctl name ${JSON.stringify(name)}: empty, "." or ".." component`);
   }
   return `/proc/sys/${parts.join("/")}`;
 }

@@ -18,10 +18,11 @@ export interface IfAddrmsg {
 export function encodeIfAddrmsg(m: Partial<IfAddrmsg>): Uint8Array {
   const out = new Uint8Array(SIZEOF_IFADDRMSG);
   const fields = [m.family ?? 0, m.prefixlen ?? 0, m.flags ?? 0, m.scope ?? 0];
-  fields.forEach((f, i) => {
+  for (let i = 0; i < fields.length; i++) {
+    const f = fields[i]!;
     checkUint(f, 0xff, ["ifa_family", "ifa_prefixlen", "ifa_flags", "ifa_scope"][i]!);
     out[i] = f;
-  });
+  }
   checkUint(m.index ?? 0, 0xffffffff, "ifa_index");
   view(out).setUint32(4, m.index ?? 0, NATIVE_LE);
   return out;

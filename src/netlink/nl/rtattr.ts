@@ -4,6 +4,7 @@
  */
 import { NATIVE_LE, checkUint, concat, need, view } from "./_bytes.ts";
 import { NLA_F_NESTED, NLA_TYPE_MASK } from "./netlink-consts.ts";
+import { decodeUtf8 } from "../../sys/libc.ts";
 
 /** RTA_ALIGNTO. */
 const RTA_ALIGNTO = 4;
@@ -26,7 +27,10 @@ export interface Attr {
 
 /** Encodes attributes back to back, each padded to RTA_ALIGN. */
 export function encodeAttrs(attrs: readonly RtAttr[]): Uint8Array {
-  return concat(attrs.map(encodeAttr));
+  // Loops, not map, on the netlink path: a plugin process pays for a builtin's first use (map's: 0.19 ms).
+  const parts: Uint8Array[] = [];
+  for (const a of attrs) parts.push(encodeAttr(a));
+  return concat(parts);
 }
 
 /** Encodes one attribute; rta_len counts the header and the unpadded value. */
@@ -196,6 +200,7 @@ export function readS32(data: Uint8Array): number {
 
 /** The string value of an attribute, up to its first NUL. */
 export function readString(data: Uint8Array): string {
-  const nul = data.indexOf(0);
-  return new TextDecoder().decode(nul < 0 ? data : data.subarray(0, nul));
+  let nul = 0;
+  while (nul < data.length && data[nul] !== 0) nul++;
+  return decodeUtf8(data.subarray(0, nul));
 }

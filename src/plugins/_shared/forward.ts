@@ -23,7 +23,8 @@ function forwarding(h: NetlinkHandle, family: 4 | 6, knob: string): boolean {
  * a dentry per network namespace on the machine, about 1 ms with a thousand pods.
  */
 export function enableForward(ips: IPConfig[], h: NetlinkHandle): void {
-  const families = new Set(ips.map((i) => familyOfText(i.address)));
+  const families = new Set<4 | 6>();
+  for (const i of ips) families.add(familyOfText(i.address));
   const knobs = { 4: "net/ipv4/ip_forward", 6: "net/ipv6/conf/all/forwarding" } as const;
   for (const f of families) {
     try {

@@ -37,7 +37,10 @@ export async function ipamAddFor(type: string, args: CmdArgs, undo: Rollback, if
   const result = await ipamAdd(type, args);
   undo.add("IPAM ADD", () => ipamCommand("DEL", type, args));
   if (!result.ips?.length) throw failure("IPAM plugin returned missing IP config");
-  return { ...result, ips: result.ips.map((ipc) => ({ ...ipc, interface: iface })) };
+  // A loop, not map: a plugin process pays for an array builtin's first use.
+  const ips: IPConfig[] = [];
+  for (const ipc of result.ips) ips.push({ ...ipc, interface: iface });
+  return { ...result, ips };
 }
 
 /** Runs IPAM's DEL, CHECK, GC or STATUS when the config has an IPAM section (an L2-only attachment has none). */
