@@ -15,7 +15,11 @@ function graph(entry: string): { files: Set<string>; packages: Set<string> } {
   const visit = (f: string) => {
     if (files.has(f)) return;
     files.add(f);
-    for (const m of readFileSync(f, "utf8").matchAll(STATIC)) {
+    // Comments out first: a comment's "from'" must not read as an import.
+    const code = readFileSync(f, "utf8")
+      .replace(/\/\*[\s\S]*?\*\//g, "")
+      .replace(/^\s*\/\/.*$/gm, "");
+    for (const m of code.matchAll(STATIC)) {
       const spec = m[1]!;
       if (spec.startsWith(".")) visit(resolve(dirname(f), spec));
       else if (!spec.startsWith("node:") && spec !== "bun") packages.add(spec);
