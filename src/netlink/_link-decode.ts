@@ -87,8 +87,8 @@ export const IPVLAN_FLAGS: Record<IpvlanFlag, number> = { bridge: 0, private: IP
  */
 export function ipv6AcceptRa(link: LinkAttrs): number | undefined {
   if (!link.afSpec) return undefined;
-  const inet6 = attrOf(link.afSpec, AF_INET6);
-  const conf = inet6 && attrOf(inet6, IFLA_INET6_CONF);
+  const inet6 = attrMap(decodeAttrs(link.afSpec)).get(AF_INET6);
+  const conf = inet6 && attrMap(decodeAttrs(inet6)).get(IFLA_INET6_CONF);
   if (!conf || conf.length < (DEVCONF_ACCEPT_RA + 1) * 4) return undefined;
   return readS32(conf.subarray(DEVCONF_ACCEPT_RA * 4));
 }
@@ -100,16 +100,10 @@ export function ipv6AcceptRa(link: LinkAttrs): number | undefined {
  */
 export function ipv4Conf(link: LinkAttrs, id: number): number | undefined {
   if (!link.afSpec) return undefined;
-  const inet = attrOf(link.afSpec, AF_INET);
-  const conf = inet && attrOf(inet, IFLA_INET_CONF);
+  const inet = attrMap(decodeAttrs(link.afSpec)).get(AF_INET);
+  const conf = inet && attrMap(decodeAttrs(inet)).get(IFLA_INET_CONF);
   if (!conf || id < 1 || conf.length < id * 4) return undefined;
   return readU32(conf.subarray((id - 1) * 4));
-}
-
-/** The data of the first attribute of type `type` in `attrs` (a loop: a plugin process pays for Array#find's first use). */
-function attrOf(attrs: Uint8Array, type: number): Uint8Array | undefined {
-  for (const a of decodeAttrs(attrs)) if (a.type === type) return a.data;
-  return undefined;
 }
 
 /** Decodes the payload of an RTM_NEWLINK message. */

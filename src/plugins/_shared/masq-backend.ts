@@ -6,9 +6,10 @@
 import { nftAvailable } from "../../netfilter/nft-available.ts";
 import { CniError, ErrorCode, invalidConfig } from "../../spec/error.ts";
 import type { NetConf } from "../../spec/types.ts";
+import type { MasqBackend } from "../../netfilter/ipmasq-networks.ts";
 import { stringField } from "./conf-fields.ts";
 
-export type MasqBackend = "iptables" | "nftables";
+export type { MasqBackend };
 
 /** Reads `ipMasqBackend`; nftables without an `nft` command is refused before anything is made. */
 export function masqBackendOf(conf: NetConf): MasqBackend | undefined {

@@ -6,12 +6,11 @@
  * Plugins load it when a command has rules to make or remove (a dynamic import): with
  * the netfilter layer behind it, it is a fifth of a bridge process's code.
  */
-import { gcIPMasqForNetwork, type MasqOwner, setupIPMasqForNetworks, teardownIPMasqForNetworks } from "../../netfilter/ipmasq-networks.ts";
+import { gcIPMasqForNetwork, type MasqBackend, type MasqOwner, setupIPMasqForNetworks, teardownIPMasqForNetworks } from "../../netfilter/ipmasq-networks.ts";
 import { withLateNetfilterCloses } from "../../netfilter/iptables-nft.ts";
 import type { CmdArgs } from "../../skel/cmd-args.ts";
 import { failure } from "../../spec/error.ts";
 import type { Attachment, NetConf } from "../../spec/types.ts";
-import type { MasqBackend } from "./masq-backend.ts";
 
 const owner = (conf: NetConf, args: CmdArgs): MasqOwner => ({ network: conf.name, ifname: args.ifName, containerID: args.containerID });
 
