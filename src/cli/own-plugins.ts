@@ -9,6 +9,7 @@ import { setDelegateExec } from "../runtime/delegate.ts";
 import { defaultExec, type ExecOptions, type InProcessRunner, type PluginExec } from "../runtime/exec.ts";
 import { callPlugin, runPlugin, validateCall, validatePlugin } from "../skel/run.ts";
 import { hasPlugin, loadPlugin } from "../plugins/registry.ts";
+import type { PluginFuncs, PluginInfo } from "../skel/cmd-args.ts";
 import { type FileStat, statPath } from "../sys/stat.ts";
 
 /** The files that are this binary: itself and the shim beside it (`cni-ts install --daemon`); undefined until asked. */
@@ -42,24 +43,14 @@ function ownPluginRunner(pluginPath: string): InProcessRunner | undefined {
   let ours = false;
   for (const s of file ? selves : []) ours ||= sameFile(s, file!);
   if (!ours) return undefined;
-  return {
-    run: async (inv) => {
+  // Each entry loads the plugin's module (once: the registry keeps it) and hands it to the skel's function.
+  const on =
+    <A, R>(f: (funcs: PluginFuncs, info: PluginInfo, a: A) => Promise<R>) =>
+    async (a: A): Promise<R> => {
       const plugin = await loadPlugin(type);
-      return runPlugin(plugin.funcs, plugin.info, inv);
-    },
-    validate: async (inv) => {
-      const plugin = await loadPlugin(type);
-      await validatePlugin(plugin.funcs, plugin.info, inv);
-    },
-    call: async (args) => {
-      const plugin = await loadPlugin(type);
-      return callPlugin(plugin.funcs, plugin.info, args);
-    },
-    validateCall: async (args) => {
-      const plugin = await loadPlugin(type);
-      await validateCall(plugin.funcs, plugin.info, args);
-    },
-  };
+      return f(plugin.funcs, plugin.info, a);
+    };
+  return { run: on(runPlugin), validate: on(validatePlugin), call: on(callPlugin), validateCall: on(validateCall) };
 }
 
 /** The PluginExec that the CLI and delegating plugins use: in-process for our own binary, else a process. */
