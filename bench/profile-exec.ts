@@ -37,7 +37,19 @@ const noSocket = join(w.work, "none.sock");
 
 // Bun's floor and, for --cpu-prof, a build with names (same flags otherwise).
 writeFileSync(join(w.work, "hello.ts"), `console.log("hello");\n`);
-sh([BUN, "build", "--compile", "--bytecode", "--minify", "--format=esm", join(w.work, "hello.ts"), "--outfile", join(w.work, "hello")]);
+sh([
+  BUN,
+  "build",
+  "--compile",
+  "--no-compile-autoload-dotenv",
+  "--no-compile-autoload-bunfig",
+  "--bytecode",
+  "--minify",
+  "--format=esm",
+  join(w.work, "hello.ts"),
+  "--outfile",
+  join(w.work, "hello"),
+]);
 sh(["ip", "-n", w.pods[0]!, "link", "add", "eth0", "type", "veth", "peer", "name", "eth0p"]);
 
 interface Cmd {
@@ -250,7 +262,19 @@ try {
     if (values["cpu-prof"]) {
       const named = join(w.work, "cni-ts-named");
       if (!Bun.file(named).size)
-        sh([BUN, "build", "--compile", "--bytecode", "--splitting", "--format=esm", resolve(import.meta.dir, "../src/main.ts"), "--outfile", named]);
+        sh([
+          BUN,
+          "build",
+          "--compile",
+          "--no-compile-autoload-dotenv",
+          "--no-compile-autoload-bunfig",
+          "--bytecode",
+          "--splitting",
+          "--format=esm",
+          resolve(import.meta.dir, "../src/main.ts"),
+          "--outfile",
+          named,
+        ]);
       const dir = mkdtempSync(join(tmpdir(), "cni-ts-prof-"));
       const bin = join(dir, "bin");
       sh([named, "install", "--bin-dir", bin]);

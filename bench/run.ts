@@ -184,7 +184,19 @@ const daemon = startDaemon(["ip", "netns", "exec", w.node], socket, daemonLog);
 const floorSrc = join(w.work, "hello.ts");
 writeFileSync(floorSrc, `console.log("hello");\n`);
 const floor = join(w.work, "hello");
-sh([resolve(import.meta.dir, "../node_modules/.bin/bun"), "build", "--compile", "--bytecode", "--minify", "--format=esm", floorSrc, "--outfile", floor]);
+sh([
+  resolve(import.meta.dir, "../node_modules/.bin/bun"),
+  "build",
+  "--compile",
+  "--no-compile-autoload-dotenv",
+  "--no-compile-autoload-bunfig",
+  "--bytecode",
+  "--minify",
+  "--format=esm",
+  floorSrc,
+  "--outfile",
+  floor,
+]);
 
 let podCount = 0;
 const extraPods: string[] = [];

@@ -3,7 +3,11 @@
  * reference's sample plugin (seed 000). It needs a prevResult with addresses, checks
  * its own config, and passes the result on to the next plugin.
  *
- *   bun build --compile examples/sample-plugin/main.ts --outfile /opt/cni/bin/sample
+ *   bun build --compile --no-compile-autoload-dotenv --no-compile-autoload-bunfig \
+ *     examples/sample-plugin/main.ts --outfile /opt/cni/bin/sample
+ *
+ * (A plugin runs as root in its caller's directory: without those two flags Bun would
+ * read bunfig.toml, whose preload runs code, and .env from there.)
  */
 import { CniError, ErrorCode, type NetConf, type Result } from "cni-ts/spec";
 import type { CmdArgs, PluginFuncs, PluginInfo } from "cni-ts/skel";
