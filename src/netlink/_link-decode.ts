@@ -86,11 +86,16 @@ export const IPVLAN_FLAGS: Record<IpvlanFlag, number> = { bridge: 0, private: IP
  * undefined without IPv6 on the link.
  */
 export function ipv6AcceptRa(link: LinkAttrs): number | undefined {
+  return ipv6Conf(link, DEVCONF_ACCEPT_RA);
+}
+
+/** One of the link's net.ipv6.conf.<name>.* values (`id`: a DEVCONF_* number), as ipv6AcceptRa reads its own. */
+export function ipv6Conf(link: LinkAttrs, id: number): number | undefined {
   if (!link.afSpec) return undefined;
   const inet6 = attrMap(decodeAttrs(link.afSpec)).get(AF_INET6);
   const conf = inet6 && attrMap(decodeAttrs(inet6)).get(IFLA_INET6_CONF);
-  if (!conf || conf.length < (DEVCONF_ACCEPT_RA + 1) * 4) return undefined;
-  return readS32(conf.subarray(DEVCONF_ACCEPT_RA * 4));
+  if (!conf || id < 0 || conf.length < (id + 1) * 4) return undefined;
+  return readS32(conf.subarray(id * 4));
 }
 
 /**

@@ -2,8 +2,8 @@ import { describe, expect } from "bun:test";
 import { rootTest, withNetns, type TestNetns } from "../../test/helpers/netns.ts";
 import { NetNS } from "../sys/netns.ts";
 import { NetlinkHandle } from "./handle.ts";
-import { ipv4Conf, ipv6AcceptRa, linkByName } from "./link.ts";
-import { IPV4_DEVCONF_ARP_NOTIFY, IPV4_DEVCONF_ROUTE_LOCALNET } from "./nl/link-consts.ts";
+import { ipv4Conf, ipv6AcceptRa, ipv6Conf, linkByName } from "./link.ts";
+import { DEVCONF_DISABLE_IPV6, IPV4_DEVCONF_ARP_NOTIFY, IPV4_DEVCONF_ROUTE_LOCALNET } from "./nl/link-consts.ts";
 import { netconfForwarding } from "./netconf.ts";
 import {
   linkSetAlias,
@@ -41,6 +41,10 @@ describe("link setters", () => {
       for (const v of ["0", "2", "1"]) {
         ns.exec(["sysctl", "-qw", `net.ipv6.conf.c0.accept_ra=${v}`]);
         expect(ipv6AcceptRa(linkByName(h, "c0"))).toBe(Number(v));
+      }
+      for (const v of ["1", "0"]) {
+        ns.exec(["sysctl", "-qw", `net.ipv6.conf.c0.disable_ipv6=${v}`]);
+        expect(ipv6Conf(linkByName(h, "c0"), DEVCONF_DISABLE_IPV6)).toBe(Number(v));
       }
       for (const v of ["1", "0"]) {
         ns.exec(["sysctl", "-qw", `net.ipv4.ip_forward=${v}`, `net.ipv6.conf.all.forwarding=${v}`]);

@@ -1,7 +1,7 @@
 /** Link lookups and up/down. Every function acts in the namespace of its handle. */
 import type { NetlinkHandle } from "./handle.ts";
 import { decodeLink } from "./_link-decode.ts";
-export { ipv4Conf, ipv6AcceptRa } from "./_link-decode.ts";
+export { ipv4Conf, ipv6AcceptRa, ipv6Conf } from "./_link-decode.ts";
 export { IFF_UP, IPV4_DEVCONF_ARP_NOTIFY, IPV4_DEVCONF_ROUTE_LOCALNET } from "./nl/link-consts.ts";
 import type { Link, LinkRef } from "./link-types.ts";
 import { NetlinkError } from "./error.ts";

@@ -14,6 +14,7 @@ export const LIBC_ADDON = "cni-ts-libc.node";
 /** The system calls, each returning its result or -errno. */
 interface Backend {
   open(path: string, flags: number, mode: number): number;
+  openat(dirfd: number, path: string, flags: number, mode: number): number;
   close(fd: number): number;
   setns(fd: number, nstype: number): number;
   unshare(flags: number): number;
@@ -88,6 +89,7 @@ export function libcBackend(): "addon" | "bun:ffi" {
 const FFI_SYMBOLS = {
   __errno_location: { args: [], returns: "ptr" },
   open: { args: ["cstring", "i32", "u32"], returns: "i32" },
+  openat: { args: ["i32", "cstring", "i32", "u32"], returns: "i32" },
   close: { args: ["i32"], returns: "i32" },
   setns: { args: ["i32", "i32"], returns: "i32" },
   unshare: { args: ["i32"], returns: "i32" },
@@ -124,6 +126,7 @@ function ffiBackend(): Backend {
   const cstr = (s: string) => encoder.encode(s + "\0");
   return {
     open: (path, flags, mode) => rc(c.open(cstr(path), flags, mode)),
+    openat: (dirfd, path, flags, mode) => rc(c.openat(dirfd, cstr(path), flags, mode)),
     close: (fd) => rc(c.close(fd)),
     setns: (fd, nstype) => rc(c.setns(fd, nstype)),
     unshare: (flags) => rc(c.unshare(flags)),
@@ -245,6 +248,7 @@ export const O_EXCL = 0o200;
 export const O_APPEND = 0o2000;
 /** Differs by architecture (arm64 swaps it with O_DIRECTORY). */
 export const O_NOFOLLOW = process.arch === "arm64" ? 0o100000 : 0o400000;
+export const O_DIRECTORY = process.arch === "arm64" ? 0o40000 : 0o200000;
 export const O_NONBLOCK = 0o4000;
 export const LOCK_EX = 2;
 export const LOCK_UN = 8;
@@ -259,6 +263,12 @@ const AT_EMPTY_PATH = 0x1000;
 export function open(path: string, flags: number, mode = 0o644): number {
   const fd = sys().open(path, flags | O_CLOEXEC, mode);
   return fd < 0 ? fail("open", fd, JSON.stringify(path)) : fd;
+}
+
+/** openat(2): `path` relative to the directory open as `dirfd` (one path walk for many files in it); throws ErrnoError. */
+export function openAt(dirfd: number, path: string, flags: number, mode = 0o644): number {
+  const fd = sys().openat(dirfd, path, flags | O_CLOEXEC, mode);
+  return fd < 0 ? fail("openat", fd, JSON.stringify(path)) : fd;
 }
 
 /** close(2); errors ignored, as there is nothing a caller can do. */

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { rootTest, withNetns } from "../../test/helpers/netns.ts";
 import { NetNS } from "./netns.ts";
-import { sysctlGet, sysctlPath, sysctlSet, sysctlWrite } from "./sysctl.ts";
+import { sysctlGet, sysctlPath, sysctlSet, sysctlWrite, sysctlWriteIn } from "./sysctl.ts";
 
 describe("sysctl", () => {
   test("sysctlPath takes dots or slashes and refuses escapes", () => {
@@ -33,6 +33,40 @@ describe("sysctl", () => {
       expect(t.exec(["cat", "/proc/sys/net/ipv4/conf/lo/arp_notify"]).trim()).toBe(flipped);
       expect(sysctlGet("net.ipv4.conf.lo.arp_notify")).toBe(host);
       expect(() => sysctlWrite("net/ipv4/conf/no-such-dev/arp_notify", "1", ns)).toThrow();
+    });
+  });
+
+  rootTest("sysctlWriteIn writes several files of one directory, inside a namespace only", async () => {
+    await withNetns(1, (t) => {
+      t.exec(["ip", "link", "add", "d0", "type", "veth", "peer", "name", "d1"]);
+      using ns = NetNS.open(t.path);
+      const read = (k: string) => t.exec(["cat", `/proc/sys/net/ipv6/conf/d0/${k}`]).trim();
+      expect([read("disable_ipv6"), read("accept_ra")]).toEqual(["0", "1"]);
+      sysctlWriteIn(
+        "net/ipv6/conf/d0",
+        [
+          ["disable_ipv6", "1"],
+          ["accept_ra", "0"],
+        ],
+        ns,
+      );
+      expect([read("disable_ipv6"), read("accept_ra")]).toEqual(["1", "0"]);
+      // In order, stopping at the first failure.
+      expect(() =>
+        sysctlWriteIn(
+          "net/ipv6/conf/d0",
+          [
+            ["accept_ra", "2"],
+            ["no_such_knob", "1"],
+            ["disable_ipv6", "0"],
+          ],
+          ns,
+        ),
+      ).toThrow(/ENOENT/);
+      expect([read("disable_ipv6"), read("accept_ra")]).toEqual(["1", "2"]);
+      expect(() => sysctlWriteIn("net/ipv6/conf/no-such-dev", [["accept_ra", "0"]], ns)).toThrow(/ENOENT/);
+      for (const bad of ["", ".", "..", "../all/forwarding", "a\0b"]) expect(() => sysctlWriteIn("net/ipv6/conf/d0", [[bad, "1"]], ns)).toThrow(RangeError);
+      expect(() => sysctlWriteIn("net/../../etc", [["passwd", "x"]], ns)).toThrow(RangeError);
     });
   });
 

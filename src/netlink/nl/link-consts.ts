@@ -30,6 +30,7 @@ export const IPV4_DEVCONF_ROUTE_LOCALNET = 26;
 // IFLA_AF_SPEC members for AF_INET6 (IFLA_INET6_CONF: an s32 array indexed by DEVCONF_*, read only).
 export const IFLA_INET6_CONF = 2;
 export const DEVCONF_ACCEPT_RA = 3;
+export const DEVCONF_DISABLE_IPV6 = 26;
 export const IFLA_NET_NS_FD = 28;
 export const IFLA_EXT_MASK = 29;
 export const IFLA_PROMISCUITY = 30;

@@ -13,12 +13,13 @@ import { isExists } from "../../netlink/error.ts";
 import type { Link } from "../../netlink/link-types.ts";
 import { linkAdd, linkDel, linkDelIfExists, linkDelUnwaited } from "../../netlink/link-add.ts";
 import { linkSetAlias } from "../../netlink/link-set.ts";
-import { IFF_UP, ipv6AcceptRa, linkByName, linkFind, linkList } from "../../netlink/link.ts";
+import { IFF_UP, ipv6AcceptRa, ipv6Conf, linkByName, linkFind, linkList } from "../../netlink/link.ts";
+import { DEVCONF_DISABLE_IPV6 } from "../../netlink/nl/link-consts.ts";
 import { routeList } from "../../netlink/route.ts";
 import { RT_SCOPE_HOST } from "../../netlink/route.ts";
 import type { Result } from "../../spec/types.ts";
 import type { NetNS } from "../../sys/netns.ts";
-import { sysctlWrite } from "../../sys/sysctl.ts";
+import { sysctlWriteIn } from "../../sys/sysctl.ts";
 import { failure } from "../../spec/error.ts";
 import type { ContainerNS } from "./netns-open.ts";
 import { ipOfCIDR } from "../../spec/ip.ts";
@@ -60,10 +61,39 @@ export interface VethPair {
 }
 
 /**
- * Creates the pair (retrying with a random host name when the name is taken), sets the host end up
- * with accept_ra off (we own its routes, as the reference) and tags it with `alias`.
+ * The host end's IPv6 settings, made before it is up: accept_ra off (we own its routes,
+ * as the reference), and on a bridge port IPv6 off altogether. A port carries the pods'
+ * frames, never IP of its own; with IPv6 on it takes a link-local address and three
+ * routes in the node's table (fe80::/64, its address, ff00::/8), and the kernel walks
+ * that whole table at each event of each port (its carrier, its alias, its deletion):
+ * O(pods) per pod on a full node. Its link-local address also sends its own DAD, MLD
+ * and router solicitations into the pod. (The reference leaves IPv6 on; LXD turns it
+ * off on bridged host ends, as here.) Without IPv6 in the kernel there is nothing to set.
  */
-export function setupVeth(hostH: NetlinkHandle, contH: NetlinkHandle, contNs: NetNS, opts: { owner: VethOwner; mtu: number; mac?: string }): VethPair {
+function hostEndIPv6(name: string, host: Link, bridgePort: boolean): void {
+  const knobs: [string, string][] = [];
+  if (bridgePort && ipv6Conf(host, DEVCONF_DISABLE_IPV6) !== 1) knobs.push(["disable_ipv6", "1"]);
+  // Unless the node's default has it off already (its value came with the lookup).
+  if (ipv6AcceptRa(host) !== 0) knobs.push(["accept_ra", "0"]);
+  if (!knobs.length) return;
+  try {
+    sysctlWriteIn(`net/ipv6/conf/${name}`, knobs);
+  } catch {
+    // No IPv6 in this kernel: nothing to turn off.
+  }
+}
+
+/**
+ * Creates the pair (retrying with a random host name when the name is taken), makes the
+ * host end's IPv6 settings (hostEndIPv6; `bridgePort`: it is to be a bridge's port), sets
+ * it up and tags it with `alias`.
+ */
+export function setupVeth(
+  hostH: NetlinkHandle,
+  contH: NetlinkHandle,
+  contNs: NetNS,
+  opts: { owner: VethOwner; mtu: number; mac?: string; bridgePort?: boolean },
+): VethPair {
   const ifName = opts.owner.ifName;
   const alias = hostVethAlias(opts.owner);
   for (let attempt = 0; ; attempt++) {
@@ -83,17 +113,12 @@ export function setupVeth(hostH: NetlinkHandle, contH: NetlinkHandle, contNs: Ne
     try {
       // One lookup, then the alias and up in one request (each by name would look it up again).
       // An alias is a NETDEV_CHANGE, for which IPv6 walks the namespace's routes (O(pods) on
-      // a full node); tagging after the pod end is up walks them too (rt6_sync_up), so here.
+      // a full node) unless IPv6 is off on the link, so the IPv6 settings come first.
       const host = linkByName(hostH, name);
+      hostEndIPv6(name, host, opts.bridgePort === true);
       linkSetAlias(hostH, host, alias, { up: true });
       host.alias = alias;
       host.flags |= IFF_UP;
-      try {
-        // Unless the node's default has it off already (its value came with the lookup).
-        if (ipv6AcceptRa(host) !== 0) sysctlWrite(`net/ipv6/conf/${name}/accept_ra`, "0");
-      } catch {
-        // No IPv6 in this kernel: nothing to turn off.
-      }
       return { host, container: linkByName(contH, ifName) };
     } catch (e) {
       deleteQuietly(hostH, name);

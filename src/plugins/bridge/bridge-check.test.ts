@@ -49,6 +49,30 @@ describe("bridge: sysctls as the reference", () => {
   }
 });
 
+describe("bridge: the host end", () => {
+  rootTest("accept_ra off as in the reference; IPv6 off, unlike the reference: no address or route of its own", () =>
+    withNode(1, (node, [pod], dataDir) => {
+      const c = bridgeConf("1.0.0", dataDir, { isGateway: true }, V6);
+      const r = callIn(node, bin.dir, { command: "ADD", netns: pod!.path, conf: c });
+      expect([r.code, r.stderr]).toEqual([0, ""]);
+      const host = r.json.interfaces[1].name as string;
+      expect([sysctl(node, `net.ipv6.conf.${host}.accept_ra`), sysctl(node, `net.ipv6.conf.${host}.disable_ipv6`)]).toEqual(["0", "1"]);
+      expect(node.ipJson("-6", "addr", "show", "dev", host)[0]?.addr_info ?? []).toEqual([]);
+      expect(node.ipJson("-6", "route", "show", "table", "all", "dev", host)).toEqual([]);
+      // The pod's IPv6 and the bridge's are untouched.
+      expect(sysctl(pod!, "net.ipv6.conf.eth0.disable_ipv6")).toBe("0");
+      const podAddrs = (pod!.ipJson("-6", "addr", "show", "dev", "eth0")[0].addr_info as { local: string; scope: string }[]).map(
+        (a) => `${a.scope} ${a.local}`,
+      );
+      expect(podAddrs.filter((a) => a.startsWith("global "))).toEqual([r.json.ips[0].address.replace(/^/, "global ").replace(/\/\d+$/, "")]);
+      expect(podAddrs.some((a) => a.startsWith("link fe80:"))).toBe(true);
+      expect(sysctl(node, "net.ipv6.conf.cnibr0.disable_ipv6")).toBe("0");
+      expect(callIn(node, bin.dir, { command: "DEL", netns: pod!.path, conf: c }).code).toBe(0);
+      expect(veths(node)).toEqual([]);
+    }),
+  );
+});
+
 describe("bridge CHECK against the reference", () => {
   // Each damage is done to an attachment the Go bridge made; both CHECKs then read the same prevResult.
   const damages: [string, (node: TestNetns, pod: TestNetns, r: any) => void, string | RegExp][] = [
