@@ -2,7 +2,7 @@
 import type { NetlinkHandle } from "./handle.ts";
 import { decodeLink } from "./_link-decode.ts";
 export { ipv4Conf, ipv6AcceptRa, ipv6Conf } from "./_link-decode.ts";
-export { IFF_UP, IPV4_DEVCONF_ARP_NOTIFY, IPV4_DEVCONF_ROUTE_LOCALNET } from "./nl/link-consts.ts";
+export { DEVCONF_DISABLE_IPV6, IFF_UP, IPV4_DEVCONF_ARP_NOTIFY, IPV4_DEVCONF_ROUTE_LOCALNET } from "./nl/link-consts.ts";
 import type { Link, LinkRef } from "./link-types.ts";
 import { NetlinkError } from "./error.ts";
 import { IFF_ALLMULTI, IFF_PROMISC, IFF_UP, IFLA_EXT_MASK, IFLA_IFNAME, IFNAMSIZ } from "./nl/link-consts.ts";
