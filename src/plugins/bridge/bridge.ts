@@ -6,7 +6,7 @@
 import { NetlinkHandle } from "../../netlink/handle.ts";
 import type { Link } from "../../netlink/link-types.ts";
 import { linkSetBridgePort, linkSetInetConf, linkSetMaster } from "../../netlink/link-set.ts";
-import { IFF_UP, linkFind, linkSetUp } from "../../netlink/link.ts";
+import { linkFind, linkSetUp } from "../../netlink/link.ts";
 import type { CmdArgs, PluginInfo } from "../../skel/cmd-args.ts";
 import { cidrOf, familyOfText, formatIP, networkOf } from "../../spec/ip.ts";
 import type { Attachment, IPConfig, Result, Route } from "../../spec/types.ts";
@@ -160,15 +160,6 @@ async function setupPort(a: Attach, br: Link): Promise<VethPair> {
   const { conf, args, hostH, c, undo } = a;
   const pair = setupVeth(hostH, c.h, c.ns, { owner: vethOwner(conf, args), mtu: conf.mtu, bridgePort: true, ...(conf.mac ? { mac: conf.mac } : {}) });
   undo.add(`veth "${pair.host.name}"`, () => deleteQuietly(hostH, pair.host.index));
-  // The pod end up before its peer joins the bridge, as in the reference (whose host end
-  // joins last): the pod's first IPv6 packets as its link comes up (MLD reports and a
-  // router solicitation, at once when DAD is off) then end at the host end, instead of
-  // being flooded to every port of the bridge from this process.
-  if (conf.ipam) podSysctls(c, pair.container, conf.enabledad);
-  if (!conf.disableContainerInterface) {
-    linkSetUpOrFail(c.h, pair.container, args.ifName);
-    pair.container.flags |= IFF_UP;
-  }
   try {
     linkSetMaster(hostH, pair.host, br);
     if (conf.hairpinMode || conf.portIsolation)
@@ -199,6 +190,7 @@ async function setupL3(a: Attach, br: Link, pod: Link, result: Result): Promise<
   if (routes.length) result.routes = routes;
   if (!dnsSet(conf.dns) && ipam.dns) result.dns = ipam.dns;
 
+  podSysctls(c, pod, conf.enabledad);
   if (!conf.disableContainerInterface) await configureIface(c.h, c.ns, args.ifName, result, { link: pod });
   if (conf.isGateway) setupGateway(hostH, br, conf, result);
   if (conf.ipMasq) {
@@ -233,8 +225,9 @@ async function cmdAdd(args: CmdArgs): Promise<Result> {
       ],
       dns: conf.dns && dnsSet(conf.dns) ? conf.dns : {},
     };
-    // L2 only: the pod's end is up (setupPort) with no addresses, as in the reference.
     if (conf.ipam) await setupL3(a, br, pair.container, result);
+    // L2 only: the pod's end is up with no addresses, as in the reference.
+    else if (!conf.disableContainerInterface) linkSetUpOrFail(c.h, pair.container, args.ifName);
     const hostEnd = conf.disableContainerInterface ? linkFind(hostH, pair.host.index) : await waitPortUp(hostH, pair.host.index);
     // Both MACs may have changed since: the bridge's when the port joined or the gateway went on it.
     result.interfaces![0]!.mac = linkFind(hostH, br.index)?.mac ?? br.mac;
