@@ -2,11 +2,12 @@
  * The array builtins a plugin process calls on its common paths. JavaScriptCore writes
  * map, filter, Array.from and their kin in JavaScript and compiles one from its source at
  * its first call in a process: with the JIT off (a plugin process) 0.05-0.46 ms each
- * (Array.from 0.46, Uint8Array.from 0.22, map 0.19, filter 0.08, some 0.07, forEach
- * 0.05; compiled probes), paid by every process that calls it once. So the no-op ADD and
- * a plain bridge ADD and DEL (host-local in-process) use loops; this holds them to it,
- * with a build whose entry wraps those builtins before anything else loads and logs
- * where each is first called.
+ * (Array.from 0.46, Uint8Array.from 0.22, map 0.19, at 0.12, filter 0.08, some 0.07,
+ * forEach 0.05; compiled probes), paid by every process that calls it once. So the no-op
+ * ADD, a plain bridge ADD and DEL (host-local in-process), and the netfilter paths of
+ * podman's default network (bridge with ipMasq, portmap, firewall; iptables) use loops;
+ * this holds them to it, with a build whose entry wraps those builtins before anything
+ * else loads and logs where each is first called.
  */
 import { afterAll, describe, expect } from "bun:test";
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -14,14 +15,15 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { bridgeConf, withNode } from "./helpers/bridge-kit.ts";
 import { ensureBuilt } from "./helpers/dist.ts";
-import { rootTest, withNetns } from "./helpers/netns.ts";
+import { portmapConf } from "./helpers/portmap-kit.ts";
+import { rootTest, type TestNetns, withNetns } from "./helpers/netns.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
 const work = mkdtempSync(join(tmpdir(), "cni-ts-builtins-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 const WATCHED = {
-  "Array.prototype": ["map", "filter", "some", "every", "find", "findIndex", "findLast", "forEach", "reduce", "flatMap", "flat"],
+  "Array.prototype": ["map", "filter", "some", "every", "find", "findIndex", "findLast", "forEach", "reduce", "flatMap", "flat", "at"],
   Array: ["from", "of"],
   TypedArray: ["from", "of"],
 };
@@ -85,8 +87,8 @@ function wrappedBin(): string {
   return (built = bin);
 }
 
-/** Runs one command as a plugin process (JIT off, as the shim starts it); the watched builtins it called, with where. */
-function firstUses(argv: string[], env: Record<string, string>, conf: object): string[] {
+/** Runs one command as a plugin process (JIT off, as the shim starts it); the watched builtins it called, with where, and its result. */
+function run(argv: string[], env: Record<string, string>, conf: object): { uses: string[]; result: string } {
   const log = join(work, "builtins.log");
   rmSync(log, { force: true });
   const r = Bun.spawnSync(argv, {
@@ -96,13 +98,34 @@ function firstUses(argv: string[], env: Record<string, string>, conf: object): s
     stderr: "pipe",
   });
   if (!r.success) throw new Error(`${argv.join(" ")} failed: ${r.stdout}${r.stderr}`);
-  return readFileSync(log, "utf8")
+  const uses = readFileSync(log, "utf8")
     .split("\n\n")
     .filter((b) => b.trim() !== "")
     .map((b) => {
       const [label, , , caller] = b.split("\n");
       return `${label} at ${caller?.trim()}`;
     });
+  return { uses, result: r.stdout.toString() };
+}
+
+/** The watched builtins one plugin command called, with where. */
+const firstUses = (argv: string[], env: Record<string, string>, conf: object): string[] => run(argv, env, conf).uses;
+
+/** A plugin of the wrapped build, run in the node namespace. */
+const inNode = (node: TestNetns, bin: string, type: string) => ["ip", "netns", "exec", node.name, join(bin, type)];
+
+/** A command's environment for the pod's eth0, the container id the pod's name. */
+const env = (command: string, pod: TestNetns, bin: string) => ({
+  CNI_COMMAND: command,
+  CNI_CONTAINERID: pod.name,
+  CNI_NETNS: pod.path,
+  CNI_IFNAME: "eth0",
+  CNI_PATH: bin,
+});
+
+/** A plain bridge ADD for the pod: the prevResult of the plugins chained after it. */
+function bridgeAdd(node: TestNetns, pod: TestNetns, bin: string, dataDir: string): unknown {
+  return JSON.parse(run(inNode(node, bin, "bridge"), env("ADD", pod, bin), bridgeConf("1.0.0", dataDir, { isGateway: true })).result);
 }
 
 describe("array builtins on a plugin process's common paths", () => {
@@ -125,10 +148,48 @@ describe("array builtins on a plugin process's common paths", () => {
     withNode(1, (node, [pod], dataDir) => {
       const bin = wrappedBin();
       const conf = bridgeConf("1.0.0", dataDir, { isGateway: true });
-      for (const command of ["ADD", "DEL"]) {
-        const env = { CNI_COMMAND: command, CNI_CONTAINERID: "c1", CNI_NETNS: pod!.path, CNI_IFNAME: "eth0", CNI_PATH: bin };
-        expect([command, firstUses(["ip", "netns", "exec", node.name, join(bin, "bridge")], env, conf)]).toEqual([command, []]);
-      }
+      const uses = (command: string) => firstUses(inNode(node, bin, "bridge"), env(command, pod!, bin), conf);
+      expect({ ADD: uses("ADD"), DEL: uses("DEL") }).toEqual({ ADD: [], DEL: [] });
+    }),
+  );
+
+  rootTest("a bridge ADD and DEL with ipMasq (iptables) call none", () =>
+    withNode(1, (node, [pod], dataDir) => {
+      const bin = wrappedBin();
+      const conf = bridgeConf("1.0.0", dataDir, { isGateway: true, ipMasq: true });
+      const uses = (command: string) => firstUses(inNode(node, bin, "bridge"), env(command, pod!, bin), conf);
+      expect({ ADD: uses("ADD"), DEL: uses("DEL") }).toEqual({ ADD: [], DEL: [] });
+    }),
+  );
+
+  // Two pods for portmap and firewall: the second ADD finds the node's shared chains in place, the usual case.
+  rootTest("portmap ADDs (iptables, snat; on a fresh node and a set-up one) and DEL call none", () =>
+    withNode(2, (node, pods, dataDir) => {
+      const bin = wrappedBin();
+      const uses = (command: string, pod: TestNetns, prevResult: unknown) =>
+        firstUses(inNode(node, bin, "portmap"), env(command, pod, bin), portmapConf(prevResult, [{ hostPort: 8080, containerPort: 80, protocol: "tcp" }]));
+      const [first, second] = [bridgeAdd(node, pods[0]!, bin, dataDir), bridgeAdd(node, pods[1]!, bin, dataDir)];
+      expect({ first: uses("ADD", pods[0]!, first), second: uses("ADD", pods[1]!, second), DEL: uses("DEL", pods[1]!, second) }).toEqual({
+        first: [],
+        second: [],
+        DEL: [],
+      });
+    }),
+  );
+
+  rootTest("firewall ADDs (iptables; on a fresh node and a set-up one) and DEL call none", () =>
+    withNode(2, (node, pods, dataDir) => {
+      const bin = wrappedBin();
+      const uses = (command: string, pod: TestNetns, prevResult: unknown) => {
+        const conf = { cniVersion: "1.0.0", name: "brnet", type: "firewall", backend: "iptables", stateDir: join(dataDir, "firewall"), prevResult };
+        return firstUses(inNode(node, bin, "firewall"), env(command, pod, bin), conf);
+      };
+      const [first, second] = [bridgeAdd(node, pods[0]!, bin, dataDir), bridgeAdd(node, pods[1]!, bin, dataDir)];
+      expect({ first: uses("ADD", pods[0]!, first), second: uses("ADD", pods[1]!, second), DEL: uses("DEL", pods[1]!, second) }).toEqual({
+        first: [],
+        second: [],
+        DEL: [],
+      });
     }),
   );
 });

@@ -39,7 +39,15 @@ function parse(ipn: string): { family: Family; host: string; subnet: string } {
   return { family, host: `${formatIP(n.ip)}/${family === 4 ? 32 : 128}`, subnet: `${formatIP(net.ip)}/${net.prefix}` };
 }
 
-function rules(ipn: string, chain: string, comment: string) {
+/** One address's masquerade rules. */
+interface MasqRules {
+  family: Family;
+  accept: Rule;
+  masq: Rule;
+  jump: Rule;
+}
+
+function rules(ipn: string, chain: string, comment: string): MasqRules {
   const { family, host, subnet } = parse(ipn);
   const c = ["-m", "comment", "--comment", comment];
   const accept: Rule = { chain, tokens: ["-d", subnet, ...c, "-j", "ACCEPT"] };
@@ -51,7 +59,11 @@ function rules(ipn: string, chain: string, comment: string) {
 /** Masquerades traffic from the addresses in `ipns` (each "ip/prefix") leaving their subnets; idempotent. */
 export function setupIPMasq(ipns: readonly string[], chain: string, comment: string): void {
   for (const family of [4, 6] as const) {
-    const mine = ipns.map((i) => rules(i, chain, comment)).filter((r) => r.family === family);
+    const mine: MasqRules[] = [];
+    for (const i of ipns) {
+      const r = rules(i, chain, comment);
+      if (r.family === family) mine.push(r);
+    }
     if (mine.length === 0) continue;
     // A chain that does not exist yet has no rules and no jump to it: nothing to read.
     const fresh = withNftIptables(family, "nat", (t) => !t.hasChain(chain));
@@ -59,6 +71,12 @@ export function setupIPMasq(ipns: readonly string[], chain: string, comment: str
     for (const r of mine) b.appendUnique(r.accept).appendUnique(r.masq).appendUnique(r.jump);
     commitBatch(b);
   }
+}
+
+/** True when a saved POSTROUTING rule jumps to `chain`. */
+function jumpedTo(b: TableBatch, chain: string): boolean {
+  for (const l of b.rulesOf("POSTROUTING")) if (l.endsWith(` -j ${chain}`)) return true;
+  return false;
 }
 
 /**
@@ -72,7 +90,7 @@ export function teardownIPMasq(chain: string, families: readonly Family[] = [4, 
     if (!iptablesAvailable(family)) continue;
     if (withNftIptables(family, "nat", (t) => t.removeChain(chain, ["POSTROUTING"])) !== undefined) continue;
     const b = new TableBatch(family, "nat");
-    if (!b.hasChain(chain) && b.rulesOf("POSTROUTING").every((l) => !l.endsWith(` -j ${chain}`))) continue;
+    if (!b.hasChain(chain) && !jumpedTo(b, chain)) continue;
     b.deleteMatching("POSTROUTING", ` -j ${chain}`).deleteChain(chain).commit();
   }
 }

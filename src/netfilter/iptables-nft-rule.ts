@@ -18,6 +18,7 @@
  * writes that batch with iptables-restore.
  */
 import type { NftNewRule } from "../netlink/nftables.ts";
+import { be16 } from "../netlink/nl/rtattr.ts";
 import {
   NFT_CMP_EQ,
   NFT_CMP_NEQ,
@@ -62,8 +63,11 @@ function addrExprs(family: Family, dir: "-s" | "-d", text: string, invert: boole
   const len = family === 4 ? 4 : 16;
   if (!n || n.ip.length !== len || n.prefix === 0) return undefined;
   const mask = new Uint8Array(len);
-  for (let i = 0; i < len; i++) mask[i] = 0xff & ~(0xff >> Math.max(0, Math.min(8, n.prefix - i * 8)));
-  const data = n.ip.map((b, i) => b & mask[i]!);
+  const data = new Uint8Array(len);
+  for (let i = 0; i < len; i++) {
+    mask[i] = 0xff & ~(0xff >> Math.max(0, Math.min(8, n.prefix - i * 8)));
+    data[i] = n.ip[i]! & mask[i]!;
+  }
   const op = invert ? NFT_CMP_NEQ : NFT_CMP_EQ;
   const offset = ADDR_OFFSET[family][dir];
   if (n.prefix % 8 === 0) {
@@ -79,10 +83,6 @@ function port(s: string | undefined): number | undefined {
   return p >= 1 && p <= 65535 ? p : undefined;
 }
 
-function be16(v: number): Uint8Array {
-  return Uint8Array.of(v >> 8, v & 0xff);
-}
-
 /** struct xt_comment_info: the text, NUL padded. */
 function commentInfo(c: string): Uint8Array | undefined {
   const b = new TextEncoder().encode(c);
@@ -94,13 +94,17 @@ function commentInfo(c: string): Uint8Array | undefined {
 
 /** struct xt_multiport_v1 for `--dports A,B,...` (single ports only). */
 function multiportInfo(list: string): Uint8Array | undefined {
-  const ports = list.split(",").map(port);
-  if (ports.length === 0 || ports.length > MULTIPORT_MAX || ports.some((p) => p === undefined)) return undefined;
+  const ports = list.split(",");
+  if (ports.length > MULTIPORT_MAX) return undefined;
   const out = new Uint8Array(xtAlign(2 + 2 * MULTIPORT_MAX + MULTIPORT_MAX + 1));
   const v = new DataView(out.buffer);
   out[0] = MULTIPORT_DESTINATION;
   out[1] = ports.length;
-  ports.forEach((p, i) => v.setUint16(2 + 2 * i, p!, true));
+  for (let i = 0; i < ports.length; i++) {
+    const p = port(ports[i]);
+    if (p === undefined) return undefined;
+    v.setUint16(2 + 2 * i, p, true);
+  }
   return out;
 }
 
@@ -151,7 +155,7 @@ export function encodeIptablesRule(family: Family, rule: Rule): NftNewRule | und
       const p = PROTOCOLS[t[i + 1] ?? ""];
       if (p === undefined || proto !== 0) return undefined;
       proto = p;
-      protoExprs.push(metaExpr(NFT_META_L4PROTO), cmpExpr(NFT_CMP_EQ, Uint8Array.of(p)));
+      protoExprs.push(metaExpr(NFT_META_L4PROTO), cmpExpr(NFT_CMP_EQ, new Uint8Array([p])));
       i += 2;
     } else if (tok === "-m" && t[i + 1] === "comment" && t[i + 2] === "--comment") {
       const info = commentInfo(t[i + 3] ?? "");

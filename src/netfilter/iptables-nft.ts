@@ -29,7 +29,7 @@ import {
 } from "../netlink/nftables.ts";
 import { isNetlinkError } from "../netlink/error.ts";
 import { type FileStat, statPath } from "../sys/stat.ts";
-import type { Family, TableBatch } from "./iptables.ts";
+import type { Family, Rule, TableBatch } from "./iptables.ts";
 import { encodeIptablesRule } from "./iptables-nft-rule.ts";
 
 export type { NftRule };
@@ -42,6 +42,12 @@ const ATTEMPTS = 3;
 const HANDLE_SLACK = 4;
 
 const backend = new Map<Family, boolean>();
+
+/** True when one of the rule's expressions jumps (or goes) to `chain`. */
+function jumpsTo(r: NftRule, chain: string): boolean {
+  for (const e of r.exprs) if (e.jumpTo === chain) return true;
+  return false;
+}
 
 /**
  * True when the family's iptables tools are the nf_tables variant: the tool on PATH is
@@ -107,7 +113,8 @@ export class NftIptablesTable {
 
   /** True when a rule of `from` jumps (or goes) to `to` and satisfies `pred`. */
   hasJump(from: string, to: string, pred: (r: NftRule) => boolean = () => true): boolean {
-    return this.rules(from, to).some((r) => r.exprs.some((e) => e.jumpTo === to) && pred(r));
+    for (const r of this.rules(from, to)) if (jumpsTo(r, to) && pred(r)) return true;
+    return false;
   }
 
   /**
@@ -135,7 +142,7 @@ export class NftIptablesTable {
   #jumpsByDump(chain: string, parents: readonly string[]): NftRemoval[] {
     const out: NftRemoval[] = [];
     for (const p of parents) {
-      for (const r of this.rules(p, chain)) if (r.exprs.some((e) => e.jumpTo === chain)) out.push({ rule: r.handle, chain: p });
+      for (const r of this.rules(p, chain)) if (jumpsTo(r, chain)) out.push({ rule: r.handle, chain: p });
     }
     return out;
   }
@@ -153,7 +160,8 @@ export class NftIptablesTable {
     const own = this.rules(chain);
     const expected = info.use - own.length;
     if (expected <= 0) return [];
-    const ownHandles = new Set(own.map((r) => r.handle));
+    const ownHandles = new Set<bigint>();
+    for (const r of own) ownHandles.add(r.handle);
     const out: NftRemoval[] = [];
     const last = info.handle + BigInt(own.length + expected + HANDLE_SLACK);
     for (let handle = info.handle + 1n; handle <= last && out.length < expected; handle++) {
@@ -161,7 +169,7 @@ export class NftIptablesTable {
       for (const p of parents) {
         const r = nftRuleByHandle(this.#h, FAMILY[this.family], this.table, p, handle);
         if (!r) continue;
-        if (r.exprs.some((e) => e.jumpTo === chain)) out.push({ rule: handle, chain: p });
+        if (jumpsTo(r, chain)) out.push({ rule: handle, chain: p });
         break;
       }
     }
@@ -218,6 +226,17 @@ export function withNftIptables<T>(family: Family, table: string, fn: (t: NftIpt
   }
 }
 
+/** Every rule as `encodeIptablesRule` writes it; undefined when one has a shape it does not know. */
+function encodeAll(family: Family, rules: readonly Rule[]): NftNewRule[] | undefined {
+  const out: NftNewRule[] = [];
+  for (const r of rules) {
+    const encoded = encodeIptablesRule(family, r);
+    if (!encoded) return undefined;
+    out.push(encoded);
+  }
+  return out;
+}
+
 /**
  * Commits the batch. Where iptables is iptables-nft and the batch only makes chains and
  * appends rules of the shapes `encodeIptablesRule` knows (a new container's chain and the
@@ -229,8 +248,8 @@ export function withNftIptables<T>(family: Family, table: string, fn: (t: NftIpt
 export function commitBatch(b: TableBatch): void {
   if (!b.dirty) return;
   const plan = iptablesUsesNftables(b.family) ? b.appendsOnly() : undefined;
-  const rules = (plan?.rules ?? []).flatMap((r) => encodeIptablesRule(b.family, r) ?? []);
-  if (plan && rules.length === plan.rules.length) {
+  const rules = plan && encodeAll(b.family, plan.rules);
+  if (plan && rules) {
     try {
       withNftIptables(b.family, b.table, (t) => t.append(plan.chains, rules));
       return;

@@ -216,8 +216,10 @@ export class TableBatch {
 
   /** The iptables-restore input of this batch. */
   text(): string {
-    const decl = [...this.declared].map((c) => `:${c} - [0:0]`);
-    return [`*${this.table}`, ...decl, ...this.lines, "COMMIT", ""].join("\n");
+    let text = `*${this.table}\n`;
+    for (const c of this.declared) text += `:${c} - [0:0]\n`;
+    for (const l of this.lines) text += `${l}\n`;
+    return `${text}COMMIT\n`;
   }
 
   /** Sends the batch; nothing is run when there is nothing to change. */

@@ -48,14 +48,17 @@ function token(t: string, prev: string | undefined): string {
 /** "-A CHAIN tok tok ..." (or -D, -I CHAIN 1) with each token printed as iptables-save would. */
 export function ruleLine(op: "-A" | "-D" | "-I", chain: string, tokens: readonly string[]): string {
   checkChainName(chain);
-  const head = op === "-I" ? [op, chain, "1"] : [op, chain];
-  return [...head, ...tokens.map((t, i) => token(t, tokens[i - 1]))].join(" ");
+  let line = op === "-I" ? `${op} ${chain} 1` : `${op} ${chain}`;
+  for (let i = 0; i < tokens.length; i++) line += ` ${token(tokens[i]!, tokens[i - 1])}`;
+  return line;
 }
 
 /** The "-A ..." lines of one chain in an iptables-save dump of one table. */
 export function chainRules(saved: string, chain: string): string[] {
   const prefix = `-A ${chain} `;
-  return saved.split("\n").filter((l) => l.startsWith(prefix));
+  const out: string[] = [];
+  for (const l of saved.split("\n")) if (l.startsWith(prefix)) out.push(l);
+  return out;
 }
 
 /** The user and built-in chains declared in an iptables-save dump of one table. */

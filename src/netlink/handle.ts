@@ -142,12 +142,15 @@ export class NetlinkHandle {
   batch(begin: NlBatchMsg, messages: readonly NlBatchMsg[], end: NlBatchMsg, what: string): void {
     if (this.#fd < 0) throw new Error(`Cannot ${what}: netlink handle is closed`);
     const seqs: number[] = [];
-    const parts = [begin, ...messages, end].map((m, i) => {
+    const parts: Uint8Array[] = [];
+    const add = (m: NlBatchMsg, ack: number) => {
       this.#seq = (this.#seq + 1) >>> 0;
       seqs.push(this.#seq);
-      const ack = i > 0 && i <= messages.length ? NLM_F_ACK : 0;
-      return encodeNlmsg({ type: m.type, flags: NLM_F_REQUEST | ack | m.flags, seq: this.#seq, pid: 0 }, m.body);
-    });
+      parts.push(encodeNlmsg({ type: m.type, flags: NLM_F_REQUEST | ack | m.flags, seq: this.#seq, pid: 0 }, m.body));
+    };
+    add(begin, 0);
+    for (const m of messages) add(m, NLM_F_ACK);
+    add(end, 0);
     const buf = concat(parts);
     try {
       sendto(this.#fd, buf, KERNEL_ADDR);
@@ -156,13 +159,14 @@ export class NetlinkHandle {
     }
     // One ack or error per message; an error on the batch itself answers its begin message.
     const waiting = new Set(seqs.slice(1, -1));
+    const last = seqs[seqs.length - 1];
     let first: NetlinkError | undefined;
     while (waiting.size > 0) {
       for (const m of decodeNlmsgs(this.#recvOne(what))) {
         if (m.header.type !== NLMSG_ERROR) continue;
         const err = decodeNlmsgerr(m.payload, m.header.flags);
         if (err.error !== 0) first ??= new NetlinkError(what, -err.error, err.extack.msg ?? "");
-        if (m.header.seq === seqs[0] || m.header.seq === seqs.at(-1)) waiting.clear();
+        if (m.header.seq === seqs[0] || m.header.seq === last) waiting.clear();
         waiting.delete(m.header.seq);
       }
     }

@@ -222,31 +222,34 @@ export function includesBytes(hay: Uint8Array, needle: Uint8Array): boolean {
 }
 
 function decodeExprs(list: Uint8Array | undefined): NftExpr[] {
-  if (!list) return [];
-  return decodeAttrs(list)
-    .filter((e) => e.type === NFTA_LIST_ELEM)
-    .map((e) => {
-      const a = attrMap(decodeAttrs(e.data));
-      const name = readString(a.get(NFTA_EXPR_NAME) ?? new Uint8Array());
-      const data = a.get(NFTA_EXPR_DATA) ?? new Uint8Array();
-      const expr: NftExpr = { name, data };
-      if (name === "match" || name === "target") {
-        const x = attrMap(decodeAttrs(data));
-        const n = x.get(NFTA_XT_NAME);
-        if (n) expr.xtName = readString(n);
-      } else if (name === "immediate") {
-        const v = attrMap(decodeAttrs(data)).get(NFTA_IMMEDIATE_DATA);
-        const verdict = v && attrMap(decodeAttrs(v)).get(NFTA_DATA_VERDICT);
-        if (verdict) {
-          const va = attrMap(decodeAttrs(verdict));
-          const code = va.get(NFTA_VERDICT_CODE);
-          const to = va.get(NFTA_VERDICT_CHAIN);
-          const c = code ? readBe32(code) | 0 : 0;
-          if (to && (c === NFT_JUMP || c === NFT_GOTO)) expr.jumpTo = readString(to);
-        }
-      }
-      return expr;
-    });
+  const out: NftExpr[] = [];
+  if (!list) return out;
+  for (const e of decodeAttrs(list)) if (e.type === NFTA_LIST_ELEM) out.push(decodeExpr(e.data));
+  return out;
+}
+
+/** One expression of a rule, from the attributes of its NFTA_LIST_ELEM. */
+function decodeExpr(elem: Uint8Array): NftExpr {
+  const a = attrMap(decodeAttrs(elem));
+  const name = readString(a.get(NFTA_EXPR_NAME) ?? new Uint8Array());
+  const data = a.get(NFTA_EXPR_DATA) ?? new Uint8Array();
+  const expr: NftExpr = { name, data };
+  if (name === "match" || name === "target") {
+    const x = attrMap(decodeAttrs(data));
+    const n = x.get(NFTA_XT_NAME);
+    if (n) expr.xtName = readString(n);
+  } else if (name === "immediate") {
+    const v = attrMap(decodeAttrs(data)).get(NFTA_IMMEDIATE_DATA);
+    const verdict = v && attrMap(decodeAttrs(v)).get(NFTA_DATA_VERDICT);
+    if (verdict) {
+      const va = attrMap(decodeAttrs(verdict));
+      const code = va.get(NFTA_VERDICT_CODE);
+      const to = va.get(NFTA_VERDICT_CHAIN);
+      const c = code ? readBe32(code) | 0 : 0;
+      if (to && (c === NFT_JUMP || c === NFT_GOTO)) expr.jumpTo = readString(to);
+    }
+  }
+  return expr;
 }
 
 /**
@@ -257,14 +260,19 @@ function decodeExprs(list: Uint8Array | undefined): NftExpr[] {
 export function nftRemove(h: NetlinkHandle, family: NftFamily, table: string, removals: readonly NftRemoval[]): void {
   if (removals.length === 0) return;
   const t = rtaString(NFTA_RULE_TABLE, table);
-  const msgs: NlBatchMsg[] = removals.map((r) => {
+  const msgs: NlBatchMsg[] = [];
+  for (const r of removals) {
     if ("rule" in r) {
       const handle = rtaBytes(NFTA_RULE_HANDLE, be64(r.rule));
-      return { type: msgType(NFT_MSG_DELRULE), flags: 0, body: body(family, [t, rtaString(NFTA_RULE_CHAIN, r.chain), handle]) };
-    }
-    if ("flush" in r) return { type: msgType(NFT_MSG_DELRULE), flags: 0, body: body(family, [t, rtaString(NFTA_RULE_CHAIN, r.flush)]) };
-    return { type: msgType(NFT_MSG_DELCHAIN), flags: 0, body: body(family, [rtaString(NFTA_CHAIN_TABLE, table), rtaString(NFTA_CHAIN_NAME, r.deleteChain)]) };
-  });
+      msgs.push({ type: msgType(NFT_MSG_DELRULE), flags: 0, body: body(family, [t, rtaString(NFTA_RULE_CHAIN, r.chain), handle]) });
+    } else if ("flush" in r) msgs.push({ type: msgType(NFT_MSG_DELRULE), flags: 0, body: body(family, [t, rtaString(NFTA_RULE_CHAIN, r.flush)]) });
+    else
+      msgs.push({
+        type: msgType(NFT_MSG_DELCHAIN),
+        flags: 0,
+        body: body(family, [rtaString(NFTA_CHAIN_TABLE, table), rtaString(NFTA_CHAIN_NAME, r.deleteChain)]),
+      });
+  }
   const marker = (type: number): NlBatchMsg => ({ type, flags: 0, body: body("unspec", [], NFNL_SUBSYS_NFTABLES) });
   h.batch(marker(NFNL_MSG_BATCH_BEGIN), msgs, marker(NFNL_MSG_BATCH_END), `remove ${removals.length} rules and chains from ${family} ${table}`);
 }
@@ -284,13 +292,16 @@ export interface NftNewRule {
  */
 export function nftAppend(h: NetlinkHandle, family: NftFamily, table: string, chains: readonly string[], rules: readonly NftNewRule[]): void {
   const t = rtaString(NFTA_RULE_TABLE, table);
-  const msgs: NlBatchMsg[] = [
-    ...chains.map((c) => ({
+  const msgs: NlBatchMsg[] = [];
+  for (const c of chains) {
+    msgs.push({
       type: msgType(NFT_MSG_NEWCHAIN),
       flags: NLM_F_EXCL,
       body: body(family, [rtaString(NFTA_CHAIN_TABLE, table), rtaString(NFTA_CHAIN_NAME, c)]),
-    })),
-    ...rules.map((r) => ({
+    });
+  }
+  for (const r of rules) {
+    msgs.push({
       type: msgType(NFT_MSG_NEWRULE),
       flags: NLM_F_CREATE | NLM_F_APPEND,
       body: body(family, [
@@ -299,8 +310,8 @@ export function nftAppend(h: NetlinkHandle, family: NftFamily, table: string, ch
         rtaNested(NFTA_RULE_EXPRESSIONS, r.exprs, true),
         rtaNested(NFTA_RULE_COMPAT, [rtaBytes(NFTA_RULE_COMPAT_PROTO, be32(r.proto)), rtaBytes(NFTA_RULE_COMPAT_FLAGS, be32(0))], true),
       ]),
-    })),
-  ];
+    });
+  }
   if (msgs.length === 0) return;
   const marker = (type: number): NlBatchMsg => ({ type, flags: 0, body: body("unspec", [], NFNL_SUBSYS_NFTABLES) });
   h.batch(marker(NFNL_MSG_BATCH_BEGIN), msgs, marker(NFNL_MSG_BATCH_END), `add ${chains.length} chains and ${rules.length} rules to ${family} ${table}`);

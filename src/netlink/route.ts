@@ -128,12 +128,13 @@ export function routeList(h: NetlinkHandle, opts: { family?: 4 | 6; table?: numb
   const family = opts.family ? afOf(opts.family) : AF_UNSPEC;
   const table = opts.table ?? RT_TABLE_MAIN;
   const index = opts.link === undefined ? 0 : linkIndexOf(h, opts.link);
-  return h
-    .dump(RTM_GETROUTE, encodeRtMsg({ family }), "list routes")
-    .filter((m) => m.header.type === RTM_NEWROUTE)
-    .map((m) => decodeRoute(m.payload))
-    .filter((r) => r !== undefined)
-    .filter((r) => (table === 0 || r.table === table) && (index === 0 || r.linkIndex === index) && (!opts.family || r.family === opts.family));
+  const out: RouteEntry[] = [];
+  for (const m of h.dump(RTM_GETROUTE, encodeRtMsg({ family }), "list routes")) {
+    if (m.header.type !== RTM_NEWROUTE) continue;
+    const r = decodeRoute(m.payload);
+    if (r && (table === 0 || r.table === table) && (index === 0 || r.linkIndex === index) && (!opts.family || r.family === opts.family)) out.push(r);
+  }
+  return out;
 }
 
 /** Decodes the payload of an RTM_NEWROUTE message; undefined for cached clones and families other than v4/v6. */

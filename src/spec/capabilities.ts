@@ -58,7 +58,8 @@ function canonicalObject(v: unknown, names: readonly string[]): unknown {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return v;
   const src = v as Record<string, unknown>;
   const out: Record<string, unknown> = {};
-  const byLower = new Map(names.map((n) => [n.toLowerCase(), n]));
+  const byLower = new Map<string, string>();
+  for (const n of names) byLower.set(n.toLowerCase(), n);
   for (const [k, val] of Object.entries(src)) out[byLower.get(k.toLowerCase()) ?? k] = val;
   return out;
 }
@@ -70,7 +71,11 @@ function canonicalObject(v: unknown, names: readonly string[]): unknown {
 export function canonicalCapability(name: string, value: unknown): unknown {
   const names = FIELDS[name];
   if (!names) return value;
-  if (name === "portMappings" && Array.isArray(value)) return value.map((m) => canonicalObject(m, names));
+  if (name === "portMappings" && Array.isArray(value)) {
+    const out: unknown[] = [];
+    for (const m of value) out.push(canonicalObject(m, names));
+    return out;
+  }
   if (name === "ipRanges" && Array.isArray(value)) {
     return value.map((set) => (Array.isArray(set) ? set.map((r) => canonicalObject(r, names)) : set));
   }
@@ -108,8 +113,7 @@ export function runtimeCapability(runtimeConfig: Record<string, unknown> | undef
 export function portMappingsOf(runtimeConfig: Record<string, unknown> | undefined): PortMapping[] {
   const v = runtimeConfig ? getFold(runtimeConfig, "portMappings") : undefined;
   if (!Array.isArray(v)) return [];
-  return (canonicalCapability("portMappings", v) as PortMapping[]).map((m) => ({
-    ...m,
-    protocol: String(m.protocol ?? "tcp").toLowerCase(),
-  }));
+  const out: PortMapping[] = [];
+  for (const m of canonicalCapability("portMappings", v) as PortMapping[]) out.push({ ...m, protocol: String(m.protocol ?? "tcp").toLowerCase() });
+  return out;
 }

@@ -137,7 +137,11 @@ export function rtaNested(type: number, children: RtAttr[], nestedFlag = false):
 
 /** `v` (low 16 bits) as a __be16. */
 export function be16(v: number): Uint8Array {
-  return Uint8Array.of((v >> 8) & 0xff, v & 0xff);
+  // Not Uint8Array.of: JavaScriptCore compiles it from source at its first call in a process.
+  const b = new Uint8Array(2);
+  b[0] = (v >> 8) & 0xff;
+  b[1] = v & 0xff;
+  return b;
 }
 
 /** `v` as a __be32; a negative one (an nf_tables verdict) as its two's complement. */

@@ -23,10 +23,11 @@ const BYTE_FIELDS = ["family", "dstLen", "srcLen", "tos", "table", "protocol", "
 /** Encodes an rtmsg (missing fields are 0). */
 export function encodeRtMsg(m: Partial<RtMsg>): Uint8Array {
   const out = new Uint8Array(SIZEOF_RTMSG);
-  BYTE_FIELDS.forEach((k, i) => {
+  for (let i = 0; i < BYTE_FIELDS.length; i++) {
+    const k = BYTE_FIELDS[i]!;
     checkUint(m[k] ?? 0, 0xff, `rtm_${k}`);
     out[i] = m[k] ?? 0;
-  });
+  }
   checkUint(m.flags ?? 0, 0xffffffff, "rtm_flags");
   view(out).setUint32(8, m.flags ?? 0, NATIVE_LE);
   return out;
@@ -36,6 +37,6 @@ export function encodeRtMsg(m: Partial<RtMsg>): Uint8Array {
 export function decodeRtMsg(buf: Uint8Array, offset = 0): RtMsg {
   need(buf, offset, SIZEOF_RTMSG, "rtmsg");
   const m = { flags: view(buf).getUint32(offset + 8, NATIVE_LE) } as RtMsg;
-  BYTE_FIELDS.forEach((k, i) => (m[k] = buf[offset + i]!));
+  for (let i = 0; i < BYTE_FIELDS.length; i++) m[BYTE_FIELDS[i]!] = buf[offset + i]!;
   return m;
 }

@@ -10,12 +10,14 @@ import { gcIPMasqForNetwork, type MasqBackend, type MasqOwner, setupIPMasqForNet
 import { withLateNetfilterCloses } from "../../netfilter/iptables-nft.ts";
 import type { CmdArgs } from "../../skel/cmd-args.ts";
 import { failure } from "../../spec/error.ts";
-import type { Attachment, NetConf } from "../../spec/types.ts";
+import type { Attachment, IPConfig, NetConf } from "../../spec/types.ts";
 
 const owner = (conf: NetConf, args: CmdArgs): MasqOwner => ({ network: conf.name, ifname: args.ifName, containerID: args.containerID });
 
-/** Masquerades traffic from `nets` ("ip/prefix") leaving their subnets, on conf.ipMasqBackend or the reference's default. */
-export function setupMasq(conf: NetConf & { ipMasqBackend?: MasqBackend }, args: CmdArgs, nets: string[]): void {
+/** Masquerades traffic from the addresses of `ips` leaving their subnets, on conf.ipMasqBackend or the reference's default. */
+export function setupMasq(conf: NetConf & { ipMasqBackend?: MasqBackend }, args: CmdArgs, ips: readonly IPConfig[]): void {
+  const nets: string[] = [];
+  for (const ip of ips) nets.push(ip.address);
   try {
     setupIPMasqForNetworks(nets, owner(conf, args), conf.ipMasqBackend);
   } catch (e) {

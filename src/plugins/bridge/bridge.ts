@@ -196,11 +196,7 @@ async function setupL3(a: Attach, br: Link, pod: Link, result: Result): Promise<
   if (conf.ipMasq) {
     const { setupMasq, teardownMasq } = await masqWork();
     undo.add("ipMasq rules", () => teardownMasq(conf, args));
-    setupMasq(
-      conf,
-      args,
-      result.ips.map((i) => i.address),
-    );
+    setupMasq(conf, args, result.ips);
   }
 }
 

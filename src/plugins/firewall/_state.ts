@@ -83,7 +83,9 @@ function parseState(text: string | undefined): FirewallState | undefined {
   if (text === undefined) return undefined;
   try {
     const s = JSON.parse(text) as FirewallState;
-    return typeof s === "object" && s !== null && Array.isArray(s.hosts) && s.hosts.every((h) => typeof h === "string") ? s : undefined;
+    if (typeof s !== "object" || s === null || !Array.isArray(s.hosts)) return undefined;
+    for (const h of s.hosts) if (typeof h !== "string") return undefined;
+    return s;
   } catch {
     return undefined;
   }

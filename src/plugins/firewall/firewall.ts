@@ -48,14 +48,23 @@ export function loadNetConf(args: CmdArgs): FirewallConf {
 
 /** "ip/32" or "ip/128" of each address of the result, by family. */
 function hostsOf(result: Result | undefined): string[] {
-  return (result?.ips ?? []).map((ipc) => {
+  const out: string[] = [];
+  for (const ipc of result?.ips ?? []) {
     const n = cidrOf(ipc.address);
-    return `${formatIP(n.ip)}/${familyOf(n.ip) === 4 ? 32 : 128}`;
-  });
+    out.push(`${formatIP(n.ip)}/${familyOf(n.ip) === 4 ? 32 : 128}`);
+  }
+  return out;
 }
 
 function familyOfHost(host: string): Family {
   return host.includes(":") ? 6 : 4;
+}
+
+/** The hosts of one family. */
+function hostsIn(hosts: ReadonlySet<string> | readonly string[], family: Family): string[] {
+  const out: string[] = [];
+  for (const h of hosts) if (familyOfHost(h) === family) out.push(h);
+  return out;
 }
 
 function requirePrev(args: CmdArgs): Result {
@@ -72,7 +81,9 @@ function bridgeOf(conf: FirewallConf, prev: Result): string {
 
 /** True when the rule, or the other reference version's form of it, is in the table. */
 function present(b: TableBatch, v: RuleVariants): boolean {
-  return [v.rule, ...v.alternatives].some((r) => b.hasRule(r));
+  if (b.hasRule(v.rule)) return true;
+  for (const r of v.alternatives) if (b.hasRule(r)) return true;
+  return false;
 }
 
 /** Opens FORWARD for the container's addresses and applies the ingress policy; prevResult passes through. */
@@ -85,7 +96,7 @@ async function cmdAdd(args: CmdArgs): Promise<Result> {
   saveState(conf.stateDir, { containerID: args.containerID, ifname: args.ifName, network: conf.name, hosts });
   try {
     for (const family of [4, 6] as const) {
-      const mine = hosts.filter((h) => familyOfHost(h) === family);
+      const mine = hostsIn(hosts, family);
       if (mine.length === 0) continue;
       const b = new TableBatch(family, "filter").ensureChain(FORWARD_CHAIN).ensureChain(conf.iptablesAdminChainName);
       b.insertUnique(forwardJump()).insertUnique(adminJump(conf.iptablesAdminChainName));
@@ -109,9 +120,9 @@ async function cmdAdd(args: CmdArgs): Promise<Result> {
 }
 
 /** Deletes the accept pair of each address, where present. Chains stay: other containers use them. */
-function removeAddressRules(hosts: string[]): void {
+function removeAddressRules(hosts: ReadonlySet<string> | readonly string[]): void {
   for (const family of [4, 6] as const) {
-    const mine = hosts.filter((h) => familyOfHost(h) === family);
+    const mine = hostsIn(hosts, family);
     if (mine.length === 0) continue;
     const b = new TableBatch(family, "filter");
     for (const h of mine) for (const r of addressRules(h)) b.deleteIfPresent(r);
@@ -124,7 +135,7 @@ async function cmdCheck(args: CmdArgs): Promise<void> {
   const conf = loadNetConf(args);
   const hosts = hostsOf(requirePrev(args));
   for (const family of [4, 6] as const) {
-    const mine = hosts.filter((h) => familyOfHost(h) === family);
+    const mine = hostsIn(hosts, family);
     if (mine.length === 0) continue;
     const b = new TableBatch(family, "filter");
     for (const chain of [FORWARD_CHAIN, conf.iptablesAdminChainName]) if (!b.hasChain(chain)) throw failure(`chain ${chain} not found`);
@@ -138,9 +149,10 @@ async function cmdDel(args: CmdArgs): Promise<void> {
   // Only where the records are: a bad backend or policy must not keep a pod stuck.
   const conf = { stateDir: bestEffort(() => stringField(args.conf, "stateDir"), "") || DEFAULT_STATE_DIR };
   const a: Attachment = { containerID: args.containerID, ifname: args.ifName };
-  const hosts = new Set([...hostsOf(args.prevResult), ...(loadState(conf.stateDir, a)?.hosts ?? [])]);
+  const hosts = new Set(hostsOf(args.prevResult));
+  for (const h of loadState(conf.stateDir, a)?.hosts ?? []) hosts.add(h);
   try {
-    removeAddressRules([...hosts]);
+    removeAddressRules(hosts);
   } catch (e) {
     throw failure("failed to delete firewall rules", e);
   }

@@ -55,7 +55,8 @@ function backendOf(conf: NetConf, external: string, v4: string[], v6: string[]):
     ["conditionsV4", backendOfConditions(v4)],
     ["conditionsV6", backendOfConditions(v6)],
   ];
-  const wrong = needs.filter(([, b]) => b !== undefined && b !== backend).map(([f]) => f);
+  const wrong: string[] = [];
+  for (const [field, b] of needs) if (b !== undefined && b !== backend) wrong.push(field);
   if (wrong.length)
     throw invalidConfig(`Invalid config: ${backend} backend was requested but ${wrong.join(", ")} ${wrong.length > 1 ? "are" : "is"} for the other backend`);
   if (backend === "nftables" && [...v4, ...v6].some((c) => /[;#{}\\]/.test(c)))

@@ -5,7 +5,7 @@
 import { type Family, TableBatch, iptablesAvailable, ruleExists } from "../../netfilter/iptables.ts";
 import { type NftIptablesTable, type NftRule, commitBatch, withNftIptables } from "../../netfilter/iptables-nft.ts";
 import { commentOf } from "../../netfilter/rule-text.ts";
-import { includesBytes } from "../../netlink/nftables.ts";
+import { type NftExpr, includesBytes } from "../../netlink/nftables.ts";
 import { cidrOf, formatCIDR, networkOf } from "../../spec/ip.ts";
 import type { PortMapBackend } from "./_backend.ts";
 import type { PortMapConf } from "./_conf.ts";
@@ -28,6 +28,18 @@ function rulesFor(conf: PortMapConf, containerID: string, family: Family, addr: 
   });
 }
 
+/** True when an expression of the rule satisfies `pred` (a loop: `some` would cost a plugin process its first-call compile). */
+function someExpr(r: NftRule, pred: (e: NftExpr) => boolean): boolean {
+  for (const e of r.exprs) if (pred(e)) return true;
+  return false;
+}
+
+/** True when one of the rules satisfies `pred`. */
+function someRule(rules: readonly NftRule[], pred: (r: NftRule) => boolean): boolean {
+  for (const r of rules) if (pred(r)) return true;
+  return false;
+}
+
 /**
  * True when the node-wide part of the port maps is in place (read over netlink, chain by
  * chain): CNI-HOSTPORT-DNAT with the PREROUTING and OUTPUT jumps to it, and, for snat,
@@ -38,17 +50,17 @@ function rulesFor(conf: PortMapConf, containerID: string, family: Family, addr: 
  */
 function sharedChainsInPlace(t: NftIptablesTable, conf: PortMapConf): boolean {
   if (!t.hasChain(TOP_DNAT)) return false;
-  const local = (r: NftRule) => r.exprs.some((e) => e.xtName === "addrtype" || e.name === "fib");
-  if (!topLevelJumps().every((j) => t.hasJump(j.chain, TOP_DNAT, local))) return false;
+  const local = (r: NftRule) => someExpr(r, (e) => e.xtName === "addrtype" || e.name === "fib");
+  for (const j of topLevelJumps()) if (!t.hasJump(j.chain, TOP_DNAT, local)) return false;
   if (!conf.snat || conf.externalSetMarkChain) return true;
   const mark = new Uint8Array(new Uint32Array([2 ** conf.markMasqBit]).buffer);
-  const holds = (r: NftRule, bytes: Uint8Array) => r.exprs.some((e) => e.name !== "counter" && includesBytes(e.data, bytes));
+  const holds = (r: NftRule, bytes: Uint8Array) => someExpr(r, (e) => e.name !== "counter" && includesBytes(e.data, bytes));
   const comment = new TextEncoder().encode(setMarkRule(conf.markMasqBit).tokens[3]!);
   const masqJumpComment = new TextEncoder().encode(masqRules(conf.markMasqBit).jump.tokens[3]!);
-  if (!t.rules(SETMARK).some((r) => holds(r, mark) && holds(r, comment))) return false;
-  const masquerades = (r: NftRule) => r.exprs.some((e) => e.xtName === "MASQUERADE" || e.name === "masq");
+  if (!someRule(t.rules(SETMARK), (r) => holds(r, mark) && holds(r, comment))) return false;
+  const masquerades = (r: NftRule) => someExpr(r, (e) => e.xtName === "MASQUERADE" || e.name === "masq");
   const masq = t.rules(MASQ);
-  if (!masq.some((r) => holds(r, mark) && masquerades(r))) return false;
+  if (!someRule(masq, (r) => holds(r, mark) && masquerades(r))) return false;
   // The kernel counts a chain's own rules and the rules that jump to it: more than its own
   // means a jump, and only POSTROUTING's jumps there. Otherwise look (POSTROUTING is long).
   if ((t.chainUse(MASQ) ?? 0) > masq.length) return true;
@@ -111,7 +123,8 @@ function dropContainer(b: TableBatch, net: string, containerID: string): void {
  * which families the ADD used).
  */
 function unforwardPorts(net: string, containerID: string): void {
-  const families = ([4, 6] as const).filter((f) => iptablesAvailable(f));
+  const families: Family[] = [];
+  for (const f of [4, 6] as const) if (iptablesAvailable(f)) families.push(f);
   const errors: unknown[] = [];
   for (const family of families) {
     try {

@@ -37,13 +37,14 @@ function conditionText(c: string[]): string {
 /** The container rules of both families' tables: one read of the table list, one of each table there. */
 function containerRulesNow(pred: (comment: string) => boolean): { family: 4 | 6; rule: NftRule }[] {
   const tables = nftTables();
-  return ([4, 6] as const)
-    .filter((f) => tables.has(`${fam(f)} ${TABLE}`))
-    .flatMap((family) =>
-      nftListTable(fam(family), TABLE)
-        .filter((r) => RULE_CHAINS.has(r.chain) && r.comment !== undefined && pred(r.comment))
-        .map((rule) => ({ family, rule })),
-    );
+  const out: { family: 4 | 6; rule: NftRule }[] = [];
+  for (const family of [4, 6] as const) {
+    if (!tables.has(`${fam(family)} ${TABLE}`)) continue;
+    for (const rule of nftListTable(fam(family), TABLE)) {
+      if (RULE_CHAINS.has(rule.chain) && rule.comment !== undefined && pred(rule.comment)) out.push({ family, rule });
+    }
+  }
+  return out;
 }
 
 /** The rule texts of one container (what ADD adds and CHECK counts), by chain. */

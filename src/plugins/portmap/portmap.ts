@@ -60,8 +60,9 @@ function enableLocalnet(addr: string): void {
  * existed (a client sending before the pod started) would bypass it until it times
  * out. Best effort, as in the reference: a failure leaves only that delay.
  */
-function flushStaleUdp(conf: PortMapConf, families: Family[]): void {
-  const ports = new Set(conf.mappings.filter((m) => m.protocol === "udp").map((m) => m.hostPort));
+function flushStaleUdp(conf: PortMapConf, families: Iterable<Family>): void {
+  const ports = new Set<number>();
+  for (const m of conf.mappings) if (m.protocol === "udp") ports.add(m.hostPort);
   if (ports.size === 0) return;
   try {
     using h = conntrackHandle();
@@ -108,7 +109,7 @@ async function cmdAdd(args: CmdArgs): Promise<Result> {
     }
     throw failure("failed to set up port mappings", e);
   }
-  flushStaleUdp(conf, [...addrs.keys()]);
+  flushStaleUdp(conf, addrs.keys());
   return args.prevResult;
 }
 

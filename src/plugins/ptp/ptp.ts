@@ -146,9 +146,8 @@ async function cmdAdd(args: CmdArgs): Promise<Result> {
 
     if (conf.ipMasq) {
       const { setupMasq, teardownMasq } = await masqWork();
-      const nets = ips.map((i) => i.address);
       undo.add("ipMasq rules", () => teardownMasq(conf, args));
-      setupMasq(conf, args, nets);
+      setupMasq(conf, args, ips);
     }
     return result;
   });
