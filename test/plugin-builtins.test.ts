@@ -153,10 +153,10 @@ describe("array builtins on a plugin process's common paths", () => {
     }),
   );
 
-  rootTest("a bridge ADD and DEL with ipMasq (iptables) call none", () =>
+  rootTest("a bridge ADD and DEL with ipMasq (iptables) and hairpinMode, as podman's default network, call none", () =>
     withNode(1, (node, [pod], dataDir) => {
       const bin = wrappedBin();
-      const conf = bridgeConf("1.0.0", dataDir, { isGateway: true, ipMasq: true });
+      const conf = bridgeConf("1.0.0", dataDir, { isGateway: true, ipMasq: true, hairpinMode: true });
       const uses = (command: string) => firstUses(inNode(node, bin, "bridge"), env(command, pod!, bin), conf);
       expect({ ADD: uses("ADD"), DEL: uses("DEL") }).toEqual({ ADD: [], DEL: [] });
     }),
