@@ -6,6 +6,16 @@ import { join, resolve } from "node:path";
 
 export const DIST = resolve(import.meta.dir, "../dist/cni-ts");
 
+/** `bun build` arguments of a compiled binary as package.json's build makes ours (the binary reads no bunfig.toml or .env where it runs). */
+export const COMPILE = ["build", "--compile", "--no-compile-autoload-dotenv", "--no-compile-autoload-bunfig", "--bytecode"];
+
+/** Bun's floor: a compiled "hello world" at `out`, built as our binary is (its source written beside it). */
+export function buildFloor(bun: string, out: string): string {
+  writeFileSync(`${out}.ts`, `console.log("hello");\n`);
+  sh([bun, ...COMPILE, "--minify", "--format=esm", `${out}.ts`, "--outfile", out]);
+  return out;
+}
+
 export function sh(cmd: string[], input?: string, env?: Record<string, string>): string {
   const r = spawnSync(cmd[0]!, cmd.slice(1), { input, env: env ?? process.env, encoding: "utf8" });
   if (r.status !== 0) throw new Error(`${cmd.join(" ")}: ${r.stderr}${r.stdout}`);

@@ -19,11 +19,11 @@
  *
  *   bun bench/profile-exec.ts [--runs N] [--cpu-prof] [--record-order]
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { BenchNode, median, noopTuningConf, sh } from "./_node.ts";
+import { BenchNode, buildFloor, COMPILE, median, noopTuningConf, sh } from "./_node.ts";
 
 const { values } = parseArgs({
   options: { runs: { type: "string", default: "20" }, "cpu-prof": { type: "boolean", default: false }, "record-order": { type: "boolean", default: false } },
@@ -36,20 +36,7 @@ const pod = (i: number) => `/var/run/netns/${w.pods[i]}`;
 const noSocket = join(w.work, "none.sock");
 
 // Bun's floor and, for --cpu-prof, a build with names (same flags otherwise).
-writeFileSync(join(w.work, "hello.ts"), `console.log("hello");\n`);
-sh([
-  BUN,
-  "build",
-  "--compile",
-  "--no-compile-autoload-dotenv",
-  "--no-compile-autoload-bunfig",
-  "--bytecode",
-  "--minify",
-  "--format=esm",
-  join(w.work, "hello.ts"),
-  "--outfile",
-  join(w.work, "hello"),
-]);
+buildFloor(BUN, join(w.work, "hello"));
 sh(["ip", "-n", w.pods[0]!, "link", "add", "eth0", "type", "veth", "peer", "name", "eth0p"]);
 
 interface Cmd {
@@ -261,20 +248,7 @@ try {
 
     if (values["cpu-prof"]) {
       const named = join(w.work, "cni-ts-named");
-      if (!Bun.file(named).size)
-        sh([
-          BUN,
-          "build",
-          "--compile",
-          "--no-compile-autoload-dotenv",
-          "--no-compile-autoload-bunfig",
-          "--bytecode",
-          "--splitting",
-          "--format=esm",
-          resolve(import.meta.dir, "../src/main.ts"),
-          "--outfile",
-          named,
-        ]);
+      if (!Bun.file(named).size) sh([BUN, ...COMPILE, "--splitting", "--format=esm", resolve(import.meta.dir, "../src/main.ts"), "--outfile", named]);
       const dir = mkdtempSync(join(tmpdir(), "cni-ts-prof-"));
       const bin = join(dir, "bin");
       sh([named, "install", "--bin-dir", bin]);

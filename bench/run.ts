@@ -16,7 +16,7 @@ import { cpus, totalmem } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { libcniClient } from "../test/helpers/libcni-client.ts";
-import { BenchNode, DIST, noopTuningConf, sh } from "./_node.ts";
+import { BenchNode, buildFloor, DIST, noopTuningConf, sh } from "./_node.ts";
 import { barChart, lineChart } from "./_svg.ts";
 
 const { values } = parseArgs({
@@ -181,22 +181,7 @@ function startDaemon(prefix: string[], sock: string, log: string) {
 const daemon = startDaemon(["ip", "netns", "exec", w.node], socket, daemonLog);
 
 // Bun's floor: a compiled hello world, built as our binary is.
-const floorSrc = join(w.work, "hello.ts");
-writeFileSync(floorSrc, `console.log("hello");\n`);
-const floor = join(w.work, "hello");
-sh([
-  resolve(import.meta.dir, "../node_modules/.bin/bun"),
-  "build",
-  "--compile",
-  "--no-compile-autoload-dotenv",
-  "--no-compile-autoload-bunfig",
-  "--bytecode",
-  "--minify",
-  "--format=esm",
-  floorSrc,
-  "--outfile",
-  floor,
-]);
+const floor = buildFloor(resolve(import.meta.dir, "../node_modules/.bin/bun"), join(w.work, "hello"));
 
 let podCount = 0;
 const extraPods: string[] = [];

@@ -265,13 +265,12 @@ export function nftRemove(h: NetlinkHandle, family: NftFamily, table: string, re
     if ("rule" in r) {
       const handle = rtaBytes(NFTA_RULE_HANDLE, be64(r.rule));
       msgs.push({ type: msgType(NFT_MSG_DELRULE), flags: 0, body: body(family, [t, rtaString(NFTA_RULE_CHAIN, r.chain), handle]) });
-    } else if ("flush" in r) msgs.push({ type: msgType(NFT_MSG_DELRULE), flags: 0, body: body(family, [t, rtaString(NFTA_RULE_CHAIN, r.flush)]) });
-    else
-      msgs.push({
-        type: msgType(NFT_MSG_DELCHAIN),
-        flags: 0,
-        body: body(family, [rtaString(NFTA_CHAIN_TABLE, table), rtaString(NFTA_CHAIN_NAME, r.deleteChain)]),
-      });
+    } else if ("flush" in r) {
+      msgs.push({ type: msgType(NFT_MSG_DELRULE), flags: 0, body: body(family, [t, rtaString(NFTA_RULE_CHAIN, r.flush)]) });
+    } else {
+      const chain = body(family, [rtaString(NFTA_CHAIN_TABLE, table), rtaString(NFTA_CHAIN_NAME, r.deleteChain)]);
+      msgs.push({ type: msgType(NFT_MSG_DELCHAIN), flags: 0, body: chain });
+    }
   }
   const marker = (type: number): NlBatchMsg => ({ type, flags: 0, body: body("unspec", [], NFNL_SUBSYS_NFTABLES) });
   h.batch(marker(NFNL_MSG_BATCH_BEGIN), msgs, marker(NFNL_MSG_BATCH_END), `remove ${removals.length} rules and chains from ${family} ${table}`);
