@@ -9,6 +9,7 @@
  *   -m tcp|udp --dport N       payload of the transport header + cmp (iptables-nft's native form)
  *   -m comment --comment C     xt match comment rev 0
  *   -m multiport --dports L    xt match multiport rev 1
+ *   -m conntrack --ctstate S   xt match conntrack rev 3 (S: NEW, ESTABLISHED, RELATED, INVALID)
  *   -j ACCEPT | CHAIN          immediate verdict
  *   -j MASQUERADE              xt target MASQUERADE rev 0
  *   -j DNAT --to-destination   xt target DNAT rev 2
@@ -124,6 +125,30 @@ function dnatInfo(family: Family, to: string): Uint8Array | undefined {
 }
 
 /** MASQUERADE's info without options: IPv4's nf_nat_ipv4_multi_range_compat with one empty range, IPv6's empty nf_nat_range. */
+/** XT_CONNTRACK_STATE_BIT of each state iptables takes (1 << (ip_conntrack_info + 1); INVALID is bit 0). */
+const CT_STATES: Record<string, number> = { INVALID: 1, ESTABLISHED: 2, RELATED: 4, NEW: 8 };
+/** sizeof(struct xt_conntrack_mtinfo3), XT_ALIGNed, and where its match_flags and state_mask are. */
+const CONNTRACK_INFO_SIZE = 168;
+const CONNTRACK_MATCH_FLAGS = 146;
+const CONNTRACK_STATE_MASK = 150;
+const XT_CONNTRACK_STATE = 1;
+
+/** struct xt_conntrack_mtinfo3 of `--ctstate LIST` alone, as libxt_conntrack fills it (host byte order). */
+function conntrackInfo(list: string): Uint8Array | undefined {
+  let mask = 0;
+  for (const s of list.split(",")) {
+    const bit = CT_STATES[s];
+    if (bit === undefined) return undefined;
+    mask |= bit;
+  }
+  const info = new Uint8Array(CONNTRACK_INFO_SIZE);
+  const v = new DataView(info.buffer);
+  const le = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+  v.setUint16(CONNTRACK_MATCH_FLAGS, XT_CONNTRACK_STATE, le);
+  v.setUint16(CONNTRACK_STATE_MASK, mask, le);
+  return info;
+}
+
 function masqueradeInfo(family: Family): Uint8Array {
   if (family === 6) return new Uint8Array(xtAlign(4 + 16 + 16 + 2 + 2));
   const out = new Uint8Array(xtAlign(4 + 4 + 4 + 4 + 2 + 2));
@@ -171,6 +196,11 @@ export function encodeIptablesRule(family: Family, rule: Rule): NftNewRule | und
       const info = multiportInfo(t[i + 3] ?? "");
       if (!info || proto === 0) return undefined;
       matches.push(xtMatchExpr("multiport", 1, info));
+      i += 4;
+    } else if (tok === "-m" && t[i + 1] === "conntrack" && t[i + 2] === "--ctstate") {
+      const info = conntrackInfo(t[i + 3] ?? "");
+      if (!info) return undefined;
+      matches.push(xtMatchExpr("conntrack", 3, info));
       i += 4;
     } else if (tok === "-j" && t[i + 1] === "ACCEPT" && i + 2 === t.length) {
       target = verdictExpr(NF_ACCEPT);

@@ -26,6 +26,8 @@ import {
   nftHandle,
   nftRemove,
   nftRuleByHandle,
+  nftRuleIs,
+  includesBytes,
 } from "../netlink/nftables.ts";
 import { isNetlinkError } from "../netlink/error.ts";
 import { type FileStat, statPath } from "../sys/stat.ts";
@@ -42,6 +44,11 @@ const ATTEMPTS = 3;
 const HANDLE_SLACK = 4;
 
 const backend = new Map<Family, boolean>();
+
+function hasHandle(handles: readonly (bigint | undefined)[], h: bigint): boolean {
+  for (const x of handles) if (x === h) return true;
+  return false;
+}
 
 /** True when one of the rule's expressions jumps (or goes) to `chain`. */
 function jumpsTo(r: NftRule, chain: string): boolean {
@@ -106,8 +113,64 @@ export class NftIptablesTable {
     return nftChainInfo(this.#h, FAMILY[this.family], this.table, chain);
   }
 
+  /**
+   * For each of `wanted` (a rule in encodeIptablesRule's shapes and bytes it holds: the
+   * address or chain it matches on), the handle of the first rule of `chain` that is that
+   * rule, compared expression by expression, or undefined when the chain lacks it; read
+   * in one dump of the rules holding any of those bytes. Undefined altogether when that
+   * cannot be told here: a rule of a shape encodeIptablesRule does not know, or rules
+   * holding a wanted rule's bytes of which none is it (they may be it, written in a way
+   * not compared here): iptables must judge.
+   */
+  findEach(chain: string, wanted: readonly { rule: Rule; containing: Uint8Array }[]): (bigint | undefined)[] | undefined {
+    const enc: NftNewRule[] = [];
+    const needles: Uint8Array[] = [];
+    for (const w of wanted) {
+      const e = encodeIptablesRule(this.family, w.rule);
+      if (!e) return undefined;
+      enc.push(e);
+      needles.push(w.containing);
+    }
+    const rules = this.rules(chain, needles);
+    const out: (bigint | undefined)[] = [];
+    for (let i = 0; i < enc.length; i++) {
+      let holding = 0;
+      let found: bigint | undefined;
+      for (const r of rules) {
+        if (!includesBytes(r.raw, needles[i]!)) continue;
+        holding++;
+        if (!hasHandle(out, r.handle) && nftRuleIs(r, enc[i]!)) {
+          found = r.handle;
+          break;
+        }
+      }
+      if (found === undefined && holding > 0) return undefined;
+      out.push(found);
+    }
+    return out;
+  }
+
+  /** findEach for rules that all hold `containing`: the handles of those the chain has. */
+  findRules(chain: string, wanted: readonly Rule[], containing: Uint8Array): bigint[] | undefined {
+    const each: { rule: Rule; containing: Uint8Array }[] = [];
+    for (const rule of wanted) each.push({ rule, containing });
+    const found = this.findEach(chain, each);
+    if (!found) return undefined;
+    const handles: bigint[] = [];
+    for (const h of found) if (h !== undefined) handles.push(h);
+    return handles;
+  }
+
+  /** Deletes these rules of `chain` by handle, in one transaction. Equivalent to: `iptables -D CHAIN RULE` for each. */
+  deleteRules(chain: string, handles: readonly bigint[]): void {
+    if (handles.length === 0) return;
+    const removals: NftRemoval[] = [];
+    for (const rule of handles) removals.push({ rule, chain });
+    nftRemove(this.#h, FAMILY[this.family], this.table, removals);
+  }
+
   /** The rules of `chain` (only those whose attributes hold `containing`, when given). */
-  rules(chain: string, containing?: string): NftRule[] {
+  rules(chain: string, containing?: string | Uint8Array | readonly Uint8Array[]): NftRule[] {
     return nftChainRules(this.#h, FAMILY[this.family], this.table, chain, containing);
   }
 

@@ -19,7 +19,7 @@ import {
   NFTA_VERDICT_CODE,
   type NftExprAttr,
 } from "./nft-expr.ts";
-import { NETLINK_NETFILTER, NLM_F_APPEND, NLM_F_CREATE, NLM_F_EXCL } from "./nl/netlink-consts.ts";
+import { NETLINK_NETFILTER, NLA_TYPE_MASK, NLM_F_APPEND, NLM_F_CREATE, NLM_F_EXCL } from "./nl/netlink-consts.ts";
 import {
   attrMap,
   be16,
@@ -83,6 +83,8 @@ export interface NftExpr {
 export interface NftRule {
   handle: bigint;
   exprs: NftExpr[];
+  /** The NEWRULE message's payload as received (what `containing` looked in). */
+  raw: Uint8Array;
 }
 
 /** One removal of a transaction: a rule by handle, every rule of a chain, or a chain (empty and unreferenced). */
@@ -178,8 +180,21 @@ export function nftRuleByHandle(h: NetlinkHandle, family: NftFamily, table: stri
  * are decoded and returned: a long chain is then mostly skipped unread.
  * Equivalent to: `nft list chain FAMILY TABLE CHAIN`.
  */
-export function nftChainRules(h: NetlinkHandle, family: NftFamily, table: string, chain: string, containing?: string): NftRule[] {
-  const needle = containing === undefined ? undefined : new TextEncoder().encode(containing);
+export function nftChainRules(
+  h: NetlinkHandle,
+  family: NftFamily,
+  table: string,
+  chain: string,
+  containing?: string | Uint8Array | readonly Uint8Array[],
+): NftRule[] {
+  const needles =
+    containing === undefined
+      ? undefined
+      : typeof containing === "string"
+        ? [new TextEncoder().encode(containing)]
+        : containing instanceof Uint8Array
+          ? [containing]
+          : containing;
   let msgs;
   try {
     msgs = h.dump(
@@ -193,7 +208,7 @@ export function nftChainRules(h: NetlinkHandle, family: NftFamily, table: string
   }
   const out: NftRule[] = [];
   for (const m of msgs) {
-    if (needle && !includesBytes(m.payload, needle)) continue;
+    if (needles && !includesAny(m.payload, needles)) continue;
     const r = decodeRule(m.payload, chain);
     if (r) out.push(r);
   }
@@ -207,7 +222,60 @@ function decodeRule(payload: Uint8Array, chain: string): NftRule | undefined {
   if (c && readString(c) !== chain) return undefined;
   const handle = a.get(NFTA_RULE_HANDLE);
   if (!handle) return undefined;
-  return { handle: readBe64(handle), exprs: decodeExprs(a.get(NFTA_RULE_EXPRESSIONS)) };
+  return { handle: readBe64(handle), exprs: decodeExprs(a.get(NFTA_RULE_EXPRESSIONS)), raw: payload };
+}
+
+function includesAny(hay: Uint8Array, needles: readonly Uint8Array[]): boolean {
+  for (const n of needles) if (includesBytes(hay, n)) return true;
+  return false;
+}
+
+/**
+ * True when `r`, a rule read back from the kernel, is `want` as written for nftAppend
+ * (encodeIptablesRule's): the same expressions in the same order with the same
+ * attributes, the counter's values aside. The kernel's dump and the request differ only
+ * in NLA_F_NESTED bits, so nested attributes are compared level by level.
+ */
+export function nftRuleIs(r: NftRule, want: NftNewRule): boolean {
+  if (r.exprs.length !== want.exprs.length) return false;
+  for (let i = 0; i < r.exprs.length; i++) {
+    const w = want.exprs[i]!;
+    if (!("children" in w)) return false;
+    let name: string | undefined;
+    let data: RtAttr[] | undefined;
+    for (const c of w.children) {
+      const type = c.type & NLA_TYPE_MASK;
+      if (type === NFTA_EXPR_NAME && "data" in c) name = readString(c.data);
+      else if (type === NFTA_EXPR_DATA && "children" in c) data = c.children;
+    }
+    const got = r.exprs[i]!;
+    if (name === undefined || data === undefined || got.name !== name) return false;
+    if (name !== "counter" && !sameAttrs(data, got.data)) return false;
+  }
+  return true;
+}
+
+/** Whether the attributes `want` and the received bytes `got` hold the same values (nested ones level by level, flag bits aside). */
+function sameAttrs(want: readonly RtAttr[], got: Uint8Array): boolean {
+  let g;
+  try {
+    g = decodeAttrs(got);
+  } catch {
+    return false;
+  }
+  if (g.length !== want.length) return false;
+  for (let i = 0; i < g.length; i++) {
+    const w = want[i]!;
+    if ((w.type & NLA_TYPE_MASK) !== g[i]!.type) return false;
+    if ("children" in w ? !sameAttrs(w.children, g[i]!.data) : !sameBytes(w.data, g[i]!.data)) return false;
+  }
+  return true;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** True when `needle` occurs in `hay` (an expression's attribute bytes holding a comment, an address, ...). */

@@ -1,11 +1,13 @@
 import { describe, expect } from "bun:test";
-import { existsSync, mkdirSync, readdirSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { rootTest, type TestNetns } from "../../../test/helpers/netns.ts";
 import { withNodeAndPod } from "../../../test/helpers/node.ts";
 import { ours, reference, runIn, tempDir } from "../../../test/helpers/plugin-run.ts";
+import { iptablesUsesNftables } from "../../netfilter/iptables-nft.ts";
 
 const OURS = ours("firewall");
+const nftIptables = iptablesUsesNftables(4) && iptablesUsesNftables(6);
 const REF = reference("firewall");
 
 const prev = (ip: string, bridge = "cni0") => ({
@@ -81,6 +83,57 @@ describe("firewall", () => {
       expect(runIn(node, OURS, { command: "DEL", netns: pod.path, conf: bare, containerID: "ctr-b" }).code).toBe(0);
       expect(existsSync(join(stateDir, "ctr-b-eth0.json"))).toBe(false);
     }),
+  );
+
+  rootTest.skipIf(!nftIptables)(
+    "iptables-nft: ADD appends the pair, DEL deletes it by handle, neither runs iptables-save; other rules for the address stay",
+    () =>
+      withFwNode((node, pod, stateDir) => {
+        for (const [id, ip] of [
+          ["ctr-a", "10.66.0.2/24"],
+          ["ctr-b", "10.66.0.3/24"],
+          ["ctr-c", "fd66::4/64"],
+        ] as const) {
+          expect(runIn(node, OURS, { command: "ADD", netns: pod.path, conf: conf(stateDir, {}, ip), containerID: id }).code).toBe(0);
+        }
+        // iptables-save, which reads the whole table, logs its calls. (iptables-restore cannot be
+        // wrapped so: a wrapper is not iptables-nft, and the plugin would then leave netlink alone.)
+        const { dir: tools, cleanup } = tempDir("cni-fw-tools-");
+        try {
+          const log = join(tools, "calls");
+          for (const tool of ["iptables-save", "ip6tables-save"]) {
+            writeFileSync(join(tools, tool), `#!/bin/sh\necho ${tool} >> ${log}\nexec ${Bun.which(tool)} "$@"\n`, { mode: 0o755 });
+          }
+          const wrap = ["env", `PATH=${tools}:${process.env.PATH}`];
+          const calls = () => (existsSync(log) ? readFileSync(log, "utf8").trim().split("\n") : []);
+          const before = cniRules(node);
+          for (const [id, ip] of [
+            ["ctr-b", "10.66.0.3/24"],
+            ["ctr-c", "fd66::4/64"],
+          ] as const) {
+            expect(runIn(node, OURS, { command: "DEL", netns: pod.path, conf: conf(stateDir, {}, ip), containerID: id, wrap }).code).toBe(0);
+          }
+          expect(calls()).toEqual([]);
+          expect(cniRules(node)).toEqual(before.filter((l) => !l.includes("10.66.0.3/32")));
+          // ADD where a pod before set the chains and jumps up: the pair appended, no iptables-save either.
+          expect(runIn(node, OURS, { command: "ADD", netns: pod.path, conf: conf(stateDir, {}, "10.66.0.3/24"), containerID: "ctr-b", wrap }).code).toBe(0);
+          expect(calls()).toEqual([]);
+          expect(cniRules(node)).toEqual(before);
+          expect(runIn(node, OURS, { command: "DEL", netns: pod.path, conf: conf(stateDir, {}, "10.66.0.3/24"), containerID: "ctr-b", wrap }).code).toBe(0);
+          expect(cniRules(node, 6).filter((l) => l.includes("fd66::4"))).toEqual([]);
+          // Someone else's rule for the address stays; with the pair gone it is left to iptables to judge, which keeps it too.
+          node.exec(["iptables", "-A", "CNI-FORWARD", "-s", "10.66.0.2/32", "-p", "tcp", "-j", "ACCEPT"]);
+          const admin = ["-A CNI-FORWARD -s 10.66.0.2/32 -p tcp -j ACCEPT"];
+          expect(runIn(node, OURS, { command: "DEL", netns: pod.path, conf: conf(stateDir), containerID: "ctr-a", wrap }).code).toBe(0);
+          expect(calls()).toEqual([]);
+          expect(cniRules(node).filter((l) => l.includes("10.66.0.2/32"))).toEqual(admin);
+          expect(runIn(node, OURS, { command: "DEL", netns: pod.path, conf: conf(stateDir), containerID: "ctr-a", wrap }).code).toBe(0);
+          expect(calls()).toEqual(["iptables-save"]);
+          expect(cniRules(node).filter((l) => l.includes("10.66.0.2/32"))).toEqual(admin);
+        } finally {
+          cleanup();
+        }
+      }),
   );
 
   rootTest("ingressPolicy isolated: stage chains in front of CNI-FORWARD, idempotent", () =>
