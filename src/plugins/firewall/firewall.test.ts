@@ -29,6 +29,17 @@ function cniRules(node: TestNetns, family: 4 | 6 = 4): string[] {
     .map((l) => l.replace(/\[\d+:\d+\]/, ""));
 }
 
+/** ADDs ctr-a (10.66.0.2), ctr-b (10.66.0.3) and ctr-c (fd66::4) with our plugin. */
+function addThreePods(node: TestNetns, pod: TestNetns, stateDir: string): void {
+  for (const [id, ip] of [
+    ["ctr-a", "10.66.0.2/24"],
+    ["ctr-b", "10.66.0.3/24"],
+    ["ctr-c", "fd66::4/64"],
+  ] as const) {
+    expect(runIn(node, OURS, { command: "ADD", netns: pod.path, conf: conf(stateDir, {}, ip), containerID: id }).code).toBe(0);
+  }
+}
+
 /** The node kit's namespaces (the rules in the node, the pod's path for CNI_NETNS) and its temp dir as the state dir. */
 const withFwNode = (fn: (node: TestNetns, pod: TestNetns, stateDir: string) => void | Promise<void>) => withNodeAndPod(fn, { prefix: "fw" });
 
@@ -62,13 +73,7 @@ describe("firewall", () => {
 
   rootTest("DEL without prevResult uses the record; GC removes what is no longer valid", () =>
     withFwNode((node, pod, stateDir) => {
-      for (const [id, ip] of [
-        ["ctr-a", "10.66.0.2/24"],
-        ["ctr-b", "10.66.0.3/24"],
-        ["ctr-c", "fd66::4/64"],
-      ] as const) {
-        expect(runIn(node, OURS, { command: "ADD", netns: pod.path, conf: conf(stateDir, {}, ip), containerID: id }).code).toBe(0);
-      }
+      addThreePods(node, pod, stateDir);
       expect(cniRules(node).filter((l) => l.includes("10.66.0.")).length).toBe(4);
       expect(cniRules(node, 6).filter((l) => l.includes("fd66::4")).length).toBe(2);
       const { prevResult: _, ...bare } = conf(stateDir);
@@ -89,13 +94,7 @@ describe("firewall", () => {
     "iptables-nft: ADD appends the pair, DEL deletes it by handle, neither runs iptables-save; other rules for the address stay",
     () =>
       withFwNode((node, pod, stateDir) => {
-        for (const [id, ip] of [
-          ["ctr-a", "10.66.0.2/24"],
-          ["ctr-b", "10.66.0.3/24"],
-          ["ctr-c", "fd66::4/64"],
-        ] as const) {
-          expect(runIn(node, OURS, { command: "ADD", netns: pod.path, conf: conf(stateDir, {}, ip), containerID: id }).code).toBe(0);
-        }
+        addThreePods(node, pod, stateDir);
         // iptables-save, which reads the whole table, logs its calls. (iptables-restore cannot be
         // wrapped so: a wrapper is not iptables-nft, and the plugin would then leave netlink alone.)
         const { dir: tools, cleanup } = tempDir("cni-fw-tools-");
