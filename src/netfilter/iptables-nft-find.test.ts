@@ -1,5 +1,5 @@
 /**
- * Rules found again over netlink (NftIptablesTable.findRules) among rules iptables itself
+ * Rules found again over netlink (NftIptablesTable.findRules/findEach) among rules iptables itself
  * wrote: exactly the wanted ones, by expression, never a rule that only mentions the same
  * address; and a conntrack rule written over netlink that iptables prints as its own.
  */
@@ -50,7 +50,8 @@ describe("rules found again over netlink", () => {
         const [a, b] = HOST[family];
         restore(node, family, [...decoys(a), ...pair(b), ...pair(a), ...decoys(b)]);
         using ns = NetNS.open(node.path);
-        const find = (host: string, wanted: Rule[]) => ns.runIn(() => withNftIptables(family, "filter", (t) => t.findRules(CHAIN, wanted, cidrOf(host).ip)));
+        const holding = (host: string, wanted: Rule[]) => wanted.map((rule) => ({ rule, containing: cidrOf(host).ip }));
+        const find = (host: string, wanted: Rule[]) => ns.runIn(() => withNftIptables(family, "filter", (t) => t.findRules(CHAIN, holding(host, wanted))));
         expect(find(a, pair(a))?.length).toBe(2);
         // Only rules that mention the address but are not the pair: iptables must judge.
         expect(find(a, [{ chain: CHAIN, tokens: ["-s", a, "-m", "conntrack", "--ctstate", "INVALID", "-j", "ACCEPT"] }])).toBeUndefined();
@@ -58,7 +59,7 @@ describe("rules found again over netlink", () => {
         expect(find(family === 4 ? "10.66.0.9/32" : "fd66::9/128", pair(family === 4 ? "10.66.0.9/32" : "fd66::9/128"))).toEqual([]);
         // A shape encodeIptablesRule does not know: iptables must judge.
         expect(find(a, [{ chain: CHAIN, tokens: ["-s", a, "-j", "DROP"] }])).toBeUndefined();
-        ns.runIn(() => withNftIptables(family, "filter", (t) => t.deleteRules(CHAIN, t.findRules(CHAIN, pair(a), cidrOf(a).ip)!)));
+        ns.runIn(() => withNftIptables(family, "filter", (t) => t.deleteRules(CHAIN, t.findRules(CHAIN, holding(a, pair(a)))!)));
         const want = [...decoys(a), ...pair(b), ...decoys(b)].map((r) => ruleLine("-A", r.chain, r.tokens));
         expect(saved(node, family)).toEqual(want);
       }),

@@ -19,6 +19,7 @@
  * writes that batch with iptables-restore.
  */
 import type { NftNewRule } from "../netlink/nftables.ts";
+import { NATIVE_LE } from "../netlink/nl/_bytes.ts";
 import { be16 } from "../netlink/nl/rtattr.ts";
 import {
   NFT_CMP_EQ,
@@ -124,7 +125,6 @@ function dnatInfo(family: Family, to: string): Uint8Array | undefined {
   return out;
 }
 
-/** MASQUERADE's info without options: IPv4's nf_nat_ipv4_multi_range_compat with one empty range, IPv6's empty nf_nat_range. */
 /** XT_CONNTRACK_STATE_BIT of each state iptables takes (1 << (ip_conntrack_info + 1); INVALID is bit 0). */
 const CT_STATES: Record<string, number> = { INVALID: 1, ESTABLISHED: 2, RELATED: 4, NEW: 8 };
 /** sizeof(struct xt_conntrack_mtinfo3), XT_ALIGNed, and where its match_flags and state_mask are. */
@@ -143,12 +143,12 @@ function conntrackInfo(list: string): Uint8Array | undefined {
   }
   const info = new Uint8Array(CONNTRACK_INFO_SIZE);
   const v = new DataView(info.buffer);
-  const le = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-  v.setUint16(CONNTRACK_MATCH_FLAGS, XT_CONNTRACK_STATE, le);
-  v.setUint16(CONNTRACK_STATE_MASK, mask, le);
+  v.setUint16(CONNTRACK_MATCH_FLAGS, XT_CONNTRACK_STATE, NATIVE_LE);
+  v.setUint16(CONNTRACK_STATE_MASK, mask, NATIVE_LE);
   return info;
 }
 
+/** MASQUERADE's info without options: IPv4's nf_nat_ipv4_multi_range_compat with one empty range, IPv6's empty nf_nat_range. */
 function masqueradeInfo(family: Family): Uint8Array {
   if (family === 6) return new Uint8Array(xtAlign(4 + 16 + 16 + 2 + 2));
   const out = new Uint8Array(xtAlign(4 + 4 + 4 + 4 + 2 + 2));

@@ -150,11 +150,9 @@ export class NftIptablesTable {
     return out;
   }
 
-  /** findEach for rules that all hold `containing`: the handles of those the chain has. */
-  findRules(chain: string, wanted: readonly Rule[], containing: Uint8Array): bigint[] | undefined {
-    const each: { rule: Rule; containing: Uint8Array }[] = [];
-    for (const rule of wanted) each.push({ rule, containing });
-    const found = this.findEach(chain, each);
+  /** findEach's answer as the handles of the rules the chain has (undefined when iptables must judge). */
+  findRules(chain: string, wanted: readonly { rule: Rule; containing: Uint8Array }[]): bigint[] | undefined {
+    const found = this.findEach(chain, wanted);
     if (!found) return undefined;
     const handles: bigint[] = [];
     for (const h of found) if (h !== undefined) handles.push(h);
@@ -242,6 +240,13 @@ export class NftIptablesTable {
   /** Creates the chains and appends the rules in one transaction (see `commitBatch`). */
   append(chains: readonly string[], rules: readonly NftNewRule[]): void {
     nftAppend(this.#h, FAMILY[this.family], this.table, chains, rules);
+  }
+
+  /** Appends rules of encodeIptablesRule's shapes (findEach has told they are); throws on one it does not know. */
+  appendRules(rules: readonly Rule[]): void {
+    const enc = encodeAll(this.family, rules);
+    if (!enc) throw new Error(`Cannot write these rules over netlink: ${rules.length} rules of ${this.family === 4 ? "ip" : "ip6"} ${this.table}`);
+    if (enc.length) this.append([], enc);
   }
 
   /** Closes the socket, or hands it to the enclosing `withLateNetfilterCloses`. */

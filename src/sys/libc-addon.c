@@ -135,13 +135,6 @@ static napi_value einval(napi_env env) {
   struct args a;                          \
   if (get_args(env, info, &a)) return NULL;
 
-/* open(path, flags, mode) */
-FN(open) {
-  ARGS char p[PATH_MAX];
-  if (str(&a, 0, p)) return ret(env, -1);
-  return ret(env, open(p, (int)num(&a, 1), (mode_t)num(&a, 2)));
-}
-
 /* openat(dirfd, path, flags, mode) */
 FN(openat) {
   ARGS char p[PATH_MAX];
@@ -559,7 +552,7 @@ napi_value napi_register_module_v1(napi_env env, napi_value exports) {
     const char *name;
     napi_callback fn;
   } fns[] = {
-      {"open", js_open},     {"openat", js_openat},     {"close", js_close}, {"setns", js_setns},   {"unshare", js_unshare}, {"mount", js_mount},
+      {"openat", js_openat},     {"close", js_close}, {"setns", js_setns},   {"unshare", js_unshare}, {"mount", js_mount},
       {"socket", js_socket}, {"bind", js_bind},   {"setsockopt", js_setsockopt}, {"sendto", js_sendto}, {"recvfrom", js_recvfrom},
       {"flock", js_flock},   {"ioctl", js_ioctl}, {"ioctlBuf", js_ioctl_buf}, {"statx", js_statx},   {"read", js_read},
       {"write", js_write},   {"fsync", js_fsync}, {"rename", js_rename}, {"link", js_link}, {"unlink", js_unlink},   {"mkdir", js_mkdir},

@@ -13,7 +13,6 @@ export const LIBC_ADDON = "cni-ts-libc.node";
 
 /** The system calls, each returning its result or -errno. */
 interface Backend {
-  open(path: string, flags: number, mode: number): number;
   openat(dirfd: number, path: string, flags: number, mode: number): number;
   close(fd: number): number;
   setns(fd: number, nstype: number): number;
@@ -88,7 +87,6 @@ export function libcBackend(): "addon" | "bun:ffi" {
 
 const FFI_SYMBOLS = {
   __errno_location: { args: [], returns: "ptr" },
-  open: { args: ["cstring", "i32", "u32"], returns: "i32" },
   openat: { args: ["i32", "cstring", "i32", "u32"], returns: "i32" },
   close: { args: ["i32"], returns: "i32" },
   setns: { args: ["i32", "i32"], returns: "i32" },
@@ -125,7 +123,6 @@ function ffiBackend(): Backend {
   const encoder = new TextEncoder();
   const cstr = (s: string) => encoder.encode(s + "\0");
   return {
-    open: (path, flags, mode) => rc(c.open(cstr(path), flags, mode)),
     openat: (dirfd, path, flags, mode) => rc(c.openat(dirfd, cstr(path), flags, mode)),
     close: (fd) => rc(c.close(fd)),
     setns: (fd, nstype) => rc(c.setns(fd, nstype)),
@@ -261,7 +258,7 @@ const AT_EMPTY_PATH = 0x1000;
 
 /** open(2); throws ErrnoError. */
 export function open(path: string, flags: number, mode = 0o644): number {
-  const fd = sys().open(path, flags | O_CLOEXEC, mode);
+  const fd = sys().openat(AT_FDCWD, path, flags | O_CLOEXEC, mode);
   return fd < 0 ? fail("open", fd, JSON.stringify(path)) : fd;
 }
 

@@ -17,10 +17,14 @@ import { viaLibc } from "./node-fs.ts";
 export function sysctlPath(name: string): string {
   const parts = name.includes("/") ? name.split("/") : name.split(".");
   for (const p of parts) {
-    if (p === "" || p === "." || p === ".." || p.includes("\0"))
-      throw new RangeError(`Invalid sysctl name ${JSON.stringify(name)}: empty, "." or ".." component`);
+    if (badComponent(p)) throw new RangeError(`Invalid sysctl name ${JSON.stringify(name)}: empty, "." or ".." component`);
   }
   return `/proc/sys/${parts.join("/")}`;
+}
+
+/** A path component that would leave /proc/sys or name nothing. */
+function badComponent(p: string): boolean {
+  return p === "" || p === "." || p === ".." || p.includes("\0");
 }
 
 const encoder = new TextEncoder();
@@ -41,17 +45,19 @@ function readPath(path: string): string {
   return text.replace(/\n$/, "");
 }
 
-/** Writes `value` to the sysctl at `path` in one write(2), as the kernel takes it. */
+/** Writes `value` to the open sysctl `fd` in one write(2), as the kernel takes it, and closes it. */
+function writeAndClose(fd: number, value: string): void {
+  try {
+    write(fd, encoder.encode(value));
+  } finally {
+    close(fd);
+  }
+}
+
+/** Writes `value` to the sysctl at `path`. */
 function writePath(path: string, value: string): void {
   viaLibc(
-    () => {
-      const fd = open(path, O_WRONLY);
-      try {
-        write(fd, encoder.encode(value));
-      } finally {
-        close(fd);
-      }
-    },
+    () => writeAndClose(open(path, O_WRONLY), value),
     (fs) => fs.writeFileSync(path, value),
   );
 }
@@ -78,28 +84,20 @@ export function sysctlWrite(name: string, value: string | number, ns?: NetNS): v
  * Writes sysctls of one directory (`dir` "net/ipv6/conf/veth1", `values` [["disable_ipv6",
  * "1"], ...]) without reading them back, in order, stopping at the first failure; inside
  * `ns` when given. The directory's path is walked once and each file opened in it: every
- * walk of a /proc/sys path passes, for each of "net", "ipv6" and "conf", a dentry per
- * network namespace on the machine that has looked there (a thousand and more on a full node).
+ * walk of a /proc/sys/net path passes, for its "net", a dentry per network namespace on
+ * the machine that has looked there (a thousand and more on a full node).
  */
 export function sysctlWriteIn(dir: string, values: readonly (readonly [string, string])[], ns?: NetNS): void {
   const path = sysctlPath(dir);
   for (const [name] of values) {
-    if (name === "" || name === "." || name === ".." || name.includes("/") || name.includes("\0"))
-      throw new RangeError(`Invalid sysctl name ${JSON.stringify(name)} in ${JSON.stringify(dir)}`);
+    if (badComponent(name) || name.includes("/")) throw new RangeError(`Invalid sysctl name ${JSON.stringify(name)} in ${JSON.stringify(dir)}`);
   }
   const run = () =>
     viaLibc(
       () => {
         const dfd = open(path, O_RDONLY | O_DIRECTORY);
         try {
-          for (const [name, value] of values) {
-            const fd = openAt(dfd, name, O_WRONLY);
-            try {
-              write(fd, encoder.encode(value));
-            } finally {
-              close(fd);
-            }
-          }
+          for (const [name, value] of values) writeAndClose(openAt(dfd, name, O_WRONLY), value);
         } finally {
           close(dfd);
         }

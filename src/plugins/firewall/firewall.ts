@@ -8,7 +8,6 @@
  */
 import { TableBatch, type Family, type Rule } from "../../netfilter/iptables.ts";
 import { withNftIptables } from "../../netfilter/iptables-nft.ts";
-import { encodeIptablesRule } from "../../netfilter/iptables-nft-rule.ts";
 import { checkChainName } from "../../netfilter/rule-text.ts";
 import type { CmdArgs, PluginInfo } from "../../skel/cmd-args.ts";
 import { CniError, ErrorCode, errorMessage, failure, invalidConfig } from "../../spec/error.ts";
@@ -134,32 +133,34 @@ function removeAddressRules(hosts: ReadonlySet<string> | readonly string[]): voi
   }
 }
 
+/** Each address's accept pair, with the address's bytes the rules hold (what findEach narrows its read to). */
+function pairsOf(hosts: readonly string[]): { rule: Rule; containing: Uint8Array }[] {
+  const out: { rule: Rule; containing: Uint8Array }[] = [];
+  for (const h of hosts) for (const rule of addressRules(h)) out.push({ rule, containing: cidrOf(h).ip });
+  return out;
+}
+
 /**
  * The accept pairs of `hosts` appended over netlink, where iptables is iptables-nft and a
- * pod before set the chains and jumps up (the rules a node keeps between pods): no
- * iptables-save, which reads the whole table, and no iptables-restore. False when
- * iptables must do it: not iptables-nft, the chains or jumps not (exactly) there, a rule
- * holding the address that is not compared here, or a failure on the way.
+ * pod before set the jumps up (the rules a node keeps between pods; a jump's chain
+ * exists, the kernel takes no jump to a missing one): no iptables-save, which reads the
+ * whole table, and no iptables-restore. False when iptables must do it: not
+ * iptables-nft, the jumps not (exactly) there, a rule holding the address that is not
+ * compared here, or a failure on the way.
  */
 function addByNetlink(family: Family, hosts: readonly string[], adminChain: string): boolean {
   const bytes = (text: string) => new TextEncoder().encode(text);
   try {
     const done = withNftIptables(family, "filter", (t) => {
-      if (!t.hasChain(FORWARD_CHAIN) || !t.hasChain(adminChain)) return false;
       if (t.findEach("FORWARD", [{ rule: forwardJump(), containing: bytes(FORWARD_CHAIN) }])?.[0] === undefined) return false;
       // One read of CNI-FORWARD (its rules that hold the admin chain's name or an address) for all the rest.
       const wanted: { rule: Rule; containing: Uint8Array }[] = [{ rule: adminJump(adminChain), containing: bytes(adminChain) }];
-      for (const h of hosts) for (const rule of addressRules(h)) wanted.push({ rule, containing: cidrOf(h).ip });
+      for (const p of pairsOf(hosts)) wanted.push(p);
       const found = t.findEach(FORWARD_CHAIN, wanted);
       if (!found || found[0] === undefined) return false;
-      const missing = [];
-      for (let i = 1; i < wanted.length; i++) {
-        if (found[i] !== undefined) continue;
-        const e = encodeIptablesRule(family, wanted[i]!.rule);
-        if (!e) return false;
-        missing.push(e);
-      }
-      if (missing.length) t.append([], missing);
+      const missing: Rule[] = [];
+      for (let i = 1; i < wanted.length; i++) if (found[i] === undefined) missing.push(wanted[i]!.rule);
+      t.appendRules(missing);
       return true;
     });
     return done === true;
@@ -178,12 +179,8 @@ function addByNetlink(family: Family, hosts: readonly string[], adminChain: stri
 function removeByHandle(family: Family, hosts: readonly string[]): boolean {
   try {
     const done = withNftIptables(family, "filter", (t) => {
-      const wanted: { rule: Rule; containing: Uint8Array }[] = [];
-      for (const h of hosts) for (const rule of addressRules(h)) wanted.push({ rule, containing: cidrOf(h).ip });
-      const found = t.findEach(FORWARD_CHAIN, wanted);
-      if (!found) return false;
-      const handles: bigint[] = [];
-      for (const h of found) if (h !== undefined) handles.push(h);
+      const handles = t.findRules(FORWARD_CHAIN, pairsOf(hosts));
+      if (!handles) return false;
       t.deleteRules(FORWARD_CHAIN, handles);
       return true;
     });
