@@ -28,17 +28,19 @@ import { parseIP } from "../spec/ip.ts";
 import { nodeFs } from "../sys/node-fs.ts";
 import { join } from "../sys/path.ts";
 import { type FileTimes, statTimes } from "../sys/stat.ts";
+import { close, ftruncate } from "../sys/libc.ts";
 import {
   appendStateFile,
   createStateFile,
   ensureStateDir,
+  openInPlace,
   readStateFile,
   recreateStateFile,
   removeStateFile,
   rewriteStateFile,
+  writeInPlace,
   writeStateFile,
 } from "../sys/state-file.ts";
-import { sysctlGet } from "../sys/sysctl.ts";
 
 const MAGIC = "cni-ts host-local index 3";
 const BUCKETS = 256;
@@ -59,9 +61,9 @@ interface Stamp extends DirStamp {
   sizes: number[];
 }
 
-/** The kernel's release (os.release()), without loading node:os. */
+/** The kernel's release (os.release()), without loading node:os: read as the stamp is, with no code of its own to run. */
 function kernelRelease(): string {
-  return sysctlGet("kernel/osrelease");
+  return readStateFile("/proc/sys/kernel/osrelease")?.trim() ?? "";
 }
 
 function readStamp(path: string): Stamp | undefined {
@@ -301,30 +303,43 @@ export class OwnerIndex {
   flush(makeDir: () => void): void {
     if (!this.#all && this.#pending.size === 0) return;
     const stampPath = `${this.#cachePath}.stamp`;
+    let held: { fd: number; size: number } | undefined;
     try {
       // The buckets to append to, read first: one that is not what the stamp says turns
       // this into a rewrite of all of them.
-      for (const b of [...this.#pending.keys()]) this.#bucket(b);
+      // (Not a spread of the keys: that runs a builtin compiled at its first use.)
+      for (const b of this.#pending.keys()) this.#bucket(b);
       // A stamp read from the cache's directory says it is there.
       if (!this.#stamp) makeDir();
       const kernel = kernelRelease();
       const fine = this.#clock?.kernel === kernel ? this.#clock.fine : probeFineGrained(this.#dir);
-      const blank: number[] = [];
-      for (let b = 0; b < BUCKETS; b++) blank.push(0);
       if (!fine) {
         // A small directory is cheaper to read again than to wait for.
         if (this.#live < WAIT_THRESHOLD) {
+          const blank: number[] = [];
+          for (let b = 0; b < BUCKETS; b++) blank.push(0);
           rewriteStateFile(stampPath, stampText({ ino: 0n, mtimeNs: 0n, ctimeNs: 0n, live: 0, kernel, fine, sizes: blank }));
           return;
         }
         const st = statTimes(this.#dir);
         waitPastTick(st.mtimeNs > st.ctimeNs ? st.mtimeNs : st.ctimeNs);
       }
-      // The old stamp goes first: a crash half way through the buckets leaves none, so
-      // the next call reads every file. The new one is created in its place once every
-      // bucket is written (recreated, not rewritten: that would unlink it a second time),
-      // and a crash while it is written leaves one without its "end", not trusted either.
-      removeStateFile(stampPath);
+      // The old stamp goes first: a crash half way through the buckets leaves none that is
+      // trusted, so the next call reads every file. It is cut to its first byte (no "end")
+      // and written again in place once every bucket is written: no inode freed and made
+      // (see rewriteStateFile). Where it cannot be (none yet, not a plain file), it is
+      // removed and created again. A crash while it is written leaves one without its
+      // "end", not trusted either.
+      held = openInPlace(stampPath);
+      if (held) {
+        try {
+          ftruncate(held.fd, 1);
+        } catch {
+          close(held.fd);
+          held = undefined;
+        }
+      }
+      if (!held) removeStateFile(stampPath);
       let sizes: number[];
       if (this.#all) {
         nodeFs().rmSync(`${this.#cachePath}.d`, { recursive: true, force: true });
@@ -362,7 +377,9 @@ export class OwnerIndex {
           }
         }
       }
-      recreateStateFile(stampPath, stampText({ ...statTimes(this.#dir), live: this.#live, kernel, fine, sizes }));
+      const text = stampText({ ...statTimes(this.#dir), live: this.#live, kernel, fine, sizes });
+      if (held) writeInPlace(held.fd, text, 1);
+      else recreateStateFile(stampPath, text);
       this.#pending.clear();
       this.#all = undefined;
     } catch {
@@ -372,6 +389,8 @@ export class OwnerIndex {
       } catch {
         // nothing to undo
       }
+    } finally {
+      if (held) close(held.fd);
     }
   }
 }

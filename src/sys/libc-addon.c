@@ -265,6 +265,11 @@ FN(fsync) {
   ARGS return ret(env, fsync((int)num(&a, 0)));
 }
 
+/* ftruncate(fd, length) */
+FN(ftruncate) {
+  ARGS return ret(env, ftruncate((int)num(&a, 0), (off_t)num(&a, 1)));
+}
+
 /* rename(from, to) */
 FN(rename) {
   ARGS char f[PATH_MAX], t[PATH_MAX];
@@ -555,7 +560,7 @@ napi_value napi_register_module_v1(napi_env env, napi_value exports) {
       {"openat", js_openat},     {"close", js_close}, {"setns", js_setns},   {"unshare", js_unshare}, {"mount", js_mount},
       {"socket", js_socket}, {"bind", js_bind},   {"setsockopt", js_setsockopt}, {"sendto", js_sendto}, {"recvfrom", js_recvfrom},
       {"flock", js_flock},   {"ioctl", js_ioctl}, {"ioctlBuf", js_ioctl_buf}, {"statx", js_statx},   {"read", js_read},
-      {"write", js_write},   {"fsync", js_fsync}, {"rename", js_rename}, {"link", js_link}, {"unlink", js_unlink},   {"mkdir", js_mkdir},
+      {"write", js_write},   {"fsync", js_fsync}, {"ftruncate", js_ftruncate}, {"rename", js_rename}, {"link", js_link}, {"unlink", js_unlink},   {"mkdir", js_mkdir},
       {"rmdir", js_rmdir},
       {"gettid", js_gettid},  {"utf8", js_utf8},     {"writeText", js_write_text}, {"sendDetached", js_send_detached},
   };

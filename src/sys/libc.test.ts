@@ -6,7 +6,7 @@ import { ensureBuilt } from "../../test/helpers/dist.ts";
 import { rootTest } from "../../test/helpers/netns.ts";
 import { runIn } from "../../test/helpers/plugin-run.ts";
 import { tuningConf, withPod } from "../../test/helpers/tuning-kit.ts";
-import { ErrnoError, LIBC_ADDON, close, decodeUtf8, libcBackend, link, open, O_RDONLY, read, rmdir } from "./libc.ts";
+import { ErrnoError, LIBC_ADDON, close, decodeUtf8, ftruncate, libcBackend, link, open, O_RDONLY, O_WRONLY, read, rmdir } from "./libc.ts";
 
 const bin = ensureBuilt();
 
@@ -81,6 +81,25 @@ describe("libc backends", () => {
       link(join(dir, "a"), join(dir, "b"));
       expect(readFileSync(join(dir, "b"), "utf8")).toBe("x");
       expect(() => link(join(dir, "a"), join(dir, "b"))).toThrow(expect.objectContaining({ code: "EEXIST", syscall: "link" }));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("ftruncate cuts an open file to a length, EINVAL on a read-only fd", () => {
+    const dir = mkdtempSync(join(dirname(bin), ".ft-"));
+    try {
+      writeFileSync(join(dir, "a"), "10.1.2.100");
+      const fd = open(join(dir, "a"), O_WRONLY);
+      ftruncate(fd, 8);
+      close(fd);
+      expect(readFileSync(join(dir, "a"), "utf8")).toBe("10.1.2.1");
+      const ro = open(join(dir, "a"), O_RDONLY);
+      try {
+        expect(() => ftruncate(ro, 1)).toThrow(expect.objectContaining({ syscall: "ftruncate" }));
+      } finally {
+        close(ro);
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -30,6 +30,7 @@ interface Backend {
   read(fd: number, buf: Uint8Array, offset: number): number;
   write(fd: number, buf: Uint8Array, offset: number): number;
   fsync(fd: number): number;
+  ftruncate(fd: number, length: number): number;
   rename(from: string, to: string): number;
   link(from: string, to: string): number;
   unlink(path: string): number;
@@ -104,6 +105,7 @@ const FFI_SYMBOLS = {
   read: { args: ["i32", "ptr", "u64"], returns: "i64" },
   write: { args: ["i32", "ptr", "u64"], returns: "i64" },
   fsync: { args: ["i32"], returns: "i32" },
+  ftruncate: { args: ["i32", "i64"], returns: "i32" },
   rename: { args: ["cstring", "cstring"], returns: "i32" },
   link: { args: ["cstring", "cstring"], returns: "i32" },
   unlink: { args: ["cstring"], returns: "i32" },
@@ -141,6 +143,7 @@ function ffiBackend(): Backend {
     read: (fd, buf, offset) => rc(c.read(fd, ptr(buf, offset), buf.length - offset)),
     write: (fd, buf, offset) => rc(c.write(fd, ptr(buf, offset), buf.length - offset)),
     fsync: (fd) => rc(c.fsync(fd)),
+    ftruncate: (fd, length) => rc(c.ftruncate(fd, length)),
     rename: (from, to) => rc(c.rename(cstr(from), cstr(to))),
     link: (from, to) => rc(c.link(cstr(from), cstr(to))),
     unlink: (path) => rc(c.unlink(cstr(path))),
@@ -425,6 +428,12 @@ export function write(fd: number, buf: Uint8Array, offset = 0): number {
 /** fsync(2); throws ErrnoError. */
 export function fsync(fd: number): void {
   check("fsync", sys().fsync(fd));
+}
+
+/** ftruncate(2); throws ErrnoError (ENOSYS from an addon built before it had this call). */
+export function ftruncate(fd: number, length: number): void {
+  const s = sys();
+  check("ftruncate", s.ftruncate ? s.ftruncate(fd, length) : -38);
 }
 
 /** rename(2); throws ErrnoError. */

@@ -1,9 +1,9 @@
 import { afterAll, expect, test } from "bun:test";
-import { lstatSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { closeSync, linkSync, lstatSync, mkdtempSync, openSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ErrnoError } from "./libc.ts";
-import { pathExists, statPath, statTimes } from "./stat.ts";
+import { pathExists, statFd, statPath, statTimes, typeAt } from "./stat.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "cnits-stat-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -46,4 +46,20 @@ test("statTimes gives node:fs's bigint inode, mtimeNs and ctimeNs", () => {
   const st = statSync(dir, { bigint: true });
   expect(statTimes(dir)).toEqual({ ino: st.ino, mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs });
   expect(() => statTimes(join(dir, "missing"))).toThrow(ErrnoError);
+});
+
+test("statPath and statFd count a file's names; typeAt gives what is there, a symlink as itself, undefined for nothing", () => {
+  const f = join(dir, "n");
+  writeFileSync(f, "x");
+  expect(statPath(f).nlink).toBe(1);
+  linkSync(f, join(dir, "n2"));
+  expect(statPath(f).nlink).toBe(2);
+  const fd = openSync(f, "r");
+  try {
+    expect(statFd(fd).nlink).toBe(2);
+  } finally {
+    closeSync(fd);
+  }
+  symlinkSync(dir, join(dir, "dl"));
+  expect([typeAt(f), typeAt(dir), typeAt(join(dir, "dl")), typeAt(join(dir, "none"))]).toEqual([0o100000, 0o040000, 0o120000, undefined]);
 });

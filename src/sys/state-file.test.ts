@@ -1,8 +1,9 @@
-import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { afterEach, beforeEach, describe, expect, spyOn, test } from "bun:test";
 import { spawnSync } from "node:child_process";
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import * as libc from "./libc.ts";
 import {
   appendStateFile,
   createStateFile,
@@ -105,6 +106,32 @@ describe("state files never follow a planted symlink", () => {
     expect(readdirSync(dir).sort()).toEqual(["hint", "victim"]);
   });
 
+  test("rewriteStateFile writes a plain file in place (never removed, old tail cut), never a file with another name or a FIFO", () => {
+    const path = join(dir, "hint");
+    rewriteStateFile(path, "10.1.2.40");
+    const unlink = spyOn(libc, "unlink");
+    try {
+      rewriteStateFile(path, "10.1.2.5");
+      expect(readFileSync(path, "utf8")).toBe("10.1.2.5");
+      rewriteStateFile(path, "10.1.2.100");
+      expect(readFileSync(path, "utf8")).toBe("10.1.2.100");
+      expect(unlink).not.toHaveBeenCalled();
+    } finally {
+      unlink.mockRestore();
+    }
+    // A second name (a hard link planted to a file elsewhere): the name is replaced, the file untouched.
+    rmSync(path);
+    linkSync(victim, path);
+    rewriteStateFile(path, "x");
+    untouched();
+    expect([statSync(path).nlink, readFileSync(path, "utf8")]).toEqual([1, "x"]);
+    // A FIFO neither blocks the write nor is written.
+    rmSync(path);
+    expect(spawnSync("mkfifo", [path]).status).toBe(0);
+    rewriteStateFile(path, "y");
+    expect([lstatSync(path).isFile(), readFileSync(path, "utf8")]).toEqual([true, "y"]);
+  });
+
   test("writes go through libc, failures still read as node:fs words them", () => {
     const missing = join(dir, "no-such-dir", "f");
     expect(() => createStateFile(missing, "x")).toThrow(`ENOENT: no such file or directory, open '${missing}'`);
@@ -134,6 +161,23 @@ describe("state files never follow a planted symlink", () => {
     // The configured root itself may be a link an administrator made.
     symlinkSync(join(dir, "elsewhere"), join(dir, "admin-link"));
     expect(ensureStateDir(join(dir, "admin-link"), "x")).toBe(join(dir, "admin-link", "x"));
+    // A link or a file below a subdir that is there is refused too, and one missing is made below those that are.
+    symlinkSync(join(dir, "elsewhere"), join(made, "link"));
+    expect(() => ensureStateDir(join(dir, "root"), "a", "b", "link")).toThrow(/a symlink where a directory should be/);
+    expect(() => ensureStateDir(join(dir, "root"), "file", "c")).toThrow(/not a directory/);
+    expect(ensureStateDir(join(dir, "root"), "a", "b", "c")).toBe(join(made, "c"));
+    expect(statSync(join(made, "c")).mode & 0o777).toBe(0o700);
+  });
+
+  test("ensureStateDir finds a tree that is there with no mkdir (each one's EEXIST costs an error object)", () => {
+    ensureStateDir(join(dir, "root"), "a", "b");
+    const mkdir = spyOn(libc, "mkdir");
+    try {
+      expect(ensureStateDir(join(dir, "root"), "a", "b")).toBe(join(dir, "root", "a", "b"));
+      expect(mkdir).not.toHaveBeenCalled();
+    } finally {
+      mkdir.mockRestore();
+    }
   });
 
   test("removeStateFile removes a link, never its target", () => {

@@ -169,6 +169,26 @@ describe("host-local: one data dir shared with the reference", () => {
     }),
   );
 
+  rootTest("a shorter last_reserved_ip written over a longer one (ours in place, Go's truncated) is read as it is by the other", () =>
+    withHostLocal((ns) => {
+      const c = conf("1.0.0", { ranges: [[{ subnet: "10.1.2.0/24" }]] });
+      const last = () => readFileSync(join(dataDir, "refnet", "last_reserved_ip.0"), "utf8");
+      const address = (r: { code: number; json: any }) => (expect(r.code).toBe(0), r.json.ips[0].address);
+      expect(address(reference("ADD", c, { netns: ns.path, id: "r1", args: "IP=10.1.2.100" }))).toBe("10.1.2.100/24");
+      expect(address(ours("ADD", c, { netns: ns.path, id: "o1", args: "IP=10.1.2.5" }))).toBe("10.1.2.5/24");
+      // No tail of "10.1.2.100" left ("10.1.2.50" would send the next walk to .51).
+      expect(last()).toBe("10.1.2.5");
+      expect(address(reference("ADD", c, { netns: ns.path, id: "r2" }))).toBe("10.1.2.6/24");
+      expect(address(ours("ADD", c, { netns: ns.path, id: "o2", args: "IP=10.1.2.200" }))).toBe("10.1.2.200/24");
+      expect(address(reference("ADD", c, { netns: ns.path, id: "r3", args: "IP=10.1.2.8" }))).toBe("10.1.2.8/24");
+      expect(last()).toBe("10.1.2.8");
+      expect(address(ours("ADD", c, { netns: ns.path, id: "o3" }))).toBe("10.1.2.9/24");
+      expect(address(ours("ADD", c, { netns: ns.path, id: "o4", args: "IP=10.1.2.7" }))).toBe("10.1.2.7/24");
+      expect(last()).toBe("10.1.2.7");
+      expect(address(reference("ADD", c, { netns: ns.path, id: "r4" }))).toBe("10.1.2.10/24");
+    }),
+  );
+
   rootTest(
     "50 ADD processes at once, half ours and half Go's, on one small range: no address twice",
     async () => {

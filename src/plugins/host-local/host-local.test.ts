@@ -1,6 +1,6 @@
 import { describe, expect } from "bun:test";
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, linkSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { rootTest, type TestNetns } from "../../../test/helpers/netns.ts";
 import { withNodeAndPod } from "../../../test/helpers/node.ts";
 import { ours, runIn } from "../../../test/helpers/plugin-run.ts";
@@ -107,6 +107,27 @@ describe("host-local behaviour", () => {
       const full = run("ADD", c, { netns: ns.path, id: "b" });
       expect(full.json.msg).toBe("failed to allocate for range 1: no IP addresses available in range set: 10.7.0.2-10.7.0.2");
       expect(files()).toEqual(["10.1.2.2", "10.7.0.2", "last_reserved_ip.0", "last_reserved_ip.1", "lock"]);
+    }),
+  );
+
+  rootTest("last_reserved_ip: a shorter address cuts the longer one's tail, through the addon and bun:ffi", () =>
+    withHostLocal((ns) => {
+      // The binary without the addon beside it (a second name in a dir of its own) makes its calls through bun:ffi.
+      const bare = mkdtempSync(join(dirname(OURS[0]!), ".bare-"));
+      try {
+        linkSync(OURS[0]!, join(bare, "cni-ts"));
+        const c = conf("1.0.0", { subnet: "10.1.2.0/24" });
+        const last = join(netDir(), "last_reserved_ip.0");
+        for (const [i, argv] of [OURS, [join(bare, "cni-ts"), ...OURS.slice(1)]].entries()) {
+          const add = (id: string, ip: string) =>
+            runIn(node, argv, { command: "ADD", conf: c, containerID: id, netns: ns.path, ifName: "eth0", args: `IP=${ip}` });
+          expect(add(`long${i}`, `10.1.2.${100 + i}`).code).toBe(0);
+          expect(add(`short${i}`, `10.1.2.${5 + i}`).code).toBe(0);
+          expect(readFileSync(last, "utf8")).toBe(`10.1.2.${5 + i}`);
+        }
+      } finally {
+        rmSync(bare, { recursive: true, force: true });
+      }
     }),
   );
 
