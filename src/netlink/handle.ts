@@ -5,7 +5,7 @@
  * Requests are synchronous: the kernel answers rtnetlink at once, and a receive timeout
  * bounds the wait when it does not.
  */
-import { ErrnoError, close, recv, sendDetached, sendto, setsockopt, socket } from "../sys/libc.ts";
+import { ErrnoError, close, closeDetached, recv, sendDetached, sendto, setsockopt, socket } from "../sys/libc.ts";
 import { NetNS } from "../sys/netns.ts";
 import { NetlinkError } from "./error.ts";
 import {
@@ -13,6 +13,7 @@ import {
   NETLINK_CAP_ACK,
   NETLINK_EXT_ACK,
   NETLINK_GET_STRICT_CHK,
+  NETLINK_NETFILTER,
   NETLINK_ROUTE,
   NLMSG_DONE,
   NLMSG_ERROR,
@@ -62,10 +63,13 @@ export class NetlinkHandle {
   #seq: number;
   #buf = new Uint8Array(64 * 1024);
   readonly timeoutMs: number;
+  /** A netfilter socket: its close is made where nobody waits for it (close()). */
+  readonly #netfilter: boolean;
 
-  private constructor(fd: number, timeoutMs: number) {
+  private constructor(fd: number, timeoutMs: number, netfilter: boolean) {
     this.#fd = fd;
     this.timeoutMs = timeoutMs;
+    this.#netfilter = netfilter;
     this.#seq = Math.floor(Math.random() * 0x7fffffff);
   }
 
@@ -79,7 +83,7 @@ export class NetlinkHandle {
       close(fd);
       throw e;
     }
-    return new NetlinkHandle(fd, opts.timeoutMs ?? 10_000);
+    return new NetlinkHandle(fd, opts.timeoutMs ?? 10_000, opts.protocol === NETLINK_NETFILTER);
   }
 
   /** A handle acting in the namespace at `path`; the socket keeps the namespace alive, the path is not kept open. */
@@ -183,9 +187,16 @@ export class NetlinkHandle {
     return sendDetached(this.#fd, encodeNlmsg({ type, flags: NLM_F_REQUEST | NLM_F_ACK | flags, seq: 1, pid: 0 }, body));
   }
 
-  /** Closes the socket (idempotent). */
+  /**
+   * Closes the socket (idempotent). A netfilter socket's last close waits until the kernel
+   * has freed what the namespace's last nf_tables transactions deleted, a whole RCU grace
+   * period after they committed (nf_tables flushes that work when a netfilter socket is
+   * released): 10-30 ms here after any DEL's rule deletions, paid by whichever process
+   * closes such a socket next. Nothing is waiting for that work, so the close is made by
+   * a task of its own (closeDetached): what was committed is in force already.
+   */
   close(): void {
-    if (this.#fd >= 0) close(this.#fd);
+    if (this.#fd >= 0) (this.#netfilter ? closeDetached : close)(this.#fd);
     this.#fd = -1;
   }
 

@@ -459,49 +459,125 @@ static int clone_body(void *p) {
   return 0;
 }
 
-/* Stack and request of one clone_send task; never freed (see clone_send). */
+/* Stack and request of one task start_task starts; never freed (see clone_send). */
 #define CLONE_AREA (32 * 1024)
 
 /*
- * The request sent by a new task that is not a thread of this process: it shares the
- * memory (no page tables copied, unlike fork) but has a descriptor table and signal
- * handlers of its own, and no exit signal, so nobody is told when it ends. A process's
- * exit waits for all its threads, and a thread waiting for an RTM_DELLINK's answer
- * holds the exit (and the descriptor table with the plugin's stdout) until the kernel
- * answers; this task does not. It stays a zombie of this process until the process
- * exits, then is the reaper's (init or a subreaper), which reaps it when it ends: for
- * short-lived processes only (a daemon takes the thread). Its area (stack and request)
- * is mapped here and never unmapped: the process does not outlive it by much, and the
- * task may still read it after the process has gone.
+ * A new task that is not a thread of this process, running body(area) on a stack at the
+ * end of a fresh area of CLONE_AREA bytes (the caller fills the start of it through
+ * fill): it shares the memory (no page tables copied, unlike fork) but has a descriptor
+ * table and signal handlers of its own (all signals blocked), and no exit signal, so
+ * nobody is told when it ends. A process's exit waits for all its threads; it does not
+ * wait for this task. The task stays a zombie of this process until the process exits,
+ * then is the reaper's (init or a subreaper), which reaps it when it ends: for
+ * short-lived processes only (a daemon takes a thread). Its area is mapped here and
+ * never unmapped: the process does not outlive it by much, and the task may still read
+ * it after the process has gone. The task must drop its copy of the descriptor table
+ * (close_range) before anything that waits: the runtime waits for EOF on the plugin's
+ * stdout, and a copy held there would keep it open. -ENOSYS without close_range(2)
+ * (Linux 5.9).
  */
-static int clone_send(int nsfd, const void *data, size_t len) {
-  /* close_range(2) (Linux 5.9) is what keeps the descriptors out of the task: without it, a thread. */
+static int start_task(int (*body)(void *), void (*fill)(unsigned char *area, const void *arg), const void *arg) {
   static int has_close_range = -1;
   if (has_close_range < 0) has_close_range = raw_syscall(SYS_close_range, ~0U, ~0U, 0, 0, 0, 0) == 0;
-  if (!has_close_range || len > CLONE_AREA / 2) return -ENOSYS;
+  if (!has_close_range) return -ENOSYS;
   unsigned char *area = mmap(NULL, CLONE_AREA, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (area == MAP_FAILED) return -errno;
-  struct detached *d = (struct detached *)area;
-  d->nsfd = nsfd;
-  d->len = len;
-  memcpy(d->msg, data, len);
+  fill(area, arg);
   sigset_t all, old;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
-  int pid = clone(clone_body, area + CLONE_AREA, CLONE_VM, d);
+  int pid = clone(body, area + CLONE_AREA, CLONE_VM, area);
   int e = errno;
   pthread_sigmask(SIG_SETMASK, &old, NULL);
   if (pid < 0) {
     munmap(area, CLONE_AREA);
     return -e;
   }
-  /* The task has its own copy of nsfd. */
-  close(nsfd);
   return 0;
+}
+
+struct send_arg {
+  int nsfd;
+  const void *data;
+  size_t len;
+};
+
+static void fill_send(unsigned char *area, const void *arg) {
+  const struct send_arg *s = arg;
+  struct detached *d = (struct detached *)area;
+  d->nsfd = s->nsfd;
+  d->len = s->len;
+  memcpy(d->msg, s->data, s->len);
+}
+
+/* The request sent by a task of its own (start_task), which then waits for the kernel's answer. */
+static int clone_send(int nsfd, const void *data, size_t len) {
+  if (len > CLONE_AREA / 2) return -ENOSYS;
+  struct send_arg s = {nsfd, data, len};
+  int e = start_task(clone_body, fill_send, &s);
+  /* The task has its own copy of nsfd. */
+  if (e == 0) close(nsfd);
+  return e;
+}
+
+/*
+ * The read end of a pipe whose write end only this process holds (close-on-exec, never
+ * closed here): a read of it returns end-of-file once the process has exited.
+ */
+static int exit_pipe_r = -1;
+
+static int exit_pipe(void) {
+  if (exit_pipe_r >= 0) return exit_pipe_r;
+  int p[2];
+  if (pipe2(p, O_CLOEXEC) < 0) return -errno;
+  exit_pipe_r = p[0];
+  return exit_pipe_r;
+}
+
+struct closer {
+  int fd;
+  int exit_r;
+};
+
+static void fill_close(unsigned char *area, const void *arg) { memcpy(area, arg, sizeof(struct closer)); }
+
+/*
+ * The body of a clone_close task: drop every descriptor of its copy of the table but
+ * the one to close and the exit pipe's read end, wait until the process has exited
+ * (end-of-file: the process held the only other write end), then close the descriptor,
+ * its last reference, and end.
+ */
+static int close_body(void *p) {
+  const struct closer *c = p;
+  int lo = c->fd < c->exit_r ? c->fd : c->exit_r, hi = c->fd < c->exit_r ? c->exit_r : c->fd;
+  if (lo > 0) raw_syscall(SYS_close_range, 0, lo - 1, 0, 0, 0, 0);
+  if (hi > lo + 1) raw_syscall(SYS_close_range, lo + 1, hi - 1, 0, 0, 0, 0);
+  raw_syscall(SYS_close_range, hi + 1, ~0U, 0, 0, 0, 0);
+  char b;
+  long n;
+  do n = raw_syscall(SYS_read, c->exit_r, (long)&b, 1, 0, 0, 0);
+  while (n > 0 || n == -EINTR);
+  raw_syscall(SYS_close, c->fd, 0, 0, 0, 0, 0);
+  return 0;
+}
+
+/* fd's last close made by a task of its own after this process has exited; this process's copy is closed now. */
+static int clone_close(int fd) {
+  int r = exit_pipe();
+  if (r < 0) return r;
+  struct closer c = {fd, r};
+  int e = start_task(close_body, fill_close, &c);
+  if (e == 0) close(fd);
+  return e;
 }
 #else
 static int clone_send(int nsfd, const void *data, size_t len) {
   (void)nsfd, (void)data, (void)len;
+  return -ENOSYS;
+}
+static int clone_close(int fd) {
+  (void)fd;
   return -ENOSYS;
 }
 #endif
@@ -552,6 +628,39 @@ FN(send_detached) {
   return ret(env, 0);
 }
 
+static void *detached_close(void *p) {
+  close((int)(intptr_t)p);
+  return NULL;
+}
+
+/*
+ * closeDetached(fd, asProcess): fd's close made where nobody waits for it; 0 once that is
+ * arranged (this process's copy is then closed or handed over), or -errno and fd is still
+ * open. For a netfilter netlink socket: its last close waits until the kernel has freed
+ * what the namespace's last nf_tables transactions deleted, a whole RCU grace period
+ * after they committed (nf_tables flushes its destroy work on NETLINK_URELEASE). With
+ * asProcess (a short-lived plugin process) a task of its own makes the close after the
+ * process has exited (clone_close); otherwise a detached thread makes it at once (a
+ * daemon: the request is answered sooner), which a process's exit would still wait for.
+ */
+FN(close_detached) {
+  ARGS int fd = (int)num(&a, 0);
+  if (fd < 0) return einval(env);
+  if (num(&a, 1) && clone_close(fd) == 0) return ret(env, 0);
+  pthread_attr_t attr;
+  pthread_t t;
+  sigset_t all, old;
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  pthread_attr_setstacksize(&attr, 64 * 1024);
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  int e = pthread_create(&t, &attr, detached_close, (void *)(intptr_t)fd);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  pthread_attr_destroy(&attr);
+  return ret(env, e ? (errno = e, -1) : 0);
+}
+
 napi_value napi_register_module_v1(napi_env env, napi_value exports) {
   static const struct {
     const char *name;
@@ -563,6 +672,7 @@ napi_value napi_register_module_v1(napi_env env, napi_value exports) {
       {"write", js_write},   {"fsync", js_fsync}, {"ftruncate", js_ftruncate}, {"rename", js_rename}, {"link", js_link}, {"unlink", js_unlink},   {"mkdir", js_mkdir},
       {"rmdir", js_rmdir},
       {"gettid", js_gettid},  {"utf8", js_utf8},     {"writeText", js_write_text}, {"sendDetached", js_send_detached},
+      {"closeDetached", js_close_detached},
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value f;

@@ -43,6 +43,8 @@ interface Backend {
   writeText(fd: number, text: string): number | undefined;
   /** A netlink request sent and waited for by a detached thread (or, asProcess 1, a task) of its own, in `fd`'s namespace (the addon only). */
   sendDetached?(fd: number, msg: Uint8Array, asProcess: number): number;
+  /** fd's close made by a detached thread (or, asProcess 1, a task of its own after the process has exited) (the addon only). */
+  closeDetached?(fd: number, asProcess: number): number;
 }
 
 let backend: Backend | undefined;
@@ -329,6 +331,18 @@ export function detachedSendsAsProcess(): void {
 export function sendDetached(fd: number, msg: Uint8Array): boolean {
   const b = sys();
   return b.sendDetached !== undefined && b.sendDetached(fd, msg, detachAsProcess) === 0;
+}
+
+/**
+ * Closes `fd` where nobody waits for it: a task of its own makes the last close after this
+ * process has exited (after detachedSendsAsProcess), or a detached thread makes it now.
+ * For a netfilter netlink socket, whose last close waits a whole RCU grace period (10-30
+ * ms here) after an nf_tables transaction that deleted something, until the kernel has
+ * freed it. Falls back to close(2) where this backend cannot (bun:ffi).
+ */
+export function closeDetached(fd: number): void {
+  const b = sys();
+  if (b.closeDetached === undefined || b.closeDetached(fd, detachAsProcess) !== 0) close(fd);
 }
 
 /** sendto(2) with a raw destination sockaddr. */
