@@ -108,6 +108,31 @@ function run(argv: string[], env: Record<string, string>, conf: object): { uses:
   return { uses, result: r.stdout.toString() };
 }
 
+/**
+ * The functions one plugin command links (its first call of each) whose code names one of
+ * `globals`: JavaScriptCore resolves a function's global names when it links it, and Bun
+ * makes some globals only then (Buffer and its prototype: about 0.15 ms with the JIT off,
+ * a compiled probe), whether the branch that names it runs or not.
+ */
+function linkedNaming(argv: string[], env: Record<string, string>, conf: object, globals: string[]): string[] {
+  const r = Bun.spawnSync(argv, {
+    env: { PATH: process.env.PATH!, CNI_TS_DAEMON: "off", BUN_JSC_useJIT: "0", BUN_JSC_dumpGeneratedBytecodes: "1", ...env },
+    stdin: new TextEncoder().encode(JSON.stringify(conf)),
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  if (!r.success) throw new Error(`${argv.join(" ")} failed: ${r.stdout}`);
+  const found: string[] = [];
+  let fn = "";
+  for (const line of r.stderr.toString().split("\n")) {
+    const head = /^(\S*)#[A-Za-z0-9]{6}:\[/.exec(line);
+    if (head) fn = head[1] || "<anonymous>";
+    const id = /^ {2}id\d+ = (\S+)$/.exec(line);
+    if (id && globals.includes(id[1]!)) found.push(`${fn} names ${id[1]}`);
+  }
+  return found;
+}
+
 /** The watched builtins one plugin command called, with where. */
 const firstUses = (argv: string[], env: Record<string, string>, conf: object): string[] => run(argv, env, conf).uses;
 
@@ -150,6 +175,15 @@ describe("array builtins on a plugin process's common paths", () => {
       const conf = bridgeConf("1.0.0", dataDir, { isGateway: true });
       const uses = (command: string) => firstUses(inNode(node, bin, "bridge"), env(command, pod!, bin), conf);
       expect({ ADD: uses("ADD"), DEL: uses("DEL") }).toEqual({ ADD: [], DEL: [] });
+    }),
+  );
+
+  rootTest("a plain bridge ADD and DEL with host-local in-process link no function that names Buffer", () =>
+    withNode(1, (node, [pod], dataDir) => {
+      const bin = wrappedBin();
+      const conf = bridgeConf("1.0.0", dataDir, { isGateway: true });
+      const naming = (command: string) => linkedNaming(inNode(node, bin, "bridge"), env(command, pod!, bin), conf, ["Buffer"]);
+      expect({ ADD: naming("ADD"), DEL: naming("DEL") }).toEqual({ ADD: [], DEL: [] });
     }),
   );
 

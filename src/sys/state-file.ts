@@ -341,13 +341,30 @@ export function readStateFile(path: string, encoding: BufferEncoding = "utf8"): 
   if (fd === undefined) return undefined;
   try {
     const { data } = readFd(fd);
-    if (encoding !== "utf8") return Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString(encoding);
+    if (encoding !== "utf8") return decodeAs(data, encoding);
     // As node:fs decodes: a byte order mark is kept (decodeUtf8, as TextDecoder, drops it).
-    if (data[0] === 0xef && data[1] === 0xbb && data[2] === 0xbf) return new TextDecoder("utf-8", { ignoreBOM: true }).decode(data);
+    if (data[0] === 0xef && data[1] === 0xbb && data[2] === 0xbf) return decodeKeepingBom(data);
     return decodeUtf8(data);
   } finally {
     close(fd);
   }
+}
+
+/*
+ * The rare decodings in functions of their own: JavaScriptCore resolves a function's
+ * global names when it first links it, and for `Buffer` Bun then makes that global and
+ * its prototype, about 0.15 ms of a plugin process (JIT off), whether the branch that
+ * names it runs or not (test/plugin-builtins.test.ts holds the plugin paths to it).
+ */
+
+/** `data` in another encoding, as node:fs decodes it. */
+function decodeAs(data: Uint8Array, encoding: BufferEncoding): string {
+  return Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString(encoding);
+}
+
+/** UTF-8 with its byte order mark kept, as node:fs decodes it. */
+function decodeKeepingBom(data: Uint8Array): string {
+  return new TextDecoder("utf-8", { ignoreBOM: true }).decode(data);
 }
 
 /** Removes a state file (a symlink there is removed, never its target); missing is fine. */
