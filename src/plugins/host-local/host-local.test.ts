@@ -1,5 +1,5 @@
 import { describe, expect } from "bun:test";
-import { existsSync, linkSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { rootTest, type TestNetns } from "../../../test/helpers/netns.ts";
 import { withNodeAndPod } from "../../../test/helpers/node.ts";
@@ -107,6 +107,32 @@ describe("host-local behaviour", () => {
       const full = run("ADD", c, { netns: ns.path, id: "b" });
       expect(full.json.msg).toBe("failed to allocate for range 1: no IP addresses available in range set: 10.7.0.2-10.7.0.2");
       expect(files()).toEqual(["10.1.2.2", "10.7.0.2", "last_reserved_ip.0", "last_reserved_ip.1", "lock"]);
+    }),
+  );
+
+  rootTest("DEL releases once per range set the config names, as the reference: a second pass takes files of old versions naming only the container", () =>
+    withHostLocal(() => {
+      const cases: [string, object, object, boolean][] = [
+        ["ipam's single range", { subnet: "10.1.2.0/24" }, {}, false],
+        ["single range and ipam.ranges", { subnet: "10.1.2.0/24", ranges: [[{ subnet: "10.7.0.0/24" }]] }, {}, true],
+        [
+          "runtimeConfig.ipRanges and ipam.ranges",
+          { ranges: [[{ subnet: "10.1.2.0/24" }]] },
+          { runtimeConfig: { ipRanges: [[{ subnet: "10.9.0.0/24" }]] } },
+          true,
+        ],
+        ["ranges ADD would refuse, two of them", { ranges: [[{ subnet: "10.1.2.0/40" }], [{ subnet: "bogus" }]] }, {}, true],
+        ["no range at all (ADD refuses)", {}, {}, true],
+      ];
+      for (const [name, ipam, extra, both] of cases) {
+        mkdirSync(netDir(), { recursive: true });
+        writeFileSync(join(netDir(), "10.1.2.50"), "ctr-1\r\neth0");
+        writeFileSync(join(netDir(), "10.1.2.51"), "ctr-1");
+        expect([name, run("DEL", conf("1.0.0", ipam, extra)).code]).toEqual([name, 0]);
+        const left = files().filter((f) => f.startsWith("10."));
+        expect([name, left]).toEqual([name, both ? [] : ["10.1.2.51"]]);
+        rmSync(netDir(), { recursive: true, force: true });
+      }
     }),
   );
 
