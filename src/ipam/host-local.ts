@@ -48,10 +48,10 @@ function assignRequested(c: HostLocalConfig): (Uint8Array | undefined)[] {
  * Reserves one address from every range set for the attachment and returns them with
  * the config's routes and the resolvConf's DNS, in the 1.x shape (ips carry no
  * interface index, as the reference's do not). All or nothing: what this call reserved
- * is released when a later set fails.
+ * is released when a later set fails. `c` is the request's config when the caller has
+ * checked it already.
  */
-export function hostLocalAdd(req: IPAMRequest): Result {
-  const c = loadHostLocalConfig(req.conf, req.args);
+export function hostLocalAdd(req: IPAMRequest, c: HostLocalConfig = loadHostLocalConfig(req.conf, req.args)): Result {
   const wanted = assignRequested(c);
   const dns = c.resolvConf ? readResolvConf(c.resolvConf) : {};
   using store = openStore(c);

@@ -1,10 +1,14 @@
-import { describe, expect } from "bun:test";
+import { describe, expect, spyOn, test } from "bun:test";
 import { existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { rootTest, type TestNetns } from "../../../test/helpers/netns.ts";
 import { withNodeAndPod } from "../../../test/helpers/node.ts";
 import { ours, runIn } from "../../../test/helpers/plugin-run.ts";
+import * as hostLocalConfig from "../../ipam/host-local-config.ts";
+import type { CmdArgs } from "../../skel/cmd-args.ts";
 import { ALL_VERSIONS, compareVersions } from "../../spec/version.ts";
+import { plugin } from "./host-local.ts";
 
 const OURS = ours("host-local");
 let node: TestNetns;
@@ -238,4 +242,39 @@ describe("host-local GC and STATUS (spec 1.1)", () => {
       expect(run("STATUS", conf("1.1.0", {})).json.code).toBe(7);
     }),
   );
+});
+
+describe("host-local in-process (a bridge's IPAM)", () => {
+  test("an ADD right after validate on the same config uses the config validate checked; another config is read anew", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "cnits-hlv-"));
+    const load = spyOn(hostLocalConfig, "loadHostLocalConfig");
+    try {
+      const argsOf = (subnet: string, id: string) =>
+        ({
+          command: "ADD",
+          containerID: id,
+          netns: "",
+          ifName: "eth0",
+          args: "",
+          path: [],
+          stdinData: new Uint8Array(),
+          conf: { cniVersion: "1.0.0", name: "net1", type: "bridge", ipam: { type: "host-local", dataDir: dir, subnet } },
+        }) as CmdArgs;
+      const a = argsOf("10.1.2.0/24", "c1");
+      await plugin.funcs.validate(a);
+      expect(load).toHaveBeenCalledTimes(1);
+      expect((await plugin.funcs.add({ ...a })).ips?.[0]?.address).toBe("10.1.2.2/24");
+      expect(load).toHaveBeenCalledTimes(1);
+      // Validated, then an ADD of another config object: that one is read.
+      await plugin.funcs.validate(a);
+      expect((await plugin.funcs.add(argsOf("10.3.0.0/24", "c2"))).ips?.[0]?.address).toBe("10.3.0.2/24");
+      expect(load).toHaveBeenCalledTimes(3);
+      // And an ADD without a validate before it reads its own, even of a config validated once.
+      expect((await plugin.funcs.add({ ...a, containerID: "c3" })).ips?.[0]?.address).toBe("10.1.2.3/24");
+      expect(load).toHaveBeenCalledTimes(4);
+    } finally {
+      load.mockRestore();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

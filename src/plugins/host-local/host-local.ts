@@ -4,13 +4,22 @@
  * layout and lock so both can run on one node. The work is in src/ipam.
  */
 import type { CmdArgs, PluginInfo } from "../../skel/cmd-args.ts";
-import type { Attachment, Result } from "../../spec/types.ts";
+import type { Attachment, NetConf, Result } from "../../spec/types.ts";
 import { hostLocalAdd, hostLocalCheck, hostLocalDel, hostLocalGc, hostLocalStatus } from "../../ipam/host-local.ts";
-import { loadHostLocalConfig } from "../../ipam/host-local-config.ts";
+import { type HostLocalConfig, loadHostLocalConfig } from "../../ipam/host-local-config.ts";
+
+/**
+ * The config validate checked last, with the config object and CNI_ARGS it came from: a
+ * bridge or ptp ADD validates its IPAM in-process before making anything, then runs its
+ * ADD on the same objects, which need not be read and checked twice.
+ */
+let checked: { conf: NetConf; envArgs: string; config: HostLocalConfig } | undefined;
 
 /** Reserves one address per range set and returns them with routes and DNS. */
 function cmdAdd(args: CmdArgs): Result {
-  return hostLocalAdd(args);
+  const config = checked && checked.conf === args.conf && checked.envArgs === args.args ? checked.config : undefined;
+  checked = undefined;
+  return config ? hostLocalAdd(args, config) : hostLocalAdd(args);
 }
 
 /** Fails unless the attachment holds an address. */
@@ -35,7 +44,8 @@ function cmdStatus(args: CmdArgs): void {
 
 /** Throws what ADD would for a bad config, reserving nothing. */
 function validate(args: CmdArgs): void {
-  loadHostLocalConfig(args.conf, args.args);
+  checked = undefined;
+  checked = { conf: args.conf, envArgs: args.args, config: loadHostLocalConfig(args.conf, args.args) };
 }
 
 /** What this plugin says about itself. */
