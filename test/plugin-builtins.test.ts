@@ -178,6 +178,16 @@ describe("array builtins on a plugin process's common paths", () => {
     }),
   );
 
+  rootTest("a plain bridge ADD and DEL with host-local in-process, with the CNI_ARGS a Kubernetes runtime passes, call none", () =>
+    withNode(1, (node, [pod], dataDir) => {
+      const bin = wrappedBin();
+      const conf = bridgeConf("1.0.0", dataDir, { isGateway: true });
+      const args = { CNI_ARGS: `IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=web-0;K8S_POD_INFRA_CONTAINER_ID=${pod!.name};K8S_POD_UID=0c8d5d6e` };
+      const uses = (command: string) => firstUses(inNode(node, bin, "bridge"), { ...env(command, pod!, bin), ...args }, conf);
+      expect({ ADD: uses("ADD"), DEL: uses("DEL") }).toEqual({ ADD: [], DEL: [] });
+    }),
+  );
+
   rootTest("a plain bridge ADD and DEL with host-local in-process link no function that names Buffer", () =>
     withNode(1, (node, [pod], dataDir) => {
       const bin = wrappedBin();
