@@ -26,6 +26,7 @@
  */
 import { parseIP } from "../spec/ip.ts";
 import { nodeFs } from "../sys/node-fs.ts";
+import { readDirNames } from "../sys/dir.ts";
 import { join } from "../sys/path.ts";
 import { type FileTimes, statTimes } from "../sys/stat.ts";
 import { close, ftruncate } from "../sys/libc.ts";
@@ -49,6 +50,18 @@ const TICK_NS = 10_000_000n;
 /** From this many reservations on, waiting one tick is cheaper than reading them all again. */
 const WAIT_THRESHOLD = 500;
 const PROBE = ".cni-ts-probe";
+/**
+ * Below this many reservations a network is read whole: a reservation file costs a plugin
+ * process 25-50 us to read, the cache's own work (its stamp and a bucket read, the bucket
+ * appended, the stamp written) about 0.7-1 ms with the JIT off.
+ */
+const SMALL = 16;
+/**
+ * A network read whole writes its cache (every bucket: tens of files) only from this many
+ * reservations on, well above SMALL, so one going up and down around SMALL does not write
+ * it at each command; a cache written stays in use (appended to) down to SMALL.
+ */
+const CACHE_FROM = 2 * SMALL;
 
 /** What the directory looked like when the index was last made consistent with it (statx, not node:fs: a plugin process that only allocates does not load node:fs). */
 type DirStamp = FileTimes;
@@ -174,6 +187,7 @@ export class OwnerIndex {
 
   /** The index of `dir`: the cache when it is still valid (buckets read when asked), else read from every file. */
   static load(dir: string, cachePath: string): OwnerIndex {
+    // A network of few reservations keeps no cache (see flush): it is read whole below.
     const stamp = readStamp(`${cachePath}.stamp`);
     if (stamp) {
       const now = statTimes(dir);
@@ -303,6 +317,21 @@ export class OwnerIndex {
   flush(makeDir: () => void): void {
     if (!this.#all && this.#pending.size === 0) return;
     const stampPath = `${this.#cachePath}.stamp`;
+    // A network of few reservations is read whole, as the reference does: its few files
+    // cost less than the cache's own work. One read whole writes no cache below CACHE_FROM
+    // (a stamp of when it was larger stays untrusted: every change since moved the
+    // directory's times); one that shrank below SMALL drops its stamp, so the next
+    // command reads the files.
+    if (this.#all ? this.#all.size < CACHE_FROM : this.#live < SMALL) {
+      if (!this.#all) {
+        try {
+          removeStateFile(stampPath);
+        } catch {
+          // a stamp that cannot be removed does not match the directory once it changes
+        }
+      }
+      return;
+    }
     let held: { fd: number; size: number } | undefined;
     try {
       // The buckets to append to, read first: one that is not what the stamp says turns
@@ -397,8 +426,13 @@ export class OwnerIndex {
 
 /** Every reservation file of `dir` and its owner. */
 function scanDir(dir: string): Map<string, string> {
+  return readOwners(dir, readDirNames(dir)!);
+}
+
+/** The owner of each reservation file among `names` (the entries of `dir`). */
+function readOwners(dir: string, names: string[]): Map<string, string> {
   const out = new Map<string, string>();
-  for (const name of nodeFs().readdirSync(dir)) {
+  for (const name of names) {
     if (!parseIP(name)) continue;
     const owner = readOwner(join(dir, name));
     if (owner !== undefined) out.set(name, owner);

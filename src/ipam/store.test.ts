@@ -17,6 +17,12 @@ afterEach(() => {
 
 const ip = (s: string) => ipOf(s);
 
+/** Reservations of others in net1, enough for the network to keep its owner index (a small one keeps none). */
+function others(n = 70): void {
+  mkdirSync(join(dataDir, "net1"), { recursive: true });
+  for (let i = 1; i <= n; i++) writeFileSync(join(dataDir, "net1", `10.9.0.${i}`), `other${i}\r\neth0`);
+}
+
 describe("DiskStore: the reference's files", () => {
   test("a reservation is <dataDir>/<net>/<ip> holding id CRLF ifname, plus last_reserved_ip.<n> and lock", () => {
     using store = DiskStore.open("net1", dataDir);
@@ -42,6 +48,9 @@ describe("DiskStore: the reference's files", () => {
     store.withLock(() => expect(store.getByID("c2", "eth0")).toEqual(["10.0.0.2"]));
     expect(readdirSync(dataDir)).toEqual(["net1"]);
     expect(readdirSync(join(dataDir, "net1")).sort()).toEqual(["10.0.0.1", "10.0.0.2", "10.0.0.3", "last_reserved_ip.0", "lock"]);
+    // A network this small keeps no index at all; from 32 reservations on it does.
+    expect(existsSync(indexDirOf(dataDir))).toBe(false);
+    for (let i = 4; i <= 32; i++) store.withLock(() => store.reserve(`c${i}`, "eth0", ip(`10.0.0.${i}`), "0"));
     expect(indexDirOf(dataDir).startsWith(join(dataDir, "..", "cni-ts", "host-local") + "/")).toBe(true);
     // The index itself is written only where timestamps are fine-grained; the stamp always.
     expect(
@@ -150,6 +159,7 @@ describe("DiskStore: the owner index sees changes made by others", () => {
   });
 
   test("churn does not grow a bucket: releases are compacted away", () => {
+    others();
     using store = DiskStore.open("net1", dataDir);
     for (let i = 1; i <= 100; i++) {
       store.withLock(() => store.reserve("churn", "eth0", ip(`10.0.1.${i}`), "0"));
@@ -206,6 +216,7 @@ describe("DiskStore: a reservation file is read only when the index cannot tell 
   });
 
   test("a DEL reads the files its index names, once, and none after a scan of the directory", () => {
+    others();
     using store = DiskStore.open("net1", dataDir);
     store.withLock(() => {
       store.reserve("a", "eth0", ip("10.0.0.5"), "0");
@@ -217,7 +228,19 @@ describe("DiskStore: a reservation file is read only when the index cannot tell 
     expect(reads.sort()).toEqual(trusted ? ["10.0.0.5"] : ["10.0.0.5", "10.0.0.6"]);
     // Changed behind its back (the Go plugin, say): the directory is scanned, every file read once.
     writeFileSync(join(dataDir, "net1", "10.0.0.9"), "old-ctr\n");
-    expect(fileReads(() => store.withLock(() => expect(store.releaseByID("old-ctr", "eth1")).toEqual(["10.0.0.9"]))).sort()).toEqual(["10.0.0.6", "10.0.0.9"]);
-    expect(readdirSync(join(dataDir, "net1")).sort()).toEqual(["10.0.0.6", "last_reserved_ip.0", "lock"]);
+    const others70 = Array.from({ length: 70 }, (_, i) => `10.9.0.${i + 1}`);
+    expect(fileReads(() => store.withLock(() => expect(store.releaseByID("old-ctr", "eth1")).toEqual(["10.0.0.9"]))).sort()).toEqual(
+      ["10.0.0.6", "10.0.0.9", ...others70].sort(),
+    );
+    expect(readdirSync(join(dataDir, "net1")).sort()).toEqual(["10.0.0.6", ...others70, "last_reserved_ip.0", "lock"].sort());
+  });
+
+  test("a network of fewer than 16 reservations keeps no index: each command reads its files, as the reference", () => {
+    others(5);
+    using store = DiskStore.open("net1", dataDir);
+    store.withLock(() => store.reserve("a", "eth0", ip("10.0.0.5"), "0"));
+    const reads = fileReads(() => store.withLock(() => expect(store.releaseByID("a", "eth0")).toEqual(["10.0.0.5"])));
+    expect(reads.sort()).toEqual(["10.0.0.5", "10.9.0.1", "10.9.0.2", "10.9.0.3", "10.9.0.4", "10.9.0.5"]);
+    expect(existsSync(indexDirOf(dataDir))).toBe(false);
   });
 });

@@ -265,6 +265,15 @@ FN(fsync) {
   ARGS return ret(env, fsync((int)num(&a, 0)));
 }
 
+/* getdents64(fd, buf): directory entries (struct linux_dirent64) into buf; bytes, 0 at the end */
+FN(getdents64) {
+  ARGS void *buf;
+  size_t len;
+  bytes(&a, 1, &buf, &len);
+  if (!buf) return einval(env);
+  return ret(env, syscall(SYS_getdents64, (int)num(&a, 0), buf, len));
+}
+
 /* ftruncate(fd, length) */
 FN(ftruncate) {
   ARGS return ret(env, ftruncate((int)num(&a, 0), (off_t)num(&a, 1)));
@@ -669,7 +678,7 @@ napi_value napi_register_module_v1(napi_env env, napi_value exports) {
       {"openat", js_openat},     {"close", js_close}, {"setns", js_setns},   {"unshare", js_unshare}, {"mount", js_mount},
       {"socket", js_socket}, {"bind", js_bind},   {"setsockopt", js_setsockopt}, {"sendto", js_sendto}, {"recvfrom", js_recvfrom},
       {"flock", js_flock},   {"ioctl", js_ioctl}, {"ioctlBuf", js_ioctl_buf}, {"statx", js_statx},   {"read", js_read},
-      {"write", js_write},   {"fsync", js_fsync}, {"ftruncate", js_ftruncate}, {"rename", js_rename}, {"link", js_link}, {"unlink", js_unlink},   {"mkdir", js_mkdir},
+      {"write", js_write},   {"fsync", js_fsync}, {"ftruncate", js_ftruncate}, {"getdents64", js_getdents64}, {"rename", js_rename}, {"link", js_link}, {"unlink", js_unlink},   {"mkdir", js_mkdir},
       {"rmdir", js_rmdir},
       {"gettid", js_gettid},  {"utf8", js_utf8},     {"writeText", js_write_text}, {"sendDetached", js_send_detached},
       {"closeDetached", js_close_detached},

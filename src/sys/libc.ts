@@ -31,6 +31,7 @@ interface Backend {
   write(fd: number, buf: Uint8Array, offset: number): number;
   fsync(fd: number): number;
   ftruncate(fd: number, length: number): number;
+  getdents64(fd: number, buf: Uint8Array): number;
   rename(from: string, to: string): number;
   link(from: string, to: string): number;
   unlink(path: string): number;
@@ -108,6 +109,7 @@ const FFI_SYMBOLS = {
   write: { args: ["i32", "ptr", "u64"], returns: "i64" },
   fsync: { args: ["i32"], returns: "i32" },
   ftruncate: { args: ["i32", "i64"], returns: "i32" },
+  getdents64: { args: ["i32", "ptr", "u64"], returns: "i64" },
   rename: { args: ["cstring", "cstring"], returns: "i32" },
   link: { args: ["cstring", "cstring"], returns: "i32" },
   unlink: { args: ["cstring"], returns: "i32" },
@@ -146,6 +148,7 @@ function ffiBackend(): Backend {
     write: (fd, buf, offset) => rc(c.write(fd, ptr(buf, offset), buf.length - offset)),
     fsync: (fd) => rc(c.fsync(fd)),
     ftruncate: (fd, length) => rc(c.ftruncate(fd, length)),
+    getdents64: (fd, buf) => rc(c.getdents64(fd, ptr(buf), buf.length)),
     rename: (from, to) => rc(c.rename(cstr(from), cstr(to))),
     link: (from, to) => rc(c.link(cstr(from), cstr(to))),
     unlink: (path) => rc(c.unlink(cstr(path))),
@@ -448,6 +451,12 @@ export function fsync(fd: number): void {
 export function ftruncate(fd: number, length: number): void {
   const s = sys();
   check("ftruncate", s.ftruncate ? s.ftruncate(fd, length) : -38);
+}
+
+/** getdents64(2): the next entries of the open directory `fd` into `buf`; bytes filled, 0 at its end; throws ErrnoError. */
+export function getdents64(fd: number, buf: Uint8Array): number {
+  const s = sys();
+  return check("getdents64", s.getdents64 ? s.getdents64(fd, buf) : -38);
 }
 
 /** rename(2); throws ErrnoError. */

@@ -29,6 +29,7 @@ import {
   ftruncate,
   mkdir,
   open,
+  read,
   readFd,
   rename,
   unlink,
@@ -308,7 +309,7 @@ const ABSENT = ["ENOENT", "ELOOP", "ENOTDIR"];
  * undefined when it is missing or not a regular file (a planted link reads as absent).
  * Through libc, not node:fs: a plugin that only reads its state does not load node:fs.
  */
-function openForRead(path: string): number | undefined {
+function openForRead(path: string): { fd: number; size: number } | undefined {
   const flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK;
   let fd: number;
   try {
@@ -332,15 +333,36 @@ function openForRead(path: string): number | undefined {
     close(fd);
     return undefined;
   }
-  return fd;
+  return { fd, size: st.size };
+}
+
+/**
+ * All of a regular file whose size fstat gave: one read into a buffer of that size (and a
+ * byte more) when it returns exactly that size, instead of readFd's 64 KiB buffer and a
+ * second read for the end (a network's small files are read by the dozen); readFd's loop
+ * otherwise (a file of procfs says 0, a short read, a file that grew).
+ */
+function readSized(fd: number, size: number): Uint8Array {
+  if (size > 0) {
+    const buf = new Uint8Array(size + 1);
+    const n = read(fd, buf);
+    if (n === size) return buf.subarray(0, n);
+    const rest = readFd(fd).data;
+    const all = new Uint8Array(n + rest.length);
+    all.set(buf.subarray(0, n));
+    all.set(rest, n);
+    return all;
+  }
+  return readFd(fd).data;
 }
 
 /** A state file's text; undefined when it is missing, a symlink or not a regular file. */
 export function readStateFile(path: string, encoding: BufferEncoding = "utf8"): string | undefined {
-  const fd = openForRead(path);
-  if (fd === undefined) return undefined;
+  const f = openForRead(path);
+  if (f === undefined) return undefined;
+  const fd = f.fd;
   try {
-    const { data } = readFd(fd);
+    const data = readSized(fd, f.size);
     if (encoding !== "utf8") return decodeAs(data, encoding);
     // As node:fs decodes: a byte order mark is kept (decodeUtf8, as TextDecoder, drops it).
     if (data[0] === 0xef && data[1] === 0xbb && data[2] === 0xbf) return decodeKeepingBom(data);
