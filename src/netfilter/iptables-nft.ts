@@ -33,6 +33,7 @@ import { isNetlinkError } from "../netlink/error.ts";
 import { type FileStat, statPath } from "../sys/stat.ts";
 import type { Family, Rule, TableBatch } from "./iptables.ts";
 import { encodeIptablesRule } from "./iptables-nft-rule.ts";
+import { whichOnce } from "./on-path.ts";
 
 export type { NftRule };
 
@@ -65,7 +66,7 @@ export function iptablesUsesNftables(family: Family): boolean {
   if (process.env.CNI_TS_IPTABLES_NETLINK === "0") return false;
   let known = backend.get(family);
   if (known === undefined) {
-    const tool = Bun.which(TOOL[family]);
+    const tool = whichOnce(TOOL[family]);
     const stat = (p: string): FileStat | undefined => {
       try {
         return statPath(p);

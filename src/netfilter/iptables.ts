@@ -4,6 +4,7 @@
  * the table; `-w` waits for the xtables lock that every iptables user takes.
  */
 import { chainRules, chainsOf, checkChainName, commentOf, ruleLine } from "./rule-text.ts";
+import { onPath } from "./on-path.ts";
 
 export type Family = 4 | 6;
 
@@ -25,7 +26,7 @@ export class IptablesError extends Error {
  * process; a kernel without the nat table still fails at the first save, with its message.
  */
 export function iptablesAvailable(family: Family = 4): boolean {
-  return Bun.which(SAVE[family]) !== null && Bun.which(RESTORE[family]) !== null;
+  return onPath(SAVE[family]) && onPath(RESTORE[family]);
 }
 
 /** The current rules of one table. Equivalent to: `iptables-save -t TABLE`. */

@@ -4,7 +4,9 @@
  * layer, which a plugin process without masquerade or spoof check never needs.
  */
 
+import { onPath } from "./on-path.ts";
+
 /** True when the `nft` command is installed (looked up on PATH, no process started). */
 export function nftAvailable(): boolean {
-  return Bun.which("nft") !== null;
+  return onPath("nft");
 }
