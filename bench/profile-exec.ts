@@ -19,11 +19,11 @@
  *
  *   bun bench/profile-exec.ts [--runs N] [--cpu-prof] [--record-order]
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { BenchNode, buildFloor, COMPILE, median, noopTuningConf, sh } from "./_node.ts";
+import { BenchNode, buildFloor, COMPILE, DIST, median, noopTuningConf, sh } from "./_node.ts";
 
 const { values } = parseArgs({
   options: { runs: { type: "string", default: "20" }, "cpu-prof": { type: "boolean", default: false }, "record-order": { type: "boolean", default: false } },
@@ -247,8 +247,15 @@ try {
     for (const k of Object.keys(tl["cni-ts"]!)) console.log(`    ${k.padEnd(26)} ${String(tl["cni-ts"]![k]).padStart(8)} | ${String(tl.Go![k]).padStart(8)}`);
 
     if (values["cpu-prof"]) {
-      const named = join(w.work, "cni-ts-named");
-      if (!Bun.file(named).size) sh([BUN, ...COMPILE, "--splitting", "--format=esm", resolve(import.meta.dir, "../src/main.ts"), "--outfile", named]);
+      // Beside it the build's addon and shim, as `npm run build` leaves them: without the
+      // addon the binary binds libc through bun:ffi and takes other paths (no detached
+      // sends or closes), so the profile would not be the installed binary's.
+      const named = join(w.work, "named", "cni-ts");
+      if (!Bun.file(named).size) {
+        mkdirSync(dirname(named), { recursive: true });
+        sh([BUN, ...COMPILE, "--splitting", "--format=esm", resolve(import.meta.dir, "../src/main.ts"), "--outfile", named]);
+        for (const f of ["cni-ts-libc.node", "cni-ts-shim"]) copyFileSync(join(dirname(DIST), f), join(dirname(named), f));
+      }
       const dir = mkdtempSync(join(tmpdir(), "cni-ts-prof-"));
       const bin = join(dir, "bin");
       sh([named, "install", "--bin-dir", bin]);
