@@ -7,7 +7,6 @@
 import { join } from "../../sys/path.ts";
 import { nodeFs } from "../../sys/node-fs.ts";
 import { ensureStateDir, readStateFile, removeStateFile, writeStateFile } from "../../sys/state-file.ts";
-import { DEFAULT_DATA_DIR } from "./_conf.ts";
 
 /** The original values of what this attachment's ADD changes. */
 export interface Backup {
@@ -17,16 +16,6 @@ export interface Backup {
   allmulti?: boolean;
   txQLen?: number;
   sysctl?: Record<string, string>;
-}
-
-/** The config's dataDir, or the default: all DEL and GC need of the config. */
-export function backupDir(conf: Record<string, unknown>): string {
-  return typeof conf.dataDir === "string" && conf.dataDir ? conf.dataDir : DEFAULT_DATA_DIR;
-}
-
-/** The reference's file name. */
-export function backupFile(dataDir: string, containerID: string, ifName: string): string {
-  return join(dataDir, `${containerID}_${ifName}.json`);
 }
 
 /** Writes the backup atomically (a crash leaves no half file) and durably: DEL depends on it. */

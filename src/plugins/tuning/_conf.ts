@@ -7,6 +7,7 @@ import { loadArgs } from "../../spec/args.ts";
 import { getFold } from "../../spec/capabilities.ts";
 import { invalidConfig } from "../../spec/error.ts";
 import type { NetConf } from "../../spec/types.ts";
+import { join } from "../../sys/path.ts";
 import { pathExists } from "../../sys/stat.ts";
 
 /*
@@ -132,7 +133,7 @@ export function loadNetConf(args: CmdArgs): TuningConf {
   const mtu = optInt(a.mtu, "args.cni.mtu", 68, 65535) ?? optInt(conf.mtu, "mtu", 0, 65535) ?? 0;
   const txQLen = optInt(a.txQLen, "args.cni.txQLen", 0, 2 ** 31 - 1) ?? optInt(conf.txQLen, "txQLen", 0, 2 ** 31 - 1);
   const allmulti = optBool(a.allmulti, "args.cni.allmulti") ?? optBool(conf.allmulti, "allmulti");
-  const dataDir = typeof conf.dataDir === "string" && conf.dataDir ? conf.dataDir : DEFAULT_DATA_DIR;
+  const dataDir = backupDir(conf);
   // Set one by one, not spread from conditional literals: each spread is a call the
   // interpreter runs; the keys come out in the same order.
   const out: TuningConf = { ...conf, dataDir, sysctl, promisc, mtu };
@@ -140,4 +141,14 @@ export function loadNetConf(args: CmdArgs): TuningConf {
   if (txQLen !== undefined) out.txQLen = txQLen;
   if (allmulti !== undefined) out.allmulti = allmulti;
   return out;
+}
+
+/** The config's dataDir, or the default: all DEL and GC need of the config. */
+export function backupDir(conf: Record<string, unknown>): string {
+  return typeof conf.dataDir === "string" && conf.dataDir ? conf.dataDir : DEFAULT_DATA_DIR;
+}
+
+/** The reference's backup file name for one attachment. */
+export function backupFile(dataDir: string, containerID: string, ifName: string): string {
+  return join(dataDir, `${containerID}_${ifName}.json`);
 }

@@ -14,8 +14,8 @@ import type { Attachment } from "../../spec/types.ts";
 import { NetNS } from "../../sys/netns.ts";
 import { join } from "../../sys/path.ts";
 import { sysctlGet, sysctlSet } from "../../sys/sysctl.ts";
-import { type Backup, backupDir, backupFile, dropBackup, listBackups, loadBackup, saveBackup } from "./_backup.ts";
-import { type TuningConf, isNetSysctl, setsLink, sysctlName } from "./_conf.ts";
+import { type Backup, dropBackup, listBackups, loadBackup, saveBackup } from "./_backup.ts";
+import { type TuningConf, backupDir, backupFile, isNetSysctl, setsLink, sysctlName } from "./_conf.ts";
 
 /**
  * The container's link; with sysctls only it may be absent, as for the reference, which

@@ -8,8 +8,9 @@ import type { CmdArgs, PluginInfo } from "../../skel/cmd-args.ts";
 import type { Attachment, Result } from "../../spec/types.ts";
 import { decodeUtf8 } from "../../sys/libc.ts";
 import { NetNS } from "../../sys/netns.ts";
+import { typeAt } from "../../sys/stat.ts";
 import { failure, invalidConfig } from "../../spec/error.ts";
-import { loadNetConf, setsLink, type TuningConf } from "./_conf.ts";
+import { backupDir, backupFile, loadNetConf, setsLink, type TuningConf } from "./_conf.ts";
 import { duplicateSysctlKeys } from "./_dup-keys.ts";
 
 /** The netlink, sysctl and backup code (_tune.ts), loaded by the commands that use it. */
@@ -68,6 +69,10 @@ async function cmdCheck(args: CmdArgs): Promise<void> {
  * not keep a DEL from succeeding (the reference checks them on ADD only).
  */
 async function cmdDel(args: CmdArgs): Promise<void> {
+  // Nothing at the backup's name (an ADD with nothing to tune writes none): nothing to
+  // restore or remove, so neither the pod nor the netlink code is needed, as the
+  // reference returns when its backup file is not there.
+  if (typeAt(backupFile(backupDir(args.conf), args.containerID, args.ifName)) === undefined) return;
   (await work()).untune(args);
 }
 
