@@ -1,4 +1,4 @@
-import { afterAll, expect, test } from "bun:test";
+import { afterAll, expect, spyOn, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -102,3 +102,15 @@ async function compareAll(): Promise<void> {
     }
   }
 }
+
+test("a validate then an ADD with the same arguments look the in-process delegate up once; other arguments look again", async () => {
+  const exec = execWith(true);
+  const findInPath = spyOn(exec, "findInPath");
+  const inProcess = spyOn(exec, "inProcess");
+  const a = argsFor("1.0.0");
+  await delegateValidate("ipam", a, { exec });
+  await delegateAdd("ipam", a, { exec });
+  expect([findInPath.mock.calls.length, inProcess.mock.calls.length]).toEqual([1, 1]);
+  await delegateCommand("DEL", "ipam", argsFor("1.0.0"), { exec });
+  expect([findInPath.mock.calls.length, inProcess.mock.calls.length]).toEqual([2, 2]);
+});

@@ -7,7 +7,7 @@ import type { CmdArgs } from "../skel/cmd-args.ts";
 import { parseCniArgs } from "../spec/args.ts";
 import type { Command, Result } from "../spec/types.ts";
 import { entryExec, setEntryExec } from "./entry-exec.ts";
-import { defaultExec, inProcessRun, type PluginExec } from "./exec.ts";
+import { defaultExec, type InProcessRunner, inProcessRun, type PluginExec } from "./exec.ts";
 import { execWithResult, pluginEnv } from "./invoke.ts";
 import { PluginError } from "./plugin-error.ts";
 import { CniError, ErrorCode, errorMessage } from "../spec/error.ts";
@@ -48,6 +48,9 @@ function call(command: Command, type: string, args: CmdArgs, opts: DelegateOptio
   return { exec, pluginPath, env, stdin: opts.stdin ?? args.stdinData };
 }
 
+/** The last delegate direct() looked up, with the arguments, type and exec it was for. */
+let lastFound: { args: CmdArgs; type: string; exec: PluginExec; pluginPath: string; runner: InProcessRunner | undefined } | undefined;
+
 /**
  * A delegate that is one of ours in this process and gets the caller's own stdin (IPAM):
  * its runner and the caller's arguments with `command` and CNI_ARGS as the delegate's
@@ -58,8 +61,12 @@ function call(command: Command, type: string, args: CmdArgs, opts: DelegateOptio
 function direct(command: "ADD" | "DEL", type: string, args: CmdArgs, opts: DelegateOptions) {
   if (opts.stdin !== undefined) return undefined;
   const exec = opts.exec ?? delegateExec();
-  const pluginPath = exec.findInPath(type, args.path);
-  const runner = exec.inProcess?.(pluginPath);
+  // A bridge's ADD validates its IPAM, then runs its ADD, with the same arguments: the
+  // plugin is looked up on CNI_PATH and its runner made once for both.
+  const found = lastFound && lastFound.args === args && lastFound.type === type && lastFound.exec === exec ? lastFound : undefined;
+  const pluginPath = found?.pluginPath ?? exec.findInPath(type, args.path);
+  const runner = found ? found.runner : exec.inProcess?.(pluginPath);
+  lastFound = { args, type, exec, pluginPath, runner };
   if (!runner?.call || !runner.validateCall) return undefined;
   // CNI_ARGS as pluginEnv writes it for a process (a loop: no builtin compiled for it).
   let cniArgs = "";
