@@ -16,6 +16,9 @@
  * of them. It may name an owner that is gone (callers re-read the one file a hit names)
  * but never misses one that is there.
  *
+ * A network of few reservations keeps none: reading its few files costs a plugin process
+ * less than the cache's own reads and writes (SMALL and CACHE_FROM below; see flush).
+ *
  * The catch is timestamp granularity: on kernels that stamp with the coarse clock (one
  * tick, 1-10 ms), a change right after ours can carry our timestamp. Since Linux 6.13
  * ext4, xfs, btrfs and tmpfs stamp a change after a stat with the fine clock
