@@ -9,8 +9,9 @@
  * in one row are one layer and may import each other.
  */
 import { expect, test } from "bun:test";
-import { readdirSync, readFileSync, statSync } from "node:fs";
-import { dirname, join, relative, resolve } from "node:path";
+import { readdirSync, statSync } from "node:fs";
+import { join, relative, resolve } from "node:path";
+import { importsOf } from "./helpers/imports.ts";
 
 const SRC = resolve(import.meta.dir, "../src");
 
@@ -60,25 +61,6 @@ function sourceFiles(dir: string): string[] {
     else if (/\.tsx?$/.test(name)) out.push(p);
   }
   return out;
-}
-
-// Static imports and re-exports (type-only too: a type from above is an upward import
-// as well), side-effect imports, and dynamic import() with a literal path.
-const IMPORT_RES = [/^\s*(?:import|export)\b([^;]*?)\bfrom\s*["']([^"']+)["']/gm, /^\s*import\s*()["']([^"']+)["']/gm, /\bimport\(\s*()["']([^"']+)["']\s*\)/g];
-
-/** The files of src/ that `file` imports (package imports and files outside src/ left out); with `runtimeOnly`, no `import type`. */
-export function importsOf(file: string, text = readFileSync(file, "utf8"), runtimeOnly = false): string[] {
-  const out = new Set<string>();
-  for (const re of IMPORT_RES) {
-    for (const m of text.matchAll(re)) {
-      const spec = m[2]!;
-      if (!spec.startsWith(".")) continue;
-      if (runtimeOnly && /^\s*type\b/.test(m[1]!)) continue;
-      const target = resolve(dirname(file), spec);
-      if (target.startsWith(SRC + "/")) out.add(target);
-    }
-  }
-  return [...out];
 }
 
 const files = sourceFiles(SRC).filter((f) => !NOT_LAYERS.has(relative(SRC, f).split("/")[0]!));

@@ -49,6 +49,18 @@ const VERSIONS: Record<string, readonly string[]> = {
   vrf: ["0.3.1", "0.4.0", "1.0.0", "1.1.0"],
 };
 
+/**
+ * The types whose commands hand work to another plugin (their IPAM, or whole plugins):
+ * the entry point loads the exec that runs our own in-process with them (src/main.ts).
+ * registry.test.ts keeps this in step with the modules' imports.
+ */
+const DELEGATING = new Set(["bridge", "dummy", "flannel", "host-device", "ipvlan", "macvlan", "multus", "ptp", "tap", "vlan"]);
+
+/** True when plugin `type` may delegate. */
+export function delegates(type: string): boolean {
+  return DELEGATING.has(type);
+}
+
 /** The spec versions plugin `type` supports. */
 export function supportedVersionsOf(type: string): readonly string[] {
   return VERSIONS[type] ?? ALL_VERSIONS;
