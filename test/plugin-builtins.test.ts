@@ -169,6 +169,21 @@ describe("array builtins on a plugin process's common paths", () => {
     }),
   );
 
+  rootTest("a no-op tuning ADD links no function that names a global Bun makes at first use (Buffer, URL, TextDecoder, TextEncoder, Response)", () =>
+    withNetns(1, (pod) => {
+      const bin = wrappedBin();
+      const conf = {
+        cniVersion: "1.0.0",
+        name: "noop",
+        type: "tuning",
+        dataDir: join(work, "tuning"),
+        prevResult: { cniVersion: "1.0.0", interfaces: [], ips: [] },
+      };
+      const env = { CNI_COMMAND: "ADD", CNI_CONTAINERID: "c1", CNI_NETNS: pod.path, CNI_IFNAME: "eth0", CNI_PATH: bin };
+      expect(linkedNaming([join(bin, "tuning")], env, conf, ["Buffer", "URL", "TextDecoder", "TextEncoder", "Response"])).toEqual([]);
+    }),
+  );
+
   rootTest("a plain bridge ADD and DEL with host-local in-process call none", () =>
     withNode(1, (node, [pod], dataDir) => {
       const bin = wrappedBin();

@@ -495,7 +495,16 @@ export function rmdir(path: string): void {
  * about 0.8 MB of RSS, more than the config it decodes).
  */
 export function decodeUtf8(bytes: Uint8Array): string {
-  return sys().utf8(bytes) ?? new TextDecoder().decode(bytes);
+  return sys().utf8(bytes) ?? decodeWithTextDecoder(bytes);
+}
+
+/**
+ * decodeUtf8's fallback, a function of its own: JavaScriptCore resolves a function's global
+ * names when it first links it, and Bun makes TextDecoder only then (about 10 us with the
+ * JIT off, a compiled probe), whether the branch that names it runs or not.
+ */
+function decodeWithTextDecoder(bytes: Uint8Array): string {
+  return new TextDecoder().decode(bytes);
 }
 
 /**
