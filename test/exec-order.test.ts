@@ -4,7 +4,9 @@
  * the binary. When code on a command's path changes, its functions and modules get other
  * names there and the layout no longer fits the run: the profiles on main at 11:40 of
  * 2026-11-26 missed 21 functions and 5 modules of a no-op ADD, and recording them again made
- * it about 6% faster (0.5 ms). This holds the no-op ADD's profile to the code: every
+ * it about 1.5% faster (CPU 0.984, 100 interleaved pairs, both binaries fresh copies: an
+ * older copy of the very same binary file was measured up to 20% slower than a new one, so
+ * A/B runs compare copies made together). This holds the no-op ADD's profile to the code: every
  * function ("F") and module ("M") a run of it records must be in the committed profile.
  * Other entries change with edits that do not move the layout (a message in a function the
  * command never runs changes four "S" entries and not the time), so they are not compared.

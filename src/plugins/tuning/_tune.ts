@@ -20,8 +20,8 @@ import type { TuningConf } from "./_conf.ts";
 /**
  * The helpers of _conf.ts this file uses, handed over by tuning.ts (wireConf) instead of
  * imported: a module that both tuning.ts and this lazily loaded file import is put in a
- * chunk of its own, which every tuning process (the no-op ADD too) loads apart (about
- * 0.2 ms; test/plugin-start.test.ts holds tuning to its own chunk).
+ * chunk of its own, which every tuning process (the no-op ADD too) loads apart
+ * (test/plugin-start.test.ts holds tuning to its own chunk).
  */
 type ConfHelpers = Pick<typeof import("./_conf.ts"), "backupDir" | "backupFile" | "isNetSysctl" | "setsLink" | "sysctlName">;
 let c: ConfHelpers;
