@@ -6,8 +6,9 @@
  * 2026-11-26 missed 21 functions and 5 modules of a no-op ADD, and recording them again made
  * it about 1.5% faster (CPU 0.984, 100 interleaved pairs, both binaries fresh copies: an
  * older copy of the very same binary file was measured up to 20% slower than a new one, so
- * A/B runs compare copies made together). This holds the no-op ADD's profile to the code: every
- * function ("F") and module ("M") a run of it records must be in the committed profile.
+ * A/B runs compare copies made together). This holds the no-op ADD's profile to the code: the
+ * functions ("F") and modules ("M") a run of it records must be in the committed profile, all
+ * but a few (MAX_MISSING).
  * Other entries change with edits that do not move the layout (a message in a function the
  * command never runs changes four "S" entries and not the time), so they are not compared.
  */
@@ -21,6 +22,12 @@ import { rootTest, withNetns } from "./helpers/netns.ts";
 const ROOT = resolve(import.meta.dir, "..");
 const work = mkdtempSync(join(tmpdir(), "cni-ts-order-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+/**
+ * How many of a run's function and module entries the committed profile may lack: an edit of
+ * one function on the path makes two (not a measurable cost); the stale profiles above, 26.
+ */
+const MAX_MISSING = 10;
 
 /** The function and module entries of an order profile. */
 function layoutEntries(text: string): Set<string> {
@@ -62,7 +69,9 @@ describe("bytecode order profiles", () => {
       const committed = layoutEntries(readFileSync(join(ROOT, "src/exec-order/noop-add.order"), "utf8"));
       const run = layoutEntries(readFileSync(recorded, "utf8"));
       expect(run.size).toBeGreaterThan(50);
-      expect([...run].filter((e) => !committed.has(e))).toEqual([]);
+      // A few may be missing: one edited function on the path is two entries, not a measurable cost.
+      const missing = [...run].filter((e) => !committed.has(e));
+      if (missing.length > MAX_MISSING) expect(missing).toEqual([]);
     }),
   );
 });
