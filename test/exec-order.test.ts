@@ -4,9 +4,11 @@
  * the binary. When code on a command's path changes, its functions and modules get other
  * names there and the layout no longer fits the run: the profiles on main at 11:40 of
  * 2026-11-26 missed 21 functions and 5 modules of a no-op ADD, and recording them again made
- * it about 1.5% faster (CPU 0.984, 100 interleaved pairs, both binaries fresh copies: an
- * older copy of the very same binary file was measured up to 20% slower than a new one, so
- * A/B runs compare copies made together). This holds the no-op ADD's profile to the code: the
+ * it at most about 1.5% faster (CPU 0.984 and 0.994 in two runs of 100 interleaved pairs, both
+ * binaries fresh copies; such runs differ by about 1.5% from one to the next. An older copy
+ * of the very same binary file was measured up to 20% slower than a new one: its page cache
+ * filled by the page faults of an exec rather than by a write or a read, so A/B runs compare
+ * copies made together). This holds the no-op ADD's profile to the code: the
  * functions ("F") and modules ("M") a run of it records must be in the committed profile, all
  * but a few (MAX_MISSING).
  * Other entries change with edits that do not move the layout (a message in a function the
