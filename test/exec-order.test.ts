@@ -20,6 +20,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { ensureBuilt } from "./helpers/dist.ts";
 import { rootTest, withNetns } from "./helpers/netns.ts";
+import { noopTuningConf } from "./helpers/tuning-kit.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
 const work = mkdtempSync(join(tmpdir(), "cni-ts-order-"));
@@ -44,13 +45,7 @@ describe("bytecode order profiles", () => {
       const install = Bun.spawnSync([dist, "install", "--bin-dir", bin], { stdout: "pipe", stderr: "pipe" });
       if (!install.success) throw new Error(`install failed: ${install.stderr}`);
       // As bench/profile-exec.ts records it: tuning with nothing to tune, through the shim.
-      const conf = {
-        cniVersion: "1.0.0",
-        name: "noop",
-        type: "tuning",
-        dataDir: join(work, "tuning"),
-        prevResult: { cniVersion: "1.0.0", interfaces: [], ips: [] },
-      };
+      const conf = noopTuningConf(join(work, "tuning"));
       const recorded = join(work, "noop-add.order");
       const r = Bun.spawnSync([join(bin, "tuning")], {
         env: {

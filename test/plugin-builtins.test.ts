@@ -17,6 +17,7 @@ import { bridgeConf, withNode } from "./helpers/bridge-kit.ts";
 import { ensureBuilt } from "./helpers/dist.ts";
 import { portmapConf } from "./helpers/portmap-kit.ts";
 import { rootTest, type TestNetns, withNetns } from "./helpers/netns.ts";
+import { noopTuningConf } from "./helpers/tuning-kit.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
 const work = mkdtempSync(join(tmpdir(), "cni-ts-builtins-"));
@@ -153,18 +154,15 @@ function bridgeAdd(node: TestNetns, pod: TestNetns, bin: string, dataDir: string
   return JSON.parse(run(inNode(node, bin, "bridge"), env("ADD", pod, bin), bridgeConf("1.0.0", dataDir, { isGateway: true })).result);
 }
 
+/** The environment of a no-op tuning ADD in `pod`, our plugins in `bin`. */
+const noopEnv = (pod: TestNetns, bin: string) => ({ CNI_COMMAND: "ADD", CNI_CONTAINERID: "c1", CNI_NETNS: pod.path, CNI_IFNAME: "eth0", CNI_PATH: bin });
+
 describe("array builtins on a plugin process's common paths", () => {
   rootTest("a no-op tuning ADD calls none", () =>
     withNetns(1, (pod) => {
       const bin = wrappedBin();
-      const conf = {
-        cniVersion: "1.0.0",
-        name: "noop",
-        type: "tuning",
-        dataDir: join(work, "tuning"),
-        prevResult: { cniVersion: "1.0.0", interfaces: [], ips: [] },
-      };
-      const env = { CNI_COMMAND: "ADD", CNI_CONTAINERID: "c1", CNI_NETNS: pod.path, CNI_IFNAME: "eth0", CNI_PATH: bin };
+      const conf = noopTuningConf(join(work, "tuning"));
+      const env = noopEnv(pod, bin);
       expect(firstUses([join(bin, "tuning")], env, conf)).toEqual([]);
     }),
   );
@@ -172,14 +170,8 @@ describe("array builtins on a plugin process's common paths", () => {
   rootTest("a no-op tuning ADD links no function that names a global Bun makes at first use (Buffer, URL, TextDecoder, TextEncoder, Response)", () =>
     withNetns(1, (pod) => {
       const bin = wrappedBin();
-      const conf = {
-        cniVersion: "1.0.0",
-        name: "noop",
-        type: "tuning",
-        dataDir: join(work, "tuning"),
-        prevResult: { cniVersion: "1.0.0", interfaces: [], ips: [] },
-      };
-      const env = { CNI_COMMAND: "ADD", CNI_CONTAINERID: "c1", CNI_NETNS: pod.path, CNI_IFNAME: "eth0", CNI_PATH: bin };
+      const conf = noopTuningConf(join(work, "tuning"));
+      const env = noopEnv(pod, bin);
       expect(linkedNaming([join(bin, "tuning")], env, conf, ["Buffer", "URL", "TextDecoder", "TextEncoder", "Response"])).toEqual([]);
     }),
   );

@@ -592,6 +592,25 @@ static int clone_close(int fd) {
 #endif
 
 /*
+ * A detached thread running fn(arg), with a small stack and every signal blocked (the
+ * process's signals stay with the runtime's threads); 0, or pthread_create's error.
+ */
+static int start_detached_thread(void *(*fn)(void *), void *arg) {
+  pthread_attr_t attr;
+  pthread_t t;
+  sigset_t all, old;
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  pthread_attr_setstacksize(&attr, 64 * 1024);
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  int e = pthread_create(&t, &attr, fn, arg);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  pthread_attr_destroy(&attr);
+  return e;
+}
+
+/*
  * sendDetached(fd, msg, asProcess): the rtnetlink request msg sent by a new detached
  * thread, from a socket of its own in the network namespace of socket fd; 0 once it
  * runs (its outcome is not reported: the caller looks at the kernel's state), or -errno.
@@ -617,18 +636,7 @@ FN(send_detached) {
   d->nsfd = nsfd;
   d->len = len;
   memcpy(d->msg, data, len);
-  pthread_attr_t attr;
-  pthread_t t;
-  sigset_t all, old;
-  pthread_attr_init(&attr);
-  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-  pthread_attr_setstacksize(&attr, 64 * 1024);
-  /* The thread starts with every signal blocked: the process's signals stay with the runtime's threads. */
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
-  int e = pthread_create(&t, &attr, detached_send, d);
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
-  pthread_attr_destroy(&attr);
+  int e = start_detached_thread(detached_send, d);
   if (e) {
     close(nsfd);
     free(d);
@@ -656,17 +664,7 @@ FN(close_detached) {
   ARGS int fd = (int)num(&a, 0);
   if (fd < 0) return einval(env);
   if (num(&a, 1) && clone_close(fd) == 0) return ret(env, 0);
-  pthread_attr_t attr;
-  pthread_t t;
-  sigset_t all, old;
-  pthread_attr_init(&attr);
-  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-  pthread_attr_setstacksize(&attr, 64 * 1024);
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
-  int e = pthread_create(&t, &attr, detached_close, (void *)(intptr_t)fd);
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
-  pthread_attr_destroy(&attr);
+  int e = start_detached_thread(detached_close, (void *)(intptr_t)fd);
   return ret(env, e ? (errno = e, -1) : 0);
 }
 

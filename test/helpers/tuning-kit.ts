@@ -29,6 +29,11 @@ export function tuningConf<P, F extends object>(dataDir: string, prevResult: P, 
   return { cniVersion: "1.0.0", name: "tun", type: "tuning", dataDir, ...fields, prevResult };
 }
 
+/** Tuning with nothing to tune after an empty result (the benchmarks' no-op ADD), its backups in `dataDir`. */
+export function noopTuningConf(dataDir: string) {
+  return { cniVersion: "1.0.0", name: "noop", type: "tuning", dataDir, prevResult: { cniVersion: "1.0.0", interfaces: [], ips: [] } };
+}
+
 /**
  * A command prefix that runs the plugin in a private mount namespace whose /etc is an
  * overlay with /etc/cni/tuning/allowlist.conf holding `lines`: the machine's /etc is
