@@ -15,21 +15,7 @@ import { NetNS } from "../../sys/netns.ts";
 import { join } from "../../sys/path.ts";
 import { sysctlGet, sysctlSet } from "../../sys/sysctl.ts";
 import { type Backup, dropBackup, listBackups, loadBackup, saveBackup } from "./_backup.ts";
-import type { TuningConf } from "./_conf.ts";
-
-/**
- * The helpers of _conf.ts this file uses, handed over by tuning.ts (wireConf) instead of
- * imported: a module that both tuning.ts and this lazily loaded file import is put in a
- * chunk of its own, which every tuning process (the no-op ADD too) loads apart
- * (test/plugin-start.test.ts holds tuning to its own chunk).
- */
-type ConfHelpers = Pick<typeof import("./_conf.ts"), "backupDir" | "backupFile" | "isNetSysctl" | "setsLink" | "sysctlName">;
-let c: ConfHelpers;
-
-/** Gives this module _conf.ts's helpers; tuning.ts calls it when it loads the module. */
-export function wireConf(helpers: ConfHelpers): void {
-  c = helpers;
-}
+import { type TuningConf, backupDir, backupFile, isNetSysctl, setsLink, sysctlName } from "./_conf.ts";
 
 /**
  * The container's link; with sysctls only it may be absent, as for the reference, which
@@ -38,7 +24,7 @@ export function wireConf(helpers: ConfHelpers): void {
  */
 function containerLink(h: NetlinkHandle, ifName: string, conf: TuningConf): Link | undefined {
   const link = linkFind(h, ifName);
-  if (!link && c.setsLink(conf)) throw failure(`failed to get "${ifName}": not found`);
+  if (!link && setsLink(conf)) throw failure(`failed to get "${ifName}": not found`);
   return link;
 }
 
@@ -54,7 +40,7 @@ function snapshot(conf: TuningConf, link: Link | undefined, ns: NetNS, ifName: s
   }
   const sysctl: Record<string, string> = {};
   for (const k of Object.keys(conf.sysctl)) {
-    const name = c.sysctlName(k, ifName);
+    const name = sysctlName(k, ifName);
     sysctl[name] = sysctlGet(name, ns);
   }
   if (Object.keys(sysctl).length) b.sysctl = sysctl;
@@ -69,7 +55,7 @@ function snapshot(conf: TuningConf, link: Link | undefined, ns: NetNS, ifName: s
 export function tune(args: CmdArgs, conf: TuningConf, ns: NetNS): void {
   using h = NetlinkHandle.at(ns);
   const link = containerLink(h, args.ifName, conf);
-  const file = c.backupFile(conf.dataDir, args.containerID, args.ifName);
+  const file = backupFile(conf.dataDir, args.containerID, args.ifName);
   // A retried ADD must not overwrite the originals with values it set itself; what it
   // changes beyond the first ADD (a config changed in between) is recorded now.
   const old = loadBackup(file);
@@ -77,7 +63,7 @@ export function tune(args: CmdArgs, conf: TuningConf, ns: NetNS): void {
   const merged: Backup = old ? { ...now, ...old, ...(now.sysctl || old.sysctl ? { sysctl: { ...now.sysctl, ...old.sysctl } } : {}) } : now;
   if (!old || JSON.stringify(merged) !== JSON.stringify(old)) saveBackup(file, merged);
   try {
-    for (const [k, v] of Object.entries(conf.sysctl)) sysctlSet(c.sysctlName(k, args.ifName), v, ns);
+    for (const [k, v] of Object.entries(conf.sysctl)) sysctlSet(sysctlName(k, args.ifName), v, ns);
     if (link) {
       if (conf.mac) linkSetMac(h, link, conf.mac);
       if (conf.promisc) linkSetPromisc(h, link, true);
@@ -97,7 +83,7 @@ function restore(h: NetlinkHandle, ns: NetNS, ifName: string, file: string): voi
   if (!b) return;
   // The backup is a file anyone with write access to dataDir could edit: what it names
   // passes the same net.* check as the config's sysctls, or nothing of it is applied.
-  const bad = Object.keys(b.sysctl ?? {}).filter((name) => !c.isNetSysctl(name));
+  const bad = Object.keys(b.sysctl ?? {}).filter((name) => !isNetSysctl(name));
   if (bad.length) {
     console.error(`tuning: ignoring corrupt backup ${JSON.stringify(file)}: not net.* sysctls: ${bad.map((n) => JSON.stringify(n)).join(", ")}`);
     return dropBackup(file);
@@ -137,7 +123,7 @@ export function check(args: CmdArgs, conf: TuningConf): void {
   using ns = NetNS.open(args.netns);
   using h = NetlinkHandle.at(ns);
   for (const [k, v] of Object.entries(conf.sysctl)) {
-    const name = c.sysctlName(k, args.ifName);
+    const name = sysctlName(k, args.ifName);
     const cur = sysctlGet(name, ns);
     if (cur !== v) throw failure(`Error: Tuning configured value of /proc/sys/${name} is ${v}, current value is ${cur}`);
   }
@@ -159,7 +145,7 @@ export function check(args: CmdArgs, conf: TuningConf): void {
  * not keep a DEL from succeeding (the reference checks them on ADD only).
  */
 export function untune(args: CmdArgs): void {
-  const file = c.backupFile(c.backupDir(args.conf), args.containerID, args.ifName);
+  const file = backupFile(backupDir(args.conf), args.containerID, args.ifName);
   let ns: NetNS | undefined;
   try {
     ns = args.netns ? NetNS.open(args.netns) : undefined;
@@ -177,7 +163,7 @@ export function untune(args: CmdArgs): void {
 
 /** Drops the backups of attachments the runtime no longer has (their pods are gone). */
 export function dropStaleBackups(args: CmdArgs, valid: Attachment[]): void {
-  const dir = c.backupDir(args.conf);
+  const dir = backupDir(args.conf);
   const keep = new Set(valid.map((v) => `${v.containerID}_${v.ifname}.json`));
   for (const name of listBackups(dir)) if (!keep.has(name)) dropBackup(join(dir, name));
 }

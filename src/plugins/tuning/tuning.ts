@@ -10,15 +10,11 @@ import { decodeUtf8 } from "../../sys/libc.ts";
 import { NetNS } from "../../sys/netns.ts";
 import { typeAt } from "../../sys/stat.ts";
 import { failure, invalidConfig } from "../../spec/error.ts";
-import { backupDir, backupFile, isNetSysctl, loadNetConf, setsLink, sysctlName, type TuningConf } from "./_conf.ts";
+import { backupDir, backupFile, loadNetConf, setsLink, type TuningConf } from "./_conf.ts";
 import { duplicateSysctlKeys } from "./_dup-keys.ts";
 
-/** The netlink, sysctl and backup code (_tune.ts), loaded by the commands that use it, with the config helpers it shares. */
-async function work(): Promise<typeof import("./_tune.ts")> {
-  const m = await import("./_tune.ts");
-  m.wireConf({ backupDir, backupFile, isNetSysctl, setsLink, sysctlName });
-  return m;
-}
+/** The netlink, sysctl and backup code (_tune.ts), loaded by the commands that use it. */
+const work = () => import("./_tune.ts");
 
 /** The reference refuses a sysctl named twice on ADD and CHECK (JSON.parse would keep the last silently). */
 function rejectDuplicateSysctls(args: CmdArgs): void {
