@@ -9,7 +9,7 @@
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { hostLocalAdd, hostLocalDel } from "../src/ipam/host-local.ts";
 import type { NetConf } from "../src/spec/types.ts";
@@ -35,9 +35,10 @@ function conf(dataDir: string): NetConf {
 
 /** A store with `n` reservations written as the Go plugin writes them, spread over the /16. */
 function makeStore(n: number): string {
-  const dataDir = mkdtempSync(join(tmpdir(), "cnits-bench-hl-"));
+  // One level down in a temp dir of its own: the owner index lives beside the data dir.
+  const dataDir = join(mkdtempSync(join(tmpdir(), "cnits-bench-hl-")), "data");
   const dir = join(dataDir, "bench");
-  mkdirSync(dir);
+  mkdirSync(dir, { recursive: true });
   for (let i = 0; i < n; i++) {
     const k = 2 + Math.floor((i * 65000) / Math.max(n, 1));
     writeFileSync(join(dir, `10.20.${k >> 8}.${k & 255}`), `existing-${i}\r\neth0`, { mode: 0o600 });
@@ -119,6 +120,6 @@ try {
   }
 } finally {
   if (haveNetns) Bun.spawnSync(["ip", "netns", "del", netns]);
-  rmSync(empty, { recursive: true, force: true });
-  rmSync(full, { recursive: true, force: true });
+  rmSync(dirname(empty), { recursive: true, force: true });
+  rmSync(dirname(full), { recursive: true, force: true });
 }

@@ -8,16 +8,20 @@ import { parseRangeIP, parseSubnet } from "./range.ts";
 import { canonicalizeRangeSet, type RangeSet } from "./range-set.ts";
 import { DiskStore } from "./store.ts";
 
+// The data dir one level down in a temp dir of its own: the owner index lives beside
+// the data dir (store.ts, indexDirOf), and goes with the temp dir.
+let tmp = "";
 let dataDir = "";
 let store: DiskStore;
 beforeEach(() => {
-  dataDir = mkdtempSync(join(tmpdir(), "cnits-alloc-"));
+  tmp = mkdtempSync(join(tmpdir(), "cnits-alloc-"));
+  dataDir = join(tmp, "data");
   store = DiskStore.open("net", dataDir);
   store.lock();
 });
 afterEach(() => {
   store.close();
-  rmSync(dataDir, { recursive: true, force: true });
+  rmSync(tmp, { recursive: true, force: true });
 });
 
 function set(...ranges: [string, string?, string?, string?][]): RangeSet {

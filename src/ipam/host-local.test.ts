@@ -6,11 +6,16 @@ import type { NetConf } from "../spec/types.ts";
 import * as config from "./host-local-config.ts";
 import { hostLocalDel } from "./host-local.ts";
 
+// The data dir one level down in a temp dir of its own: the owner index lives beside
+// the data dir (store.ts, indexDirOf), and goes with the temp dir.
+let tmp = "";
 let dataDir = "";
 beforeEach(() => {
-  dataDir = mkdtempSync(join(tmpdir(), "cnits-hl-"));
+  tmp = mkdtempSync(join(tmpdir(), "cnits-hl-"));
+  dataDir = join(tmp, "data");
+  mkdirSync(dataDir);
 });
-afterEach(() => rmSync(dataDir, { recursive: true, force: true }));
+afterEach(() => rmSync(tmp, { recursive: true, force: true }));
 
 test("DEL reads no range of the config (ADD's checks are most of a DEL's own work) and releases the attachment's address", () => {
   mkdirSync(join(dataDir, "net1"));

@@ -246,7 +246,9 @@ describe("host-local GC and STATUS (spec 1.1)", () => {
 
 describe("host-local in-process (a bridge's IPAM)", () => {
   test("an ADD right after validate on the same config uses the config validate checked; another config is read anew", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "cnits-hlv-"));
+    // The data dir one level down: the owner index beside it goes with the temp dir.
+    const tmp = mkdtempSync(join(tmpdir(), "cnits-hlv-"));
+    const dir = join(tmp, "data");
     const load = spyOn(hostLocalConfig, "loadHostLocalConfig");
     try {
       const argsOf = (subnet: string, id: string) =>
@@ -274,7 +276,7 @@ describe("host-local in-process (a bridge's IPAM)", () => {
       expect(load).toHaveBeenCalledTimes(4);
     } finally {
       load.mockRestore();
-      rmSync(dir, { recursive: true, force: true });
+      rmSync(tmp, { recursive: true, force: true });
     }
   });
 });
