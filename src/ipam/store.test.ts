@@ -6,14 +6,16 @@ import { ipOf } from "../spec/ip.ts";
 import * as stateFile from "../sys/state-file.ts";
 import { DiskStore, indexDirOf } from "./store.ts";
 
+// The data dir one level down in a temp dir of its own: the owner index lives beside
+// the data dir (indexDirOf), and goes with the temp dir, parents and all.
+let tmp = "";
 let dataDir = "";
 beforeEach(() => {
-  dataDir = mkdtempSync(join(tmpdir(), "cnits-store-"));
+  tmp = mkdtempSync(join(tmpdir(), "cnits-store-"));
+  dataDir = join(tmp, "data");
+  mkdirSync(dataDir);
 });
-afterEach(() => {
-  rmSync(dataDir, { recursive: true, force: true });
-  rmSync(indexDirOf(dataDir), { recursive: true, force: true });
-});
+afterEach(() => rmSync(tmp, { recursive: true, force: true }));
 
 const ip = (s: string) => ipOf(s);
 

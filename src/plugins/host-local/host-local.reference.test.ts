@@ -25,7 +25,8 @@ function withHostLocal(fn: (pod: TestNetns) => void | Promise<void>): Promise<vo
   return withNodeAndPod(
     (n, pod, dir) => {
       node = n;
-      dataDir = dir;
+      // One level down: the owner index beside the data dir stays in the kit's temp dir.
+      dataDir = join(dir, "data");
       return fn(pod);
     },
     { prefix: "hlref" },
