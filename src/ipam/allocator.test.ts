@@ -1,21 +1,18 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { formatIP, ipOf } from "../spec/ip.ts";
 import { allocateIP, RangeIter, type Store } from "./allocator.ts";
 import { parseRangeIP, parseSubnet } from "./range.ts";
 import { canonicalizeRangeSet, type RangeSet } from "./range-set.ts";
 import { DiskStore } from "./store.ts";
+import { tempDataDir } from "../../test/helpers/data-dir.ts";
 
-// The data dir one level down in a temp dir of its own: the owner index lives beside
-// the data dir (store.ts, indexDirOf), and goes with the temp dir.
 let tmp = "";
 let dataDir = "";
 let store: DiskStore;
 beforeEach(() => {
-  tmp = mkdtempSync(join(tmpdir(), "cnits-alloc-"));
-  dataDir = join(tmp, "data");
+  ({ tmp, dataDir } = tempDataDir("cnits-alloc-"));
   store = DiskStore.open("net", dataDir);
   store.lock();
 });

@@ -1,19 +1,15 @@
 import { afterEach, beforeEach, expect, spyOn, test } from "bun:test";
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { NetConf } from "../spec/types.ts";
 import * as config from "./host-local-config.ts";
 import { hostLocalDel } from "./host-local.ts";
+import { tempDataDir } from "../../test/helpers/data-dir.ts";
 
-// The data dir one level down in a temp dir of its own: the owner index lives beside
-// the data dir (store.ts, indexDirOf), and goes with the temp dir.
 let tmp = "";
 let dataDir = "";
 beforeEach(() => {
-  tmp = mkdtempSync(join(tmpdir(), "cnits-hl-"));
-  dataDir = join(tmp, "data");
-  mkdirSync(dataDir);
+  ({ tmp, dataDir } = tempDataDir("cnits-hl-"));
 });
 afterEach(() => rmSync(tmp, { recursive: true, force: true }));
 

@@ -1,19 +1,16 @@
 import { afterEach, beforeEach, describe, expect, spyOn, test } from "bun:test";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, unlinkSync, writeFileSync } from "node:fs";
-import { release, tmpdir } from "node:os";
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { release } from "node:os";
 import { basename, join } from "node:path";
 import { ipOf } from "../spec/ip.ts";
 import * as stateFile from "../sys/state-file.ts";
 import { DiskStore, indexDirOf } from "./store.ts";
+import { tempDataDir } from "../../test/helpers/data-dir.ts";
 
-// The data dir one level down in a temp dir of its own: the owner index lives beside
-// the data dir (indexDirOf), and goes with the temp dir, parents and all.
 let tmp = "";
 let dataDir = "";
 beforeEach(() => {
-  tmp = mkdtempSync(join(tmpdir(), "cnits-store-"));
-  dataDir = join(tmp, "data");
-  mkdirSync(dataDir);
+  ({ tmp, dataDir } = tempDataDir("cnits-store-"));
 });
 afterEach(() => rmSync(tmp, { recursive: true, force: true }));
 

@@ -1,6 +1,5 @@
 import { describe, expect, spyOn, test } from "bun:test";
 import { existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { rootTest, type TestNetns } from "../../../test/helpers/netns.ts";
 import { withNodeAndPod } from "../../../test/helpers/node.ts";
@@ -9,6 +8,7 @@ import * as hostLocalConfig from "../../ipam/host-local-config.ts";
 import type { CmdArgs } from "../../skel/cmd-args.ts";
 import { ALL_VERSIONS, compareVersions } from "../../spec/version.ts";
 import { plugin } from "./host-local.ts";
+import { tempDataDir } from "../../../test/helpers/data-dir.ts";
 
 const OURS = ours("host-local");
 let node: TestNetns;
@@ -246,9 +246,7 @@ describe("host-local GC and STATUS (spec 1.1)", () => {
 
 describe("host-local in-process (a bridge's IPAM)", () => {
   test("an ADD right after validate on the same config uses the config validate checked; another config is read anew", async () => {
-    // The data dir one level down: the owner index beside it goes with the temp dir.
-    const tmp = mkdtempSync(join(tmpdir(), "cnits-hlv-"));
-    const dir = join(tmp, "data");
+    const { tmp, dataDir: dir } = tempDataDir("cnits-hlv-");
     const load = spyOn(hostLocalConfig, "loadHostLocalConfig");
     try {
       const argsOf = (subnet: string, id: string) =>
