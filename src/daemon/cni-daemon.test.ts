@@ -127,7 +127,7 @@ for (const mode of ["links to the binary", "links to cni-ts-shim"] as const)
     rootTest("VERSION and the about text without a daemon", () => {
       const v = Bun.spawnSync([join(bin.dir, "bridge")], { env: { CNI_COMMAND: "VERSION", CNI_TS_DAEMON_SOCKET: join(tmp, "none.sock") } });
       expect(JSON.parse(v.stdout.toString()).supportedVersions).toContain("1.1.0");
-      const about = Bun.spawnSync([join(bin.dir, "host-local")], { env: {} });
+      const about = Bun.spawnSync([join(bin.dir, "host-local")], { env: { CNI_TS_DAEMON_SOCKET: join(tmp, "none.sock") } });
       expect(about.stderr.toString()).toContain("CNI protocol versions supported");
     });
 

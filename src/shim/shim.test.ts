@@ -4,10 +4,11 @@
  * answer (an unknown name, arguments) it hands to the binary, so that is the binary's too.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { copyFileSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { ensureBuilt } from "../../test/helpers/dist.ts";
+import { dropPageCache, pageCacheMark, residentBytes } from "../../test/helpers/page-cache.ts";
 import { pluginTypes } from "../plugins/registry.ts";
 
 const binary = ensureBuilt();
@@ -147,4 +148,46 @@ describe("cni-ts-shim running the binary", () => {
     const noJit = run({ BUN_JSC_useJIT: "0" });
     expect([noJit.exitCode, noJit.stdout.toString(), noJit.stderr.toString()]).toEqual([plain.exitCode, plain.stdout.toString(), plain.stderr.toString()]);
   });
+});
+
+describe("cni-ts-shim and the binary's page cache", () => {
+  test("the first run after a boot reads the binary through, once; a mark from before the boot is redone", () => {
+    const dir = mkdtempSync(join(tmp, "cache-"));
+    for (const f of ["cni-ts", "cni-ts-shim", "cni-ts-libc.node"]) copyFileSync(join(dirname(binary), f), join(dir, f));
+    symlinkSync(join(dir, "cni-ts-shim"), join(dir, "tuning"));
+    const exe = join(dir, "cni-ts");
+    // In whole pages, as the cache holds it.
+    const size = Math.ceil(statSync(exe).size / 4096) * 4096;
+    const socket = join(dir, "run", "daemon.sock");
+    const run = () => {
+      const r = Bun.spawnSync([join(dir, "tuning")], {
+        env: { CNI_COMMAND: "ADD", CNI_CONTAINERID: "c", CNI_NETNS: "/nonexistent", CNI_IFNAME: "eth0", CNI_PATH: dir, CNI_TS_DAEMON_SOCKET: socket },
+        stdin: new TextEncoder().encode(JSON.stringify({ cniVersion: "1.0.0", name: "n", type: "tuning", prevResult: { cniVersion: "1.0.0" } })),
+        stdout: "pipe",
+      });
+      // The binary ran (the netns is not there: its error, as JSON).
+      expect(JSON.parse(r.stdout.toString()).code).toBeGreaterThan(0);
+    };
+
+    dropPageCache(exe);
+    expect(residentBytes(exe)).toBeLessThan(size / 10);
+    run();
+    expect(residentBytes(exe)).toBe(size);
+    // The mark, in a directory as the daemon makes its own (0700), and a lock file beside it.
+    const mark = pageCacheMark(exe, socket);
+    expect(readdirSync(dirname(socket)).sort()).toEqual([basename(mark), `${basename(mark)}.lock`]);
+    expect(statSync(dirname(socket)).mode & 0o777).toBe(0o700);
+
+    // Once: with the mark there, a run's own page faults fill the cache, and they leave part of the file out.
+    dropPageCache(exe);
+    run();
+    expect(residentBytes(exe)).toBeLessThan(size);
+
+    // A mark older than the boot (a /run that outlived it) is done again.
+    utimesSync(mark, 1, 1);
+    dropPageCache(exe);
+    run();
+    expect(residentBytes(exe)).toBe(size);
+    expect(statSync(mark).mtimeMs).toBeGreaterThan(Date.now() - 60_000);
+  }, 60_000);
 });
