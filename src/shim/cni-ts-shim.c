@@ -105,8 +105,9 @@ static void warm_page_cache(const char *exe) {
     if (stat(exe, &bin) < 0) return;
     const char *sock = getenv("CNI_TS_DAEMON_SOCKET");
     if (!sock || !*sock) sock = DEFAULT_SOCKET;
+    /* A relative socket path would put the mark wherever the runtime runs us from. */
     const char *slash = strrchr(sock, '/');
-    if (!slash) return;
+    if (sock[0] != '/' || !slash) return;
     int dir_len = (int)(slash - sock);
     char path[PATH_MAX - 8], lock[PATH_MAX];
     if (snprintf(path, sizeof path, "%.*s/page-cache.%llx.%llx.%lld.%ld", dir_len, sock, (unsigned long long)bin.st_dev,

@@ -4,7 +4,7 @@
  * answer (an unknown name, arguments) it hands to the binary, so that is the binary's too.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { copyFileSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { ensureBuilt } from "../../test/helpers/dist.ts";
@@ -159,9 +159,10 @@ describe("cni-ts-shim and the binary's page cache", () => {
     // In whole pages, as the cache holds it.
     const size = Math.ceil(statSync(exe).size / 4096) * 4096;
     const socket = join(dir, "run", "daemon.sock");
-    const run = () => {
+    const run = (sock = socket) => {
       const r = Bun.spawnSync([join(dir, "tuning")], {
-        env: { CNI_COMMAND: "ADD", CNI_CONTAINERID: "c", CNI_NETNS: "/nonexistent", CNI_IFNAME: "eth0", CNI_PATH: dir, CNI_TS_DAEMON_SOCKET: socket },
+        cwd: dir,
+        env: { CNI_COMMAND: "ADD", CNI_CONTAINERID: "c", CNI_NETNS: "/nonexistent", CNI_IFNAME: "eth0", CNI_PATH: dir, CNI_TS_DAEMON_SOCKET: sock },
         stdin: new TextEncoder().encode(JSON.stringify({ cniVersion: "1.0.0", name: "n", type: "tuning", prevResult: { cniVersion: "1.0.0" } })),
         stdout: "pipe",
       });
@@ -189,5 +190,9 @@ describe("cni-ts-shim and the binary's page cache", () => {
     run();
     expect(residentBytes(exe)).toBe(size);
     expect(statSync(mark).mtimeMs).toBeGreaterThan(Date.now() - 60_000);
+
+    // A relative socket path: no mark, nor a directory made where the runtime runs us from.
+    run("rel/daemon.sock");
+    expect(existsSync(join(dir, "rel"))).toBe(false);
   }, 60_000);
 });
