@@ -5,8 +5,6 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
 export const DIST = resolve(import.meta.dir, "../dist/cni-ts");
-/** The build step that pads a compiled binary's code segment (scripts/align-text.ts). */
-export const ALIGN_TEXT = resolve(import.meta.dir, "../scripts/align-text.ts");
 
 /** `bun build` arguments of a compiled binary as package.json's build makes ours (the binary reads no bunfig.toml or .env where it runs). */
 export const COMPILE = ["build", "--compile", "--no-compile-autoload-dotenv", "--no-compile-autoload-bunfig", "--bytecode"];
@@ -15,8 +13,6 @@ export const COMPILE = ["build", "--compile", "--no-compile-autoload-dotenv", "-
 export function buildFloor(bun: string, out: string): string {
   writeFileSync(`${out}.ts`, `console.log("hello");\n`);
   sh([bun, ...COMPILE, "--minify", "--format=esm", `${out}.ts`, "--outfile", out]);
-  // Laid out as `npm run build` lays ours out (its code segment where 2 MiB pages can map it).
-  sh([bun, ALIGN_TEXT, out]);
   return out;
 }
 

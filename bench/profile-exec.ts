@@ -23,7 +23,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { ALIGN_TEXT, BenchNode, buildFloor, COMPILE, DIST, median, noopTuningConf, sh } from "./_node.ts";
+import { BenchNode, buildFloor, COMPILE, DIST, median, noopTuningConf, sh } from "./_node.ts";
 
 const { values } = parseArgs({
   options: { runs: { type: "string", default: "20" }, "cpu-prof": { type: "boolean", default: false }, "record-order": { type: "boolean", default: false } },
@@ -254,7 +254,6 @@ try {
       if (!Bun.file(named).size) {
         mkdirSync(dirname(named), { recursive: true });
         sh([BUN, ...COMPILE, "--splitting", "--format=esm", resolve(import.meta.dir, "../src/main.ts"), "--outfile", named]);
-        sh([BUN, ALIGN_TEXT, named]);
         for (const f of ["cni-ts-libc.node", "cni-ts-shim"]) copyFileSync(join(dirname(DIST), f), join(dirname(named), f));
       }
       const dir = mkdtempSync(join(tmpdir(), "cni-ts-prof-"));
