@@ -88,9 +88,9 @@ static int before_boot(struct timespec t) {
  * an executable filled by its own run's page faults (the first run after a boot, or
  * after the kernel dropped the file) holds it in small folios, and every later run maps
  * and unmaps those page by page group: measured on kernel 6.18 and ext4, a no-op plugin
- * ADD took 1.3x as long (about 3 ms more, user and system time both) for as long as the
- * pages stayed. Filled by reading the file (as writing it did), the cache holds it in
- * large folios and a run costs what it did on the freshly built binary. So the first
+ * ADD took 1.28-1.35x as long (about 3 ms more, user and system time both) for as long
+ * as the pages stayed. Filled by reading the file (or by writing it), the cache holds it
+ * in large folios and a run costs what it does on a freshly built binary, or a little less. So the first
  * run after a boot drops the binary's pages that no process has mapped (those a fault
  * filled) and reads the whole file through (sendfile to /dev/null, no copy): about
  * 0.15 s for the 110 MB, which the run would mostly have read anyway; a file wholly in
@@ -129,7 +129,7 @@ static void warm_page_cache(const char *exe) {
     /* Done meanwhile by the run that held the lock? Else ours; a mark from before this boot (a /run that outlived it) is redone. */
     if (lstat(path, &mark) < 0 || before_boot(mark.st_mtim)) {
         int fd = open(exe, O_RDONLY | O_CLOEXEC);
-        unsigned long long pages = ((unsigned long long)bin.st_size + 4095) / 4096;
+        unsigned long long page = (unsigned long long)sysconf(_SC_PAGESIZE), pages = ((unsigned long long)bin.st_size + page - 1) / page;
         struct cachestat_range all = {0, 0};
         struct cachestat cs;
         if (fd >= 0 && (syscall(__NR_cachestat, fd, &all, &cs, 0) < 0 || cs.nr_cache < pages)) {
