@@ -3,6 +3,7 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { noopTuningConf as noopConf } from "../test/helpers/tuning-kit.ts";
 
 export const DIST = resolve(import.meta.dir, "../dist/cni-ts");
 
@@ -88,18 +89,12 @@ export function benchSides<T extends object>(w: BenchNode, list: (ipamDir: strin
   };
 }
 
-/** Median of a list of numbers. */
-/** The no-op plugin command of the start-up cases: tuning with nothing to tune, its backups under `dataDir`. */
+/** The no-op plugin command of the start-up cases (the tests' own, as stdin): tuning with nothing to tune, its backups under `dataDir`. */
 export function noopTuningConf(dataDir: string): string {
-  return JSON.stringify({
-    cniVersion: "1.0.0",
-    name: "noop",
-    type: "tuning",
-    dataDir,
-    prevResult: { cniVersion: "1.0.0", interfaces: [], ips: [] },
-  });
+  return JSON.stringify(noopConf(dataDir));
 }
 
+/** Median of a list of numbers. */
 export function median(v: number[]): number {
   const s = [...v].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)]!;

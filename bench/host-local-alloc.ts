@@ -7,12 +7,13 @@
  *
  *   bun bench/host-local-alloc.ts [--runs N] [--reserved N] [--binary PATH] [--json]
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { hostLocalAdd, hostLocalDel } from "../src/ipam/host-local.ts";
 import type { NetConf } from "../src/spec/types.ts";
+import { tempDataDir } from "../test/helpers/data-dir.ts";
+import { median } from "./_node.ts";
 
 const { values } = parseArgs({
   options: {
@@ -27,16 +28,13 @@ const reservedCount = Number(values.reserved);
 const GO = "/usr/lib/cni/host-local";
 const OURS = [resolve(values.binary ?? resolve(import.meta.dir, "../dist/cni-ts")), "plugin", "host-local"];
 
-const median = (v: number[]) => [...v].sort((p, q) => p - q)[Math.floor(v.length / 2)]!;
-
 function conf(dataDir: string): NetConf {
   return { cniVersion: "1.0.0", name: "bench", type: "bridge", ipam: { type: "host-local", dataDir, ranges: [[{ subnet: "10.20.0.0/16" }]] } } as NetConf;
 }
 
 /** A store with `n` reservations written as the Go plugin writes them, spread over the /16. */
 function makeStore(n: number): string {
-  // One level down in a temp dir of its own: the owner index lives beside the data dir.
-  const dataDir = join(mkdtempSync(join(tmpdir(), "cnits-bench-hl-")), "data");
+  const { dataDir } = tempDataDir("cnits-bench-hl-");
   const dir = join(dataDir, "bench");
   mkdirSync(dir, { recursive: true });
   for (let i = 0; i < n; i++) {
