@@ -4,7 +4,8 @@
  * starts it, on an empty node and on one holding --fill pods (each with ipMasq and a
  * port mapping), the two sampled interleaved so load that comes and goes counts on both.
  * Prints wall and CPU time (user+sys of the process, which holds the kernel's work in its
- * system calls) per step, medians, and what the full node adds. Rerunnable.
+ * system calls) and the user part of it per step, medians, and what the full node adds
+ * (growth in system time is the kernel's, in user time our own). Rerunnable.
  *
  *   bun bench/profile-fill.ts [--fill N] [--runs N]
  */
@@ -56,6 +57,7 @@ for (let i = 0; i < FILL; i += 8) {
 const STEPS = ["bridge ADD", "portmap ADD", "portmap DEL", "bridge DEL"] as const;
 const wall: Record<string, number[]> = {};
 const cpu: Record<string, number[]> = {};
+const user: Record<string, number[]> = {};
 
 /** One plugin process in `node`; its stdout. */
 function plugin(where: (typeof NODES)[string], step: (typeof STEPS)[number], id: string, conf: object): string {
@@ -81,6 +83,7 @@ function plugin(where: (typeof NODES)[string], step: (typeof STEPS)[number], id:
   const key = `${where.node}|${step}`;
   (wall[key] ??= []).push(ms);
   (cpu[key] ??= []).push(Number(r.resourceUsage!.cpuTime.total) / 1000);
+  (user[key] ??= []).push(Number(r.resourceUsage!.cpuTime.user) / 1000);
   return r.stdout.toString();
 }
 
@@ -97,22 +100,23 @@ for (let i = 0; i < RUNS + 1; i++) {
     plugin(where, "bridge DEL", id, { ...bridge, prevResult: prev });
   }
   // The first round warms caches: not counted.
-  if (i === 0) for (const k of Object.keys(wall)) (wall[k] = []), (cpu[k] = []);
+  if (i === 0) for (const k of Object.keys(wall)) (wall[k] = []), (cpu[k] = []), (user[k] = []);
 }
 
 const load = (await Bun.file("/proc/loadavg").text()).split(" ").slice(0, 3).join(" ");
 console.log(`\nA pod's plugin processes on an empty node and on one with ${FILL} pods (medians of ${RUNS}, interleaved; load ${load})`);
 console.log(
   `  ${"step".padEnd(12)} ${Object.keys(NODES)
-    .map((n) => `${n}: wall / CPU ms`.padEnd(30))
-    .join("")}growth (wall / CPU)`,
+    .map((n) => `${n}: wall / CPU / user ms`.padEnd(36))
+    .join("")}growth (wall / CPU / user)`,
 );
 const total = (m: Record<string, number[]>, node: string) => STEPS.reduce((s, st) => s + median(m[`${node}|${st}`]!), 0);
 for (const st of [...STEPS, "total"] as const) {
   const at = (m: Record<string, number[]>, node: string) => (st === "total" ? total(m, node) : median(m[`${node}|${st}`]!));
-  const cells = Object.values(NODES).map((n) => `${at(wall, n.node).toFixed(1)} / ${at(cpu, n.node).toFixed(1)}`.padEnd(30));
+  const cells = Object.values(NODES).map((n) => `${at(wall, n.node).toFixed(1)} / ${at(cpu, n.node).toFixed(1)} / ${at(user, n.node).toFixed(1)}`.padEnd(36));
   const [e, f] = Object.values(NODES).map((n) => n.node) as [string, string];
-  console.log(`  ${st.padEnd(12)} ${cells.join("")}+${(at(wall, f) - at(wall, e)).toFixed(1)} / +${(at(cpu, f) - at(cpu, e)).toFixed(1)}`);
+  const grow = (m: Record<string, number[]>) => `+${(at(m, f) - at(m, e)).toFixed(1)}`;
+  console.log(`  ${st.padEnd(12)} ${cells.join("")}${grow(wall)} / ${grow(cpu)} / ${grow(user)}`);
 }
 const [e, f] = Object.values(NODES).map((n) => n.node) as [string, string];
 console.log(`  full / empty: ${(total(wall, f) / total(wall, e)).toFixed(2)}x wall, ${(total(cpu, f) / total(cpu, e)).toFixed(2)}x CPU`);

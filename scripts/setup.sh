@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 debs=(time iproute2 iptables nftables iputils-ping containernetworking-plugins golang-go golang-github-appc-cni-dev dnsmasq-base
       etcd-server curl kubectl openssl podman runc busybox-static iperf3 qemu-system-x86 xz-utils
-      gcc libc6-dev util-linux-extra)
+      gcc libc6-dev musl-tools util-linux-extra)
 missing=()
 for p in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

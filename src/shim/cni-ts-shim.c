@@ -10,7 +10,9 @@
  * the same name, with stdin intact, so a node without the daemon behaves exactly as with
  * plain links.
  *
- * No dependencies beyond libc; built by the system compiler (npm run build).
+ * No dependencies beyond libc; linked statically, against musl when musl-gcc is there
+ * (scripts/build-native.sh): a static glibc program's own start-up costs each exec about
+ * 0.25 ms on this project's VMs, a musl one's about 0.01 ms.
  */
 #define _GNU_SOURCE
 #include <errno.h>

@@ -4,7 +4,7 @@
  * answer (an unknown name, arguments) it hands to the binary, so that is the binary's too.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { ensureBuilt } from "../../test/helpers/dist.ts";
@@ -147,6 +147,17 @@ describe("cni-ts-shim running the binary", () => {
     const plain = run({});
     const noJit = run({ BUN_JSC_useJIT: "0" });
     expect([noJit.exitCode, noJit.stdout.toString(), noJit.stderr.toString()]).toEqual([plain.exitCode, plain.stdout.toString(), plain.stderr.toString()]);
+  });
+});
+
+describe("cni-ts-shim's build", () => {
+  // Every plugin run without the daemon starts the shim first; glibc's static start-up
+  // (CPU feature probes, IFUNC relocations, TLS) is about 0.25 ms of each (BENCHMARKS.md).
+  test.skipIf(!Bun.which("musl-gcc"))("static and on musl libc where musl-gcc is (scripts/build-native.sh)", () => {
+    const bytes = readFileSync(shim);
+    expect(bytes.includes("/ld-linux")).toBe(false);
+    expect(bytes.includes("GLIBC_TUNABLES")).toBe(false);
+    expect(readFileSync(join(dirname(binary), "cni-ts-libc.node")).includes("GLIBC_")).toBe(true);
   });
 });
 

@@ -10,7 +10,7 @@
  * ask for errno afterwards. Strings are copied into a PATH_MAX buffer; typed arrays
  * are used in place (the call is synchronous).
  *
- * Built by `npm run build`: cc -O2 -shared -fPIC -o dist/cni-ts-libc.node src/sys/libc-addon.c
+ * Built by `npm run build` (scripts/build-native.sh): cc -O2 -shared -fPIC -o dist/cni-ts-libc.node src/sys/libc-addon.c
  */
 #define _GNU_SOURCE
 #include <errno.h>
