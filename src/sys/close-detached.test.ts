@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ensureBuilt } from "../../test/helpers/dist.ts";
-import { bind, closeDetached, libcBackend, socket } from "./libc.ts";
+import { bind, closeDetached, libcBackend, socket, unmapAfterExit } from "./libc.ts";
 import { statFd } from "./stat.ts";
 
 ensureBuilt();
@@ -77,5 +77,63 @@ await Bun.sleep(200);
     expect(netlinkInodes().has(ino)).toBe(true);
     closeDetached(fd);
     expect(await eventually(() => !existsSync(`/proc/self/fd/${fd}`) && !netlinkInodes().has(ino))).toBe(true);
+  });
+});
+
+/** The state letter of /proc/PID/stat ("S", "Z", ...), or undefined when there is no such task. */
+function taskState(pid: number): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.[0];
+  } catch {
+    return undefined;
+  }
+}
+
+describe("unmapAfterExit", () => {
+  test.skipIf(libcBackend() !== "addon")(
+    "at a plugin process's end: a task that shares its memory (not a copy, not a thread) outlives it, then ends; stdout reaches EOF",
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), "cni-ts-unmap-"));
+      try {
+        const script = join(dir, "child.ts");
+        const mapped = join(dir, "mapped-after-the-task-started");
+        writeFileSync(mapped, "x".repeat(4096));
+        writeFileSync(
+          script,
+          `import { detachedSendsAsProcess, unmapAfterExit } from ${JSON.stringify(join(import.meta.dir, "libc.ts"))};
+import { readFileSync } from "node:fs";
+detachedSendsAsProcess();
+const task = unmapAfterExit();
+// A mapping made after the task started is in the task's memory only if the two share it (a fork's copy would not have it).
+const view = Bun.mmap(${JSON.stringify(mapped)});
+const status = (pid) => Object.fromEntries(readFileSync("/proc/" + pid + "/status", "utf8").trim().split("\\n").map((l) => l.split(":\\t")));
+const sharesMemory = readFileSync("/proc/" + task + "/maps", "utf8").includes(${JSON.stringify(mapped)});
+await Bun.sleep(200);
+console.log(JSON.stringify({ task, self: process.pid, tgid: Number(status(task).Tgid), sharesMemory, aliveAfter200ms: status(task).State[0] === "S", bytes: view.length }));
+process.exit(0);
+`,
+        );
+        const child = Bun.spawn([process.execPath, script], { stdout: "pipe", stderr: "pipe" });
+        // Read to EOF: a task that kept its copy of the descriptor table would hold the pipe open.
+        const out = await new Response(child.stdout).text();
+        expect(await child.exited).toBe(0);
+        const r = JSON.parse(out) as { task: number; self: number; tgid: number; sharesMemory: boolean; aliveAfter200ms: boolean };
+        expect(r.task).toBeGreaterThan(0);
+        // A process of its own (not one of the process's threads, which its exit would take along)...
+        expect(r.tgid).toBe(r.task);
+        expect(r.tgid).not.toBe(r.self);
+        // ...with the process's memory, waiting for the process to exit.
+        expect(r.sharesMemory).toBe(true);
+        expect(r.aliveAfter200ms).toBe(true);
+        // Once the process has exited the task ends (then the reaper takes it, or it waits as a zombie).
+        expect(await eventually(() => taskState(r.task) === undefined || taskState(r.task) === "Z")).toBe(true);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
+
+  test("in a long-lived process (a daemon, the test runner): nothing is arranged", () => {
+    expect(unmapAfterExit()).toBe(0);
   });
 });

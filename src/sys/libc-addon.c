@@ -483,8 +483,8 @@ static int clone_body(void *p) {
  * never unmapped: the process does not outlive it by much, and the task may still read
  * it after the process has gone. The task must drop its copy of the descriptor table
  * (close_range) before anything that waits: the runtime waits for EOF on the plugin's
- * stdout, and a copy held there would keep it open. -ENOSYS without close_range(2)
- * (Linux 5.9).
+ * stdout, and a copy held there would keep it open. The task's pid, or -errno; -ENOSYS
+ * without close_range(2) (Linux 5.9).
  */
 static int start_task(int (*body)(void *), void (*fill)(unsigned char *area, const void *arg), const void *arg) {
   static int has_close_range = -1;
@@ -503,7 +503,7 @@ static int start_task(int (*body)(void *), void (*fill)(unsigned char *area, con
     munmap(area, CLONE_AREA);
     return -e;
   }
-  return 0;
+  return pid;
 }
 
 struct send_arg {
@@ -525,9 +525,10 @@ static int clone_send(int nsfd, const void *data, size_t len) {
   if (len > CLONE_AREA / 2) return -ENOSYS;
   struct send_arg s = {nsfd, data, len};
   int e = start_task(clone_body, fill_send, &s);
+  if (e < 0) return e;
   /* The task has its own copy of nsfd. */
-  if (e == 0) close(nsfd);
-  return e;
+  close(nsfd);
+  return 0;
 }
 
 /*
@@ -551,11 +552,18 @@ struct closer {
 
 static void fill_close(unsigned char *area, const void *arg) { memcpy(area, arg, sizeof(struct closer)); }
 
+/* Waits until the process has exited: end-of-file on the exit pipe, whose only write end the process held. */
+static void wait_for_exit(int exit_r) {
+  char b;
+  long n;
+  do n = raw_syscall(SYS_read, exit_r, (long)&b, 1, 0, 0, 0);
+  while (n > 0 || n == -EINTR);
+}
+
 /*
  * The body of a clone_close task: drop every descriptor of its copy of the table but
- * the one to close and the exit pipe's read end, wait until the process has exited
- * (end-of-file: the process held the only other write end), then close the descriptor,
- * its last reference, and end.
+ * the one to close and the exit pipe's read end, wait until the process has exited,
+ * then close the descriptor, its last reference, and end.
  */
 static int close_body(void *p) {
   const struct closer *c = p;
@@ -563,10 +571,7 @@ static int close_body(void *p) {
   if (lo > 0) raw_syscall(SYS_close_range, 0, lo - 1, 0, 0, 0, 0);
   if (hi > lo + 1) raw_syscall(SYS_close_range, lo + 1, hi - 1, 0, 0, 0, 0);
   raw_syscall(SYS_close_range, hi + 1, ~0U, 0, 0, 0, 0);
-  char b;
-  long n;
-  do n = raw_syscall(SYS_read, c->exit_r, (long)&b, 1, 0, 0, 0);
-  while (n > 0 || n == -EINTR);
+  wait_for_exit(c->exit_r);
   raw_syscall(SYS_close, c->fd, 0, 0, 0, 0, 0);
   return 0;
 }
@@ -577,8 +582,31 @@ static int clone_close(int fd) {
   if (r < 0) return r;
   struct closer c = {fd, r};
   int e = start_task(close_body, fill_close, &c);
-  if (e == 0) close(fd);
-  return e;
+  if (e < 0) return e;
+  close(fd);
+  return 0;
+}
+
+static void fill_exit_r(unsigned char *area, const void *arg) { memcpy(area, arg, sizeof(int)); }
+
+/*
+ * The body of an unmap_after_exit task: drop every descriptor of its copy of the table
+ * but the exit pipe's read end, wait until the process has exited, and end. The process's
+ * exit then only let go of the memory; this task, its last user, unmaps it.
+ */
+static int hold_body(void *p) {
+  int r = *(const int *)p;
+  if (r > 0) raw_syscall(SYS_close_range, 0, r - 1, 0, 0, 0, 0);
+  raw_syscall(SYS_close_range, r + 1, ~0U, 0, 0, 0, 0);
+  wait_for_exit(r);
+  return 0;
+}
+
+/* A task of its own that shares the memory until this process has exited (hold_body); its pid, or -errno. */
+static int unmap_after_exit(void) {
+  int r = exit_pipe();
+  if (r < 0) return r;
+  return start_task(hold_body, fill_exit_r, &r);
 }
 #else
 static int clone_send(int nsfd, const void *data, size_t len) {
@@ -589,6 +617,7 @@ static int clone_close(int fd) {
   (void)fd;
   return -ENOSYS;
 }
+static int unmap_after_exit(void) { return -ENOSYS; }
 #endif
 
 /*
@@ -668,6 +697,22 @@ FN(close_detached) {
   return ret(env, e ? (errno = e, -1) : 0);
 }
 
+/*
+ * unmapAfterExit(): the process's memory unmapped by a task of its own after the process
+ * has exited (unmap_after_exit); the task's pid, or -errno. A process's exit unmaps its
+ * memory (exit_mm) before it closes its descriptors and tells its parent: for a plugin
+ * process, the 110 MB binary's pages and the heap, about 1 ms here that the runtime waits
+ * for, on stdout's end-of-file and the exit status, after the answer is written. While
+ * another task shares the memory, the exit only lets go of it. For the end of a
+ * short-lived plugin process only (a daemon's memory is no one's wait).
+ */
+FN(unmap_after_exit) {
+  (void)info;
+  int pid = unmap_after_exit();
+  if (pid < 0) errno = -pid;
+  return ret(env, pid);
+}
+
 napi_value napi_register_module_v1(napi_env env, napi_value exports) {
   static const struct {
     const char *name;
@@ -679,7 +724,7 @@ napi_value napi_register_module_v1(napi_env env, napi_value exports) {
       {"write", js_write},   {"fsync", js_fsync}, {"ftruncate", js_ftruncate}, {"getdents64", js_getdents64}, {"rename", js_rename}, {"link", js_link}, {"unlink", js_unlink},   {"mkdir", js_mkdir},
       {"rmdir", js_rmdir},
       {"gettid", js_gettid},  {"utf8", js_utf8},     {"writeText", js_write_text}, {"sendDetached", js_send_detached},
-      {"closeDetached", js_close_detached},
+      {"closeDetached", js_close_detached}, {"unmapAfterExit", js_unmap_after_exit},
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value f;
