@@ -587,26 +587,34 @@ static int clone_close(int fd) {
   return 0;
 }
 
-static void fill_exit_r(unsigned char *area, const void *arg) { memcpy(area, arg, sizeof(int)); }
+static void fill_fd(unsigned char *area, const void *arg) { memcpy(area, arg, sizeof(int)); }
 
 /*
  * The body of an unmap_after_exit task: drop every descriptor of its copy of the table
- * but the exit pipe's read end, wait until the process has exited, and end. The process's
- * exit then only let go of the memory; this task, its last user, unmaps it.
+ * but the pidfd of the process, wait until the process has exited, and end. The process's
+ * exit then only let go of the memory; this task, its last user, unmaps it. It waits for
+ * the process's exit status to be posted (the pidfd), not for its descriptors to close
+ * (the exit pipe): woken earlier, it took the CPU from the exiting process and its parent
+ * heard of the exit only after the unmapping (measured with Bun.spawnSync as the parent).
  */
 static int hold_body(void *p) {
-  int r = *(const int *)p;
-  if (r > 0) raw_syscall(SYS_close_range, 0, r - 1, 0, 0, 0, 0);
-  raw_syscall(SYS_close_range, r + 1, ~0U, 0, 0, 0, 0);
-  wait_for_exit(r);
+  int pfd = *(const int *)p;
+  if (pfd > 0) raw_syscall(SYS_close_range, 0, pfd - 1, 0, 0, 0, 0);
+  raw_syscall(SYS_close_range, pfd + 1, ~0U, 0, 0, 0, 0);
+  struct pollfd w = {.fd = pfd, .events = POLLIN};
+  while (raw_syscall(SYS_ppoll, (long)&w, 1, 0, 0, 0, 0) == -EINTR) {
+  }
   return 0;
 }
 
 /* A task of its own that shares the memory until this process has exited (hold_body); its pid, or -errno. */
 static int unmap_after_exit(void) {
-  int r = exit_pipe();
-  if (r < 0) return r;
-  return start_task(hold_body, fill_exit_r, &r);
+  int pfd = (int)syscall(SYS_pidfd_open, getpid(), 0);
+  if (pfd < 0) return -errno;
+  int pid = start_task(hold_body, fill_fd, &pfd);
+  /* The task has its own copy. */
+  close(pfd);
+  return pid;
 }
 #else
 static int clone_send(int nsfd, const void *data, size_t len) {
