@@ -70,13 +70,23 @@ export class BenchNode {
 }
 
 /** The pod network of the standalone benchmarks: bridge (gateway, "cnibench0", a /16) + host-local, and portmap when asked. */
-export function benchBridgeList(ipamDir: string, opts: { ipMasq: boolean; portmap?: boolean }): object {
+export function benchBridgeList(ipamDir: string, opts: { ipMasq: boolean; portmap?: boolean; backend?: "iptables" | "nftables" }): object {
+  // The backend of the masquerade and port map rules; the reference's default (iptables) unless asked.
+  const bridgeBackend = opts.backend ? { ipMasqBackend: opts.backend } : {};
+  const portmapBackend = opts.backend ? { backend: opts.backend } : {};
   return {
     cniVersion: "1.0.0",
     name: "benchnet",
     plugins: [
-      { type: "bridge", bridge: "cnibench0", isGateway: true, ipMasq: opts.ipMasq, ipam: { type: "host-local", subnet: "10.123.0.0/16", dataDir: ipamDir } },
-      ...(opts.portmap ? [{ type: "portmap", capabilities: { portMappings: true }, snat: true }] : []),
+      {
+        type: "bridge",
+        bridge: "cnibench0",
+        isGateway: true,
+        ipMasq: opts.ipMasq,
+        ...bridgeBackend,
+        ipam: { type: "host-local", subnet: "10.123.0.0/16", dataDir: ipamDir },
+      },
+      ...(opts.portmap ? [{ type: "portmap", capabilities: { portMappings: true }, snat: true, ...portmapBackend }] : []),
     ],
   };
 }

@@ -7,14 +7,17 @@
  * system calls) and the user part of it per step, medians, and what the full node adds
  * (growth in system time is the kernel's, in user time our own). Rerunnable.
  *
- *   bun bench/profile-fill.ts [--fill N] [--runs N]
+ * --backend nftables puts the masquerade and port map rules in the reference's nftables
+ * tables instead of its default iptables layout.
+ *
+ *   bun bench/profile-fill.ts [--fill N] [--runs N] [--backend iptables|nftables]
  */
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { BenchNode, DIST, benchBridgeList, median, sh } from "./_node.ts";
 
-const { values } = parseArgs({ options: { fill: { type: "string", default: "1000" }, runs: { type: "string", default: "15" } } });
+const { values } = parseArgs({ options: { fill: { type: "string", default: "1000" }, runs: { type: "string", default: "15" }, backend: { type: "string" } } });
 const FILL = Number(values.fill);
 const RUNS = Number(values.runs);
 
@@ -27,7 +30,9 @@ process.on("exit", () => {
 for (const n of [empty, emptyProbe]) sh(["ip", "netns", "add", n]);
 for (const n of [w.node, empty]) sh(["ip", "-n", n, "link", "set", "lo", "up"]);
 const noSocket = join(w.work, "none.sock");
-const list = (ipamDir: string) => benchBridgeList(ipamDir, { ipMasq: true, portmap: true }) as { plugins: object[] };
+const backend = values.backend as "iptables" | "nftables" | undefined;
+if (backend !== undefined && backend !== "iptables" && backend !== "nftables") throw new Error("--backend: iptables or nftables");
+const list = (ipamDir: string) => benchBridgeList(ipamDir, { ipMasq: true, portmap: true, backend }) as { plugins: object[] };
 const NODES = {
   empty: { node: empty, probe: emptyProbe, list: list(join(w.work, "ipam-empty")) },
   [`${FILL} pods`]: { node: w.node, probe: w.pods[FILL]!, list: list(join(w.work, "ipam-full")) },
@@ -104,7 +109,9 @@ for (let i = 0; i < RUNS + 1; i++) {
 }
 
 const load = (await Bun.file("/proc/loadavg").text()).split(" ").slice(0, 3).join(" ");
-console.log(`\nA pod's plugin processes on an empty node and on one with ${FILL} pods (medians of ${RUNS}, interleaved; load ${load})`);
+console.log(
+  `\nA pod's plugin processes on an empty node and on one with ${FILL} pods, ${backend ?? "iptables"} rules (medians of ${RUNS}, interleaved; load ${load})`,
+);
 console.log(
   `  ${"step".padEnd(12)} ${Object.keys(NODES)
     .map((n) => `${n}: wall / CPU / user ms`.padEnd(36))

@@ -34,7 +34,7 @@ export function nftMasqComment(network: string, ifname: string, containerID: str
 }
 
 function staleDeletes(prefix: string): string[] {
-  return nftListRules("inet", TABLE, CHAIN)
+  return nftListRules("inet", TABLE, CHAIN, prefix)
     .filter((r) => r.comment?.startsWith(prefix))
     .map((r) => `delete rule ${T} ${CHAIN} handle ${r.handle}`);
 }
@@ -78,7 +78,7 @@ export function gcIPMasqNft(network: string, valid: readonly Attachment[]): void
   const keep = new Set(valid.map((a) => hashForInstance(network, a.ifname, a.containerID)));
   const prefix = hashForNetwork(network);
   if (!nftTables().has(T)) return;
-  const deletes = nftListRules("inet", TABLE, CHAIN)
+  const deletes = nftListRules("inet", TABLE, CHAIN, prefix)
     .filter((r) => r.comment?.startsWith(prefix) && !keep.has(r.comment.split(",")[0]!))
     .map((r) => `delete rule ${T} ${CHAIN} handle ${r.handle}`);
   if (deletes.length) nftApply(deletes);

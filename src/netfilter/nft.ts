@@ -1,9 +1,11 @@
 /**
  * nftables through the `nft` command: a rule set applied as one transaction
- * (`nft -f -`, all or nothing), and tables read back as JSON to find rules by comment.
- * The list of tables comes over netlink.
+ * (`nft -f -`, all or nothing). What is there (tables, rules with their comments and
+ * handles) is read over netlink: `nft -j list` starts a process, reads more than the one
+ * table, prints every rule as JSON to be parsed again, and with a thousand pods' rules
+ * took a pod's plugins hundreds of milliseconds.
  */
-import { nftHandle, nftTableNames } from "../netlink/nftables.ts";
+import { nftCommentedRules, nftHandle, nftTableNames } from "../netlink/nftables.ts";
 import { errorMessage } from "../spec/error.ts";
 import { nftAvailable } from "./nft-available.ts";
 
@@ -42,21 +44,19 @@ export function nftApply(lines: readonly string[]): void {
   if (!r.success) throw new NftError(`nft failed: ${r.stderr.toString().trim()}\n${lines.join("\n")}`);
 }
 
-type Listed = { nftables: { rule?: { chain: string; handle: number; comment?: string } }[] };
-
-function rulesOf(argv: string[]): NftRule[] {
+/** The rules read over netlink; [] without nft (nothing of ours can be there) or when the table or chain does not exist. */
+function rulesOf(family: string, table: string, chain: string | undefined, containing: string | undefined): NftRule[] {
   if (!nftAvailable()) return [];
-  const r = Bun.spawnSync(["nft", "-j", ...argv], { stdout: "pipe", stderr: "pipe" });
-  // nft fails with ENOENT when the table or chain does not exist: nothing listed.
-  if (!r.success) {
-    const err = r.stderr.toString();
-    if (/No such file or directory|does not exist/i.test(err)) return [];
-    throw new NftError(`nft -j ${argv.join(" ")} failed: ${err.trim()}`);
+  using h = nftHandle();
+  try {
+    return nftCommentedRules(h, family, table, chain, containing).map((r) => ({
+      chain: r.chain,
+      handle: Number(r.handle),
+      ...(r.comment !== undefined ? { comment: r.comment } : {}),
+    }));
+  } catch (e) {
+    throw new NftError(`Cannot list the rules of ${family} ${table}${chain === undefined ? "" : ` ${chain}`}: ${errorMessage(e)}`, { cause: e });
   }
-  const doc = JSON.parse(r.stdout.toString()) as Listed;
-  return doc.nftables.flatMap((o) =>
-    o.rule ? [{ chain: o.rule.chain, handle: o.rule.handle, ...(o.rule.comment !== undefined ? { comment: o.rule.comment } : {}) }] : [],
-  );
 }
 
 /** The tables that exist, as "FAMILY NAME" ("ip cni_hostport"); none without nft. Equivalent to: `nft -j list tables`. */
@@ -72,14 +72,18 @@ export function nftTables(): Set<string> {
   }
 }
 
-/** The rules of a chain; [] when the table or chain does not exist. Equivalent to: `nft -j list chain FAMILY TABLE CHAIN`. */
-export function nftListRules(family: string, table: string, chain: string): NftRule[] {
-  return rulesOf(["list", "chain", checkFamily(family), checkNftName(table), checkNftName(chain)]);
+/**
+ * The rules of a chain; [] when the table or chain does not exist. With `containing`,
+ * only rules that hold that text (their comment's, say) can be listed; callers still
+ * match the comment. Equivalent to: `nft -j list chain FAMILY TABLE CHAIN`.
+ */
+export function nftListRules(family: string, table: string, chain: string, containing?: string): NftRule[] {
+  return rulesOf(checkFamily(family), checkNftName(table), checkNftName(chain), containing);
 }
 
-/** Every rule of a table in one read; [] when it does not exist. Equivalent to: `nft -j list table FAMILY TABLE`. */
-export function nftListTable(family: string, table: string): NftRule[] {
-  return rulesOf(["list", "table", checkFamily(family), checkNftName(table)]);
+/** Every rule of a table in one read; [] when it does not exist; `containing` as nftListRules. Equivalent to: `nft -j list table FAMILY TABLE`. */
+export function nftListTable(family: string, table: string, containing?: string): NftRule[] {
+  return rulesOf(checkFamily(family), checkNftName(table), undefined, containing);
 }
 
 /** The script line that deletes a listed rule. */

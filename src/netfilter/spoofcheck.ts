@@ -17,7 +17,7 @@ function checkRefID(refID: string): void {
 
 /** The jump rules of this attachment in the base chain (by comment). */
 function jumps(refID: string): number[] {
-  return nftListRules("bridge", "nat", BASE)
+  return nftListRules("bridge", "nat", BASE, `macspoofchk-${refID}`)
     .filter((r) => r.comment === `macspoofchk-${refID}`)
     .map((r) => r.handle);
 }

@@ -56,7 +56,10 @@ const NFTA_RULE_CHAIN = 2;
 const NFTA_RULE_HANDLE = 3;
 const NFTA_RULE_EXPRESSIONS = 4;
 const NFTA_RULE_COMPAT = 5;
+const NFTA_RULE_USERDATA = 7;
 const NFTA_RULE_COMPAT_PROTO = 1;
+/** libnftnl's rule user data: type-length-value records; this one holds nft's `comment "..."`, NUL-terminated. */
+const NFTNL_UDATA_RULE_COMMENT = 0;
 const NFTA_RULE_COMPAT_FLAGS = 2;
 const NFTA_IMMEDIATE_DATA = 2;
 /** NFTA_MATCH_NAME and NFTA_TARGET_NAME. */
@@ -111,6 +114,8 @@ function body(family: NftFamily | "unspec", attrs: RtAttr[], resId = 0): Uint8Ar
 
 /** nft's names of the NFPROTO_* families of tables. */
 const FAMILY_NAMES: Record<number, string> = { 1: "inet", 2: "ip", 3: "arp", 5: "netdev", 7: "bridge", 10: "ip6" };
+/** The NFPROTO_* number of a family as nft names it, or undefined for a name that is none. */
+const FAMILY_NUMBERS = new Map(Object.entries(FAMILY_NAMES).map(([n, name]) => [name, Number(n)]));
 
 /** Every table, as "FAMILY NAME" ("ip nat", "inet cni_plugins_masquerade"). Equivalent to: `nft list tables`. */
 export function nftTableNames(h: NetlinkHandle): Set<string> {
@@ -223,6 +228,63 @@ function decodeRule(payload: Uint8Array, chain: string): NftRule | undefined {
   const handle = a.get(NFTA_RULE_HANDLE);
   if (!handle) return undefined;
   return { handle: readBe64(handle), exprs: decodeExprs(a.get(NFTA_RULE_EXPRESSIONS)), raw: payload };
+}
+
+/** A rule's place and comment: what finds an attachment's rules in a table shared by all, and deletes them by handle. */
+export interface NftCommentedRule {
+  chain: string;
+  handle: bigint;
+  comment?: string;
+}
+
+/**
+ * The rules of one chain, or of a whole table without `chain`, with their comments (nft
+ * keeps a rule's `comment "..."` in its user data); [] when the table or chain does not
+ * exist. With `containing`, only rules whose message holds that text (a container id, a
+ * hash) are decoded: a table of thousands of rules is then mostly skipped unread.
+ * `family` as nft names it ("inet", "ip", "bridge", ...).
+ * Equivalent to: `nft -a list chain FAMILY TABLE CHAIN` (or `list table`), comments and handles.
+ */
+export function nftCommentedRules(h: NetlinkHandle, family: string, table: string, chain?: string, containing?: string): NftCommentedRule[] {
+  const proto = FAMILY_NUMBERS.get(family);
+  if (proto === undefined) throw new RangeError(`Invalid nftables family ${JSON.stringify(family)}`);
+  const needle = containing === undefined ? undefined : new TextEncoder().encode(containing);
+  const attrs = [rtaString(NFTA_RULE_TABLE, table), ...(chain === undefined ? [] : [rtaString(NFTA_RULE_CHAIN, chain)])];
+  const req = encodeAttrs(attrs);
+  const msg = new Uint8Array(4 + req.length);
+  msg[0] = proto;
+  msg.set(req, 4);
+  const what = `list rules of ${family} ${table}${chain === undefined ? "" : ` ${chain}`}`;
+  let msgs;
+  try {
+    msgs = needle ? h.dumpContaining(msgType(NFT_MSG_GETRULE), msg, what, needle) : h.dump(msgType(NFT_MSG_GETRULE), msg, what);
+  } catch (e) {
+    if (isNetlinkError(e, "ENOENT")) return [];
+    throw e;
+  }
+  const out: NftCommentedRule[] = [];
+  for (const m of msgs) {
+    const a = attrMap(decodeAttrs(m.payload.subarray(4)));
+    const c = a.get(NFTA_RULE_CHAIN);
+    const handle = a.get(NFTA_RULE_HANDLE);
+    if (!c || !handle) continue;
+    const name = readString(c);
+    if (chain !== undefined && name !== chain) continue;
+    const comment = ruleComment(a.get(NFTA_RULE_USERDATA));
+    out.push({ chain: name, handle: readBe64(handle), ...(comment === undefined ? {} : { comment }) });
+  }
+  return out;
+}
+
+/** The comment record of a rule's user data (libnftnl's TLVs), without its NUL. */
+function ruleComment(udata: Uint8Array | undefined): string | undefined {
+  if (!udata) return undefined;
+  for (let at = 0; at + 2 <= udata.length; at += 2 + udata[at + 1]!) {
+    const len = udata[at + 1]!;
+    if (udata[at] !== NFTNL_UDATA_RULE_COMMENT || at + 2 + len > udata.length) continue;
+    return readString(udata.subarray(at + 2, at + 2 + len));
+  }
+  return undefined;
 }
 
 function includesAny(hay: Uint8Array, needles: readonly Uint8Array[]): boolean {

@@ -4,7 +4,7 @@
  * daddr type local" -> hostports_all -> hostip_hostports, hostports) and masquerading;
  * each container's rules carry its id as comment, which is how DEL finds them.
  */
-import { nftApply, nftDeleteRule, nftListTable, nftString, nftTables, type NftRule } from "../../netfilter/nft.ts";
+import { nftApply, nftDeleteRule, nftListRules, nftListTable, nftString, nftTables, type NftRule } from "../../netfilter/nft.ts";
 import type { PortMapping } from "../../spec/capabilities.ts";
 import type { PortMapBackend } from "./_backend.ts";
 import { hostIPIn } from "./_chains.ts";
@@ -34,14 +34,14 @@ function conditionText(c: string[]): string {
   return c.length ? `${c.join(" ")} ` : "";
 }
 
-/** The container rules of both families' tables: one read of the table list, one of each table there. */
-function containerRulesNow(pred: (comment: string) => boolean): { family: 4 | 6; rule: NftRule }[] {
+/** The container's rules in both families' tables (their comment is its id): one read of the table list, one of each table there. */
+function containerRulesNow(containerID: string): { family: 4 | 6; rule: NftRule }[] {
   const tables = nftTables();
   const out: { family: 4 | 6; rule: NftRule }[] = [];
   for (const family of [4, 6] as const) {
     if (!tables.has(`${fam(family)} ${TABLE}`)) continue;
-    for (const rule of nftListTable(fam(family), TABLE)) {
-      if (RULE_CHAINS.has(rule.chain) && rule.comment !== undefined && pred(rule.comment)) out.push({ family, rule });
+    for (const rule of nftListTable(fam(family), TABLE, containerID)) {
+      if (RULE_CHAINS.has(rule.chain) && rule.comment === containerID) out.push({ family, rule });
     }
   }
   return out;
@@ -98,7 +98,7 @@ function forwardScript(d: NftPortMapInput, old: NftRule[]): string[] {
 function forwardPortsNft(inputs: NftPortMapInput[]): void {
   if (inputs.length === 0) return;
   const id = inputs[0]!.containerID;
-  const old = containerRulesNow((cm) => cm === id);
+  const old = containerRulesNow(id);
   nftApply(
     inputs.flatMap((d) =>
       forwardScript(
@@ -111,13 +111,13 @@ function forwardPortsNft(inputs: NftPortMapInput[]): void {
 
 /** Removes the container's rules in both families in one transaction; nothing there is fine. */
 function unforwardPortsNft(containerID: string): void {
-  const old = containerRulesNow((cm) => cm === containerID);
+  const old = containerRulesNow(containerID);
   if (old.length) nftApply(old.map((o) => nftDeleteRule(fam(o.family), TABLE, o.rule)));
 }
 
 /** The number of the container's rules in a chain. */
 function countRulesNft(family: 4 | 6, chain: string, containerID: string): number {
-  return nftListTable(fam(family), TABLE).filter((r) => r.chain === chain && r.comment === containerID).length;
+  return nftListRules(fam(family), TABLE, chain, containerID).filter((r) => r.comment === containerID).length;
 }
 
 function nftInput(conf: PortMapConf, containerID: string, family: 4 | 6, addr: string): NftPortMapInput {
