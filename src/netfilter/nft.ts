@@ -49,11 +49,12 @@ function rulesOf(family: string, table: string, chain: string | undefined, conta
   if (!nftAvailable()) return [];
   using h = nftHandle();
   try {
-    return nftCommentedRules(h, family, table, chain, containing).map((r) => ({
-      chain: r.chain,
-      handle: Number(r.handle),
-      ...(r.comment !== undefined ? { comment: r.comment } : {}),
-    }));
+    // A loop, not map: a plugin process pays for an array builtin's first use.
+    const out: NftRule[] = [];
+    for (const r of nftCommentedRules(h, family, table, chain, containing)) {
+      out.push({ chain: r.chain, handle: Number(r.handle), ...(r.comment !== undefined ? { comment: r.comment } : {}) });
+    }
+    return out;
   } catch (e) {
     throw new NftError(`Cannot list the rules of ${family} ${table}${chain === undefined ? "" : ` ${chain}`}: ${errorMessage(e)}`, { cause: e });
   }

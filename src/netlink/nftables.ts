@@ -114,8 +114,15 @@ function body(family: NftFamily | "unspec", attrs: RtAttr[], resId = 0): Uint8Ar
 
 /** nft's names of the NFPROTO_* families of tables. */
 const FAMILY_NAMES: Record<number, string> = { 1: "inet", 2: "ip", 3: "arp", 5: "netdev", 7: "bridge", 10: "ip6" };
-/** The NFPROTO_* number of a family as nft names it, or undefined for a name that is none. */
-const FAMILY_NUMBERS = new Map(Object.entries(FAMILY_NAMES).map(([n, name]) => [name, Number(n)]));
+/** The NFPROTO_* number of each family as nft names it (FAMILY_NAMES the other way). */
+const FAMILY_NUMBERS = new Map([
+  ["inet", 1],
+  ["ip", 2],
+  ["arp", 3],
+  ["netdev", 5],
+  ["bridge", 7],
+  ["ip6", 10],
+]);
 
 /** Every table, as "FAMILY NAME" ("ip nat", "inet cni_plugins_masquerade"). Equivalent to: `nft list tables`. */
 export function nftTableNames(h: NetlinkHandle): Set<string> {
