@@ -56,7 +56,8 @@ function rulesOf(family: string, table: string, chain: string | undefined, conta
     }
     return out;
   } catch (e) {
-    throw new NftError(`Cannot list the rules of ${family} ${table}${chain === undefined ? "" : ` ${chain}`}: ${errorMessage(e)}`, { cause: e });
+    // The netlink error names what it was reading ("Cannot list rules of inet t c: ...").
+    throw new NftError(errorMessage(e), { cause: e });
   }
 }
 

@@ -311,7 +311,7 @@ function controlMessages(d: Uint8Array): NlMsg[] {
     if (len < NLMSG_HDRLEN || off + len > d.length) return decodeNlmsgs(d.subarray(off));
     const type = v.getUint16(off + 4, NATIVE_LE);
     const flags = v.getUint16(off + 6, NATIVE_LE);
-    if (type < NLMSG_MIN_TYPE || flags & NLM_F_DUMP_INTR) out.push(...decodeNlmsgs(d.subarray(off, off + nlmsgAlign(len))));
+    if (type < NLMSG_MIN_TYPE || flags & NLM_F_DUMP_INTR) for (const m of decodeNlmsgs(d.subarray(off, off + nlmsgAlign(len)))) out.push(m);
     off += nlmsgAlign(len);
   }
   return out;

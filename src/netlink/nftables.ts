@@ -58,9 +58,9 @@ const NFTA_RULE_EXPRESSIONS = 4;
 const NFTA_RULE_COMPAT = 5;
 const NFTA_RULE_USERDATA = 7;
 const NFTA_RULE_COMPAT_PROTO = 1;
+const NFTA_RULE_COMPAT_FLAGS = 2;
 /** libnftnl's rule user data: type-length-value records; this one holds nft's `comment "..."`, NUL-terminated. */
 const NFTNL_UDATA_RULE_COMMENT = 0;
-const NFTA_RULE_COMPAT_FLAGS = 2;
 const NFTA_IMMEDIATE_DATA = 2;
 /** NFTA_MATCH_NAME and NFTA_TARGET_NAME. */
 const NFTA_XT_NAME = 1;
