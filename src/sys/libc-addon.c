@@ -594,8 +594,9 @@ static void fill_fd(unsigned char *area, const void *arg) { memcpy(area, arg, si
  * but the pidfd of the process, wait until the process has exited, and end. The process's
  * exit then only let go of the memory; this task, its last user, unmaps it. It waits for
  * the process's exit status to be posted (the pidfd), not for its descriptors to close
- * (the exit pipe): woken earlier, it took the CPU from the exiting process and its parent
- * heard of the exit only after the unmapping (measured with Bun.spawnSync as the parent).
+ * (the exit pipe): woken earlier, it took the CPU from the exiting process, whose parent
+ * then heard of the exit later (no-op ADD pairs: through Go's os/exec 9.88 ms with the
+ * pipe against 9.74 with the pidfd, through a C parent 9.63 against 9.33).
  */
 static int hold_body(void *p) {
   int pfd = *(const int *)p;
