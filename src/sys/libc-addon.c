@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/futex.h>
 #include <linux/netlink.h>
 #include <linux/sockios.h>
 #include <poll.h>
@@ -449,6 +450,21 @@ static long raw_syscall(long n, long a, long b, long c, long d, long e, long f) 
 }
 
 /*
+ * Set by a task start_task started once it has dropped its copy of the descriptor table;
+ * start_task waits for it (a futex word in the memory the task shares). Until then the
+ * task holds the plugin's stdout open, and a process that exits meanwhile would leave its
+ * runtime waiting for end-of-file on the task's being scheduled. Plugin processes start
+ * their tasks from their one JavaScript thread: one start at a time.
+ */
+static int task_ready;
+
+/* A task's first step after its close_range: start_task may go on. */
+static void task_started(void) {
+  __atomic_store_n(&task_ready, 1, __ATOMIC_RELEASE);
+  raw_syscall(SYS_futex, (long)&task_ready, FUTEX_WAKE_PRIVATE, 1, 0, 0, 0);
+}
+
+/*
  * The body of the task clone_send starts: enter the namespace, drop the whole copy of
  * the descriptor table it was given (the runtime waits for EOF on the plugin's stdout,
  * and a copy held here would keep it open), then send, wait for the answer, and return
@@ -460,6 +476,7 @@ static int clone_body(void *p) {
   char ack[1024];
   long ok = raw_syscall(SYS_setns, d->nsfd, CLONE_NEWNET, 0, 0, 0, 0) == 0;
   raw_syscall(SYS_close_range, 0, ~0U, 0, 0, 0, 0);
+  task_started();
   if (ok) {
     long s = raw_syscall(SYS_socket, AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE, 0, 0, 0);
     if (s >= 0 && raw_syscall(SYS_sendto, s, (long)d->msg, (long)d->len, 0, (long)&kernel, sizeof kernel) >= 0)
@@ -482,9 +499,11 @@ static int clone_body(void *p) {
  * short-lived processes only (a daemon takes a thread). Its area is mapped here and
  * never unmapped: the process does not outlive it by much, and the task may still read
  * it after the process has gone. The task must drop its copy of the descriptor table
- * (close_range) before anything that waits: the runtime waits for EOF on the plugin's
- * stdout, and a copy held there would keep it open. The task's pid, or -errno; -ENOSYS
- * without close_range(2) (Linux 5.9).
+ * (close_range) before anything that waits, then say so (task_started): the runtime
+ * waits for EOF on the plugin's stdout, and a copy held there would keep it open. This
+ * returns only once the task has dropped it, so a process that exits right after (as
+ * after unmap_after_exit) leaves no copy behind for the scheduler to get to. The task's
+ * pid, or -errno; -ENOSYS without close_range(2) (Linux 5.9).
  */
 static int start_task(int (*body)(void *), void (*fill)(unsigned char *area, const void *arg), const void *arg) {
   static int has_close_range = -1;
@@ -496,6 +515,7 @@ static int start_task(int (*body)(void *), void (*fill)(unsigned char *area, con
   sigset_t all, old;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
+  __atomic_store_n(&task_ready, 0, __ATOMIC_RELAXED);
   int pid = clone(body, area + CLONE_AREA, CLONE_VM, area);
   int e = errno;
   pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -503,6 +523,7 @@ static int start_task(int (*body)(void *), void (*fill)(unsigned char *area, con
     munmap(area, CLONE_AREA);
     return -e;
   }
+  while (__atomic_load_n(&task_ready, __ATOMIC_ACQUIRE) == 0) syscall(SYS_futex, &task_ready, FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0);
   return pid;
 }
 
@@ -571,6 +592,7 @@ static int close_body(void *p) {
   if (lo > 0) raw_syscall(SYS_close_range, 0, lo - 1, 0, 0, 0, 0);
   if (hi > lo + 1) raw_syscall(SYS_close_range, lo + 1, hi - 1, 0, 0, 0, 0);
   raw_syscall(SYS_close_range, hi + 1, ~0U, 0, 0, 0, 0);
+  task_started();
   wait_for_exit(c->exit_r);
   raw_syscall(SYS_close, c->fd, 0, 0, 0, 0, 0);
   return 0;
@@ -602,6 +624,7 @@ static int hold_body(void *p) {
   int pfd = *(const int *)p;
   if (pfd > 0) raw_syscall(SYS_close_range, 0, pfd - 1, 0, 0, 0, 0);
   raw_syscall(SYS_close_range, pfd + 1, ~0U, 0, 0, 0, 0);
+  task_started();
   struct pollfd w = {.fd = pfd, .events = POLLIN};
   while (raw_syscall(SYS_ppoll, (long)&w, 1, 0, 0, 0, 0) == -EINTR) {
   }
