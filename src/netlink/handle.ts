@@ -40,9 +40,7 @@ const EINTR = 4;
 const EAGAIN = 11;
 const ETIMEDOUT = 110;
 /** How often a dump the kernel flags NLM_F_DUMP_INTR (changed while we read it) is retried. */
-const DUMP_RETRIES = 5;
-/** The same for dumpContaining's long dumps, which concurrent writers interrupt more often. */
-const CONTENDED_DUMP_RETRIES = 50;
+const DUMP_RETRIES = 50;
 
 /** Options of a handle. */
 export interface HandleOptions {
@@ -108,33 +106,24 @@ export class NetlinkHandle {
     return this.#receive(seq, what).messages;
   }
 
-  /** Sends a dump request and returns every message up to NLMSG_DONE, retrying a dump the kernel marks inconsistent. */
-  dump(type: number, body: Uint8Array, what: string): NlMsg[] {
-    for (let attempt = 0; ; attempt++) {
-      const seq = this.#send(type, NLM_F_REQUEST | NLM_F_DUMP, body, what);
-      const { messages, interrupted } = this.#receive(seq, what);
-      if (!interrupted) return messages;
-      if (attempt >= DUMP_RETRIES) throw new NetlinkError(what, EINTR, "dump interrupted by concurrent changes");
-    }
-  }
-
   /**
-   * A dump of which only the messages that hold `needle` (a comment, a name) are returned.
-   * A datagram without it is not decoded: only its message headers are read, for the end
-   * of the dump, an error or an interruption. For a long dump of which a caller wants a
-   * few entries: a pod's rules among a thousand pods' (about 70 rules a datagram).
-   * Such a dump spans dozens of datagrams, and on a node where pods start at once another
-   * process's commit often falls between two of them (nf_tables then flags the dump
-   * interrupted: it may have skipped a rule): it is retried up to CONTENDED_DUMP_RETRIES
-   * times, after the second at a random 1-4 ms pause, so that the writers' commits do not
-   * keep meeting it.
+   * Sends a dump request and returns every message up to NLMSG_DONE, retrying a dump the
+   * kernel marks inconsistent (NLM_F_DUMP_INTR: changed between two of its datagrams, so
+   * it may have skipped an entry). A long dump on a node where pods start at once often
+   * meets another process's change: it is retried up to DUMP_RETRIES times, from the third
+   * attempt after a random 1-4 ms pause, so that the writers' commits do not keep meeting it.
+   *
+   * With `needle` (a comment, a name) only the messages that hold it are returned, and a
+   * datagram without it is not decoded: only its message headers are read, for the end of
+   * the dump, an error or an interruption. For a long dump of which a caller wants a few
+   * entries: a pod's rules among a thousand pods' (about 70 rules a datagram).
    */
-  dumpContaining(type: number, body: Uint8Array, what: string, needle: Uint8Array): NlMsg[] {
+  dump(type: number, body: Uint8Array, what: string, needle?: Uint8Array): NlMsg[] {
     for (let attempt = 0; ; attempt++) {
       const seq = this.#send(type, NLM_F_REQUEST | NLM_F_DUMP, body, what);
       const { messages, interrupted } = this.#receive(seq, what, needle);
       if (!interrupted) return messages;
-      if (attempt >= CONTENDED_DUMP_RETRIES) throw new NetlinkError(what, EINTR, "dump interrupted by concurrent changes");
+      if (attempt >= DUMP_RETRIES) throw new NetlinkError(what, EINTR, "dump interrupted by concurrent changes");
       if (attempt >= 1) Bun.sleepSync(1 + Math.floor(Math.random() * 4));
     }
   }
@@ -299,7 +288,7 @@ function holds(hay: Uint8Array, needle: Uint8Array): boolean {
 }
 
 /**
- * The messages of a datagram that a caller of dumpContaining must see although the
+ * The messages of a datagram that a dump for a needle must see although the
  * datagram lacks the needle: the end of the dump, an error, an overrun (types below
  * NLMSG_MIN_TYPE), and any flagged as part of an interrupted dump. Only headers are read.
  */

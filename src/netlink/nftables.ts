@@ -103,10 +103,10 @@ function msgType(msg: number): number {
 }
 
 /** struct nfgenmsg + attributes; a batch marker has family AF_UNSPEC and the subsystem as resource id. */
-function body(family: NftFamily | "unspec", attrs: RtAttr[], resId = 0): Uint8Array {
+function body(family: NftFamily | "unspec" | number, attrs: RtAttr[], resId = 0): Uint8Array {
   const a = encodeAttrs(attrs);
   const out = new Uint8Array(4 + a.length);
-  out.set([family === "unspec" ? 0 : NFPROTO[family], 0]);
+  out.set([family === "unspec" ? 0 : typeof family === "number" ? family : NFPROTO[family], 0]);
   out.set(be16(resId), 2);
   out.set(a, 4);
   return out;
@@ -257,14 +257,10 @@ export function nftCommentedRules(h: NetlinkHandle, family: string, table: strin
   if (proto === undefined) throw new RangeError(`Invalid nftables family ${JSON.stringify(family)}`);
   const needle = containing === undefined ? undefined : new TextEncoder().encode(containing);
   const attrs = [rtaString(NFTA_RULE_TABLE, table), ...(chain === undefined ? [] : [rtaString(NFTA_RULE_CHAIN, chain)])];
-  const req = encodeAttrs(attrs);
-  const msg = new Uint8Array(4 + req.length);
-  msg[0] = proto;
-  msg.set(req, 4);
   const what = `list rules of ${family} ${table}${chain === undefined ? "" : ` ${chain}`}`;
   let msgs;
   try {
-    msgs = needle ? h.dumpContaining(msgType(NFT_MSG_GETRULE), msg, what, needle) : h.dump(msgType(NFT_MSG_GETRULE), msg, what);
+    msgs = h.dump(msgType(NFT_MSG_GETRULE), body(proto, attrs), what, needle);
   } catch (e) {
     if (isNetlinkError(e, "ENOENT")) return [];
     throw e;
