@@ -9,7 +9,7 @@
 import { handOver } from "./daemon/hand-over.ts";
 import { type PluginModule, delegates, hasPlugin, loadPlugin, versionAnswer } from "./plugins/registry.ts";
 import { setEntryExec } from "./runtime/entry-exec.ts";
-import { detachedSendsAsProcess } from "./sys/libc.ts";
+import { detachedSendsAsProcess, unmapAfterExit } from "./sys/libc.ts";
 import { pluginMain } from "./skel/plugin-main.ts";
 
 /**
@@ -72,10 +72,14 @@ async function main(): Promise<void> {
 
 /** One command of a loaded plugin, then exit. */
 async function runPlugin(plugin: PluginModule, stdin: Uint8Array | undefined): Promise<void> {
-  // One command, then exit: a veth's deletion is not waited for by the exit either. Not
-  // when the parent is its PID namespace's init (a runtime as a container's first
-  // process): the sender would be its orphan, and such a parent may never reap it.
-  if (process.ppid !== 1) detachedSendsAsProcess();
+  // One command, then exit: a veth's deletion is not waited for by the exit either, nor
+  // the unmapping of the process's memory. Not when the parent is its PID namespace's
+  // init (a runtime as a container's first process): the tasks would be its orphans, and
+  // such a parent may never reap them.
+  if (process.ppid !== 1) {
+    detachedSendsAsProcess();
+    unmapAfterExit();
+  }
   await pluginMain(plugin.funcs, plugin.info, stdin);
 }
 

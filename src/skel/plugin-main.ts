@@ -1,5 +1,5 @@
 import type { PluginFuncs, PluginInfo } from "./cmd-args.ts";
-import { unmapAfterExit, writeOut } from "../sys/libc.ts";
+import { settleTasks, writeOut } from "../sys/libc.ts";
 import { readStdin } from "../sys/stdin.ts";
 import { runPlugin } from "./run.ts";
 
@@ -14,8 +14,9 @@ import { runPlugin } from "./run.ts";
  * command or VERSION is asked for, so running a plugin by hand in a terminal prints its
  * about text instead of waiting.
  * The exit's own work, unmapping the process's memory (about 1 ms), is left to a task of
- * its own (sys/libc.ts unmapAfterExit), so the runtime has the answer and the exit status
- * without waiting for it.
+ * its own (sys/libc.ts unmapAfterExit, which the entry starts), so the runtime has the
+ * answer and the exit status without waiting for it; the process's tasks are settled
+ * (settleTasks) before the exit, so none still holds stdout open.
  * `stdinRead` is stdin already read by the caller (a daemon hand-over that fell through).
  */
 export async function pluginMain(funcs: PluginFuncs, info: PluginInfo, stdinRead?: Uint8Array): Promise<never> {
@@ -24,7 +25,7 @@ export async function pluginMain(funcs: PluginFuncs, info: PluginInfo, stdinRead
   const out = await runPlugin(funcs, info, { env: process.env, stdin });
   if (out.stderr) await writeOut(2, out.stderr);
   if (out.stdout) await writeOut(1, out.stdout);
-  // The answer is out: what is left, unmapping the process's memory, is no one's wait.
-  unmapAfterExit();
+  // The answer is out; no task of this process still holds stdout once this returns.
+  settleTasks();
   process.exit(out.exitCode);
 }

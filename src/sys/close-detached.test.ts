@@ -137,3 +137,43 @@ process.exit(0);
     expect(unmapAfterExit()).toBe(0);
   });
 });
+
+describe("settleTasks", () => {
+  test.skipIf(libcBackend() !== "addon")(
+    "once it returns, a plugin process's tasks hold none of its descriptors and run on all its CPUs, stdout reaches EOF at the exit",
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), "cni-ts-settle-"));
+      try {
+        const script = join(dir, "child.ts");
+        // No wait between the tasks' start and settleTasks: a task started on this CPU has not run before this process blocks.
+        writeFileSync(
+          script,
+          `import { bind, closeDetached, detachedSendsAsProcess, settleTasks, socket, unmapAfterExit } from ${JSON.stringify(join(import.meta.dir, "libc.ts"))};
+import { readdirSync, readFileSync } from "node:fs";
+detachedSendsAsProcess();
+const cpus = (pid) => readFileSync("/proc/" + pid + "/status", "utf8").match(/Cpus_allowed_list:\\s*(\\S+)/)[1];
+const fd = socket(${AF_NETLINK}, ${SOCK_RAW}, ${NETLINK_NETFILTER});
+bind(fd, new Uint8Array(${JSON.stringify([...NL_ANY])}));
+closeDetached(fd);
+const task = unmapAfterExit();
+settleTasks();
+const fds = readdirSync("/proc/" + task + "/fd").map((n) => readFileSync("/proc/" + task + "/fdinfo/" + n, "utf8").includes("pid:") ? "pidfd" : n);
+console.log(JSON.stringify({ task, fds, cpus: cpus(task), own: cpus(process.pid) }));
+process.exit(0);
+`,
+        );
+        const child = Bun.spawn([process.execPath, script], { stdout: "pipe", stderr: "pipe" });
+        const out = await new Response(child.stdout).text();
+        expect(await child.exited).toBe(0);
+        const r = JSON.parse(out) as { task: number; fds: string[]; cpus: string; own: string };
+        expect(r.task).toBeGreaterThan(0);
+        // The unmapping task holds its pidfd of the process and nothing else: not stdout, not the socket's copy.
+        expect(r.fds).toEqual(["pidfd"]);
+        // Started on the process's CPU, it took the process's CPUs back.
+        expect(r.cpus).toBe(r.own);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
+});

@@ -48,6 +48,8 @@ interface Backend {
   closeDetached?(fd: number, asProcess: number): number;
   /** This process's memory unmapped by a task of its own after the process has exited; the task's pid or -errno (the addon only). */
   unmapAfterExit?(): number;
+  /** Returns once every task this process started has dropped its copy of the descriptor table (the addon only). */
+  settleTasks?(): void;
 }
 
 let backend: Backend | undefined;
@@ -339,18 +341,30 @@ export function sendDetached(fd: number, msg: Uint8Array): boolean {
 }
 
 /**
- * The last step of a plugin process (after detachedSendsAsProcess): the process's memory
+ * An early step of a plugin process (after detachedSendsAsProcess): the process's memory
  * is then unmapped by a task of its own after the process has exited, not by the exit
  * itself, which the runtime waits for (stdout's end-of-file, the exit status): about 1 ms
  * of a plugin process's run here (BENCHMARKS.md). The CPU is the same, spent where nobody
- * waits. The task's pid; 0 when nothing was arranged (not a plugin process, no addon, a
- * kernel without close_range(2)).
+ * waits. Started early, the task has dropped its copy of the descriptor table long before
+ * the exit (settleTasks). The task's pid; 0 when nothing was arranged (not a plugin
+ * process, no addon, a kernel without close_range(2)).
  */
 export function unmapAfterExit(): number {
   const b = sys();
   if (!detachAsProcess || b.unmapAfterExit === undefined) return 0;
   const pid = b.unmapAfterExit();
   return pid > 0 ? pid : 0;
+}
+
+/**
+ * The last step of a plugin process before its exit: returns once every task it started
+ * (sendDetached, closeDetached, unmapAfterExit) has dropped its copy of the descriptor
+ * table, which holds the plugin's stdout: the runtime's end-of-file then comes with the
+ * exit. The tasks are not waited for when started (a task on a busy CPU can wait a
+ * balancing tick to run); by the end they have almost always run.
+ */
+export function settleTasks(): void {
+  sys().settleTasks?.();
 }
 
 /**
