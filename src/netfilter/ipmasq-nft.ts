@@ -7,7 +7,7 @@
  */
 import type { Attachment } from "../spec/types.ts";
 import { formatIP, networkOf, parseCIDR, to4 } from "../spec/ip.ts";
-import { nftApply, nftListRules, nftString, nftTables } from "./nft.ts";
+import { type NftRule, nftApply, nftDelete, nftListRules, nftString, nftTables } from "./nft.ts";
 
 const TABLE = "cni_plugins_masquerade";
 const CHAIN = "masq_checks";
@@ -33,10 +33,19 @@ export function nftMasqComment(network: string, ifname: string, containerID: str
   return `${hashForInstance(network, ifname, containerID)}, net: ${clean(network)}, if: ${clean(ifname)}, id: ${clean(containerID)}`.slice(0, COMMENT_MAX);
 }
 
+/** The rules in masq_checks whose comment starts with `prefix`; with `keep`, not those whose attachment hash is in it. */
+function rulesOf(prefix: string, keep?: ReadonlySet<string>): NftRule[] {
+  const out: NftRule[] = [];
+  for (const r of nftListRules("inet", TABLE, CHAIN, prefix)) {
+    if (r.comment?.startsWith(prefix) && !keep?.has(r.comment.split(",")[0]!)) out.push(r);
+  }
+  return out;
+}
+
 function staleDeletes(prefix: string): string[] {
-  return nftListRules("inet", TABLE, CHAIN, prefix)
-    .filter((r) => r.comment?.startsWith(prefix))
-    .map((r) => `delete rule ${T} ${CHAIN} handle ${r.handle}`);
+  const out: string[] = [];
+  for (const r of rulesOf(prefix)) out.push(`delete rule ${T} ${CHAIN} handle ${r.handle}`);
+  return out;
 }
 
 /** Masquerades traffic from `ipns` ("ip/prefix") leaving their subnets, replacing this attachment's old rules. */
@@ -69,8 +78,7 @@ export function teardownIPMasqNft(network: string, ifname: string, containerID: 
   // Every bridge and ptp DEL looks here (the backend may have changed since ADD): where the
   // table was never made, one netlink read instead of an `nft` process.
   if (!nftTables().has(T)) return;
-  const deletes = staleDeletes(hashForInstance(network, ifname, containerID));
-  if (deletes.length) nftApply(deletes);
+  nftDelete("inet", TABLE, rulesOf(hashForInstance(network, ifname, containerID)));
 }
 
 /** Removes the rules of this network's attachments that are not in `valid`. */
@@ -78,8 +86,5 @@ export function gcIPMasqNft(network: string, valid: readonly Attachment[]): void
   const keep = new Set(valid.map((a) => hashForInstance(network, a.ifname, a.containerID)));
   const prefix = hashForNetwork(network);
   if (!nftTables().has(T)) return;
-  const deletes = nftListRules("inet", TABLE, CHAIN, prefix)
-    .filter((r) => r.comment?.startsWith(prefix) && !keep.has(r.comment.split(",")[0]!))
-    .map((r) => `delete rule ${T} ${CHAIN} handle ${r.handle}`);
-  if (deletes.length) nftApply(deletes);
+  nftDelete("inet", TABLE, rulesOf(prefix, keep));
 }

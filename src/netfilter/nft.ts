@@ -3,9 +3,11 @@
  * (`nft -f -`, all or nothing). What is there (tables, rules with their comments and
  * handles) is read over netlink: `nft -j list` starts a process, reads more than the one
  * table, prints every rule as JSON to be parsed again, and with a thousand pods' rules
- * took a pod's plugins hundreds of milliseconds.
+ * took a pod's plugins hundreds of milliseconds. Removals (a DEL's) go over netlink too
+ * (nftDelete): an `nft -f` process of deletions waited, at its socket's close, for the
+ * kernel to free what it deleted (a whole RCU grace period), 15-25 ms per DEL here.
  */
-import { nftCommentedRules, nftHandle, nftTableNames } from "../netlink/nftables.ts";
+import { type NftRemoval, type NftTableFamily, nftChainInfo, nftCommentedRules, nftHandle, nftRemove, nftTableNames } from "../netlink/nftables.ts";
 import { errorMessage } from "../spec/error.ts";
 import { nftAvailable } from "./nft-available.ts";
 
@@ -33,9 +35,9 @@ function checkNftName(name: string): string {
   return name;
 }
 
-function checkFamily(family: string): string {
+function checkFamily(family: string): NftTableFamily {
   if (!FAMILIES.has(family)) throw new RangeError(`Invalid nftables family ${JSON.stringify(family)}`);
-  return family;
+  return family as NftTableFamily;
 }
 
 /** Applies `lines` as one transaction. Equivalent to: `nft -f -`. */
@@ -86,6 +88,39 @@ export function nftListRules(family: string, table: string, chain: string, conta
 /** Every rule of a table in one read; [] when it does not exist; `containing` as nftListRules. Equivalent to: `nft -j list table FAMILY TABLE`. */
 export function nftListTable(family: string, table: string, containing?: string): NftRule[] {
   return rulesOf(checkFamily(family), checkNftName(table), undefined, containing);
+}
+
+/**
+ * Deletes listed rules and whole chains of one table in one transaction over netlink
+ * (all or nothing; a rule gone meanwhile fails it, as in `nft -f`), its socket closed
+ * where nobody waits (NetlinkHandle). Equivalent to: `nft -f` of `delete rule FAMILY
+ * TABLE CHAIN handle N` and `delete chain FAMILY TABLE CHAIN` lines, in order.
+ */
+export function nftDelete(family: string, table: string, rules: readonly NftRule[], chains: readonly string[] = []): void {
+  const f = checkFamily(family);
+  checkNftName(table);
+  const removals: NftRemoval[] = [];
+  for (const r of rules) removals.push({ rule: BigInt(r.handle), chain: checkNftName(r.chain) });
+  for (const c of chains) removals.push({ deleteChain: checkNftName(c) });
+  if (removals.length === 0) return;
+  using h = nftHandle();
+  try {
+    nftRemove(h, f, table, removals);
+  } catch (e) {
+    throw new NftError(`Cannot delete ${rules.length} rules and ${chains.length} chains from ${family} ${table}: ${errorMessage(e)}`, { cause: e });
+  }
+}
+
+/** Whether the chain exists (one chain asked for over netlink); false without nft. Equivalent to: `nft list chain FAMILY TABLE CHAIN` succeeding. */
+export function nftChainExists(family: string, table: string, chain: string): boolean {
+  const f = checkFamily(family);
+  if (!nftAvailable()) return false;
+  using h = nftHandle();
+  try {
+    return nftChainInfo(h, f, checkNftName(table), checkNftName(chain)) !== undefined;
+  } catch (e) {
+    throw new NftError(`Cannot look for chain ${family} ${table} ${chain}: ${errorMessage(e)}`, { cause: e });
+  }
 }
 
 /** The script line that deletes a listed rule. */

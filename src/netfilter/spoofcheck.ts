@@ -3,7 +3,7 @@
  * nftables table `bridge nat`, frames entering from the host veth jump to a chain of
  * the attachment that lets only the container's MAC through and drops the rest.
  */
-import { nftApply, nftListRules, nftString } from "./nft.ts";
+import { type NftRule, nftApply, nftChainExists, nftDelete, nftListRules, nftString } from "./nft.ts";
 
 const T = "bridge nat";
 const BASE = "PREROUTING";
@@ -16,10 +16,8 @@ function checkRefID(refID: string): void {
 }
 
 /** The jump rules of this attachment in the base chain (by comment). */
-function jumps(refID: string): number[] {
-  return nftListRules("bridge", "nat", BASE, `macspoofchk-${refID}`)
-    .filter((r) => r.comment === `macspoofchk-${refID}`)
-    .map((r) => r.handle);
+function jumps(refID: string): NftRule[] {
+  return nftListRules("bridge", "nat", BASE, `macspoofchk-${refID}`).filter((r) => r.comment === `macspoofchk-${refID}`);
 }
 
 /** Lets only `mac` in from `iface` (a bridge port); replaces an earlier setup of the same attachment. */
@@ -34,7 +32,7 @@ export function setupSpoofCheck(iface: string, mac: string, refID: string): void
     `add chain ${T} ${ic}-mac`,
     `flush chain ${T} ${ic}`,
     `flush chain ${T} ${ic}-mac`,
-    ...jumps(refID).map((h) => `delete rule ${T} ${BASE} handle ${h}`),
+    ...jumps(refID).map((r) => `delete rule ${T} ${BASE} handle ${r.handle}`),
     `add rule ${T} ${BASE} iifname ${nftString(iface)} jump ${ic} comment ${comment(refID)}`,
     `add rule ${T} ${ic} jump ${ic}-mac comment ${comment(refID)}`,
     `add rule ${T} ${ic}-mac ether saddr ${mac.toLowerCase()} return comment ${comment(refID)}`,
@@ -46,10 +44,8 @@ export function setupSpoofCheck(iface: string, mac: string, refID: string): void
 export function teardownSpoofCheck(refID: string): void {
   checkRefID(refID);
   const ic = ifaceChain(refID);
-  const lines = jumps(refID).map((h) => `delete rule ${T} ${BASE} handle ${h}`);
-  // A chain is listed (with its rules or none) only when it exists.
-  const exists = (chain: string) => Bun.spawnSync(["nft", "list", "chain", "bridge", "nat", chain], { stdout: "ignore", stderr: "ignore" }).success;
-  if (exists(ic)) lines.push(`delete chain ${T} ${ic}`);
-  if (exists(`${ic}-mac`)) lines.push(`delete chain ${T} ${ic}-mac`);
-  if (lines.length) nftApply(lines);
+  // Deleting a chain takes its rules along; the jump to it first.
+  const chains: string[] = [];
+  for (const c of [ic, `${ic}-mac`]) if (nftChainExists("bridge", "nat", c)) chains.push(c);
+  nftDelete("bridge", "nat", jumps(refID), chains);
 }

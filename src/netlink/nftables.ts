@@ -68,7 +68,8 @@ const NFT_GOTO = -4;
 
 /** NFPROTO_IPV4 / NFPROTO_IPV6: the `ip` and `ip6` table families iptables and ip6tables use. */
 export type NftFamily = "ip" | "ip6";
-const NFPROTO = { ip: 2, ip6: 10 } as const;
+/** Every family of nftables tables, as nft names them. */
+export type NftTableFamily = NftFamily | "inet" | "arp" | "bridge" | "netdev";
 
 /** One expression of a rule, decoded as far as callers look into it. */
 export interface NftExpr {
@@ -103,10 +104,10 @@ function msgType(msg: number): number {
 }
 
 /** struct nfgenmsg + attributes; a batch marker has family AF_UNSPEC and the subsystem as resource id. */
-function body(family: NftFamily | "unspec" | number, attrs: RtAttr[], resId = 0): Uint8Array {
+function body(family: NftTableFamily | "unspec" | number, attrs: RtAttr[], resId = 0): Uint8Array {
   const a = encodeAttrs(attrs);
   const out = new Uint8Array(4 + a.length);
-  out.set([family === "unspec" ? 0 : typeof family === "number" ? family : NFPROTO[family], 0]);
+  out.set([family === "unspec" ? 0 : typeof family === "number" ? family : FAMILY_NUMBERS.get(family)!, 0]);
   out.set(be16(resId), 2);
   out.set(a, 4);
   return out;
@@ -142,7 +143,7 @@ export interface NftChainInfo {
 }
 
 /** The chain's handle and reference count, or undefined when the chain (or its table) does not exist. Equivalent to: `nft -a list chain FAMILY TABLE CHAIN` without its rules. */
-export function nftChainInfo(h: NetlinkHandle, family: NftFamily, table: string, chain: string): NftChainInfo | undefined {
+export function nftChainInfo(h: NetlinkHandle, family: NftTableFamily, table: string, chain: string): NftChainInfo | undefined {
   let reply;
   try {
     reply = h.request(
@@ -390,7 +391,7 @@ function decodeExpr(elem: Uint8Array): NftExpr {
  * script. A rule or chain that is gone meanwhile fails it with ENOENT; a chain still
  * referenced with EBUSY.
  */
-export function nftRemove(h: NetlinkHandle, family: NftFamily, table: string, removals: readonly NftRemoval[]): void {
+export function nftRemove(h: NetlinkHandle, family: NftTableFamily, table: string, removals: readonly NftRemoval[]): void {
   if (removals.length === 0) return;
   const t = rtaString(NFTA_RULE_TABLE, table);
   const msgs: NlBatchMsg[] = [];

@@ -4,7 +4,7 @@
  * daddr type local" -> hostports_all -> hostip_hostports, hostports) and masquerading;
  * each container's rules carry its id as comment, which is how DEL finds them.
  */
-import { nftApply, nftDeleteRule, nftListRules, nftListTable, nftString, nftTables, type NftRule } from "../../netfilter/nft.ts";
+import { nftApply, nftDelete, nftDeleteRule, nftListRules, nftListTable, nftString, nftTables, type NftRule } from "../../netfilter/nft.ts";
 import type { PortMapping } from "../../spec/capabilities.ts";
 import type { PortMapBackend } from "./_backend.ts";
 import { hostIPIn } from "./_chains.ts";
@@ -109,10 +109,14 @@ function forwardPortsNft(inputs: NftPortMapInput[]): void {
   );
 }
 
-/** Removes the container's rules in both families in one transaction; nothing there is fine. */
+/** Removes the container's rules, one transaction per family (over netlink: nftDelete); nothing there is fine. */
 function unforwardPortsNft(containerID: string): void {
   const old = containerRulesNow(containerID);
-  if (old.length) nftApply(old.map((o) => nftDeleteRule(fam(o.family), TABLE, o.rule)));
+  for (const family of [4, 6] as const) {
+    const rules: NftRule[] = [];
+    for (const o of old) if (o.family === family) rules.push(o.rule);
+    nftDelete(fam(family), TABLE, rules);
+  }
 }
 
 /** The number of the container's rules in a chain. */
