@@ -47,3 +47,32 @@ rootTest("teardown and GC where the table was never made: nothing to do, and not
     expect(node.exec(["nft", "list", "tables"])).not.toContain("cni_plugins_masquerade");
   }),
 );
+
+rootTest("setup makes what the reference's nft script makes (tables, chains, rules, comments), over netlink", () =>
+  withNetns(2, (ours, ref) => {
+    const ipns = ["10.5.0.2/24", "fd05::2/64", "10.9.0.2/13", "fd06::2/60", "10.8.0.1/32", "10.6.0.7/0"];
+    inNode(ours, () => setupIPMasqNft(ipns, "net1", "eth0", "ctr1"));
+    const T = "inet cni_plugins_masquerade";
+    const c = `"${nftMasqComment("net1", "eth0", "ctr1")}"`;
+    const script = [
+      `add table ${T} { comment "Masquerading for plugins from github.com/containernetworking/plugins" ; }`,
+      `add chain ${T} masq_checks { comment "Masquerade traffic from certain IPs to any (non-multicast) IP outside their subnet" ; }`,
+      `add chain ${T} postrouting { type nat hook postrouting priority 100 ; }`,
+      `flush chain ${T} postrouting`,
+      `add rule ${T} postrouting ip daddr == 224.0.0.0/4 return`,
+      `add rule ${T} postrouting ip6 daddr == ff00::/8 return`,
+      `add rule ${T} postrouting goto masq_checks`,
+      `add rule ${T} masq_checks ip saddr == 10.5.0.2 ip daddr != 10.5.0.0/24 masquerade comment ${c}`,
+      `add rule ${T} masq_checks ip6 saddr == fd05::2 ip6 daddr != fd05::/64 masquerade comment ${c}`,
+      `add rule ${T} masq_checks ip saddr == 10.9.0.2 ip daddr != 10.8.0.0/13 masquerade comment ${c}`,
+      `add rule ${T} masq_checks ip6 saddr == fd06::2 ip6 daddr != fd06::/60 masquerade comment ${c}`,
+      `add rule ${T} masq_checks ip saddr == 10.8.0.1 ip daddr != 10.8.0.1/32 masquerade comment ${c}`,
+      `add rule ${T} masq_checks ip saddr == 10.6.0.7 ip daddr != 0.0.0.0/0 masquerade comment ${c}`,
+    ];
+    ref.exec(["nft", "-f", "-"], { input: script.join("\n") + "\n" });
+    // The kernel's own account of both, expression by expression (nft's debug listing), handles aside.
+    const listing = (n: TestNetns) => n.exec(["nft", "--debug=netlink", "list", "ruleset"]).replace(/ \d+( \d+)?\n/g, "\n");
+    expect(listing(ours)).toBe(listing(ref));
+    expect(listing(ours)).toContain("[ masq ]");
+  }),
+);

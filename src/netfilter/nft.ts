@@ -7,7 +7,17 @@
  * (nftDelete): an `nft -f` process of deletions waited, at its socket's close, for the
  * kernel to free what it deleted (a whole RCU grace period), 15-25 ms per DEL here.
  */
-import { type NftRemoval, type NftTableFamily, nftChainInfo, nftCommentedRules, nftHandle, nftRemove, nftTableNames } from "../netlink/nftables.ts";
+import {
+  type NftOp,
+  type NftRemoval,
+  type NftTableFamily,
+  nftChainInfo,
+  nftCommentedRules,
+  nftHandle,
+  nftRemove,
+  nftTableNames,
+  nftTransact,
+} from "../netlink/nftables.ts";
 import { errorMessage } from "../spec/error.ts";
 import { nftAvailable } from "./nft-available.ts";
 
@@ -108,6 +118,25 @@ export function nftDelete(family: string, table: string, rules: readonly NftRule
     nftRemove(h, f, table, removals);
   } catch (e) {
     throw new NftError(`Cannot delete ${rules.length} rules and ${chains.length} chains from ${family} ${table}: ${errorMessage(e)}`, { cause: e });
+  }
+}
+
+/**
+ * Applies the steps (tables, chains, flushes, rule deletions and additions) to one table
+ * in one transaction over netlink, all or nothing, its socket closed where nobody waits:
+ * for the scripts whose rules are fixed here (no admin's nft text in them). Only where
+ * nft is installed: what is made here is read back (nftListRules) only there. Equivalent
+ * to: `nft -f` of the steps' lines.
+ */
+export function nftTransactTable(family: string, table: string, ops: readonly NftOp[]): void {
+  const f = checkFamily(family);
+  checkNftName(table);
+  if (!nftAvailable()) throw new NftError(`Cannot change nftables table ${family} ${table}: nft is not installed`);
+  using h = nftHandle();
+  try {
+    nftTransact(h, f, table, ops, `change ${family} ${table} (${ops.length} steps)`);
+  } catch (e) {
+    throw new NftError(`nft failed: ${errorMessage(e)}`, { cause: e });
   }
 }
 

@@ -25,9 +25,13 @@ export const NFT_CMP_EQ = 0;
 export const NFT_CMP_NEQ = 1;
 /** enum nft_meta_keys: NFT_META_L4PROTO. */
 export const NFT_META_L4PROTO = 16;
+/** The packet's family (an inet table's rules match ip or ip6 on it). */
+export const NFT_META_NFPROTO = 15;
 /** Verdicts: NF_ACCEPT, NFT_JUMP. */
 export const NF_ACCEPT = 1;
 export const NFT_JUMP = -3;
+export const NFT_GOTO = -4;
+export const NFT_RETURN = -5;
 
 /** One encoded expression (an NFTA_LIST_ELEM of NFTA_RULE_EXPRESSIONS). */
 export type NftExprAttr = RtAttr;
@@ -73,6 +77,30 @@ export function counterExpr(): NftExprAttr {
 export function verdictExpr(code: number, chain?: string): NftExprAttr {
   const verdict = [rtaBytes(NFTA_VERDICT_CODE, be32(code)), ...(chain === undefined ? [] : [rtaString(NFTA_VERDICT_CHAIN, chain)])];
   return expr("immediate", [rtaBytes(1, be32(NFT_REG_VERDICT)), rtaNested(2, [rtaNested(NFTA_DATA_VERDICT, verdict, true)], true)]);
+}
+
+/** `masq` (nft's `masquerade`, no options). */
+export function masqExpr(): NftExprAttr {
+  return expr("masq", []);
+}
+
+/**
+ * The expressions nft makes of `ADDR == NET/PREFIX` (op NFT_CMP_EQ) or `!=` on the
+ * address field at `offset` of the network header (`addr` its 4 or 16 bytes): a prefix on
+ * whole bytes loads and compares those bytes only; any other loads the field, masks it
+ * and compares with the network (so `nft list` prints the same, and the kernel runs the
+ * same, whichever wrote it).
+ */
+export function addrMatchExprs(offset: number, addr: Uint8Array, prefix: number, op: number): NftExprAttr[] {
+  if (prefix > 0 && prefix % 8 === 0) {
+    const n = prefix / 8;
+    return [payloadExpr(NFT_PAYLOAD_NETWORK_HEADER, offset, n), cmpExpr(op, addr.slice(0, n))];
+  }
+  const mask = new Uint8Array(addr.length);
+  for (let i = 0; i < mask.length; i++) mask[i] = i < prefix >> 3 ? 0xff : i === prefix >> 3 ? (0xff << (8 - (prefix & 7))) & 0xff : 0;
+  const net = new Uint8Array(addr.length);
+  for (let i = 0; i < net.length; i++) net[i] = addr[i]! & mask[i]!;
+  return [payloadExpr(NFT_PAYLOAD_NETWORK_HEADER, offset, addr.length), bitwiseExpr(mask), cmpExpr(op, net)];
 }
 
 /** An xtables match run by nft_compat: `match name NAME rev REV` with its xt_*_info bytes. */

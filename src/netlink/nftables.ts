@@ -10,6 +10,7 @@ import type { NetNS } from "../sys/netns.ts";
 import { isNetlinkError } from "./error.ts";
 import { NetlinkHandle, type NlBatchMsg } from "./handle.ts";
 import {
+  NFT_GOTO,
   NFT_JUMP,
   NFTA_DATA_VERDICT,
   NFTA_EXPR_DATA,
@@ -64,7 +65,6 @@ const NFTNL_UDATA_RULE_COMMENT = 0;
 const NFTA_IMMEDIATE_DATA = 2;
 /** NFTA_MATCH_NAME and NFTA_TARGET_NAME. */
 const NFTA_XT_NAME = 1;
-const NFT_GOTO = -4;
 
 /** NFPROTO_IPV4 / NFPROTO_IPV6: the `ip` and `ip6` table families iptables and ip6tables use. */
 export type NftFamily = "ip" | "ip6";
@@ -408,6 +408,77 @@ export function nftRemove(h: NetlinkHandle, family: NftTableFamily, table: strin
   }
   const marker = (type: number): NlBatchMsg => ({ type, flags: 0, body: body("unspec", [], NFNL_SUBSYS_NFTABLES) });
   h.batch(marker(NFNL_MSG_BATCH_BEGIN), msgs, marker(NFNL_MSG_BATCH_END), `remove ${removals.length} rules and chains from ${family} ${table}`);
+}
+
+const NFT_MSG_NEWTABLE = 0;
+const NFTA_TABLE_FLAGS = 2;
+const NFTA_TABLE_USERDATA = 6;
+const NFTA_CHAIN_HOOK = 4;
+const NFTA_CHAIN_TYPE = 7;
+const NFTA_CHAIN_USERDATA = 12;
+const NFTA_HOOK_HOOKNUM = 1;
+const NFTA_HOOK_PRIORITY = 2;
+
+/** libnftnl's user data of a table, chain or rule holding nft's `comment "..."` (a record of type 0, NUL-terminated). */
+function commentUdata(comment: string): Uint8Array {
+  const text = new TextEncoder().encode(comment);
+  if (text.length > 254) throw new RangeError(`Comment too long for nftables: ${JSON.stringify(comment)}`);
+  const out = new Uint8Array(text.length + 3);
+  out[0] = NFTNL_UDATA_RULE_COMMENT;
+  out[1] = text.length + 1;
+  out.set(text, 2);
+  return out;
+}
+
+/** One step of an nftables transaction on one table, as a line of an `nft -f` script. */
+export type NftOp =
+  /** `add table FAMILY TABLE { comment "..." ; }` */
+  | { addTable: true; comment?: string }
+  /** `add chain FAMILY TABLE CHAIN { [type TYPE hook HOOK priority PRIORITY ;] [comment "..." ;] }` */
+  | { addChain: string; comment?: string; hook?: { type: string; num: number; priority: number } }
+  /** `flush chain FAMILY TABLE CHAIN` */
+  | { flush: string }
+  /** `delete rule FAMILY TABLE CHAIN handle HANDLE` */
+  | { deleteRule: bigint; chain: string }
+  /** `add rule FAMILY TABLE CHAIN EXPRESSIONS [comment "..."]` */
+  | { addRule: string; exprs: NftExprAttr[]; comment?: string };
+
+/**
+ * Applies the steps to one table in one transaction, all or nothing, as `nft -f` applies
+ * the same lines (and with the messages nft sends for them): without a process, and with
+ * the socket's close (which waits for the kernel to free what the transaction replaced)
+ * left to the handle (NetlinkHandle.close).
+ */
+export function nftTransact(h: NetlinkHandle, family: NftTableFamily, table: string, ops: readonly NftOp[], what: string): void {
+  const msgs: NlBatchMsg[] = [];
+  const t = rtaString(NFTA_RULE_TABLE, table);
+  for (const op of ops) {
+    if ("addTable" in op) {
+      const attrs = [rtaString(NFTA_TABLE_NAME, table), rtaBytes(NFTA_TABLE_FLAGS, be32(0))];
+      if (op.comment !== undefined) attrs.push(rtaBytes(NFTA_TABLE_USERDATA, commentUdata(op.comment)));
+      msgs.push({ type: msgType(NFT_MSG_NEWTABLE), flags: NLM_F_CREATE, body: body(family, attrs) });
+    } else if ("addChain" in op) {
+      const attrs = [rtaString(NFTA_CHAIN_TABLE, table), rtaString(NFTA_CHAIN_NAME, op.addChain)];
+      if (op.hook) {
+        const hook = [rtaBytes(NFTA_HOOK_HOOKNUM, be32(op.hook.num)), rtaBytes(NFTA_HOOK_PRIORITY, be32(op.hook.priority >>> 0))];
+        attrs.push(rtaNested(NFTA_CHAIN_HOOK, hook, true), rtaString(NFTA_CHAIN_TYPE, op.hook.type));
+      }
+      if (op.comment !== undefined) attrs.push(rtaBytes(NFTA_CHAIN_USERDATA, commentUdata(op.comment)));
+      msgs.push({ type: msgType(NFT_MSG_NEWCHAIN), flags: NLM_F_CREATE, body: body(family, attrs) });
+    } else if ("flush" in op) {
+      msgs.push({ type: msgType(NFT_MSG_DELRULE), flags: 0, body: body(family, [t, rtaString(NFTA_RULE_CHAIN, op.flush)]) });
+    } else if ("deleteRule" in op) {
+      const attrs = [t, rtaString(NFTA_RULE_CHAIN, op.chain), rtaBytes(NFTA_RULE_HANDLE, be64(op.deleteRule))];
+      msgs.push({ type: msgType(NFT_MSG_DELRULE), flags: 0, body: body(family, attrs) });
+    } else {
+      const attrs = [t, rtaString(NFTA_RULE_CHAIN, op.addRule), rtaNested(NFTA_RULE_EXPRESSIONS, op.exprs, true)];
+      if (op.comment !== undefined) attrs.push(rtaBytes(NFTA_RULE_USERDATA, commentUdata(op.comment)));
+      msgs.push({ type: msgType(NFT_MSG_NEWRULE), flags: NLM_F_CREATE | NLM_F_APPEND, body: body(family, attrs) });
+    }
+  }
+  if (msgs.length === 0) return;
+  const marker = (type: number): NlBatchMsg => ({ type, flags: 0, body: body("unspec", [], NFNL_SUBSYS_NFTABLES) });
+  h.batch(marker(NFNL_MSG_BATCH_BEGIN), msgs, marker(NFNL_MSG_BATCH_END), what);
 }
 
 /** A rule to append: its chain, expressions, and the layer-4 protocol xtables matches are checked against (0: any). */
