@@ -20,7 +20,7 @@ import {
   verdictExpr,
 } from "../netlink/nft-expr.ts";
 import { networkOf, parseCIDR, parseIP, to4 } from "../spec/ip.ts";
-import { type NftRule, nftDelete, nftListRules, nftTables, nftTransactTable } from "./nft.ts";
+import { type NftRule, nftDelete, nftListRules, nftTables, nftTransactTables } from "./nft.ts";
 
 const TABLE = "cni_plugins_masquerade";
 const CHAIN = "masq_checks";
@@ -112,7 +112,7 @@ export function setupIPMasqNft(ipns: readonly string[], network: string, ifname:
     ];
     ops.push({ addRule: CHAIN, exprs, comment });
   }
-  nftTransactTable("inet", TABLE, ops);
+  nftTransactTables([{ family: "inet", table: TABLE, ops }]);
 }
 
 /** Removes the rules of one attachment; nothing there (or no table) is fine. */

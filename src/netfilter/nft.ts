@@ -10,6 +10,7 @@
 import {
   type NftOp,
   type NftRemoval,
+  type NftTableOps,
   type NftTableFamily,
   nftChainInfo,
   nftCommentedRules,
@@ -122,19 +123,25 @@ export function nftDelete(family: string, table: string, rules: readonly NftRule
 }
 
 /**
- * Applies the steps (tables, chains, flushes, rule deletions and additions) to one table
+ * Applies the steps (tables, chains, flushes, rule deletions and additions) to each table
  * in one transaction over netlink, all or nothing, its socket closed where nobody waits:
  * for the scripts whose rules are fixed here (no admin's nft text in them). Only where
  * nft is installed: what is made here is read back (nftListRules) only there. Equivalent
  * to: `nft -f` of the steps' lines.
  */
-export function nftTransactTable(family: string, table: string, ops: readonly NftOp[]): void {
-  const f = checkFamily(family);
-  checkNftName(table);
-  if (!nftAvailable()) throw new NftError(`Cannot change nftables table ${family} ${table}: nft is not installed`);
+export function nftTransactTables(parts: readonly { family: string; table: string; ops: readonly NftOp[] }[]): void {
+  const checked: NftTableOps[] = [];
+  let steps = 0;
+  let names = "";
+  for (const p of parts) {
+    checked.push({ family: checkFamily(p.family), table: checkNftName(p.table), ops: p.ops });
+    steps += p.ops.length;
+    names += `${names ? ", " : ""}${p.family} ${p.table}`;
+  }
+  if (!nftAvailable()) throw new NftError(`Cannot change nftables table ${names}: nft is not installed`);
   using h = nftHandle();
   try {
-    nftTransact(h, f, table, ops, `change ${family} ${table} (${ops.length} steps)`);
+    nftTransact(h, checked, `change ${names} (${steps} steps)`);
   } catch (e) {
     throw new NftError(`nft failed: ${errorMessage(e)}`, { cause: e });
   }

@@ -17,6 +17,7 @@ export const NFTA_VERDICT_CHAIN = 2;
 /** enum nft_registers: the verdict register and the first 16-byte data register. */
 export const NFT_REG_VERDICT = 0;
 export const NFT_REG_1 = 1;
+export const NFT_REG_2 = 2;
 /** enum nft_payload_bases. */
 export const NFT_PAYLOAD_NETWORK_HEADER = 1;
 export const NFT_PAYLOAD_TRANSPORT_HEADER = 2;
@@ -77,6 +78,23 @@ export function counterExpr(): NftExprAttr {
 export function verdictExpr(code: number, chain?: string): NftExprAttr {
   const verdict = [rtaBytes(NFTA_VERDICT_CODE, be32(code)), ...(chain === undefined ? [] : [rtaString(NFTA_VERDICT_CHAIN, chain)])];
   return expr("immediate", [rtaBytes(1, be32(NFT_REG_VERDICT)), rtaNested(2, [rtaNested(NFTA_DATA_VERDICT, verdict, true)], true)]);
+}
+
+/** `immediate reg DREG DATA`: a value into a register. */
+export function immediateExpr(data: Uint8Array, dreg = NFT_REG_1): NftExprAttr {
+  return expr("immediate", [rtaBytes(1, be32(dreg)), value(2, data)]);
+}
+
+/** `fib daddr type => reg DREG` (compared with RTN_LOCAL as a host-order u32 for nft's `fib daddr type local`). */
+export function fibDaddrTypeExpr(dreg = NFT_REG_1): NftExprAttr {
+  // NFTA_FIB_DREG, NFTA_FIB_RESULT (NFT_FIB_RESULT_ADDRTYPE), NFTA_FIB_FLAGS (NFTA_FIB_F_DADDR)
+  return expr("fib", [rtaBytes(1, be32(dreg)), rtaBytes(2, be32(3)), rtaBytes(3, be32(2))]);
+}
+
+/** `nat dnat FAMILY addr_min reg ADDR proto_min reg PROTO flags 0x2`: nft's `dnat to ADDR:PORT` (NF_NAT_RANGE_PROTO_SPECIFIED). */
+export function dnatExpr(nfproto: number, addrReg = NFT_REG_1, protoReg = NFT_REG_2): NftExprAttr {
+  // NFTA_NAT_TYPE (NFT_NAT_DNAT), NFTA_NAT_FAMILY, NFTA_NAT_REG_ADDR_MIN, NFTA_NAT_REG_PROTO_MIN, NFTA_NAT_FLAGS
+  return expr("nat", [rtaBytes(1, be32(1)), rtaBytes(2, be32(nfproto)), rtaBytes(3, be32(addrReg)), rtaBytes(5, be32(protoReg)), rtaBytes(7, be32(2))]);
 }
 
 /** `masq` (nft's `masquerade`, no options). */

@@ -443,14 +443,29 @@ export type NftOp =
   /** `add rule FAMILY TABLE CHAIN EXPRESSIONS [comment "..."]` */
   | { addRule: string; exprs: NftExprAttr[]; comment?: string };
 
+/** The steps of a transaction on one table. */
+export interface NftTableOps {
+  family: NftTableFamily;
+  table: string;
+  ops: readonly NftOp[];
+}
+
 /**
- * Applies the steps to one table in one transaction, all or nothing, as `nft -f` applies
- * the same lines (and with the messages nft sends for them): without a process, and with
- * the socket's close (which waits for the kernel to free what the transaction replaced)
- * left to the handle (NetlinkHandle.close).
+ * Applies the steps, table by table, in one transaction, all or nothing, as `nft -f`
+ * applies the same lines (and with the messages nft sends for them): without a process,
+ * and with the socket's close (which waits for the kernel to free what the transaction
+ * replaced) left to the handle (NetlinkHandle.close).
  */
-export function nftTransact(h: NetlinkHandle, family: NftTableFamily, table: string, ops: readonly NftOp[], what: string): void {
+export function nftTransact(h: NetlinkHandle, parts: readonly NftTableOps[], what: string): void {
   const msgs: NlBatchMsg[] = [];
+  for (const part of parts) opMessages(part, msgs);
+  if (msgs.length === 0) return;
+  const marker = (type: number): NlBatchMsg => ({ type, flags: 0, body: body("unspec", [], NFNL_SUBSYS_NFTABLES) });
+  h.batch(marker(NFNL_MSG_BATCH_BEGIN), msgs, marker(NFNL_MSG_BATCH_END), what);
+}
+
+/** The messages of one table's steps, appended to `msgs`. */
+function opMessages({ family, table, ops }: NftTableOps, msgs: NlBatchMsg[]): void {
   const t = rtaString(NFTA_RULE_TABLE, table);
   for (const op of ops) {
     if ("addTable" in op) {
@@ -476,9 +491,6 @@ export function nftTransact(h: NetlinkHandle, family: NftTableFamily, table: str
       msgs.push({ type: msgType(NFT_MSG_NEWRULE), flags: NLM_F_CREATE | NLM_F_APPEND, body: body(family, attrs) });
     }
   }
-  if (msgs.length === 0) return;
-  const marker = (type: number): NlBatchMsg => ({ type, flags: 0, body: body("unspec", [], NFNL_SUBSYS_NFTABLES) });
-  h.batch(marker(NFNL_MSG_BATCH_BEGIN), msgs, marker(NFNL_MSG_BATCH_END), what);
 }
 
 /** A rule to append: its chain, expressions, and the layer-4 protocol xtables matches are checked against (0: any). */

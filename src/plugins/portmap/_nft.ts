@@ -4,7 +4,26 @@
  * daddr type local" -> hostports_all -> hostip_hostports, hostports) and masquerading;
  * each container's rules carry its id as comment, which is how DEL finds them.
  */
-import { nftApply, nftDelete, nftDeleteRule, nftListRules, nftListTable, nftString, nftTables, type NftRule } from "../../netfilter/nft.ts";
+import {
+  NFT_CMP_EQ,
+  NFT_JUMP,
+  NFT_META_L4PROTO,
+  NFT_PAYLOAD_TRANSPORT_HEADER,
+  NFT_REG_1,
+  NFT_REG_2,
+  addrMatchExprs,
+  cmpExpr,
+  dnatExpr,
+  fibDaddrTypeExpr,
+  immediateExpr,
+  masqExpr,
+  metaExpr,
+  payloadExpr,
+  verdictExpr,
+} from "../../netlink/nft-expr.ts";
+import type { NftOp } from "../../netlink/nftables.ts";
+import { nftApply, nftDelete, nftDeleteRule, nftListRules, nftListTable, nftString, nftTables, nftTransactTables, type NftRule } from "../../netfilter/nft.ts";
+import { parseIP, to4 } from "../../spec/ip.ts";
 import type { PortMapping } from "../../spec/capabilities.ts";
 import type { PortMapBackend } from "./_backend.ts";
 import { hostIPIn } from "./_chains.ts";
@@ -14,7 +33,7 @@ const TABLE = "cni_hostport";
 /** Chains that hold rules of containers; hostip_hostports only in tables of older reference versions. */
 const RULE_CHAINS = new Set(["hostports", "hostip_hostports", "masquerading"]);
 
-interface NftPortMapInput {
+export interface NftPortMapInput {
   family: 4 | 6;
   containerID: string;
   /** The container's address, without prefix. */
@@ -67,7 +86,7 @@ function containerRules(d: NftPortMapInput): { hostports: string[]; masquerading
 }
 
 /** The script that installs (or replaces) the container's port maps in one family's table. */
-function forwardScript(d: NftPortMapInput, old: NftRule[]): string[] {
+export function forwardScript(d: NftPortMapInput, old: NftRule[]): string[] {
   const t = `${fam(d.family)} ${TABLE}`;
   const cond = conditionText(d.conditions);
   const c = nftString(d.containerID);
@@ -94,11 +113,93 @@ function forwardScript(d: NftPortMapInput, old: NftRule[]): string[] {
   ];
 }
 
+/** NF_INET_* hooks and NFPROTO_* families. */
+const HOOK = { prerouting: 0, output: 3, postrouting: 4 } as const;
+const NFPROTO = { 4: 2, 6: 10 } as const;
+const L4PROTO: Record<string, number> = { tcp: 6, udp: 17, sctp: 132 };
+/** Where the addresses are in the IPv4 and IPv6 headers. */
+const SADDR = { 4: 12, 6: 8 } as const;
+const DADDR = { 4: 16, 6: 24 } as const;
+/** RTN_LOCAL as `fib daddr type` leaves it: a host-order u32. */
+const RTN_LOCAL = new Uint8Array(new Uint32Array([2]).buffer);
+
+/** An address's bytes in its family's length (4 for IPv4). */
+function addrBytes(ip: string): Uint8Array {
+  const b = parseIP(ip);
+  if (!b) throw new RangeError(`Invalid address ${JSON.stringify(ip)}`);
+  return to4(b) ?? b;
+}
+
+/** `[x] daddr|saddr == ADDR` on the whole address. */
+const addrIs = (offset: number, ip: Uint8Array) => addrMatchExprs(offset, ip, ip.length * 8, NFT_CMP_EQ);
+
+/** forwardScript's steps, over netlink (nftTransactTables): for inputs without conditions (an admin's nft text). */
+function forwardOps(d: NftPortMapInput, old: NftRule[]): NftOp[] {
+  const local = [fibDaddrTypeExpr(), cmpExpr(NFT_CMP_EQ, RTN_LOCAL), verdictExpr(NFT_JUMP, "hostports_all")];
+  const ops: NftOp[] = [
+    { addTable: true, comment: "CNI portmap plugin" },
+    { addChain: "hostports" },
+    { addChain: "hostip_hostports" },
+    { addChain: "hostports_all" },
+    { flush: "hostports_all" },
+    { addRule: "hostports_all", exprs: [verdictExpr(NFT_JUMP, "hostip_hostports")] },
+    { addRule: "hostports_all", exprs: [verdictExpr(NFT_JUMP, "hostports")] },
+    { addChain: "prerouting", hook: { type: "nat", num: HOOK.prerouting, priority: -100 } },
+    { flush: "prerouting" },
+    { addRule: "prerouting", exprs: local },
+    { addChain: "output", hook: { type: "nat", num: HOOK.output, priority: -100 } },
+    { flush: "output" },
+    { addRule: "output", exprs: local },
+  ];
+  if (d.snat) ops.push({ addChain: "masquerading", hook: { type: "nat", num: HOOK.postrouting, priority: 100 } });
+  for (const r of old) ops.push({ deleteRule: BigInt(r.handle), chain: r.chain });
+  const to = addrBytes(d.ip);
+  for (const m of d.mappings) {
+    const hostIP = hostIPIn(m, d.family);
+    if (hostIP === undefined) continue;
+    const port = (n: number) => new Uint8Array([n >> 8, n & 0xff]);
+    const exprs = hostIP ? addrIs(DADDR[d.family], addrBytes(hostIP)) : [];
+    exprs.push(
+      metaExpr(NFT_META_L4PROTO),
+      cmpExpr(NFT_CMP_EQ, new Uint8Array([L4PROTO[m.protocol]!])),
+      payloadExpr(NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2),
+      cmpExpr(NFT_CMP_EQ, port(m.hostPort)),
+      immediateExpr(to, NFT_REG_1),
+      immediateExpr(port(m.containerPort), NFT_REG_2),
+      dnatExpr(NFPROTO[d.family]),
+    );
+    ops.push({ addRule: "hostports", exprs, comment: d.containerID });
+  }
+  if (d.snat) {
+    const sources = d.masqAll ? [new Uint8Array(to.length)] : d.family === 4 ? [to, new Uint8Array([127, 0, 0, 1])] : [to];
+    for (const src of sources) {
+      const exprs = [...addrMatchExprs(SADDR[d.family], src, d.masqAll ? 0 : src.length * 8, NFT_CMP_EQ), ...addrIs(DADDR[d.family], to), masqExpr()];
+      ops.push({ addRule: "masquerading", exprs, comment: d.containerID });
+    }
+  }
+  return ops;
+}
+
 /** Installs (or replaces) the container's port maps of every given family in one transaction. */
 function forwardPortsNft(inputs: NftPortMapInput[]): void {
   if (inputs.length === 0) return;
   const id = inputs[0]!.containerID;
   const old = containerRulesNow(id);
+  const oldOf = (family: 4 | 6) => {
+    const out: NftRule[] = [];
+    for (const o of old) if (o.family === family) out.push(o.rule);
+    return out;
+  };
+  // Without an admin's conditions (nft text) every rule is ours to encode: over netlink,
+  // not an `nft -f` process, whose exit waited for the kernel to free the flushed rules.
+  let native = true;
+  for (const d of inputs) if (d.conditions.length) native = false;
+  if (native) {
+    const parts: { family: string; table: string; ops: NftOp[] }[] = [];
+    for (const d of inputs) parts.push({ family: fam(d.family), table: TABLE, ops: forwardOps(d, oldOf(d.family)) });
+    nftTransactTables(parts);
+    return;
+  }
   nftApply(
     inputs.flatMap((d) =>
       forwardScript(
