@@ -32,16 +32,33 @@ async function eventually(cond: () => boolean): Promise<boolean> {
   return cond();
 }
 
+/**
+ * Runs the script `source(dir)` returns as a child Bun process (a plugin process's
+ * stand-in), `dir` a temp dir of its own for files the script uses; returns what it printed
+ * as JSON. stdout is read to EOF: a task that kept its copy of the descriptor table would
+ * hold the pipe open. The child must exit 0.
+ */
+async function inChild<T>(prefix: string, source: (dir: string) => string): Promise<T> {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  try {
+    const script = join(dir, "child.ts");
+    writeFileSync(script, source(dir));
+    const child = Bun.spawn([process.execPath, script], { stdout: "pipe", stderr: "pipe" });
+    const out = await new Response(child.stdout).text();
+    expect(await child.exited).toBe(0);
+    return JSON.parse(out) as T;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 describe("closeDetached", () => {
   test.skipIf(libcBackend() !== "addon")(
     "in a short-lived process: the fd is gone at once, a task of its own holds the socket until the process has exited, then closes it; stdout reaches EOF",
     async () => {
-      const dir = mkdtempSync(join(tmpdir(), "cni-ts-closedet-"));
-      try {
-        const script = join(dir, "child.ts");
-        writeFileSync(
-          script,
-          `import { bind, closeDetached, detachedSendsAsProcess, socket } from ${JSON.stringify(join(import.meta.dir, "libc.ts"))};
+      const r = await inChild<{ ino: number; fdGone: boolean; listed: boolean }>(
+        "cni-ts-closedet-",
+        () => `import { bind, closeDetached, detachedSendsAsProcess, socket } from ${JSON.stringify(join(import.meta.dir, "libc.ts"))};
 import { statFd } from ${JSON.stringify(join(import.meta.dir, "stat.ts"))};
 import { existsSync, readFileSync } from "node:fs";
 detachedSendsAsProcess();
@@ -53,20 +70,12 @@ const listed = readFileSync("/proc/net/netlink", "utf8").includes(" " + ino + "\
 console.log(JSON.stringify({ ino, fdGone: !existsSync("/proc/self/fd/" + fd), listed }));
 await Bun.sleep(200);
 `,
-        );
-        const child = Bun.spawn([process.execPath, script], { stdout: "pipe", stderr: "pipe" });
-        // Read to EOF: a task that kept its copy of the descriptor table would hold the pipe open.
-        const out = await new Response(child.stdout).text();
-        expect(await child.exited).toBe(0);
-        const r = JSON.parse(out) as { ino: number; fdGone: boolean; listed: boolean };
-        expect(r.fdGone).toBe(true);
-        // Still open while the process lived: the task holds the last reference.
-        expect(r.listed).toBe(true);
-        // Closed by the task once the process has gone.
-        expect(await eventually(() => !netlinkInodes().has(r.ino))).toBe(true);
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
+      );
+      expect(r.fdGone).toBe(true);
+      // Still open while the process lived: the task holds the last reference.
+      expect(r.listed).toBe(true);
+      // Closed by the task once the process has gone.
+      expect(await eventually(() => !netlinkInodes().has(r.ino))).toBe(true);
     },
   );
 
@@ -91,16 +100,12 @@ function taskState(pid: number): string | undefined {
 
 describe("unmapAfterExit", () => {
   test.skipIf(libcBackend() !== "addon")(
-    "at a plugin process's end: a task that shares its memory (not a copy, not a thread) outlives it, then ends; stdout reaches EOF",
+    "in a plugin process: a task that shares its memory (not a copy, not a thread) outlives it, then ends; stdout reaches EOF",
     async () => {
-      const dir = mkdtempSync(join(tmpdir(), "cni-ts-unmap-"));
-      try {
-        const script = join(dir, "child.ts");
+      const r = await inChild<{ task: number; self: number; tgid: number; sharesMemory: boolean; aliveAfter200ms: boolean }>("cni-ts-unmap-", (dir) => {
         const mapped = join(dir, "mapped-after-the-task-started");
         writeFileSync(mapped, "x".repeat(4096));
-        writeFileSync(
-          script,
-          `import { detachedSendsAsProcess, unmapAfterExit } from ${JSON.stringify(join(import.meta.dir, "libc.ts"))};
+        return `import { detachedSendsAsProcess, unmapAfterExit } from ${JSON.stringify(join(import.meta.dir, "libc.ts"))};
 import { readFileSync } from "node:fs";
 detachedSendsAsProcess();
 const task = unmapAfterExit();
@@ -111,25 +116,17 @@ const sharesMemory = readFileSync("/proc/" + task + "/maps", "utf8").includes(${
 await Bun.sleep(200);
 console.log(JSON.stringify({ task, self: process.pid, tgid: Number(status(task).Tgid), sharesMemory, aliveAfter200ms: status(task).State[0] === "S", bytes: view.length }));
 process.exit(0);
-`,
-        );
-        const child = Bun.spawn([process.execPath, script], { stdout: "pipe", stderr: "pipe" });
-        // Read to EOF: a task that kept its copy of the descriptor table would hold the pipe open.
-        const out = await new Response(child.stdout).text();
-        expect(await child.exited).toBe(0);
-        const r = JSON.parse(out) as { task: number; self: number; tgid: number; sharesMemory: boolean; aliveAfter200ms: boolean };
-        expect(r.task).toBeGreaterThan(0);
-        // A process of its own (not one of the process's threads, which its exit would take along)...
-        expect(r.tgid).toBe(r.task);
-        expect(r.tgid).not.toBe(r.self);
-        // ...with the process's memory, waiting for the process to exit.
-        expect(r.sharesMemory).toBe(true);
-        expect(r.aliveAfter200ms).toBe(true);
-        // Once the process has exited the task ends (then the reaper takes it, or it waits as a zombie).
-        expect(await eventually(() => taskState(r.task) === undefined || taskState(r.task) === "Z")).toBe(true);
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
+`;
+      });
+      expect(r.task).toBeGreaterThan(0);
+      // A process of its own (not one of the process's threads, which its exit would take along)...
+      expect(r.tgid).toBe(r.task);
+      expect(r.tgid).not.toBe(r.self);
+      // ...with the process's memory, waiting for the process to exit.
+      expect(r.sharesMemory).toBe(true);
+      expect(r.aliveAfter200ms).toBe(true);
+      // Once the process has exited the task ends (then the reaper takes it, or it waits as a zombie).
+      expect(await eventually(() => taskState(r.task) === undefined || taskState(r.task) === "Z")).toBe(true);
     },
   );
 
@@ -142,13 +139,10 @@ describe("settleTasks", () => {
   test.skipIf(libcBackend() !== "addon")(
     "once it returns, a plugin process's tasks hold none of its descriptors and run on all its CPUs, stdout reaches EOF at the exit",
     async () => {
-      const dir = mkdtempSync(join(tmpdir(), "cni-ts-settle-"));
-      try {
-        const script = join(dir, "child.ts");
-        // No wait between the tasks' start and settleTasks: a task started on this CPU has not run before this process blocks.
-        writeFileSync(
-          script,
-          `import { bind, closeDetached, detachedSendsAsProcess, settleTasks, socket, unmapAfterExit } from ${JSON.stringify(join(import.meta.dir, "libc.ts"))};
+      // No wait between the tasks' start and settleTasks: a task started on this CPU has not run before this process blocks.
+      const r = await inChild<{ task: number; fds: string[]; cpus: string; own: string }>(
+        "cni-ts-settle-",
+        () => `import { bind, closeDetached, detachedSendsAsProcess, settleTasks, socket, unmapAfterExit } from ${JSON.stringify(join(import.meta.dir, "libc.ts"))};
 import { readdirSync, readFileSync } from "node:fs";
 detachedSendsAsProcess();
 const cpus = (pid) => readFileSync("/proc/" + pid + "/status", "utf8").match(/Cpus_allowed_list:\\s*(\\S+)/)[1];
@@ -161,19 +155,12 @@ const fds = readdirSync("/proc/" + task + "/fd").map((n) => readFileSync("/proc/
 console.log(JSON.stringify({ task, fds, cpus: cpus(task), own: cpus(process.pid) }));
 process.exit(0);
 `,
-        );
-        const child = Bun.spawn([process.execPath, script], { stdout: "pipe", stderr: "pipe" });
-        const out = await new Response(child.stdout).text();
-        expect(await child.exited).toBe(0);
-        const r = JSON.parse(out) as { task: number; fds: string[]; cpus: string; own: string };
-        expect(r.task).toBeGreaterThan(0);
-        // The unmapping task holds its pidfd of the process and nothing else: not stdout, not the socket's copy.
-        expect(r.fds).toEqual(["pidfd"]);
-        // Started on the process's CPU, it took the process's CPUs back.
-        expect(r.cpus).toBe(r.own);
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
+      );
+      expect(r.task).toBeGreaterThan(0);
+      // The unmapping task holds its pidfd of the process and nothing else: not stdout, not the socket's copy.
+      expect(r.fds).toEqual(["pidfd"]);
+      // Started on the process's CPU, it took the process's CPUs back.
+      expect(r.cpus).toBe(r.own);
     },
   );
 });
