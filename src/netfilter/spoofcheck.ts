@@ -3,13 +3,25 @@
  * nftables table `bridge nat`, frames entering from the host veth jump to a chain of
  * the attachment that lets only the container's MAC through and drops the rest.
  */
-import { type NftRule, nftApply, nftChainExists, nftDelete, nftListRules, nftString } from "./nft.ts";
+import {
+  NF_DROP,
+  NFT_CMP_EQ,
+  NFT_JUMP,
+  NFT_META_IIFNAME,
+  NFT_PAYLOAD_LL_HEADER,
+  NFT_RETURN,
+  type NftExprAttr,
+  cmpExpr,
+  metaExpr,
+  payloadExpr,
+  verdictExpr,
+} from "../netlink/nft-expr.ts";
+import type { NftOp } from "../netlink/nftables.ts";
+import { type NftRule, nftChainExists, nftDelete, nftListRules, nftTransactTables } from "./nft.ts";
 
-const T = "bridge nat";
 const BASE = "PREROUTING";
 
 const ifaceChain = (refID: string) => `cni-br-iface-${refID}`;
-const comment = (refID: string) => nftString(`macspoofchk-${refID}`);
 
 function checkRefID(refID: string): void {
   if (!/^[A-Za-z0-9][A-Za-z0-9_.\-]*$/.test(refID)) throw new RangeError(`Invalid spoof check id ${JSON.stringify(refID)}`);
@@ -20,24 +32,53 @@ function jumps(refID: string): NftRule[] {
   return nftListRules("bridge", "nat", BASE, `macspoofchk-${refID}`).filter((r) => r.comment === `macspoofchk-${refID}`);
 }
 
-/** Lets only `mac` in from `iface` (a bridge port); replaces an earlier setup of the same attachment. */
+/** NF_BR_PRE_ROUTING */
+const BRIDGE_PREROUTING = 0;
+
+/** `iifname "NAME"`: the name NUL-padded to IFNAMSIZ, as nft compares it. */
+function iifnameIs(name: string): NftExprAttr[] {
+  const b = new Uint8Array(16);
+  const n = new TextEncoder().encode(name);
+  if (n.length > 15) throw new RangeError(`Invalid interface name ${JSON.stringify(name)}`);
+  b.set(n);
+  return [metaExpr(NFT_META_IIFNAME), cmpExpr(NFT_CMP_EQ, b)];
+}
+
+/**
+ * Lets only `mac` in from `iface` (a bridge port); replaces an earlier setup of the same
+ * attachment. The reference's script, as one transaction over netlink (nftTransactTables):
+ *   add table bridge nat
+ *   add chain bridge nat PREROUTING { type filter hook prerouting priority -300 ; policy accept ; }
+ *   add chain / flush chain bridge nat IC and IC-mac (IC: cni-br-iface-REFID)
+ *   delete rule bridge nat PREROUTING handle H (the attachment's earlier jumps)
+ *   add rule bridge nat PREROUTING iifname "IFACE" jump IC comment "macspoofchk-REFID"
+ *   add rule bridge nat IC jump IC-mac comment "..."
+ *   add rule bridge nat IC-mac ether saddr MAC return comment "..."
+ *   add rule bridge nat IC-mac drop comment "..."
+ */
 export function setupSpoofCheck(iface: string, mac: string, refID: string): void {
   checkRefID(refID);
   if (!/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i.test(mac)) throw new RangeError(`Invalid MAC ${JSON.stringify(mac)}`);
   const ic = ifaceChain(refID);
-  nftApply([
-    `add table ${T}`,
-    `add chain ${T} ${BASE} { type filter hook prerouting priority -300 ; policy accept ; }`,
-    `add chain ${T} ${ic}`,
-    `add chain ${T} ${ic}-mac`,
-    `flush chain ${T} ${ic}`,
-    `flush chain ${T} ${ic}-mac`,
-    ...jumps(refID).map((r) => `delete rule ${T} ${BASE} handle ${r.handle}`),
-    `add rule ${T} ${BASE} iifname ${nftString(iface)} jump ${ic} comment ${comment(refID)}`,
-    `add rule ${T} ${ic} jump ${ic}-mac comment ${comment(refID)}`,
-    `add rule ${T} ${ic}-mac ether saddr ${mac.toLowerCase()} return comment ${comment(refID)}`,
-    `add rule ${T} ${ic}-mac drop comment ${comment(refID)}`,
-  ]);
+  const comment = `macspoofchk-${refID}`;
+  const macBytes = new Uint8Array(6);
+  for (let i = 0; i < 6; i++) macBytes[i] = Number.parseInt(mac.slice(i * 3, i * 3 + 2), 16);
+  const ops: NftOp[] = [
+    { addTable: true },
+    { addChain: BASE, hook: { type: "filter", num: BRIDGE_PREROUTING, priority: -300, policy: "accept" } },
+    { addChain: ic },
+    { addChain: `${ic}-mac` },
+    { flush: ic },
+    { flush: `${ic}-mac` },
+  ];
+  for (const r of jumps(refID)) ops.push({ deleteRule: BigInt(r.handle), chain: BASE });
+  ops.push(
+    { addRule: BASE, exprs: [...iifnameIs(iface), verdictExpr(NFT_JUMP, ic)], comment },
+    { addRule: ic, exprs: [verdictExpr(NFT_JUMP, `${ic}-mac`)], comment },
+    { addRule: `${ic}-mac`, exprs: [payloadExpr(NFT_PAYLOAD_LL_HEADER, 6, 6), cmpExpr(NFT_CMP_EQ, macBytes), verdictExpr(NFT_RETURN)], comment },
+    { addRule: `${ic}-mac`, exprs: [verdictExpr(NF_DROP)], comment },
+  );
+  nftTransactTables([{ family: "bridge", table: "nat", ops }]);
 }
 
 /** Removes the attachment's jump and chains; nothing there is fine. */

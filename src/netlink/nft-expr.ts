@@ -19,6 +19,7 @@ export const NFT_REG_VERDICT = 0;
 export const NFT_REG_1 = 1;
 export const NFT_REG_2 = 2;
 /** enum nft_payload_bases. */
+export const NFT_PAYLOAD_LL_HEADER = 0;
 export const NFT_PAYLOAD_NETWORK_HEADER = 1;
 export const NFT_PAYLOAD_TRANSPORT_HEADER = 2;
 /** enum nft_cmp_ops. */
@@ -26,9 +27,12 @@ export const NFT_CMP_EQ = 0;
 export const NFT_CMP_NEQ = 1;
 /** enum nft_meta_keys: NFT_META_L4PROTO. */
 export const NFT_META_L4PROTO = 16;
+/** The input interface's name (16 bytes, NUL-padded). */
+export const NFT_META_IIFNAME = 6;
 /** The packet's family (an inet table's rules match ip or ip6 on it). */
 export const NFT_META_NFPROTO = 15;
 /** Verdicts: NF_ACCEPT, NFT_JUMP. */
+export const NF_DROP = 0;
 export const NF_ACCEPT = 1;
 export const NFT_JUMP = -3;
 export const NFT_GOTO = -4;

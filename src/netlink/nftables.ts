@@ -414,6 +414,7 @@ const NFT_MSG_NEWTABLE = 0;
 const NFTA_TABLE_FLAGS = 2;
 const NFTA_TABLE_USERDATA = 6;
 const NFTA_CHAIN_HOOK = 4;
+const NFTA_CHAIN_POLICY = 5;
 const NFTA_CHAIN_TYPE = 7;
 const NFTA_CHAIN_USERDATA = 12;
 const NFTA_HOOK_HOOKNUM = 1;
@@ -434,8 +435,8 @@ function commentUdata(comment: string): Uint8Array {
 export type NftOp =
   /** `add table FAMILY TABLE { comment "..." ; }` */
   | { addTable: true; comment?: string }
-  /** `add chain FAMILY TABLE CHAIN { [type TYPE hook HOOK priority PRIORITY ;] [comment "..." ;] }` */
-  | { addChain: string; comment?: string; hook?: { type: string; num: number; priority: number } }
+  /** `add chain FAMILY TABLE CHAIN { [type TYPE hook HOOK priority PRIORITY ; [policy POLICY ;]] [comment "..." ;] }` */
+  | { addChain: string; comment?: string; hook?: { type: string; num: number; priority: number; policy?: "accept" | "drop" } }
   /** `flush chain FAMILY TABLE CHAIN` */
   | { flush: string }
   /** `delete rule FAMILY TABLE CHAIN handle HANDLE` */
@@ -477,6 +478,8 @@ function opMessages({ family, table, ops }: NftTableOps, msgs: NlBatchMsg[]): vo
       if (op.hook) {
         const hook = [rtaBytes(NFTA_HOOK_HOOKNUM, be32(op.hook.num)), rtaBytes(NFTA_HOOK_PRIORITY, be32(op.hook.priority >>> 0))];
         attrs.push(rtaNested(NFTA_CHAIN_HOOK, hook, true), rtaString(NFTA_CHAIN_TYPE, op.hook.type));
+        // NF_ACCEPT or NF_DROP
+        if (op.hook.policy) attrs.push(rtaBytes(NFTA_CHAIN_POLICY, be32(op.hook.policy === "accept" ? 1 : 0)));
       }
       if (op.comment !== undefined) attrs.push(rtaBytes(NFTA_CHAIN_USERDATA, commentUdata(op.comment)));
       msgs.push({ type: msgType(NFT_MSG_NEWCHAIN), flags: NLM_F_CREATE, body: body(family, attrs) });
