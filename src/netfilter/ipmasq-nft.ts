@@ -13,13 +13,14 @@ import {
   NFT_GOTO,
   NFT_META_NFPROTO,
   NFT_RETURN,
+  IP_ADDR_OFFSET,
   addrMatchExprs,
   cmpExpr,
   masqExpr,
   metaExpr,
   verdictExpr,
 } from "../netlink/nft-expr.ts";
-import { networkOf, parseCIDR, parseIP, to4 } from "../spec/ip.ts";
+import { parseCIDR, parseIP, to4 } from "../spec/ip.ts";
 import { type NftRule, nftDelete, nftListRules, nftTables, nftTransactTables } from "./nft.ts";
 
 const TABLE = "cni_plugins_masquerade";
@@ -58,9 +59,6 @@ function rulesOf(prefix: string, keep?: ReadonlySet<string>): NftRule[] {
 const POSTROUTING_HOOK = 4;
 const NFPROTO_IPV4 = 2;
 const NFPROTO_IPV6 = 10;
-/** Where the addresses are in the IPv4 and IPv6 headers. */
-const SADDR = { 4: 12, 6: 8 } as const;
-const DADDR = { 4: 16, 6: 24 } as const;
 
 /** `meta nfproto ipv4|ipv6`: what nft puts before an `ip`/`ip6` match in an inet table. */
 const nfproto = (proto: number) => [metaExpr(NFT_META_NFPROTO), cmpExpr(NFT_CMP_EQ, new Uint8Array([proto]))];
@@ -89,12 +87,15 @@ export function setupIPMasqNft(ipns: readonly string[], network: string, ifname:
     { flush: "postrouting" },
     {
       addRule: "postrouting",
-      exprs: [...nfproto(NFPROTO_IPV4), ...addrMatchExprs(DADDR[4], new Uint8Array([224, 0, 0, 0]), 4, NFT_CMP_EQ), verdictExpr(NFT_RETURN)],
+      exprs: [...nfproto(NFPROTO_IPV4), ...addrMatchExprs(IP_ADDR_OFFSET[4].daddr, new Uint8Array([224, 0, 0, 0]), 4, NFT_CMP_EQ), verdictExpr(NFT_RETURN)],
     },
-    { addRule: "postrouting", exprs: [...nfproto(NFPROTO_IPV6), ...addrMatchExprs(DADDR[6], parseIP("ff00::")!, 8, NFT_CMP_EQ), verdictExpr(NFT_RETURN)] },
+    {
+      addRule: "postrouting",
+      exprs: [...nfproto(NFPROTO_IPV6), ...addrMatchExprs(IP_ADDR_OFFSET[6].daddr, parseIP("ff00::")!, 8, NFT_CMP_EQ), verdictExpr(NFT_RETURN)],
+    },
     { addRule: "postrouting", exprs: [verdictExpr(NFT_GOTO, CHAIN)] },
   ];
-  for (const r of rulesOf(hashForInstance(network, ifname, containerID))) ops.push({ deleteRule: BigInt(r.handle), chain: CHAIN });
+  for (const r of rulesOf(hashForInstance(network, ifname, containerID))) ops.push({ rule: BigInt(r.handle), chain: CHAIN });
   for (const ipn of ipns) {
     const n = parseCIDR(ipn);
     if (!n) throw new RangeError(`Invalid address ${JSON.stringify(ipn)}`);
@@ -106,8 +107,8 @@ export function setupIPMasqNft(ipns: readonly string[], network: string, ifname:
     const f = v4 ? 4 : 6;
     const exprs = [
       ...nfproto(v4 ? NFPROTO_IPV4 : NFPROTO_IPV6),
-      ...addrMatchExprs(SADDR[f], ip, ip.length * 8, NFT_CMP_EQ),
-      ...addrMatchExprs(DADDR[f], networkOf({ ip, prefix }).ip, prefix, NFT_CMP_NEQ),
+      ...addrMatchExprs(IP_ADDR_OFFSET[f].saddr, ip, ip.length * 8, NFT_CMP_EQ),
+      ...addrMatchExprs(IP_ADDR_OFFSET[f].daddr, ip, prefix, NFT_CMP_NEQ),
       masqExpr(),
     ];
     ops.push({ addRule: CHAIN, exprs, comment });

@@ -26,11 +26,11 @@ import {
   NFT_CMP_NEQ,
   NFT_JUMP,
   NFT_META_L4PROTO,
-  NFT_PAYLOAD_NETWORK_HEADER,
   NFT_PAYLOAD_TRANSPORT_HEADER,
   NF_ACCEPT,
+  IP_ADDR_OFFSET,
   type NftExprAttr,
-  bitwiseExpr,
+  addrMatchExprs,
   cmpExpr,
   counterExpr,
   metaExpr,
@@ -43,8 +43,6 @@ import { parseCIDR, parseIP } from "../spec/ip.ts";
 import type { Family, Rule } from "./iptables.ts";
 
 const PROTOCOLS: Record<string, number> = { tcp: 6, udp: 17 };
-/** Offsets of the source and destination address in the IPv4 and IPv6 headers. */
-const ADDR_OFFSET = { 4: { "-s": 12, "-d": 16 }, 6: { "-s": 8, "-d": 24 } } as const;
 /** XT_MAX_COMMENT_LEN: struct xt_comment_info. */
 const COMMENT_LEN = 256;
 /** XT_MULTIPORT_DESTINATION, and struct xt_multiport_v1's room for ports. */
@@ -59,24 +57,12 @@ const CHAIN = /^[A-Za-z0-9_.-]{1,28}$/;
 /** XT_ALIGN: xtables payloads are padded to 8 bytes. */
 const xtAlign = (n: number) => (n + 7) & ~7;
 
-/** `[!] -s|-d ADDR/PREFIX` as iptables-nft's add_addr: the whole bytes of the prefix compared, or all bytes masked when it ends inside a byte. */
+/** `[!] -s|-d ADDR/PREFIX` as iptables-nft's add_addr (addrMatchExprs); /0, which iptables leaves out, is not encoded. */
 function addrExprs(family: Family, dir: "-s" | "-d", text: string, invert: boolean): NftExprAttr[] | undefined {
   const n = text.includes("/") ? parseCIDR(text) : parseIP(text) && { ip: parseIP(text)!, prefix: family === 4 ? 32 : 128 };
-  const len = family === 4 ? 4 : 16;
-  if (!n || n.ip.length !== len || n.prefix === 0) return undefined;
-  const mask = new Uint8Array(len);
-  const data = new Uint8Array(len);
-  for (let i = 0; i < len; i++) {
-    mask[i] = 0xff & ~(0xff >> Math.max(0, Math.min(8, n.prefix - i * 8)));
-    data[i] = n.ip[i]! & mask[i]!;
-  }
-  const op = invert ? NFT_CMP_NEQ : NFT_CMP_EQ;
-  const offset = ADDR_OFFSET[family][dir];
-  if (n.prefix % 8 === 0) {
-    const bytes = n.prefix / 8;
-    return [payloadExpr(NFT_PAYLOAD_NETWORK_HEADER, offset, bytes), cmpExpr(op, data.subarray(0, bytes))];
-  }
-  return [payloadExpr(NFT_PAYLOAD_NETWORK_HEADER, offset, len), bitwiseExpr(mask), cmpExpr(op, data)];
+  if (!n || n.ip.length !== (family === 4 ? 4 : 16) || n.prefix === 0) return undefined;
+  const offset = IP_ADDR_OFFSET[family][dir === "-s" ? "saddr" : "daddr"];
+  return addrMatchExprs(offset, n.ip, n.prefix, invert ? NFT_CMP_NEQ : NFT_CMP_EQ);
 }
 
 function port(s: string | undefined): number | undefined {

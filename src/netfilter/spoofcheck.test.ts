@@ -8,9 +8,6 @@ function inNode<T>(node: TestNetns, fn: () => T): T {
   return ns.runIn(fn);
 }
 
-/** The kernel's own account of a namespace's rules, expression by expression (nft's debug listing), handles aside. */
-const listing = (n: TestNetns) => n.exec(["nft", "--debug=netlink", "list", "ruleset"]).replace(/ \d+( \d+)?\n/g, "\n");
-
 rootTest("setup makes over netlink what the reference's nft script makes; a second setup replaces the jump; teardown removes it all", () =>
   withNetns(2, (ours, ref) => {
     inNode(ours, () => setupSpoofCheck("veth1234abcd", "0A:58:0a:01:02:03", "c1-eth0"));
@@ -28,10 +25,10 @@ rootTest("setup makes over netlink what the reference's nft script makes; a seco
         `add rule bridge nat ${ic}-mac drop ${c}`,
       ].join("\n")}\n`,
     });
-    expect(listing(ours)).toBe(listing(ref));
+    expect(ours.nftListing()).toBe(ref.nftListing());
     // Again (a retried ADD): one jump, the chains refilled.
     inNode(ours, () => setupSpoofCheck("veth1234abcd", "0a:58:0a:01:02:03", "c1-eth0"));
-    expect(listing(ours)).toBe(listing(ref));
+    expect(ours.nftListing()).toBe(ref.nftListing());
     inNode(ours, () => teardownSpoofCheck("c1-eth0"));
     const left = ours.exec(["nft", "list", "table", "bridge", "nat"]);
     expect(left).not.toContain("macspoofchk");

@@ -71,7 +71,7 @@ export function setupSpoofCheck(iface: string, mac: string, refID: string): void
     { flush: ic },
     { flush: `${ic}-mac` },
   ];
-  for (const r of jumps(refID)) ops.push({ deleteRule: BigInt(r.handle), chain: BASE });
+  for (const r of jumps(refID)) ops.push({ rule: BigInt(r.handle), chain: BASE });
   ops.push(
     { addRule: BASE, exprs: [...iifnameIs(iface), verdictExpr(NFT_JUMP, ic)], comment },
     { addRule: ic, exprs: [verdictExpr(NFT_JUMP, `${ic}-mac`)], comment },

@@ -106,23 +106,29 @@ export function masqExpr(): NftExprAttr {
   return expr("masq", []);
 }
 
+/** Where the source and destination addresses are in the IPv4 and IPv6 headers. */
+export const IP_ADDR_OFFSET = { 4: { saddr: 12, daddr: 16 }, 6: { saddr: 8, daddr: 24 } } as const;
+
 /**
- * The expressions nft makes of `ADDR == NET/PREFIX` (op NFT_CMP_EQ) or `!=` on the
- * address field at `offset` of the network header (`addr` its 4 or 16 bytes): a prefix on
- * whole bytes loads and compares those bytes only; any other loads the field, masks it
- * and compares with the network (so `nft list` prints the same, and the kernel runs the
- * same, whichever wrote it).
+ * The expressions nft and iptables-nft make of `ADDR == NET/PREFIX` (op NFT_CMP_EQ) or
+ * `!=` on the address field at `offset` of the network header (`addr` its 4 or 16
+ * bytes): a prefix on whole bytes loads and compares those bytes only; any other loads
+ * the field, masks it and compares with the network (so `nft list` prints the same, and
+ * the kernel runs the same, whichever wrote it).
  */
 export function addrMatchExprs(offset: number, addr: Uint8Array, prefix: number, op: number): NftExprAttr[] {
-  if (prefix > 0 && prefix % 8 === 0) {
-    const n = prefix / 8;
-    return [payloadExpr(NFT_PAYLOAD_NETWORK_HEADER, offset, n), cmpExpr(op, addr.slice(0, n))];
+  const len = addr.length;
+  const mask = new Uint8Array(len);
+  const net = new Uint8Array(len);
+  for (let i = 0; i < len; i++) {
+    mask[i] = 0xff & ~(0xff >> Math.max(0, Math.min(8, prefix - i * 8)));
+    net[i] = addr[i]! & mask[i]!;
   }
-  const mask = new Uint8Array(addr.length);
-  for (let i = 0; i < mask.length; i++) mask[i] = i < prefix >> 3 ? 0xff : i === prefix >> 3 ? (0xff << (8 - (prefix & 7))) & 0xff : 0;
-  const net = new Uint8Array(addr.length);
-  for (let i = 0; i < net.length; i++) net[i] = addr[i]! & mask[i]!;
-  return [payloadExpr(NFT_PAYLOAD_NETWORK_HEADER, offset, addr.length), bitwiseExpr(mask), cmpExpr(op, net)];
+  if (prefix > 0 && prefix % 8 === 0) {
+    const bytes = prefix / 8;
+    return [payloadExpr(NFT_PAYLOAD_NETWORK_HEADER, offset, bytes), cmpExpr(op, net.subarray(0, bytes))];
+  }
+  return [payloadExpr(NFT_PAYLOAD_NETWORK_HEADER, offset, len), bitwiseExpr(mask), cmpExpr(op, net)];
 }
 
 /** An xtables match run by nft_compat: `match name NAME rev REV` with its xt_*_info bytes. */

@@ -93,7 +93,6 @@ export interface NftRule {
 
 /** One removal of a transaction: a rule by handle, every rule of a chain, or a chain (empty and unreferenced). */
 export type NftRemoval = { rule: bigint; chain: string } | { flush: string } | { deleteChain: string };
-
 /** A handle on nf_tables in a namespace (the current one without `ns`). */
 export function nftHandle(ns?: NetNS): NetlinkHandle {
   return NetlinkHandle.at(ns, { protocol: NETLINK_NETFILTER });
@@ -392,22 +391,7 @@ function decodeExpr(elem: Uint8Array): NftExpr {
  * referenced with EBUSY.
  */
 export function nftRemove(h: NetlinkHandle, family: NftTableFamily, table: string, removals: readonly NftRemoval[]): void {
-  if (removals.length === 0) return;
-  const t = rtaString(NFTA_RULE_TABLE, table);
-  const msgs: NlBatchMsg[] = [];
-  for (const r of removals) {
-    if ("rule" in r) {
-      const handle = rtaBytes(NFTA_RULE_HANDLE, be64(r.rule));
-      msgs.push({ type: msgType(NFT_MSG_DELRULE), flags: 0, body: body(family, [t, rtaString(NFTA_RULE_CHAIN, r.chain), handle]) });
-    } else if ("flush" in r) {
-      msgs.push({ type: msgType(NFT_MSG_DELRULE), flags: 0, body: body(family, [t, rtaString(NFTA_RULE_CHAIN, r.flush)]) });
-    } else {
-      const chain = body(family, [rtaString(NFTA_CHAIN_TABLE, table), rtaString(NFTA_CHAIN_NAME, r.deleteChain)]);
-      msgs.push({ type: msgType(NFT_MSG_DELCHAIN), flags: 0, body: chain });
-    }
-  }
-  const marker = (type: number): NlBatchMsg => ({ type, flags: 0, body: body("unspec", [], NFNL_SUBSYS_NFTABLES) });
-  h.batch(marker(NFNL_MSG_BATCH_BEGIN), msgs, marker(NFNL_MSG_BATCH_END), `remove ${removals.length} rules and chains from ${family} ${table}`);
+  nftTransact(h, [{ family, table, ops: removals }], `remove ${removals.length} rules and chains from ${family} ${table}`);
 }
 
 const NFT_MSG_NEWTABLE = 0;
@@ -437,10 +421,8 @@ export type NftOp =
   | { addTable: true; comment?: string }
   /** `add chain FAMILY TABLE CHAIN { [type TYPE hook HOOK priority PRIORITY ; [policy POLICY ;]] [comment "..." ;] }` */
   | { addChain: string; comment?: string; hook?: { type: string; num: number; priority: number; policy?: "accept" | "drop" } }
-  /** `flush chain FAMILY TABLE CHAIN` */
-  | { flush: string }
-  /** `delete rule FAMILY TABLE CHAIN handle HANDLE` */
-  | { deleteRule: bigint; chain: string }
+  /** `delete rule FAMILY TABLE CHAIN handle HANDLE`, `flush chain ...`, `delete chain ...` (its rules with it) */
+  | NftRemoval
   /** `add rule FAMILY TABLE CHAIN EXPRESSIONS [comment "..."]` */
   | { addRule: string; exprs: NftExprAttr[]; comment?: string };
 
@@ -461,6 +443,11 @@ export function nftTransact(h: NetlinkHandle, parts: readonly NftTableOps[], wha
   const msgs: NlBatchMsg[] = [];
   for (const part of parts) opMessages(part, msgs);
   if (msgs.length === 0) return;
+  commit(h, msgs, what);
+}
+
+/** Sends the messages between nfnetlink's batch markers: one nf_tables transaction. */
+function commit(h: NetlinkHandle, msgs: readonly NlBatchMsg[], what: string): void {
   const marker = (type: number): NlBatchMsg => ({ type, flags: 0, body: body("unspec", [], NFNL_SUBSYS_NFTABLES) });
   h.batch(marker(NFNL_MSG_BATCH_BEGIN), msgs, marker(NFNL_MSG_BATCH_END), what);
 }
@@ -485,9 +472,12 @@ function opMessages({ family, table, ops }: NftTableOps, msgs: NlBatchMsg[]): vo
       msgs.push({ type: msgType(NFT_MSG_NEWCHAIN), flags: NLM_F_CREATE, body: body(family, attrs) });
     } else if ("flush" in op) {
       msgs.push({ type: msgType(NFT_MSG_DELRULE), flags: 0, body: body(family, [t, rtaString(NFTA_RULE_CHAIN, op.flush)]) });
-    } else if ("deleteRule" in op) {
-      const attrs = [t, rtaString(NFTA_RULE_CHAIN, op.chain), rtaBytes(NFTA_RULE_HANDLE, be64(op.deleteRule))];
+    } else if ("rule" in op) {
+      const attrs = [t, rtaString(NFTA_RULE_CHAIN, op.chain), rtaBytes(NFTA_RULE_HANDLE, be64(op.rule))];
       msgs.push({ type: msgType(NFT_MSG_DELRULE), flags: 0, body: body(family, attrs) });
+    } else if ("deleteChain" in op) {
+      const attrs = [rtaString(NFTA_CHAIN_TABLE, table), rtaString(NFTA_CHAIN_NAME, op.deleteChain)];
+      msgs.push({ type: msgType(NFT_MSG_DELCHAIN), flags: 0, body: body(family, attrs) });
     } else {
       const attrs = [t, rtaString(NFTA_RULE_CHAIN, op.addRule), rtaNested(NFTA_RULE_EXPRESSIONS, op.exprs, true)];
       if (op.comment !== undefined) attrs.push(rtaBytes(NFTA_RULE_USERDATA, commentUdata(op.comment)));
@@ -532,6 +522,5 @@ export function nftAppend(h: NetlinkHandle, family: NftFamily, table: string, ch
     });
   }
   if (msgs.length === 0) return;
-  const marker = (type: number): NlBatchMsg => ({ type, flags: 0, body: body("unspec", [], NFNL_SUBSYS_NFTABLES) });
-  h.batch(marker(NFNL_MSG_BATCH_BEGIN), msgs, marker(NFNL_MSG_BATCH_END), `add ${chains.length} chains and ${rules.length} rules to ${family} ${table}`);
+  commit(h, msgs, `add ${chains.length} chains and ${rules.length} rules to ${family} ${table}`);
 }

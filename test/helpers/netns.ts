@@ -65,6 +65,15 @@ export class TestNetns {
     return (out.trim() ? JSON.parse(out) : []) as T;
   }
 
+  /**
+   * The namespace's nftables rule set as the kernel holds it, expression by expression
+   * (nft's debug listing), without handles: two namespaces given the same rules by
+   * different writers (our netlink messages, an `nft -f` script) list the same.
+   */
+  nftListing(): string {
+    return this.exec(["nft", "--debug=netlink", "list", "ruleset"]).replace(/ \d+( \d+)?\n/g, "\n");
+  }
+
   /** Removes the namespace (idempotent). */
   destroy(): void {
     if (!live.has(this.name)) return;

@@ -9,9 +9,6 @@ function inNode<T>(node: TestNetns, fn: () => T): T {
   return ns.runIn(fn);
 }
 
-/** The kernel's own account of a namespace's rules, expression by expression (nft's debug listing), handles aside. */
-const listing = (n: TestNetns) => n.exec(["nft", "--debug=netlink", "list", "ruleset"]).replace(/ \d+( \d+)?\n/g, "\n");
-
 const mappings = [
   { hostPort: 8080, containerPort: 80, protocol: "tcp" },
   { hostPort: 5353, containerPort: 53, protocol: "udp", hostIP: "192.0.2.5" },
@@ -38,11 +35,11 @@ for (const [what, snat, masqAll] of [
         script.push(...forwardScript(d, []));
       }
       ref.exec(["nft", "-f", "-"], { input: script.join("\n") + "\n" });
-      expect(listing(ours)).toBe(listing(ref));
-      expect(listing(ours)).toContain("[ nat dnat ip6 addr_min reg 1 addr_max reg 1 proto_min reg 2 proto_max reg 2 flags 0x3 ]");
+      expect(ours.nftListing()).toBe(ref.nftListing());
+      expect(ours.nftListing()).toContain("[ nat dnat ip6 addr_min reg 1 addr_max reg 1 proto_min reg 2 proto_max reg 2 flags 0x3 ]");
       // A second ADD of the same container replaces its rules (no doubles), as the script's would.
       inNode(ours, () => nftBackend.forward(conf, "ctr1", addrs));
-      expect(listing(ours)).toBe(listing(ref));
+      expect(ours.nftListing()).toBe(ref.nftListing());
     }),
   );
 }

@@ -11,6 +11,7 @@ import {
   NFT_PAYLOAD_TRANSPORT_HEADER,
   NFT_REG_1,
   NFT_REG_2,
+  IP_ADDR_OFFSET,
   addrMatchExprs,
   cmpExpr,
   dnatExpr,
@@ -117,9 +118,6 @@ export function forwardScript(d: NftPortMapInput, old: NftRule[]): string[] {
 const HOOK = { prerouting: 0, output: 3, postrouting: 4 } as const;
 const NFPROTO = { 4: 2, 6: 10 } as const;
 const L4PROTO: Record<string, number> = { tcp: 6, udp: 17, sctp: 132 };
-/** Where the addresses are in the IPv4 and IPv6 headers. */
-const SADDR = { 4: 12, 6: 8 } as const;
-const DADDR = { 4: 16, 6: 24 } as const;
 /** RTN_LOCAL as `fib daddr type` leaves it: a host-order u32. */
 const RTN_LOCAL = new Uint8Array(new Uint32Array([2]).buffer);
 
@@ -152,13 +150,13 @@ function forwardOps(d: NftPortMapInput, old: NftRule[]): NftOp[] {
     { addRule: "output", exprs: local },
   ];
   if (d.snat) ops.push({ addChain: "masquerading", hook: { type: "nat", num: HOOK.postrouting, priority: 100 } });
-  for (const r of old) ops.push({ deleteRule: BigInt(r.handle), chain: r.chain });
+  for (const r of old) ops.push({ rule: BigInt(r.handle), chain: r.chain });
   const to = addrBytes(d.ip);
   for (const m of d.mappings) {
     const hostIP = hostIPIn(m, d.family);
     if (hostIP === undefined) continue;
     const port = (n: number) => new Uint8Array([n >> 8, n & 0xff]);
-    const exprs = hostIP ? addrIs(DADDR[d.family], addrBytes(hostIP)) : [];
+    const exprs = hostIP ? addrIs(IP_ADDR_OFFSET[d.family].daddr, addrBytes(hostIP)) : [];
     exprs.push(
       metaExpr(NFT_META_L4PROTO),
       cmpExpr(NFT_CMP_EQ, new Uint8Array([L4PROTO[m.protocol]!])),
@@ -173,7 +171,11 @@ function forwardOps(d: NftPortMapInput, old: NftRule[]): NftOp[] {
   if (d.snat) {
     const sources = d.masqAll ? [new Uint8Array(to.length)] : d.family === 4 ? [to, new Uint8Array([127, 0, 0, 1])] : [to];
     for (const src of sources) {
-      const exprs = [...addrMatchExprs(SADDR[d.family], src, d.masqAll ? 0 : src.length * 8, NFT_CMP_EQ), ...addrIs(DADDR[d.family], to), masqExpr()];
+      const exprs = [
+        ...addrMatchExprs(IP_ADDR_OFFSET[d.family].saddr, src, d.masqAll ? 0 : src.length * 8, NFT_CMP_EQ),
+        ...addrIs(IP_ADDR_OFFSET[d.family].daddr, to),
+        masqExpr(),
+      ];
       ops.push({ addRule: "masquerading", exprs, comment: d.containerID });
     }
   }
