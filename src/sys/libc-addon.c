@@ -35,6 +35,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Node-API, the part used here (js_native_api.h's types and signatures). */
@@ -429,6 +430,13 @@ static void *detached_send(void *p) {
   return NULL;
 }
 
+/*
+ * How long a netfilter socket is held before its last close: past the RCU grace period
+ * (10-30 ms here) after which nf_tables' destroy work has run by itself, so the close
+ * finds nothing to flush (see closeDetached).
+ */
+#define LATE_CLOSE_NS (100 * 1000000L)
+
 #if defined(__x86_64__) || defined(__aarch64__)
 /*
  * A system call without the C library: the task clone_send starts shares this process's
@@ -624,8 +632,8 @@ static void wait_for_exit(int exit_r) {
 
 /*
  * The body of a clone_close task: drop every descriptor of its copy of the table but
- * the one to close and the exit pipe's read end, wait until the process has exited,
- * then close the descriptor, its last reference, and end.
+ * the one to close and the exit pipe's read end, wait until the process has exited and
+ * then LATE_CLOSE_NS, then close the descriptor, its last reference, and end.
  */
 static int close_body(void *p) {
   const struct closer *c = p;
@@ -635,6 +643,9 @@ static int close_body(void *p) {
   raw_syscall(SYS_close_range, hi + 1, ~0U, 0, 0, 0, 0);
   task_started();
   wait_for_exit(c->exit_r);
+  struct timespec t = {0, LATE_CLOSE_NS};
+  while (raw_syscall(SYS_nanosleep, (long)&t, (long)&t, 0, 0, 0, 0) == -EINTR) {
+  }
   raw_syscall(SYS_close, c->fd, 0, 0, 0, 0, 0);
   return 0;
 }
@@ -753,21 +764,37 @@ static void *detached_close(void *p) {
   return NULL;
 }
 
+static void *detached_close_late(void *p) {
+  struct timespec t = {0, LATE_CLOSE_NS};
+  while (nanosleep(&t, &t) < 0 && errno == EINTR) {
+  }
+  close((int)(intptr_t)p);
+  return NULL;
+}
+
 /*
- * closeDetached(fd, asProcess): fd's close made where nobody waits for it; 0 once that is
+ * closeDetached(fd, mode): fd's close made where nobody waits for it; 0 once that is
  * arranged (this process's copy is then closed or handed over), or -errno and fd is still
- * open. For a netfilter netlink socket: its last close waits until the kernel has freed
- * what the namespace's last nf_tables transactions deleted, a whole RCU grace period
- * after they committed (nf_tables flushes its destroy work on NETLINK_URELEASE). With
- * asProcess (a short-lived plugin process) a task of its own makes the close after the
- * process has exited (clone_close); otherwise a detached thread makes it at once (a
- * daemon: the request is answered sooner), which a process's exit would still wait for.
+ * open. For a netfilter netlink socket: its last close flushes nf_tables' destroy work,
+ * waiting out a whole RCU grace period after the namespace's last transaction, and does
+ * so holding the namespace's nf_tables commit mutex, which every other transaction and
+ * every network device's unregistration in the namespace (nf_tables' netdev notifier)
+ * then waits for.
+ * Both late modes close once the destroy work has run by itself (LATE_CLOSE_NS), so the
+ * close holds the mutex only for a moment:
+ * - mode 1 (a short-lived plugin process): a task of its own makes the close after the
+ *   process has exited (clone_close), not while the runtime's next plugin process works;
+ * - mode 2 (a long-lived process, the daemon): a detached thread makes it. Made at once,
+ *   the close held the mutex while the same DEL deleted its veth pair (bridge DEL with
+ *   ipMasq through the daemon: 24.6 ms, 10.0 ms with the close late);
+ * - mode 0, or when mode 1 cannot be done here: a detached thread makes it at once.
  */
 FN(close_detached) {
   ARGS int fd = (int)num(&a, 0);
+  int mode = (int)num(&a, 1);
   if (fd < 0) return einval(env);
-  if (num(&a, 1) && clone_close(fd) == 0) return ret(env, 0);
-  int e = start_detached_thread(detached_close, (void *)(intptr_t)fd);
+  if (mode == 1 && clone_close(fd) == 0) return ret(env, 0);
+  int e = start_detached_thread(mode == 2 ? detached_close_late : detached_close, (void *)(intptr_t)fd);
   return ret(env, e ? (errno = e, -1) : 0);
 }
 
