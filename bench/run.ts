@@ -126,6 +126,8 @@ function recordScale(
     notes?: string[];
     /** The ratio the target is judged on, when not `cni-ts @top / @0`: [name, numerator, denominator]. */
     judgedOn?: [string, string, string];
+    /** More ratios to show (not judged). */
+    extraRatios?: [string, string, string][];
   },
 ) {
   const top = c.top;
@@ -142,6 +144,7 @@ function recordScale(
       [`Go @${top} / @0`, `Go @${top}`, "Go @0"],
       [`cni-ts / Go @${top}`, `cni-ts @${top}`, `Go @${top}`],
       ...(c.judgedOn ? [c.judgedOn] : []),
+      ...(c.extraRatios ?? []),
     ],
     target: { side: "cni-ts", ratio: judged[0], max: c.max, met: false },
   });
@@ -228,8 +231,17 @@ const inNode = ["ip", "netns", "exec", w.node];
 const intoNode = ["nsenter", `--net=/var/run/netns/${w.node}`];
 
 /** One libcni-client command in the node namespace for `side`; wall ms. */
-function libcni(side: SideName, verb: "add" | "del", confDir: string, netns: string, id: string, caps?: object, enter = inNode): number {
-  const env: Record<string, string> = { ...w.env(confDir, SIDES[side].path, id), CNI_IFNAME: "eth0", ...SIDES[side].env };
+function libcni(
+  side: SideName,
+  verb: "add" | "del",
+  confDir: string,
+  netns: string,
+  id: string,
+  caps?: object,
+  enter = inNode,
+  extraEnv: Record<string, string> = {},
+): number {
+  const env: Record<string, string> = { ...w.env(confDir, SIDES[side].path, id), CNI_IFNAME: "eth0", ...SIDES[side].env, ...extraEnv };
   if (caps) env.CAP_ARGS = JSON.stringify(caps);
   return timed([...enter, client.path!, verb, "benchnet", netns, id], env);
 }
@@ -536,6 +548,14 @@ if (want("node-fill")) {
   const emptyDirs = confDirs("fill-empty", { ipMasq: true, portmap: true });
   const emptyProbe = newPod();
   const EMPTY = "cni-ts, empty node";
+  // At the top level, the same pod through the daemon of each node (the filled node's is
+  // the run's daemon): a warm process, whose own code does not grow with the node, so
+  // what the full node adds to it is what it adds to any implementation of the same rules
+  // and links. Same bridge, store and probe as the plugin processes'.
+  const DAEMON = "cni-ts + daemon";
+  const DAEMON_EMPTY = "cni-ts + daemon, empty node";
+  const emptySocket = join(w.work, "daemon-empty", "daemon.sock");
+  startDaemon(intoEmpty, emptySocket, join(w.work, "daemon-empty.log"));
   for (const level of levels) {
     const sidesAt = sidesHere.filter((side) => side !== "Go" || level <= FILL_GO);
     for (const side of sidesAt) {
@@ -573,10 +593,25 @@ if (want("node-fill")) {
       const d = emptyDirs["cni-ts"];
       return libcni("cni-ts", "add", d, emptyProbe, cid, caps, intoEmpty) + libcni("cni-ts", "del", d, emptyProbe, cid, caps, intoEmpty);
     };
+    const runDaemon = () => {
+      const cid = `probe-daemon-${level}-${++i}`;
+      return libcni(DAEMON, "add", dirs["cni-ts"], probe, cid, caps, intoNode) + libcni(DAEMON, "del", dirs["cni-ts"], probe, cid, caps, intoNode);
+    };
+    const runDaemonEmpty = () => {
+      const cid = `probe-daemon-empty-${level}-${++i}`;
+      const d = emptyDirs["cni-ts"];
+      const sock = { CNI_TS_DAEMON_SOCKET: emptySocket };
+      return libcni(DAEMON, "add", d, emptyProbe, cid, caps, intoEmpty, sock) + libcni(DAEMON, "del", d, emptyProbe, cid, caps, intoEmpty, sock);
+    };
+    const atTop = level === levels.at(-1) && level > 0;
     // RUNS rounds (30), not half as many: with 15, the ratio of the two medians (about
     // 130 ms each) moved from 1.19x to 1.35x between runs on this noisy machine.
     const s = interleave(
-      { ...Object.fromEntries(sidesAt.map((side) => [side, run(side)])), ...(level > 0 ? { [EMPTY]: runEmpty } : {}) },
+      {
+        ...Object.fromEntries(sidesAt.map((side) => [side, run(side)])),
+        ...(level > 0 ? { [EMPTY]: runEmpty } : {}),
+        ...(atTop ? { [DAEMON]: runDaemon, [DAEMON_EMPTY]: runDaemonEmpty } : {}),
+      },
       Math.max(6, RUNS),
       1,
     );
@@ -586,12 +621,22 @@ if (want("node-fill")) {
       point[side] = stats(s[side]!).median;
     }
     if (level > 0) samples[`${EMPTY} @${level}`] = s[EMPTY]!;
+    if (atTop) {
+      samples[`${DAEMON} @${level}`] = s[DAEMON]!;
+      samples[`${DAEMON_EMPTY} @${level}`] = s[DAEMON_EMPTY]!;
+    }
     series.push({ x: String(level), values: point });
   }
   const top = levels.at(-1)!;
+  const growth = (full: string, empty: string) => (stats(samples[full]!).median - stats(samples[empty]!).median).toFixed(1);
   const notes = [
     ...(FILL_GO < top ? [`Go's side filled to ${FILL_GO} pods only (--fill-go): no Go sample above that level`] : []),
     `judged on the filled node against an empty node sampled interleaved with it (${EMPTY} @${top}); @${top} / @0 compares samples taken minutes apart`,
+    ...(top > 0
+      ? [
+          `what ${top} pods add to a pod's ADD+DEL, in ms: plugin processes +${growth(`cni-ts @${top}`, `${EMPTY} @${top}`)}, through the daemon (a warm process, its own code flat) +${growth(`${DAEMON} @${top}`, `${DAEMON_EMPTY} @${top}`)}: the kernel's part, which any implementation of the same rules and links pays`,
+        ]
+      : []),
   ];
   recordScale("node-fill", `ADD+DEL of a pod (bridge, ipMasq, portmap) with 0 to ${top} pods already on the node`, {
     samples,
@@ -600,6 +645,7 @@ if (want("node-fill")) {
     max: 1.2,
     notes,
     judgedOn: [`cni-ts @${top} / empty node, same time`, `cni-ts @${top}`, `${EMPTY} @${top}`],
+    extraRatios: top > 0 ? [[`${DAEMON} @${top} / empty node, same time`, `${DAEMON} @${top}`, `${DAEMON_EMPTY} @${top}`]] : [],
   });
 }
 
