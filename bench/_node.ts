@@ -1,8 +1,9 @@
 /** Shared set-up of the network benchmarks: a node namespace, pods, a conf dir and plugin dirs, all removed at the end. */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
+import type { Subprocess } from "bun";
 import { noopTuningConf as noopConf } from "../test/helpers/tuning-kit.ts";
 
 export const DIST = resolve(import.meta.dir, "../dist/cni-ts");
@@ -21,6 +22,21 @@ export function sh(cmd: string[], input?: string, env?: Record<string, string>):
   const r = spawnSync(cmd[0]!, cmd.slice(1), { input, env: env ?? process.env, encoding: "utf8" });
   if (r.status !== 0) throw new Error(`${cmd.join(" ")}: ${r.stderr}${r.stdout}`);
   return r.stdout;
+}
+
+/**
+ * `cni-ts daemon` on `sock` (its directory made, mode 0700), started with `prefix` (e.g.
+ * `nsenter --net=NODE`, which execs it: the pid is the daemon's), its stderr in `log`;
+ * killed at exit, and not what keeps the bench running.
+ */
+export function startDaemon(prefix: string[], sock: string, log: string): Subprocess {
+  mkdirSync(dirname(sock), { mode: 0o700 });
+  const d = Bun.spawn([...prefix, DIST, "daemon", "--socket", sock], { stderr: Bun.file(log), stdout: "ignore" });
+  d.unref();
+  process.on("exit", () => d.kill("SIGKILL"));
+  for (let i = 0; i < 500 && !existsSync(sock); i++) Bun.sleepSync(20);
+  if (!existsSync(sock)) throw new Error(`cni-ts daemon did not start: ${readFileSync(log, "utf8")}`);
+  return d;
 }
 
 /** A bench world: node + pods, our plugin links, a work dir; `close()` removes everything. */

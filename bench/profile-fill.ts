@@ -19,10 +19,10 @@
  *   bun bench/profile-fill.ts [--fill N] [--runs N] [--backend iptables|nftables] [--daemon]
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { BenchNode, DIST, benchBridgeList, median, sh } from "./_node.ts";
+import { BenchNode, DIST, benchBridgeList, median, sh, startDaemon } from "./_node.ts";
 
 const { values } = parseArgs({
   options: {
@@ -88,21 +88,15 @@ if (values.daemon) {
   sh([DIST, "install", "--daemon", "--bin-dir", shimBin]);
   const sockets: Record<string, string> = {};
   const pids: Record<string, number> = {};
-  for (const { node } of Object.values(NODES)) [sockets[node], pids[node]] = startDaemon(node);
+  for (const { node } of Object.values(NODES)) [sockets[node], pids[node]] = startNodeDaemon(node);
   SIDES["through the daemon"] = { bin: shimBin, socket: (node) => sockets[node]!, worker: (node) => pids[node]! };
 }
 
-/** A daemon in `node`'s namespace (a daemon refuses plugin processes of another), killed at exit; its socket and pid. */
-function startDaemon(node: string): [string, number] {
+/** A daemon in `node`'s namespace (a daemon refuses plugin processes of another); its socket and pid. */
+function startNodeDaemon(node: string): [string, number] {
   const dir = join(w.work, `daemon-${node}`);
-  mkdirSync(dir, { mode: 0o700 });
   const sock = join(dir, "daemon.sock");
-  const d = Bun.spawn(["nsenter", `--net=/var/run/netns/${node}`, DIST, "daemon", "--socket", sock], { stdout: "ignore", stderr: Bun.file(join(dir, "log")) });
-  d.unref(); // the bench's end is the end: a daemon does not keep it running
-  process.on("exit", () => d.kill("SIGKILL"));
-  for (let i = 0; i < 500 && !existsSync(sock); i++) Bun.sleepSync(20);
-  if (!existsSync(sock)) throw new Error(`cni-ts daemon did not start in ${node}`);
-  return [sock, d.pid]; // nsenter execs the daemon: one pid
+  return [sock, startDaemon(["nsenter", `--net=/var/run/netns/${node}`], sock, join(w.work, `daemon-${node}.log`)).pid];
 }
 
 /** A process's user and system time so far, all its threads' (dead ones' too), in ms: /proc/PID/stat, in clock ticks of 10 ms. */

@@ -17,7 +17,7 @@ import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { libcniClient } from "../test/helpers/libcni-client.ts";
 import { dropPageCache, pageCacheMark, readThrough } from "../test/helpers/page-cache.ts";
-import { BenchNode, buildFloor, DIST, noopTuningConf, sh } from "./_node.ts";
+import { BenchNode, buildFloor, DIST, noopTuningConf, sh, startDaemon } from "./_node.ts";
 import { barChart, lineChart } from "./_svg.ts";
 
 const { values } = parseArgs({
@@ -175,15 +175,6 @@ sh([DIST, "install", "--direct", "--bin-dir", directBin]);
 const socket = join(w.work, "daemon", "daemon.sock");
 const noSocket = join(w.work, "no-daemon", "daemon.sock");
 const daemonLog = join(w.work, "daemon.log");
-/** `cni-ts daemon` on `sock`, started with `prefix` (e.g. `ip netns exec NODE`); killed at exit. */
-function startDaemon(prefix: string[], sock: string, log: string) {
-  mkdirSync(dirname(sock), { mode: 0o700 });
-  const d = Bun.spawn([...prefix, DIST, "daemon", "--socket", sock], { stderr: Bun.file(log), stdout: "ignore" });
-  process.on("exit", () => d.kill("SIGKILL"));
-  for (let i = 0; i < 500 && !existsSync(sock); i++) Bun.sleepSync(20);
-  if (!existsSync(sock)) throw new Error(`cni-ts daemon did not start: ${readFileSync(log, "utf8")}`);
-  return d;
-}
 // The daemon of the libcni cases runs in the node namespace, where their plugins run
 // (`ip netns exec NODE`): a daemon refuses a plugin process of another namespace (421).
 const daemon = startDaemon(["ip", "netns", "exec", w.node], socket, daemonLog);

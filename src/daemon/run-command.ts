@@ -8,17 +8,11 @@ import { hasPlugin, loadPlugin } from "../plugins/registry.ts";
 import { runPlugin } from "../skel/run.ts";
 import { CniError, ErrorCode } from "../spec/error.ts";
 import { marshalIndent } from "../spec/json.ts";
-import { closeNetfilterSocketsLate } from "../sys/libc.ts";
 import type { CniAnswer, CniRequest } from "./protocol.ts";
 
-/**
- * Readies this thread to run commands: our own IPAM and delegates run in-process, as in a
- * plugin process; netfilter sockets are closed once nf_tables has freed what a command
- * deleted, not while the command or the next one works.
- */
+/** Readies this thread to run commands: our own IPAM and delegates run in-process, as in a plugin process. */
 export function wireCommandRunner(): void {
   wireOwnPlugins();
-  closeNetfilterSocketsLate();
 }
 
 /** The plugin types a node runs for most pods (a runtime's default networks and podman's), loaded up front. */

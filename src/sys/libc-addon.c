@@ -759,12 +759,8 @@ FN(send_detached) {
   return ret(env, 0);
 }
 
+/* A detached thread's close: after LATE_CLOSE_NS (see closeDetached). */
 static void *detached_close(void *p) {
-  close((int)(intptr_t)p);
-  return NULL;
-}
-
-static void *detached_close_late(void *p) {
   struct timespec t = {0, LATE_CLOSE_NS};
   while (nanosleep(&t, &t) < 0 && errno == EINTR) {
   }
@@ -773,28 +769,25 @@ static void *detached_close_late(void *p) {
 }
 
 /*
- * closeDetached(fd, mode): fd's close made where nobody waits for it; 0 once that is
+ * closeDetached(fd, asProcess): fd's close made where nobody waits for it; 0 once that is
  * arranged (this process's copy is then closed or handed over), or -errno and fd is still
  * open. For a netfilter netlink socket: its last close flushes nf_tables' destroy work,
  * waiting out a whole RCU grace period after the namespace's last transaction, and does
  * so holding the namespace's nf_tables commit mutex, which every other transaction and
  * every network device's unregistration in the namespace (nf_tables' netdev notifier)
- * then waits for.
- * Both late modes close once the destroy work has run by itself (LATE_CLOSE_NS), so the
- * close holds the mutex only for a moment:
- * - mode 1 (a short-lived plugin process): a task of its own makes the close after the
- *   process has exited (clone_close), not while the runtime's next plugin process works;
- * - mode 2 (a long-lived process, the daemon): a detached thread makes it. Made at once,
- *   the close held the mutex while the same DEL deleted its veth pair (bridge DEL with
- *   ipMasq through the daemon: 24.6 ms, 10.0 ms with the close late);
- * - mode 0, or when mode 1 cannot be done here: a detached thread makes it at once.
+ * then waits for. So the close is made once the destroy work has run by itself
+ * (LATE_CLOSE_NS), and holds the mutex only for a moment: with asProcess (a short-lived
+ * plugin process) by a task of its own after the process has exited (clone_close), not
+ * while the runtime's next plugin process works; otherwise (the daemon, a CLI run) by a
+ * detached thread. Made at once, the daemon's close held the mutex while the same DEL
+ * deleted its veth pair (bridge DEL with ipMasq through the daemon: 24.6 ms, 10.0 ms with
+ * the close late).
  */
 FN(close_detached) {
   ARGS int fd = (int)num(&a, 0);
-  int mode = (int)num(&a, 1);
   if (fd < 0) return einval(env);
-  if (mode == 1 && clone_close(fd) == 0) return ret(env, 0);
-  int e = start_detached_thread(mode == 2 ? detached_close_late : detached_close, (void *)(intptr_t)fd);
+  if (num(&a, 1) && clone_close(fd) == 0) return ret(env, 0);
+  int e = start_detached_thread(detached_close, (void *)(intptr_t)fd);
   return ret(env, e ? (errno = e, -1) : 0);
 }
 

@@ -45,7 +45,7 @@ interface Backend {
   /** A netlink request sent and waited for by a detached thread (or, asProcess 1, a task) of its own, in `fd`'s namespace (the addon only). */
   sendDetached?(fd: number, msg: Uint8Array, asProcess: number): number;
   /** fd's close made by a detached thread (or, asProcess 1, a task of its own after the process has exited) (the addon only). */
-  closeDetached?(fd: number, mode: number): number;
+  closeDetached?(fd: number, asProcess: number): number;
   /** This process's memory unmapped by a task of its own after the process has exited; the task's pid or -errno (the addon only). */
   unmapAfterExit?(): number;
   /** Returns once every task this process started has dropped its copy of the descriptor table (the addon only). */
@@ -367,30 +367,18 @@ export function settleTasks(): void {
   sys().settleTasks?.();
 }
 
-let closeLate = 0;
-
-/**
- * Marks this thread as one of a long-lived process's (the daemon's): closeDetached then
- * holds a socket until nf_tables' destroy work has run by itself before closing it, so
- * the close does not hold the commit mutex while this or the next command works.
- */
-export function closeNetfilterSocketsLate(): void {
-  closeLate = 1;
-}
-
 /**
  * Closes `fd` where nobody waits for it, for a netfilter netlink socket: its last close
  * waits a whole RCU grace period (10-30 ms here) after an nf_tables transaction, until the
  * kernel has freed what it replaced or deleted, holding the namespace's nf_tables commit
  * mutex meanwhile, which the namespace's other transactions and device deletions wait for.
  * So the close is made once the kernel has freed that by itself (100 ms on): by a task of
- * its own after this process has exited (after detachedSendsAsProcess), or by a detached
- * thread (after closeNetfilterSocketsLate); otherwise by a detached thread now. Falls back
- * to close(2) where this backend cannot (bun:ffi).
+ * its own after this process has exited (after detachedSendsAsProcess), otherwise by a
+ * detached thread. Falls back to close(2) where this backend cannot (bun:ffi).
  */
 export function closeDetached(fd: number): void {
   const b = sys();
-  if (b.closeDetached === undefined || b.closeDetached(fd, detachAsProcess ? 1 : closeLate ? 2 : 0) !== 0) close(fd);
+  if (b.closeDetached === undefined || b.closeDetached(fd, detachAsProcess) !== 0) close(fd);
 }
 
 /** sendto(2) with a raw destination sockaddr. */
